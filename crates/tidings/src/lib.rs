@@ -1,0 +1,34 @@
+//! Tidings: end-to-end encrypted push sync of mail and calendars.
+//!
+//! This crate is the sans-IO core shared by the server, the C library and the
+//! WASM package. It is deterministic: it owns no sockets, threads or clocks,
+//! and draws no randomness; time and random bytes are inputs. Bytes go in,
+//! events and bytes come out, so the same code runs in a tokio server, on a
+//! handset's event loop and in a browser.
+//!
+//! The layers, bottom up (each uses only those below it):
+//!
+//! 1. [`frame`]: length-prefixed frames over any ordered byte stream.
+//! 2. [`compress`]: per-item deflate, bounded inflate, Padmé padding.
+//! 3. [`proto`]: the protobuf schema, the source of truth for other languages.
+//!
+//! Errors of every layer are one [`Error`] with a stable numeric [`ErrorKind`].
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod compress;
+pub mod error;
+pub mod frame;
+pub mod proto;
+
+pub use error::{Error, ErrorKind, Result};

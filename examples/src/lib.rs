@@ -1,0 +1,2 @@
+//! Runnable examples of the Tidings core. Run one with
+//! `cargo run -p tidings-examples --bin <name>`.
