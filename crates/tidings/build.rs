@@ -17,7 +17,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let descriptors = protox::compile(PROTOS, [&root])?;
     prost_build::Config::new()
-        .bytes(["."])
+        // Tests and fuzzers generate arbitrary messages of every type.
+        .type_attribute(
+            ".",
+            "#[cfg_attr(any(test, feature = \"arbitrary\"), derive(arbitrary::Arbitrary))]",
+        )
         .compile_fds(descriptors)?;
     Ok(())
 }

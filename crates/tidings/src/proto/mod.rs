@@ -27,3 +27,46 @@ pub fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M> {
 pub fn encode<M: Message>(message: &M) -> Vec<u8> {
     message.encode_to_vec()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arbitrary::{Arbitrary, Unstructured};
+    use proptest::prelude::*;
+
+    fn arbitrary_envelope(seed: &[u8]) -> Option<Envelope> {
+        Envelope::arbitrary(&mut Unstructured::new(seed)).ok()
+    }
+
+    proptest! {
+        #[test]
+        fn envelope_round_trips(seed in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            if let Some(envelope) = arbitrary_envelope(&seed) {
+                let bytes = encode(&envelope);
+                prop_assert_eq!(bytes.len(), envelope.encoded_len());
+                prop_assert_eq!(decode::<Envelope>(&bytes).ok(), Some(envelope));
+            }
+        }
+
+        #[test]
+        fn item_round_trips(seed in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            if let Ok(item) = Item::arbitrary(&mut Unstructured::new(&seed)) {
+                prop_assert_eq!(decode::<Item>(&encode(&item)).ok(), Some(item));
+            }
+        }
+
+        #[test]
+        fn decode_of_any_bytes_is_an_error_or_canonical(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(envelope) = decode::<Envelope>(&bytes) {
+                let again = encode(&envelope);
+                prop_assert_eq!(decode::<Envelope>(&again).ok(), Some(envelope));
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_is_a_typed_error() {
+        let err = decode::<Envelope>(&[0xff, 0xff, 0xff]).err();
+        assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::ProtoDecode));
+    }
+}

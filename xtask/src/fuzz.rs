@@ -1,0 +1,75 @@
+//! Running the cargo-fuzz targets on stable.
+
+use crate::{install, run};
+
+/// Every fuzz target, as named in `fuzz/Cargo.toml`.
+pub(crate) fn targets() -> Result<Vec<String>, String> {
+    let manifest = std::fs::read_to_string(run::root().join("fuzz/Cargo.toml"))
+        .map_err(|e| format!("reading fuzz/Cargo.toml: {e}"))?;
+    let mut names = Vec::new();
+    let mut in_bin = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+        } else if let (true, Some(value)) = (in_bin, line.strip_prefix("name = ")) {
+            names.push(value.trim_matches('"').to_string());
+        }
+    }
+    Ok(names)
+}
+
+/// Runs one target for `seconds`, failing on any crash.
+pub(crate) fn run_target(target: &str, seconds: u64) -> Result<(), String> {
+    install::cargo_fuzz()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let corpus = format!("corpus/{target}");
+    std::fs::create_dir_all(run::root().join("fuzz").join(&corpus))
+        .map_err(|e| format!("creating {corpus}: {e}"))?;
+    let seeds = format!("seeds/{target}");
+    let time = format!("-max_total_time={seconds}");
+    run::command_in(
+        &run::root().join("fuzz"),
+        &cargo,
+        &[
+            "fuzz",
+            "run",
+            target,
+            &corpus,
+            &seeds,
+            "--",
+            &time,
+            "-timeout=10",
+        ],
+        &[("RUSTC_BOOTSTRAP", "1")],
+    )
+}
+
+/// `cargo xtask fuzz [TARGET] [--seconds N]`: one target, or all in turn.
+pub(crate) fn run_cli(args: &[String]) -> Result<(), String> {
+    let mut seconds = 60;
+    let mut chosen = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--seconds" => {
+                seconds = rest
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or("--seconds takes a whole number")?;
+            }
+            name => chosen = Some(name.to_string()),
+        }
+    }
+    let all = targets()?;
+    let selected: Vec<String> = match chosen {
+        Some(name) if all.contains(&name) => vec![name],
+        Some(name) => {
+            return Err(format!(
+                "no fuzz target {name}; targets: {}",
+                all.join(", ")
+            ));
+        }
+        None => all,
+    };
+    selected.iter().try_for_each(|t| run_target(t, seconds))
+}

@@ -1,0 +1,90 @@
+//! `cargo xtask test`: every check the project has, then one summary line.
+
+use crate::{fuzz, run};
+use std::time::Instant;
+
+/// Seconds each fuzz target runs inside the test command (CI budget).
+const DEFAULT_FUZZ_SECONDS: u64 = 20;
+
+struct Step {
+    name: String,
+    result: Result<(), String>,
+    seconds: f64,
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let fuzz_seconds = match args {
+        [] => DEFAULT_FUZZ_SECONDS,
+        [flag, n] if flag == "--fuzz-seconds" => n
+            .parse()
+            .map_err(|_| "--fuzz-seconds takes a whole number")?,
+        _ => return Err("usage: cargo xtask test [--fuzz-seconds N]".to_string()),
+    };
+    let started = Instant::now();
+    let mut steps = Vec::new();
+    let mut step = |name: &str, f: &dyn Fn() -> Result<(), String>| {
+        println!("\n=== {name}");
+        let t = Instant::now();
+        let result = f();
+        if let Err(e) = &result {
+            println!("--- {name} FAILED: {e}");
+        }
+        steps.push(Step {
+            name: name.to_string(),
+            result,
+            seconds: t.elapsed().as_secs_f64(),
+        });
+    };
+
+    step("format", &|| {
+        run::cargo(&["fmt", "--all", "--", "--check"], &[])
+    });
+    step("clippy", &|| {
+        run::cargo(
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &[],
+        )
+    });
+    step("docs", &|| {
+        run::cargo(
+            &["doc", "--workspace", "--no-deps", "--all-features"],
+            &[("RUSTDOCFLAGS", "-Dwarnings")],
+        )
+    });
+    step("rust tests", &|| {
+        run::cargo(&["test", "--workspace", "--all-features"], &[])
+    });
+    for target in fuzz::targets()? {
+        step(&format!("fuzz {target} ({fuzz_seconds}s)"), &|| {
+            fuzz::run_target(&target, fuzz_seconds)
+        });
+    }
+
+    println!("\n=== summary");
+    for s in &steps {
+        let mark = if s.result.is_ok() { "ok    " } else { "FAILED" };
+        println!("{mark} {:<40} {:>7.1}s", s.name, s.seconds);
+    }
+    let failed = steps.iter().filter(|s| s.result.is_err()).count();
+    let total = started.elapsed().as_secs_f64();
+    if failed == 0 {
+        println!(
+            "xtask test: all {} steps passed in {total:.0}s",
+            steps.len()
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "xtask test: {failed} of {} steps FAILED in {total:.0}s",
+            steps.len()
+        ))
+    }
+}
