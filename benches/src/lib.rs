@@ -35,3 +35,63 @@ pub fn cpython_messages() -> Vec<(String, Vec<u8>)> {
     messages.sort();
     messages
 }
+
+/// Bytes of text a new mail carries as its preview (DESIGN §5: ~2 KB).
+pub const PREVIEW_BYTES: usize = 2048;
+
+/// A mail item as a device first receives it (headers and a 2 KB preview),
+/// from a real RFC 5322 message. Measurement only: not the core's converter.
+pub fn mail_item(id: u64, raw: &[u8]) -> Option<tidings::proto::MailItem> {
+    use mail_parser::{Address, MessageParser};
+    use tidings::proto;
+    let message = MessageParser::default().parse(raw)?;
+    let addresses = |a: Option<&Address<'_>>| -> Vec<proto::Address> {
+        a.into_iter()
+            .flat_map(|a| a.iter())
+            .map(|a| proto::Address {
+                name: a.name().unwrap_or_default().to_string(),
+                email: a.address().unwrap_or_default().to_string(),
+            })
+            .collect()
+    };
+    let text = message
+        .body_text(0)
+        .or_else(|| message.body_html(0))
+        .unwrap_or_default();
+    let mut cut = text.len().min(PREVIEW_BYTES);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Some(proto::MailItem {
+        id,
+        folder_id: 1,
+        headers: Some(proto::MailHeaders {
+            from: addresses(message.from()),
+            to: addresses(message.to()),
+            cc: addresses(message.cc()),
+            subject: message.subject().unwrap_or_default().to_string(),
+            date: message.date().map_or(0, |d| d.to_timestamp()),
+            message_id: message.message_id().unwrap_or_default().to_string(),
+            ..Default::default()
+        }),
+        preview: text[..cut].to_string(),
+        preview_truncated: cut < text.len(),
+        size: raw.len() as u64,
+        ..Default::default()
+    })
+}
+
+/// Every CPython test message that parses, as encoded `Item` protobufs.
+pub fn real_items() -> Vec<Vec<u8>> {
+    use tidings::proto::{self, Item, item};
+    cpython_messages()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, raw))| mail_item(i as u64 + 1, raw))
+        .map(|mail| {
+            proto::encode(&Item {
+                kind: Some(item::Kind::Mail(mail)),
+            })
+        })
+        .collect()
+}

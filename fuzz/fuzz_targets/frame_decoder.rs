@@ -9,7 +9,7 @@ fuzz_target!(|input: (u16, Vec<u8>, Vec<u8>)| {
     let max_body = usize::from(max_body);
     let mut decoder = FrameDecoder::with_max_body(max_body);
     let mut frames = Vec::new();
-    let mut start = 0;
+    let mut start: usize = 0;
     // Each cut byte is the length of the next chunk; the rest is one chunk.
     for len in cuts.iter().map(|&c| usize::from(c)).chain([usize::MAX]) {
         let end = start.saturating_add(len).min(stream.len());

@@ -22,13 +22,18 @@ pub(crate) fn targets() -> Result<Vec<String>, String> {
 pub(crate) fn run_target(target: &str, seconds: u64) -> Result<(), String> {
     install::cargo_fuzz()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let corpus = format!("corpus/{target}");
-    std::fs::create_dir_all(run::root().join("fuzz").join(&corpus))
-        .map_err(|e| format!("creating {corpus}: {e}"))?;
-    let seeds = format!("seeds/{target}");
+    // libFuzzer resolves corpus paths from its own working directory: pass
+    // absolute ones. New inputs go to corpus/ (ignored); seeds/ is committed.
+    let fuzz_dir = run::root().join("fuzz");
+    let corpus = fuzz_dir.join("corpus").join(target);
+    let seeds = fuzz_dir.join("seeds").join(target);
+    for dir in [&corpus, &seeds] {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    let (corpus, seeds) = (corpus.display().to_string(), seeds.display().to_string());
     let time = format!("-max_total_time={seconds}");
     run::command_in(
-        &run::root().join("fuzz"),
+        &fuzz_dir,
         &cargo,
         &[
             "fuzz",

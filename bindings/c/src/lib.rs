@@ -4,6 +4,9 @@
 //! `tidings` crate. The full client API arrives with the C-bindings issue; for
 //! now the library exports the error table so C code can name every code.
 
+// Exporting C symbols (`no_mangle`) is this crate's purpose.
+#![allow(unsafe_code)]
+
 use tidings::ErrorKind;
 
 /// A short, static, content-free description of a `tidings_result` code, or
