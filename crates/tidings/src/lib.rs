@@ -9,8 +9,10 @@
 //! The layers, bottom up (each uses only those below it):
 //!
 //! 1. [`frame`]: length-prefixed frames over any ordered byte stream.
-//! 2. [`compress`]: per-item deflate, bounded inflate, Padmé padding.
-//! 3. [`proto`]: the protobuf schema, the source of truth for other languages.
+//! 2. [`crypto`]: Noise IK and XK handshakes and the transport cipher.
+//! 3. [`compress`]: per-item deflate, bounded inflate, Padmé padding.
+//! 4. [`proto`]: the protobuf schema, the source of truth for other languages.
+//! 5. [`sync`]: collections, rights, change logs, delta pages, replicas.
 //!
 //! Errors of every layer are one [`Error`] with a stable numeric [`ErrorKind`].
 
@@ -27,8 +29,10 @@
 )]
 
 pub mod compress;
+pub mod crypto;
 pub mod error;
 pub mod frame;
 pub mod proto;
+pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};

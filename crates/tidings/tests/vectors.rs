@@ -148,6 +148,7 @@ fn generate() -> Vectors {
                         collection_id: 7,
                         epoch: 1,
                         modseq: 300,
+                        ..Default::default()
                     }],
                     preview_bytes: 2048,
                     ..Default::default()
@@ -169,6 +170,7 @@ fn generate() -> Vectors {
                         collection_id: 7,
                         epoch: 1,
                         modseq: 301,
+                        ..Default::default()
                     }],
                 }),
             ),

@@ -1,0 +1,162 @@
+//! Interleaved A/B ratios, for machines shared with other work.
+//!
+//! Criterion measures one benchmark after another, so load that changes
+//! between them skews a ratio. Here A and B alternate in short rounds and the
+//! median of the per-round ratios is reported, which cancels slow drift.
+//!
+//! Run: `cargo bench --bench ab_ratio`
+
+// A bench binary: it prints, and unwraps setup that cannot fail.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use aes_gcm::aead::AeadInPlace;
+use aes_gcm::{Aes256Gcm, KeyInit};
+use tidings::crypto::{
+    HandshakePattern, IkInitiator, IkResponder, PROTOCOL_VERSION, PinnedServer, StaticKeypair,
+    StaticStaticDh, prologue,
+};
+
+const ROUNDS: usize = 41;
+
+fn time<F: FnMut()>(iters: u32, mut f: F) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        f();
+    }
+    start.elapsed()
+}
+
+/// Median over rounds of time(a) / time(b).
+fn ratio(name: &str, iters: u32, mut a: impl FnMut(), mut b: impl FnMut()) {
+    let mut ratios: Vec<f64> = (0..ROUNDS)
+        .map(|_| time(iters, &mut a).as_secs_f64() / time(iters, &mut b).as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let (lo, mid, hi) = (
+        ratios[ROUNDS / 4],
+        ratios[ROUNDS / 2],
+        ratios[3 * ROUNDS / 4],
+    );
+    println!("{name:<40} median {mid:.3}  (quartiles {lo:.3} .. {hi:.3})");
+}
+
+fn main() {
+    let device = StaticKeypair::from_secret_bytes([0x11; 32]);
+    let server = StaticKeypair::from_secret_bytes([0x22; 32]);
+    let server_public = server.public_key();
+    let pin = PinnedServer::new(&device, server_public).unwrap();
+    let prologue = prologue(PROTOCOL_VERSION, HandshakePattern::Ik);
+
+    let cache = server.static_static(&device.public_key()).unwrap();
+
+    let tidings = |initiator: IkInitiator, cache: Option<&StaticStaticDh>| {
+        let (mut hello, mut response) = (Vec::new(), Vec::new());
+        let sent = initiator.write_hello(b"resume", &mut hello).unwrap();
+        let server_side = IkResponder::new(&server, [0x44; 32])
+            .read_hello_with(&hello, |_| cache)
+            .unwrap()
+            .accept(Some(6), b"ok", &mut response)
+            .unwrap();
+        black_box((
+            sent.read_response(&response, &mut Vec::new()).unwrap(),
+            server_side,
+        ));
+    };
+    let snow = || {
+        let params: snow::params::NoiseParams =
+            HandshakePattern::Ik.protocol_name().parse().unwrap();
+        let mut init = snow::Builder::new(params.clone())
+            .local_private_key(&[0x11; 32])
+            .remote_public_key(&server_public)
+            .prologue(&prologue)
+            .fixed_ephemeral_key_for_testing_only(&[0x33; 32])
+            .build_initiator()
+            .unwrap();
+        let mut resp = snow::Builder::new(params)
+            .local_private_key(&[0x22; 32])
+            .prologue(&prologue)
+            .fixed_ephemeral_key_for_testing_only(&[0x44; 32])
+            .build_responder()
+            .unwrap();
+        let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
+        let len = init
+            .write_message(b"\0\0\0\0\0\0\0\x07resume", &mut a)
+            .unwrap();
+        resp.read_message(&a[..len], &mut b).unwrap();
+        let len = resp.write_message(b"ok", &mut a).unwrap();
+        init.read_message(&a[..len], &mut b).unwrap();
+        black_box((
+            init.into_transport_mode().unwrap(),
+            resp.into_transport_mode().unwrap(),
+        ));
+    };
+
+    println!("time ratio, Tidings / reference (lower is faster)");
+    ratio(
+        "ik_handshake: tidings / snow",
+        20,
+        || {
+            tidings(
+                IkInitiator::new(&device, server_public, [0x33; 32], 7),
+                None,
+            )
+        },
+        snow,
+    );
+    ratio(
+        "ik_handshake: tidings_precomputed_ss / snow",
+        20,
+        || tidings(IkInitiator::pinned(&pin, [0x33; 32], 7), Some(&cache)),
+        snow,
+    );
+
+    for size in [1024usize, 16 * 1024] {
+        let (mut hello, mut response) = (Vec::new(), Vec::new());
+        let sent = IkInitiator::new(&device, server_public, [0x33; 32], 7)
+            .write_hello(b"", &mut hello)
+            .unwrap();
+        let mut rx = IkResponder::new(&server, [0x44; 32])
+            .read_hello(&hello)
+            .unwrap()
+            .accept(None, b"", &mut response)
+            .unwrap();
+        let mut tx = sent.read_response(&response, &mut Vec::new()).unwrap();
+        let plaintext = vec![0x5a; size];
+        let (mut wire, mut plain) = (Vec::with_capacity(size + 16), Vec::with_capacity(size));
+        let cipher = Aes256Gcm::new(&[0x66; 32].into());
+        let (mut buf, mut n) = (vec![0u8; size], 0u64);
+        let iters = (4 * 1024 * 1024 / size) as u32;
+        ratio(
+            &format!("transport {size} B: tidings / aes-gcm"),
+            iters,
+            || {
+                if tx.rekey_due(0) {
+                    wire.clear();
+                    tx.seal_rekey(0, &mut wire).unwrap();
+                    let _ = rx.open(&wire, &mut plain).unwrap();
+                }
+                wire.clear();
+                plain.clear();
+                tx.seal(&plaintext, &mut wire).unwrap();
+                let _ = rx.open(&wire, &mut plain).unwrap();
+                black_box(&plain);
+            },
+            || {
+                let mut nonce = [0u8; 12];
+                nonce[4..].copy_from_slice(&n.to_be_bytes());
+                n += 1;
+                buf.copy_from_slice(&plaintext);
+                let tag = cipher
+                    .encrypt_in_place_detached(&nonce.into(), &[], &mut buf)
+                    .unwrap();
+                cipher
+                    .decrypt_in_place_detached(&nonce.into(), &[], &mut buf, &tag)
+                    .unwrap();
+                black_box(&buf);
+            },
+        );
+    }
+}

@@ -1,0 +1,250 @@
+//! `CipherState` of Noise §5.1 with the AESGCM cipher functions of §12.4.
+//!
+//! Two rules beyond the letter of the spec, both about failure:
+//! a failed `DecryptWithAd` never advances `n` (snow's RUSTSEC-2024-0011
+//! was exactly that bug), and no call that fails leaves bytes in the
+//! caller's output buffer.
+
+use core::fmt;
+
+use aes_gcm::aead::AeadInPlace;
+use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
+use zeroize::Zeroize;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Length of the AES-GCM authentication tag appended to every ciphertext.
+pub const TAG_LEN: usize = 16;
+
+/// Length of a cipher key (`k`).
+pub const KEY_LEN: usize = 32;
+
+/// Largest Noise message, in bytes (Noise §3).
+pub const MAX_MESSAGE_LEN: usize = crate::frame::MAX_BODY_LEN;
+
+/// `n = 2^64 - 1` is reserved for `Rekey()`; no message may use it (Noise §5.1).
+const RESERVED_NONCE: u64 = u64::MAX;
+
+/// A cipher key and its nonce counter: Noise's `CipherState`.
+///
+/// Without a key (`HasKey() == false`) encryption and decryption pass bytes
+/// through unchanged, as the spec requires during early handshake messages.
+pub struct CipherState {
+    // Expanded once per key: re-expanding the AES key schedule per message
+    // costs more than sealing a small message. Its round keys are zeroized
+    // on drop (`aes` feature `zeroize`).
+    cipher: Option<Aes256Gcm>,
+    n: u64,
+}
+
+impl CipherState {
+    /// A `CipherState` with no key (`InitializeKey(empty)`).
+    pub fn empty() -> Self {
+        CipherState { cipher: None, n: 0 }
+    }
+
+    /// `InitializeKey(k)`: a fresh key with `n = 0`.
+    ///
+    /// The key bytes are copied in; zeroize your own copy.
+    pub fn new(key: [u8; KEY_LEN]) -> Self {
+        let mut key = key;
+        let cipher = Aes256Gcm::new(&key.into());
+        key.zeroize();
+        CipherState {
+            cipher: Some(cipher),
+            n: 0,
+        }
+    }
+
+    /// `HasKey()`.
+    pub fn has_key(&self) -> bool {
+        self.cipher.is_some()
+    }
+
+    /// The nonce the next message will use.
+    pub fn nonce(&self) -> u64 {
+        self.n
+    }
+
+    /// `SetNonce(n)`. Reusing a nonce under one key destroys AES-GCM's
+    /// security, so it exists only in test builds.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn set_nonce(&mut self, n: u64) {
+        self.n = n;
+    }
+
+    /// `EncryptWithAd(ad, plaintext)`, appending the result to `out`.
+    ///
+    /// Fails with [`ErrorKind::NonceExhausted`] once `n` reaches `2^64 - 1`;
+    /// on any failure `out` and `n` are unchanged.
+    pub fn encrypt_with_ad(
+        &mut self,
+        ad: &[u8],
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let Some(cipher) = &self.cipher else {
+            out.extend_from_slice(plaintext);
+            return Ok(());
+        };
+        if self.n == RESERVED_NONCE {
+            return Err(exhausted());
+        }
+        let start = out.len();
+        out.reserve(plaintext.len() + TAG_LEN);
+        out.extend_from_slice(plaintext);
+        let sealed = match out.get_mut(start..) {
+            Some(body) => cipher.encrypt_in_place_detached(&nonce_bytes(self.n), ad, body),
+            None => Err(aes_gcm::Error),
+        };
+        match sealed {
+            Ok(tag) => {
+                out.extend_from_slice(&tag);
+                self.n += 1;
+                Ok(())
+            }
+            Err(_) => {
+                out.truncate(start);
+                Err(Error::new(
+                    ErrorKind::MessageTooLarge,
+                    "plaintext too long for AES-GCM",
+                ))
+            }
+        }
+    }
+
+    /// `DecryptWithAd(ad, ciphertext)`, appending the plaintext to `out`.
+    ///
+    /// Any failure is [`ErrorKind::DecryptFailed`] and changes nothing: `n` is
+    /// not advanced and `out` keeps its length and contents.
+    pub fn decrypt_with_ad(
+        &mut self,
+        ad: &[u8],
+        ciphertext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let Some(cipher) = &self.cipher else {
+            out.extend_from_slice(ciphertext);
+            return Ok(());
+        };
+        if self.n == RESERVED_NONCE {
+            return Err(decrypt_failed());
+        }
+        let (body, tag) = ciphertext
+            .split_last_chunk::<TAG_LEN>()
+            .ok_or_else(decrypt_failed)?;
+        let start = out.len();
+        out.extend_from_slice(body);
+        let opened = match out.get_mut(start..) {
+            Some(buf) => {
+                cipher.decrypt_in_place_detached(&nonce_bytes(self.n), ad, buf, &Tag::from(*tag))
+            }
+            None => Err(aes_gcm::Error),
+        };
+        if opened.is_err() {
+            // aes-gcm verifies before decrypting, so these are ciphertext bytes;
+            // wipe them anyway so a failure leaves nothing behind.
+            if let Some(tail) = out.get_mut(start..) {
+                tail.zeroize();
+            }
+            out.truncate(start);
+            return Err(decrypt_failed());
+        }
+        self.n += 1;
+        Ok(())
+    }
+
+    /// `Rekey()` (Noise §4.2): `k = ENCRYPT(k, 2^64 - 1, "", zeros)[..32]`.
+    ///
+    /// `n` is left as it is, as the spec says. Without a key this does nothing.
+    pub fn rekey(&mut self) {
+        let Some(cipher) = &self.cipher else {
+            return;
+        };
+        let mut key = [0u8; KEY_LEN];
+        // In-place encryption of 32 bytes cannot fail: the only error is an
+        // over-long buffer. Should it ever fail, the key is left unchanged
+        // rather than replaced by zeros.
+        if cipher
+            .encrypt_in_place_detached(&nonce_bytes(RESERVED_NONCE), &[], &mut key)
+            .is_ok()
+        {
+            self.cipher = Some(Aes256Gcm::new(&key.into()));
+        }
+        key.zeroize();
+    }
+}
+
+impl fmt::Debug for CipherState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CipherState")
+            .field("has_key", &self.has_key())
+            .field("n", &self.n)
+            .finish()
+    }
+}
+
+/// AESGCM nonce: 32 zero bits, then `n` as a 64-bit big-endian integer (Noise §12.4).
+fn nonce_bytes(n: u64) -> Nonce<aes_gcm::aead::consts::U12> {
+    let mut nonce = [0u8; 12];
+    let (_, counter) = nonce.split_at_mut(4);
+    counter.copy_from_slice(&n.to_be_bytes());
+    nonce.into()
+}
+
+fn exhausted() -> Error {
+    Error::new(ErrorKind::NonceExhausted, "nonce 2^64-1 is reserved")
+}
+
+fn decrypt_failed() -> Error {
+    Error::new(ErrorKind::DecryptFailed, "message failed authentication")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_decrypt_neither_advances_nor_writes() {
+        let mut tx = CipherState::new([9; 32]);
+        let mut rx = CipherState::new([9; 32]);
+        let mut ct = Vec::new();
+        tx.encrypt_with_ad(b"ad", b"hello", &mut ct).unwrap();
+        let mut bad = ct.clone();
+        bad[0] ^= 1;
+        let mut out = b"keep".to_vec();
+        let err = rx.decrypt_with_ad(b"ad", &bad, &mut out).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DecryptFailed);
+        assert_eq!((out.as_slice(), rx.nonce()), (&b"keep"[..], 0));
+        rx.decrypt_with_ad(b"ad", &ct, &mut out).unwrap();
+        assert_eq!((out.as_slice(), rx.nonce()), (&b"keephello"[..], 1));
+    }
+
+    #[test]
+    fn reserved_nonce_is_refused() {
+        let mut cs = CipherState::new([1; 32]);
+        cs.set_nonce(u64::MAX - 1);
+        let mut out = Vec::new();
+        cs.encrypt_with_ad(&[], b"last", &mut out).unwrap();
+        let len = out.len();
+        let err = cs.encrypt_with_ad(&[], b"one more", &mut out).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NonceExhausted);
+        assert_eq!(out.len(), len);
+    }
+
+    #[test]
+    fn aes_round_keys_are_zeroized_on_drop() {
+        // Compiles only while the `aes` crate's `zeroize` feature is on.
+        fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        zeroized_on_drop::<aes::Aes256>();
+    }
+
+    #[test]
+    fn short_ciphertext_is_an_opaque_failure() {
+        let mut cs = CipherState::new([1; 32]);
+        let err = cs
+            .decrypt_with_ad(&[], &[0; 15], &mut Vec::new())
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DecryptFailed);
+    }
+}

@@ -1,0 +1,22 @@
+//! The sync model: collections, rights, change logs, delta pages, replicas.
+//!
+//! Every collection has a monotonically increasing modification sequence
+//! (modseq). A device's position is a [`Cursor`] per collection. The server's
+//! [`ChangeLog`] answers "what changed since this cursor" with a
+//! [`DeltaPage`] of upserts, flag changes and removals, in time proportional
+//! to the changes, not to the collection. The device's [`CollectionReplica`]
+//! applies pages idempotently: a page applied twice is a no-op. A cursor the
+//! log can no longer serve gets an explicit [`ResyncRequired`], never a gap.
+//! See `docs/spec/sync.md`.
+//!
+//! [`Cursor`]: crate::proto::Cursor
+//! [`DeltaPage`]: crate::proto::DeltaPage
+//! [`ResyncRequired`]: crate::proto::ResyncRequired
+
+mod changelog;
+mod replica;
+mod rights;
+
+pub use changelog::{ChangeLog, Delta, PageLimits};
+pub use replica::{Applied, CollectionReplica, ReplicaItem};
+pub use rights::Rights;

@@ -1,0 +1,136 @@
+//! A device's copy of one collection, kept up to date by applying delta pages.
+
+use crate::compress::{InflateLimits, unpack};
+use crate::error::{Error, ErrorKind, Result};
+use crate::proto::{self, Cursor, DeltaPage, Item};
+use std::collections::BTreeMap;
+
+/// An item as the device holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplicaItem {
+    /// The item's content.
+    pub item: Item,
+    /// Its current MailFlag bits.
+    pub flags: u32,
+}
+
+/// What applying a page did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The replica moved from one modseq to another.
+    Advanced {
+        /// Modseq before.
+        from: u64,
+        /// Modseq after.
+        to: u64,
+        /// Flag changes named items the replica does not hold: ask the server
+        /// to send them again (a `Refetch`) rather than resync everything.
+        refetch: Vec<u64>,
+    },
+    /// The page was already applied: nothing changed.
+    Duplicate,
+}
+
+/// A device's copy of one collection and its cursor.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct CollectionReplica {
+    cursor: Cursor,
+    items: BTreeMap<u64, ReplicaItem>,
+}
+
+impl CollectionReplica {
+    /// An empty replica of `collection_id`, at modseq 0.
+    pub fn new(collection_id: u64) -> Self {
+        Self {
+            cursor: Cursor {
+                collection_id,
+                ..Cursor::default()
+            },
+            items: BTreeMap::new(),
+        }
+    }
+
+    /// Where the replica stands: what the device sends in `Hello` and `Ack`.
+    pub fn cursor(&self) -> Cursor {
+        self.cursor
+    }
+
+    /// The items, by id.
+    pub fn items(&self) -> &BTreeMap<u64, ReplicaItem> {
+        &self.items
+    }
+
+    /// Drops everything: the server said resync-required. The next page must
+    /// start from modseq 0 of `epoch`.
+    pub fn reset(&mut self, epoch: u64) {
+        self.items.clear();
+        self.cursor = Cursor {
+            collection_id: self.cursor.collection_id,
+            epoch,
+            ..Cursor::default()
+        };
+    }
+
+    /// Applies `page` if it continues from (or overlaps) the cursor.
+    ///
+    /// A page that ends at or before the cursor is a duplicate and changes
+    /// nothing. A page that starts after the cursor would leave a gap and is
+    /// refused ([`ErrorKind::InvalidCursor`]). Every item is unpacked before
+    /// anything changes, so a bad page leaves the replica as it was.
+    pub fn apply(&mut self, page: &DeltaPage, limits: &InflateLimits) -> Result<Applied> {
+        if page.collection_id != self.cursor.collection_id {
+            return Err(Error::new(
+                ErrorKind::InvalidCursor,
+                "page is for another collection",
+            ));
+        }
+        let same_epoch = page.epoch == self.cursor.epoch;
+        if !same_epoch && self.cursor.modseq != 0 {
+            return Err(Error::new(
+                ErrorKind::ResyncRequired,
+                "page is from another epoch",
+            ));
+        }
+        if same_epoch && page.to_modseq <= self.cursor.modseq {
+            return Ok(Applied::Duplicate);
+        }
+        if page.from_modseq > self.cursor.modseq || page.to_modseq < page.from_modseq {
+            return Err(Error::new(
+                ErrorKind::InvalidCursor,
+                "page starts after the cursor",
+            ));
+        }
+        let mut upserts = Vec::with_capacity(page.upserts.len());
+        for upsert in &page.upserts {
+            let item = proto::decode::<Item>(&unpack(&upsert.packed, limits)?)?;
+            upserts.push((
+                upsert.id,
+                ReplicaItem {
+                    item,
+                    flags: upsert.flags,
+                },
+            ));
+        }
+        let from = self.cursor.modseq;
+        self.items.extend(upserts);
+        for id in &page.removals {
+            self.items.remove(id);
+        }
+        let mut refetch = Vec::new();
+        for change in &page.flag_changes {
+            match self.items.get_mut(&change.id) {
+                Some(held) => held.flags = change.flags,
+                None => refetch.push(change.id),
+            }
+        }
+        self.cursor.epoch = page.epoch;
+        self.cursor.modseq = page.to_modseq;
+        self.cursor.floor = page.floor;
+        self.cursor.partial = page.more;
+        Ok(Applied::Advanced {
+            from,
+            to: page.to_modseq,
+            refetch,
+        })
+    }
+}
