@@ -13,6 +13,7 @@
 //! 3. [`compress`]: per-item deflate, bounded inflate, Padmé padding.
 //! 4. [`proto`]: the protobuf schema, the source of truth for other languages.
 //! 5. [`sync`]: collections, rights, change logs, delta pages, replicas.
+//! 6. [`store`]: the server's storage traits and an in-memory store.
 //!
 //! Errors of every layer are one [`Error`] with a stable numeric [`ErrorKind`].
 
@@ -33,6 +34,7 @@ pub mod crypto;
 pub mod error;
 pub mod frame;
 pub mod proto;
+pub mod store;
 pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};

@@ -47,7 +47,11 @@ fn main() -> Result<(), tidings::Error> {
             epoch: 1,
             from_modseq: 300,
             to_modseq: 301,
-            upserts: vec![ItemUpsert { id: mail.id, packed, flags: 0 }],
+            upserts: vec![ItemUpsert {
+                id: mail.id,
+                packed,
+                flags: 0,
+            }],
             ..DeltaPage::default()
         })),
     };

@@ -1,0 +1,214 @@
+//! Server-side storage: the traits an integrator implements over their own
+//! mail and calendar system, and [`MemoryStore`], an in-memory implementation.
+//!
+//! Three concerns, three traits: [`Directory`] (principals, collections,
+//! delegations), [`ItemStore`] (items and their change logs) and
+//! [`DeviceRegistry`] (enrolled devices, activation codes, cursors, applied
+//! operations, policy, wipe and revocation). [`Store`] is all three, and adds
+//! the rights-checked queries sessions use: a query for a device never
+//! returns a collection its principal may not see.
+//!
+//! Per-device state is O(1) in the number of pending changes: a device has
+//! cursors, never a queue. Deltas are computed from the cursor.
+
+mod activation;
+mod memory;
+
+pub use activation::ActivationCode;
+pub use memory::{APPLIED_OPERATIONS_PER_DEVICE, MemoryStore};
+
+use crate::error::Result;
+use crate::proto::{CollectionInfo, CollectionKind, Cursor, ItemUpsert, OperationResult, Policy};
+use crate::sync::{Delta, PageLimits, Rights};
+use bytes::Bytes;
+
+/// A user of the system: owns collections, may hold delegated rights on others'.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// Principal id.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// Primary address.
+    pub email: String,
+}
+
+/// A mail folder or calendar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Collection {
+    /// Collection id.
+    pub id: u64,
+    /// Mail or calendar.
+    pub kind: CollectionKind,
+    /// Display name.
+    pub name: String,
+    /// The owning principal.
+    pub owner: u64,
+}
+
+/// Wipe state of a device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum WipeState {
+    /// No wipe ordered.
+    #[default]
+    None,
+    /// A wipe was ordered and not yet acknowledged.
+    Pending(u64),
+    /// The device acknowledged the wipe.
+    Done(u64),
+}
+
+/// An enrolled device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Device id.
+    pub id: u64,
+    /// The principal it belongs to.
+    pub principal: u64,
+    /// Its static X25519 public key.
+    pub public_key: [u8; 32],
+    /// The name the user gave it.
+    pub name: String,
+    /// Highest IK hello timestamp accepted (the replay guard).
+    pub last_hello: Option<u64>,
+    /// Revoked by an administrator: sessions end, reconnects are refused.
+    pub revoked: bool,
+    /// Remote wipe state.
+    pub wipe: WipeState,
+}
+
+/// Principals, collections and who may do what.
+pub trait Directory {
+    /// The principal `id` ([`NotFound`](crate::ErrorKind::NotFound) if none).
+    fn principal(&self, id: u64) -> Result<Principal>;
+    /// The collection `id` ([`NotFound`](crate::ErrorKind::NotFound) if none).
+    fn collection(&self, id: u64) -> Result<Collection>;
+    /// Every collection `principal` may read (owned or delegated), with rights.
+    fn visible_collections(&self, principal: u64) -> Result<Vec<(Collection, Rights)>>;
+    /// The rights `principal` holds on `collection` ([`Rights::NONE`] if none).
+    fn rights(&self, principal: u64, collection: u64) -> Result<Rights>;
+}
+
+/// Items and their change logs. No rights checks: see [`Store`].
+pub trait ItemStore {
+    /// Epoch and current modseq of `collection`.
+    fn collection_state(&self, collection: u64) -> Result<(u64, u64)>;
+    /// The changes after `cursor` within `limits`, or resync-required.
+    fn delta(&self, cursor: &Cursor, limits: &PageLimits) -> Result<Delta>;
+    /// An item's packed bytes and flags, if live.
+    fn item(&self, collection: u64, id: u64) -> Result<Option<(Bytes, u32)>>;
+    /// Creates (`id` = None) or replaces an item; returns its id and new modseq.
+    fn upsert(
+        &mut self,
+        collection: u64,
+        id: Option<u64>,
+        packed: Bytes,
+        flags: u32,
+    ) -> Result<(u64, u64)>;
+    /// Sets an item's flags; returns the new modseq.
+    fn set_flags(&mut self, collection: u64, id: u64, flags: u32) -> Result<u64>;
+    /// Removes an item; returns the new modseq.
+    fn remove(&mut self, collection: u64, id: u64) -> Result<u64>;
+}
+
+/// Enrolled devices and everything the server remembers per device.
+pub trait DeviceRegistry {
+    /// Registers a one-time activation code for `principal`, valid until
+    /// `expires_at_ms` and for at most `max_attempts` wrong guesses.
+    fn create_activation(
+        &mut self,
+        principal: u64,
+        code: &ActivationCode,
+        expires_at_ms: u64,
+        max_attempts: u32,
+    ) -> Result<()>;
+    /// Redeems `code` for a device with `public_key`: the code must exist, be
+    /// unexpired, unused and not burned. A wrong secret counts an attempt; the
+    /// last allowed wrong attempt burns the code. Success burns it too.
+    fn redeem_activation(
+        &mut self,
+        code: &str,
+        public_key: [u8; 32],
+        name: &str,
+        now_ms: u64,
+    ) -> Result<DeviceRecord>;
+    /// The device enrolled with `public_key`, if any.
+    fn device_by_key(&self, public_key: &[u8; 32]) -> Result<Option<DeviceRecord>>;
+    /// The device `id` ([`NotFound`](crate::ErrorKind::NotFound) if none).
+    fn device(&self, id: u64) -> Result<DeviceRecord>;
+    /// Records an accepted IK hello timestamp; refuses one that does not
+    /// increase ([`Replay`](crate::ErrorKind::Replay)).
+    fn record_hello(&mut self, device: u64, timestamp: u64) -> Result<()>;
+    /// Stores the cursor a device acknowledged.
+    fn save_cursor(&mut self, device: u64, cursor: Cursor) -> Result<()>;
+    /// The cursors a device acknowledged.
+    fn cursors(&self, device: u64) -> Result<Vec<Cursor>>;
+    /// The result of an operation the device already had applied, if remembered.
+    fn applied_operation(&self, device: u64, op_id: &[u8]) -> Result<Option<OperationResult>>;
+    /// Remembers an applied operation's result (a bounded table per device).
+    fn record_operation(&mut self, device: u64, result: OperationResult) -> Result<()>;
+    /// The policy for a device.
+    fn policy(&self, device: u64) -> Result<Policy>;
+    /// Sets the policy for a device.
+    fn set_policy(&mut self, device: u64, policy: Policy) -> Result<()>;
+    /// Orders, or (with [`WipeState::Done`]) confirms, a remote wipe.
+    fn set_wipe(&mut self, device: u64, wipe: WipeState) -> Result<()>;
+    /// Revokes a device.
+    fn revoke(&mut self, device: u64) -> Result<()>;
+}
+
+/// Everything a server session needs, with rights enforced.
+pub trait Store: Directory + ItemStore + DeviceRegistry {
+    /// [`ItemStore::delta`] for `principal`, refused with
+    /// [`PermissionDenied`](crate::ErrorKind::PermissionDenied) without read rights.
+    fn delta_for(&self, principal: u64, cursor: &Cursor, limits: &PageLimits) -> Result<Delta> {
+        self.rights(principal, cursor.collection_id)?
+            .require(Rights::READ)?;
+        self.delta(cursor, limits)
+    }
+
+    /// The current versions of some items of a collection `principal` may
+    /// read: upserts for live ones, ids of removed ones. Repairs single items
+    /// without a resync.
+    fn refetch_for(
+        &self,
+        principal: u64,
+        collection: u64,
+        ids: &[u64],
+    ) -> Result<(Vec<ItemUpsert>, Vec<u64>)> {
+        self.rights(principal, collection)?.require(Rights::READ)?;
+        let (mut live, mut gone) = (Vec::new(), Vec::new());
+        for &id in ids {
+            match self.item(collection, id)? {
+                Some((packed, flags)) => live.push(ItemUpsert {
+                    id,
+                    packed: packed.to_vec(),
+                    flags,
+                }),
+                None => gone.push(id),
+            }
+        }
+        Ok((live, gone))
+    }
+
+    /// The collections `principal` may see, as the device is told of them.
+    fn collection_infos(&self, principal: u64) -> Result<Vec<CollectionInfo>> {
+        let mut infos = Vec::new();
+        for (collection, rights) in self.visible_collections(principal)? {
+            let (epoch, _) = self.collection_state(collection.id)?;
+            let owner = self.principal(collection.owner)?;
+            infos.push(CollectionInfo {
+                id: collection.id,
+                kind: collection.kind as i32,
+                name: collection.name,
+                owner_id: owner.id,
+                owner_name: owner.name,
+                rights: rights.bits(),
+                epoch,
+            });
+        }
+        Ok(infos)
+    }
+}
+
+impl<T: Directory + ItemStore + DeviceRegistry> Store for T {}
