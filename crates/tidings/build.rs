@@ -8,6 +8,7 @@ const PROTOS: &[&str] = &[
     "tidings/v1/sync.proto",
     "tidings/v1/operations.proto",
     "tidings/v1/envelope.proto",
+    "tidings/v1/state.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

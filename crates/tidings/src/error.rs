@@ -114,6 +114,8 @@ error_kinds! {
     Timeout = 605 => "peer timed out",
     /// Saved client state could not be restored.
     StateCorrupt = 606 => "saved state corrupt",
+    /// The server does not support this operation.
+    Unsupported = 607 => "operation not supported by this server",
 
     /// The storage backend failed; nothing was changed.
     Storage = 700 => "storage failure",

@@ -14,6 +14,7 @@
 //! 4. [`proto`]: the protobuf schema, the source of truth for other languages.
 //! 5. [`sync`]: collections, rights, change logs, delta pages, replicas.
 //! 6. [`store`]: the server's storage traits and an in-memory store.
+//! 7. [`session`]: `ClientSession` and `ServerSession`, which tie them together.
 //!
 //! Errors of every layer are one [`Error`] with a stable numeric [`ErrorKind`].
 
@@ -34,6 +35,7 @@ pub mod crypto;
 pub mod error;
 pub mod frame;
 pub mod proto;
+pub mod session;
 pub mod store;
 pub mod sync;
 

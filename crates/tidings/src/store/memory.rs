@@ -153,6 +153,14 @@ impl Directory for MemoryStore {
         Ok(visible)
     }
 
+    fn principal_by_email(&self, email: &str) -> Result<Option<Principal>> {
+        Ok(self
+            .principals
+            .values()
+            .find(|p| p.email.eq_ignore_ascii_case(email))
+            .cloned())
+    }
+
     fn rights(&self, principal: u64, collection: u64) -> Result<Rights> {
         let owner = self.collection(collection)?.owner;
         if owner == principal {
@@ -181,6 +189,10 @@ impl ItemStore for MemoryStore {
             .log(collection)?
             .get(id)
             .map(|(packed, flags)| (packed.clone(), flags)))
+    }
+
+    fn items(&self, collection: u64) -> Result<Vec<(u64, Bytes, u32)>> {
+        Ok(self.log(collection)?.live_items())
     }
 
     fn upsert(

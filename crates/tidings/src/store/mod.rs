@@ -87,6 +87,8 @@ pub trait Directory {
     fn visible_collections(&self, principal: u64) -> Result<Vec<(Collection, Rights)>>;
     /// The rights `principal` holds on `collection` ([`Rights::NONE`] if none).
     fn rights(&self, principal: u64, collection: u64) -> Result<Rights>;
+    /// The principal with primary address `email`, if any (case-insensitive).
+    fn principal_by_email(&self, email: &str) -> Result<Option<Principal>>;
 }
 
 /// Items and their change logs. No rights checks: see [`Store`].
@@ -97,6 +99,10 @@ pub trait ItemStore {
     fn delta(&self, cursor: &Cursor, limits: &PageLimits) -> Result<Delta>;
     /// An item's packed bytes and flags, if live.
     fn item(&self, collection: u64, id: u64) -> Result<Option<(Bytes, u32)>>;
+    /// Every live item of a collection as (id, packed, flags), for search and
+    /// lookups by UID. An integrator with its own index may answer those
+    /// queries more cleverly; this is the simple fallback.
+    fn items(&self, collection: u64) -> Result<Vec<(u64, Bytes, u32)>>;
     /// Creates (`id` = None) or replaces an item; returns its id and new modseq.
     fn upsert(
         &mut self,

@@ -18,5 +18,5 @@ mod replica;
 mod rights;
 
 pub use changelog::{ChangeLog, Delta, PageLimits};
-pub use replica::{Applied, CollectionReplica, ReplicaItem};
+pub use replica::{Applied, CollectionReplica, Replica, ReplicaItem};
 pub use rights::Rights;

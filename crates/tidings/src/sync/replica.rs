@@ -2,7 +2,7 @@
 
 use crate::compress::{InflateLimits, unpack};
 use crate::error::{Error, ErrorKind, Result};
-use crate::proto::{self, Cursor, DeltaPage, Item};
+use crate::proto::{self, CollectionInfo, Cursor, DeltaPage, Item};
 use std::collections::BTreeMap;
 
 /// An item as the device holds it.
@@ -132,5 +132,88 @@ impl CollectionReplica {
             to: page.to_modseq,
             refetch,
         })
+    }
+}
+
+impl CollectionReplica {
+    /// A replica restored from saved state.
+    pub fn restore(cursor: Cursor, items: BTreeMap<u64, ReplicaItem>) -> Self {
+        Self { cursor, items }
+    }
+}
+
+/// A device's copy of every collection it may see: what a client keeps, what
+/// tests compare with the server's view, and enough for a small app.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Replica {
+    collections: BTreeMap<u64, (CollectionInfo, CollectionReplica)>,
+}
+
+impl Replica {
+    /// The collections held, with what the server said of them.
+    pub fn collections(&self) -> impl Iterator<Item = (&CollectionInfo, &CollectionReplica)> {
+        self.collections
+            .values()
+            .map(|(info, replica)| (info, replica))
+    }
+
+    /// One collection's replica.
+    pub fn collection(&self, id: u64) -> Option<&CollectionReplica> {
+        self.collections.get(&id).map(|(_, replica)| replica)
+    }
+
+    /// Adopts the server's list of visible collections: new ones start empty,
+    /// ones no longer visible are dropped with their items.
+    pub fn set_collections(&mut self, infos: Vec<CollectionInfo>) {
+        let mut next = BTreeMap::new();
+        for info in infos {
+            let replica = match self.collections.remove(&info.id) {
+                Some((_, replica)) => replica,
+                None => CollectionReplica::new(info.id),
+            };
+            next.insert(info.id, (info, replica));
+        }
+        self.collections = next;
+    }
+
+    /// Adds a restored collection.
+    pub fn insert(&mut self, info: CollectionInfo, replica: CollectionReplica) {
+        self.collections.insert(info.id, (info, replica));
+    }
+
+    /// Every cursor: what the device sends in `Hello`.
+    pub fn cursors(&self) -> Vec<Cursor> {
+        self.collections
+            .values()
+            .map(|(_, replica)| replica.cursor())
+            .collect()
+    }
+
+    /// Applies a page to its collection (see [`CollectionReplica::apply`]).
+    pub fn apply(&mut self, page: &DeltaPage, limits: &InflateLimits) -> Result<Applied> {
+        self.replica_mut(page.collection_id)?.apply(page, limits)
+    }
+
+    /// Empties a collection after resync-required.
+    pub fn reset(&mut self, collection_id: u64, epoch: u64) -> Result<()> {
+        self.replica_mut(collection_id)?.reset(epoch);
+        Ok(())
+    }
+
+    /// Forgets everything (a remote wipe).
+    pub fn clear(&mut self) {
+        self.collections.clear();
+    }
+
+    fn replica_mut(&mut self, id: u64) -> Result<&mut CollectionReplica> {
+        self.collections
+            .get_mut(&id)
+            .map(|(_, replica)| replica)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::PermissionDenied,
+                    "page for a collection not subscribed",
+                )
+            })
     }
 }

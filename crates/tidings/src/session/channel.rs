@@ -1,0 +1,166 @@
+//! The established channel both sessions share: frames in and out, the Noise
+//! transport, padding and the envelope codec, rekeying and liveness timers.
+
+use crate::compress::{pad, unpad};
+use crate::crypto::{Opened, Transport};
+use crate::error::{Error, ErrorKind, Result};
+use crate::frame::{FrameDecoder, FrameEncoder};
+use crate::proto::{self, Envelope};
+use std::collections::VecDeque;
+
+/// Liveness: how often to send a keepalive when idle, and how long to wait for
+/// the peer before giving up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timers {
+    /// Send a keepalive after this long without sending anything.
+    pub keepalive_ms: u64,
+    /// Close with [`ErrorKind::Timeout`] after this long without hearing anything.
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for Timers {
+    /// A keepalive every 4 minutes (under common NAT timeouts of 5), and
+    /// closing after 10 minutes of silence.
+    fn default() -> Self {
+        Self {
+            keepalive_ms: 240_000,
+            idle_timeout_ms: 600_000,
+        }
+    }
+}
+
+/// One direction-pair of framed, encrypted envelopes.
+pub(crate) struct Channel {
+    decoder: FrameDecoder,
+    encoder: FrameEncoder,
+    transport: Option<Transport>,
+    outgoing: VecDeque<Vec<u8>>,
+    timers: Timers,
+    last_sent_ms: u64,
+    last_heard_ms: u64,
+}
+
+impl Channel {
+    pub(crate) fn new(now_ms: u64, timers: Timers) -> Self {
+        Self {
+            decoder: FrameDecoder::new(),
+            encoder: FrameEncoder::new(),
+            transport: None,
+            outgoing: VecDeque::new(),
+            timers,
+            last_sent_ms: now_ms,
+            last_heard_ms: now_ms,
+        }
+    }
+
+    pub(crate) fn established(&self) -> bool {
+        self.transport.is_some()
+    }
+
+    pub(crate) fn establish(&mut self, transport: Transport) {
+        self.transport = Some(transport);
+    }
+
+    /// Queues one frame holding `body` (a handshake message).
+    pub(crate) fn send_frame(&mut self, now_ms: u64, body: &[u8]) -> Result<()> {
+        let mut wire = Vec::with_capacity(body.len() + 3);
+        self.encoder.encode(body, &mut wire)?;
+        self.queue(now_ms, wire);
+        Ok(())
+    }
+
+    /// Encodes, pads, seals and queues one envelope.
+    pub(crate) fn send(&mut self, now_ms: u64, envelope: &Envelope) -> Result<()> {
+        let mut padded = Vec::with_capacity(envelope_len(envelope) + 8);
+        pad(&proto::encode(envelope), &mut padded);
+        self.send_padded(now_ms, &padded)
+    }
+
+    /// Seals and queues an already padded envelope: a server pushing one
+    /// change to many devices pads it once and seals it per device.
+    pub(crate) fn send_padded(&mut self, now_ms: u64, padded: &[u8]) -> Result<()> {
+        let transport = self.transport.as_mut().ok_or(ErrorKind::InvalidState)?;
+        let mut wire = Vec::with_capacity(padded.len() + 40);
+        if transport.rekey_due(now_ms) {
+            let mut marker = Vec::with_capacity(16);
+            transport.seal_rekey(now_ms, &mut marker)?;
+            self.encoder.encode(&marker, &mut wire)?;
+        }
+        let mut sealed = Vec::with_capacity(padded.len() + 16);
+        transport.seal(padded, &mut sealed)?;
+        self.encoder.encode(&sealed, &mut wire)?;
+        self.queue(now_ms, wire);
+        Ok(())
+    }
+
+    fn queue(&mut self, now_ms: u64, wire: Vec<u8>) {
+        self.last_sent_ms = now_ms;
+        self.outgoing.push_back(wire);
+    }
+
+    /// Queues bytes that are already a whole frame (the version refusal).
+    pub(crate) fn queue_raw(&mut self, wire: Vec<u8>) {
+        self.outgoing.push_back(wire);
+    }
+
+    pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.outgoing.pop_front()
+    }
+
+    /// The next whole frame body from `input`, if any.
+    pub(crate) fn next_frame(&mut self, now_ms: u64, input: &mut &[u8]) -> Result<Option<Vec<u8>>> {
+        if !input.is_empty() {
+            self.last_heard_ms = now_ms;
+        }
+        self.decoder.decode(input)
+    }
+
+    /// Opens one transport frame: `Some(envelope)` for a message (a keepalive
+    /// is an envelope with no body), `None` for a rekey marker.
+    pub(crate) fn open(&mut self, frame: &[u8]) -> Result<Option<Envelope>> {
+        let transport = self.transport.as_mut().ok_or(ErrorKind::InvalidState)?;
+        let mut plain = Vec::with_capacity(frame.len());
+        match transport.open(frame, &mut plain)? {
+            Opened::Rekeyed => Ok(None),
+            Opened::Payload => proto::decode(unpad(&plain)?).map(Some),
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) next has work.
+    pub(crate) fn next_timeout(&self) -> u64 {
+        let keepalive = self.last_sent_ms.saturating_add(self.timers.keepalive_ms);
+        let silence = self
+            .last_heard_ms
+            .saturating_add(self.timers.idle_timeout_ms);
+        if self.established() {
+            keepalive.min(silence)
+        } else {
+            silence
+        }
+    }
+
+    /// Sends a keepalive if one is due; fails with [`ErrorKind::Timeout`] if
+    /// the peer has been silent too long.
+    pub(crate) fn handle_timeout(&mut self, now_ms: u64) -> Result<()> {
+        if now_ms
+            >= self
+                .last_heard_ms
+                .saturating_add(self.timers.idle_timeout_ms)
+        {
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                "peer silent past the idle timeout",
+            ));
+        }
+        if self.established()
+            && now_ms >= self.last_sent_ms.saturating_add(self.timers.keepalive_ms)
+        {
+            self.send(now_ms, &Envelope { body: None })?;
+        }
+        Ok(())
+    }
+}
+
+fn envelope_len(envelope: &Envelope) -> usize {
+    prost::Message::encoded_len(envelope)
+}

@@ -1,0 +1,474 @@
+//! The device side of a session.
+
+use super::channel::{Channel, Timers};
+use super::{HANDSHAKE_IK, HANDSHAKE_XK, state::ClientState};
+use crate::compress::{InflateLimits, pad, unpad};
+use crate::crypto::{IkHelloSent, IkInitiator, StaticKeypair, XkInitiator, XkStarted};
+use crate::error::{Error, ErrorKind, Result};
+use crate::proto::{
+    self, Ack, CollectionInfo, Enroll, Envelope, Hello, Operation, OperationResult, Policy,
+    WipeAck, envelope::Body, operation,
+};
+use crate::sync::Applied;
+use std::collections::{HashMap, VecDeque};
+
+/// How a client behaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Keepalive and idle timeout.
+    pub timers: Timers,
+    /// Bytes of text preview wanted with each new mail (0: server default).
+    pub preview_bytes: u32,
+    /// Most items wanted per delta page (0: server default).
+    pub page_items: u32,
+    /// Limits on inflating items.
+    pub inflate: InflateLimits,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            timers: Timers::default(),
+            preview_bytes: 2048,
+            page_items: 0,
+            inflate: InflateLimits::default(),
+        }
+    }
+}
+
+/// What happened, for the app to show.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// Enrollment succeeded; save the state now.
+    Enrolled {
+        /// The device's id.
+        device_id: u64,
+    },
+    /// The session is up; these are the collections the device may see.
+    Connected {
+        /// Visible collections with rights.
+        collections: Vec<CollectionInfo>,
+    },
+    /// A collection changed: its replica has the new state.
+    Changed {
+        /// The collection.
+        collection_id: u64,
+        /// The modseq it now stands at.
+        modseq: u64,
+    },
+    /// The server could not serve a cursor; the collection was emptied and
+    /// is being synced afresh.
+    Resync {
+        /// The collection.
+        collection_id: u64,
+    },
+    /// An operation was answered (and left the outbox).
+    OperationResult(OperationResult),
+    /// The server sent a new policy.
+    Policy(Policy),
+    /// The server ordered a wipe: erase data, then call
+    /// [`ClientSession::acknowledge_wipe`].
+    WipeRequested {
+        /// The order's id.
+        wipe_id: u64,
+    },
+    /// The device was revoked; the session is closed. Do not reconnect.
+    Revoked,
+    /// The session ended; `error` says why, if it was not a clean close.
+    Closed {
+        /// The reason, if any.
+        error: Option<Error>,
+    },
+}
+
+enum Phase {
+    Enrolling { started: XkStarted, enroll: Vec<u8> },
+    Resuming(IkHelloSent),
+    Established,
+    Closed,
+}
+
+/// The device side of a session: sans-IO, deterministic.
+///
+/// Calling order: after [`enroll`](Self::enroll) or [`resume`](Self::resume),
+/// loop: send everything [`poll_transmit`](Self::poll_transmit) returns; feed
+/// received bytes to [`handle_bytes`](Self::handle_bytes); drain
+/// [`poll_event`](Self::poll_event); wait until
+/// [`poll_timeout`](Self::poll_timeout) or new bytes, calling
+/// [`handle_timeout`](Self::handle_timeout) when the deadline passes.
+pub struct ClientSession {
+    config: ClientConfig,
+    state: ClientState,
+    channel: Channel,
+    phase: Phase,
+    /// Where each collection's previous page of this session ended: a page
+    /// with `from_modseq` 0 continues from there.
+    continuing: HashMap<u64, u64>,
+    events: VecDeque<ClientEvent>,
+}
+
+impl ClientSession {
+    /// Starts enrollment (Noise XK): `state` from [`ClientState::new`], the
+    /// activation code as typed, 32 random bytes for the ephemeral key.
+    pub fn enroll(
+        config: ClientConfig,
+        state: ClientState,
+        activation_code: &str,
+        device_name: &str,
+        ephemeral: [u8; 32],
+        now_ms: u64,
+    ) -> Result<Self> {
+        let keys = StaticKeypair::from_secret_bytes(*state.device_secret);
+        let mut first = vec![HANDSHAKE_XK];
+        let started = XkInitiator::new(&keys, state.server_public, ephemeral).start(&mut first)?;
+        let name: String = device_name.chars().take(64).collect();
+        let enroll = proto::encode(&Enroll {
+            activation_code: activation_code.chars().take(64).collect(),
+            device_name: name,
+            platform: String::new(),
+        });
+        let mut session = Self::new(config, state, Phase::Enrolling { started, enroll }, now_ms);
+        session.channel.send_frame(now_ms, &first)?;
+        Ok(session)
+    }
+
+    /// Reconnects (Noise IK) with saved state: one round trip, resuming every
+    /// collection from its cursor and resending the outbox.
+    pub fn resume(
+        config: ClientConfig,
+        mut state: ClientState,
+        ephemeral: [u8; 32],
+        now_ms: u64,
+    ) -> Result<Self> {
+        if !state.is_enrolled() {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "resume needs an enrolled state",
+            ));
+        }
+        let keys = StaticKeypair::from_secret_bytes(*state.device_secret);
+        let timestamp = state.next_hello_timestamp;
+        state.next_hello_timestamp += 1;
+        let hello = Envelope {
+            body: Some(Body::Hello(hello(&config, &state))),
+        };
+        let mut early = Vec::new();
+        pad(&proto::encode(&hello), &mut early);
+        let mut first = vec![HANDSHAKE_IK];
+        let sent = IkInitiator::new(&keys, state.server_public, ephemeral, timestamp)
+            .write_hello(&early, &mut first)?;
+        let mut session = Self::new(config, state, Phase::Resuming(sent), now_ms);
+        session.channel.send_frame(now_ms, &first)?;
+        Ok(session)
+    }
+
+    fn new(config: ClientConfig, state: ClientState, phase: Phase, now_ms: u64) -> Self {
+        let channel = Channel::new(now_ms, config.timers);
+        Self {
+            config,
+            state,
+            channel,
+            phase,
+            continuing: HashMap::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    // ---- getters ----
+
+    /// The state to save (after every event that changes it, or on pause).
+    pub fn state(&self) -> &ClientState {
+        &self.state
+    }
+
+    /// Whether the handshake has completed and the session is open.
+    pub fn is_established(&self) -> bool {
+        matches!(self.phase, Phase::Established)
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    // ---- inputs ----
+
+    /// Feeds bytes received from the server, in order, in chunks of any size.
+    ///
+    /// An error closes the session (a [`ClientEvent::Closed`] follows); the
+    /// state keeps everything applied so far, so [`resume`](Self::resume)
+    /// continues from there.
+    pub fn handle_bytes(&mut self, now_ms: u64, mut bytes: &[u8]) -> Result<()> {
+        if self.is_closed() {
+            return Err(ErrorKind::SessionClosed.into());
+        }
+        loop {
+            let frame = match self.channel.next_frame(now_ms, &mut bytes) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(self.fail(e)),
+            };
+            if let Err(e) = self.handle_frame(now_ms, &frame) {
+                return Err(self.fail(e));
+            }
+            if self.is_closed() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sends a keepalive when due; closes with [`ErrorKind::Timeout`] when
+    /// the server has been silent too long.
+    pub fn handle_timeout(&mut self, now_ms: u64) -> Result<()> {
+        if self.is_closed() {
+            return Ok(());
+        }
+        self.channel
+            .handle_timeout(now_ms)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Queues an operation: sent now if the session is open, kept in the
+    /// outbox (and the saved state) until answered, resent on every resume.
+    /// `op_id` must be 16 random bytes, the same on every retry.
+    pub fn submit(&mut self, now_ms: u64, op_id: [u8; 16], kind: operation::Kind) -> Result<()> {
+        let op = Operation {
+            op_id: op_id.to_vec(),
+            kind: Some(kind),
+        };
+        self.state.outbox.push(op.clone());
+        if self.is_established() {
+            self.channel.send(
+                now_ms,
+                &Envelope {
+                    body: Some(Body::Operation(op)),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Confirms a wipe: the app has erased the device's data. The replica and
+    /// outbox are cleared here too.
+    pub fn acknowledge_wipe(&mut self, now_ms: u64, wipe_id: u64) -> Result<()> {
+        self.state.replica.clear();
+        self.state.outbox.clear();
+        self.channel.send(
+            now_ms,
+            &Envelope {
+                body: Some(Body::WipeAck(WipeAck { wipe_id })),
+            },
+        )
+    }
+
+    /// Closes cleanly.
+    pub fn close(&mut self, now_ms: u64) -> Result<()> {
+        if self.is_established() {
+            self.channel.send(
+                now_ms,
+                &Envelope {
+                    body: Some(Body::Close(proto::Close::default())),
+                },
+            )?;
+        }
+        self.finish(None);
+        Ok(())
+    }
+
+    // ---- outputs ----
+
+    /// The next bytes to send to the server.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.channel.poll_transmit()
+    }
+
+    /// The next event for the app.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout), if ever.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        (!self.is_closed()).then(|| self.channel.next_timeout())
+    }
+
+    // ---- internals ----
+
+    fn handle_frame(&mut self, now_ms: u64, frame: &[u8]) -> Result<()> {
+        match core::mem::replace(&mut self.phase, Phase::Closed) {
+            Phase::Enrolling { started, enroll } => {
+                let mut last = Vec::new();
+                let transport = started.finish(frame, &enroll, &mut last)?;
+                self.channel.send_frame(now_ms, &last)?;
+                self.channel.establish(transport);
+                self.phase = Phase::Established;
+                Ok(())
+            }
+            Phase::Resuming(sent) => {
+                let mut welcome = Vec::new();
+                let transport = sent.read_response(frame, &mut welcome)?;
+                self.channel.establish(transport);
+                self.phase = Phase::Established;
+                let envelope: Envelope = proto::decode(unpad(&welcome)?)?;
+                self.handle_envelope(now_ms, envelope)?;
+                self.resend_outbox(now_ms)
+            }
+            Phase::Established => {
+                self.phase = Phase::Established;
+                match self.channel.open(frame)? {
+                    Some(envelope) => self.handle_envelope(now_ms, envelope),
+                    None => Ok(()),
+                }
+            }
+            Phase::Closed => Err(ErrorKind::SessionClosed.into()),
+        }
+    }
+
+    fn handle_envelope(&mut self, now_ms: u64, envelope: Envelope) -> Result<()> {
+        let Some(body) = envelope.body else {
+            return Ok(());
+        }; // keepalive
+        match body {
+            Body::Enrolled(enrolled) => {
+                self.state.device_id = enrolled.device_id;
+                self.state.principal_id = enrolled.principal_id;
+                self.events.push_back(ClientEvent::Enrolled {
+                    device_id: enrolled.device_id,
+                });
+                let hello = Envelope {
+                    body: Some(Body::Hello(hello(&self.config, &self.state))),
+                };
+                self.channel.send(now_ms, &hello)?;
+            }
+            Body::Welcome(welcome) => {
+                self.state
+                    .replica
+                    .set_collections(welcome.collections.clone());
+                self.continuing.clear();
+                if let Some(policy) = welcome.policy {
+                    self.state.policy = policy;
+                }
+                self.events.push_back(ClientEvent::Connected {
+                    collections: welcome.collections,
+                });
+            }
+            Body::Delta(mut page) => {
+                if page.from_modseq == 0 {
+                    page.from_modseq = self
+                        .continuing
+                        .get(&page.collection_id)
+                        .copied()
+                        .unwrap_or(0);
+                }
+                let applied = self.state.replica.apply(&page, &self.config.inflate)?;
+                self.continuing.insert(page.collection_id, page.to_modseq);
+                if let Applied::Advanced { refetch, .. } = applied {
+                    if !refetch.is_empty() {
+                        let ask = proto::Refetch {
+                            collection_id: page.collection_id,
+                            item_ids: refetch,
+                        };
+                        self.channel.send(
+                            now_ms,
+                            &Envelope {
+                                body: Some(Body::Refetch(ask)),
+                            },
+                        )?;
+                    }
+                    self.events.push_back(ClientEvent::Changed {
+                        collection_id: page.collection_id,
+                        modseq: page.to_modseq,
+                    });
+                }
+                let cursor = self
+                    .state
+                    .replica
+                    .collection(page.collection_id)
+                    .map(|r| r.cursor())
+                    .unwrap_or_default();
+                self.channel.send(
+                    now_ms,
+                    &Envelope {
+                        body: Some(Body::Ack(Ack {
+                            cursors: vec![cursor],
+                        })),
+                    },
+                )?;
+            }
+            Body::ResyncRequired(resync) => {
+                self.state
+                    .replica
+                    .reset(resync.collection_id, resync.epoch)?;
+                self.continuing.remove(&resync.collection_id);
+                self.events.push_back(ClientEvent::Resync {
+                    collection_id: resync.collection_id,
+                });
+            }
+            Body::Result(result) => {
+                self.state.outbox.retain(|op| op.op_id != result.op_id);
+                self.events.push_back(ClientEvent::OperationResult(result));
+            }
+            Body::Policy(policy) => {
+                self.state.policy = policy;
+                self.events.push_back(ClientEvent::Policy(policy));
+            }
+            Body::Wipe(wipe) => self.events.push_back(ClientEvent::WipeRequested {
+                wipe_id: wipe.wipe_id,
+            }),
+            Body::Revoked(_) => {
+                self.events.push_back(ClientEvent::Revoked);
+                self.finish(Some(ErrorKind::DeviceRevoked.into()));
+            }
+            Body::Error(info) => {
+                let kind = u16::try_from(info.code)
+                    .ok()
+                    .and_then(ErrorKind::from_code)
+                    .unwrap_or(ErrorKind::ProtoInvalidValue);
+                return Err(Error::new(kind, "the server ended the session"));
+            }
+            Body::Close(_) => self.finish(None),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::ProtoInvalidValue,
+                    "message a server does not send",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn resend_outbox(&mut self, now_ms: u64) -> Result<()> {
+        for op in self.state.outbox.clone() {
+            self.channel.send(
+                now_ms,
+                &Envelope {
+                    body: Some(Body::Operation(op)),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, error: Error) -> Error {
+        self.finish(Some(error.clone()));
+        error
+    }
+
+    fn finish(&mut self, error: Option<Error>) {
+        if !self.is_closed() {
+            self.phase = Phase::Closed;
+            self.events.push_back(ClientEvent::Closed { error });
+        }
+    }
+}
+
+fn hello(config: &ClientConfig, state: &ClientState) -> Hello {
+    Hello {
+        cursors: state.replica.cursors(),
+        preview_bytes: config.preview_bytes,
+        page_items: config.page_items,
+        client_version: concat!("tidings-rs/", env!("CARGO_PKG_VERSION")).into(),
+        policy_version: state.policy.version,
+    }
+}

@@ -1,0 +1,38 @@
+//! Sessions: the sans-IO state machines that tie every layer together.
+//!
+//! A [`ClientSession`] runs on the device, a [`ServerSession`] on the server,
+//! one per connection. Both take bytes and time in and give bytes, events and
+//! deadlines out; neither owns a socket or a clock.
+//!
+//! Calling order, on either side:
+//!
+//! 1. create the session ([`ClientSession::enroll`], [`ClientSession::resume`]
+//!    or [`ServerSession::new`]);
+//! 2. send everything `poll_transmit` returns, in order;
+//! 3. when bytes arrive, `handle_bytes(now, bytes)`; then drain `poll_event`
+//!    and `poll_transmit` again;
+//! 4. when the time `poll_timeout` returned has passed, `handle_timeout(now)`;
+//! 5. on the server, after any change to a collection (an operation's
+//!    [`ServerEvent::CollectionChanged`], or new mail arriving),
+//!    [`ServerSession::push_changes`] on every session of a principal who may
+//!    see it: that is live push.
+//!
+//! The first frame from the device is `version || kind || Noise message`,
+//! where kind is [`HANDSHAKE_IK`] (reconnect) or [`HANDSHAKE_XK`] (enrollment);
+//! see `docs/spec/sync.md` for the whole exchange.
+
+mod channel;
+mod client;
+mod ops;
+mod server;
+mod state;
+
+pub use channel::Timers;
+pub use client::{ClientConfig, ClientEvent, ClientSession};
+pub use server::{ServerConfig, ServerEvent, ServerSession};
+pub use state::ClientState;
+
+/// First byte of the first frame's body (after the version): a reconnect.
+pub const HANDSHAKE_IK: u8 = 1;
+/// First byte of the first frame's body (after the version): an enrollment.
+pub const HANDSHAKE_XK: u8 = 2;

@@ -1,0 +1,335 @@
+//! Applying a device's operations on the server: once per op id, with rights
+//! checked against the collection, each with a typed result.
+
+use crate::compress::{InflateLimits, PackOptions, pack, unpack};
+use crate::error::{Error, ErrorKind, Result};
+use crate::proto::{
+    self, CalendarItem, Conflict, Done, ErrorInfo, Item, Operation, OperationResult,
+    ParticipationStatus, SearchHit, SearchResults, item, operation::Kind,
+    operation_result::Outcome,
+};
+use crate::store::Store;
+use crate::sync::Rights;
+use bytes::Bytes;
+
+/// Most hits a search returns.
+const MAX_SEARCH_HITS: usize = 200;
+
+/// Applies `op` for `device` unless it was applied before, in which case the
+/// remembered result is returned again. Returns the result and the
+/// collections that changed.
+pub(crate) fn apply<S: Store>(
+    store: &mut S,
+    device: u64,
+    principal: u64,
+    op: &Operation,
+) -> Result<(OperationResult, Vec<u64>)> {
+    if let Some(done) = store.applied_operation(device, &op.op_id)? {
+        return Ok((done, Vec::new()));
+    }
+    let mut changed = Vec::new();
+    let outcome = if op.op_id.len() != 16 {
+        Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "op_id must be 16 bytes",
+        ))
+    } else {
+        run(store, principal, op.kind.as_ref(), &mut changed)
+    };
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        // A storage failure is not an answer: the device retries later.
+        Err(e) if e.kind() == ErrorKind::Storage => return Err(e),
+        Err(e) => Outcome::Error(ErrorInfo {
+            code: e.code().into(),
+        }),
+    };
+    let result = OperationResult {
+        op_id: op.op_id.clone(),
+        outcome: Some(outcome),
+    };
+    if op.op_id.len() == 16 {
+        store.record_operation(device, result.clone())?;
+    }
+    changed.dedup();
+    Ok((result, changed))
+}
+
+fn run<S: Store>(
+    store: &mut S,
+    principal: u64,
+    kind: Option<&Kind>,
+    changed: &mut Vec<u64>,
+) -> Result<Outcome> {
+    let kind =
+        kind.ok_or_else(|| Error::new(ErrorKind::ProtoMissingField, "operation without a kind"))?;
+    let need = |store: &S, collection: u64, right: Rights| {
+        store.rights(principal, collection)?.require(right)
+    };
+    match kind {
+        Kind::SetFlags(op) => {
+            need(store, op.collection_id, Rights::WRITE)?;
+            for &id in &op.item_ids {
+                let (_, flags) = store
+                    .item(op.collection_id, id)?
+                    .ok_or(ErrorKind::NotFound)?;
+                store.set_flags(op.collection_id, id, (flags | op.set) & !op.clear)?;
+            }
+            changed.push(op.collection_id);
+            Ok(done(0, 0))
+        }
+        Kind::MoveItems(op) => {
+            need(store, op.collection_id, Rights::WRITE)?;
+            need(store, op.to_collection_id, Rights::WRITE)?;
+            for &id in &op.item_ids {
+                let (packed, flags) = store
+                    .item(op.collection_id, id)?
+                    .ok_or(ErrorKind::NotFound)?;
+                store.upsert(op.to_collection_id, Some(id), packed, flags)?;
+                store.remove(op.collection_id, id)?;
+            }
+            changed.extend([op.collection_id, op.to_collection_id]);
+            Ok(done(0, 0))
+        }
+        Kind::DeleteItems(op) => {
+            need(store, op.collection_id, Rights::WRITE)?;
+            for &id in &op.item_ids {
+                store.remove(op.collection_id, id)?;
+            }
+            changed.push(op.collection_id);
+            Ok(done(0, 0))
+        }
+        Kind::CreateEvent(op) => {
+            need(store, op.calendar_id, Rights::WRITE)?;
+            let mut event = op.item.clone().ok_or(ErrorKind::ProtoMissingField)?;
+            event.calendar_id = op.calendar_id;
+            event.version = 1;
+            let (id, _) = store.upsert(op.calendar_id, None, Bytes::new(), 0)?;
+            event.id = id;
+            store.upsert(op.calendar_id, Some(id), pack_event(&event), 0)?;
+            changed.push(op.calendar_id);
+            Ok(done(id, 1))
+        }
+        Kind::UpdateEvent(op) => {
+            need(store, op.calendar_id, Rights::WRITE)?;
+            let mut event = op.item.clone().ok_or(ErrorKind::ProtoMissingField)?;
+            let current = match current_event(store, op.calendar_id, event.id, op.expected_version)?
+            {
+                Ok(current) => current,
+                Err(conflict) => return Ok(conflict),
+            };
+            event.calendar_id = op.calendar_id;
+            event.version = current.version + 1;
+            store.upsert(op.calendar_id, Some(event.id), pack_event(&event), 0)?;
+            changed.push(op.calendar_id);
+            Ok(done(event.id, event.version))
+        }
+        Kind::DeleteEvent(op) => {
+            need(store, op.calendar_id, Rights::WRITE)?;
+            if let Err(conflict) =
+                current_event(store, op.calendar_id, op.item_id, op.expected_version)?
+            {
+                return Ok(conflict);
+            }
+            store.remove(op.calendar_id, op.item_id)?;
+            changed.push(op.calendar_id);
+            Ok(done(op.item_id, 0))
+        }
+        Kind::Respond(op) => {
+            let rights = store.rights(principal, op.calendar_id)?;
+            if !rights.contains(Rights::RESPOND) && !rights.contains(Rights::WRITE) {
+                return Err(Error::new(
+                    ErrorKind::PermissionDenied,
+                    "no right to answer invitations here",
+                ));
+            }
+            let status = ParticipationStatus::try_from(op.status)
+                .map_err(|_| ErrorKind::ProtoInvalidValue)?;
+            let owner = store.principal(store.collection(op.calendar_id)?.owner)?;
+            let mut event = load_event(store, op.calendar_id, op.item_id)?;
+            set_status(&mut event, &owner.email, status)?;
+            event.version += 1;
+            store.upsert(op.calendar_id, Some(event.id), pack_event(&event), 0)?;
+            changed.push(op.calendar_id);
+            if let Some(organizer_calendar) =
+                update_organizer_copy(store, &event, &owner.email, status)?
+            {
+                changed.push(organizer_calendar);
+            }
+            Ok(done(event.id, event.version))
+        }
+        Kind::Search(op) => search(store, principal, op).map(Outcome::Search),
+        Kind::SendMail(_)
+        | Kind::ReplyMail(_)
+        | Kind::ForwardMail(_)
+        | Kind::FetchBody(_)
+        | Kind::FetchAttachment(_)
+        | Kind::FreeBusy(_) => Err(ErrorKind::Unsupported.into()),
+    }
+}
+
+fn done(item_id: u64, version: u64) -> Outcome {
+    Outcome::Done(Done { item_id, version })
+}
+
+fn pack_event(event: &CalendarItem) -> Bytes {
+    let item = Item {
+        kind: Some(item::Kind::Calendar(event.clone())),
+    };
+    pack(&proto::encode(&item), &PackOptions::default()).into()
+}
+
+fn decode_item(packed: &[u8]) -> Result<Item> {
+    proto::decode(&unpack(packed, &InflateLimits::default())?)
+}
+
+fn load_event<S: Store>(store: &S, calendar: u64, id: u64) -> Result<CalendarItem> {
+    let (packed, _) = store.item(calendar, id)?.ok_or(ErrorKind::NotFound)?;
+    match decode_item(&packed)?.kind {
+        Some(item::Kind::Calendar(event)) => Ok(event),
+        _ => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "item is not an event",
+        )),
+    }
+}
+
+/// The current event if it is at `expected`, else the conflict answer.
+fn current_event<S: Store>(
+    store: &S,
+    calendar: u64,
+    id: u64,
+    expected: u64,
+) -> Result<Result<CalendarItem, Outcome>> {
+    let current = load_event(store, calendar, id)?;
+    if current.version == expected {
+        return Ok(Ok(current));
+    }
+    let packed = store
+        .item(calendar, id)?
+        .map(|(p, _)| p.to_vec())
+        .unwrap_or_default();
+    Ok(Err(Outcome::Conflict(Conflict {
+        current_version: current.version,
+        current: packed,
+    })))
+}
+
+fn set_status(event: &mut CalendarItem, email: &str, status: ParticipationStatus) -> Result<()> {
+    let master = event.master.as_mut().ok_or(ErrorKind::ProtoMissingField)?;
+    let attendee = master
+        .attendees
+        .iter_mut()
+        .find(|a| {
+            a.address
+                .as_ref()
+                .is_some_and(|addr| addr.email.eq_ignore_ascii_case(email))
+        })
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                "the calendar's owner is not an attendee",
+            )
+        })?;
+    attendee.status = status as i32;
+    Ok(())
+}
+
+/// Records the answer in the organizer's copy of the event, when the
+/// organizer is a principal of this server; returns that calendar.
+fn update_organizer_copy<S: Store>(
+    store: &mut S,
+    event: &CalendarItem,
+    attendee: &str,
+    status: ParticipationStatus,
+) -> Result<Option<u64>> {
+    let master = event.master.as_ref().ok_or(ErrorKind::ProtoMissingField)?;
+    let Some(organizer) = master
+        .organizer
+        .as_ref()
+        .and_then(|o| store.principal_by_email(&o.email).transpose())
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    for (calendar, rights) in store.visible_collections(organizer.id)? {
+        if calendar.owner != organizer.id
+            || !rights.contains(Rights::WRITE)
+            || calendar.id == event.calendar_id
+        {
+            continue;
+        }
+        for (id, packed, _) in store.items(calendar.id)? {
+            let Ok(Item {
+                kind: Some(item::Kind::Calendar(mut copy)),
+            }) = decode_item(&packed)
+            else {
+                continue;
+            };
+            if copy.master.as_ref().map(|m| &m.uid) != Some(&master.uid) {
+                continue;
+            }
+            set_status(&mut copy, attendee, status)?;
+            copy.version += 1;
+            store.upsert(calendar.id, Some(id), pack_event(&copy), 0)?;
+            return Ok(Some(calendar.id));
+        }
+    }
+    Ok(None)
+}
+
+fn search<S: Store>(store: &S, principal: u64, op: &proto::Search) -> Result<SearchResults> {
+    let query = op.query.to_lowercase();
+    if query.trim().is_empty() {
+        return Err(Error::new(ErrorKind::InvalidArgument, "empty search"));
+    }
+    let collections: Vec<u64> = if op.collection_ids.is_empty() {
+        store
+            .visible_collections(principal)?
+            .into_iter()
+            .map(|(c, _)| c.id)
+            .collect()
+    } else {
+        op.collection_ids.clone()
+    };
+    let limit = usize::try_from(op.limit)
+        .unwrap_or(MAX_SEARCH_HITS)
+        .clamp(1, MAX_SEARCH_HITS);
+    let mut results = SearchResults::default();
+    for collection in collections {
+        store.rights(principal, collection)?.require(Rights::READ)?;
+        for (id, packed, _) in store.items(collection)? {
+            if decode_item(&packed).is_ok_and(|item| matches(&item, &query)) {
+                if results.hits.len() == limit {
+                    results.truncated = true;
+                    return Ok(results);
+                }
+                results.hits.push(SearchHit {
+                    collection_id: collection,
+                    item_id: id,
+                });
+            }
+        }
+    }
+    Ok(results)
+}
+
+fn matches(item: &Item, query: &str) -> bool {
+    let found = |text: &str| text.to_lowercase().contains(query);
+    match &item.kind {
+        Some(item::Kind::Mail(mail)) => {
+            let headers = mail.headers.clone().unwrap_or_default();
+            found(&headers.subject)
+                || found(&mail.preview)
+                || headers
+                    .from
+                    .iter()
+                    .any(|a| found(&a.name) || found(&a.email))
+        }
+        Some(item::Kind::Calendar(event)) => event
+            .master
+            .as_ref()
+            .is_some_and(|m| found(&m.summary) || found(&m.location) || found(&m.description)),
+        None => false,
+    }
+}

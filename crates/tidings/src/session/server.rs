@@ -1,0 +1,638 @@
+//! The server side of a session: one per connected device.
+
+use super::channel::{Channel, Timers};
+use super::{HANDSHAKE_IK, HANDSHAKE_XK, ops};
+use crate::compress::{pad, unpad};
+use crate::crypto::{IkResponder, StaticKeypair, XkResponded, XkResponder};
+use crate::error::{Error, ErrorKind, Result};
+use crate::proto::{
+    self, Cursor, Enroll, Enrolled, Envelope, ErrorInfo, Hello, Policy, Revoked, Welcome, Wipe,
+    envelope::Body,
+};
+use crate::store::{Store, WipeState};
+use crate::sync::{Delta, PageLimits};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// How a server session behaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Keepalive and idle timeout.
+    pub timers: Timers,
+    /// Size of one delta page.
+    pub page_limits: PageLimits,
+    /// Pages sent per collection before the device must acknowledge: bounds
+    /// what one session buffers, whatever the backlog.
+    pub max_unacked_pages: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            timers: Timers::default(),
+            page_limits: PageLimits::default(),
+            max_unacked_pages: 4,
+        }
+    }
+}
+
+/// What happened, for the server application.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// A device enrolled (XK) and is now connected.
+    Enrolled {
+        /// The new device.
+        device_id: u64,
+        /// Its principal.
+        principal_id: u64,
+    },
+    /// An enrolled device reconnected (IK).
+    Connected {
+        /// The device.
+        device_id: u64,
+        /// Its principal.
+        principal_id: u64,
+    },
+    /// An operation changed a collection: call
+    /// [`ServerSession::push_changes`] on every session that may see it.
+    CollectionChanged {
+        /// The collection.
+        collection_id: u64,
+    },
+    /// The device confirmed a remote wipe.
+    WipeAcknowledged {
+        /// The device.
+        device_id: u64,
+        /// The order.
+        wipe_id: u64,
+    },
+    /// The session ended; `error` says why, if it was not a clean close.
+    Closed {
+        /// The reason, if any.
+        error: Option<Error>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Follow {
+    /// Where the last page sent in this session ended.
+    sent: Cursor,
+    /// A page was sent in this session: the next may say `from_modseq` 0.
+    continuing: bool,
+    unacked: u32,
+}
+
+enum Phase {
+    AwaitingHandshake(Zeroizing<[u8; 32]>),
+    AwaitingFinal(Box<XkResponded>),
+    /// Enrolled over XK; waiting for the device's first Hello.
+    AwaitingHello {
+        device: u64,
+        principal: u64,
+    },
+    Established {
+        device: u64,
+        principal: u64,
+    },
+    Closed,
+}
+
+/// The server side of one device's session: sans-IO, deterministic.
+///
+/// Calling order as for [`ClientSession`](super::ClientSession), with the
+/// store passed to each call that reads or changes it, and
+/// [`push_changes`](Self::push_changes) whenever a collection the device may
+/// see has changed (live push).
+pub struct ServerSession {
+    config: ServerConfig,
+    keys: Arc<StaticKeypair>,
+    channel: Channel,
+    phase: Phase,
+    follows: BTreeMap<u64, Follow>,
+    events: VecDeque<ServerEvent>,
+}
+
+impl ServerSession {
+    /// A session for a new connection; `ephemeral` is 32 random bytes.
+    pub fn new(
+        config: ServerConfig,
+        keys: Arc<StaticKeypair>,
+        ephemeral: [u8; 32],
+        now_ms: u64,
+    ) -> Self {
+        let channel = Channel::new(now_ms, config.timers);
+        Self {
+            config,
+            keys,
+            channel,
+            phase: Phase::AwaitingHandshake(Zeroizing::new(ephemeral)),
+            follows: BTreeMap::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    // ---- getters ----
+
+    /// The connected device and its principal, once authenticated.
+    pub fn device(&self) -> Option<(u64, u64)> {
+        match self.phase {
+            Phase::AwaitingHello { device, principal }
+            | Phase::Established { device, principal } => Some((device, principal)),
+            _ => None,
+        }
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    // ---- inputs ----
+
+    /// Feeds bytes received from the device. An error closes the session.
+    pub fn handle_bytes<S: Store>(
+        &mut self,
+        now_ms: u64,
+        mut bytes: &[u8],
+        store: &mut S,
+    ) -> Result<()> {
+        if self.is_closed() {
+            return Err(ErrorKind::SessionClosed.into());
+        }
+        loop {
+            let frame = match self.channel.next_frame(now_ms, &mut bytes) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    if matches!(e, Error::UnknownVersion(_)) {
+                        let mut refusal = Vec::new();
+                        crate::frame::encode_refusal(&mut refusal);
+                        self.channel_raw(refusal);
+                    }
+                    return Err(self.fail(e));
+                }
+            };
+            if let Err(e) = self.handle_frame(now_ms, &frame, store) {
+                return Err(self.fail(e));
+            }
+            if self.is_closed() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sends every change the device has not been sent yet, within the
+    /// page window. Call after any change to a collection the device may see.
+    pub fn push_changes<S: Store>(&mut self, now_ms: u64, store: &S) -> Result<()> {
+        let Phase::Established { principal, .. } = self.phase else {
+            return Ok(());
+        };
+        let ids: Vec<u64> = self.follows.keys().copied().collect();
+        for id in ids {
+            self.pump(now_ms, store, principal, id)
+                .map_err(|e| self.fail(e))?;
+        }
+        Ok(())
+    }
+
+    /// Sends a new policy (and stores it).
+    pub fn send_policy<S: Store>(
+        &mut self,
+        now_ms: u64,
+        store: &mut S,
+        policy: Policy,
+    ) -> Result<()> {
+        let (device, _) = self.device().ok_or(ErrorKind::InvalidState)?;
+        store.set_policy(device, policy)?;
+        self.channel.send(
+            now_ms,
+            &Envelope {
+                body: Some(Body::Policy(policy)),
+            },
+        )
+    }
+
+    /// Orders a remote wipe (and stores the order).
+    pub fn order_wipe<S: Store>(&mut self, now_ms: u64, store: &mut S, wipe_id: u64) -> Result<()> {
+        let (device, _) = self.device().ok_or(ErrorKind::InvalidState)?;
+        store.set_wipe(device, WipeState::Pending(wipe_id))?;
+        self.channel.send(
+            now_ms,
+            &Envelope {
+                body: Some(Body::Wipe(Wipe { wipe_id })),
+            },
+        )
+    }
+
+    /// Revokes the device: stores it, tells the device, closes the session.
+    pub fn revoke<S: Store>(&mut self, now_ms: u64, store: &mut S) -> Result<()> {
+        let (device, _) = self.device().ok_or(ErrorKind::InvalidState)?;
+        store.revoke(device)?;
+        self.channel.send(
+            now_ms,
+            &Envelope {
+                body: Some(Body::Revoked(Revoked {})),
+            },
+        )?;
+        self.finish(Some(ErrorKind::DeviceRevoked.into()));
+        Ok(())
+    }
+
+    /// Sends a keepalive when due; closes on silence.
+    pub fn handle_timeout(&mut self, now_ms: u64) -> Result<()> {
+        if self.is_closed() {
+            return Ok(());
+        }
+        self.channel
+            .handle_timeout(now_ms)
+            .map_err(|e| self.fail(e))
+    }
+
+    // ---- outputs ----
+
+    /// The next bytes to send to the device.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.channel.poll_transmit()
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout), if ever.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        (!self.is_closed()).then(|| self.channel.next_timeout())
+    }
+
+    // ---- internals ----
+
+    fn channel_raw(&mut self, wire: Vec<u8>) {
+        self.channel.queue_raw(wire);
+    }
+
+    fn handle_frame<S: Store>(&mut self, now_ms: u64, frame: &[u8], store: &mut S) -> Result<()> {
+        match core::mem::replace(&mut self.phase, Phase::Closed) {
+            Phase::AwaitingHandshake(ephemeral) => match frame.split_first() {
+                Some((&HANDSHAKE_IK, hello)) => self.accept_ik(now_ms, *ephemeral, hello, store),
+                Some((&HANDSHAKE_XK, first)) => {
+                    let mut reply = Vec::new();
+                    let responded =
+                        XkResponder::new(&self.keys, *ephemeral).respond(first, &mut reply)?;
+                    self.channel.send_frame(now_ms, &reply)?;
+                    self.phase = Phase::AwaitingFinal(Box::new(responded));
+                    Ok(())
+                }
+                _ => Err(Error::new(
+                    ErrorKind::HandshakeMalformed,
+                    "unknown handshake kind",
+                )),
+            },
+            Phase::AwaitingFinal(responded) => self.accept_xk(now_ms, *responded, frame, store),
+            phase @ (Phase::AwaitingHello { .. } | Phase::Established { .. }) => {
+                self.phase = phase;
+                match self.channel.open(frame)? {
+                    Some(Envelope { body: Some(body) }) => self.handle_body(now_ms, body, store),
+                    _ => Ok(()), // keepalive or rekey marker
+                }
+            }
+            Phase::Closed => Err(ErrorKind::SessionClosed.into()),
+        }
+    }
+
+    fn accept_ik<S: Store>(
+        &mut self,
+        now_ms: u64,
+        ephemeral: [u8; 32],
+        msg: &[u8],
+        store: &mut S,
+    ) -> Result<()> {
+        let hello = IkResponder::new(&self.keys, ephemeral).read_hello(msg)?;
+        // The early payload may only be a Hello: read-only and idempotent.
+        let early: Envelope = proto::decode(unpad(hello.early_payload())?)?;
+        let Some(Body::Hello(request)) = early.body else {
+            return Err(Error::new(
+                ErrorKind::EarlyDataNotAllowed,
+                "early payload is not a Hello",
+            ));
+        };
+        let Some(device) = store.device_by_key(&hello.device_key())? else {
+            return Err(Error::new(
+                ErrorKind::UnknownPeer,
+                "device key not enrolled",
+            ));
+        };
+        let reply = if device.revoked {
+            Body::Revoked(Revoked {})
+        } else {
+            Body::Welcome(self.welcome(store, device.id, device.principal)?)
+        };
+        let mut payload = Vec::new();
+        pad(
+            &proto::encode(&Envelope {
+                body: Some(reply.clone()),
+            }),
+            &mut payload,
+        );
+        let mut response = Vec::new();
+        let timestamp = hello.timestamp();
+        let transport = hello.accept(device.last_hello, &payload, &mut response)?;
+        store.record_hello(device.id, timestamp)?;
+        self.channel.send_frame(now_ms, &response)?;
+        self.channel.establish(transport);
+        if device.revoked {
+            self.finish(Some(ErrorKind::DeviceRevoked.into()));
+            return Ok(());
+        }
+        self.phase = Phase::Established {
+            device: device.id,
+            principal: device.principal,
+        };
+        self.events.push_back(ServerEvent::Connected {
+            device_id: device.id,
+            principal_id: device.principal,
+        });
+        self.follow(now_ms, store, device.id, device.principal, &request)
+    }
+
+    fn accept_xk<S: Store>(
+        &mut self,
+        now_ms: u64,
+        responded: XkResponded,
+        msg: &[u8],
+        store: &mut S,
+    ) -> Result<()> {
+        let enrollment = responded.read_enrollment(msg)?;
+        let request: Enroll = proto::decode(enrollment.activation_code())?;
+        let device_key = enrollment.device_key();
+        // Completing the handshake lets a refusal travel encrypted and typed.
+        let transport = enrollment.accept()?;
+        self.channel.establish(transport);
+        match store.redeem_activation(
+            &request.activation_code,
+            device_key,
+            &request.device_name,
+            now_ms,
+        ) {
+            Ok(device) => {
+                let enrolled = Enrolled {
+                    device_id: device.id,
+                    principal_id: device.principal,
+                };
+                self.channel.send(
+                    now_ms,
+                    &Envelope {
+                        body: Some(Body::Enrolled(enrolled)),
+                    },
+                )?;
+                self.phase = Phase::AwaitingHello {
+                    device: device.id,
+                    principal: device.principal,
+                };
+                self.events.push_back(ServerEvent::Enrolled {
+                    device_id: device.id,
+                    principal_id: device.principal,
+                });
+                Ok(())
+            }
+            Err(e) => {
+                self.channel.send(
+                    now_ms,
+                    &Envelope {
+                        body: Some(Body::Error(ErrorInfo {
+                            code: e.code().into(),
+                        })),
+                    },
+                )?;
+                Err(e)
+            }
+        }
+    }
+
+    fn handle_body<S: Store>(&mut self, now_ms: u64, body: Body, store: &mut S) -> Result<()> {
+        let (device, principal) = self.device().ok_or(ErrorKind::InvalidState)?;
+        match body {
+            Body::Hello(hello) => {
+                let welcome = self.welcome(store, device, principal)?;
+                self.channel.send(
+                    now_ms,
+                    &Envelope {
+                        body: Some(Body::Welcome(welcome)),
+                    },
+                )?;
+                self.phase = Phase::Established { device, principal };
+                self.follow(now_ms, store, device, principal, &hello)
+            }
+            _ if matches!(self.phase, Phase::AwaitingHello { .. }) => {
+                Err(Error::new(ErrorKind::InvalidState, "Hello must come first"))
+            }
+            Body::Ack(ack) => {
+                for cursor in ack.cursors {
+                    let follow = self
+                        .follows
+                        .get_mut(&cursor.collection_id)
+                        .ok_or(ErrorKind::InvalidCursor)?;
+                    let same_epoch = cursor.epoch == follow.sent.epoch;
+                    if !same_epoch || cursor.modseq > follow.sent.modseq {
+                        return Err(Error::new(
+                            ErrorKind::InvalidCursor,
+                            "ack of a page never sent",
+                        ));
+                    }
+                    follow.unacked = follow.unacked.saturating_sub(1);
+                    store.save_cursor(device, cursor)?;
+                }
+                self.push_changes(now_ms, store)
+            }
+            Body::Operation(op) => {
+                let (result, changed) = ops::apply(store, device, principal, &op)?;
+                self.channel.send(
+                    now_ms,
+                    &Envelope {
+                        body: Some(Body::Result(result)),
+                    },
+                )?;
+                for collection_id in changed {
+                    self.events
+                        .push_back(ServerEvent::CollectionChanged { collection_id });
+                }
+                self.push_changes(now_ms, store)
+            }
+            Body::Refetch(refetch) => {
+                let (upserts, removals) =
+                    store.refetch_for(principal, refetch.collection_id, &refetch.item_ids)?;
+                let follow = self
+                    .follows
+                    .get(&refetch.collection_id)
+                    .copied()
+                    .unwrap_or_default();
+                // A repair page stays at the cursor already sent: it moves nothing.
+                let page = proto::DeltaPage {
+                    collection_id: refetch.collection_id,
+                    epoch: follow.sent.epoch,
+                    from_modseq: follow.sent.modseq,
+                    to_modseq: follow.sent.modseq,
+                    upserts,
+                    removals,
+                    ..Default::default()
+                };
+                self.channel.send(
+                    now_ms,
+                    &Envelope {
+                        body: Some(Body::Delta(page)),
+                    },
+                )
+            }
+            Body::WipeAck(ack) => {
+                store.set_wipe(device, WipeState::Done(ack.wipe_id))?;
+                self.events.push_back(ServerEvent::WipeAcknowledged {
+                    device_id: device,
+                    wipe_id: ack.wipe_id,
+                });
+                Ok(())
+            }
+            Body::Close(_) => {
+                self.finish(None);
+                Ok(())
+            }
+            _ => Err(Error::new(
+                ErrorKind::ProtoInvalidValue,
+                "message a device does not send",
+            )),
+        }
+    }
+
+    fn welcome<S: Store>(&self, store: &S, device: u64, principal: u64) -> Result<Welcome> {
+        Ok(Welcome {
+            collections: store.collection_infos(principal)?,
+            policy: Some(store.policy(device)?),
+            server_time: 0,
+        })
+    }
+
+    /// Follows every visible collection from the device's cursor (or from
+    /// the start), then sends what it lacks.
+    fn follow<S: Store>(
+        &mut self,
+        now_ms: u64,
+        store: &S,
+        _device: u64,
+        principal: u64,
+        hello: &Hello,
+    ) -> Result<()> {
+        self.follows.clear();
+        for info in store.collection_infos(principal)? {
+            let sent = hello
+                .cursors
+                .iter()
+                .find(|c| c.collection_id == info.id)
+                .copied()
+                .unwrap_or(Cursor {
+                    collection_id: info.id,
+                    ..Cursor::default()
+                });
+            self.follows.insert(
+                info.id,
+                Follow {
+                    sent,
+                    continuing: false,
+                    unacked: 0,
+                },
+            );
+        }
+        self.push_changes(now_ms, store)
+    }
+
+    fn pump<S: Store>(
+        &mut self,
+        now_ms: u64,
+        store: &S,
+        principal: u64,
+        collection: u64,
+    ) -> Result<()> {
+        loop {
+            let Some(follow) = self.follows.get(&collection).copied() else {
+                return Ok(());
+            };
+            if follow.unacked >= self.config.max_unacked_pages {
+                return Ok(());
+            }
+            match store.delta_for(principal, &follow.sent, &self.config.page_limits)? {
+                Delta::Resync(resync) => {
+                    let sent = Cursor {
+                        collection_id: collection,
+                        epoch: resync.epoch,
+                        ..Cursor::default()
+                    };
+                    self.follows.insert(
+                        collection,
+                        Follow {
+                            sent,
+                            continuing: false,
+                            unacked: follow.unacked,
+                        },
+                    );
+                    self.channel.send(
+                        now_ms,
+                        &Envelope {
+                            body: Some(Body::ResyncRequired(resync)),
+                        },
+                    )?;
+                }
+                Delta::Page(mut page) => {
+                    let nothing_new =
+                        page.epoch == follow.sent.epoch && page.to_modseq == follow.sent.modseq;
+                    if nothing_new
+                        && page.upserts.is_empty()
+                        && page.removals.is_empty()
+                        && page.flag_changes.is_empty()
+                    {
+                        return Ok(());
+                    }
+                    let sent = Cursor {
+                        collection_id: collection,
+                        epoch: page.epoch,
+                        modseq: page.to_modseq,
+                        floor: page.floor,
+                        partial: page.more,
+                    };
+                    if follow.continuing && page.from_modseq == follow.sent.modseq {
+                        page.from_modseq = 0;
+                    }
+                    let more = page.more;
+                    self.channel.send(
+                        now_ms,
+                        &Envelope {
+                            body: Some(Body::Delta(page)),
+                        },
+                    )?;
+                    self.follows.insert(
+                        collection,
+                        Follow {
+                            sent,
+                            continuing: true,
+                            unacked: follow.unacked + 1,
+                        },
+                    );
+                    if !more {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, error: Error) -> Error {
+        self.finish(Some(error.clone()));
+        error
+    }
+
+    fn finish(&mut self, error: Option<Error>) {
+        if !self.is_closed() {
+            self.phase = Phase::Closed;
+            self.events.push_back(ServerEvent::Closed { error });
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The client state a handset saves: keys, ids, cursors, items, outbox.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::proto::{self, Operation, Policy, SavedItem};
+use crate::sync::{CollectionReplica, Replica, ReplicaItem};
+use std::collections::BTreeMap;
+use zeroize::Zeroizing;
+
+const FORMAT_VERSION: u32 = 1;
+
+/// Everything a device keeps between runs, so a restart needs no resync and
+/// loses no queued operation. It holds the device's private key: store the
+/// bytes of [`to_bytes`](Self::to_bytes) where the platform keeps secrets.
+#[derive(Clone)]
+pub struct ClientState {
+    pub(crate) device_secret: Zeroizing<[u8; 32]>,
+    pub(crate) server_public: [u8; 32],
+    pub(crate) device_id: u64,
+    pub(crate) principal_id: u64,
+    pub(crate) next_hello_timestamp: u64,
+    pub(crate) replica: Replica,
+    pub(crate) outbox: Vec<Operation>,
+    pub(crate) policy: Policy,
+}
+
+impl core::fmt::Debug for ClientState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientState")
+            .field("device_id", &self.device_id)
+            .field("principal_id", &self.principal_id)
+            .field("collections", &self.replica.cursors().len())
+            .field("outbox", &self.outbox.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientState {
+    /// A device not yet enrolled: its freshly drawn private key (32 random
+    /// bytes) and the server key it pins (from the activation payload).
+    pub fn new(device_secret: [u8; 32], server_public: [u8; 32]) -> Self {
+        Self {
+            device_secret: Zeroizing::new(device_secret),
+            server_public,
+            device_id: 0,
+            principal_id: 0,
+            next_hello_timestamp: 1,
+            replica: Replica::default(),
+            outbox: Vec::new(),
+            policy: Policy::default(),
+        }
+    }
+
+    /// Whether enrollment has completed.
+    pub fn is_enrolled(&self) -> bool {
+        self.device_id != 0
+    }
+
+    /// The device id (0 before enrollment).
+    pub fn device_id(&self) -> u64 {
+        self.device_id
+    }
+
+    /// The collections and items held.
+    pub fn replica(&self) -> &Replica {
+        &self.replica
+    }
+
+    /// Operations not yet answered by the server, oldest first.
+    pub fn outbox(&self) -> &[Operation] {
+        &self.outbox
+    }
+
+    /// The current policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Serializes the state (protobuf `tidings.v1.ClientState`).
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut items = Vec::new();
+        let mut collections = Vec::new();
+        let mut cursors = Vec::new();
+        for (info, replica) in self.replica.collections() {
+            collections.push(info.clone());
+            cursors.push(replica.cursor());
+            for (&id, held) in replica.items() {
+                let item = Some(held.item.clone());
+                items.push(SavedItem {
+                    collection_id: info.id,
+                    id,
+                    item,
+                    flags: held.flags,
+                });
+            }
+        }
+        let saved = proto::ClientState {
+            version: FORMAT_VERSION,
+            device_secret: self.device_secret.to_vec(),
+            server_public: self.server_public.to_vec(),
+            device_id: self.device_id,
+            principal_id: self.principal_id,
+            next_hello_timestamp: self.next_hello_timestamp,
+            collections,
+            cursors,
+            items,
+            outbox: self.outbox.clone(),
+            policy: Some(self.policy),
+        };
+        let bytes = Zeroizing::new(proto::encode(&saved));
+        let mut secret = saved.device_secret;
+        zeroize::Zeroize::zeroize(&mut secret);
+        bytes
+    }
+
+    /// Restores a state saved by [`to_bytes`](Self::to_bytes).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let corrupt = |reason| Error::new(ErrorKind::StateCorrupt, reason);
+        let mut saved: proto::ClientState =
+            proto::decode(bytes).map_err(|_| corrupt("not a saved client state"))?;
+        if saved.version != FORMAT_VERSION {
+            return Err(corrupt("saved state has an unknown format version"));
+        }
+        let device_secret: [u8; 32] = saved
+            .device_secret
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("bad key length"))?;
+        zeroize::Zeroize::zeroize(&mut saved.device_secret);
+        let server_public = saved
+            .server_public
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("bad key length"))?;
+        let mut items: BTreeMap<u64, BTreeMap<u64, ReplicaItem>> = BTreeMap::new();
+        for saved_item in saved.items {
+            let item = saved_item
+                .item
+                .ok_or_else(|| corrupt("saved item without content"))?;
+            items.entry(saved_item.collection_id).or_default().insert(
+                saved_item.id,
+                ReplicaItem {
+                    item,
+                    flags: saved_item.flags,
+                },
+            );
+        }
+        let mut replica = Replica::default();
+        for info in saved.collections {
+            let cursor = saved
+                .cursors
+                .iter()
+                .find(|c| c.collection_id == info.id)
+                .copied()
+                .unwrap_or_default();
+            if cursor.collection_id != info.id {
+                return Err(corrupt("collection without a cursor"));
+            }
+            let held = items.remove(&info.id).unwrap_or_default();
+            replica.insert(info, CollectionReplica::restore(cursor, held));
+        }
+        if !items.is_empty() {
+            return Err(corrupt("items of a collection not held"));
+        }
+        Ok(Self {
+            device_secret: Zeroizing::new(device_secret),
+            server_public,
+            device_id: saved.device_id,
+            principal_id: saved.principal_id,
+            next_hello_timestamp: saved.next_hello_timestamp,
+            replica,
+            outbox: saved.outbox,
+            policy: saved.policy.unwrap_or_default(),
+        })
+    }
+}

@@ -1,0 +1,419 @@
+//! Sessions end to end, in memory: enrollment, initial sync, live push,
+//! operations, conflicts, resume from saved state, revocation and wipe.
+
+mod town;
+
+use tidings::ErrorKind;
+use tidings::proto::{
+    self, CollectionKind, Item, ParticipationStatus, RespondToInvitation, SetFlags, UpdateEvent,
+    item, operation::Kind, operation_result::Outcome,
+};
+use tidings::session::{ClientConfig, ClientEvent, ClientSession, ClientState, ServerEvent};
+use tidings::store::{DeviceRegistry, ItemStore};
+use town::*;
+
+const CHIEF: Who = Who::Chief;
+const MAYOR: Who = Who::Mayor;
+
+fn items_of(client: &ClientSession, collection: u64) -> Vec<Item> {
+    client
+        .state()
+        .replica()
+        .collection(collection)
+        .map(|r| r.items().values().map(|i| i.item.clone()).collect())
+        .unwrap_or_default()
+}
+
+fn subjects(client: &ClientSession, collection: u64) -> Vec<String> {
+    items_of(client, collection)
+        .into_iter()
+        .filter_map(|i| match i.kind {
+            Some(item::Kind::Mail(m)) => m.headers.map(|h| h.subject),
+            _ => None,
+        })
+        .collect()
+}
+
+fn event(client: &ClientSession, calendar: u64, id: u64) -> proto::CalendarItem {
+    match client
+        .state()
+        .replica()
+        .collection(calendar)
+        .and_then(|r| r.items().get(&id))
+        .and_then(|i| i.item.kind.clone())
+    {
+        Some(item::Kind::Calendar(event)) => event,
+        other => panic!("no event {id}: {other:?}"),
+    }
+}
+
+#[test]
+fn the_chief_holds_the_mayors_calendar_but_not_the_mayors_mail() {
+    let mut town = Town::new();
+    let meeting = town.add_meeting(
+        town.mayor_calendar,
+        "harbour@town",
+        "Harbour board",
+        &["mayor@town.example"],
+    );
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let events = client_events(&mut client);
+    assert!(
+        matches!(events.first(), Some(ClientEvent::Enrolled { .. })),
+        "{events:?}"
+    );
+    assert!(
+        matches!(server_events(&mut server).first(), Some(ServerEvent::Enrolled { principal_id, .. }) if *principal_id == town.chief)
+    );
+
+    let held: Vec<u64> = client
+        .state()
+        .replica()
+        .collections()
+        .map(|(info, _)| info.id)
+        .collect();
+    assert_eq!(
+        held,
+        vec![town.mayor_calendar, town.chief_inbox, town.chief_calendar]
+    );
+    assert_eq!(
+        subjects(&client, town.chief_inbox),
+        vec!["Agenda for Thursday"]
+    );
+    assert_eq!(
+        event(&client, town.mayor_calendar, meeting)
+            .master
+            .map(|m| m.summary),
+        Some("Harbour board".into())
+    );
+    assert!(
+        client
+            .state()
+            .replica()
+            .collection(town.mayor_inbox)
+            .is_none()
+    );
+}
+
+#[test]
+fn new_mail_is_pushed_live_and_a_flag_change_goes_back_up() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    client_events(&mut client);
+
+    let (id, _) = town
+        .store
+        .upsert(
+            town.chief_inbox,
+            None,
+            packed(mail("Flood warning", "ops@town.example")),
+            0,
+        )
+        .expect("inbox");
+    server.push_changes(2_000, &town.store).expect("push");
+    pump(&mut client, &mut server, &mut town.store, 2_000);
+    assert!(subjects(&client, town.chief_inbox).contains(&"Flood warning".to_string()));
+    assert!(client_events(&mut client).iter().any(|e| matches!(e, ClientEvent::Changed { collection_id, .. } if *collection_id == town.chief_inbox)));
+
+    let set = SetFlags {
+        collection_id: town.chief_inbox,
+        item_ids: vec![id],
+        set: 1,
+        clear: 0,
+    };
+    client
+        .submit(3_000, [1; 16], Kind::SetFlags(set.clone()))
+        .expect("submit");
+    pump(&mut client, &mut server, &mut town.store, 3_000);
+    assert_eq!(
+        town.store
+            .item(town.chief_inbox, id)
+            .expect("store")
+            .map(|(_, f)| f),
+        Some(1)
+    );
+    let held = client
+        .state()
+        .replica()
+        .collection(town.chief_inbox)
+        .and_then(|r| r.items().get(&id))
+        .map(|i| i.flags);
+    assert_eq!(held, Some(1));
+    assert!(client.state().outbox().is_empty());
+
+    // Retrying the same operation id is answered again, not applied again.
+    let modseq = town
+        .store
+        .collection_state(town.chief_inbox)
+        .expect("inbox")
+        .1;
+    client
+        .submit(
+            4_000,
+            [1; 16],
+            Kind::SetFlags(SetFlags {
+                set: 0,
+                clear: 1,
+                ..set
+            }),
+        )
+        .expect("submit");
+    pump(&mut client, &mut server, &mut town.store, 4_000);
+    assert_eq!(
+        town.store
+            .collection_state(town.chief_inbox)
+            .expect("inbox")
+            .1,
+        modseq
+    );
+    assert_eq!(
+        town.store
+            .item(town.chief_inbox, id)
+            .expect("store")
+            .map(|(_, f)| f),
+        Some(1)
+    );
+}
+
+#[test]
+fn the_mayor_accepts_and_the_chiefs_device_shows_it_then_the_later_writer_conflicts() {
+    let mut town = Town::new();
+    let meeting = town.add_meeting(
+        town.mayor_calendar,
+        "harbour@town",
+        "Harbour board",
+        &["mayor@town.example"],
+    );
+    let (mut chief, mut chief_server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let (mut mayor, mut mayor_server) = enroll(&mut town, MAYOR, 9, 1_000);
+
+    let respond = RespondToInvitation {
+        calendar_id: town.mayor_calendar,
+        item_id: meeting,
+        status: ParticipationStatus::Accepted as i32,
+        ..Default::default()
+    };
+    mayor
+        .submit(2_000, [2; 16], Kind::Respond(respond))
+        .expect("submit");
+    pump(&mut mayor, &mut mayor_server, &mut town.store, 2_000);
+    chief_server.push_changes(2_000, &town.store).expect("push");
+    pump(&mut chief, &mut chief_server, &mut town.store, 2_000);
+    let seen = event(&chief, town.mayor_calendar, meeting);
+    let status = seen.master.as_ref().map(|m| m.attendees[0].status);
+    assert_eq!(status, Some(ParticipationStatus::Accepted as i32));
+    assert_eq!(seen.version, 2);
+
+    // The mayor edits the meeting; the chief, still holding version 2, moves it too.
+    let mut mayors_edit = event(&mayor, town.mayor_calendar, meeting);
+    if let Some(m) = mayors_edit.master.as_mut() {
+        m.location = "Council Chamber".into();
+    }
+    let update = |item, version| {
+        Kind::UpdateEvent(UpdateEvent {
+            calendar_id: town.mayor_calendar,
+            item: Some(item),
+            expected_version: version,
+        })
+    };
+    mayor
+        .submit(3_000, [3; 16], update(mayors_edit, 2))
+        .expect("submit");
+    pump(&mut mayor, &mut mayor_server, &mut town.store, 3_000);
+    let mut chiefs_edit = seen.clone();
+    if let Some(start) = chiefs_edit.master.as_mut().and_then(|m| m.start.as_mut()) {
+        start.value = "20261203T140000".into();
+    }
+    chief
+        .submit(3_001, [4; 16], update(chiefs_edit, 2))
+        .expect("submit");
+    pump(&mut chief, &mut chief_server, &mut town.store, 3_001);
+    let answer = client_events(&mut chief)
+        .into_iter()
+        .rev()
+        .find_map(|e| match e {
+            ClientEvent::OperationResult(r) => r.outcome,
+            _ => None,
+        });
+    match answer {
+        Some(Outcome::Conflict(conflict)) => {
+            assert_eq!(conflict.current_version, 3);
+            let current: Item = proto::decode(
+                &tidings::compress::unpack(&conflict.current, &Default::default()).expect("packed"),
+            )
+            .expect("item");
+            let Some(item::Kind::Calendar(current)) = current.kind else {
+                panic!("not an event")
+            };
+            assert_eq!(
+                current.master.map(|m| m.location),
+                Some("Council Chamber".into())
+            );
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_delegate_without_write_rights_is_refused() {
+    let mut town = Town::new();
+    let meeting = town.add_meeting(
+        town.mayor_calendar,
+        "m@town",
+        "Budget",
+        &["mayor@town.example"],
+    );
+    town.store
+        .grant(town.mayor_calendar, town.chief, tidings::sync::Rights::READ)
+        .expect("grant");
+    let (mut chief, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let held = event(&chief, town.mayor_calendar, meeting);
+    chief
+        .submit(
+            2_000,
+            [5; 16],
+            Kind::UpdateEvent(UpdateEvent {
+                calendar_id: town.mayor_calendar,
+                item: Some(held),
+                expected_version: 1,
+            }),
+        )
+        .expect("submit");
+    pump(&mut chief, &mut server, &mut town.store, 2_000);
+    let refused = client_events(&mut chief).into_iter().any(|e| {
+        matches!(e, ClientEvent::OperationResult(proto::OperationResult { outcome: Some(Outcome::Error(ref info)), .. }) if info.code == u32::from(ErrorKind::PermissionDenied.code()))
+    });
+    assert!(refused);
+}
+
+#[test]
+fn a_restarted_handset_resumes_without_resync_and_keeps_its_outbox() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let saved = client.state().to_bytes();
+    // Offline: a flag change is queued; then the handset restarts.
+    let inbox_item = *client
+        .state()
+        .replica()
+        .collection(town.chief_inbox)
+        .and_then(|r| r.items().keys().next())
+        .expect("mail");
+    client
+        .submit(
+            1_500,
+            [6; 16],
+            Kind::SetFlags(SetFlags {
+                collection_id: town.chief_inbox,
+                item_ids: vec![inbox_item],
+                set: 2,
+                clear: 0,
+            }),
+        )
+        .expect("queue");
+    let _ = saved;
+    let saved = client.state().to_bytes();
+    drop((client, server));
+
+    town.store
+        .upsert(
+            town.chief_inbox,
+            None,
+            packed(mail("While you were away", "clerk@town.example")),
+            0,
+        )
+        .expect("inbox");
+    let state = ClientState::from_bytes(&saved).expect("restore");
+    assert_eq!(state.outbox().len(), 1);
+    let mut client =
+        ClientSession::resume(ClientConfig::default(), state, [8; 32], 5_000).expect("resume");
+    server = town.server_session(11, 5_000);
+    pump(&mut client, &mut server, &mut town.store, 5_000);
+    assert!(client.is_established());
+    let events = client_events(&mut client);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Resync { .. })),
+        "{events:?}"
+    );
+    assert_eq!(subjects(&client, town.chief_inbox).len(), 2);
+    assert!(
+        client.state().outbox().is_empty(),
+        "outbox sent and answered"
+    );
+    assert_eq!(
+        town.store
+            .item(town.chief_inbox, inbox_item)
+            .expect("store")
+            .map(|(_, f)| f),
+        Some(2)
+    );
+}
+
+#[test]
+fn revoked_devices_are_told_and_refused_and_wipes_are_acknowledged() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    server.order_wipe(2_000, &mut town.store, 77).expect("wipe");
+    pump(&mut client, &mut server, &mut town.store, 2_000);
+    assert!(client_events(&mut client).contains(&ClientEvent::WipeRequested { wipe_id: 77 }));
+    client.acknowledge_wipe(2_100, 77).expect("ack");
+    pump(&mut client, &mut server, &mut town.store, 2_100);
+    assert!(
+        server_events(&mut server)
+            .iter()
+            .any(|e| matches!(e, ServerEvent::WipeAcknowledged { wipe_id: 77, .. }))
+    );
+
+    let saved = client.state().to_bytes();
+    server.revoke(3_000, &mut town.store).expect("revoke");
+    pump(&mut client, &mut server, &mut town.store, 3_000);
+    assert!(client.is_closed());
+    assert!(client_events(&mut client).contains(&ClientEvent::Revoked));
+
+    let state = ClientState::from_bytes(&saved).expect("restore");
+    let mut client =
+        ClientSession::resume(ClientConfig::default(), state, [9; 32], 4_000).expect("resume");
+    let mut server = town.server_session(12, 4_000);
+    pump(&mut client, &mut server, &mut town.store, 4_000);
+    assert!(client.is_closed() && server.is_closed());
+    assert!(client_events(&mut client).contains(&ClientEvent::Revoked));
+    let _ = town.store.device(1);
+}
+
+#[test]
+fn wrong_and_reused_activation_codes_are_refused_with_a_typed_error() {
+    let mut town = Town::new();
+    let code = town.activation(town.chief, 3);
+    let mut wrong = code.clone();
+    wrong.replace_range(18.., if code.ends_with('0') { "1" } else { "0" });
+    let try_enroll = |town: &mut Town, code: &str, seed: u8| {
+        let state = ClientState::new([seed; 32], town.server_public());
+        let mut client =
+            ClientSession::enroll(ClientConfig::default(), state, code, "phone", [seed; 32], 0)
+                .expect("start");
+        let mut server = town.server_session(seed, 0);
+        pump(&mut client, &mut server, &mut town.store, 0);
+        client_events(&mut client)
+            .into_iter()
+            .find_map(|e| match e {
+                ClientEvent::Closed { error } => error.map(|e| e.kind()),
+                _ => None,
+            })
+    };
+    assert_eq!(
+        try_enroll(&mut town, &wrong, 20),
+        Some(ErrorKind::ActivationRejected)
+    );
+    assert_eq!(
+        try_enroll(&mut town, &code, 21),
+        None,
+        "the right code still works"
+    );
+    assert_eq!(
+        try_enroll(&mut town, &code, 22),
+        Some(ErrorKind::ActivationRejected),
+        "used codes are burned"
+    );
+    let _ = CollectionKind::Mail;
+}
