@@ -1,7 +1,7 @@
 //! The client state a handset saves: keys, ids, cursors, items, outbox.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::proto::{self, Operation, Policy, SavedItem};
+use crate::proto::{self, Operation, Policy, SavedItem, operation};
 use crate::sync::{CollectionReplica, Replica, ReplicaItem};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
@@ -68,6 +68,18 @@ impl ClientState {
     /// Operations not yet answered by the server, oldest first.
     pub fn outbox(&self) -> &[Operation] {
         &self.outbox
+    }
+
+    /// Queues an operation while offline; it is sent on the next resume.
+    /// `op_id` must be 16 random bytes, the same on every retry. Save the
+    /// state afterwards, or a crash loses the operation.
+    pub fn queue(&mut self, op_id: [u8; 16], kind: operation::Kind) -> Operation {
+        let op = Operation {
+            op_id: op_id.to_vec(),
+            kind: Some(kind),
+        };
+        self.outbox.push(op.clone());
+        op
     }
 
     /// The current policy.
