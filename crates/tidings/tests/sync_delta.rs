@@ -118,10 +118,12 @@ fn sync(
                         || page.to_modseq == before.modseq
                 );
                 if n % duplicate_every == 0 {
-                    assert_eq!(
-                        replica.apply(&page, &InflateLimits::default()),
-                        Ok(Applied::Duplicate)
-                    );
+                    // A second delivery changes nothing.
+                    let once = replica.clone();
+                    replica
+                        .apply(&page, &InflateLimits::default())
+                        .expect("duplicate applies");
+                    assert_eq!(*replica, once);
                 }
                 let after = replica.cursor();
                 assert!(
@@ -219,6 +221,38 @@ fn flag_only_changes_travel_as_flag_changes() {
         log.set_flags(99, 1).map_err(|e| e.kind()),
         Err(ErrorKind::NotFound)
     );
+}
+
+#[test]
+fn a_repair_page_updates_items_without_moving_the_cursor() {
+    let mut log = ChangeLog::new(COLLECTION, 1);
+    log.upsert(1, packed(&mail(1, 1)), 0);
+    let mut replica = CollectionReplica::new(COLLECTION);
+    let Delta::Page(page) = log.delta(&replica.cursor(), &PageLimits::default()) else {
+        panic!("resync")
+    };
+    replica
+        .apply(&page, &InflateLimits::default())
+        .expect("applies");
+    let at = replica.cursor();
+    let (bytes, flags) = log.get(1).map(|(b, f)| (b.to_vec(), f)).expect("live");
+    let repair = proto::DeltaPage {
+        collection_id: COLLECTION,
+        epoch: at.epoch,
+        from_modseq: at.modseq,
+        to_modseq: at.modseq,
+        upserts: vec![proto::ItemUpsert {
+            id: 1,
+            packed: bytes,
+            flags: flags | 4,
+        }],
+        ..Default::default()
+    };
+    replica
+        .apply(&repair, &InflateLimits::default())
+        .expect("repair applies");
+    assert_eq!(replica.cursor(), at);
+    assert_eq!(replica.items().get(&1).map(|i| i.flags), Some(4));
 }
 
 #[test]

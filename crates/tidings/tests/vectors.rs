@@ -155,10 +155,10 @@ fn generate() -> Vectors {
                 })),
             ),
             envelope_vector(
-                "delta continuing the session's previous page: item 1234 in collection 7 is now seen (flags 1), modseq 301",
+                "delta continuing the session's previous page (from 0, advance 1: modseq 300 -> 301): item 1234 in collection 7 is now seen (flags 1)",
                 Some(envelope::Body::Delta(proto::DeltaPage {
                     collection_id: 7,
-                    to_modseq: 301,
+                    advance: 1,
                     flag_changes: vec![proto::FlagChange { id: 1234, flags: 1 }],
                     ..Default::default()
                 })),

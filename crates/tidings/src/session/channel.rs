@@ -93,6 +93,23 @@ impl Channel {
         Ok(())
     }
 
+    /// Seals arbitrary plaintext (not an encoded, padded envelope) so tests
+    /// and fuzzers can reach the peer's envelope handling with any bytes.
+    #[cfg(feature = "testing")]
+    pub(crate) fn send_plaintext_for_testing_only(
+        &mut self,
+        now_ms: u64,
+        plaintext: &[u8],
+    ) -> Result<()> {
+        let transport = self.transport.as_mut().ok_or(ErrorKind::InvalidState)?;
+        let mut sealed = Vec::with_capacity(plaintext.len() + 16);
+        transport.seal(plaintext, &mut sealed)?;
+        let mut wire = Vec::with_capacity(sealed.len() + 2);
+        self.encoder.encode(&sealed, &mut wire)?;
+        self.queue(now_ms, wire);
+        Ok(())
+    }
+
     fn queue(&mut self, now_ms: u64, wire: Vec<u8>) {
         self.last_sent_ms = now_ms;
         self.outgoing.push_back(wire);

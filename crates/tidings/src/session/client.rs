@@ -276,6 +276,15 @@ impl ClientSession {
         Ok(())
     }
 
+    /// Sends arbitrary plaintext through the encrypted channel, bypassing
+    /// padding and encoding: lets fuzzers and tests reach the peer's message
+    /// handling with any bytes. Test builds only.
+    #[cfg(feature = "testing")]
+    pub fn send_plaintext_for_testing_only(&mut self, now_ms: u64, plaintext: &[u8]) -> Result<()> {
+        self.channel
+            .send_plaintext_for_testing_only(now_ms, plaintext)
+    }
+
     // ---- outputs ----
 
     /// The next bytes to send to the server.
@@ -355,11 +364,12 @@ impl ClientSession {
             }
             Body::Delta(mut page) => {
                 if page.from_modseq == 0 {
-                    page.from_modseq = self
-                        .continuing
-                        .get(&page.collection_id)
-                        .copied()
-                        .unwrap_or(0);
+                    if let Some(&previous) = self.continuing.get(&page.collection_id) {
+                        page.from_modseq = previous;
+                        if page.to_modseq == 0 {
+                            page.to_modseq = previous.saturating_add(page.advance);
+                        }
+                    }
                 }
                 let applied = self.state.replica.apply(&page, &self.config.inflate)?;
                 self.continuing.insert(page.collection_id, page.to_modseq);

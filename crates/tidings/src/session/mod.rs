@@ -23,6 +23,7 @@
 
 mod channel;
 mod client;
+mod follow;
 mod ops;
 mod server;
 mod state;

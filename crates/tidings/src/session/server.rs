@@ -1,17 +1,18 @@
 //! The server side of a session: one per connected device.
 
 use super::channel::{Channel, Timers};
+use super::follow::Follows;
 use super::{HANDSHAKE_IK, HANDSHAKE_XK, ops};
 use crate::compress::{pad, unpad};
 use crate::crypto::{IkResponder, StaticKeypair, XkResponded, XkResponder};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
-    self, Cursor, Enroll, Enrolled, Envelope, ErrorInfo, Hello, Policy, Revoked, Welcome, Wipe,
+    self, Enroll, Enrolled, Envelope, ErrorInfo, Hello, Policy, Revoked, Welcome, Wipe,
     envelope::Body,
 };
 use crate::store::{Store, WipeState};
-use crate::sync::{Delta, PageLimits};
-use std::collections::{BTreeMap, VecDeque};
+use crate::sync::PageLimits;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
@@ -75,15 +76,6 @@ pub enum ServerEvent {
     },
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-struct Follow {
-    /// Where the last page sent in this session ended.
-    sent: Cursor,
-    /// A page was sent in this session: the next may say `from_modseq` 0.
-    continuing: bool,
-    unacked: u32,
-}
-
 enum Phase {
     AwaitingHandshake(Zeroizing<[u8; 32]>),
     AwaitingFinal(Box<XkResponded>),
@@ -106,11 +98,10 @@ enum Phase {
 /// [`push_changes`](Self::push_changes) whenever a collection the device may
 /// see has changed (live push).
 pub struct ServerSession {
-    config: ServerConfig,
     keys: Arc<StaticKeypair>,
     channel: Channel,
     phase: Phase,
-    follows: BTreeMap<u64, Follow>,
+    follows: Follows,
     events: VecDeque<ServerEvent>,
 }
 
@@ -124,11 +115,10 @@ impl ServerSession {
     ) -> Self {
         let channel = Channel::new(now_ms, config.timers);
         Self {
-            config,
             keys,
             channel,
             phase: Phase::AwaitingHandshake(Zeroizing::new(ephemeral)),
-            follows: BTreeMap::new(),
+            follows: Follows::new(config.page_limits, config.max_unacked_pages),
             events: VecDeque::new(),
         }
     }
@@ -189,10 +179,17 @@ impl ServerSession {
         let Phase::Established { principal, .. } = self.phase else {
             return Ok(());
         };
-        let ids: Vec<u64> = self.follows.keys().copied().collect();
-        for id in ids {
-            self.pump(now_ms, store, principal, id)
-                .map_err(|e| self.fail(e))?;
+        for collection in self.follows.collections() {
+            while let Some(body) = self
+                .follows
+                .next(store, principal, collection)
+                .map_err(|e| self.fail(e))?
+            {
+                let envelope = Envelope { body: Some(body) };
+                self.channel
+                    .send(now_ms, &envelope)
+                    .map_err(|e| self.fail(e))?;
+            }
         }
         Ok(())
     }
@@ -248,6 +245,15 @@ impl ServerSession {
         self.channel
             .handle_timeout(now_ms)
             .map_err(|e| self.fail(e))
+    }
+
+    /// Sends arbitrary plaintext through the encrypted channel, bypassing
+    /// padding and encoding: lets fuzzers and tests reach the peer's message
+    /// handling with any bytes. Test builds only.
+    #[cfg(feature = "testing")]
+    pub fn send_plaintext_for_testing_only(&mut self, now_ms: u64, plaintext: &[u8]) -> Result<()> {
+        self.channel
+            .send_plaintext_for_testing_only(now_ms, plaintext)
     }
 
     // ---- outputs ----
@@ -354,7 +360,7 @@ impl ServerSession {
             device_id: device.id,
             principal_id: device.principal,
         });
-        self.follow(now_ms, store, device.id, device.principal, &request)
+        self.start_following(now_ms, store, device.principal, &request)
     }
 
     fn accept_xk<S: Store>(
@@ -423,25 +429,14 @@ impl ServerSession {
                     },
                 )?;
                 self.phase = Phase::Established { device, principal };
-                self.follow(now_ms, store, device, principal, &hello)
+                self.start_following(now_ms, store, principal, &hello)
             }
             _ if matches!(self.phase, Phase::AwaitingHello { .. }) => {
                 Err(Error::new(ErrorKind::InvalidState, "Hello must come first"))
             }
             Body::Ack(ack) => {
                 for cursor in ack.cursors {
-                    let follow = self
-                        .follows
-                        .get_mut(&cursor.collection_id)
-                        .ok_or(ErrorKind::InvalidCursor)?;
-                    let same_epoch = cursor.epoch == follow.sent.epoch;
-                    if !same_epoch || cursor.modseq > follow.sent.modseq {
-                        return Err(Error::new(
-                            ErrorKind::InvalidCursor,
-                            "ack of a page never sent",
-                        ));
-                    }
-                    follow.unacked = follow.unacked.saturating_sub(1);
+                    self.follows.acked(&cursor)?;
                     store.save_cursor(device, cursor)?;
                 }
                 self.push_changes(now_ms, store)
@@ -463,21 +458,9 @@ impl ServerSession {
             Body::Refetch(refetch) => {
                 let (upserts, removals) =
                     store.refetch_for(principal, refetch.collection_id, &refetch.item_ids)?;
-                let follow = self
+                let page = self
                     .follows
-                    .get(&refetch.collection_id)
-                    .copied()
-                    .unwrap_or_default();
-                // A repair page stays at the cursor already sent: it moves nothing.
-                let page = proto::DeltaPage {
-                    collection_id: refetch.collection_id,
-                    epoch: follow.sent.epoch,
-                    from_modseq: follow.sent.modseq,
-                    to_modseq: follow.sent.modseq,
-                    upserts,
-                    removals,
-                    ..Default::default()
-                };
+                    .repair_page(refetch.collection_id, upserts, removals);
                 self.channel.send(
                     now_ms,
                     &Envelope {
@@ -512,116 +495,15 @@ impl ServerSession {
         })
     }
 
-    /// Follows every visible collection from the device's cursor (or from
-    /// the start), then sends what it lacks.
-    fn follow<S: Store>(
+    fn start_following<S: Store>(
         &mut self,
         now_ms: u64,
         store: &S,
-        _device: u64,
         principal: u64,
         hello: &Hello,
     ) -> Result<()> {
-        self.follows.clear();
-        for info in store.collection_infos(principal)? {
-            let sent = hello
-                .cursors
-                .iter()
-                .find(|c| c.collection_id == info.id)
-                .copied()
-                .unwrap_or(Cursor {
-                    collection_id: info.id,
-                    ..Cursor::default()
-                });
-            self.follows.insert(
-                info.id,
-                Follow {
-                    sent,
-                    continuing: false,
-                    unacked: 0,
-                },
-            );
-        }
+        self.follows.start(store, principal, hello)?;
         self.push_changes(now_ms, store)
-    }
-
-    fn pump<S: Store>(
-        &mut self,
-        now_ms: u64,
-        store: &S,
-        principal: u64,
-        collection: u64,
-    ) -> Result<()> {
-        loop {
-            let Some(follow) = self.follows.get(&collection).copied() else {
-                return Ok(());
-            };
-            if follow.unacked >= self.config.max_unacked_pages {
-                return Ok(());
-            }
-            match store.delta_for(principal, &follow.sent, &self.config.page_limits)? {
-                Delta::Resync(resync) => {
-                    let sent = Cursor {
-                        collection_id: collection,
-                        epoch: resync.epoch,
-                        ..Cursor::default()
-                    };
-                    self.follows.insert(
-                        collection,
-                        Follow {
-                            sent,
-                            continuing: false,
-                            unacked: follow.unacked,
-                        },
-                    );
-                    self.channel.send(
-                        now_ms,
-                        &Envelope {
-                            body: Some(Body::ResyncRequired(resync)),
-                        },
-                    )?;
-                }
-                Delta::Page(mut page) => {
-                    let nothing_new =
-                        page.epoch == follow.sent.epoch && page.to_modseq == follow.sent.modseq;
-                    if nothing_new
-                        && page.upserts.is_empty()
-                        && page.removals.is_empty()
-                        && page.flag_changes.is_empty()
-                    {
-                        return Ok(());
-                    }
-                    let sent = Cursor {
-                        collection_id: collection,
-                        epoch: page.epoch,
-                        modseq: page.to_modseq,
-                        floor: page.floor,
-                        partial: page.more,
-                    };
-                    if follow.continuing && page.from_modseq == follow.sent.modseq {
-                        page.from_modseq = 0;
-                    }
-                    let more = page.more;
-                    self.channel.send(
-                        now_ms,
-                        &Envelope {
-                            body: Some(Body::Delta(page)),
-                        },
-                    )?;
-                    self.follows.insert(
-                        collection,
-                        Follow {
-                            sent,
-                            continuing: true,
-                            unacked: follow.unacked + 1,
-                        },
-                    );
-                    if !more {
-                        return Ok(());
-                    }
-                }
-            }
-        }
     }
 
     fn fail(&mut self, error: Error) -> Error {

@@ -74,7 +74,8 @@ impl CollectionReplica {
     /// Applies `page` if it continues from (or overlaps) the cursor.
     ///
     /// A page that ends at or before the cursor is a duplicate and changes
-    /// nothing. A page that starts after the cursor would leave a gap and is
+    /// nothing, except a repair page (from and to both at the cursor), which
+    /// updates items without moving the cursor. A page that starts after the cursor would leave a gap and is
     /// refused ([`ErrorKind::InvalidCursor`]). Every item is unpacked before
     /// anything changes, so a bad page leaves the replica as it was.
     pub fn apply(&mut self, page: &DeltaPage, limits: &InflateLimits) -> Result<Applied> {
@@ -91,7 +92,13 @@ impl CollectionReplica {
                 "page is from another epoch",
             ));
         }
-        if same_epoch && page.to_modseq <= self.cursor.modseq {
+        // A repair page (the answer to a Refetch) carries current versions at
+        // the cursor itself: apply it, moving nothing. Regular pages always
+        // move forward, so one that does not is a duplicate.
+        let repair = same_epoch
+            && page.from_modseq == self.cursor.modseq
+            && page.to_modseq == self.cursor.modseq;
+        if same_epoch && page.to_modseq <= self.cursor.modseq && !repair {
             return Ok(Applied::Duplicate);
         }
         if page.from_modseq > self.cursor.modseq || page.to_modseq < page.from_modseq {
@@ -123,10 +130,12 @@ impl CollectionReplica {
                 None => refetch.push(change.id),
             }
         }
-        self.cursor.epoch = page.epoch;
-        self.cursor.modseq = page.to_modseq;
-        self.cursor.floor = page.floor;
-        self.cursor.partial = page.more;
+        if !repair {
+            self.cursor.epoch = page.epoch;
+            self.cursor.modseq = page.to_modseq;
+            self.cursor.floor = page.floor;
+            self.cursor.partial = page.more;
+        }
         Ok(Applied::Advanced {
             from,
             to: page.to_modseq,

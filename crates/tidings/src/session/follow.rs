@@ -1,0 +1,165 @@
+//! What a server session follows: for each visible collection, how far it has
+//! sent the device and how many pages await an acknowledgement. This is all
+//! the per-device sync state there is (cursors, never queues), and the
+//! paging rules live here.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::proto::{Cursor, DeltaPage, Hello, ItemUpsert, envelope::Body};
+use crate::store::Store;
+use crate::sync::{Delta, PageLimits};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Follow {
+    /// Where the last page sent in this session ended.
+    sent: Cursor,
+    /// A page was sent in this session: the next may use the continuing form.
+    continuing: bool,
+    unacked: u32,
+}
+
+/// The collections one session follows.
+#[derive(Debug)]
+pub(crate) struct Follows {
+    map: BTreeMap<u64, Follow>,
+    limits: PageLimits,
+    max_unacked: u32,
+}
+
+impl Follows {
+    pub(crate) fn new(limits: PageLimits, max_unacked: u32) -> Self {
+        Self {
+            map: BTreeMap::new(),
+            limits,
+            max_unacked: max_unacked.max(1),
+        }
+    }
+
+    /// Follows every collection `principal` may see, from the device's cursor
+    /// in `hello` or from the start.
+    pub(crate) fn start<S: Store>(
+        &mut self,
+        store: &S,
+        principal: u64,
+        hello: &Hello,
+    ) -> Result<()> {
+        self.map.clear();
+        for info in store.collection_infos(principal)? {
+            let fresh = Cursor {
+                collection_id: info.id,
+                ..Cursor::default()
+            };
+            let sent = hello
+                .cursors
+                .iter()
+                .find(|c| c.collection_id == info.id)
+                .copied()
+                .unwrap_or(fresh);
+            self.map.insert(
+                info.id,
+                Follow {
+                    sent,
+                    continuing: false,
+                    unacked: 0,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    pub(crate) fn collections(&self) -> Vec<u64> {
+        self.map.keys().copied().collect()
+    }
+
+    /// The next message for `collection`: a page, or resync-required; `None`
+    /// when the device has everything or the window is full.
+    pub(crate) fn next<S: Store>(
+        &mut self,
+        store: &S,
+        principal: u64,
+        collection: u64,
+    ) -> Result<Option<Body>> {
+        let Some(follow) = self.map.get_mut(&collection) else {
+            return Ok(None);
+        };
+        if follow.unacked >= self.max_unacked {
+            return Ok(None);
+        }
+        match store.delta_for(principal, &follow.sent, &self.limits)? {
+            Delta::Resync(resync) => {
+                follow.sent = Cursor {
+                    collection_id: collection,
+                    epoch: resync.epoch,
+                    ..Cursor::default()
+                };
+                follow.continuing = false;
+                Ok(Some(Body::ResyncRequired(resync)))
+            }
+            Delta::Page(mut page) => {
+                let empty = page.upserts.is_empty()
+                    && page.removals.is_empty()
+                    && page.flag_changes.is_empty();
+                if empty && page.epoch == follow.sent.epoch && page.to_modseq == follow.sent.modseq
+                {
+                    return Ok(None);
+                }
+                follow.sent = Cursor {
+                    collection_id: collection,
+                    epoch: page.epoch,
+                    modseq: page.to_modseq,
+                    floor: page.floor,
+                    partial: page.more,
+                };
+                if follow.continuing && page.from_modseq < page.to_modseq {
+                    // Continuing form: from and to are implied by the previous page.
+                    page.advance = page.to_modseq - page.from_modseq;
+                    page.from_modseq = 0;
+                    page.to_modseq = 0;
+                }
+                follow.continuing = true;
+                follow.unacked += 1;
+                Ok(Some(Body::Delta(page)))
+            }
+        }
+    }
+
+    /// Records an acknowledgement; refuses one for a page never sent.
+    pub(crate) fn acked(&mut self, cursor: &Cursor) -> Result<()> {
+        let follow = self
+            .map
+            .get_mut(&cursor.collection_id)
+            .ok_or(ErrorKind::InvalidCursor)?;
+        if cursor.epoch != follow.sent.epoch || cursor.modseq > follow.sent.modseq {
+            return Err(Error::new(
+                ErrorKind::InvalidCursor,
+                "ack of a page never sent",
+            ));
+        }
+        follow.unacked = follow.unacked.saturating_sub(1);
+        Ok(())
+    }
+
+    /// A repair page for `collection`: current versions at the cursor already
+    /// sent, so it moves nothing.
+    pub(crate) fn repair_page(
+        &self,
+        collection: u64,
+        upserts: Vec<ItemUpsert>,
+        removals: Vec<u64>,
+    ) -> DeltaPage {
+        let sent = self
+            .map
+            .get(&collection)
+            .map(|f| f.sent)
+            .unwrap_or_default();
+        DeltaPage {
+            collection_id: collection,
+            epoch: sent.epoch,
+            from_modseq: sent.modseq,
+            to_modseq: sent.modseq,
+            upserts,
+            removals,
+            ..DeltaPage::default()
+        }
+    }
+}
