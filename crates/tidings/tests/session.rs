@@ -417,3 +417,62 @@ fn wrong_and_reused_activation_codes_are_refused_with_a_typed_error() {
     );
     let _ = CollectionKind::Mail;
 }
+
+#[test]
+fn a_prepared_page_reaches_every_caught_up_follower_and_no_one_else() {
+    let mut town = Town::new();
+    town.add_meeting(town.mayor_calendar, "a@town", "Before", &[]);
+    let (mut chief, mut chief_server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let (mut mayor, mut mayor_server) = enroll(&mut town, MAYOR, 9, 1_000);
+    // One ordinary push first, so both sessions are in the continuing form.
+    town.add_meeting(town.mayor_calendar, "b@town", "Warm-up", &[]);
+    for (client, server) in [
+        (&mut chief, &mut chief_server),
+        (&mut mayor, &mut mayor_server),
+    ] {
+        server.push_changes(1_500, &town.store).expect("push");
+        pump(client, server, &mut town.store, 1_500);
+    }
+    let from = chief
+        .state()
+        .replica()
+        .collection(town.mayor_calendar)
+        .expect("held")
+        .cursor();
+    let id = town.add_meeting(town.mayor_calendar, "c@town", "Fan-out", &[]);
+
+    let page = tidings::session::PreparedPage::new(&town.store, &from, &Default::default())
+        .expect("store")
+        .expect("new page");
+    for (client, server) in [
+        (&mut chief, &mut chief_server),
+        (&mut mayor, &mut mayor_server),
+    ] {
+        assert!(
+            server.push_prepared(2_000, &page).expect("push"),
+            "caught-up follower takes it"
+        );
+        assert!(
+            !server.push_prepared(2_000, &page).expect("push"),
+            "but only once"
+        );
+        pump(client, server, &mut town.store, 2_000);
+        assert_eq!(
+            event(client, town.mayor_calendar, id)
+                .master
+                .map(|m| m.summary),
+            Some("Fan-out".into())
+        );
+    }
+    // A session standing elsewhere declines it and catches up on its own.
+    let old = proto::Cursor {
+        collection_id: town.mayor_calendar,
+        epoch: 1,
+        modseq: 1,
+        ..Default::default()
+    };
+    let stale = tidings::session::PreparedPage::new(&town.store, &old, &Default::default())
+        .expect("store")
+        .expect("page");
+    assert!(!chief_server.push_prepared(2_100, &stale).expect("push"));
+}

@@ -6,7 +6,7 @@ use crate::compress::{InflateLimits, pad, unpad};
 use crate::crypto::{IkHelloSent, IkInitiator, StaticKeypair, XkInitiator, XkStarted};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
-    self, Ack, CollectionInfo, Enroll, Envelope, Hello, Operation, OperationResult, Policy,
+    self, Ack, CollectionInfo, Cursor, Enroll, Envelope, Hello, Operation, OperationResult, Policy,
     WipeAck, envelope::Body, operation,
 };
 use crate::sync::Applied;
@@ -103,8 +103,8 @@ pub struct ClientSession {
     channel: Channel,
     phase: Phase,
     /// Where each collection's previous page of this session ended: a page
-    /// with `from_modseq` 0 continues from there.
-    continuing: HashMap<u64, u64>,
+    /// with `from_modseq` 0 continues from there, in the same epoch.
+    continuing: HashMap<u64, Cursor>,
     events: VecDeque<ClientEvent>,
 }
 
@@ -365,14 +365,23 @@ impl ClientSession {
             Body::Delta(mut page) => {
                 if page.from_modseq == 0 {
                     if let Some(&previous) = self.continuing.get(&page.collection_id) {
-                        page.from_modseq = previous;
+                        page.from_modseq = previous.modseq;
                         if page.to_modseq == 0 {
-                            page.to_modseq = previous.saturating_add(page.advance);
+                            page.to_modseq = previous.modseq.saturating_add(page.advance);
+                        }
+                        if page.epoch == 0 {
+                            page.epoch = previous.epoch;
                         }
                     }
                 }
                 let applied = self.state.replica.apply(&page, &self.config.inflate)?;
-                self.continuing.insert(page.collection_id, page.to_modseq);
+                let ended = Cursor {
+                    collection_id: page.collection_id,
+                    epoch: page.epoch,
+                    modseq: page.to_modseq,
+                    ..Cursor::default()
+                };
+                self.continuing.insert(page.collection_id, ended);
                 if let Applied::Advanced { refetch, .. } = applied {
                     if !refetch.is_empty() {
                         let ask = proto::Refetch {

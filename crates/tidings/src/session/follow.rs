@@ -111,16 +111,35 @@ impl Follows {
                     partial: page.more,
                 };
                 if follow.continuing && page.from_modseq < page.to_modseq {
-                    // Continuing form: from and to are implied by the previous page.
+                    // Continuing form: epoch, from and to are implied by the
+                    // previous page (an epoch change is always a resync first).
                     page.advance = page.to_modseq - page.from_modseq;
                     page.from_modseq = 0;
                     page.to_modseq = 0;
+                    page.epoch = 0;
                 }
                 follow.continuing = true;
                 follow.unacked += 1;
                 Ok(Some(Body::Delta(page)))
             }
         }
+    }
+
+    /// Takes a prepared page if `collection` stands exactly at `from` in this
+    /// session with the window open; the page then ends at `to`.
+    pub(crate) fn take_prepared(&mut self, from: &Cursor, to: &Cursor) -> bool {
+        let Some(follow) = self.map.get_mut(&from.collection_id) else {
+            return false;
+        };
+        let at = follow.sent.epoch == from.epoch
+            && follow.sent.modseq == from.modseq
+            && !follow.sent.partial;
+        if !at || !follow.continuing || follow.unacked >= self.max_unacked {
+            return false;
+        }
+        follow.sent = *to;
+        follow.unacked += 1;
+        true
     }
 
     /// Records an acknowledgement; refuses one for a page never sent.

@@ -23,13 +23,17 @@
 
 mod channel;
 mod client;
+mod fanout;
 mod follow;
+mod loopback;
 mod ops;
 mod server;
 mod state;
 
 pub use channel::Timers;
 pub use client::{ClientConfig, ClientEvent, ClientSession};
+pub use fanout::PreparedPage;
+pub use loopback::pump;
 pub use server::{ServerConfig, ServerEvent, ServerSession};
 pub use state::ClientState;
 

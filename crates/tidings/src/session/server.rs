@@ -1,6 +1,7 @@
 //! The server side of a session: one per connected device.
 
 use super::channel::{Channel, Timers};
+use super::fanout::PreparedPage;
 use super::follow::Follows;
 use super::{HANDSHAKE_IK, HANDSHAKE_XK, ops};
 use crate::compress::{pad, unpad};
@@ -192,6 +193,21 @@ impl ServerSession {
             }
         }
         Ok(())
+    }
+
+    /// Sends a prepared page if this session stands exactly where it starts
+    /// (see [`PreparedPage`]); returns whether it did. When it did not, call
+    /// [`push_changes`](Self::push_changes), which computes the session's own.
+    pub fn push_prepared(&mut self, now_ms: u64, page: &PreparedPage) -> Result<bool> {
+        if !matches!(self.phase, Phase::Established { .. })
+            || !self.follows.take_prepared(&page.from, &page.to)
+        {
+            return Ok(false);
+        }
+        self.channel
+            .send_padded(now_ms, &page.padded)
+            .map_err(|e| self.fail(e))?;
+        Ok(true)
     }
 
     /// Sends a new policy (and stores it).

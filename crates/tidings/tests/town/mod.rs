@@ -186,25 +186,7 @@ pub fn pump(
     store: &mut MemoryStore,
     now: u64,
 ) {
-    for _ in 0..10_000 {
-        let mut moved = false;
-        while let Some(bytes) = client.poll_transmit() {
-            moved = true;
-            if !server.is_closed() {
-                let _ = server.handle_bytes(now, &bytes, store);
-            }
-        }
-        while let Some(bytes) = server.poll_transmit() {
-            moved = true;
-            if !client.is_closed() {
-                let _ = client.handle_bytes(now, &bytes);
-            }
-        }
-        if !moved {
-            return;
-        }
-    }
-    panic!("sessions never went quiet");
+    tidings::session::pump(client, server, store, now).expect("sessions go quiet");
 }
 
 /// Whose device to enroll.
