@@ -476,3 +476,83 @@ fn a_prepared_page_reaches_every_caught_up_follower_and_no_one_else() {
         .expect("page");
     assert!(!chief_server.push_prepared(2_100, &stale).expect("push"));
 }
+
+#[test]
+fn replies_are_handed_to_the_mail_transport_once_with_the_servers_original() {
+    let mut town = Town::new();
+    let (mut chief, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    server_events(&mut server);
+    let original = *chief
+        .state()
+        .replica()
+        .collection(town.chief_inbox)
+        .and_then(|r| r.items().keys().next())
+        .expect("mail");
+    let reply = proto::ReplyMail {
+        collection_id: town.chief_inbox,
+        item_id: original,
+        reply_all: true,
+        mail: Some(proto::OutgoingMail {
+            text: "Agreed.".into(),
+            ..Default::default()
+        }),
+    };
+    for _ in 0..2 {
+        chief
+            .submit(2_000, [8; 16], Kind::ReplyMail(reply.clone()))
+            .expect("submit");
+        pump(&mut chief, &mut server, &mut town.store, 2_000);
+    }
+    let outgoing: Vec<_> = server_events(&mut server)
+        .into_iter()
+        .filter_map(|e| match e {
+            ServerEvent::Outgoing(o) => Some(o),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outgoing.len(), 1, "a retried reply is sent once");
+    let sent = &outgoing[0];
+    assert_eq!(sent.principal_id, town.chief);
+    assert_eq!(sent.mail.text, "Agreed.");
+    let from_store = town
+        .store
+        .item(town.chief_inbox, original)
+        .expect("store")
+        .map(|(p, _)| p);
+    assert_eq!(
+        sent.original
+            .as_ref()
+            .map(|o| (o.relation, o.packed.clone())),
+        Some((
+            tidings::session::Relation::Reply { all: true },
+            from_store.expect("live")
+        ))
+    );
+
+    // The mayor's mail is not the chief's to forward.
+    let mayors = *town
+        .store
+        .items(town.mayor_inbox)
+        .expect("inbox")
+        .first()
+        .map(|(id, _, _)| id)
+        .expect("mail");
+    let forward = proto::ForwardMail {
+        collection_id: town.mayor_inbox,
+        item_id: mayors,
+        mail: None,
+    };
+    chief
+        .submit(3_000, [9; 16], Kind::ForwardMail(forward))
+        .expect("submit");
+    pump(&mut chief, &mut server, &mut town.store, 3_000);
+    assert!(
+        !server_events(&mut server)
+            .iter()
+            .any(|e| matches!(e, ServerEvent::Outgoing(_)))
+    );
+    let refused = client_events(&mut chief).into_iter().any(|e| {
+        matches!(e, ClientEvent::OperationResult(proto::OperationResult { outcome: Some(Outcome::Error(ref info)), .. }) if info.code == 503)
+    });
+    assert!(refused);
+}

@@ -12,6 +12,55 @@ use crate::store::Store;
 use crate::sync::Rights;
 use bytes::Bytes;
 
+/// How an outgoing mail relates to one the principal received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// A reply (to all recipients, or to the sender only).
+    Reply {
+        /// Reply to all recipients.
+        all: bool,
+    },
+    /// A forward.
+    Forward,
+}
+
+/// The mail an outgoing message answers or forwards, from the server's store:
+/// the device never uploads it again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Original {
+    /// Its folder.
+    pub collection_id: u64,
+    /// Its id.
+    pub item_id: u64,
+    /// Reply or forward.
+    pub relation: Relation,
+    /// The original item, packed (see [`compress::unpack`](crate::compress::unpack)).
+    pub packed: Bytes,
+}
+
+/// Mail a device asked to send. The core does not speak SMTP: the server
+/// application composes the message (quoting or attaching `original`, which
+/// the device never uploads) and hands it to its mail transport. Each
+/// operation yields this once, however often the device retries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    /// The sender.
+    pub principal_id: u64,
+    /// What the device wrote.
+    pub mail: proto::OutgoingMail,
+    /// The mail it answers or forwards, if any.
+    pub original: Option<Original>,
+}
+
+/// What applying an operation did besides its result.
+#[derive(Debug, Default)]
+pub(crate) struct Effects {
+    /// Collections that changed.
+    pub(crate) changed: Vec<u64>,
+    /// Mail to hand to the mail transport.
+    pub(crate) outgoing: Vec<Outgoing>,
+}
+
 /// Most hits a search returns.
 const MAX_SEARCH_HITS: usize = 200;
 
@@ -23,18 +72,18 @@ pub(crate) fn apply<S: Store>(
     device: u64,
     principal: u64,
     op: &Operation,
-) -> Result<(OperationResult, Vec<u64>)> {
+) -> Result<(OperationResult, Effects)> {
     if let Some(done) = store.applied_operation(device, &op.op_id)? {
-        return Ok((done, Vec::new()));
+        return Ok((done, Effects::default()));
     }
-    let mut changed = Vec::new();
+    let mut effects = Effects::default();
     let outcome = if op.op_id.len() != 16 {
         Err(Error::new(
             ErrorKind::InvalidArgument,
             "op_id must be 16 bytes",
         ))
     } else {
-        run(store, principal, op.kind.as_ref(), &mut changed)
+        run(store, principal, op.kind.as_ref(), &mut effects)
     };
     let outcome = match outcome {
         Ok(outcome) => outcome,
@@ -51,15 +100,15 @@ pub(crate) fn apply<S: Store>(
     if op.op_id.len() == 16 {
         store.record_operation(device, result.clone())?;
     }
-    changed.dedup();
-    Ok((result, changed))
+    effects.changed.dedup();
+    Ok((result, effects))
 }
 
 fn run<S: Store>(
     store: &mut S,
     principal: u64,
     kind: Option<&Kind>,
-    changed: &mut Vec<u64>,
+    effects: &mut Effects,
 ) -> Result<Outcome> {
     let kind =
         kind.ok_or_else(|| Error::new(ErrorKind::ProtoMissingField, "operation without a kind"))?;
@@ -75,7 +124,7 @@ fn run<S: Store>(
                     .ok_or(ErrorKind::NotFound)?;
                 store.set_flags(op.collection_id, id, (flags | op.set) & !op.clear)?;
             }
-            changed.push(op.collection_id);
+            effects.changed.push(op.collection_id);
             Ok(done(0, 0))
         }
         Kind::MoveItems(op) => {
@@ -88,7 +137,9 @@ fn run<S: Store>(
                 store.upsert(op.to_collection_id, Some(id), packed, flags)?;
                 store.remove(op.collection_id, id)?;
             }
-            changed.extend([op.collection_id, op.to_collection_id]);
+            effects
+                .changed
+                .extend([op.collection_id, op.to_collection_id]);
             Ok(done(0, 0))
         }
         Kind::DeleteItems(op) => {
@@ -96,7 +147,7 @@ fn run<S: Store>(
             for &id in &op.item_ids {
                 store.remove(op.collection_id, id)?;
             }
-            changed.push(op.collection_id);
+            effects.changed.push(op.collection_id);
             Ok(done(0, 0))
         }
         Kind::CreateEvent(op) => {
@@ -107,7 +158,7 @@ fn run<S: Store>(
             let (id, _) = store.upsert(op.calendar_id, None, Bytes::new(), 0)?;
             event.id = id;
             store.upsert(op.calendar_id, Some(id), pack_event(&event), 0)?;
-            changed.push(op.calendar_id);
+            effects.changed.push(op.calendar_id);
             Ok(done(id, 1))
         }
         Kind::UpdateEvent(op) => {
@@ -121,7 +172,7 @@ fn run<S: Store>(
             event.calendar_id = op.calendar_id;
             event.version = current.version + 1;
             store.upsert(op.calendar_id, Some(event.id), pack_event(&event), 0)?;
-            changed.push(op.calendar_id);
+            effects.changed.push(op.calendar_id);
             Ok(done(event.id, event.version))
         }
         Kind::DeleteEvent(op) => {
@@ -132,7 +183,7 @@ fn run<S: Store>(
                 return Ok(conflict);
             }
             store.remove(op.calendar_id, op.item_id)?;
-            changed.push(op.calendar_id);
+            effects.changed.push(op.calendar_id);
             Ok(done(op.item_id, 0))
         }
         Kind::Respond(op) => {
@@ -150,22 +201,81 @@ fn run<S: Store>(
             set_status(&mut event, &owner.email, status)?;
             event.version += 1;
             store.upsert(op.calendar_id, Some(event.id), pack_event(&event), 0)?;
-            changed.push(op.calendar_id);
+            effects.changed.push(op.calendar_id);
             if let Some(organizer_calendar) =
                 update_organizer_copy(store, &event, &owner.email, status)?
             {
-                changed.push(organizer_calendar);
+                effects.changed.push(organizer_calendar);
             }
             Ok(done(event.id, event.version))
         }
         Kind::Search(op) => search(store, principal, op).map(Outcome::Search),
-        Kind::SendMail(_)
-        | Kind::ReplyMail(_)
-        | Kind::ForwardMail(_)
-        | Kind::FetchBody(_)
-        | Kind::FetchAttachment(_)
-        | Kind::FreeBusy(_) => Err(ErrorKind::Unsupported.into()),
+        Kind::SendMail(op) => {
+            let mail = op.mail.clone().ok_or(ErrorKind::ProtoMissingField)?;
+            effects.outgoing.push(Outgoing {
+                principal_id: principal,
+                mail,
+                original: None,
+            });
+            Ok(done(0, 0))
+        }
+        Kind::ReplyMail(op) => {
+            let relation = Relation::Reply { all: op.reply_all };
+            send_about(
+                store,
+                principal,
+                op.collection_id,
+                op.item_id,
+                relation,
+                op.mail.clone(),
+                effects,
+            )
+        }
+        Kind::ForwardMail(op) => send_about(
+            store,
+            principal,
+            op.collection_id,
+            op.item_id,
+            Relation::Forward,
+            op.mail.clone(),
+            effects,
+        ),
+        Kind::FetchBody(_) | Kind::FetchAttachment(_) | Kind::FreeBusy(_) => {
+            Err(ErrorKind::Unsupported.into())
+        }
     }
+}
+
+/// A reply or forward: the original comes from the store, read with the
+/// sender's rights, never from the device.
+fn send_about<S: Store>(
+    store: &S,
+    principal: u64,
+    collection_id: u64,
+    item_id: u64,
+    relation: Relation,
+    mail: Option<proto::OutgoingMail>,
+    effects: &mut Effects,
+) -> Result<Outcome> {
+    store
+        .rights(principal, collection_id)?
+        .require(Rights::READ)?;
+    let (packed, _) = store
+        .item(collection_id, item_id)?
+        .ok_or(ErrorKind::NotFound)?;
+    let original = Original {
+        collection_id,
+        item_id,
+        relation,
+        packed,
+    };
+    let mail = mail.unwrap_or_default();
+    effects.outgoing.push(Outgoing {
+        principal_id: principal,
+        mail,
+        original: Some(original),
+    });
+    Ok(done(0, 0))
 }
 
 fn done(item_id: u64, version: u64) -> Outcome {

@@ -3,7 +3,8 @@
 use super::channel::{Channel, Timers};
 use super::fanout::PreparedPage;
 use super::follow::Follows;
-use super::{HANDSHAKE_IK, HANDSHAKE_XK, ops};
+use super::ops::{self, Outgoing};
+use super::{HANDSHAKE_IK, HANDSHAKE_XK};
 use crate::compress::{pad, unpad};
 use crate::crypto::{IkResponder, StaticKeypair, XkResponded, XkResponder};
 use crate::error::{Error, ErrorKind, Result};
@@ -63,6 +64,8 @@ pub enum ServerEvent {
         /// The collection.
         collection_id: u64,
     },
+    /// The device asked to send mail: deliver it (see [`Outgoing`]).
+    Outgoing(Outgoing),
     /// The device confirmed a remote wipe.
     WipeAcknowledged {
         /// The device.
@@ -458,16 +461,19 @@ impl ServerSession {
                 self.push_changes(now_ms, store)
             }
             Body::Operation(op) => {
-                let (result, changed) = ops::apply(store, device, principal, &op)?;
+                let (result, effects) = ops::apply(store, device, principal, &op)?;
                 self.channel.send(
                     now_ms,
                     &Envelope {
                         body: Some(Body::Result(result)),
                     },
                 )?;
-                for collection_id in changed {
+                for collection_id in effects.changed {
                     self.events
                         .push_back(ServerEvent::CollectionChanged { collection_id });
+                }
+                for outgoing in effects.outgoing {
+                    self.events.push_back(ServerEvent::Outgoing(outgoing));
                 }
                 self.push_changes(now_ms, store)
             }
