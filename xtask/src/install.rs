@@ -22,3 +22,23 @@ pub(crate) fn cargo_fuzz() -> Result<(), String> {
     }
     cargo_tool("cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION)
 }
+
+/// The Python `icalendar` package, whose test calendars (real data we did not
+/// write) the iCalendar round-trip test reads.
+pub(crate) const ICALENDAR_VERSION: &str = "7.3.2";
+
+/// Installs the pinned `icalendar` package for `python3` unless it is there.
+pub(crate) fn python_icalendar() -> Result<(), String> {
+    let probe = ["-c", "import icalendar; print(icalendar.__version__)"];
+    if run::prints("python3", &probe, ICALENDAR_VERSION) {
+        return Ok(());
+    }
+    println!("installing icalendar {ICALENDAR_VERSION} for python3 (once per machine)");
+    let spec = format!("icalendar=={ICALENDAR_VERSION}");
+    run::command_in(
+        &run::root(),
+        "python3",
+        &["-m", "pip", "install", "--quiet", &spec],
+        &[],
+    )
+}

@@ -1,6 +1,6 @@
 //! `cargo xtask test`: every check the project has, then one summary line.
 
-use crate::{fuzz, run};
+use crate::{fuzz, install, run};
 use std::time::Instant;
 
 /// Seconds each fuzz target runs inside the test command (CI budget).
@@ -36,6 +36,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         });
     };
 
+    step("install test tools and data", &|| {
+        install::cargo_fuzz()?;
+        install::python_icalendar()
+    });
     step("format", &|| {
         run::cargo(&["fmt", "--all", "--", "--check"], &[])
     });

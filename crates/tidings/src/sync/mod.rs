@@ -9,11 +9,22 @@
 //! log can no longer serve gets an explicit [`ResyncRequired`], never a gap.
 //! See `docs/spec/sync.md`.
 //!
+//! Items come from real-world data through two converters, pure functions
+//! that no input makes panic or allocate more than in proportion to it:
+//! [`mail`] turns an RFC 5322 / MIME message into a
+//! [`MailItem`](crate::proto::MailItem) (headers, a text preview, body parts
+//! and attachment metadata) and gives the decoded bytes of one part for range
+//! fetches; [`ical`] maps iCalendar (RFC 5545) text to and from
+//! [`CalendarItem`](crate::proto::CalendarItem)s, lossless for what the schema
+//! models and verbatim for the rest.
+//!
 //! [`Cursor`]: crate::proto::Cursor
 //! [`DeltaPage`]: crate::proto::DeltaPage
 //! [`ResyncRequired`]: crate::proto::ResyncRequired
 
 mod changelog;
+pub mod ical;
+pub mod mail;
 mod replica;
 mod rights;
 

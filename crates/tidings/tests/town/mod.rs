@@ -69,10 +69,12 @@ pub fn meeting(
             start: Some(CalendarTime {
                 value: "20261203T090000".into(),
                 tzid: "Europe/London".into(),
+                ..CalendarTime::default()
             }),
             end: Some(CalendarTime {
                 value: "20261203T100000".into(),
                 tzid: "Europe/London".into(),
+                ..CalendarTime::default()
             }),
             organizer: Some(Address {
                 name: "Town Clerk".into(),

@@ -1,0 +1,90 @@
+//! The header fields of a message (or of an attached one) as [`MailHeaders`].
+//!
+//! mail-parser has already resolved encoded words, charsets and comments;
+//! this reads its values from the root part's headers directly, so a message
+//! without any part yields empty headers rather than a panic.
+
+use mail_parser::{DateTime, Header, HeaderName, HeaderValue, Message};
+
+use crate::proto::{Address, MailHeaders};
+
+/// The headers of `message`; `thread_id` is left for the server to assign.
+pub(super) fn headers(message: &Message<'_>) -> MailHeaders {
+    let fields: &[Header<'_>] = message.parts.first().map_or(&[], |p| &p.headers);
+    let (date, date_offset_minutes) = date(fields);
+    MailHeaders {
+        from: addresses(fields, &HeaderName::From),
+        to: addresses(fields, &HeaderName::To),
+        cc: addresses(fields, &HeaderName::Cc),
+        bcc: addresses(fields, &HeaderName::Bcc),
+        reply_to: addresses(fields, &HeaderName::ReplyTo),
+        subject: first(fields, &HeaderName::Subject)
+            .and_then(HeaderValue::as_text)
+            .unwrap_or_default()
+            .to_owned(),
+        date,
+        date_offset_minutes,
+        message_id: ids(fields, &HeaderName::MessageId)
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+        in_reply_to: ids(fields, &HeaderName::InReplyTo),
+        references: ids(fields, &HeaderName::References),
+        thread_id: 0,
+    }
+}
+
+/// The value of the first header called `name`.
+fn first<'a>(fields: &'a [Header<'_>], name: &HeaderName<'_>) -> Option<&'a HeaderValue<'a>> {
+    fields.iter().find(|h| &h.name == name).map(|h| &h.value)
+}
+
+/// Every mailbox in every header called `name` (obsolete syntax allows
+/// several To: lines), with group members flattened.
+fn addresses(fields: &[Header<'_>], name: &HeaderName<'_>) -> Vec<Address> {
+    let values = fields.iter().filter(|h| &h.name == name);
+    let lists = values.filter_map(|h| h.value.as_address());
+    lists
+        .flat_map(|list| list.iter())
+        .map(|addr| Address {
+            name: addr.name().unwrap_or_default().trim().to_owned(),
+            email: addr.address().unwrap_or_default().trim().to_owned(),
+        })
+        .filter(|a| !(a.name.is_empty() && a.email.is_empty()))
+        .collect()
+}
+
+/// Message ids of the first header called `name`; mail-parser has already
+/// removed the angle brackets.
+fn ids(fields: &[Header<'_>], name: &HeaderName<'_>) -> Vec<String> {
+    let ids: Vec<String> = match first(fields, name) {
+        Some(HeaderValue::Text(id)) => vec![id.to_string()],
+        Some(HeaderValue::TextList(list)) => list.iter().map(|id| id.to_string()).collect(),
+        _ => Vec::new(),
+    };
+    let bare = ids
+        .into_iter()
+        .map(|id| id.trim_matches(['<', '>', ' ']).to_owned());
+    bare.filter(|id| !id.is_empty()).collect()
+}
+
+/// The Date: header as UTC seconds and its own offset in minutes; zeros
+/// when absent or not a real date.
+fn date(fields: &[Header<'_>]) -> (i64, i32) {
+    let Some(date) = first(fields, &HeaderName::Date).and_then(HeaderValue::as_datetime) else {
+        return (0, 0);
+    };
+    if !date.is_valid() {
+        return (0, 0);
+    }
+    (date.to_timestamp(), offset_minutes(date))
+}
+
+/// The UTC offset east of Greenwich in minutes ("-0500" is -300).
+fn offset_minutes(date: &DateTime) -> i32 {
+    let minutes = i32::from(date.tz_hour) * 60 + i32::from(date.tz_minute);
+    match date.tz_before_gmt {
+        true => -minutes,
+        false => minutes,
+    }
+}

@@ -1,0 +1,146 @@
+//! RFC 5322 / MIME messages into [`MailItem`]s, and the decoded bytes of one
+//! part for range fetches.
+//!
+//! ```
+//! use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
+//!
+//! let raw = b"From: =?utf-8?q?J=C3=B6rg?= <joerg@town.example>\r\n\
+//!             To: mayor@town.example\r\n\
+//!             Subject: Budget\r\n\
+//!             Date: Mon, 30 Nov 2026 09:00:00 +0100\r\n\r\n\
+//!             The   second reading is on Thursday.\r\n";
+//! let options = MailItemOptions { id: 7, folder_id: 1, ..MailItemOptions::default() };
+//! let item = mail_item_from_message(raw, &options)?;
+//! let headers = item.headers.as_ref().unwrap();
+//! assert_eq!(headers.from[0].name, "Jörg");
+//! assert_eq!(headers.date_offset_minutes, 60);
+//! assert_eq!(item.preview, "The second reading is on Thursday.");
+//! let text = part_bytes(raw, item.body_parts[0].part_id)?;
+//! assert_eq!(text.len() as u64, item.body_parts[0].size);
+//! # Ok::<(), tidings::Error>(())
+//! ```
+//!
+//! Parsing is done by `mail-parser` (Stalwart), which resolves encoded words
+//! and charsets, multipart structure, transfer encodings, nested messages and
+//! HTML-to-text, never panics on malformed mail and is fuzzed upstream. It is
+//! pinned to 0.11, the newest line that builds with this crate's Rust.
+//!
+//! A part id is the part's position in a depth-first, pre-order walk of the
+//! MIME tree, the root being 0, so it depends only on the message bytes and
+//! stays valid for range fetches. Every leaf is either a body part (a text or
+//! HTML part shown as the message's text or HTML view) or an attachment
+//! (everything else, inline images included); an attached message is one
+//! attachment whose own parts are not numbered.
+
+mod headers;
+mod parts;
+mod preview;
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use mail_parser::decoders::html::html_to_text;
+use mail_parser::{Message, MessageParser, PartType};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::proto::MailItem;
+
+/// Preview length a new mail arrives with unless configured otherwise.
+pub const DEFAULT_PREVIEW_BYTES: usize = 2048;
+
+/// How [`mail_item_from_message`] fills in what the message does not say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailItemOptions {
+    /// The item id the server assigned.
+    pub id: u64,
+    /// The folder (collection) holding the item.
+    pub folder_id: u64,
+    /// Most bytes of text in the preview (default [`DEFAULT_PREVIEW_BYTES`]).
+    pub preview_bytes: usize,
+}
+
+impl Default for MailItemOptions {
+    fn default() -> Self {
+        MailItemOptions {
+            id: 0,
+            folder_id: 0,
+            preview_bytes: DEFAULT_PREVIEW_BYTES,
+        }
+    }
+}
+
+/// Converts a raw RFC 5322 message into a [`MailItem`]: decoded headers, a
+/// text preview (derived from HTML for HTML-only mail), body parts and
+/// attachment metadata with stable part ids, and `size` = `raw.len()`.
+///
+/// `flags` and `headers.thread_id` are left at 0 for the server to set.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidData`] when `raw` holds no message at all (mail-parser
+/// finds no header). Malformed but readable mail is converted as far as it
+/// can be read, as a mail client would show it.
+pub fn mail_item_from_message(raw: &[u8], options: &MailItemOptions) -> Result<MailItem> {
+    let message = parse(raw)?;
+    let body_ids = parts::body_part_ids(&message);
+    let (preview, preview_truncated) = preview_of(&message, options.preview_bytes);
+    Ok(MailItem {
+        id: options.id,
+        folder_id: options.folder_id,
+        headers: Some(headers::headers(&message)),
+        preview,
+        preview_truncated,
+        body_parts: parts::body_parts(&message, &body_ids),
+        attachments: parts::attachments(&message, &body_ids),
+        flags: 0,
+        size: u64::try_from(raw.len()).unwrap_or(u64::MAX),
+    })
+}
+
+/// The decoded bytes of the body part or attachment `part_id` of `raw`, as
+/// listed by [`mail_item_from_message`]; their length is the listed `size`.
+///
+/// Text and HTML parts are UTF-8 (converted from their charset); other
+/// parts are decoded from their transfer encoding; an attached message is
+/// its own RFC 5322 bytes.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidData`] as for [`mail_item_from_message`], and
+/// [`ErrorKind::NotFound`] when no body part or attachment has `part_id`.
+pub fn part_bytes(raw: &[u8], part_id: u32) -> Result<Vec<u8>> {
+    let message = parse(raw)?;
+    let bytes = parts::decoded_bytes(&message, part_id).map(<[u8]>::to_vec);
+    bytes.ok_or(Error::new(
+        ErrorKind::NotFound,
+        "no body part or attachment has this part id",
+    ))
+}
+
+fn parse(raw: &[u8]) -> Result<Message<'_>> {
+    MessageParser::default().parse(raw).ok_or(Error::new(
+        ErrorKind::InvalidData,
+        "no RFC 5322 message header found",
+    ))
+}
+
+/// The preview from the text view of the message's body parts, in order.
+fn preview_of(message: &Message<'_>, max: usize) -> (String, bool) {
+    let mut preview = preview::Preview::new(max);
+    let mut seen = HashSet::new();
+    for &id in &message.text_body {
+        // Each part once, HTML as text, and inline images not at all.
+        if !seen.insert(id) {
+            continue;
+        }
+        let text = match parts::part(message, id).map(|p| &p.body) {
+            Some(PartType::Text(text)) => Cow::Borrowed(text.as_ref()),
+            Some(PartType::Html(html)) => Cow::Owned(html_to_text(html)),
+            _ => continue,
+        };
+        if !preview.push_part(&text) {
+            break;
+        }
+    }
+    preview.finish()
+}

@@ -1,0 +1,134 @@
+//! Body parts and attachments, and the decoded bytes of either.
+//!
+//! A part id is the part's position in a depth-first, pre-order walk of the
+//! message's MIME tree, the root being 0 (mail-parser's part index). It
+//! depends only on the message bytes, so it stays valid for range fetches.
+//! Parts inside an attached message are not numbered here: the attached
+//! message is one attachment, fetched whole.
+//!
+//! Every leaf part is either a body part or an attachment, never both: a
+//! text or HTML part that mail-parser places in the text or HTML view of the
+//! message is a body part; everything else (including inline images, which
+//! the views also reference) is an attachment.
+
+use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
+
+use super::headers::headers;
+use crate::proto::{Attachment, BodyPart};
+
+/// Part ids of the leaf text and HTML parts shown as the message's body.
+pub(super) fn body_part_ids(message: &Message<'_>) -> Vec<u32> {
+    let mut ids: Vec<u32> = message
+        .text_body
+        .iter()
+        .chain(&message.html_body)
+        .copied()
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.retain(|&id| {
+        part(message, id).is_some_and(|p| matches!(p.body, PartType::Text(_) | PartType::Html(_)))
+    });
+    ids
+}
+
+/// The body parts, in part order.
+pub(super) fn body_parts(message: &Message<'_>, body_ids: &[u32]) -> Vec<BodyPart> {
+    let with_part = body_ids
+        .iter()
+        .filter_map(|&id| Some((id, part(message, id)?)));
+    with_part
+        .map(|(part_id, p)| BodyPart {
+            part_id,
+            content_type: mime_type(p),
+            size: decoded_len(message, p),
+        })
+        .collect()
+}
+
+/// The attachments, in part order: every listed leaf that is not a body part.
+pub(super) fn attachments(message: &Message<'_>, body_ids: &[u32]) -> Vec<Attachment> {
+    let mut ids: Vec<u32> = message.attachments.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.retain(|id| body_ids.binary_search(id).is_err());
+    let with_part = ids
+        .into_iter()
+        .filter_map(|id| Some((id, part(message, id)?)));
+    with_part
+        .filter(|(_, p)| !matches!(p.body, PartType::Multipart(_)))
+        .map(|(part_id, p)| Attachment {
+            part_id,
+            filename: p.attachment_name().unwrap_or_default().trim().to_owned(),
+            content_type: mime_type(p),
+            size: decoded_len(message, p),
+            content_id: p
+                .content_id()
+                .unwrap_or_default()
+                .trim_matches(['<', '>'])
+                .to_owned(),
+            inline: p.content_disposition().is_some_and(|d| d.is_inline()),
+            nested_headers: match &p.body {
+                PartType::Message(nested) => Some(headers(nested)),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+/// The decoded bytes of a leaf part: text and HTML as UTF-8 (converted from
+/// their charset), binary content decoded from its transfer encoding, and an
+/// attached message as its own RFC 5322 bytes. `None` for a multipart
+/// container or an unknown id.
+pub(super) fn decoded_bytes<'a>(message: &'a Message<'a>, part_id: u32) -> Option<&'a [u8]> {
+    content(message, part(message, part_id)?)
+}
+
+fn content<'a>(message: &'a Message<'a>, part: &'a MessagePart<'a>) -> Option<&'a [u8]> {
+    match &part.body {
+        PartType::Text(text) | PartType::Html(text) => Some(text.as_bytes()),
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => Some(bytes),
+        // mail-parser reads an unencoded attached message in place and gives
+        // it the whole outer message as `raw_message`; its own bytes are the
+        // part's body range. An encoded one was decoded into `raw_message`.
+        PartType::Message(nested) => match part.encoding {
+            Encoding::None => {
+                let range = usize::try_from(part.offset_body).ok()?
+                    ..usize::try_from(part.offset_end).ok()?;
+                Some(message.raw_message.get(range).unwrap_or_default())
+            }
+            _ => Some(&nested.raw_message),
+        },
+        PartType::Multipart(_) => None,
+    }
+}
+
+/// The part numbered `id`, if there is one.
+pub(super) fn part<'a>(message: &'a Message<'a>, id: u32) -> Option<&'a MessagePart<'a>> {
+    message.parts.get(usize::try_from(id).ok()?)
+}
+
+/// The length of [`decoded_bytes`] for the same part.
+fn decoded_len(message: &Message<'_>, part: &MessagePart<'_>) -> u64 {
+    let len = content(message, part).map_or(0, <[u8]>::len);
+    u64::try_from(len).unwrap_or(u64::MAX)
+}
+
+/// "type/subtype" in lower case, from Content-Type or, when it is absent,
+/// from what mail-parser made of the part (RFC 2045 defaults).
+fn mime_type(part: &MessagePart<'_>) -> String {
+    if let Some(ct) = part.content_type() {
+        let full = match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub),
+            None => ct.ctype().to_owned(),
+        };
+        return full.to_ascii_lowercase();
+    }
+    match part.body {
+        PartType::Text(_) => "text/plain",
+        PartType::Html(_) => "text/html",
+        PartType::Message(_) => "message/rfc822",
+        _ => "application/octet-stream",
+    }
+    .to_owned()
+}

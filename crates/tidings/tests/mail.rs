@@ -1,0 +1,206 @@
+//! MIME messages into mail items: headers, preview, parts, errors.
+
+use tidings::ErrorKind;
+use tidings::proto::MailItem;
+use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
+
+fn item(raw: &str) -> MailItem {
+    mail_item_from_message(raw.as_bytes(), &MailItemOptions::default()).expect("converts")
+}
+
+fn item_with_preview(raw: &str, preview_bytes: usize) -> MailItem {
+    let options = MailItemOptions {
+        preview_bytes,
+        ..MailItemOptions::default()
+    };
+    mail_item_from_message(raw.as_bytes(), &options).expect("converts")
+}
+
+/// The example header of RFC 2047 §8.
+const RFC2047: &str = "From: =?US-ASCII?Q?Keith_Moore?= <moore@cs.utk.edu>\r\n\
+    To: =?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?= <keld@dkuug.dk>\r\n\
+    CC: =?ISO-8859-1?Q?Andr=E9?= Pirard <PIRARD@vm1.ulg.ac.be>\r\n\
+    Subject: =?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?=\r\n \
+    =?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?=\r\n\
+    Message-ID: <one@example.org>\r\n\
+    In-Reply-To: <zero@example.org>\r\n\
+    References: <minus-one@example.org> <zero@example.org>\r\n\
+    Date: Mon, 30 Nov 2026 09:15:00 +0530\r\n\
+    \r\n\
+    Body.\r\n";
+
+#[test]
+fn encoded_words_are_resolved() {
+    let item = item(RFC2047);
+    let h = item.headers.unwrap();
+    assert_eq!(
+        h.subject,
+        "If you can read this you understand the example."
+    );
+    assert_eq!(h.from[0].name, "Keith Moore");
+    assert_eq!(h.to[0].name, "Keld Jørn Simonsen");
+    assert_eq!(h.cc[0].name, "André Pirard");
+    assert_eq!(h.cc[0].email, "PIRARD@vm1.ulg.ac.be");
+}
+
+#[test]
+fn ids_lose_their_brackets_and_dates_keep_their_offset() {
+    let h = item(RFC2047).headers.unwrap();
+    assert_eq!(h.message_id, "one@example.org");
+    assert_eq!(h.in_reply_to, ["zero@example.org"]);
+    assert_eq!(h.references, ["minus-one@example.org", "zero@example.org"]);
+    // 09:15 at +05:30 is 03:45 UTC.
+    assert_eq!(h.date, 1_796_010_300);
+    assert_eq!(h.date_offset_minutes, 330);
+}
+
+#[test]
+fn html_only_mail_gets_a_text_preview() {
+    let raw = "From: a@example.org\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+        <html><head><style>p { color: red }</style></head><body>\r\n\
+        <p>Dear   council,</p><p>the budget&nbsp;is <b>approved</b>.</p>\r\n\
+        </body></html>\r\n";
+    let item = item(raw);
+    assert_eq!(item.preview, "Dear council,\nthe budget is approved.");
+    assert_eq!(item.body_parts.len(), 1);
+    assert_eq!(item.body_parts[0].content_type, "text/html");
+    assert!(item.attachments.is_empty());
+}
+
+#[test]
+fn preview_is_cut_on_a_character_boundary() {
+    // "ö" is two bytes: 7 bytes of budget cannot end inside one.
+    let raw = "Subject: x\r\n\r\nöööö ööö\r\n";
+    let cut = item_with_preview(raw, 7);
+    assert_eq!(cut.preview, "ööö");
+    assert!(cut.preview_truncated);
+    let whole = item_with_preview(raw, "öööö ööö".len());
+    assert_eq!(whole.preview, "öööö ööö");
+    assert!(!whole.preview_truncated);
+    let none = item_with_preview(raw, 0);
+    assert_eq!(none.preview, "");
+    assert!(none.preview_truncated);
+}
+
+#[test]
+fn whitespace_is_collapsed_but_paragraphs_kept() {
+    let raw = "Subject: x\r\n\r\n  Hello\t\t there,\r\n\r\n\r\n\r\nsecond   paragraph\r\nline two  \r\n\r\n";
+    let item = item(raw);
+    assert_eq!(item.preview, "Hello there,\n\nsecond paragraph\nline two");
+    assert!(!item.preview_truncated);
+}
+
+const MIXED: &str = "From: a@example.org\r\n\
+    Subject: minutes\r\n\
+    MIME-Version: 1.0\r\n\
+    Content-Type: multipart/mixed; boundary=\"outer\"\r\n\
+    \r\n\
+    --outer\r\n\
+    Content-Type: multipart/related; boundary=\"inner\"\r\n\
+    \r\n\
+    --inner\r\n\
+    Content-Type: text/html; charset=iso-8859-1\r\n\
+    Content-Transfer-Encoding: quoted-printable\r\n\
+    \r\n\
+    <p>Gr=FC=DFe <img src=3D\"cid:logo@town\"></p>\r\n\
+    --inner\r\n\
+    Content-Type: image/png\r\n\
+    Content-ID: <logo@town>\r\n\
+    Content-Disposition: inline\r\n\
+    Content-Transfer-Encoding: base64\r\n\
+    \r\n\
+    iVBORw0KGgo=\r\n\
+    --inner--\r\n\
+    --outer\r\n\
+    Content-Type: application/pdf; name=\"minutes.pdf\"\r\n\
+    Content-Disposition: attachment; filename*=utf-8''Protokoll%20M%C3%A4rz.pdf\r\n\
+    Content-Transfer-Encoding: base64\r\n\
+    \r\n\
+    JVBERi0xLjQK\r\n\
+    --outer\r\n\
+    Content-Type: message/rfc822\r\n\
+    \r\n\
+    From: b@example.org\r\n\
+    Subject: =?utf-8?q?Fwd=3A_Gr=C3=BC=C3=9Fe?=\r\n\
+    \r\n\
+    Forwarded body.\r\n\
+    --outer--\r\n";
+
+#[test]
+fn parts_are_listed_with_stable_ids_and_decoded_sizes() {
+    let item = item(MIXED);
+    // Pre-order: 0 mixed, 1 related, 2 html, 3 png, 4 pdf, 5 message.
+    assert_eq!(item.body_parts.len(), 1);
+    let html = &item.body_parts[0];
+    assert_eq!((html.part_id, html.content_type.as_str()), (2, "text/html"));
+    assert_eq!(item.preview, "Grüße");
+
+    let ids: Vec<u32> = item.attachments.iter().map(|a| a.part_id).collect();
+    assert_eq!(ids, [3, 4, 5]);
+    let (logo, pdf, message) = (
+        &item.attachments[0],
+        &item.attachments[1],
+        &item.attachments[2],
+    );
+    assert_eq!((logo.content_id.as_str(), logo.inline), ("logo@town", true));
+    assert_eq!((logo.content_type.as_str(), logo.size), ("image/png", 8));
+    assert_eq!(pdf.filename, "Protokoll März.pdf");
+    assert_eq!(
+        (pdf.content_type.as_str(), pdf.inline),
+        ("application/pdf", false)
+    );
+    assert_eq!(
+        message.nested_headers.as_ref().unwrap().subject,
+        "Fwd: Grüße"
+    );
+
+    let raw = MIXED.as_bytes();
+    assert_eq!(part_bytes(raw, 4).unwrap(), b"%PDF-1.4\n");
+    assert_eq!(part_bytes(raw, 3).unwrap(), b"\x89PNG\r\n\x1a\n");
+    // Text parts are delivered as UTF-8, whatever their charset.
+    let html_bytes = part_bytes(raw, 2).unwrap();
+    assert!(
+        String::from_utf8(html_bytes.clone())
+            .unwrap()
+            .contains("Grüße")
+    );
+    assert_eq!(html_bytes.len() as u64, html.size);
+    let forwarded = String::from_utf8(part_bytes(raw, 5).unwrap()).unwrap();
+    assert!(forwarded.starts_with("From: b@example.org"));
+    assert!(forwarded.trim_end().ends_with("Forwarded body."));
+    assert_eq!(forwarded.len() as u64, message.size);
+}
+
+#[test]
+fn containers_and_unknown_ids_are_not_found() {
+    for id in [0, 1, 6, u32::MAX] {
+        let err = part_bytes(MIXED.as_bytes(), id).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "part {id}");
+    }
+}
+
+#[test]
+fn options_and_size_are_carried() {
+    let options = MailItemOptions {
+        id: 42,
+        folder_id: 7,
+        preview_bytes: 2048,
+    };
+    let item = mail_item_from_message(MIXED.as_bytes(), &options).unwrap();
+    assert_eq!((item.id, item.folder_id, item.flags), (42, 7, 0));
+    assert_eq!(item.size, MIXED.len() as u64);
+    assert_eq!(MailItemOptions::default().preview_bytes, 2048);
+}
+
+#[test]
+fn no_message_at_all_is_invalid_data() {
+    // mail-parser reads almost anything as a message; only no header at all fails.
+    for raw in [&b""[..], b" "] {
+        let err = mail_item_from_message(raw, &MailItemOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidData);
+        assert_eq!(
+            part_bytes(raw, 0).unwrap_err().kind(),
+            ErrorKind::InvalidData
+        );
+    }
+}
