@@ -34,7 +34,7 @@ pub use channel::Timers;
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use fanout::PreparedPage;
 pub use loopback::pump;
-pub use ops::{Original, Outgoing, Relation};
+pub use ops::{MAX_RANGE_BYTES, Original, Outgoing, Relation};
 pub use server::{ServerConfig, ServerEvent, ServerSession};
 pub use state::ClientState;
 

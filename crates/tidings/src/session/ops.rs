@@ -61,6 +61,9 @@ pub(crate) struct Effects {
     pub(crate) outgoing: Vec<Outgoing>,
 }
 
+/// Most bytes one range answer carries: with its envelope it fits one frame.
+pub const MAX_RANGE_BYTES: u32 = 48 << 10;
+
 /// Most hits a search returns.
 const MAX_SEARCH_HITS: usize = 200;
 
@@ -97,7 +100,12 @@ pub(crate) fn apply<S: Store>(
         op_id: op.op_id.clone(),
         outcome: Some(outcome),
     };
-    if op.op_id.len() == 16 {
+    // Reads change nothing and may be large: only changes are remembered.
+    let read_only = matches!(
+        op.kind,
+        Some(Kind::FetchBody(_) | Kind::FetchAttachment(_) | Kind::Search(_) | Kind::FreeBusy(_))
+    );
+    if op.op_id.len() == 16 && !read_only {
         store.record_operation(device, result.clone())?;
     }
     effects.changed.dedup();
@@ -240,9 +248,10 @@ fn run<S: Store>(
             op.mail.clone(),
             effects,
         ),
-        Kind::FetchBody(_) | Kind::FetchAttachment(_) | Kind::FreeBusy(_) => {
-            Err(ErrorKind::Unsupported.into())
+        Kind::FetchBody(range) | Kind::FetchAttachment(range) => {
+            fetch_range(store, principal, range)
         }
+        Kind::FreeBusy(_) => Err(ErrorKind::Unsupported.into()),
     }
 }
 
@@ -276,6 +285,32 @@ fn send_about<S: Store>(
         original: Some(original),
     });
     Ok(done(0, 0))
+}
+
+/// Bytes `offset..offset + length` of one part, at most [`MAX_RANGE_BYTES`]:
+/// a download broken by a disconnect resumes from the bytes held.
+fn fetch_range<S: Store>(store: &S, principal: u64, range: &proto::FetchRange) -> Result<Outcome> {
+    store
+        .rights(principal, range.collection_id)?
+        .require(Rights::READ)?;
+    let part = store
+        .mail_part(range.collection_id, range.item_id, range.part_id)?
+        .ok_or(ErrorKind::NotFound)?;
+    let start = usize::try_from(range.offset).map_err(|_| ErrorKind::InvalidArgument)?;
+    if start > part.len() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "range starts past the end of the part",
+        ));
+    }
+    let length = range.length.clamp(1, MAX_RANGE_BYTES) as usize;
+    let end = start.saturating_add(length).min(part.len());
+    let data = part.slice(start..end).to_vec();
+    Ok(Outcome::Range(proto::RangeData {
+        offset: range.offset,
+        total_size: part.len() as u64,
+        data,
+    }))
 }
 
 fn done(item_id: u64, version: u64) -> Outcome {

@@ -41,6 +41,8 @@ pub struct MemoryStore {
     grants: HashMap<(u64, u64), Rights>,
     activations: HashMap<String, Activation>,
     devices: BTreeMap<u64, (DeviceRecord, DeviceState)>,
+    /// Raw RFC 5322 messages by item id, for range fetches.
+    messages: HashMap<u64, Bytes>,
     next_id: u64,
 }
 
@@ -103,6 +105,36 @@ impl MemoryStore {
         self.principal(principal)?;
         self.grants.insert((principal, collection), rights);
         Ok(())
+    }
+
+    /// Delivers a raw RFC 5322 message into mail folder `collection`: the item
+    /// (headers, a `preview_bytes` text preview, part metadata) is built and
+    /// packed once; the raw bytes are kept for range fetches. Returns its id.
+    pub fn add_message(
+        &mut self,
+        collection: u64,
+        raw: &[u8],
+        preview_bytes: usize,
+    ) -> Result<u64> {
+        self.log(collection)?;
+        let id = self.fresh_id();
+        let options = crate::sync::mail::MailItemOptions {
+            id,
+            folder_id: collection,
+            preview_bytes,
+        };
+        let mail = crate::sync::mail::mail_item_from_message(raw, &options)?;
+        let item = crate::proto::Item {
+            kind: Some(crate::proto::item::Kind::Mail(mail)),
+        };
+        let packed = crate::compress::pack(
+            &crate::proto::encode(&item),
+            &crate::compress::PackOptions::default(),
+        );
+        self.change_log_mut(collection)?
+            .upsert(id, packed.into(), 0);
+        self.messages.insert(id, Bytes::copy_from_slice(raw));
+        Ok(id)
     }
 
     /// The change log of `collection`, for compaction and inspection.
@@ -193,6 +225,20 @@ impl ItemStore for MemoryStore {
 
     fn items(&self, collection: u64) -> Result<Vec<(u64, Bytes, u32)>> {
         Ok(self.log(collection)?.live_items())
+    }
+
+    fn mail_part(&self, collection: u64, id: u64, part_id: u32) -> Result<Option<Bytes>> {
+        if self.log(collection)?.get(id).is_none() {
+            return Ok(None);
+        }
+        let Some(raw) = self.messages.get(&id) else {
+            return Ok(None);
+        };
+        match crate::sync::mail::part_bytes(raw, part_id) {
+            Ok(bytes) => Ok(Some(bytes.into())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn upsert(

@@ -103,6 +103,10 @@ pub trait ItemStore {
     /// lookups by UID. An integrator with its own index may answer those
     /// queries more cleverly; this is the simple fallback.
     fn items(&self, collection: u64) -> Result<Vec<(u64, Bytes, u32)>>;
+    /// The decoded bytes of one part (a body part or an attachment, by
+    /// `part_id` as listed in the mail item) of mail `id`, for range fetches;
+    /// `None` when the item or the part does not exist.
+    fn mail_part(&self, collection: u64, id: u64, part_id: u32) -> Result<Option<Bytes>>;
     /// Creates (`id` = None) or replaces an item; returns its id and new modseq.
     fn upsert(
         &mut self,
