@@ -102,3 +102,44 @@ fn an_attachment_downloads_in_ranges_and_resumes_after_a_restart() {
     assert_eq!(bytes, part_bytes(&raw, attachment.part_id).expect("part"));
     assert_eq!(&bytes[..6], b"GIF87a");
 }
+
+#[test]
+fn a_device_asking_for_a_shorter_preview_gets_one_and_others_do_not() {
+    let raw = std::fs::read(email_data().join("msg_07.txt")).expect("msg_07.txt");
+    let mut town = Town::new();
+    let id = town
+        .store
+        .add_message(town.chief_inbox, &raw, 2048)
+        .expect("a real message");
+    let preview_for = |town: &mut Town, preview_bytes: u32, seed: u8| {
+        let code = town.activation(town.chief, seed);
+        let config = ClientConfig {
+            preview_bytes,
+            ..ClientConfig::default()
+        };
+        let state = ClientState::new([seed; 32], town.server_public());
+        let mut client =
+            ClientSession::enroll(config, state, &code, "phone", [seed; 32], 0).expect("enroll");
+        let mut server = town.server_session(seed, 0);
+        pump(&mut client, &mut server, &mut town.store, 0);
+        let held = client
+            .state()
+            .replica()
+            .collection(town.chief_inbox)
+            .and_then(|r| r.items().get(&id))
+            .cloned()
+            .expect("synced");
+        match held.item.kind {
+            Some(proto::item::Kind::Mail(mail)) => (mail.preview, mail.preview_truncated),
+            _ => panic!("not a mail"),
+        }
+    };
+    let (full, _) = preview_for(&mut town, 2048, 50);
+    let (short, truncated) = preview_for(&mut town, 16, 51);
+    assert!(
+        full.len() > 16,
+        "the message has more than 16 bytes of text"
+    );
+    assert!(short.len() <= 16 && truncated);
+    assert!(full.starts_with(&short));
+}

@@ -3,6 +3,7 @@
 //! the per-device sync state there is (cursors, never queues), and the
 //! paging rules live here.
 
+use super::preview;
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{Cursor, DeltaPage, Hello, ItemUpsert, envelope::Body};
 use crate::store::Store;
@@ -22,14 +23,20 @@ struct Follow {
 #[derive(Debug)]
 pub(crate) struct Follows {
     map: BTreeMap<u64, Follow>,
+    /// The preview size items are packed with on this server.
+    packed_preview: usize,
+    /// The smaller preview this device asked for, if it did.
+    trim_to: Option<usize>,
     limits: PageLimits,
     max_unacked: u32,
 }
 
 impl Follows {
-    pub(crate) fn new(limits: PageLimits, max_unacked: u32) -> Self {
+    pub(crate) fn new(limits: PageLimits, max_unacked: u32, packed_preview: usize) -> Self {
         Self {
             map: BTreeMap::new(),
+            packed_preview,
+            trim_to: None,
             limits,
             max_unacked: max_unacked.max(1),
         }
@@ -44,6 +51,8 @@ impl Follows {
         hello: &Hello,
     ) -> Result<()> {
         self.map.clear();
+        let wanted = usize::try_from(hello.preview_bytes).unwrap_or(usize::MAX);
+        self.trim_to = (wanted != 0 && wanted < self.packed_preview).then_some(wanted);
         for info in store.collection_infos(principal)? {
             let fresh = Cursor {
                 collection_id: info.id,
@@ -120,6 +129,9 @@ impl Follows {
                 }
                 follow.continuing = true;
                 follow.unacked += 1;
+                if let Some(limit) = self.trim_to {
+                    preview::trim(&mut page, limit)?;
+                }
                 Ok(Some(Body::Delta(page)))
             }
         }
@@ -128,6 +140,9 @@ impl Follows {
     /// Takes a prepared page if `collection` stands exactly at `from` in this
     /// session with the window open; the page then ends at `to`.
     pub(crate) fn take_prepared(&mut self, from: &Cursor, to: &Cursor) -> bool {
+        if self.trim_to.is_some() {
+            return false; // this device's pages are cut to its preview size
+        }
         let Some(follow) = self.map.get_mut(&from.collection_id) else {
             return false;
         };

@@ -27,6 +27,7 @@ mod fanout;
 mod follow;
 mod loopback;
 mod ops;
+mod preview;
 mod server;
 mod state;
 

@@ -28,6 +28,9 @@ pub struct ServerConfig {
     /// Pages sent per collection before the device must acknowledge: bounds
     /// what one session buffers, whatever the backlog.
     pub max_unacked_pages: u32,
+    /// The preview size this server packs mail items with; a device asking
+    /// for less gets its previews cut (and repacked) for it alone.
+    pub packed_preview_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -36,6 +39,7 @@ impl Default for ServerConfig {
             timers: Timers::default(),
             page_limits: PageLimits::default(),
             max_unacked_pages: 4,
+            packed_preview_bytes: crate::sync::mail::DEFAULT_PREVIEW_BYTES,
         }
     }
 }
@@ -122,7 +126,11 @@ impl ServerSession {
             keys,
             channel,
             phase: Phase::AwaitingHandshake(Zeroizing::new(ephemeral)),
-            follows: Follows::new(config.page_limits, config.max_unacked_pages),
+            follows: Follows::new(
+                config.page_limits,
+                config.max_unacked_pages,
+                config.packed_preview_bytes,
+            ),
             events: VecDeque::new(),
         }
     }
