@@ -556,3 +556,30 @@ fn replies_are_handed_to_the_mail_transport_once_with_the_servers_original() {
     });
     assert!(refused);
 }
+
+#[test]
+fn a_new_policy_is_pushed_kept_in_the_saved_state_and_reported_on_resume() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    client_events(&mut client);
+    let policy = proto::Policy {
+        version: 2,
+        require_passcode: true,
+        max_preview_bytes: 512,
+        keepalive_seconds: 120,
+        ..Default::default()
+    };
+    server
+        .send_policy(2_000, &mut town.store, policy)
+        .expect("policy");
+    pump(&mut client, &mut server, &mut town.store, 2_000);
+    assert!(client_events(&mut client).contains(&ClientEvent::Policy(policy)));
+    let restored = ClientState::from_bytes(&client.state().to_bytes()).expect("restore");
+    assert_eq!(restored.policy(), &policy);
+    // The store keeps it: a reconnecting device is told it in the Welcome.
+    let mut client =
+        ClientSession::resume(ClientConfig::default(), restored, [8; 32], 3_000).expect("resume");
+    let mut server = town.server_session(13, 3_000);
+    pump(&mut client, &mut server, &mut town.store, 3_000);
+    assert_eq!(client.state().policy(), &policy);
+}
