@@ -143,10 +143,10 @@ fn main() -> Result<(), tidings::Error> {
                 .map(|a| a.status),
             _ => None,
         });
-    println!(
-        "   mayor's answer on the chief's handset: {:?}",
-        status.and_then(|s| ParticipationStatus::try_from(s).ok())
-    );
+    let status = status
+        .and_then(|s| ParticipationStatus::try_from(s).ok())
+        .map_or("unknown".to_string(), |s| format!("{s:?}"));
+    println!("   the mayor's answer, as the chief's handset now shows it: {status}");
 
     // 4. The chief reads the flood warning: the flag goes back up.
     let seen = SetFlags {
