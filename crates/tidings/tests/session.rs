@@ -583,3 +583,66 @@ fn a_new_policy_is_pushed_kept_in_the_saved_state_and_reported_on_resume() {
     pump(&mut client, &mut server, &mut town.store, 3_000);
     assert_eq!(client.state().policy(), &policy);
 }
+
+#[test]
+fn operations_queued_before_enrollment_completes_are_sent_after_it() {
+    let mut town = Town::new();
+    let code = town.activation(town.chief, 3);
+    let state = ClientState::new([3; 32], town.server_public());
+    let mut client =
+        ClientSession::enroll(ClientConfig::default(), state, &code, "phone", [4; 32], 0)
+            .expect("enroll");
+    let search = proto::Search {
+        query: "agenda".into(),
+        ..Default::default()
+    };
+    client
+        .submit(0, [7; 16], Kind::Search(search))
+        .expect("queued");
+    let mut server = town.server_session(5, 0);
+    pump(&mut client, &mut server, &mut town.store, 0);
+    assert!(
+        client.state().outbox().is_empty(),
+        "answered after enrollment"
+    );
+    let hits = client_events(&mut client)
+        .into_iter()
+        .find_map(|e| match e {
+            ClientEvent::OperationResult(proto::OperationResult {
+                outcome: Some(Outcome::Search(s)),
+                ..
+            }) => Some(s.hits.len()),
+            _ => None,
+        });
+    assert_eq!(hits, Some(1));
+}
+
+#[test]
+fn a_first_frame_of_an_unknown_version_gets_a_plaintext_refusal() {
+    let town = Town::new();
+    let mut store = town.store.clone();
+    let mut server = town.server_session(5, 0);
+    let err = server
+        .handle_bytes(0, &[0, 3, 9, 2, 0], &mut store)
+        .expect_err("version 9");
+    assert_eq!(err, tidings::Error::UnknownVersion(9));
+    assert_eq!(
+        server.poll_transmit(),
+        Some(vec![0, 2, 0, tidings::frame::PROTOCOL_VERSION])
+    );
+    assert!(server.is_closed());
+
+    // A client that receives such a refusal closes with a typed error.
+    let state = ClientState::new([3; 32], town.server_public());
+    let mut client = ClientSession::enroll(
+        ClientConfig::default(),
+        state,
+        "0000-0000-0000-0000",
+        "phone",
+        [4; 32],
+        0,
+    )
+    .expect("enroll");
+    let err = client.handle_bytes(0, &[0, 2, 0, 7]).expect_err("refused");
+    assert_eq!(err, tidings::Error::VersionRefused { supported: 7 });
+}

@@ -320,8 +320,7 @@ impl ClientSession {
                 self.channel.establish(transport);
                 self.phase = Phase::Established;
                 let envelope: Envelope = proto::decode(unpad(&welcome)?)?;
-                self.handle_envelope(now_ms, envelope)?;
-                self.resend_outbox(now_ms)
+                self.handle_envelope(now_ms, envelope)
             }
             Phase::Established => {
                 self.phase = Phase::Established;
@@ -361,6 +360,9 @@ impl ClientSession {
                 self.events.push_back(ClientEvent::Connected {
                     collections: welcome.collections,
                 });
+                // Every session starts with a Welcome: operations queued
+                // offline, or before enrollment finished, go now.
+                self.resend_outbox(now_ms)?;
             }
             Body::Delta(mut page) => {
                 if page.from_modseq == 0 {
