@@ -646,3 +646,69 @@ fn a_first_frame_of_an_unknown_version_gets_a_plaintext_refusal() {
     let err = client.handle_bytes(0, &[0, 2, 0, 7]).expect_err("refused");
     assert_eq!(err, tidings::Error::VersionRefused { supported: 7 });
 }
+
+#[test]
+fn a_state_changing_request_in_the_ik_early_payload_is_refused_and_changes_nothing() {
+    use tidings::crypto::{IkInitiator, StaticKeypair};
+    let mut town = Town::new();
+    let (client, _) = enroll(&mut town, CHIEF, 7, 1_000);
+    let device_id = client.state().device_id();
+    let mail = *town
+        .store
+        .items(town.chief_inbox)
+        .expect("inbox")
+        .first()
+        .map(|(id, _, _)| id)
+        .expect("mail");
+    let modseq = town
+        .store
+        .collection_state(town.chief_inbox)
+        .expect("inbox")
+        .1;
+
+    // A hello whose early payload is an operation, not a Hello.
+    let op = proto::Operation {
+        op_id: vec![1; 16],
+        kind: Some(Kind::DeleteItems(proto::DeleteItems {
+            collection_id: town.chief_inbox,
+            item_ids: vec![mail],
+        })),
+    };
+    let mut early = Vec::new();
+    tidings::compress::pad(
+        &proto::encode(&proto::Envelope {
+            body: Some(proto::envelope::Body::Operation(op)),
+        }),
+        &mut early,
+    );
+    let device = StaticKeypair::from_secret_bytes([7; 32]);
+    let mut body = vec![tidings::session::HANDSHAKE_IK];
+    IkInitiator::new(&device, town.server_public(), [8; 32], 5_000)
+        .write_hello(&early, &mut body)
+        .expect("hello");
+    let mut frame = Vec::new();
+    tidings::frame::FrameEncoder::new()
+        .encode(&body, &mut frame)
+        .expect("frame");
+
+    let mut server = town.server_session(9, 5_000);
+    let err = server
+        .handle_bytes(5_000, &frame, &mut town.store)
+        .expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::EarlyDataNotAllowed);
+    assert!(server.is_closed());
+    assert_eq!(server.poll_transmit(), None, "nothing is answered");
+    assert_eq!(
+        town.store
+            .collection_state(town.chief_inbox)
+            .expect("inbox")
+            .1,
+        modseq,
+        "nothing changed"
+    );
+    assert_eq!(
+        town.store.device(device_id).expect("device").last_hello,
+        None,
+        "the timestamp was not consumed"
+    );
+}
