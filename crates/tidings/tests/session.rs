@@ -712,3 +712,57 @@ fn a_state_changing_request_in_the_ik_early_payload_is_refused_and_changes_nothi
         "the timestamp was not consumed"
     );
 }
+
+#[test]
+fn free_busy_is_answered_for_principals_the_device_may_see() {
+    let mut town = Town::new();
+    // 09:00-10:00 on 3 December 2026 in London, which is UTC in winter.
+    town.add_meeting(
+        town.mayor_calendar,
+        "harbour@town",
+        "Harbour board",
+        &["mayor@town.example"],
+    );
+    let visitor = town
+        .store
+        .add_principal("Visitor", "visitor@elsewhere.example");
+    let (mut chief, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let query = |who: u64| {
+        Kind::FreeBusy(proto::FreeBusyQuery {
+            principal_id: who,
+            start: 1_796_083_200,
+            end: 1_796_688_000,
+        })
+    };
+    chief
+        .submit(2_000, [10; 16], query(town.mayor))
+        .expect("submit");
+    chief
+        .submit(2_000, [11; 16], query(visitor))
+        .expect("submit");
+    pump(&mut chief, &mut server, &mut town.store, 2_000);
+    let outcomes: Vec<Outcome> = client_events(&mut chief)
+        .into_iter()
+        .filter_map(|e| match e {
+            ClientEvent::OperationResult(r) => r.outcome,
+            _ => None,
+        })
+        .collect();
+    let busy = proto::BusyPeriod {
+        start: 1_796_288_400,
+        end: 1_796_292_000,
+        tentative: false,
+    };
+    assert_eq!(
+        outcomes[0],
+        Outcome::FreeBusy(proto::FreeBusy {
+            periods: vec![busy]
+        })
+    );
+    assert_eq!(
+        outcomes[1],
+        Outcome::Error(proto::ErrorInfo {
+            code: ErrorKind::PermissionDenied.code().into()
+        })
+    );
+}

@@ -251,7 +251,7 @@ fn run<S: Store>(
         Kind::FetchBody(range) | Kind::FetchAttachment(range) => {
             fetch_range(store, principal, range)
         }
-        Kind::FreeBusy(_) => Err(ErrorKind::Unsupported.into()),
+        Kind::FreeBusy(query) => free_busy(store, principal, query).map(Outcome::FreeBusy),
     }
 }
 
@@ -311,6 +311,43 @@ fn fetch_range<S: Store>(store: &S, principal: u64, range: &proto::FetchRange) -
         total_size: part.len() as u64,
         data,
     }))
+}
+
+/// When `query.principal_id` is busy, from the calendars they own. Allowed
+/// for the principal themselves and for anyone who may read one of those
+/// calendars (a delegate, a colleague it was shared with).
+fn free_busy<S: Store>(
+    store: &S,
+    principal: u64,
+    query: &proto::FreeBusyQuery,
+) -> Result<proto::FreeBusy> {
+    let target = query.principal_id;
+    let calendars: Vec<u64> = store
+        .visible_collections(target)?
+        .into_iter()
+        .filter(|(c, _)| c.owner == target && c.kind == proto::CollectionKind::Calendar)
+        .map(|(c, _)| c.id)
+        .collect();
+    let mut visible = target == principal;
+    for &calendar in &calendars {
+        visible |= store.rights(principal, calendar)?.contains(Rights::READ);
+    }
+    if !visible {
+        return Err(Error::new(
+            ErrorKind::PermissionDenied,
+            "no calendar of that principal is visible",
+        ));
+    }
+    let mut events = Vec::new();
+    for calendar in calendars {
+        for (_, packed, _) in store.items(calendar)? {
+            if let Some(item::Kind::Calendar(event)) = decode_item(&packed)?.kind {
+                events.push(event);
+            }
+        }
+    }
+    let periods = crate::sync::freebusy::busy_periods(&events, query.start, query.end)?;
+    Ok(proto::FreeBusy { periods })
 }
 
 fn done(item_id: u64, version: u64) -> Outcome {

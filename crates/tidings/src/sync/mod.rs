@@ -23,6 +23,7 @@
 //! [`ResyncRequired`]: crate::proto::ResyncRequired
 
 mod changelog;
+pub mod freebusy;
 pub mod ical;
 pub mod mail;
 mod replica;

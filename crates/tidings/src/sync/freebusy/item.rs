@@ -1,0 +1,243 @@
+//! The busy spans of one CalendarItem: its master's instances less EXDATEs and
+//! overridden ones, plus each override on its own.
+
+use super::rrule::{Bounds, Rule};
+use super::time::{DAY, Duration, Form, parse_duration, parse_time};
+use super::tz::{Zone, horizon, iana_to_utc};
+use super::{MAX_INSTANCES, Span};
+use crate::error::{Error, ErrorKind, Result};
+use crate::proto::{CalendarEvent, CalendarItem, CalendarTime, Transparency};
+use std::collections::BTreeMap;
+
+fn invalid(reason: &'static str) -> Error {
+    Error::new(ErrorKind::InvalidData, reason)
+}
+
+/// Parsed VTIMEZONEs, keyed by their text so items sharing one parse it once.
+pub(super) struct Zones<'a> {
+    horizon: i64,
+    parsed: BTreeMap<&'a str, Result<Zone>>,
+}
+
+impl<'a> Zones<'a> {
+    pub(super) fn new(end: i64) -> Self {
+        Zones {
+            horizon: horizon(end),
+            parsed: BTreeMap::new(),
+        }
+    }
+}
+
+/// Places an item's times on the UTC time line.
+struct Clock<'z> {
+    zones: &'z Zones<'z>,
+    item: &'z CalendarItem,
+}
+
+/// A CalendarTime read: its civil seconds, how to place them, and its TZID.
+#[derive(Clone, Copy)]
+struct Time<'t> {
+    local: i64,
+    form: Form,
+    tzid: &'t str,
+}
+
+/// How long an event lasts.
+#[derive(Clone, Copy)]
+enum Length {
+    Exact(i64),
+    Nominal(Duration),
+}
+
+impl Clock<'_> {
+    fn read<'t>(&self, value: &str, tzid: &'t str) -> Result<Time<'t>> {
+        let (local, form) = parse_time(value)?;
+        Ok(Time { local, form, tzid })
+    }
+
+    fn utc(&self, local: i64, form: Form, tzid: &str) -> Result<i64> {
+        if form != Form::Local || tzid.is_empty() {
+            return Ok(local); // UTC, or a date or floating time read as UTC
+        }
+        let tz = self.item.timezones.iter().find(|t| t.tzid == tzid);
+        match tz.and_then(|t| self.zones.parsed.get(t.vtimezone.as_str())) {
+            Some(Ok(zone)) => Ok(zone.to_utc(local)),
+            Some(Err(e)) => Err(e.clone()),
+            None => Ok(iana_to_utc(tzid, local).unwrap_or(local)),
+        }
+    }
+
+    fn at(&self, t: Time<'_>) -> Result<i64> {
+        self.utc(t.local, t.form, t.tzid)
+    }
+
+    fn end(&self, start: Time<'_>, len: Length) -> Result<i64> {
+        Ok(match len {
+            Length::Exact(secs) => self.at(start)? + secs,
+            Length::Nominal(d) => {
+                self.utc(start.local + d.days * DAY, start.form, start.tzid)? + d.secs
+            }
+        })
+    }
+
+    fn length(&self, e: &CalendarEvent, start: Time<'_>) -> Result<Length> {
+        if let Some(end) = &e.end {
+            let secs = self.at(self.read(&end.value, &end.tzid)?)? - self.at(start)?;
+            return (secs >= 0)
+                .then_some(Length::Exact(secs))
+                .ok_or_else(|| invalid("event ends before it starts"));
+        }
+        if !e.duration.is_empty() {
+            return Ok(Length::Nominal(parse_duration(&e.duration)?));
+        }
+        let days = i64::from(start.form == Form::Date);
+        Ok(Length::Nominal(Duration { days, secs: 0 }))
+    }
+}
+
+/// `Some(tentative)` when `e` blocks time, `None` when it leaves it free.
+fn blocks(e: &CalendarEvent) -> Option<bool> {
+    let status = e.status.trim();
+    let free = e.transparency == Transparency::Transparent as i32
+        || status.eq_ignore_ascii_case("CANCELLED");
+    (!free).then(|| status.eq_ignore_ascii_case("TENTATIVE"))
+}
+
+fn start_of(e: &CalendarEvent) -> Result<&CalendarTime> {
+    e.start
+        .as_ref()
+        .ok_or_else(|| invalid("event without DTSTART"))
+}
+
+/// Appends the spans of `item` that reach into [start, end) to `out`, unclipped.
+pub(super) fn spans<'a>(
+    item: &'a CalendarItem,
+    zones: &mut Zones<'a>,
+    start: i64,
+    end: i64,
+    out: &mut Vec<Span>,
+) -> Result<()> {
+    for tz in &item.timezones {
+        let horizon = zones.horizon;
+        zones
+            .parsed
+            .entry(&tz.vtimezone)
+            .or_insert_with(|| Zone::parse(&tz.vtimezone, horizon));
+    }
+    let clock = Clock { zones, item };
+    let mut budget = MAX_INSTANCES;
+    // A cancelled series frees its overridden instances too.
+    if item
+        .master
+        .as_ref()
+        .is_some_and(|m| m.status.trim().eq_ignore_ascii_case("CANCELLED"))
+    {
+        return Ok(());
+    }
+    let mut replaced = Vec::with_capacity(item.overrides.len());
+    for o in &item.overrides {
+        let id = o
+            .recurrence_id
+            .as_ref()
+            .ok_or_else(|| invalid("override without RECURRENCE-ID"))?;
+        if id.params.to_ascii_uppercase().contains("THISANDFUTURE") {
+            return Err(invalid("RANGE=THISANDFUTURE is not supported"));
+        }
+        replaced.push(clock.at(clock.read(&id.value, &id.tzid)?)?);
+        let s = clock.read(&start_of(o)?.value, &start_of(o)?.tzid)?;
+        let len = clock.length(o, s)?;
+        spend(&mut budget)?;
+        if let Some(tentative) = blocks(o) {
+            out.push(Span {
+                start: clock.at(s)?,
+                end: clock.end(s, len)?,
+                tentative,
+            });
+        }
+    }
+    let Some(master) = &item.master else {
+        return Ok(());
+    };
+    let Some(tentative) = blocks(master) else {
+        return Ok(());
+    };
+    let dtstart = start_of(master)?;
+    let first = clock.read(&dtstart.value, &dtstart.tzid)?;
+    let len = clock.length(master, first)?;
+    // Every local time within two days of the window's ends is a candidate.
+    let reach = match len {
+        Length::Exact(s) => s,
+        Length::Nominal(d) => d.days * DAY + d.secs,
+    };
+    let (from, to) = (start - reach - 2 * DAY, end + 2 * DAY);
+    let mut instances: Vec<(Time<'_>, Option<Length>)> = Vec::new();
+    if master.rrule.is_empty() {
+        spend(&mut budget)?;
+        instances.push((first, None));
+    } else {
+        let to_utc = |local: i64| clock.at(Time { local, ..first });
+        let bounds = Bounds {
+            from,
+            to,
+            to_utc: &to_utc,
+        };
+        let mut found = Vec::new();
+        Rule::parse(&master.rrule)?.expand(first.local, &bounds, &mut budget, &mut found)?;
+        instances.extend(
+            found
+                .into_iter()
+                .map(|local| (Time { local, ..first }, None)),
+        );
+    }
+    for rdate in &master.rdates {
+        spend(&mut budget)?;
+        let (value, period) = match rdate.value.split_once('/') {
+            Some((v, p)) => (v, Some(p)),
+            None => (rdate.value.as_str(), None),
+        };
+        let t = clock.read(value, &rdate.tzid)?;
+        let own = match period {
+            None => None,
+            Some(p) if p.starts_with(['P', '+']) => Some(Length::Nominal(parse_duration(p)?)),
+            Some(p) => {
+                let secs = clock.at(clock.read(p, &rdate.tzid)?)? - clock.at(t)?;
+                let ok = (secs >= 0).then_some(Length::Exact(secs));
+                Some(ok.ok_or_else(|| invalid("event ends before it starts"))?)
+            }
+        };
+        instances.push((t, own));
+    }
+    // Sorted, so each instance is checked in O(log n).
+    let (mut ex_days, mut ex_times) = (Vec::new(), Vec::new());
+    for ex in &master.exdates {
+        let t = clock.read(&ex.value, &ex.tzid)?;
+        // A DATE EXDATE on a timed series excludes that local day's instances.
+        match t.form == Form::Date && first.form != Form::Date {
+            true => ex_days.push(t.local),
+            false => ex_times.push(clock.at(t)?),
+        }
+    }
+    for list in [&mut ex_days, &mut ex_times, &mut replaced] {
+        list.sort_unstable();
+    }
+    for (t, own) in instances {
+        let utc = clock.at(t)?;
+        let day = t.local.div_euclid(DAY) * DAY;
+        let gone = ex_days.binary_search(&day).is_ok() || ex_times.binary_search(&utc).is_ok();
+        if !gone && replaced.binary_search(&utc).is_err() {
+            out.push(Span {
+                start: utc,
+                end: clock.end(t, own.unwrap_or(len))?,
+                tentative,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn spend(budget: &mut usize) -> Result<()> {
+    *budget = budget
+        .checked_sub(1)
+        .ok_or_else(|| invalid("recurrence exceeds 10000 instances"))?;
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! UTC offsets from a VTIMEZONE (RFC 5545 §3.6.5).
+//!
+//! Every onset of every STANDARD/DAYLIGHT observance (its DTSTART, RRULE and
+//! RDATEs) up to a horizon becomes a transition; a local time takes the offset
+//! of the last transition it has passed. A local time in a gap or a fold uses
+//! the offset before the transition, as §3.3.5 requires.
+
+use super::rrule::{Bounds, Rule};
+use super::time::{DAY, Form, parse_time};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Most transitions one observance may contribute before the horizon.
+const MAX_ONSETS: usize = 10_000;
+
+fn invalid(reason: &'static str) -> Error {
+    Error::new(ErrorKind::InvalidData, reason)
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Transition {
+    /// UTC second of the onset.
+    at: i64,
+    from: i64,
+    to: i64,
+}
+
+/// The offsets of one VTIMEZONE, up to its horizon.
+#[derive(Clone, Debug)]
+pub(super) struct Zone {
+    transitions: Vec<Transition>,
+    /// The offset before the first transition.
+    initial: i64,
+}
+
+#[derive(Default)]
+struct Observance<'a> {
+    dtstart: Option<i64>,
+    from: Option<i64>,
+    to: Option<i64>,
+    rrule: Option<&'a str>,
+    rdates: Vec<&'a str>,
+}
+
+impl Zone {
+    /// Parses `vtimezone`, expanding onsets up to civil second `horizon`.
+    pub(super) fn parse(vtimezone: &str, horizon: i64) -> Result<Zone> {
+        let mut transitions = Vec::new();
+        let mut current: Option<Observance<'_>> = None;
+        for line in vtimezone.lines() {
+            let (head, value) = line.split_once(':').unwrap_or((line, ""));
+            let name = head.split(';').next().unwrap_or(head).to_ascii_uppercase();
+            let is_obs =
+                value.eq_ignore_ascii_case("STANDARD") || value.eq_ignore_ascii_case("DAYLIGHT");
+            match (name.as_str(), current.as_mut()) {
+                ("BEGIN", None) if is_obs => current = Some(Observance::default()),
+                ("END", Some(_)) if is_obs => {
+                    let obs = current
+                        .take()
+                        .ok_or_else(|| invalid("malformed VTIMEZONE"))?;
+                    onsets(&obs, horizon, &mut transitions)?;
+                }
+                ("DTSTART", Some(o)) => o.dtstart = Some(parse_time(value)?.0),
+                ("TZOFFSETFROM", Some(o)) => o.from = Some(parse_offset(value)?),
+                ("TZOFFSETTO", Some(o)) => o.to = Some(parse_offset(value)?),
+                ("RRULE", Some(o)) => o.rrule = Some(value),
+                ("RDATE", Some(o)) => o.rdates.extend(value.split(',')),
+                _ => {}
+            }
+        }
+        transitions.sort_by_key(|t| t.at);
+        let first = transitions
+            .first()
+            .ok_or_else(|| invalid("VTIMEZONE without observances"))?;
+        Ok(Zone {
+            initial: first.from,
+            transitions,
+        })
+    }
+
+    /// The UTC second of civil second `local` in this zone.
+    pub(super) fn to_utc(&self, local: i64) -> i64 {
+        // A transition applies once the later of its two wall-clock readings has passed.
+        let passed = self
+            .transitions
+            .partition_point(|t| t.at + t.from.max(t.to) <= local);
+        let offset = passed.checked_sub(1).and_then(|i| self.transitions.get(i));
+        local - offset.map_or(self.initial, |t| t.to)
+    }
+}
+
+fn onsets(obs: &Observance<'_>, horizon: i64, out: &mut Vec<Transition>) -> Result<()> {
+    let missing = || invalid("VTIMEZONE observance lacks DTSTART or an offset");
+    let (start, from) = (
+        obs.dtstart.ok_or_else(missing)?,
+        obs.from.ok_or_else(missing)?,
+    );
+    let to = obs.to.ok_or_else(missing)?;
+    let mut locals = Vec::new();
+    let mut budget = MAX_ONSETS;
+    match obs.rrule {
+        Some(rule) => {
+            let to_utc = |local: i64| Ok(local - from);
+            let bounds = Bounds {
+                from: start,
+                to: horizon,
+                to_utc: &to_utc,
+            };
+            Rule::parse(rule)?.expand(start, &bounds, &mut budget, &mut locals)?;
+        }
+        None => locals.push(start),
+    }
+    for rdate in &obs.rdates {
+        locals.push(match parse_time(rdate)? {
+            (utc, Form::Utc) => utc + from,
+            (local, _) => local,
+        });
+    }
+    if locals.len() > MAX_ONSETS {
+        return Err(invalid("VTIMEZONE has too many onsets"));
+    }
+    out.extend(locals.into_iter().map(|local| Transition {
+        at: local - from,
+        from,
+        to,
+    }));
+    Ok(())
+}
+
+/// Parses a UTC offset "+0100", "-0500" or "+053000" into seconds.
+fn parse_offset(v: &str) -> Result<i64> {
+    let bad = || invalid("malformed UTC offset");
+    let (sign, rest) = match v.as_bytes().first() {
+        Some(b'+') => (1, v.get(1..)),
+        Some(b'-') => (-1, v.get(1..)),
+        _ => return Err(bad()),
+    };
+    let rest =
+        rest.filter(|r| (r.len() == 4 || r.len() == 6) && r.bytes().all(|b| b.is_ascii_digit()));
+    let rest = rest.ok_or_else(bad)?;
+    let part = |i: usize| rest.get(i..i + 2).and_then(|p| p.parse::<i64>().ok());
+    let (h, m, s) = (
+        part(0).ok_or_else(bad)?,
+        part(2).ok_or_else(bad)?,
+        part(4).unwrap_or(0),
+    );
+    if h >= 24 || m >= 60 || s >= 60 {
+        return Err(bad());
+    }
+    Ok(sign * (h * 3600 + m * 60 + s))
+}
+
+/// Civil seconds up to which zones are expanded for a window ending at `end`:
+/// two years on, far past any local time that can still reach the window.
+pub(super) fn horizon(end: i64) -> i64 {
+    end + 731 * DAY
+}
+
+/// Resolves an IANA TZID with jiff's bundled tz database.
+#[cfg(feature = "iana-tz")]
+pub(super) fn iana_to_utc(tzid: &str, local: i64) -> Option<i64> {
+    let tz = jiff::tz::db().get(tzid).ok()?;
+    let naive = jiff::Timestamp::from_second(local).ok()?;
+    let civil = jiff::tz::Offset::UTC.to_datetime(naive);
+    // `compatible` is RFC 5545's rule: the offset before a gap, the first of a fold.
+    let ts = tz.to_ambiguous_timestamp(civil).compatible().ok()?;
+    Some(ts.as_second())
+}
+
+/// Without the `iana-tz` feature, an unknown TZID is read as UTC.
+#[cfg(not(feature = "iana-tz"))]
+pub(super) fn iana_to_utc(_tzid: &str, _local: i64) -> Option<i64> {
+    None
+}
