@@ -766,3 +766,29 @@ fn free_busy_is_answered_for_principals_the_device_may_see() {
         })
     );
 }
+
+#[test]
+fn a_device_the_server_does_not_know_is_told_so() {
+    let mut town = Town::new();
+    let (client, _) = enroll(&mut town, CHIEF, 7, 1_000);
+    let saved = client.state().to_bytes();
+    // A server that lost its device registry (a fresh store with the same key).
+    let mut other = Town::new();
+    let mut client = ClientSession::resume(
+        ClientConfig::default(),
+        ClientState::from_bytes(&saved).expect("restore"),
+        [2; 32],
+        2_000,
+    )
+    .expect("resume");
+    let mut server = other.server_session(3, 2_000);
+    pump(&mut client, &mut server, &mut other.store, 2_000);
+    assert!(client.is_closed() && server.is_closed());
+    let error = client_events(&mut client)
+        .into_iter()
+        .find_map(|e| match e {
+            ClientEvent::Closed { error } => error.map(|e| e.kind()),
+            _ => None,
+        });
+    assert_eq!(error, Some(ErrorKind::UnknownPeer));
+}

@@ -352,10 +352,20 @@ impl ServerSession {
             ));
         };
         let Some(device) = store.device_by_key(&hello.device_key())? else {
-            return Err(Error::new(
-                ErrorKind::UnknownPeer,
-                "device key not enrolled",
-            ));
+            // IK proved the key is the device's: answering costs nothing and
+            // tells it to enroll again rather than leaving it to time out.
+            let unknown = Error::new(ErrorKind::UnknownPeer, "device key not enrolled");
+            let refusal = Envelope {
+                body: Some(Body::Error(ErrorInfo {
+                    code: unknown.code().into(),
+                })),
+            };
+            let mut payload = Vec::new();
+            pad(&proto::encode(&refusal), &mut payload);
+            let mut response = Vec::new();
+            hello.accept(None, &payload, &mut response)?;
+            self.channel.send_frame(now_ms, &response)?;
+            return Err(unknown);
         };
         let reply = if device.revoked {
             Body::Revoked(Revoked {})
