@@ -6,6 +6,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 use tidings::compress::{PackOptions, pack};
 use tidings::crypto::StaticKeypair;
+use tidings::proto::operation_result::Outcome;
 use tidings::proto::{
     self, Address, Attendee, CalendarEvent, CalendarItem, CalendarTime, CollectionKind, Item,
     MailHeaders, MailItem, ParticipationStatus, item,
@@ -226,4 +227,50 @@ pub fn client_events(client: &mut ClientSession) -> Vec<ClientEvent> {
 
 pub fn server_events(server: &mut ServerSession) -> Vec<ServerEvent> {
     std::iter::from_fn(|| server.poll_event()).collect()
+}
+
+pub const CHIEF: Who = Who::Chief;
+pub const MAYOR: Who = Who::Mayor;
+
+pub fn items_of(client: &ClientSession, collection: u64) -> Vec<Item> {
+    client
+        .state()
+        .replica()
+        .collection(collection)
+        .map(|r| r.items().values().map(|i| i.item.clone()).collect())
+        .unwrap_or_default()
+}
+
+pub fn subjects(client: &ClientSession, collection: u64) -> Vec<String> {
+    items_of(client, collection)
+        .into_iter()
+        .filter_map(|i| match i.kind {
+            Some(item::Kind::Mail(m)) => m.headers.map(|h| h.subject),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn event(client: &ClientSession, calendar: u64, id: u64) -> proto::CalendarItem {
+    match client
+        .state()
+        .replica()
+        .collection(calendar)
+        .and_then(|r| r.items().get(&id))
+        .and_then(|i| i.item.kind.clone())
+    {
+        Some(item::Kind::Calendar(event)) => event,
+        other => panic!("no event {id}: {other:?}"),
+    }
+}
+
+/// The outcomes of every operation answered since the last call.
+pub fn outcomes(client: &mut ClientSession) -> Vec<Outcome> {
+    client_events(client)
+        .into_iter()
+        .filter_map(|e| match e {
+            ClientEvent::OperationResult(r) => r.outcome,
+            _ => None,
+        })
+        .collect()
 }

@@ -1,0 +1,226 @@
+//! Device management and refusals: activation codes, revocation, wipe, policy, unknown devices and versions, the early-data rule.
+
+mod town;
+
+use tidings::ErrorKind;
+use tidings::proto::{self, CollectionKind, operation::Kind};
+use tidings::session::{ClientConfig, ClientEvent, ClientSession, ClientState, ServerEvent};
+use tidings::store::{DeviceRegistry, ItemStore};
+use town::*;
+
+#[test]
+fn revoked_devices_are_told_and_refused_and_wipes_are_acknowledged() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    server.order_wipe(2_000, &mut town.store, 77).expect("wipe");
+    pump(&mut client, &mut server, &mut town.store, 2_000);
+    assert!(client_events(&mut client).contains(&ClientEvent::WipeRequested { wipe_id: 77 }));
+    client.acknowledge_wipe(2_100, 77).expect("ack");
+    pump(&mut client, &mut server, &mut town.store, 2_100);
+    assert!(
+        server_events(&mut server)
+            .iter()
+            .any(|e| matches!(e, ServerEvent::WipeAcknowledged { wipe_id: 77, .. }))
+    );
+
+    let saved = client.state().to_bytes();
+    server.revoke(3_000, &mut town.store).expect("revoke");
+    pump(&mut client, &mut server, &mut town.store, 3_000);
+    assert!(client.is_closed());
+    assert!(client_events(&mut client).contains(&ClientEvent::Revoked));
+
+    let state = ClientState::from_bytes(&saved).expect("restore");
+    let mut client =
+        ClientSession::resume(ClientConfig::default(), state, [9; 32], 4_000).expect("resume");
+    let mut server = town.server_session(12, 4_000);
+    pump(&mut client, &mut server, &mut town.store, 4_000);
+    assert!(client.is_closed() && server.is_closed());
+    assert!(client_events(&mut client).contains(&ClientEvent::Revoked));
+    let _ = town.store.device(1);
+}
+
+#[test]
+fn wrong_and_reused_activation_codes_are_refused_with_a_typed_error() {
+    let mut town = Town::new();
+    let code = town.activation(town.chief, 3);
+    let mut wrong = code.clone();
+    wrong.replace_range(18.., if code.ends_with('0') { "1" } else { "0" });
+    let try_enroll = |town: &mut Town, code: &str, seed: u8| {
+        let state = ClientState::new([seed; 32], town.server_public());
+        let mut client =
+            ClientSession::enroll(ClientConfig::default(), state, code, "phone", [seed; 32], 0)
+                .expect("start");
+        let mut server = town.server_session(seed, 0);
+        pump(&mut client, &mut server, &mut town.store, 0);
+        client_events(&mut client)
+            .into_iter()
+            .find_map(|e| match e {
+                ClientEvent::Closed { error } => error.map(|e| e.kind()),
+                _ => None,
+            })
+    };
+    assert_eq!(
+        try_enroll(&mut town, &wrong, 20),
+        Some(ErrorKind::ActivationRejected)
+    );
+    assert_eq!(
+        try_enroll(&mut town, &code, 21),
+        None,
+        "the right code still works"
+    );
+    assert_eq!(
+        try_enroll(&mut town, &code, 22),
+        Some(ErrorKind::ActivationRejected),
+        "used codes are burned"
+    );
+    let _ = CollectionKind::Mail;
+}
+
+#[test]
+fn a_new_policy_is_pushed_kept_in_the_saved_state_and_reported_on_resume() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    client_events(&mut client);
+    let policy = proto::Policy {
+        version: 2,
+        require_passcode: true,
+        max_preview_bytes: 512,
+        keepalive_seconds: 120,
+        ..Default::default()
+    };
+    server
+        .send_policy(2_000, &mut town.store, policy)
+        .expect("policy");
+    pump(&mut client, &mut server, &mut town.store, 2_000);
+    assert!(client_events(&mut client).contains(&ClientEvent::Policy(policy)));
+    let restored = ClientState::from_bytes(&client.state().to_bytes()).expect("restore");
+    assert_eq!(restored.policy(), &policy);
+    // The store keeps it: a reconnecting device is told it in the Welcome.
+    let mut client =
+        ClientSession::resume(ClientConfig::default(), restored, [8; 32], 3_000).expect("resume");
+    let mut server = town.server_session(13, 3_000);
+    pump(&mut client, &mut server, &mut town.store, 3_000);
+    assert_eq!(client.state().policy(), &policy);
+}
+
+#[test]
+fn a_first_frame_of_an_unknown_version_gets_a_plaintext_refusal() {
+    let town = Town::new();
+    let mut store = town.store.clone();
+    let mut server = town.server_session(5, 0);
+    let err = server
+        .handle_bytes(0, &[0, 3, 9, 2, 0], &mut store)
+        .expect_err("version 9");
+    assert_eq!(err, tidings::Error::UnknownVersion(9));
+    assert_eq!(
+        server.poll_transmit(),
+        Some(vec![0, 2, 0, tidings::frame::PROTOCOL_VERSION])
+    );
+    assert!(server.is_closed());
+
+    // A client that receives such a refusal closes with a typed error.
+    let state = ClientState::new([3; 32], town.server_public());
+    let mut client = ClientSession::enroll(
+        ClientConfig::default(),
+        state,
+        "0000-0000-0000-0000",
+        "phone",
+        [4; 32],
+        0,
+    )
+    .expect("enroll");
+    let err = client.handle_bytes(0, &[0, 2, 0, 7]).expect_err("refused");
+    assert_eq!(err, tidings::Error::VersionRefused { supported: 7 });
+}
+
+#[test]
+fn a_state_changing_request_in_the_ik_early_payload_is_refused_and_changes_nothing() {
+    use tidings::crypto::{IkInitiator, StaticKeypair};
+    let mut town = Town::new();
+    let (client, _) = enroll(&mut town, CHIEF, 7, 1_000);
+    let device_id = client.state().device_id();
+    let mail = *town
+        .store
+        .items(town.chief_inbox)
+        .expect("inbox")
+        .first()
+        .map(|(id, _, _)| id)
+        .expect("mail");
+    let modseq = town
+        .store
+        .collection_state(town.chief_inbox)
+        .expect("inbox")
+        .1;
+
+    // A hello whose early payload is an operation, not a Hello.
+    let op = proto::Operation {
+        op_id: vec![1; 16],
+        kind: Some(Kind::DeleteItems(proto::DeleteItems {
+            collection_id: town.chief_inbox,
+            item_ids: vec![mail],
+        })),
+    };
+    let mut early = Vec::new();
+    tidings::compress::pad(
+        &proto::encode(&proto::Envelope {
+            body: Some(proto::envelope::Body::Operation(op)),
+        }),
+        &mut early,
+    );
+    let device = StaticKeypair::from_secret_bytes([7; 32]);
+    let mut body = vec![tidings::session::HANDSHAKE_IK];
+    IkInitiator::new(&device, town.server_public(), [8; 32], 5_000)
+        .write_hello(&early, &mut body)
+        .expect("hello");
+    let mut frame = Vec::new();
+    tidings::frame::FrameEncoder::new()
+        .encode(&body, &mut frame)
+        .expect("frame");
+
+    let mut server = town.server_session(9, 5_000);
+    let err = server
+        .handle_bytes(5_000, &frame, &mut town.store)
+        .expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::EarlyDataNotAllowed);
+    assert!(server.is_closed());
+    assert_eq!(server.poll_transmit(), None, "nothing is answered");
+    assert_eq!(
+        town.store
+            .collection_state(town.chief_inbox)
+            .expect("inbox")
+            .1,
+        modseq,
+        "nothing changed"
+    );
+    assert_eq!(
+        town.store.device(device_id).expect("device").last_hello,
+        None,
+        "the timestamp was not consumed"
+    );
+}
+
+#[test]
+fn a_device_the_server_does_not_know_is_told_so() {
+    let mut town = Town::new();
+    let (client, _) = enroll(&mut town, CHIEF, 7, 1_000);
+    let saved = client.state().to_bytes();
+    // A server that lost its device registry (a fresh store with the same key).
+    let mut other = Town::new();
+    let mut client = ClientSession::resume(
+        ClientConfig::default(),
+        ClientState::from_bytes(&saved).expect("restore"),
+        [2; 32],
+        2_000,
+    )
+    .expect("resume");
+    let mut server = other.server_session(3, 2_000);
+    pump(&mut client, &mut server, &mut other.store, 2_000);
+    assert!(client.is_closed() && server.is_closed());
+    let error = client_events(&mut client)
+        .into_iter()
+        .find_map(|e| match e {
+            ClientEvent::Closed { error } => error.map(|e| e.kind()),
+            _ => None,
+        });
+    assert_eq!(error, Some(ErrorKind::UnknownPeer));
+}

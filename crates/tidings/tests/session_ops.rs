@@ -1,0 +1,257 @@
+//! Operations through sessions: conflicts, rights, invitations, mail sending, free/busy.
+
+mod town;
+
+use tidings::ErrorKind;
+use tidings::proto::{
+    self, Item, ParticipationStatus, RespondToInvitation, UpdateEvent, item, operation::Kind,
+    operation_result::Outcome,
+};
+use tidings::session::{ClientEvent, ServerEvent};
+use tidings::store::ItemStore;
+use town::*;
+
+#[test]
+fn the_mayor_accepts_and_the_chiefs_device_shows_it_then_the_later_writer_conflicts() {
+    let mut town = Town::new();
+    let meeting = town.add_meeting(
+        town.mayor_calendar,
+        "harbour@town",
+        "Harbour board",
+        &["mayor@town.example"],
+    );
+    let (mut chief, mut chief_server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let (mut mayor, mut mayor_server) = enroll(&mut town, MAYOR, 9, 1_000);
+
+    let respond = RespondToInvitation {
+        calendar_id: town.mayor_calendar,
+        item_id: meeting,
+        status: ParticipationStatus::Accepted as i32,
+        ..Default::default()
+    };
+    mayor
+        .submit(2_000, [2; 16], Kind::Respond(respond))
+        .expect("submit");
+    pump(&mut mayor, &mut mayor_server, &mut town.store, 2_000);
+    chief_server.push_changes(2_000, &town.store).expect("push");
+    pump(&mut chief, &mut chief_server, &mut town.store, 2_000);
+    let seen = event(&chief, town.mayor_calendar, meeting);
+    let status = seen.master.as_ref().map(|m| m.attendees[0].status);
+    assert_eq!(status, Some(ParticipationStatus::Accepted as i32));
+    assert_eq!(seen.version, 2);
+
+    // The mayor edits the meeting; the chief, still holding version 2, moves it too.
+    let mut mayors_edit = event(&mayor, town.mayor_calendar, meeting);
+    if let Some(m) = mayors_edit.master.as_mut() {
+        m.location = "Council Chamber".into();
+    }
+    let update = |item, version| {
+        Kind::UpdateEvent(UpdateEvent {
+            calendar_id: town.mayor_calendar,
+            item: Some(item),
+            expected_version: version,
+        })
+    };
+    mayor
+        .submit(3_000, [3; 16], update(mayors_edit, 2))
+        .expect("submit");
+    pump(&mut mayor, &mut mayor_server, &mut town.store, 3_000);
+    let mut chiefs_edit = seen.clone();
+    if let Some(start) = chiefs_edit.master.as_mut().and_then(|m| m.start.as_mut()) {
+        start.value = "20261203T140000".into();
+    }
+    chief
+        .submit(3_001, [4; 16], update(chiefs_edit, 2))
+        .expect("submit");
+    pump(&mut chief, &mut chief_server, &mut town.store, 3_001);
+    let answer = client_events(&mut chief)
+        .into_iter()
+        .rev()
+        .find_map(|e| match e {
+            ClientEvent::OperationResult(r) => r.outcome,
+            _ => None,
+        });
+    match answer {
+        Some(Outcome::Conflict(conflict)) => {
+            assert_eq!(conflict.current_version, 3);
+            let current: Item = proto::decode(
+                &tidings::compress::unpack(&conflict.current, &Default::default()).expect("packed"),
+            )
+            .expect("item");
+            let Some(item::Kind::Calendar(current)) = current.kind else {
+                panic!("not an event")
+            };
+            assert_eq!(
+                current.master.map(|m| m.location),
+                Some("Council Chamber".into())
+            );
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_delegate_without_write_rights_is_refused() {
+    let mut town = Town::new();
+    let meeting = town.add_meeting(
+        town.mayor_calendar,
+        "m@town",
+        "Budget",
+        &["mayor@town.example"],
+    );
+    town.store
+        .grant(town.mayor_calendar, town.chief, tidings::sync::Rights::READ)
+        .expect("grant");
+    let (mut chief, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let held = event(&chief, town.mayor_calendar, meeting);
+    chief
+        .submit(
+            2_000,
+            [5; 16],
+            Kind::UpdateEvent(UpdateEvent {
+                calendar_id: town.mayor_calendar,
+                item: Some(held),
+                expected_version: 1,
+            }),
+        )
+        .expect("submit");
+    pump(&mut chief, &mut server, &mut town.store, 2_000);
+    let refused = client_events(&mut chief).into_iter().any(|e| {
+        matches!(e, ClientEvent::OperationResult(proto::OperationResult { outcome: Some(Outcome::Error(ref info)), .. }) if info.code == u32::from(ErrorKind::PermissionDenied.code()))
+    });
+    assert!(refused);
+}
+
+#[test]
+fn replies_are_handed_to_the_mail_transport_once_with_the_servers_original() {
+    let mut town = Town::new();
+    let (mut chief, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    server_events(&mut server);
+    let original = *chief
+        .state()
+        .replica()
+        .collection(town.chief_inbox)
+        .and_then(|r| r.items().keys().next())
+        .expect("mail");
+    let reply = proto::ReplyMail {
+        collection_id: town.chief_inbox,
+        item_id: original,
+        reply_all: true,
+        mail: Some(proto::OutgoingMail {
+            text: "Agreed.".into(),
+            ..Default::default()
+        }),
+    };
+    for _ in 0..2 {
+        chief
+            .submit(2_000, [8; 16], Kind::ReplyMail(reply.clone()))
+            .expect("submit");
+        pump(&mut chief, &mut server, &mut town.store, 2_000);
+    }
+    let outgoing: Vec<_> = server_events(&mut server)
+        .into_iter()
+        .filter_map(|e| match e {
+            ServerEvent::Outgoing(o) => Some(o),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outgoing.len(), 1, "a retried reply is sent once");
+    let sent = &outgoing[0];
+    assert_eq!(sent.principal_id, town.chief);
+    assert_eq!(sent.mail.text, "Agreed.");
+    let from_store = town
+        .store
+        .item(town.chief_inbox, original)
+        .expect("store")
+        .map(|(p, _)| p);
+    assert_eq!(
+        sent.original
+            .as_ref()
+            .map(|o| (o.relation, o.packed.clone())),
+        Some((
+            tidings::session::Relation::Reply { all: true },
+            from_store.expect("live")
+        ))
+    );
+
+    // The mayor's mail is not the chief's to forward.
+    let mayors = *town
+        .store
+        .items(town.mayor_inbox)
+        .expect("inbox")
+        .first()
+        .map(|(id, _, _)| id)
+        .expect("mail");
+    let forward = proto::ForwardMail {
+        collection_id: town.mayor_inbox,
+        item_id: mayors,
+        mail: None,
+    };
+    chief
+        .submit(3_000, [9; 16], Kind::ForwardMail(forward))
+        .expect("submit");
+    pump(&mut chief, &mut server, &mut town.store, 3_000);
+    assert!(
+        !server_events(&mut server)
+            .iter()
+            .any(|e| matches!(e, ServerEvent::Outgoing(_)))
+    );
+    let refused = client_events(&mut chief).into_iter().any(|e| {
+        matches!(e, ClientEvent::OperationResult(proto::OperationResult { outcome: Some(Outcome::Error(ref info)), .. }) if info.code == 503)
+    });
+    assert!(refused);
+}
+
+#[test]
+fn free_busy_is_answered_for_principals_the_device_may_see() {
+    let mut town = Town::new();
+    // 09:00-10:00 on 3 December 2026 in London, which is UTC in winter.
+    town.add_meeting(
+        town.mayor_calendar,
+        "harbour@town",
+        "Harbour board",
+        &["mayor@town.example"],
+    );
+    let visitor = town
+        .store
+        .add_principal("Visitor", "visitor@elsewhere.example");
+    let (mut chief, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let query = |who: u64| {
+        Kind::FreeBusy(proto::FreeBusyQuery {
+            principal_id: who,
+            start: 1_796_083_200,
+            end: 1_796_688_000,
+        })
+    };
+    chief
+        .submit(2_000, [10; 16], query(town.mayor))
+        .expect("submit");
+    chief
+        .submit(2_000, [11; 16], query(visitor))
+        .expect("submit");
+    pump(&mut chief, &mut server, &mut town.store, 2_000);
+    let outcomes: Vec<Outcome> = client_events(&mut chief)
+        .into_iter()
+        .filter_map(|e| match e {
+            ClientEvent::OperationResult(r) => r.outcome,
+            _ => None,
+        })
+        .collect();
+    let busy = proto::BusyPeriod {
+        start: 1_796_288_400,
+        end: 1_796_292_000,
+        tentative: false,
+    };
+    assert_eq!(
+        outcomes[0],
+        Outcome::FreeBusy(proto::FreeBusy {
+            periods: vec![busy]
+        })
+    );
+    assert_eq!(
+        outcomes[1],
+        Outcome::Error(proto::ErrorInfo {
+            code: ErrorKind::PermissionDenied.code().into()
+        })
+    );
+}
