@@ -18,6 +18,7 @@ use tidings::crypto::{
     HandshakePattern, IkInitiator, IkResponder, PROTOCOL_VERSION, PinnedServer, StaticKeypair,
     StaticStaticDh, prologue,
 };
+use tidings_benches::ik::{snow_ik, tidings_ik};
 
 const ROUNDS: usize = 41;
 
@@ -53,45 +54,10 @@ fn main() {
     let cache = server.static_static(&device.public_key()).unwrap();
 
     let tidings = |initiator: IkInitiator, cache: Option<&StaticStaticDh>| {
-        let (mut hello, mut response) = (Vec::new(), Vec::new());
-        let sent = initiator.write_hello(b"resume", &mut hello).unwrap();
-        let server_side = IkResponder::new(&server, [0x44; 32])
-            .read_hello_with(&hello, |_| cache)
-            .unwrap()
-            .accept(Some(6), b"ok", &mut response)
-            .unwrap();
-        black_box((
-            sent.read_response(&response, &mut Vec::new()).unwrap(),
-            server_side,
-        ));
+        black_box(tidings_ik(initiator, &server, cache));
     };
     let snow = || {
-        let params: snow::params::NoiseParams =
-            HandshakePattern::Ik.protocol_name().parse().unwrap();
-        let mut init = snow::Builder::new(params.clone())
-            .local_private_key(&[0x11; 32])
-            .remote_public_key(&server_public)
-            .prologue(&prologue)
-            .fixed_ephemeral_key_for_testing_only(&[0x33; 32])
-            .build_initiator()
-            .unwrap();
-        let mut resp = snow::Builder::new(params)
-            .local_private_key(&[0x22; 32])
-            .prologue(&prologue)
-            .fixed_ephemeral_key_for_testing_only(&[0x44; 32])
-            .build_responder()
-            .unwrap();
-        let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
-        let len = init
-            .write_message(b"\0\0\0\0\0\0\0\x07resume", &mut a)
-            .unwrap();
-        resp.read_message(&a[..len], &mut b).unwrap();
-        let len = resp.write_message(b"ok", &mut a).unwrap();
-        init.read_message(&a[..len], &mut b).unwrap();
-        black_box((
-            init.into_transport_mode().unwrap(),
-            resp.into_transport_mode().unwrap(),
-        ));
+        black_box(snow_ik(&prologue, &server_public));
     };
 
     println!("time ratio, Tidings / reference (lower is faster)");

@@ -16,63 +16,9 @@ use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tidings::crypto::{
-    HandshakePattern, IkInitiator, IkResponder, PROTOCOL_VERSION, PinnedServer, StaticKeypair,
-    StaticStaticDh, Transport, prologue,
+    HandshakePattern, IkInitiator, PROTOCOL_VERSION, PinnedServer, StaticKeypair, prologue,
 };
-
-const DEVICE: [u8; 32] = [0x11; 32];
-const SERVER: [u8; 32] = [0x22; 32];
-const DEVICE_E: [u8; 32] = [0x33; 32];
-const SERVER_E: [u8; 32] = [0x44; 32];
-
-/// Both sides of one IK handshake, from an initiator that is ready to write;
-/// the server uses `cache` (its precomputed static-static DH) if given.
-fn tidings_ik(
-    initiator: IkInitiator,
-    server: &StaticKeypair,
-    cache: Option<&StaticStaticDh>,
-) -> (Transport, Transport) {
-    let (mut hello, mut response, mut payload) = (Vec::new(), Vec::new(), Vec::new());
-    let sent = initiator.write_hello(b"resume", &mut hello).unwrap();
-    let server_side = IkResponder::new(server, SERVER_E)
-        .read_hello_with(&hello, |_| cache)
-        .unwrap()
-        .accept(Some(6), b"ok", &mut response)
-        .unwrap();
-    let device_side = sent.read_response(&response, &mut payload).unwrap();
-    (device_side, server_side)
-}
-
-fn snow_ik(
-    prologue: &[u8],
-    server_public: &[u8; 32],
-) -> (snow::TransportState, snow::TransportState) {
-    let params: snow::params::NoiseParams = HandshakePattern::Ik.protocol_name().parse().unwrap();
-    let mut init = snow::Builder::new(params.clone())
-        .local_private_key(&DEVICE)
-        .remote_public_key(server_public)
-        .prologue(prologue)
-        .fixed_ephemeral_key_for_testing_only(&DEVICE_E)
-        .build_initiator()
-        .unwrap();
-    let mut resp = snow::Builder::new(params)
-        .local_private_key(&SERVER)
-        .prologue(prologue)
-        .fixed_ephemeral_key_for_testing_only(&SERVER_E)
-        .build_responder()
-        .unwrap();
-    let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
-    let len = init
-        .write_message(b"\0\0\0\0\0\0\0\x07resume", &mut a)
-        .unwrap();
-    resp.read_message(&a[..len], &mut b).unwrap();
-    let len = resp.write_message(b"ok", &mut a).unwrap();
-    init.read_message(&a[..len], &mut b).unwrap();
-    (
-        init.into_transport_mode().unwrap(),
-        resp.into_transport_mode().unwrap(),
-    )
-}
+use tidings_benches::ik::{DEVICE, DEVICE_E, SERVER, snow_ik, tidings_ik};
 
 fn handshake(c: &mut Criterion) {
     let device = StaticKeypair::from_secret_bytes(DEVICE);

@@ -95,3 +95,71 @@ pub fn real_items() -> Vec<Vec<u8>> {
         })
         .collect()
 }
+
+/// IK handshake fixtures shared by the crypto benches: the same keys,
+/// prologue and payloads for Tidings and for snow.
+pub mod ik {
+    use tidings::crypto::{
+        HandshakePattern, IkInitiator, IkResponder, StaticKeypair, StaticStaticDh, Transport,
+    };
+
+    /// The device's static secret.
+    pub const DEVICE: [u8; 32] = [0x11; 32];
+    /// The server's static secret.
+    pub const SERVER: [u8; 32] = [0x22; 32];
+    /// The device's ephemeral secret.
+    pub const DEVICE_E: [u8; 32] = [0x33; 32];
+    /// The server's ephemeral secret.
+    pub const SERVER_E: [u8; 32] = [0x44; 32];
+
+    /// Both sides of one IK handshake, from an initiator that is ready to write;
+    /// the server uses `cache` (its precomputed static-static DH) if given.
+    pub fn tidings_ik(
+        initiator: IkInitiator,
+        server: &StaticKeypair,
+        cache: Option<&StaticStaticDh>,
+    ) -> (Transport, Transport) {
+        let (mut hello, mut response, mut payload) = (Vec::new(), Vec::new(), Vec::new());
+        let sent = initiator.write_hello(b"resume", &mut hello).unwrap();
+        let server_side = IkResponder::new(server, SERVER_E)
+            .read_hello_with(&hello, |_| cache)
+            .unwrap()
+            .accept(Some(6), b"ok", &mut response)
+            .unwrap();
+        let device_side = sent.read_response(&response, &mut payload).unwrap();
+        (device_side, server_side)
+    }
+
+    /// The same IK handshake with snow, the reference implementation.
+    pub fn snow_ik(
+        prologue: &[u8],
+        server_public: &[u8; 32],
+    ) -> (snow::TransportState, snow::TransportState) {
+        let params: snow::params::NoiseParams =
+            HandshakePattern::Ik.protocol_name().parse().unwrap();
+        let mut init = snow::Builder::new(params.clone())
+            .local_private_key(&DEVICE)
+            .remote_public_key(server_public)
+            .prologue(prologue)
+            .fixed_ephemeral_key_for_testing_only(&DEVICE_E)
+            .build_initiator()
+            .unwrap();
+        let mut resp = snow::Builder::new(params)
+            .local_private_key(&SERVER)
+            .prologue(prologue)
+            .fixed_ephemeral_key_for_testing_only(&SERVER_E)
+            .build_responder()
+            .unwrap();
+        let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
+        let len = init
+            .write_message(b"\0\0\0\0\0\0\0\x07resume", &mut a)
+            .unwrap();
+        resp.read_message(&a[..len], &mut b).unwrap();
+        let len = resp.write_message(b"ok", &mut a).unwrap();
+        init.read_message(&a[..len], &mut b).unwrap();
+        (
+            init.into_transport_mode().unwrap(),
+            resp.into_transport_mode().unwrap(),
+        )
+    }
+}
