@@ -96,7 +96,11 @@ fn sync(
             return false;
         }
         let before = replica.cursor();
-        match log.delta(&before, &limits) {
+        let delta = log.delta(&before, &limits);
+        // Resent from the same cursor, a page is the same page: the server
+        // keeps no per-device queue, only the log and the cursor.
+        assert_eq!(log.delta(&before, &limits), delta, "a resent page differs");
+        match delta {
             Delta::Resync(resync) => {
                 let reason = ResyncReason::try_from(resync.reason).expect("reason");
                 // Resync is legitimate only for a stale epoch or a compacted log.
