@@ -224,3 +224,37 @@ fn a_device_the_server_does_not_know_is_told_so() {
         });
     assert_eq!(error, Some(ErrorKind::UnknownPeer));
 }
+
+#[test]
+fn a_failed_handshake_is_reported_on_both_sides() {
+    let mut town = Town::new();
+    // The device pins a key that is not the server's.
+    let code = town.activation(town.chief, 3);
+    let state = ClientState::new(
+        [3; 32],
+        tidings::crypto::StaticKeypair::from_secret_bytes([99; 32]).public_key(),
+    );
+    let mut client =
+        ClientSession::enroll(ClientConfig::default(), state, &code, "phone", [4; 32], 0)
+            .expect("enroll");
+    let mut server = town.server_session(5, 0);
+    pump(&mut client, &mut server, &mut town.store, 0);
+    let closed_with =
+        |events: Vec<Option<tidings::Error>>| events.into_iter().flatten().map(|e| e.kind()).next();
+    let server_error = closed_with(
+        server_events(&mut server)
+            .into_iter()
+            .filter_map(|e| match e {
+                ServerEvent::Closed { error } => Some(error),
+                _ => None,
+            })
+            .collect(),
+    );
+    assert_eq!(
+        server_error,
+        Some(ErrorKind::DecryptFailed),
+        "the server cannot read a message 1 sealed to another key"
+    );
+    assert!(server.is_closed());
+    assert!(!client.is_established());
+}

@@ -106,6 +106,9 @@ pub struct ClientSession {
     /// with `from_modseq` 0 continues from there, in the same epoch.
     continuing: HashMap<u64, Cursor>,
     events: VecDeque<ClientEvent>,
+    /// The Closed event was emitted. Kept apart from the phase, which is
+    /// taken out (left Closed) while a frame is handled.
+    ended: bool,
 }
 
 impl ClientSession {
@@ -172,6 +175,7 @@ impl ClientSession {
             phase,
             continuing: HashMap::new(),
             events: VecDeque::new(),
+            ended: false,
         }
     }
 
@@ -477,8 +481,9 @@ impl ClientSession {
     }
 
     fn finish(&mut self, error: Option<Error>) {
-        if !self.is_closed() {
-            self.phase = Phase::Closed;
+        self.phase = Phase::Closed;
+        if !self.ended {
+            self.ended = true;
             self.events.push_back(ClientEvent::Closed { error });
         }
     }

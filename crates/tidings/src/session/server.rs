@@ -111,6 +111,9 @@ pub struct ServerSession {
     phase: Phase,
     follows: Follows,
     events: VecDeque<ServerEvent>,
+    /// The Closed event was emitted. Kept apart from the phase, which is
+    /// taken out (left Closed) while a frame is handled.
+    ended: bool,
 }
 
 impl ServerSession {
@@ -132,6 +135,7 @@ impl ServerSession {
                 config.packed_preview_bytes,
             ),
             events: VecDeque::new(),
+            ended: false,
         }
     }
 
@@ -171,7 +175,7 @@ impl ServerSession {
                     if matches!(e, Error::UnknownVersion(_)) {
                         let mut refusal = Vec::new();
                         crate::frame::encode_refusal(&mut refusal);
-                        self.channel_raw(refusal);
+                        self.channel.queue_raw(refusal);
                     }
                     return Err(self.fail(e));
                 }
@@ -301,10 +305,6 @@ impl ServerSession {
     }
 
     // ---- internals ----
-
-    fn channel_raw(&mut self, wire: Vec<u8>) {
-        self.channel.queue_raw(wire);
-    }
 
     fn handle_frame<S: Store>(&mut self, now_ms: u64, frame: &[u8], store: &mut S) -> Result<()> {
         match core::mem::replace(&mut self.phase, Phase::Closed) {
@@ -552,8 +552,9 @@ impl ServerSession {
     }
 
     fn finish(&mut self, error: Option<Error>) {
-        if !self.is_closed() {
-            self.phase = Phase::Closed;
+        self.phase = Phase::Closed;
+        if !self.ended {
+            self.ended = true;
             self.events.push_back(ServerEvent::Closed { error });
         }
     }
