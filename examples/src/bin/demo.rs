@@ -37,7 +37,7 @@ fn main() -> Result<(), tidings::Error> {
     store.add_message(mayor_mail, MAYORS_PRIVATE_MAIL.as_bytes(), 2048)?;
     store.add_message(chief_mail, AGENDA_MAIL.as_bytes(), 2048)?;
     let mut meeting = calendar_items_from_ical(HARBOUR_MEETING, mayor_cal)?.remove(0);
-    let (meeting_id, _) = store.upsert(mayor_cal, None, bytes::Bytes::new(), 0)?;
+    let meeting_id = store.allocate_id()?;
     meeting.id = meeting_id;
     meeting.version = 1;
     store.upsert(mayor_cal, Some(meeting_id), packed_event(&meeting), 0)?;

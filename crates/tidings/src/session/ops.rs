@@ -163,7 +163,7 @@ fn run<S: Store>(
             let mut event = op.item.clone().ok_or(ErrorKind::ProtoMissingField)?;
             event.calendar_id = op.calendar_id;
             event.version = 1;
-            let (id, _) = store.upsert(op.calendar_id, None, Bytes::new(), 0)?;
+            let id = store.allocate_id()?;
             event.id = id;
             store.upsert(op.calendar_id, Some(id), pack_event(&event), 0)?;
             effects.changed.push(op.calendar_id);

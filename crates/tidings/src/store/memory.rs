@@ -227,6 +227,10 @@ impl ItemStore for MemoryStore {
         Ok(self.log(collection)?.live_items())
     }
 
+    fn allocate_id(&mut self) -> Result<u64> {
+        Ok(self.fresh_id())
+    }
+
     fn mail_part(&self, collection: u64, id: u64, part_id: u32) -> Result<Option<Bytes>> {
         if self.log(collection)?.get(id).is_none() {
             return Ok(None);

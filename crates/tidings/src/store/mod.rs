@@ -107,6 +107,9 @@ pub trait ItemStore {
     /// `part_id` as listed in the mail item) of mail `id`, for range fetches;
     /// `None` when the item or the part does not exist.
     fn mail_part(&self, collection: u64, id: u64, part_id: u32) -> Result<Option<Bytes>>;
+    /// A fresh item id, for content that must name its own id before it is
+    /// stored (a new event's `CalendarItem.id`).
+    fn allocate_id(&mut self) -> Result<u64>;
     /// Creates (`id` = None) or replaces an item; returns its id and new modseq.
     fn upsert(
         &mut self,

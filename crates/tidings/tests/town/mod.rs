@@ -154,10 +154,7 @@ impl Town {
         summary: &str,
         attendees: &[&str],
     ) -> u64 {
-        let (id, _) = self
-            .store
-            .upsert(calendar, None, Bytes::new(), 0)
-            .expect("calendar");
+        let id = self.store.allocate_id().expect("memory store");
         let event = meeting(id, calendar, uid, summary, attendees);
         self.store
             .upsert(calendar, Some(id), packed(item::Kind::Calendar(event)), 0)
