@@ -290,3 +290,39 @@ fn operations_queued_before_enrollment_completes_are_sent_after_it() {
         });
     assert_eq!(hits, Some(1));
 }
+
+#[test]
+fn an_ack_from_before_a_resync_does_not_end_the_session() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    // A page goes out; before its ack arrives the collection is recreated.
+    town.store
+        .upsert(
+            town.chief_inbox,
+            None,
+            packed(mail("In flight", "clerk@town.example")),
+            0,
+        )
+        .expect("inbox");
+    server.push_changes(2_000, &town.store).expect("push");
+    town.store
+        .change_log_mut(town.chief_inbox)
+        .expect("inbox")
+        .recreate();
+    town.store
+        .upsert(
+            town.chief_inbox,
+            None,
+            packed(mail("After", "clerk@town.example")),
+            0,
+        )
+        .expect("inbox");
+    server.push_changes(2_000, &town.store).expect("push");
+    pump(&mut client, &mut server, &mut town.store, 2_000);
+    assert!(
+        !server.is_closed() && !client.is_closed(),
+        "{:?}",
+        server_events(&mut server)
+    );
+    assert_eq!(subjects(&client, town.chief_inbox), vec!["After"]);
+}

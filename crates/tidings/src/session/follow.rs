@@ -4,7 +4,7 @@
 //! paging rules live here.
 
 use super::preview;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{ErrorKind, Result};
 use crate::proto::{Cursor, DeltaPage, Hello, ItemUpsert, envelope::Body};
 use crate::store::Store;
 use crate::sync::{Delta, PageLimits};
@@ -102,6 +102,8 @@ impl Follows {
                     ..Cursor::default()
                 };
                 follow.continuing = false;
+                // Pages in flight are moot now; their acks will be stale.
+                follow.unacked = 0;
                 Ok(Some(Body::ResyncRequired(resync)))
             }
             Delta::Page(mut page) => {
@@ -157,20 +159,20 @@ impl Follows {
         true
     }
 
-    /// Records an acknowledgement; refuses one for a page never sent.
-    pub(crate) fn acked(&mut self, cursor: &Cursor) -> Result<()> {
+    /// Records an acknowledgement; returns whether it is current (and so
+    /// worth storing). An ack from before a resync (another epoch, or a
+    /// modseq past what has been sent since) is stale, not hostile: it is
+    /// ignored. An ack for a collection not followed is refused.
+    pub(crate) fn acked(&mut self, cursor: &Cursor) -> Result<bool> {
         let follow = self
             .map
             .get_mut(&cursor.collection_id)
             .ok_or(ErrorKind::InvalidCursor)?;
         if cursor.epoch != follow.sent.epoch || cursor.modseq > follow.sent.modseq {
-            return Err(Error::new(
-                ErrorKind::InvalidCursor,
-                "ack of a page never sent",
-            ));
+            return Ok(false);
         }
         follow.unacked = follow.unacked.saturating_sub(1);
-        Ok(())
+        Ok(true)
     }
 
     /// A repair page for `collection`: current versions at the cursor already

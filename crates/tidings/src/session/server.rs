@@ -473,8 +473,9 @@ impl ServerSession {
             }
             Body::Ack(ack) => {
                 for cursor in ack.cursors {
-                    self.follows.acked(&cursor)?;
-                    store.save_cursor(device, cursor)?;
+                    if self.follows.acked(&cursor)? {
+                        store.save_cursor(device, cursor)?;
+                    }
                 }
                 self.push_changes(now_ms, store)
             }
