@@ -326,3 +326,33 @@ fn an_ack_from_before_a_resync_does_not_end_the_session() {
     );
     assert_eq!(subjects(&client, town.chief_inbox), vec!["After"]);
 }
+
+#[test]
+fn the_page_window_never_leaks_with_empty_collections_and_repairs() {
+    use tidings::session::{ServerConfig, ServerSession};
+    let mut town = Town::new();
+    let code = town.activation(town.chief, 3);
+    let state = ClientState::new([3; 32], town.server_public());
+    let mut client =
+        ClientSession::enroll(ClientConfig::default(), state, &code, "phone", [4; 32], 0)
+            .expect("enroll");
+    let config = ServerConfig {
+        max_unacked_pages: 1,
+        ..ServerConfig::default()
+    };
+    let mut server = ServerSession::new(config, town.keys.clone(), [5; 32], 0);
+    pump(&mut client, &mut server, &mut town.store, 0);
+    // The chief's own calendar started empty (a page from 0 to 0 set its epoch).
+    for n in 1..=3u64 {
+        let uid = format!("m{n}@town");
+        town.add_meeting(town.chief_calendar, &uid, "Weekly", &[]);
+        server.push_changes(n * 1_000, &town.store).expect("push");
+        pump(&mut client, &mut server, &mut town.store, n * 1_000);
+        let held = client
+            .state()
+            .replica()
+            .collection(town.chief_calendar)
+            .map_or(0, |r| r.items().len());
+        assert_eq!(held as u64, n, "push {n} arrived");
+    }
+}

@@ -380,6 +380,11 @@ impl ClientSession {
                         }
                     }
                 }
+                let before = self
+                    .state
+                    .replica
+                    .collection(page.collection_id)
+                    .map(|r| r.cursor());
                 let applied = self.state.replica.apply(&page, &self.config.inflate)?;
                 let ended = Cursor {
                     collection_id: page.collection_id,
@@ -388,38 +393,42 @@ impl ClientSession {
                     ..Cursor::default()
                 };
                 self.continuing.insert(page.collection_id, ended);
-                if let Applied::Advanced { refetch, .. } = applied {
-                    if !refetch.is_empty() {
-                        let ask = proto::Refetch {
-                            collection_id: page.collection_id,
-                            item_ids: refetch,
-                        };
-                        self.channel.send(
-                            now_ms,
-                            &Envelope {
-                                body: Some(Body::Refetch(ask)),
-                            },
-                        )?;
-                    }
-                    self.events.push_back(ClientEvent::Changed {
+                let Applied::Advanced { refetch, .. } = applied else {
+                    return Ok(()); // a duplicate: nothing changed, nothing to ack
+                };
+                if !refetch.is_empty() {
+                    let ask = proto::Refetch {
                         collection_id: page.collection_id,
-                        modseq: page.to_modseq,
-                    });
+                        item_ids: refetch,
+                    };
+                    self.channel.send(
+                        now_ms,
+                        &Envelope {
+                            body: Some(Body::Refetch(ask)),
+                        },
+                    )?;
                 }
-                let cursor = self
+                self.events.push_back(ClientEvent::Changed {
+                    collection_id: page.collection_id,
+                    modseq: page.to_modseq,
+                });
+                // Only pages that moved the cursor are acknowledged: a repair
+                // page was never counted in the server's window.
+                let after = self
                     .state
                     .replica
                     .collection(page.collection_id)
-                    .map(|r| r.cursor())
-                    .unwrap_or_default();
-                self.channel.send(
-                    now_ms,
-                    &Envelope {
-                        body: Some(Body::Ack(Ack {
-                            cursors: vec![cursor],
-                        })),
-                    },
-                )?;
+                    .map(|r| r.cursor());
+                if let Some(cursor) = after.filter(|_| after != before) {
+                    self.channel.send(
+                        now_ms,
+                        &Envelope {
+                            body: Some(Body::Ack(Ack {
+                                cursors: vec![cursor],
+                            })),
+                        },
+                    )?;
+                }
             }
             Body::ResyncRequired(resync) => {
                 self.state
