@@ -1,0 +1,341 @@
+//! TEST SUPPORT ONLY (feature `loopback-server`): an in-memory server for C
+//! tests and the handset example, until a network reference server exists.
+//! It wraps the core's `MemoryStore` and one `ServerSession` per connection.
+
+use crate::bytes::tidings_bytes;
+use crate::client::tidings_client;
+use crate::handle::{
+    Castable, Out, borrow, borrow_mut, free, input, input_array, input_str, into_ptr,
+};
+use crate::panic::{guard, guard_value};
+use crate::result::{Fail, tidings_result};
+use std::sync::Arc;
+use tidings::ErrorKind;
+use tidings::compress::{PackOptions, pack};
+use tidings::crypto::StaticKeypair;
+use tidings::proto::{
+    self, Address, Attendee, CalendarEvent, CalendarItem, CalendarTime, CollectionKind, Item, item,
+};
+use tidings::session::{ServerConfig, ServerSession, pump};
+use tidings::store::{ActivationCode, DeviceRegistry, ItemStore, MemoryStore};
+use tidings::sync::Rights;
+
+/// TEST SUPPORT: an in-memory server. Not thread-safe.
+pub struct tidings_test_server {
+    _private: [u8; 0],
+}
+
+/// The server behind a `tidings_test_server`.
+pub struct Loopback {
+    store: MemoryStore,
+    keys: Arc<StaticKeypair>,
+    sessions: Vec<ServerSession>,
+}
+
+impl Castable for tidings_test_server {
+    type Rust = Loopback;
+}
+
+/// The seeded town hall: the chief holds the mayor's calendar by delegation.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct tidings_test_town {
+    /// Principal "Mayor" (mayor@town.example).
+    pub mayor: u64,
+    /// Principal "Chief of Staff" (chief@town.example).
+    pub chief: u64,
+    /// The mayor's mail folder.
+    pub mayor_inbox: u64,
+    /// The mayor's calendar (the chief has owner rights on it).
+    pub mayor_calendar: u64,
+    /// The chief's mail folder.
+    pub chief_inbox: u64,
+    /// The chief's calendar.
+    pub chief_calendar: u64,
+}
+
+/// TEST SUPPORT: an empty server with static key `secret` (32 bytes).
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_new(
+    secret: *const u8,
+    secret_len: usize,
+    out: *mut *mut tidings_test_server,
+) -> tidings_result {
+    guard(|| {
+        let out = Out::new(out)?;
+        let keys = Arc::new(StaticKeypair::from_secret_bytes(input_array(
+            secret, secret_len,
+        )?));
+        out.set(into_ptr(Loopback {
+            store: MemoryStore::new(),
+            keys,
+            sessions: Vec::new(),
+        }));
+        Ok(())
+    })
+}
+
+/// TEST SUPPORT: seeds the town hall (as the core's tests do).
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_seed_town(
+    server: *mut tidings_test_server,
+    out: *mut tidings_test_town,
+) -> tidings_result {
+    guard(|| {
+        let out = Out::new(out)?;
+        let store = &mut borrow_mut(server)?.store;
+        let mayor = store.add_principal("Mayor", "mayor@town.example");
+        let chief = store.add_principal("Chief of Staff", "chief@town.example");
+        let town = tidings_test_town {
+            mayor,
+            chief,
+            mayor_inbox: store.add_collection(mayor, CollectionKind::Mail, "Inbox")?,
+            mayor_calendar: store.add_collection(mayor, CollectionKind::Calendar, "Calendar")?,
+            chief_inbox: store.add_collection(chief, CollectionKind::Mail, "Inbox")?,
+            chief_calendar: store.add_collection(chief, CollectionKind::Calendar, "Calendar")?,
+        };
+        store.grant(town.mayor_calendar, chief, Rights::OWNER)?;
+        out.set(town);
+        Ok(())
+    })
+}
+
+/// TEST SUPPORT: the server's 32-byte public key, to pin in client states.
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_public_key(
+    server: *const tidings_test_server,
+    out: *mut u8,
+    out_len: usize,
+) -> tidings_result {
+    guard(|| {
+        let out = Out::new(out.cast::<[u8; 32]>())?;
+        let public = borrow(server)?.keys.public_key();
+        if out_len != 32 {
+            return Err(ErrorKind::InvalidArgument.into());
+        }
+        out.set(public);
+        Ok(())
+    })
+}
+
+/// TEST SUPPORT: a one-time activation code for `principal` from 10 random
+/// bytes, as a user would type it (free with `tidings_bytes_free`).
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_activation(
+    server: *mut tidings_test_server,
+    principal: u64,
+    random: *const u8,
+    random_len: usize,
+    out: *mut tidings_bytes,
+) -> tidings_result {
+    guard(|| {
+        let out = Out::new(out)?;
+        let code = ActivationCode::from_random(input_array(random, random_len)?);
+        borrow_mut(server)?
+            .store
+            .create_activation(principal, &code, u64::MAX, 5)?;
+        out.set(tidings_bytes::from_vec(code.display().into_bytes()));
+        Ok(())
+    })
+}
+
+/// TEST SUPPORT: delivers an RFC 5322 message into a mail folder.
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_add_mail(
+    server: *mut tidings_test_server,
+    collection_id: u64,
+    message: *const u8,
+    message_len: usize,
+    out_item_id: *mut u64,
+) -> tidings_result {
+    guard(|| {
+        let out = Out::new(out_item_id)?;
+        let raw = input(message, message_len)?;
+        out.set(
+            borrow_mut(server)?
+                .store
+                .add_message(collection_id, raw, 2048)?,
+        );
+        Ok(())
+    })
+}
+
+/// TEST SUPPORT: adds a meeting (3 Dec 2026, 09:00 London, organised by the
+/// town clerk) inviting `attendee` (UTF-8 address) with status NEEDS-ACTION.
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_add_meeting(
+    server: *mut tidings_test_server,
+    calendar_id: u64,
+    summary: *const u8,
+    summary_len: usize,
+    attendee: *const u8,
+    attendee_len: usize,
+    out_item_id: *mut u64,
+) -> tidings_result {
+    guard(|| {
+        let out = Out::new(out_item_id)?;
+        let (summary, attendee) = (
+            input_str(summary, summary_len)?,
+            input_str(attendee, attendee_len)?,
+        );
+        let store = &mut borrow_mut(server)?.store;
+        let (id, _) = store.upsert(calendar_id, None, Vec::new().into(), 0)?;
+        let event = meeting(id, calendar_id, summary, attendee);
+        let packed = pack(
+            &proto::encode(&Item {
+                kind: Some(item::Kind::Calendar(event)),
+            }),
+            &PackOptions::default(),
+        );
+        store.upsert(calendar_id, Some(id), packed.into(), 0)?;
+        out.set(id);
+        Ok(())
+    })
+}
+
+/// TEST SUPPORT: accepts a connection (32 random bytes for its ephemeral
+/// key); `out_connection` names it in the calls below.
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_accept(
+    server: *mut tidings_test_server,
+    random: *const u8,
+    random_len: usize,
+    now_ms: u64,
+    out_connection: *mut usize,
+) -> tidings_result {
+    guard(|| {
+        let out = Out::new(out_connection)?;
+        let random = input_array(random, random_len)?;
+        let mut server = borrow_mut(server)?;
+        let session =
+            ServerSession::new(ServerConfig::default(), server.keys.clone(), random, now_ms);
+        server.sessions.push(session);
+        out.set(server.sessions.len() - 1);
+        Ok(())
+    })
+}
+
+/// TEST SUPPORT: feeds bytes a client sent on `connection`.
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_handle_bytes(
+    server: *mut tidings_test_server,
+    connection: usize,
+    now_ms: u64,
+    data: *const u8,
+    len: usize,
+) -> tidings_result {
+    guard(|| {
+        let data = input(data, len)?;
+        let server = &mut *borrow_mut(server)?;
+        let session = server
+            .sessions
+            .get_mut(connection)
+            .ok_or(Fail::from(ErrorKind::InvalidArgument))?;
+        session.handle_bytes(now_ms, data, &mut server.store)?;
+        while session.poll_event().is_some() {}
+        Ok(())
+    })
+}
+
+/// TEST SUPPORT: the next bytes to send on `connection` (`{NULL, 0}` if none).
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_poll_transmit(
+    server: *mut tidings_test_server,
+    connection: usize,
+    out: *mut tidings_bytes,
+) -> tidings_result {
+    guard(|| {
+        let out = Out::new(out)?;
+        let mut server = borrow_mut(server)?;
+        let session = server
+            .sessions
+            .get_mut(connection)
+            .ok_or(Fail::from(ErrorKind::InvalidArgument))?;
+        out.set(tidings_bytes::from_vec(
+            session.poll_transmit().unwrap_or_default(),
+        ));
+        Ok(())
+    })
+}
+
+/// TEST SUPPORT: moves bytes both ways between `client` and `connection`
+/// until both are quiet (what a network would do).
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_pump(
+    server: *mut tidings_test_server,
+    connection: usize,
+    client: *mut tidings_client,
+    now_ms: u64,
+) -> tidings_result {
+    guard(|| {
+        let mut client = borrow_mut(client)?;
+        let server = &mut *borrow_mut(server)?;
+        let session = server
+            .sessions
+            .get_mut(connection)
+            .ok_or(Fail::from(ErrorKind::InvalidArgument))?;
+        pump(&mut client, session, &mut server.store, now_ms)?;
+        while session.poll_event().is_some() {}
+        Ok(())
+    })
+}
+
+/// TEST SUPPORT: live push: every open connection is sent what changed.
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_push(
+    server: *mut tidings_test_server,
+    now_ms: u64,
+) -> tidings_result {
+    guard(|| {
+        let server = &mut *borrow_mut(server)?;
+        for session in server
+            .sessions
+            .iter_mut()
+            .filter(|s| !s.is_closed() && s.device().is_some())
+        {
+            session.push_changes(now_ms, &server.store)?;
+        }
+        Ok(())
+    })
+}
+
+/// TEST SUPPORT: frees the server; NULL is a no-op.
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_free(server: *mut tidings_test_server) {
+    guard_value((), || free(server))
+}
+
+fn meeting(id: u64, calendar_id: u64, summary: &str, attendee: &str) -> CalendarItem {
+    let at = |value: &str| {
+        Some(CalendarTime {
+            value: value.into(),
+            tzid: "Europe/London".into(),
+            ..Default::default()
+        })
+    };
+    let address = |name: &str, email: &str| {
+        Some(Address {
+            name: name.into(),
+            email: email.into(),
+        })
+    };
+    CalendarItem {
+        id,
+        calendar_id,
+        version: 1,
+        master: Some(CalendarEvent {
+            uid: format!("{id}@town.example"),
+            summary: summary.into(),
+            start: at("20261203T090000"),
+            end: at("20261203T100000"),
+            organizer: address("Town Clerk", "clerk@town.example"),
+            attendees: vec![Attendee {
+                address: address("", attendee),
+                status: proto::ParticipationStatus::NeedsAction as i32,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
