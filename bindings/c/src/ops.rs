@@ -256,9 +256,15 @@ pub extern "C" fn tidings_client_submit_encoded(
     operation_len: usize,
 ) -> tidings_result {
     guard(|| {
+        let mut client = borrow_mut(client)?;
         let op: Operation = proto::decode(input(operation, operation_len)?)?;
         let kind = op.kind.ok_or(Fail::from(ErrorKind::InvalidArgument))?;
-        submit(client, now_ms, op.op_id.as_ptr(), op.op_id.len(), kind)
+        let op_id = op
+            .op_id
+            .as_slice()
+            .try_into()
+            .map_err(|_| Fail::from(ErrorKind::InvalidArgument))?;
+        Ok(client.submit(now_ms, op_id, kind)?)
     })
 }
 
