@@ -101,3 +101,8 @@ fn c_enrollment_sync_push_save_and_restore() {
 fn c_operations_invitations_and_conflicts() {
     build_and_run("ops", &manifest().join("tests/c/ops.c"), &[]);
 }
+
+#[test]
+fn the_handset_example_runs() {
+    build_and_run("handset", &manifest().join("examples/handset.c"), &[]);
+}
