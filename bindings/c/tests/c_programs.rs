@@ -106,3 +106,19 @@ fn c_operations_invitations_and_conflicts() {
 fn the_handset_example_runs() {
     build_and_run("handset", &manifest().join("examples/handset.c"), &[]);
 }
+
+#[test]
+fn the_pkg_config_file_is_valid_and_current() {
+    let pc = std::fs::read_to_string(manifest().join("tidings.pc")).expect("tidings.pc");
+    let version = format!("Version: {}\n", env!("CARGO_PKG_VERSION"));
+    assert!(pc.contains(&version), "tidings.pc must say {version}");
+    let libs = format!("Libs.private: {}\n", SYSTEM_LIBS.join(" "));
+    assert!(pc.contains(&libs), "tidings.pc must list {libs}");
+    if let Ok(out) = Command::new("pkg-config")
+        .args(["--validate", "tidings"])
+        .env("PKG_CONFIG_PATH", manifest())
+        .output()
+    {
+        assert!(out.status.success(), "pkg-config --validate: {out:?}");
+    }
+}
