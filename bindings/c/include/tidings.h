@@ -704,6 +704,22 @@ tidings_result tidings_client_submit_encoded(tidings_client *client,
                                              size_t operation_len);
 
 /**
+ * Mail: how many body parts (`attachment` false) or attachments
+ * (`attachment` true) the item has (0 for events and NULL).
+ */
+size_t tidings_item_part_count(const tidings_item *item, bool attachment);
+
+/**
+ * Mail: the part id (for `tidings_client_fetch_range`) and whole size in
+ * bytes of body part or attachment `index` (below the count).
+ */
+tidings_result tidings_item_part(const tidings_item *item,
+                                 bool attachment,
+                                 size_t index,
+                                 uint32_t *out_part_id,
+                                 uint64_t *out_size);
+
+/**
  * How many collections the replica holds (0 for NULL).
  */
 size_t tidings_client_collection_count(const tidings_client *client);

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod loopback;
 pub mod ops;
 mod panic;
+pub mod parts;
 pub mod replica;
 pub mod result;
 pub mod state;
