@@ -521,6 +521,13 @@ tidings_result tidings_test_server_add_meeting(tidings_test_server *server,
 
 #if defined(TIDINGS_LOOPBACK_SERVER)
 /**
+ * TEST SUPPORT: frees the server; NULL is a no-op.
+ */
+void tidings_test_server_free(tidings_test_server *server);
+#endif
+
+#if defined(TIDINGS_LOOPBACK_SERVER)
+/**
  * TEST SUPPORT: accepts a connection (32 random bytes for its ephemeral
  * key); `out_connection` names it in the calls below.
  */
@@ -567,13 +574,6 @@ tidings_result tidings_test_server_pump(tidings_test_server *server,
  * TEST SUPPORT: live push: every open connection is sent what changed.
  */
 tidings_result tidings_test_server_push(tidings_test_server *server, uint64_t now_ms);
-#endif
-
-#if defined(TIDINGS_LOOPBACK_SERVER)
-/**
- * TEST SUPPORT: frees the server; NULL is a no-op.
- */
-void tidings_test_server_free(tidings_test_server *server);
 #endif
 
 /**

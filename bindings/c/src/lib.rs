@@ -16,6 +16,8 @@ mod handle;
 pub mod keys;
 #[cfg(feature = "loopback-server")]
 pub mod loopback;
+#[cfg(feature = "loopback-server")]
+pub mod loopback_io;
 pub mod ops;
 mod panic;
 pub mod parts;

@@ -1,14 +1,14 @@
 //! TEST SUPPORT ONLY (feature `loopback-server`): an in-memory server for C
 //! tests and the handset example, until a network reference server exists.
-//! It wraps the core's `MemoryStore` and one `ServerSession` per connection.
+//! It wraps the core's `MemoryStore` and one `ServerSession` per connection;
+//! connections are in `loopback_io.rs`.
 
 use crate::bytes::tidings_bytes;
-use crate::client::tidings_client;
 use crate::handle::{
     Castable, Out, borrow, borrow_mut, free, input, input_array, input_str, into_ptr,
 };
 use crate::panic::{guard, guard_value};
-use crate::result::{Fail, tidings_result};
+use crate::result::tidings_result;
 use std::sync::Arc;
 use tidings::ErrorKind;
 use tidings::compress::{PackOptions, pack};
@@ -16,7 +16,7 @@ use tidings::crypto::StaticKeypair;
 use tidings::proto::{
     self, Address, Attendee, CalendarEvent, CalendarItem, CalendarTime, CollectionKind, Item, item,
 };
-use tidings::session::{ServerConfig, ServerSession, pump};
+use tidings::session::ServerSession;
 use tidings::store::{ActivationCode, DeviceRegistry, ItemStore, MemoryStore};
 use tidings::sync::Rights;
 
@@ -27,9 +27,9 @@ pub struct tidings_test_server {
 
 /// The server behind a `tidings_test_server`.
 pub struct Loopback {
-    store: MemoryStore,
-    keys: Arc<StaticKeypair>,
-    sessions: Vec<ServerSession>,
+    pub(crate) store: MemoryStore,
+    pub(crate) keys: Arc<StaticKeypair>,
+    pub(crate) sessions: Vec<ServerSession>,
 }
 
 impl Castable for tidings_test_server {
@@ -189,112 +189,6 @@ pub extern "C" fn tidings_test_server_add_meeting(
         );
         store.upsert(calendar_id, Some(id), packed.into(), 0)?;
         out.set(id);
-        Ok(())
-    })
-}
-
-/// TEST SUPPORT: accepts a connection (32 random bytes for its ephemeral
-/// key); `out_connection` names it in the calls below.
-#[unsafe(no_mangle)]
-pub extern "C" fn tidings_test_server_accept(
-    server: *mut tidings_test_server,
-    random: *const u8,
-    random_len: usize,
-    now_ms: u64,
-    out_connection: *mut usize,
-) -> tidings_result {
-    guard(|| {
-        let out = Out::new(out_connection)?;
-        let random = input_array(random, random_len)?;
-        let mut server = borrow_mut(server)?;
-        let session =
-            ServerSession::new(ServerConfig::default(), server.keys.clone(), random, now_ms);
-        server.sessions.push(session);
-        out.set(server.sessions.len() - 1);
-        Ok(())
-    })
-}
-
-/// TEST SUPPORT: feeds bytes a client sent on `connection`.
-#[unsafe(no_mangle)]
-pub extern "C" fn tidings_test_server_handle_bytes(
-    server: *mut tidings_test_server,
-    connection: usize,
-    now_ms: u64,
-    data: *const u8,
-    len: usize,
-) -> tidings_result {
-    guard(|| {
-        let data = input(data, len)?;
-        let server = &mut *borrow_mut(server)?;
-        let session = server
-            .sessions
-            .get_mut(connection)
-            .ok_or(Fail::from(ErrorKind::InvalidArgument))?;
-        session.handle_bytes(now_ms, data, &mut server.store)?;
-        while session.poll_event().is_some() {}
-        Ok(())
-    })
-}
-
-/// TEST SUPPORT: the next bytes to send on `connection` (`{NULL, 0}` if none).
-#[unsafe(no_mangle)]
-pub extern "C" fn tidings_test_server_poll_transmit(
-    server: *mut tidings_test_server,
-    connection: usize,
-    out: *mut tidings_bytes,
-) -> tidings_result {
-    guard(|| {
-        let out = Out::new(out)?;
-        let mut server = borrow_mut(server)?;
-        let session = server
-            .sessions
-            .get_mut(connection)
-            .ok_or(Fail::from(ErrorKind::InvalidArgument))?;
-        out.set(tidings_bytes::from_vec(
-            session.poll_transmit().unwrap_or_default(),
-        ));
-        Ok(())
-    })
-}
-
-/// TEST SUPPORT: moves bytes both ways between `client` and `connection`
-/// until both are quiet (what a network would do).
-#[unsafe(no_mangle)]
-pub extern "C" fn tidings_test_server_pump(
-    server: *mut tidings_test_server,
-    connection: usize,
-    client: *mut tidings_client,
-    now_ms: u64,
-) -> tidings_result {
-    guard(|| {
-        let mut client = borrow_mut(client)?;
-        let server = &mut *borrow_mut(server)?;
-        let session = server
-            .sessions
-            .get_mut(connection)
-            .ok_or(Fail::from(ErrorKind::InvalidArgument))?;
-        pump(&mut client, session, &mut server.store, now_ms)?;
-        while session.poll_event().is_some() {}
-        Ok(())
-    })
-}
-
-/// TEST SUPPORT: live push: every open connection is sent what changed.
-#[unsafe(no_mangle)]
-pub extern "C" fn tidings_test_server_push(
-    server: *mut tidings_test_server,
-    now_ms: u64,
-) -> tidings_result {
-    guard(|| {
-        let server = &mut *borrow_mut(server)?;
-        for session in server
-            .sessions
-            .iter_mut()
-            .filter(|s| !s.is_closed() && s.device().is_some())
-        {
-            session.push_changes(now_ms, &server.store)?;
-        }
         Ok(())
     })
 }

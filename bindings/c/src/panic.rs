@@ -41,10 +41,23 @@ mod tests {
     /// unwind into C. Every `extern "C" fn` body must start with a guard.
     #[test]
     fn every_export_starts_with_the_panic_boundary() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        let mut files = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).expect("a source directory") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files.push(path);
+                }
+            }
+        }
         let mut exports = 0;
-        for entry in std::fs::read_dir(dir).expect("src") {
-            let path = entry.expect("entry").path();
+        for path in files {
             let text = std::fs::read_to_string(&path).expect("source");
             for (at, _) in text.match_indices("extern \"C\" fn ") {
                 exports += 1;
