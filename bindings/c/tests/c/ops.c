@@ -138,6 +138,50 @@ int main(void) {
   CHECK(tidings_event_outcome(event) == TIDINGS_OUTCOME_DONE);
   tidings_event_free(event);
 
+  /* Create an event (a copy of the meeting) in the chief's calendar; a
+   * delete at a stale version conflicts, at the right one it is done. */
+  OK(tidings_client_item(chief, t.mayor_calendar, meeting, &item));
+  OK(tidings_item_encoded(item, &encoded));
+  tidings_item_free(item);
+  fill(op, 16, 9);
+  OK(tidings_client_create_event(chief, 8000, op, 16, t.chief_calendar,
+                                 encoded.data, encoded.len));
+  tidings_bytes_free(&encoded);
+  event = answer(server, chief_conn, chief, 8000, op);
+  CHECK(tidings_event_outcome(event) == TIDINGS_OUTCOME_DONE);
+  uint64_t created = tidings_event_id(event), version = tidings_event_version(event);
+  CHECK(created != 0 && created != meeting && version != 0);
+  tidings_event_free(event);
+  fill(op, 16, 10);
+  OK(tidings_client_delete_event(chief, 8001, op, 16, t.chief_calendar, created,
+                                 version + 5));
+  event = answer(server, chief_conn, chief, 8001, op);
+  CHECK(tidings_event_outcome(event) == TIDINGS_OUTCOME_CONFLICT);
+  CHECK(tidings_event_version(event) == version);
+  tidings_event_free(event);
+  fill(op, 16, 11);
+  OK(tidings_client_delete_event(chief, 8002, op, 16, t.chief_calendar, created,
+                                 version));
+  event = answer(server, chief_conn, chief, 8002, op);
+  CHECK(tidings_event_outcome(event) == TIDINGS_OUTCOME_DONE);
+  tidings_event_free(event);
+
+  /* Any operation as protobuf bytes: Operation{op_id, delete_items{
+   * collection_id, item_ids}}, encoded by hand (ids below 128). */
+  CHECK(t.chief_inbox < 128 && mail < 128);
+  uint8_t wire[] = {0x0a, 16, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+                    12,   12, 12, 12, 0x22, 5, 0x08, (uint8_t)t.chief_inbox,
+                    0x12, 1,  (uint8_t)mail};
+  OK(tidings_client_submit_encoded(chief, 9000, wire, sizeof wire));
+  fill(op, 16, 12);
+  event = answer(server, chief_conn, chief, 9000, op);
+  CHECK(tidings_event_outcome(event) != TIDINGS_OUTCOME_NONE);
+  tidings_bytes result = {NULL, 0};
+  OK(tidings_event_encoded(event, &result));
+  CHECK(result.len > 16);
+  tidings_bytes_free(&result);
+  tidings_event_free(event);
+
   tidings_client_free(chief);
   tidings_client_free(mayor);
   tidings_test_server_free(server);

@@ -57,6 +57,10 @@ int main(void) {
   tidings_client_free(mayor);
   tidings_client_state *state = NULL;
   OK(tidings_client_state_restore(saved.data, saved.len, &state));
+  tidings_bytes resaved = {NULL, 0};
+  OK(tidings_client_state_save(state, &resaved));
+  CHECK(resaved.len == saved.len && memcmp(resaved.data, saved.data, saved.len) == 0);
+  tidings_bytes_free(&resaved);
   tidings_bytes_free(&saved);
   CHECK(tidings_client_state_is_enrolled(state));
   uint8_t random[32];
