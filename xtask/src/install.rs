@@ -42,3 +42,25 @@ pub(crate) fn python_icalendar() -> Result<(), String> {
         &[],
     )
 }
+
+/// valgrind, for the C tests; from the system's package manager when missing
+/// (the distribution's version: it must match the system's libc).
+pub(crate) fn valgrind() -> Result<(), String> {
+    if run::prints("valgrind", &["--version"], "valgrind") {
+        return Ok(());
+    }
+    println!("installing valgrind with apt-get (once per machine)");
+    run::command_in(&run::root(), "apt-get", &["update", "-qq"], &[])?;
+    run::command_in(
+        &run::root(),
+        "apt-get",
+        &[
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "valgrind",
+        ],
+        &[("DEBIAN_FRONTEND", "noninteractive")],
+    )
+}

@@ -38,7 +38,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     step("install test tools and data", &|| {
         install::cargo_fuzz()?;
-        install::python_icalendar()
+        install::python_icalendar()?;
+        install::valgrind()
     });
     step("format", &|| {
         run::cargo(&["fmt", "--all", "--", "--check"], &[])
@@ -66,6 +67,22 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     step("rust tests", &|| {
         run::cargo(&["test", "--workspace", "--all-features"], &[])
     });
+    // The C programs of bindings/c, checked for memory errors and leaks.
+    for check in ["valgrind", "asan"] {
+        step(&format!("C tests under {check}"), &|| {
+            run::cargo(
+                &[
+                    "test",
+                    "-p",
+                    "tidings-ffi",
+                    "--all-features",
+                    "--test",
+                    "c_programs",
+                ],
+                &[("TIDINGS_C_CHECK", check)],
+            )
+        });
+    }
     for target in fuzz::targets()? {
         step(&format!("fuzz {target} ({fuzz_seconds}s)"), &|| {
             fuzz::run_target(&target, fuzz_seconds)
