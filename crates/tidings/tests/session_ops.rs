@@ -255,3 +255,43 @@ fn free_busy_is_answered_for_principals_the_device_may_see() {
         })
     );
 }
+
+#[test]
+fn mail_cannot_be_moved_into_a_calendar() {
+    let mut town = Town::new();
+    let (mut chief, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let mail = *chief
+        .state()
+        .replica()
+        .collection(town.chief_inbox)
+        .and_then(|r| r.items().keys().next())
+        .expect("mail");
+    let move_items = proto::MoveItems {
+        collection_id: town.chief_inbox,
+        item_ids: vec![mail],
+        to_collection_id: town.chief_calendar,
+    };
+    chief
+        .submit(2_000, [12; 16], Kind::MoveItems(move_items))
+        .expect("submit");
+    pump(&mut chief, &mut server, &mut town.store, 2_000);
+    assert_eq!(
+        outcomes(&mut chief),
+        vec![Outcome::Error(proto::ErrorInfo {
+            code: ErrorKind::InvalidArgument.code().into()
+        })]
+    );
+    assert!(
+        town.store
+            .item(town.chief_inbox, mail)
+            .expect("store")
+            .is_some(),
+        "the mail stayed"
+    );
+    assert!(
+        town.store
+            .items(town.chief_calendar)
+            .expect("calendar")
+            .is_empty()
+    );
+}

@@ -138,6 +138,14 @@ fn run<S: Store>(
         Kind::MoveItems(op) => {
             need(store, op.collection_id, Rights::WRITE)?;
             need(store, op.to_collection_id, Rights::WRITE)?;
+            if store.collection(op.collection_id)?.kind
+                != store.collection(op.to_collection_id)?.kind
+            {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "items move only between collections of one kind",
+                ));
+            }
             for &id in &op.item_ids {
                 let (packed, flags) = store
                     .item(op.collection_id, id)?
