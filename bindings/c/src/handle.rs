@@ -108,12 +108,13 @@ impl<T> Drop for BorrowedMut<'_, T> {
     }
 }
 
-/// A byte input: pointer + length; NULL is an error.
-pub(crate) fn input<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], Fail> {
+/// An input array (bytes, ids): pointer + element count; NULL is an error.
+pub(crate) fn input<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], Fail> {
     if ptr.is_null() {
         return Err(Fail(TIDINGS_NULL_ARGUMENT));
     }
-    // SAFETY: the caller passes `len` readable bytes at `ptr` (contract).
+    // SAFETY: the caller promises `len` readable elements at `ptr` (the
+    // documented convention for every pointer + length argument).
     Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
 }
 
@@ -128,15 +129,6 @@ pub(crate) fn input_array<const N: usize>(ptr: *const u8, len: usize) -> Result<
 pub(crate) fn input_str<'a>(ptr: *const u8, len: usize) -> Result<&'a str, Fail> {
     core::str::from_utf8(input(ptr, len)?)
         .map_err(|_| Fail(tidings::ErrorKind::InvalidArgument.code()))
-}
-
-/// An array of ids: pointer + count.
-pub(crate) fn input_ids<'a>(ptr: *const u64, count: usize) -> Result<&'a [u64], Fail> {
-    if ptr.is_null() {
-        return Err(Fail(TIDINGS_NULL_ARGUMENT));
-    }
-    // SAFETY: the caller passes `count` readable ids at `ptr` (contract).
-    Ok(unsafe { core::slice::from_raw_parts(ptr, count) })
 }
 
 /// Writes up to `len` ids from `ids` to the caller's `out` (non-NULL).

@@ -3,7 +3,7 @@
 //! arrives later as a `TIDINGS_EVENT_OPERATION_RESULT` with that op id.
 
 use crate::client::tidings_client;
-use crate::handle::{borrow_mut, input, input_array, input_ids, input_str};
+use crate::handle::{borrow_mut, input, input_array, input_str};
 use crate::panic::guard;
 use crate::result::{Fail, tidings_result};
 use tidings::ErrorKind;
@@ -38,7 +38,7 @@ pub extern "C" fn tidings_client_set_flags(
     clear: u32,
 ) -> tidings_result {
     guard(|| {
-        let item_ids = input_ids(item_ids, item_count)?.to_vec();
+        let item_ids = input(item_ids, item_count)?.to_vec();
         let kind = Kind::SetFlags(SetFlags {
             collection_id,
             item_ids,
@@ -62,7 +62,7 @@ pub extern "C" fn tidings_client_move(
     to_collection_id: u64,
 ) -> tidings_result {
     guard(|| {
-        let item_ids = input_ids(item_ids, item_count)?.to_vec();
+        let item_ids = input(item_ids, item_count)?.to_vec();
         let kind = Kind::MoveItems(MoveItems {
             collection_id,
             item_ids,
@@ -84,7 +84,7 @@ pub extern "C" fn tidings_client_delete(
     item_count: usize,
 ) -> tidings_result {
     guard(|| {
-        let item_ids = input_ids(item_ids, item_count)?.to_vec();
+        let item_ids = input(item_ids, item_count)?.to_vec();
         let kind = Kind::DeleteItems(DeleteItems {
             collection_id,
             item_ids,
