@@ -162,6 +162,14 @@ impl Town {
         id
     }
 
+    /// The flags the server holds for an item, if it is live.
+    pub fn flags(&self, collection: u64, id: u64) -> Option<u32> {
+        self.store
+            .item(collection, id)
+            .expect("store")
+            .map(|(_, flags)| flags)
+    }
+
     pub fn activation(&mut self, principal: u64, seed: u8) -> String {
         let code = ActivationCode::from_random([seed; 10]);
         self.store
