@@ -71,7 +71,8 @@ impl Channel {
 
     /// Encodes, pads, seals and queues one envelope.
     pub(crate) fn send(&mut self, now_ms: u64, envelope: &Envelope) -> Result<()> {
-        let mut padded = Vec::with_capacity(envelope_len(envelope) + 8);
+        // `pad` reserves exactly what it writes.
+        let mut padded = Vec::new();
         pad(&proto::encode(envelope), &mut padded);
         self.send_padded(now_ms, &padded)
     }
@@ -176,8 +177,4 @@ impl Channel {
         }
         Ok(())
     }
-}
-
-fn envelope_len(envelope: &Envelope) -> usize {
-    prost::Message::encoded_len(envelope)
 }
