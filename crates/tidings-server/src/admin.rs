@@ -13,6 +13,9 @@ use tidings::sync::mail::DEFAULT_PREVIEW_BYTES;
 use tidings::sync::{Rights, pack_item};
 use tidings::{Error, ErrorKind, Result};
 
+/// Codes drawn before giving up on finding a free public id.
+const MAX_DRAWS: u32 = 64;
+
 /// Wrong guesses an activation code survives.
 pub const ACTIVATION_ATTEMPTS: u32 = 5;
 
@@ -88,13 +91,18 @@ pub fn record_addresses(store: &mut SqliteStore, tcp: &str, ws: Option<&str>) ->
 /// `valid_ms`, and returns the enrollment payload.
 pub fn enroll(store: &mut SqliteStore, email: &str, valid_ms: u64) -> Result<Activation> {
     let principal = principal(store, email)?;
-    let code = ActivationCode::from_random(random());
-    store.create_activation(
-        principal.id,
-        &code,
-        now_ms().saturating_add(valid_ms),
-        ACTIVATION_ATTEMPTS,
-    )?;
+    let expires = now_ms().saturating_add(valid_ms);
+    let mut code = ActivationCode::from_random(random());
+    // Public ids are 20 bits: with thousands of codes outstanding, a draw
+    // may collide with a live one; draw again.
+    let mut draws = 1;
+    while let Err(e) = store.create_activation(principal.id, &code, expires, ACTIVATION_ATTEMPTS) {
+        if e.kind() != ErrorKind::InvalidArgument || draws == MAX_DRAWS {
+            return Err(e);
+        }
+        code = ActivationCode::from_random(random());
+        draws += 1;
+    }
     let keys = crate::server::server_keys(store)?;
     let text = |bytes: Option<Vec<u8>>| bytes.map(|b| String::from_utf8_lossy(&b).into_owned());
     let tcp = text(store.meta(TCP_ADDR)?).unwrap_or_else(|| "127.0.0.1:4650".into());

@@ -159,3 +159,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_live_code_is_never_replaced_by_one_with_the_same_id() {
+    let (mut store, chief, code) = enrollable();
+    // Same 4-character public id, another secret.
+    let mut twin = code.display();
+    twin.replace_range(18.., if twin.ends_with('0') { "1" } else { "0" });
+    let twin = ActivationCode::parse(&twin).expect("code");
+    assert_eq!(twin.id(), code.id());
+    assert_eq!(
+        store
+            .create_activation(chief, &twin, u64::MAX, 3)
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidArgument)
+    );
+    // The live code still works; once burned, its id is free again.
+    store
+        .redeem_activation(&code.display(), [1; 32], "phone", 10)
+        .expect("the first code is intact");
+    assert_eq!(store.create_activation(chief, &twin, u64::MAX, 3), Ok(()));
+}

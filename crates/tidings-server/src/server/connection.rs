@@ -52,12 +52,14 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut wire: Wire, peer: String) {
                 Ok(true) => {
                     let now = now_ms();
                     let store = &shared.store;
-                    lock(store).batch(|store| {
+                    let handled = lock(store).batch(|store| {
                         let handled = session.handle_bytes(now, &buf, store);
                         // Mail to send commits with the operation that sent it.
                         deliver_outgoing(&shared, &mut session, store, &mut events);
                         handled
-                    })
+                    });
+                    super::wire::release(&mut buf);
+                    handled
                 }
                 Ok(false) => break,
                 Err(e) => {

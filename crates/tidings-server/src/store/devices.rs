@@ -72,6 +72,18 @@ impl DeviceRegistry for SqliteStore {
         max_attempts: u32,
     ) -> Result<()> {
         self.principal(principal)?;
+        let live: Option<bool> = self
+            .conn
+            .query_row(
+                "SELECT burned FROM activations WHERE lookup = ?1",
+                [code.id()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(storage)?;
+        if live == Some(false) {
+            return Err(ActivationRecord::id_in_use());
+        }
         let record = ActivationRecord::new(principal, code, expires_at_ms, max_attempts);
         self.conn
             .execute(

@@ -91,21 +91,31 @@ pub fn holds(session: &ClientSession) -> Vec<(u64, usize)> {
 }
 
 /// Drives `device` until `done` holds of its session (bounded by [`LIMIT`]).
-pub async fn until(device: &mut Connection, mut done: impl FnMut(&ClientSession) -> bool) {
+pub async fn until(device: &mut Connection, done: impl FnMut(&ClientSession) -> bool) {
+    assert!(
+        try_until(device, done).await,
+        "condition did not hold within {LIMIT:?}"
+    );
+}
+
+/// Like [`until`], but says whether the condition held instead of failing,
+/// so a caller can show what differs.
+pub async fn try_until(
+    device: &mut Connection,
+    mut done: impl FnMut(&ClientSession) -> bool,
+) -> bool {
     if done(device.session()) {
-        return;
+        return true;
     }
     let wait = async {
-        while let Some(_event) = device.next_event().await.expect("connection") {
+        while let Ok(Some(_event)) = device.next_event().await {
             if done(device.session()) {
-                return;
+                return true;
             }
         }
-        panic!("session ended before the condition held");
+        false
     };
-    tokio::time::timeout(LIMIT, wait)
-        .await
-        .expect("condition within the limit");
+    tokio::time::timeout(LIMIT, wait).await.unwrap_or(false)
 }
 
 /// The subjects of the mail a device holds in `collection`.

@@ -122,6 +122,16 @@ impl ActivationRecord {
         }
     }
 
+    /// The error for a new code whose public id belongs to a code not yet
+    /// burned: ids are only 20 bits, so with many codes outstanding the
+    /// caller draws another code rather than replace a live one.
+    pub fn id_in_use() -> Error {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            "an unused activation code has the same id; draw another code",
+        )
+    }
+
     /// Tries `code` against this record at `now_ms`, updating it: success
     /// burns the code and returns the principal; a wrong secret costs an
     /// attempt and the last one burns it; an expired code is burned. The

@@ -262,6 +262,9 @@ impl DeviceRegistry for MemoryStore {
         max_attempts: u32,
     ) -> Result<()> {
         self.principal(principal)?;
+        if self.activations.get(code.id()).is_some_and(|a| !a.burned) {
+            return Err(ActivationRecord::id_in_use());
+        }
         let activation = ActivationRecord::new(principal, code, expires_at_ms, max_attempts);
         self.activations.insert(code.id().to_string(), activation);
         Ok(())

@@ -127,7 +127,9 @@ pub trait ItemStore {
 /// Enrolled devices and everything the server remembers per device.
 pub trait DeviceRegistry {
     /// Registers a one-time activation code for `principal`, valid until
-    /// `expires_at_ms` and for at most `max_attempts` wrong guesses.
+    /// `expires_at_ms` and for at most `max_attempts` wrong guesses. Refuses
+    /// ([`ActivationRecord::id_in_use`]) a code whose public id belongs to
+    /// a code not yet burned: draw another.
     fn create_activation(
         &mut self,
         principal: u64,

@@ -1,0 +1,340 @@
+//! A bounded load test: N devices (default 10,000) connected at once over
+//! loopback, then a burst of new mail to a folder all of them follow (the
+//! "mail to all staff" case); every device must converge. Reports pushes per
+//! second, push latency, and the server's memory per device. Stops by
+//! itself: a hard limit ends it with an error.
+//!
+//! ```text
+//! cargo run --release -p tidings-server --example load -- --devices 10000 --mails 20 [--json]
+//! ```
+//!
+//! The server runs in a child process (this program, re-executed with
+//! `--serve`), so its memory is measured alone and each side has its own
+//! file descriptors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tidings::proto::CollectionKind;
+use tidings::sync::Rights;
+use tidings_server::activation::Activation;
+use tidings_server::admin;
+use tidings_server::client::Connection;
+use tidings_server::server::{Server, ServerOptions};
+use tidings_server::store::{Durability, SqliteStore};
+
+/// Devices per principal: a principal with a phone, a tablet, a laptop...
+const DEVICES_PER_PRINCIPAL: usize = 10;
+/// Mail in the shared folder before devices connect.
+const INITIAL_MAIL: usize = 5;
+/// Handshakes in flight at once from this client.
+const CONCURRENT_ENROLLMENTS: usize = 256;
+/// The whole run must end within this.
+const HARD_LIMIT: Duration = Duration::from_secs(900);
+
+struct Args {
+    devices: usize,
+    mails: usize,
+    json: bool,
+    serve: Option<(PathBuf, PathBuf)>,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        devices: 10_000,
+        mails: 20,
+        json: false,
+        serve: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut number = || it.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        match arg.as_str() {
+            "--devices" => args.devices = number().max(1),
+            "--mails" => args.mails = number().max(1),
+            "--json" => args.json = true,
+            "--serve" => {
+                let db = it.next().map(PathBuf::from).unwrap_or_default();
+                let ready = it.next().map(PathBuf::from).unwrap_or_default();
+                args.serve = Some((db, ready));
+            }
+            other => {
+                eprintln!("load: unknown argument {other}");
+                std::process::exit(2);
+            }
+        }
+    }
+    args
+}
+
+fn main() {
+    let args = args();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if let Some((db, ready)) = args.serve {
+        runtime.block_on(serve(&db, &ready));
+        return;
+    }
+    match runtime.block_on(async { tokio::time::timeout(HARD_LIMIT, run(&args)).await }) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            eprintln!("load: {e}");
+            std::process::exit(1);
+        }
+        Err(_) => {
+            eprintln!("load: did not finish within {HARD_LIMIT:?}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The server side, in the child process.
+async fn serve(db: &Path, ready: &Path) {
+    let store = SqliteStore::open(db, Durability::Process).expect("open");
+    let options = ServerOptions {
+        tcp: Some(([127, 0, 0, 1], 0).into()),
+        http: None,
+        max_connections: 30_000,
+        ..ServerOptions::default()
+    };
+    let server = Server::start(store, options).await.expect("start");
+    let tcp = server.tcp_addr().expect("tcp").to_string();
+    std::fs::write(ready, &tcp).expect("ready file");
+    // Until the parent closes our stdin.
+    let _ = tokio::task::spawn_blocking(|| {
+        use std::io::Read;
+        std::io::stdin().read(&mut [0u8; 1])
+    })
+    .await;
+    server.shutdown().await;
+}
+
+/// Kilobytes → bytes of a line of /proc/PID/status.
+fn status_bytes(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take()); // graceful stop
+        for _ in 0..100 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn say(json: bool, line: impl AsRef<str>) {
+    if !json {
+        println!("{}", line.as_ref());
+    }
+}
+
+async fn run(args: &Args) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("tidings-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let db = dir.join("load.db");
+    let principals = args.devices.div_ceil(DEVICES_PER_PRINCIPAL);
+    say(
+        args.json,
+        format!("seeding {principals} principals, {} devices", args.devices),
+    );
+    let (shared, activations) = seed(&db, principals, args.devices)?;
+
+    let ready = dir.join("ready");
+    let child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        .arg("--serve")
+        .arg(&db)
+        .arg(&ready)
+        .stdin(Stdio::piped())
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let server = ServerProcess(child);
+    let pid = server.0.id();
+    let mut tcp = String::new();
+    for _ in 0..300 {
+        if let Ok(addr) = std::fs::read_to_string(&ready) {
+            tcp = addr;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if tcp.is_empty() {
+        return Err("server did not start".into());
+    }
+    let baseline = status_bytes(pid, "VmRSS:");
+
+    // Every device enrolls and syncs; then waits for the burst.
+    let started = Instant::now();
+    let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_ENROLLMENTS));
+    let (synced, mut ready) = tokio::sync::mpsc::channel::<Result<(), String>>(64);
+    let burst_at = Arc::new(tokio::sync::OnceCell::<Instant>::new());
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, mut activation) in activations.into_iter().enumerate() {
+        activation.tcp = tcp.clone();
+        let (permits, synced, burst_at) = (permits.clone(), synced.clone(), burst_at.clone());
+        let target = INITIAL_MAIL + args.mails;
+        tasks.spawn(async move {
+            let device = async {
+                let permit = permits.acquire_owned().await.map_err(|e| e.to_string())?;
+                let mut device = Connection::enroll(&activation, &format!("device {n}"))
+                    .await
+                    .map_err(|e| format!("enroll: {e}"))?;
+                while count(&device, shared) < INITIAL_MAIL {
+                    device.next_event().await.map_err(|e| e.to_string())?;
+                }
+                drop(permit);
+                Ok::<_, String>(device)
+            };
+            let mut device = match device.await {
+                Ok(device) => device,
+                Err(e) => {
+                    let _ = synced.send(Err(e.clone())).await;
+                    return Err(e);
+                }
+            };
+            let _ = synced.send(Ok(())).await;
+            while count(&device, shared) < target {
+                device.next_event().await.map_err(|e| e.to_string())?;
+            }
+            let at = *burst_at.get().ok_or("burst not started")?;
+            Ok::<_, String>((at.elapsed(), device))
+        });
+    }
+    drop(synced);
+    // All devices synced, or the first failure ends the run.
+    for _ in 0..args.devices {
+        ready.recv().await.ok_or("devices ended before syncing")??;
+    }
+    let connect_seconds = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = status_bytes(pid, "VmRSS:");
+    say(
+        args.json,
+        format!(
+            "{} devices enrolled and synced in {connect_seconds:.1} s; server RSS {} MiB idle ({} B per device)",
+            args.devices,
+            idle >> 20,
+            idle.saturating_sub(baseline) / args.devices as u64
+        ),
+    );
+
+    // The burst: new mail to the folder everyone follows, written by this
+    // process (as an admin command or a delivery agent would).
+    let mut store = SqliteStore::open(&db, Durability::Process).map_err(|e| e.to_string())?;
+    let _ = burst_at.set(Instant::now());
+    for n in 0..args.mails {
+        let raw = format!(
+            "From: Communications <comms@load.example>\r\nTo: All staff <all@load.example>\r\nSubject: Bulletin {n}\r\nMessage-ID: <bulletin-{n}@load.example>\r\n\r\n{}\r\n",
+            "The winter gritting rota is attached. ".repeat(20)
+        );
+        store
+            .transaction(|s| s.add_message(shared, raw.as_bytes(), 2048))
+            .map_err(|e| e.to_string())?;
+    }
+    let mut latencies = Vec::with_capacity(args.devices);
+    let mut devices = Vec::with_capacity(args.devices);
+    while let Some(done) = tasks.join_next().await {
+        let (latency, device) = done.map_err(|e| e.to_string())??;
+        latencies.push(latency);
+        devices.push(device);
+    }
+    let burst_seconds = latencies
+        .iter()
+        .max()
+        .copied()
+        .unwrap_or_default()
+        .as_secs_f64();
+    latencies.sort();
+    let pct = |p: usize| latencies[(latencies.len() - 1) * p / 100].as_secs_f64() * 1e3;
+    let pushes = (args.devices * args.mails) as f64;
+    let peak = status_bytes(pid, "VmHWM:");
+    let report = serde_json::json!({
+        "devices": args.devices,
+        "mails": args.mails,
+        "connect_seconds": connect_seconds,
+        "burst_seconds": burst_seconds,
+        "pushes_per_second": pushes / burst_seconds,
+        "p50_push_latency_ms": pct(50),
+        "p99_push_latency_ms": pct(99),
+        "baseline_rss_bytes": baseline,
+        "idle_rss_bytes": idle,
+        "peak_rss_bytes": peak,
+        "idle_rss_per_device_bytes": idle.saturating_sub(baseline) as f64 / args.devices as f64,
+        "rss_per_device_bytes": peak.saturating_sub(baseline) as f64 / args.devices as f64,
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        say(
+            false,
+            format!(
+                "burst of {} mails to {} devices: every device converged in {burst_seconds:.2} s; {:.0} pushes/s; latency p50 {:.0} ms, p99 {:.0} ms; server peak RSS {} MiB ({:.0} B per device)",
+                args.mails,
+                args.devices,
+                pushes / burst_seconds,
+                pct(50),
+                pct(99),
+                peak >> 20,
+                report["rss_per_device_bytes"].as_f64().unwrap_or(0.0),
+            ),
+        );
+    }
+    drop(devices);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Items the device holds in `collection`.
+fn count(device: &Connection, collection: u64) -> usize {
+    device
+        .session()
+        .state()
+        .replica()
+        .collection(collection)
+        .map_or(0, |r| r.items().len())
+}
+
+/// Principals with their devices' activations, and the folder all follow.
+fn seed(db: &Path, principals: usize, devices: usize) -> Result<(u64, Vec<Activation>), String> {
+    let mut store = SqliteStore::open(db, Durability::Process).map_err(|e| e.to_string())?;
+    store
+        .transaction(|s| {
+            let comms = s.add_principal("Communications", "comms@load.example")?;
+            let shared = s.add_collection(comms, CollectionKind::Mail, "All staff")?;
+            for n in 0..INITIAL_MAIL {
+                let raw = format!(
+                    "From: comms@load.example\r\nSubject: Earlier bulletin {n}\r\n\r\nHello.\r\n"
+                );
+                s.add_message(shared, raw.as_bytes(), 2048)?;
+            }
+            let mut activations = Vec::with_capacity(devices);
+            for p in 0..principals {
+                let email = format!("staff{p}@load.example");
+                let id = admin::add_principal(s, &format!("Staff {p}"), &email)?;
+                s.grant(shared, id, Rights::READ)?;
+                for _ in 0..DEVICES_PER_PRINCIPAL.min(devices - activations.len()) {
+                    activations.push(admin::enroll(s, &email, 3_600_000)?);
+                }
+            }
+            Ok((shared, activations))
+        })
+        .map_err(|e| e.to_string())
+}
