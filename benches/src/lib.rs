@@ -1,4 +1,8 @@
-//! Shared helpers of the benchmarks: real input that the project did not write.
+//! Shared helpers of the benchmarks: real input that the project did not
+//! write, and encoders of the peer protocols Tidings is compared with.
+
+pub mod corpus;
+pub mod peers;
 
 use std::path::PathBuf;
 use std::process::Command;
