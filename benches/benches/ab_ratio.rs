@@ -18,7 +18,7 @@ use tidings::crypto::{
     HandshakePattern, IkInitiator, IkResponder, PROTOCOL_VERSION, PinnedServer, StaticKeypair,
     StaticStaticDh, prologue,
 };
-use tidings_benches::ik::{snow_ik, tidings_ik};
+use tidings_benches::ik::{hello, snow_ik, snow_responder, tidings_ik, tidings_responder};
 
 const ROUNDS: usize = 41;
 
@@ -77,6 +77,19 @@ fn main() {
         20,
         || tidings(IkInitiator::pinned(&pin, [0x33; 32], 7), Some(&cache)),
         snow,
+    );
+
+    let hello = hello(&device, server_public);
+    let mut response = Vec::new();
+    ratio(
+        "ik_responder: tidings / snow",
+        20,
+        || {
+            black_box(tidings_responder(&server, &hello, &mut response));
+        },
+        || {
+            black_box(snow_responder(&prologue, &hello));
+        },
     );
 
     for size in [1024usize, 16 * 1024] {
