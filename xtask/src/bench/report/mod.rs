@@ -118,6 +118,43 @@ pub(crate) fn render(r: &Results) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn goals_are_judged_on_this_run_and_missing_figures_say_so() {
+        let mut r = Results::default();
+        r.criterion.insert("ik_handshake/tidings".into(), 90.0);
+        r.criterion.insert("ik_handshake/snow".into(), 100.0);
+        // The interleaved ratio decides when there is one.
+        r.ab_ratio
+            .insert("ik_handshake: tidings / snow".into(), 0.85);
+        r.criterion.insert("delta_10_changes/1000".into(), 300.0);
+        r.criterion.insert("delta_10_changes/1000000".into(), 450.0);
+        r.wire = Measured::Yes(json!({
+            "figures": [{
+                "id": "flag_change",
+                "label": "Flag change",
+                "tidings": {"down": 33.0, "up": 30.0, "total": 63.0},
+            }],
+            "initial_sync": {},
+        }));
+        r.seconds = 1500.0;
+        let md = render(&r);
+        let row = |what: &str| {
+            md.lines()
+                .find(|l| l.starts_with("| #") && l.contains(what))
+                .unwrap_or_else(|| panic!("no row for {what}"))
+                .to_string()
+        };
+        assert!(row("Full IK handshake").ends_with("| **not met** |"));
+        assert!(row("Full IK handshake").contains("0.850× interleaved, 0.900× criterion"));
+        assert!(row("10-change delta").ends_with("| met |"));
+        assert!(row("per flag change").ends_with("| **not met** |"));
+        assert!(row("Initial sync of 10,000").ends_with("| not measured |"));
+        assert!(row("WASM").ends_with("| not measured |"));
+        assert!(row("`cargo xtask bench`").ends_with("| **not met** |"));
+        assert!(md.contains("3 not met"));
+    }
 
     #[test]
     fn formats() {
