@@ -14,11 +14,15 @@ use std::time::{Duration, Instant};
 
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit};
+use flate2::{Compress, Compression, FlushCompress};
+use tidings::compress::{PackOptions, pack, pad};
 use tidings::crypto::{
     HandshakePattern, IkInitiator, IkResponder, PROTOCOL_VERSION, PinnedServer, StaticKeypair,
     StaticStaticDh, prologue,
 };
-use tidings_benches::ik::{snow_ik, tidings_ik};
+use tidings::proto::{self, Item};
+use tidings_benches::ik::{hello, snow_ik, snow_responder, tidings_ik, tidings_responder};
+use tidings_benches::real_items;
 
 const ROUNDS: usize = 41;
 
@@ -79,6 +83,19 @@ fn main() {
         snow,
     );
 
+    let hello = hello(&device, server_public);
+    let mut response = Vec::new();
+    ratio(
+        "ik_responder: tidings / snow",
+        20,
+        || {
+            black_box(tidings_responder(&server, &hello, &mut response));
+        },
+        || {
+            black_box(snow_responder(&prologue, &hello));
+        },
+    );
+
     for size in [1024usize, 16 * 1024] {
         let (mut hello, mut response) = (Vec::new(), Vec::new());
         let sent = IkInitiator::new(&device, server_public, [0x33; 32], 7)
@@ -125,4 +142,32 @@ fn main() {
             },
         );
     }
+
+    // Compression of the same real mail items: Tidings' encode + pack + pad
+    // (as shipped, with the dictionary) against raw flate2 deflate.
+    let items = real_items();
+    let decoded: Vec<Item> = items.iter().map(|b| proto::decode(b).unwrap()).collect();
+    let options = PackOptions::default();
+    let mut out = Vec::new();
+    ratio(
+        "pack real mail: tidings / flate2",
+        4,
+        || {
+            for item in &decoded {
+                let packed = pack(&proto::encode(black_box(item)), &options);
+                out.clear();
+                pad(&packed, &mut out);
+                black_box(&out);
+            }
+        },
+        || {
+            for item in &items {
+                let mut deflated = Vec::with_capacity(item.len() + 64);
+                Compress::new(Compression::new(6), false)
+                    .compress_vec(black_box(item), &mut deflated, FlushCompress::Finish)
+                    .unwrap();
+                black_box(&deflated);
+            }
+        },
+    );
 }

@@ -2,7 +2,10 @@
 //!
 //! - `ik_handshake`: a full IK handshake (both sides, in memory), Tidings
 //!   (plain, and with precomputed static-static DH on both sides) vs snow.
-//! - `transport/<size>`: seal + open of one message, Tidings vs raw aes-gcm.
+//! - `ik_responder`: the server's half alone (read the hello, answer): what
+//!   bounds a server's handshakes per second, Tidings vs snow.
+//! - `transport/<size>`: seal + open of one message, Tidings vs snow's
+//!   transport and raw aes-gcm (the limit).
 //! - `x25519`: the two primitives that bound the handshake, for reference.
 //!
 //! Run: `cargo bench --bench crypto -- --warm-up-time 1 --measurement-time 3`
@@ -18,7 +21,9 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use tidings::crypto::{
     HandshakePattern, IkInitiator, PROTOCOL_VERSION, PinnedServer, StaticKeypair, prologue,
 };
-use tidings_benches::ik::{DEVICE, DEVICE_E, SERVER, snow_ik, tidings_ik};
+use tidings_benches::ik::{
+    DEVICE, DEVICE_E, SERVER, hello, snow_ik, snow_responder, tidings_ik, tidings_responder,
+};
 
 fn handshake(c: &mut Criterion) {
     let device = StaticKeypair::from_secret_bytes(DEVICE);
@@ -50,6 +55,18 @@ fn handshake(c: &mut Criterion) {
         b.iter(|| black_box(snow_ik(&prologue, &server_public)))
     });
     group.finish();
+
+    // The same hello bytes for both: same keys, prologue and payload.
+    let hello = hello(&device, server_public);
+    let mut group = c.benchmark_group("ik_responder");
+    let mut response = Vec::new();
+    group.bench_function("tidings", |b| {
+        b.iter(|| black_box(tidings_responder(&server, black_box(&hello), &mut response)))
+    });
+    group.bench_function("snow", |b| {
+        b.iter(|| black_box(snow_responder(&prologue, black_box(&hello))))
+    });
+    group.finish();
 }
 
 fn transport(c: &mut Criterion) {
@@ -76,6 +93,17 @@ fn transport(c: &mut Criterion) {
                 tx.seal(pt, &mut wire).unwrap();
                 let _ = rx.open(&wire, &mut plain).unwrap();
                 black_box(&plain);
+            })
+        });
+
+        let prologue = prologue(PROTOCOL_VERSION, HandshakePattern::Ik);
+        let (mut snow_tx, mut snow_rx) = snow_ik(&prologue, &server.public_key());
+        let (mut sealed, mut opened) = (vec![0u8; size + 16], vec![0u8; size]);
+        group.bench_with_input(BenchmarkId::new("snow", size), &plaintext, |b, pt| {
+            b.iter(|| {
+                let n = snow_tx.write_message(pt, &mut sealed).unwrap();
+                let m = snow_rx.read_message(&sealed[..n], &mut opened).unwrap();
+                black_box(&opened[..m]);
             })
         });
 

@@ -1,4 +1,8 @@
-//! Shared helpers of the benchmarks: real input that the project did not write.
+//! Shared helpers of the benchmarks: real input that the project did not
+//! write, and encoders of the peer protocols Tidings is compared with.
+
+pub mod corpus;
+pub mod peers;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -128,6 +132,48 @@ pub mod ik {
             .unwrap();
         let device_side = sent.read_response(&response, &mut payload).unwrap();
         (device_side, server_side)
+    }
+
+    /// The device's first IK message (hello) for the responder-only benches:
+    /// identical bytes for Tidings and snow, since both use the same keys,
+    /// prologue and payload.
+    pub fn hello(device: &StaticKeypair, server_public: [u8; 32]) -> Vec<u8> {
+        let mut hello = Vec::new();
+        IkInitiator::new(device, server_public, DEVICE_E, 7)
+            .write_hello(b"resume", &mut hello)
+            .unwrap();
+        hello
+    }
+
+    /// The server's half of an IK handshake in Tidings: read the hello,
+    /// accept, write the response.
+    pub fn tidings_responder(
+        server: &StaticKeypair,
+        hello: &[u8],
+        response: &mut Vec<u8>,
+    ) -> Transport {
+        response.clear();
+        IkResponder::new(server, SERVER_E)
+            .read_hello(hello)
+            .unwrap()
+            .accept(Some(6), b"ok", response)
+            .unwrap()
+    }
+
+    /// The server's half of the same IK handshake in snow.
+    pub fn snow_responder(prologue: &[u8], hello: &[u8]) -> snow::TransportState {
+        let params: snow::params::NoiseParams =
+            HandshakePattern::Ik.protocol_name().parse().unwrap();
+        let mut resp = snow::Builder::new(params)
+            .local_private_key(&SERVER)
+            .prologue(prologue)
+            .fixed_ephemeral_key_for_testing_only(&SERVER_E)
+            .build_responder()
+            .unwrap();
+        let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
+        resp.read_message(hello, &mut b).unwrap();
+        resp.write_message(b"ok", &mut a).unwrap();
+        resp.into_transport_mode().unwrap()
     }
 
     /// The same IK handshake with snow, the reference implementation.

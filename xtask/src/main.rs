@@ -3,7 +3,10 @@
 //! - `cargo xtask demo`: the main job, a live demonstration.
 //! - `cargo xtask test`: every check, installing what it needs first.
 //! - `cargo xtask fuzz [TARGET] [--seconds N]`: run fuzz targets.
+//! - `cargo xtask bench [--devices N]`: every benchmark, then
+//!   `docs/performance.md` and `docs/performance-day.svg`.
 
+mod bench;
 mod fuzz;
 mod install;
 mod run;
@@ -11,8 +14,8 @@ mod test;
 
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: cargo xtask <demo | test [--fuzz-seconds N] | fuzz [TARGET] [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <demo | test [--fuzz-seconds N] | \
+                     fuzz [TARGET] [--seconds N] | bench [--devices N]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +23,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test::run(&args[1..]),
         Some("fuzz") => fuzz::run_cli(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
     match result {

@@ -1,0 +1,162 @@
+//! What the peers' messages cost on the wire around their bodies: HTTP/2
+//! frames inside TLS 1.3 records, on a connection that is already open and
+//! warm (HPACK dynamic table filled by earlier requests).
+//!
+//! Every constant here is an assumption, stated in `docs/performance.md`, and
+//! each is chosen in the peers' favour: HTTP/2 rather than HTTP/1.1 (whose
+//! headers alone are 200-600 B a message), TLS 1.3 rather than 1.2 (29 B a
+//! record), one TLS record per message, and no TCP/IP headers or ACKs (which
+//! every protocol pays per segment, Tidings included).
+
+/// TLS 1.3 AES-GCM record overhead: 5 B header, 1 B inner content type,
+/// 16 B tag (RFC 8446 section 5.2).
+pub const TLS_RECORD_OVERHEAD: usize = 5 + 1 + 16;
+/// Largest TLS plaintext record (RFC 8446 section 5.1).
+pub const TLS_MAX_RECORD: usize = 16_384;
+/// HTTP/2 frame header (RFC 9113 section 4.1).
+pub const H2_FRAME_HEADER: usize = 9;
+/// Default largest HTTP/2 frame payload (SETTINGS_MAX_FRAME_SIZE).
+pub const H2_MAX_FRAME: usize = 16_384;
+/// HPACK block of a repeated POST on a warm connection: `:method`,
+/// `:scheme`, `:path`, `:authority`, authorization, content-type,
+/// user-agent and protocol headers all indexed (1-2 B each), content-length
+/// as a literal with an indexed name.
+pub const H2_REQUEST_HEADER_BLOCK: usize = 20;
+/// HPACK block of a response: `:status`, content-type and content-encoding
+/// indexed, content-length and `date` as literals with indexed names (the
+/// date changes every second, so it is never fully indexed).
+pub const H2_RESPONSE_HEADER_BLOCK: usize = 35;
+
+/// Bytes of `plaintext` bytes once sealed into TLS 1.3 records.
+pub fn tls(plaintext: usize) -> usize {
+    plaintext + plaintext.div_ceil(TLS_MAX_RECORD).max(1) * TLS_RECORD_OVERHEAD
+}
+
+/// An HTTP/2 message: a HEADERS frame, then the body in DATA frames.
+pub fn h2_message(header_block: usize, body: usize) -> usize {
+    H2_FRAME_HEADER + header_block + body.div_ceil(H2_MAX_FRAME) * H2_FRAME_HEADER + body
+}
+
+/// Bytes that cross the wire in each direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wire {
+    /// Device to server.
+    pub up: usize,
+    /// Server to device.
+    pub down: usize,
+}
+
+impl Wire {
+    /// Both directions.
+    pub fn total(self) -> usize {
+        self.up + self.down
+    }
+}
+
+impl std::ops::Add for Wire {
+    type Output = Wire;
+    fn add(self, other: Wire) -> Wire {
+        Wire {
+            up: self.up + other.up,
+            down: self.down + other.down,
+        }
+    }
+}
+
+impl std::ops::AddAssign for Wire {
+    fn add_assign(&mut self, other: Wire) {
+        *self = *self + other;
+    }
+}
+
+impl std::iter::Sum for Wire {
+    fn sum<I: Iterator<Item = Wire>>(iter: I) -> Wire {
+        iter.fold(Wire::default(), |a, b| a + b)
+    }
+}
+
+/// One HTTP/2 request and its response, over TLS 1.3.
+pub fn exchange(request_body: usize, response_body: usize) -> Wire {
+    Wire {
+        up: tls(h2_message(H2_REQUEST_HEADER_BLOCK, request_body)),
+        down: tls(h2_message(H2_RESPONSE_HEADER_BLOCK, response_body)),
+    }
+}
+
+/// The request half alone (a long poll whose answer comes later).
+pub fn request(body: usize) -> Wire {
+    Wire {
+        up: tls(h2_message(H2_REQUEST_HEADER_BLOCK, body)),
+        down: 0,
+    }
+}
+
+/// The response half alone.
+pub fn response(body: usize) -> Wire {
+    Wire {
+        up: 0,
+        down: tls(h2_message(H2_RESPONSE_HEADER_BLOCK, body)),
+    }
+}
+
+/// More bytes of a response that is already open (a server-sent event):
+/// one DATA frame in one TLS record.
+pub fn stream_data(bytes: usize) -> Wire {
+    Wire {
+        up: 0,
+        down: tls(H2_FRAME_HEADER + bytes),
+    }
+}
+
+/// `body` gzip-compressed (RFC 1952, level 6 as most HTTP servers use),
+/// or as is when that is shorter: a fair server compresses only when it pays.
+pub fn gzip_if_smaller(body: &[u8]) -> usize {
+    gzip(body).len().min(body.len())
+}
+
+/// `body` gzip-compressed at level 6.
+pub fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    encoder.write_all(body).expect("writing to a Vec");
+    encoder.finish().expect("writing to a Vec")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_frames_are_counted_per_16_kib() {
+        assert_eq!(tls(0), 22);
+        assert_eq!(tls(100), 122);
+        assert_eq!(tls(16_384), 16_384 + 22);
+        assert_eq!(tls(16_385), 16_385 + 44);
+        assert_eq!(h2_message(20, 0), 29);
+        assert_eq!(h2_message(20, 1), 39);
+        assert_eq!(h2_message(20, 40_000), 9 + 20 + 3 * 9 + 40_000);
+    }
+
+    #[test]
+    fn an_exchange_counts_both_halves() {
+        let e = exchange(100, 1000);
+        assert_eq!(e.up, 22 + 9 + 20 + 9 + 100);
+        assert_eq!(e.down, 22 + 9 + 35 + 9 + 1000);
+        assert_eq!(request(100) + response(1000), e);
+        assert_eq!(stream_data(50).down, 22 + 9 + 50);
+    }
+
+    #[test]
+    fn gzip_is_used_only_when_it_pays() {
+        assert_eq!(gzip_if_smaller(b"ok"), 2);
+        let text = "the quick brown fox ".repeat(100);
+        let n = gzip_if_smaller(text.as_bytes());
+        assert!(n < 100, "{n}");
+        let mut out = Vec::new();
+        use std::io::Read;
+        flate2::read::GzDecoder::new(&gzip(text.as_bytes())[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, text.as_bytes());
+    }
+}

@@ -1,0 +1,171 @@
+//! `cargo xtask bench`: every benchmark, then `docs/performance.md` and
+//! `docs/performance-day.svg` from what this run measured.
+//!
+//! Steps: build the benches; run the criterion benches with short warm-up
+//! and measurement times (each benchmark's median lands in criterion's
+//! `estimates.json`); run the interleaved A/B ratios and the wire report
+//! (JSON on stdout); run the reference server's load test when the server
+//! has one; read the WASM package's size when it is built; render.
+//! A step that fails is reported in the document as failed, and makes the
+//! command fail at the end, after the document is written.
+
+mod measure;
+mod plot;
+mod report;
+
+use crate::{install, run};
+use measure::{Measured, Results, Step};
+use std::time::Instant;
+
+/// Criterion's timing flags: short, so the whole run stays within 20
+/// minutes on 2 cores; ratios come from the same run either way.
+const CRITERION_ARGS: [&str; 5] = ["--warm-up-time", "1", "--measurement-time", "3", "--noplot"];
+
+/// The criterion benches, in the order they run.
+const CRITERION_BENCHES: [&str; 4] = ["compress", "crypto", "sync", "session"];
+
+/// Devices the reference server's load test connects.
+const DEFAULT_DEVICES: u32 = 10_000;
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let devices = match args {
+        [] => DEFAULT_DEVICES,
+        [flag, n] if flag == "--devices" => n.parse().map_err(|_| "--devices takes a number")?,
+        _ => return Err("usage: cargo xtask bench [--devices N]".to_string()),
+    };
+    let started = Instant::now();
+    let root = run::root();
+    let criterion_home = measure::target_dir(&root)
+        .join("tidings-bench")
+        .join("criterion");
+    // Only this run's results may reach the report.
+    let _ = std::fs::remove_dir_all(&criterion_home);
+    std::fs::create_dir_all(&criterion_home)
+        .map_err(|e| format!("creating {}: {e}", criterion_home.display()))?;
+    let home = criterion_home.display().to_string();
+    let env = [("CRITERION_HOME", home.as_str())];
+
+    let mut results = Results {
+        machine: measure::machine(&root),
+        ..Results::default()
+    };
+    let mut step = |name: &str, f: &mut dyn FnMut() -> Result<String, String>| {
+        println!("\n=== bench: {name}");
+        let t = Instant::now();
+        let outcome = f();
+        if let Err(e) = &outcome {
+            println!("--- {name} FAILED: {e}");
+        }
+        let seconds = t.elapsed().as_secs_f64();
+        results.steps.push(Step {
+            name: name.to_string(),
+            seconds,
+            error: outcome.as_ref().err().cloned(),
+        });
+        outcome.ok()
+    };
+
+    step("install test data", &mut || {
+        install::python_icalendar().map(|()| String::new())
+    });
+    step("build the benches", &mut || {
+        measure::cargo_capture(&["bench", "-p", "tidings-benches", "--no-run"], &env)
+    });
+    let mut outputs = Vec::new();
+    for bench in CRITERION_BENCHES {
+        let mut args = vec!["bench", "-p", "tidings-benches", "--bench", bench, "--"];
+        args.extend(CRITERION_ARGS);
+        if let Some(out) = step(bench, &mut || measure::cargo_capture(&args, &env)) {
+            outputs.push((bench, out));
+        }
+    }
+    let ab = step("ab_ratio (interleaved)", &mut || {
+        measure::cargo_capture(
+            &["bench", "-p", "tidings-benches", "--bench", "ab_ratio"],
+            &env,
+        )
+    });
+    let wire = step("wire_report", &mut || {
+        measure::cargo_capture(
+            &["bench", "-p", "tidings-benches", "--bench", "wire_report"],
+            &env,
+        )
+    });
+    let server = if root
+        .join("crates/tidings-server/examples/load.rs")
+        .is_file()
+    {
+        let devices = devices.to_string();
+        let out = step("reference server load test", &mut || {
+            measure::cargo_capture(
+                &[
+                    "run",
+                    "--release",
+                    "-p",
+                    "tidings-server",
+                    "--example",
+                    "load",
+                    "--",
+                    "--devices",
+                    &devices,
+                    "--json",
+                ],
+                &[],
+            )
+        });
+        match out.map(|o| measure::last_json(&o)) {
+            Some(Ok(value)) => Measured::Yes(value),
+            Some(Err(e)) => Measured::Failed(e),
+            None => Measured::Failed("the load test failed; see its output".into()),
+        }
+    } else {
+        Measured::No(
+            "the reference server has no load test yet (crates/tidings-server/examples/load.rs)"
+                .into(),
+        )
+    };
+
+    results.outputs = outputs
+        .into_iter()
+        .map(|(b, o)| (b.to_string(), o))
+        .collect();
+    results.ab_ratio = ab.map(|o| measure::ab_ratios(&o)).unwrap_or_default();
+    results.wire = match wire.map(|o| measure::last_json(&o)) {
+        Some(Ok(value)) => Measured::Yes(value),
+        Some(Err(e)) => Measured::Failed(e),
+        None => Measured::Failed("the wire report failed; see its output".into()),
+    };
+    results.server = server;
+    results.wasm = measure::wasm_size(&root);
+    results.criterion = measure::criterion_medians(&criterion_home);
+    results.machine.load_end = measure::load_average();
+    results.seconds = started.elapsed().as_secs_f64();
+
+    let docs = root.join("docs");
+    let markdown = report::render(&results);
+    let svg = match &results.wire {
+        Measured::Yes(wire) => plot::day(&wire["day"]),
+        _ => None,
+    };
+    std::fs::write(docs.join("performance.md"), markdown)
+        .map_err(|e| format!("writing docs/performance.md: {e}"))?;
+    if let Some(svg) = svg {
+        std::fs::write(docs.join("performance-day.svg"), svg)
+            .map_err(|e| format!("writing docs/performance-day.svg: {e}"))?;
+    }
+    println!(
+        "\nxtask bench: wrote docs/performance.md and docs/performance-day.svg in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let failed: Vec<&str> = results
+        .steps
+        .iter()
+        .filter(|s| s.error.is_some())
+        .map(|s| s.name.as_str())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("these steps failed: {}", failed.join(", ")))
+    }
+}
