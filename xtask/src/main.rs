@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's own automation.
 //!
-//! - `cargo xtask demo`: the main job, a live demonstration.
+//! - `cargo xtask demo [--keep-running]`: the main job, a live demonstration
+//!   against the reference server.
 //! - `cargo xtask test`: every check, installing what it needs first.
 //! - `cargo xtask fuzz [TARGET] [--seconds N]`: run fuzz targets.
 //! - `cargo xtask bench [--devices N]`: every benchmark, then
@@ -14,13 +15,13 @@ mod test;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <demo | test [--fuzz-seconds N] | \
+const USAGE: &str = "usage: cargo xtask <demo [--keep-running] | test [--fuzz-seconds N] | \
                      fuzz [TARGET] [--seconds N] | bench [--devices N]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("demo") => demo(),
+        Some("demo") => demo(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("fuzz") => fuzz::run_cli(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
@@ -35,9 +36,29 @@ fn main() -> ExitCode {
     }
 }
 
-fn demo() -> Result<(), String> {
+/// Builds the server and the demo, then runs the demo, which starts the
+/// server as its own process (`--keep-running` leaves it up).
+pub(crate) fn demo(args: &[String]) -> Result<(), String> {
     run::cargo(
-        &["run", "--quiet", "-p", "tidings-examples", "--bin", "demo"],
+        &[
+            "build",
+            "--quiet",
+            "-p",
+            "tidings-server",
+            "-p",
+            "tidings-examples",
+        ],
         &[],
-    )
+    )?;
+    let mut demo = vec![
+        "run",
+        "--quiet",
+        "-p",
+        "tidings-examples",
+        "--bin",
+        "demo",
+        "--",
+    ];
+    demo.extend(args.iter().map(String::as_str));
+    run::cargo(&demo, &[])
 }

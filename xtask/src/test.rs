@@ -3,6 +3,9 @@
 use crate::{fuzz, install, run};
 use std::time::Instant;
 
+/// Devices connected at once in the server load test (issue 6 asks 10,000).
+const LOAD_DEVICES: u32 = 10_000;
+
 /// Seconds each fuzz target runs inside the test command (CI budget).
 const DEFAULT_FUZZ_SECONDS: u64 = 20;
 
@@ -67,6 +70,29 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     step("rust tests", &|| {
         run::cargo(&["test", "--workspace", "--all-features"], &[])
     });
+    step("the demo runs to its end", &|| crate::demo(&[]));
+    step(
+        &format!("server load test ({LOAD_DEVICES} devices)"),
+        &|| {
+            let devices = LOAD_DEVICES.to_string();
+            run::cargo(
+                &[
+                    "run",
+                    "--quiet",
+                    "-p",
+                    "tidings-server",
+                    "--example",
+                    "load",
+                    "--",
+                    "--devices",
+                    &devices,
+                    "--mails",
+                    "20",
+                ],
+                &[],
+            )
+        },
+    );
     // The C programs of bindings/c, checked for memory errors and leaks.
     for check in ["valgrind", "asan"] {
         step(&format!("C tests under {check}"), &|| {

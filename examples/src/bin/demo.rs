@@ -1,226 +1,359 @@
-//! `cargo xtask demo`: Tidings end to end, in one process.
+//! `cargo xtask demo`: Tidings end to end, over the network.
 //!
-//! The reference server (a network daemon) arrives with a later issue; until
-//! then this runs the real protocol between a server session and a handset
-//! session in memory: enrollment over Noise XK, the initial sync, a mail
-//! pushed live, a meeting the mayor accepts appearing on the chief of staff's
-//! handset (she holds the mayor's calendar by delegation, not the mayor's
-//! mail), and a flag change going back up. Every step shows the bytes that
-//! crossed the wire.
+//! Starts the reference server (a separate process, on loopback) with a
+//! seeded town hall, then, live in the terminal: the chief of staff's handset
+//! enrolls and syncs (she holds the mayor's calendar by delegation, not the
+//! mayor's mail); a new mail is pushed; the mayor accepts a meeting on her
+//! own handset and it appears on the chief's; the chief's flag change goes
+//! back up; the chief's handset restarts and resumes without a resync. Each
+//! step shows the bytes that crossed the wire. `--keep-running` leaves the
+//! server up for the web and C examples.
 
-use std::sync::Arc;
-use tidings::crypto::StaticKeypair;
-use tidings::proto::{
-    CollectionKind, ParticipationStatus, RespondToInvitation, SetFlags, item, operation::Kind,
-};
-use tidings::session::{
-    ClientConfig, ClientSession, ClientState, ServerConfig, ServerSession, pump,
-};
-use tidings::store::{ActivationCode, DeviceRegistry, ItemStore, MemoryStore};
-use tidings::sync::{Rights, ical::calendar_items_from_ical};
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+use tidings::proto::{ParticipationStatus, RespondToInvitation, SetFlags, item, operation::Kind};
+use tidings::session::{ClientEvent, ClientSession, ClientState};
+use tidings::{Error, ErrorKind, Result};
+use tidings_examples::{describe, print_replica};
+use tidings_server::activation::Activation;
+use tidings_server::client::Connection;
+use tidings_server::store::{Durability, SqliteStore};
+use tidings_server::{admin, seed};
 
-const MAIL_FLAG_SEEN: u32 = 1;
+const LIMIT: Duration = Duration::from_secs(30);
+const SEEN: u32 = 1;
 
-fn main() -> Result<(), tidings::Error> {
-    println!("Tidings demo: the real protocol, server and handset in one process");
-    println!("(the network server arrives with a later issue)\n");
+/// The server process; stopped (SIGTERM, then SIGKILL) when dropped.
+struct ServerProcess(Child);
 
-    // The town hall's server.
-    let mut store = MemoryStore::new();
-    let mayor = store.add_principal("Mayor Ada Quinn", "mayor@town.example");
-    let chief = store.add_principal("Chief of Staff Sam Okoye", "chief@town.example");
-    let mayor_mail = store.add_collection(mayor, CollectionKind::Mail, "Mayor's Inbox")?;
-    let mayor_cal = store.add_collection(mayor, CollectionKind::Calendar, "Mayor's Calendar")?;
-    let chief_mail = store.add_collection(chief, CollectionKind::Mail, "Inbox")?;
-    store.add_collection(chief, CollectionKind::Calendar, "Calendar")?;
-    store.grant(mayor_cal, chief, Rights::OWNER)?;
-    store.add_message(mayor_mail, MAYORS_PRIVATE_MAIL.as_bytes(), 2048)?;
-    store.add_message(chief_mail, AGENDA_MAIL.as_bytes(), 2048)?;
-    let mut meeting = calendar_items_from_ical(HARBOUR_MEETING, mayor_cal)?.remove(0);
-    let meeting_id = store.allocate_id()?;
-    meeting.id = meeting_id;
-    meeting.version = 1;
-    store.upsert(mayor_cal, Some(meeting_id), packed_event(&meeting), 0)?;
-    let server_keys = Arc::new(StaticKeypair::from_secret_bytes(random(1)));
-    let code =
-        ActivationCode::from_random([0x3c, 0x91, 0x5e, 0x07, 0xa2, 0x6b, 0x18, 0xd4, 0x7f, 0x20]);
-    store.create_activation(chief, &code, u64::MAX, 5)?;
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let pid = self.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..50 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn failed(what: &'static str) -> Error {
+    Error::new(ErrorKind::InvalidState, what)
+}
+
+#[tokio::main]
+async fn main() {
+    let keep_running = std::env::args().any(|a| a == "--keep-running");
+    if let Err(e) = run(keep_running).await {
+        eprintln!("demo: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(keep_running: bool) -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = root.join("target/demo");
+    std::fs::create_dir_all(&dir).map_err(|_| failed("cannot create target/demo"))?;
+    let db = dir.join("town.db");
+    let ready = dir.join("ready.json");
+    let _ = std::fs::remove_file(&ready);
+
+    println!("Tidings demo: the reference server and two handsets, over loopback\n");
+    let server_bin = std::env::current_exe()
+        .map_err(|_| failed("no executable path"))?
+        .with_file_name("tidings-server");
+    let (tcp, http) = if keep_running {
+        ("127.0.0.1:4650", "127.0.0.1:4651")
+    } else {
+        ("127.0.0.1:0", "127.0.0.1:0")
+    };
+    let child = Command::new(&server_bin)
+        .arg("--db")
+        .arg(&db)
+        .args(["demo", "--tcp", tcp, "--http", http, "--ready-file"])
+        .arg(&ready)
+        .arg("--web")
+        .arg(root.join("bindings/wasm/examples/web"))
+        .arg("--pkg")
+        .arg(root.join("bindings/wasm/pkg"))
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .spawn()
+        .map_err(|_| {
+            failed("cannot start tidings-server (build it: cargo build -p tidings-server)")
+        })?;
+    let _server = ServerProcess(child);
+    let info = wait_ready(&ready).await?;
+    let payload = |email: &str| -> Result<Activation> {
+        let uri = info["activations"][email]
+            .as_str()
+            .ok_or(failed("no payload"))?;
+        Activation::parse(uri)
+    };
     println!(
-        "server: town hall seeded; activation code for the chief's handset: {}",
-        code.display()
+        "server: listening on {} (TCP) and {} (WebSocket); town hall seeded in {}",
+        info["tcp"].as_str().unwrap_or_default(),
+        info["ws"].as_str().unwrap_or_default(),
+        db.display()
     );
 
-    // 1. Enrollment and initial sync.
-    let state = ClientState::new(random(2), server_keys.public_key());
-    let mut handset = ClientSession::enroll(
-        ClientConfig::default(),
-        state,
-        &code.display(),
-        "Sam's phone",
-        random(3),
-        0,
-    )?;
-    let mut server = ServerSession::new(ServerConfig::default(), server_keys.clone(), random(4), 0);
-    let (up, down) = pump(&mut handset, &mut server, &mut store, 0)?;
-    step(1, "enrollment (Noise XK) and initial sync", up, down);
-    for (info, replica) in handset.state().replica().collections() {
-        println!(
-            "   {:<18} owner {:<26} {} item(s)",
-            info.name,
-            info.owner_name,
-            replica.items().len()
-        );
-    }
+    // 1. The chief's handset enrolls and syncs.
+    let chief_payload = payload(seed::CHIEF)?;
+    println!(
+        "\n1. the chief of staff scans her activation payload:\n   {}",
+        chief_payload.to_uri()
+    );
+    let mut chief = Connection::enroll(&chief_payload, "Sam's phone").await?;
+    let store = SqliteStore::open(&db, Durability::Process)?;
+    let expected = visible(&store, seed::CHIEF)?;
+    let before = chief.wire_bytes();
+    settle(&mut chief, |s| holds(s) == expected).await?;
+    step(&chief, before, "1. enrollment (Noise XK) and initial sync");
+    print_replica(chief.session());
     println!("   (the mayor's inbox is not there: only her calendar is delegated)");
 
-    // 2. A new mail is pushed live.
-    store.add_message(chief_mail, FLOOD_MAIL.as_bytes(), 2048)?;
-    server.push_changes(1_000, &store)?;
-    let (up, down) = pump(&mut handset, &mut server, &mut store, 1_000)?;
-    step(
-        2,
-        "new mail pushed (headers + 2 KB preview, deflated, padded, sealed)",
-        up,
-        down,
-    );
-    let newest = handset
+    // 2. A new mail arrives at the server and is pushed.
+    let inbox = folder(&store, seed::CHIEF, "Inbox")?;
+    let before = chief.wire_bytes();
+    let mut writer = SqliteStore::open(&db, Durability::Process)?;
+    admin::deliver_mail(&mut writer, seed::CHIEF, seed::FLOOD_WARNING.as_bytes())?;
+    let delivered = Instant::now();
+    let count = chief
+        .session()
         .state()
         .replica()
-        .collection(chief_mail)
-        .and_then(|r| r.items().iter().next_back().map(|(id, i)| (*id, i.clone())));
-    let Some((flood_id, held)) = newest else {
-        return Err(tidings::ErrorKind::NotFound.into());
-    };
-    if let Some(item::Kind::Mail(mail)) = held.item.kind {
-        println!(
-            "   \"{}\" — {}…",
-            mail.headers.map(|h| h.subject).unwrap_or_default(),
-            mail.preview.chars().take(50).collect::<String>()
-        );
-    }
+        .collection(inbox)
+        .map_or(0, |r| r.items().len());
+    settle(&mut chief, |s| {
+        s.state()
+            .replica()
+            .collection(inbox)
+            .is_some_and(|r| r.items().len() > count)
+    })
+    .await?;
+    let latency = delivered.elapsed();
+    step(
+        &chief,
+        before,
+        &format!(
+            "a new mail is delivered to the server and pushed ({} ms after it was stored)",
+            latency.as_millis()
+        ),
+    );
+    let (flood_id, flood) = newest(chief.session(), inbox).ok_or(failed("no pushed mail"))?;
+    println!("      {}", describe(&flood));
 
-    // 3. The mayor accepts the harbour meeting on her own handset.
-    let mayor_code = ActivationCode::from_random([8; 10]);
-    store.create_activation(mayor, &mayor_code, u64::MAX, 5)?;
-    let mayor_state = ClientState::new(random(5), server_keys.public_key());
-    let mut mayors_phone = ClientSession::enroll(
-        ClientConfig::default(),
-        mayor_state,
-        &mayor_code.display(),
-        "Ada's phone",
-        random(6),
-        2_000,
-    )?;
-    let mut mayors_server =
-        ServerSession::new(ServerConfig::default(), server_keys, random(7), 2_000);
-    pump(&mut mayors_phone, &mut mayors_server, &mut store, 2_000)?;
+    // 3. The mayor accepts the harbour board on her own handset.
+    let mut mayor = Connection::enroll(&payload(seed::MAYOR)?, "Ada's phone").await?;
+    let expected = visible(&store, seed::MAYOR)?;
+    settle(&mut mayor, |s| holds(s) == expected).await?;
+    let calendar = folder(&store, seed::MAYOR, "Calendar")?;
+    let meeting = meeting_id(mayor.session(), calendar).ok_or(failed("no meeting"))?;
     let accept = RespondToInvitation {
-        calendar_id: mayor_cal,
-        item_id: meeting_id,
+        calendar_id: calendar,
+        item_id: meeting,
         status: ParticipationStatus::Accepted as i32,
         ..Default::default()
     };
-    mayors_phone.submit(2_500, random_op(1), Kind::Respond(accept))?;
-    pump(&mut mayors_phone, &mut mayors_server, &mut store, 2_500)?;
-    server.push_changes(2_500, &store)?;
-    let (up, down) = pump(&mut handset, &mut server, &mut store, 2_500)?;
+    let before = chief.wire_bytes();
+    mayor.submit(Kind::Respond(accept)).await?;
+    settle(&mut chief, |s| accepted(s, calendar, meeting)).await?;
     step(
-        3,
-        "the mayor accepts the harbour meeting; the chief's handset is told",
-        up,
-        down,
+        &chief,
+        before,
+        "3. the mayor accepts the harbour board on her phone; the chief's phone is told",
     );
-    let status = handset
+    if let Some(held) = chief
+        .session()
         .state()
         .replica()
-        .collection(mayor_cal)
-        .and_then(|r| r.items().get(&meeting_id))
-        .and_then(|i| match &i.item.kind {
-            Some(item::Kind::Calendar(event)) => event
-                .master
-                .as_ref()
-                .and_then(|m| m.attendees.first())
-                .map(|a| a.status),
-            _ => None,
-        });
-    let status = status
-        .and_then(|s| ParticipationStatus::try_from(s).ok())
-        .map_or("unknown".to_string(), |s| format!("{s:?}"));
-    println!("   the mayor's answer, as the chief's handset now shows it: {status}");
+        .collection(calendar)
+        .and_then(|r| r.items().get(&meeting))
+    {
+        println!("      {}", describe(held));
+    }
 
     // 4. The chief reads the flood warning: the flag goes back up.
+    let before = chief.wire_bytes();
     let seen = SetFlags {
-        collection_id: chief_mail,
+        collection_id: inbox,
         item_ids: vec![flood_id],
-        set: MAIL_FLAG_SEEN,
+        set: SEEN,
         clear: 0,
     };
-    handset.submit(3_000, random_op(2), Kind::SetFlags(seen))?;
-    let (up, down) = pump(&mut handset, &mut server, &mut store, 3_000)?;
+    let op = chief.submit(Kind::SetFlags(seen)).await?;
+    chief
+        .wait_for(LIMIT, |e| match e {
+            ClientEvent::OperationResult(r) if r.op_id == op => Some(()),
+            _ => None,
+        })
+        .await?;
+    settle(&mut chief, |s| {
+        s.state()
+            .replica()
+            .collection(inbox)
+            .and_then(|r| r.items().get(&flood_id))
+            .is_some_and(|i| i.flags & SEEN != 0)
+    })
+    .await?;
     step(
-        4,
-        "flag change up (operation, answer, and the change echoed as a delta)",
-        up,
-        down,
+        &chief,
+        before,
+        "4. the chief reads the flood warning: the flag goes up, the answer comes down",
     );
-    println!(
-        "   server now has flags {:#04b} on the flood warning",
-        store.item(chief_mail, flood_id)?.map_or(0, |(_, f)| f)
-    );
+    let flags = tidings::store::ItemStore::item(&store, inbox, flood_id)?.map_or(0, |(_, f)| f);
+    println!("      the server's store now has flags {flags:#04b} on it");
 
-    // 5. A restart: saved state, one-round-trip resume (Noise IK), nothing resent.
-    let saved = handset.state().to_bytes();
-    drop(handset);
-    let mut handset = ClientSession::resume(
-        ClientConfig::default(),
-        ClientState::from_bytes(&saved)?,
-        random(8),
-        4_000,
-    )?;
-    let mut server = ServerSession::new(
-        ServerConfig::default(),
-        Arc::new(StaticKeypair::from_secret_bytes(random(1))),
-        random(9),
-        4_000,
-    );
-    let (up, down) = pump(&mut handset, &mut server, &mut store, 4_000)?;
-    step(
-        5,
-        "handset restart: resume from saved state (Noise IK, no resync)",
-        up,
-        down,
-    );
+    // 5. The chief's phone restarts and resumes from its saved state.
+    let held = holds(chief.session());
+    let saved = chief.close().await?.to_bytes();
     println!(
-        "\ndone: everything above crossed an encrypted, framed channel. Run `cargo xtask test` to check it all."
+        "\n   (phone restarts; {} bytes of saved state)",
+        saved.len()
     );
+    let mut chief =
+        Connection::resume(&chief_payload.tcp, ClientState::from_bytes(&saved)?).await?;
+    settle(&mut chief, |s| s.is_established()).await?;
+    // Give the server a moment: a resync would show up as traffic now.
+    let _ = tokio::time::timeout(Duration::from_millis(300), chief.next_event()).await;
+    step(
+        &chief,
+        (0, 0),
+        "5. handset restart: resume from saved state (Noise IK, one round trip, no resync)",
+    );
+    if holds(chief.session()) != held {
+        return Err(failed("resume changed the replica"));
+    }
+    mayor.close().await?;
+    chief.close().await?;
+
+    println!(
+        "\ndone: everything above crossed a framed, compressed, end-to-end encrypted channel."
+    );
+    if keep_running {
+        keep_serving(&info).await;
+    } else {
+        println!(
+            "Run `cargo xtask demo --keep-running` to keep the server up for the web and C examples, `cargo xtask test` to check it all."
+        );
+    }
     Ok(())
 }
 
-fn step(n: u32, what: &str, up: usize, down: usize) {
-    println!("\n{n}. {what}\n   wire: {up} B up, {down} B down");
+async fn wait_ready(ready: &Path) -> Result<serde_json::Value> {
+    for _ in 0..300 {
+        if let Ok(text) = std::fs::read_to_string(ready) {
+            return serde_json::from_str(&text).map_err(|_| failed("bad ready file"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(failed("the server did not start within 30 s"))
 }
 
-fn packed_event(event: &tidings::proto::CalendarItem) -> bytes::Bytes {
-    let item = tidings::proto::Item {
-        kind: Some(item::Kind::Calendar(event.clone())),
+async fn keep_serving(info: &serde_json::Value) {
+    println!("\nThe server keeps running (Ctrl-C stops it):");
+    println!(
+        "   web app:   {}",
+        info["http"].as_str().unwrap_or_default()
+    );
+    println!("   TCP:       {}", info["tcp"].as_str().unwrap_or_default());
+    println!("   activation payloads (one use each):");
+    if let Some(payloads) = info["activations"].as_object() {
+        for (email, uri) in payloads {
+            println!("   {email:<26} {}", uri.as_str().unwrap_or_default());
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Drives `device` until `done` holds, within the limit.
+async fn settle(
+    device: &mut Connection,
+    mut done: impl FnMut(&ClientSession) -> bool,
+) -> Result<()> {
+    let wait = async {
+        while !done(device.session()) {
+            device.next_event().await?.ok_or(failed("session ended"))?;
+        }
+        Ok(())
     };
-    tidings::compress::pack(&tidings::proto::encode(&item), &Default::default()).into()
+    tokio::time::timeout(LIMIT, wait)
+        .await
+        .map_err(|_| failed("timed out"))?
 }
 
-/// Demo randomness: fixed, so every run shows the same bytes. A real app
-/// draws these from the platform's CSPRNG.
-fn random(seed: u8) -> [u8; 32] {
-    [seed.wrapping_mul(37).wrapping_add(11); 32]
+fn step(device: &Connection, (up0, down0): (u64, u64), what: &str) {
+    let (up, down) = device.wire_bytes();
+    println!(
+        "\n{what}\n   wire: {} B up, {} B down",
+        up - up0,
+        down - down0
+    );
 }
 
-fn random_op(seed: u8) -> [u8; 16] {
-    [seed.wrapping_mul(53).wrapping_add(5); 16]
+fn holds(session: &ClientSession) -> Vec<(u64, usize)> {
+    session
+        .state()
+        .replica()
+        .collections()
+        .map(|(info, replica)| (info.id, replica.items().len()))
+        .collect()
 }
 
-const MAYORS_PRIVATE_MAIL: &str = "From: Treasurer <treasurer@town.example>\r\nTo: Mayor Ada Quinn <mayor@town.example>\r\nSubject: Private: budget options\r\nDate: Fri, 27 Nov 2026 17:02:00 +0000\r\nMessage-ID: <budget-1@town.example>\r\n\r\nAda, the three options we discussed are attached.\r\n";
+fn visible(store: &SqliteStore, email: &str) -> Result<Vec<(u64, usize)>> {
+    use tidings::store::{Directory, ItemStore};
+    let principal = admin::principal(store, email)?;
+    store
+        .visible_collections(principal.id)?
+        .into_iter()
+        .map(|(c, _)| Ok((c.id, store.items(c.id)?.len())))
+        .collect()
+}
 
-const AGENDA_MAIL: &str = "From: Town Clerk <clerk@town.example>\r\nTo: Chief of Staff Sam Okoye <chief@town.example>\r\nSubject: Agenda for Thursday's council\r\nDate: Sat, 28 Nov 2026 09:15:00 +0000\r\nMessage-ID: <agenda-4@town.example>\r\n\r\nSam, the agenda for Thursday: 1. Harbour dredging, 2. Winter gritting, 3. Any other business.\r\n";
+fn folder(store: &SqliteStore, email: &str, name: &str) -> Result<u64> {
+    let principal = admin::principal(store, email)?;
+    store
+        .owned_collections(principal.id)?
+        .into_iter()
+        .find(|c| c.name == name)
+        .map(|c| c.id)
+        .ok_or(failed("no such collection"))
+}
 
-const FLOOD_MAIL: &str = "From: =?utf-8?q?Operations_Centre?= <ops@town.example>\r\nTo: Chief of Staff Sam Okoye <chief@town.example>\r\nSubject: =?utf-8?q?Flood_warning_=E2=80=94_River_Wend?=\r\nDate: Sun, 29 Nov 2026 06:40:00 +0000\r\nMessage-ID: <flood-17@town.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe Environment Agency has issued a flood warning for the River Wend. Sandbags are at the depot; the mayor should be briefed by 08:00.\r\n";
+fn newest(session: &ClientSession, collection: u64) -> Option<(u64, tidings::sync::ReplicaItem)> {
+    let replica = session.state().replica().collection(collection)?;
+    let (id, held) = replica.items().iter().next_back()?;
+    Some((*id, held.clone()))
+}
 
-const HARBOUR_MEETING: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Town Hall//Demo//EN\r\nBEGIN:VEVENT\r\nUID:harbour-board-2026-12@town.example\r\nDTSTAMP:20261120T100000Z\r\nDTSTART:20261203T090000Z\r\nDTEND:20261203T100000Z\r\nSUMMARY:Harbour board\r\nLOCATION:Council Chamber\r\nORGANIZER;CN=Town Clerk:mailto:clerk@town.example\r\nATTENDEE;CN=Mayor Ada Quinn;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:mayor@town.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+fn meeting_id(session: &ClientSession, calendar: u64) -> Option<u64> {
+    let replica = session.state().replica().collection(calendar)?;
+    replica
+        .items()
+        .iter()
+        .find_map(|(id, held)| match &held.item.kind {
+            Some(item::Kind::Calendar(event)) => event
+                .master
+                .as_ref()
+                .filter(|m| m.summary == "Harbour board")
+                .map(|_| *id),
+            _ => None,
+        })
+}
+
+fn accepted(session: &ClientSession, calendar: u64, meeting: u64) -> bool {
+    let held = session
+        .state()
+        .replica()
+        .collection(calendar)
+        .and_then(|r| r.items().get(&meeting));
+    matches!(held.map(|h| &h.item.kind), Some(Some(item::Kind::Calendar(event)))
+        if event.master.as_ref().is_some_and(|m| m.attendees.iter().any(|a| a.status == ParticipationStatus::Accepted as i32)))
+}
