@@ -104,6 +104,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                     "--all-features",
                     "--test",
                     "c_programs",
+                    "--test",
+                    "handset_example",
                 ],
                 &[("TIDINGS_C_CHECK", check)],
             )

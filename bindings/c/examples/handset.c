@@ -1,17 +1,27 @@
-/* handset.c: a handset's view of Tidings, in C.
+/* handset.c: a handset on Tidings, in C, over a TCP socket.
  *
- * Enrolls the mayor's phone (against the in-memory loopback server, until a
- * network reference server exists), runs the initial sync, prints mail and
- * calendar changes as they are pushed, flags a message and accepts an
- * invitation. On a real handset, `exchange` is the socket and the random
- * bytes come from the platform's CSPRNG.
+ *   handset PAYLOAD EMAIL
  *
- *   cc -std=c11 -DTIDINGS_LOOPBACK_SERVER -Iinclude examples/handset.c \
- *      target/debug/libtidings.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+ * Enrolls with the activation payload a user scanned (`tidings-server
+ * enroll` prints one), runs the initial sync and prints it, prints "synced",
+ * then waits for pushed mail and calendar changes. When a new mail arrives it
+ * flags it, and it accepts every invitation that awaits EMAIL's answer. Then
+ * it saves its state and closes. Randomness comes from getrandom(2), time
+ * from the real-time clock. Build (see docs/ffi.md):
+ *
+ *   cc -std=c11 -Iinclude examples/handset.c target/debug/libtidings.a \
+ *      -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
  */
+#define _DEFAULT_SOURCE
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tidings.h"
 
@@ -25,31 +35,94 @@
     }                                                                      \
   } while (0)
 #define LIT(s) (const uint8_t *)(s), strlen(s)
+#define FLAGGED 2
+#define NEEDS_ACTION 1
+#define ACCEPTED 2
 
-static tidings_test_server *server;
-static size_t conn;
+static int sock = -1;
+static tidings_client *phone;
+static const char *me;
+static size_t sent, received;
+static int answers_awaited;
 
-/* The "network": send what the phone has, deliver what the server has. */
-static void exchange(tidings_client *phone, uint64_t now) {
-  int moved = 1;
-  while (moved) {
-    tidings_bytes b = {NULL, 0};
-    moved = 0;
-    while (tidings_client_poll_transmit(phone, &b) == TIDINGS_OK && b.len) {
-      (void)tidings_test_server_handle_bytes(server, conn, now, b.data, b.len);
-      tidings_bytes_free(&b);
-      moved = 1;
-    }
-    while (tidings_test_server_poll_transmit(server, conn, &b) == TIDINGS_OK &&
-           b.len) {
-      (void)tidings_client_handle_bytes(phone, now, b.data, b.len);
-      tidings_bytes_free(&b);
-      moved = 1;
-    }
+static uint64_t now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+static void random_bytes(uint8_t *out, size_t len) {
+  if (getrandom(out, len, 0) != (ssize_t)len) {
+    perror("getrandom");
+    exit(1);
   }
 }
 
-static void show(tidings_client *phone, uint64_t collection, uint64_t id) {
+static int connect_to(const char *hostport) {
+  char host[256];
+  const char *colon = strrchr(hostport, ':');
+  if (!colon || (size_t)(colon - hostport) >= sizeof host) return -1;
+  memcpy(host, hostport, (size_t)(colon - hostport));
+  host[colon - hostport] = 0;
+  struct addrinfo hints = {0}, *found = NULL;
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(host, colon + 1, &hints, &found) != 0) return -1;
+  int fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+  if (fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(found);
+  return fd;
+}
+
+/* Sends everything the session has for the server. */
+static void flush(void) {
+  tidings_bytes b = {NULL, 0};
+  while (tidings_client_poll_transmit(phone, &b) == TIDINGS_OK && b.len) {
+    size_t off = 0;
+    while (off < b.len) {
+      ssize_t n = send(sock, b.data + off, b.len - off, MSG_NOSIGNAL);
+      if (n <= 0) {
+        perror("send");
+        exit(1);
+      }
+      off += (size_t)n;
+    }
+    sent += b.len;
+    tidings_bytes_free(&b);
+  }
+}
+
+/* Waits up to `wait_ms` for bytes (or the session's own deadline) and feeds
+ * them in; returns 0 when nothing arrived in time. */
+static int pump(int wait_ms) {
+  uint64_t deadline = 0;
+  if (tidings_client_poll_timeout(phone, &deadline) == TIDINGS_OK) {
+    uint64_t now = now_ms();
+    int until = deadline > now ? (int)(deadline - now) : 0;
+    if (until < wait_ms) wait_ms = until;
+  }
+  struct pollfd p = {sock, POLLIN, 0};
+  int ready = poll(&p, 1, wait_ms);
+  if (ready <= 0) {
+    TRY(tidings_client_handle_timeout(phone, now_ms()));
+    flush();
+    return 0;
+  }
+  uint8_t buf[4096];
+  ssize_t n = recv(sock, buf, sizeof buf, 0);
+  if (n <= 0) {
+    fprintf(stderr, "server closed the connection\n");
+    exit(1);
+  }
+  received += (size_t)n;
+  (void)tidings_client_handle_bytes(phone, now_ms(), buf, (size_t)n);
+  flush();
+  return 1;
+}
+
+static void show(uint64_t collection, uint64_t id) {
   tidings_item *item = NULL;
   tidings_bytes a = {NULL, 0}, b = {NULL, 0};
   TRY(tidings_client_item(phone, collection, id, &item));
@@ -57,103 +130,201 @@ static void show(tidings_client *phone, uint64_t collection, uint64_t id) {
   TRY(tidings_item_text(item, mail ? TIDINGS_FIELD_SUBJECT : TIDINGS_FIELD_SUMMARY, &a));
   TRY(tidings_item_text(item, mail ? TIDINGS_FIELD_FROM : TIDINGS_FIELD_START, &b));
   int32_t status = 0;
-  if (!mail) (void)tidings_item_attendee_status(item, LIT("mayor@town.example"), &status);
-  printf("  %s %llu: \"%.*s\" %s %.*s%s%s\n", mail ? "mail " : "event",
+  if (!mail) (void)tidings_item_attendee_status(item, LIT(me), &status);
+  printf("    %s %llu: \"%.*s\" %s %.*s%s%s\n", mail ? "mail " : "event",
          (unsigned long long)id, (int)a.len, (const char *)a.data,
          mail ? "from" : "at", (int)b.len, (const char *)b.data,
-         (tidings_item_flags(item) & 2) ? " [flagged]" : "",
-         status == 2 ? " [accepted]" : "");
+         (tidings_item_flags(item) & FLAGGED) ? " [flagged]" : "",
+         status == ACCEPTED ? " [accepted]" : "");
   tidings_bytes_free(&a);
   tidings_bytes_free(&b);
   tidings_item_free(item);
 }
 
-/* Prints what the events say and returns after the queue is empty. */
-static void events(tidings_client *phone) {
+static void print_replica(void) {
+  size_t count = tidings_client_collection_count(phone);
+  for (size_t i = 0; i < count; i++) {
+    tidings_collection c;
+    tidings_bytes name = {NULL, 0};
+    TRY(tidings_client_collection_at(phone, i, &c));
+    TRY(tidings_client_collection_name(phone, c.id, &name));
+    printf("  %.*s: %zu item(s)\n", (int)name.len, (const char *)name.data, c.item_count);
+    tidings_bytes_free(&name);
+    uint64_t ids[256];
+    size_t n = 0;
+    TRY(tidings_client_item_ids(phone, c.id, ids, 256, &n));
+    for (size_t k = 0; k < n && k < 256; k++) show(c.id, ids[k]);
+  }
+}
+
+/* Accepts every invitation that awaits my answer. */
+static void accept_invitations(void) {
+  size_t count = tidings_client_collection_count(phone);
+  for (size_t i = 0; i < count; i++) {
+    tidings_collection c;
+    TRY(tidings_client_collection_at(phone, i, &c));
+    if (c.kind != 2) continue;
+    uint64_t ids[256];
+    size_t n = 0;
+    TRY(tidings_client_item_ids(phone, c.id, ids, 256, &n));
+    for (size_t k = 0; k < n && k < 256; k++) {
+      tidings_item *item = NULL;
+      int32_t status = 0;
+      TRY(tidings_client_item(phone, c.id, ids[k], &item));
+      if (tidings_item_attendee_status(item, LIT(me), &status) == TIDINGS_OK &&
+          status == NEEDS_ACTION) {
+        uint8_t op[16];
+        random_bytes(op, 16);
+        TRY(tidings_client_respond(phone, now_ms(), op, 16, c.id, ids[k], ACCEPTED,
+                                   LIT("Accepted from my phone")));
+        printf("accepting invitation %llu\n", (unsigned long long)ids[k]);
+        answers_awaited++;
+      }
+      tidings_item_free(item);
+    }
+  }
+  flush();
+}
+
+/* Handles queued events; returns the id of a newly pushed mail, or 0. */
+static uint64_t events(size_t *mail_counts, size_t slots) {
+  uint64_t pushed = 0;
   tidings_event *e = NULL;
   while (tidings_client_poll_event(phone, &e) == TIDINGS_OK && e) {
-    uint64_t ids[64];
-    size_t n = 0;
     switch (tidings_event_get_kind(e)) {
       case TIDINGS_EVENT_ENROLLED:
         printf("enrolled as device %llu\n", (unsigned long long)tidings_event_id(e));
         break;
-      case TIDINGS_EVENT_CHANGED:
-        printf("collection %llu changed:\n", (unsigned long long)tidings_event_id(e));
-        TRY(tidings_client_item_ids(phone, tidings_event_id(e), ids, 64, &n));
-        for (size_t i = 0; i < n && i < 64; i++) show(phone, tidings_event_id(e), ids[i]);
+      case TIDINGS_EVENT_CHANGED: {
+        size_t count = tidings_client_collection_count(phone);
+        for (size_t i = 0; i < count && i < slots; i++) {
+          tidings_collection c;
+          TRY(tidings_client_collection_at(phone, i, &c));
+          if (c.id != tidings_event_id(e)) continue;
+          if (mail_counts && c.kind == 1 && c.item_count > mail_counts[i]) {
+            uint64_t ids[256];
+            size_t n = 0;
+            TRY(tidings_client_item_ids(phone, c.id, ids, 256, &n));
+            if (n > 0 && n <= 256) {
+              printf("pushed to collection %llu:\n", (unsigned long long)c.id);
+              show(c.id, ids[n - 1]);
+              pushed = ids[n - 1];
+            }
+          }
+          if (mail_counts) mail_counts[i] = c.item_count;
+        }
         break;
+      }
       case TIDINGS_EVENT_OPERATION_RESULT:
         printf("operation answered: outcome %d\n", (int)tidings_event_outcome(e));
+        answers_awaited--;
         break;
       case TIDINGS_EVENT_CLOSED:
-        printf("closed: %u\n", tidings_event_error(e));
-        break;
+        fprintf(stderr, "session closed: error %u\n", tidings_event_error(e));
+        exit(1);
       default:
         break;
     }
     tidings_event_free(e);
   }
+  return pushed;
 }
 
-int main(void) {
-  uint8_t random[32], server_public[32];
-  tidings_test_town town;
-  memset(random, 0x51, 32);
-  TRY(tidings_test_server_new(random, 32, &server));
-  TRY(tidings_test_server_seed_town(server, &town));
-  uint64_t meeting = 0, mail = 0;
-  TRY(tidings_test_server_add_meeting(server, town.mayor_calendar, LIT("Harbour board"),
-                                      LIT("mayor@town.example"), &meeting));
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: handset PAYLOAD EMAIL\n");
+    return 2;
+  }
+  me = argv[2];
+  tidings_activation *payload = NULL;
+  tidings_bytes tcp = {NULL, 0}, code = {NULL, 0};
+  uint8_t server_key[32], random[32];
+  TRY(tidings_activation_parse(LIT(argv[1]), &payload));
+  TRY(tidings_activation_tcp(payload, &tcp));
+  TRY(tidings_activation_code(payload, &code));
+  TRY(tidings_activation_server_key(payload, server_key, 32));
+  char address[300];
+  snprintf(address, sizeof address, "%.*s", (int)tcp.len, (const char *)tcp.data);
+  sock = connect_to(address);
+  if (sock < 0) {
+    fprintf(stderr, "cannot connect to %s\n", address);
+    return 1;
+  }
 
-  /* Enrollment: a fresh key, the pinned server key, the code as typed. */
-  tidings_bytes code = {NULL, 0};
-  memset(random, 2, 10);
-  TRY(tidings_test_server_activation(server, town.mayor, random, 10, &code));
-  TRY(tidings_test_server_public_key(server, server_public, 32));
+  /* Enrollment: a fresh key pair, the pinned server key, the code. */
   tidings_keypair *keys = NULL;
   tidings_client_state *state = NULL;
-  tidings_client *phone = NULL;
-  memset(random, 3, 32);
+  random_bytes(random, 32);
   TRY(tidings_keypair_new(random, 32, &keys));
-  TRY(tidings_client_state_new(keys, server_public, 32, &state));
-  memset(random, 4, 32);
-  TRY(tidings_client_enroll(state, code.data, code.len, LIT("mayor's phone"), random, 32,
-                            1000, &phone));
-  memset(random, 5, 32);
-  TRY(tidings_test_server_accept(server, random, 32, 1000, &conn));
-  exchange(phone, 1000);
-  events(phone); /* the initial sync */
+  TRY(tidings_client_state_new(keys, server_key, 32, &state));
+  random_bytes(random, 32);
+  TRY(tidings_client_enroll(state, code.data, code.len, LIT("C handset"), random, 32,
+                            now_ms(), &phone));
+  flush();
 
-  /* New mail arrives at the server and is pushed live. */
-  const char *rfc5322 =
-      "From: Town Clerk <clerk@town.example>\r\nTo: mayor@town.example\r\n"
-      "Subject: Council meets Thursday\r\n\r\nIn the chamber, at nine.\r\n";
-  TRY(tidings_test_server_add_mail(server, town.mayor_inbox, LIT(rfc5322), &mail));
-  TRY(tidings_test_server_push(server, 2000));
-  exchange(phone, 2000);
-  events(phone);
+  /* The initial sync: done once the server has been quiet for a moment. */
+  while (!tidings_client_is_established(phone)) pump(1000);
+  while (pump(300)) events(NULL, 0);
+  events(NULL, 0);
+  print_replica();
+  printf("synced (%zu B up, %zu B down)\n", sent, received);
+  fflush(stdout);
 
-  /* Flag it, and accept the invitation; each op id is fresh randomness. */
-  uint8_t op[16];
-  memset(op, 6, 16);
-  TRY(tidings_client_set_flags(phone, 3000, op, 16, town.mayor_inbox, &mail, 1, 2, 0));
-  memset(op, 7, 16);
-  TRY(tidings_client_respond(phone, 3000, op, 16, town.mayor_calendar, meeting,
-                             2 /* accepted */, LIT("See you there")));
-  exchange(phone, 3000);
-  TRY(tidings_test_server_push(server, 3000));
-  exchange(phone, 3000);
-  events(phone);
+  /* Wait for a pushed mail; flag it; answer invitations. */
+  size_t counts[64] = {0};
+  for (size_t i = 0; i < tidings_client_collection_count(phone) && i < 64; i++) {
+    tidings_collection c;
+    TRY(tidings_client_collection_at(phone, i, &c));
+    counts[i] = c.item_count;
+  }
+  uint64_t pushed = 0;
+  for (uint64_t give_up = now_ms() + 30000; !pushed && now_ms() < give_up;) {
+    pump(1000);
+    pushed = events(counts, 64);
+  }
+  if (!pushed) {
+    fprintf(stderr, "no mail was pushed within 30 s\n");
+    return 1;
+  }
+  size_t count = tidings_client_collection_count(phone);
+  for (size_t i = 0; i < count; i++) {
+    tidings_collection c;
+    TRY(tidings_client_collection_at(phone, i, &c));
+    uint64_t ids[256];
+    size_t n = 0;
+    TRY(tidings_client_item_ids(phone, c.id, ids, 256, &n));
+    for (size_t k = 0; k < n && k < 256; k++) {
+      if (ids[k] != pushed) continue;
+      uint8_t op[16];
+      random_bytes(op, 16);
+      TRY(tidings_client_set_flags(phone, now_ms(), op, 16, c.id, &pushed, 1, FLAGGED, 0));
+      printf("flagging mail %llu\n", (unsigned long long)pushed);
+      answers_awaited++;
+    }
+  }
+  accept_invitations();
+  for (uint64_t give_up = now_ms() + 30000; answers_awaited > 0 && now_ms() < give_up;) {
+    pump(1000);
+    events(NULL, 0);
+  }
+  if (answers_awaited > 0) {
+    fprintf(stderr, "operations unanswered\n");
+    return 1;
+  }
 
   tidings_bytes saved = {NULL, 0};
   TRY(tidings_client_save(phone, &saved));
-  printf("state saved: %zu bytes\n", saved.len);
+  printf("done: state saved (%zu bytes); %zu B up, %zu B down in all\n", saved.len, sent,
+         received);
+  TRY(tidings_client_close(phone, now_ms()));
+  flush();
+  close(sock);
   tidings_bytes_free(&saved);
+  tidings_bytes_free(&tcp);
   tidings_bytes_free(&code);
+  tidings_activation_free(payload);
   tidings_client_free(phone);
   tidings_client_state_free(state);
   tidings_keypair_free(keys);
-  tidings_test_server_free(server);
   return 0;
 }

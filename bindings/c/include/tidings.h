@@ -131,6 +131,11 @@ typedef enum {
 } tidings_field;
 
 /**
+ * A parsed activation payload. Immutable: may be read from several threads.
+ */
+typedef struct tidings_activation tidings_activation;
+
+/**
  * One connection of a device to its server. Not thread-safe: one thread at
  * a time (it may move between threads).
  */
@@ -718,6 +723,39 @@ tidings_result tidings_item_part(const tidings_item *item,
                                  size_t index,
                                  uint32_t *out_part_id,
                                  uint64_t *out_size);
+
+/**
+ * Parses a payload (UTF-8, as scanned or pasted). Refused with
+ * `TIDINGS_INVALID_ARGUMENT` when it is not a payload or lacks the server
+ * address, key or code. Free with `tidings_activation_free`.
+ */
+tidings_result tidings_activation_parse(const uint8_t *uri,
+                                        size_t uri_len,
+                                        tidings_activation **out);
+
+/**
+ * The server's TCP address, `host:port` (free with `tidings_bytes_free`).
+ */
+tidings_result tidings_activation_tcp(const tidings_activation *activation, tidings_bytes *out);
+
+/**
+ * The one-time activation code, to pass to `tidings_client_enroll` (free
+ * with `tidings_bytes_free`).
+ */
+tidings_result tidings_activation_code(const tidings_activation *activation, tidings_bytes *out);
+
+/**
+ * Writes the server's 32-byte public key, which the device pins, to `out`
+ * (`out_len` must be 32): pass it to `tidings_client_state_new`.
+ */
+tidings_result tidings_activation_server_key(const tidings_activation *activation,
+                                             uint8_t *out,
+                                             size_t out_len);
+
+/**
+ * Frees a parsed payload; NULL is a no-op.
+ */
+void tidings_activation_free(tidings_activation *activation);
 
 /**
  * How many collections the replica holds (0 for NULL).

@@ -21,6 +21,7 @@ pub mod loopback_io;
 pub mod ops;
 mod panic;
 pub mod parts;
+pub mod payload;
 pub mod replica;
 pub mod result;
 pub mod state;

@@ -17,6 +17,10 @@
 
 #![forbid(unsafe_code)]
 
+/// The core this server runs, for users of this crate that name it under
+/// another name (the C library's tests, whose own library is `tidings`).
+pub use tidings;
+
 pub mod activation;
 pub mod admin;
 pub mod client;

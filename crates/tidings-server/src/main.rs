@@ -210,7 +210,7 @@ fn run(cli: Cli) -> tidings::Result<()> {
             let valid_ms = valid_minutes.saturating_mul(60_000);
             let activation = store.transaction(|s| admin::enroll(s, &email, valid_ms))?;
             if !no_qr {
-                println!("{}", activation.qr_code()?);
+                println!("{}", tidings_server::activation::qr_code(&activation)?);
                 println!("server   {}", activation.tcp);
                 println!("key      {}", hex::encode(activation.server_key));
                 println!(

@@ -152,6 +152,27 @@ int main(int argc, char **argv) {
   tidings_client_state_free(state);
   tidings_keypair_free(keys);
   tidings_test_server_free(server);
+
+  /* Activation payloads: parsed whole, refused with a reason otherwise. */
+  const char *good = "tidings:enroll?tcp=127.0.0.1:4650&key="
+                     "abababababababababababababababababababababababababababababababab"
+                     "&code=ABCD-EFGH-JKMN-PQRS";
+  tidings_activation *payload = NULL;
+  CHECK(tidings_activation_parse((const uint8_t *)good, strlen(good), &payload) == TIDINGS_OK);
+  uint8_t key[32];
+  CHECK(tidings_activation_server_key(payload, key, 32) == TIDINGS_OK && key[31] == 0xab);
+  CHECK(tidings_activation_server_key(payload, key, 31) == INV);
+  CHECK(tidings_activation_tcp(payload, &out) == TIDINGS_OK);
+  CHECK(out.len == 14 && memcmp(out.data, "127.0.0.1:4650", 14) == 0);
+  tidings_bytes_free(&out);
+  CHECK(tidings_activation_code(NULL, &out) == NUL);
+  tidings_activation_free(payload);
+  tidings_activation_free(NULL);
+  payload = NULL;
+  const char *keyless = "tidings:enroll?tcp=127.0.0.1:4650&code=ABCD";
+  CHECK(tidings_activation_parse((const uint8_t *)keyless, strlen(keyless), &payload) == INV);
+  CHECK(payload == NULL);
+  CHECK(tidings_activation_parse(NULL, 3, &payload) == NUL);
   puts("errors: ok");
   return 0;
 }

@@ -27,6 +27,7 @@ mod fanout;
 mod follow;
 mod loopback;
 mod ops;
+mod payload;
 mod preview;
 mod server;
 mod state;
@@ -36,6 +37,7 @@ pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use fanout::PreparedPage;
 pub use loopback::pump;
 pub use ops::{MAX_RANGE_BYTES, Original, Outgoing, Relation};
+pub use payload::ActivationPayload;
 pub use server::{ServerConfig, ServerEvent, ServerSession};
 pub use state::ClientState;
 
