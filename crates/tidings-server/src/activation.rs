@@ -1,4 +1,4 @@
-//! The activation payload (the core's [`ActivationPayload`]), and its QR
+//! The activation payload (the core's [`tidings::session::ActivationPayload`]), and its QR
 //! code for a terminal.
 
 pub use tidings::session::ActivationPayload as Activation;
