@@ -4,8 +4,9 @@
 //!
 //! `tidings:enroll?tcp=HOST:PORT&ws=URL&key=HEX&code=CODE`, where `key` is
 //! the server's X25519 public key (64 hex digits, pinned by the device) and
-//! `code` the one-time activation code. `ws` (with `&`, `=`, `#`, `%`, `+` and spaces percent-encoded) is for web
-//! apps and may be absent. The payload holds no secret beyond the one-time
+//! `code` the one-time activation code. In every value `&`, `=`, `#`, `%`,
+//! `+`, `"`, spaces, control and non-ASCII characters are percent-encoded.
+//! `ws` is for web apps and may be absent. The payload holds no secret beyond the one-time
 //! code, which is useless once redeemed, expired or guessed at too often.
 
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
@@ -44,7 +45,10 @@ fn invalid(reason: &'static str) -> Error {
 impl ActivationPayload {
     /// The payload as a URI.
     pub fn to_uri(&self) -> String {
-        let mut uri = format!("{PREFIX}tcp={}", self.tcp);
+        let mut uri = format!(
+            "{PREFIX}tcp={}",
+            utf8_percent_encode(&self.tcp, QUERY_VALUE)
+        );
         if let Some(ws) = &self.ws {
             uri.push_str("&ws=");
             uri.extend(utf8_percent_encode(ws, QUERY_VALUE));
@@ -52,7 +56,7 @@ impl ActivationPayload {
         uri.push_str("&key=");
         uri.push_str(&hex::encode(self.server_key));
         uri.push_str("&code=");
-        uri.push_str(&self.code);
+        uri.extend(utf8_percent_encode(&self.code, QUERY_VALUE));
         uri
     }
 
@@ -130,6 +134,19 @@ mod tests {
             ActivationPayload::parse(&without_ws.to_uri()),
             Ok(without_ws)
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_payload_round_trips(
+            tcp in ".*",
+            ws in proptest::option::of(".*"),
+            server_key in proptest::array::uniform32(proptest::num::u8::ANY),
+            code in ".*",
+        ) {
+            let payload = ActivationPayload { tcp, ws, server_key, code };
+            proptest::prop_assert_eq!(ActivationPayload::parse(&payload.to_uri()), Ok(payload));
+        }
     }
 
     #[test]
