@@ -2,17 +2,19 @@
 //!
 //! - `cargo xtask demo`: the main job, a live demonstration.
 //! - `cargo xtask test`: every check, installing what it needs first.
+//! - `cargo xtask wasm`: the npm package `tidings` (bindings/wasm/pkg/).
 //! - `cargo xtask fuzz [TARGET] [--seconds N]`: run fuzz targets.
 
 mod fuzz;
 mod install;
 mod run;
 mod test;
+mod wasm;
 
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo xtask <demo | test [--fuzz-seconds N] | fuzz [TARGET] [--seconds N]>";
+    "usage: cargo xtask <demo | test [--fuzz-seconds N] | wasm | fuzz [TARGET] [--seconds N]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +22,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test::run(&args[1..]),
         Some("fuzz") => fuzz::run_cli(&args[1..]),
+        Some("wasm") => wasm::build(),
         _ => Err(USAGE.to_string()),
     };
     match result {
