@@ -336,3 +336,22 @@ fn the_page_window_never_leaks_with_empty_collections_and_repairs() {
         assert_eq!(held as u64, n, "push {n} arrived");
     }
 }
+
+#[test]
+fn a_server_closing_cleanly_tells_the_device() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    client_events(&mut client);
+    server.close(2_000).expect("close");
+    assert!(server.is_closed());
+    assert!(matches!(
+        server_events(&mut server).last(),
+        Some(ServerEvent::Closed { error: None })
+    ));
+    tidings::session::pump(&mut client, &mut server, &mut town.store, 2_000).expect("pump");
+    assert!(client.is_closed());
+    assert!(matches!(
+        client_events(&mut client).last(),
+        Some(ClientEvent::Closed { error: None })
+    ));
+}

@@ -1,7 +1,7 @@
 //! Applying a device's operations on the server: once per op id, with rights
 //! checked against the collection, each with a typed result.
 
-use crate::compress::{InflateLimits, PackOptions, pack, unpack};
+use crate::compress::{InflateLimits, unpack};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
     self, CalendarItem, Conflict, Done, ErrorInfo, Item, Operation, OperationResult,
@@ -363,10 +363,7 @@ fn done(item_id: u64, version: u64) -> Outcome {
 }
 
 fn pack_event(event: &CalendarItem) -> Bytes {
-    let item = Item {
-        kind: Some(item::Kind::Calendar(event.clone())),
-    };
-    pack(&proto::encode(&item), &PackOptions::default()).into()
+    crate::sync::pack_item(item::Kind::Calendar(event.clone()))
 }
 
 fn decode_item(packed: &[u8]) -> Result<Item> {

@@ -268,6 +268,21 @@ impl ServerSession {
         Ok(())
     }
 
+    /// Closes cleanly, telling an established device so (a server shutting
+    /// down): the device resumes later from its acknowledged cursors.
+    pub fn close(&mut self, now_ms: u64) -> Result<()> {
+        if matches!(self.phase, Phase::Established { .. }) {
+            self.channel.send(
+                now_ms,
+                &Envelope {
+                    body: Some(Body::Close(proto::Close::default())),
+                },
+            )?;
+        }
+        self.finish(None);
+        Ok(())
+    }
+
     /// Sends a keepalive when due; closes on silence.
     pub fn handle_timeout(&mut self, now_ms: u64) -> Result<()> {
         if self.is_closed() {

@@ -9,6 +9,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const LEN: usize = 16;
@@ -215,6 +216,69 @@ fn decode_key(hex: &str) -> Option<[u8; 32]> {
         *byte = u8::try_from(high * 16 + low).ok()?;
     }
     Some(key)
+}
+
+/// A stored activation: what the server keeps of a code, and the rules for
+/// redeeming it. Every store persists these five fields and runs
+/// [`redeem`](Self::redeem) on them, so the rules cannot drift apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivationRecord {
+    /// The principal the device will belong to.
+    pub principal: u64,
+    /// [`ActivationCode::hash`] of the code.
+    pub hash: [u8; 32],
+    /// When the code expires, in milliseconds since the Unix epoch.
+    pub expires_at_ms: u64,
+    /// Wrong guesses left before the code is burned.
+    pub attempts_left: u32,
+    /// Used, expired or guessed at too often: never redeemable again.
+    pub burned: bool,
+}
+
+impl ActivationRecord {
+    /// A fresh record for `code`, allowing at least one attempt.
+    pub fn new(
+        principal: u64,
+        code: &ActivationCode,
+        expires_at_ms: u64,
+        max_attempts: u32,
+    ) -> Self {
+        Self {
+            principal,
+            hash: code.hash(),
+            expires_at_ms,
+            attempts_left: max_attempts.max(1),
+            burned: false,
+        }
+    }
+
+    /// Tries `code` against this record at `now_ms`, updating it: success
+    /// burns the code and returns the principal; a wrong secret costs an
+    /// attempt and the last one burns it; an expired code is burned. The
+    /// caller must store the updated record whatever the outcome.
+    pub fn redeem(&mut self, code: &ActivationCode, now_ms: u64) -> Result<u64> {
+        let rejected = |reason| Error::new(ErrorKind::ActivationRejected, reason);
+        if self.burned {
+            return Err(rejected("activation code already used or burned"));
+        }
+        if now_ms >= self.expires_at_ms {
+            self.burned = true;
+            return Err(rejected("activation code expired"));
+        }
+        if !bool::from(self.hash.ct_eq(&code.hash())) {
+            self.attempts_left = self.attempts_left.saturating_sub(1);
+            if self.attempts_left == 0 {
+                self.burned = true;
+                return Err(Error::new(
+                    ErrorKind::ActivationAttemptsExceeded,
+                    "too many wrong codes; activation burned",
+                ));
+            }
+            return Err(rejected("wrong activation code"));
+        }
+        self.burned = true;
+        Ok(self.principal)
+    }
 }
 
 #[cfg(test)]

@@ -2,29 +2,19 @@
 //! deployments, and as the reference an integrator's store must behave like.
 
 use super::{
-    ActivationCode, Collection, DeviceRecord, DeviceRegistry, Directory, ItemStore, Principal,
-    WipeState,
+    ActivationCode, ActivationRecord, Collection, DeviceRecord, DeviceRegistry, Directory,
+    ItemStore, Principal, WipeState,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{Cursor, OperationResult, Policy};
 use crate::sync::{ChangeLog, Delta, PageLimits, Rights};
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use subtle::ConstantTimeEq;
 
 /// Applied operation ids remembered per device; older ones are forgotten
 /// first. A retry older than this many operations would be applied again, so
 /// clients must not keep an operation in their outbox that long.
 pub const APPLIED_OPERATIONS_PER_DEVICE: usize = 1024;
-
-#[derive(Clone, Debug)]
-struct Activation {
-    principal: u64,
-    hash: [u8; 32],
-    expires_at_ms: u64,
-    attempts_left: u32,
-    burned: bool,
-}
 
 #[derive(Clone, Debug, Default)]
 struct DeviceState {
@@ -39,7 +29,7 @@ pub struct MemoryStore {
     principals: BTreeMap<u64, Principal>,
     collections: BTreeMap<u64, (Collection, ChangeLog)>,
     grants: HashMap<(u64, u64), Rights>,
-    activations: HashMap<String, Activation>,
+    activations: HashMap<String, ActivationRecord>,
     devices: BTreeMap<u64, (DeviceRecord, DeviceState)>,
     /// Raw RFC 5322 messages by item id, for range fetches.
     messages: HashMap<u64, Bytes>,
@@ -124,15 +114,8 @@ impl MemoryStore {
             preview_bytes,
         };
         let mail = crate::sync::mail::mail_item_from_message(raw, &options)?;
-        let item = crate::proto::Item {
-            kind: Some(crate::proto::item::Kind::Mail(mail)),
-        };
-        let packed = crate::compress::pack(
-            &crate::proto::encode(&item),
-            &crate::compress::PackOptions::default(),
-        );
-        self.change_log_mut(collection)?
-            .upsert(id, packed.into(), 0);
+        let packed = crate::sync::pack_item(crate::proto::item::Kind::Mail(mail));
+        self.change_log_mut(collection)?.upsert(id, packed, 0);
         self.messages.insert(id, Bytes::copy_from_slice(raw));
         Ok(id)
     }
@@ -279,13 +262,7 @@ impl DeviceRegistry for MemoryStore {
         max_attempts: u32,
     ) -> Result<()> {
         self.principal(principal)?;
-        let activation = Activation {
-            principal,
-            hash: code.hash(),
-            expires_at_ms,
-            attempts_left: max_attempts.max(1),
-            burned: false,
-        };
+        let activation = ActivationRecord::new(principal, code, expires_at_ms, max_attempts);
         self.activations.insert(code.id().to_string(), activation);
         Ok(())
     }
@@ -306,26 +283,7 @@ impl DeviceRegistry for MemoryStore {
             .activations
             .get_mut(code.id())
             .ok_or_else(|| rejected("no such activation"))?;
-        if activation.burned {
-            return Err(rejected("activation code already used or burned"));
-        }
-        if now_ms >= activation.expires_at_ms {
-            activation.burned = true;
-            return Err(rejected("activation code expired"));
-        }
-        if !bool::from(activation.hash.ct_eq(&code.hash())) {
-            activation.attempts_left = activation.attempts_left.saturating_sub(1);
-            if activation.attempts_left == 0 {
-                activation.burned = true;
-                return Err(Error::new(
-                    ErrorKind::ActivationAttemptsExceeded,
-                    "too many wrong codes; activation burned",
-                ));
-            }
-            return Err(rejected("wrong activation code"));
-        }
-        activation.burned = true;
-        let principal = activation.principal;
+        let principal = activation.redeem(&code, now_ms)?;
         let id = self.fresh_id();
         let record = DeviceRecord {
             id,

@@ -14,7 +14,7 @@
 mod activation;
 mod memory;
 
-pub use activation::{ActivationCode, ActivationPayload};
+pub use activation::{ActivationCode, ActivationPayload, ActivationRecord};
 pub use memory::{APPLIED_OPERATIONS_PER_DEVICE, MemoryStore};
 
 use crate::error::Result;

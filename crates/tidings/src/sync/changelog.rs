@@ -6,55 +6,16 @@
 //! collection of n items, and the log never grows past one entry per item
 //! (plus tombstones until they are compacted).
 
+use super::page::{Delta, ItemState, LogEntry, LogHead, PageLimits, page_after};
 use crate::error::{Error, ErrorKind, Result};
-use crate::proto::{Cursor, DeltaPage, FlagChange, ItemUpsert, ResyncReason, ResyncRequired};
+use crate::proto::Cursor;
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
-
-/// How much one delta page may carry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PageLimits {
-    /// Most changes (upserts, flag changes and removals) in one page; at least 1.
-    pub max_items: usize,
-    /// Most packed item bytes in one page; a page always carries at least one
-    /// change, so one item larger than this still goes, alone.
-    pub max_bytes: usize,
-}
-
-impl Default for PageLimits {
-    /// 100 changes or 48 KiB of packed items: one page fits one frame.
-    fn default() -> Self {
-        Self {
-            max_items: 100,
-            max_bytes: 48 << 10,
-        }
-    }
-}
-
-/// The answer to "what changed since this cursor".
-#[derive(Clone, Debug, PartialEq)]
-pub enum Delta {
-    /// Changes from the cursor to `page.to_modseq`.
-    Page(DeltaPage),
-    /// The cursor cannot be served: the device must sync the collection afresh.
-    Resync(ResyncRequired),
-}
-
-#[derive(Clone, Debug)]
-enum State {
-    Live {
-        packed: Bytes,
-        flags: u32,
-        /// Modseq of the last change to the content (not just the flags).
-        content_modseq: u64,
-    },
-    Removed,
-}
 
 #[derive(Clone, Debug)]
 struct Entry {
     modseq: u64,
-    state: State,
+    state: ItemState,
 }
 
 /// One collection's items and their change history, coalesced.
@@ -107,7 +68,7 @@ impl ChangeLog {
     pub fn len(&self) -> usize {
         self.entries
             .values()
-            .filter(|e| matches!(e.state, State::Live { .. }))
+            .filter(|e| matches!(e.state, ItemState::Live { .. }))
             .count()
     }
 
@@ -119,8 +80,8 @@ impl ChangeLog {
     /// An item's packed bytes and flags, if it is live.
     pub fn get(&self, id: u64) -> Option<(&Bytes, u32)> {
         match &self.entries.get(&id)?.state {
-            State::Live { packed, flags, .. } => Some((packed, *flags)),
-            State::Removed => None,
+            ItemState::Live { packed, flags, .. } => Some((packed, *flags)),
+            ItemState::Removed => None,
         }
     }
 
@@ -130,8 +91,8 @@ impl ChangeLog {
             .entries
             .iter()
             .filter_map(|(id, e)| match &e.state {
-                State::Live { packed, flags, .. } => Some((*id, packed.clone(), *flags)),
-                State::Removed => None,
+                ItemState::Live { packed, flags, .. } => Some((*id, packed.clone(), *flags)),
+                ItemState::Removed => None,
             })
             .collect();
         items.sort_unstable_by_key(|(id, _, _)| *id);
@@ -145,7 +106,7 @@ impl ChangeLog {
             id,
             Entry {
                 modseq,
-                state: State::Live {
+                state: ItemState::Live {
                     packed,
                     flags,
                     content_modseq: modseq,
@@ -159,7 +120,7 @@ impl ChangeLog {
     pub fn set_flags(&mut self, id: u64, new_flags: u32) -> Result<u64> {
         let Some(Entry {
             state:
-                State::Live {
+                ItemState::Live {
                     packed,
                     flags,
                     content_modseq,
@@ -175,7 +136,7 @@ impl ChangeLog {
         if *flags == new_flags {
             return Ok(self.modseq);
         }
-        let state = State::Live {
+        let state = ItemState::Live {
             packed: packed.clone(),
             flags: new_flags,
             content_modseq: *content_modseq,
@@ -198,7 +159,7 @@ impl ChangeLog {
             id,
             Entry {
                 modseq,
-                state: State::Removed,
+                state: ItemState::Removed,
             },
         );
         Ok(modseq)
@@ -217,7 +178,7 @@ impl ChangeLog {
                 matches!(
                     self.entries.get(id),
                     Some(Entry {
-                        state: State::Removed,
+                        state: ItemState::Removed,
                         ..
                     })
                 )
@@ -237,94 +198,37 @@ impl ChangeLog {
         *self = ChangeLog::new(self.collection_id, self.epoch + 1);
     }
 
+    /// Where the log stands: what a delta is computed against.
+    pub fn head(&self) -> LogHead {
+        LogHead {
+            collection_id: self.collection_id,
+            epoch: self.epoch,
+            modseq: self.modseq,
+            floor: self.floor,
+        }
+    }
+
     /// The changes after `cursor`, within `limits`, or resync-required.
     ///
     /// A cursor of modseq 0 (a device with nothing) is always served, from the
     /// current epoch; its page carries no removals.
     pub fn delta(&self, cursor: &Cursor, limits: &PageLimits) -> Delta {
-        let fresh = cursor.modseq == 0;
-        let reason = if cursor.collection_id != self.collection_id {
-            Some(ResyncReason::Unspecified)
-        } else if !fresh && cursor.epoch != self.epoch {
-            Some(ResyncReason::Recreated)
-        } else if cursor.modseq > self.modseq {
-            Some(ResyncReason::CursorAhead)
-        } else if !fresh && cursor.modseq < self.floor && cursor.floor < self.floor {
-            // Removals above the cursor were forgotten after it was issued.
-            Some(ResyncReason::LogCompacted)
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            return Delta::Resync(ResyncRequired {
-                collection_id: self.collection_id,
-                epoch: self.epoch,
-                reason: reason as i32,
+        let head = self.head();
+        if let Some(resync) = head.check(cursor) {
+            return Delta::Resync(resync);
+        }
+        let entries = self
+            .by_modseq
+            .range(cursor.modseq.saturating_add(1)..)
+            .filter_map(|(&modseq, &id)| {
+                let entry = self.entries.get(&id)?;
+                Some(LogEntry {
+                    id,
+                    modseq,
+                    state: entry.state.clone(),
+                })
             });
-        }
-        Delta::Page(self.page_after(cursor, limits))
-    }
-
-    fn page_after(&self, cursor: &Cursor, limits: &PageLimits) -> DeltaPage {
-        let from = cursor.modseq;
-        // Only a device that was fully caught up at `from` holds every item
-        // whose content is older than `from`: only it may get flag changes.
-        let complete = from != 0 && !cursor.partial;
-        let in_full = |content_modseq: u64| content_modseq > from || !complete;
-        let mut page = DeltaPage {
-            collection_id: self.collection_id,
-            epoch: self.epoch,
-            from_modseq: from,
-            to_modseq: self.modseq,
-            ..DeltaPage::default()
-        };
-        let (mut count, mut bytes) = (0usize, 0usize);
-        for (&modseq, id) in self.by_modseq.range(from.saturating_add(1)..) {
-            let Some(entry) = self.entries.get(id) else {
-                continue;
-            };
-            let size = match &entry.state {
-                State::Live {
-                    packed,
-                    content_modseq,
-                    ..
-                } if in_full(*content_modseq) => packed.len(),
-                _ => 0,
-            };
-            if count > 0 && (count >= limits.max_items.max(1) || bytes + size > limits.max_bytes) {
-                page.more = true;
-                break;
-            }
-            match &entry.state {
-                State::Live {
-                    packed,
-                    flags,
-                    content_modseq,
-                } if in_full(*content_modseq) => {
-                    page.upserts.push(ItemUpsert {
-                        id: *id,
-                        packed: packed.to_vec(),
-                        flags: *flags,
-                    });
-                }
-                State::Live { flags, .. } => page.flag_changes.push(FlagChange {
-                    id: *id,
-                    flags: *flags,
-                }),
-                State::Removed if from == 0 => {}
-                State::Removed => page.removals.push(*id),
-            }
-            count += 1;
-            bytes += size;
-            page.to_modseq = modseq;
-        }
-        if !page.more {
-            page.to_modseq = self.modseq;
-        }
-        if page.to_modseq < self.floor {
-            page.floor = self.floor;
-        }
-        page
+        Delta::Page(page_after(&head, cursor, limits, entries))
     }
 
     fn next_modseq(&mut self) -> u64 {

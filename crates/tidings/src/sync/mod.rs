@@ -26,9 +26,23 @@ mod changelog;
 pub mod freebusy;
 pub mod ical;
 pub mod mail;
+mod page;
 mod replica;
 mod rights;
 
-pub use changelog::{ChangeLog, Delta, PageLimits};
+pub use changelog::ChangeLog;
+pub use page::{Delta, ItemState, LogEntry, LogHead, PageLimits, page_after};
 pub use replica::{Applied, CollectionReplica, Replica, ReplicaItem};
 pub use rights::Rights;
+
+/// An item packed as stores keep it and devices receive it: encoded, then
+/// deflated with the default options (see [`compress::pack`](crate::compress::pack)).
+/// Packed once per item version, whatever the number of devices.
+pub fn pack_item(kind: crate::proto::item::Kind) -> bytes::Bytes {
+    let item = crate::proto::Item { kind: Some(kind) };
+    crate::compress::pack(
+        &crate::proto::encode(&item),
+        &crate::compress::PackOptions::default(),
+    )
+    .into()
+}

@@ -1,0 +1,153 @@
+//! What the admin command line does, as functions over the store: usable
+//! while the server runs (SQLite WAL lets both write; the server notices
+//! and pushes) and from tests.
+
+use crate::activation::Activation;
+use crate::clock::{now_ms, random};
+use crate::compose::mail_folder;
+use crate::store::SqliteStore;
+use tidings::proto::{CollectionKind, item};
+use tidings::store::{ActivationCode, DeviceRegistry, Directory, ItemStore, Principal, WipeState};
+use tidings::sync::ical::calendar_items_from_ical;
+use tidings::sync::mail::DEFAULT_PREVIEW_BYTES;
+use tidings::sync::{Rights, pack_item};
+use tidings::{Error, ErrorKind, Result};
+
+/// Wrong guesses an activation code survives.
+pub const ACTIVATION_ATTEMPTS: u32 = 5;
+
+/// Where the running server listens, recorded at start so `enroll` can put
+/// it in the payload.
+const TCP_ADDR: &str = "tcp_addr";
+const WS_URL: &str = "ws_url";
+
+/// The folders and calendar every new principal gets.
+const DEFAULT_MAIL_FOLDERS: [&str; 2] = ["Inbox", "Sent"];
+
+/// The principal with address `email`.
+pub fn principal(store: &SqliteStore, email: &str) -> Result<Principal> {
+    store
+        .principal_by_email(email)?
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, "no principal with this address"))
+}
+
+/// Adds a principal with an Inbox, a Sent folder and a Calendar.
+pub fn add_principal(store: &mut SqliteStore, name: &str, email: &str) -> Result<u64> {
+    let id = store.add_principal(name, email)?;
+    for folder in DEFAULT_MAIL_FOLDERS {
+        store.add_collection(id, CollectionKind::Mail, folder)?;
+    }
+    store.add_collection(id, CollectionKind::Calendar, "Calendar")?;
+    Ok(id)
+}
+
+/// The principal's first calendar.
+pub fn calendar(store: &SqliteStore, principal: u64) -> Result<u64> {
+    store
+        .owned_collections(principal)?
+        .into_iter()
+        .find(|c| c.kind == CollectionKind::Calendar)
+        .map(|c| c.id)
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, "principal has no calendar"))
+}
+
+/// A mail folder by name, created if missing.
+pub fn folder(store: &mut SqliteStore, principal: u64, name: &str) -> Result<u64> {
+    match mail_folder(store, principal, name)? {
+        Some(id) => Ok(id),
+        None => store.add_collection(principal, CollectionKind::Mail, name),
+    }
+}
+
+/// Delegates `owner`'s calendar (or, with `mail`, Inbox) to `delegate`.
+pub fn delegate(
+    store: &mut SqliteStore,
+    owner: &str,
+    delegate: &str,
+    mail: bool,
+    rights: Rights,
+) -> Result<u64> {
+    let owner = principal(store, owner)?;
+    let delegate = principal(store, delegate)?;
+    let collection = if mail {
+        folder(store, owner.id, "Inbox")?
+    } else {
+        calendar(store, owner.id)?
+    };
+    store.grant(collection, delegate.id, rights)?;
+    Ok(collection)
+}
+
+/// Records where the running server listens, for enrollment payloads.
+pub fn record_addresses(store: &mut SqliteStore, tcp: &str, ws: Option<&str>) -> Result<()> {
+    store.set_meta(TCP_ADDR, tcp.as_bytes())?;
+    store.set_meta(WS_URL, ws.unwrap_or_default().as_bytes())
+}
+
+/// Creates a one-time activation code for a device of `email`, valid for
+/// `valid_ms`, and returns the enrollment payload.
+pub fn enroll(store: &mut SqliteStore, email: &str, valid_ms: u64) -> Result<Activation> {
+    let principal = principal(store, email)?;
+    let code = ActivationCode::from_random(random());
+    store.create_activation(
+        principal.id,
+        &code,
+        now_ms().saturating_add(valid_ms),
+        ACTIVATION_ATTEMPTS,
+    )?;
+    let keys = crate::server::server_keys(store)?;
+    let text = |bytes: Option<Vec<u8>>| bytes.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let tcp = text(store.meta(TCP_ADDR)?).unwrap_or_else(|| "127.0.0.1:4650".into());
+    let ws = text(store.meta(WS_URL)?).filter(|w| !w.is_empty());
+    Ok(Activation {
+        tcp,
+        ws,
+        server_key: keys.public_key(),
+        code: code.display(),
+    })
+}
+
+/// Revokes a device: its session ends, reconnects are refused.
+pub fn revoke(store: &mut SqliteStore, device: u64) -> Result<()> {
+    store.revoke(device)
+}
+
+/// Orders a device wiped; returns the order's id.
+pub fn wipe(store: &mut SqliteStore, device: u64) -> Result<u64> {
+    store.device(device)?;
+    let wipe_id = now_ms();
+    store.set_wipe(device, WipeState::Pending(wipe_id))?;
+    Ok(wipe_id)
+}
+
+/// Delivers a raw RFC 5322 message into `email`'s Inbox; returns its id.
+pub fn deliver_mail(store: &mut SqliteStore, email: &str, raw: &[u8]) -> Result<u64> {
+    let principal = principal(store, email)?;
+    let inbox = folder(store, principal.id, "Inbox")?;
+    store.add_message(inbox, raw, DEFAULT_PREVIEW_BYTES)
+}
+
+/// Adds every event of an iCalendar text to `calendar`; returns their ids.
+pub fn add_events(store: &mut SqliteStore, calendar: u64, ics: &str) -> Result<Vec<u64>> {
+    let mut ids = Vec::new();
+    for mut event in calendar_items_from_ical(ics, calendar)? {
+        let id = store.allocate_id()?;
+        event.id = id;
+        event.version = 1;
+        store.upsert(
+            calendar,
+            Some(id),
+            pack_item(item::Kind::Calendar(event)),
+            0,
+        )?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Delivers the events of an iCalendar text into `email`'s calendar.
+pub fn deliver_events(store: &mut SqliteStore, email: &str, ics: &str) -> Result<Vec<u64>> {
+    let principal = principal(store, email)?;
+    let calendar = calendar(store, principal.id)?;
+    add_events(store, calendar, ics)
+}

@@ -1,0 +1,28 @@
+//! The Tidings reference server: the core's sans-IO sessions on real
+//! sockets, over an embedded SQLite store.
+//!
+//! - [`store`]: [`SqliteStore`](store::SqliteStore), the core's store traits in
+//!   one SQLite file (WAL mode).
+//! - [`server`]: the tokio server, TCP and WebSocket, one
+//!   [`ServerSession`](tidings::session::ServerSession) per connection, live
+//!   push to every device that may see a change, graceful shutdown.
+//! - [`admin`]: what the command line does: principals, delegations,
+//!   enrollment, revocation, wipe, import, delivery.
+//! - [`client`]: the reference async driver of a
+//!   [`ClientSession`](tidings::session::ClientSession) over TCP, used by the
+//!   examples, the demo and the tests.
+//! - [`activation`]: the enrollment payload a user scans or pastes.
+//!
+//! See `docs/server.md` for operators.
+
+#![forbid(unsafe_code)]
+
+pub mod activation;
+pub mod admin;
+pub mod client;
+pub mod clock;
+pub mod compose;
+pub mod import;
+pub mod seed;
+pub mod server;
+pub mod store;

@@ -1,0 +1,255 @@
+//! The network server: TCP and WebSocket listeners, one session per
+//! connection, live push through the [`hub`], graceful shutdown.
+//!
+//! ```no_run
+//! # async fn run() -> tidings::Result<()> {
+//! use tidings_server::server::{Server, ServerOptions};
+//! use tidings_server::store::{Durability, SqliteStore};
+//!
+//! let store = SqliteStore::open("town.db".as_ref(), Durability::Process)?;
+//! let server = Server::start(store, ServerOptions::default()).await?;
+//! println!("listening on {:?}", server.tcp_addr());
+//! tokio::signal::ctrl_c().await.ok();
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod connection;
+mod http;
+pub mod hub;
+mod wire;
+
+use crate::store::SqliteStore;
+use hub::Hub;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tidings::crypto::StaticKeypair;
+use tidings::session::ServerConfig;
+use tidings::{Error, ErrorKind, Result};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use wire::Wire;
+
+/// How the server listens and behaves.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// TCP address for devices; `None` serves no TCP.
+    pub tcp: Option<SocketAddr>,
+    /// HTTP address for WebSocket devices (path `/tidings`) and static web
+    /// files; `None` serves no HTTP.
+    pub http: Option<SocketAddr>,
+    /// Directory served at `/` over HTTP (a web app), if any.
+    pub web_root: Option<PathBuf>,
+    /// Directory served at `/pkg/` over HTTP (the npm package), if any.
+    pub pkg_root: Option<PathBuf>,
+    /// Most connections served at once; further ones wait to be accepted.
+    pub max_connections: usize,
+    /// The core's session settings.
+    pub session: ServerConfig,
+    /// How late a change written by another process (an admin command) may
+    /// be noticed.
+    pub poll_interval: Duration,
+    /// How long shutdown waits for connections to close.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            tcp: Some(SocketAddr::from(([127, 0, 0, 1], 4650))),
+            http: Some(SocketAddr::from(([127, 0, 0, 1], 4651))),
+            web_root: None,
+            pkg_root: None,
+            max_connections: 20_000,
+            session: ServerConfig::default(),
+            poll_interval: Duration::from_millis(20),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What every connection shares.
+pub(crate) struct Shared {
+    pub(crate) store: Arc<Mutex<SqliteStore>>,
+    pub(crate) keys: Arc<StaticKeypair>,
+    pub(crate) config: ServerConfig,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    pub(crate) connections: Arc<Semaphore>,
+}
+
+/// A running server.
+pub struct Server {
+    tcp_addr: Option<SocketAddr>,
+    http_addr: Option<SocketAddr>,
+    public_key: [u8; 32],
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    shared: Arc<Shared>,
+    grace: Duration,
+    max_connections: usize,
+}
+
+const SERVER_KEY: &str = "server_secret";
+
+/// The server's static key, made on first use and kept in the store.
+pub fn server_keys(store: &mut SqliteStore) -> Result<StaticKeypair> {
+    let secret = match store.meta(SERVER_KEY)? {
+        Some(bytes) => <[u8; 32]>::try_from(bytes.as_slice())
+            .map_err(|_| Error::new(ErrorKind::Storage, "stored server key is malformed"))?,
+        None => {
+            let secret = crate::clock::random::<32>();
+            store.set_meta(SERVER_KEY, &secret)?;
+            secret
+        }
+    };
+    Ok(StaticKeypair::from_secret_bytes(secret))
+}
+
+fn io_error(e: std::io::Error) -> Error {
+    tracing::error!(error = %e, "cannot listen");
+    Error::new(ErrorKind::InvalidState, "cannot listen on the address")
+}
+
+impl Server {
+    /// Binds the listeners and starts serving.
+    pub async fn start(mut store: SqliteStore, options: ServerOptions) -> Result<Self> {
+        let keys = Arc::new(server_keys(&mut store)?);
+        let public_key = keys.public_key();
+        let (stop, shutdown) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            store: Arc::new(Mutex::new(store)),
+            keys,
+            config: options.session.clone(),
+            hub: Arc::new(Hub::new()),
+            shutdown,
+            connections: Arc::new(Semaphore::new(options.max_connections)),
+        });
+        let mut tasks = JoinSet::new();
+        tasks.spawn(hub::watch(
+            shared.hub.clone(),
+            shared.store.clone(),
+            options.session.page_limits,
+            options.poll_interval,
+            stopped(shared.shutdown.clone()),
+        ));
+        let mut tcp_addr = None;
+        if let Some(addr) = options.tcp {
+            let listener = TcpListener::bind(addr).await.map_err(io_error)?;
+            tcp_addr = Some(listener.local_addr().map_err(io_error)?);
+            tasks.spawn(accept_tcp(shared.clone(), listener));
+        }
+        let mut http_addr = None;
+        if let Some(addr) = options.http {
+            let listener = TcpListener::bind(addr).await.map_err(io_error)?;
+            http_addr = Some(listener.local_addr().map_err(io_error)?);
+            let app = http::router(shared.clone(), &options);
+            let shutdown = stopped(shared.shutdown.clone());
+            tasks.spawn(async move {
+                let served = axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "HTTP server failed");
+                }
+            });
+        }
+        tracing::info!(?tcp_addr, ?http_addr, key = %hex::encode(public_key), "serving");
+        Ok(Self {
+            tcp_addr,
+            http_addr,
+            public_key,
+            stop,
+            tasks,
+            shared,
+            grace: options.shutdown_grace,
+            max_connections: options.max_connections,
+        })
+    }
+
+    /// The TCP address devices connect to.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp_addr
+    }
+
+    /// The HTTP address (WebSocket at `/tidings`, web files at `/`).
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// The WebSocket URL web apps connect to.
+    pub fn ws_url(&self) -> Option<String> {
+        self.http_addr.map(|a| format!("ws://{a}/tidings"))
+    }
+
+    /// The server's static public key, which devices pin.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.public_key
+    }
+
+    /// Runs `f` on the store, as the server does, and has live push notice
+    /// whatever it changed.
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut SqliteStore) -> Result<T>) -> Result<T> {
+        let result = hub::lock(&self.shared.store).transaction(f);
+        self.shared.hub.poke();
+        result
+    }
+
+    /// Stops accepting, closes every session cleanly (devices are told and
+    /// resume later), and waits for connections to finish, at most the grace
+    /// period. Everything acknowledged is already committed.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
+        let drained = tokio::time::timeout(self.grace, self.shared.connections.acquire_many(all));
+        if drained.await.is_err() {
+            tracing::warn!("connections still open after the grace period");
+        }
+        while self.tasks.join_next().await.is_some() {}
+        tracing::info!("stopped");
+    }
+}
+
+/// Resolves once shutdown is ordered.
+pub(crate) async fn stopped(mut shutdown: watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+async fn accept_tcp(shared: Arc<Shared>, listener: TcpListener) {
+    let mut shutdown = std::pin::pin!(stopped(shared.shutdown.clone()));
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => return,
+            permit = shared.connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+        };
+        let accepted = tokio::select! {
+            () = &mut shutdown => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                // Pushes are small and latency matters more than batching.
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    connection::serve(shared, Wire::Tcp(stream), peer.to_string()).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: back off, go on.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}

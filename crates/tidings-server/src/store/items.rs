@@ -1,0 +1,298 @@
+//! Items and their change logs: one row per item, indexed by the modseq of
+//! its latest change, with the collection's head (epoch, modseq, floor) in
+//! its own row.
+
+use super::{SqliteStore, from_sql, storage, to_sql};
+use bytes::Bytes;
+use rusqlite::{OptionalExtension, params};
+use tidings::proto::Cursor;
+use tidings::store::ItemStore;
+use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
+use tidings::sync::{Delta, ItemState, LogEntry, LogHead, PageLimits, pack_item, page_after};
+use tidings::{Error, ErrorKind, Result};
+
+fn no_item() -> Error {
+    Error::new(ErrorKind::NotFound, "no such item in the collection")
+}
+
+impl SqliteStore {
+    /// Where `collection`'s change log stands.
+    pub fn head(&self, collection: u64) -> Result<LogHead> {
+        self.conn
+            .prepare_cached("SELECT epoch, modseq, floor FROM collections WHERE id = ?1")
+            .and_then(|mut s| {
+                s.query_row([to_sql(collection)], |row| {
+                    Ok(LogHead {
+                        collection_id: collection,
+                        epoch: from_sql(row.get(0)?),
+                        modseq: from_sql(row.get(1)?),
+                        floor: from_sql(row.get(2)?),
+                    })
+                })
+                .optional()
+            })
+            .map_err(storage)?
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, "no such collection"))
+    }
+
+    /// The heads of every collection: what the server compares to notice
+    /// changes made by other processes.
+    pub fn heads(&self) -> Result<Vec<LogHead>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, epoch, modseq, floor FROM collections ORDER BY id")
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok(LogHead {
+                    collection_id: from_sql(row.get(0)?),
+                    epoch: from_sql(row.get(1)?),
+                    modseq: from_sql(row.get(2)?),
+                    floor: from_sql(row.get(3)?),
+                })
+            })
+            .map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
+    /// Delivers a raw RFC 5322 message into mail folder `collection`: the item
+    /// (headers, a `preview_bytes` text preview, part metadata) is built and
+    /// packed once; the raw bytes are kept for range fetches. Returns its id.
+    pub fn add_message(
+        &mut self,
+        collection: u64,
+        raw: &[u8],
+        preview_bytes: usize,
+    ) -> Result<u64> {
+        self.head(collection)?;
+        let id = self.fresh_id()?;
+        let options = MailItemOptions {
+            id,
+            folder_id: collection,
+            preview_bytes,
+        };
+        let mail = mail_item_from_message(raw, &options)?;
+        self.conn
+            .execute(
+                "INSERT INTO messages (id, raw) VALUES (?1, ?2)",
+                params![to_sql(id), raw],
+            )
+            .map_err(storage)?;
+        self.write_item(
+            collection,
+            id,
+            Some(pack_item(tidings::proto::item::Kind::Mail(mail))),
+            0,
+            true,
+        )?;
+        Ok(id)
+    }
+
+    /// The raw RFC 5322 bytes of mail `id`, if it was delivered as a message.
+    pub fn raw_message(&self, id: u64) -> Result<Option<Bytes>> {
+        self.conn
+            .prepare_cached("SELECT raw FROM messages WHERE id = ?1")
+            .and_then(|mut s| {
+                s.query_row([to_sql(id)], |row| row.get::<_, Vec<u8>>(0))
+                    .optional()
+            })
+            .map(|raw| raw.map(Bytes::from))
+            .map_err(storage)
+    }
+
+    /// Forgets tombstones up to `up_to` (see [`tidings::sync::ChangeLog::compact`]).
+    pub fn compact(&mut self, collection: u64, up_to: u64) -> Result<()> {
+        let head = self.head(collection)?;
+        let up_to = up_to.min(head.modseq);
+        self.conn
+            .execute(
+                "DELETE FROM items WHERE collection = ?1 AND modseq <= ?2 AND packed IS NULL",
+                params![to_sql(collection), to_sql(up_to)],
+            )
+            .map_err(storage)?;
+        self.conn
+            .execute(
+                "UPDATE collections SET floor = max(floor, ?2) WHERE id = ?1",
+                params![to_sql(collection), to_sql(up_to)],
+            )
+            .map(drop)
+            .map_err(storage)
+    }
+
+    /// Bumps the collection's modseq and writes item `id`'s new state at it.
+    /// `content` says whether the content changed (not just the flags).
+    fn write_item(
+        &mut self,
+        collection: u64,
+        id: u64,
+        packed: Option<Bytes>,
+        flags: u32,
+        content: bool,
+    ) -> Result<u64> {
+        let modseq: u64 = self
+            .conn
+            .prepare_cached(
+                "UPDATE collections SET modseq = modseq + 1 WHERE id = ?1 RETURNING modseq",
+            )
+            .and_then(|mut s| s.query_row([to_sql(collection)], |row| row.get::<_, i64>(0)))
+            .map(from_sql)
+            .map_err(storage)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO items (collection, id, modseq, content_modseq, packed, flags)
+                 VALUES (?1, ?2, ?3, ?3, ?4, ?5)
+                 ON CONFLICT (collection, id) DO UPDATE SET
+                   modseq = excluded.modseq,
+                   content_modseq = CASE WHEN ?6 THEN excluded.modseq ELSE content_modseq END,
+                   packed = excluded.packed,
+                   flags = excluded.flags",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    to_sql(collection),
+                    to_sql(id),
+                    to_sql(modseq),
+                    packed.as_deref(),
+                    flags,
+                    content
+                ])
+            })
+            .map_err(storage)?;
+        Ok(modseq)
+    }
+}
+
+impl ItemStore for SqliteStore {
+    fn collection_state(&self, collection: u64) -> Result<(u64, u64)> {
+        let head = self.head(collection)?;
+        Ok((head.epoch, head.modseq))
+    }
+
+    fn delta(&self, cursor: &Cursor, limits: &PageLimits) -> Result<Delta> {
+        let head = self.head(cursor.collection_id)?;
+        if let Some(resync) = head.check(cursor) {
+            return Ok(Delta::Resync(resync));
+        }
+        // page_after reads at most max_items + 1 entries.
+        let rows = limits.max_items.max(1).saturating_add(1);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, modseq, content_modseq, packed, flags FROM items
+                 WHERE collection = ?1 AND modseq > ?2 ORDER BY modseq LIMIT ?3",
+            )
+            .map_err(storage)?;
+        let entries = stmt
+            .query_map(
+                params![
+                    to_sql(cursor.collection_id),
+                    to_sql(cursor.modseq),
+                    i64::try_from(rows).unwrap_or(i64::MAX)
+                ],
+                |row| {
+                    let packed: Option<Vec<u8>> = row.get(3)?;
+                    let state = match packed {
+                        Some(packed) => ItemState::Live {
+                            packed: packed.into(),
+                            flags: row.get(4)?,
+                            content_modseq: from_sql(row.get(2)?),
+                        },
+                        None => ItemState::Removed,
+                    };
+                    Ok(LogEntry {
+                        id: from_sql(row.get(0)?),
+                        modseq: from_sql(row.get(1)?),
+                        state,
+                    })
+                },
+            )
+            .map_err(storage)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(storage)?;
+        Ok(Delta::Page(page_after(&head, cursor, limits, entries)))
+    }
+
+    fn item(&self, collection: u64, id: u64) -> Result<Option<(Bytes, u32)>> {
+        self.head(collection)?;
+        self.conn
+            .prepare_cached(
+                "SELECT packed, flags FROM items
+                 WHERE collection = ?1 AND id = ?2 AND packed IS NOT NULL",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![to_sql(collection), to_sql(id)], |row| {
+                    Ok((Bytes::from(row.get::<_, Vec<u8>>(0)?), row.get(1)?))
+                })
+                .optional()
+            })
+            .map_err(storage)
+    }
+
+    fn items(&self, collection: u64) -> Result<Vec<(u64, Bytes, u32)>> {
+        self.head(collection)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, packed, flags FROM items
+                 WHERE collection = ?1 AND packed IS NOT NULL ORDER BY id",
+            )
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([to_sql(collection)], |row| {
+                Ok((
+                    from_sql(row.get(0)?),
+                    Bytes::from(row.get::<_, Vec<u8>>(1)?),
+                    row.get(2)?,
+                ))
+            })
+            .map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
+    fn mail_part(&self, collection: u64, id: u64, part_id: u32) -> Result<Option<Bytes>> {
+        if self.item(collection, id)?.is_none() {
+            return Ok(None);
+        }
+        let Some(raw) = self.raw_message(id)? else {
+            return Ok(None);
+        };
+        match part_bytes(&raw, part_id) {
+            Ok(bytes) => Ok(Some(bytes.into())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn allocate_id(&mut self) -> Result<u64> {
+        self.fresh_id()
+    }
+
+    fn upsert(
+        &mut self,
+        collection: u64,
+        id: Option<u64>,
+        packed: Bytes,
+        flags: u32,
+    ) -> Result<(u64, u64)> {
+        self.head(collection)?;
+        let id = match id {
+            Some(id) => id,
+            None => self.fresh_id()?,
+        };
+        let modseq = self.write_item(collection, id, Some(packed), flags, true)?;
+        Ok((id, modseq))
+    }
+
+    fn set_flags(&mut self, collection: u64, id: u64, flags: u32) -> Result<u64> {
+        let (packed, old) = self.item(collection, id)?.ok_or_else(no_item)?;
+        if old == flags {
+            return Ok(self.head(collection)?.modseq);
+        }
+        self.write_item(collection, id, Some(packed), flags, false)
+    }
+
+    fn remove(&mut self, collection: u64, id: u64) -> Result<u64> {
+        self.item(collection, id)?.ok_or_else(no_item)?;
+        self.write_item(collection, id, None, 0, true)
+    }
+}

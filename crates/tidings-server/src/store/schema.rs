@@ -1,0 +1,109 @@
+//! The database schema, created or upgraded on open.
+
+use super::storage;
+use rusqlite::Connection;
+use tidings::{Error, ErrorKind, Result};
+
+/// The schema this build writes. Older files are migrated forward; a newer
+/// one is refused rather than misread.
+const VERSION: i64 = 1;
+
+const V1: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);
+INSERT INTO meta (key, value) VALUES ('next_id', 0);
+CREATE TABLE principals (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE
+);
+CREATE TABLE collections (
+    id INTEGER PRIMARY KEY,
+    kind INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    owner INTEGER NOT NULL REFERENCES principals (id),
+    epoch INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    floor INTEGER NOT NULL
+);
+CREATE TABLE grants (
+    principal INTEGER NOT NULL REFERENCES principals (id),
+    collection INTEGER NOT NULL REFERENCES collections (id),
+    rights INTEGER NOT NULL,
+    PRIMARY KEY (principal, collection)
+);
+-- One row per item: its latest state, indexed by the modseq of its latest
+-- change (the change log, coalesced). Removed items stay as tombstones
+-- (packed NULL) until compaction.
+CREATE TABLE items (
+    collection INTEGER NOT NULL REFERENCES collections (id),
+    id INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    content_modseq INTEGER NOT NULL,
+    packed BLOB,
+    flags INTEGER NOT NULL,
+    PRIMARY KEY (collection, id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX items_by_modseq ON items (collection, modseq);
+CREATE TABLE messages (id INTEGER PRIMARY KEY, raw BLOB NOT NULL);
+CREATE TABLE activations (
+    lookup TEXT PRIMARY KEY,
+    principal INTEGER NOT NULL REFERENCES principals (id),
+    hash BLOB NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    attempts_left INTEGER NOT NULL,
+    burned INTEGER NOT NULL
+);
+CREATE TABLE devices (
+    id INTEGER PRIMARY KEY,
+    principal INTEGER NOT NULL REFERENCES principals (id),
+    public_key BLOB NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    last_hello INTEGER,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    wipe_state INTEGER NOT NULL DEFAULT 0,
+    wipe_id INTEGER NOT NULL DEFAULT 0,
+    policy BLOB NOT NULL DEFAULT x''
+);
+CREATE TABLE cursors (
+    device INTEGER NOT NULL REFERENCES devices (id),
+    collection INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    floor INTEGER NOT NULL,
+    partial INTEGER NOT NULL,
+    PRIMARY KEY (device, collection)
+) WITHOUT ROWID;
+CREATE TABLE applied_operations (
+    device INTEGER NOT NULL REFERENCES devices (id),
+    seq INTEGER NOT NULL,
+    op_id BLOB NOT NULL,
+    result BLOB NOT NULL,
+    PRIMARY KEY (device, seq)
+) WITHOUT ROWID;
+CREATE INDEX applied_by_op ON applied_operations (device, op_id);
+";
+
+pub(super) fn migrate(conn: &Connection) -> Result<()> {
+    // IMMEDIATE: two processes opening a new file at once create it once.
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(storage)?;
+    let result = upgrade(conn);
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    conn.execute_batch(end).map_err(storage)?;
+    result
+}
+
+fn upgrade(conn: &Connection) -> Result<()> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(storage)?;
+    match version {
+        0 => conn
+            .execute_batch(&format!("{V1} PRAGMA user_version = {VERSION};"))
+            .map_err(storage),
+        VERSION => Ok(()),
+        _ => Err(Error::new(
+            ErrorKind::Storage,
+            "database written by a newer server version",
+        )),
+    }
+}

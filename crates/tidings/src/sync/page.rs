@@ -1,0 +1,167 @@
+//! The paging rules, apart from any one storage: given where a collection's
+//! log stands ([`LogHead`]) and its entries after a cursor in modseq order
+//! ([`LogEntry`]), what the device is sent. [`ChangeLog`](super::ChangeLog)
+//! runs them over memory; a database-backed store runs them over rows, so
+//! every store serves byte-identical deltas.
+
+use crate::proto::{Cursor, DeltaPage, FlagChange, ItemUpsert, ResyncReason, ResyncRequired};
+use bytes::Bytes;
+
+/// How much one delta page may carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageLimits {
+    /// Most changes (upserts, flag changes and removals) in one page; at least 1.
+    pub max_items: usize,
+    /// Most packed item bytes in one page; a page always carries at least one
+    /// change, so one item larger than this still goes, alone.
+    pub max_bytes: usize,
+}
+
+impl Default for PageLimits {
+    /// 100 changes or 48 KiB of packed items: one page fits one frame.
+    fn default() -> Self {
+        Self {
+            max_items: 100,
+            max_bytes: 48 << 10,
+        }
+    }
+}
+
+/// The answer to "what changed since this cursor".
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delta {
+    /// Changes from the cursor to `page.to_modseq`.
+    Page(DeltaPage),
+    /// The cursor cannot be served: the device must sync the collection afresh.
+    Resync(ResyncRequired),
+}
+
+/// An item's latest state in a change log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemState {
+    /// The item exists.
+    Live {
+        /// Its packed bytes.
+        packed: Bytes,
+        /// Its flags.
+        flags: u32,
+        /// Modseq of the last change to the content (not just the flags).
+        content_modseq: u64,
+    },
+    /// The item was removed (a tombstone until compaction).
+    Removed,
+}
+
+/// One item's latest change, as a store reads it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The item.
+    pub id: u64,
+    /// The modseq of its latest change.
+    pub modseq: u64,
+    /// Its state after that change.
+    pub state: ItemState,
+}
+
+/// Where a collection's change log stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogHead {
+    /// The collection.
+    pub collection_id: u64,
+    /// Its epoch (never 0).
+    pub epoch: u64,
+    /// The modseq of its latest change.
+    pub modseq: u64,
+    /// Cursors below this cannot be served: removals before it are forgotten.
+    pub floor: u64,
+}
+
+impl LogHead {
+    /// Why `cursor` cannot be served from this log, if it cannot. A cursor of
+    /// modseq 0 (a device with nothing) is always served.
+    pub fn check(&self, cursor: &Cursor) -> Option<ResyncRequired> {
+        let fresh = cursor.modseq == 0;
+        let reason = if cursor.collection_id != self.collection_id {
+            ResyncReason::Unspecified
+        } else if !fresh && cursor.epoch != self.epoch {
+            ResyncReason::Recreated
+        } else if cursor.modseq > self.modseq {
+            ResyncReason::CursorAhead
+        } else if !fresh && cursor.modseq < self.floor && cursor.floor < self.floor {
+            // Removals above the cursor were forgotten after it was issued.
+            ResyncReason::LogCompacted
+        } else {
+            return None;
+        };
+        Some(ResyncRequired {
+            collection_id: self.collection_id,
+            epoch: self.epoch,
+            reason: reason as i32,
+        })
+    }
+}
+
+/// The page after `cursor` (which [`LogHead::check`] accepted), from
+/// `entries`: the log's entries with modseq above the cursor, in modseq
+/// order. At most `limits.max_items + 1` entries are read.
+pub fn page_after(
+    head: &LogHead,
+    cursor: &Cursor,
+    limits: &PageLimits,
+    entries: impl IntoIterator<Item = LogEntry>,
+) -> DeltaPage {
+    let from = cursor.modseq;
+    // Only a device that was fully caught up at `from` holds every item
+    // whose content is older than `from`: only it may get flag changes.
+    let complete = from != 0 && !cursor.partial;
+    let in_full = |content_modseq: u64| content_modseq > from || !complete;
+    let mut page = DeltaPage {
+        collection_id: head.collection_id,
+        epoch: head.epoch,
+        from_modseq: from,
+        to_modseq: head.modseq,
+        ..DeltaPage::default()
+    };
+    let (mut count, mut bytes) = (0usize, 0usize);
+    for entry in entries {
+        let size = match &entry.state {
+            ItemState::Live {
+                packed,
+                content_modseq,
+                ..
+            } if in_full(*content_modseq) => packed.len(),
+            _ => 0,
+        };
+        if count > 0 && (count >= limits.max_items.max(1) || bytes + size > limits.max_bytes) {
+            page.more = true;
+            break;
+        }
+        match entry.state {
+            ItemState::Live {
+                packed,
+                flags,
+                content_modseq,
+            } if in_full(content_modseq) => page.upserts.push(ItemUpsert {
+                id: entry.id,
+                packed: packed.to_vec(),
+                flags,
+            }),
+            ItemState::Live { flags, .. } => page.flag_changes.push(FlagChange {
+                id: entry.id,
+                flags,
+            }),
+            ItemState::Removed if from == 0 => {}
+            ItemState::Removed => page.removals.push(entry.id),
+        }
+        count += 1;
+        bytes += size;
+        page.to_modseq = entry.modseq;
+    }
+    if !page.more {
+        page.to_modseq = head.modseq;
+    }
+    if page.to_modseq < head.floor {
+        page.floor = head.floor;
+    }
+    page
+}
