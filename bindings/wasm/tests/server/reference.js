@@ -1,11 +1,12 @@
 // The reference server (crates/tidings-server) for the tests: `demo` seeds
 // the town hall and serves TCP, WebSocket (/tidings) and the example page
-// (with the package at /pkg/); `deliver` pushes a mail to connected devices.
+// (with the package at /pkg/); `deliver` stores a mail that the running
+// server pushes to connected devices.
 import { spawn, spawnSync } from "node:child_process";
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { artifacts, root } from "../support.js";
+import { artifacts, pkgDir, root } from "../support.js";
 
 const bin = process.env.TIDINGS_SERVER_BIN;
 
@@ -21,7 +22,7 @@ export async function startServer(name) {
   const web = path.join(root, "bindings/wasm/examples/web");
   mkdirSync(artifacts, { recursive: true });
   const log = createWriteStream(path.join(artifacts, `server-${name}.log`));
-  const args = ["demo", "--db", db, "--tcp", "127.0.0.1:0", "--ws", "127.0.0.1:0", "--web", web, "--ready-file", ready];
+  const args = ["--db", db, "demo", "--tcp", "127.0.0.1:0", "--ws", "127.0.0.1:0", "--web", web, "--pkg", pkgDir, "--ready-file", ready];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
@@ -43,7 +44,7 @@ export async function startServer(name) {
     deliver(to, message) {
       const file = path.join(dir, `mail-${Date.now()}.eml`);
       writeFileSync(file, message);
-      const run = spawnSync(bin, ["deliver", "--db", db, "--to", to, "--file", file], { encoding: "utf8" });
+      const run = spawnSync(bin, ["--db", db, "deliver", to, file], { encoding: "utf8" });
       if (run.status !== 0) throw new Error(`deliver failed: ${run.stderr}`);
     },
     /** Stops it gracefully (SIGTERM). */
