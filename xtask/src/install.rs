@@ -49,18 +49,122 @@ pub(crate) fn valgrind() -> Result<(), String> {
     if run::prints("valgrind", &["--version"], "valgrind") {
         return Ok(());
     }
-    println!("installing valgrind with apt-get (once per machine)");
-    run::command_in(&run::root(), "apt-get", &["update", "-qq"], &[])?;
+    apt_install(&["valgrind"])
+}
+
+/// Runs `apt-get` with these arguments, through sudo unless we are root.
+fn apt_get(args: &[&str]) -> Result<(), String> {
+    let env = [("DEBIAN_FRONTEND", "noninteractive")];
+    if run::prints("id", &["-u"], "0") {
+        run::command_in(&run::root(), "apt-get", args, &env)
+    } else {
+        let mut sudo = vec!["-E", "apt-get"];
+        sudo.extend(args);
+        run::command_in(&run::root(), "sudo", &sudo, &env)
+    }
+}
+
+/// Installs Debian packages with apt-get (after an update).
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    println!(
+        "installing {} with apt-get (once per machine)",
+        packages.join(" ")
+    );
+    apt_get(&["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(packages);
+    apt_get(&args)
+}
+
+/// The Rust target of the WASM package.
+pub(crate) fn wasm_target() -> Result<(), String> {
+    if run::prints(
+        "rustup",
+        &["target", "list", "--installed"],
+        "wasm32-unknown-unknown",
+    ) {
+        return Ok(());
+    }
     run::command_in(
         &run::root(),
-        "apt-get",
-        &[
-            "install",
-            "-y",
-            "-qq",
-            "--no-install-recommends",
-            "valgrind",
-        ],
-        &[("DEBIAN_FRONTEND", "noninteractive")],
+        "rustup",
+        &["target", "add", "wasm32-unknown-unknown"],
+        &[],
     )
+}
+
+/// Node.js 20 or newer (the package's floor): from the system, checked.
+pub(crate) fn node() -> Result<(), String> {
+    let version = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_default();
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major >= 20 {
+        return Ok(());
+    }
+    if version.is_empty() {
+        apt_install(&["nodejs", "npm"])?;
+        return node_again();
+    }
+    Err(format!(
+        "the WASM tests need Node.js 20 or newer; found {version}"
+    ))
+}
+
+fn node_again() -> Result<(), String> {
+    if run::prints(
+        "node",
+        &[
+            "-e",
+            "process.exit(+process.versions.node.split('.')[0] < 20)",
+        ],
+        "",
+    ) {
+        Ok(())
+    } else {
+        Err("the WASM tests need Node.js 20 or newer; the system's is older".to_string())
+    }
+}
+
+/// `npm ci` in bindings/wasm (binaryen's wasm-opt, ws, playwright-core,
+/// typescript, at the versions of the committed package-lock.json), unless
+/// node_modules already holds exactly that lock file's packages.
+pub(crate) fn npm_packages() -> Result<(), String> {
+    let dir = run::root().join("bindings/wasm");
+    let lock = std::fs::read(dir.join("package-lock.json"))
+        .map_err(|e| format!("bindings/wasm/package-lock.json: {e}"))?;
+    let stamp = dir.join("node_modules/.tidings-installed-lock");
+    if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
+        return Ok(());
+    }
+    run::command_in(&dir, "npm", &["ci", "--no-audit", "--no-fund"], &[])?;
+    std::fs::write(&stamp, lock).map_err(|e| format!("writing {}: {e}", stamp.display()))
+}
+
+/// Chromium for the browser test (driven by playwright-core): Debian's,
+/// since nothing else can be downloaded here.
+pub(crate) fn chromium() -> Result<(), String> {
+    if run::prints("chromium", &["--version"], "Chromium") {
+        return Ok(());
+    }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// Everything `cargo xtask wasm` needs to build the packages.
+pub(crate) fn wasm_build_tools() -> Result<(), String> {
+    wasm_target()?;
+    cargo_tool(
+        "wasm-bindgen-cli",
+        "wasm-bindgen",
+        crate::wasm::WASM_BINDGEN_VERSION,
+    )?;
+    node()?;
+    npm_packages()
 }

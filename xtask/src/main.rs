@@ -3,6 +3,7 @@
 //! - `cargo xtask demo [--keep-running]`: the main job, a live demonstration
 //!   against the reference server.
 //! - `cargo xtask test`: every check, installing what it needs first.
+//! - `cargo xtask wasm`: the npm package `tidings` (bindings/wasm/pkg/).
 //! - `cargo xtask fuzz [TARGET] [--seconds N]`: run fuzz targets.
 //! - `cargo xtask bench [--devices N]`: every benchmark, then
 //!   `docs/performance.md` and `docs/performance-day.svg`.
@@ -12,11 +13,12 @@ mod fuzz;
 mod install;
 mod run;
 mod test;
+mod wasm;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <demo [--keep-running] | test [--fuzz-seconds N] | \
-                     fuzz [TARGET] [--seconds N] | bench [--devices N]>";
+                     wasm | fuzz [TARGET] [--seconds N] | bench [--devices N]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("fuzz") => fuzz::run_cli(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("wasm") => wasm::build(),
         _ => Err(USAGE.to_string()),
     };
     match result {

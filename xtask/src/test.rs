@@ -1,6 +1,6 @@
 //! `cargo xtask test`: every check the project has, then one summary line.
 
-use crate::{fuzz, install, run};
+use crate::{fuzz, install, run, wasm};
 use std::time::Instant;
 
 /// Devices connected at once in the server load test (issue 6 asks 10,000).
@@ -42,7 +42,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     step("install test tools and data", &|| {
         install::cargo_fuzz()?;
         install::python_icalendar()?;
-        install::valgrind()
+        install::valgrind()?;
+        install::wasm_build_tools()?;
+        install::chromium()
     });
     step("format", &|| {
         run::cargo(&["fmt", "--all", "--", "--check"], &[])
@@ -111,6 +113,18 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             )
         });
     }
+    // The npm package: built, then tested in Node (and in Chromium against
+    // the reference server).
+    step(
+        "wasm: build the npm package and the test package",
+        &wasm::build,
+    );
+    step("wasm: JS tests in Node", &wasm::node_tests);
+    step("wasm: TypeScript types", &wasm::type_check);
+    step(
+        "wasm: reference server over WebSocket and in Chromium",
+        &wasm::server_tests,
+    );
     for target in fuzz::targets()? {
         step(&format!("fuzz {target} ({fuzz_seconds}s)"), &|| {
             fuzz::run_target(&target, fuzz_seconds)

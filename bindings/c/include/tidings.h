@@ -726,15 +726,16 @@ tidings_result tidings_item_part(const tidings_item *item,
 
 /**
  * Parses a payload (UTF-8, as scanned or pasted). Refused with
- * `TIDINGS_INVALID_ARGUMENT` when it is not a payload or lacks the server
- * address, key or code. Free with `tidings_activation_free`.
+ * error 601 (activation rejected) when it is not a payload, lacks the server
+ * key, the code or an endpoint, or has a malformed value. Free with `tidings_activation_free`.
  */
 tidings_result tidings_activation_parse(const uint8_t *uri,
                                         size_t uri_len,
                                         tidings_activation **out);
 
 /**
- * The server's TCP address, `host:port` (free with `tidings_bytes_free`).
+ * The server's TCP address, `host:port` (free with `tidings_bytes_free`);
+ * error 502 (not found) when the payload names only a WebSocket endpoint.
  */
 tidings_result tidings_activation_tcp(const tidings_activation *activation, tidings_bytes *out);
 

@@ -19,8 +19,8 @@ impl Castable for tidings_activation {
 }
 
 /// Parses a payload (UTF-8, as scanned or pasted). Refused with
-/// `TIDINGS_INVALID_ARGUMENT` when it is not a payload or lacks the server
-/// address, key or code. Free with `tidings_activation_free`.
+/// error 601 (activation rejected) when it is not a payload, lacks the server
+/// key, the code or an endpoint, or has a malformed value. Free with `tidings_activation_free`.
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_activation_parse(
     uri: *const u8,
@@ -35,7 +35,8 @@ pub extern "C" fn tidings_activation_parse(
     })
 }
 
-/// The server's TCP address, `host:port` (free with `tidings_bytes_free`).
+/// The server's TCP address, `host:port` (free with `tidings_bytes_free`);
+/// error 502 (not found) when the payload names only a WebSocket endpoint.
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_activation_tcp(
     activation: *const tidings_activation,
@@ -44,7 +45,8 @@ pub extern "C" fn tidings_activation_tcp(
     guard(|| {
         let out = Out::new(out)?;
         let payload = borrow(activation)?;
-        out.set(tidings_bytes::from_vec(payload.tcp.clone().into_bytes()));
+        let tcp = payload.tcp.clone().ok_or(ErrorKind::NotFound)?;
+        out.set(tidings_bytes::from_vec(tcp.into_bytes()));
         Ok(())
     })
 }
@@ -59,7 +61,7 @@ pub extern "C" fn tidings_activation_code(
     guard(|| {
         let out = Out::new(out)?;
         let payload = borrow(activation)?;
-        out.set(tidings_bytes::from_vec(payload.code.clone().into_bytes()));
+        out.set(tidings_bytes::from_vec(payload.code.display().into_bytes()));
         Ok(())
     })
 }

@@ -1,26 +1,51 @@
-//! The Tidings client for web apps: a thin wasm-bindgen layer over the core.
+//! The Tidings client for web apps: the wasm-bindgen layer behind the npm
+//! package `tidings`.
 //!
-//! Only conversions live here. The JavaScript API arrives with the WASM
-//! bindings issue; for now the crate exposes the error table as plain Rust so
-//! the package layout builds.
+//! This crate only converts between JavaScript and the core; all logic is in
+//! the `tidings` crate. JavaScript gets camelCase names, `Uint8Array` for
+//! bytes, plain objects for events and items, `bigint` for 64-bit ids and
+//! versions, and `TidingsError`s carrying the core's stable `.code`. The
+//! conventions are in `docs/wasm.md`; the TypeScript types in `types.rs`.
+//!
+//! Randomness (device keys, ephemeral keys, op ids) comes from the platform's
+//! CSPRNG, `crypto.getRandomValues`, through getrandom's `wasm_js` backend;
+//! time is an input, as in the core (`nowMs`, any monotonic clock).
 
-use tidings::ErrorKind;
+mod activation;
+mod client;
+mod error;
+mod events;
+mod items;
+mod js;
+mod keys;
+#[cfg(feature = "loopback-server")]
+mod loopback;
+mod ops;
+mod random;
+mod replica;
+mod state;
+pub mod types;
+#[cfg(feature = "loopback-server")]
+mod wire;
 
-/// The stable code and description of every error, as the JS package will
-/// publish them.
-pub fn error_table() -> Vec<(u16, &'static str)> {
-    ErrorKind::ALL
-        .iter()
-        .map(|k| (k.code(), k.description()))
-        .collect()
-}
+pub use activation::parse_activation;
+pub use client::Client;
+pub use error::{Thrown, error_description, error_table};
+pub use keys::Keypair;
+#[cfg(feature = "loopback-server")]
+pub use loopback::{PolicyInput, TestServer, TestTown};
+pub use state::ClientState;
+pub use types::{AttendeeRole, CollectionKind, MailFlag, ParticipationStatus, Right, Transparency};
+#[cfg(feature = "loopback-server")]
+pub use wire::{
+    test_decode_frames, test_encode_frames, test_envelope_body, test_pack, test_pad, test_unpack,
+    test_unpad,
+};
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn table_matches_the_core() {
-        let table = super::error_table();
-        assert_eq!(table.len(), tidings::ErrorKind::ALL.len());
-        assert!(table.iter().any(|(code, _)| *code == 102));
-    }
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// The package's version, e.g. "0.1.0".
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
 }

@@ -187,7 +187,7 @@ async fn run(args: &Args) -> Result<(), String> {
     let burst_at = Arc::new(tokio::sync::OnceCell::<Instant>::new());
     let mut tasks = tokio::task::JoinSet::new();
     for (n, mut activation) in activations.into_iter().enumerate() {
-        activation.tcp = tcp.clone();
+        activation.tcp = Some(tcp.clone());
         let (permits, synced, burst_at) = (permits.clone(), synced.clone(), burst_at.clone());
         let target = INITIAL_MAIL + args.mails;
         tasks.spawn(async move {

@@ -21,10 +21,10 @@ mod tests {
     #[test]
     fn qr_code_is_drawn() {
         let payload = super::Activation {
-            tcp: "127.0.0.1:4650".into(),
+            tcp: Some("127.0.0.1:4650".into()),
             ws: None,
             server_key: [0xab; 32],
-            code: "ABCD-EFGH-JKMN-PQRS".into(),
+            code: tidings::store::ActivationCode::from_random([1; 10]),
         };
         let qr = super::qr_code(&payload).expect("fits");
         assert!(qr.lines().count() > 15);

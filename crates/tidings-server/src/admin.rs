@@ -108,10 +108,10 @@ pub fn enroll(store: &mut SqliteStore, email: &str, valid_ms: u64) -> Result<Act
     let tcp = text(store.meta(TCP_ADDR)?).unwrap_or_else(|| "127.0.0.1:4650".into());
     let ws = text(store.meta(WS_URL)?).filter(|w| !w.is_empty());
     Ok(Activation {
-        tcp,
+        tcp: Some(tcp),
         ws,
         server_key: keys.public_key(),
-        code: code.display(),
+        code,
     })
 }
 

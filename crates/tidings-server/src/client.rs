@@ -54,12 +54,16 @@ impl Connection {
         let session = ClientSession::enroll(
             config,
             state,
-            &activation.code,
+            &activation.code.display(),
             device_name,
             random(),
             now_ms(),
         )?;
-        Self::connect(&activation.tcp, session).await
+        let tcp = activation.tcp.as_deref().ok_or(Error::new(
+            ErrorKind::InvalidArgument,
+            "the payload names no TCP endpoint",
+        ))?;
+        Self::connect(tcp, session).await
     }
 
     /// Reconnects an enrolled device (Noise IK) from its saved state.

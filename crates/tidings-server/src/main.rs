@@ -211,11 +211,11 @@ fn run(cli: Cli) -> tidings::Result<()> {
             let activation = store.transaction(|s| admin::enroll(s, &email, valid_ms))?;
             if !no_qr {
                 println!("{}", tidings_server::activation::qr_code(&activation)?);
-                println!("server   {}", activation.tcp);
+                println!("server   {}", activation.tcp.as_deref().unwrap_or("-"));
                 println!("key      {}", hex::encode(activation.server_key));
                 println!(
                     "code     {}  (one use, {valid_minutes} minutes)",
-                    activation.code
+                    activation.code.display()
                 );
             }
             println!("{}", activation.to_uri());

@@ -22,7 +22,7 @@ async fn a_device_enrolls_and_syncs_over_websocket() {
     let mut session = ClientSession::enroll(
         ClientConfig::default(),
         state,
-        &activation.code,
+        &activation.code.display(),
         "Sam's browser",
         random(),
         now_ms(),

@@ -102,7 +102,11 @@ async fn enroll(payload: &str, state_file: &Path) -> Result<()> {
         })
         .await?;
     let state = device.close().await?;
-    save(state_file, &activation.tcp, &state)?;
+    save(
+        state_file,
+        activation.tcp.as_deref().unwrap_or_default(),
+        &state,
+    )?;
     println!("enrolled as device {}; state saved", state.device_id());
     Ok(())
 }

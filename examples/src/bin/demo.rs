@@ -218,8 +218,11 @@ async fn run(keep_running: bool) -> Result<()> {
         "\n   (phone restarts; {} bytes of saved state)",
         saved.len()
     );
-    let mut chief =
-        Connection::resume(&chief_payload.tcp, ClientState::from_bytes(&saved)?).await?;
+    let mut chief = Connection::resume(
+        info["tcp"].as_str().unwrap_or_default(),
+        ClientState::from_bytes(&saved)?,
+    )
+    .await?;
     settle(&mut chief, |s| s.is_established()).await?;
     // Give the server a moment: a resync would show up as traffic now.
     let _ = tokio::time::timeout(Duration::from_millis(300), chief.next_event()).await;

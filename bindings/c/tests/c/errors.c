@@ -157,6 +157,9 @@ int main(int argc, char **argv) {
   const char *good = "tidings:enroll?tcp=127.0.0.1:4650&key="
                      "abababababababababababababababababababababababababababababababab"
                      "&code=ABCD-EFGH-JKMN-PQRS";
+  const char *ws_only = "tidings:enroll?ws=ws://127.0.0.1:4651/tidings&key="
+                        "abababababababababababababababababababababababababababababababab"
+                        "&code=ABCD-EFGH-JKMN-PQRS";
   tidings_activation *payload = NULL;
   CHECK(tidings_activation_parse((const uint8_t *)good, strlen(good), &payload) == TIDINGS_OK);
   uint8_t key[32];
@@ -168,9 +171,13 @@ int main(int argc, char **argv) {
   CHECK(tidings_activation_code(NULL, &out) == NUL);
   tidings_activation_free(payload);
   tidings_activation_free(NULL);
+  CHECK(tidings_activation_parse((const uint8_t *)ws_only, strlen(ws_only), &payload) == TIDINGS_OK);
+  CHECK(tidings_activation_tcp(payload, &out) == 502 /* not found */ && out.data == NULL);
+  tidings_activation_free(payload);
   payload = NULL;
   const char *keyless = "tidings:enroll?tcp=127.0.0.1:4650&code=ABCD";
-  CHECK(tidings_activation_parse((const uint8_t *)keyless, strlen(keyless), &payload) == INV);
+  CHECK(tidings_activation_parse((const uint8_t *)keyless, strlen(keyless), &payload) ==
+        601 /* activation rejected */);
   CHECK(payload == NULL);
   CHECK(tidings_activation_parse(NULL, 3, &payload) == NUL);
   puts("errors: ok");

@@ -85,6 +85,8 @@ impl Default for Hub {
 /// What the watcher saw last.
 struct Seen {
     data_version: u64,
+    /// The last look failed half-way: look again at the next tick.
+    retry: bool,
     heads: HashMap<u64, LogHead>,
     orders: HashMap<u64, (bool, WipeState)>,
 }
@@ -129,6 +131,7 @@ fn snapshot(store: &Mutex<SqliteStore>) -> tidings::Result<Seen> {
     let store = lock(store);
     Ok(Seen {
         data_version: store.data_version()?,
+        retry: false,
         heads: store
             .heads()?
             .into_iter()
@@ -156,11 +159,18 @@ fn look(
     let store = lock(store);
     let data_version = store.data_version()?;
     let external = data_version != seen.data_version;
-    if !poked && !external {
+    if !poked && !external && !seen.retry {
         return Ok(());
     }
-    seen.data_version = data_version;
-    for head in store.heads()? {
+    // Until this look succeeds, the next one looks again whatever happens.
+    seen.retry = true;
+    let heads = store.heads()?;
+    let devices = if external || seen.orders.is_empty() {
+        Some(store.devices()?)
+    } else {
+        None
+    };
+    for head in heads {
         let before = seen.heads.insert(head.collection_id, head);
         if before == Some(head) {
             continue;
@@ -174,7 +184,12 @@ fn look(
                     floor: old.floor,
                     partial: false,
                 };
-                PreparedPage::new(&*store, &from, limits)?.map(Arc::new)
+                // Without a prepared page every session computes its own.
+                PreparedPage::new(&*store, &from, limits)
+                    .inspect_err(|e| tracing::warn!(error = %e, "no prepared page"))
+                    .ok()
+                    .flatten()
+                    .map(Arc::new)
             }
             _ => None,
         };
@@ -184,8 +199,8 @@ fn look(
             page,
         });
     }
-    if external {
-        let now = orders(&store.devices()?);
+    if let Some(devices) = devices {
+        let now = orders(&devices);
         for (&device_id, &(revoked, wipe)) in &now {
             let before = seen.orders.get(&device_id).copied();
             if revoked && before.is_none_or(|(was, _)| !was) {
@@ -198,5 +213,7 @@ fn look(
         }
         seen.orders = now;
     }
+    seen.data_version = data_version;
+    seen.retry = false;
     Ok(())
 }

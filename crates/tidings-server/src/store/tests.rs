@@ -296,7 +296,12 @@ fn thousands_of_outstanding_codes_all_stay_redeemable() {
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&(n as u64).to_le_bytes());
         store
-            .redeem_activation(&payload.code, key, "phone", crate::clock::now_ms())
+            .redeem_activation(
+                &payload.code.display(),
+                key,
+                "phone",
+                crate::clock::now_ms(),
+            )
             .expect("every code redeems");
     }
 }

@@ -22,6 +22,13 @@ pub struct Town {
 
 impl Town {
     pub async fn new() -> Self {
+        // Server logs go to the test's output, shown when a test fails.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "tidings_server=info".into()),
+            )
+            .try_init();
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("town.db");
         let mut store = SqliteStore::open(&db, Durability::Process).expect("open");

@@ -60,6 +60,12 @@ impl ClientState {
         self.device_id
     }
 
+    /// The principal (user) the device belongs to (0 before enrollment): a
+    /// collection whose `owner_id` differs is delegated to it.
+    pub fn principal_id(&self) -> u64 {
+        self.principal_id
+    }
+
     /// The collections and items held.
     pub fn replica(&self) -> &Replica {
         &self.replica

@@ -1,0 +1,291 @@
+// The Tidings web example: plain JS, no bundler. It imports the npm package
+// from /pkg/ (the reference server serves bindings/wasm/pkg/ there), enrolls
+// with an activation payload, shows the mail folders and the calendars (own
+// and delegated), updates live on push, flags messages and accepts
+// invitations. The state (with the device's key) is kept in localStorage so
+// a reload resumes without a resync.
+import {
+  Client,
+  ClientState,
+  CollectionKind,
+  Keypair,
+  MailFlag,
+  ParticipationStatus,
+  connect,
+  parseActivation,
+} from "/pkg/web.js";
+
+/** @typedef {import("/pkg/web.js").ClientEvent} ClientEvent */
+/** @typedef {import("/pkg/web.js").Connection} Connection */
+/** @typedef {import("/pkg/web.js").MailItem} MailItem */
+/** @typedef {import("/pkg/web.js").CalendarItem} CalendarItem */
+/** @typedef {import("/pkg/web.js").Collection} Collection */
+
+const STATE_KEY = "tidings.state";
+const URL_KEY = "tidings.ws";
+
+/** @type {Client | undefined} */
+let client;
+/** @type {Connection | undefined} */
+let connection;
+let retryMs = 1000;
+
+/**
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+const $ = (id) => {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`no #${id}`);
+  return element;
+};
+
+/**
+ * @param {string} tag
+ * @param {Record<string, string>} [attributes]
+ * @param {(Node | string)[]} [children]
+ */
+function h(tag, attributes = {}, children = []) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+  element.append(...children);
+  return element;
+}
+
+/** @param {string} text */
+const setStatus = (text) => {
+  $("status").textContent = text;
+};
+
+/** @param {Uint8Array} bytes */
+const toBase64 = (bytes) => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
+/** @param {string} text */
+const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+function save() {
+  if (client) localStorage.setItem(STATE_KEY, toBase64(client.save()));
+}
+
+/** "20261203T090000" as "3 Dec 2026, 09:00". */
+/** @param {string} value */
+function when(value) {
+  const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2}))?/.exec(value);
+  if (!m) return value;
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const day = `${Number(m[3])} ${months[Number(m[2]) - 1]} ${m[1]}`;
+  return m[4] ? `${day}, ${m[4]}:${m[5]}` : day;
+}
+
+/**
+ * @param {bigint} collectionId
+ * @param {MailItem} mail
+ */
+function mailRow(collectionId, mail) {
+  const flagged = (mail.flags & MailFlag.Flagged) !== 0;
+  const from = mail.headers.from[0];
+  const button = h("button", { type: "button", "data-testid": "flag" }, [flagged ? "Unflag" : "Flag"]);
+  button.addEventListener("click", () => {
+    if (!client) return;
+    const change = flagged ? { clear: MailFlag.Flagged } : { set: MailFlag.Flagged };
+    client.setFlags(performance.now(), { collectionId, itemIds: [mail.id], ...change });
+    connection?.flush();
+    save();
+    setStatus("flag sent…");
+  });
+  return h("li", { "data-testid": "mail", "data-id": String(mail.id), class: flagged ? "flagged" : "" }, [
+    h("span", { class: "subject", "data-testid": "subject" }, [mail.headers.subject || "(no subject)"]),
+    button,
+    h("span", { class: "meta" }, [from ? from.name || from.email : ""]),
+    h("span", { class: "preview" }, [mail.preview.slice(0, 140)]),
+  ]);
+}
+
+/**
+ * @param {bigint} calendarId
+ * @param {CalendarItem} event
+ */
+function eventRow(calendarId, event) {
+  const master = event.master;
+  const attendees = master?.attendees ?? [];
+  const waiting = attendees.some((a) => a.status === ParticipationStatus.NeedsAction);
+  const names = ["", "needs action", "accepted", "declined", "tentative", "delegated"];
+  const children = [
+    h("span", { class: "subject", "data-testid": "summary" }, [master?.summary || "(no title)"]),
+  ];
+  if (waiting) {
+    const accept = h("button", { type: "button", "data-testid": "accept" }, ["Accept"]);
+    accept.addEventListener("click", () => {
+      if (!client) return;
+      client.respond(performance.now(), { calendarId, itemId: event.id, status: ParticipationStatus.Accepted });
+      connection?.flush();
+      save();
+      setStatus("answer sent…");
+    });
+    children.push(accept);
+  }
+  children.push(
+    h("span", { class: "meta" }, [`${when(master?.start?.value ?? "")}${master?.location ? ` · ${master.location}` : ""}`]),
+    h("span", { class: "attendee", "data-testid": "attendees" }, [
+      attendees.map((a) => `${a.address?.email ?? "?"}: ${names[a.status] ?? "?"}`).join(", "),
+    ]),
+  );
+  return h("li", { "data-testid": "event", "data-id": String(event.id) }, children);
+}
+
+/**
+ * @param {Client | ClientState} source
+ * @param {Collection} collection
+ */
+function collectionBlock(source, collection) {
+  const principal = source.principalId;
+  const delegated = collection.ownerId !== principal;
+  const title = h("h3", {}, [
+    collection.name,
+    " ",
+    h("small", {}, [delegated ? `${collection.ownerName} (delegated to you)` : collection.ownerName]),
+  ]);
+  const list = h("ul");
+  for (const item of source.items(collection.id)) {
+    if (item.kind === "mail") list.append(mailRow(collection.id, item));
+    else list.append(eventRow(collection.id, item));
+  }
+  if (!list.children.length) list.append(h("li", { class: "empty" }, ["nothing here"]));
+  const testid = collection.kind === CollectionKind.Mail ? "folder" : "calendar";
+  return h("div", { "data-testid": testid, "data-delegated": String(delegated) }, [title, list]);
+}
+
+/** @param {Client | ClientState} source */
+function render(source) {
+  $("enroll").hidden = true;
+  $("app").hidden = false;
+  $("forget").hidden = false;
+  const mail = $("mail");
+  const calendars = $("calendars");
+  mail.replaceChildren();
+  calendars.replaceChildren();
+  for (const collection of source.collections()) {
+    const block = collectionBlock(source, collection);
+    (collection.kind === CollectionKind.Mail ? mail : calendars).append(block);
+  }
+}
+
+/** @param {ClientEvent} event */
+function onEvent(event) {
+  switch (event.type) {
+    case "enrolled":
+      save();
+      setStatus("enrolled");
+      break;
+    case "connected":
+      retryMs = 1000;
+      setStatus("connected");
+      if (client) render(client);
+      break;
+    case "changed":
+    case "resync":
+      save();
+      if (client) render(client);
+      break;
+    case "operationResult":
+      save();
+      setStatus(event.outcome.kind === "done" ? "connected · saved" : `connected · ${event.outcome.kind}`);
+      if (client) render(client);
+      break;
+    case "wipeRequested":
+      client?.acknowledgeWipe(performance.now(), event.wipeId);
+      connection?.flush();
+      forget();
+      break;
+    case "revoked":
+      forget();
+      setStatus("this device was revoked");
+      break;
+    case "closed":
+      setStatus(event.error ? `closed: ${event.error.message} (${event.error.code})` : "closed");
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * @param {Client} next
+ * @param {string} url
+ */
+function run(next, url) {
+  client = next;
+  connection = connect(next, url, { onEvent });
+  connection.closed.then(() => {
+    // A dropped connection, or a session the server ended: resume from the
+    // saved state unless the device was forgotten or never enrolled.
+    if (client !== next || !localStorage.getItem(STATE_KEY)) return;
+    setStatus(`offline — reconnecting in ${retryMs / 1000} s`);
+    setTimeout(() => {
+      if (client !== next) return;
+      const state = next.state();
+      next.free();
+      try {
+        run(Client.resume(state, performance.now()), url);
+      } finally {
+        state.free();
+      }
+    }, retryMs);
+    retryMs = Math.min(retryMs * 2, 30_000);
+  });
+}
+
+function forget() {
+  localStorage.removeItem(STATE_KEY);
+  localStorage.removeItem(URL_KEY);
+  const old = client;
+  client = undefined;
+  connection?.close();
+  connection = undefined;
+  old?.free();
+  $("app").hidden = true;
+  $("forget").hidden = true;
+  $("enroll").hidden = false;
+}
+
+function enroll() {
+  const error = $("enroll-error");
+  error.textContent = "";
+  try {
+    const activation = parseActivation(/** @type {HTMLTextAreaElement} */ ($("activation")).value);
+    if (!activation.ws) throw new Error("this payload offers no WebSocket endpoint");
+    const name = /** @type {HTMLInputElement} */ ($("device-name")).value || "Web browser";
+    const keys = Keypair.generate();
+    const fresh = new ClientState(keys, activation.serverKey);
+    const next = Client.enroll(fresh, activation.code, name, performance.now());
+    keys.free();
+    fresh.free();
+    localStorage.setItem(URL_KEY, activation.ws);
+    setStatus("enrolling…");
+    run(next, activation.ws);
+  } catch (e) {
+    error.textContent = e instanceof Error ? e.message : String(e);
+  }
+}
+
+function start() {
+  $("enroll-button").addEventListener("click", enroll);
+  $("forget").addEventListener("click", forget);
+  const saved = localStorage.getItem(STATE_KEY);
+  const url = localStorage.getItem(URL_KEY);
+  if (!saved || !url) {
+    $("enroll").hidden = false;
+    setStatus("not enrolled");
+    return;
+  }
+  // Show what the device holds at once, then reconnect.
+  const state = ClientState.restore(fromBase64(saved));
+  render(state);
+  setStatus("reconnecting…");
+  try {
+    run(Client.resume(state, performance.now()), url);
+  } finally {
+    state.free();
+  }
+}
+
+start();

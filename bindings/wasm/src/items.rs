@@ -1,0 +1,307 @@
+//! Mail and calendar items as plain JS objects (the `Item` types in
+//! `types.rs`), and calendar items and outgoing mail read back from them.
+
+use crate::error::Thrown;
+use crate::js::{Fields, Obj, list};
+use tidings::proto::{
+    Address, Alarm, Attachment, Attendee, BodyPart, CalendarEvent, CalendarItem, CalendarTime,
+    Item, MailHeaders, MailItem, OutgoingAttachment, OutgoingMail, RawProperty, TimeZone, item,
+};
+use wasm_bindgen::JsValue;
+
+// ---- out: protobuf to JS ----
+
+/// An item; `flags` are the replica's current flags for a mail (the packed
+/// item carries 0).
+pub(crate) fn item(item: &Item, flags: u32) -> JsValue {
+    match &item.kind {
+        Some(item::Kind::Mail(mail)) => mail_item(mail, flags),
+        Some(item::Kind::Calendar(event)) => calendar_item(event),
+        None => Obj::new().text("kind", "unknown").done(),
+    }
+}
+
+fn address(a: &Address) -> JsValue {
+    Obj::new()
+        .text("name", &a.name)
+        .text("email", &a.email)
+        .done()
+}
+
+fn texts(values: &[String]) -> js_sys::Array {
+    list(values, |s| JsValue::from_str(s))
+}
+
+fn headers(h: &MailHeaders) -> JsValue {
+    Obj::new()
+        .list("from", &h.from, address)
+        .list("to", &h.to, address)
+        .list("cc", &h.cc, address)
+        .list("bcc", &h.bcc, address)
+        .list("replyTo", &h.reply_to, address)
+        .text("subject", &h.subject)
+        .num("date", h.date)
+        .num("dateOffsetMinutes", h.date_offset_minutes)
+        .text("messageId", &h.message_id)
+        .set("inReplyTo", texts(&h.in_reply_to))
+        .set("references", texts(&h.references))
+        .big("threadId", h.thread_id)
+        .done()
+}
+
+fn body_part(b: &BodyPart) -> JsValue {
+    Obj::new()
+        .num("partId", b.part_id)
+        .text("contentType", &b.content_type)
+        .num("size", b.size)
+        .done()
+}
+
+fn attachment(a: &Attachment) -> JsValue {
+    Obj::new()
+        .num("partId", a.part_id)
+        .text("filename", &a.filename)
+        .text("contentType", &a.content_type)
+        .num("size", a.size)
+        .text("contentId", &a.content_id)
+        .flag("inline", a.inline)
+        .maybe("nestedHeaders", a.nested_headers.as_ref().map(headers))
+        .done()
+}
+
+fn mail_item(m: &MailItem, flags: u32) -> JsValue {
+    Obj::new()
+        .text("kind", "mail")
+        .big("id", m.id)
+        .big("folderId", m.folder_id)
+        .set("headers", headers(&m.headers.clone().unwrap_or_default()))
+        .text("preview", &m.preview)
+        .flag("previewTruncated", m.preview_truncated)
+        .list("bodyParts", &m.body_parts, body_part)
+        .list("attachments", &m.attachments, attachment)
+        .num("flags", flags)
+        .num("size", m.size)
+        .done()
+}
+
+fn time(t: &CalendarTime) -> JsValue {
+    Obj::new()
+        .text("value", &t.value)
+        .text("tzid", &t.tzid)
+        .text("params", &t.params)
+        .done()
+}
+
+fn raw(p: &RawProperty) -> JsValue {
+    Obj::new()
+        .text("name", &p.name)
+        .text("params", &p.params)
+        .text("value", &p.value)
+        .done()
+}
+
+fn attendee(a: &Attendee) -> JsValue {
+    Obj::new()
+        .maybe("address", a.address.as_ref().map(address))
+        .num("status", a.status)
+        .num("role", a.role)
+        .flag("rsvp", a.rsvp)
+        .text("otherParams", &a.other_params)
+        .done()
+}
+
+fn alarm(a: &Alarm) -> JsValue {
+    Obj::new()
+        .text("action", &a.action)
+        .text("trigger", &a.trigger)
+        .text("triggerParams", &a.trigger_params)
+        .text("description", &a.description)
+        .list("other", &a.other, raw)
+        .set("components", texts(&a.components))
+        .done()
+}
+
+fn event(e: &CalendarEvent) -> JsValue {
+    Obj::new()
+        .text("uid", &e.uid)
+        .text("summary", &e.summary)
+        .text("location", &e.location)
+        .text("description", &e.description)
+        .maybe("start", e.start.as_ref().map(time))
+        .maybe("end", e.end.as_ref().map(time))
+        .text("duration", &e.duration)
+        .maybe("organizer", e.organizer.as_ref().map(address))
+        .list("attendees", &e.attendees, attendee)
+        .text("rrule", &e.rrule)
+        .list("exdates", &e.exdates, time)
+        .list("rdates", &e.rdates, time)
+        .maybe("recurrenceId", e.recurrence_id.as_ref().map(time))
+        .list("alarms", &e.alarms, alarm)
+        .num("transparency", e.transparency)
+        .num("sequence", e.sequence)
+        .text("status", &e.status)
+        .text("dtstamp", &e.dtstamp)
+        .list("other", &e.other, raw)
+        .text("summaryParams", &e.summary_params)
+        .text("locationParams", &e.location_params)
+        .text("descriptionParams", &e.description_params)
+        .text("organizerParams", &e.organizer_params)
+        .set("components", texts(&e.components))
+        .done()
+}
+
+fn timezone(t: &TimeZone) -> JsValue {
+    Obj::new()
+        .text("tzid", &t.tzid)
+        .text("vtimezone", &t.vtimezone)
+        .done()
+}
+
+fn calendar_item(c: &CalendarItem) -> JsValue {
+    Obj::new()
+        .text("kind", "calendar")
+        .big("id", c.id)
+        .big("calendarId", c.calendar_id)
+        .big("version", c.version)
+        .maybe("master", c.master.as_ref().map(event))
+        .list("overrides", &c.overrides, event)
+        .list("timezones", &c.timezones, timezone)
+        .done()
+}
+
+// ---- in: JS to protobuf ----
+
+fn read_address(value: &JsValue) -> Result<Address, Thrown> {
+    let f = Fields::of(value, "an address")?;
+    Ok(Address {
+        name: f.text("name")?,
+        email: f.text("email")?,
+    })
+}
+
+fn read_optional<T>(
+    value: Option<JsValue>,
+    read: impl Fn(&JsValue) -> Result<T, Thrown>,
+) -> Result<Option<T>, Thrown> {
+    value.map(|v| read(&v)).transpose()
+}
+
+fn read_time(value: &JsValue) -> Result<CalendarTime, Thrown> {
+    let f = Fields::of(value, "a CalendarTime")?;
+    Ok(CalendarTime {
+        value: f.text("value")?,
+        tzid: f.text("tzid")?,
+        params: f.text("params")?,
+    })
+}
+
+/// An optional `CalendarTime` field of `fields`.
+pub(crate) fn read_time_field(f: &Fields<'_>, key: &str) -> Result<Option<CalendarTime>, Thrown> {
+    read_optional(f.object(key), read_time)
+}
+
+fn read_raw(value: &JsValue) -> Result<RawProperty, Thrown> {
+    let f = Fields::of(value, "a RawProperty")?;
+    Ok(RawProperty {
+        name: f.text("name")?,
+        params: f.text("params")?,
+        value: f.text("value")?,
+    })
+}
+
+fn read_attendee(value: &JsValue) -> Result<Attendee, Thrown> {
+    let f = Fields::of(value, "an Attendee")?;
+    Ok(Attendee {
+        address: read_optional(f.object("address"), read_address)?,
+        status: f.i32("status")?,
+        role: f.i32("role")?,
+        rsvp: f.flag("rsvp")?,
+        other_params: f.text("otherParams")?,
+    })
+}
+
+fn read_alarm(value: &JsValue) -> Result<Alarm, Thrown> {
+    let f = Fields::of(value, "an Alarm")?;
+    Ok(Alarm {
+        action: f.text("action")?,
+        trigger: f.text("trigger")?,
+        trigger_params: f.text("triggerParams")?,
+        description: f.text("description")?,
+        other: f.list("other", read_raw)?,
+        components: f.texts("components")?,
+    })
+}
+
+fn read_event(value: &JsValue) -> Result<CalendarEvent, Thrown> {
+    let f = Fields::of(value, "a CalendarEvent")?;
+    Ok(CalendarEvent {
+        uid: f.text("uid")?,
+        summary: f.text("summary")?,
+        location: f.text("location")?,
+        description: f.text("description")?,
+        start: read_time_field(&f, "start")?,
+        end: read_time_field(&f, "end")?,
+        duration: f.text("duration")?,
+        organizer: read_optional(f.object("organizer"), read_address)?,
+        attendees: f.list("attendees", read_attendee)?,
+        rrule: f.text("rrule")?,
+        exdates: f.list("exdates", read_time)?,
+        rdates: f.list("rdates", read_time)?,
+        recurrence_id: read_time_field(&f, "recurrenceId")?,
+        alarms: f.list("alarms", read_alarm)?,
+        transparency: f.i32("transparency")?,
+        sequence: f.u32("sequence")?,
+        status: f.text("status")?,
+        dtstamp: f.text("dtstamp")?,
+        other: f.list("other", read_raw)?,
+        summary_params: f.text("summaryParams")?,
+        location_params: f.text("locationParams")?,
+        description_params: f.text("descriptionParams")?,
+        organizer_params: f.text("organizerParams")?,
+        components: f.texts("components")?,
+    })
+}
+
+fn read_timezone(value: &JsValue) -> Result<TimeZone, Thrown> {
+    let f = Fields::of(value, "a TimeZone")?;
+    Ok(TimeZone {
+        tzid: f.text("tzid")?,
+        vtimezone: f.text("vtimezone")?,
+    })
+}
+
+/// A `CalendarItemInput`.
+pub(crate) fn read_calendar_item(value: &JsValue) -> Result<CalendarItem, Thrown> {
+    let f = Fields::of(value, "item")?;
+    Ok(CalendarItem {
+        id: f.id_or_zero("id")?,
+        calendar_id: f.id_or_zero("calendarId")?,
+        version: f.id_or_zero("version")?,
+        master: read_optional(f.object("master"), read_event)?,
+        overrides: f.list("overrides", read_event)?,
+        timezones: f.list("timezones", read_timezone)?,
+    })
+}
+
+fn read_attachment(value: &JsValue) -> Result<OutgoingAttachment, Thrown> {
+    let f = Fields::of(value, "an OutgoingAttachment")?;
+    Ok(OutgoingAttachment {
+        filename: f.text("filename")?,
+        content_type: f.text("contentType")?,
+        data: f.bytes("data")?,
+    })
+}
+
+/// An `OutgoingMail`.
+pub(crate) fn read_outgoing(value: Option<JsValue>) -> Result<OutgoingMail, Thrown> {
+    let value = value.ok_or_else(|| Thrown::invalid("mail is required"))?;
+    let f = Fields::of(&value, "mail")?;
+    Ok(OutgoingMail {
+        to: f.list("to", read_address)?,
+        cc: f.list("cc", read_address)?,
+        bcc: f.list("bcc", read_address)?,
+        subject: f.text("subject")?,
+        text: f.text("text")?,
+        attachments: f.list("attachments", read_attachment)?,
+    })
+}
