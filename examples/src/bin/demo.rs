@@ -241,7 +241,7 @@ async fn run(keep_running: bool) -> Result<()> {
         "\ndone: everything above crossed a framed, compressed, end-to-end encrypted channel."
     );
     if keep_running {
-        keep_serving(&info).await;
+        keep_serving(&info, &db).await?;
     } else {
         println!(
             "Run `cargo xtask demo --keep-running` to keep the server up for the web and C examples, `cargo xtask test` to check it all."
@@ -260,20 +260,27 @@ async fn wait_ready(ready: &Path) -> Result<serde_json::Value> {
     Err(failed("the server did not start within 30 s"))
 }
 
-async fn keep_serving(info: &serde_json::Value) {
+async fn keep_serving(info: &serde_json::Value, db: &Path) -> Result<()> {
     println!("\nThe server keeps running (Ctrl-C stops it):");
     println!(
         "   web app:   {}",
         info["http"].as_str().unwrap_or_default()
     );
     println!("   TCP:       {}", info["tcp"].as_str().unwrap_or_default());
-    println!("   activation payloads (one use each):");
-    if let Some(payloads) = info["activations"].as_object() {
-        for (email, uri) in payloads {
-            println!("   {email:<26} {}", uri.as_str().unwrap_or_default());
-        }
+    println!("   fresh activation payloads (one use each, valid for a day):");
+    let mut store = SqliteStore::open(db, Durability::Process)?;
+    for principal in store.principals()? {
+        let payload = store.transaction(|s| admin::enroll(s, &principal.email, 24 * 3_600_000))?;
+        println!("   {:<26} {}", principal.email, payload.to_uri());
     }
-    let _ = tokio::signal::ctrl_c().await;
+    // Ctrl-C or SIGTERM: return, and the server is stopped on the way out.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|_| failed("cannot wait for signals"))?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    Ok(())
 }
 
 /// Drives `device` until `done` holds, within the limit.
