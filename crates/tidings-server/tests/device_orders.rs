@@ -1,0 +1,65 @@
+//! Orders an administrator gives while the server runs (from another
+//! process, as the admin command line does) reach connected devices: a wipe
+//! is requested and its acknowledgement stored; a revoked device's session
+//! ends and it cannot come back.
+
+mod common;
+
+use common::{LIMIT, Town};
+use tidings::session::ClientEvent;
+use tidings::store::{DeviceRegistry, WipeState};
+use tidings_server::client::Connection;
+use tidings_server::{admin, seed};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wipe_ordered_by_an_admin_reaches_the_device_and_is_acknowledged() {
+    let town = Town::new().await;
+    let mut phone = town.device(seed::CHIEF, "Sam's phone").await;
+    let device = phone.session().state().device_id();
+
+    let wipe_id = admin::wipe(&mut town.admin(), device).expect("wipe");
+    let asked = phone
+        .wait_for(LIMIT, |e| match e {
+            ClientEvent::WipeRequested { wipe_id } => Some(*wipe_id),
+            _ => None,
+        })
+        .await
+        .expect("wipe requested");
+    assert_eq!(asked, wipe_id);
+    phone.acknowledge_wipe(wipe_id).await.expect("acknowledge");
+
+    let store = town.admin();
+    let acknowledged = async {
+        while store.device(device).expect("device").wipe != WipeState::Done(wipe_id) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(LIMIT, acknowledged)
+        .await
+        .expect("the acknowledgement is stored");
+    town.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_revoked_by_an_admin_is_cut_off_and_refused() {
+    let town = Town::new().await;
+    let mut phone = town.device(seed::MAYOR, "Ada's phone").await;
+    let device = phone.session().state().device_id();
+
+    admin::revoke(&mut town.admin(), device).expect("revoke");
+    phone
+        .wait_for(LIMIT, |e| matches!(e, ClientEvent::Revoked).then_some(()))
+        .await
+        .expect("told it is revoked");
+    assert!(phone.session().is_closed());
+
+    // Coming back with its saved state gets the same answer.
+    let state = phone.session().state().clone();
+    let tcp = town.server.tcp_addr().expect("tcp").to_string();
+    let mut again = Connection::resume(&tcp, state).await.expect("connect");
+    again
+        .wait_for(LIMIT, |e| matches!(e, ClientEvent::Revoked).then_some(()))
+        .await
+        .expect("refused again");
+    town.server.shutdown().await;
+}
