@@ -3,7 +3,7 @@
 
 use std::process::Command;
 use tidings::store::ItemStore;
-use tidings_server::server::{Server, ServerOptions};
+use tidings_server::server::ServerOptions;
 use tidings_server::store::{Durability, SqliteStore};
 use tidings_server::{admin, seed};
 
@@ -24,18 +24,12 @@ fn client(args: &[&str]) -> String {
 async fn the_client_example_enrolls_syncs_flags_and_accepts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("town.db");
-    let mut store = SqliteStore::open(&db, Durability::Process).expect("open");
-    seed::town_hall(&mut store).expect("seed");
     let options = ServerOptions {
         tcp: Some(([127, 0, 0, 1], 0).into()),
         http: None,
         ..ServerOptions::default()
     };
-    let server = Server::start(store, options).await.expect("start");
-    let tcp = server.tcp_addr().expect("tcp").to_string();
-    server
-        .with_store(|s| admin::record_addresses(s, &tcp, None))
-        .expect("addresses");
+    let server = seed::serve_town_hall(&db, options).await.expect("serve");
     let payload = server
         .with_store(|s| admin::enroll(s, seed::CHIEF, 60_000))
         .expect("enroll")

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use tidings_server::server::{Server, ServerOptions};
+use tidings_server::server::ServerOptions;
 use tidings_server::store::{Durability, SqliteStore};
 use tidings_server::tidings::proto::{self, ParticipationStatus, item};
 use tidings_server::tidings::store::ItemStore;
@@ -19,18 +19,12 @@ use tidings_server::{admin, seed};
 async fn the_handset_example_runs_against_the_reference_server() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("town.db");
-    let mut store = SqliteStore::open(&db, Durability::Process).expect("open");
-    seed::town_hall(&mut store).expect("seed");
     let options = ServerOptions {
         tcp: Some(([127, 0, 0, 1], 0).into()),
         http: None,
         ..ServerOptions::default()
     };
-    let server = Server::start(store, options).await.expect("start");
-    let tcp = server.tcp_addr().expect("tcp").to_string();
-    server
-        .with_store(|s| admin::record_addresses(s, &tcp, None))
-        .expect("addresses");
+    let server = seed::serve_town_hall(&db, options).await.expect("serve");
     let payload = server
         .with_store(|s| admin::enroll(s, seed::MAYOR, 60_000))
         .expect("enroll")

@@ -3,7 +3,9 @@
 //! mail in their inboxes and meetings in their calendars.
 
 use crate::admin;
-use crate::store::SqliteStore;
+use crate::server::{Server, ServerOptions};
+use crate::store::{Durability, SqliteStore};
+use std::path::Path;
 use tidings::Result;
 use tidings::sync::Rights;
 
@@ -43,6 +45,19 @@ pub fn town_hall(store: &mut SqliteStore) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// Seeds the town hall into a new database at `db` and serves it with
+/// `options`, recording the bound addresses so enrollment payloads name
+/// them: where the demo's and every binding's tests start.
+pub async fn serve_town_hall(db: &Path, options: ServerOptions) -> Result<Server> {
+    let mut store = SqliteStore::open(db, Durability::Process)?;
+    town_hall(&mut store)?;
+    let server = Server::start(store, options).await?;
+    let tcp = server.tcp_addr().map(|a| a.to_string()).unwrap_or_default();
+    let ws = server.ws_url();
+    server.with_store(|s| admin::record_addresses(s, &tcp, ws.as_deref()))?;
+    Ok(server)
 }
 
 /// A new mail for the chief: what the demo delivers while devices watch.

@@ -31,20 +31,13 @@ impl Town {
             .try_init();
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("town.db");
-        let mut store = SqliteStore::open(&db, Durability::Process).expect("open");
-        seed::town_hall(&mut store).expect("seed");
         let options = ServerOptions {
             tcp: Some(([127, 0, 0, 1], 0).into()),
             http: Some(([127, 0, 0, 1], 0).into()),
             poll_interval: Duration::from_millis(10),
             ..ServerOptions::default()
         };
-        let server = Server::start(store, options).await.expect("start");
-        let tcp = server.tcp_addr().expect("tcp").to_string();
-        let ws = server.ws_url();
-        server
-            .with_store(|s| admin::record_addresses(s, &tcp, ws.as_deref()))
-            .expect("addresses");
+        let server = seed::serve_town_hall(&db, options).await.expect("serve");
         Self {
             server,
             db,
