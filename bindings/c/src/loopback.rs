@@ -13,9 +13,7 @@ use std::sync::Arc;
 use tidings::ErrorKind;
 use tidings::compress::{PackOptions, pack};
 use tidings::crypto::StaticKeypair;
-use tidings::proto::{
-    self, Address, Attendee, CalendarEvent, CalendarItem, CalendarTime, CollectionKind, Item, item,
-};
+use tidings::proto::{self, CollectionKind, Item, item};
 use tidings::session::ServerSession;
 use tidings::store::{ActivationCode, DeviceRegistry, ItemStore, MemoryStore};
 use tidings::sync::Rights;
@@ -180,7 +178,7 @@ pub extern "C" fn tidings_test_server_add_meeting(
         );
         let store = &mut borrow_mut(server)?.store;
         let (id, _) = store.upsert(calendar_id, None, Vec::new().into(), 0)?;
-        let event = meeting(id, calendar_id, summary, attendee);
+        let event = tidings::store::fixtures::invitation(id, calendar_id, summary, attendee);
         let packed = pack(
             &proto::encode(&Item {
                 kind: Some(item::Kind::Calendar(event)),
@@ -197,39 +195,4 @@ pub extern "C" fn tidings_test_server_add_meeting(
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_test_server_free(server: *mut tidings_test_server) {
     guard_value((), || free(server))
-}
-
-fn meeting(id: u64, calendar_id: u64, summary: &str, attendee: &str) -> CalendarItem {
-    let at = |value: &str| {
-        Some(CalendarTime {
-            value: value.into(),
-            tzid: "Europe/London".into(),
-            ..Default::default()
-        })
-    };
-    let address = |name: &str, email: &str| {
-        Some(Address {
-            name: name.into(),
-            email: email.into(),
-        })
-    };
-    CalendarItem {
-        id,
-        calendar_id,
-        version: 1,
-        master: Some(CalendarEvent {
-            uid: format!("{id}@town.example"),
-            summary: summary.into(),
-            start: at("20261203T090000"),
-            end: at("20261203T100000"),
-            organizer: address("Town Clerk", "clerk@town.example"),
-            attendees: vec![Attendee {
-                address: address("", attendee),
-                status: proto::ParticipationStatus::NeedsAction as i32,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
 }

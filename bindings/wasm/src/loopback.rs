@@ -11,10 +11,7 @@ use js_sys::Uint8Array;
 use std::sync::Arc;
 use tidings::compress::{PackOptions, pack};
 use tidings::crypto::StaticKeypair;
-use tidings::proto::{
-    self, Address, Attendee, CalendarEvent, CalendarItem, CalendarTime, CollectionKind, Item,
-    Policy, item,
-};
+use tidings::proto::{self, CollectionKind, Item, Policy, item};
 use tidings::session::{ServerConfig, ServerSession, pump};
 use tidings::store::{ActivationCode, DeviceRegistry, ItemStore, MemoryStore};
 use tidings::sync::Rights;
@@ -126,7 +123,7 @@ impl TestServer {
         let id = self.store.allocate_id()?;
         let packed = pack(
             &proto::encode(&Item {
-                kind: Some(item::Kind::Calendar(meeting(
+                kind: Some(item::Kind::Calendar(tidings::store::fixtures::invitation(
                     id,
                     calendar_id,
                     summary,
@@ -291,40 +288,5 @@ impl TestServer {
     #[wasm_bindgen(js_name = deviceActive)]
     pub fn device_active(&self, device_id: u64) -> Result<bool, Thrown> {
         Ok(!self.store.device(device_id)?.revoked)
-    }
-}
-
-fn meeting(id: u64, calendar_id: u64, summary: &str, attendee: &str) -> CalendarItem {
-    let at = |value: &str| {
-        Some(CalendarTime {
-            value: value.into(),
-            tzid: "Europe/London".into(),
-            ..Default::default()
-        })
-    };
-    let address = |name: &str, email: &str| {
-        Some(Address {
-            name: name.into(),
-            email: email.into(),
-        })
-    };
-    CalendarItem {
-        id,
-        calendar_id,
-        version: 1,
-        master: Some(CalendarEvent {
-            uid: format!("{id}@town.example"),
-            summary: summary.into(),
-            start: at("20261203T090000"),
-            end: at("20261203T100000"),
-            organizer: address("Town Clerk", "clerk@town.example"),
-            attendees: vec![Attendee {
-                address: address("", attendee),
-                status: proto::ParticipationStatus::NeedsAction as i32,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        ..Default::default()
     }
 }

@@ -12,6 +12,8 @@
 //! cursors, never a queue. Deltas are computed from the cursor.
 
 mod activation;
+#[cfg(feature = "testing")]
+pub mod fixtures;
 mod memory;
 
 pub use activation::{ActivationCode, ActivationRecord};
