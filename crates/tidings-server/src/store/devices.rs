@@ -313,16 +313,18 @@ impl DeviceRegistry for SqliteStore {
             WipeState::Pending(id) => (1, id),
             WipeState::Done(id) => (2, id),
         };
-        self.update_device(
-            device,
-            "UPDATE devices SET wipe_state = ?2 WHERE id = ?1",
-            state,
-        )?;
-        self.update_device(
-            device,
-            "UPDATE devices SET wipe_id = ?2 WHERE id = ?1",
-            to_sql(id),
-        )
+        self.atomic(|store| {
+            store.update_device(
+                device,
+                "UPDATE devices SET wipe_state = ?2 WHERE id = ?1",
+                state,
+            )?;
+            store.update_device(
+                device,
+                "UPDATE devices SET wipe_id = ?2 WHERE id = ?1",
+                to_sql(id),
+            )
+        })
     }
 
     fn revoke(&mut self, device: u64) -> Result<()> {

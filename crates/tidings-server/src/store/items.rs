@@ -64,6 +64,15 @@ impl SqliteStore {
         raw: &[u8],
         preview_bytes: usize,
     ) -> Result<u64> {
+        self.atomic(|store| store.add_message_now(collection, raw, preview_bytes))
+    }
+
+    fn add_message_now(
+        &mut self,
+        collection: u64,
+        raw: &[u8],
+        preview_bytes: usize,
+    ) -> Result<u64> {
         self.head(collection)?;
         let id = self.fresh_id()?;
         let options = MailItemOptions {
@@ -102,6 +111,10 @@ impl SqliteStore {
 
     /// Forgets tombstones up to `up_to` (see [`tidings::sync::ChangeLog::compact`]).
     pub fn compact(&mut self, collection: u64, up_to: u64) -> Result<()> {
+        self.atomic(|store| store.compact_now(collection, up_to))
+    }
+
+    fn compact_now(&mut self, collection: u64, up_to: u64) -> Result<()> {
         let head = self.head(collection)?;
         let up_to = up_to.min(head.modseq);
         self.conn
@@ -122,6 +135,17 @@ impl SqliteStore {
     /// Bumps the collection's modseq and writes item `id`'s new state at it.
     /// `content` says whether the content changed (not just the flags).
     fn write_item(
+        &mut self,
+        collection: u64,
+        id: u64,
+        packed: Option<Bytes>,
+        flags: u32,
+        content: bool,
+    ) -> Result<u64> {
+        self.atomic(|store| store.write_item_now(collection, id, packed, flags, content))
+    }
+
+    fn write_item_now(
         &mut self,
         collection: u64,
         id: u64,

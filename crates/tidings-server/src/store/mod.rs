@@ -133,6 +133,32 @@ impl SqliteStore {
         result
     }
 
+    /// Runs `f` as one unit: a transaction of its own when none is open, a
+    /// savepoint inside one. Every write that moves a collection's head and
+    /// its items goes through here: a reader (the server's watcher, in
+    /// another process or not) that saw the new head without the item would
+    /// serve a page that skips it.
+    pub(crate) fn atomic<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.conn.is_autocommit() {
+            return self.transaction(f);
+        }
+        self.conn
+            .execute_batch("SAVEPOINT atomic")
+            .map_err(storage)?;
+        match f(self) {
+            Ok(value) => {
+                self.conn.execute_batch("RELEASE atomic").map_err(storage)?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self
+                    .conn
+                    .execute_batch("ROLLBACK TO atomic; RELEASE atomic");
+                Err(e)
+            }
+        }
+    }
+
     /// A number that changes whenever another connection (an admin command,
     /// a mail delivery agent) commits to the database: the server polls it
     /// to push changes it did not make itself.

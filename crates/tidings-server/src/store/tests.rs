@@ -305,3 +305,52 @@ fn thousands_of_outstanding_codes_all_stay_redeemable() {
             .expect("every code redeems");
     }
 }
+
+#[test]
+fn a_reader_never_sees_a_head_without_its_item() {
+    // The server's watcher reads heads while other processes write. A new
+    // head seen without its item would make it serve a page that skips the
+    // item for good, so a change must commit as one, transaction or not.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("race.db");
+    let mut writer = SqliteStore::open(&path, Durability::Process).expect("open");
+    let owner = writer
+        .add_principal("Ada", "ada@town.example")
+        .expect("principal");
+    let inbox = writer
+        .add_collection(owner, CollectionKind::Mail, "Inbox")
+        .expect("collection");
+    let reader = SqliteStore::open(&path, Durability::Process).expect("open");
+    let writing = std::thread::spawn(move || {
+        for n in 0..300 {
+            let raw = format!("From: a@b\r\nSubject: {n}\r\n\r\nbody\r\n");
+            writer
+                .add_message(inbox, raw.as_bytes(), 2048)
+                .expect("deliver");
+        }
+    });
+    let mut looks = 0;
+    while !writing.is_finished() || looks == 0 {
+        reader.conn.execute_batch("BEGIN").expect("begin");
+        let head: i64 = reader
+            .conn
+            .query_row(
+                "SELECT modseq FROM collections WHERE id = ?1",
+                [inbox as i64],
+                |r| r.get(0),
+            )
+            .expect("head");
+        let newest: Option<i64> = reader
+            .conn
+            .query_row(
+                "SELECT max(modseq) FROM items WHERE collection = ?1",
+                [inbox as i64],
+                |r| r.get(0),
+            )
+            .expect("items");
+        reader.conn.execute_batch("COMMIT").expect("commit");
+        assert_eq!(newest.unwrap_or(0), head, "a head without its item");
+        looks += 1;
+    }
+    writing.join().expect("writer");
+}
