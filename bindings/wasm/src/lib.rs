@@ -13,6 +13,7 @@
 
 mod activation;
 mod client;
+pub mod enums;
 mod error;
 mod events;
 mod items;
@@ -30,12 +31,12 @@ mod wire;
 
 pub use activation::parse_activation;
 pub use client::Client;
+pub use enums::{AttendeeRole, CollectionKind, MailFlag, ParticipationStatus, Right, Transparency};
 pub use error::{Thrown, error_description, error_table};
 pub use keys::Keypair;
 #[cfg(feature = "loopback-server")]
 pub use loopback::{PolicyInput, TestServer, TestTown};
 pub use state::ClientState;
-pub use types::{AttendeeRole, CollectionKind, MailFlag, ParticipationStatus, Right, Transparency};
 #[cfg(feature = "loopback-server")]
 pub use wire::{
     test_decode_frames, test_encode_frames, test_envelope_body, test_pack, test_pad, test_unpack,
