@@ -126,7 +126,7 @@ impl PostgresStore {
     /// transaction it is a savepoint.
     pub fn transaction<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.conn().begin()?;
-        let result = f(self);
+        let result = self.unwinding_rolls_back(f);
         let ended = self.conn().end(result.is_ok());
         match ended {
             Ok(()) => result,
@@ -142,9 +142,22 @@ impl PostgresStore {
     /// that failed inside (PostgreSQL then keeps nothing of the transaction).
     pub fn batch<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.conn().begin()?;
-        let result = f(self);
+        let result = self.unwinding_rolls_back(f);
         self.conn().end(true)?;
         result
+    }
+
+    /// Runs `f`; if it panics, rolls back what [`begin`](Conn::begin)
+    /// opened before the panic goes on, so the connection is not left inside
+    /// a transaction that would swallow every later write.
+    fn unwinding_rolls_back<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
+            Ok(result) => result,
+            Err(panic) => {
+                let _ = self.conn().end(false);
+                std::panic::resume_unwind(panic)
+            }
+        }
     }
 
     /// A persistent value of the server's own (its key, settings).

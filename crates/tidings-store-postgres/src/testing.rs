@@ -8,7 +8,7 @@
 //!
 //! One cluster serves every test of a test binary that runs at the same
 //! time ([`TestCluster::shared`]); each test gets a database of its own
-//! ([`TestDatabase`]).
+//! ([`TestDatabase`]), copied from a template migrated once.
 //!
 //! ```no_run
 //! use tidings_store_postgres::testing::TestDatabase;
@@ -86,7 +86,12 @@ pub struct TestCluster {
     port: u16,
     server: Mutex<Child>,
     databases: AtomicU64,
+    /// Whether the migrated template database exists yet.
+    template: Mutex<bool>,
 }
+
+/// A database migrated once, that test databases are copied from.
+const TEMPLATE: &str = "tidings_template";
 
 static SHARED: Mutex<Weak<TestCluster>> = Mutex::new(Weak::new());
 
@@ -146,6 +151,7 @@ impl TestCluster {
                         port,
                         server: Mutex::new(server),
                         databases: AtomicU64::new(0),
+                        template: Mutex::new(false),
                     });
                 }
                 Err(e) => last = Some(e),
@@ -220,6 +226,34 @@ impl TestCluster {
         url(self.port, name)
     }
 
+    /// Creates database `name`: a copy of the migrated template when
+    /// `migrated`, else empty.
+    fn create_database(&self, name: &str, migrated: bool) -> Result<()> {
+        let template = if migrated {
+            let mut made = self.template.lock().unwrap_or_else(PoisonError::into_inner);
+            if !*made {
+                self.admin()?
+                    .batch_execute(&format!("CREATE DATABASE {TEMPLATE}"))
+                    .map_err(|e| error(e.to_string()))?;
+                // Migrated, and disconnected again: a template in use
+                // cannot be copied.
+                PostgresStore::connect(&self.url(TEMPLATE)).map_err(|e| error(e.to_string()))?;
+                *made = true;
+            }
+            TEMPLATE
+        } else {
+            "template0"
+        };
+        // FILE_COPY: with fsync off, copying the files is several times
+        // faster than logging every block (the property test: 29 s against
+        // 85 s for 64 databases).
+        self.admin()?
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY"
+            ))
+            .map_err(|e| error(e.to_string()))
+    }
+
     /// A superuser connection to the maintenance database.
     pub fn admin(&self) -> Result<postgres::Client> {
         postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
@@ -273,14 +307,21 @@ impl TestDatabase {
         Self::create_in(TestCluster::shared()?)
     }
 
-    /// A new database in `cluster`.
+    /// A new database in `cluster`, with the schema already migrated.
     pub fn create_in(cluster: Arc<TestCluster>) -> Result<Self> {
+        Self::new_in(cluster, true)
+    }
+
+    /// A new database in the shared cluster without any schema, for tests
+    /// of the migrations themselves.
+    pub fn create_empty() -> Result<Self> {
+        Self::new_in(TestCluster::shared()?, false)
+    }
+
+    fn new_in(cluster: Arc<TestCluster>, migrated: bool) -> Result<Self> {
         let n = cluster.databases.fetch_add(1, Ordering::Relaxed);
         let name = format!("test_{}_{n}", std::process::id());
-        cluster
-            .admin()?
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .map_err(|e| error(e.to_string()))?;
+        cluster.create_database(&name, migrated)?;
         Ok(Self { cluster, name })
     }
 

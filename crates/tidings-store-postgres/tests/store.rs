@@ -460,8 +460,33 @@ fn a_statement_that_fails_inside_a_batch_is_reported_not_hidden() {
 }
 
 #[test]
-fn migrations_apply_once_and_a_newer_schema_is_refused() {
+fn a_panic_inside_a_transaction_rolls_it_back() {
     let db = database();
+    let mut store = db.store().expect("store");
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _: tidings::Result<()> = store.transaction(|s| {
+            s.add_principal("Ada", "ada@town.example")?;
+            panic!("a bug in the closure");
+        });
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(store.principal_by_email("ada@town.example"), Ok(None));
+    // The connection is out of the transaction: this write commits on its own.
+    store
+        .add_principal("Sam", "sam@town.example")
+        .expect("principal");
+    let other = db.store().expect("store");
+    assert!(
+        other
+            .principal_by_email("sam@town.example")
+            .expect("query")
+            .is_some()
+    );
+}
+
+#[test]
+fn migrations_apply_once_and_a_newer_schema_is_refused() {
+    let db = TestDatabase::create_empty().expect("PostgreSQL");
     // Several processes start at once: each migration is applied once.
     let racers: Vec<_> = (0..4)
         .map(|_| {
