@@ -35,8 +35,8 @@
 //!
 //! Every call blocks on the network: call it from a thread that may block
 //! (`tokio::task::spawn_blocking`), never from an async task. One store is
-//! one connection; a server that wants several transactions in flight opens
-//! several stores.
+//! one connection; a server that wants several transactions in flight
+//! checks stores out of a [`PostgresPool`].
 //!
 //! [`ActivationRecord::redeem`]: tidings::store::ActivationRecord::redeem
 
@@ -48,10 +48,12 @@ mod directory;
 mod items;
 pub mod migrate;
 mod notify;
+mod pool;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use notify::{CHANNEL, DeviceOrder, Listener, Notice};
+pub use pool::{Manager, PooledStore, PostgresPool};
 pub use postgres::Config;
 
 use conn::{Conn, from_sql, get};
@@ -101,11 +103,16 @@ impl PostgresStore {
 
     /// Connects with a prepared [`Config`] and brings the schema up to date.
     pub fn connect_with(config: &Config) -> Result<Self> {
-        let mut conn = Conn::new(connect_client(config)?);
-        migrate::migrate(&mut conn)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-        })
+        let store = Self::from_client(connect_client(config)?);
+        migrate::migrate(&mut store.conn())?;
+        Ok(store)
+    }
+
+    /// A store over a connected client whose schema is known to be current.
+    fn from_client(client: postgres::Client) -> Self {
+        Self {
+            conn: Mutex::new(Conn::new(client)),
+        }
     }
 
     /// The connection, for one call. A panic elsewhere cannot leave it

@@ -1,0 +1,58 @@
+//! The pool a server's blocking threads take stores from: bounded in
+//! connections and in waiting, and a broken connection is replaced.
+
+use std::time::Duration;
+use tidings::ErrorKind;
+use tidings::store::Directory;
+use tidings_store_postgres::PostgresPool;
+use tidings_store_postgres::testing::TestDatabase;
+
+#[test]
+fn the_pool_bounds_connections_and_waiting() {
+    let db = TestDatabase::create_empty().expect("PostgreSQL");
+    let pool = PostgresPool::connect(&db.url(), 2, Duration::from_millis(300)).expect("pool");
+    let mut first = pool.get().expect("first");
+    let second = pool.get().expect("second");
+    assert_eq!(
+        pool.get().map(drop).map_err(|e| e.kind()),
+        Err(ErrorKind::StorageLimit),
+        "a third waits, boundedly, and is refused"
+    );
+    let ada = first
+        .add_principal("Ada", "ada@town.example")
+        .expect("the pool migrated the empty database");
+    drop(first);
+    let third = pool.get().expect("a connection came back");
+    assert_eq!(third.principal(ada).map(|p| p.name), Ok("Ada".to_string()));
+    drop((second, third));
+}
+
+#[test]
+fn a_broken_connection_is_replaced() {
+    let db = TestDatabase::create().expect("PostgreSQL");
+    let pool = PostgresPool::connect(&db.url(), 1, Duration::from_secs(5)).expect("pool");
+    pool.get()
+        .expect("store")
+        .add_principal("Ada", "ada@town.example")
+        .expect("principal");
+    // The database ends every store connection (a restart, a failover).
+    let killed: i64 = db
+        .client()
+        .expect("client")
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE application_name = 'tidings' AND datname = current_database()",
+            &[],
+        )
+        .expect("terminate")
+        .get(0);
+    assert_eq!(killed, 1);
+    let store = pool.get().expect("a fresh connection");
+    assert!(!store.is_closed());
+    assert!(
+        store
+            .principal_by_email("ada@town.example")
+            .expect("query")
+            .is_some()
+    );
+}
