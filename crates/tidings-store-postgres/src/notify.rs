@@ -66,8 +66,53 @@ fn number(word: Option<&str>) -> Option<u64> {
     word?.parse::<i64>().ok().map(crate::conn::from_sql)
 }
 
-/// Reads a payload the triggers wrote; anything else on the channel (a
-/// hand-written `NOTIFY`) is not a notice.
+/// A u64 as the database stores and prints it (signed, bit for bit).
+fn signed(v: u64) -> i64 {
+    crate::conn::to_sql(v)
+}
+
+impl Notice {
+    /// Reads a payload as the schema's triggers write it; anything else on
+    /// the channel (a hand-written `NOTIFY`) is not a notice.
+    pub fn from_payload(payload: &str) -> Option<Notice> {
+        parse(payload)
+    }
+
+    /// The payload the triggers send for this notice, in the same format
+    /// (for a process that notifies by hand); [`Notice::Reconnected`] has none.
+    pub fn to_payload(&self) -> Option<String> {
+        Some(match *self {
+            Notice::Collection(head) => format!(
+                "collection {} {} {} {}",
+                signed(head.collection_id),
+                signed(head.epoch),
+                signed(head.modseq),
+                signed(head.floor)
+            ),
+            Notice::Grants {
+                principal,
+                collection,
+            } => format!("grants {} {}", signed(principal), signed(collection)),
+            Notice::Device {
+                device,
+                order: DeviceOrder::Revoked,
+            } => format!("device {} revoked", signed(device)),
+            Notice::Device {
+                device,
+                order: DeviceOrder::Wipe(wipe),
+            } => {
+                let (state, id) = match wipe {
+                    WipeState::None => (0, 0),
+                    WipeState::Pending(id) => (1, id),
+                    WipeState::Done(id) => (2, id),
+                };
+                format!("device {} wipe {state} {}", signed(device), signed(id))
+            }
+            Notice::Reconnected => return None,
+        })
+    }
+}
+
 fn parse(payload: &str) -> Option<Notice> {
     let mut words = payload.split(' ');
     let notice = match words.next()? {
@@ -228,6 +273,59 @@ impl Listener {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn notice() -> impl Strategy<Value = Notice> {
+        let wipe = prop_oneof![
+            Just(WipeState::None),
+            any::<u64>().prop_map(WipeState::Pending),
+            any::<u64>().prop_map(WipeState::Done),
+        ];
+        prop_oneof![
+            any::<[u64; 4]>().prop_map(|[collection_id, epoch, modseq, floor]| {
+                Notice::Collection(LogHead {
+                    collection_id,
+                    epoch,
+                    modseq,
+                    floor,
+                })
+            }),
+            any::<[u64; 2]>().prop_map(|[principal, collection]| Notice::Grants {
+                principal,
+                collection
+            }),
+            any::<u64>().prop_map(|device| Notice::Device {
+                device,
+                order: DeviceOrder::Revoked
+            }),
+            (any::<u64>(), wipe).prop_map(|(device, wipe)| Notice::Device {
+                device,
+                order: DeviceOrder::Wipe(wipe)
+            }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn payloads_round_trip(notice in notice()) {
+            let payload = notice.to_payload().expect("a payload");
+            prop_assert_eq!(Notice::from_payload(&payload), Some(notice));
+        }
+
+        #[test]
+        fn any_payload_is_a_notice_or_nothing(payload in ".{0,64}") {
+            // Never panics; whatever it reads prints back the same way.
+            if let Some(notice) = Notice::from_payload(&payload) {
+                let again = notice.to_payload().expect("a payload");
+                prop_assert_eq!(Notice::from_payload(&again), Some(notice));
+            }
+        }
+    }
+
+    #[test]
+    fn reconnected_has_no_payload() {
+        assert_eq!(Notice::Reconnected.to_payload(), None);
+    }
 
     #[test]
     fn payloads_parse_and_strangers_are_ignored() {
