@@ -56,3 +56,37 @@ fn a_broken_connection_is_replaced() {
             .is_some()
     );
 }
+
+#[test]
+fn stores_work_from_tokio_blocking_threads() {
+    // The server's pattern: async tasks hand store work to spawn_blocking.
+    // (The client blocks on its own runtime, so calling it directly inside
+    // an async task is not allowed; on a blocking thread it is.)
+    let db = TestDatabase::create().expect("PostgreSQL");
+    let pool = PostgresPool::connect(&db.url(), 4, Duration::from_secs(5)).expect("pool");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .expect("runtime");
+    let added = runtime.block_on(async {
+        let tasks: Vec<_> = (0..8)
+            .map(|n| {
+                let pool = pool.clone();
+                tokio::task::spawn_blocking(move || {
+                    pool.get()?
+                        .add_principal("P", &format!("p{n}@town.example"))
+                })
+            })
+            .collect();
+        let mut added = Vec::new();
+        for task in tasks {
+            added.push(task.await.expect("task").expect("principal"));
+        }
+        added
+    });
+    assert_eq!(added.len(), 8);
+    assert_eq!(
+        pool.get().expect("store").principals().map(|p| p.len()),
+        Ok(8)
+    );
+}
