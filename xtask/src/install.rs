@@ -52,6 +52,23 @@ pub(crate) fn valgrind() -> Result<(), String> {
     apt_install(&["valgrind"])
 }
 
+/// PostgreSQL's server binaries, for the PostgreSQL store's tests (which
+/// start a throwaway cluster with them): Debian's `postgresql` package
+/// unless some `/usr/lib/postgresql/<version>/bin/initdb` is there.
+pub(crate) fn postgresql() -> Result<(), String> {
+    let installed = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|versions| {
+            versions
+                .filter_map(Result::ok)
+                .any(|v| v.path().join("bin/initdb").exists())
+        })
+        .unwrap_or(false);
+    if installed {
+        return Ok(());
+    }
+    apt_install(&["postgresql"])
+}
+
 /// Runs `apt-get` with these arguments, through sudo unless we are root.
 fn apt_get(args: &[&str]) -> Result<(), String> {
     let env = [("DEBIAN_FRONTEND", "noninteractive")];

@@ -1,0 +1,364 @@
+//! Items and their change logs: one row per item, indexed by the modseq of
+//! its latest change, with the collection's head (epoch, modseq, floor) in
+//! its own row.
+//!
+//! Every write takes the head row's lock first (the bump, or `FOR UPDATE`
+//! when it must look at the item before deciding), so writers of one
+//! collection run one after the other: modseqs are gap-free and commit in
+//! order, and no writer acts on an item state another has just changed.
+
+use crate::conn::{Conn, from_sql, get, get_u32, get_u64, to_sql};
+use crate::{PostgresStore, fresh_id};
+use bytes::Bytes;
+use postgres::Row;
+use tidings::proto::Cursor;
+use tidings::store::ItemStore;
+use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
+use tidings::sync::{Delta, ItemState, LogEntry, LogHead, PageLimits, pack_item, page_after};
+use tidings::{Error, ErrorKind, Result};
+
+fn no_item() -> Error {
+    Error::new(ErrorKind::NotFound, "no such item in the collection")
+}
+
+fn no_collection() -> Error {
+    Error::new(ErrorKind::NotFound, "no such collection")
+}
+
+fn head_row(collection: u64, row: &Row, first: usize) -> Result<LogHead> {
+    Ok(LogHead {
+        collection_id: collection,
+        epoch: get_u64(row, first)?,
+        modseq: get_u64(row, first + 1)?,
+        floor: get_u64(row, first + 2)?,
+    })
+}
+
+pub(crate) fn head(conn: &mut Conn, collection: u64) -> Result<LogHead> {
+    let row = conn
+        .query_opt(
+            "SELECT epoch, modseq, floor FROM collections WHERE id = $1",
+            &[&to_sql(collection)],
+        )?
+        .ok_or_else(no_collection)?;
+    head_row(collection, &row, 0)
+}
+
+/// The head, locked until the transaction ends (call inside `atomic`).
+fn lock_head(conn: &mut Conn, collection: u64) -> Result<LogHead> {
+    let row = conn
+        .query_opt(
+            "SELECT epoch, modseq, floor FROM collections WHERE id = $1 FOR UPDATE",
+            &[&to_sql(collection)],
+        )?
+        .ok_or_else(no_collection)?;
+    head_row(collection, &row, 0)
+}
+
+/// Moves the head to its next modseq (locking it) and returns that modseq.
+fn bump(conn: &mut Conn, collection: u64) -> Result<u64> {
+    let row = conn
+        .query_opt(
+            "UPDATE collections SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq",
+            &[&to_sql(collection)],
+        )?
+        .ok_or_else(no_collection)?;
+    get_u64(&row, 0)
+}
+
+/// Item `id`'s packed bytes and flags, if live.
+fn live_item(conn: &mut Conn, collection: u64, id: u64) -> Result<Option<(Bytes, u32)>> {
+    let row = conn.query_opt(
+        "SELECT packed, flags FROM items
+         WHERE collection = $1 AND id = $2 AND packed IS NOT NULL",
+        &[&to_sql(collection), &to_sql(id)],
+    )?;
+    row.map(|row| Ok((Bytes::from(get::<Vec<u8>>(&row, 0)?), get_u32(&row, 1)?)))
+        .transpose()
+}
+
+/// Writes item `id` live at `modseq`, content and flags.
+fn write_live(
+    conn: &mut Conn,
+    collection: u64,
+    id: u64,
+    modseq: u64,
+    packed: &[u8],
+    flags: u32,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO items (collection, id, modseq, content_modseq, packed, flags)
+         VALUES ($1, $2, $3, $3, $4, $5)
+         ON CONFLICT (collection, id) DO UPDATE SET
+           modseq = excluded.modseq, content_modseq = excluded.modseq,
+           packed = excluded.packed, flags = excluded.flags",
+        &[
+            &to_sql(collection),
+            &to_sql(id),
+            &to_sql(modseq),
+            &packed,
+            &i64::from(flags),
+        ],
+    )
+    .map(drop)
+}
+
+fn upsert(
+    conn: &mut Conn,
+    collection: u64,
+    id: Option<u64>,
+    packed: &[u8],
+    flags: u32,
+) -> Result<(u64, u64)> {
+    conn.atomic(|conn| {
+        let modseq = bump(conn, collection)?;
+        let id = match id {
+            Some(id) => id,
+            None => fresh_id(conn)?,
+        };
+        write_live(conn, collection, id, modseq, packed, flags)?;
+        Ok((id, modseq))
+    })
+}
+
+fn set_flags(conn: &mut Conn, collection: u64, id: u64, flags: u32) -> Result<u64> {
+    conn.atomic(|conn| {
+        let head = lock_head(conn, collection)?;
+        let (_, old) = live_item(conn, collection, id)?.ok_or_else(no_item)?;
+        if old == flags {
+            return Ok(head.modseq);
+        }
+        let modseq = bump(conn, collection)?;
+        // Flags only: the content (and its modseq) stays as it is.
+        conn.execute(
+            "UPDATE items SET modseq = $3, flags = $4 WHERE collection = $1 AND id = $2",
+            &[
+                &to_sql(collection),
+                &to_sql(id),
+                &to_sql(modseq),
+                &i64::from(flags),
+            ],
+        )?;
+        Ok(modseq)
+    })
+}
+
+fn remove(conn: &mut Conn, collection: u64, id: u64) -> Result<u64> {
+    conn.atomic(|conn| {
+        lock_head(conn, collection)?;
+        live_item(conn, collection, id)?.ok_or_else(no_item)?;
+        let modseq = bump(conn, collection)?;
+        conn.execute(
+            "UPDATE items SET modseq = $3, content_modseq = $3, packed = NULL, flags = 0
+             WHERE collection = $1 AND id = $2",
+            &[&to_sql(collection), &to_sql(id), &to_sql(modseq)],
+        )?;
+        Ok(modseq)
+    })
+}
+
+impl PostgresStore {
+    /// Where `collection`'s change log stands.
+    pub fn head(&self, collection: u64) -> Result<LogHead> {
+        head(&mut self.conn(), collection)
+    }
+
+    /// The heads of every collection: what a server compares, after
+    /// [`Notice::Reconnected`](crate::Notice::Reconnected), to catch up on
+    /// changes it may not have been told of.
+    pub fn heads(&self) -> Result<Vec<LogHead>> {
+        let rows = self.conn().query(
+            "SELECT id, epoch, modseq, floor FROM collections ORDER BY id",
+            &[],
+        )?;
+        rows.iter()
+            .map(|row| head_row(get_u64(row, 0)?, row, 1))
+            .collect()
+    }
+
+    /// Delivers a raw RFC 5322 message into mail folder `collection`: the item
+    /// (headers, a `preview_bytes` text preview, part metadata) is built and
+    /// packed once; the raw bytes are kept for range fetches. Returns its id.
+    pub fn add_message(
+        &mut self,
+        collection: u64,
+        raw: &[u8],
+        preview_bytes: usize,
+    ) -> Result<u64> {
+        self.conn().atomic(|conn| {
+            let modseq = bump(conn, collection)?;
+            let id = fresh_id(conn)?;
+            let options = MailItemOptions {
+                id,
+                folder_id: collection,
+                preview_bytes,
+            };
+            let packed = pack_item(tidings::proto::item::Kind::Mail(mail_item_from_message(
+                raw, &options,
+            )?));
+            conn.execute(
+                "INSERT INTO messages (id, raw) VALUES ($1, $2)",
+                &[&to_sql(id), &raw],
+            )?;
+            write_live(conn, collection, id, modseq, &packed, 0)?;
+            Ok(id)
+        })
+    }
+
+    /// The raw RFC 5322 bytes of mail `id`, if it was delivered as a message.
+    pub fn raw_message(&self, id: u64) -> Result<Option<Bytes>> {
+        let row = self
+            .conn()
+            .query_opt("SELECT raw FROM messages WHERE id = $1", &[&to_sql(id)])?;
+        row.map(|row| get::<Vec<u8>>(&row, 0).map(Bytes::from))
+            .transpose()
+    }
+
+    /// Forgets tombstones up to `up_to` (see [`tidings::sync::ChangeLog::compact`]).
+    pub fn compact(&mut self, collection: u64, up_to: u64) -> Result<()> {
+        self.conn().atomic(|conn| {
+            let head = lock_head(conn, collection)?;
+            let up_to = up_to.min(head.modseq);
+            conn.execute(
+                "DELETE FROM items WHERE collection = $1 AND modseq <= $2 AND packed IS NULL",
+                &[&to_sql(collection), &to_sql(up_to)],
+            )?;
+            if up_to > head.floor {
+                conn.execute(
+                    "UPDATE collections SET floor = $2 WHERE id = $1",
+                    &[&to_sql(collection), &to_sql(up_to)],
+                )?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl ItemStore for PostgresStore {
+    fn collection_state(&self, collection: u64) -> Result<(u64, u64)> {
+        let head = self.head(collection)?;
+        Ok((head.epoch, head.modseq))
+    }
+
+    fn delta(&self, cursor: &Cursor, limits: &PageLimits) -> Result<Delta> {
+        // page_after reads at most max_items + 1 entries.
+        let rows = limits.max_items.max(1).saturating_add(1);
+        let limit = i64::try_from(rows).unwrap_or(i64::MAX);
+        // One statement, so the head and the entries come from one snapshot:
+        // a head read before a commit and entries read after it would make a
+        // page claim a modseq its entries do not match.
+        let rows = self.conn().query(
+            "SELECT c.epoch, c.modseq, c.floor,
+                    i.id, i.modseq, i.content_modseq, i.packed, i.flags
+             FROM collections c
+             LEFT JOIN LATERAL (
+                 SELECT id, modseq, content_modseq, packed, flags FROM items
+                 WHERE collection = c.id AND modseq > $2 ORDER BY modseq LIMIT $3
+             ) i ON true
+             WHERE c.id = $1
+             ORDER BY i.modseq",
+            &[
+                &to_sql(cursor.collection_id),
+                &to_sql(cursor.modseq),
+                &limit,
+            ],
+        )?;
+        let first = rows.first().ok_or_else(no_collection)?;
+        let head = head_row(cursor.collection_id, first, 0)?;
+        if let Some(resync) = head.check(cursor) {
+            return Ok(Delta::Resync(resync));
+        }
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            // A collection without entries after the cursor: one row of NULLs.
+            let Some(id) = get::<Option<i64>>(row, 3)? else {
+                continue;
+            };
+            let state = match get::<Option<Vec<u8>>>(row, 6)? {
+                Some(packed) => ItemState::Live {
+                    packed: packed.into(),
+                    flags: get_u32(row, 7)?,
+                    content_modseq: get_u64(row, 5)?,
+                },
+                None => ItemState::Removed,
+            };
+            entries.push(LogEntry {
+                id: from_sql(id),
+                modseq: get_u64(row, 4)?,
+                state,
+            });
+        }
+        Ok(Delta::Page(page_after(&head, cursor, limits, entries)))
+    }
+
+    fn item(&self, collection: u64, id: u64) -> Result<Option<(Bytes, u32)>> {
+        let row = self
+            .conn()
+            .query_opt(
+                "SELECT i.packed, i.flags FROM collections c
+                 LEFT JOIN items i ON i.collection = c.id AND i.id = $2
+                 WHERE c.id = $1",
+                &[&to_sql(collection), &to_sql(id)],
+            )?
+            .ok_or_else(no_collection)?;
+        match get::<Option<Vec<u8>>>(&row, 0)? {
+            Some(packed) => Ok(Some((Bytes::from(packed), get_u32(&row, 1)?))),
+            None => Ok(None),
+        }
+    }
+
+    fn items(&self, collection: u64) -> Result<Vec<(u64, Bytes, u32)>> {
+        let mut conn = self.conn();
+        head(&mut conn, collection)?;
+        let rows = conn.query(
+            "SELECT id, packed, flags FROM items
+             WHERE collection = $1 AND packed IS NOT NULL ORDER BY id",
+            &[&to_sql(collection)],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    get_u64(row, 0)?,
+                    Bytes::from(get::<Vec<u8>>(row, 1)?),
+                    get_u32(row, 2)?,
+                ))
+            })
+            .collect()
+    }
+
+    fn mail_part(&self, collection: u64, id: u64, part_id: u32) -> Result<Option<Bytes>> {
+        if self.item(collection, id)?.is_none() {
+            return Ok(None);
+        }
+        let Some(raw) = self.raw_message(id)? else {
+            return Ok(None);
+        };
+        match part_bytes(&raw, part_id) {
+            Ok(bytes) => Ok(Some(bytes.into())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn allocate_id(&mut self) -> Result<u64> {
+        fresh_id(&mut self.conn())
+    }
+
+    fn upsert(
+        &mut self,
+        collection: u64,
+        id: Option<u64>,
+        packed: Bytes,
+        flags: u32,
+    ) -> Result<(u64, u64)> {
+        upsert(&mut self.conn(), collection, id, &packed, flags)
+    }
+
+    fn set_flags(&mut self, collection: u64, id: u64, flags: u32) -> Result<u64> {
+        set_flags(&mut self.conn(), collection, id, flags)
+    }
+
+    fn remove(&mut self, collection: u64, id: u64) -> Result<u64> {
+        remove(&mut self.conn(), collection, id)
+    }
+}

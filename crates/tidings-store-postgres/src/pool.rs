@@ -1,0 +1,74 @@
+//! [`PostgresPool`]: connections for a server's blocking threads.
+//!
+//! Each [`PostgresStore`] is one connection; a server with several
+//! transactions in flight (one per blocking thread doing store work) checks
+//! stores out of a pool. The pool bounds how many connections one process
+//! opens, bounds how long a caller waits for one, and replaces a connection
+//! that broke (the database restarted, the network failed).
+
+use crate::{PostgresStore, config, connect_client};
+use postgres::Config;
+use std::time::Duration;
+use tidings::{Error, ErrorKind, Result};
+
+/// What the pool needs to open and check stores.
+#[derive(Debug)]
+pub struct Manager {
+    config: Config,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PostgresStore;
+    type Error = Error;
+
+    fn connect(&self) -> Result<PostgresStore> {
+        // The pool migrated the schema when it was built.
+        Ok(PostgresStore::from_client(connect_client(&self.config)?))
+    }
+
+    fn is_valid(&self, store: &mut PostgresStore) -> Result<()> {
+        store.conn().batch_execute("")
+    }
+
+    fn has_broken(&self, store: &mut PostgresStore) -> bool {
+        store.is_closed()
+    }
+}
+
+/// A store checked out of a [`PostgresPool`]; it goes back when dropped.
+pub type PooledStore = r2d2::PooledConnection<Manager>;
+
+/// A bounded pool of [`PostgresStore`]s on one database.
+#[derive(Clone, Debug)]
+pub struct PostgresPool {
+    pool: r2d2::Pool<Manager>,
+}
+
+impl PostgresPool {
+    /// Connects to the database at `url`, brings its schema up to date, and
+    /// keeps at most `max_connections` connections; a caller waits at most
+    /// `wait` for one.
+    pub fn connect(url: &str, max_connections: u32, wait: Duration) -> Result<Self> {
+        let config = config(url, "tidings")?;
+        // Migrates once, and proves the database is reachable before the
+        // pool starts filling itself in the background.
+        PostgresStore::connect_with(&config)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(max_connections.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(wait)
+            .build_unchecked(Manager { config });
+        Ok(Self { pool })
+    }
+
+    /// A store for one unit of work, waiting for a free connection at most
+    /// as long as the pool was built with ([`ErrorKind::StorageLimit`] then).
+    pub fn get(&self) -> Result<PooledStore> {
+        self.pool.get().map_err(|_| {
+            Error::new(
+                ErrorKind::StorageLimit,
+                "no database connection free in time",
+            )
+        })
+    }
+}

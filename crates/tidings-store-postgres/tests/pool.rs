@@ -1,0 +1,92 @@
+//! The pool a server's blocking threads take stores from: bounded in
+//! connections and in waiting, and a broken connection is replaced.
+
+use std::time::Duration;
+use tidings::ErrorKind;
+use tidings::store::Directory;
+use tidings_store_postgres::PostgresPool;
+use tidings_store_postgres::testing::TestDatabase;
+
+#[test]
+fn the_pool_bounds_connections_and_waiting() {
+    let db = TestDatabase::create_empty().expect("PostgreSQL");
+    let pool = PostgresPool::connect(&db.url(), 2, Duration::from_millis(300)).expect("pool");
+    let mut first = pool.get().expect("first");
+    let second = pool.get().expect("second");
+    assert_eq!(
+        pool.get().map(drop).map_err(|e| e.kind()),
+        Err(ErrorKind::StorageLimit),
+        "a third waits, boundedly, and is refused"
+    );
+    let ada = first
+        .add_principal("Ada", "ada@town.example")
+        .expect("the pool migrated the empty database");
+    drop(first);
+    let third = pool.get().expect("a connection came back");
+    assert_eq!(third.principal(ada).map(|p| p.name), Ok("Ada".to_string()));
+    drop((second, third));
+}
+
+#[test]
+fn a_broken_connection_is_replaced() {
+    let db = TestDatabase::create().expect("PostgreSQL");
+    let pool = PostgresPool::connect(&db.url(), 1, Duration::from_secs(5)).expect("pool");
+    pool.get()
+        .expect("store")
+        .add_principal("Ada", "ada@town.example")
+        .expect("principal");
+    // The database ends every store connection (a restart, a failover).
+    let killed: i64 = db
+        .client()
+        .expect("client")
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE application_name = 'tidings' AND datname = current_database()",
+            &[],
+        )
+        .expect("terminate")
+        .get(0);
+    assert_eq!(killed, 1);
+    let store = pool.get().expect("a fresh connection");
+    assert!(!store.is_closed());
+    assert!(
+        store
+            .principal_by_email("ada@town.example")
+            .expect("query")
+            .is_some()
+    );
+}
+
+#[test]
+fn stores_work_from_tokio_blocking_threads() {
+    // The server's pattern: async tasks hand store work to spawn_blocking.
+    // (The client blocks on its own runtime, so calling it directly inside
+    // an async task is not allowed; on a blocking thread it is.)
+    let db = TestDatabase::create().expect("PostgreSQL");
+    let pool = PostgresPool::connect(&db.url(), 4, Duration::from_secs(5)).expect("pool");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .expect("runtime");
+    let added = runtime.block_on(async {
+        let tasks: Vec<_> = (0..8)
+            .map(|n| {
+                let pool = pool.clone();
+                tokio::task::spawn_blocking(move || {
+                    pool.get()?
+                        .add_principal("P", &format!("p{n}@town.example"))
+                })
+            })
+            .collect();
+        let mut added = Vec::new();
+        for task in tasks {
+            added.push(task.await.expect("task").expect("principal"));
+        }
+        added
+    });
+    assert_eq!(added.len(), 8);
+    assert_eq!(
+        pool.get().expect("store").principals().map(|p| p.len()),
+        Ok(8)
+    );
+}
