@@ -22,6 +22,11 @@ use tidings::store::{
 use tidings::sync::{Delta, PageLimits, Rights};
 use tidings::{Error, ErrorKind, Result};
 
+/// How long one try of the writer waits for another process's write lock:
+/// short, so that a long wait is a loop of tries that each can give up
+/// ([`BEGIN_PATIENCE`]) rather than one opaque wait.
+const BUSY_TRY: Duration = Duration::from_secs(1);
+
 /// How long a batch keeps retrying `BEGIN IMMEDIATE` while another process
 /// holds the write lock, before the session fails (and the device, which
 /// has not been told anything, resumes later). Bytes are never dropped.
@@ -53,6 +58,9 @@ impl SqlitePool {
     /// A pool around `writer` (already opened and migrated); readers are
     /// opened on demand on the same file.
     pub fn new(writer: SqliteStore) -> Self {
+        if let Err(e) = writer.conn.busy_timeout(BUSY_TRY) {
+            tracing::warn!(error = %e, "cannot shorten the writer's busy timeout");
+        }
         let path = writer
             .conn
             .path()
@@ -346,5 +354,96 @@ impl DeviceRegistry for Batch<'_> {
     }
     fn revoke(&mut self, device: u64) -> Result<()> {
         self.w()?.revoke(device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Durability;
+    use std::sync::mpsc;
+
+    fn pool_with_principal(dir: &std::path::Path) -> (SqlitePool, u64) {
+        let mut store = SqliteStore::open(&dir.join("t.db"), Durability::Process).expect("open");
+        let p = store
+            .add_principal("P", "p@town.example")
+            .expect("principal");
+        (SqlitePool::new(store), p)
+    }
+
+    /// Holds another connection's write lock for `hold`; returns once held.
+    fn hold_write_lock(db: std::path::PathBuf, hold: Duration) -> std::thread::JoinHandle<()> {
+        let (held, wait) = mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let conn = rusqlite::Connection::open(db).expect("open");
+            conn.execute_batch("BEGIN IMMEDIATE").expect("lock");
+            held.send(()).expect("tell");
+            std::thread::sleep(hold);
+            conn.execute_batch("COMMIT").expect("unlock");
+        });
+        wait.recv().expect("held");
+        holder
+    }
+
+    #[test]
+    fn a_batch_that_only_reads_never_waits_for_the_write_lock() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (pool, p) = pool_with_principal(dir.path());
+        let holder = hold_write_lock(dir.path().join("t.db"), Duration::from_secs(2));
+        let started = Instant::now();
+        let batch = pool.batch().expect("batch");
+        assert_eq!(batch.principal(p).expect("read").email, "p@town.example");
+        assert!(!batch.wrote());
+        batch.finish().expect("finish");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the read waited"
+        );
+        holder.join().expect("holder");
+    }
+
+    #[test]
+    fn a_write_outlasting_the_busy_timeout_is_retried_not_dropped() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (pool, p) = pool_with_principal(dir.path());
+        // Longer than one busy try: only the retry loop gets the write in.
+        let hold = BUSY_TRY * 2 + Duration::from_millis(500);
+        let holder = hold_write_lock(dir.path().join("t.db"), hold);
+        let started = Instant::now();
+        let mut batch = pool.batch().expect("batch");
+        let c = batch
+            .w()
+            .and_then(|s| s.add_collection(p, tidings::proto::CollectionKind::Mail, "Inbox"))
+            .expect("written after the lock is free");
+        assert!(batch.wrote());
+        batch.finish().expect("commit");
+        assert!(started.elapsed() >= hold - Duration::from_millis(100));
+        holder.join().expect("holder");
+        // Committed: another connection sees it.
+        let other = SqliteStore::open(&dir.path().join("t.db"), Durability::Process).expect("open");
+        assert_eq!(other.collection(c).expect("stored").name, "Inbox");
+    }
+
+    #[test]
+    fn a_batch_dropped_unfinished_still_commits_and_frees_the_writer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (pool, p) = pool_with_principal(dir.path());
+        {
+            let mut batch = pool.batch().expect("batch");
+            batch
+                .w()
+                .and_then(|s| s.add_collection(p, tidings::proto::CollectionKind::Mail, "Inbox"))
+                .expect("write");
+        }
+        // The writer is free and not left inside a transaction.
+        pool.write(|s| s.add_collection(p, tidings::proto::CollectionKind::Mail, "Sent"))
+            .expect("next write");
+        let names: Vec<_> = pool
+            .read(|s| s.owned_collections(p))
+            .expect("read")
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, ["Inbox", "Sent"]);
     }
 }
