@@ -379,6 +379,16 @@ fn follows_of(store: &impl Directory, principal: u64) -> tidings::Result<Vec<u64
         .collect())
 }
 
+/// Keeps each address once over `to`, `cc` and `bcc` (first place wins,
+/// ignoring case): a recipient named a thousand times gets one copy, and
+/// one request cannot make the batch, and the write lock it holds, that long.
+fn distinct_recipients(mail: &mut tidings::proto::OutgoingMail) {
+    let mut seen = std::collections::HashSet::new();
+    for list in [&mut mail.to, &mut mail.cc, &mut mail.bcc] {
+        list.retain(|a| seen.insert(a.email.to_ascii_lowercase()));
+    }
+}
+
 /// Delivers the mail the device asked to send, inside the batch's
 /// transaction; every other event is kept for [`handle_event`].
 fn deliver_outgoing(
@@ -388,10 +398,11 @@ fn deliver_outgoing(
     events: &mut Vec<ServerEvent>,
 ) {
     while let Some(event) = session.poll_event() {
-        let ServerEvent::Outgoing(outgoing) = event else {
+        let ServerEvent::Outgoing(mut outgoing) = event else {
             events.push(event);
             continue;
         };
+        distinct_recipients(&mut outgoing.mail);
         let delivered = batch
             .w()
             .and_then(|store| crate::compose::deliver(store, &outgoing));
@@ -480,4 +491,31 @@ async fn handle_events(
         }
     }
     Some(session)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_recipients;
+    use tidings::proto::{Address, OutgoingMail};
+
+    fn to(email: &str) -> Address {
+        Address {
+            name: String::new(),
+            email: email.into(),
+        }
+    }
+
+    #[test]
+    fn a_recipient_named_many_times_is_kept_once_where_first_named() {
+        let mut mail = OutgoingMail {
+            to: vec![to("a@x"); 1000],
+            cc: vec![to("b@x"), to("A@X")],
+            bcc: vec![to("b@x"), to("c@x")],
+            ..OutgoingMail::default()
+        };
+        distinct_recipients(&mut mail);
+        assert_eq!(mail.to, [to("a@x")]);
+        assert_eq!(mail.cc, [to("b@x")]);
+        assert_eq!(mail.bcc, [to("c@x")]);
+    }
 }
