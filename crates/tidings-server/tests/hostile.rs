@@ -31,7 +31,7 @@ const CHIEF: &str = "chief@town.example";
 const LEGIT: &str = "cllr.hughes@town.example";
 
 /// Reconnect-and-syncs per median.
-const SAMPLES: usize = 5;
+const SAMPLES: usize = 7;
 
 /// Most a legitimate device may slow down under attack.
 const MAX_RATIO: f64 = 2.0;
