@@ -370,6 +370,21 @@ async fn stalled_websockets_and_slow_http_headers_are_bounded_and_dropped() {
     assert!(read.is_ok(), "slow headers kept the connection open");
     assert!(started.elapsed() < Duration::from_secs(4));
 
+    // Nor does a client that got its answer and then idles on keep-alive.
+    let mut idle = TcpStream::connect(http).await.expect("connect");
+    idle.write_all(b"GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("send");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), idle.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "an idle keep-alive connection was kept open");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 404"),
+        "no answer before closing"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+
     // Upgraded sockets that never say anything cost little and expire.
     let rss_before = rss_bytes();
     let mut sockets = Vec::new();
