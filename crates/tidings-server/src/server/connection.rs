@@ -59,7 +59,8 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut wire: Wire, mut admission: Ad
     ));
     let mut handshake = Some(HandshakeFrames::new(limits.max_handshake_bytes));
     let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
-    // Subscribed once authenticated: strangers hold no place in the hub.
+    // Subscribed at the first whole handshake frame: a stranger that never
+    // sends one holds no place in the hub.
     let mut changes: Option<broadcast::Receiver<Change>> = None;
     let mut device: Option<Device> = None;
     #[allow(clippy::cast_precision_loss)]
@@ -105,10 +106,15 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut wire: Wire, mut admission: Ad
                 } else {
                     input
                 };
-                let hub = shared.hub.clone();
-                let turn = shared.access.run(move |pool| {
-                    turn(pool, &hub, session, handshake, frames, &input, now_ms())
-                });
+                // Subscribed before the turn that may authenticate: a change
+                // committed while the session computes its Welcome and first
+                // pages is queued, not missed.
+                if changes.is_none() {
+                    changes = Some(shared.hub.subscribe());
+                }
+                let turn = shared
+                    .access
+                    .run(move |pool| turn(pool, session, handshake, frames, &input, now_ms()));
                 let Some(done) = turn.await else { break };
                 session = done.session;
                 handshake = done.handshake;
@@ -121,15 +127,17 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut wire: Wire, mut admission: Ad
                         break;
                     }
                     Ok(()) => {
+                        if done.delivered {
+                            shared.hub.poke();
+                        }
                         let events = done.events;
                         let Some(back) = handle_events(&shared, session, &mut device, events).await
                         else {
                             break;
                         };
                         session = back;
-                        if device.is_some() && changes.is_none() {
+                        if device.is_some() {
                             admission.authenticated();
-                            changes = Some(shared.hub.subscribe());
                         }
                     }
                 }
@@ -225,6 +233,8 @@ struct Turn {
     /// Whether the batch committed.
     committed: tidings::Result<()>,
     events: Vec<ServerEvent>,
+    /// Mail was delivered: the watcher must look after the commit.
+    delivered: bool,
     spent: Duration,
 }
 
@@ -233,7 +243,6 @@ struct Turn {
 /// session authenticates, whatever follows them is fed as it is.
 fn turn(
     pool: &SqlitePool,
-    hub: &super::hub::Hub,
     mut session: Box<ServerSession>,
     mut handshake: Option<HandshakeFrames>,
     frames: Vec<Vec<u8>>,
@@ -243,6 +252,7 @@ fn turn(
     let started = Instant::now();
     let mut events = Vec::new();
     let mut handled = Ok(());
+    let mut delivered = false;
     let committed = pool.batch().and_then(|mut batch| {
         handled = feed(
             &mut session,
@@ -253,7 +263,7 @@ fn turn(
             now,
         );
         // Mail to send commits with the operation that sent it.
-        deliver_outgoing(hub, &mut session, &mut batch, &mut events);
+        deliver_outgoing(&mut session, &mut batch, &mut events, &mut delivered);
         batch.finish()
     });
     Turn {
@@ -262,6 +272,7 @@ fn turn(
         handled,
         committed,
         events,
+        delivered,
         spent: started.elapsed(),
     }
 }
@@ -392,10 +403,10 @@ fn distinct_recipients(mail: &mut tidings::proto::OutgoingMail) {
 /// Delivers the mail the device asked to send, inside the batch's
 /// transaction; every other event is kept for [`handle_event`].
 fn deliver_outgoing(
-    hub: &super::hub::Hub,
     session: &mut ServerSession,
     batch: &mut Batch<'_>,
     events: &mut Vec<ServerEvent>,
+    delivered: &mut bool,
 ) {
     while let Some(event) = session.poll_event() {
         let ServerEvent::Outgoing(mut outgoing) = event else {
@@ -403,19 +414,19 @@ fn deliver_outgoing(
             continue;
         };
         distinct_recipients(&mut outgoing.mail);
-        let delivered = batch
+        let sent = batch
             .w()
             .and_then(|store| crate::compose::deliver(store, &outgoing));
-        match delivered {
+        match sent {
             Ok(report) => {
                 tracing::info!(
                     local = report.local,
                     external = report.external,
                     "mail sent"
                 );
-                // The watcher looks once this batch has committed (it needs
-                // the writer the batch holds).
-                hub.poke();
+                // The watcher is poked once this batch has committed: it
+                // reads committed state and would not see this yet.
+                *delivered = true;
             }
             Err(e) => tracing::warn!(code = e.code(), error = %e, "outgoing mail not delivered"),
         }
