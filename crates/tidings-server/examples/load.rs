@@ -21,7 +21,7 @@ use tidings::sync::Rights;
 use tidings_server::activation::Activation;
 use tidings_server::admin;
 use tidings_server::client::Connection;
-use tidings_server::server::{Server, ServerOptions};
+use tidings_server::server::{Limits, Server, ServerOptions};
 use tidings_server::store::{Durability, SqliteStore};
 
 /// Devices per principal: a principal with a phone, a tablet, a laptop...
@@ -98,6 +98,17 @@ async fn serve(db: &Path, ready: &Path) {
         tcp: Some(([127, 0, 0, 1], 0).into()),
         http: None,
         max_connections: 30_000,
+        // Every device connects and enrolls from 127.0.0.1 at once: the
+        // per-source and enrollment limits are for strangers, not for a
+        // load test's one client machine.
+        limits: Limits {
+            max_unauthenticated: 30_000,
+            max_connections_per_source: 30_000,
+            max_unauthenticated_per_source: 30_000,
+            enroll_per_second: 1_000_000,
+            enroll_per_minute_per_source: 60_000_000,
+            ..Limits::DEFAULT
+        },
         ..ServerOptions::default()
     };
     let server = Server::start(store, options).await.expect("start");

@@ -40,6 +40,8 @@ struct Listen {
     /// Most connections served at once.
     #[arg(long, default_value_t = 20_000)]
     max_connections: usize,
+    #[command(flatten)]
+    limits: tidings_server::server::Limits,
     /// Whether commits survive a crash of the process only, or a power cut.
     #[arg(long, value_enum, default_value_t = DurabilityArg::Process)]
     durability: DurabilityArg,
@@ -312,6 +314,7 @@ fn serve(
             web_root: listen.web,
             pkg_root: listen.pkg,
             max_connections: listen.max_connections,
+            limits: listen.limits,
             ..ServerOptions::default()
         };
         let server = Server::start(store, options).await?;

@@ -1,45 +1,73 @@
 //! One device's connection: its [`ServerSession`] driven by the socket, the
 //! clock and the hub.
 //!
-//! Every batch of bytes from the device is handled inside one store
-//! transaction that commits before any reply leaves: a device is never told
-//! of an effect that a crash could still undo, and an operation and the
-//! record of its id commit together, so a retry after a crash is answered
-//! from the record instead of applied again.
+//! Every batch of bytes from the device is handled in one store [`Batch`]
+//! that commits before any reply leaves: a device is never told of an
+//! effect that a crash could still undo, and an operation and the record of
+//! its id commit together. The batch runs off the async threads (see
+//! [`access`](super::access)) and takes the write lock only if it writes.
+//!
+//! Before authentication a connection has a deadline, and its bytes are cut
+//! into whole handshake frames of bounded size ([`HandshakeFrames`]); an
+//! enrollment attempt must pass the [`Gate`](super::gate::Gate)'s rates.
+//! After it, each device has a budget of store time per second: a device
+//! that spends more is not read from until it is out of debt, so the one
+//! busy device slows down and nobody else does.
 
 use super::Shared;
-use super::hub::{Change, lock};
+use super::gate::{Admission, Bucket};
+use super::handshake::HandshakeFrames;
+use super::hub::Change;
 use super::wire::Wire;
 use crate::clock::{now_ms, random};
-use crate::store::SqliteStore;
+use crate::store::{Batch, SqlitePool};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tidings::session::{ServerEvent, ServerSession};
-use tidings::store::Directory;
-use tokio::sync::broadcast::error::RecvError;
+use tidings::store::{DeviceRegistry, Directory, WipeState};
+use tokio::sync::broadcast::{self, error::RecvError};
 
 /// Where this connection stands with its device.
 struct Device {
     id: u64,
+    principal: u64,
     /// Collections the device follows (its principal's and those delegated
     /// to it): changes to others are none of its business.
     follows: Vec<u64>,
 }
 
+/// What woke the connection up.
+enum Step {
+    Read(std::io::Result<bool>),
+    Throttled,
+    HandshakeExpired,
+    Change(Result<Change, RecvError>),
+    Timer,
+    Shutdown,
+}
+
 /// Serves one connection until the device leaves, the session ends or the
 /// server shuts down.
-pub(crate) async fn serve(shared: Arc<Shared>, mut wire: Wire, peer: String) {
-    let mut changes = shared.hub.subscribe();
-    let mut session = ServerSession::new(
+pub(crate) async fn serve(shared: Arc<Shared>, mut wire: Wire, mut admission: Admission) {
+    let peer = admission.ip();
+    let limits = shared.limits.clone();
+    let mut session = Box::new(ServerSession::new(
         shared.config.clone(),
         shared.keys.clone(),
         random(),
         now_ms(),
-    );
+    ));
+    let mut handshake = Some(HandshakeFrames::new(limits.max_handshake_bytes));
+    let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
+    // Subscribed at the first whole handshake frame: a stranger that never
+    // sends one holds no place in the hub.
+    let mut changes: Option<broadcast::Receiver<Change>> = None;
     let mut device: Option<Device> = None;
+    #[allow(clippy::cast_precision_loss)]
+    let rate = limits.store_ms_per_second as f64;
+    let mut budget = Bucket::new(rate, 2.0 * rate, Instant::now());
     let mut shutdown = std::pin::pin!(super::stopped(shared.shutdown.clone()));
     let mut buf = Vec::new();
-    let mut events = Vec::new();
     tracing::debug!(%peer, "connected");
     loop {
         let wait = session
@@ -47,29 +75,95 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut wire: Wire, peer: String) {
             .map_or(Duration::from_secs(3600), |at| {
                 Duration::from_millis(at.saturating_sub(now_ms()))
             });
-        let outcome = tokio::select! {
-            read = wire.read(&mut buf) => match read {
-                Ok(true) => {
-                    let now = now_ms();
-                    let store = &shared.store;
-                    let handled = lock(store).batch(|store| {
-                        let handled = session.handle_bytes(now, &buf, store);
-                        // Mail to send commits with the operation that sent it.
-                        deliver_outgoing(&shared, &mut session, store, &mut events);
-                        handled
-                    });
-                    super::wire::release(&mut buf);
-                    handled
+        let throttle = budget.debt_wait(Instant::now());
+        let authenticated = device.is_some();
+        let step = tokio::select! {
+            read = wire.read(&mut buf), if throttle.is_zero() => Step::Read(read),
+            () = tokio::time::sleep(throttle), if !throttle.is_zero() => Step::Throttled,
+            () = tokio::time::sleep_until(handshake_deadline), if !authenticated => {
+                Step::HandshakeExpired
+            }
+            change = recv(&mut changes) => Step::Change(change),
+            () = tokio::time::sleep(wait) => Step::Timer,
+            () = &mut shutdown => Step::Shutdown,
+        };
+        let outcome = match step {
+            Step::Read(Ok(true)) => {
+                let input = core::mem::take(&mut buf);
+                let frames = match &mut handshake {
+                    Some(frames) => match admit_frames(&shared, frames, &input, peer) {
+                        Some(frames) => frames,
+                        None => break,
+                    },
+                    None => Vec::new(),
+                };
+                if handshake.is_some() && frames.is_empty() {
+                    // Part of a handshake frame: nothing for the store yet.
+                    continue;
                 }
-                Ok(false) => break,
-                Err(e) => {
-                    tracing::debug!(%peer, error = %e, "read failed");
-                    break;
+                let input = if handshake.is_some() {
+                    Vec::new()
+                } else {
+                    input
+                };
+                // Subscribed before the turn that may authenticate: a change
+                // committed while the session computes its Welcome and first
+                // pages is queued, not missed.
+                if changes.is_none() {
+                    changes = Some(shared.hub.subscribe());
                 }
-            },
-            change = changes.recv() => push(&shared, &mut session, device.as_ref(), change),
-            () = tokio::time::sleep(wait) => session.handle_timeout(now_ms()),
-            () = &mut shutdown => {
+                let turn = shared
+                    .access
+                    .run(move |pool| turn(pool, session, handshake, frames, &input, now_ms()));
+                let Some(done) = turn.await else { break };
+                session = done.session;
+                handshake = done.handshake;
+                budget.spend(store_ms(done.spent), Instant::now());
+                match done.committed {
+                    // Whatever the session queued may claim effects that were
+                    // rolled back: nothing is sent, the device resumes later.
+                    Err(e) => {
+                        tracing::warn!(%peer, code = e.code(), "batch not committed");
+                        break;
+                    }
+                    Ok(()) => {
+                        if done.delivered {
+                            shared.hub.poke();
+                        }
+                        let events = done.events;
+                        let Some(back) = handle_events(&shared, session, &mut device, events).await
+                        else {
+                            break;
+                        };
+                        session = back;
+                        if device.is_some() {
+                            admission.authenticated();
+                        }
+                    }
+                }
+                done.handled
+            }
+            Step::Read(Ok(false)) => break,
+            Step::Read(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "read failed");
+                break;
+            }
+            Step::Throttled => Ok(()),
+            Step::HandshakeExpired => {
+                tracing::debug!(%peer, "no handshake within the deadline");
+                break;
+            }
+            Step::Change(change) => {
+                let Some(known) = device.as_mut() else {
+                    continue;
+                };
+                let (result, back) = push(&shared, session, known, change).await;
+                let Some(back) = back else { break };
+                session = back;
+                result
+            }
+            Step::Timer => session.handle_timeout(now_ms()),
+            Step::Shutdown => {
                 let _ = session.close(now_ms());
                 let _ = wire.write(drain(&mut session)).await;
                 wire.shutdown().await;
@@ -79,10 +173,11 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut wire: Wire, peer: String) {
         if let Err(e) = &outcome {
             tracing::info!(%peer, code = e.code(), error = %e, "session ended with an error");
         }
-        events.extend(std::iter::from_fn(|| session.poll_event()));
-        for event in events.drain(..) {
-            handle_event(&shared, &mut session, &mut device, event);
-        }
+        let events: Vec<_> = std::iter::from_fn(|| session.poll_event()).collect();
+        let Some(back) = handle_events(&shared, session, &mut device, events).await else {
+            break;
+        };
+        session = back;
         if let Err(e) = wire.write(drain(&mut session)).await {
             tracing::debug!(%peer, error = %e, "write failed");
             break;
@@ -95,87 +190,255 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut wire: Wire, peer: String) {
     tracing::debug!(%peer, "disconnected");
 }
 
+async fn recv(changes: &mut Option<broadcast::Receiver<Change>>) -> Result<Change, RecvError> {
+    match changes {
+        Some(changes) => changes.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Cuts a stranger's bytes into whole handshake frames and counts an
+/// enrollment attempt; `None` ends the connection.
+fn admit_frames(
+    shared: &Shared,
+    frames: &mut HandshakeFrames,
+    input: &[u8],
+    peer: std::net::IpAddr,
+) -> Option<Vec<Vec<u8>>> {
+    let Ok(whole) = frames.push(input) else {
+        tracing::debug!(%peer, "handshake frame over the limit");
+        return None;
+    };
+    for frame in &whole {
+        if frames.is_enrollment(frame) {
+            if let Err(why) = shared.gate.enroll_attempt(peer) {
+                tracing::info!(%peer, ?why, "enrollment attempt refused");
+                return None;
+            }
+        }
+    }
+    Some(whole)
+}
+
+fn store_ms(spent: Duration) -> f64 {
+    spent.as_secs_f64() * 1000.0
+}
+
+/// What one turn hands back to the connection.
+struct Turn {
+    session: Box<ServerSession>,
+    handshake: Option<HandshakeFrames>,
+    /// The session's verdict on the bytes (an error closes it).
+    handled: tidings::Result<()>,
+    /// Whether the batch committed.
+    committed: tidings::Result<()>,
+    events: Vec<ServerEvent>,
+    /// Mail was delivered: the watcher must look after the commit.
+    delivered: bool,
+    spent: Duration,
+}
+
+/// Feeds one read's bytes to the session in one batch, on a store worker.
+/// Before authentication the bytes arrive as whole `frames`; once the
+/// session authenticates, whatever follows them is fed as it is.
+fn turn(
+    pool: &SqlitePool,
+    mut session: Box<ServerSession>,
+    mut handshake: Option<HandshakeFrames>,
+    frames: Vec<Vec<u8>>,
+    input: &[u8],
+    now: u64,
+) -> Turn {
+    let started = Instant::now();
+    let mut events = Vec::new();
+    let mut handled = Ok(());
+    let mut delivered = false;
+    let committed = pool.batch().and_then(|mut batch| {
+        handled = feed(
+            &mut session,
+            &mut handshake,
+            &frames,
+            input,
+            &mut batch,
+            now,
+        );
+        // Mail to send commits with the operation that sent it.
+        deliver_outgoing(&mut session, &mut batch, &mut events, &mut delivered);
+        batch.finish()
+    });
+    Turn {
+        session,
+        handshake,
+        handled,
+        committed,
+        events,
+        delivered,
+        spent: started.elapsed(),
+    }
+}
+
+fn feed(
+    session: &mut ServerSession,
+    handshake: &mut Option<HandshakeFrames>,
+    frames: &[Vec<u8>],
+    input: &[u8],
+    batch: &mut Batch<'_>,
+    now: u64,
+) -> tidings::Result<()> {
+    for frame in frames {
+        session.handle_bytes(now, frame, batch)?;
+    }
+    if handshake.is_some() && session.device().is_some() {
+        let rest = handshake.take().map(HandshakeFrames::into_rest);
+        session.handle_bytes(now, &rest.unwrap_or_default(), batch)?;
+    }
+    if handshake.is_none() && !input.is_empty() {
+        session.handle_bytes(now, input, batch)?;
+    }
+    Ok(())
+}
+
 fn drain(session: &mut ServerSession) -> Vec<Vec<u8>> {
     std::iter::from_fn(|| session.poll_transmit()).collect()
 }
 
-/// Passes a change on to the device if it follows the collection: the
-/// prepared page when the device stands where it starts, its own delta
-/// otherwise. After a lag, everything the device is owed is recomputed.
-fn push(
+/// Store work for one push, run on a store worker.
+type PushJob = Box<dyn FnOnce(&SqlitePool, &mut ServerSession) -> tidings::Result<()> + Send>;
+
+/// Passes a change on to the device if it concerns it: the prepared page
+/// when the device stands where it starts, its own delta otherwise (after a
+/// lag, everything it is owed). Returns the session, or `None` if a store
+/// job failed.
+async fn push(
     shared: &Shared,
-    session: &mut ServerSession,
-    device: Option<&Device>,
+    mut session: Box<ServerSession>,
+    device: &mut Device,
     change: Result<Change, RecvError>,
-) -> tidings::Result<()> {
-    let Some(device) = device else {
-        return Ok(());
-    };
+) -> (tidings::Result<()>, Option<Box<ServerSession>>) {
     let now = now_ms();
-    match change {
+    let job: PushJob = match change {
         Ok(Change::Collection {
             collection_id,
             page,
         }) => {
             if !device.follows.contains(&collection_id) {
-                return Ok(());
+                return (Ok(()), Some(session));
             }
             if let Some(page) = page {
-                if session.push_prepared(now, &page)? {
-                    return Ok(());
+                match session.push_prepared(now, &page) {
+                    Ok(false) => {}
+                    done => return (done.map(drop), Some(session)),
                 }
             }
-            session.push_changes(now, &*lock(&shared.store))
+            Box::new(move |pool, session| pool.read(|s| session.push_changes(now, s)))
         }
         Ok(Change::Revoked { device_id }) if device_id == device.id => {
-            let store = &shared.store;
-            lock(store).batch(|store| session.revoke(now, store))
+            Box::new(move |pool, session| in_batch(pool, |b| session.revoke(now, b)))
         }
         Ok(Change::Wipe { device_id, wipe_id }) if device_id == device.id => {
-            let store = &shared.store;
-            lock(store).batch(|store| session.order_wipe(now, store, wipe_id))
+            Box::new(move |pool, session| in_batch(pool, |b| session.order_wipe(now, b, wipe_id)))
         }
-        Ok(_) => Ok(()),
-        Err(RecvError::Lagged(_)) => session.push_changes(now, &*lock(&shared.store)),
-        Err(RecvError::Closed) => Ok(()),
+        Ok(Change::Grants { principals }) if principals.contains(&device.principal) => {
+            let principal = device.principal;
+            let follows = shared
+                .access
+                .run(move |pool| pool.read(|s| follows_of(s, principal)))
+                .await;
+            return match follows {
+                Some(Ok(follows)) => {
+                    device.follows = follows;
+                    (Ok(()), Some(session))
+                }
+                Some(Err(e)) => (Err(e), Some(session)),
+                None => (Ok(()), None),
+            };
+        }
+        Ok(_) | Err(RecvError::Closed) => return (Ok(()), Some(session)),
+        Err(RecvError::Lagged(_)) => {
+            Box::new(move |pool, session| pool.read(|s| session.push_changes(now, s)))
+        }
+    };
+    let done = shared
+        .access
+        .run(move |pool| {
+            let result = job(pool, &mut session);
+            (result, session)
+        })
+        .await;
+    match done {
+        Some((result, session)) => (result, Some(session)),
+        None => (Ok(()), None),
+    }
+}
+
+/// Runs `f` in a batch that commits what it wrote.
+fn in_batch(
+    pool: &SqlitePool,
+    f: impl FnOnce(&mut Batch<'_>) -> tidings::Result<()>,
+) -> tidings::Result<()> {
+    let mut batch = pool.batch()?;
+    let result = f(&mut batch);
+    batch.finish()?;
+    result
+}
+
+fn follows_of(store: &impl Directory, principal: u64) -> tidings::Result<Vec<u64>> {
+    Ok(store
+        .visible_collections(principal)?
+        .into_iter()
+        .map(|(c, _)| c.id)
+        .collect())
+}
+
+/// Keeps each address once over `to`, `cc` and `bcc` (first place wins,
+/// ignoring case): a recipient named a thousand times gets one copy, and
+/// one request cannot make the batch, and the write lock it holds, that long.
+fn distinct_recipients(mail: &mut tidings::proto::OutgoingMail) {
+    let mut seen = std::collections::HashSet::new();
+    for list in [&mut mail.to, &mut mail.cc, &mut mail.bcc] {
+        list.retain(|a| seen.insert(a.email.to_ascii_lowercase()));
     }
 }
 
 /// Delivers the mail the device asked to send, inside the batch's
 /// transaction; every other event is kept for [`handle_event`].
 fn deliver_outgoing(
-    shared: &Shared,
     session: &mut ServerSession,
-    store: &mut SqliteStore,
+    batch: &mut Batch<'_>,
     events: &mut Vec<ServerEvent>,
+    delivered: &mut bool,
 ) {
     while let Some(event) = session.poll_event() {
-        let ServerEvent::Outgoing(outgoing) = event else {
+        let ServerEvent::Outgoing(mut outgoing) = event else {
             events.push(event);
             continue;
         };
-        match crate::compose::deliver(store, &outgoing) {
+        distinct_recipients(&mut outgoing.mail);
+        let sent = batch
+            .w()
+            .and_then(|store| crate::compose::deliver(store, &outgoing));
+        match sent {
             Ok(report) => {
                 tracing::info!(
                     local = report.local,
                     external = report.external,
                     "mail sent"
                 );
-                // The watcher looks once this batch has committed (it needs
-                // the store lock the batch holds).
-                shared.hub.poke();
+                // The watcher is poked once this batch has committed: it
+                // reads committed state and would not see this yet.
+                *delivered = true;
             }
             Err(e) => tracing::warn!(code = e.code(), error = %e, "outgoing mail not delivered"),
         }
     }
 }
 
-fn handle_event(
+/// Acts on a session event; returns a pending wipe to order again.
+async fn handle_event(
     shared: &Shared,
-    session: &mut ServerSession,
     device: &mut Option<Device>,
     event: ServerEvent,
-) {
+) -> Option<u64> {
     match event {
         ServerEvent::Enrolled {
             device_id,
@@ -185,16 +448,26 @@ fn handle_event(
             device_id,
             principal_id,
         } => {
-            let follows = lock(&shared.store)
-                .visible_collections(principal_id)
-                .map(|v| v.into_iter().map(|(c, _)| c.id).collect())
-                .unwrap_or_default();
             tracing::info!(device_id, principal_id, "device online");
+            let looked = shared
+                .access
+                .run(move |pool| {
+                    pool.read(|s| Ok((follows_of(s, principal_id)?, s.device(device_id)?.wipe)))
+                })
+                .await;
+            let (follows, wipe) = match looked {
+                Some(Ok(found)) => found,
+                _ => (Vec::new(), WipeState::None),
+            };
             *device = Some(Device {
                 id: device_id,
+                principal: principal_id,
                 follows,
             });
-            resend_pending_wipe(shared, session, device_id);
+            // A wipe ordered while the device was away is ordered again.
+            if let WipeState::Pending(wipe_id) = wipe {
+                return Some(wipe_id);
+            }
         }
         ServerEvent::CollectionChanged { .. } => shared.hub.poke(),
         ServerEvent::WipeAcknowledged { device_id, wipe_id } => {
@@ -205,16 +478,55 @@ fn handle_event(
         }
         _ => {}
     }
+    None
 }
 
-/// A wipe ordered while the device was away is ordered again on connect.
-fn resend_pending_wipe(shared: &Shared, session: &mut ServerSession, device_id: u64) {
-    use tidings::store::{DeviceRegistry, WipeState};
-    let store = &shared.store;
-    let mut store = lock(store);
-    if let Ok(record) = store.device(device_id) {
-        if let WipeState::Pending(wipe_id) = record.wipe {
-            let _ = store.batch(|store| session.order_wipe(now_ms(), store, wipe_id));
+/// Acts on the session's events, ordering again a wipe that was pending;
+/// `None` if a store job failed.
+async fn handle_events(
+    shared: &Shared,
+    mut session: Box<ServerSession>,
+    device: &mut Option<Device>,
+    events: impl IntoIterator<Item = ServerEvent>,
+) -> Option<Box<ServerSession>> {
+    for event in events {
+        if let Some(wipe_id) = handle_event(shared, device, event).await {
+            let now = now_ms();
+            session = shared
+                .access
+                .run(move |pool| {
+                    let _ = in_batch(pool, |b| session.order_wipe(now, b, wipe_id));
+                    session
+                })
+                .await?;
         }
+    }
+    Some(session)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_recipients;
+    use tidings::proto::{Address, OutgoingMail};
+
+    fn to(email: &str) -> Address {
+        Address {
+            name: String::new(),
+            email: email.into(),
+        }
+    }
+
+    #[test]
+    fn a_recipient_named_many_times_is_kept_once_where_first_named() {
+        let mut mail = OutgoingMail {
+            to: vec![to("a@x"); 1000],
+            cc: vec![to("b@x"), to("A@X")],
+            bcc: vec![to("b@x"), to("c@x")],
+            ..OutgoingMail::default()
+        };
+        distinct_recipients(&mut mail);
+        assert_eq!(mail.to, [to("a@x")]);
+        assert_eq!(mail.cc, [to("b@x")]);
+        assert_eq!(mail.bcc, [to("c@x")]);
     }
 }

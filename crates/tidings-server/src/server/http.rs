@@ -1,20 +1,50 @@
 //! HTTP: the WebSocket endpoint for web apps, and static files (a web app
 //! and the npm package) so a browser needs nothing else.
+//!
+//! Connections are accepted here rather than by `axum::serve`, so that each
+//! takes a slot of the same connection limit as raw TCP and passes the same
+//! [`Gate`](super::gate::Gate) before its first byte is read, and so that a
+//! client that does not finish its request headers in time is dropped. A
+//! WebSocket upgrade carries the connection's slot on into the session.
 
 use super::connection;
+use super::gate::Admission;
 use super::wire::Wire;
 use super::{ServerOptions, Shared};
 use axum::Router;
-use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Extension, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::OwnedSemaphorePermit;
+use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 /// Largest WebSocket message accepted: a little more than one frame.
 const MAX_WS_MESSAGE: usize = 70 << 10;
+
+/// A WebSocket's read buffer: tungstenite's default (128 KiB) would cost
+/// that much per idle or stalled socket.
+const WS_READ_BUFFER: usize = 4 << 10;
+
+/// Largest request head (request line and headers) read from a client.
+const MAX_HTTP_HEAD: usize = 16 << 10;
+
+/// One HTTP connection's slot and admission, taken over by a WebSocket.
+#[derive(Clone)]
+struct Handoff(Arc<Mutex<Option<(Admission, OwnedSemaphorePermit)>>>);
+
+impl Handoff {
+    fn take(&self) -> Option<(Admission, OwnedSemaphorePermit)> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
 
 pub(super) fn router(shared: Arc<Shared>, options: &ServerOptions) -> Router {
     let mut app = Router::new().route("/tidings", get(upgrade));
@@ -27,18 +57,90 @@ pub(super) fn router(shared: Arc<Shared>, options: &ServerOptions) -> Router {
     app.with_state(shared)
 }
 
+/// Accepts HTTP connections until shutdown.
+pub(super) async fn accept(shared: Arc<Shared>, listener: TcpListener, app: Router) {
+    let mut shutdown = std::pin::pin!(super::stopped(shared.shutdown.clone()));
+    loop {
+        let Some(permit) = super::slot(&shared).await else {
+            return;
+        };
+        let accepted = tokio::select! {
+            () = &mut shutdown => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let admission = match shared.gate.admit(peer.ip()) {
+                    Ok(admission) => admission,
+                    Err(why) => {
+                        tracing::debug!(%peer, ?why, "HTTP connection refused");
+                        continue;
+                    }
+                };
+                let handoff = Handoff(Arc::new(Mutex::new(Some((admission, permit)))));
+                tokio::spawn(serve(shared.clone(), stream, peer, app.clone(), handoff));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "HTTP accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn serve(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    handoff: Handoff,
+) {
+    let _ = stream.set_nodelay(true);
+    let ours = handoff.clone();
+    let service = hyper::service::service_fn(move |mut request| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(handoff.clone());
+        app.clone().oneshot(request)
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.limits.http_header_timeout())
+        .max_buf_size(MAX_HTTP_HEAD)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(connection);
+    let served = tokio::select! {
+        served = connection.as_mut() => served,
+        () = super::stopped(shared.shutdown.clone()) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = served {
+        tracing::debug!(%peer, error = %e, "HTTP connection ended");
+    }
+    // Not upgraded: the slot is given back here.
+    drop(ours.take());
+}
+
 async fn upgrade(
     State(shared): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(handoff): Extension<Handoff>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "connection limit reached").into_response();
+    let Some((admission, permit)) = handoff.take() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "one WebSocket per connection",
+        )
+            .into_response();
     };
     ws.max_message_size(MAX_WS_MESSAGE)
         .max_frame_size(MAX_WS_MESSAGE)
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
-            connection::serve(shared, Wire::Ws(Box::new(socket)), peer.to_string()).await;
+            connection::serve(shared, Wire::Ws(Box::new(socket)), admission).await;
             drop(permit);
         })
 }

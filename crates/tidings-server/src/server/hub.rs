@@ -10,9 +10,10 @@
 //! that was not computes its own. Device orders (revoke, wipe) written by
 //! an admin are broadcast the same way.
 
+use super::access::{Access, Backend};
 use crate::store::SqliteStore;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 use tidings::proto::Cursor;
 use tidings::session::PreparedPage;
@@ -42,6 +43,12 @@ pub enum Change {
         device_id: u64,
         /// The order.
         wipe_id: u64,
+    },
+    /// Delegations changed (an administrator's `delegate`): these
+    /// principals' devices recompute what they follow.
+    Grants {
+        /// The principals whose grants changed.
+        principals: Arc<BTreeSet<u64>>,
     },
 }
 
@@ -89,6 +96,7 @@ struct Seen {
     retry: bool,
     heads: HashMap<u64, LogHead>,
     orders: HashMap<u64, (bool, WipeState)>,
+    grants: BTreeMap<(u64, u64), u32>,
 }
 
 fn orders(devices: &[DeviceRecord]) -> HashMap<u64, (bool, WipeState)> {
@@ -99,20 +107,18 @@ fn orders(devices: &[DeviceRecord]) -> HashMap<u64, (bool, WipeState)> {
 }
 
 /// Watches the store until `stop` resolves; `poll` bounds how late a change
-/// made by another process is noticed.
-pub async fn watch(
+/// made by another process is noticed. Every look runs on a store worker.
+pub(crate) async fn watch(
     hub: Arc<Hub>,
-    store: Arc<Mutex<SqliteStore>>,
+    access: Arc<Access>,
     limits: PageLimits,
     poll: Duration,
     stop: impl std::future::Future<Output = ()>,
 ) {
-    let mut seen = match snapshot(&store) {
-        Ok(seen) => seen,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the store; live push is off");
-            return;
-        }
+    let first = access.run(snapshot).await;
+    let Some(Ok(mut seen)) = first else {
+        tracing::error!("cannot read the store; live push is off");
+        return;
     };
     tokio::pin!(stop);
     loop {
@@ -121,52 +127,106 @@ pub async fn watch(
             () = hub.poke.notified() => true,
             () = tokio::time::sleep(poll) => false,
         };
-        if let Err(e) = look(&hub, &store, &limits, &mut seen, poked) {
+        let (hub2, limits2) = (hub.clone(), limits);
+        let looked = access
+            .run(move |pool| {
+                let result = look(&hub2, pool, &limits2, &mut seen, poked);
+                (result, seen)
+            })
+            .await;
+        let Some((result, back)) = looked else {
+            tracing::error!("the watcher's store job failed; live push is off");
+            return;
+        };
+        seen = back;
+        if let Err(e) = result {
             tracing::error!(error = %e, "watching the store failed");
         }
     }
 }
 
-fn snapshot(store: &Mutex<SqliteStore>) -> tidings::Result<Seen> {
-    let store = lock(store);
-    Ok(Seen {
-        data_version: store.data_version()?,
-        retry: false,
-        heads: store
-            .heads()?
-            .into_iter()
-            .map(|h| (h.collection_id, h))
-            .collect(),
-        orders: orders(&store.devices()?),
+fn snapshot<B>(pool: &B) -> tidings::Result<Seen>
+where
+    B: Backend<Reader = SqliteStore>,
+{
+    let data_version = loop {
+        // Nobody writes yet at start: the writer is free but for a moment.
+        if let Some(version) = pool.change_token()? {
+            break version;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    pool.read(|store| {
+        Ok(Seen {
+            data_version,
+            retry: false,
+            heads: store
+                .heads()?
+                .into_iter()
+                .map(|h| (h.collection_id, h))
+                .collect(),
+            orders: orders(&store.devices()?),
+            grants: store.grants()?,
+        })
     })
 }
 
-/// Locks the store; a panic elsewhere while holding it leaves SQLite
-/// consistent (its transaction is rolled back), so the lock is taken anyway.
-pub(crate) fn lock(store: &Mutex<SqliteStore>) -> std::sync::MutexGuard<'_, SqliteStore> {
-    store
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// The principals whose grants differ between `before` and `now`.
+fn changed_principals(
+    before: &BTreeMap<(u64, u64), u32>,
+    now: &BTreeMap<(u64, u64), u32>,
+) -> BTreeSet<u64> {
+    let gone = before
+        .iter()
+        .filter(|(k, v)| now.get(k) != Some(v))
+        .map(|((p, _), _)| *p);
+    let new = now
+        .iter()
+        .filter(|(k, v)| before.get(k) != Some(v))
+        .map(|((p, _), _)| *p);
+    gone.chain(new).collect()
 }
 
-fn look(
+fn look<B>(
     hub: &Hub,
-    store: &Mutex<SqliteStore>,
+    pool: &B,
     limits: &PageLimits,
     seen: &mut Seen,
     poked: bool,
-) -> tidings::Result<()> {
-    let store = lock(store);
-    let data_version = store.data_version()?;
+) -> tidings::Result<()>
+where
+    B: Backend<Reader = SqliteStore>,
+{
+    // A writer busy right now will poke when it commits; another process's
+    // commit is then seen at the next tick.
+    let data_version = pool.change_token()?.unwrap_or(seen.data_version);
     let external = data_version != seen.data_version;
     if !poked && !external && !seen.retry {
         return Ok(());
     }
     // Until this look succeeds, the next one looks again whatever happens.
     seen.retry = true;
+    pool.read(|store| look_at(hub, store, limits, seen, external))?;
+    seen.data_version = data_version;
+    seen.retry = false;
+    Ok(())
+}
+
+fn look_at(
+    hub: &Hub,
+    store: &SqliteStore,
+    limits: &PageLimits,
+    seen: &mut Seen,
+    external: bool,
+) -> tidings::Result<()> {
     let heads = store.heads()?;
     let devices = if external || seen.orders.is_empty() {
         Some(store.devices()?)
+    } else {
+        None
+    };
+    let grants = if external {
+        Some(store.grants()?)
     } else {
         None
     };
@@ -185,7 +245,7 @@ fn look(
                     partial: false,
                 };
                 // Without a prepared page every session computes its own.
-                PreparedPage::new(&*store, &from, limits)
+                PreparedPage::new(store, &from, limits)
                     .inspect_err(|e| tracing::warn!(error = %e, "no prepared page"))
                     .ok()
                     .flatten()
@@ -213,7 +273,14 @@ fn look(
         }
         seen.orders = now;
     }
-    seen.data_version = data_version;
-    seen.retry = false;
+    if let Some(grants) = grants {
+        let principals = changed_principals(&seen.grants, &grants);
+        if !principals.is_empty() {
+            let _ = hub.changes.send(Change::Grants {
+                principals: Arc::new(principals),
+            });
+        }
+        seen.grants = grants;
+    }
     Ok(())
 }

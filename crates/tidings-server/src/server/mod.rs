@@ -14,22 +14,29 @@
 //! # Ok(()) }
 //! ```
 
+pub mod access;
 mod connection;
+mod gate;
+mod handshake;
 mod http;
 pub mod hub;
+pub mod limits;
 mod wire;
 
-use crate::store::SqliteStore;
+use crate::store::{SqlitePool, SqliteStore};
+use access::Access;
+use gate::Gate;
 use hub::Hub;
+pub use limits::Limits;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tidings::crypto::StaticKeypair;
 use tidings::session::ServerConfig;
 use tidings::{Error, ErrorKind, Result};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use wire::Wire;
 
@@ -45,8 +52,11 @@ pub struct ServerOptions {
     pub web_root: Option<PathBuf>,
     /// Directory served at `/pkg/` over HTTP (the npm package), if any.
     pub pkg_root: Option<PathBuf>,
-    /// Most connections served at once; further ones wait to be accepted.
+    /// Most connections served at once, TCP, HTTP and WebSocket together;
+    /// further ones wait to be accepted.
     pub max_connections: usize,
+    /// Limits on strangers, per source and per device (see [`Limits`]).
+    pub limits: Limits,
     /// The core's session settings.
     pub session: ServerConfig,
     /// How late a change written by another process (an admin command) may
@@ -64,6 +74,7 @@ impl Default for ServerOptions {
             web_root: None,
             pkg_root: None,
             max_connections: 20_000,
+            limits: Limits::default(),
             session: ServerConfig::default(),
             poll_interval: Duration::from_millis(20),
             shutdown_grace: Duration::from_secs(5),
@@ -73,7 +84,9 @@ impl Default for ServerOptions {
 
 /// What every connection shares.
 pub(crate) struct Shared {
-    pub(crate) store: Arc<Mutex<SqliteStore>>,
+    pub(crate) access: Arc<Access>,
+    pub(crate) gate: Arc<Gate>,
+    pub(crate) limits: Limits,
     pub(crate) keys: Arc<StaticKeypair>,
     pub(crate) config: ServerConfig,
     pub(crate) hub: Arc<Hub>,
@@ -121,7 +134,12 @@ impl Server {
         let public_key = keys.public_key();
         let (stop, shutdown) = watch::channel(false);
         let shared = Arc::new(Shared {
-            store: Arc::new(Mutex::new(store)),
+            access: Arc::new(Access::new(
+                SqlitePool::new(store),
+                options.limits.store_workers,
+            )),
+            gate: Arc::new(Gate::new(options.limits.clone())),
+            limits: options.limits.clone(),
             keys,
             config: options.session.clone(),
             hub: Arc::new(Hub::new()),
@@ -131,7 +149,7 @@ impl Server {
         let mut tasks = JoinSet::new();
         tasks.spawn(hub::watch(
             shared.hub.clone(),
-            shared.store.clone(),
+            shared.access.clone(),
             options.session.page_limits,
             options.poll_interval,
             stopped(shared.shutdown.clone()),
@@ -147,18 +165,7 @@ impl Server {
             let listener = TcpListener::bind(addr).await.map_err(io_error)?;
             http_addr = Some(listener.local_addr().map_err(io_error)?);
             let app = http::router(shared.clone(), &options);
-            let shutdown = stopped(shared.shutdown.clone());
-            tasks.spawn(async move {
-                let served = axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(shutdown)
-                .await;
-                if let Err(e) = served {
-                    tracing::error!(error = %e, "HTTP server failed");
-                }
-            });
+            tasks.spawn(http::accept(shared.clone(), listener, app));
         }
         tracing::info!(?tcp_addr, ?http_addr, key = %hex::encode(public_key), "serving");
         Ok(Self {
@@ -193,10 +200,11 @@ impl Server {
         self.public_key
     }
 
-    /// Runs `f` on the store, as the server does, and has live push notice
-    /// whatever it changed.
+    /// Runs `f` in one transaction on the store's writer, as the server
+    /// does, and has live push notice whatever it changed. Blocks the
+    /// calling thread while the writer is busy.
     pub fn with_store<T>(&self, f: impl FnOnce(&mut SqliteStore) -> Result<T>) -> Result<T> {
-        let result = hub::lock(&self.shared.store).transaction(f);
+        let result = self.shared.access.pool().write(f);
         self.shared.hub.poke();
         result
     }
@@ -221,15 +229,20 @@ pub(crate) async fn stopped(mut shutdown: watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
+/// Waits for a free connection slot (shared by TCP, HTTP and WebSocket);
+/// `None` once shutdown is ordered.
+pub(crate) async fn slot(shared: &Shared) -> Option<OwnedSemaphorePermit> {
+    tokio::select! {
+        () = stopped(shared.shutdown.clone()) => None,
+        permit = shared.connections.clone().acquire_owned() => permit.ok(),
+    }
+}
+
 async fn accept_tcp(shared: Arc<Shared>, listener: TcpListener) {
     let mut shutdown = std::pin::pin!(stopped(shared.shutdown.clone()));
     loop {
-        let permit = tokio::select! {
-            () = &mut shutdown => return,
-            permit = shared.connections.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => return,
-            },
+        let Some(permit) = slot(&shared).await else {
+            return;
         };
         let accepted = tokio::select! {
             () = &mut shutdown => return,
@@ -237,11 +250,18 @@ async fn accept_tcp(shared: Arc<Shared>, listener: TcpListener) {
         };
         match accepted {
             Ok((stream, peer)) => {
+                let admission = match shared.gate.admit(peer.ip()) {
+                    Ok(admission) => admission,
+                    Err(why) => {
+                        tracing::debug!(%peer, ?why, "connection refused");
+                        continue;
+                    }
+                };
                 // Pushes are small and latency matters more than batching.
                 let _ = stream.set_nodelay(true);
                 let shared = shared.clone();
                 tokio::spawn(async move {
-                    connection::serve(shared, Wire::Tcp(stream), peer.to_string()).await;
+                    connection::serve(shared, Wire::Tcp(stream), admission).await;
                     drop(permit);
                 });
             }

@@ -27,8 +27,8 @@ pub(super) enum Wire {
 
 impl Wire {
     /// The next bytes from the device, in `buf` (cleared first); `false`
-    /// when the device closed the connection. Cancel-safe. Call
-    /// [`release`] on `buf` once they are handled.
+    /// when the device closed the connection. Cancel-safe. Take the bytes
+    /// out of `buf` once handled, so an idle connection holds no buffer.
     pub(super) async fn read(&mut self, buf: &mut Vec<u8>) -> io::Result<bool> {
         buf.clear();
         match self {
@@ -102,9 +102,4 @@ impl Wire {
                 .map_err(io::Error::other),
         };
     }
-}
-
-/// Frees a read buffer between reads, so idle connections hold none.
-pub(super) fn release(buf: &mut Vec<u8>) {
-    *buf = Vec::new();
 }

@@ -82,6 +82,24 @@ impl SqliteStore {
         rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
+    /// Every delegation, as (principal, collection) to rights bits: the
+    /// server compares it to notice an administrator's `delegate`.
+    pub fn grants(&self) -> Result<std::collections::BTreeMap<(u64, u64), u32>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT principal, collection, rights FROM grants")
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((
+                    (from_sql(row.get(0)?), from_sql(row.get(1)?)),
+                    row.get::<_, u32>(2)?,
+                ))
+            })
+            .map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
     /// The collections `owner` owns, by id.
     pub fn owned_collections(&self, owner: u64) -> Result<Vec<Collection>> {
         let mut stmt = self

@@ -17,7 +17,10 @@
 mod devices;
 mod directory;
 mod items;
+mod pool;
 mod schema;
+
+pub use pool::{Batch, SqlitePool};
 
 use rusqlite::Connection;
 use std::path::Path;
@@ -70,6 +73,23 @@ impl SqliteStore {
     pub fn open(path: &Path, durability: Durability) -> Result<Self> {
         let conn = Connection::open(path).map_err(storage)?;
         Self::configure(conn, durability)
+    }
+
+    /// A read-only connection to the database at `path` (already created
+    /// by [`open`](Self::open)): the server's readers, which never take the
+    /// write lock and so never wait for it (WAL mode).
+    pub fn open_reader(path: &Path) -> Result<Self> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags).map_err(storage)?;
+        // A reader waits only while a checkpoint resets the WAL (rare, short).
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(storage)?;
+        conn.pragma_update(None, "query_only", "ON")
+            .map_err(storage)?;
+        Ok(Self { conn })
     }
 
     /// A private in-memory database, for tests.

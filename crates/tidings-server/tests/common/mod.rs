@@ -1,6 +1,8 @@
 //! A seeded town hall served on loopback, and helpers to watch devices.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod hostile;
+
 use std::path::PathBuf;
 use std::time::Duration;
 use tidings::proto::{Item, item};
@@ -22,6 +24,11 @@ pub struct Town {
 
 impl Town {
     pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// A town whose server options `tune` adjusts first.
+    pub async fn with(tune: impl FnOnce(&mut ServerOptions)) -> Self {
         // Server logs go to the test's output, shown when a test fails.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -31,12 +38,13 @@ impl Town {
             .try_init();
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("town.db");
-        let options = ServerOptions {
+        let mut options = ServerOptions {
             tcp: Some(([127, 0, 0, 1], 0).into()),
             http: Some(([127, 0, 0, 1], 0).into()),
             poll_interval: Duration::from_millis(10),
             ..ServerOptions::default()
         };
+        tune(&mut options);
         let server = seed::serve_town_hall(&db, options).await.expect("serve");
         Self {
             server,

@@ -1,0 +1,77 @@
+//! Every limit the server enforces outside the core's sessions, with its
+//! default and its command-line flag (see `docs/server.md`).
+
+use std::time::Duration;
+
+/// Limits on strangers, on connections and on each device's share of the
+/// store. Each field is a `tidings-server serve` flag of the same name.
+#[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
+pub struct Limits {
+    /// Seconds a new connection has to authenticate (IK hello or XK
+    /// enrollment) before it is closed.
+    #[arg(long, default_value_t = Limits::DEFAULT.handshake_timeout_secs)]
+    pub handshake_timeout_secs: u64,
+    /// Largest handshake frame (bytes) read before authentication; a frame
+    /// claiming more is refused at once.
+    #[arg(long, default_value_t = Limits::DEFAULT.max_handshake_bytes)]
+    pub max_handshake_bytes: usize,
+    /// Seconds an HTTP client has to send a request's headers.
+    #[arg(long, default_value_t = Limits::DEFAULT.http_header_timeout_secs)]
+    pub http_header_timeout_secs: u64,
+    /// Connections not yet authenticated, over all sources; a new one
+    /// beyond it is closed at once.
+    #[arg(long, default_value_t = Limits::DEFAULT.max_unauthenticated)]
+    pub max_unauthenticated: usize,
+    /// Connections (TCP, HTTP and WebSocket) from one source address.
+    #[arg(long, default_value_t = Limits::DEFAULT.max_connections_per_source)]
+    pub max_connections_per_source: usize,
+    /// Connections not yet authenticated from one source address.
+    #[arg(long, default_value_t = Limits::DEFAULT.max_unauthenticated_per_source)]
+    pub max_unauthenticated_per_source: usize,
+    /// Enrollment (XK) attempts per second over all sources (bursts of
+    /// twice as many).
+    #[arg(long, default_value_t = Limits::DEFAULT.enroll_per_second)]
+    pub enroll_per_second: u32,
+    /// Enrollment attempts per minute from one source address (bursts of
+    /// as many).
+    #[arg(long, default_value_t = Limits::DEFAULT.enroll_per_minute_per_source)]
+    pub enroll_per_minute_per_source: u32,
+    /// Milliseconds of store work each device may use per second (bursts
+    /// of twice as much); a device over it waits before its next bytes
+    /// are read.
+    #[arg(long, default_value_t = Limits::DEFAULT.store_ms_per_second)]
+    pub store_ms_per_second: u64,
+    /// Store jobs (off the async threads) running at once.
+    #[arg(long, default_value_t = Limits::DEFAULT.store_workers)]
+    pub store_workers: usize,
+}
+
+impl Limits {
+    /// The defaults, as documented in `docs/server.md`.
+    pub const DEFAULT: Self = Self {
+        handshake_timeout_secs: 10,
+        max_handshake_bytes: 16 << 10,
+        http_header_timeout_secs: 10,
+        max_unauthenticated: 4096,
+        max_connections_per_source: 1024,
+        max_unauthenticated_per_source: 64,
+        enroll_per_second: 20,
+        enroll_per_minute_per_source: 10,
+        store_ms_per_second: 250,
+        store_workers: 8,
+    };
+
+    pub(crate) fn handshake_timeout(&self) -> Duration {
+        Duration::from_secs(self.handshake_timeout_secs)
+    }
+
+    pub(crate) fn http_header_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_header_timeout_secs)
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}

@@ -1,0 +1,449 @@
+//! [`SqlitePool`]: one writer connection and a pool of read-only ones over
+//! the same database file, so that reads never wait for the write lock.
+//!
+//! SQLite in WAL mode lets any number of readers work beside one writer, but
+//! only across connections: a single shared connection (what the server had
+//! before) turns every read into a wait for whoever writes. Here a device's
+//! batch of bytes runs on a [`Batch`], which reads from a pooled read-only
+//! connection and takes the writer (and SQLite's write lock) only at its
+//! first write; a batch that only reads (a search, a fetch) never blocks an
+//! admin command in another process.
+
+use super::{SqliteStore, storage};
+use bytes::Bytes;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+use tidings::proto::{Cursor, OperationResult, Policy};
+use tidings::store::{
+    ActivationCode, Collection, DeviceRecord, DeviceRegistry, Directory, ItemStore, Principal,
+    WipeState,
+};
+use tidings::sync::{Delta, PageLimits, Rights};
+use tidings::{Error, ErrorKind, Result};
+
+/// How long one try of the writer waits for another process's write lock:
+/// short, so that a long wait is a loop of tries that each can give up
+/// ([`BEGIN_PATIENCE`]) rather than one opaque wait.
+const BUSY_TRY: Duration = Duration::from_secs(1);
+
+/// How long a batch keeps retrying `BEGIN IMMEDIATE` while another process
+/// holds the write lock, before the session fails (and the device, which
+/// has not been told anything, resumes later). Bytes are never dropped.
+const BEGIN_PATIENCE: Duration = Duration::from_secs(60);
+
+/// The writer and the idle readers of one database.
+pub struct SqlitePool {
+    writer: Mutex<SqliteStore>,
+    readers: Mutex<Vec<SqliteStore>>,
+    /// `None` for an in-memory database: reads then share the writer.
+    path: Option<PathBuf>,
+}
+
+impl core::fmt::Debug for SqlitePool {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SqlitePool")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// Locks a mutex whose holder may have panicked: SQLite rolls back what a
+/// panicking holder left open, so the connection is still consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SqlitePool {
+    /// A pool around `writer` (already opened and migrated); readers are
+    /// opened on demand on the same file.
+    pub fn new(writer: SqliteStore) -> Self {
+        if let Err(e) = writer.conn.busy_timeout(BUSY_TRY) {
+            tracing::warn!(error = %e, "cannot shorten the writer's busy timeout");
+        }
+        let path = writer
+            .conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
+        Self {
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            path,
+        }
+    }
+
+    /// The writer, for work that writes (under the caller's transaction).
+    pub fn writer(&self) -> MutexGuard<'_, SqliteStore> {
+        lock(&self.writer)
+    }
+
+    /// The writer if nobody holds it right now.
+    pub fn try_writer(&self) -> Option<MutexGuard<'_, SqliteStore>> {
+        match self.writer.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Runs `f` in one transaction on the writer (see
+    /// [`SqliteStore::transaction`]), retrying a `BEGIN` refused because
+    /// another process writes.
+    pub fn write<T>(&self, f: impl FnOnce(&mut SqliteStore) -> Result<T>) -> Result<T> {
+        let mut writer = self.writer();
+        begin_immediate(&writer)?;
+        match f(&mut writer) {
+            Ok(value) => {
+                writer.conn.execute_batch("COMMIT").map_err(storage)?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = writer.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `f` on a read-only connection inside one read transaction: a
+    /// consistent snapshot that never waits for, nor blocks, a writer.
+    pub fn read<T>(&self, f: impl FnOnce(&SqliteStore) -> Result<T>) -> Result<T> {
+        let Some(reader) = self.checkout()? else {
+            return f(&self.writer());
+        };
+        let result = (|| {
+            reader.conn.execute_batch("BEGIN").map_err(storage)?;
+            let result = f(&reader);
+            let _ = reader.conn.execute_batch("COMMIT");
+            result
+        })();
+        self.checkin(reader);
+        result
+    }
+
+    /// A batch that reads from a pooled reader and writes on the writer.
+    pub fn batch(&self) -> Result<Batch<'_>> {
+        let reader = self.checkout()?;
+        // In memory there are no readers: the batch holds the writer.
+        let writer = reader.is_none().then(|| self.writer());
+        Ok(Batch {
+            pool: self,
+            reader,
+            writer,
+            began: false,
+        })
+    }
+
+    fn checkout(&self) -> Result<Option<SqliteStore>> {
+        let Some(path) = &self.path else {
+            return Ok(None);
+        };
+        if let Some(reader) = lock(&self.readers).pop() {
+            return Ok(Some(reader));
+        }
+        SqliteStore::open_reader(path).map(Some)
+    }
+
+    fn checkin(&self, reader: SqliteStore) {
+        lock(&self.readers).push(reader);
+    }
+}
+
+/// `BEGIN IMMEDIATE`, retried while another process holds the write lock
+/// (SQLite's busy timeout waits within each try), for at most
+/// [`BEGIN_PATIENCE`].
+fn begin_immediate(store: &SqliteStore) -> Result<()> {
+    let deadline = Instant::now() + BEGIN_PATIENCE;
+    loop {
+        match store.conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => return Ok(()),
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                tracing::debug!("write lock busy; retrying BEGIN");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(storage(e)),
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// The store one batch of a device's bytes sees: reads from a read-only
+/// connection until the first write, then everything on the writer inside
+/// one `BEGIN IMMEDIATE` transaction, committed by [`Batch::finish`] (or,
+/// if the batch is dropped unfinished, on drop).
+///
+/// Reads made before the first write are not part of that transaction;
+/// each is a consistent, committed snapshot of its own.
+pub struct Batch<'a> {
+    pool: &'a SqlitePool,
+    reader: Option<SqliteStore>,
+    /// Held from the first write on (from the start for an in-memory
+    /// database, which has no readers).
+    writer: Option<MutexGuard<'a, SqliteStore>>,
+    /// `BEGIN IMMEDIATE` succeeded on the writer.
+    began: bool,
+}
+
+impl Batch<'_> {
+    /// Whether this batch has written (holds the write lock).
+    pub fn wrote(&self) -> bool {
+        self.began
+    }
+
+    /// The connection reads go to: the writer once held, else the reader.
+    fn r(&self) -> Result<&SqliteStore> {
+        match (&self.writer, &self.reader) {
+            (Some(writer), _) => Ok(writer),
+            (None, Some(reader)) => Ok(reader),
+            // Not reachable: `SqlitePool::batch` gives one or the other.
+            (None, None) => Err(Error::new(ErrorKind::InvalidState, "batch has ended")),
+        }
+    }
+
+    /// The writer, in this batch's transaction (begun on first use).
+    pub fn w(&mut self) -> Result<&mut SqliteStore> {
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            slot => slot.insert(self.pool.writer()),
+        };
+        if !self.began {
+            begin_immediate(writer)?;
+            self.began = true;
+        }
+        Ok(writer)
+    }
+
+    /// Commits what the batch wrote, if anything, and returns the reader
+    /// to the pool. A failed commit is the only error.
+    pub fn finish(mut self) -> Result<()> {
+        self.end()
+    }
+
+    fn end(&mut self) -> Result<()> {
+        if let Some(reader) = self.reader.take() {
+            self.pool.checkin(reader);
+        }
+        let began = core::mem::take(&mut self.began);
+        if let Some(writer) = self.writer.take() {
+            if began {
+                if let Err(e) = writer.conn.execute_batch("COMMIT") {
+                    let _ = writer.conn.execute_batch("ROLLBACK");
+                    return Err(storage(e));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        let _ = self.end();
+    }
+}
+
+impl Directory for Batch<'_> {
+    fn principal(&self, id: u64) -> Result<Principal> {
+        self.r()?.principal(id)
+    }
+    fn collection(&self, id: u64) -> Result<Collection> {
+        self.r()?.collection(id)
+    }
+    fn visible_collections(&self, principal: u64) -> Result<Vec<(Collection, Rights)>> {
+        self.r()?.visible_collections(principal)
+    }
+    fn rights(&self, principal: u64, collection: u64) -> Result<Rights> {
+        self.r()?.rights(principal, collection)
+    }
+    fn principal_by_email(&self, email: &str) -> Result<Option<Principal>> {
+        self.r()?.principal_by_email(email)
+    }
+}
+
+impl ItemStore for Batch<'_> {
+    fn collection_state(&self, collection: u64) -> Result<(u64, u64)> {
+        self.r()?.collection_state(collection)
+    }
+    fn delta(&self, cursor: &Cursor, limits: &PageLimits) -> Result<Delta> {
+        self.r()?.delta(cursor, limits)
+    }
+    fn item(&self, collection: u64, id: u64) -> Result<Option<(Bytes, u32)>> {
+        self.r()?.item(collection, id)
+    }
+    fn items(&self, collection: u64) -> Result<Vec<(u64, Bytes, u32)>> {
+        self.r()?.items(collection)
+    }
+    fn mail_part(&self, collection: u64, id: u64, part_id: u32) -> Result<Option<Bytes>> {
+        self.r()?.mail_part(collection, id, part_id)
+    }
+    fn allocate_id(&mut self) -> Result<u64> {
+        self.w()?.allocate_id()
+    }
+    fn upsert(
+        &mut self,
+        collection: u64,
+        id: Option<u64>,
+        packed: Bytes,
+        flags: u32,
+    ) -> Result<(u64, u64)> {
+        self.w()?.upsert(collection, id, packed, flags)
+    }
+    fn set_flags(&mut self, collection: u64, id: u64, flags: u32) -> Result<u64> {
+        self.w()?.set_flags(collection, id, flags)
+    }
+    fn remove(&mut self, collection: u64, id: u64) -> Result<u64> {
+        self.w()?.remove(collection, id)
+    }
+}
+
+impl DeviceRegistry for Batch<'_> {
+    fn create_activation(
+        &mut self,
+        principal: u64,
+        code: &ActivationCode,
+        expires_at_ms: u64,
+        max_attempts: u32,
+    ) -> Result<()> {
+        self.w()?
+            .create_activation(principal, code, expires_at_ms, max_attempts)
+    }
+    fn redeem_activation(
+        &mut self,
+        code: &str,
+        public_key: [u8; 32],
+        name: &str,
+        now_ms: u64,
+    ) -> Result<DeviceRecord> {
+        self.w()?.redeem_activation(code, public_key, name, now_ms)
+    }
+    fn device_by_key(&self, public_key: &[u8; 32]) -> Result<Option<DeviceRecord>> {
+        self.r()?.device_by_key(public_key)
+    }
+    fn device(&self, id: u64) -> Result<DeviceRecord> {
+        self.r()?.device(id)
+    }
+    fn record_hello(&mut self, device: u64, timestamp: u64) -> Result<()> {
+        self.w()?.record_hello(device, timestamp)
+    }
+    fn save_cursor(&mut self, device: u64, cursor: Cursor) -> Result<()> {
+        self.w()?.save_cursor(device, cursor)
+    }
+    fn cursors(&self, device: u64) -> Result<Vec<Cursor>> {
+        self.r()?.cursors(device)
+    }
+    fn applied_operation(&self, device: u64, op_id: &[u8]) -> Result<Option<OperationResult>> {
+        self.r()?.applied_operation(device, op_id)
+    }
+    fn record_operation(&mut self, device: u64, result: OperationResult) -> Result<()> {
+        self.w()?.record_operation(device, result)
+    }
+    fn policy(&self, device: u64) -> Result<Policy> {
+        self.r()?.policy(device)
+    }
+    fn set_policy(&mut self, device: u64, policy: Policy) -> Result<()> {
+        self.w()?.set_policy(device, policy)
+    }
+    fn set_wipe(&mut self, device: u64, wipe: WipeState) -> Result<()> {
+        self.w()?.set_wipe(device, wipe)
+    }
+    fn revoke(&mut self, device: u64) -> Result<()> {
+        self.w()?.revoke(device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Durability;
+    use std::sync::mpsc;
+
+    fn pool_with_principal(dir: &std::path::Path) -> (SqlitePool, u64) {
+        let mut store = SqliteStore::open(&dir.join("t.db"), Durability::Process).expect("open");
+        let p = store
+            .add_principal("P", "p@town.example")
+            .expect("principal");
+        (SqlitePool::new(store), p)
+    }
+
+    /// Holds another connection's write lock for `hold`; returns once held.
+    fn hold_write_lock(db: std::path::PathBuf, hold: Duration) -> std::thread::JoinHandle<()> {
+        let (held, wait) = mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let conn = rusqlite::Connection::open(db).expect("open");
+            conn.execute_batch("BEGIN IMMEDIATE").expect("lock");
+            held.send(()).expect("tell");
+            std::thread::sleep(hold);
+            conn.execute_batch("COMMIT").expect("unlock");
+        });
+        wait.recv().expect("held");
+        holder
+    }
+
+    #[test]
+    fn a_batch_that_only_reads_never_waits_for_the_write_lock() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (pool, p) = pool_with_principal(dir.path());
+        let holder = hold_write_lock(dir.path().join("t.db"), Duration::from_secs(2));
+        let started = Instant::now();
+        let batch = pool.batch().expect("batch");
+        assert_eq!(batch.principal(p).expect("read").email, "p@town.example");
+        assert!(!batch.wrote());
+        batch.finish().expect("finish");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the read waited"
+        );
+        holder.join().expect("holder");
+    }
+
+    #[test]
+    fn a_write_outlasting_the_busy_timeout_is_retried_not_dropped() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (pool, p) = pool_with_principal(dir.path());
+        // Longer than one busy try: only the retry loop gets the write in.
+        let hold = BUSY_TRY * 2 + Duration::from_millis(500);
+        let holder = hold_write_lock(dir.path().join("t.db"), hold);
+        let started = Instant::now();
+        let mut batch = pool.batch().expect("batch");
+        let c = batch
+            .w()
+            .and_then(|s| s.add_collection(p, tidings::proto::CollectionKind::Mail, "Inbox"))
+            .expect("written after the lock is free");
+        assert!(batch.wrote());
+        batch.finish().expect("commit");
+        assert!(started.elapsed() >= hold - Duration::from_millis(100));
+        holder.join().expect("holder");
+        // Committed: another connection sees it.
+        let other = SqliteStore::open(&dir.path().join("t.db"), Durability::Process).expect("open");
+        assert_eq!(other.collection(c).expect("stored").name, "Inbox");
+    }
+
+    #[test]
+    fn a_batch_dropped_unfinished_still_commits_and_frees_the_writer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (pool, p) = pool_with_principal(dir.path());
+        {
+            let mut batch = pool.batch().expect("batch");
+            batch
+                .w()
+                .and_then(|s| s.add_collection(p, tidings::proto::CollectionKind::Mail, "Inbox"))
+                .expect("write");
+        }
+        // The writer is free and not left inside a transaction.
+        pool.write(|s| s.add_collection(p, tidings::proto::CollectionKind::Mail, "Sent"))
+            .expect("next write");
+        let names: Vec<_> = pool
+            .read(|s| s.owned_collections(p))
+            .expect("read")
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, ["Inbox", "Sent"]);
+    }
+}
