@@ -1,86 +1,17 @@
-//! Importing real mail and calendars: Maildir folders, mbox files and
-//! `.ics` files. Parsing is the core's; this is only finding the messages.
-
-use crate::admin;
-use crate::store::SqliteStore;
-use std::path::Path;
-use tidings::sync::mail::DEFAULT_PREVIEW_BYTES;
-use tidings::{Error, ErrorKind, Result};
-
-/// What an import did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Imported {
-    /// Messages or events stored.
-    pub stored: usize,
-    /// Files or messages skipped because they hold no message or calendar
-    /// (logged with their position, never their content).
-    pub skipped: usize,
-}
-
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| {
-        tracing::error!(path = %path.display(), error = %e, "cannot read");
-        Error::new(ErrorKind::InvalidArgument, "cannot read the file")
-    })
-}
-
-fn store_one(
-    store: &mut SqliteStore,
-    folder: u64,
-    name: &str,
-    raw: &[u8],
-    imported: &mut Imported,
-) -> Result<()> {
-    match store.add_message(folder, raw, DEFAULT_PREVIEW_BYTES) {
-        Ok(_) => imported.stored += 1,
-        Err(e) if e.kind() == ErrorKind::InvalidData => {
-            tracing::warn!(message = %name, "skipped: not a mail message");
-            imported.skipped += 1;
-        }
-        Err(e) => return Err(e),
-    }
-    Ok(())
-}
-
-/// Imports every message of a Maildir (`cur/` and `new/`; a plain directory
-/// of message files works too) into `folder`, in file name order (Maildir
-/// names start with the delivery time).
-pub fn maildir(store: &mut SqliteStore, folder: u64, dir: &Path) -> Result<Imported> {
-    let mut files = Vec::new();
-    let subdirs = ["cur", "new"].map(|d| dir.join(d));
-    let roots: Vec<&Path> = if subdirs.iter().any(|d| d.is_dir()) {
-        subdirs
-            .iter()
-            .map(|d| d.as_path())
-            .filter(|d| d.is_dir())
-            .collect()
-    } else {
-        vec![dir]
-    };
-    for root in roots {
-        let entries = std::fs::read_dir(root).map_err(|e| {
-            tracing::error!(path = %root.display(), error = %e, "cannot list");
-            Error::new(ErrorKind::InvalidArgument, "cannot list the Maildir")
-        })?;
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_file()) {
-                files.push(entry.path());
-            }
-        }
-    }
-    files.sort();
-    let mut imported = Imported::default();
-    for file in &files {
-        let name = file.display().to_string();
-        store_one(store, folder, &name, &read(file)?, &mut imported)?;
-    }
-    Ok(imported)
-}
+//! Splitting an mbox file into its messages.
 
 /// Splits an mbox (mboxrd or mboxo) into messages: each starts at a
 /// `From ` line and ends before the blank line that precedes the next;
 /// `>From ` quoting inside bodies is undone (mboxrd).
 pub fn split_mbox(mbox: &[u8]) -> Vec<Vec<u8>> {
+    split_mbox_numbered(mbox)
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect()
+}
+
+/// [`split_mbox`], each message with the 1-based line of its `From ` line.
+pub fn split_mbox_numbered(mbox: &[u8]) -> Vec<(usize, Vec<u8>)> {
     // The blank line before each separator belongs to the mbox, not the mail.
     fn end(mut message: Vec<u8>) -> Vec<u8> {
         for blank in [&b"\r\n"[..], b"\n"] {
@@ -93,15 +24,15 @@ pub fn split_mbox(mbox: &[u8]) -> Vec<Vec<u8>> {
         }
         message
     }
-    let mut messages: Vec<Vec<u8>> = Vec::new();
-    let mut current: Option<Vec<u8>> = None;
-    for line in mbox.split_inclusive(|&b| b == b'\n') {
+    let mut messages: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut current: Option<(usize, Vec<u8>)> = None;
+    for (index, line) in mbox.split_inclusive(|&b| b == b'\n').enumerate() {
         if line.starts_with(b"From ") {
-            messages.extend(current.take().map(end));
-            current = Some(Vec::new());
+            messages.extend(current.take().map(|(at, m)| (at, end(m))));
+            current = Some((index + 1, Vec::new()));
             continue;
         }
-        let Some(message) = current.as_mut() else {
+        let Some((_, message)) = current.as_mut() else {
             continue; // text before the first separator is not a message
         };
         let quoted = line.iter().take_while(|&&b| b == b'>').count();
@@ -115,35 +46,13 @@ pub fn split_mbox(mbox: &[u8]) -> Vec<Vec<u8>> {
             message.extend_from_slice(line);
         }
     }
-    messages.extend(current.map(end));
+    messages.extend(current.map(|(at, m)| (at, end(m))));
     messages
-}
-
-/// Imports every message of an mbox file into `folder`.
-pub fn mbox(store: &mut SqliteStore, folder: u64, path: &Path) -> Result<Imported> {
-    let bytes = read(path)?;
-    let mut imported = Imported::default();
-    for (i, message) in split_mbox(&bytes).iter().enumerate() {
-        let name = format!("{}#{}", path.display(), i + 1);
-        store_one(store, folder, &name, message, &mut imported)?;
-    }
-    Ok(imported)
-}
-
-/// Imports the events of an `.ics` file into `calendar`.
-pub fn ics(store: &mut SqliteStore, calendar: u64, path: &Path) -> Result<Imported> {
-    let bytes = read(path)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let ids = admin::add_events(store, calendar, &text)?;
-    Ok(Imported {
-        stored: ids.len(),
-        skipped: 0,
-    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::split_mbox;
+    use super::{split_mbox, split_mbox_numbered};
     use proptest::prelude::*;
 
     /// Writes messages as mboxrd does: a separator line, `From ` lines
@@ -176,6 +85,8 @@ mod tests {
             ]
         );
         assert!(split_mbox(b"no separator\n").is_empty());
+        let lines: Vec<usize> = split_mbox_numbered(mbox).iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 8]);
     }
 
     proptest! {

@@ -76,7 +76,13 @@ fn invalid(reason: &'static str) -> Error {
     Error::new(ErrorKind::InvalidData, reason)
 }
 
-/// Reads `text` one VEVENT at a time: see the [module documentation](self).
+/// Reads `text` one VEVENT at a time, each by the rules of
+/// [`calendar_items_from_ical`](super::calendar_items_from_ical): a broken
+/// VEVENT becomes an [`EventProblem`] (line, UID, reason) and the others are
+/// kept; a VEVENT without UID gets one derived from its content (all but
+/// DTSTAMP); of several versions of one event (UID and RECURRENCE-ID) the
+/// latest by SEQUENCE, then DTSTAMP, is kept; lines outside VEVENTs and
+/// VTIMEZONEs are not judged.
 ///
 /// # Errors
 ///
