@@ -86,7 +86,12 @@ pub(crate) fn corpora() -> Result<(), String> {
             .ok_or_else(|| format!("pip left no {stem} archive in {}", downloads.display()))?;
         let module = if sdist { "tarfile" } else { "zipfile" };
         let (archive, dir) = (archive.display().to_string(), dir.display().to_string());
-        run::command_in(&run::root(), "python3", &["-m", module, "-e", &archive, &dir], &[])?;
+        run::command_in(
+            &run::root(),
+            "python3",
+            &["-m", module, "-e", &archive, &dir],
+            &[],
+        )?;
     }
     Ok(())
 }
