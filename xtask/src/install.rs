@@ -43,6 +43,59 @@ pub(crate) fn python_icalendar() -> Result<(), String> {
     )
 }
 
+/// Public test corpora the import tests read, downloaded with pip (never
+/// installed): (package, version, source archive rather than wheel). The
+/// same list is in `crates/tidings-server/tests/import_corpora.rs`, which
+/// fetches them itself when this step has not run.
+pub(crate) const CORPORA: [(&str, &str, bool); 2] = [
+    // Its test calendars: 95 real-world .ics files.
+    ("recurring-ical-events", "3.8.2", false),
+    // Its test mails (in the source archive only): an Outlook .msg,
+    // GB2312, Windows-1251 and malformed mail.
+    ("mail-parser", "4.8.0", true),
+];
+
+/// Downloads and unpacks each of [`CORPORA`] into `target/tmp/corpora`
+/// (where the tests look, `CARGO_TARGET_TMPDIR`) unless it is there.
+pub(crate) fn corpora() -> Result<(), String> {
+    let root = run::root().join("target/tmp/corpora");
+    let downloads = root.join("downloads");
+    for (package, version, sdist) in CORPORA {
+        let dir = root.join(format!("{package}-{version}"));
+        if dir.is_dir() {
+            continue;
+        }
+        println!("downloading the {package} {version} test corpus (once per machine)");
+        let spec = format!("{package}=={version}");
+        let to = downloads.display().to_string();
+        let mut args = vec!["-m", "pip", "download", "--quiet", "--no-deps", "-d", &to];
+        if sdist {
+            args.extend(["--no-binary", ":all:"]);
+        }
+        args.push(&spec);
+        run::command_in(&run::root(), "python3", &args, &[])?;
+        let stem = format!("{}-{version}", package.replace('-', "_"));
+        let archive = std::fs::read_dir(&downloads)
+            .map_err(|e| format!("cannot list {}: {e}", downloads.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                let name = p.file_name().map(|n| n.to_string_lossy().to_lowercase());
+                name.is_some_and(|n| n.starts_with(&stem))
+            })
+            .ok_or_else(|| format!("pip left no {stem} archive in {}", downloads.display()))?;
+        let module = if sdist { "tarfile" } else { "zipfile" };
+        let (archive, dir) = (archive.display().to_string(), dir.display().to_string());
+        run::command_in(
+            &run::root(),
+            "python3",
+            &["-m", module, "-e", &archive, &dir],
+            &[],
+        )?;
+    }
+    Ok(())
+}
+
 /// valgrind, for the C tests; from the system's package manager when missing
 /// (the distribution's version: it must match the system's libc).
 pub(crate) fn valgrind() -> Result<(), String> {

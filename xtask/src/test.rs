@@ -42,6 +42,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     step("install test tools and data", &|| {
         install::cargo_fuzz()?;
         install::python_icalendar()?;
+        install::corpora()?;
         install::valgrind()?;
         install::postgresql()?;
         install::wasm_build_tools()?;

@@ -9,7 +9,7 @@ use crate::store::SqliteStore;
 use tidings::proto::{CollectionKind, item};
 use tidings::store::{ActivationCode, DeviceRegistry, Directory, ItemStore, Principal, WipeState};
 use tidings::sync::ical::calendar_items_from_ical;
-use tidings::sync::mail::DEFAULT_PREVIEW_BYTES;
+use tidings::sync::mail::{DEFAULT_PREVIEW_BYTES, check_address};
 use tidings::sync::{Rights, pack_item};
 use tidings::{Error, ErrorKind, Result};
 
@@ -27,15 +27,40 @@ const WS_URL: &str = "ws_url";
 /// The folders and calendar every new principal gets.
 const DEFAULT_MAIL_FOLDERS: [&str; 2] = ["Inbox", "Sent"];
 
-/// The principal with address `email`.
+/// The principal with address `email`, ignoring case (Unicode case too:
+/// SQLite's NOCASE folds ASCII only).
 pub fn principal(store: &SqliteStore, email: &str) -> Result<Principal> {
-    store
-        .principal_by_email(email)?
+    if let Some(found) = store.principal_by_email(email)? {
+        return Ok(found);
+    }
+    let folded = email.to_lowercase();
+    let mut all = store.principals()?.into_iter();
+    all.find(|p| p.email.to_lowercase() == folded)
         .ok_or_else(|| Error::new(ErrorKind::NotFound, "no principal with this address"))
 }
 
 /// Adds a principal with an Inbox, a Sent folder and a Calendar.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidAddress`] unless `email` is a plain mailbox
+/// ([`check_address`]); [`ErrorKind::InvalidArgument`] for a name with a
+/// line break or control character (it would print as forged lines), or an
+/// address another principal has, ignoring case.
 pub fn add_principal(store: &mut SqliteStore, name: &str, email: &str) -> Result<u64> {
+    check_address(email)?;
+    if name.chars().any(char::is_control) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "the name holds a line break or control character",
+        ));
+    }
+    if principal(store, email).is_ok() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "a principal with this address exists (addresses ignore case)",
+        ));
+    }
     let id = store.add_principal(name, email)?;
     for folder in DEFAULT_MAIL_FOLDERS {
         store.add_collection(id, CollectionKind::Mail, folder)?;
@@ -52,6 +77,24 @@ pub fn calendar(store: &SqliteStore, principal: u64) -> Result<u64> {
         .find(|c| c.kind == CollectionKind::Calendar)
         .map(|c| c.id)
         .ok_or_else(|| Error::new(ErrorKind::NotFound, "principal has no calendar"))
+}
+
+/// The principal's mail folder called `name` (ignoring ASCII case).
+///
+/// # Errors
+///
+/// [`ErrorKind::NotFound`] when there is none: an import into a mistyped
+/// folder must not create it.
+pub fn existing_folder(store: &SqliteStore, principal: u64, name: &str) -> Result<u64> {
+    mail_folder(store, principal, name)?
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, "no mail folder with this name"))
+}
+
+/// The names of the principal's mail folders, for messages to operators.
+pub fn folder_names(store: &SqliteStore, principal: u64) -> Result<Vec<String>> {
+    let owned = store.owned_collections(principal)?.into_iter();
+    let mail = owned.filter(|c| c.kind == CollectionKind::Mail);
+    Ok(mail.map(|c| c.name).collect())
 }
 
 /// A mail folder by name, created if missing.
@@ -79,6 +122,12 @@ pub fn delegate(
     };
     store.grant(collection, delegate.id, rights)?;
     Ok(collection)
+}
+
+/// Removes a delegation of `owner`'s calendar (or, with `mail`, Inbox) to
+/// `delegate`: the delegate keeps no right on it. Returns the collection.
+pub fn undelegate(store: &mut SqliteStore, owner: &str, delegate: &str, mail: bool) -> Result<u64> {
+    self::delegate(store, owner, delegate, mail, Rights::NONE)
 }
 
 /// Records where the running server listens, for enrollment payloads.

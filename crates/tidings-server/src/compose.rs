@@ -15,7 +15,7 @@ use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{self, Address, CollectionKind, Item, item};
 use tidings::session::{Outgoing, Relation};
 use tidings::store::{Directory, Principal};
-use tidings::sync::mail::DEFAULT_PREVIEW_BYTES;
+use tidings::sync::mail::{DEFAULT_PREVIEW_BYTES, check_address, check_media_type, header_text};
 use tidings::{Error, ErrorKind, Result};
 
 /// Where a sent mail went.
@@ -27,17 +27,34 @@ pub struct Delivery {
     pub external: usize,
 }
 
-fn addresses(list: &[Address]) -> Option<MailAddress<'static>> {
-    (!list.is_empty()).then(|| {
-        MailAddress::new_list(
-            list.iter()
-                .map(|a| {
-                    let name = (!a.name.is_empty()).then(|| a.name.clone());
-                    MailAddress::new_address(name, a.email.clone())
-                })
-                .collect(),
-        )
-    })
+/// A mailbox for a header: the address checked, the display name made safe.
+fn mailbox(name: &str, email: &str) -> Result<MailAddress<'static>> {
+    check_address(email)?;
+    let name = header_text(name);
+    Ok(MailAddress::new_address(
+        (!name.is_empty()).then_some(name),
+        email.to_owned(),
+    ))
+}
+
+fn addresses(list: &[Address]) -> Result<Option<MailAddress<'static>>> {
+    let mailboxes = list
+        .iter()
+        .map(|a| mailbox(&a.name, &a.email))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((!mailboxes.is_empty()).then(|| MailAddress::new_list(mailboxes)))
+}
+
+/// A message id from a stored mail, fit to be written between `<` and `>`:
+/// printable ASCII without brackets or spaces. Others are left out of the
+/// threading headers rather than written.
+fn safe_id(id: &str) -> Option<String> {
+    let fits = !id.is_empty()
+        && id.len() <= 998
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>');
+    fits.then(|| id.to_owned())
 }
 
 /// The principal's mail folder called `name` (case-insensitive), if any.
@@ -50,6 +67,18 @@ pub fn mail_folder(store: &SqliteStore, principal: u64, name: &str) -> Result<Op
 }
 
 /// Composes `outgoing` as an RFC 5322 message from `sender`.
+///
+/// Every value a device chose is checked before it reaches the header:
+/// addresses must be plain mailboxes, attachment media types bare
+/// `type/subtype`; the subject, display names and file names have their
+/// control characters and line breaks turned into spaces. So no value can
+/// start a header line of its own.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidAddress`] for a recipient (to, cc or bcc) or sender
+/// that is not a plain mailbox; [`ErrorKind::InvalidMediaType`] for an
+/// attachment's media type.
 pub fn compose(store: &SqliteStore, sender: &Principal, outgoing: &Outgoing) -> Result<Vec<u8>> {
     let mail = &outgoing.mail;
     let domain = sender
@@ -59,16 +88,18 @@ pub fn compose(store: &SqliteStore, sender: &Principal, outgoing: &Outgoing) -> 
     let message_id = format!("{}@{domain}", hex::encode(random::<12>()));
     let mut text = mail.text.clone();
     let mut builder = MessageBuilder::new()
-        .from((sender.name.clone(), sender.email.clone()))
-        .subject(mail.subject.clone())
+        .from(mailbox(&sender.name, &sender.email)?)
+        .subject(header_text(&mail.subject))
         .date(now_ms() / 1000)
         .message_id(message_id);
-    if let Some(to) = addresses(&mail.to) {
+    if let Some(to) = addresses(&mail.to)? {
         builder = builder.to(to);
     }
-    if let Some(cc) = addresses(&mail.cc) {
+    if let Some(cc) = addresses(&mail.cc)? {
         builder = builder.cc(cc);
     }
+    // Bcc is never written, but a bad one is refused like any recipient.
+    addresses(&mail.bcc)?;
     if let Some(original) = &outgoing.original {
         let packed = unpack(&original.packed, &InflateLimits::default())?;
         let item: Item = proto::decode(&packed)?;
@@ -78,12 +109,14 @@ pub fn compose(store: &SqliteStore, sender: &Principal, outgoing: &Outgoing) -> 
         let headers = old.headers.clone().unwrap_or_default();
         match original.relation {
             Relation::Reply { .. } => {
-                if !headers.message_id.is_empty() {
-                    let mut references = headers.references.clone();
-                    references.push(headers.message_id.clone());
-                    builder = builder
-                        .in_reply_to(headers.message_id.clone())
-                        .references(references);
+                if let Some(id) = safe_id(&headers.message_id) {
+                    let mut references: Vec<String> = headers
+                        .references
+                        .iter()
+                        .filter_map(|r| safe_id(r))
+                        .collect();
+                    references.push(id.clone());
+                    builder = builder.in_reply_to(id).references(references);
                 }
                 let who = headers
                     .from
@@ -109,8 +142,11 @@ pub fn compose(store: &SqliteStore, sender: &Principal, outgoing: &Outgoing) -> 
     builder = builder.text_body(text);
     for attachment in &mail.attachments {
         builder = builder.attachment(
-            attachment.content_type.clone(),
-            attachment.filename.clone(),
+            match attachment.content_type.as_str() {
+                "" => "application/octet-stream".to_owned(),
+                given => check_media_type(given)?,
+            },
+            header_text(&attachment.filename),
             attachment.data.clone(),
         );
     }
@@ -144,3 +180,6 @@ pub fn deliver(store: &mut SqliteStore, outgoing: &Outgoing) -> Result<Delivery>
     }
     Ok(delivery)
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,10 +8,16 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use tidings::store::Principal;
 use tidings::sync::Rights;
-use tidings_server::server::{Server, ServerOptions};
+use tidings_server::dbfile;
+use tidings_server::operator::{Failure, printable};
 use tidings_server::store::{Durability, SqliteStore};
 use tidings_server::{admin, import, seed};
+
+#[path = "main/serving.rs"]
+mod serving;
+use serving::serve;
 
 #[derive(Parser)]
 #[command(version, about = "The Tidings reference server and its admin commands")]
@@ -63,7 +69,9 @@ enum Command {
         #[arg(long)]
         ready_file: Option<PathBuf>,
     },
-    /// Seed a fresh town hall into a new database, then serve it.
+    /// Seed a fresh town hall into a new database, then serve it. An
+    /// existing database is replaced only if an earlier demo made it, or
+    /// with --replace.
     Demo {
         #[command(flatten)]
         listen: Listen,
@@ -71,6 +79,9 @@ enum Command {
         /// per principal once listening.
         #[arg(long)]
         ready_file: Option<PathBuf>,
+        /// Delete the database at --db first even if no demo made it.
+        #[arg(long)]
+        replace: bool,
     },
     /// Add a principal (with an Inbox, a Sent folder and a Calendar).
     AddPrincipal { name: String, email: String },
@@ -83,8 +94,18 @@ enum Command {
         /// Delegate the Inbox instead of the calendar.
         #[arg(long)]
         mail: bool,
-        #[arg(long, value_enum, default_value_t = RightsArg::Owner)]
+        /// What the delegate may do: the least by default; `none` removes
+        /// the delegation.
+        #[arg(long, value_enum, default_value_t = RightsArg::Read)]
         rights: RightsArg,
+    },
+    /// Remove a delegation of OWNER's calendar (or Inbox, with --mail) to DELEGATE.
+    Undelegate {
+        owner: String,
+        delegate: String,
+        /// The Inbox's delegation instead of the calendar's.
+        #[arg(long)]
+        mail: bool,
     },
     /// Create a one-time activation for a new device of EMAIL; prints the
     /// payload and a QR code.
@@ -110,6 +131,9 @@ enum Command {
         /// Mail folder to import into.
         #[arg(long, default_value = "Inbox")]
         folder: String,
+        /// Create the folder if EMAIL has none of this name.
+        #[arg(long)]
+        create_folder: bool,
     },
     /// Deliver a message (.eml) or events (.ics) to EMAIL now; a running
     /// server pushes it live.
@@ -118,6 +142,7 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum RightsArg {
+    None,
     Read,
     ReadWrite,
     Respond,
@@ -141,50 +166,113 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tidings-server: {e} (error {})", e.code());
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("tidings-server: {failure}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn open(db: &Path, durability: DurabilityArg) -> tidings::Result<SqliteStore> {
-    let durability = match durability {
+type Outcome = Result<ExitCode, Failure>;
+
+fn durability(durability: DurabilityArg) -> Durability {
+    match durability {
         DurabilityArg::Process => Durability::Process,
         DurabilityArg::PowerLoss => Durability::PowerLoss,
-    };
-    SqliteStore::open(db, durability)
+    }
 }
 
-fn read_file(path: &Path) -> tidings::Result<Vec<u8>> {
-    std::fs::read(path).map_err(|_| {
-        tidings::Error::new(tidings::ErrorKind::InvalidArgument, "cannot read the file")
+/// Opens the database, creating it (mode 0600) if missing.
+fn open_or_create(db: &Path, durability: Durability) -> Result<SqliteStore, Failure> {
+    dbfile::create_private(db)?;
+    Ok(SqliteStore::open(db, durability)?)
+}
+
+/// Opens a database that must exist: a mistyped --db must not create one.
+fn open_existing(db: &Path) -> Result<SqliteStore, Failure> {
+    dbfile::require_existing(db)?;
+    Ok(SqliteStore::open(db, Durability::Process)?)
+}
+
+/// The principal `email` of `db`, or what to do when there is none.
+fn principal(store: &SqliteStore, db: &Path, email: &str) -> Result<Principal, Failure> {
+    admin::principal(store, email).map_err(|e| match e.kind() {
+        tidings::ErrorKind::NotFound => Failure::new(format!(
+            "no principal {} in {} (`list` shows them, `add-principal` adds one)",
+            printable(email),
+            db.display()
+        )),
+        _ => e.into(),
     })
 }
 
-fn run(cli: Cli) -> tidings::Result<()> {
+const DEMO_MARK: &str = "made_by_demo";
+
+/// Clears the way for the demo's fresh database at `db`: only a database an
+/// earlier demo made is deleted, unless `replace`.
+fn clear_for_demo(db: &Path, replace: bool) -> Result<(), Failure> {
+    if !db.exists() {
+        return Ok(());
+    }
+    if !replace {
+        let made_by_demo = SqliteStore::open(db, Durability::Process)
+            .and_then(|s| s.meta(DEMO_MARK))
+            .is_ok_and(|mark| mark.is_some());
+        if !made_by_demo {
+            return Err(Failure::new(format!(
+                "{} exists and no demo made it; the demo starts from a fresh database: \
+                 pass another --db, or --replace to delete this one",
+                db.display()
+            )));
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", db.display()));
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Failure::new(format!(
+                    "cannot delete {}: {e}",
+                    file.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> Outcome {
     let db = cli.db;
     match cli.command {
         Command::Serve { listen, ready_file } => {
-            serve(open(&db, listen.durability)?, listen, ready_file, false)
+            let store = open_or_create(&db, durability(listen.durability))?;
+            dbfile::check_private(&db)?;
+            serve(store, listen, ready_file, false)?;
         }
-        Command::Demo { listen, ready_file } => {
-            // A fresh town hall each time: the demo must show the same story.
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-            }
-            let mut store = open(&db, listen.durability)?;
+        Command::Demo {
+            listen,
+            ready_file,
+            replace,
+        } => {
+            clear_for_demo(&db, replace)?;
+            let mut store = open_or_create(&db, durability(listen.durability))?;
+            dbfile::check_private(&db)?;
+            store.set_meta(DEMO_MARK, b"1")?;
             seed::town_hall(&mut store)?;
-            serve(store, listen, ready_file, true)
+            serve(store, listen, ready_file, true)?;
         }
         Command::AddPrincipal { name, email } => {
-            let mut store = open(&db, DurabilityArg::Process)?;
+            let mut store = open_or_create(&db, Durability::Process)?;
             let id = store.transaction(|s| admin::add_principal(s, &name, &email))?;
-            println!("principal {id}: {name} <{email}>");
-            Ok(())
+            println!(
+                "principal {id}: {} <{}>",
+                printable(&name),
+                printable(&email)
+            );
         }
-        Command::List => list(&open(&db, DurabilityArg::Process)?),
+        Command::List => list(&open_existing(&db)?)?,
         Command::Delegate {
             owner,
             delegate,
@@ -192,23 +280,43 @@ fn run(cli: Cli) -> tidings::Result<()> {
             rights,
         } => {
             let rights = match rights {
+                RightsArg::None => Rights::NONE,
                 RightsArg::Read => Rights::READ,
                 RightsArg::ReadWrite => Rights::READ.union(Rights::WRITE),
                 RightsArg::Respond => Rights::READ.union(Rights::RESPOND),
                 RightsArg::Owner => Rights::OWNER,
             };
-            let mut store = open(&db, DurabilityArg::Process)?;
+            let mut store = open_existing(&db)?;
+            principal(&store, &db, &owner)?;
+            principal(&store, &db, &delegate)?;
             let collection =
                 store.transaction(|s| admin::delegate(s, &owner, &delegate, mail, rights))?;
-            println!("collection {collection} of {owner} delegated to {delegate}");
-            Ok(())
+            match rights == Rights::NONE {
+                true => {
+                    println!("collection {collection} of {owner} no longer delegated to {delegate}")
+                }
+                false => println!("collection {collection} of {owner} delegated to {delegate}"),
+            }
+        }
+        Command::Undelegate {
+            owner,
+            delegate,
+            mail,
+        } => {
+            let mut store = open_existing(&db)?;
+            principal(&store, &db, &owner)?;
+            principal(&store, &db, &delegate)?;
+            let collection =
+                store.transaction(|s| admin::undelegate(s, &owner, &delegate, mail))?;
+            println!("collection {collection} of {owner} no longer delegated to {delegate}");
         }
         Command::Enroll {
             email,
             valid_minutes,
             no_qr,
         } => {
-            let mut store = open(&db, DurabilityArg::Process)?;
+            let mut store = open_existing(&db)?;
+            principal(&store, &db, &email)?;
             let valid_ms = valid_minutes.saturating_mul(60_000);
             let activation = store.transaction(|s| admin::enroll(s, &email, valid_ms))?;
             if !no_qr {
@@ -221,162 +329,125 @@ fn run(cli: Cli) -> tidings::Result<()> {
                 );
             }
             println!("{}", activation.to_uri());
-            Ok(())
         }
         Command::Revoke { device } => {
-            open(&db, DurabilityArg::Process)?.transaction(|s| admin::revoke(s, device))?;
+            open_existing(&db)?.transaction(|s| admin::revoke(s, device))?;
             println!("device {device} revoked");
-            Ok(())
         }
         Command::Wipe { device } => {
-            let wipe =
-                open(&db, DurabilityArg::Process)?.transaction(|s| admin::wipe(s, device))?;
+            let wipe = open_existing(&db)?.transaction(|s| admin::wipe(s, device))?;
             println!("device {device}: wipe {wipe} ordered");
-            Ok(())
         }
         Command::Import {
             format,
             email,
             path,
             folder,
+            create_folder,
         } => {
-            let mut store = open(&db, DurabilityArg::Process)?;
-            let imported = store.transaction(|s| {
-                let principal = admin::principal(s, &email)?;
-                match format {
-                    ImportFormat::Maildir => {
-                        let folder = admin::folder(s, principal.id, &folder)?;
-                        import::maildir(s, folder, &path)
-                    }
-                    ImportFormat::Mbox => {
-                        let folder = admin::folder(s, principal.id, &folder)?;
-                        import::mbox(s, folder, &path)
-                    }
-                    ImportFormat::Ics => {
-                        let calendar = admin::calendar(s, principal.id)?;
-                        import::ics(s, calendar, &path)
+            let mut store = open_existing(&db)?;
+            let owner = principal(&store, &db, &email)?;
+            let report = match format {
+                ImportFormat::Ics => {
+                    let calendar = admin::calendar(&store, owner.id)?;
+                    import::ics(&mut store, calendar, &path)?
+                }
+                ImportFormat::Maildir | ImportFormat::Mbox => {
+                    let folder = match create_folder {
+                        true => store.transaction(|s| admin::folder(s, owner.id, &folder))?,
+                        false => mail_folder(&store, &owner, &folder)?,
+                    };
+                    match format {
+                        ImportFormat::Maildir => import::maildir(&mut store, folder, &path)?,
+                        _ => import::mbox(&mut store, folder, &path)?,
                     }
                 }
-            })?;
-            println!(
-                "imported {} item(s), skipped {}",
-                imported.stored, imported.skipped
-            );
-            Ok(())
+            };
+            return Ok(print_report(&report));
         }
         Command::Deliver { email, path } => {
-            let bytes = read_file(&path)?;
-            let mut store = open(&db, DurabilityArg::Process)?;
+            let bytes = std::fs::read(&path)
+                .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
+            let mut store = open_existing(&db)?;
+            let owner = principal(&store, &db, &email)?;
             let is_ics = path
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("ics"));
-            let ids = store.transaction(|s| {
-                if is_ics {
-                    admin::deliver_events(s, &email, &String::from_utf8_lossy(&bytes))
-                } else {
-                    admin::deliver_mail(s, &email, &bytes).map(|id| vec![id])
-                }
-            })?;
-            println!("delivered {} item(s) to {email}", ids.len());
-            Ok(())
+            if is_ics {
+                let calendar = admin::calendar(&store, owner.id)?;
+                return Ok(print_report(&import::ics(&mut store, calendar, &path)?));
+            }
+            let id = store
+                .transaction(|s| admin::deliver_mail(s, &email, &bytes))
+                .map_err(|e| match e.kind() {
+                    tidings::ErrorKind::InvalidData => Failure::new(format!(
+                        "{} is not a mail message, nothing delivered: {e} (error {})",
+                        path.display(),
+                        e.code()
+                    )),
+                    _ => e.into(),
+                })?;
+            println!("delivered message {id} to {email}");
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The principal's existing mail folder `name`, or what to do.
+fn mail_folder(store: &SqliteStore, owner: &Principal, name: &str) -> Result<u64, Failure> {
+    admin::existing_folder(store, owner.id, name).map_err(|e| match e.kind() {
+        tidings::ErrorKind::NotFound => {
+            let names = admin::folder_names(store, owner.id).unwrap_or_default();
+            Failure::new(format!(
+                "{} has no mail folder {} (folders: {}); check --folder, or add \
+                 --create-folder to create it",
+                owner.email,
+                printable(name),
+                printable(&names.join(", "))
+            ))
+        }
+        _ => e.into(),
+    })
+}
+
+/// Prints what an import did, refusal by refusal; the exit status says
+/// whether anything was refused.
+fn print_report(report: &import::Report) -> ExitCode {
+    for note in &report.notes {
+        eprintln!("note: {}", printable(note));
+    }
+    for refusal in &report.refused {
+        eprintln!("refused: {}", printable(&refusal.to_string()));
+    }
+    println!("{}", report.summary());
+    if report.refused.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "tidings-server: {} item(s) refused (listed above); everything else was imported",
+        report.refused.len()
+    );
+    ExitCode::FAILURE
 }
 
 fn list(store: &SqliteStore) -> tidings::Result<()> {
     for p in store.principals()? {
-        println!("principal {:>4}  {:<28} {}", p.id, p.email, p.name);
+        println!(
+            "principal {:>4}  {:<28} {}",
+            p.id,
+            printable(&p.email),
+            printable(&p.name)
+        );
     }
     for d in store.devices()? {
         let status = if d.revoked { "revoked" } else { "active" };
         println!(
             "device    {:>4}  principal {:<4} {:<8} {}",
-            d.id, d.principal, status, d.name
+            d.id,
+            d.principal,
+            status,
+            printable(&d.name)
         );
     }
     Ok(())
-}
-
-fn serve(
-    store: SqliteStore,
-    listen: Listen,
-    ready_file: Option<PathBuf>,
-    activations: bool,
-) -> tidings::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|_| tidings::Error::new(tidings::ErrorKind::InvalidState, "no async runtime"))?;
-    runtime.block_on(async move {
-        let options = ServerOptions {
-            tcp: Some(listen.tcp),
-            http: Some(listen.http),
-            web_root: listen.web,
-            pkg_root: listen.pkg,
-            max_connections: listen.max_connections,
-            limits: listen.limits,
-            ..ServerOptions::default()
-        };
-        let server = Server::start(store, options).await?;
-        // Recorded after binding, so payloads name the real ports.
-        let tcp = server.tcp_addr().map(|a| a.to_string()).unwrap_or_default();
-        let ws = server.ws_url();
-        server.with_store(|s| admin::record_addresses(s, &tcp, ws.as_deref()))?;
-        if let Some(path) = ready_file {
-            write_ready_file(&server, &path, &tcp, activations)?;
-        }
-        wait_for_signal().await;
-        server.shutdown().await;
-        Ok(())
-    })
-}
-
-/// The addresses (and, for the demo, an activation payload per principal)
-/// as JSON, for scripts and tests that start the server.
-fn write_ready_file(
-    server: &Server,
-    path: &Path,
-    tcp: &str,
-    with_activations: bool,
-) -> tidings::Result<()> {
-    let mut activations = serde_json::Map::new();
-    let principals = if with_activations {
-        server.with_store(|s| s.principals())?
-    } else {
-        Vec::new()
-    };
-    for p in principals {
-        let payload = server.with_store(|s| admin::enroll(s, &p.email, 24 * 3_600_000))?;
-        activations.insert(p.email, payload.to_uri().into());
-    }
-    let ready = serde_json::json!({
-        "tcp": tcp,
-        "ws": server.ws_url(),
-        "http": server.http_addr().map(|a| format!("http://{a}/")),
-        "server_key": hex::encode(server.public_key()),
-        "activations": activations,
-    });
-    // Written whole, then renamed: a reader never sees half a file.
-    let partial = path.with_extension("partial");
-    std::fs::write(&partial, ready.to_string())
-        .and_then(|()| std::fs::rename(&partial, path))
-        .map_err(|_| {
-            tidings::Error::new(
-                tidings::ErrorKind::InvalidArgument,
-                "cannot write the ready file",
-            )
-        })
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
 }

@@ -51,6 +51,9 @@ pub fn town_hall(store: &mut SqliteStore) -> Result<()> {
 /// `options`, recording the bound addresses so enrollment payloads name
 /// them: where the demo's and every binding's tests start.
 pub async fn serve_town_hall(db: &Path, options: ServerOptions) -> Result<Server> {
+    crate::dbfile::create_private(db).map_err(|_| {
+        tidings::Error::new(tidings::ErrorKind::Storage, "cannot create the database")
+    })?;
     let mut store = SqliteStore::open(db, Durability::Process)?;
     town_hall(&mut store)?;
     let server = Server::start(store, options).await?;

@@ -99,6 +99,10 @@ error_kinds! {
     InvalidCursor = 504 => "invalid cursor",
     /// Input data (a MIME message or an iCalendar object) could not be converted.
     InvalidData = 505 => "invalid input data",
+    /// A mail address is not a plain `local@domain` mailbox (composing mail, adding a principal).
+    InvalidAddress = 510 => "invalid mail address",
+    /// A media type is not a bare `type/subtype` of RFC 2045 tokens.
+    InvalidMediaType = 511 => "invalid media type",
 
     /// A session method was called in a state that does not allow it.
     InvalidState = 600 => "call not valid in this state",

@@ -75,7 +75,16 @@ async fn run(keep_running: bool) -> Result<()> {
     let child = Command::new(&server_bin)
         .arg("--db")
         .arg(&db)
-        .args(["demo", "--tcp", tcp, "--http", http, "--ready-file"])
+        // target/demo is the demo's own scratch space: replace what is there.
+        .args([
+            "demo",
+            "--replace",
+            "--tcp",
+            tcp,
+            "--http",
+            http,
+            "--ready-file",
+        ])
         .arg(&ready)
         .arg("--web")
         .arg(root.join("bindings/wasm/examples/web"))

@@ -68,10 +68,13 @@
 mod event;
 mod line;
 mod parse;
+mod per_event;
 mod props;
 mod tree;
 mod value;
 mod write;
+
+pub use per_event::{EventProblem, PerEvent, calendar_items_per_event};
 
 use crate::error::Result;
 use crate::proto::CalendarItem;

@@ -4,13 +4,25 @@
 //! this reads its values from the root part's headers directly, so a message
 //! without any part yields empty headers rather than a panic.
 
-use mail_parser::{DateTime, Header, HeaderName, HeaderValue, Message};
+use mail_parser::{DateTime, Header, HeaderName, HeaderValue, Message, MessageParser};
 
+use super::charset;
 use crate::proto::{Address, MailHeaders};
 
 /// The headers of `message`; `thread_id` is left for the server to assign.
+/// A header block in raw 8-bit or ISO-2022-JP is decoded first (see
+/// [`charset`]).
 pub(super) fn headers(message: &Message<'_>) -> MailHeaders {
-    let fields: &[Header<'_>] = message.parts.first().map_or(&[], |p| &p.headers);
+    if let Some(block) = charset::header_block(message) {
+        let parsed = MessageParser::default().parse_headers(block.as_bytes());
+        if let Some(decoded) = parsed.as_ref().and_then(|m| m.parts.first()) {
+            return from_fields(&decoded.headers);
+        }
+    }
+    from_fields(message.parts.first().map_or(&[], |p| &p.headers))
+}
+
+fn from_fields(fields: &[Header<'_>]) -> MailHeaders {
     let (date, date_offset_minutes) = date(fields);
     MailHeaders {
         from: addresses(fields, &HeaderName::From),

@@ -32,9 +32,13 @@
 //! (everything else, inline images included); an attached message is one
 //! attachment whose own parts are not numbered.
 
+mod charset;
 mod headers;
+mod outgoing;
 mod parts;
 mod preview;
+
+pub use outgoing::{MAX_ADDRESS_BYTES, check_address, check_media_type, header_text};
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -118,10 +122,38 @@ pub fn part_bytes(raw: &[u8], part_id: u32) -> Result<Vec<u8>> {
 }
 
 fn parse(raw: &[u8]) -> Result<Message<'_>> {
+    if !starts_as_mail(raw) {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            "not a mail message: it does not start with a header field",
+        ));
+    }
     MessageParser::default().parse(raw).ok_or(Error::new(
         ErrorKind::InvalidData,
         "no RFC 5322 message header found",
     ))
+}
+
+/// Whether `raw` starts as RFC 5322 mail does: a header field (`Name:`
+/// with a printable ASCII name), after at most an mbox `From ` line, and no
+/// NUL byte in the header. mail-parser reads anything as a message, so a
+/// picture, an Outlook `.msg` file or random bytes would otherwise become an
+/// empty mail.
+fn starts_as_mail(raw: &[u8]) -> bool {
+    let mut lines = raw.split(|&b| b == b'\n').peekable();
+    if lines.peek().is_some_and(|l| l.starts_with(b"From ")) {
+        lines.next();
+    }
+    let Some(first) = lines.peek() else {
+        return false;
+    };
+    let name = first
+        .iter()
+        .position(|&b| b == b':')
+        .and_then(|end| first.get(..end));
+    let named = name.is_some_and(|n| !n.is_empty() && n.iter().all(|&b| (33..=126).contains(&b)));
+    let mut header = lines.take_while(|l| !l.is_empty() && *l != b"\r");
+    named && !header.any(|l| l.contains(&0))
 }
 
 /// The preview from the text view of the message's body parts, in order.
@@ -144,3 +176,7 @@ fn preview_of(message: &Message<'_>, max: usize) -> (String, bool) {
     }
     preview.finish()
 }
+
+#[cfg(all(test, feature = "full-charsets"))]
+#[path = "charset_tests.rs"]
+mod charset_tests;

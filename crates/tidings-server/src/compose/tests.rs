@@ -1,0 +1,237 @@
+//! Header injection: every value a device chooses, with every kind of line
+//! break, must not start a header line of its own.
+
+use super::compose;
+use crate::admin;
+use crate::store::SqliteStore;
+use tidings::ErrorKind;
+use tidings::proto::{Address, MailHeaders, MailItem, OutgoingAttachment, OutgoingMail, item};
+use tidings::session::{Original, Outgoing, Relation};
+use tidings::store::Directory;
+use tidings::sync::mail::{MailItemOptions, mail_item_from_message};
+use tidings::sync::pack_item;
+
+const BREAKS: [&str; 4] = ["\r\n", "\n", "\r", "\u{2028}"];
+
+fn injected(line_break: &str) -> String {
+    format!("x{line_break}Bcc: spy@evil.example{line_break}X-Injected: yes")
+}
+
+fn store() -> (SqliteStore, u64) {
+    let mut store = SqliteStore::open_in_memory().expect("store");
+    let id = admin::add_principal(&mut store, "Mayor Ada Quinn", "mayor@town.example")
+        .expect("principal");
+    (store, id)
+}
+
+fn plain(principal_id: u64) -> Outgoing {
+    Outgoing {
+        principal_id,
+        mail: OutgoingMail {
+            to: vec![Address {
+                name: "Clerk".into(),
+                email: "clerk@town.example".into(),
+            }],
+            subject: "Agenda".into(),
+            text: "See you Thursday.".into(),
+            ..OutgoingMail::default()
+        },
+        original: None,
+    }
+}
+
+/// Names of the header lines of `raw`: those of the top-level header and
+/// of each part's header (after a `--boundary` line, which has no spaces), up to the blank line
+/// that ends each; continuation lines are not names.
+fn header_lines(raw: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    let mut in_header = true;
+    let mut names = Vec::new();
+    for line in text.split('\n').map(|l| l.trim_end_matches('\r')) {
+        if line.is_empty() {
+            in_header = false;
+        } else if line.starts_with("--") && !line.contains(' ') {
+            in_header = true;
+        } else if in_header && !line.starts_with([' ', '\t']) {
+            names.extend(line.split_once(':').map(|(n, _)| n.to_ascii_lowercase()));
+        }
+    }
+    names
+}
+
+fn assert_not_injected(raw: &[u8], what: &str) {
+    let names = header_lines(raw);
+    assert!(!names.iter().any(|n| n == "bcc"), "{what}: a Bcc: line");
+    assert!(
+        !names.iter().any(|n| n == "x-injected"),
+        "{what}: an injected line"
+    );
+    assert_eq!(
+        names.iter().filter(|n| *n == "from").count(),
+        1,
+        "{what}: one From:"
+    );
+    // And the message reads back as one mail from the sender.
+    let item = mail_item_from_message(raw, &MailItemOptions::default()).expect("parses");
+    let headers = item.headers.expect("headers");
+    assert_eq!(headers.from.len(), 1, "{what}");
+    assert_eq!(headers.from[0].email, "mayor@town.example", "{what}");
+    assert!(headers.bcc.is_empty(), "{what}");
+}
+
+#[test]
+fn subject_with_line_breaks_stays_one_header() {
+    let (store, id) = store();
+    let sender = store.principal(id).expect("sender");
+    for line_break in BREAKS {
+        let mut outgoing = plain(id);
+        outgoing.mail.subject = injected(line_break);
+        let raw = compose(&store, &sender, &outgoing).expect("composed");
+        assert_not_injected(&raw, "subject");
+        let item = mail_item_from_message(&raw, &MailItemOptions::default()).expect("parses");
+        let subject = item.headers.expect("headers").subject;
+        assert!(subject.contains("Bcc: spy@evil.example"), "{subject:?}");
+    }
+}
+
+#[test]
+fn display_names_with_line_breaks_stay_in_their_header() {
+    let (mut store, id) = store();
+    for line_break in BREAKS {
+        let mut outgoing = plain(id);
+        outgoing.mail.to[0].name = injected(line_break);
+        outgoing.mail.cc = vec![Address {
+            name: injected(line_break),
+            email: "cllr@town.example".into(),
+        }];
+        let sender = store.principal(id).expect("sender");
+        let raw = compose(&store, &sender, &outgoing).expect("composed");
+        assert_not_injected(&raw, "display name");
+    }
+    // The sender's own name, stored before names were checked.
+    let forged = store
+        .add_principal(&injected("\r\n"), "forged@town.example")
+        .expect("raw insert");
+    let sender = store.principal(forged).expect("sender");
+    let raw = compose(&store, &sender, &plain(forged)).expect("composed");
+    let names = header_lines(&raw);
+    assert!(!names.iter().any(|n| n == "bcc" || n == "x-injected"));
+}
+
+#[test]
+fn every_recipient_field_refuses_a_forged_address() {
+    let (store, id) = store();
+    let sender = store.principal(id).expect("sender");
+    let forged = Address {
+        name: String::new(),
+        email: "clerk@town.example>\r\nBcc: spy@evil.example".into(),
+    };
+    type Field = fn(&mut OutgoingMail) -> &mut Vec<Address>;
+    let fields: [(&str, Field); 3] = [
+        ("to", |m| &mut m.to),
+        ("cc", |m| &mut m.cc),
+        ("bcc", |m| &mut m.bcc),
+    ];
+    for (name, field) in fields {
+        let mut outgoing = plain(id);
+        field(&mut outgoing.mail).push(forged.clone());
+        let e = compose(&store, &sender, &outgoing).expect_err(name);
+        assert_eq!(e.kind(), ErrorKind::InvalidAddress, "{name}");
+    }
+}
+
+#[test]
+fn attachment_name_and_media_type_cannot_inject() {
+    let (store, id) = store();
+    let sender = store.principal(id).expect("sender");
+    for line_break in BREAKS {
+        let mut outgoing = plain(id);
+        outgoing.mail.attachments = vec![OutgoingAttachment {
+            filename: injected(line_break),
+            content_type: "application/pdf".into(),
+            data: b"%PDF-1.4".to_vec(),
+        }];
+        let raw = compose(&store, &sender, &outgoing).expect("composed");
+        assert_not_injected(&raw, "attachment name");
+        let item = mail_item_from_message(&raw, &MailItemOptions::default()).expect("parses");
+        assert_eq!(item.attachments.len(), 1);
+        assert_eq!(item.attachments[0].content_type, "application/pdf");
+
+        outgoing.mail.attachments[0].filename = "minutes.pdf".into();
+        outgoing.mail.attachments[0].content_type = format!("text/plain{}", injected(line_break));
+        let e = compose(&store, &sender, &outgoing).expect_err("media type");
+        assert_eq!(e.kind(), ErrorKind::InvalidMediaType);
+    }
+}
+
+fn original(relation: Relation, message_id: &str, references: Vec<String>) -> Original {
+    let mail = MailItem {
+        id: 99,
+        headers: Some(MailHeaders {
+            from: vec![Address {
+                name: "Clerk".into(),
+                email: "clerk@town.example".into(),
+            }],
+            message_id: message_id.into(),
+            references,
+            ..MailHeaders::default()
+        }),
+        preview: "Line one\r\nBcc: quoted@evil.example".into(),
+        ..MailItem::default()
+    };
+    Original {
+        collection_id: 1,
+        item_id: 99,
+        relation,
+        packed: pack_item(item::Kind::Mail(mail)),
+    }
+}
+
+#[test]
+fn reply_threads_only_under_well_formed_ids() {
+    let (store, id) = store();
+    let sender = store.principal(id).expect("sender");
+    let mut outgoing = plain(id);
+    outgoing.original = Some(original(
+        Relation::Reply { all: false },
+        "agenda-4@town.example>\r\nBcc: spy@evil.example",
+        vec![
+            "first@town.example".into(),
+            "bad id\r\nX-Injected: yes".into(),
+        ],
+    ));
+    let raw = compose(&store, &sender, &outgoing).expect("composed");
+    assert_not_injected(&raw, "reply");
+    let headers = mail_item_from_message(&raw, &MailItemOptions::default())
+        .expect("parses")
+        .headers
+        .expect("headers");
+    assert!(headers.in_reply_to.is_empty(), "{:?}", headers.in_reply_to);
+
+    outgoing.original = Some(original(
+        Relation::Reply { all: false },
+        "agenda-4@town.example",
+        vec!["first@town.example".into(), "bad id\r\nX: y".into()],
+    ));
+    let raw = compose(&store, &sender, &outgoing).expect("composed");
+    let headers = mail_item_from_message(&raw, &MailItemOptions::default())
+        .expect("parses")
+        .headers
+        .expect("headers");
+    assert_eq!(headers.in_reply_to, vec!["agenda-4@town.example"]);
+    assert_eq!(
+        headers.references,
+        vec!["first@town.example", "agenda-4@town.example"]
+    );
+}
+
+#[test]
+fn forward_without_raw_quotes_in_the_body_only() {
+    let (store, id) = store();
+    let sender = store.principal(id).expect("sender");
+    let mut outgoing = plain(id);
+    outgoing.mail.subject = injected("\r\n");
+    outgoing.original = Some(original(Relation::Forward, "x@y", Vec::new()));
+    let raw = compose(&store, &sender, &outgoing).expect("composed");
+    assert_not_injected(&raw, "forward");
+}

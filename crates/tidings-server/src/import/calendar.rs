@@ -1,0 +1,188 @@
+//! Events from an `.ics` file, each stored or refused alone (the core's
+//! [`calendar_items_per_event`]), merged by UID with what the calendar holds.
+
+use super::{BATCH, Refusal, Report, read, reason};
+use crate::store::SqliteStore;
+use std::collections::HashMap;
+use std::path::Path;
+use tidings::Result;
+use tidings::compress::{InflateLimits, unpack};
+use tidings::proto::{self, CalendarEvent, CalendarItem, Item, item};
+use tidings::store::ItemStore;
+use tidings::sync::ical::calendar_items_per_event;
+use tidings::sync::pack_item;
+
+/// The UID that names an item: its master's, or its first override's.
+fn uid(item: &CalendarItem) -> Option<&str> {
+    let events = item.master.iter().chain(&item.overrides);
+    events.map(|e| e.uid.as_str()).next()
+}
+
+/// The items a calendar holds, by UID.
+fn present(store: &SqliteStore, calendar: u64) -> Result<HashMap<String, CalendarItem>> {
+    let mut present = HashMap::new();
+    for (_, packed, _) in store.items(calendar)? {
+        let decoded = unpack(&packed, &InflateLimits::default())
+            .and_then(|bytes| proto::decode::<Item>(&bytes));
+        if let Ok(Item {
+            kind: Some(item::Kind::Calendar(held)),
+        }) = decoded
+        {
+            if let Some(uid) = uid(&held) {
+                present.insert(uid.to_owned(), held);
+            }
+        }
+    }
+    Ok(present)
+}
+
+/// SEQUENCE, then DTSTAMP (UTC text, which orders as its time).
+fn version(event: &CalendarEvent) -> (u32, &str) {
+    (event.sequence, event.dtstamp.as_str())
+}
+
+/// Puts `new` in `slot` when it is not older; false when `slot` was later.
+fn keep_latest(slot: &mut CalendarEvent, new: CalendarEvent) -> bool {
+    let newer = version(&new) >= version(slot);
+    if newer {
+        *slot = new;
+    }
+    newer
+}
+
+/// `held` with the events of `new` that are not older than its own.
+/// Returns whether something of `new` was older than what is held.
+fn merge(held: &mut CalendarItem, new: CalendarItem) -> bool {
+    let mut older = false;
+    for zone in new.timezones {
+        match held.timezones.iter_mut().find(|z| z.tzid == zone.tzid) {
+            Some(slot) => *slot = zone,
+            None => held.timezones.push(zone),
+        }
+    }
+    if let Some(master) = new.master {
+        match held.master.as_mut() {
+            Some(slot) => older |= !keep_latest(slot, master),
+            None => held.master = Some(master),
+        }
+    }
+    for instance in new.overrides {
+        let same = held
+            .overrides
+            .iter_mut()
+            .find(|o| o.recurrence_id == instance.recurrence_id);
+        match same {
+            Some(slot) => older |= !keep_latest(slot, instance),
+            None => held.overrides.push(instance),
+        }
+    }
+    older
+}
+
+/// iCalendar is UTF-8; exporters that write Windows-1252 still exist.
+fn text_of(bytes: &[u8]) -> Option<String> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text.to_owned()),
+        Err(_) if bytes.contains(&0) => None,
+        Err(_) => Some(encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned()),
+    }
+}
+
+/// Imports the events of an `.ics` file into `calendar`, each on its own:
+/// a broken event is refused with its line and UID, the others are stored.
+/// An event whose UID the calendar holds is merged with it, keeping the
+/// later version of each instance by SEQUENCE, then DTSTAMP; importing a
+/// file twice changes nothing.
+///
+/// # Errors
+///
+/// Only the store's: every problem with the input is in the report.
+pub fn ics(store: &mut SqliteStore, calendar: u64, path: &Path) -> Result<Report> {
+    let mut report = Report::default();
+    let source = path.display().to_string();
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        report.refuse(source, "a directory: name the .ics files in it one by one");
+        return Ok(report);
+    }
+    let bytes = match read(path) {
+        Ok(bytes) => bytes,
+        Err(why) => {
+            report.refuse(source, why);
+            return Ok(report);
+        }
+    };
+    let Some(text) = text_of(&bytes) else {
+        report.refuse(source, "not iCalendar text: a binary file");
+        return Ok(report);
+    };
+    let read = match calendar_items_per_event(&text, calendar) {
+        Ok(read) => read,
+        Err(e) => {
+            report.refuse(source, reason(&e));
+            return Ok(report);
+        }
+    };
+    report.superseded += read.superseded;
+    report.refused.extend(read.problems.iter().map(|p| Refusal {
+        source: format!("{}:{}", path.display(), p.line),
+        uid: p.uid.clone(),
+        reason: reason(&p.error),
+    }));
+    if read.derived_uids > 0 {
+        report.notes.push(format!(
+            "{}: {} event(s) had no UID and were given one derived from their content",
+            path.display(),
+            read.derived_uids
+        ));
+    }
+    let mut present = present(store, calendar)?;
+    for batch in read.items.chunks(BATCH) {
+        store.atomic(|s| {
+            for new in batch {
+                store_item(s, calendar, &mut present, new.clone(), &mut report)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(report)
+}
+
+fn store_item(
+    store: &mut SqliteStore,
+    calendar: u64,
+    present: &mut HashMap<String, CalendarItem>,
+    new: CalendarItem,
+    report: &mut Report,
+) -> Result<()> {
+    let Some(key) = uid(&new).map(str::to_owned) else {
+        return Ok(());
+    };
+    let mut item = match present.get(&key) {
+        Some(held) => {
+            let mut merged = held.clone();
+            let older = merge(&mut merged, new);
+            if &merged == held {
+                match older {
+                    true => report.superseded += 1,
+                    false => report.unchanged += 1,
+                }
+                return Ok(());
+            }
+            merged.version = held.version.saturating_add(1);
+            report.updated += 1;
+            merged
+        }
+        None => {
+            let mut fresh = new;
+            fresh.id = store.allocate_id()?;
+            fresh.version = 1;
+            report.stored += 1;
+            fresh
+        }
+    };
+    item.calendar_id = calendar;
+    let packed = pack_item(item::Kind::Calendar(item.clone()));
+    store.upsert(calendar, Some(item.id), packed, 0)?;
+    present.insert(key, item);
+    Ok(())
+}

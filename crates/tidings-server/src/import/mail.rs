@@ -1,0 +1,302 @@
+//! Messages from a Maildir or an mbox file, each stored or refused alone.
+
+use super::{BATCH, Report, read, reason, split_mbox_numbered};
+use crate::store::SqliteStore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fs::FileType;
+use std::path::{Path, PathBuf};
+use tidings::compress::{InflateLimits, unpack};
+use tidings::proto::{self, Item, MailFlag, MailItem, item};
+use tidings::store::ItemStore;
+use tidings::sync::mail::{DEFAULT_PREVIEW_BYTES, MailItemOptions, mail_item_from_message};
+use tidings::{ErrorKind, Result};
+
+/// What makes two messages the same message.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Identity {
+    MessageId(String),
+    /// For mail without a Message-ID: its bytes.
+    Digest([u8; 32]),
+}
+
+fn identity(mail: &MailItem, raw: &[u8]) -> Identity {
+    match mail.headers.as_ref().map(|h| h.message_id.as_str()) {
+        Some(id) if !id.is_empty() => Identity::MessageId(id.to_owned()),
+        _ => Identity::Digest(Sha256::digest(raw).into()),
+    }
+}
+
+/// The messages a folder holds, by identity, with their id and flags.
+struct Present(HashMap<Identity, (u64, u32)>);
+
+impl Present {
+    fn of(store: &SqliteStore, folder: u64) -> Result<Self> {
+        let mut present = HashMap::new();
+        for (id, packed, flags) in store.items(folder)? {
+            let decoded = unpack(&packed, &InflateLimits::default())
+                .and_then(|bytes| proto::decode::<Item>(&bytes));
+            let Ok(Item {
+                kind: Some(item::Kind::Mail(mail)),
+            }) = decoded
+            else {
+                continue;
+            };
+            let raw = match mail
+                .headers
+                .as_ref()
+                .is_some_and(|h| !h.message_id.is_empty())
+            {
+                true => None,
+                false => store.raw_message(id)?,
+            };
+            present.insert(
+                identity(&mail, raw.as_deref().unwrap_or_default()),
+                (id, flags),
+            );
+        }
+        Ok(Present(present))
+    }
+}
+
+/// The flags a Maildir file name records after `:2,` (or `!2,`, where `:`
+/// is not allowed in names): S seen, F flagged, R replied, D draft,
+/// P passed (forwarded). Other letters (T, trashed) carry no flag here.
+pub fn maildir_flags(file_name: &str) -> u32 {
+    let info = file_name
+        .rsplit_once(":2,")
+        .or_else(|| file_name.rsplit_once("!2,"))
+        .map_or("", |(_, info)| info);
+    let bit = |letter| match letter {
+        'S' => MailFlag::Seen as u32,
+        'F' => MailFlag::Flagged as u32,
+        'R' => MailFlag::Answered as u32,
+        'D' => MailFlag::Draft as u32,
+        'P' => MailFlag::Forwarded as u32,
+        _ => 0,
+    };
+    info.chars().map(bit).fold(0, |all, b| all | b)
+}
+
+/// Stores one message unless the folder holds it already; a message that
+/// is not mail is refused in `report`.
+fn store_message(
+    store: &mut SqliteStore,
+    folder: u64,
+    present: &mut Present,
+    (source, raw, flags): (String, &[u8], u32),
+    report: &mut Report,
+) -> Result<()> {
+    let mail = match mail_item_from_message(raw, &MailItemOptions::default()) {
+        Ok(mail) => mail,
+        Err(e) if e.kind() == ErrorKind::InvalidData => {
+            report.refuse(source, reason(&e));
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let identity = identity(&mail, raw);
+    if let Some((id, held)) = present.0.get_mut(&identity) {
+        // Flags a device set since are kept: an import only adds flags.
+        let union = *held | flags;
+        if union == *held {
+            report.unchanged += 1;
+        } else {
+            store.set_flags(folder, *id, union)?;
+            *held = union;
+            report.updated += 1;
+        }
+        return Ok(());
+    }
+    let id = store.add_message(folder, raw, DEFAULT_PREVIEW_BYTES)?;
+    if flags != 0 {
+        store.set_flags(folder, id, flags)?;
+    }
+    present.0.insert(identity, (id, flags));
+    report.stored += 1;
+    Ok(())
+}
+
+/// Imports every message file of a Maildir (`cur/` and `new/`; a plain
+/// directory of message files works too) into `folder`, in file name order
+/// (Maildir names start with the delivery time), with the flags their names
+/// record. Symbolic links are not followed (a link could reach any file the
+/// server can read); they and files that are not mail are refused by name.
+/// Maildir++ subfolders are named in the report's notes, with the command
+/// that imports each.
+///
+/// # Errors
+///
+/// Only the store's: every problem with the input is in the report.
+pub fn maildir(store: &mut SqliteStore, folder: u64, dir: &Path) -> Result<Report> {
+    let mut report = Report::default();
+    let files = maildir_files(dir, &mut report);
+    let mut present = Present::of(store, folder)?;
+    for batch in files.chunks(BATCH) {
+        store.atomic(|s| {
+            for file in batch {
+                let source = file.display().to_string();
+                let raw = match read(file) {
+                    Ok(raw) => raw,
+                    Err(why) => {
+                        report.refuse(source, why);
+                        continue;
+                    }
+                };
+                let name = file.file_name().map(|n| n.to_string_lossy());
+                let flags = name.as_deref().map_or(0, maildir_flags);
+                store_message(s, folder, &mut present, (source, &raw, flags), &mut report)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(report)
+}
+
+/// The type of `path` itself (a link is a link), or a refusal.
+fn file_type(path: &Path, report: &mut Report) -> Option<FileType> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => Some(meta.file_type()),
+        Err(e) => {
+            report.refuse(path.display().to_string(), format!("cannot read: {e}"));
+            None
+        }
+    }
+}
+
+const LINK: &str = "a symbolic link, not followed: import what it points to by its own path";
+
+/// The message files of a Maildir, sorted; the rest is refused or noted.
+fn maildir_files(dir: &Path, report: &mut Report) -> Vec<PathBuf> {
+    let source = dir.display().to_string();
+    match file_type(dir, report) {
+        Some(t) if t.is_dir() => {}
+        Some(t) if t.is_symlink() => {
+            report.refuse(source, LINK);
+            return Vec::new();
+        }
+        Some(_) => {
+            report.refuse(
+                source,
+                "not a directory: for an mbox file use `import mbox`, for one message `deliver`",
+            );
+            return Vec::new();
+        }
+        None => return Vec::new(),
+    }
+    let mut roots = Vec::new();
+    for sub in ["cur", "new"].map(|d| dir.join(d)) {
+        match std::fs::symlink_metadata(&sub).map(|m| m.file_type()) {
+            Ok(t) if t.is_symlink() => report.refuse(sub.display().to_string(), LINK),
+            Ok(t) if t.is_dir() => roots.push(sub),
+            _ => {}
+        }
+    }
+    let maildir = !roots.is_empty() || dir.join("cur").exists() || dir.join("new").exists();
+    if !maildir {
+        roots.push(dir.to_path_buf());
+    }
+    let mut files = Vec::new();
+    for root in &roots {
+        let entries = match std::fs::read_dir(root) {
+            Ok(entries) => entries,
+            Err(e) => {
+                report.refuse(root.display().to_string(), format!("cannot list: {e}"));
+                continue;
+            }
+        };
+        for entry in entries {
+            let Ok(entry) = entry else { continue };
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_file() => files.push(path),
+                Ok(t) if t.is_symlink() => report.refuse(path.display().to_string(), LINK),
+                Ok(t) if t.is_dir() && !maildir => note_subfolder(&path, report),
+                Ok(t) if t.is_dir() => report.notes.push(format!(
+                    "{}: a directory inside a Maildir's {}, not imported",
+                    path.display(),
+                    root.file_name()
+                        .map_or(String::new(), |n| n.to_string_lossy().into())
+                )),
+                Ok(_) => report.refuse(path.display().to_string(), "not a regular file"),
+                Err(e) => report.refuse(path.display().to_string(), format!("cannot read: {e}")),
+            }
+        }
+    }
+    if maildir {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                note_subfolder(&entry.path(), report);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Notes a Maildir++ subfolder (`.Sent`, `.Lists.rust`) and how to import it.
+fn note_subfolder(path: &Path, report: &mut Report) {
+    let name = path
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    if matches!(name.as_str(), "cur" | "new" | "tmp") {
+        return;
+    }
+    match name.strip_prefix('.') {
+        Some(folder) if !folder.is_empty() => report.notes.push(format!(
+            "{}: a Maildir++ subfolder, not imported; import it with \
+             `import maildir EMAIL {} --folder {} --create-folder`",
+            path.display(),
+            path.display(),
+            folder.replace('.', "/")
+        )),
+        _ => report
+            .notes
+            .push(format!("{}: a subdirectory, not imported", path.display())),
+    }
+}
+
+/// Imports every message of an mbox file into `folder`. A file without any
+/// `From ` separator line is refused, naming what it looks like instead.
+///
+/// # Errors
+///
+/// Only the store's: every problem with the input is in the report.
+pub fn mbox(store: &mut SqliteStore, folder: u64, path: &Path) -> Result<Report> {
+    let mut report = Report::default();
+    let source = path.display().to_string();
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        report.refuse(source, "a directory: for a Maildir use `import maildir`");
+        return Ok(report);
+    }
+    let bytes = match read(path) {
+        Ok(bytes) => bytes,
+        Err(why) => {
+            report.refuse(source, why);
+            return Ok(report);
+        }
+    };
+    let messages = split_mbox_numbered(&bytes);
+    if messages.is_empty() && !bytes.is_empty() {
+        let one_message = mail_item_from_message(&bytes, &MailItemOptions::default()).is_ok();
+        report.refuse(
+            source,
+            match one_message {
+                true => "one message without an mbox `From ` line: use `deliver EMAIL FILE`, or put it in a Maildir",
+                false => "not an mbox file: no line starts with `From `",
+            },
+        );
+        return Ok(report);
+    }
+    let mut present = Present::of(store, folder)?;
+    for batch in messages.chunks(BATCH) {
+        store.atomic(|s| {
+            for (line, raw) in batch {
+                let source = format!("{}:{line}", path.display());
+                store_message(s, folder, &mut present, (source, raw, 0), &mut report)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(report)
+}

@@ -1,0 +1,92 @@
+//! `serve` and `demo`: the server on a tokio runtime until a signal, and
+//! the ready file scripts and tests wait for.
+
+use crate::Listen;
+use std::path::{Path, PathBuf};
+use tidings_server::admin;
+use tidings_server::server::{Server, ServerOptions};
+use tidings_server::store::SqliteStore;
+
+pub(crate) fn serve(
+    store: SqliteStore,
+    listen: Listen,
+    ready_file: Option<PathBuf>,
+    activations: bool,
+) -> tidings::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|_| tidings::Error::new(tidings::ErrorKind::InvalidState, "no async runtime"))?;
+    runtime.block_on(async move {
+        let options = ServerOptions {
+            tcp: Some(listen.tcp),
+            http: Some(listen.http),
+            web_root: listen.web,
+            pkg_root: listen.pkg,
+            max_connections: listen.max_connections,
+            limits: listen.limits,
+            ..ServerOptions::default()
+        };
+        let server = Server::start(store, options).await?;
+        // Recorded after binding, so payloads name the real ports.
+        let tcp = server.tcp_addr().map(|a| a.to_string()).unwrap_or_default();
+        let ws = server.ws_url();
+        server.with_store(|s| admin::record_addresses(s, &tcp, ws.as_deref()))?;
+        if let Some(path) = ready_file {
+            write_ready_file(&server, &path, &tcp, activations)?;
+        }
+        wait_for_signal().await;
+        server.shutdown().await;
+        Ok(())
+    })
+}
+
+/// The addresses (and, for the demo, an activation payload per principal)
+/// as JSON, for scripts and tests that start the server.
+fn write_ready_file(
+    server: &Server,
+    path: &Path,
+    tcp: &str,
+    with_activations: bool,
+) -> tidings::Result<()> {
+    let mut activations = serde_json::Map::new();
+    let principals = if with_activations {
+        server.with_store(|s| s.principals())?
+    } else {
+        Vec::new()
+    };
+    for p in principals {
+        let payload = server.with_store(|s| admin::enroll(s, &p.email, 24 * 3_600_000))?;
+        activations.insert(p.email, payload.to_uri().into());
+    }
+    let ready = serde_json::json!({
+        "tcp": tcp,
+        "ws": server.ws_url(),
+        "http": server.http_addr().map(|a| format!("http://{a}/")),
+        "server_key": hex::encode(server.public_key()),
+        "activations": activations,
+    });
+    // Written whole, then renamed: a reader never sees half a file.
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, ready.to_string())
+        .and_then(|()| std::fs::rename(&partial, path))
+        .map_err(|_| {
+            tidings::Error::new(
+                tidings::ErrorKind::InvalidArgument,
+                "cannot write the ready file",
+            )
+        })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

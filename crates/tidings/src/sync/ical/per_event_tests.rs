@@ -1,0 +1,171 @@
+//! Reading a calendar one VEVENT at a time.
+
+use arbitrary::{Arbitrary, Unstructured};
+use proptest::prelude::*;
+
+use super::calendar_items_per_event;
+use crate::error::ErrorKind;
+use crate::proto::CalendarItem;
+use crate::sync::ical::{calendar_item_to_ical, calendar_items_from_ical};
+
+fn calendar(body: &str) -> String {
+    format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n{body}END:VCALENDAR\r\n")
+}
+
+fn event(uid: &str, extra: &str) -> String {
+    format!(
+        "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20261120T100000Z\r\nDTSTART:20261203T090000Z\r\n{extra}END:VEVENT\r\n"
+    )
+}
+
+fn summaries(items: &[CalendarItem]) -> Vec<String> {
+    let masters = items.iter().filter_map(|i| i.master.as_ref());
+    masters.map(|m| m.summary.clone()).collect()
+}
+
+#[test]
+fn a_broken_event_is_refused_alone_with_its_line_and_uid() {
+    let text = calendar(&format!(
+        "{}{}{}",
+        event("a", "SUMMARY:first\r\n"),
+        event("b", "SUMMARY;CN=\"unterminated:broken\r\n"),
+        event("c", "SUMMARY:third\r\n"),
+    ));
+    let read = calendar_items_per_event(&text, 7).expect("calendar");
+    assert_eq!(summaries(&read.items), ["first", "third"]);
+    assert_eq!(read.problems.len(), 1);
+    let problem = &read.problems[0];
+    assert_eq!(problem.uid.as_deref(), Some("b"));
+    // The SUMMARY line of the second event: 3 calendar lines, 6 of event a,
+    // then its fifth.
+    assert_eq!(problem.line, 14, "{text}");
+    assert_eq!(problem.error.kind(), ErrorKind::InvalidData);
+    assert!(read.items.iter().all(|i| i.calendar_id == 7));
+}
+
+#[test]
+fn an_event_without_uid_gets_a_stable_derived_one() {
+    let no_uid = "BEGIN:VEVENT\r\nDTSTAMP:20261120T100000Z\r\nDTSTART:20261203T090000Z\r\nSUMMARY:Surgery\r\nEND:VEVENT\r\n";
+    let first = calendar_items_per_event(&calendar(no_uid), 1).expect("calendar");
+    assert_eq!(first.derived_uids, 1);
+    assert!(first.problems.is_empty(), "{:?}", first.problems);
+    let uid = &first.items[0].master.as_ref().expect("master").uid;
+    assert!(uid.ends_with("@derived.tidings"), "{uid}");
+    // Exporters rewrite DTSTAMP each time: the same event keeps its UID.
+    let restamped = no_uid.replace("20261120T100000Z", "20261201T080000Z");
+    let again = calendar_items_per_event(&calendar(&restamped), 1).expect("calendar");
+    assert_eq!(&again.items[0].master.as_ref().expect("master").uid, uid);
+    // Another event gets another UID.
+    let other = no_uid.replace("Surgery", "Council");
+    let other = calendar_items_per_event(&calendar(&other), 1).expect("calendar");
+    assert_ne!(&other.items[0].master.as_ref().expect("master").uid, uid);
+}
+
+#[test]
+fn several_versions_keep_the_latest_by_sequence_then_dtstamp() {
+    let restamped = event("y", "SUMMARY:y new\r\n").replace("20261120T100000Z", "20261121T100000Z");
+    let text = calendar(&format!(
+        "{}{}{}{restamped}",
+        event("x", "SEQUENCE:2\r\nSUMMARY:second\r\n"),
+        event("x", "SEQUENCE:1\r\nSUMMARY:first\r\n"),
+        event("y", "SUMMARY:y old\r\n"),
+    ));
+    let read = calendar_items_per_event(&text, 1).expect("calendar");
+    assert_eq!(summaries(&read.items), ["second", "y new"]);
+    assert_eq!(read.superseded, 2);
+    assert!(read.problems.is_empty());
+    // The strict reader refuses the same text whole.
+    assert!(calendar_items_from_ical(&text, 1).is_err());
+}
+
+#[test]
+fn a_typo_in_a_todo_does_not_touch_the_events() {
+    let text = calendar(&format!(
+        "BEGIN:VTODO\r\nUID:t\r\nSUMMARY;broken\r\nEND:VTOD\r\n{}",
+        event("a", "SUMMARY:kept\r\n")
+    ));
+    let read = calendar_items_per_event(&text, 1).expect("calendar");
+    assert_eq!(summaries(&read.items), ["kept"]);
+    assert!(read.problems.is_empty(), "{:?}", read.problems);
+}
+
+#[test]
+fn an_unclosed_event_is_refused_and_the_next_kept() {
+    let unclosed = event("a", "SUMMARY:lost\r\n").replace("END:VEVENT\r\n", "");
+    let text = calendar(&format!("{unclosed}{}", event("b", "SUMMARY:kept\r\n")));
+    let read = calendar_items_per_event(&text, 1).expect("calendar");
+    assert_eq!(summaries(&read.items), ["kept"]);
+    assert_eq!(read.problems.len(), 1);
+    assert_eq!(read.problems[0].uid.as_deref(), Some("a"));
+    assert_eq!(read.problems[0].line, 9, "the BEGIN that found it open");
+}
+
+#[test]
+fn a_stray_cr_refuses_only_its_event() {
+    let text = calendar(&format!(
+        "{}{}",
+        event("a", "SUMMARY:one\rtwo\r\n"),
+        event("b", "SUMMARY:kept\r\n")
+    ));
+    let read = calendar_items_per_event(&text, 1).expect("calendar");
+    assert_eq!(summaries(&read.items), ["kept"]);
+    assert_eq!(read.problems[0].line, 8);
+}
+
+#[test]
+fn empty_calendars_are_fine_and_other_files_are_not_calendars() {
+    let read = calendar_items_per_event(&calendar(""), 1).expect("empty calendar");
+    assert!(read.items.is_empty() && read.problems.is_empty());
+    for not_ical in [
+        "",
+        "\u{89}PNG\r\n\u{1a}\n",
+        "Subject: hello\r\n\r\nbody",
+        "\0\0\0",
+    ] {
+        let e = calendar_items_per_event(not_ical, 1).expect_err(not_ical);
+        assert_eq!(e.kind(), ErrorKind::InvalidData);
+    }
+}
+
+#[test]
+fn time_zones_travel_with_the_events_that_name_them() {
+    let zone = "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+    let zoned =
+        "BEGIN:VEVENT\r\nUID:z\r\nDTSTART;TZID=Europe/Berlin:20261203T090000\r\nEND:VEVENT\r\n";
+    let text = calendar(&format!("{zone}{zoned}{}", event("u", "")));
+    let read = calendar_items_per_event(&text, 1).expect("calendar");
+    assert_eq!(read.items.len(), 2);
+    assert_eq!(read.items[0].timezones.len(), 1);
+    assert_eq!(read.items[0].timezones[0].tzid, "Europe/Berlin");
+    assert!(read.items[1].timezones.is_empty());
+    assert_eq!(
+        read.items,
+        calendar_items_from_ical(&text, 1).expect("strict")
+    );
+}
+
+proptest! {
+    /// Whatever the text, reading never panics, and every problem names a
+    /// line of the input.
+    #[test]
+    fn any_text_is_read_or_refused(text in "(BEGIN:V(CALENDAR|EVENT|TIMEZONE|ALARM)\r\n|END:V(CALENDAR|EVENT|TIMEZONE|ALARM)\r\n|UID:[a-c]\r\n|DTSTART:2026120[1-3]\r\n|SEQUENCE:[0-3]\r\n| x\r\n|\r|[ -~]{0,12}\r\n){0,40}") {
+        if let Ok(read) = calendar_items_per_event(&text, 1) {
+            let lines = text.split('\n').count();
+            prop_assert!(read.problems.iter().all(|p| p.line >= 1 && p.line <= lines));
+        }
+    }
+
+    /// A text the strict reader accepts is read the same way, event by event.
+    #[test]
+    fn agrees_with_the_strict_reader(seed in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let Ok(item) = CalendarItem::arbitrary(&mut Unstructured::new(&seed)) else {
+            return Ok(());
+        };
+        let text = calendar_item_to_ical(&item);
+        if let Ok(strict) = calendar_items_from_ical(&text, 1) {
+            let read = calendar_items_per_event(&text, 1).expect("a calendar");
+            prop_assert_eq!(read.problems, Vec::new());
+            prop_assert_eq!(read.items, strict);
+        }
+    }
+}
