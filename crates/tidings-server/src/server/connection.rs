@@ -121,7 +121,7 @@ fn push(
                 return Ok(());
             }
             if let Some(page) = page {
-                if session.push_prepared(now, &page)? {
+                if session.push_prepared(now, &*lock(&shared.store), &page)? {
                     return Ok(());
                 }
             }
