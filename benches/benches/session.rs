@@ -194,7 +194,7 @@ fn fan_out(c: &mut Criterion) {
                 .expect("page");
             let mut sent = 0;
             for server in &mut servers {
-                sent += usize::from(server.push_prepared(now, &page).expect("push"));
+                sent += usize::from(server.push_prepared(now, &store, &page).expect("push"));
                 while server.poll_transmit().is_some() {}
             }
             assert_eq!(sent, devices);

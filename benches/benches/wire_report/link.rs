@@ -175,6 +175,8 @@ impl Link {
             now_ms,
         )
         .expect("resume");
+        // The bench keeps state in memory: nothing to persist first.
+        self.client.confirm_state_saved();
         let keys = Arc::new(StaticKeypair::from_secret_bytes([self.seed; 32]));
         self.server = ServerSession::new(
             ServerConfig::default(),

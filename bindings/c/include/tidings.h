@@ -299,13 +299,22 @@ tidings_result tidings_client_enroll(const tidings_client_state *state,
 
 /**
  * Reconnects (Noise IK, one round trip) with an enrolled `state` (copied,
- * not consumed) and 32 random bytes for the ephemeral key.
+ * not consumed) and 32 random bytes for the ephemeral key. The client's
+ * hello counter has already advanced: store `tidings_client_save`, then
+ * call `tidings_client_confirm_state_saved`; until then
+ * `tidings_client_poll_transmit` gives nothing, so a crash or a lost answer
+ * never repeats a hello timestamp.
  */
 tidings_result tidings_client_resume(const tidings_client_state *state,
                                      const uint8_t *ephemeral,
                                      size_t ephemeral_len,
                                      uint64_t now_ms,
                                      tidings_client **out);
+
+/**
+ * Releases the hello of `tidings_client_resume` once its state is stored.
+ */
+tidings_result tidings_client_confirm_state_saved(tidings_client *client);
 
 /**
  * Feeds bytes received from the server, in order, in chunks of any size.

@@ -62,7 +62,11 @@ pub extern "C" fn tidings_client_enroll(
 }
 
 /// Reconnects (Noise IK, one round trip) with an enrolled `state` (copied,
-/// not consumed) and 32 random bytes for the ephemeral key.
+/// not consumed) and 32 random bytes for the ephemeral key. The client's
+/// hello counter has already advanced: store `tidings_client_save`, then
+/// call `tidings_client_confirm_state_saved`; until then
+/// `tidings_client_poll_transmit` gives nothing, so a crash or a lost answer
+/// never repeats a hello timestamp.
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_client_resume(
     state: *const tidings_client_state,
@@ -81,6 +85,17 @@ pub extern "C" fn tidings_client_resume(
             ephemeral,
             now_ms,
         )?));
+        Ok(())
+    })
+}
+
+/// Releases the hello of `tidings_client_resume` once its state is stored.
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_client_confirm_state_saved(
+    client: *mut tidings_client,
+) -> tidings_result {
+    guard(|| {
+        borrow_mut(client)?.confirm_state_saved();
         Ok(())
     })
 }

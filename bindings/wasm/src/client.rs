@@ -51,7 +51,9 @@ impl Client {
 
     /// Reconnects (Noise IK, one round trip) with an enrolled `state` (copied,
     /// not consumed): every collection resumes from its cursor and the outbox
-    /// is sent again.
+    /// is sent again. The hello counter has already advanced: store `save()`,
+    /// then call `confirmStateSaved()`; until then `pollTransmit()` gives
+    /// nothing, so a crash or a lost answer never repeats a hello timestamp.
     pub fn resume(
         state: &ClientState,
         #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
@@ -64,6 +66,12 @@ impl Client {
             now,
         )?;
         Ok(Client { session })
+    }
+
+    /// Releases the hello of `resume` once its state is stored.
+    #[wasm_bindgen(js_name = confirmStateSaved)]
+    pub fn confirm_state_saved(&mut self) {
+        self.session.confirm_state_saved();
     }
 
     /// Feeds bytes received from the server, in order, in chunks of any

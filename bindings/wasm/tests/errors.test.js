@@ -151,6 +151,7 @@ test("wipe orders are acknowledged; revoked devices are told and refused", () =>
 
   const state = ClientState.restore(saved);
   const again = Client.resume(state, 4000);
+  again.confirmStateSaved();
   const conn2 = server.accept(4000);
   pump(server, conn2, again, 4000);
   assert.ok(again.closed);

@@ -102,6 +102,7 @@ test("a client runs over a WebSocket: sync, push, an operation, close, resume", 
   const state = client.state();
   client.free();
   const again = Client.resume(state, performance.now());
+  again.confirmStateSaved();
   state.free();
   const seen2 = watcher();
   const second = connect(again, front.url, { WebSocket, onEvent: seen2.onEvent });

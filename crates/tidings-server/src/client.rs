@@ -66,9 +66,26 @@ impl Connection {
         Self::connect(tcp, session).await
     }
 
-    /// Reconnects an enrolled device (Noise IK) from its saved state.
+    /// Reconnects an enrolled device (Noise IK) from a state kept only in
+    /// memory (tests, benchmarks). A handset that stores its state uses
+    /// [`resume_saving`](Self::resume_saving).
     pub async fn resume(addr: &str, state: ClientState) -> Result<Self> {
-        let session = ClientSession::resume(ClientConfig::default(), state, random(), now_ms())?;
+        Self::resume_saving(addr, state, |_| Ok(())).await
+    }
+
+    /// Reconnects an enrolled device (Noise IK) from its saved state.
+    /// `save` must store the state durably, or fail: it is called before
+    /// anything is sent, with the hello counter already advanced, so neither
+    /// a crash nor a lost answer can make the device repeat a timestamp.
+    pub async fn resume_saving(
+        addr: &str,
+        state: ClientState,
+        save: impl FnOnce(&ClientState) -> Result<()>,
+    ) -> Result<Self> {
+        let mut session =
+            ClientSession::resume(ClientConfig::default(), state, random(), now_ms())?;
+        save(session.state())?;
+        session.confirm_state_saved();
         Self::connect(addr, session).await
     }
 

@@ -120,6 +120,12 @@ error_kinds! {
     StateCorrupt = 606 => "saved state corrupt",
     /// The server does not support this operation.
     Unsupported = 607 => "operation not supported by this server",
+    /// A request exceeds a documented limit (`docs/spec/sync.md` §7): too
+    /// many ids, collections, recipients or bytes. Refused before any work.
+    LimitExceeded = 608 => "request exceeds a protocol limit",
+    /// A message that is valid in itself came at a point of the session that
+    /// does not allow it (a second Hello).
+    UnexpectedMessage = 609 => "message not allowed at this point of the session",
 
     /// The storage backend failed; nothing was changed.
     Storage = 700 => "storage failure",

@@ -138,11 +138,12 @@ impl World {
             return;
         }
         let state = self.offline.take().expect("offline state");
-        let client =
+        let mut client =
             ClientSession::resume(ClientConfig::default(), state, self.next_seed(), self.now)
                 .expect("resume");
         // The app saves right after resume: the hello counter is then durable.
         self.saved = client.state().to_bytes().to_vec();
+        client.confirm_state_saved();
         let server = self
             .town
             .server_session(self.seed.wrapping_add(100), self.now);

@@ -87,6 +87,7 @@ fn an_attachment_downloads_in_ranges_and_resumes_after_a_restart() {
         9_000,
     )
     .expect("resume");
+    client.confirm_state_saved();
     let mut server = town.server_session(40, 9_000);
     pump(&mut client, &mut server, &mut town.store, 9_000);
     let mut n = 10;

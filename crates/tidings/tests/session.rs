@@ -161,6 +161,7 @@ fn a_restarted_handset_resumes_without_resync_and_keeps_its_outbox() {
     assert_eq!(state.outbox().len(), 1);
     let mut client =
         ClientSession::resume(ClientConfig::default(), state, [8; 32], 5_000).expect("resume");
+    client.confirm_state_saved();
     server = town.server_session(11, 5_000);
     pump(&mut client, &mut server, &mut town.store, 5_000);
     assert!(client.is_established());
@@ -210,11 +211,15 @@ fn a_prepared_page_reaches_every_caught_up_follower_and_no_one_else() {
         (&mut mayor, &mut mayor_server),
     ] {
         assert!(
-            server.push_prepared(2_000, &page).expect("push"),
+            server
+                .push_prepared(2_000, &town.store, &page)
+                .expect("push"),
             "caught-up follower takes it"
         );
         assert!(
-            !server.push_prepared(2_000, &page).expect("push"),
+            !server
+                .push_prepared(2_000, &town.store, &page)
+                .expect("push"),
             "but only once"
         );
         pump(client, server, &mut town.store, 2_000);
@@ -235,7 +240,11 @@ fn a_prepared_page_reaches_every_caught_up_follower_and_no_one_else() {
     let stale = tidings::session::PreparedPage::new(&town.store, &old, &Default::default())
         .expect("store")
         .expect("page");
-    assert!(!chief_server.push_prepared(2_100, &stale).expect("push"));
+    assert!(
+        !chief_server
+            .push_prepared(2_100, &town.store, &stale)
+            .expect("push")
+    );
 }
 
 #[test]

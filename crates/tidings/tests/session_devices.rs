@@ -32,6 +32,7 @@ fn revoked_devices_are_told_and_refused_and_wipes_are_acknowledged() {
     let state = ClientState::from_bytes(&saved).expect("restore");
     let mut client =
         ClientSession::resume(ClientConfig::default(), state, [9; 32], 4_000).expect("resume");
+    client.confirm_state_saved();
     let mut server = town.server_session(12, 4_000);
     pump(&mut client, &mut server, &mut town.store, 4_000);
     assert!(client.is_closed() && server.is_closed());
@@ -96,6 +97,7 @@ fn a_new_policy_is_pushed_kept_in_the_saved_state_and_reported_on_resume() {
     // The store keeps it: a reconnecting device is told it in the Welcome.
     let mut client =
         ClientSession::resume(ClientConfig::default(), restored, [8; 32], 3_000).expect("resume");
+    client.confirm_state_saved();
     let mut server = town.server_session(13, 3_000);
     pump(&mut client, &mut server, &mut town.store, 3_000);
     assert_eq!(client.state().policy(), &policy);
@@ -211,6 +213,7 @@ fn a_device_the_server_does_not_know_is_told_so() {
         2_000,
     )
     .expect("resume");
+    client.confirm_state_saved();
     let mut server = other.server_session(3, 2_000);
     pump(&mut client, &mut server, &mut other.store, 2_000);
     assert!(client.is_closed() && server.is_closed());

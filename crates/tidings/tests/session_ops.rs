@@ -251,7 +251,8 @@ fn free_busy_is_answered_for_principals_the_device_may_see() {
     assert_eq!(
         outcomes[1],
         Outcome::Error(proto::ErrorInfo {
-            code: ErrorKind::PermissionDenied.code().into()
+            code: ErrorKind::PermissionDenied.code().into(),
+            hello_floor: 0,
         })
     );
 }
@@ -278,7 +279,8 @@ fn mail_cannot_be_moved_into_a_calendar() {
     assert_eq!(
         outcomes(&mut chief),
         vec![Outcome::Error(proto::ErrorInfo {
-            code: ErrorKind::InvalidArgument.code().into()
+            code: ErrorKind::InvalidArgument.code().into(),
+            hello_floor: 0,
         })]
     );
     assert!(

@@ -65,20 +65,28 @@ async fn run(args: &[&str]) -> Result<()> {
     }
 }
 
+/// Writes the state file whole or not at all (a new file, synced, renamed
+/// over the old one): a crash mid-save leaves the previous state intact.
 fn save(path: &Path, addr: &str, state: &ClientState) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    let failed = |_| Error::new(ErrorKind::InvalidArgument, "cannot write the state file");
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".new");
+    let temporary = Path::new(&temporary);
     // Owner-only: the state holds the device's private key.
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(path)
-        .map_err(|_| Error::new(ErrorKind::InvalidArgument, "cannot write the state file"))?;
+        .open(temporary)
+        .map_err(failed)?;
     file.write_all(format!("{addr}\n").as_bytes())
         .and_then(|()| file.write_all(&state.to_bytes()))
-        .map_err(|_| Error::new(ErrorKind::InvalidArgument, "cannot write the state file"))
+        .and_then(|()| file.sync_all())
+        .map_err(failed)?;
+    std::fs::rename(temporary, path).map_err(failed)
 }
 
 fn load(path: &Path) -> Result<(String, ClientState)> {
@@ -111,9 +119,34 @@ async fn enroll(payload: &str, state_file: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Reconnects, saving the state before the first byte goes out (its hello
+/// counter has advanced: a crash or a lost answer never repeats it). A hello
+/// the server refuses as stale is answered with the floor to use next; the
+/// state adopts it, is saved, and the device tries once more.
+async fn connect(state_file: &Path, addr: &str, mut state: ClientState) -> Result<Connection> {
+    for attempt in 0..2 {
+        let mut device =
+            Connection::resume_saving(addr, state, |s| save(state_file, addr, s)).await?;
+        let first = device
+            .wait_for(Duration::from_secs(30), |e| {
+                (!matches!(e, ClientEvent::Closed { .. })).then_some(())
+            })
+            .await;
+        save(state_file, addr, device.session().state())?;
+        match first {
+            Err(e) if e.kind() == ErrorKind::Replay && attempt == 0 => {
+                state = device.session().state().clone();
+            }
+            Err(e) => return Err(e),
+            Ok(_) => return Ok(device),
+        }
+    }
+    Err(ErrorKind::Replay.into())
+}
+
 async fn sync(state_file: &Path, follow_seconds: u64) -> Result<()> {
     let (addr, state) = load(state_file)?;
-    let mut device = Connection::resume(&addr, state).await?;
+    let mut device = connect(state_file, &addr, state).await?;
     // Caught up when a moment passes without news.
     while let Ok(event) =
         tokio::time::timeout(Duration::from_millis(500), device.next_event()).await
@@ -121,10 +154,13 @@ async fn sync(state_file: &Path, follow_seconds: u64) -> Result<()> {
         if event?.is_none() {
             break;
         }
+        save(state_file, &addr, device.session().state())?;
     }
     print_replica(device.session());
     let follow = async {
         while let Some(event) = device.next_event().await? {
+            // Whatever the event changed is on disk before the next one.
+            save(state_file, &addr, device.session().state())?;
             if let ClientEvent::Changed { collection_id, .. } = event {
                 let replica = device.session().state().replica();
                 if let Some(newest) = replica
@@ -144,8 +180,10 @@ async fn sync(state_file: &Path, follow_seconds: u64) -> Result<()> {
 
 async fn operate(state_file: &Path, kind: Kind) -> Result<()> {
     let (addr, state) = load(state_file)?;
-    let mut device = Connection::resume(&addr, state).await?;
+    let mut device = connect(state_file, &addr, state).await?;
     let op = device.submit(kind).await?;
+    // The operation is in the saved outbox: after a crash it is sent again.
+    save(state_file, &addr, device.session().state())?;
     let result = device
         .wait_for(Duration::from_secs(30), |e| match e {
             ClientEvent::OperationResult(r) if r.op_id == op => Some(r.clone()),

@@ -68,6 +68,14 @@ int main(void) {
   tidings_client *again = NULL;
   OK(tidings_client_resume(state, random, 32, 3000, &again));
   tidings_client_state_free(state);
+  /* Nothing goes out until the advanced hello counter is stored. */
+  tidings_bytes held = {NULL, 0};
+  OK(tidings_client_poll_transmit(again, &held));
+  CHECK(held.data == NULL && held.len == 0);
+  tidings_bytes counter_saved = {NULL, 0};
+  OK(tidings_client_save(again, &counter_saved));
+  tidings_bytes_free(&counter_saved);
+  OK(tidings_client_confirm_state_saved(again));
   fill(random, 32, 0x78);
   OK(tidings_test_server_accept(server, random, 32, 3000, &conn));
   pump(server, conn, again, 3000);

@@ -212,6 +212,15 @@ function onEvent(event) {
  * @param {Client} next
  * @param {string} url
  */
+// Reconnects from `state`: the hello counter has advanced, so it is stored
+// before anything is sent (a crash or a lost answer never repeats it).
+function resume(state) {
+  const next = Client.resume(state, performance.now());
+  localStorage.setItem(STATE_KEY, toBase64(next.save()));
+  next.confirmStateSaved();
+  return next;
+}
+
 function run(next, url) {
   client = next;
   connection = connect(next, url, { onEvent });
@@ -225,7 +234,7 @@ function run(next, url) {
       const state = next.state();
       next.free();
       try {
-        run(Client.resume(state, performance.now()), url);
+        run(resume(state), url);
       } finally {
         state.free();
       }
@@ -282,7 +291,7 @@ function start() {
   render(state);
   setStatus("reconnecting…");
   try {
-    run(Client.resume(state, performance.now()), url);
+    run(resume(state), url);
   } finally {
     state.free();
   }

@@ -69,6 +69,7 @@ test("sync with the reference server over WebSocket", { skip: !available && "no 
   client.free();
   const state = pkg.ClientState.restore(saved);
   const again = pkg.Client.resume(state, performance.now());
+  again.confirmStateSaved();
   state.free();
   const second = run(again, activation.ws);
   await second.until((e) => e.some((x) => x.type === "connected"), "the resume");

@@ -324,13 +324,19 @@ async fn push(
             if !device.follows.contains(&collection_id) {
                 return (Ok(()), Some(session));
             }
-            if let Some(page) = page {
-                match session.push_prepared(now, &page) {
-                    Ok(false) => {}
-                    done => return (done.map(drop), Some(session)),
-                }
-            }
-            Box::new(move |pool, session| pool.read(|s| session.push_changes(now, s)))
+            // The prepared page when the device stands where it starts (the
+            // core checks the device may still read the collection), its own
+            // delta otherwise.
+            Box::new(move |pool, session| {
+                pool.read(|s| {
+                    if let Some(page) = &page {
+                        if session.push_prepared(now, s, page)? {
+                            return Ok(());
+                        }
+                    }
+                    session.push_changes(now, s)
+                })
+            })
         }
         Ok(Change::Revoked { device_id }) if device_id == device.id => {
             Box::new(move |pool, session| in_batch(pool, |b| session.revoke(now, b)))

@@ -91,7 +91,7 @@ impl CipherState {
             return Err(exhausted());
         }
         let start = out.len();
-        out.reserve(plaintext.len() + TAG_LEN);
+        out.reserve(plaintext.len().saturating_add(TAG_LEN));
         out.extend_from_slice(plaintext);
         let sealed = match out.get_mut(start..) {
             Some(body) => cipher.encrypt_in_place_detached(&nonce_bytes(self.n), ad, body),
@@ -100,7 +100,8 @@ impl CipherState {
         match sealed {
             Ok(tag) => {
                 out.extend_from_slice(&tag);
-                self.n += 1;
+                // Below RESERVED_NONCE (checked above): cannot saturate.
+                self.n = self.n.saturating_add(1);
                 Ok(())
             }
             Err(_) => {
@@ -150,7 +151,7 @@ impl CipherState {
             out.truncate(start);
             return Err(decrypt_failed());
         }
-        self.n += 1;
+        self.n = self.n.saturating_add(1);
         Ok(())
     }
 

@@ -260,7 +260,7 @@ impl HandshakeState {
     /// Advances on success; on failure rolls `out` back and ends the handshake.
     fn finish_step(&mut self, step: Result<()>, out: &mut Vec<u8>, start: usize) -> Result<()> {
         match step {
-            Ok(()) => self.next_message += 1,
+            Ok(()) => self.next_message = self.next_message.saturating_add(1),
             Err(_) => {
                 out.truncate(start);
                 self.failed = true;

@@ -119,7 +119,7 @@ impl IkInitiator {
                 "early payload too large",
             ));
         }
-        let mut payload = Vec::with_capacity(TIMESTAMP_LEN + early_payload.len());
+        let mut payload = Vec::with_capacity(TIMESTAMP_LEN.saturating_add(early_payload.len()));
         payload.extend_from_slice(&self.timestamp.to_be_bytes());
         payload.extend_from_slice(early_payload);
         self.handshake.write_message(&payload, out)?;

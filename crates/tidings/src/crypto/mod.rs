@@ -46,15 +46,27 @@
 //! Tidings wrappers [`ik`], [`xk`], [`transport`] with [`mod@prologue`] and
 //! [`rekey`].
 
+// Counters, lengths and budgets use checked or saturating arithmetic: no
+// value from the wire or saved state can overflow one (issue 14).
+#[deny(clippy::arithmetic_side_effects)]
 pub mod cipherstate;
+#[deny(clippy::arithmetic_side_effects)]
 pub mod handshakestate;
+#[deny(clippy::arithmetic_side_effects)]
 pub mod ik;
+#[deny(clippy::arithmetic_side_effects)]
 pub mod keys;
+#[deny(clippy::arithmetic_side_effects)]
 pub mod pattern;
+#[deny(clippy::arithmetic_side_effects)]
 pub mod prologue;
+#[deny(clippy::arithmetic_side_effects)]
 pub mod rekey;
+#[deny(clippy::arithmetic_side_effects)]
 mod symmetricstate;
+#[deny(clippy::arithmetic_side_effects)]
 pub mod transport;
+#[deny(clippy::arithmetic_side_effects)]
 pub mod xk;
 
 pub use cipherstate::{CipherState, MAX_MESSAGE_LEN, TAG_LEN};

@@ -18,7 +18,12 @@ pub const PROLOGUE_TAG: &[u8; 7] = b"Tidings";
 /// encrypted handshake payload fail with `DecryptFailed`.
 pub fn prologue(version: u8, pattern: HandshakePattern) -> Vec<u8> {
     let name = pattern.protocol_name().as_bytes();
-    let mut bytes = Vec::with_capacity(PROLOGUE_TAG.len() + 1 + name.len());
+    let mut bytes = Vec::with_capacity(
+        PROLOGUE_TAG
+            .len()
+            .saturating_add(1)
+            .saturating_add(name.len()),
+    );
     bytes.extend_from_slice(PROLOGUE_TAG);
     bytes.push(version);
     bytes.extend_from_slice(name);

@@ -134,7 +134,7 @@ impl Transport {
             ));
         }
         self.send.encrypt_with_ad(&[], plaintext, out)?;
-        self.sent_under_key += 1;
+        self.sent_under_key = self.sent_under_key.saturating_add(1);
         Ok(())
     }
 

@@ -63,7 +63,7 @@ impl Channel {
 
     /// Queues one frame holding `body` (a handshake message).
     pub(crate) fn send_frame(&mut self, now_ms: u64, body: &[u8]) -> Result<()> {
-        let mut wire = Vec::with_capacity(body.len() + 3);
+        let mut wire = Vec::with_capacity(body.len().saturating_add(3));
         self.encoder.encode(body, &mut wire)?;
         self.queue(now_ms, wire);
         Ok(())
@@ -81,13 +81,13 @@ impl Channel {
     /// change to many devices pads it once and seals it per device.
     pub(crate) fn send_padded(&mut self, now_ms: u64, padded: &[u8]) -> Result<()> {
         let transport = self.transport.as_mut().ok_or(ErrorKind::InvalidState)?;
-        let mut wire = Vec::with_capacity(padded.len() + 40);
+        let mut wire = Vec::with_capacity(padded.len().saturating_add(40));
         if transport.rekey_due(now_ms) {
             let mut marker = Vec::with_capacity(16);
             transport.seal_rekey(now_ms, &mut marker)?;
             self.encoder.encode(&marker, &mut wire)?;
         }
-        let mut sealed = Vec::with_capacity(padded.len() + 16);
+        let mut sealed = Vec::with_capacity(padded.len().saturating_add(16));
         transport.seal(padded, &mut sealed)?;
         self.encoder.encode(&sealed, &mut wire)?;
         self.queue(now_ms, wire);
@@ -103,9 +103,9 @@ impl Channel {
         plaintext: &[u8],
     ) -> Result<()> {
         let transport = self.transport.as_mut().ok_or(ErrorKind::InvalidState)?;
-        let mut sealed = Vec::with_capacity(plaintext.len() + 16);
+        let mut sealed = Vec::with_capacity(plaintext.len().saturating_add(16));
         transport.seal(plaintext, &mut sealed)?;
-        let mut wire = Vec::with_capacity(sealed.len() + 2);
+        let mut wire = Vec::with_capacity(sealed.len().saturating_add(2));
         self.encoder.encode(&sealed, &mut wire)?;
         self.queue(now_ms, wire);
         Ok(())
@@ -140,7 +140,19 @@ impl Channel {
         let mut plain = Vec::with_capacity(frame.len());
         match transport.open(frame, &mut plain)? {
             Opened::Rekeyed => Ok(None),
-            Opened::Payload => proto::decode(unpad(&plain)?).map(Some),
+            Opened::Payload => {
+                let encoded = unpad(&plain)?;
+                let envelope: Envelope = proto::decode(encoded)?;
+                // A keepalive encodes to nothing; bytes that decode to no
+                // body are a message this version does not know.
+                if envelope.body.is_none() && !encoded.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::ProtoInvalidValue,
+                        "unknown message kind",
+                    ));
+                }
+                Ok(Some(envelope))
+            }
         }
     }
 

@@ -11,6 +11,7 @@ use crate::proto::{
 };
 use crate::sync::Applied;
 use std::collections::{HashMap, VecDeque};
+use zeroize::{Zeroize, Zeroizing};
 
 /// How a client behaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +77,8 @@ pub enum ClientEvent {
     /// The device was revoked; the session is closed. Do not reconnect.
     Revoked,
     /// The session ended; `error` says why, if it was not a clean close.
+    /// Save the state now: a refused hello ([`ErrorKind::Replay`]) has set
+    /// its counter to the server's floor, so the next resume gets through.
     Closed {
         /// The reason, if any.
         error: Option<Error>,
@@ -83,7 +86,10 @@ pub enum ClientEvent {
 }
 
 enum Phase {
-    Enrolling { started: XkStarted, enroll: Vec<u8> },
+    Enrolling {
+        started: XkStarted,
+        enroll: Zeroizing<Vec<u8>>,
+    },
     Resuming(IkHelloSent),
     Established,
     Closed,
@@ -109,6 +115,8 @@ pub struct ClientSession {
     /// The Closed event was emitted. Kept apart from the phase, which is
     /// taken out (left Closed) while a frame is handled.
     ended: bool,
+    /// A resumed session's hello waits until the caller has saved the state.
+    awaiting_save: bool,
 }
 
 impl ClientSession {
@@ -126,11 +134,14 @@ impl ClientSession {
         let mut first = vec![HANDSHAKE_XK];
         let started = XkInitiator::new(&keys, state.server_public, ephemeral).start(&mut first)?;
         let name: String = device_name.chars().take(64).collect();
-        let enroll = proto::encode(&Enroll {
+        let mut request = Enroll {
             activation_code: activation_code.chars().take(64).collect(),
             device_name: name,
             platform: String::new(),
-        });
+        };
+        // The code is a secret until it is burned: no copy outlives its use.
+        let enroll = Zeroizing::new(proto::encode(&request));
+        request.activation_code.zeroize();
         let mut session = Self::new(config, state, Phase::Enrolling { started, enroll }, now_ms);
         session.channel.send_frame(now_ms, &first)?;
         Ok(session)
@@ -138,6 +149,26 @@ impl ClientSession {
 
     /// Reconnects (Noise IK) with saved state: one round trip, resuming every
     /// collection from its cursor and resending the outbox.
+    ///
+    /// The hello's replay guard is `max(saved counter, now_ms)` (`now_ms` may
+    /// be 0 on a device without a clock); the counter in
+    /// [`state`](Self::state) has already moved past it. **Save that state,
+    /// then call [`confirm_state_saved`](Self::confirm_state_saved):** until
+    /// then [`poll_transmit`](Self::poll_transmit) holds the hello back, so a
+    /// crash or a lost answer can never make the device reuse a timestamp the
+    /// server has seen.
+    ///
+    /// ```
+    /// # use tidings::session::{ClientConfig, ClientSession, ClientState};
+    /// # fn save(_: &[u8]) {}
+    /// # fn run(state: ClientState) -> tidings::Result<()> {
+    /// let mut client = ClientSession::resume(ClientConfig::default(), state, [7; 32], 1_000)?;
+    /// assert!(client.poll_transmit().is_none()); // held until the state is saved
+    /// save(&client.state().to_bytes());
+    /// client.confirm_state_saved();
+    /// assert!(client.poll_transmit().is_some()); // the hello
+    /// # Ok(()) }
+    /// ```
     pub fn resume(
         config: ClientConfig,
         mut state: ClientState,
@@ -151,8 +182,7 @@ impl ClientSession {
             ));
         }
         let keys = StaticKeypair::from_secret_bytes(*state.device_secret);
-        let timestamp = state.next_hello_timestamp;
-        state.next_hello_timestamp += 1;
+        let timestamp = state.take_hello_timestamp(now_ms);
         let hello = Envelope {
             body: Some(Body::Hello(hello(&config, &state))),
         };
@@ -163,7 +193,14 @@ impl ClientSession {
             .write_hello(&early, &mut first)?;
         let mut session = Self::new(config, state, Phase::Resuming(sent), now_ms);
         session.channel.send_frame(now_ms, &first)?;
+        session.awaiting_save = true;
         Ok(session)
+    }
+
+    /// Releases the hello of [`resume`](Self::resume): call it once the
+    /// state (with its advanced hello counter) is stored durably.
+    pub fn confirm_state_saved(&mut self) {
+        self.awaiting_save = false;
     }
 
     fn new(config: ClientConfig, state: ClientState, phase: Phase, now_ms: u64) -> Self {
@@ -176,6 +213,7 @@ impl ClientSession {
             continuing: HashMap::new(),
             events: VecDeque::new(),
             ended: false,
+            awaiting_save: false,
         }
     }
 
@@ -291,8 +329,13 @@ impl ClientSession {
 
     // ---- outputs ----
 
-    /// The next bytes to send to the server.
+    /// The next bytes to send to the server; nothing after
+    /// [`resume`](Self::resume) until
+    /// [`confirm_state_saved`](Self::confirm_state_saved).
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.awaiting_save {
+            return None;
+        }
         self.channel.poll_transmit()
     }
 
@@ -324,6 +367,13 @@ impl ClientSession {
                 self.channel.establish(transport);
                 self.phase = Phase::Established;
                 let envelope: Envelope = proto::decode(unpad(&welcome)?)?;
+                if let Some(Body::Error(info)) = &envelope.body {
+                    // Authenticated by the pinned server key: a refusal of a
+                    // stale hello names the floor to use next.
+                    if info.hello_floor != 0 {
+                        self.state.adopt_hello_floor(info.hello_floor);
+                    }
+                }
                 self.handle_envelope(now_ms, envelope)
             }
             Phase::Established => {

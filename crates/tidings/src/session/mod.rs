@@ -21,24 +21,38 @@
 //! where kind is [`HANDSHAKE_IK`] (reconnect) or [`HANDSHAKE_XK`] (enrollment);
 //! see `docs/spec/sync.md` for the whole exchange.
 
+// Every value these modules read from saved state or the wire is handled
+// with checked or saturating arithmetic: an overflow is a typed error or a
+// bound, never a panic (issue 14).
+#[deny(clippy::arithmetic_side_effects)]
 mod channel;
+#[deny(clippy::arithmetic_side_effects)]
 mod client;
 mod fanout;
 mod follow;
 mod loopback;
+#[deny(clippy::arithmetic_side_effects)]
 mod ops;
 mod payload;
 mod preview;
+#[deny(clippy::arithmetic_side_effects)]
 mod server;
+#[deny(clippy::arithmetic_side_effects)]
 mod state;
 
 pub use channel::Timers;
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use fanout::PreparedPage;
 pub use loopback::pump;
-pub use ops::{MAX_RANGE_BYTES, Original, Outgoing, Relation};
+pub use ops::{
+    MAX_ITEMS_PER_OPERATION, MAX_RANGE_BYTES, MAX_RECIPIENTS, MAX_SEARCH_COLLECTIONS,
+    MAX_SEARCH_QUERY_BYTES, Original, Outgoing, Relation,
+};
 pub use payload::ActivationPayload;
-pub use server::{ServerConfig, ServerEvent, ServerSession};
+pub use server::{
+    MAX_HELLO_AHEAD_MS, MAX_HELLO_CURSORS, MAX_REFETCH_IDS, ServerConfig, ServerEvent,
+    ServerSession,
+};
 pub use state::ClientState;
 
 /// First byte of the first frame's body (after the version): a reconnect.

@@ -8,7 +8,7 @@ use crate::proto::{
     ParticipationStatus, SearchHit, SearchResults, item, operation::Kind,
     operation_result::Outcome,
 };
-use crate::store::Store;
+use crate::store::{Store, hide_missing};
 use crate::sync::Rights;
 use bytes::Bytes;
 
@@ -67,6 +67,49 @@ pub const MAX_RANGE_BYTES: u32 = 48 << 10;
 /// Most hits a search returns.
 const MAX_SEARCH_HITS: usize = 200;
 
+/// Most item ids one `SetFlags`, `MoveItems` or `DeleteItems` may name
+/// (`docs/spec/sync.md` §7); repeats count, and are then applied once.
+pub const MAX_ITEMS_PER_OPERATION: usize = 1000;
+
+/// Most collections one `Search` may name; repeats count, then are searched once.
+pub const MAX_SEARCH_COLLECTIONS: usize = 256;
+
+/// Most bytes of a search query.
+pub const MAX_SEARCH_QUERY_BYTES: usize = 256;
+
+/// Most recipients (to, cc and bcc together) of one outgoing mail; a repeated
+/// address counts, and is then sent to once.
+pub const MAX_RECIPIENTS: usize = 100;
+
+/// `ids` without repeats (in first-seen order), refused with
+/// [`ErrorKind::LimitExceeded`] when the request names more than `max`:
+/// the count is checked before any work starts.
+pub(crate) fn distinct(ids: &[u64], max: usize) -> Result<Vec<u64>> {
+    if ids.len() > max {
+        return Err(Error::new(ErrorKind::LimitExceeded, "too many ids"));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    Ok(ids.iter().copied().filter(|id| seen.insert(*id)).collect())
+}
+
+/// The mail with each address once (case-insensitively, first list wins:
+/// to, then cc, then bcc), refused when it names more than [`MAX_RECIPIENTS`].
+fn distinct_recipients(mut mail: proto::OutgoingMail) -> Result<proto::OutgoingMail> {
+    let named = mail
+        .to
+        .len()
+        .saturating_add(mail.cc.len())
+        .saturating_add(mail.bcc.len());
+    if named > MAX_RECIPIENTS {
+        return Err(Error::new(ErrorKind::LimitExceeded, "too many recipients"));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(named);
+    for list in [&mut mail.to, &mut mail.cc, &mut mail.bcc] {
+        list.retain(|a| seen.insert(a.email.to_ascii_lowercase()));
+    }
+    Ok(mail)
+}
+
 /// Applies `op` for `device` unless it was applied before, in which case the
 /// remembered result is returned again. Returns the result and the
 /// collections that changed.
@@ -94,6 +137,7 @@ pub(crate) fn apply<S: Store>(
         Err(e) if e.kind() == ErrorKind::Storage => return Err(e),
         Err(e) => Outcome::Error(ErrorInfo {
             code: e.code().into(),
+            hello_floor: 0,
         }),
     };
     let result = OperationResult {
@@ -120,24 +164,42 @@ fn run<S: Store>(
 ) -> Result<Outcome> {
     let kind =
         kind.ok_or_else(|| Error::new(ErrorKind::ProtoMissingField, "operation without a kind"))?;
-    let need = |store: &S, collection: u64, right: Rights| {
-        store.rights(principal, collection)?.require(right)
-    };
+    let need =
+        |store: &S, collection: u64, right: Rights| store.require(principal, collection, right);
+    // Every operation is checked whole before its first write: a refusal
+    // leaves the store as it was (all or nothing).
     match kind {
         Kind::SetFlags(op) => {
+            let ids = distinct(&op.item_ids, MAX_ITEMS_PER_OPERATION)?;
             need(store, op.collection_id, Rights::WRITE)?;
-            for &id in &op.item_ids {
+            let mut changes = Vec::with_capacity(ids.len());
+            for id in ids {
                 let (_, flags) = store
                     .item(op.collection_id, id)?
                     .ok_or(ErrorKind::NotFound)?;
-                store.set_flags(op.collection_id, id, (flags | op.set) & !op.clear)?;
+                let wanted = (flags | op.set) & !op.clear;
+                if wanted != flags {
+                    changes.push((id, wanted));
+                }
             }
-            effects.changed.push(op.collection_id);
+            if !changes.is_empty() {
+                effects.changed.push(op.collection_id);
+            }
+            for (id, flags) in changes {
+                store.set_flags(op.collection_id, id, flags)?;
+            }
             Ok(done(0, 0))
         }
         Kind::MoveItems(op) => {
+            let ids = distinct(&op.item_ids, MAX_ITEMS_PER_OPERATION)?;
             need(store, op.collection_id, Rights::WRITE)?;
             need(store, op.to_collection_id, Rights::WRITE)?;
+            if op.collection_id == op.to_collection_id {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "items move to another collection",
+                ));
+            }
             if store.collection(op.collection_id)?.kind
                 != store.collection(op.to_collection_id)?.kind
             {
@@ -146,24 +208,38 @@ fn run<S: Store>(
                     "items move only between collections of one kind",
                 ));
             }
-            for &id in &op.item_ids {
+            let mut moving = Vec::with_capacity(ids.len());
+            for id in ids {
                 let (packed, flags) = store
                     .item(op.collection_id, id)?
                     .ok_or(ErrorKind::NotFound)?;
+                moving.push((id, packed, flags));
+            }
+            if !moving.is_empty() {
+                effects
+                    .changed
+                    .extend([op.collection_id, op.to_collection_id]);
+            }
+            for (id, packed, flags) in moving {
                 store.upsert(op.to_collection_id, Some(id), packed, flags)?;
                 store.remove(op.collection_id, id)?;
             }
-            effects
-                .changed
-                .extend([op.collection_id, op.to_collection_id]);
             Ok(done(0, 0))
         }
         Kind::DeleteItems(op) => {
+            let ids = distinct(&op.item_ids, MAX_ITEMS_PER_OPERATION)?;
             need(store, op.collection_id, Rights::WRITE)?;
-            for &id in &op.item_ids {
+            for &id in &ids {
+                store
+                    .item(op.collection_id, id)?
+                    .ok_or(ErrorKind::NotFound)?;
+            }
+            if !ids.is_empty() {
+                effects.changed.push(op.collection_id);
+            }
+            for id in ids {
                 store.remove(op.collection_id, id)?;
             }
-            effects.changed.push(op.collection_id);
             Ok(done(0, 0))
         }
         Kind::CreateEvent(op) => {
@@ -186,7 +262,7 @@ fn run<S: Store>(
                 Err(conflict) => return Ok(conflict),
             };
             event.calendar_id = op.calendar_id;
-            event.version = current.version + 1;
+            event.version = current.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
             store.upsert(op.calendar_id, Some(event.id), pack_event(&event), 0)?;
             effects.changed.push(op.calendar_id);
             Ok(done(event.id, event.version))
@@ -203,7 +279,9 @@ fn run<S: Store>(
             Ok(done(op.item_id, 0))
         }
         Kind::Respond(op) => {
-            let rights = store.rights(principal, op.calendar_id)?;
+            let rights = store
+                .rights(principal, op.calendar_id)
+                .map_err(hide_missing)?;
             if !rights.contains(Rights::RESPOND) && !rights.contains(Rights::WRITE) {
                 return Err(Error::new(
                     ErrorKind::PermissionDenied,
@@ -215,19 +293,19 @@ fn run<S: Store>(
             let owner = store.principal(store.collection(op.calendar_id)?.owner)?;
             let mut event = load_event(store, op.calendar_id, op.item_id)?;
             set_status(&mut event, &owner.email, status)?;
-            event.version += 1;
-            store.upsert(op.calendar_id, Some(event.id), pack_event(&event), 0)?;
+            event.version = event.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
+            let organizer_copy = organizer_copy(store, &event, &owner.email, status)?;
             effects.changed.push(op.calendar_id);
-            if let Some(organizer_calendar) =
-                update_organizer_copy(store, &event, &owner.email, status)?
-            {
-                effects.changed.push(organizer_calendar);
+            store.upsert(op.calendar_id, Some(event.id), pack_event(&event), 0)?;
+            if let Some((calendar, id, packed)) = organizer_copy {
+                effects.changed.push(calendar);
+                store.upsert(calendar, Some(id), packed, 0)?;
             }
             Ok(done(event.id, event.version))
         }
         Kind::Search(op) => search(store, principal, op).map(Outcome::Search),
         Kind::SendMail(op) => {
-            let mail = op.mail.clone().ok_or(ErrorKind::ProtoMissingField)?;
+            let mail = distinct_recipients(op.mail.clone().ok_or(ErrorKind::ProtoMissingField)?)?;
             effects.outgoing.push(Outgoing {
                 principal_id: principal,
                 mail,
@@ -274,9 +352,7 @@ fn send_about<S: Store>(
     mail: Option<proto::OutgoingMail>,
     effects: &mut Effects,
 ) -> Result<Outcome> {
-    store
-        .rights(principal, collection_id)?
-        .require(Rights::READ)?;
+    store.require(principal, collection_id, Rights::READ)?;
     let (packed, _) = store
         .item(collection_id, item_id)?
         .ok_or(ErrorKind::NotFound)?;
@@ -286,7 +362,7 @@ fn send_about<S: Store>(
         relation,
         packed,
     };
-    let mail = mail.unwrap_or_default();
+    let mail = distinct_recipients(mail.unwrap_or_default())?;
     effects.outgoing.push(Outgoing {
         principal_id: principal,
         mail,
@@ -298,9 +374,7 @@ fn send_about<S: Store>(
 /// Bytes `offset..offset + length` of one part, at most [`MAX_RANGE_BYTES`]:
 /// a download broken by a disconnect resumes from the bytes held.
 fn fetch_range<S: Store>(store: &S, principal: u64, range: &proto::FetchRange) -> Result<Outcome> {
-    store
-        .rights(principal, range.collection_id)?
-        .require(Rights::READ)?;
+    store.require(principal, range.collection_id, Rights::READ)?;
     let part = store
         .mail_part(range.collection_id, range.item_id, range.part_id)?
         .ok_or(ErrorKind::NotFound)?;
@@ -338,7 +412,10 @@ fn free_busy<S: Store>(
         .collect();
     let mut visible = target == principal;
     for &calendar in &calendars {
-        visible |= store.rights(principal, calendar)?.contains(Rights::READ);
+        visible |= store
+            .rights(principal, calendar)
+            .map_err(hide_missing)?
+            .contains(Rights::READ);
     }
     if !visible {
         return Err(Error::new(
@@ -422,14 +499,15 @@ fn set_status(event: &mut CalendarItem, email: &str, status: ParticipationStatus
     Ok(())
 }
 
-/// Records the answer in the organizer's copy of the event, when the
-/// organizer is a principal of this server; returns that calendar.
-fn update_organizer_copy<S: Store>(
-    store: &mut S,
+/// The organizer's copy of the event with the answer recorded, when the
+/// organizer is a principal of this server: (calendar, id, packed), to be
+/// written with the attendee's copy once both are known to succeed.
+fn organizer_copy<S: Store>(
+    store: &S,
     event: &CalendarItem,
     attendee: &str,
     status: ParticipationStatus,
-) -> Result<Option<u64>> {
+) -> Result<Option<(u64, u64, Bytes)>> {
     let master = event.master.as_ref().ok_or(ErrorKind::ProtoMissingField)?;
     let Some(organizer) = master
         .organizer
@@ -457,34 +535,43 @@ fn update_organizer_copy<S: Store>(
                 continue;
             }
             set_status(&mut copy, attendee, status)?;
-            copy.version += 1;
-            store.upsert(calendar.id, Some(id), pack_event(&copy), 0)?;
-            return Ok(Some(calendar.id));
+            copy.version = copy.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
+            return Ok(Some((calendar.id, id, pack_event(&copy))));
         }
     }
     Ok(None)
 }
 
 fn search<S: Store>(store: &S, principal: u64, op: &proto::Search) -> Result<SearchResults> {
+    if op.query.len() > MAX_SEARCH_QUERY_BYTES {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            "search query too long",
+        ));
+    }
     let query = op.query.to_lowercase();
     if query.trim().is_empty() {
         return Err(Error::new(ErrorKind::InvalidArgument, "empty search"));
     }
-    let collections: Vec<u64> = if op.collection_ids.is_empty() {
+    let named = distinct(&op.collection_ids, MAX_SEARCH_COLLECTIONS)?;
+    let collections: Vec<u64> = if named.is_empty() {
         store
             .visible_collections(principal)?
             .into_iter()
             .map(|(c, _)| c.id)
             .collect()
     } else {
-        op.collection_ids.clone()
+        named
     };
     let limit = usize::try_from(op.limit)
         .unwrap_or(MAX_SEARCH_HITS)
         .clamp(1, MAX_SEARCH_HITS);
     let mut results = SearchResults::default();
+    // Every named collection is checked before any is read.
+    for &collection in &collections {
+        store.require(principal, collection, Rights::READ)?;
+    }
     for collection in collections {
-        store.rights(principal, collection)?.require(Rights::READ)?;
         for (id, packed, _) in store.items(collection)? {
             if decode_item(&packed).is_ok_and(|item| matches(&item, &query)) {
                 if results.hits.len() == limit {

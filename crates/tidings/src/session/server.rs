@@ -13,7 +13,7 @@ use crate::proto::{
     envelope::Body,
 };
 use crate::store::{Store, WipeState};
-use crate::sync::PageLimits;
+use crate::sync::{PageLimits, Rights};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -111,6 +111,8 @@ pub struct ServerSession {
     phase: Phase,
     follows: Follows,
     events: VecDeque<ServerEvent>,
+    /// Packed bytes of one delta page: repair pages are cut to it too.
+    follows_page_bytes: usize,
     /// The Closed event was emitted. Kept apart from the phase, which is
     /// taken out (left Closed) while a frame is handled.
     ended: bool,
@@ -135,6 +137,7 @@ impl ServerSession {
                 config.packed_preview_bytes,
             ),
             events: VecDeque::new(),
+            follows_page_bytes: config.page_limits.max_bytes,
             ended: false,
         }
     }
@@ -181,6 +184,7 @@ impl ServerSession {
                 }
             };
             if let Err(e) = self.handle_frame(now_ms, &frame, store) {
+                self.tell_device(now_ms, &e);
                 return Err(self.fail(e));
             }
             if self.is_closed() {
@@ -191,11 +195,16 @@ impl ServerSession {
 
     /// Sends every change the device has not been sent yet, within the
     /// page window. Call after any change to a collection the device may see.
+    /// A collection the principal may no longer read (a grant withdrawn
+    /// since the session began) is sent nothing.
     pub fn push_changes<S: Store>(&mut self, now_ms: u64, store: &S) -> Result<()> {
         let Phase::Established { principal, .. } = self.phase else {
             return Ok(());
         };
         for collection in self.follows.collections() {
+            if !self.may_read(store, principal, collection)? {
+                continue;
+            }
             while let Some(body) = self
                 .follows
                 .next(store, principal, collection)
@@ -211,10 +220,19 @@ impl ServerSession {
     }
 
     /// Sends a prepared page if this session stands exactly where it starts
-    /// (see [`PreparedPage`]); returns whether it did. When it did not, call
+    /// (see [`PreparedPage`]) and its principal may still read the
+    /// collection; returns whether it did. When it did not, call
     /// [`push_changes`](Self::push_changes), which computes the session's own.
-    pub fn push_prepared(&mut self, now_ms: u64, page: &PreparedPage) -> Result<bool> {
-        if !matches!(self.phase, Phase::Established { .. })
+    pub fn push_prepared<S: Store>(
+        &mut self,
+        now_ms: u64,
+        store: &S,
+        page: &PreparedPage,
+    ) -> Result<bool> {
+        let Phase::Established { principal, .. } = self.phase else {
+            return Ok(false);
+        };
+        if !self.may_read(store, principal, page.from.collection_id)?
             || !self.follows.take_prepared(&page.from, &page.to)
         {
             return Ok(false);
@@ -223,6 +241,16 @@ impl ServerSession {
             .send_padded(now_ms, &page.padded)
             .map_err(|e| self.fail(e))?;
         Ok(true)
+    }
+
+    /// Whether `principal` may read `collection` now: checked on every path
+    /// that sends a collection's data, since grants change during a session.
+    fn may_read<S: Store>(&mut self, store: &S, principal: u64, collection: u64) -> Result<bool> {
+        match store.rights(principal, collection) {
+            Ok(rights) => Ok(rights.contains(Rights::READ)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.fail(e)),
+        }
     }
 
     /// Sends a new policy (and stores it).
@@ -369,19 +397,17 @@ impl ServerSession {
         let Some(device) = store.device_by_key(&hello.device_key())? else {
             // IK proved the key is the device's: answering costs nothing and
             // tells it to enroll again rather than leaving it to time out.
-            let unknown = Error::new(ErrorKind::UnknownPeer, "device key not enrolled");
-            let refusal = Envelope {
-                body: Some(Body::Error(ErrorInfo {
-                    code: unknown.code().into(),
-                })),
-            };
-            let mut payload = Vec::new();
-            pad(&proto::encode(&refusal), &mut payload);
-            let mut response = Vec::new();
-            hello.accept(None, &payload, &mut response)?;
-            self.channel.send_frame(now_ms, &response)?;
-            return Err(unknown);
+            return self.refuse_ik(now_ms, hello, ErrorKind::UnknownPeer, 0);
         };
+        let timestamp = hello.timestamp();
+        if let Some(floor) = stale_hello(device.last_hello, timestamp, now_ms) {
+            // Answered, encrypted to the device alone: it adopts the floor
+            // and its next hello gets through, with nothing stored here.
+            return self.refuse_ik(now_ms, hello, ErrorKind::Replay, floor);
+        }
+        if request.cursors.len() > MAX_HELLO_CURSORS {
+            return self.refuse_ik(now_ms, hello, ErrorKind::LimitExceeded, 0);
+        }
         let reply = if device.revoked {
             Body::Revoked(Revoked {})
         } else {
@@ -395,7 +421,6 @@ impl ServerSession {
             &mut payload,
         );
         let mut response = Vec::new();
-        let timestamp = hello.timestamp();
         let transport = hello.accept(device.last_hello, &payload, &mut response)?;
         store.record_hello(device.id, timestamp)?;
         self.channel.send_frame(now_ms, &response)?;
@@ -415,6 +440,29 @@ impl ServerSession {
         self.start_following(now_ms, store, device.principal, &request)
     }
 
+    /// Answers a hello with an encrypted [`ErrorInfo`] (the IK response
+    /// authenticates it to the device) and ends the session with `kind`.
+    fn refuse_ik(
+        &mut self,
+        now_ms: u64,
+        hello: crate::crypto::IkHello,
+        kind: ErrorKind,
+        hello_floor: u64,
+    ) -> Result<()> {
+        let refusal = Envelope {
+            body: Some(Body::Error(ErrorInfo {
+                code: kind.code().into(),
+                hello_floor,
+            })),
+        };
+        let mut payload = Vec::new();
+        pad(&proto::encode(&refusal), &mut payload);
+        let mut response = Vec::new();
+        hello.accept(None, &payload, &mut response)?;
+        self.channel.send_frame(now_ms, &response)?;
+        Err(Error::new(kind, "hello refused"))
+    }
+
     fn accept_xk<S: Store>(
         &mut self,
         now_ms: u64,
@@ -423,17 +471,13 @@ impl ServerSession {
         store: &mut S,
     ) -> Result<()> {
         let enrollment = responded.read_enrollment(msg)?;
-        let request: Enroll = proto::decode(enrollment.activation_code())?;
+        let mut request: Enroll = proto::decode(enrollment.activation_code())?;
+        let code = Zeroizing::new(core::mem::take(&mut request.activation_code));
         let device_key = enrollment.device_key();
         // Completing the handshake lets a refusal travel encrypted and typed.
         let transport = enrollment.accept()?;
         self.channel.establish(transport);
-        match store.redeem_activation(
-            &request.activation_code,
-            device_key,
-            &request.device_name,
-            now_ms,
-        ) {
+        match store.redeem_activation(&code, device_key, &request.device_name, now_ms) {
             Ok(device) => {
                 let enrolled = Enrolled {
                     device_id: device.id,
@@ -461,6 +505,7 @@ impl ServerSession {
                     &Envelope {
                         body: Some(Body::Error(ErrorInfo {
                             code: e.code().into(),
+                            hello_floor: 0,
                         })),
                     },
                 )?;
@@ -472,7 +517,14 @@ impl ServerSession {
     fn handle_body<S: Store>(&mut self, now_ms: u64, body: Body, store: &mut S) -> Result<()> {
         let (device, principal) = self.device().ok_or(ErrorKind::InvalidState)?;
         match body {
+            Body::Hello(_) if matches!(self.phase, Phase::Established { .. }) => Err(Error::new(
+                ErrorKind::UnexpectedMessage,
+                "one Hello per session",
+            )),
             Body::Hello(hello) => {
+                if hello.cursors.len() > MAX_HELLO_CURSORS {
+                    return Err(Error::new(ErrorKind::LimitExceeded, "too many cursors"));
+                }
                 let welcome = self.welcome(store, device, principal)?;
                 self.channel.send(
                     now_ms,
@@ -512,19 +564,45 @@ impl ServerSession {
                 self.push_changes(now_ms, store)
             }
             Body::Refetch(refetch) => {
+                let ids = ops::distinct(&refetch.item_ids, MAX_REFETCH_IDS)?;
                 let (upserts, removals) =
-                    store.refetch_for(principal, refetch.collection_id, &refetch.item_ids)?;
-                let page = self
-                    .follows
-                    .repair_page(refetch.collection_id, upserts, removals);
-                self.channel.send(
-                    now_ms,
-                    &Envelope {
-                        body: Some(Body::Delta(page)),
-                    },
-                )
+                    store.refetch_for(principal, refetch.collection_id, &ids)?;
+                // Several repair pages, each within one page's bytes, rather
+                // than one message as large as everything asked for.
+                let budget = self.follows_page_bytes;
+                let mut pages = vec![(Vec::new(), removals, 0usize)];
+                for upsert in upserts {
+                    let size = upsert.packed.len();
+                    let full = pages.last().is_some_and(|(u, _, bytes)| {
+                        !u.is_empty() && bytes.saturating_add(size) > budget
+                    });
+                    if full {
+                        pages.push((Vec::new(), Vec::new(), 0));
+                    }
+                    if let Some((u, _, bytes)) = pages.last_mut() {
+                        *bytes = bytes.saturating_add(size);
+                        u.push(upsert);
+                    }
+                }
+                for (upserts, removals, _) in pages {
+                    let page = self
+                        .follows
+                        .repair_page(refetch.collection_id, upserts, removals);
+                    self.channel.send(
+                        now_ms,
+                        &Envelope {
+                            body: Some(Body::Delta(page)),
+                        },
+                    )?;
+                }
+                Ok(())
             }
             Body::WipeAck(ack) => {
+                // Only the wipe ordered, and only once: anything else is
+                // ignored, so a device cannot mark itself wiped.
+                if store.device(device)?.wipe != WipeState::Pending(ack.wipe_id) {
+                    return Ok(());
+                }
                 store.set_wipe(device, WipeState::Done(ack.wipe_id))?;
                 self.events.push_back(ServerEvent::WipeAcknowledged {
                     device_id: device,
@@ -562,6 +640,26 @@ impl ServerSession {
         self.push_changes(now_ms, store)
     }
 
+    /// Sends the session-level [`ErrorInfo`] that ends an established
+    /// session, so the device learns the typed reason (a broken limit, an
+    /// unknown message). Not after a failed decrypt: that transport is dead.
+    fn tell_device(&mut self, now_ms: u64, error: &Error) {
+        let established = matches!(
+            self.phase,
+            Phase::Established { .. } | Phase::AwaitingHello { .. }
+        );
+        if established && error.code() >= 300 {
+            let info = Envelope {
+                body: Some(Body::Error(ErrorInfo {
+                    code: error.code().into(),
+                    hello_floor: 0,
+                })),
+            };
+            // Best effort: the session ends whether or not this is queued.
+            let _ = self.channel.send(now_ms, &info);
+        }
+    }
+
     fn fail(&mut self, error: Error) -> Error {
         self.finish(Some(error.clone()));
         error
@@ -574,4 +672,27 @@ impl ServerSession {
             self.events.push_back(ServerEvent::Closed { error });
         }
     }
+}
+
+/// Most item ids one `Refetch` may name (`docs/spec/sync.md` §7); repeats
+/// count, then each item is sent once.
+pub const MAX_REFETCH_IDS: usize = 256;
+
+/// Most cursors one Hello may carry (`docs/spec/sync.md` §7): more than any
+/// principal's visible collections, few enough that following them is cheap.
+pub const MAX_HELLO_CURSORS: usize = 4096;
+
+/// How far ahead of the server's clock an IK hello timestamp may be: a day
+/// covers any handset's clock error, and a timestamp such as `u64::MAX`
+/// is refused instead of being stored where it would lock the device out.
+pub const MAX_HELLO_AHEAD_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// `Some(floor)` when a hello's timestamp must be refused: not above the last
+/// one accepted (a replay, or a device restored from an old state), or more
+/// than [`MAX_HELLO_AHEAD_MS`] ahead of `now_ms`. The floor is the smallest
+/// timestamp accepted next.
+fn stale_hello(last: Option<u64>, timestamp: u64, now_ms: u64) -> Option<u64> {
+    let replayed = last.is_some_and(|last| timestamp <= last);
+    let ahead = timestamp > now_ms.saturating_add(MAX_HELLO_AHEAD_MS);
+    (replayed || ahead).then(|| last.map_or(1, |last| last.saturating_add(1)))
 }

@@ -88,6 +88,28 @@ impl ClientState {
         op
     }
 
+    /// The smallest IK hello timestamp this device may send next (see
+    /// [`ClientSession::resume`](super::ClientSession::resume)).
+    pub fn next_hello_timestamp(&self) -> u64 {
+        self.next_hello_timestamp
+    }
+
+    /// The timestamp of a hello sent at `now_ms`: `max(counter, now_ms)`,
+    /// with the counter moved past it (saturating: a counter at `u64::MAX`
+    /// is refused by the server, which answers with its floor).
+    pub(crate) fn take_hello_timestamp(&mut self, now_ms: u64) -> u64 {
+        let timestamp = self.next_hello_timestamp.max(now_ms);
+        self.next_hello_timestamp = timestamp.saturating_add(1);
+        timestamp
+    }
+
+    /// Adopts the floor a server sent, authenticated, with its refusal of a
+    /// stale hello: the next hello is accepted whatever the counter was
+    /// (a restored old state, or a counter pushed past the server's bound).
+    pub(crate) fn adopt_hello_floor(&mut self, floor: u64) {
+        self.next_hello_timestamp = floor;
+    }
+
     /// The current policy.
     pub fn policy(&self) -> &Policy {
         &self.policy

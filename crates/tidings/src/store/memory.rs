@@ -47,7 +47,8 @@ impl MemoryStore {
     }
 
     fn fresh_id(&mut self) -> u64 {
-        self.next_id += 1;
+        // 2^64 ids are never allocated; saturating keeps the arithmetic total.
+        self.next_id = self.next_id.saturating_add(1);
         self.next_id
     }
 

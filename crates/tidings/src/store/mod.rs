@@ -14,6 +14,7 @@
 mod activation;
 #[cfg(feature = "testing")]
 pub mod fixtures;
+#[deny(clippy::arithmetic_side_effects)]
 mod memory;
 
 pub use activation::{ActivationCode, ActivationRecord};
@@ -176,11 +177,20 @@ pub trait DeviceRegistry {
 
 /// Everything a server session needs, with rights enforced.
 pub trait Store: Directory + ItemStore + DeviceRegistry {
+    /// Refuses with [`PermissionDenied`](crate::ErrorKind::PermissionDenied)
+    /// unless `principal` holds `needed` on `collection`. A collection that
+    /// does not exist is refused the same way, so the answer never tells a
+    /// device whether a collection it may not see exists.
+    fn require(&self, principal: u64, collection: u64, needed: Rights) -> Result<()> {
+        self.rights(principal, collection)
+            .map_err(hide_missing)?
+            .require(needed)
+    }
+
     /// [`ItemStore::delta`] for `principal`, refused with
     /// [`PermissionDenied`](crate::ErrorKind::PermissionDenied) without read rights.
     fn delta_for(&self, principal: u64, cursor: &Cursor, limits: &PageLimits) -> Result<Delta> {
-        self.rights(principal, cursor.collection_id)?
-            .require(Rights::READ)?;
+        self.require(principal, cursor.collection_id, Rights::READ)?;
         self.delta(cursor, limits)
     }
 
@@ -193,7 +203,7 @@ pub trait Store: Directory + ItemStore + DeviceRegistry {
         collection: u64,
         ids: &[u64],
     ) -> Result<(Vec<ItemUpsert>, Vec<u64>)> {
-        self.rights(principal, collection)?.require(Rights::READ)?;
+        self.require(principal, collection, Rights::READ)?;
         let (mut live, mut gone) = (Vec::new(), Vec::new());
         for &id in ids {
             match self.item(collection, id)? {
@@ -229,3 +239,15 @@ pub trait Store: Directory + ItemStore + DeviceRegistry {
 }
 
 impl<T: Directory + ItemStore + DeviceRegistry> Store for T {}
+
+/// A missing collection answers as a foreign one does: [`PermissionDenied`](crate::ErrorKind::PermissionDenied).
+pub fn hide_missing(error: crate::Error) -> crate::Error {
+    if error.kind() == crate::ErrorKind::NotFound {
+        crate::Error::new(
+            crate::ErrorKind::PermissionDenied,
+            "no access to that collection",
+        )
+    } else {
+        error
+    }
+}

@@ -13,12 +13,12 @@ impl HandshakeState {
         let mut len = 0;
         for token in tokens {
             match token {
-                Token::E => len += DH_LEN,
-                Token::S => len += DH_LEN + if keyed { TAG_LEN } else { 0 },
+                Token::E => len = DH_LEN.saturating_add(len),
+                Token::S => len = len.saturating_add(DH_LEN.saturating_add(tag(keyed))),
                 Token::Ee | Token::Es | Token::Se | Token::Ss => keyed = true,
             }
         }
-        len + payload_len + if keyed { TAG_LEN } else { 0 }
+        len.saturating_add(payload_len).saturating_add(tag(keyed))
     }
 
     pub(super) fn write_tokens(
@@ -63,7 +63,7 @@ impl HandshakeState {
                     rest = tail;
                 }
                 Token::S => {
-                    let len = DH_LEN + if self.symmetric.has_key() { TAG_LEN } else { 0 };
+                    let len = DH_LEN.saturating_add(tag(self.symmetric.has_key()));
                     let (sealed, tail) = rest
                         .split_at_checked(len)
                         .ok_or_else(|| malformed("handshake message too short"))?;
@@ -105,4 +105,9 @@ impl HandshakeState {
         self.symmetric.mix_key(shared.as_bytes());
         Ok(())
     }
+}
+
+/// Bytes of the AEAD tag a field carries once a key is set.
+const fn tag(keyed: bool) -> usize {
+    if keyed { TAG_LEN } else { 0 }
 }

@@ -1,0 +1,108 @@
+//! Hostile devices that speak through the encrypted channel with the
+//! `testing` feature's plaintext hook: messages the client API never sends.
+
+mod town;
+
+use tidings::ErrorKind;
+use tidings::compress::pad;
+use tidings::proto::{self, Envelope, Hello, Refetch, envelope::Body};
+use tidings::session::{ClientEvent, ClientSession, MAX_REFETCH_IDS, ServerSession};
+use tidings::store::{ItemStore, MemoryStore};
+use town::*;
+
+fn send(client: &mut ClientSession, now: u64, encoded: &[u8]) {
+    let mut padded = Vec::new();
+    pad(encoded, &mut padded);
+    client
+        .send_plaintext_for_testing_only(now, &padded)
+        .expect("sealed");
+}
+
+fn envelope(body: Body) -> Vec<u8> {
+    proto::encode(&Envelope { body: Some(body) })
+}
+
+/// The server's error and the code the device was told, if any.
+fn ended(
+    client: &mut ClientSession,
+    server: &mut ServerSession,
+    store: &mut MemoryStore,
+    now: u64,
+) -> (ErrorKind, Option<ErrorKind>) {
+    let mut server_error = None;
+    while let Some(bytes) = client.poll_transmit() {
+        if let Err(e) = server.handle_bytes(now, &bytes, store) {
+            server_error = Some(e.kind());
+        }
+    }
+    while let Some(bytes) = server.poll_transmit() {
+        let _ = client.handle_bytes(now, &bytes);
+    }
+    let told = client_events(client).into_iter().find_map(|e| match e {
+        ClientEvent::Closed { error } => error.map(|e| e.kind()),
+        _ => None,
+    });
+    (server_error.expect("the server refused"), told)
+}
+
+#[test]
+fn an_unknown_message_kind_is_refused_not_taken_as_a_keepalive() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    client_events(&mut client);
+    // Field 99 of Envelope, length-delimited and empty: no such variant.
+    send(&mut client, 2_000, &[0x9a, 0x06, 0x00]);
+    let (error, told) = ended(&mut client, &mut server, &mut town.store, 2_000);
+    assert_eq!(error, ErrorKind::ProtoInvalidValue);
+    assert_eq!(told, Some(ErrorKind::ProtoInvalidValue));
+    assert!(server.is_closed());
+}
+
+#[test]
+fn a_second_hello_in_one_session_is_a_protocol_error() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    client_events(&mut client);
+    send(&mut client, 2_000, &envelope(Body::Hello(Hello::default())));
+    let (error, told) = ended(&mut client, &mut server, &mut town.store, 2_000);
+    assert_eq!(error, ErrorKind::UnexpectedMessage);
+    assert_eq!(told, Some(ErrorKind::UnexpectedMessage));
+}
+
+#[test]
+fn a_refetch_flood_is_refused_and_repeats_are_sent_once() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    client_events(&mut client);
+    let (id, packed, _) = town.store.items(town.chief_inbox).expect("items").remove(0);
+
+    // Repeats within the limit: one repair page carrying the item once.
+    let refetch = |n: usize| {
+        envelope(Body::Refetch(Refetch {
+            collection_id: town.chief_inbox,
+            item_ids: vec![id; n],
+        }))
+    };
+    send(&mut client, 2_000, &refetch(MAX_REFETCH_IDS));
+    let hostile = client.poll_transmit().expect("sealed");
+    server
+        .handle_bytes(2_000, &hostile, &mut town.store)
+        .expect("answered");
+    let answer: Vec<Vec<u8>> = std::iter::from_fn(|| server.poll_transmit()).collect();
+    assert_eq!(answer.len(), 1);
+    assert!(
+        answer[0].len() < 2 * packed.len() + 256,
+        "{} bytes for one item of {}",
+        answer[0].len(),
+        packed.len()
+    );
+    for bytes in answer {
+        client.handle_bytes(2_000, &bytes).expect("applied");
+    }
+
+    // 4,000 repeats: refused before any item is read.
+    send(&mut client, 2_100, &refetch(4_000));
+    let (error, told) = ended(&mut client, &mut server, &mut town.store, 2_100);
+    assert_eq!(error, ErrorKind::LimitExceeded);
+    assert_eq!(told, Some(ErrorKind::LimitExceeded));
+}
