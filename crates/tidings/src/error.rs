@@ -99,6 +99,9 @@ error_kinds! {
     InvalidCursor = 504 => "invalid cursor",
     /// Input data (a MIME message or an iCalendar object) could not be converted.
     InvalidData = 505 => "invalid input data",
+    /// An event sent back to be stored was the abridged form a device was
+    /// given: it must fetch the whole item and edit that, so nothing is lost.
+    ItemAbridged = 515 => "item is abridged: fetch it whole first",
 
     /// A session method was called in a state that does not allow it.
     InvalidState = 600 => "call not valid in this state",
