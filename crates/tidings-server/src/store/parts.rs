@@ -122,3 +122,155 @@ impl SqliteStore {
         Ok(Some((size, out.into())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Durability;
+    use proptest::prelude::*;
+    use tidings::proto::CollectionKind;
+    use tidings::store::ItemStore;
+    use tidings::sync::mail::part_bytes;
+
+    /// A message whose attachment (part 2) is `len` bytes, base64-encoded.
+    fn message(len: usize) -> (Vec<u8>, Vec<u8>) {
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut raw = b"From: a@example.org\r\nSubject: parts\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
+Hello.\r\n--b\r\nContent-Type: application/octet-stream\r\n\
+Content-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            .to_vec();
+        for (i, chunk) in data.chunks(3).enumerate() {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            let chars = [18, 12, 6, 0].map(|s| table[((n >> s) & 63) as usize]);
+            raw.extend_from_slice(&chars[..chunk.len() + 1]);
+            raw.extend(std::iter::repeat_n(b'=', 3 - chunk.len()));
+            if i % 19 == 18 {
+                raw.extend_from_slice(b"\r\n");
+            }
+        }
+        raw.extend_from_slice(b"\r\n--b--\r\n");
+        (raw, data)
+    }
+
+    fn store_with(raw: &[u8], path: &std::path::Path) -> (SqliteStore, u64, u64) {
+        let mut store = SqliteStore::open(path, Durability::Process).expect("open");
+        let owner = store
+            .add_principal("P", "p@example.org")
+            .expect("principal");
+        let inbox = store
+            .add_collection(owner, CollectionKind::Mail, "Inbox")
+            .expect("inbox");
+        let id = store.add_message(inbox, raw, 2048).expect("delivered");
+        (store, inbox, id)
+    }
+
+    #[test]
+    fn ranges_read_from_pieces_equal_the_parsed_part() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (raw, data) = message(3 * PART_CHUNK + 1234);
+        let (store, inbox, id) = store_with(&raw, &dir.path().join("t.db"));
+        assert_eq!(part_bytes(&raw, 2).expect("part"), data);
+        let total = data.len() as u64;
+        for (offset, length) in [
+            (0, 1),
+            (0, 48 << 10),
+            (PART_CHUNK as u64 - 10, 48 << 10),
+            (2 * PART_CHUNK as u64, PART_CHUNK),
+            (total - 5, 48 << 10),
+            (total, 10),
+            (total + 99, 10),
+        ] {
+            let (size, got) = store
+                .mail_part_range(inbox, id, 2, offset, length)
+                .expect("readable")
+                .expect("present");
+            let start = offset.min(total) as usize;
+            let end = (start + length).min(data.len());
+            assert_eq!(size, total);
+            assert_eq!(
+                &got[..],
+                &data[start..end],
+                "offset {offset} length {length}"
+            );
+        }
+        // Read from the pieces, not by parsing the message again.
+        assert!(store.part_range(id, 2, 0, 10).expect("readable").is_some());
+        assert_eq!(
+            store.mail_part_range(inbox, id, 77, 0, 10).expect("ok"),
+            None
+        );
+        assert_eq!(
+            store.mail_part_range(inbox, id + 1, 2, 0, 10).expect("ok"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_version_1_database_is_split_at_upgrade_and_keeps_its_mail() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v1.db");
+        let (raw, data) = message(100_000);
+        let (inbox, id) = {
+            let (store, inbox, id) = store_with(&raw, &path);
+            // Make it a version 1 file: no part tables.
+            store
+                .conn
+                .execute_batch("DROP TABLE parts; DROP TABLE part_chunks; PRAGMA user_version = 1;")
+                .expect("downgraded");
+            (inbox, id)
+        };
+        let store = SqliteStore::open(&path, Durability::Process).expect("upgraded");
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .expect("version");
+        assert_eq!(version, 2);
+        assert!(
+            store.item(inbox, id).expect("readable").is_some(),
+            "mail kept"
+        );
+        let (size, got) = store
+            .part_range(id, 2, 1000, 5000)
+            .expect("readable")
+            .expect("split at upgrade");
+        assert_eq!((size, &got[..]), (data.len() as u64, &data[1000..6000]));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn any_range_matches_the_part(offset in 0u64..140_000, length in 1usize..70_000) {
+            thread_local! {
+                static FIXTURE: (tempfile::TempDir, Vec<u8>) = {
+                    let dir = tempfile::tempdir().expect("tempdir");
+                    let (raw, _) = message(2 * PART_CHUNK + 77);
+                    drop(store_with(&raw, &dir.path().join("p.db")));
+                    (dir, raw)
+                };
+            }
+            FIXTURE.with(|(dir, raw)| {
+                let store = SqliteStore::open(&dir.path().join("p.db"), Durability::Process)
+                    .expect("open");
+                let whole = part_bytes(raw, 2).expect("part");
+                let id: i64 = store
+                    .conn
+                    .query_row("SELECT id FROM messages", [], |r| r.get(0))
+                    .expect("one message");
+                let (_, got) = store
+                    .part_range(from_sql(id), 2, offset, length)
+                    .expect("readable")
+                    .expect("present");
+                let start = (offset as usize).min(whole.len());
+                let end = (start + length).min(whole.len());
+                assert_eq!(&got[..], &whole[start..end]);
+            });
+        }
+    }
+}
