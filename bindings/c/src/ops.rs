@@ -212,6 +212,7 @@ pub extern "C" fn tidings_client_fetch_range(
             part_id,
             offset,
             length,
+            packed_item: false,
         };
         let kind = if attachment {
             Kind::FetchAttachment(range)

@@ -280,6 +280,7 @@ pub(crate) fn read_calendar_item(value: &JsValue) -> Result<CalendarItem, Thrown
         master: read_optional(f.object("master"), read_event)?,
         overrides: f.list("overrides", read_event)?,
         timezones: f.list("timezones", read_timezone)?,
+        ..CalendarItem::default()
     })
 }
 

@@ -44,6 +44,7 @@ fn fetch_range(request: &Fields<'_>) -> Result<FetchRange, Thrown> {
         part_id: request.u32("partId")?,
         offset: request.size("offset")?,
         length: request.u32("length")?,
+        packed_item: false,
     })
 }
 

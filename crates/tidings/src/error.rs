@@ -103,6 +103,9 @@ error_kinds! {
     InvalidAddress = 510 => "invalid mail address",
     /// A media type is not a bare `type/subtype` of RFC 2045 tokens.
     InvalidMediaType = 511 => "invalid media type",
+    /// An event sent back to be stored was the abridged form a device was
+    /// given: it must fetch the whole item and edit that, so nothing is lost.
+    ItemAbridged = 515 => "item is abridged: fetch it whole first",
 
     /// A session method was called in a state that does not allow it.
     InvalidState = 600 => "call not valid in this state",

@@ -62,6 +62,7 @@ fn an_attachment_downloads_in_ranges_and_resumes_after_a_restart() {
             part_id: attachment.part_id,
             offset,
             length: 1000,
+            packed_item: false,
         };
         ([n; 16], Kind::FetchAttachment(range))
     };

@@ -245,7 +245,8 @@ fn free_busy_is_answered_for_principals_the_device_may_see() {
     assert_eq!(
         outcomes[0],
         Outcome::FreeBusy(proto::FreeBusy {
-            periods: vec![busy]
+            periods: vec![busy],
+            ..proto::FreeBusy::default()
         })
     );
     assert_eq!(

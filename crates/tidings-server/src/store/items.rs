@@ -8,7 +8,9 @@ use rusqlite::{OptionalExtension, params};
 use tidings::proto::Cursor;
 use tidings::store::ItemStore;
 use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
-use tidings::sync::{Delta, ItemState, LogEntry, LogHead, PageLimits, pack_item, page_after};
+use tidings::sync::{
+    Delta, ItemState, LogEntry, LogHead, MAX_PACKED_ITEM, PageLimits, pack_item, page_after,
+};
 use tidings::{Error, ErrorKind, Result};
 
 fn no_item() -> Error {
@@ -57,7 +59,8 @@ impl SqliteStore {
 
     /// Delivers a raw RFC 5322 message into mail folder `collection`: the item
     /// (headers, a `preview_bytes` text preview, part metadata) is built and
-    /// packed once; the raw bytes are kept for range fetches. Returns its id.
+    /// packed once; the raw bytes are kept for replies and forwards, and the
+    /// decoded parts apart, in pieces, for range fetches. Returns its id.
     pub fn add_message(
         &mut self,
         collection: u64,
@@ -87,6 +90,8 @@ impl SqliteStore {
                 params![to_sql(id), raw],
             )
             .map_err(storage)?;
+        // Parts apart, once: range fetches then read only what they return.
+        super::parts::split(&self.conn, id, raw)?;
         self.write_item(
             collection,
             id,
@@ -153,6 +158,15 @@ impl SqliteStore {
         flags: u32,
         content: bool,
     ) -> Result<u64> {
+        if let Some(packed) = packed.as_ref().filter(|p| p.len() > MAX_PACKED_ITEM) {
+            // Named so an operator can find it: devices get it abridged.
+            tracing::warn!(
+                collection,
+                item = id,
+                packed_bytes = packed.len(),
+                "item larger than one delta page: devices receive it abridged"
+            );
+        }
         let modseq: u64 = self
             .conn
             .prepare_cached(
@@ -285,6 +299,42 @@ impl ItemStore for SqliteStore {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    fn mail_part_range(
+        &self,
+        collection: u64,
+        id: u64,
+        part_id: u32,
+        offset: u64,
+        length: usize,
+    ) -> Result<Option<(u64, Bytes)>> {
+        let live: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM items WHERE collection = ?1 AND id = ?2 AND packed IS NOT NULL",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![to_sql(collection), to_sql(id)], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(storage)?;
+        if live.is_none() {
+            return Ok(None);
+        }
+        if let Some(range) = self.part_range(id, part_id, offset, length)? {
+            return Ok(Some(range));
+        }
+        // Not stored apart (a message no parser could read at the upgrade):
+        // the whole part, the slow way.
+        let Some(part) = self.mail_part(collection, id, part_id)? else {
+            return Ok(None);
+        };
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(part.len());
+        let end = start.saturating_add(length).min(part.len());
+        Ok(Some((part.len() as u64, part.slice(start..end))))
     }
 
     fn allocate_id(&mut self) -> Result<u64> {

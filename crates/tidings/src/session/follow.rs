@@ -7,7 +7,8 @@ use super::preview;
 use crate::error::{ErrorKind, Result};
 use crate::proto::{Cursor, DeltaPage, Hello, ItemUpsert, envelope::Body};
 use crate::store::Store;
-use crate::sync::{Delta, PageLimits};
+use crate::sync::abridge::abridge;
+use crate::sync::{Delta, MAX_PACKED_ITEM, PageLimits};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -176,13 +177,19 @@ impl Follows {
     }
 
     /// A repair page for `collection`: current versions at the cursor already
-    /// sent, so it moves nothing.
+    /// sent, so it moves nothing. Items too large for a page go abridged, as
+    /// in any page.
     pub(crate) fn repair_page(
         &self,
         collection: u64,
-        upserts: Vec<ItemUpsert>,
+        mut upserts: Vec<ItemUpsert>,
         removals: Vec<u64>,
     ) -> DeltaPage {
+        for upsert in &mut upserts {
+            if upsert.packed.len() > MAX_PACKED_ITEM {
+                upsert.packed = abridge(&upsert.packed);
+            }
+        }
         let sent = self
             .map
             .get(&collection)

@@ -245,6 +245,7 @@ fn run<S: Store>(
         Kind::CreateEvent(op) => {
             need(store, op.calendar_id, Rights::WRITE)?;
             let mut event = op.item.clone().ok_or(ErrorKind::ProtoMissingField)?;
+            refuse_abridged(&event)?;
             event.calendar_id = op.calendar_id;
             event.version = 1;
             let id = store.allocate_id()?;
@@ -256,6 +257,7 @@ fn run<S: Store>(
         Kind::UpdateEvent(op) => {
             need(store, op.calendar_id, Rights::WRITE)?;
             let mut event = op.item.clone().ok_or(ErrorKind::ProtoMissingField)?;
+            refuse_abridged(&event)?;
             let current = match current_event(store, op.calendar_id, event.id, op.expected_version)?
             {
                 Ok(current) => current,
@@ -372,26 +374,42 @@ fn send_about<S: Store>(
 }
 
 /// Bytes `offset..offset + length` of one part, at most [`MAX_RANGE_BYTES`]:
-/// a download broken by a disconnect resumes from the bytes held.
+/// a download broken by a disconnect resumes from the bytes held. With
+/// `packed_item`, of the item's whole packed form instead (how a device
+/// completes an abridged item).
 fn fetch_range<S: Store>(store: &S, principal: u64, range: &proto::FetchRange) -> Result<Outcome> {
     store.require(principal, range.collection_id, Rights::READ)?;
-    let part = store
-        .mail_part(range.collection_id, range.item_id, range.part_id)?
-        .ok_or(ErrorKind::NotFound)?;
-    let start = usize::try_from(range.offset).map_err(|_| ErrorKind::InvalidArgument)?;
-    if start > part.len() {
+    let length = range.length.clamp(1, MAX_RANGE_BYTES) as usize;
+    let (total_size, data) = if range.packed_item {
+        let (packed, _) = store
+            .item(range.collection_id, range.item_id)?
+            .ok_or(ErrorKind::NotFound)?;
+        let start = usize::try_from(range.offset)
+            .unwrap_or(usize::MAX)
+            .min(packed.len());
+        let end = start.saturating_add(length).min(packed.len());
+        (packed.len() as u64, packed.slice(start..end))
+    } else {
+        store
+            .mail_part_range(
+                range.collection_id,
+                range.item_id,
+                range.part_id,
+                range.offset,
+                length,
+            )?
+            .ok_or(ErrorKind::NotFound)?
+    };
+    if range.offset > total_size {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
             "range starts past the end of the part",
         ));
     }
-    let length = range.length.clamp(1, MAX_RANGE_BYTES) as usize;
-    let end = start.saturating_add(length).min(part.len());
-    let data = part.slice(start..end).to_vec();
     Ok(Outcome::Range(proto::RangeData {
         offset: range.offset,
-        total_size: part.len() as u64,
-        data,
+        total_size,
+        data: data.to_vec(),
     }))
 }
 
@@ -423,16 +441,34 @@ fn free_busy<S: Store>(
             "no calendar of that principal is visible",
         ));
     }
-    let mut events = Vec::new();
+    let mut stored = Vec::new();
     for calendar in calendars {
-        for (_, packed, _) in store.items(calendar)? {
-            if let Some(item::Kind::Calendar(event)) = decode_item(&packed)?.kind {
-                events.push(event);
-            }
+        for (id, packed, _) in store.items(calendar)? {
+            stored.push((calendar, id, packed));
         }
     }
-    let periods = crate::sync::freebusy::busy_periods(&events, query.start, query.end)?;
-    Ok(proto::FreeBusy { periods })
+    // One item that cannot be read or expanded is skipped and named, never
+    // the whole answer's failure.
+    let items: Vec<_> = stored
+        .iter()
+        .map(
+            |(calendar_id, item_id, packed)| crate::sync::freebusy::StoredItem {
+                calendar_id: *calendar_id,
+                item_id: *item_id,
+                packed,
+            },
+        )
+        .collect();
+    crate::sync::freebusy::free_busy(&items, query.start, query.end)
+}
+
+/// An abridged event is not the whole event: storing it would lose what the
+/// device was not shown (sync.md §3 rule 9).
+fn refuse_abridged(event: &CalendarItem) -> Result<()> {
+    match event.abridged {
+        Some(_) => Err(ErrorKind::ItemAbridged.into()),
+        None => Ok(()),
+    }
 }
 
 fn done(item_id: u64, version: u64) -> Outcome {
@@ -469,9 +505,10 @@ fn current_event<S: Store>(
     if current.version == expected {
         return Ok(Ok(current));
     }
+    // An answer fits one frame: a large item goes abridged, as in a page.
     let packed = store
         .item(calendar, id)?
-        .map(|(p, _)| p.to_vec())
+        .map(|(p, _)| crate::sync::fit_packed(&p).to_vec())
         .unwrap_or_default();
     Ok(Err(Outcome::Conflict(Conflict {
         current_version: current.version,

@@ -110,6 +110,29 @@ pub trait ItemStore {
     /// `part_id` as listed in the mail item) of mail `id`, for range fetches;
     /// `None` when the item or the part does not exist.
     fn mail_part(&self, collection: u64, id: u64, part_id: u32) -> Result<Option<Bytes>>;
+    /// Bytes `offset..offset + length` of one part of mail `id` (fewer at
+    /// the part's end, none from its end on) and the part's whole size;
+    /// `None` when the item or the part does not exist. The default reads
+    /// the whole part with [`mail_part`](Self::mail_part); a store that keeps
+    /// parts in pieces answers in time proportional to `length`, so that
+    /// downloading a part by ranges is not quadratic.
+    fn mail_part_range(
+        &self,
+        collection: u64,
+        id: u64,
+        part_id: u32,
+        offset: u64,
+        length: usize,
+    ) -> Result<Option<(u64, Bytes)>> {
+        let Some(part) = self.mail_part(collection, id, part_id)? else {
+            return Ok(None);
+        };
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(part.len());
+        let end = start.saturating_add(length).min(part.len());
+        Ok(Some((part.len() as u64, part.slice(start..end))))
+    }
     /// A fresh item id, for content that must name its own id before it is
     /// stored (a new event's `CalendarItem.id`).
     fn allocate_id(&mut self) -> Result<u64>;

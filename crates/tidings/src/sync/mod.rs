@@ -22,6 +22,7 @@
 //! [`DeltaPage`]: crate::proto::DeltaPage
 //! [`ResyncRequired`]: crate::proto::ResyncRequired
 
+pub mod abridge;
 mod changelog;
 pub mod freebusy;
 pub mod ical;
@@ -30,6 +31,7 @@ mod page;
 mod replica;
 mod rights;
 
+pub use abridge::{MAX_PACKED_ITEM, fit_packed};
 pub use changelog::ChangeLog;
 pub use page::{Delta, ItemState, LogEntry, LogHead, PageLimits, page_after};
 pub use replica::{Applied, CollectionReplica, Replica, ReplicaItem};

@@ -4,6 +4,7 @@
 //! runs them over memory; a database-backed store runs them over rows, so
 //! every store serves byte-identical deltas.
 
+use super::abridge::fit_packed;
 use crate::proto::{Cursor, DeltaPage, FlagChange, ItemUpsert, ResyncReason, ResyncRequired};
 use bytes::Bytes;
 
@@ -13,7 +14,8 @@ pub struct PageLimits {
     /// Most changes (upserts, flag changes and removals) in one page; at least 1.
     pub max_items: usize,
     /// Most packed item bytes in one page; a page always carries at least one
-    /// change, so one item larger than this still goes, alone.
+    /// change, so one item larger than this still goes, alone. No item is
+    /// larger than [`MAX_PACKED_ITEM`](super::MAX_PACKED_ITEM): a larger one goes abridged.
     pub max_bytes: usize,
 }
 
@@ -124,34 +126,32 @@ pub fn page_after(
     };
     let (mut count, mut bytes) = (0usize, 0usize);
     for entry in entries {
-        let size = match &entry.state {
+        // An item too large for one page goes abridged (§3 rule 9).
+        let full = match &entry.state {
             ItemState::Live {
                 packed,
                 content_modseq,
                 ..
-            } if in_full(*content_modseq) => packed.len(),
-            _ => 0,
+            } if in_full(*content_modseq) => Some(fit_packed(packed)),
+            _ => None,
         };
+        let size = full.as_ref().map_or(0, Bytes::len);
         if count > 0 && (count >= limits.max_items.max(1) || bytes + size > limits.max_bytes) {
             page.more = true;
             break;
         }
-        match entry.state {
-            ItemState::Live {
-                packed,
-                flags,
-                content_modseq,
-            } if in_full(content_modseq) => page.upserts.push(ItemUpsert {
+        match (entry.state, full) {
+            (ItemState::Live { flags, .. }, Some(packed)) => page.upserts.push(ItemUpsert {
                 id: entry.id,
                 packed: packed.to_vec(),
                 flags,
             }),
-            ItemState::Live { flags, .. } => page.flag_changes.push(FlagChange {
+            (ItemState::Live { flags, .. }, None) => page.flag_changes.push(FlagChange {
                 id: entry.id,
                 flags,
             }),
-            ItemState::Removed if from == 0 => {}
-            ItemState::Removed => page.removals.push(entry.id),
+            (ItemState::Removed, _) if from == 0 => {}
+            (ItemState::Removed, _) => page.removals.push(entry.id),
         }
         count += 1;
         bytes += size;

@@ -1,8 +1,17 @@
 //! A device's copy of one collection, kept up to date by applying delta pages.
+//!
+//! One item never stands in the way of the others: an upsert the device
+//! cannot unpack or decode within its limits is held as a placeholder with
+//! its reason (sync.md §3 rule 9), and the page applies. Memory stays bounded
+//! by the inflate limits per item, whatever the server sends.
 
+use super::abridge::{abridged, skeleton};
 use crate::compress::{InflateLimits, unpack};
 use crate::error::{Error, ErrorKind, Result};
-use crate::proto::{self, CollectionInfo, Cursor, DeltaPage, Item};
+use crate::proto::{
+    self, Abridged, AbridgedReason, CalendarItem, CollectionInfo, CollectionKind, Cursor,
+    DeltaPage, Item, MailItem, item,
+};
 use std::collections::BTreeMap;
 
 /// An item as the device holds it.
@@ -36,6 +45,9 @@ pub enum Applied {
 pub struct CollectionReplica {
     cursor: Cursor,
     items: BTreeMap<u64, ReplicaItem>,
+    /// What the collection holds, so a placeholder has the right kind
+    /// (`Unspecified` until the server's `CollectionInfo` is adopted).
+    kind: CollectionKind,
 }
 
 impl CollectionReplica {
@@ -47,6 +59,15 @@ impl CollectionReplica {
                 ..Cursor::default()
             },
             items: BTreeMap::new(),
+            kind: CollectionKind::Unspecified,
+        }
+    }
+
+    /// An empty replica of a collection of `kind`, at modseq 0.
+    pub fn with_kind(collection_id: u64, kind: CollectionKind) -> Self {
+        Self {
+            kind,
+            ..Self::new(collection_id)
         }
     }
 
@@ -77,7 +98,10 @@ impl CollectionReplica {
     /// nothing, except a repair page (from and to both at the cursor), which
     /// updates items without moving the cursor. A page that starts after the cursor would leave a gap and is
     /// refused ([`ErrorKind::InvalidCursor`]). Every item is unpacked before
-    /// anything changes, so a bad page leaves the replica as it was.
+    /// anything changes. An item that does not unpack or decode within
+    /// `limits` (or that the server could only send as a placeholder) is held
+    /// as a placeholder marked [`AbridgedReason::RefusedByDevice`] (or
+    /// [`AbridgedReason::Unreadable`]), so one item never blocks the page.
     pub fn apply(&mut self, page: &DeltaPage, limits: &InflateLimits) -> Result<Applied> {
         if page.collection_id != self.cursor.collection_id {
             return Err(Error::new(
@@ -109,7 +133,7 @@ impl CollectionReplica {
         }
         let mut upserts = Vec::with_capacity(page.upserts.len());
         for upsert in &page.upserts {
-            let item = proto::decode::<Item>(&unpack(&upsert.packed, limits)?)?;
+            let item = self.held_form(upsert.id, &upsert.packed, limits);
             upserts.push((
                 upsert.id,
                 ReplicaItem {
@@ -147,7 +171,73 @@ impl CollectionReplica {
 impl CollectionReplica {
     /// A replica restored from saved state.
     pub fn restore(cursor: Cursor, items: BTreeMap<u64, ReplicaItem>) -> Self {
-        Self { cursor, items }
+        Self {
+            cursor,
+            items,
+            kind: CollectionKind::Unspecified,
+        }
+    }
+
+    /// Replaces abridged item `id` with its whole form, `packed` as
+    /// `FetchRange { packed_item: true }` returned it (all ranges joined).
+    /// Its flags stay. The whole item is unpacked within `limits`; when it
+    /// does not fit them, or is not the same item, nothing changes and the
+    /// abridged form stays.
+    pub fn complete(&mut self, id: u64, packed: &[u8], limits: &InflateLimits) -> Result<()> {
+        let held = self
+            .items
+            .get_mut(&id)
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, "no such item in the replica"))?;
+        let item = proto::decode::<Item>(&unpack(packed, limits)?)?;
+        let same = match (&item.kind, &held.item.kind) {
+            (Some(item::Kind::Mail(new)), Some(item::Kind::Mail(old))) => new.id == old.id,
+            (Some(item::Kind::Calendar(new)), Some(item::Kind::Calendar(old))) => new.id == old.id,
+            _ => false,
+        };
+        if !same || abridged(&item).is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                "fetched bytes are not the whole item",
+            ));
+        }
+        held.item = item;
+        Ok(())
+    }
+
+    /// How the replica holds `packed`: the item, or a placeholder with the
+    /// reason it is not the item.
+    fn held_form(&self, id: u64, packed: &[u8], limits: &InflateLimits) -> Item {
+        let (reason, size) = match unpack(packed, limits).and_then(|b| proto::decode::<Item>(&b)) {
+            Ok(item) if item.kind.is_some() => return item,
+            // The server could not read its own copy.
+            Ok(_) => (AbridgedReason::Unreadable, 0),
+            Err(_) => (
+                AbridgedReason::RefusedByDevice,
+                u64::try_from(packed.len()).unwrap_or(u64::MAX),
+            ),
+        };
+        let mark = Abridged {
+            reason: reason as i32,
+            packed_size: size,
+            ..Abridged::default()
+        };
+        let collection = self.cursor.collection_id;
+        let kind = match self.kind {
+            CollectionKind::Calendar => Some(item::Kind::Calendar(CalendarItem {
+                id,
+                calendar_id: collection,
+                ..CalendarItem::default()
+            })),
+            CollectionKind::Mail => Some(item::Kind::Mail(MailItem {
+                id,
+                folder_id: collection,
+                ..MailItem::default()
+            })),
+            CollectionKind::Unspecified => None,
+        };
+        Item {
+            kind: kind.map(|k| skeleton(&k, mark)),
+        }
     }
 }
 
@@ -176,17 +266,19 @@ impl Replica {
     pub fn set_collections(&mut self, infos: Vec<CollectionInfo>) {
         let mut next = BTreeMap::new();
         for info in infos {
-            let replica = match self.collections.remove(&info.id) {
+            let mut replica = match self.collections.remove(&info.id) {
                 Some((_, replica)) => replica,
                 None => CollectionReplica::new(info.id),
             };
+            replica.kind = info.kind();
             next.insert(info.id, (info, replica));
         }
         self.collections = next;
     }
 
     /// Adds a restored collection.
-    pub fn insert(&mut self, info: CollectionInfo, replica: CollectionReplica) {
+    pub fn insert(&mut self, info: CollectionInfo, mut replica: CollectionReplica) {
+        replica.kind = info.kind();
         self.collections.insert(info.id, (info, replica));
     }
 
@@ -201,6 +293,19 @@ impl Replica {
     /// Applies a page to its collection (see [`CollectionReplica::apply`]).
     pub fn apply(&mut self, page: &DeltaPage, limits: &InflateLimits) -> Result<Applied> {
         self.replica_mut(page.collection_id)?.apply(page, limits)
+    }
+
+    /// Replaces an abridged item with its whole form (see
+    /// [`CollectionReplica::complete`]).
+    pub fn complete(
+        &mut self,
+        collection_id: u64,
+        id: u64,
+        packed: &[u8],
+        limits: &InflateLimits,
+    ) -> Result<()> {
+        self.replica_mut(collection_id)?
+            .complete(id, packed, limits)
     }
 
     /// Empties a collection after resync-required.

@@ -56,11 +56,25 @@ impl Clock<'_> {
     }
 
     fn utc(&self, local: i64, form: Form, tzid: &str) -> Result<i64> {
-        if form != Form::Local || tzid.is_empty() {
-            return Ok(local); // UTC, or a date or floating time read as UTC
+        if form != Form::Local {
+            return Ok(local); // UTC, or a date read as UTC
+        }
+        // A floating time is read in the calendar's X-WR-TIMEZONE, if any.
+        let tzid = match tzid {
+            "" => self.item.floating_tzid.as_str(),
+            named => named,
+        };
+        if tzid.is_empty() {
+            return Ok(local); // floating, with no zone to read it in: UTC
         }
         let tz = self.item.timezones.iter().find(|t| t.tzid == tzid);
         match tz.and_then(|t| self.zones.parsed.get(t.vtimezone.as_str())) {
+            // Before a truncated VTIMEZONE's first onset, the IANA zone of
+            // that name knows better; without one, the zone's own rules of
+            // its first full year are carried back.
+            Some(Ok(zone)) if zone.before_first(local) => {
+                Ok(iana_to_utc(tzid, local).unwrap_or_else(|| zone.to_utc_carried_back(local)))
+            }
             Some(Ok(zone)) => Ok(zone.to_utc(local)),
             Some(Err(e)) => Err(e.clone()),
             None => Ok(iana_to_utc(tzid, local).unwrap_or(local)),
@@ -182,7 +196,18 @@ pub(super) fn spans<'a>(
             to_utc: &to_utc,
         };
         let mut found = Vec::new();
-        Rule::parse(&master.rrule)?.expand(first.local, &bounds, &mut budget, &mut found)?;
+        // RFC 5545 allows more than one RRULE (RFC 2445 did): the set is
+        // the union of what each generates. The first is in `rrule`, any
+        // other among the unmodelled properties.
+        let more = master
+            .other
+            .iter()
+            .filter(|p| p.name.eq_ignore_ascii_case("RRULE") && p.params.is_empty());
+        for rule in std::iter::once(master.rrule.as_str()).chain(more.map(|p| p.value.as_str())) {
+            Rule::parse(rule)?.expand(first.local, &bounds, &mut budget, &mut found)?;
+        }
+        found.sort_unstable();
+        found.dedup();
         instances.extend(
             found
                 .into_iter()

@@ -29,16 +29,36 @@
 //!   10,000 instances, RDATEs and overrides included, is refused with
 //!   [`ErrorKind::InvalidData`] rather than truncated, since a truncated
 //!   answer would show busy time as free.
-//! - Any malformed item fails the whole call, with a fixed reason.
+//! - One item never fails the query: [`free_busy`] leaves out an item it
+//!   cannot read or expand, and counts and names it in the answer
+//!   (`FreeBusy.skipped`), so its owner can find and mend it. Only
+//!   [`busy_periods`] (for callers that want all or nothing) fails on it.
 
 mod item;
 mod rrule;
 mod time;
 mod tz;
 
+use crate::compress::{InflateLimits, unpack};
 use crate::error::{Error, ErrorKind, Result};
-use crate::proto::{BusyPeriod, CalendarItem};
+use crate::proto::{self, BusyPeriod, CalendarItem, FreeBusy, Item, SkippedEvent, item as kind};
 use time::{DAY, MAX_SECS, MIN_SECS};
+
+/// Most skipped items named in one answer (all are counted).
+pub const MAX_SKIPPED_NAMED: usize = 32;
+/// Most bytes of a skipped item's UID in an answer.
+const MAX_SKIPPED_UID: usize = 256;
+
+/// One stored calendar item, as free/busy reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct StoredItem<'a> {
+    /// Its calendar.
+    pub calendar_id: u64,
+    /// Its id.
+    pub item_id: u64,
+    /// Its packed bytes (see [`compress::unpack`](crate::compress::unpack)).
+    pub packed: &'a [u8],
+}
 
 /// Longest window accepted, in seconds.
 pub const MAX_WINDOW: i64 = 366 * DAY;
@@ -56,8 +76,72 @@ struct Span {
 /// Busy periods of `items` overlapping [start, end) (seconds since the Unix epoch, UTC), sorted, merged where they overlap.
 ///
 /// Periods are clipped to the window; busy and tentative periods never
-/// overlap each other, and touching periods of one kind are joined.
+/// overlap each other, and touching periods of one kind are joined. The
+/// first item that cannot be expanded fails the call; [`free_busy`] skips it.
 pub fn busy_periods(items: &[CalendarItem], start: i64, end: i64) -> Result<Vec<BusyPeriod>> {
+    let mut failed = None;
+    let periods = periods(items, start, end, |_, e| {
+        failed.get_or_insert(e);
+    })?;
+    failed.map_or(Ok(periods), Err)
+}
+
+/// The free/busy answer for `items` over [start, end): busy periods as
+/// [`busy_periods`] gives them, from every item that can be read and
+/// expanded; every other item is left out, counted and (the first
+/// [`MAX_SKIPPED_NAMED`]) named with the code saying why. Only a bad window
+/// fails the call.
+pub fn free_busy(items: &[StoredItem<'_>], start: i64, end: i64) -> Result<FreeBusy> {
+    check_window(start, end)?;
+    let mut answer = FreeBusy::default();
+    let mut skip = |stored: &StoredItem<'_>, uid: &str, e: Error| {
+        answer.skipped_count = answer.skipped_count.saturating_add(1);
+        if answer.skipped.len() < MAX_SKIPPED_NAMED {
+            let mut uid = uid.to_owned();
+            let mut cut = uid.len().min(MAX_SKIPPED_UID);
+            while !uid.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            uid.truncate(cut);
+            answer.skipped.push(SkippedEvent {
+                calendar_id: stored.calendar_id,
+                item_id: stored.item_id,
+                uid,
+                code: e.code().into(),
+            });
+        }
+    };
+    let mut events = Vec::with_capacity(items.len());
+    let mut sources = Vec::with_capacity(items.len());
+    for stored in items {
+        let decoded = unpack(stored.packed, &InflateLimits::default())
+            .and_then(|bytes| proto::decode::<Item>(&bytes));
+        match decoded {
+            Ok(Item {
+                kind: Some(kind::Kind::Calendar(event)),
+            }) => {
+                events.push(event);
+                sources.push(stored);
+            }
+            Ok(_) => {}
+            Err(e) => skip(stored, "", e),
+        }
+    }
+    let mut failed = Vec::new();
+    let periods = periods(&events, start, end, |i, e| {
+        failed.push((i, e));
+    })?;
+    for (i, e) in failed {
+        if let (Some(stored), Some(event)) = (sources.get(i), events.get(i)) {
+            let uid = event.master.iter().chain(&event.overrides).next();
+            skip(stored, uid.map_or("", |m| m.uid.as_str()), e);
+        }
+    }
+    answer.periods = periods;
+    Ok(answer)
+}
+
+fn check_window(start: i64, end: i64) -> Result<()> {
     let arg = |reason| Err(Error::new(ErrorKind::InvalidArgument, reason));
     if start < MIN_SECS + 3 * MAX_WINDOW || end > MAX_SECS - 3 * MAX_WINDOW {
         return arg("window outside the years 0004 to 9996");
@@ -68,12 +152,27 @@ pub fn busy_periods(items: &[CalendarItem], start: i64, end: i64) -> Result<Vec<
     if end - start > MAX_WINDOW {
         return arg("window longer than 366 days");
     }
+    Ok(())
+}
+
+/// The merged periods of every item that expands; `failed(key, error)` for
+/// each that does not, whose spans are then left out entirely.
+fn periods(
+    items: &[CalendarItem],
+    start: i64,
+    end: i64,
+    mut failed: impl FnMut(usize, Error),
+) -> Result<Vec<BusyPeriod>> {
+    check_window(start, end)?;
     let mut zones = item::Zones::new(end);
     let (mut busy, mut tentative) = (Vec::new(), Vec::new());
     let mut spans = Vec::new();
-    for item in items {
+    for (i, item) in items.iter().enumerate() {
         spans.clear();
-        item::spans(item, &mut zones, start, end, &mut spans)?;
+        if let Err(e) = item::spans(item, &mut zones, start, end, &mut spans) {
+            failed(i, e);
+            continue;
+        }
         for s in &spans {
             let (lo, hi) = (s.start.max(start), s.end.min(end));
             if lo < hi {

@@ -7,6 +7,7 @@ use crate::proto::{CalendarEvent, CalendarTime, TimeZone};
 mod civil;
 mod props;
 mod python;
+mod robust;
 mod rules;
 mod vtimezones;
 

@@ -6,7 +6,7 @@
 //! the offset before the transition, as §3.3.5 requires.
 
 use super::rrule::{Bounds, Rule};
-use super::time::{DAY, Form, parse_time};
+use super::time::{DAY, Form, civil_from_days, days_from_civil, days_in_month, parse_time};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Most transitions one observance may contribute before the horizon.
@@ -77,6 +77,29 @@ impl Zone {
         })
     }
 
+    /// Whether civil second `local` comes before the zone's first onset: a
+    /// VTIMEZONE cut short says nothing of that time.
+    pub(super) fn before_first(&self, local: i64) -> bool {
+        self.transitions
+            .first()
+            .is_some_and(|t| local < t.at + t.from.min(t.to))
+    }
+
+    /// [`Zone::to_utc`] for a time before the first onset: the offset the
+    /// same civil date and time has in the first full year the zone covers,
+    /// so that summer stays summer when a VTIMEZONE lists recent years only.
+    pub(super) fn to_utc_carried_back(&self, local: i64) -> i64 {
+        let Some(first) = self.transitions.first() else {
+            return local;
+        };
+        let (first_year, _, _) = civil_from_days((first.at + first.from).div_euclid(DAY));
+        let (_, month, day) = civil_from_days(local.div_euclid(DAY));
+        let target = first_year + 1;
+        let day = day.min(days_in_month(target, month));
+        let moved = days_from_civil(target, month, day) * DAY + local.rem_euclid(DAY);
+        local - (moved - self.to_utc(moved))
+    }
+
     /// The UTC second of civil second `local` in this zone.
     pub(super) fn to_utc(&self, local: i64) -> i64 {
         // A transition applies once the later of its two wall-clock readings has passed.
@@ -100,9 +123,11 @@ fn onsets(obs: &Observance<'_>, horizon: i64, out: &mut Vec<Transition>) -> Resu
     match obs.rrule {
         Some(rule) => {
             let to_utc = |local: i64| Ok(local - from);
+            // At least two years of onsets, even for a window long before
+            // them: a truncated zone is carried back from its first years.
             let bounds = Bounds {
                 from: start,
-                to: horizon,
+                to: horizon.max(start + 731 * DAY),
                 to_utc: &to_utc,
             };
             Rule::parse(rule)?.expand(start, &bounds, &mut budget, &mut locals)?;

@@ -37,9 +37,20 @@ pub(crate) fn items(text: &str, calendar_id: u64) -> Result<Vec<CalendarItem>> {
     let roots = components(&lines)?;
     let mut vevents = Vec::new();
     let mut zones = Vec::new();
+    // The calendar's default zone, for its floating times (free/busy).
+    let mut floating_tzid = String::new();
     // Events and time zones may sit in VCALENDARs or, as some exporters
     // write them, at the top level.
     for root in &roots {
+        if let Some(tz) = root
+            .is("VCALENDAR")
+            .then(|| root.first("X-WR-TIMEZONE"))
+            .flatten()
+        {
+            if floating_tzid.is_empty() {
+                floating_tzid = unescape_text(tz.value);
+            }
+        }
         let members = match root.is("VCALENDAR") {
             true => root.children.iter().collect(),
             false => vec![root],
@@ -73,6 +84,7 @@ pub(crate) fn items(text: &str, calendar_id: u64) -> Result<Vec<CalendarItem>> {
             order.push(event.uid.clone());
             CalendarItem {
                 calendar_id,
+                floating_tzid: floating_tzid.clone(),
                 ..CalendarItem::default()
             }
         });

@@ -21,6 +21,7 @@ pub(crate) fn write(item: &CalendarItem) -> String {
     w.line("BEGIN:VCALENDAR");
     w.line("VERSION:2.0");
     w.line("PRODID:-//Tidings//Tidings//EN");
+    w.plain("X-WR-TIMEZONE", &item.floating_tzid);
     for zone in &item.timezones {
         w.component(&zone.vtimezone, Some("VTIMEZONE"));
     }

@@ -98,6 +98,7 @@ pub fn mail_item_from_message(raw: &[u8], options: &MailItemOptions) -> Result<M
         attachments: parts::attachments(&message, &body_ids),
         flags: 0,
         size: u64::try_from(raw.len()).unwrap_or(u64::MAX),
+        abridged: None,
     })
 }
 
@@ -119,6 +120,34 @@ pub fn part_bytes(raw: &[u8], part_id: u32) -> Result<Vec<u8>> {
         ErrorKind::NotFound,
         "no body part or attachment has this part id",
     ))
+}
+
+/// Calls `each(part_id, bytes)` with the decoded bytes of every body part
+/// and attachment [`mail_item_from_message`] lists, in part order, parsing
+/// `raw` once: how a store keeps parts apart at delivery, so that range
+/// fetches need not parse the message again.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidData`] as for [`mail_item_from_message`], and any
+/// error `each` returns (which stops the walk).
+pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>) -> Result<()> {
+    let message = parse(raw)?;
+    let body_ids = parts::body_part_ids(&message);
+    let ids = parts::body_parts(&message, &body_ids)
+        .into_iter()
+        .map(|p| p.part_id)
+        .chain(
+            parts::attachments(&message, &body_ids)
+                .into_iter()
+                .map(|a| a.part_id),
+        );
+    for id in ids {
+        if let Some(bytes) = parts::decoded_bytes(&message, id) {
+            each(id, bytes)?;
+        }
+    }
+    Ok(())
 }
 
 fn parse(raw: &[u8]) -> Result<Message<'_>> {

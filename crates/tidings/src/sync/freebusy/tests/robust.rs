@@ -1,0 +1,254 @@
+//! Issue 15, items 3 and 5: one event never fails free/busy, and the zone
+//! cases that used to be answered wrongly.
+
+use super::*;
+use crate::compress::{PackOptions, pack};
+use crate::proto::{Item, RawProperty, item as kind};
+
+fn packed(item: &CalendarItem) -> Vec<u8> {
+    let item = Item {
+        kind: Some(kind::Kind::Calendar(item.clone())),
+    };
+    pack(&proto::encode(&item), &PackOptions::default())
+}
+
+fn named(mut it: CalendarItem, id: u64, uid: &str) -> CalendarItem {
+    it.id = id;
+    if let Some(m) = &mut it.master {
+        m.uid = uid.into();
+    }
+    for o in &mut it.overrides {
+        o.uid = uid.into();
+    }
+    it
+}
+
+/// Free/busy over the given items, each stored in calendar 5 under its id.
+fn answer(items: &[CalendarItem], start: &str, end: &str) -> FreeBusy {
+    let bytes: Vec<(u64, Vec<u8>)> = items.iter().map(|i| (i.id, packed(i))).collect();
+    let stored: Vec<StoredItem<'_>> = bytes
+        .iter()
+        .map(|(id, p)| StoredItem {
+            calendar_id: 5,
+            item_id: *id,
+            packed: p,
+        })
+        .collect();
+    match free_busy(&stored, at(start), at(end)) {
+        Ok(fb) => fb,
+        Err(e) => panic!("free/busy failed as a whole: {e}"),
+    }
+}
+
+fn periods(fb: &FreeBusy) -> Vec<(i64, i64, bool)> {
+    fb.periods
+        .iter()
+        .map(|p| (p.start, p.end, p.tentative))
+        .collect()
+}
+
+fn good() -> CalendarItem {
+    named(
+        item(
+            event("20261201T090000Z", "20261201T100000Z", ""),
+            vec![],
+            &[],
+        ),
+        1,
+        "good",
+    )
+}
+
+/// Each poisonous shape is left out, counted and named; the good event stays.
+fn poisoned_by(bad: CalendarItem, code: ErrorKind) {
+    let bad = named(bad, 2, "bad-event");
+    assert_eq!(
+        fb(
+            &[good(), bad.clone()],
+            "20261130T000000Z",
+            "20261203T000000Z"
+        ),
+        Err(code),
+        "busy_periods stays all or nothing"
+    );
+    let fb = answer(&[good(), bad], "20261130T000000Z", "20261203T000000Z");
+    assert_eq!(
+        periods(&fb),
+        vec![busy("20261201T090000Z", "20261201T100000Z")]
+    );
+    assert_eq!(fb.skipped_count, 1);
+    assert_eq!(
+        fb.skipped,
+        vec![SkippedEvent {
+            calendar_id: 5,
+            item_id: 2,
+            uid: "bad-event".into(),
+            code: code.code().into(),
+        }]
+    );
+}
+
+#[test]
+fn an_event_that_ends_before_it_starts_is_skipped_and_named() {
+    poisoned_by(
+        item(
+            event("20261202T100000Z", "20261202T090000Z", ""),
+            vec![],
+            &[],
+        ),
+        ErrorKind::InvalidData,
+    );
+}
+
+#[test]
+fn an_unknown_rrule_part_is_skipped_and_named() {
+    let mut m = event("20261202T100000Z", "20261202T110000Z", "");
+    m.rrule = "FREQ=DAILY;BYHOUR=9;X-NONSENSE=1".into();
+    poisoned_by(item(m, vec![], &[]), ErrorKind::InvalidData);
+}
+
+#[test]
+fn range_thisandfuture_is_skipped_and_named() {
+    let mut m = event("20261201T140000Z", "20261201T150000Z", "");
+    m.rrule = "FREQ=DAILY;COUNT=5".into();
+    let mut o = event("20261202T160000Z", "20261202T170000Z", "");
+    o.recurrence_id = Some(CalendarTime {
+        value: "20261202T140000Z".into(),
+        tzid: String::new(),
+        params: "RANGE=THISANDFUTURE".into(),
+    });
+    poisoned_by(item(m, vec![o], &[]), ErrorKind::InvalidData);
+}
+
+#[test]
+fn an_item_that_does_not_unpack_is_skipped_and_named() {
+    let good_bytes = packed(&good());
+    let garbage = [1u8, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f, 0];
+    let stored = [
+        StoredItem {
+            calendar_id: 5,
+            item_id: 1,
+            packed: &good_bytes,
+        },
+        StoredItem {
+            calendar_id: 5,
+            item_id: 9,
+            packed: &garbage,
+        },
+    ];
+    let fb = free_busy(&stored, at("20261130T000000Z"), at("20261203T000000Z"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(periods(&fb).len(), 1);
+    assert_eq!(fb.skipped_count, 1);
+    assert_eq!(fb.skipped[0].item_id, 9);
+    assert_ne!(fb.skipped[0].code, 0);
+}
+
+#[test]
+fn skipped_items_are_all_counted_but_only_32_named() {
+    let bad: Vec<CalendarItem> = (0..40)
+        .map(|i| {
+            named(
+                item(
+                    event("20261202T100000Z", "20261202T090000Z", ""),
+                    vec![],
+                    &[],
+                ),
+                100 + i,
+                "bad",
+            )
+        })
+        .collect();
+    let fb = answer(&bad, "20261130T000000Z", "20261203T000000Z");
+    assert_eq!(fb.skipped_count, 40);
+    assert_eq!(fb.skipped.len(), MAX_SKIPPED_NAMED);
+}
+
+#[test]
+fn a_second_rrule_is_expanded_too() {
+    // Mondays and, by a second rule, Wednesdays, 10:00-11:00 UTC. DTSTART
+    // (a Monday) counts as the first instance of each rule (RFC 5545).
+    let mut m = event("20261130T100000Z", "20261130T110000Z", "");
+    m.rrule = "FREQ=WEEKLY;BYDAY=MO;COUNT=2".into();
+    m.other.push(RawProperty {
+        name: "RRULE".into(),
+        params: String::new(),
+        value: "FREQ=WEEKLY;BYDAY=WE;COUNT=3".into(),
+    });
+    let got = fb(
+        &[item(m, vec![], &[])],
+        "20261130T000000Z",
+        "20261212T000000Z",
+    );
+    let want = vec![
+        busy("20261130T100000Z", "20261130T110000Z"),
+        busy("20261202T100000Z", "20261202T110000Z"),
+        busy("20261207T100000Z", "20261207T110000Z"),
+        busy("20261209T100000Z", "20261209T110000Z"),
+    ];
+    assert_eq!(got, Ok(want));
+}
+
+#[test]
+fn floating_times_are_read_in_the_calendars_x_wr_timezone() {
+    // 09:00 floating in a calendar whose X-WR-TIMEZONE is London: 08:00Z in July.
+    let mut it = item(
+        event("20260701T090000", "20260701T100000", ""),
+        vec![],
+        &[("Europe/London", LONDON)],
+    );
+    it.floating_tzid = "Europe/London".into();
+    let got = fb(&[it], "20260601T000000Z", "20260801T000000Z");
+    assert_eq!(got, Ok(vec![busy("20260701T080000Z", "20260701T090000Z")]));
+}
+
+/// Paris, as some exporters write it: observances from 2020 on only.
+const PARIS_FROM_2020: &str = "BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\n\
+BEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\n\
+DTSTART:20200329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\n\
+BEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\n\
+DTSTART:20201025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\n\
+END:VTIMEZONE\r\n";
+
+#[test]
+fn a_truncated_vtimezone_still_places_older_events_in_their_season() {
+    let paris = [("Europe/Paris", PARIS_FROM_2020)];
+    let summer = item(
+        event("20150715T100000", "20150715T110000", "Europe/Paris"),
+        vec![],
+        &paris,
+    );
+    let winter = item(
+        event("20151215T100000", "20151215T110000", "Europe/Paris"),
+        vec![],
+        &paris,
+    );
+    let got = fb(&[summer, winter], "20150101T000000Z", "20151231T000000Z");
+    let want = vec![
+        busy("20150715T080000Z", "20150715T090000Z"),
+        busy("20151215T090000Z", "20151215T100000Z"),
+    ];
+    assert_eq!(got, Ok(want));
+}
+
+/// Outlook's shape: TZID=Europe/Paris with no VTIMEZONE, and the cancelled
+/// instance's RECURRENCE-ID in UTC. Needs the IANA database (servers).
+#[cfg(feature = "iana-tz")]
+#[test]
+fn a_bare_iana_tzid_is_resolved_and_a_cancelled_instance_is_free() {
+    let mut m = event("20260706T100000", "20260706T110000", "Europe/Paris");
+    m.rrule = "FREQ=DAILY;COUNT=3".into();
+    let mut cancelled = event("20260707T100000", "20260707T110000", "Europe/Paris");
+    cancelled.status = "CANCELLED".into();
+    cancelled.recurrence_id = ct("20260707T080000Z", "");
+    let got = fb(
+        &[item(m, vec![cancelled], &[])],
+        "20260701T000000Z",
+        "20260710T000000Z",
+    );
+    let want = vec![
+        busy("20260706T080000Z", "20260706T090000Z"),
+        busy("20260708T080000Z", "20260708T090000Z"),
+    ];
+    assert_eq!(got, Ok(want));
+}

@@ -1,0 +1,341 @@
+//! No item is ever undeliverable (issue 15, item 1), shape by shape, through
+//! real client and server sessions: each oversized item reaches an existing
+//! device and a freshly enrolled one abridged, every other item of the user
+//! still syncs to both, the prepared-page fan-out carries it, the whole item
+//! is a range fetch away, and an abridged event cannot overwrite the whole.
+
+mod town;
+
+use tidings::compress::InflateLimits;
+use tidings::proto::{
+    self, Address, Attachment, CalendarEvent, CalendarItem, FetchRange, MailHeaders, MailItem,
+    RawProperty, UpdateEvent, item, operation::Kind, operation_result::Outcome,
+};
+use tidings::session::{ClientSession, MAX_RANGE_BYTES, PreparedPage};
+use tidings::store::ItemStore;
+use tidings::sync::abridge::abridged;
+use tidings::sync::{MAX_PACKED_ITEM, PageLimits};
+use tidings::{ErrorKind, proto::Item};
+use town::*;
+
+/// Text deflate cannot shrink, so sizes are what they look like.
+fn noise(len: usize, seed: u64) -> String {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'a' + (x % 26) as u8)
+        })
+        .collect()
+}
+
+fn inline_image_invitation(id: u64, calendar: u64) -> item::Kind {
+    item::Kind::Calendar(CalendarItem {
+        id,
+        calendar_id: calendar,
+        version: 1,
+        master: Some(CalendarEvent {
+            uid: "outlook-1".into(),
+            summary: "Budget review".into(),
+            other: vec![RawProperty {
+                name: "X-ALT-DESC".into(),
+                params: "FMTTYPE=text/html".into(),
+                value: format!("<img src=\"data:image/png;base64,{}\">", noise(200_000, 1)),
+            }],
+            ..CalendarEvent::default()
+        }),
+        ..CalendarItem::default()
+    })
+}
+
+fn long_description(id: u64, calendar: u64) -> item::Kind {
+    item::Kind::Calendar(CalendarItem {
+        id,
+        calendar_id: calendar,
+        version: 1,
+        master: Some(CalendarEvent {
+            uid: "minutes-1".into(),
+            summary: "Minutes".into(),
+            description: noise(400_000, 2),
+            ..CalendarEvent::default()
+        }),
+        ..CalendarItem::default()
+    })
+}
+
+fn to_5000(id: u64, folder: u64) -> item::Kind {
+    let to = (0..5000)
+        .map(|i| Address {
+            name: noise(24, i),
+            email: format!("{}@town.example", noise(20, i + 9999)),
+        })
+        .collect();
+    item::Kind::Mail(MailItem {
+        id,
+        folder_id: folder,
+        headers: Some(MailHeaders {
+            subject: "To all staff".into(),
+            to,
+            ..MailHeaders::default()
+        }),
+        ..MailItem::default()
+    })
+}
+
+fn parts_20000(id: u64, folder: u64) -> item::Kind {
+    item::Kind::Mail(MailItem {
+        id,
+        folder_id: folder,
+        attachments: (0..20_000u32)
+            .map(|i| Attachment {
+                part_id: i + 1,
+                filename: format!("{}.bin", noise(24, u64::from(i))),
+                content_type: "application/octet-stream".into(),
+                size: 1,
+                ..Attachment::default()
+            })
+            .collect(),
+        ..MailItem::default()
+    })
+}
+
+fn subject_90k(id: u64, folder: u64) -> item::Kind {
+    item::Kind::Mail(MailItem {
+        id,
+        folder_id: folder,
+        headers: Some(MailHeaders {
+            subject: noise(90_000, 3),
+            ..MailHeaders::default()
+        }),
+        ..MailItem::default()
+    })
+}
+
+fn held(client: &ClientSession, collection: u64, id: u64) -> Option<Item> {
+    let replica = client.state().replica().collection(collection)?;
+    replica.items().get(&id).map(|h| h.item.clone())
+}
+
+/// Everything the store says the chief may see, as (collection, ids).
+fn server_view(town: &Town) -> Vec<(u64, Vec<u64>)> {
+    [town.chief_inbox, town.chief_calendar, town.mayor_calendar]
+        .into_iter()
+        .map(|c| {
+            let ids = town.store.items(c).expect("store");
+            (c, ids.into_iter().map(|(id, _, _)| id).collect())
+        })
+        .collect()
+}
+
+fn device_view(client: &ClientSession, town: &Town) -> Vec<(u64, Vec<u64>)> {
+    [town.chief_inbox, town.chief_calendar, town.mayor_calendar]
+        .into_iter()
+        .map(|c| {
+            let ids = client
+                .state()
+                .replica()
+                .collection(c)
+                .map(|r| r.items().keys().copied().collect())
+                .unwrap_or_default();
+            (c, ids)
+        })
+        .collect()
+}
+
+/// The whole scenario for one shape, built by `make(id, collection)`.
+fn shape(calendar: bool, make: fn(u64, u64) -> item::Kind) {
+    let mut town = Town::new();
+    let (mut old, mut old_server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let collection = if calendar {
+        town.chief_calendar
+    } else {
+        town.chief_inbox
+    };
+    let id = town.store.allocate_id().expect("id");
+    let big = packed(make(id, collection));
+    assert!(big.len() > MAX_PACKED_ITEM, "the shape is oversized");
+    let from = old
+        .state()
+        .replica()
+        .collection(collection)
+        .expect("held")
+        .cursor();
+    town.store
+        .upsert(collection, Some(id), big, 0)
+        .expect("stored");
+    let inbox = town.chief_inbox;
+    town.store
+        .upsert(
+            inbox,
+            None,
+            packed(mail("After it", "clerk@town.example")),
+            0,
+        )
+        .expect("stored");
+
+    // Fan-out: the prepared page fits one frame.
+    let prepared = PreparedPage::new(&town.store, &from, &PageLimits::default())
+        .expect("store")
+        .expect("a page");
+    assert!(prepared.padded_len() < 65_519);
+
+    // The existing device gets it, and the item after it.
+    old_server.push_changes(2_000, &town.store).expect("pushed");
+    pump(&mut old, &mut old_server, &mut town.store, 2_000);
+    assert!(!old.is_closed(), "the session survives the oversized item");
+    assert_eq!(device_view(&old, &town), server_view(&town));
+    assert!(subjects(&old, town.chief_inbox).contains(&"After it".to_string()));
+
+    // A new device enrolls with it present and gets everything.
+    let (new, _new_server) = enroll(&mut town, CHIEF, 9, 3_000);
+    assert!(!new.is_closed());
+    assert_eq!(device_view(&new, &town), server_view(&town));
+
+    for client in [&old, &new] {
+        let item = held(client, collection, id).expect("held");
+        let mark = abridged(&item).expect("abridged");
+        assert_eq!(mark.reason, proto::AbridgedReason::TooLarge as i32);
+    }
+
+    // The whole item by range completes the old device's copy.
+    let mut whole = Vec::new();
+    let mut n = 0u8;
+    loop {
+        n += 1;
+        let range = FetchRange {
+            collection_id: collection,
+            item_id: id,
+            offset: whole.len() as u64,
+            length: MAX_RANGE_BYTES,
+            packed_item: true,
+            ..FetchRange::default()
+        };
+        old.submit(4_000, [n; 16], Kind::FetchBody(range))
+            .expect("queued");
+        pump(&mut old, &mut old_server, &mut town.store, 4_000);
+        let Some(Outcome::Range(r)) = outcomes(&mut old).pop() else {
+            panic!("a range");
+        };
+        whole.extend_from_slice(&r.data);
+        if whole.len() as u64 >= r.total_size {
+            break;
+        }
+    }
+    let mut replica = old.state().replica().clone();
+    let limits = InflateLimits::default();
+    replica
+        .complete(collection, id, &whole, &limits)
+        .expect("fits the default limits");
+    let complete = replica
+        .collection(collection)
+        .and_then(|c| c.items().get(&id))
+        .expect("held");
+    assert_eq!(
+        complete.item,
+        Item {
+            kind: Some(make(id, collection))
+        }
+    );
+
+    // An abridged event sent back whole would lose what was cut: refused.
+    if let Some(item::Kind::Calendar(cut)) = held(&old, collection, id).and_then(|i| i.kind) {
+        let update = UpdateEvent {
+            calendar_id: collection,
+            item: Some(cut),
+            expected_version: 1,
+        };
+        old.submit(5_000, [0xee; 16], Kind::UpdateEvent(update))
+            .expect("queued");
+        pump(&mut old, &mut old_server, &mut town.store, 5_000);
+        assert_eq!(
+            outcomes(&mut old).pop(),
+            Some(Outcome::Error(proto::ErrorInfo {
+                code: ErrorKind::ItemAbridged.code().into()
+            }))
+        );
+        let (stored, _) = town
+            .store
+            .item(collection, id)
+            .expect("store")
+            .expect("kept");
+        assert_eq!(stored, packed(make(id, collection)), "nothing was lost");
+    }
+}
+
+#[test]
+fn an_outlook_invitation_with_an_inline_image() {
+    shape(true, inline_image_invitation);
+}
+
+#[test]
+fn an_event_with_a_400_kb_description() {
+    shape(true, long_description);
+}
+
+#[test]
+fn a_mail_to_5000_recipients() {
+    shape(false, to_5000);
+}
+
+#[test]
+fn a_mail_with_20000_parts() {
+    shape(false, parts_20000);
+}
+
+#[test]
+fn a_mail_with_a_90_kb_subject() {
+    shape(false, subject_90k);
+}
+
+#[test]
+fn an_upsert_the_device_cannot_unpack_is_a_placeholder_and_the_rest_applies() {
+    use tidings::proto::{CollectionInfo, CollectionKind, DeltaPage, ItemUpsert};
+    use tidings::sync::Replica;
+    let mut replica = Replica::default();
+    replica.set_collections(vec![CollectionInfo {
+        id: 4,
+        kind: CollectionKind::Mail as i32,
+        epoch: 1,
+        ..CollectionInfo::default()
+    }]);
+    // 1 MiB of text packs small, but this device allows 64 KiB per item.
+    let huge = packed(item::Kind::Mail(MailItem {
+        id: 1,
+        preview: "a".repeat(1 << 20),
+        ..MailItem::default()
+    }));
+    let page = DeltaPage {
+        collection_id: 4,
+        epoch: 1,
+        from_modseq: 0,
+        to_modseq: 2,
+        upserts: vec![
+            ItemUpsert {
+                id: 1,
+                packed: huge.to_vec(),
+                flags: 1,
+            },
+            ItemUpsert {
+                id: 2,
+                packed: packed(mail("Fine", "a@town.example")).to_vec(),
+                flags: 0,
+            },
+        ],
+        ..DeltaPage::default()
+    };
+    let limits = InflateLimits {
+        max_output: 64 << 10,
+        ..InflateLimits::default()
+    };
+    replica.apply(&page, &limits).expect("the page applies");
+    let items = replica.collection(4).expect("held").items();
+    let placeholder = &items.get(&1).expect("a placeholder").item;
+    let mark = abridged(placeholder).expect("marked");
+    assert_eq!(mark.reason, proto::AbridgedReason::RefusedByDevice as i32);
+    assert_eq!(mark.packed_size, huge.len() as u64);
+    assert_eq!(items.get(&1).map(|h| h.flags), Some(1));
+    assert!(items.get(&2).is_some(), "the next item is not held up");
+    assert_eq!(replica.collection(4).map(|c| c.cursor().modseq), Some(2));
+}
