@@ -282,6 +282,20 @@ impl ItemStore for Batch<'_> {
     fn mail_part(&self, collection: u64, id: u64, part_id: u32) -> Result<Option<Bytes>> {
         self.r()?.mail_part(collection, id, part_id)
     }
+    fn mail_part_range(
+        &self,
+        collection: u64,
+        id: u64,
+        part_id: u32,
+        offset: u64,
+        length: usize,
+    ) -> Result<Option<(u64, Bytes)>> {
+        self.r()?
+            .mail_part_range(collection, id, part_id, offset, length)
+    }
+    fn prepare_write(&mut self) -> Result<()> {
+        self.w().map(drop)
+    }
     fn allocate_id(&mut self) -> Result<u64> {
         self.w()?.allocate_id()
     }

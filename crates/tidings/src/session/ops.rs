@@ -119,6 +119,16 @@ pub(crate) fn apply<S: Store>(
     principal: u64,
     op: &Operation,
 ) -> Result<(OperationResult, Effects)> {
+    // Reads change nothing and may be large: only changes are remembered.
+    let read_only = matches!(
+        op.kind,
+        Some(Kind::FetchBody(_) | Kind::FetchAttachment(_) | Kind::Search(_) | Kind::FreeBusy(_))
+    );
+    if !read_only {
+        // What the operation reads (a version, flags, its own id) must
+        // still hold when it writes.
+        store.prepare_write()?;
+    }
     if let Some(done) = store.applied_operation(device, &op.op_id)? {
         return Ok((done, Effects::default()));
     }
@@ -144,11 +154,6 @@ pub(crate) fn apply<S: Store>(
         op_id: op.op_id.clone(),
         outcome: Some(outcome),
     };
-    // Reads change nothing and may be large: only changes are remembered.
-    let read_only = matches!(
-        op.kind,
-        Some(Kind::FetchBody(_) | Kind::FetchAttachment(_) | Kind::Search(_) | Kind::FreeBusy(_))
-    );
     if op.op_id.len() == 16 && !read_only {
         store.record_operation(device, result.clone())?;
     }

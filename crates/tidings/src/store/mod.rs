@@ -133,6 +133,14 @@ pub trait ItemStore {
         let end = start.saturating_add(length).min(part.len());
         Ok(Some((part.len() as u64, part.slice(start..end))))
     }
+    /// Called before an operation that reads and then writes (a version
+    /// check, a flag change): a store whose reads may come from an older
+    /// snapshot than its writes takes its write lock here, so that what the
+    /// operation read still holds when it writes. Stores with one snapshot
+    /// per transaction need nothing.
+    fn prepare_write(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// A fresh item id, for content that must name its own id before it is
     /// stored (a new event's `CalendarItem.id`).
     fn allocate_id(&mut self) -> Result<u64>;
