@@ -52,6 +52,14 @@ pub(crate) fn valgrind() -> Result<(), String> {
     apt_install(&["valgrind"])
 }
 
+/// pkg-config, for the installed C library's test.
+pub(crate) fn pkg_config() -> Result<(), String> {
+    if run::prints("pkg-config", &["--version"], ".") {
+        return Ok(());
+    }
+    apt_install(&["pkg-config"])
+}
+
 /// Runs `apt-get` with these arguments, through sudo unless we are root.
 fn apt_get(args: &[&str]) -> Result<(), String> {
     let env = [("DEBIAN_FRONTEND", "noninteractive")];
