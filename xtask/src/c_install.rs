@@ -5,7 +5,7 @@
 //! written from `bindings/c/pkgconfig/*.pc.in`. The libraries are built with
 //! the release profile and stripped of debug information.
 //!
-//! [`check_installed`] is the step of `cargo xtask test` that proves it: it
+//! `check_installed` is the step of `cargo xtask test` that proves it: it
 //! installs into a temporary prefix and builds and runs a C program from
 //! outside the repository through pkg-config, shared and static.
 

@@ -6,7 +6,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { pkgDir, shipped } from "./support.js";
+import { pkgDir, shipped } from "./paths.js";
 
 const budget = Number(process.env.TIDINGS_GZIP_BUDGET ?? 150 * 1024);
 const manifest = JSON.parse(readFileSync(path.join(pkgDir, "package.json"), "utf8"));

@@ -1,6 +1,7 @@
 // Where the tests find the packages and leave their output (no package is
 // loaded here: the tests of the shipped package alone import only this).
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 
 export const root = process.env.TIDINGS_ROOT ?? path.resolve(import.meta.dirname, "../../..");
 /** The shipped npm package (`cargo xtask wasm`). */
@@ -10,3 +11,5 @@ export const testPkgDir = process.env.TIDINGS_TEST_PKG ?? path.join(root, "targe
 /** Where tests leave screenshots and logs. */
 export const artifacts = process.env.TIDINGS_ARTIFACTS ?? path.join(root, "target/wasm");
 
+/** The shipped package, through its Node entry point. */
+export const shipped = () => import(pathToFileURL(path.join(pkgDir, "node.js")).href);

@@ -3,12 +3,10 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { pkgDir, testPkgDir } from "./paths.js";
+import { testPkgDir } from "./paths.js";
 
-export { artifacts, pkgDir, root, testPkgDir } from "./paths.js";
+export { artifacts, pkgDir, root, shipped, testPkgDir } from "./paths.js";
 
-/** The shipped package, through its Node entry point. */
-export const shipped = () => import(pathToFileURL(path.join(pkgDir, "node.js")).href);
 /** The test package (the same API plus `TestServer` and wire helpers). */
 export const tidings = await import(pathToFileURL(path.join(testPkgDir, "node.js")).href);
 

@@ -113,7 +113,7 @@ for (const bundler of ["esbuild", "vite"]) {
     try {
       const payload = server.info.activations["chief@town.example"];
       await page.goto(`${server.info.http}${bundler}/#${encodeURIComponent(payload)}`);
-      await page.waitForSelector("body[data-result], body[data-error]", { timeout: 60_000 });
+      await page.waitForSelector("body[data-result], body[data-error]", { state: "attached", timeout: 60_000 });
       const error = await page.evaluate(() => document.body.dataset.error);
       assert.equal(error, undefined);
       checkSynced(JSON.parse(await page.evaluate(() => document.body.dataset.result ?? "{}")));

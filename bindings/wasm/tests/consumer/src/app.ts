@@ -27,40 +27,49 @@ export function syncOnce(
   keys.free();
   fresh.free();
   return new Promise((resolve, reject) => {
-    let opId: string | undefined;
+    let flagging: { opId: string; itemId: bigint; subject: string } | undefined;
+    let answered = false;
     const inbox = () =>
       client
         .collections()
         .find((c) => c.kind === tidings.CollectionKind.Mail && c.ownerId === client.principalId);
     const calendars = () => client.collections().filter((c) => c.kind === tidings.CollectionKind.Calendar);
+    const mails = (folder: bigint) => client.items(folder).filter((i) => i.kind === "mail");
     const timer = setTimeout(() => reject(new Error("no sync within 30 s")), 30_000);
     const connection = tidings.connect(client, url, {
       WebSocket,
       onEvent(event) {
         const folder = inbox();
         if (event.type === "closed" && event.error) reject(event.error);
-        if (opId === undefined && folder !== undefined && folder.itemCount > 0 && calendars().length >= 2) {
-          const mails = client.items(folder.id).filter((i) => i.kind === "mail");
-          mails.sort((a, b) => (a.kind === "mail" && b.kind === "mail" ? b.headers.date - a.headers.date : 0));
-          const newest = mails[0];
+        if (folder === undefined) return;
+        if (flagging === undefined && folder.itemCount > 0 && calendars().length >= 2) {
+          // The newest mail, by its Date header.
+          const [newest] = mails(folder.id).sort((a, b) =>
+            a.kind === "mail" && b.kind === "mail" ? b.headers.date - a.headers.date : 0,
+          );
           if (newest === undefined || newest.kind !== "mail") return;
-          opId = client.setFlags(performance.now(), {
+          const opId = client.setFlags(performance.now(), {
             collectionId: folder.id,
             itemIds: [newest.id],
             set: tidings.MailFlag.Flagged,
           });
+          flagging = { opId, itemId: newest.id, subject: newest.headers.subject };
           connection.flush();
         }
-        if (event.type === "operationResult" && event.opId === opId && folder !== undefined) {
+        if (event.type === "operationResult" && event.opId === flagging?.opId) {
+          answered = event.outcome.kind === "done";
+          if (!answered) reject(new Error(`the flag was refused: ${event.outcome.kind}`));
+        }
+        // The answer comes first; the flag itself arrives as a change.
+        const flagged = mails(folder.id).find((m) => m.id === flagging?.itemId && (m.flags & tidings.MailFlag.Flagged) !== 0);
+        if (answered && flagged !== undefined && flagging !== undefined) {
           clearTimeout(timer);
-          const mails = client.items(folder.id).filter((i) => i.kind === "mail");
-          const newest = mails.find((m) => m.kind === "mail" && (m.flags & tidings.MailFlag.Flagged) !== 0);
           resolve({
-            mails: mails.length,
+            mails: mails(folder.id).length,
             calendars: calendars().length,
             delegated: calendars().some((c) => c.ownerId !== client.principalId),
-            newest: newest?.kind === "mail" ? newest.headers.subject : "",
-            flagged: event.outcome.kind === "done",
+            newest: flagging.subject,
+            flagged: true,
           });
           connection.close();
         }
