@@ -122,6 +122,14 @@ pub(crate) fn postgresql() -> Result<(), String> {
     apt_install(&["postgresql"])
 }
 
+/// pkg-config, for the installed C library's test.
+pub(crate) fn pkg_config() -> Result<(), String> {
+    if run::prints("pkg-config", &["--version"], ".") {
+        return Ok(());
+    }
+    apt_install(&["pkg-config"])
+}
+
 /// Runs `apt-get` with these arguments, through sudo unless we are root.
 fn apt_get(args: &[&str]) -> Result<(), String> {
     let env = [("DEBIAN_FRONTEND", "noninteractive")];

@@ -3,12 +3,16 @@
 //! - `cargo xtask demo [--keep-running]`: the main job, a live demonstration
 //!   against the reference server.
 //! - `cargo xtask test`: every check, installing what it needs first.
-//! - `cargo xtask wasm`: the npm package `tidings` (bindings/wasm/pkg/).
+//! - `cargo xtask install-c [--prefix DIR] …`: libtidings, its header and
+//!   pkg-config files installed into a prefix.
+//! - `cargo xtask wasm [--with-tests]`: the npm package `tidings`
+//!   (bindings/wasm/pkg/), and with `--with-tests` the test-only package.
 //! - `cargo xtask fuzz [TARGET] [--seconds N]`: run fuzz targets.
 //! - `cargo xtask bench [--devices N]`: every benchmark, then
 //!   `docs/performance.md` and `docs/performance-day.svg`.
 
 mod bench;
+mod c_install;
 mod fuzz;
 mod install;
 mod run;
@@ -18,7 +22,8 @@ mod wasm;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <demo [--keep-running] | test [--fuzz-seconds N] | \
-                     wasm | fuzz [TARGET] [--seconds N] | bench [--devices N]>";
+                     install-c [--prefix DIR] | wasm [--with-tests] | fuzz [TARGET] [--seconds N] | \
+                     bench [--devices N]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,7 +32,8 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("fuzz") => fuzz::run_cli(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
-        Some("wasm") => wasm::build(),
+        Some("install-c") => c_install::run_cli(&args[1..]),
+        Some("wasm") => wasm::run_cli(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
     match result {

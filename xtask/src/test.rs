@@ -1,6 +1,6 @@
 //! `cargo xtask test`: every check the project has, then one summary line.
 
-use crate::{fuzz, install, run, wasm};
+use crate::{c_install, fuzz, install, run, wasm};
 use std::time::Instant;
 
 /// Devices connected at once in the server load test (issue 6 asks 10,000).
@@ -115,17 +115,24 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             )
         });
     }
+    step(
+        "C library installed, used through pkg-config",
+        &c_install::check_installed,
+    );
     // The npm package: built, then tested in Node (and in Chromium against
     // the reference server).
-    step(
-        "wasm: build the npm package and the test package",
-        &wasm::build,
-    );
+    step("wasm: build the npm package and the test package", &|| {
+        wasm::build(true)
+    });
     step("wasm: JS tests in Node", &wasm::node_tests);
     step("wasm: TypeScript types", &wasm::type_check);
     step(
         "wasm: reference server over WebSocket and in Chromium",
         &wasm::server_tests,
+    );
+    step(
+        "npm package as its users get it: ws, tsc, esbuild, Vite",
+        &wasm::consumer_tests,
     );
     for target in fuzz::targets()? {
         step(&format!("fuzz {target} ({fuzz_seconds}s)"), &|| {

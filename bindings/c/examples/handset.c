@@ -7,10 +7,10 @@
  * then waits for pushed mail and calendar changes. When a new mail arrives it
  * flags it, and it accepts every invitation that awaits EMAIL's answer. Then
  * it saves its state and closes. Randomness comes from getrandom(2), time
- * from the real-time clock. Build (see docs/ffi.md):
+ * from the real-time clock. Build against an installed libtidings (see
+ * docs/ffi.md):
  *
- *   cc -std=c11 -Iinclude examples/handset.c target/debug/libtidings.a \
- *      -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+ *   cc -std=c11 examples/handset.c $(pkg-config --cflags --libs tidings)
  */
 #define _DEFAULT_SOURCE
 #include <netdb.h>
@@ -35,9 +35,6 @@
     }                                                                      \
   } while (0)
 #define LIT(s) (const uint8_t *)(s), strlen(s)
-#define FLAGGED 2
-#define NEEDS_ACTION 1
-#define ACCEPTED 2
 
 static int sock = -1;
 static tidings_client *phone;
@@ -126,16 +123,25 @@ static void show(uint64_t collection, uint64_t id) {
   tidings_item *item = NULL;
   tidings_bytes a = {NULL, 0}, b = {NULL, 0};
   TRY(tidings_client_item(phone, collection, id, &item));
-  int mail = tidings_item_kind(item) == 1;
+  int mail = tidings_item_kind(item) == TIDINGS_COLLECTION_KIND_MAIL;
   TRY(tidings_item_text(item, mail ? TIDINGS_FIELD_SUBJECT : TIDINGS_FIELD_SUMMARY, &a));
   TRY(tidings_item_text(item, mail ? TIDINGS_FIELD_FROM : TIDINGS_FIELD_START, &b));
   int32_t status = 0;
   if (!mail) (void)tidings_item_attendee_status(item, LIT(me), &status);
-  printf("    %s %llu: \"%.*s\" %s %.*s%s%s\n", mail ? "mail " : "event",
+  /* A mail's date, in the handset's own time zone. */
+  char date[32] = "";
+  int64_t seconds = 0;
+  int32_t offset = 0;
+  if (mail && tidings_item_date(item, &seconds, &offset) == TIDINGS_OK && seconds != 0) {
+    time_t t = (time_t)seconds;
+    struct tm local;
+    if (localtime_r(&t, &local)) strftime(date, sizeof date, " %Y-%m-%d %H:%M", &local);
+  }
+  printf("    %s %llu: \"%.*s\" %s %.*s%s%s%s\n", mail ? "mail " : "event",
          (unsigned long long)id, (int)a.len, (const char *)a.data,
-         mail ? "from" : "at", (int)b.len, (const char *)b.data,
-         (tidings_item_flags(item) & FLAGGED) ? " [flagged]" : "",
-         status == ACCEPTED ? " [accepted]" : "");
+         mail ? "from" : "at", (int)b.len, (const char *)b.data, date,
+         (tidings_item_flags(item) & TIDINGS_MAIL_FLAG_FLAGGED) ? " [flagged]" : "",
+         status == TIDINGS_PARTICIPATION_STATUS_ACCEPTED ? " [accepted]" : "");
   tidings_bytes_free(&a);
   tidings_bytes_free(&b);
   tidings_item_free(item);
@@ -163,7 +169,7 @@ static void accept_invitations(void) {
   for (size_t i = 0; i < count; i++) {
     tidings_collection c;
     TRY(tidings_client_collection_at(phone, i, &c));
-    if (c.kind != 2) continue;
+    if (c.kind != TIDINGS_COLLECTION_KIND_CALENDAR) continue;
     uint64_t ids[256];
     size_t n = 0;
     TRY(tidings_client_item_ids(phone, c.id, ids, 256, &n));
@@ -172,10 +178,10 @@ static void accept_invitations(void) {
       int32_t status = 0;
       TRY(tidings_client_item(phone, c.id, ids[k], &item));
       if (tidings_item_attendee_status(item, LIT(me), &status) == TIDINGS_OK &&
-          status == NEEDS_ACTION) {
+          status == TIDINGS_PARTICIPATION_STATUS_NEEDS_ACTION) {
         uint8_t op[16];
         random_bytes(op, 16);
-        TRY(tidings_client_respond(phone, now_ms(), op, 16, c.id, ids[k], ACCEPTED,
+        TRY(tidings_client_respond(phone, now_ms(), op, 16, c.id, ids[k], TIDINGS_PARTICIPATION_STATUS_ACCEPTED,
                                    LIT("Accepted from my phone")));
         printf("accepting invitation %llu\n", (unsigned long long)ids[k]);
         answers_awaited++;
@@ -201,7 +207,7 @@ static uint64_t events(size_t *mail_counts, size_t slots) {
           tidings_collection c;
           TRY(tidings_client_collection_at(phone, i, &c));
           if (c.id != tidings_event_id(e)) continue;
-          if (mail_counts && c.kind == 1 && c.item_count > mail_counts[i]) {
+          if (mail_counts && c.kind == TIDINGS_COLLECTION_KIND_MAIL && c.item_count > mail_counts[i]) {
             uint64_t ids[256];
             size_t n = 0;
             TRY(tidings_client_item_ids(phone, c.id, ids, 256, &n));
@@ -297,7 +303,7 @@ int main(int argc, char **argv) {
       if (ids[k] != pushed) continue;
       uint8_t op[16];
       random_bytes(op, 16);
-      TRY(tidings_client_set_flags(phone, now_ms(), op, 16, c.id, &pushed, 1, FLAGGED, 0));
+      TRY(tidings_client_set_flags(phone, now_ms(), op, 16, c.id, &pushed, 1, TIDINGS_MAIL_FLAG_FLAGGED, 0));
       printf("flagging mail %llu\n", (unsigned long long)pushed);
       answers_awaited++;
     }

@@ -12,6 +12,138 @@
 #define TIDINGS_VERSION_MINOR 1
 #define TIDINGS_VERSION_PATCH 0
 
+/* Error codes (tidings_result), from the core's table: docs/spec/errors.md. */
+/** frame too large */
+#define TIDINGS_ERROR_FRAME_TOO_LARGE 100
+/** malformed frame */
+#define TIDINGS_ERROR_FRAME_MALFORMED 101
+/** unknown protocol version */
+#define TIDINGS_ERROR_UNKNOWN_VERSION 102
+/** stream ended inside a frame */
+#define TIDINGS_ERROR_FRAME_TRUNCATED 103
+/** peer refused our protocol version */
+#define TIDINGS_ERROR_VERSION_REFUSED 104
+/** decryption failed */
+#define TIDINGS_ERROR_DECRYPT_FAILED 200
+/** low-order public key */
+#define TIDINGS_ERROR_LOW_ORDER_POINT 201
+/** nonce space exhausted */
+#define TIDINGS_ERROR_NONCE_EXHAUSTED 202
+/** handshake step out of order */
+#define TIDINGS_ERROR_HANDSHAKE_OUT_OF_ORDER 203
+/** malformed handshake message */
+#define TIDINGS_ERROR_HANDSHAKE_MALFORMED 204
+/** replayed handshake */
+#define TIDINGS_ERROR_REPLAY 205
+/** unknown peer key */
+#define TIDINGS_ERROR_UNKNOWN_PEER 206
+/** message exceeds the Noise limit */
+#define TIDINGS_ERROR_MESSAGE_TOO_LARGE 207
+/** transport closed after a failure */
+#define TIDINGS_ERROR_TRANSPORT_CLOSED 208
+/** state-changing request before handshake completion */
+#define TIDINGS_ERROR_EARLY_DATA_NOT_ALLOWED 209
+/** decompressed size exceeds the limit */
+#define TIDINGS_ERROR_INFLATE_LIMIT 300
+/** corrupt compressed data */
+#define TIDINGS_ERROR_INFLATE_CORRUPT 301
+/** malformed padded payload */
+#define TIDINGS_ERROR_PADDING_MALFORMED 302
+/** unknown compression dictionary */
+#define TIDINGS_ERROR_UNKNOWN_DICTIONARY 303
+/** unknown payload flags */
+#define TIDINGS_ERROR_UNKNOWN_PAYLOAD_FLAGS 304
+/** protobuf decode failed */
+#define TIDINGS_ERROR_PROTO_DECODE 400
+/** required field missing */
+#define TIDINGS_ERROR_PROTO_MISSING_FIELD 401
+/** field value out of range */
+#define TIDINGS_ERROR_PROTO_INVALID_VALUE 402
+/** resync required */
+#define TIDINGS_ERROR_RESYNC_REQUIRED 500
+/** version conflict */
+#define TIDINGS_ERROR_CONFLICT 501
+/** not found */
+#define TIDINGS_ERROR_NOT_FOUND 502
+/** permission denied */
+#define TIDINGS_ERROR_PERMISSION_DENIED 503
+/** invalid cursor */
+#define TIDINGS_ERROR_INVALID_CURSOR 504
+/** invalid input data */
+#define TIDINGS_ERROR_INVALID_DATA 505
+/** call not valid in this state */
+#define TIDINGS_ERROR_INVALID_STATE 600
+/** activation code rejected */
+#define TIDINGS_ERROR_ACTIVATION_REJECTED 601
+/** too many activation attempts */
+#define TIDINGS_ERROR_ACTIVATION_ATTEMPTS_EXCEEDED 602
+/** device revoked */
+#define TIDINGS_ERROR_DEVICE_REVOKED 603
+/** session closed */
+#define TIDINGS_ERROR_SESSION_CLOSED 604
+/** peer timed out */
+#define TIDINGS_ERROR_TIMEOUT 605
+/** saved state corrupt */
+#define TIDINGS_ERROR_STATE_CORRUPT 606
+/** operation not supported by this server */
+#define TIDINGS_ERROR_UNSUPPORTED 607
+/** storage failure */
+#define TIDINGS_ERROR_STORAGE 700
+/** storage limit reached */
+#define TIDINGS_ERROR_STORAGE_LIMIT 701
+/** null argument */
+#define TIDINGS_ERROR_NULL_ARGUMENT 800
+/** invalid argument */
+#define TIDINGS_ERROR_INVALID_ARGUMENT 801
+/** internal panic caught */
+#define TIDINGS_ERROR_PANIC 802
+
+/* Mail flag bits (tidings_item_flags, tidings_client_set_flags) (protobuf enum `proto::MailFlag`). */
+#define TIDINGS_MAIL_FLAG_NONE 0
+#define TIDINGS_MAIL_FLAG_SEEN 1
+#define TIDINGS_MAIL_FLAG_FLAGGED 2
+#define TIDINGS_MAIL_FLAG_ANSWERED 4
+#define TIDINGS_MAIL_FLAG_DRAFT 8
+#define TIDINGS_MAIL_FLAG_FORWARDED 16
+
+/* Kinds of collection and item (protobuf enum `proto::CollectionKind`). */
+#define TIDINGS_COLLECTION_KIND_UNSPECIFIED 0
+#define TIDINGS_COLLECTION_KIND_MAIL 1
+#define TIDINGS_COLLECTION_KIND_CALENDAR 2
+
+/* Right bits on a collection (tidings_collection.rights) (protobuf enum `proto::Right`). */
+#define TIDINGS_RIGHT_NONE 0
+#define TIDINGS_RIGHT_READ 1
+#define TIDINGS_RIGHT_WRITE 2
+#define TIDINGS_RIGHT_RESPOND 4
+
+/* An attendee's answer (protobuf enum `proto::ParticipationStatus`). */
+#define TIDINGS_PARTICIPATION_STATUS_UNSPECIFIED 0
+#define TIDINGS_PARTICIPATION_STATUS_NEEDS_ACTION 1
+#define TIDINGS_PARTICIPATION_STATUS_ACCEPTED 2
+#define TIDINGS_PARTICIPATION_STATUS_DECLINED 3
+#define TIDINGS_PARTICIPATION_STATUS_TENTATIVE 4
+#define TIDINGS_PARTICIPATION_STATUS_DELEGATED 5
+
+/* An attendee's role (protobuf enum `proto::AttendeeRole`). */
+#define TIDINGS_ATTENDEE_ROLE_UNSPECIFIED 0
+#define TIDINGS_ATTENDEE_ROLE_CHAIR 1
+#define TIDINGS_ATTENDEE_ROLE_REQUIRED 2
+#define TIDINGS_ATTENDEE_ROLE_OPTIONAL 3
+#define TIDINGS_ATTENDEE_ROLE_NON_PARTICIPANT 4
+
+/* Whether an event shows as busy (protobuf enum `proto::Transparency`). */
+#define TIDINGS_TRANSPARENCY_UNSPECIFIED 0
+#define TIDINGS_TRANSPARENCY_OPAQUE 1
+#define TIDINGS_TRANSPARENCY_TRANSPARENT 2
+
+/* Why a collection is synced afresh (protobuf enum `proto::ResyncReason`). */
+#define TIDINGS_RESYNC_REASON_UNSPECIFIED 0
+#define TIDINGS_RESYNC_REASON_LOG_COMPACTED 1
+#define TIDINGS_RESYNC_REASON_RECREATED 2
+#define TIDINGS_RESYNC_REASON_CURSOR_AHEAD 3
+
+
 /**
  * What an event says happened.
  */
@@ -21,7 +153,7 @@ typedef enum {
    */
   TIDINGS_EVENT_NONE = 0,
   /**
-   * Enrolled: save the state now. `tidings_event_device_id`.
+   * Enrolled: save the state now. `tidings_event_id` is the device's id.
    */
   TIDINGS_EVENT_ENROLLED = 1,
   /**
@@ -29,11 +161,11 @@ typedef enum {
    */
   TIDINGS_EVENT_CONNECTED = 2,
   /**
-   * A collection changed. `tidings_event_collection_id`, `tidings_event_modseq`.
+   * A collection changed. `tidings_event_id` is the collection, `tidings_event_version` its modseq.
    */
   TIDINGS_EVENT_CHANGED = 3,
   /**
-   * A collection is being synced afresh. `tidings_event_collection_id`.
+   * A collection is being synced afresh. `tidings_event_id` is the collection.
    */
   TIDINGS_EVENT_RESYNC = 4,
   /**
@@ -67,7 +199,7 @@ typedef enum {
    */
   TIDINGS_OUTCOME_NONE = 0,
   /**
-   * Applied. `tidings_event_item_id`, `tidings_event_version`.
+   * Applied. `tidings_event_id` is the item, `tidings_event_version` its version.
    */
   TIDINGS_OUTCOME_DONE = 1,
   /**
@@ -83,7 +215,7 @@ typedef enum {
    */
   TIDINGS_OUTCOME_RANGE = 4,
   /**
-   * Search hits. `tidings_event_search_hit`.
+   * Search hits. `tidings_event_search_hit_count`, `tidings_event_search_hit`.
    */
   TIDINGS_OUTCOME_SEARCH = 5,
   /**
@@ -91,44 +223,6 @@ typedef enum {
    */
   TIDINGS_OUTCOME_FREE_BUSY = 6,
 } tidings_outcome;
-
-/**
- * A text field of an item (UTF-8, not NUL-terminated).
- */
-typedef enum {
-  /**
-   * Mail: the subject.
-   */
-  TIDINGS_FIELD_SUBJECT = 1,
-  /**
-   * Mail: the first sender's address.
-   */
-  TIDINGS_FIELD_FROM = 2,
-  /**
-   * Mail: the text preview.
-   */
-  TIDINGS_FIELD_PREVIEW = 3,
-  /**
-   * Event: the summary.
-   */
-  TIDINGS_FIELD_SUMMARY = 4,
-  /**
-   * Event: the location.
-   */
-  TIDINGS_FIELD_LOCATION = 5,
-  /**
-   * Event: the UID.
-   */
-  TIDINGS_FIELD_UID = 6,
-  /**
-   * Event: the start, as iCalendar writes it ("20261203T090000").
-   */
-  TIDINGS_FIELD_START = 7,
-  /**
-   * The collection's display name (`tidings_client_collection_name` only).
-   */
-  TIDINGS_FIELD_NAME = 8,
-} tidings_field;
 
 /**
  * A parsed activation payload. Immutable: may be read from several threads.
@@ -162,6 +256,12 @@ typedef struct tidings_item tidings_item;
  */
 typedef struct tidings_keypair tidings_keypair;
 
+/**
+ * A mail being composed: recipients, subject, text, attachments. Not
+ * thread-safe: one thread at a time.
+ */
+typedef struct tidings_outgoing tidings_outgoing;
+
 #if defined(TIDINGS_LOOPBACK_SERVER)
 /**
  * TEST SUPPORT: an in-memory server. Not thread-safe.
@@ -189,6 +289,18 @@ typedef struct {
  * core's stable table (`docs/spec/errors.md`).
  */
 typedef uint16_t tidings_result;
+
+/**
+ * A text field of an item, for `tidings_item_text`: one of `TIDINGS_FIELD_*`.
+ */
+typedef uint32_t tidings_field;
+
+/**
+ * A list of mailboxes of an item, for `tidings_item_address_count` and
+ * `tidings_item_address`: one of `TIDINGS_ADDRESSES_*`. `TO`, `CC` and
+ * `BCC` also name the recipients of an outgoing mail.
+ */
+typedef uint32_t tidings_addresses;
 
 #if defined(TIDINGS_LOOPBACK_SERVER)
 /**
@@ -231,11 +343,11 @@ typedef struct {
    */
   uint64_t id;
   /**
-   * `CollectionKind`: 1 mail folder, 2 calendar.
+   * `TIDINGS_COLLECTION_KIND_MAIL` or `TIDINGS_COLLECTION_KIND_CALENDAR`.
    */
   int32_t kind;
   /**
-   * Right bits the device's principal holds on it.
+   * `TIDINGS_RIGHT_*` bits the device's principal holds on it.
    */
   uint32_t rights;
   /**
@@ -247,6 +359,122 @@ typedef struct {
    */
   size_t item_count;
 } tidings_collection;
+
+/**
+ * Mail: the subject.
+ */
+#define TIDINGS_FIELD_SUBJECT 1
+
+/**
+ * Mail: the first sender's address.
+ */
+#define TIDINGS_FIELD_FROM 2
+
+/**
+ * Mail: the text preview.
+ */
+#define TIDINGS_FIELD_PREVIEW 3
+
+/**
+ * Event: the summary.
+ */
+#define TIDINGS_FIELD_SUMMARY 4
+
+/**
+ * Event: the location.
+ */
+#define TIDINGS_FIELD_LOCATION 5
+
+/**
+ * Event: the UID.
+ */
+#define TIDINGS_FIELD_UID 6
+
+/**
+ * Event: the start, as iCalendar writes it ("20261203T090000"; a date
+ * alone, "20261203", is an all-day event; a final "Z" is UTC).
+ */
+#define TIDINGS_FIELD_START 7
+
+/**
+ * Retired: collection names come from `tidings_client_collection_name`;
+ * `tidings_item_text` refuses it.
+ */
+#define TIDINGS_FIELD_NAME 8
+
+/**
+ * Event: the end, as iCalendar writes it (empty when the event has a
+ * duration instead: `TIDINGS_FIELD_DURATION`).
+ */
+#define TIDINGS_FIELD_END 9
+
+/**
+ * Event: the time zone (TZID) of the start ("" for UTC, floating times and
+ * dates).
+ */
+#define TIDINGS_FIELD_START_TZID 10
+
+/**
+ * Event: the time zone (TZID) of the end.
+ */
+#define TIDINGS_FIELD_END_TZID 11
+
+/**
+ * Event: the duration, e.g. "PT1H" (empty when it has an end).
+ */
+#define TIDINGS_FIELD_DURATION 12
+
+/**
+ * Event: the description.
+ */
+#define TIDINGS_FIELD_DESCRIPTION 13
+
+/**
+ * Event: the recurrence rule, e.g. "FREQ=WEEKLY;BYDAY=MO" (empty when
+ * the event does not recur).
+ */
+#define TIDINGS_FIELD_RRULE 14
+
+/**
+ * Mail: the Message-ID, without angle brackets.
+ */
+#define TIDINGS_FIELD_MESSAGE_ID 15
+
+/**
+ * Mail: From.
+ */
+#define TIDINGS_ADDRESSES_FROM 1
+
+/**
+ * Mail: To (and an outgoing mail's To).
+ */
+#define TIDINGS_ADDRESSES_TO 2
+
+/**
+ * Mail: Cc (and an outgoing mail's Cc).
+ */
+#define TIDINGS_ADDRESSES_CC 3
+
+/**
+ * Mail: Bcc (only on the sender's own copy; and an outgoing mail's Bcc).
+ */
+#define TIDINGS_ADDRESSES_BCC 4
+
+/**
+ * Mail: Reply-To.
+ */
+#define TIDINGS_ADDRESSES_REPLY_TO 5
+
+/**
+ * Event: the organizer (one mailbox, or none).
+ */
+#define TIDINGS_ADDRESSES_ORGANIZER 6
+
+/**
+ * Event: the attendees, in order (their answers:
+ * `tidings_item_attendee_status_at`).
+ */
+#define TIDINGS_ADDRESSES_ATTENDEES 7
 
 /**
  * Success.
@@ -455,6 +683,66 @@ tidings_result tidings_event_encoded(const tidings_event *event, tidings_bytes *
 void tidings_event_free(tidings_event *event);
 
 /**
+ * A text field (empty when the item has none). Free with
+ * `tidings_bytes_free`. A field number this library does not know, or
+ * `TIDINGS_FIELD_NAME`, is `TIDINGS_INVALID_ARGUMENT`.
+ */
+tidings_result tidings_item_text(const tidings_item *item, tidings_field field, tidings_bytes *out);
+
+/**
+ * Mail: the Date header as seconds since the Unix epoch (UTC; 0 when the
+ * mail had none) and the sender's UTC offset in minutes, so either the
+ * reader's or the sender's local time can be shown. Events are
+ * `TIDINGS_INVALID_ARGUMENT`.
+ */
+tidings_result tidings_item_date(const tidings_item *item,
+                                 int64_t *out_unix_seconds,
+                                 int32_t *out_offset_minutes);
+
+/**
+ * Event: whether it lasts whole days (its start is a date, not a time);
+ * false for mail and NULL.
+ */
+bool tidings_item_all_day(const tidings_item *item);
+
+/**
+ * How many mailboxes list `list` (`TIDINGS_ADDRESSES_*`) of the item holds
+ * (0 for a list the item's kind does not have, an unknown list, and NULL).
+ */
+size_t tidings_item_address_count(const tidings_item *item, tidings_addresses list);
+
+/**
+ * Mailbox `index` (below `tidings_item_address_count`) of list `list`: its
+ * display name ("" when it has none) and address, UTF-8. Free both with
+ * `tidings_bytes_free`. An unknown list or an index past the end is
+ * `TIDINGS_INVALID_ARGUMENT`.
+ */
+tidings_result tidings_item_address(const tidings_item *item,
+                                    tidings_addresses list,
+                                    size_t index,
+                                    tidings_bytes *out_name,
+                                    tidings_bytes *out_email);
+
+/**
+ * Event: the answer (`TIDINGS_PARTICIPATION_STATUS_*`) of attendee `index`
+ * (the order of `TIDINGS_ADDRESSES_ATTENDEES`); past the end, or mail, is
+ * `TIDINGS_INVALID_ARGUMENT`.
+ */
+tidings_result tidings_item_attendee_status_at(const tidings_item *item,
+                                               size_t index,
+                                               int32_t *out);
+
+/**
+ * Event: the answer (`TIDINGS_PARTICIPATION_STATUS_*`) of the attendee
+ * with address `email` (UTF-8, any case); `TIDINGS_INVALID_ARGUMENT` if
+ * none.
+ */
+tidings_result tidings_item_attendee_status(const tidings_item *item,
+                                            const uint8_t *email,
+                                            size_t email_len,
+                                            int32_t *out);
+
+/**
  * Makes a key pair from 32 bytes of the platform's CSPRNG (`random`,
  * `random_len` must be 32). Importing a saved secret is the same call.
  * Free with `tidings_keypair_free`.
@@ -590,9 +878,29 @@ tidings_result tidings_test_server_pump(tidings_test_server *server,
 tidings_result tidings_test_server_push(tidings_test_server *server, uint64_t now_ms);
 #endif
 
+#if defined(TIDINGS_LOOPBACK_SERVER)
 /**
- * Sets and clears `MailFlag` bits (1 seen, 2 flagged, 4 answered, 8 draft,
- * 16 forwarded) on `item_count` items of a folder.
+ * TEST SUPPORT: how many mails the devices have asked to send.
+ */
+size_t tidings_test_server_sent_count(tidings_test_server *server);
+#endif
+
+#if defined(TIDINGS_LOOPBACK_SERVER)
+/**
+ * TEST SUPPORT: sent mail `index`: the `OutgoingMail` protobuf the device
+ * composed, and the original it answers (`out_relation` 1) or forwards (2)
+ * as its item id (0 and 0 for a new mail).
+ */
+tidings_result tidings_test_server_sent(tidings_test_server *server,
+                                        size_t index,
+                                        tidings_bytes *out_mail,
+                                        uint32_t *out_relation,
+                                        uint64_t *out_original_item_id);
+#endif
+
+/**
+ * Sets and clears `TIDINGS_MAIL_FLAG_*` bits on `item_count` items of a
+ * folder.
  */
 tidings_result tidings_client_set_flags(tidings_client *client,
                                         uint64_t now_ms,
@@ -628,8 +936,8 @@ tidings_result tidings_client_delete(tidings_client *client,
                                      size_t item_count);
 
 /**
- * Answers an invitation for the whole series: `status` is a
- * `ParticipationStatus` (2 accepted, 3 declined, 4 tentative); `comment`
+ * Answers an invitation for the whole series: `status` is
+ * `TIDINGS_PARTICIPATION_STATUS_ACCEPTED`, `_DECLINED` or `_TENTATIVE`; `comment`
  * (UTF-8, may be empty) goes to the organizer.
  */
 tidings_result tidings_client_respond(tidings_client *client,
@@ -708,14 +1016,99 @@ tidings_result tidings_client_search(tidings_client *client,
                                      uint32_t limit);
 
 /**
- * Submits any operation as a protobuf `Operation` (sending, replying,
- * forwarding, free/busy, and anything newer than this header); its
+ * Submits any operation as a protobuf `Operation` (free/busy, and
+ * anything newer than this header); its
  * `op_id` field must hold the 16-byte op id.
  */
 tidings_result tidings_client_submit_encoded(tidings_client *client,
                                              uint64_t now_ms,
                                              const uint8_t *operation,
                                              size_t operation_len);
+
+/**
+ * An empty mail to compose. Free with `tidings_outgoing_free` (after
+ * submitting it: the operation takes a copy).
+ */
+tidings_result tidings_outgoing_new(tidings_outgoing **out);
+
+/**
+ * Adds a recipient to list `list` (`TIDINGS_ADDRESSES_TO`, `_CC` or `_BCC`;
+ * any other is `TIDINGS_INVALID_ARGUMENT`): a display name (UTF-8, may be
+ * empty) and an address (UTF-8, not empty).
+ */
+tidings_result tidings_outgoing_add_recipient(tidings_outgoing *mail,
+                                              tidings_addresses list,
+                                              const uint8_t *name,
+                                              size_t name_len,
+                                              const uint8_t *email,
+                                              size_t email_len);
+
+/**
+ * Sets the subject (UTF-8), replacing any earlier one.
+ */
+tidings_result tidings_outgoing_set_subject(tidings_outgoing *mail,
+                                            const uint8_t *subject,
+                                            size_t subject_len);
+
+/**
+ * Sets the plain-text body (UTF-8), replacing any earlier one.
+ */
+tidings_result tidings_outgoing_set_text(tidings_outgoing *mail,
+                                         const uint8_t *text,
+                                         size_t text_len);
+
+/**
+ * Attaches a file: its name and MIME type (UTF-8) and its bytes (copied).
+ */
+tidings_result tidings_outgoing_add_attachment(tidings_outgoing *mail,
+                                               const uint8_t *filename,
+                                               size_t filename_len,
+                                               const uint8_t *content_type,
+                                               size_t content_type_len,
+                                               const uint8_t *data,
+                                               size_t data_len);
+
+/**
+ * Frees a composed mail; NULL is a no-op.
+ */
+void tidings_outgoing_free(tidings_outgoing *mail);
+
+/**
+ * Sends a new mail (it needs at least one recipient). The answer is an
+ * OPERATION_RESULT with this op id.
+ */
+tidings_result tidings_client_send(tidings_client *client,
+                                   uint64_t now_ms,
+                                   const uint8_t *op_id,
+                                   size_t op_id_len,
+                                   const tidings_outgoing *mail);
+
+/**
+ * Replies to mail `item_id` of folder `collection_id` (to all its
+ * recipients when `reply_all`); the server quotes the original and sets
+ * the threading headers. Recipients may be left empty to answer the
+ * original's sender.
+ */
+tidings_result tidings_client_reply(tidings_client *client,
+                                    uint64_t now_ms,
+                                    const uint8_t *op_id,
+                                    size_t op_id_len,
+                                    uint64_t collection_id,
+                                    uint64_t item_id,
+                                    bool reply_all,
+                                    const tidings_outgoing *mail);
+
+/**
+ * Forwards mail `item_id` of folder `collection_id` to the composed mail's
+ * recipients; the server includes the original.
+ */
+tidings_result tidings_client_forward(tidings_client *client,
+                                      uint64_t now_ms,
+                                      const uint8_t *op_id,
+                                      size_t op_id_len,
+                                      uint64_t collection_id,
+                                      uint64_t item_id,
+                                      const tidings_outgoing *mail);
 
 /**
  * Mail: how many body parts (`attachment` false) or attachments
@@ -787,9 +1180,18 @@ tidings_result tidings_client_collection_name(const tidings_client *client,
                                               tidings_bytes *out);
 
 /**
+ * The display name of the principal owning collection `collection_id`
+ * (for a delegated calendar, whose it is). Free with `tidings_bytes_free`.
+ */
+tidings_result tidings_client_collection_owner_name(const tidings_client *client,
+                                                    uint64_t collection_id,
+                                                    tidings_bytes *out);
+
+/**
  * Copies up to `ids_len` item ids of a collection, in id order, to `ids`,
  * and writes how many the collection holds to `out_count` (call again with
- * a bigger buffer if that is more than `ids_len`).
+ * a bigger buffer if that is more than `ids_len`). To ask only the count,
+ * pass `ids` NULL with `ids_len` 0.
  */
 tidings_result tidings_client_item_ids(const tidings_client *client,
                                        uint64_t collection_id,
@@ -807,12 +1209,13 @@ tidings_result tidings_client_item(const tidings_client *client,
                                    tidings_item **out);
 
 /**
- * `CollectionKind` of the item: 1 mail, 2 calendar (0 for NULL).
+ * The item's kind: `TIDINGS_COLLECTION_KIND_MAIL` or
+ * `TIDINGS_COLLECTION_KIND_CALENDAR` (0 for NULL).
  */
 int32_t tidings_item_kind(const tidings_item *item);
 
 /**
- * Mail: the current `MailFlag` bits (0 for events and NULL).
+ * Mail: the current `TIDINGS_MAIL_FLAG_*` bits (0 for events and NULL).
  */
 uint32_t tidings_item_flags(const tidings_item *item);
 
@@ -820,20 +1223,6 @@ uint32_t tidings_item_flags(const tidings_item *item);
  * Event: the version to pass as `expected_version` (0 for mail and NULL).
  */
 uint64_t tidings_item_version(const tidings_item *item);
-
-/**
- * Event: the participation status (`ParticipationStatus`) of the attendee
- * with address `email` (UTF-8); `TIDINGS_INVALID_ARGUMENT` if none.
- */
-tidings_result tidings_item_attendee_status(const tidings_item *item,
-                                            const uint8_t *email,
-                                            size_t email_len,
-                                            int32_t *out);
-
-/**
- * A text field (empty when the item has none). Free with `tidings_bytes_free`.
- */
-tidings_result tidings_item_text(const tidings_item *item, tidings_field field, tidings_bytes *out);
 
 /**
  * The item's protobuf encoding: a `MailItem` or a `CalendarItem` (the

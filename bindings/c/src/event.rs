@@ -27,13 +27,13 @@ impl Castable for tidings_event {
 pub enum tidings_event_kind {
     /// No event (a NULL handle, or a kind this header predates).
     TIDINGS_EVENT_NONE = 0,
-    /// Enrolled: save the state now. `tidings_event_device_id`.
+    /// Enrolled: save the state now. `tidings_event_id` is the device's id.
     TIDINGS_EVENT_ENROLLED = 1,
     /// Connected: the replica's collection list is current.
     TIDINGS_EVENT_CONNECTED = 2,
-    /// A collection changed. `tidings_event_collection_id`, `tidings_event_modseq`.
+    /// A collection changed. `tidings_event_id` is the collection, `tidings_event_version` its modseq.
     TIDINGS_EVENT_CHANGED = 3,
-    /// A collection is being synced afresh. `tidings_event_collection_id`.
+    /// A collection is being synced afresh. `tidings_event_id` is the collection.
     TIDINGS_EVENT_RESYNC = 4,
     /// An operation was answered. `tidings_event_op_id`, `tidings_event_outcome`.
     TIDINGS_EVENT_OPERATION_RESULT = 5,
@@ -53,7 +53,7 @@ pub enum tidings_event_kind {
 pub enum tidings_outcome {
     /// Not an operation result.
     TIDINGS_OUTCOME_NONE = 0,
-    /// Applied. `tidings_event_item_id`, `tidings_event_version`.
+    /// Applied. `tidings_event_id` is the item, `tidings_event_version` its version.
     TIDINGS_OUTCOME_DONE = 1,
     /// Refused. `tidings_event_error`.
     TIDINGS_OUTCOME_ERROR = 2,
@@ -61,7 +61,7 @@ pub enum tidings_outcome {
     TIDINGS_OUTCOME_CONFLICT = 3,
     /// Bytes of a body part or attachment. `tidings_event_range`.
     TIDINGS_OUTCOME_RANGE = 4,
-    /// Search hits. `tidings_event_search_hit`.
+    /// Search hits. `tidings_event_search_hit_count`, `tidings_event_search_hit`.
     TIDINGS_OUTCOME_SEARCH = 5,
     /// Busy periods (`tidings_event_encoded`).
     TIDINGS_OUTCOME_FREE_BUSY = 6,

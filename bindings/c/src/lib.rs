@@ -12,6 +12,7 @@
 pub mod bytes;
 pub mod client;
 pub mod event;
+pub mod fields;
 mod handle;
 pub mod keys;
 #[cfg(feature = "loopback-server")]
@@ -19,6 +20,7 @@ pub mod loopback;
 #[cfg(feature = "loopback-server")]
 pub mod loopback_io;
 pub mod ops;
+pub mod outgoing;
 mod panic;
 pub mod parts;
 pub mod payload;

@@ -14,7 +14,7 @@ use tidings::ErrorKind;
 use tidings::compress::{PackOptions, pack};
 use tidings::crypto::StaticKeypair;
 use tidings::proto::{self, CollectionKind, Item, item};
-use tidings::session::ServerSession;
+use tidings::session::{Outgoing, ServerSession};
 use tidings::store::{ActivationCode, DeviceRegistry, ItemStore, MemoryStore};
 use tidings::sync::Rights;
 
@@ -28,6 +28,8 @@ pub struct Loopback {
     pub(crate) store: MemoryStore,
     pub(crate) keys: Arc<StaticKeypair>,
     pub(crate) sessions: Vec<ServerSession>,
+    /// Mail the devices asked to send, in order.
+    pub(crate) sent: Vec<Outgoing>,
 }
 
 impl Castable for tidings_test_server {
@@ -68,6 +70,7 @@ pub extern "C" fn tidings_test_server_new(
             store: MemoryStore::new(),
             keys,
             sessions: Vec::new(),
+            sent: Vec::new(),
         }));
         Ok(())
     })

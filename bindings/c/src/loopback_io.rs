@@ -5,10 +5,11 @@ use crate::bytes::tidings_bytes;
 use crate::client::tidings_client;
 use crate::handle::{Out, borrow_mut, input, input_array};
 use crate::loopback::tidings_test_server;
-use crate::panic::guard;
+use crate::panic::{guard, guard_value};
 use crate::result::{Fail, tidings_result};
 use tidings::ErrorKind;
-use tidings::session::{ServerConfig, ServerSession, pump};
+use tidings::proto;
+use tidings::session::{Outgoing, Relation, ServerConfig, ServerEvent, ServerSession, pump};
 
 /// TEST SUPPORT: accepts a connection (32 random bytes for its ephemeral
 /// key); `out_connection` names it in the calls below.
@@ -49,7 +50,7 @@ pub extern "C" fn tidings_test_server_handle_bytes(
             .get_mut(connection)
             .ok_or(Fail::from(ErrorKind::InvalidArgument))?;
         session.handle_bytes(now_ms, data, &mut server.store)?;
-        while session.poll_event().is_some() {}
+        keep_sent(session, &mut server.sent);
         Ok(())
     })
 }
@@ -92,7 +93,7 @@ pub extern "C" fn tidings_test_server_pump(
             .get_mut(connection)
             .ok_or(Fail::from(ErrorKind::InvalidArgument))?;
         pump(&mut client, session, &mut server.store, now_ms)?;
-        while session.poll_event().is_some() {}
+        keep_sent(session, &mut server.sent);
         Ok(())
     })
 }
@@ -112,6 +113,55 @@ pub extern "C" fn tidings_test_server_push(
         {
             session.push_changes(now_ms, &server.store)?;
         }
+        Ok(())
+    })
+}
+
+/// Drains a session's events, keeping the mail it was asked to send.
+fn keep_sent(session: &mut ServerSession, sent: &mut Vec<Outgoing>) {
+    while let Some(event) = session.poll_event() {
+        if let ServerEvent::Outgoing(mail) = event {
+            sent.push(mail);
+        }
+    }
+}
+
+/// TEST SUPPORT: how many mails the devices have asked to send.
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_sent_count(server: *mut tidings_test_server) -> usize {
+    guard_value(0, || borrow_mut(server).map_or(0, |s| s.sent.len()))
+}
+
+/// TEST SUPPORT: sent mail `index`: the `OutgoingMail` protobuf the device
+/// composed, and the original it answers (`out_relation` 1) or forwards (2)
+/// as its item id (0 and 0 for a new mail).
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_sent(
+    server: *mut tidings_test_server,
+    index: usize,
+    out_mail: *mut tidings_bytes,
+    out_relation: *mut u32,
+    out_original_item_id: *mut u64,
+) -> tidings_result {
+    guard(|| {
+        let (mail, relation, original) = (
+            Out::new(out_mail)?,
+            Out::new(out_relation)?,
+            Out::new(out_original_item_id)?,
+        );
+        let server = borrow_mut(server)?;
+        let sent = server
+            .sent
+            .get(index)
+            .ok_or(Fail::from(ErrorKind::InvalidArgument))?;
+        let (kind, item) = match &sent.original {
+            Some(o) if matches!(o.relation, Relation::Forward) => (2, o.item_id),
+            Some(o) => (1, o.item_id),
+            None => (0, 0),
+        };
+        mail.set(tidings_bytes::from_vec(proto::encode(&sent.mail)));
+        relation.set(kind);
+        original.set(item);
         Ok(())
     })
 }

@@ -12,7 +12,8 @@ use tidings::proto::{
     RespondToInvitation, Search, SetFlags, UpdateEvent, operation::Kind,
 };
 
-fn submit(
+/// Submits an operation with the caller's 16-byte op id.
+pub(crate) fn submit(
     client: *mut tidings_client,
     now_ms: u64,
     op_id: *const u8,
@@ -23,8 +24,8 @@ fn submit(
     Ok(borrow_mut(client)?.submit(now_ms, op_id, kind)?)
 }
 
-/// Sets and clears `MailFlag` bits (1 seen, 2 flagged, 4 answered, 8 draft,
-/// 16 forwarded) on `item_count` items of a folder.
+/// Sets and clears `TIDINGS_MAIL_FLAG_*` bits on `item_count` items of a
+/// folder.
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_client_set_flags(
     client: *mut tidings_client,
@@ -93,8 +94,8 @@ pub extern "C" fn tidings_client_delete(
     })
 }
 
-/// Answers an invitation for the whole series: `status` is a
-/// `ParticipationStatus` (2 accepted, 3 declined, 4 tentative); `comment`
+/// Answers an invitation for the whole series: `status` is
+/// `TIDINGS_PARTICIPATION_STATUS_ACCEPTED`, `_DECLINED` or `_TENTATIVE`; `comment`
 /// (UTF-8, may be empty) goes to the organizer.
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_client_respond(
@@ -246,8 +247,8 @@ pub extern "C" fn tidings_client_search(
     })
 }
 
-/// Submits any operation as a protobuf `Operation` (sending, replying,
-/// forwarding, free/busy, and anything newer than this header); its
+/// Submits any operation as a protobuf `Operation` (free/busy, and
+/// anything newer than this header); its
 /// `op_id` field must hold the 16-byte op id.
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_client_submit_encoded(

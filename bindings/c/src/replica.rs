@@ -1,16 +1,15 @@
-//! Read access to the client's replica: collections, then items, with
-//! accessors for the fields a list view shows and the protobuf encoding for
-//! the rest.
+//! Read access to the client's replica: collections, then items (their
+//! field accessors are in `fields.rs`), and the protobuf encoding for the
+//! rest.
 
 use crate::bytes::tidings_bytes;
 use crate::client::tidings_client;
-use crate::handle::{Castable, Out, borrow, free, input_str, into_ptr, write_ids};
+use crate::handle::{Castable, Out, borrow, free, into_ptr, write_ids};
 use crate::panic::{guard, guard_value};
 use crate::result::{Fail, tidings_result};
 use tidings::ErrorKind;
-use tidings::proto::{self, item::Kind};
+use tidings::proto::{self, CollectionInfo, item::Kind};
 use tidings::sync::ReplicaItem;
-use tidings_field::*;
 
 /// One item copied out of the replica. Not thread-safe: one thread at a time.
 pub struct tidings_item {
@@ -27,36 +26,14 @@ impl Castable for tidings_item {
 pub struct tidings_collection {
     /// Its id.
     pub id: u64,
-    /// `CollectionKind`: 1 mail folder, 2 calendar.
+    /// `TIDINGS_COLLECTION_KIND_MAIL` or `TIDINGS_COLLECTION_KIND_CALENDAR`.
     pub kind: i32,
-    /// Right bits the device's principal holds on it.
+    /// `TIDINGS_RIGHT_*` bits the device's principal holds on it.
     pub rights: u32,
     /// The owning principal (another principal's id for a delegated one).
     pub owner_id: u64,
     /// How many items the replica holds.
     pub item_count: usize,
-}
-
-/// A text field of an item (UTF-8, not NUL-terminated).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum tidings_field {
-    /// Mail: the subject.
-    TIDINGS_FIELD_SUBJECT = 1,
-    /// Mail: the first sender's address.
-    TIDINGS_FIELD_FROM = 2,
-    /// Mail: the text preview.
-    TIDINGS_FIELD_PREVIEW = 3,
-    /// Event: the summary.
-    TIDINGS_FIELD_SUMMARY = 4,
-    /// Event: the location.
-    TIDINGS_FIELD_LOCATION = 5,
-    /// Event: the UID.
-    TIDINGS_FIELD_UID = 6,
-    /// Event: the start, as iCalendar writes it ("20261203T090000").
-    TIDINGS_FIELD_START = 7,
-    /// The collection's display name (`tidings_client_collection_name` only).
-    TIDINGS_FIELD_NAME = 8,
 }
 
 /// How many collections the replica holds (0 for NULL).
@@ -103,19 +80,45 @@ pub extern "C" fn tidings_client_collection_name(
 ) -> tidings_result {
     guard(|| {
         let out = Out::new(out)?;
-        let client = borrow(client)?;
-        let mut all = client.state().replica().collections();
-        let (info, _) = all
-            .find(|(i, _)| i.id == collection_id)
-            .ok_or(Fail::from(ErrorKind::InvalidArgument))?;
-        out.set(tidings_bytes::from_vec(info.name.clone().into_bytes()));
+        let name = collection_info(client, collection_id, |info| info.name.clone())?;
+        out.set(tidings_bytes::from_vec(name.into_bytes()));
         Ok(())
     })
 }
 
+/// The display name of the principal owning collection `collection_id`
+/// (for a delegated calendar, whose it is). Free with `tidings_bytes_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_client_collection_owner_name(
+    client: *const tidings_client,
+    collection_id: u64,
+    out: *mut tidings_bytes,
+) -> tidings_result {
+    guard(|| {
+        let out = Out::new(out)?;
+        let name = collection_info(client, collection_id, |info| info.owner_name.clone())?;
+        out.set(tidings_bytes::from_vec(name.into_bytes()));
+        Ok(())
+    })
+}
+
+fn collection_info<T>(
+    client: *const tidings_client,
+    collection_id: u64,
+    read: impl FnOnce(&CollectionInfo) -> T,
+) -> Result<T, Fail> {
+    let client = borrow(client)?;
+    let mut all = client.state().replica().collections();
+    let (info, _) = all
+        .find(|(i, _)| i.id == collection_id)
+        .ok_or(Fail::from(ErrorKind::InvalidArgument))?;
+    Ok(read(info))
+}
+
 /// Copies up to `ids_len` item ids of a collection, in id order, to `ids`,
 /// and writes how many the collection holds to `out_count` (call again with
-/// a bigger buffer if that is more than `ids_len`).
+/// a bigger buffer if that is more than `ids_len`). To ask only the count,
+/// pass `ids` NULL with `ids_len` 0.
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_client_item_ids(
     client: *const tidings_client,
@@ -126,7 +129,7 @@ pub extern "C" fn tidings_client_item_ids(
 ) -> tidings_result {
     guard(|| {
         let count = Out::new(out_count)?;
-        if ids.is_null() {
+        if ids.is_null() && ids_len > 0 {
             return Err(Fail(crate::result::TIDINGS_NULL_ARGUMENT));
         }
         let client = borrow(client)?;
@@ -135,7 +138,9 @@ pub extern "C" fn tidings_client_item_ids(
             .replica()
             .collection(collection_id)
             .ok_or(Fail::from(ErrorKind::InvalidArgument))?;
-        write_ids(ids, ids_len, replica.items().keys().copied());
+        if !ids.is_null() {
+            write_ids(ids, ids_len, replica.items().keys().copied());
+        }
         count.set(replica.items().len());
         Ok(())
     })
@@ -167,17 +172,18 @@ pub extern "C" fn tidings_client_item(
     })
 }
 
-/// `CollectionKind` of the item: 1 mail, 2 calendar (0 for NULL).
+/// The item's kind: `TIDINGS_COLLECTION_KIND_MAIL` or
+/// `TIDINGS_COLLECTION_KIND_CALENDAR` (0 for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_item_kind(item: *const tidings_item) -> i32 {
     guard_value(0, || match borrow(item).as_deref().map(|i| &i.item.kind) {
-        Ok(Some(Kind::Mail(_))) => 1,
-        Ok(Some(Kind::Calendar(_))) => 2,
+        Ok(Some(Kind::Mail(_))) => proto::CollectionKind::Mail as i32,
+        Ok(Some(Kind::Calendar(_))) => proto::CollectionKind::Calendar as i32,
         _ => 0,
     })
 }
 
-/// Mail: the current `MailFlag` bits (0 for events and NULL).
+/// Mail: the current `TIDINGS_MAIL_FLAG_*` bits (0 for events and NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_item_flags(item: *const tidings_item) -> u32 {
     guard_value(0, || borrow(item).map_or(0, |i| i.flags))
@@ -189,78 +195,6 @@ pub extern "C" fn tidings_item_version(item: *const tidings_item) -> u64 {
     guard_value(0, || match borrow(item).as_deref().map(|i| &i.item.kind) {
         Ok(Some(Kind::Calendar(event))) => event.version,
         _ => 0,
-    })
-}
-
-/// Event: the participation status (`ParticipationStatus`) of the attendee
-/// with address `email` (UTF-8); `TIDINGS_INVALID_ARGUMENT` if none.
-#[unsafe(no_mangle)]
-pub extern "C" fn tidings_item_attendee_status(
-    item: *const tidings_item,
-    email: *const u8,
-    email_len: usize,
-    out: *mut i32,
-) -> tidings_result {
-    guard(|| {
-        let out = Out::new(out)?;
-        let email = input_str(email, email_len)?;
-        let item = borrow(item)?;
-        let Some(Kind::Calendar(event)) = &item.item.kind else {
-            return Err(ErrorKind::InvalidArgument.into());
-        };
-        let attendees = event.master.iter().flat_map(|m| &m.attendees);
-        let mut found = attendees.filter(|a| {
-            a.address
-                .as_ref()
-                .is_some_and(|x| x.email.eq_ignore_ascii_case(email))
-        });
-        out.set(
-            found
-                .next()
-                .ok_or(Fail::from(ErrorKind::InvalidArgument))?
-                .status,
-        );
-        Ok(())
-    })
-}
-
-/// A text field (empty when the item has none). Free with `tidings_bytes_free`.
-#[unsafe(no_mangle)]
-pub extern "C" fn tidings_item_text(
-    item: *const tidings_item,
-    field: tidings_field,
-    out: *mut tidings_bytes,
-) -> tidings_result {
-    guard(|| {
-        let out = Out::new(out)?;
-        let item = borrow(item)?;
-        let text = match (&item.item.kind, field) {
-            (Some(Kind::Mail(m)), TIDINGS_FIELD_SUBJECT) => {
-                m.headers.as_ref().map(|h| h.subject.clone())
-            }
-            (Some(Kind::Mail(m)), TIDINGS_FIELD_FROM) => m
-                .headers
-                .as_ref()
-                .and_then(|h| h.from.first())
-                .map(|a| a.email.clone()),
-            (Some(Kind::Mail(m)), TIDINGS_FIELD_PREVIEW) => Some(m.preview.clone()),
-            (Some(Kind::Calendar(c)), f) => c.master.as_ref().map(|e| match f {
-                TIDINGS_FIELD_SUMMARY => e.summary.clone(),
-                TIDINGS_FIELD_LOCATION => e.location.clone(),
-                TIDINGS_FIELD_UID => e.uid.clone(),
-                TIDINGS_FIELD_START => e
-                    .start
-                    .as_ref()
-                    .map(|t| t.value.clone())
-                    .unwrap_or_default(),
-                _ => String::new(),
-            }),
-            _ => None,
-        };
-        out.set(tidings_bytes::from_vec(
-            text.unwrap_or_default().into_bytes(),
-        ));
-        Ok(())
     })
 }
 

@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{SYSTEM_LIBS, compile, manifest, runner};
+use common::{compile, manifest, runner, system_libs};
 use std::path::Path;
-use std::process::Command;
 
 fn build_and_run(name: &str, source: &Path, args: &[&str]) {
     let program = compile(name, source);
@@ -41,17 +40,30 @@ fn c_operations_invitations_and_conflicts() {
 }
 
 #[test]
-fn the_pkg_config_file_is_valid_and_current() {
-    let pc = std::fs::read_to_string(manifest().join("tidings.pc")).expect("tidings.pc");
-    let version = format!("Version: {}\n", env!("CARGO_PKG_VERSION"));
-    assert!(pc.contains(&version), "tidings.pc must say {version}");
-    let libs = format!("Libs.private: {}\n", SYSTEM_LIBS.join(" "));
-    assert!(pc.contains(&libs), "tidings.pc must list {libs}");
-    if let Ok(out) = Command::new("pkg-config")
-        .args(["--validate", "tidings"])
-        .env("PKG_CONFIG_PATH", manifest())
-        .output()
-    {
-        assert!(out.status.success(), "pkg-config --validate: {out:?}");
+fn c_fields_a_handset_shows_and_mail_it_sends() {
+    build_and_run("fields", &manifest().join("tests/c/fields.c"), &[]);
+}
+
+#[test]
+fn the_pkg_config_templates_name_the_system_libraries() {
+    for name in ["tidings.pc.in", "tidings-static.pc.in"] {
+        let pc =
+            std::fs::read_to_string(manifest().join("pkgconfig").join(name)).expect("template");
+        assert!(
+            pc.contains("Version: @VERSION@\n"),
+            "{name}: the version is filled in"
+        );
+        assert!(
+            pc.contains("@SYSTEM_LIBS@"),
+            "{name}: the static link line is filled in"
+        );
+        assert!(
+            pc.contains("prefix=@PREFIX@\n"),
+            "{name}: no prefix is hard-coded"
+        );
     }
+    assert!(
+        system_libs().iter().all(|l| l.starts_with("-l")),
+        "-l flags only"
+    );
 }

@@ -1,15 +1,26 @@
 import type { Client, ClientEvent } from "./tidings.js";
 
-/** The part of the WebSocket API `connect` uses (browsers' and the ws package's). */
+/**
+ * An event handler as a WebSocket property holds it. Written as a method's
+ * type so that it is checked bivariantly: the browser's handlers take a
+ * `MessageEvent`/`CloseEvent` (and a `this`), the ws package's its own event
+ * types; both give at least what `connect` reads.
+ */
+type Handler<E> = { handle(event: E): void }["handle"];
+
+/**
+ * The part of the WebSocket API `connect` uses. Under `strict`, both the
+ * browser's `WebSocket` and the ws package's (with `@types/ws`) are one.
+ */
 export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onerror: Handler<unknown> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
 }
 
 /** A WebSocket class: the global one, or the ws package's on Node.js 20. */

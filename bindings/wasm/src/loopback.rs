@@ -1,7 +1,7 @@
 //! TEST SUPPORT ONLY (feature `loopback-server`): an in-memory server for
 //! the JS tests, as `bindings/c` has for its C tests. It wraps the core's
 //! `MemoryStore` and one `ServerSession` per connection. Never in the npm
-//! package: `cargo xtask wasm` builds it into a separate test package.
+//! package: `cargo xtask wasm --with-tests` builds it into a separate test package.
 
 use crate::client::Client;
 use crate::error::Thrown;

@@ -4,8 +4,9 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { pkgDir, shipped } from "./support.js";
+import { pkgDir, shipped } from "./paths.js";
 
 const budget = Number(process.env.TIDINGS_GZIP_BUDGET ?? 150 * 1024);
 const manifest = JSON.parse(readFileSync(path.join(pkgDir, "package.json"), "utf8"));
@@ -58,4 +59,23 @@ test("the Node entry point is ready on import and has no test support", async ()
   assert.equal(keys.publicKey.length, 32);
   keys.free();
   assert.throws(() => pkg.connect(undefined, "ws://127.0.0.1:9/", { WebSocket: 42 }), TypeError);
+});
+
+test("the inline entry carries the module itself and is ready on import", async () => {
+  assert.deepEqual(manifest.exports["./inline"], { types: "./index.d.ts", default: "./inline.js" });
+  const inline = readFileSync(path.join(pkgDir, "inline.js"), "utf8");
+  assert.doesNotMatch(inline, /tidings_bg\.wasm/, "no file to fetch");
+  const pkg = await import(pathToFileURL(path.join(pkgDir, "inline.js")).href);
+  assert.equal(pkg.version(), manifest.version);
+  const keys = pkg.Keypair.generate();
+  assert.equal(keys.publicKey.length, 32);
+  keys.free();
+});
+
+test("the package carries both licence texts and no placeholder repository", () => {
+  assert.equal(manifest.license, "MIT OR Apache-2.0");
+  assert.equal(manifest.repository, undefined);
+  assert.match(readFileSync(path.join(pkgDir, "LICENSE-MIT"), "utf8"), /^MIT License/);
+  assert.match(readFileSync(path.join(pkgDir, "LICENSE-APACHE"), "utf8"), /Apache License\s+Version 2\.0/);
+  assert.doesNotMatch(readFileSync(path.join(pkgDir, "README.md"), "utf8"), /example\.invalid/);
 });

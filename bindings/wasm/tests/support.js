@@ -3,17 +3,10 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { testPkgDir } from "./paths.js";
 
-export const root = process.env.TIDINGS_ROOT ?? path.resolve(import.meta.dirname, "../../..");
-/** The shipped npm package (`cargo xtask wasm`). */
-export const pkgDir = process.env.TIDINGS_PKG ?? path.join(root, "bindings/wasm/pkg");
-/** The test-only package with the loopback server. */
-export const testPkgDir = process.env.TIDINGS_TEST_PKG ?? path.join(root, "target/wasm/test-pkg");
-/** Where tests leave screenshots and logs. */
-export const artifacts = process.env.TIDINGS_ARTIFACTS ?? path.join(root, "target/wasm");
+export { artifacts, pkgDir, root, shipped, testPkgDir } from "./paths.js";
 
-/** The shipped package, through its Node entry point. */
-export const shipped = () => import(pathToFileURL(path.join(pkgDir, "node.js")).href);
 /** The test package (the same API plus `TestServer` and wire helpers). */
 export const tidings = await import(pathToFileURL(path.join(testPkgDir, "node.js")).href);
 

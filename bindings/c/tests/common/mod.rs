@@ -4,16 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The link line of the static library, as docs/ffi.md gives it.
-pub const SYSTEM_LIBS: &[&str] = &[
-    "-lgcc_s",
-    "-lutil",
-    "-lrt",
-    "-lpthread",
-    "-lm",
-    "-ldl",
-    "-lc",
-];
+/// The system libraries the static library needs (Rust's standard
+/// library's), from the one list the installed .pc files are written with.
+pub fn system_libs() -> Vec<String> {
+    let list = std::fs::read_to_string(manifest().join("pkgconfig/native-static-libs"))
+        .expect("bindings/c/pkgconfig/native-static-libs");
+    list.split_whitespace().map(str::to_string).collect()
+}
 
 pub fn manifest() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -56,7 +53,7 @@ pub fn compile(name: &str, source: &Path) -> PathBuf {
             "-fno-omit-frame-pointer",
         ]);
     }
-    cc.arg(deps_dir().join("libtidings.a")).args(SYSTEM_LIBS);
+    cc.arg(deps_dir().join("libtidings.a")).args(system_libs());
     let status = cc.status().expect("gcc runs");
     assert!(status.success(), "{name}: compiling failed");
     out

@@ -1,9 +1,11 @@
 // The Tidings web example: plain JS, no bundler. It imports the npm package
 // from /pkg/ (the reference server serves bindings/wasm/pkg/ there), enrolls
-// with an activation payload, shows the mail folders and the calendars (own
-// and delegated), updates live on push, flags messages and accepts
-// invitations. The state (with the device's key) is kept in localStorage so
-// a reload resumes without a resync.
+// with an activation payload, shows the mail folders (newest first) and the
+// calendars (own and delegated; soonest first), all times in the reader's
+// zone, updates live on push, flags messages and accepts invitations. The
+// state (with the device's key) is kept in localStorage so a reload resumes
+// without a resync. Errors are shown where the user is looking: in the
+// enrollment form while enrolling, above the lists after.
 import {
   Client,
   ClientState,
@@ -14,6 +16,7 @@ import {
   connect,
   parseActivation,
 } from "/pkg/web.js";
+import { eventTime, mailDate } from "./time.js";
 
 /** @typedef {import("/pkg/web.js").ClientEvent} ClientEvent */
 /** @typedef {import("/pkg/web.js").Connection} Connection */
@@ -66,14 +69,48 @@ function save() {
   if (client) localStorage.setItem(STATE_KEY, toBase64(client.save()));
 }
 
-/** "20261203T090000" as "3 Dec 2026, 09:00". */
-/** @param {string} value */
-function when(value) {
-  const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2}))?/.exec(value);
-  if (!m) return value;
-  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-  const day = `${Number(m[3])} ${months[Number(m[2]) - 1]} ${m[1]}`;
-  return m[4] ? `${day}, ${m[4]}:${m[5]}` : day;
+/**
+ * A `<time>` element, or an empty span when there is no time.
+ * @param {import("./time.js").Shown | undefined} shown
+ * @param {string} testid
+ */
+function timeElement(shown, testid) {
+  if (!shown) return h("span", { class: "meta" });
+  return h("time", { class: "meta", datetime: shown.iso, "data-testid": testid }, [shown.text]);
+}
+
+/**
+ * What a closed session's or a refused operation's error means to a user.
+ * @param {{ code: number, message: string }} error
+ */
+function explain(error) {
+  switch (error.code) {
+    case 601:
+      return "This activation code was refused: it is wrong, has expired, or was already used. Ask your administrator for a new one.";
+    case 602:
+      return "Too many wrong attempts: this activation code is now blocked. Ask your administrator for a new one.";
+    case 603:
+      return "This device was revoked by an administrator.";
+    default:
+      return `${error.message} (error ${error.code})`;
+  }
+}
+
+/**
+ * Shows an error where the user is looking: in the enrollment form while it
+ * is on screen, else above the mail and calendars.
+ * @param {string} text
+ */
+function showError(text) {
+  const target = $("enroll").hidden ? $("app-error") : $("enroll-error");
+  target.textContent = text;
+  target.hidden = false;
+}
+
+function clearErrors() {
+  $("enroll-error").textContent = "";
+  $("app-error").textContent = "";
+  $("app-error").hidden = true;
 }
 
 /**
@@ -96,6 +133,7 @@ function mailRow(collectionId, mail) {
     h("span", { class: "subject", "data-testid": "subject" }, [mail.headers.subject || "(no subject)"]),
     button,
     h("span", { class: "meta" }, [from ? from.name || from.email : ""]),
+    timeElement(mailDate(mail.headers.date), "date"),
     h("span", { class: "preview" }, [mail.preview.slice(0, 140)]),
   ]);
 }
@@ -124,12 +162,27 @@ function eventRow(calendarId, event) {
     children.push(accept);
   }
   children.push(
-    h("span", { class: "meta" }, [`${when(master?.start?.value ?? "")}${master?.location ? ` · ${master.location}` : ""}`]),
+    timeElement(eventTime(master?.start), "when"),
+    h("span", { class: "meta" }, [master?.location ?? ""]),
     h("span", { class: "attendee", "data-testid": "attendees" }, [
       attendees.map((a) => `${a.address?.email ?? "?"}: ${names[a.status] ?? "?"}`).join(", "),
     ]),
   );
   return h("li", { "data-testid": "event", "data-id": String(event.id) }, children);
+}
+
+/**
+ * Mail newest first; events soonest first (undated ones last).
+ * @param {(MailItem | CalendarItem)[]} items
+ */
+function sorted(items) {
+  /** @param {MailItem | CalendarItem} item */
+  const key = (item) =>
+    item.kind === "mail" ? -(mailDate(item.headers.date)?.ms ?? 0) : eventTime(item.master?.start)?.ms ?? Infinity;
+  return items
+    .map((item) => ({ item, key: key(item) }))
+    .sort((a, b) => a.key - b.key || (a.item.id < b.item.id ? 1 : -1))
+    .map((entry) => entry.item);
 }
 
 /**
@@ -145,7 +198,7 @@ function collectionBlock(source, collection) {
     h("small", {}, [delegated ? `${collection.ownerName} (delegated to you)` : collection.ownerName]),
   ]);
   const list = h("ul");
-  for (const item of source.items(collection.id)) {
+  for (const item of sorted(source.items(collection.id))) {
     if (item.kind === "mail") list.append(mailRow(collection.id, item));
     else list.append(eventRow(collection.id, item));
   }
@@ -178,8 +231,13 @@ function onEvent(event) {
       break;
     case "connected":
       retryMs = 1000;
-      setStatus("connected");
+      clearErrors();
+      setStatus("connected · syncing…");
       if (client) render(client);
+      // HOOK (caught-up): the protocol has no explicit "caught up" signal
+      // yet (another issue). Until it has, the first quiet moment after
+      // connecting stands in for it; then call caughtUp() from that event.
+      setTimeout(caughtUp, 500);
       break;
     case "changed":
     case "resync":
@@ -188,7 +246,9 @@ function onEvent(event) {
       break;
     case "operationResult":
       save();
-      setStatus(event.outcome.kind === "done" ? "connected · saved" : `connected · ${event.outcome.kind}`);
+      if (event.outcome.kind === "error") showError(`The server refused: ${explain(event.outcome.error)}`);
+      else if (event.outcome.kind === "conflict") showError("Someone changed this meanwhile; the current version is shown.");
+      setStatus(event.outcome.kind === "done" ? "up to date · saved" : `connected · ${event.outcome.kind}`);
       if (client) render(client);
       break;
     case "wipeRequested":
@@ -201,7 +261,8 @@ function onEvent(event) {
       setStatus("this device was revoked");
       break;
     case "closed":
-      setStatus(event.error ? `closed: ${event.error.message} (${event.error.code})` : "closed");
+      setStatus(event.error ? `closed (error ${event.error.code})` : "closed");
+      if (event.error) showError(explain(event.error));
       break;
     default:
       break;
@@ -243,6 +304,11 @@ function run(next, url) {
   });
 }
 
+/** The replica holds everything the server had when the device connected. */
+function caughtUp() {
+  if (client?.established) setStatus("up to date");
+}
+
 function forget() {
   localStorage.removeItem(STATE_KEY);
   localStorage.removeItem(URL_KEY);
@@ -257,8 +323,7 @@ function forget() {
 }
 
 function enroll() {
-  const error = $("enroll-error");
-  error.textContent = "";
+  clearErrors();
   try {
     const activation = parseActivation(/** @type {HTMLTextAreaElement} */ ($("activation")).value);
     if (!activation.ws) throw new Error("this payload offers no WebSocket endpoint");
@@ -272,7 +337,7 @@ function enroll() {
     setStatus("enrolling…");
     run(next, activation.ws);
   } catch (e) {
-    error.textContent = e instanceof Error ? e.message : String(e);
+    showError(e instanceof Error ? e.message : String(e));
   }
 }
 

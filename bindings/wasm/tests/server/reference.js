@@ -6,20 +6,22 @@ import { spawn, spawnSync } from "node:child_process";
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { artifacts, pkgDir, root } from "../support.js";
+import { artifacts, pkgDir, root } from "../paths.js";
 
 const bin = process.env.TIDINGS_SERVER_BIN;
 
 /** Whether the server binary was handed to the tests (`cargo xtask test`). */
 export const available = bin !== undefined;
 
-/** Starts `tidings-server demo`; resolves once its ready file is written. */
-export async function startServer(name) {
+/**
+ * Starts `tidings-server demo` serving the web app in `web` (default: the
+ * example page); resolves once its ready file is written.
+ */
+export async function startServer(name, web = path.join(root, "bindings/wasm/examples/web")) {
   if (!bin) throw new Error("TIDINGS_SERVER_BIN is not set");
   const dir = mkdtempSync(path.join(tmpdir(), "tidings-server-"));
   const db = path.join(dir, "demo.db");
   const ready = path.join(dir, "ready.json");
-  const web = path.join(root, "bindings/wasm/examples/web");
   mkdirSync(artifacts, { recursive: true });
   const log = createWriteStream(path.join(artifacts, `server-${name}.log`));
   const args = ["--db", db, "demo", "--tcp", "127.0.0.1:0", "--ws", "127.0.0.1:0", "--web", web, "--pkg", pkgDir, "--ready-file", ready];

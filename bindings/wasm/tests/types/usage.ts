@@ -15,6 +15,7 @@ import {
   type Connection,
   type Item,
   type Outcome,
+  type WebSocketConstructor,
 } from "tidings";
 import * as everything from "tidings";
 
@@ -78,8 +79,12 @@ function onEvent(event: ClientEvent, connection: Connection): void {
   }
 }
 
+// The browser's WebSocket class is a WebSocketConstructor under `strict`
+// (the ws package's is checked by tests/consumer/ with @types/ws).
+const browsers: WebSocketConstructor = WebSocket;
+
 if (ws !== undefined) {
-  const connection = connect(client, ws, { onEvent });
+  const connection = connect(client, ws, { onEvent, WebSocket: browsers });
   for (const collection of client.collections()) {
     const items: Item[] = client.items(collection.id);
     console.log(collection.itemCount, items.map(show));
