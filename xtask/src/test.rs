@@ -43,6 +43,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         install::cargo_fuzz()?;
         install::python_icalendar()?;
         install::valgrind()?;
+        install::dovecot()?;
         install::wasm_build_tools()?;
         install::chromium()
     });
