@@ -14,7 +14,7 @@
 //! - [`writeback`]: flags, move and delete, upstream first.
 //! - [`push`]: IDLE (RFC 2177) with NOTIFY (RFC 5465) on a second connection.
 //! - [`gateway`]: one task per account tying these together, and the
-//!   [`Handle`](gateway::Handle) the server calls for write-backs.
+//!   [`Handle`] the server calls for write-backs.
 //!
 //! The store is the reference server's [`SqliteStore`]; the core's rules
 //! (item packing, deltas) apply unchanged, because mirrored mail enters

@@ -2,8 +2,9 @@
 //! (RFC 2177) and wakes the mirror on any change.
 //!
 //! With NOTIFY (RFC 5465), that one connection watches every folder of the
-//! account and the folder list itself (creations, renames, deletions), and
-//! says which folder changed, so only that folder is re-synced. Without
+//! account and says which folder changed, so only that folder is re-synced;
+//! it also asks for folder-list events (`MailboxName`), though the Dovecot
+//! of the tests did not send one for a rename (see `docs/upstream.md`). Without
 //! NOTIFY it idles on INBOX, and the other folders are caught by the
 //! periodic re-sync. Either way an account costs two upstream connections:
 //! this one and the one that syncs and writes back.

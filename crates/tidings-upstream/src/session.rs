@@ -124,7 +124,7 @@ impl Upstream {
         self.session.get_mut()
     }
 
-    /// The folder selected by the last [`Upstream::select`], if any.
+    /// The folder this connection has selected, if any.
     pub fn selected(&self) -> Option<&str> {
         self.selected.as_deref()
     }
