@@ -130,6 +130,17 @@ pub(crate) fn pkg_config() -> Result<(), String> {
     apt_install(&["pkg-config"])
 }
 
+/// Dovecot's IMAP server and delivery agent, for the IMAP gateway's tests
+/// (`crates/tidings-upstream`), which start it themselves on loopback.
+pub(crate) fn dovecot() -> Result<(), String> {
+    if std::path::Path::new("/usr/sbin/dovecot").exists()
+        && std::path::Path::new("/usr/lib/dovecot/imap").exists()
+    {
+        return Ok(());
+    }
+    apt_install(&["dovecot-imapd"])
+}
+
 /// Runs `apt-get` with these arguments, through sudo unless we are root.
 fn apt_get(args: &[&str]) -> Result<(), String> {
     let env = [("DEBIAN_FRONTEND", "noninteractive")];

@@ -134,6 +134,14 @@ error_kinds! {
     Storage = 700 => "storage failure",
     /// A configured storage limit was reached.
     StorageLimit = 701 => "storage limit reached",
+    /// The upstream mail server (IMAP, SMTP) could not be reached, or the
+    /// connection to it broke; nothing was changed in the store.
+    UpstreamUnavailable = 710 => "upstream server unavailable",
+    /// The upstream server refused a command or answered outside its protocol.
+    UpstreamRefused = 711 => "upstream server refused the request",
+    /// The upstream configuration is invalid or unsafe (plain TCP to a host
+    /// that is not loopback, a secrets file others can read, a missing secret).
+    UpstreamConfig = 712 => "invalid upstream configuration",
 
     /// A required pointer argument was NULL (C bindings).
     NullArgument = 800 => "null argument",

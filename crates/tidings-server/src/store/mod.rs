@@ -17,6 +17,7 @@
 mod devices;
 mod directory;
 mod items;
+mod lifecycle;
 mod parts;
 mod pool;
 mod schema;

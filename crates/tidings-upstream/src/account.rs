@@ -1,0 +1,115 @@
+//! One mirrored account: the principal in the store, the connection that
+//! syncs and writes back, and what it has fetched (for the tests' and the
+//! operators' accounting).
+
+use crate::config::{Credentials, Endpoint};
+use crate::session::Upstream;
+use crate::state;
+use std::sync::{Arc, Mutex};
+use tidings::store::Directory;
+use tidings::{Error, ErrorKind, Result};
+use tidings_server::store::SqliteStore;
+
+/// The store the gateway mirrors into, shared with the server.
+pub type SharedStore = Arc<Mutex<SqliteStore>>;
+
+/// What an account has fetched from the upstream since it connected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// Whole messages downloaded.
+    pub messages: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// One principal's upstream account, connected.
+#[derive(Debug)]
+pub struct Account {
+    pub(crate) upstream: Upstream,
+    pub(crate) principal: u64,
+    pub(crate) store: SharedStore,
+    pub(crate) preview_bytes: usize,
+    pub(crate) fetched: Fetched,
+}
+
+impl Account {
+    /// Connects and logs in for the principal with address `principal`
+    /// (which must exist in the store), creating the mirror's tables if needed.
+    pub async fn open(
+        endpoint: &Endpoint,
+        credentials: &Credentials,
+        principal: &str,
+        store: SharedStore,
+        preview_bytes: usize,
+    ) -> Result<Account> {
+        let principal = {
+            let store = lock(&store)?;
+            state::migrate(store.companion_sql())?;
+            store
+                .principal_by_email(principal)?
+                .ok_or_else(|| Error::new(ErrorKind::NotFound, "no principal with this address"))?
+                .id
+        };
+        let upstream = crate::connect::connect(endpoint, credentials).await?;
+        Ok(Account {
+            upstream,
+            principal,
+            store,
+            preview_bytes,
+            fetched: Fetched::default(),
+        })
+    }
+
+    /// The principal this account mirrors.
+    pub fn principal(&self) -> u64 {
+        self.principal
+    }
+
+    /// What this connection has downloaded so far.
+    pub fn fetched(&self) -> Fetched {
+        self.fetched
+    }
+
+    /// Every mirrored folder.
+    pub fn folders(&self) -> Result<Vec<state::Folder>> {
+        let store = lock(&self.store)?;
+        state::folders(store.companion_sql(), self.principal)
+    }
+
+    /// Syncs the folder list, then every folder.
+    pub async fn sync_all(&mut self) -> Result<()> {
+        for folder in self.sync_folder_list().await? {
+            self.sync_folder(&folder).await?;
+        }
+        Ok(())
+    }
+
+    /// Syncs the folder named `name` upstream, if it is mirrored.
+    pub async fn sync_folder_named(&mut self, name: &str) -> Result<()> {
+        let folder = self.folders()?.into_iter().find(|f| f.name == name);
+        match folder {
+            Some(folder) => self.sync_folder(&folder).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Logs out.
+    pub async fn close(self) {
+        self.upstream.logout().await;
+    }
+
+    /// Runs `f` in one store transaction: what it mirrors and the mirror's
+    /// own bookkeeping commit together or not at all.
+    pub(crate) fn transaction<T>(
+        &self,
+        f: impl FnOnce(&mut SqliteStore) -> Result<T>,
+    ) -> Result<T> {
+        lock(&self.store)?.transaction(f)
+    }
+}
+
+pub(crate) fn lock(store: &SharedStore) -> Result<std::sync::MutexGuard<'_, SqliteStore>> {
+    store
+        .lock()
+        .map_err(|_| Error::new(ErrorKind::Storage, "the store lock was poisoned"))
+}

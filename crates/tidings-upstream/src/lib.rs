@@ -1,0 +1,41 @@
+//! Tidings in front of a mail server an organization already runs: each
+//! principal's IMAP account is mirrored into the Tidings store, and every
+//! device operation is written back upstream first.
+//!
+//! - [`config`]: the TOML configuration and its 0600 secrets file.
+//! - [`connect`]: TCP, TLS or STARTTLS (certificates verified), LOGIN
+//!   (per-account password or a master user).
+//! - [`mirror`] and [`folders`]: CONDSTORE/QRESYNC sync (RFC 7162) of each
+//!   folder from its saved UIDVALIDITY and HIGHESTMODSEQ, the folder list
+//!   (creations, renames, deletions), UIDVALIDITY changes as the spec's
+//!   resync (a new epoch).
+//! - [`state`]: the uid ↔ item map and per-folder state, in the store's
+//!   database, committed with the change they describe.
+//! - [`writeback`]: flags, move and delete, upstream first.
+//! - [`push`]: IDLE (RFC 2177) with NOTIFY (RFC 5465) on a second connection.
+//! - [`gateway`]: one task per account tying these together, and the
+//!   [`Handle`] the server calls for write-backs.
+//!
+//! The store is the reference server's [`SqliteStore`]; the core's rules
+//! (item packing, deltas) apply unchanged, because mirrored mail enters
+//! through the same raw-message path as delivered mail.
+//!
+//! [`SqliteStore`]: tidings_server::store::SqliteStore
+
+#![forbid(unsafe_code)]
+
+pub mod account;
+pub mod config;
+pub mod connect;
+pub mod flags;
+pub mod folders;
+pub mod gateway;
+pub mod mirror;
+pub mod push;
+pub mod session;
+pub mod state;
+pub mod writeback;
+
+pub use account::{Account, Fetched, SharedStore};
+pub use config::Config;
+pub use gateway::{AccountOptions, Handle};

@@ -1,0 +1,296 @@
+//! Push from the upstream: a second connection that waits in IDLE
+//! (RFC 2177) and wakes the mirror on any change.
+//!
+//! With NOTIFY (RFC 5465), that one connection watches every folder of the
+//! account and says which folder changed, so only that folder is re-synced;
+//! it also asks for folder-list events (`MailboxName`), though the Dovecot
+//! of the tests did not send one for a rename (see `docs/upstream.md`). Without
+//! NOTIFY it idles on INBOX, and the other folders are caught by the
+//! periodic re-sync. Either way an account costs two upstream connections:
+//! this one and the one that syncs and writes back.
+
+use crate::config::{Credentials, Endpoint};
+use crate::connect::{refused, unavailable};
+use crate::session::READ_TIMEOUT;
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+use tidings::Result;
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
+};
+use tokio::sync::Notify;
+
+/// IDLE is re-issued this often: servers may drop a connection idle for
+/// 30 minutes (RFC 2177).
+pub const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
+
+/// The longest event line the watcher reads (a literal included).
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Folder names remembered between two syncs; more means "sync everything".
+const MAX_PENDING_FOLDERS: usize = 1024;
+
+/// What changed upstream since the mirror last looked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Sync the folder list and every folder (after a reconnect, or too many names).
+    pub everything: bool,
+    /// The folder list changed (a folder created, renamed or deleted).
+    pub folder_list: bool,
+    /// Folders whose messages changed.
+    pub folders: BTreeSet<String>,
+}
+
+/// Changes noted by the watcher, taken by the mirror: bounded, coalesced.
+#[derive(Debug, Default)]
+pub struct Signal {
+    pending: Mutex<Option<Changes>>,
+    notify: Notify,
+}
+
+impl Signal {
+    /// Notes a change and wakes the mirror.
+    pub fn note(&self, f: impl FnOnce(&mut Changes)) {
+        if let Ok(mut pending) = self.pending.lock() {
+            let changes = pending.get_or_insert_with(Changes::default);
+            f(changes);
+            if changes.folders.len() > MAX_PENDING_FOLDERS {
+                changes.folders.clear();
+                changes.everything = true;
+            }
+        }
+        self.notify.notify_one();
+    }
+
+    /// Waits for changes and takes them.
+    pub async fn wait(&self) -> Changes {
+        loop {
+            if let Some(changes) = self.pending.lock().ok().and_then(|mut p| p.take()) {
+                return changes;
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// Watches the account until the connection fails (the caller reconnects).
+pub async fn watch(endpoint: &Endpoint, credentials: &Credentials, signal: &Signal) -> Result<()> {
+    let mut upstream = crate::connect::connect(endpoint, credentials).await?;
+    let notify = upstream.has("NOTIFY");
+    if notify {
+        upstream
+            .command("NOTIFY SET (personal (MessageNew MessageExpunge FlagChange MailboxName))")
+            .await?;
+    } else {
+        upstream.command("SELECT INBOX").await?;
+    }
+    // Whatever happened while no watcher was connected is caught up on.
+    signal.note(|c| c.everything = true);
+    // The IDLE loop reads lines itself: a rename arrives as LIST with
+    // LIST-EXTENDED data (`("OLDNAME" (…))`) that imap-proto cannot parse,
+    // and the watcher needs only each event's kind and folder name.
+    let mut stream = BufReader::new(upstream.raw_stream());
+    for round in 1u64.. {
+        let tag = format!("W{round}");
+        write_line(&mut stream, &format!("{tag} IDLE")).await?;
+        loop {
+            let line = within(READ_TIMEOUT, read_line(&mut stream)).await?;
+            if line.starts_with(b"+") {
+                break;
+            }
+            if line.starts_with(tag.as_bytes()) {
+                return Err(refused("the upstream refused IDLE"));
+            }
+            note(&line, notify, signal)?;
+        }
+        if let Ok(line) = tokio::time::timeout(IDLE_RENEW, read_line(&mut stream)).await {
+            note(&line?, notify, signal)?;
+        }
+        write_line(&mut stream, "DONE").await?;
+        loop {
+            let line = within(READ_TIMEOUT, read_line(&mut stream)).await?;
+            if line.starts_with(format!("{tag} ").as_bytes()) {
+                break;
+            }
+            note(&line, notify, signal)?;
+        }
+    }
+    Ok(())
+}
+
+async fn within<T>(limit: Duration, f: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::time::timeout(limit, f)
+        .await
+        .map_err(|_| unavailable("the upstream did not answer in time"))?
+}
+
+async fn write_line<S: AsyncWrite + Unpin>(stream: &mut S, line: &str) -> Result<()> {
+    let mut bytes = Vec::with_capacity(line.len() + 2);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.extend_from_slice(b"\r\n");
+    stream
+        .write_all(&bytes)
+        .await
+        .map_err(|_| unavailable("the upstream connection failed"))?;
+    stream
+        .flush()
+        .await
+        .map_err(|_| unavailable("the upstream connection failed"))
+}
+
+/// One response line, literals (`{n}` + n bytes) included, at most
+/// [`MAX_LINE`] bytes.
+async fn read_line<S: AsyncBufRead + Unpin>(stream: &mut S) -> Result<Vec<u8>> {
+    let mut line = Vec::new();
+    loop {
+        let room = MAX_LINE.saturating_sub(line.len()) as u64;
+        let read = (&mut *stream)
+            .take(room)
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|_| unavailable("the upstream connection failed"))?;
+        if read == 0 || !line.ends_with(b"\n") {
+            return Err(unavailable("the upstream closed or sent too long a line"));
+        }
+        match literal_length(&line) {
+            None => return Ok(line),
+            Some(n) if n <= MAX_LINE.saturating_sub(line.len()) => {
+                let start = line.len();
+                line.resize(start + n, 0);
+                stream
+                    .read_exact(&mut line[start..])
+                    .await
+                    .map_err(|_| unavailable("the upstream connection failed"))?;
+            }
+            Some(_) => return Err(unavailable("the upstream sent too long a line")),
+        }
+    }
+}
+
+/// The length of the literal announced at the end of `line` (`{12}\r\n`).
+fn literal_length(line: &[u8]) -> Option<usize> {
+    let body = line
+        .strip_suffix(b"\r\n")
+        .or_else(|| line.strip_suffix(b"\n"))?;
+    let body = body.strip_suffix(b"}")?;
+    let open = body.iter().rposition(|&b| b == b'{')?;
+    let digits = body[open + 1..]
+        .strip_suffix(b"+")
+        .unwrap_or(&body[open + 1..]);
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// Notes what an untagged line says changed; a BYE ends the watch.
+fn note(line: &[u8], notify: bool, signal: &Signal) -> Result<()> {
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim_end();
+    tracing::debug!(
+        kind = text.split(' ').nth(1).unwrap_or(""),
+        "upstream event"
+    );
+    let Some(rest) = text.strip_prefix("* ") else {
+        return Ok(());
+    };
+    let upper = rest.to_ascii_uppercase();
+    if upper.starts_with("BYE") {
+        return Err(unavailable("the upstream closed the connection"));
+    }
+    if upper.starts_with("LIST ") {
+        signal.note(|c| c.folder_list = true);
+    } else if upper.starts_with("STATUS ") {
+        match mailbox_name(&rest["STATUS ".len()..]) {
+            Some(name) => signal.note(|c| {
+                c.folders.insert(name);
+            }),
+            None => signal.note(|c| c.everything = true),
+        }
+    } else if !notify
+        && (upper.ends_with(" EXISTS")
+            || upper.ends_with(" EXPUNGE")
+            || upper.starts_with("VANISHED")
+            || upper.contains(" FETCH "))
+    {
+        signal.note(|c| {
+            c.folders.insert("INBOX".to_string());
+        });
+    }
+    Ok(())
+}
+
+/// The mailbox name at the start of a STATUS response: an atom or a quoted
+/// string (a literal gives `None`: the caller syncs everything).
+fn mailbox_name(text: &str) -> Option<String> {
+    if let Some(quoted) = text.strip_prefix('"') {
+        let mut name = String::new();
+        let mut chars = quoted.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => name.push(chars.next()?),
+                '"' => return Some(name),
+                c => name.push(c),
+            }
+        }
+        return None;
+    }
+    let name: String = text
+        .chars()
+        .take_while(|c| *c != ' ' && *c != '(')
+        .collect();
+    (!name.is_empty() && !name.starts_with('{')).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_quoted_or_atoms() {
+        assert_eq!(mailbox_name("INBOX (MESSAGES 1)").as_deref(), Some("INBOX"));
+        assert_eq!(
+            mailbox_name(r#""Projects \"2027\"" (MESSAGES 1)"#).as_deref(),
+            Some(r#"Projects "2027""#)
+        );
+        assert_eq!(mailbox_name("{5}"), None);
+    }
+
+    #[test]
+    fn events_are_classified() {
+        let signal = Signal::default();
+        note(b"* STATUS \"A b\" (MESSAGES 2)\r\n", true, &signal).expect("status");
+        note(
+            b"* LIST () \".\" \"New\" (\"OLDNAME\" (Old))\r\n",
+            true,
+            &signal,
+        )
+        .expect("list");
+        note(b"* 3 EXISTS\r\n", true, &signal).expect("ignored with NOTIFY");
+        let changes = signal
+            .pending
+            .lock()
+            .expect("lock")
+            .take()
+            .expect("changes");
+        assert!(changes.folder_list);
+        assert_eq!(changes.folders.into_iter().collect::<Vec<_>>(), ["A b"]);
+        assert!(note(b"* BYE shutting down\r\n", true, &signal).is_err());
+    }
+
+    #[test]
+    fn literal_lengths() {
+        assert_eq!(literal_length(b"* STATUS {12}\r\n"), Some(12));
+        assert_eq!(literal_length(b"* STATUS {3+}\r\n"), Some(3));
+        assert_eq!(literal_length(b"* STATUS INBOX ()\r\n"), None);
+    }
+
+    #[tokio::test]
+    async fn lines_are_bounded_and_literals_joined() {
+        let mut input: &[u8] = b"* STATUS {3}\r\nA b (MESSAGES 1)\r\nnext\r\n";
+        let line = read_line(&mut input).await.expect("line");
+        assert_eq!(line, b"* STATUS {3}\r\nA b (MESSAGES 1)\r\n");
+        let long = vec![b'x'; MAX_LINE + 10];
+        let mut input: &[u8] = &long;
+        assert!(read_line(&mut input).await.is_err());
+    }
+}

@@ -1,0 +1,225 @@
+//! One logged-in IMAP connection and the one way commands run on it: send,
+//! collect the untagged responses until the command's tagged answer, check
+//! that answer. Every read has a deadline; nothing waits forever on a
+//! server that stopped answering.
+
+use crate::connect::{Stream, refused, unavailable};
+use async_imap::imap_proto::{Response, Status};
+use std::time::Duration;
+use tidings::Result;
+
+/// One response of the upstream, owned.
+pub type Reply = Response<'static>;
+
+/// How long one response may take to arrive (a big message's literal
+/// included) before the connection is given up.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A logged-in connection to the upstream IMAP server.
+pub struct Upstream {
+    session: async_imap::Session<Stream>,
+    capabilities: Vec<String>,
+    selected: Option<String>,
+}
+
+impl core::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("selected", &self.selected.is_some())
+            .finish()
+    }
+}
+
+impl Upstream {
+    pub(crate) async fn new(session: async_imap::Session<Stream>) -> Result<Upstream> {
+        let mut upstream = Upstream {
+            session,
+            capabilities: Vec::new(),
+            selected: None,
+        };
+        let mut capabilities = Vec::new();
+        for response in upstream.command("CAPABILITY").await? {
+            if let Response::Capabilities(caps) = response {
+                for cap in caps {
+                    if let async_imap::imap_proto::Capability::Atom(atom) = cap {
+                        capabilities.push(atom.to_ascii_uppercase());
+                    }
+                }
+            }
+        }
+        upstream.capabilities = capabilities;
+        for needed in ["CONDSTORE", "QRESYNC", "UIDPLUS"] {
+            if !upstream.has(needed) {
+                return Err(refused(
+                    "the upstream lacks CONDSTORE, QRESYNC or UIDPLUS (RFC 7162, 4315)",
+                ));
+            }
+        }
+        upstream.command("ENABLE QRESYNC").await?;
+        Ok(upstream)
+    }
+
+    /// Whether the server announced capability `name` (upper case).
+    pub fn has(&self, name: &str) -> bool {
+        self.capabilities.iter().any(|c| c == name)
+    }
+
+    /// Runs `command`; returns its untagged responses, or an error if the
+    /// server answered NO or BAD.
+    pub async fn command(&mut self, command: &str) -> Result<Vec<Reply>> {
+        let tag = self
+            .session
+            .run_command(command)
+            .await
+            .map_err(|_| unavailable("the upstream connection failed"))?;
+        let mut untagged = Vec::new();
+        loop {
+            let response = self.read().await?;
+            if let Response::Done {
+                tag: done, status, ..
+            } = &response
+                && done.0 == tag.0
+            {
+                return match status {
+                    Status::Ok => Ok(untagged),
+                    _ => Err(refused("the upstream refused a command")),
+                };
+            }
+            if let Response::Data {
+                status: Status::Bye,
+                ..
+            } = &response
+            {
+                return Err(unavailable("the upstream closed the connection"));
+            }
+            untagged.push(response);
+        }
+    }
+
+    /// Reads the next response, within [`READ_TIMEOUT`].
+    pub(crate) async fn read(&mut self) -> Result<Reply> {
+        self.read_within(READ_TIMEOUT)
+            .await?
+            .ok_or_else(|| unavailable("the upstream did not answer in time"))
+    }
+
+    /// Reads the next response, or `None` if none came within `limit`.
+    pub(crate) async fn read_within(&mut self, limit: Duration) -> Result<Option<Reply>> {
+        match tokio::time::timeout(limit, self.session.read_response()).await {
+            Err(_) => Ok(None),
+            Ok(Ok(Some(response))) => {
+                // The parsed form borrows async-imap's buffer (a type it does
+                // not export); parsing its raw bytes again gives an owned one.
+                let (_, parsed) = Response::parse(response.borrow_owner())
+                    .map_err(|_| refused("an upstream response could not be parsed"))?;
+                Ok(Some(parsed.into_owned()))
+            }
+            Ok(_) => Err(unavailable("the upstream connection failed")),
+        }
+    }
+
+    /// The connection's byte stream, for the push watcher's IDLE loop (see
+    /// `push`): usable only between commands, when nothing is buffered.
+    pub(crate) fn raw_stream(&mut self) -> &mut Stream {
+        self.session.get_mut()
+    }
+
+    /// The folder this connection has selected, if any.
+    pub fn selected(&self) -> Option<&str> {
+        self.selected.as_deref()
+    }
+
+    /// Remembers which folder the connection has selected.
+    pub(crate) fn set_selected(&mut self, name: Option<String>) {
+        self.selected = name;
+    }
+
+    /// Logs out politely.
+    pub async fn logout(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
+    }
+}
+
+/// `name` as an IMAP quoted string (folder names come from the server's
+/// own LIST; a name with a line break cannot be quoted and is refused).
+pub fn quote(name: &str) -> Result<String> {
+    if name.contains(['\r', '\n', '\0']) {
+        return Err(refused("a folder name the gateway cannot quote"));
+    }
+    let mut quoted = String::with_capacity(name.len() + 2);
+    quoted.push('"');
+    for c in name.chars() {
+        if c == '"' || c == '\\' {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    Ok(quoted)
+}
+
+/// A set of UIDs as IMAP writes it (`1:4,7`), from sorted, distinct UIDs.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end.wrapping_add(1) {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_escapes_quotes_and_backslashes() {
+        assert_eq!(quote("INBOX").expect("quote"), "\"INBOX\"");
+        assert_eq!(quote(r#"a"b\c"#).expect("quote"), r#""a\"b\\c""#);
+        assert!(quote("a\r\nb").is_err());
+    }
+
+    /// The UIDs a set names (the inverse of [`uid_set`], for the round trip).
+    fn parse_uid_set(set: &str) -> Vec<u32> {
+        let mut uids = Vec::new();
+        for part in set.split(',').filter(|p| !p.is_empty()) {
+            match part.split_once(':') {
+                Some((a, b)) => uids.extend(a.parse::<u32>().unwrap()..=b.parse::<u32>().unwrap()),
+                None => uids.push(part.parse().unwrap()),
+            }
+        }
+        uids
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn uid_set_round_trips(uids in proptest::collection::btree_set(1u32..5000, 0..200)) {
+            let uids: Vec<u32> = uids.into_iter().collect();
+            let set = uid_set(&uids);
+            proptest::prop_assert_eq!(parse_uid_set(&set), uids.clone());
+            // Runs are written as ranges: never longer than listing each UID.
+            proptest::prop_assert!(set.split(',').count() <= uids.len().max(1));
+        }
+    }
+
+    #[test]
+    fn uid_sets_compress_runs() {
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
+        assert_eq!(uid_set(&[9]), "9");
+        assert_eq!(uid_set(&[]), "");
+    }
+}

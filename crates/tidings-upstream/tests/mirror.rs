@@ -1,0 +1,473 @@
+//! The gateway against a real Dovecot, with Python's imaplib as the user's
+//! desktop client: mail delivered upstream reaches the store and a device's
+//! delta; changes made on the desktop (flags, folders) are mirrored; the
+//! gateway's write-backs show on the desktop; a restart resumes without
+//! re-downloading.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::desktop::{Desktop, eventually};
+use support::dovecot::{Dovecot, MASTER};
+use tidings::ErrorKind;
+use tidings::compress::InflateLimits;
+use tidings::proto::{CollectionKind, Cursor, MailFlag, ResyncReason, item};
+use tidings::store::{Directory, ItemStore};
+use tidings::sync::{CollectionReplica, Delta, PageLimits};
+use tidings_server::store::{Durability, SqliteStore};
+use tidings_upstream::config::{Credentials, Endpoint, Secret, Security};
+use tidings_upstream::{Account, SharedStore};
+
+const ALICE: &str = "alice@example.org";
+/// No test may take longer than this, whatever the upstream does.
+const TEST_LIMIT: Duration = Duration::from_secs(60);
+
+fn endpoint(dovecot: &Dovecot) -> Endpoint {
+    Endpoint {
+        host: "127.0.0.1".to_string(),
+        port: dovecot.addr().port(),
+        security: Security::Plain,
+        ca_file: None,
+    }
+}
+
+fn alice() -> Credentials {
+    Credentials {
+        username: "alice".to_string(),
+        password: Secret::new("alice-pw"),
+    }
+}
+
+fn store_at(path: &Path) -> SharedStore {
+    let mut store = SqliteStore::open(path, Durability::Process).expect("store");
+    if store.principal_by_email(ALICE).expect("lookup").is_none() {
+        store.add_principal("Alice", ALICE).expect("principal");
+    }
+    Arc::new(Mutex::new(store))
+}
+
+async fn open(dovecot: &Dovecot, store: &SharedStore) -> Account {
+    Account::open(&endpoint(dovecot), &alice(), ALICE, store.clone(), 2048)
+        .await
+        .expect("open account")
+}
+
+fn mail(subject: &str) -> Vec<u8> {
+    format!(
+        "From: Clerk <clerk@example.org>\r\nTo: Alice <alice@example.org>\r\n\
+         Subject: {subject}\r\nMessage-ID: <{}@example.org>\r\n\
+         Date: Tue, 1 Dec 2026 09:00:00 +0000\r\n\r\nAbout {subject}.\r\n",
+        subject.replace(' ', ".")
+    )
+    .into_bytes()
+}
+
+/// The collection named `name` of Alice, if any.
+fn collection(store: &SharedStore, name: &str) -> Option<u64> {
+    let store = store.lock().expect("store");
+    let alice = store
+        .principal_by_email(ALICE)
+        .expect("lookup")
+        .expect("alice")
+        .id;
+    store
+        .owned_collections(alice)
+        .expect("collections")
+        .into_iter()
+        .find(|c| c.name == name)
+        .map(|c| c.id)
+}
+
+/// What a device that syncs `collection` from scratch holds: subject → flags.
+fn device_view(store: &SharedStore, collection: u64) -> BTreeMap<String, u32> {
+    let store = store.lock().expect("store");
+    let mut replica = CollectionReplica::new(collection);
+    loop {
+        match store
+            .delta(&replica.cursor(), &PageLimits::default())
+            .expect("delta")
+        {
+            Delta::Page(page) => {
+                replica
+                    .apply(&page, &InflateLimits::default())
+                    .expect("apply");
+                if !page.more {
+                    break;
+                }
+            }
+            Delta::Resync(r) => panic!("unexpected resync {r:?}"),
+        }
+    }
+    replica
+        .items()
+        .values()
+        .map(|held| match &held.item.kind {
+            Some(item::Kind::Mail(m)) => (
+                m.headers
+                    .as_ref()
+                    .map(|h| h.subject.clone())
+                    .unwrap_or_default(),
+                held.flags,
+            ),
+            other => panic!("not a mail: {other:?}"),
+        })
+        .collect()
+}
+
+fn item_id(store: &SharedStore, collection: u64, subject: &str) -> u64 {
+    let store = store.lock().expect("store");
+    let limits = InflateLimits::default();
+    for (id, packed, _) in store.items(collection).expect("items") {
+        let bytes = tidings::compress::unpack(&packed, &limits).expect("unpack");
+        let item: tidings::proto::Item = tidings::proto::decode(&bytes).expect("decode");
+        if let Some(item::Kind::Mail(m)) = item.kind
+            && m.headers.is_some_and(|h| h.subject == subject)
+        {
+            return id;
+        }
+    }
+    panic!("no item with subject {subject}");
+}
+
+async fn bounded(test: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(TEST_LIMIT, test)
+        .await
+        .expect("test exceeded its time limit");
+}
+
+#[tokio::test]
+async fn delivered_mail_reaches_the_store_and_a_device_delta() {
+    bounded(async {
+        let dovecot = Dovecot::start();
+        dovecot.deliver("alice", &mail("Budget 2027"));
+        dovecot.deliver("alice", &mail("Road works"));
+        let store = store_at(&dovecot.scratch().join("store.db"));
+        // The server made an INBOX with the principal: the mirror adopts it.
+        let made = {
+            let mut s = store.lock().expect("store");
+            let alice = s
+                .principal_by_email(ALICE)
+                .expect("lookup")
+                .expect("alice")
+                .id;
+            s.add_collection(alice, CollectionKind::Mail, "INBOX")
+                .expect("INBOX")
+        };
+        let mut account = open(&dovecot, &store).await;
+        account.sync_all().await.expect("sync");
+        let inbox = collection(&store, "INBOX").expect("INBOX mirrored");
+        assert_eq!(inbox, made, "the existing INBOX is adopted, not doubled");
+        let alice_collections = {
+            let s = store.lock().expect("store");
+            let alice = s
+                .principal_by_email(ALICE)
+                .expect("lookup")
+                .expect("alice")
+                .id;
+            s.owned_collections(alice).expect("collections")
+        };
+        assert_eq!(
+            alice_collections
+                .iter()
+                .filter(|c| c.name == "INBOX")
+                .count(),
+            1
+        );
+        let view = device_view(&store, inbox);
+        assert_eq!(view.get("Budget 2027"), Some(&0));
+        assert_eq!(view.get("Road works"), Some(&0));
+        assert_eq!(account.fetched().messages, 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_desktop_flag_change_reaches_the_store_without_a_download() {
+    bounded(async {
+        let dovecot = Dovecot::start();
+        dovecot.deliver("alice", &mail("Budget 2027"));
+        let store = store_at(&dovecot.scratch().join("store.db"));
+        let mut account = open(&dovecot, &store).await;
+        account.sync_all().await.expect("sync");
+        let desktop = Desktop::new(dovecot.addr(), "alice", "alice-pw");
+        desktop.add_flags("INBOX", "Budget 2027", "\\Seen \\Flagged");
+        account.sync_all().await.expect("resync");
+        let inbox = collection(&store, "INBOX").expect("INBOX");
+        let flags = MailFlag::Seen as u32 | MailFlag::Flagged as u32;
+        assert_eq!(device_view(&store, inbox).get("Budget 2027"), Some(&flags));
+        assert_eq!(
+            account.fetched().messages,
+            1,
+            "a flag change downloads nothing"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn write_backs_show_on_the_desktop() {
+    bounded(async {
+        let dovecot = Dovecot::start();
+        let desktop = Desktop::new(dovecot.addr(), "alice", "alice-pw");
+        desktop.create("Archive");
+        dovecot.deliver("alice", &mail("Budget 2027"));
+        dovecot.deliver("alice", &mail("Road works"));
+        let store = store_at(&dovecot.scratch().join("store.db"));
+        let mut account = open(&dovecot, &store).await;
+        account.sync_all().await.expect("sync");
+        let inbox = collection(&store, "INBOX").expect("INBOX");
+        let archive = collection(&store, "Archive").expect("Archive");
+
+        let budget = item_id(&store, inbox, "Budget 2027");
+        let seen = MailFlag::Seen as u32;
+        assert_eq!(
+            account
+                .set_flags(inbox, budget, seen, 0)
+                .await
+                .expect("flags"),
+            seen
+        );
+        assert!(desktop.flags("INBOX", "Budget 2027").contains("\\Seen"));
+        assert_eq!(device_view(&store, inbox).get("Budget 2027"), Some(&seen));
+
+        let moved = account
+            .move_item(inbox, budget, archive)
+            .await
+            .expect("move");
+        assert_ne!(
+            moved, 0,
+            "COPYUID lets the gateway re-file it without a download"
+        );
+        assert_eq!(desktop.count("INBOX", "Budget 2027"), 0);
+        assert_eq!(desktop.count("Archive", "Budget 2027"), 1);
+        assert!(!device_view(&store, inbox).contains_key("Budget 2027"));
+        assert_eq!(device_view(&store, archive).get("Budget 2027"), Some(&seen));
+
+        let road = item_id(&store, inbox, "Road works");
+        account.delete_item(inbox, road).await.expect("delete");
+        assert_eq!(desktop.count("INBOX", "Road works"), 0);
+        assert!(device_view(&store, inbox).is_empty());
+
+        // Nothing of this comes back as a change on the next sync.
+        account.sync_all().await.expect("resync");
+        assert_eq!(account.fetched().messages, 2);
+        assert_eq!(device_view(&store, archive).len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_operation_on_mail_deleted_upstream_is_not_found_and_converges() {
+    bounded(async {
+        let dovecot = Dovecot::start();
+        dovecot.deliver("alice", &mail("Budget 2027"));
+        let store = store_at(&dovecot.scratch().join("store.db"));
+        let mut account = open(&dovecot, &store).await;
+        account.sync_all().await.expect("sync");
+        let inbox = collection(&store, "INBOX").expect("INBOX");
+        let budget = item_id(&store, inbox, "Budget 2027");
+        Desktop::new(dovecot.addr(), "alice", "alice-pw").expunge("INBOX", "Budget 2027");
+        let err = account
+            .set_flags(inbox, budget, MailFlag::Seen as u32, 0)
+            .await
+            .expect_err("gone upstream");
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(device_view(&store, inbox).is_empty(), "the store converged");
+        let again = account
+            .delete_item(inbox, budget)
+            .await
+            .expect_err("still gone");
+        assert_eq!(again.kind(), ErrorKind::NotFound);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn desktop_folder_create_rename_delete_are_mirrored() {
+    bounded(async {
+        let dovecot = Dovecot::start();
+        let desktop = Desktop::new(dovecot.addr(), "alice", "alice-pw");
+        desktop.create("Projects");
+        desktop.append("Projects", "", &mail("Bridge"));
+        let store = store_at(&dovecot.scratch().join("store.db"));
+        let mut account = open(&dovecot, &store).await;
+        account.sync_all().await.expect("sync");
+        let projects = collection(&store, "Projects").expect("created");
+
+        desktop.rename("Projects", "Projects 2027");
+        account.sync_all().await.expect("sync after rename");
+        assert_eq!(
+            collection(&store, "Projects 2027"),
+            Some(projects),
+            "same collection"
+        );
+        assert_eq!(collection(&store, "Projects"), None);
+        assert!(device_view(&store, projects).contains_key("Bridge"));
+        assert_eq!(account.fetched().messages, 1, "a rename downloads nothing");
+
+        desktop.delete("Projects 2027");
+        account.sync_all().await.expect("sync after delete");
+        assert_eq!(collection(&store, "Projects 2027"), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_restart_resumes_without_downloading_again() {
+    bounded(async {
+        let dovecot = Dovecot::start();
+        for subject in ["One", "Two", "Three"] {
+            dovecot.deliver("alice", &mail(subject));
+        }
+        let path = dovecot.scratch().join("store.db");
+        {
+            let store = store_at(&path);
+            let mut account = open(&dovecot, &store).await;
+            account.sync_all().await.expect("first run");
+            assert_eq!(account.fetched().messages, 3);
+            account.close().await;
+        }
+        dovecot.deliver("alice", &mail("Four"));
+        let store = store_at(&path);
+        let mut account = open(&dovecot, &store).await;
+        account.sync_all().await.expect("second run");
+        assert_eq!(
+            account.fetched().messages,
+            1,
+            "only the new mail is fetched"
+        );
+        let inbox = collection(&store, "INBOX").expect("INBOX");
+        assert_eq!(device_view(&store, inbox).len(), 4);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_uidvalidity_change_recreates_the_collection() {
+    bounded(async {
+        let dovecot = Dovecot::start();
+        let desktop = Desktop::new(dovecot.addr(), "alice", "alice-pw");
+        desktop.create("Lists");
+        desktop.append("Lists", "", &mail("Old"));
+        let store = store_at(&dovecot.scratch().join("store.db"));
+        let mut account = open(&dovecot, &store).await;
+        account.sync_all().await.expect("sync");
+        let lists = collection(&store, "Lists").expect("Lists");
+        let before = store.lock().expect("store").head(lists).expect("head");
+
+        // Same name, new folder: a new UIDVALIDITY.
+        desktop.delete("Lists");
+        desktop.create("Lists");
+        desktop.append("Lists", "", &mail("New"));
+        account.sync_all().await.expect("sync");
+        let after = store.lock().expect("store").head(lists).expect("head");
+        assert_eq!(after.epoch, before.epoch + 1);
+        let old_cursor = Cursor {
+            collection_id: lists,
+            epoch: before.epoch,
+            modseq: before.modseq,
+            ..Cursor::default()
+        };
+        let delta = store
+            .lock()
+            .expect("store")
+            .delta(&old_cursor, &PageLimits::default())
+            .expect("delta");
+        match delta {
+            Delta::Resync(r) => assert_eq!(r.reason, ResyncReason::Recreated as i32),
+            Delta::Page(_) => panic!("a device of the old folder must resync"),
+        }
+        let view = device_view(&store, lists);
+        assert_eq!(view.keys().collect::<Vec<_>>(), ["New"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_master_user_logs_in_for_the_account() {
+    bounded(async {
+        let dovecot = Dovecot::start();
+        dovecot.deliver("alice", &mail("Budget 2027"));
+        let store = store_at(&dovecot.scratch().join("store.db"));
+        let master = Credentials {
+            username: format!("alice*{}", MASTER.0),
+            password: Secret::new(MASTER.1),
+        };
+        let mut account = Account::open(&endpoint(&dovecot), &master, ALICE, store.clone(), 2048)
+            .await
+            .expect("master login");
+        account.sync_all().await.expect("sync");
+        let inbox = collection(&store, "INBOX").expect("INBOX");
+        assert!(device_view(&store, inbox).contains_key("Budget 2027"));
+        let wrong = Credentials {
+            username: format!("alice*{}", MASTER.0),
+            password: Secret::new("wrong"),
+        };
+        let err = Account::open(&endpoint(&dovecot), &wrong, ALICE, store.clone(), 2048)
+            .await
+            .expect_err("wrong master password");
+        assert_eq!(err.kind(), ErrorKind::UpstreamRefused);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_brings_new_mail_in_any_folder_without_polling() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    bounded(async {
+        let dovecot = Dovecot::start();
+        let desktop = Desktop::new(dovecot.addr(), "alice", "alice-pw");
+        desktop.create("Projects");
+        let store = store_at(&dovecot.scratch().join("store.db"));
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let options = tidings_upstream::AccountOptions {
+            endpoint: endpoint(&dovecot),
+            credentials: alice(),
+            principal: ALICE.to_string(),
+            preview_bytes: 2048,
+            // Far beyond the test: only push can bring the changes.
+            poll: Duration::from_secs(3600),
+        };
+        let (handle, task) = tidings_upstream::gateway::spawn(options, store.clone(), shutdown);
+        let projects = eventually(Duration::from_secs(10), || collection(&store, "Projects")).await;
+        let inbox = eventually(Duration::from_secs(10), || collection(&store, "INBOX")).await;
+
+        dovecot.deliver("alice", &mail("Pushed"));
+        eventually(Duration::from_secs(10), || {
+            device_view(&store, inbox)
+                .contains_key("Pushed")
+                .then_some(())
+        })
+        .await;
+
+        desktop.append("Projects", "", &mail("Bridge"));
+        eventually(Duration::from_secs(10), || {
+            device_view(&store, projects)
+                .contains_key("Bridge")
+                .then_some(())
+        })
+        .await;
+
+        // A write-back through the handle, as the server will call it.
+        let pushed = item_id(&store, inbox, "Pushed");
+        let flagged = MailFlag::Flagged as u32;
+        handle
+            .set_flags(inbox, pushed, flagged, 0)
+            .await
+            .expect("write-back");
+        assert!(desktop.flags("INBOX", "Pushed").contains("\\Flagged"));
+
+        stop.send(true).expect("stop");
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the mirror stops on shutdown")
+            .expect("mirror task");
+    })
+    .await;
+}

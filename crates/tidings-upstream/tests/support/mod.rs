@@ -1,0 +1,5 @@
+//! Real upstream servers for the gateway's tests.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod desktop;
+pub mod dovecot;
