@@ -441,6 +441,7 @@ mod tests {
             }],
             flags: 0,
             size: 25_000,
+            abridged: None,
         }
     }
 

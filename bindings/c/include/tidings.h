@@ -71,6 +71,12 @@
 #define TIDINGS_ERROR_INVALID_CURSOR 504
 /** invalid input data */
 #define TIDINGS_ERROR_INVALID_DATA 505
+/** invalid mail address */
+#define TIDINGS_ERROR_INVALID_ADDRESS 510
+/** invalid media type */
+#define TIDINGS_ERROR_INVALID_MEDIA_TYPE 511
+/** item is abridged: fetch it whole first */
+#define TIDINGS_ERROR_ITEM_ABRIDGED 515
 /** call not valid in this state */
 #define TIDINGS_ERROR_INVALID_STATE 600
 /** activation code rejected */
@@ -87,10 +93,20 @@
 #define TIDINGS_ERROR_STATE_CORRUPT 606
 /** operation not supported by this server */
 #define TIDINGS_ERROR_UNSUPPORTED 607
+/** request exceeds a protocol limit */
+#define TIDINGS_ERROR_LIMIT_EXCEEDED 608
+/** message not allowed at this point of the session */
+#define TIDINGS_ERROR_UNEXPECTED_MESSAGE 609
 /** storage failure */
 #define TIDINGS_ERROR_STORAGE 700
 /** storage limit reached */
 #define TIDINGS_ERROR_STORAGE_LIMIT 701
+/** upstream server unavailable */
+#define TIDINGS_ERROR_UPSTREAM_UNAVAILABLE 710
+/** upstream server refused the request */
+#define TIDINGS_ERROR_UPSTREAM_REFUSED 711
+/** invalid upstream configuration */
+#define TIDINGS_ERROR_UPSTREAM_CONFIG 712
 /** null argument */
 #define TIDINGS_ERROR_NULL_ARGUMENT 800
 /** invalid argument */

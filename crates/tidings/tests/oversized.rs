@@ -252,7 +252,8 @@ fn shape(calendar: bool, make: fn(u64, u64) -> item::Kind) {
         assert_eq!(
             outcomes(&mut old).pop(),
             Some(Outcome::Error(proto::ErrorInfo {
-                code: ErrorKind::ItemAbridged.code().into()
+                code: ErrorKind::ItemAbridged.code().into(),
+                hello_floor: 0,
             }))
         );
         let (stored, _) = town
