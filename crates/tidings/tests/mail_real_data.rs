@@ -49,6 +49,13 @@ fn every_cpython_test_message_converts() {
             folder_id: 4,
             preview_bytes: 100,
         };
+        // msg_19 is a bare digest body: no header field at all, so not a
+        // message; it is refused by name rather than stored as an empty mail.
+        if path.file_name().is_some_and(|n| n == "msg_19.txt") {
+            let refused = mail_item_from_message(&raw, &options).map(|_| ());
+            assert_eq!(refused.map_err(|e| e.kind()), Err(ErrorKind::InvalidData));
+            continue;
+        }
         let item = mail_item_from_message(&raw, &options)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!((item.id, item.folder_id), (9, 4));

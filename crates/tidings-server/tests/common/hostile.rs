@@ -40,6 +40,8 @@ impl Raw {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         let mut session = ClientSession::resume(ClientConfig::default(), state, random(), now_ms())
             .expect("resume");
+        // Attack states live in memory only: nothing to save first.
+        session.confirm_state_saved();
         let mut buf = vec![0; 64 << 10];
         let handshake = async {
             while let Some(bytes) = session.poll_transmit() {
