@@ -270,11 +270,11 @@ function onEvent(event) {
 }
 
 /**
- * @param {Client} next
- * @param {string} url
+ * Reconnects from `state`: the hello counter has advanced, so it is stored
+ * before anything is sent (a crash or a lost answer never repeats it).
+ * @param {ClientState} state
+ * @returns {Client}
  */
-// Reconnects from `state`: the hello counter has advanced, so it is stored
-// before anything is sent (a crash or a lost answer never repeats it).
 function resume(state) {
   const next = Client.resume(state, performance.now());
   localStorage.setItem(STATE_KEY, toBase64(next.save()));
@@ -282,6 +282,10 @@ function resume(state) {
   return next;
 }
 
+/**
+ * @param {Client} next
+ * @param {string} url
+ */
 function run(next, url) {
   client = next;
   connection = connect(next, url, { onEvent });
