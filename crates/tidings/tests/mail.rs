@@ -204,3 +204,44 @@ fn no_message_at_all_is_invalid_data() {
         );
     }
 }
+
+#[test]
+fn x_uuencode_attachments_are_served_decoded_under_their_begin_name() {
+    // As old mailers and some gateways send them: the begin line names the
+    // file, the part's headers do not.
+    let raw = "From: a@town.example\r\nSubject: minutes\r\nMIME-Version: 1.0\r\n\
+               Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+               --b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+               --b\r\nContent-Type: application/octet-stream\r\n\
+               Content-Transfer-Encoding: x-uuencode\r\n\r\n\
+               begin 644 notes.txt\r\n20V%T\"DAE;&QO+\"!W;W)L9\"$*\r\n`\r\nend\r\n\
+               --b--\r\n";
+    let mail = item(raw);
+    let [attachment] = &mail.attachments[..] else {
+        panic!("one attachment: {:?}", mail.attachments);
+    };
+    assert_eq!(attachment.filename, "notes.txt");
+    let bytes = part_bytes(raw.as_bytes(), attachment.part_id).expect("bytes");
+    assert_eq!(bytes, b"Cat\nHello, world!\n");
+    assert_eq!(attachment.size, bytes.len() as u64);
+}
+
+#[test]
+fn folded_attachment_names_read_as_one_line() {
+    // Folded inside the quoted name, once with a tab: the fold leaves no
+    // tab, line break or double space in the name a person sees.
+    let raw = "From: a@town.example\r\nSubject: plans\r\nMIME-Version: 1.0\r\n\
+               Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+               --b\r\nContent-Type: text/plain\r\n\r\nplans\r\n\
+               --b\r\nContent-Type: application/pdf\r\n\
+               Content-Disposition: attachment; filename=\"Town plan\r\n\t2027 final.pdf\"\r\n\r\n\
+               %PDF\r\n\
+               --b--\r\n";
+    let mail = item(raw);
+    let names: Vec<&str> = mail
+        .attachments
+        .iter()
+        .map(|a| a.filename.as_str())
+        .collect();
+    assert_eq!(names, ["Town plan 2027 final.pdf"]);
+}

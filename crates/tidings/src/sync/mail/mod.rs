@@ -37,6 +37,7 @@ mod headers;
 mod outgoing;
 mod parts;
 mod preview;
+mod uuencode;
 
 pub use outgoing::{MAX_ADDRESS_BYTES, check_address, check_media_type, header_text};
 
@@ -115,7 +116,7 @@ pub fn mail_item_from_message(raw: &[u8], options: &MailItemOptions) -> Result<M
 /// [`ErrorKind::NotFound`] when no body part or attachment has `part_id`.
 pub fn part_bytes(raw: &[u8], part_id: u32) -> Result<Vec<u8>> {
     let message = parse(raw)?;
-    let bytes = parts::decoded_bytes(&message, part_id).map(<[u8]>::to_vec);
+    let bytes = parts::decoded_bytes(&message, part_id).map(Cow::into_owned);
     bytes.ok_or(Error::new(
         ErrorKind::NotFound,
         "no body part or attachment has this part id",
@@ -144,7 +145,7 @@ pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>)
         );
     for id in ids {
         if let Some(bytes) = parts::decoded_bytes(&message, id) {
-            each(id, bytes)?;
+            each(id, &bytes)?;
         }
     }
     Ok(())

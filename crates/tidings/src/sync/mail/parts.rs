@@ -11,9 +11,12 @@
 //! message is a body part; everything else (including inline images, which
 //! the views also reference) is an attachment.
 
+use std::borrow::Cow;
+
 use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 
 use super::headers::headers;
+use super::uuencode;
 use crate::proto::{Attachment, BodyPart};
 
 /// Part ids of the leaf text and HTML parts shown as the message's body.
@@ -59,7 +62,7 @@ pub(super) fn attachments(message: &Message<'_>, body_ids: &[u32]) -> Vec<Attach
         .filter(|(_, p)| !matches!(p.body, PartType::Multipart(_)))
         .map(|(part_id, p)| Attachment {
             part_id,
-            filename: p.attachment_name().unwrap_or_default().trim().to_owned(),
+            filename: filename(p),
             content_type: mime_type(p),
             size: decoded_len(message, p),
             content_id: p
@@ -80,14 +83,17 @@ pub(super) fn attachments(message: &Message<'_>, body_ids: &[u32]) -> Vec<Attach
 /// their charset), binary content decoded from its transfer encoding, and an
 /// attached message as its own RFC 5322 bytes. `None` for a multipart
 /// container or an unknown id.
-pub(super) fn decoded_bytes<'a>(message: &'a Message<'a>, part_id: u32) -> Option<&'a [u8]> {
+pub(super) fn decoded_bytes<'a>(message: &'a Message<'a>, part_id: u32) -> Option<Cow<'a, [u8]>> {
     content(message, part(message, part_id)?)
 }
 
-fn content<'a>(message: &'a Message<'a>, part: &'a MessagePart<'a>) -> Option<&'a [u8]> {
+fn content<'a>(message: &'a Message<'a>, part: &'a MessagePart<'a>) -> Option<Cow<'a, [u8]>> {
     match &part.body {
-        PartType::Text(text) | PartType::Html(text) => Some(text.as_bytes()),
-        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => Some(bytes),
+        PartType::Text(text) | PartType::Html(text) => Some(Cow::Borrowed(text.as_bytes())),
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => match uudecoded(part) {
+            Some(decoded) => Some(Cow::Owned(decoded.bytes)),
+            None => Some(Cow::Borrowed(bytes)),
+        },
         // mail-parser reads an unencoded attached message in place and gives
         // it the whole outer message as `raw_message`; its own bytes are the
         // part's body range. An encoded one was decoded into `raw_message`.
@@ -95,12 +101,50 @@ fn content<'a>(message: &'a Message<'a>, part: &'a MessagePart<'a>) -> Option<&'
             Encoding::None => {
                 let range = usize::try_from(part.offset_body).ok()?
                     ..usize::try_from(part.offset_end).ok()?;
-                Some(message.raw_message.get(range).unwrap_or_default())
+                Some(Cow::Borrowed(
+                    message.raw_message.get(range).unwrap_or_default(),
+                ))
             }
-            _ => Some(&nested.raw_message),
+            _ => Some(Cow::Borrowed(&nested.raw_message)),
         },
         PartType::Multipart(_) => None,
     }
+}
+
+/// The decoded block of a part sent as x-uuencode; `None` for any other part
+/// (and for one whose body holds no `begin` line: it is served as it is).
+fn uudecoded(part: &MessagePart<'_>) -> Option<uuencode::Decoded> {
+    let (PartType::Binary(bytes) | PartType::InlineBinary(bytes)) = &part.body else {
+        return None;
+    };
+    uuencode::is_uuencode(part.content_transfer_encoding()?)
+        .then(|| uuencode::decode(bytes))
+        .flatten()
+}
+
+/// The attachment's file name as a person would read it: from its headers
+/// (RFC 2231 and encoded words resolved by mail-parser) or else the
+/// x-uuencode `begin` line; fold whitespace and control characters, which
+/// mailers that fold inside a quoted name leave behind, become one space.
+fn filename(part: &MessagePart<'_>) -> String {
+    let name = match part.attachment_name() {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(uudecoded(part).and_then(|d| d.name).unwrap_or_default()),
+    };
+    let mut clean = String::with_capacity(name.len());
+    let mut pending_space = false;
+    for c in name.chars() {
+        if c.is_whitespace() || c.is_control() {
+            pending_space = true;
+            continue;
+        }
+        if pending_space && !clean.is_empty() {
+            clean.push(' ');
+        }
+        pending_space = false;
+        clean.push(c);
+    }
+    clean
 }
 
 /// The part numbered `id`, if there is one.
@@ -110,7 +154,7 @@ pub(super) fn part<'a>(message: &'a Message<'a>, id: u32) -> Option<&'a MessageP
 
 /// The length of [`decoded_bytes`] for the same part.
 fn decoded_len(message: &Message<'_>, part: &MessagePart<'_>) -> u64 {
-    let len = content(message, part).map_or(0, <[u8]>::len);
+    let len = content(message, part).map_or(0, |bytes| bytes.len());
     u64::try_from(len).unwrap_or(u64::MAX)
 }
 
