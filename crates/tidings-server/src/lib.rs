@@ -31,4 +31,6 @@ pub mod import;
 pub mod operator;
 pub mod seed;
 pub mod server;
-pub mod store;
+/// The SQLite store, its own crate so the IMAP gateway can use it without
+/// the server; every `tidings_server::store::…` path keeps working.
+pub use tidings_store_sqlite as store;

@@ -8,7 +8,7 @@ use crate::state;
 use std::sync::{Arc, Mutex};
 use tidings::store::Directory;
 use tidings::{Error, ErrorKind, Result};
-use tidings_server::store::SqliteStore;
+use tidings_store_sqlite::SqliteStore;
 
 /// The store the gateway mirrors into, shared with the server.
 pub type SharedStore = Arc<Mutex<SqliteStore>>;

@@ -20,7 +20,7 @@
 //! (item packing, deltas) apply unchanged, because mirrored mail enters
 //! through the same raw-message path as delivered mail.
 //!
-//! [`SqliteStore`]: tidings_server::store::SqliteStore
+//! [`SqliteStore`]: tidings_store_sqlite::SqliteStore
 
 #![forbid(unsafe_code)]
 

@@ -223,7 +223,7 @@ impl Account {
 
 /// Removes an item that is gone upstream; one already gone is fine.
 pub(crate) fn remove_item(
-    store: &mut tidings_server::store::SqliteStore,
+    store: &mut tidings_store_sqlite::SqliteStore,
     collection: u64,
     item: u64,
 ) -> Result<()> {

@@ -374,7 +374,7 @@ impl DeviceRegistry for Batch<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Durability;
+    use crate::Durability;
     use std::sync::mpsc;
 
     fn pool_with_principal(dir: &std::path::Path) -> (SqlitePool, u64) {
