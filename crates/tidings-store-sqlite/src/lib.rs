@@ -24,8 +24,10 @@ mod lifecycle;
 mod parts;
 mod pool;
 mod schema;
+mod write_back;
 
 pub use pool::{Batch, SqlitePool};
+pub use write_back::WriteBack;
 
 use rusqlite::Connection;
 use std::path::Path;
