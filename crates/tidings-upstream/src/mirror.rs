@@ -120,13 +120,11 @@ impl Account {
             seen.absorb(&all);
             full = true;
         }
-        let known: HashMap<u32, Message> = {
-            let store = crate::account::lock(&self.store)?;
-            state::messages(store.companion_sql(), collection)?
-                .into_iter()
-                .map(|m| (m.uid, m))
-                .collect()
-        };
+        let known: HashMap<u32, Message> = self
+            .reading(|store| state::messages(store.companion_sql(), collection))?
+            .into_iter()
+            .map(|m| (m.uid, m))
+            .collect();
         let mut fresh: Vec<u32> = seen
             .flags
             .keys()

@@ -59,11 +59,9 @@ impl Account {
     /// again. Returns its item id in `to`.
     pub async fn move_item(&mut self, collection: u64, item: u64, to: u64) -> Result<u64> {
         let (folder, message) = self.locate(collection, item)?;
-        let target = {
-            let store = crate::account::lock(&self.store)?;
-            state::folder(store.companion_sql(), to)?
-        }
-        .ok_or_else(not_mirrored)?;
+        let target = self
+            .reading(|store| state::folder(store.companion_sql(), to))?
+            .ok_or_else(not_mirrored)?;
         self.select(&folder.name).await?;
         if imap_ops::flags_of(&mut self.upstream, message.uid)
             .await?
@@ -116,11 +114,13 @@ impl Account {
     }
 
     fn locate(&self, collection: u64, item: u64) -> Result<(Folder, Message)> {
-        let store = crate::account::lock(&self.store)?;
-        let folder = state::folder(store.companion_sql(), collection)?.ok_or_else(not_mirrored)?;
-        let message = state::message_by_item(store.companion_sql(), collection, item)?
-            .ok_or_else(not_mirrored)?;
-        Ok((folder, message))
+        self.reading(|store| {
+            let folder =
+                state::folder(store.companion_sql(), collection)?.ok_or_else(not_mirrored)?;
+            let message = state::message_by_item(store.companion_sql(), collection, item)?
+                .ok_or_else(not_mirrored)?;
+            Ok((folder, message))
+        })
     }
 
     /// Selects `name` unless it is selected already.
