@@ -13,7 +13,7 @@ use tidings::crypto::StaticKeypair;
 use tidings::proto::CollectionKind;
 use tidings::session::{ClientConfig, ClientSession, ClientState, ServerConfig, ServerSession};
 use tidings::store::{ActivationCode, DeviceRegistry};
-use tidings_server::store::{Durability, SqlitePool, SqliteStore};
+use tidings_store_sqlite::{Durability, SqlitePool, SqliteStore};
 
 #[derive(arbitrary::Arbitrary, Debug)]
 enum Input {

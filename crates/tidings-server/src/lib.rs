@@ -12,6 +12,7 @@
 //!   [`ClientSession`](tidings::session::ClientSession) over TCP, used by the
 //!   examples, the demo and the tests.
 //! - [`activation`]: the enrollment payload a user scans or pastes.
+//! - [`upstream`]: `serve --upstream`, the IMAP gateway beside the server.
 //!
 //! See `docs/server.md` for operators.
 
@@ -31,4 +32,7 @@ pub mod import;
 pub mod operator;
 pub mod seed;
 pub mod server;
-pub mod store;
+pub mod upstream;
+/// The SQLite store, its own crate so the IMAP gateway can use it without
+/// the server; every `tidings_server::store::…` path keeps working.
+pub use tidings_store_sqlite as store;

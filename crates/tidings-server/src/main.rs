@@ -68,6 +68,10 @@ enum Command {
         /// Write a JSON file with the addresses once listening.
         #[arg(long)]
         ready_file: Option<PathBuf>,
+        /// Mirror mail accounts from an IMAP server, as this TOML file says
+        /// (docs/upstream.md).
+        #[arg(long)]
+        upstream: Option<PathBuf>,
     },
     /// Seed a fresh town hall into a new database, then serve it. An
     /// existing database is replaced only if an earlier demo made it, or
@@ -246,10 +250,18 @@ fn clear_for_demo(db: &Path, replace: bool) -> Result<(), Failure> {
 fn run(cli: Cli) -> Outcome {
     let db = cli.db;
     match cli.command {
-        Command::Serve { listen, ready_file } => {
+        Command::Serve {
+            listen,
+            ready_file,
+            upstream,
+        } => {
             let store = open_or_create(&db, durability(listen.durability))?;
             dbfile::check_private(&db)?;
-            serve(store, listen, ready_file, false)?;
+            let upstream = upstream.map(|config| serving::Mirror {
+                config,
+                db: db.clone(),
+            });
+            serve(store, listen, ready_file, false, upstream)?;
         }
         Command::Demo {
             listen,
@@ -261,7 +273,7 @@ fn run(cli: Cli) -> Outcome {
             dbfile::check_private(&db)?;
             store.set_meta(DEMO_MARK, b"1")?;
             seed::town_hall(&mut store)?;
-            serve(store, listen, ready_file, true)?;
+            serve(store, listen, ready_file, true, None)?;
         }
         Command::AddPrincipal { name, email } => {
             let mut store = open_or_create(&db, Durability::Process)?;

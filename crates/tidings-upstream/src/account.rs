@@ -8,7 +8,7 @@ use crate::state;
 use std::sync::{Arc, Mutex};
 use tidings::store::Directory;
 use tidings::{Error, ErrorKind, Result};
-use tidings_server::store::SqliteStore;
+use tidings_store_sqlite::SqliteStore;
 
 /// The store the gateway mirrors into, shared with the server.
 pub type SharedStore = Arc<Mutex<SqliteStore>>;
@@ -42,14 +42,13 @@ impl Account {
         store: SharedStore,
         preview_bytes: usize,
     ) -> Result<Account> {
-        let principal = {
-            let store = lock(&store)?;
+        let principal = reading(&store, |store| {
             state::migrate(store.companion_sql())?;
             store
                 .principal_by_email(principal)?
-                .ok_or_else(|| Error::new(ErrorKind::NotFound, "no principal with this address"))?
-                .id
-        };
+                .ok_or_else(|| Error::new(ErrorKind::NotFound, "no principal with this address"))
+                .map(|p| p.id)
+        })?;
         let upstream = crate::connect::connect(endpoint, credentials).await?;
         Ok(Account {
             upstream,
@@ -72,8 +71,9 @@ impl Account {
 
     /// Every mirrored folder.
     pub fn folders(&self) -> Result<Vec<state::Folder>> {
-        let store = lock(&self.store)?;
-        state::folders(store.companion_sql(), self.principal)
+        reading(&self.store, |store| {
+            state::folders(store.companion_sql(), self.principal)
+        })
     }
 
     /// Syncs the folder list, then every folder.
@@ -104,7 +104,32 @@ impl Account {
         &self,
         f: impl FnOnce(&mut SqliteStore) -> Result<T>,
     ) -> Result<T> {
-        lock(&self.store)?.transaction(f)
+        blocking(|| lock(&self.store)?.transaction(f))
+    }
+
+    /// Runs `f` on the store (reads outside a transaction).
+    pub(crate) fn reading<T>(&self, f: impl FnOnce(&SqliteStore) -> Result<T>) -> Result<T> {
+        reading(&self.store, f)
+    }
+}
+
+/// Runs `f` with the store, off the async worker's duty: the store may be
+/// locked for a while (another account's commit, or a device's write-back
+/// holding SQLite's write lock while it waits for the upstream), and a
+/// worker thread blocked here could be the one the device writer needs to
+/// make that wait end.
+fn reading<T>(store: &SharedStore, f: impl FnOnce(&SqliteStore) -> Result<T>) -> Result<T> {
+    blocking(|| f(&*lock(store)?))
+}
+
+/// `block_in_place` on a multi-threaded runtime (the other tasks of this
+/// worker move elsewhere while it blocks); a plain call on a
+/// current-thread one (tests), where nothing else could run anyway.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 

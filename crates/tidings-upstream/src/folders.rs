@@ -102,7 +102,7 @@ impl Account {
 /// principal, say INBOX) is adopted, emptied in a new epoch so that only the
 /// upstream's mail is in it; otherwise a new one.
 fn adopt_or_add(
-    store: &mut tidings_server::store::SqliteStore,
+    store: &mut tidings_store_sqlite::SqliteStore,
     principal: u64,
     known: &[Folder],
     name: &str,

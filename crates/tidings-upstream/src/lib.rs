@@ -11,7 +11,11 @@
 //!   resync (a new epoch).
 //! - [`state`]: the uid ↔ item map and per-folder state, in the store's
 //!   database, committed with the change they describe.
-//! - [`writeback`]: flags, move and delete, upstream first.
+//! - [`writeback`]: flags, move and delete, upstream first, on the mirror's
+//!   own connection (the library API, [`Handle`]).
+//! - [`device_writes`] and [`writer`]: the same for a server's devices,
+//!   inside the device's store transaction, on a connection of its own.
+//! - `imap_ops`: the IMAP commands both are made of.
 //! - [`push`]: IDLE (RFC 2177) with NOTIFY (RFC 5465) on a second connection.
 //! - [`gateway`]: one task per account tying these together, and the
 //!   [`Handle`] the server calls for write-backs.
@@ -20,21 +24,24 @@
 //! (item packing, deltas) apply unchanged, because mirrored mail enters
 //! through the same raw-message path as delivered mail.
 //!
-//! [`SqliteStore`]: tidings_server::store::SqliteStore
+//! [`SqliteStore`]: tidings_store_sqlite::SqliteStore
 
 #![forbid(unsafe_code)]
 
 pub mod account;
 pub mod config;
 pub mod connect;
+pub mod device_writes;
 pub mod flags;
 pub mod folders;
 pub mod gateway;
+pub(crate) mod imap_ops;
 pub mod mirror;
 pub mod push;
 pub mod session;
 pub mod state;
 pub mod writeback;
+pub mod writer;
 
 pub use account::{Account, Fetched, SharedStore};
 pub use config::Config;

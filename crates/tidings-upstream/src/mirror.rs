@@ -120,13 +120,11 @@ impl Account {
             seen.absorb(&all);
             full = true;
         }
-        let known: HashMap<u32, Message> = {
-            let store = crate::account::lock(&self.store)?;
-            state::messages(store.companion_sql(), collection)?
-                .into_iter()
-                .map(|m| (m.uid, m))
-                .collect()
-        };
+        let known: HashMap<u32, Message> = self
+            .reading(|store| state::messages(store.companion_sql(), collection))?
+            .into_iter()
+            .map(|m| (m.uid, m))
+            .collect();
         let mut fresh: Vec<u32> = seen
             .flags
             .keys()
@@ -151,11 +149,24 @@ impl Account {
             .collect();
         let highest = seen.highestmodseq.unwrap_or(0);
         self.transaction(|store| {
+            // A device's write-back (another connection) may have moved or
+            // deleted a message since `known` was read: only rows that still
+            // name the same item are touched.
+            let still = |store: &tidings_store_sqlite::SqliteStore, m: &Message| {
+                state::message_by_uid(store.companion_sql(), collection, m.uid)
+                    .map(|row| row.is_some_and(|row| row.item == m.item))
+            };
             for message in &removed {
+                if !still(store, message)? {
+                    continue;
+                }
                 remove_item(store, collection, message.item)?;
                 state::remove_message(store.companion_sql(), collection, message.uid)?;
             }
             for message in &changed {
+                if !still(store, message)? {
+                    continue;
+                }
                 if message.item != 0 {
                     store.set_flags(collection, message.item, message.flags)?;
                 }
@@ -195,6 +206,10 @@ impl Account {
         let preview = self.preview_bytes;
         self.transaction(|store| {
             for (uid, bits, body) in &messages {
+                // Re-filed by a device's move meanwhile: already mirrored.
+                if state::message_by_uid(store.companion_sql(), collection, *uid)?.is_some() {
+                    continue;
+                }
                 let item = match store.add_message(collection, body, preview) {
                     Ok(item) => item,
                     // A message the core cannot convert is skipped (and
@@ -223,7 +238,7 @@ impl Account {
 
 /// Removes an item that is gone upstream; one already gone is fine.
 pub(crate) fn remove_item(
-    store: &mut tidings_server::store::SqliteStore,
+    store: &mut tidings_store_sqlite::SqliteStore,
     collection: u64,
     item: u64,
 ) -> Result<()> {

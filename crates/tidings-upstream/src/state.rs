@@ -235,3 +235,43 @@ pub fn forget_messages(conn: &Connection, collection: u64) -> Result<()> {
     .map(drop)
     .map_err(db)
 }
+
+/// The mirrored message of `item` in whichever folder holds it, with that
+/// folder's collection.
+pub fn message_anywhere(conn: &Connection, item: u64) -> Result<Option<(u64, Message)>> {
+    conn.prepare_cached(
+        "SELECT collection, uid, item, flags FROM upstream_imap_messages WHERE item = ?1 AND item != 0 LIMIT 1",
+    )
+    .and_then(|mut s| {
+        s.query_row([to_sql(item)], |row| {
+            Ok((
+                from_sql(row.get(0)?),
+                Message {
+                    uid: row.get(1)?,
+                    item: from_sql(row.get(2)?),
+                    flags: row.get(3)?,
+                },
+            ))
+        })
+        .optional()
+    })
+    .map_err(db)
+}
+
+/// The mirrored message with `uid` in `collection`.
+pub fn message_by_uid(conn: &Connection, collection: u64, uid: u32) -> Result<Option<Message>> {
+    conn.prepare_cached(
+        "SELECT uid, item, flags FROM upstream_imap_messages WHERE collection = ?1 AND uid = ?2",
+    )
+    .and_then(|mut s| {
+        s.query_row(params![to_sql(collection), uid], |row| {
+            Ok(Message {
+                uid: row.get(0)?,
+                item: from_sql(row.get(1)?),
+                flags: row.get(2)?,
+            })
+        })
+        .optional()
+    })
+    .map_err(db)
+}

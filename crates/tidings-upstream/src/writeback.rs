@@ -8,12 +8,9 @@
 //! delta.
 
 use crate::account::Account;
-use crate::flags;
+use crate::imap_ops;
 use crate::mirror::remove_item;
-use crate::session::quote;
 use crate::state::{self, Folder, Message};
-use async_imap::imap_proto::rfc4315::UidSetMember;
-use async_imap::imap_proto::{AttributeValue, Response, ResponseCode};
 use tidings::store::ItemStore;
 use tidings::{Error, ErrorKind, Result};
 
@@ -38,18 +35,10 @@ impl Account {
     ) -> Result<u32> {
         let (folder, message) = self.locate(collection, item)?;
         self.select(&folder.name).await?;
-        let Some(current) = self.upstream_flags(message.uid).await? else {
+        let Some(current) = imap_ops::flags_of(&mut self.upstream, message.uid).await? else {
             return Err(self.forget(collection, message)?);
         };
-        let uid = message.uid;
-        if set != 0 {
-            let command = format!("UID STORE {uid} +FLAGS.SILENT {}", flags::to_imap(set));
-            self.upstream.command(&command).await?;
-        }
-        if clear != 0 {
-            let command = format!("UID STORE {uid} -FLAGS.SILENT {}", flags::to_imap(clear));
-            self.upstream.command(&command).await?;
-        }
+        imap_ops::store_flags(&mut self.upstream, message.uid, set, clear).await?;
         let bits = (current & !clear) | set;
         self.transaction(|store| {
             store.set_flags(collection, item, bits)?;
@@ -70,24 +59,17 @@ impl Account {
     /// again. Returns its item id in `to`.
     pub async fn move_item(&mut self, collection: u64, item: u64, to: u64) -> Result<u64> {
         let (folder, message) = self.locate(collection, item)?;
-        let target = {
-            let store = crate::account::lock(&self.store)?;
-            state::folder(store.companion_sql(), to)?
-        }
-        .ok_or_else(not_mirrored)?;
+        let target = self
+            .reading(|store| state::folder(store.companion_sql(), to))?
+            .ok_or_else(not_mirrored)?;
         self.select(&folder.name).await?;
-        if self.upstream_flags(message.uid).await?.is_none() {
+        if imap_ops::flags_of(&mut self.upstream, message.uid)
+            .await?
+            .is_none()
+        {
             return Err(self.forget(collection, message)?);
         }
-        let command = format!("UID MOVE {} {}", message.uid, quote(&target.name)?);
-        let responses = self.upstream.command(&command).await?;
-        let new_uid = responses.iter().find_map(|r| match r {
-            Response::Data { outcome, .. } => match &outcome.code {
-                Some(ResponseCode::CopyUid(_, _, dst)) => first_uid(dst),
-                _ => None,
-            },
-            _ => None,
-        });
+        let new_uid = imap_ops::uid_move(&mut self.upstream, message.uid, &target.name).await?;
         let preview = self.preview_bytes;
         self.transaction(|store| {
             let stored: Option<bytes::Bytes> = store.raw_message(item)?;
@@ -117,14 +99,14 @@ impl Account {
     pub async fn delete_item(&mut self, collection: u64, item: u64) -> Result<()> {
         let (folder, message) = self.locate(collection, item)?;
         self.select(&folder.name).await?;
-        if self.upstream_flags(message.uid).await?.is_none() {
+        if imap_ops::flags_of(&mut self.upstream, message.uid)
+            .await?
+            .is_none()
+        {
             return Err(self.forget(collection, message)?);
         }
         let uid = message.uid;
-        self.upstream
-            .command(&format!("UID STORE {uid} +FLAGS.SILENT (\\Deleted)"))
-            .await?;
-        self.upstream.command(&format!("UID EXPUNGE {uid}")).await?;
+        imap_ops::expunge(&mut self.upstream, uid).await?;
         self.transaction(|store| {
             remove_item(store, collection, item)?;
             state::remove_message(store.companion_sql(), collection, uid)
@@ -132,54 +114,18 @@ impl Account {
     }
 
     fn locate(&self, collection: u64, item: u64) -> Result<(Folder, Message)> {
-        let store = crate::account::lock(&self.store)?;
-        let folder = state::folder(store.companion_sql(), collection)?.ok_or_else(not_mirrored)?;
-        let message = state::message_by_item(store.companion_sql(), collection, item)?
-            .ok_or_else(not_mirrored)?;
-        Ok((folder, message))
+        self.reading(|store| {
+            let folder =
+                state::folder(store.companion_sql(), collection)?.ok_or_else(not_mirrored)?;
+            let message = state::message_by_item(store.companion_sql(), collection, item)?
+                .ok_or_else(not_mirrored)?;
+            Ok((folder, message))
+        })
     }
 
     /// Selects `name` unless it is selected already.
     async fn select(&mut self, name: &str) -> Result<()> {
-        if self.upstream.selected() == Some(name) {
-            return Ok(());
-        }
-        self.upstream.set_selected(None);
-        self.upstream
-            .command(&format!("SELECT {}", quote(name)?))
-            .await?;
-        self.upstream.set_selected(Some(name.to_string()));
-        Ok(())
-    }
-
-    /// The message's flags upstream, or `None` if it no longer exists.
-    async fn upstream_flags(&mut self, uid: u32) -> Result<Option<u32>> {
-        // A message another client expunged still answers FETCH in this
-        // session until the session hears of the expunge: NOOP lets it.
-        self.upstream.command("NOOP").await?;
-        let responses = self
-            .upstream
-            .command(&format!("UID FETCH {uid} (UID FLAGS)"))
-            .await?;
-        for response in &responses {
-            if let Response::Fetch(_, attributes) = response {
-                let mut this = false;
-                let mut bits = None;
-                for attribute in attributes {
-                    match attribute {
-                        AttributeValue::Uid(u) => this = *u == uid,
-                        AttributeValue::Flags(f) => {
-                            bits = Some(flags::from_imap(f.iter().map(|f| f.as_ref())))
-                        }
-                        _ => {}
-                    }
-                }
-                if this {
-                    return Ok(Some(bits.unwrap_or(0)));
-                }
-            }
-        }
-        Ok(None)
+        imap_ops::select(&mut self.upstream, name).await.map(drop)
     }
 
     /// The message is gone upstream: drop it from the store too, and return
@@ -190,12 +136,5 @@ impl Account {
             state::remove_message(store.companion_sql(), collection, message.uid)
         })?;
         Ok(gone_upstream())
-    }
-}
-
-fn first_uid(set: &[UidSetMember]) -> Option<u32> {
-    match set.first()? {
-        UidSetMember::Uid(uid) => Some(*uid),
-        UidSetMember::UidRange(range) => Some(*range.start()),
     }
 }

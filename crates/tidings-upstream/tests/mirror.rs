@@ -17,7 +17,7 @@ use tidings::compress::InflateLimits;
 use tidings::proto::{CollectionKind, Cursor, MailFlag, ResyncReason, item};
 use tidings::store::{Directory, ItemStore};
 use tidings::sync::{CollectionReplica, Delta, PageLimits};
-use tidings_server::store::{Durability, SqliteStore};
+use tidings_store_sqlite::{Durability, SqliteStore};
 use tidings_upstream::config::{Credentials, Endpoint, Secret, Security};
 use tidings_upstream::{Account, SharedStore};
 

@@ -142,7 +142,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     results.seconds = started.elapsed().as_secs_f64();
 
     let docs = root.join("docs");
-    let markdown = report::render(&results);
+    let mut markdown = report::render(&results);
+    // Figures measured by hand (the IMAP gateway's need a Dovecot) live in a
+    // file of their own and are carried into the report unchanged.
+    if let Ok(kept) = std::fs::read_to_string(docs.join("performance-gateway.md")) {
+        markdown.push('\n');
+        markdown.push_str(&kept);
+    }
     let svg = match &results.wire {
         Measured::Yes(wire) => plot::day(&wire["day"]),
         _ => None,

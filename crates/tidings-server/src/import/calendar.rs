@@ -27,10 +27,9 @@ fn present(store: &SqliteStore, calendar: u64) -> Result<HashMap<String, Calenda
         if let Ok(Item {
             kind: Some(item::Kind::Calendar(held)),
         }) = decoded
+            && let Some(uid) = uid(&held)
         {
-            if let Some(uid) = uid(&held) {
-                present.insert(uid.to_owned(), held);
-            }
+            present.insert(uid.to_owned(), held);
         }
     }
     Ok(present)

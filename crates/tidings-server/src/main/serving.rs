@@ -6,18 +6,36 @@ use std::path::{Path, PathBuf};
 use tidings_server::admin;
 use tidings_server::server::{Server, ServerOptions};
 use tidings_server::store::SqliteStore;
+use tidings_server::upstream::Upstream;
+
+/// `serve --upstream`: the gateway's configuration and the database the
+/// mirrors write (the server's own, through connections of their own).
+pub(crate) struct Mirror {
+    pub(crate) config: PathBuf,
+    pub(crate) db: PathBuf,
+}
 
 pub(crate) fn serve(
-    store: SqliteStore,
+    mut store: SqliteStore,
     listen: Listen,
     ready_file: Option<PathBuf>,
     activations: bool,
+    mirror: Option<Mirror>,
 ) -> tidings::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|_| tidings::Error::new(tidings::ErrorKind::InvalidState, "no async runtime"))?;
     runtime.block_on(async move {
+        let upstream = match &mirror {
+            Some(m) => Some(Upstream::start(&m.config, &m.db, &mut store)?),
+            None => None,
+        };
+        let write_back = upstream.as_ref().map(|u| {
+            let hook: std::sync::Arc<dyn tidings_server::store::WriteBack> =
+                u.device_writes.clone();
+            hook
+        });
         let options = ServerOptions {
             tcp: Some(listen.tcp),
             http: Some(listen.http),
@@ -25,6 +43,7 @@ pub(crate) fn serve(
             pkg_root: listen.pkg,
             max_connections: listen.max_connections,
             limits: listen.limits,
+            write_back,
             ..ServerOptions::default()
         };
         let server = Server::start(store, options).await?;
@@ -37,6 +56,9 @@ pub(crate) fn serve(
         }
         wait_for_signal().await;
         server.shutdown().await;
+        if let Some(upstream) = upstream {
+            upstream.stop().await;
+        }
         Ok(())
     })
 }

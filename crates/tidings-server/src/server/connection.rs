@@ -210,11 +210,11 @@ fn admit_frames(
         return None;
     };
     for frame in &whole {
-        if frames.is_enrollment(frame) {
-            if let Err(why) = shared.gate.enroll_attempt(peer) {
-                tracing::info!(%peer, ?why, "enrollment attempt refused");
-                return None;
-            }
+        if frames.is_enrollment(frame)
+            && let Err(why) = shared.gate.enroll_attempt(peer)
+        {
+            tracing::info!(%peer, ?why, "enrollment attempt refused");
+            return None;
         }
     }
     Some(whole)
@@ -329,10 +329,10 @@ async fn push(
             // delta otherwise.
             Box::new(move |pool, session| {
                 pool.read(|s| {
-                    if let Some(page) = &page {
-                        if session.push_prepared(now, s, page)? {
-                            return Ok(());
-                        }
+                    if let Some(page) = &page
+                        && session.push_prepared(now, s, page)?
+                    {
+                        return Ok(());
                     }
                     session.push_changes(now, s)
                 })

@@ -23,7 +23,7 @@ pub mod hub;
 pub mod limits;
 mod wire;
 
-use crate::store::{SqlitePool, SqliteStore};
+use crate::store::{SqlitePool, SqliteStore, WriteBack};
 use access::Access;
 use gate::Gate;
 use hub::Hub;
@@ -64,6 +64,9 @@ pub struct ServerOptions {
     pub poll_interval: Duration,
     /// How long shutdown waits for connections to close.
     pub shutdown_grace: Duration,
+    /// Where devices' writes to mirrored collections go first (the IMAP
+    /// gateway's, with `serve --upstream`); `None`: the store is the truth.
+    pub write_back: Option<Arc<dyn WriteBack>>,
 }
 
 impl Default for ServerOptions {
@@ -78,6 +81,7 @@ impl Default for ServerOptions {
             session: ServerConfig::default(),
             poll_interval: Duration::from_millis(20),
             shutdown_grace: Duration::from_secs(5),
+            write_back: None,
         }
     }
 }
@@ -133,11 +137,12 @@ impl Server {
         let keys = Arc::new(server_keys(&mut store)?);
         let public_key = keys.public_key();
         let (stop, shutdown) = watch::channel(false);
+        let mut pool = SqlitePool::new(store);
+        if let Some(write_back) = &options.write_back {
+            pool = pool.with_write_back(write_back.clone());
+        }
         let shared = Arc::new(Shared {
-            access: Arc::new(Access::new(
-                SqlitePool::new(store),
-                options.limits.store_workers,
-            )),
+            access: Arc::new(Access::new(pool, options.limits.store_workers)),
             gate: Arc::new(Gate::new(options.limits.clone())),
             limits: options.limits.clone(),
             keys,

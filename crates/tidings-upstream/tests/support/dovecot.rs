@@ -35,6 +35,12 @@ pub struct Dovecot {
 impl Dovecot {
     /// Starts a fresh server, or panics with its log after a bounded wait.
     pub fn start() -> Dovecot {
+        Self::start_with(&[])
+    }
+
+    /// Starts a fresh server with `extra` users (login, password) besides
+    /// [`USERS`].
+    pub fn start_with(extra: &[(String, String)]) -> Dovecot {
         assert!(
             Path::new(DOVECOT).exists(),
             "Dovecot is missing: `cargo xtask test` installs dovecot-imapd"
@@ -48,7 +54,7 @@ impl Dovecot {
                 .tempdir()
                 .expect("temp dir");
             let port = free_port();
-            write_config(dir.path(), port);
+            write_config(dir.path(), port, extra);
             let child = Command::new(DOVECOT)
                 .arg("-F")
                 .arg("-c")
@@ -170,13 +176,15 @@ fn command_output(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn write_config(dir: &Path, port: u16) {
+fn write_config(dir: &Path, port: u16, extra: &[(String, String)]) {
     let d = dir.display();
     for sub in ["run", "state", "mail"] {
         std::fs::create_dir_all(dir.join(sub)).expect("dovecot dirs");
     }
     let users: String = USERS
         .iter()
+        .map(|(user, pw)| (*user, *pw))
+        .chain(extra.iter().map(|(user, pw)| (user.as_str(), pw.as_str())))
         .map(|(user, pw)| format!("{user}:{{PLAIN}}{pw}::::::\n"))
         .collect();
     std::fs::write(dir.join("passwd"), users).expect("passwd");
@@ -220,6 +228,11 @@ first_valid_uid = 1
 auth_master_user_separator = *
 # NOTIFY (push of every folder and of renames) needs the list index.
 mailbox_list_index = yes
+# One process per IMAP connection: the load measurement opens three per
+# account for 50 accounts and more (Dovecot's default limit is 100).
+service imap {{
+  process_limit = 1024
+}}
 # Chroots need root; nothing here needs them.
 service anvil {{
   chroot =

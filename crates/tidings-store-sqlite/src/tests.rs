@@ -284,29 +284,6 @@ fn a_failed_transaction_leaves_nothing_and_a_batch_keeps_its_writes() {
 }
 
 #[test]
-fn thousands_of_outstanding_codes_all_stay_redeemable() {
-    // Public ids are 20 bits: 3,000 codes at once collide for sure, and
-    // enrollment must draw around the collisions rather than replace a code.
-    let mut store = SqliteStore::open_in_memory().expect("open");
-    crate::admin::add_principal(&mut store, "Ada", "ada@town.example").expect("principal");
-    let payloads: Vec<_> = (0..3_000)
-        .map(|_| crate::admin::enroll(&mut store, "ada@town.example", 60_000).expect("enroll"))
-        .collect();
-    for (n, payload) in payloads.iter().enumerate() {
-        let mut key = [0u8; 32];
-        key[..8].copy_from_slice(&(n as u64).to_le_bytes());
-        store
-            .redeem_activation(
-                &payload.code.display(),
-                key,
-                "phone",
-                crate::clock::now_ms(),
-            )
-            .expect("every code redeems");
-    }
-}
-
-#[test]
 fn a_reader_never_sees_a_head_without_its_item() {
     // The server's watcher reads heads while other processes write. A new
     // head seen without its item would make it serve a page that skips the

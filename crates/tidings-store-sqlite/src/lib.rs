@@ -1,4 +1,5 @@
-//! [`SqliteStore`]: the core's store traits over an embedded SQLite database.
+//! [`SqliteStore`]: the core's store traits over an embedded SQLite database,
+//! the reference server's store (re-exported there as `tidings_server::store`).
 //!
 //! One file holds everything the server remembers: principals, collections
 //! and their change logs, items, raw messages for range fetches, the device
@@ -14,6 +15,8 @@
 //!
 //! [`ActivationRecord::redeem`]: tidings::store::ActivationRecord::redeem
 
+#![forbid(unsafe_code)]
+
 mod devices;
 mod directory;
 mod items;
@@ -21,8 +24,10 @@ mod lifecycle;
 mod parts;
 mod pool;
 mod schema;
+mod write_back;
 
 pub use pool::{Batch, SqlitePool};
+pub use write_back::WriteBack;
 
 use rusqlite::Connection;
 use std::path::Path;
@@ -160,7 +165,7 @@ impl SqliteStore {
     /// its items goes through here: a reader (the server's watcher, in
     /// another process or not) that saw the new head without the item would
     /// serve a page that skips it.
-    pub(crate) fn atomic<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+    pub fn atomic<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         if self.conn.is_autocommit() {
             return self.transaction(f);
         }

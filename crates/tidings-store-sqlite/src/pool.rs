@@ -10,9 +10,10 @@
 //! admin command in another process.
 
 use super::{SqliteStore, storage};
+use crate::WriteBack;
 use bytes::Bytes;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tidings::proto::{Cursor, OperationResult, Policy};
 use tidings::store::{
@@ -38,6 +39,8 @@ pub struct SqlitePool {
     readers: Mutex<Vec<SqliteStore>>,
     /// `None` for an in-memory database: reads then share the writer.
     path: Option<PathBuf>,
+    /// Where batches' writes to mirrored collections go first.
+    write_back: Option<Arc<dyn WriteBack>>,
 }
 
 impl core::fmt::Debug for SqlitePool {
@@ -70,7 +73,17 @@ impl SqlitePool {
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             path,
+            write_back: None,
         }
+    }
+
+    /// Has every [`Batch`] hand its writes to the collections `write_back`
+    /// claims to it (see [`WriteBack`]). Writes through
+    /// [`write`](Self::write) and [`writer`](Self::writer) (admin helpers,
+    /// delivery) are not affected.
+    pub fn with_write_back(mut self, write_back: Arc<dyn WriteBack>) -> Self {
+        self.write_back = Some(write_back);
+        self
     }
 
     /// The writer, for work that writes (under the caller's transaction).
@@ -219,6 +232,14 @@ impl Batch<'_> {
         Ok(writer)
     }
 
+    /// The pool's write-back, if it claims `collection`.
+    fn claimed(&mut self, collection: u64) -> Result<Option<Arc<dyn WriteBack>>> {
+        let Some(hook) = self.pool.write_back.clone() else {
+            return Ok(None);
+        };
+        Ok(hook.claims(self.w()?, collection)?.then_some(hook))
+    }
+
     /// Commits what the batch wrote, if anything, and returns the reader
     /// to the pool. A failed commit is the only error.
     pub fn finish(mut self) -> Result<()> {
@@ -306,12 +327,21 @@ impl ItemStore for Batch<'_> {
         packed: Bytes,
         flags: u32,
     ) -> Result<(u64, u64)> {
+        if let Some(hook) = self.claimed(collection)? {
+            return hook.upsert(self.w()?, collection, id, packed, flags);
+        }
         self.w()?.upsert(collection, id, packed, flags)
     }
     fn set_flags(&mut self, collection: u64, id: u64, flags: u32) -> Result<u64> {
+        if let Some(hook) = self.claimed(collection)? {
+            return hook.set_flags(self.w()?, collection, id, flags);
+        }
         self.w()?.set_flags(collection, id, flags)
     }
     fn remove(&mut self, collection: u64, id: u64) -> Result<u64> {
+        if let Some(hook) = self.claimed(collection)? {
+            return hook.remove(self.w()?, collection, id);
+        }
         self.w()?.remove(collection, id)
     }
 }
@@ -374,7 +404,7 @@ impl DeviceRegistry for Batch<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Durability;
+    use crate::Durability;
     use std::sync::mpsc;
 
     fn pool_with_principal(dir: &std::path::Path) -> (SqlitePool, u64) {

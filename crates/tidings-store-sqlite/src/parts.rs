@@ -126,7 +126,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Durability;
+    use crate::Durability;
     use proptest::prelude::*;
     use tidings::proto::CollectionKind;
     use tidings::store::ItemStore;

@@ -1,0 +1,179 @@
+//! A device's writes to mirrored folders, upstream first: the
+//! [`WriteBack`] the server's store pool calls inside the device's batch.
+//!
+//! The core applies `SetFlags`, `MoveItems` and `DeleteItems` through the
+//! store traits; for a collection mirrored from an IMAP folder each call
+//! here asks the account's [`Writer`] first and writes the store only with
+//! the upstream's answer, in the batch's transaction, so the operation's
+//! recorded result and its effect commit together. A message deleted
+//! upstream meanwhile fails the operation with [`ErrorKind::NotFound`]
+//! (502) and leaves the store too, so the device converges.
+//!
+//! A move keeps the item's id: the item is re-filed in the target folder
+//! under the UID the upstream gave (`COPYUID`), and the core's removal from
+//! the source that follows finds no UID left there and only updates the
+//! store.
+
+use crate::mirror::remove_item;
+use crate::state::{self, Folder, Message};
+use crate::writer::{Located, Writer};
+use bytes::Bytes;
+use std::collections::HashMap;
+use tidings::store::{Directory, ItemStore};
+use tidings::{Error, ErrorKind, Result};
+use tidings_store_sqlite::{SqliteStore, WriteBack};
+
+/// The write-back for every mirrored account, by principal id.
+#[derive(Debug)]
+pub struct DeviceWrites {
+    writers: HashMap<u64, Writer>,
+    runtime: tokio::runtime::Handle,
+}
+
+fn gone_upstream() -> Error {
+    Error::new(ErrorKind::NotFound, "the message was deleted upstream")
+}
+
+impl DeviceWrites {
+    /// Write-backs through `writers` (by principal id), waited for on `runtime`.
+    pub fn new(writers: HashMap<u64, Writer>, runtime: tokio::runtime::Handle) -> Self {
+        Self { writers, runtime }
+    }
+
+    fn writer(&self, store: &SqliteStore, collection: u64) -> Result<&Writer> {
+        let owner = store.collection(collection)?.owner;
+        self.writers.get(&owner).ok_or_else(|| {
+            Error::new(
+                ErrorKind::UpstreamConfig,
+                "no upstream account for this principal",
+            )
+        })
+    }
+
+    /// Waits on a store worker thread (never an async one) for the upstream.
+    fn wait<T>(&self, f: impl Future<Output = Result<T>>) -> Result<T> {
+        self.runtime.block_on(f)
+    }
+}
+
+fn folder(store: &SqliteStore, collection: u64) -> Result<Folder> {
+    state::folder(store.companion_sql(), collection)?
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, "no such mirrored folder"))
+}
+
+fn located(folder: &Folder, message: &Message) -> Located {
+    Located {
+        folder: folder.name.clone(),
+        uidvalidity: folder.uidvalidity,
+        uid: message.uid,
+    }
+}
+
+/// The message is gone upstream: drop it from the store too.
+fn forget(store: &mut SqliteStore, collection: u64, message: &Message) -> Result<Error> {
+    remove_item(store, collection, message.item)?;
+    state::remove_message(store.companion_sql(), collection, message.uid)?;
+    Ok(gone_upstream())
+}
+
+impl WriteBack for DeviceWrites {
+    fn claims(&self, store: &SqliteStore, collection: u64) -> Result<bool> {
+        Ok(state::folder(store.companion_sql(), collection)?.is_some())
+    }
+
+    fn set_flags(
+        &self,
+        store: &mut SqliteStore,
+        collection: u64,
+        id: u64,
+        flags: u32,
+    ) -> Result<u64> {
+        let folder = folder(store, collection)?;
+        let Some(message) = state::message_by_item(store.companion_sql(), collection, id)? else {
+            return store.set_flags(collection, id, flags);
+        };
+        let current = store
+            .item(collection, id)?
+            .map_or(message.flags, |(_, f)| f);
+        let (set, clear) = (flags & !current, current & !flags);
+        let writer = self.writer(store, collection)?;
+        let answer = self.wait(writer.set_flags(located(&folder, &message), set, clear))?;
+        let Some(upstream) = answer else {
+            return Err(forget(store, collection, &message)?);
+        };
+        // What the upstream holds now: the device's change plus whatever
+        // another client did meanwhile.
+        let bits = (upstream & !clear) | set;
+        let modseq = store.set_flags(collection, id, bits)?;
+        state::put_message(
+            store.companion_sql(),
+            collection,
+            Message {
+                flags: bits,
+                ..message
+            },
+        )?;
+        Ok(modseq)
+    }
+
+    fn upsert(
+        &self,
+        store: &mut SqliteStore,
+        collection: u64,
+        id: Option<u64>,
+        packed: Bytes,
+        flags: u32,
+    ) -> Result<(u64, u64)> {
+        let target = folder(store, collection)?;
+        let refused = || {
+            Error::new(
+                ErrorKind::UpstreamRefused,
+                "a mirrored folder takes mail only from its own account",
+            )
+        };
+        let id = id.ok_or_else(refused)?;
+        let (source, message) =
+            state::message_anywhere(store.companion_sql(), id)?.ok_or_else(refused)?;
+        if source == collection {
+            return store.upsert(collection, Some(id), packed, flags);
+        }
+        if store.collection(source)?.owner != store.collection(collection)?.owner {
+            return Err(refused());
+        }
+        let from = folder(store, source)?;
+        let writer = self.writer(store, collection)?;
+        let answer = self.wait(writer.move_to(located(&from, &message), target.name.clone()))?;
+        let Some(new_uid) = answer else {
+            return Err(forget(store, source, &message)?);
+        };
+        // The source's UID is gone; the core's removal from the source that
+        // follows then only updates the store.
+        state::remove_message(store.companion_sql(), source, message.uid)?;
+        let Some(uid) = new_uid else {
+            // No COPYUID: the next sync of the target fetches it afresh.
+            let (_, modseq) = store.collection_state(collection)?;
+            return Ok((id, modseq));
+        };
+        let stored = store.upsert(collection, Some(id), packed, flags)?;
+        let row = Message {
+            uid,
+            item: id,
+            flags,
+        };
+        state::put_message(store.companion_sql(), collection, row)?;
+        Ok(stored)
+    }
+
+    fn remove(&self, store: &mut SqliteStore, collection: u64, id: u64) -> Result<u64> {
+        let folder = folder(store, collection)?;
+        let Some(message) = state::message_by_item(store.companion_sql(), collection, id)? else {
+            return store.remove(collection, id);
+        };
+        let writer = self.writer(store, collection)?;
+        if !self.wait(writer.delete(located(&folder, &message)))? {
+            return Err(forget(store, collection, &message)?);
+        }
+        state::remove_message(store.companion_sql(), collection, message.uid)?;
+        store.remove(collection, id)
+    }
+}
