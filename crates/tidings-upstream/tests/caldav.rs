@@ -229,6 +229,26 @@ async fn desktop_changes_reach_the_device(kind: Kind) {
     account.sync_calendars().await.expect("sync");
     let view = device_view(&store, collection);
     assert_eq!(view.keys().collect::<Vec<_>>(), ["Budget, second reading"]);
+
+    // Free/busy needs nothing of its own: mirrored events are items.
+    let packed: Vec<_> = store
+        .lock()
+        .expect("store")
+        .items(collection)
+        .expect("items");
+    let items: Vec<_> = packed
+        .iter()
+        .map(|(item_id, packed, _)| tidings::sync::freebusy::StoredItem {
+            calendar_id: collection,
+            item_id: *item_id,
+            packed,
+        })
+        .collect();
+    // December 2026; the event is 2026-12-10 09:00-10:00 UTC.
+    let busy = tidings::sync::freebusy::free_busy(&items, 1_796_083_200, 1_798_761_600)
+        .expect("free/busy");
+    let periods: Vec<_> = busy.periods.iter().map(|p| (p.start, p.end)).collect();
+    assert_eq!(periods, [(1_796_893_200, 1_796_893_200 + 3600)]);
 }
 
 on_both!(device_edits_reach_the_desktop);

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{self, Item, item};
-use tidings::store::{Directory, ItemStore};
+use tidings::store::ItemStore;
 use tidings_server::store::{Durability, SqliteStore};
 use tidings_upstream::SharedStore;
 use tidings_upstream::caldav::config::Server;
