@@ -134,6 +134,19 @@ pub struct RemoteCalendar {
     pub name: String,
 }
 
+/// The body of a `current-user-privilege-set` PROPFIND.
+const PRIVILEGES: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+<D:propfind xmlns:D=\"DAV:\"><D:prop><D:current-user-privilege-set/></D:prop></D:propfind>";
+
+/// What the login may do on a calendar (RFC 3744).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Privileges {
+    /// `read` (or `all`).
+    pub read: bool,
+    /// `write`, `write-content` (or `all`).
+    pub write: bool,
+}
+
 /// What a `sync-collection` REPORT answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Listing {
@@ -329,6 +342,53 @@ impl Client {
             href: href.to_string(),
             name: name.unwrap_or_else(|| last_segment(href)),
         }))
+    }
+
+    /// The login's privileges on `href` (RFC 3744
+    /// `current-user-privilege-set`, PROPFIND Depth 0), or `None` when it
+    /// is not there or not readable by the login.
+    pub async fn privileges(&self, href: &str) -> Result<Option<Privileges>> {
+        let uri = self
+            .dav
+            .relative_uri(href)
+            .map_err(|_| refused("an upstream href is not a valid path"))?;
+        let method = http::Method::from_bytes(b"PROPFIND")
+            .map_err(|_| refused("PROPFIND is not a method name"))?;
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("Depth", "0")
+            .header("Content-Type", "application/xml; charset=utf-8")
+            .body(PRIVILEGES.to_string())
+            .map_err(|_| refused("an upstream href is not a valid path"))?;
+        let (parts, body) = timed(self.dav.request_raw(request))
+            .await?
+            .map_err(|_| unavailable("the CalDAV server could not be reached"))?;
+        match parts.status {
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => return Ok(None),
+            s if !s.is_success() => return Err(status_error(s)),
+            _ => {}
+        }
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| refused("the CalDAV server's answer could not be read"))?;
+        let doc = roxmltree::Document::parse(text)
+            .map_err(|_| refused("the CalDAV server's answer could not be read"))?;
+        let mut privileges = Privileges::default();
+        let set = doc
+            .descendants()
+            .filter(|n| n.tag_name().name() == "current-user-privilege-set");
+        for granted in set.flat_map(|n| n.descendants()) {
+            match granted.tag_name().name() {
+                "all" => {
+                    privileges.read = true;
+                    privileges.write = true;
+                }
+                "read" => privileges.read = true,
+                "write" | "write-content" => privileges.write = true,
+                _ => {}
+            }
+        }
+        Ok(Some(privileges))
     }
 
     /// `sync-collection` (RFC 6578) on the calendar `href` from `token`.

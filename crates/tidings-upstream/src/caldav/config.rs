@@ -9,7 +9,7 @@
 //! [[caldav.account]]
 //! principal = "mayor@example.org"        # the Tidings principal
 //! login = "mayor"                        # the CalDAV login
-//! # calendars = ["/chief/shared/"]       # more calendars, by href
+//! # calendars = ["/mayor/calendar/"]     # shared with the login upstream
 //! ```
 //!
 //! Passwords come from the same secrets file as the mail upstream's:
@@ -55,8 +55,10 @@ pub struct AccountEntry {
     /// The CalDAV login.
     pub login: String,
     /// Calendars shared with this login upstream that its calendar home set
-    /// does not list, by href: mirrored as the principal's, written with
-    /// this login's upstream rights.
+    /// does not list, by href. One that another configured principal
+    /// mirrors becomes a grant on that principal's collection, with the
+    /// rights this login has upstream; any other is mirrored as this
+    /// principal's own, written with this login's upstream rights.
     #[serde(default)]
     pub calendars: Vec<String>,
 }

@@ -25,6 +25,12 @@ CREATE TABLE IF NOT EXISTS upstream_caldav_resources (
     PRIMARY KEY (collection, href)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS upstream_caldav_by_item ON upstream_caldav_resources (collection, item);
+CREATE TABLE IF NOT EXISTS upstream_caldav_grants (
+    principal INTEGER NOT NULL,
+    collection INTEGER NOT NULL,
+    rights INTEGER NOT NULL,
+    PRIMARY KEY (principal, collection)
+) WITHOUT ROWID;
 ";
 
 fn db(e: rusqlite::Error) -> Error {
@@ -118,8 +124,13 @@ pub fn rename_calendar(conn: &Connection, collection: u64, name: &str) -> Result
     .map_err(db)
 }
 
-/// Forgets a calendar and its resources.
+/// Forgets a calendar, its resources and the grants made on it.
 pub fn remove_calendar(conn: &Connection, collection: u64) -> Result<()> {
+    conn.execute(
+        "DELETE FROM upstream_caldav_grants WHERE collection = ?1",
+        [to_sql(collection)],
+    )
+    .map_err(db)?;
     conn.execute(
         "DELETE FROM upstream_caldav_resources WHERE collection = ?1",
         [to_sql(collection)],
@@ -222,6 +233,61 @@ pub fn remove_resource(conn: &Connection, collection: u64, href: &str) -> Result
     conn.execute(
         "DELETE FROM upstream_caldav_resources WHERE collection = ?1 AND href = ?2",
         params![to_sql(collection), href],
+    )
+    .map(drop)
+    .map_err(db)
+}
+
+/// The collection into which another principal than `principal` mirrors the
+/// calendar `href` (trailing slashes aside), if any.
+pub fn mirrored_elsewhere(conn: &Connection, principal: u64, href: &str) -> Result<Option<u64>> {
+    conn.prepare_cached(
+        "SELECT collection FROM upstream_caldav_calendars
+         WHERE principal != ?1 AND rtrim(href, '/') = rtrim(?2, '/')
+         ORDER BY collection LIMIT 1",
+    )
+    .and_then(|mut s| {
+        s.query_row(params![to_sql(principal), href], |row| {
+            Ok(from_sql(row.get(0)?))
+        })
+        .optional()
+    })
+    .map_err(db)
+}
+
+/// The grants the mirror made to `principal` from upstream shares:
+/// (collection, rights bits).
+pub fn grants(conn: &Connection, principal: u64) -> Result<Vec<(u64, u32)>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT collection, rights FROM upstream_caldav_grants WHERE principal = ?1
+             ORDER BY collection",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([to_sql(principal)], |row| {
+            Ok((from_sql(row.get(0)?), row.get(1)?))
+        })
+        .map_err(db)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db)
+}
+
+/// Records a grant made from an upstream share.
+pub fn put_grant(conn: &Connection, principal: u64, collection: u64, rights: u32) -> Result<()> {
+    conn.execute(
+        "INSERT INTO upstream_caldav_grants (principal, collection, rights) VALUES (?1, ?2, ?3)
+         ON CONFLICT (principal, collection) DO UPDATE SET rights = excluded.rights",
+        params![to_sql(principal), to_sql(collection), rights],
+    )
+    .map(drop)
+    .map_err(db)
+}
+
+/// Forgets a grant (the share was withdrawn upstream).
+pub fn remove_grant(conn: &Connection, principal: u64, collection: u64) -> Result<()> {
+    conn.execute(
+        "DELETE FROM upstream_caldav_grants WHERE principal = ?1 AND collection = ?2",
+        params![to_sql(principal), to_sql(collection)],
     )
     .map(drop)
     .map_err(db)

@@ -12,7 +12,7 @@
 //! server no longer accepts lists the whole calendar; what is not listed is
 //! removed.
 
-use super::client::{Client, Listing, RemoteCalendar, Resource, Traffic};
+use super::client::{Client, Listing, Privileges, RemoteCalendar, Resource, Traffic};
 use super::config::{CalDavAccount, Server};
 use super::state::{self, Calendar};
 use crate::account::{SharedStore, lock};
@@ -21,7 +21,7 @@ use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{self, CalendarItem, CollectionKind, Item, item};
 use tidings::store::{Directory, ItemStore};
 use tidings::sync::ical::calendar_items_from_ical;
-use tidings::sync::pack_item;
+use tidings::sync::{Rights, pack_item};
 use tidings::{Error, ErrorKind, Result};
 use tidings_server::store::SqliteStore;
 
@@ -106,19 +106,39 @@ impl CalAccount {
 
     /// Reconciles the mirrored calendars with the server's: a new one
     /// becomes a collection, a renamed one is renamed, one gone takes its
-    /// collection with it. Returns the calendars afterwards.
+    /// collection with it. A configured shared calendar that another
+    /// principal mirrors becomes a grant on that principal's collection,
+    /// with the rights the login has upstream; a share withdrawn revokes
+    /// it. Returns the calendars afterwards.
     pub async fn sync_calendar_list(&mut self) -> Result<Vec<Calendar>> {
         let mut remote = self.client.discover().await?;
+        let mut shared = Vec::new();
         for href in self.extra.clone() {
-            if !remote.iter().any(|c| same_href(&c.href, &href))
-                && let Some(calendar) = self.client.calendar_named(&href).await?
-            {
-                remote.push(calendar);
+            if remote.iter().any(|c| same_href(&c.href, &href)) {
+                continue;
+            }
+            let owner = {
+                let store = lock(&self.store)?;
+                state::mirrored_elsewhere(store.companion_sql(), self.principal, &href)?
+            };
+            match owner {
+                Some(collection) => {
+                    let privileges = self.client.privileges(&href).await?;
+                    shared.push((collection, rights_of(privileges)));
+                }
+                None => {
+                    if let Some(calendar) = self.client.calendar_named(&href).await? {
+                        remote.push(calendar);
+                    }
+                }
             }
         }
         let known = self.calendars()?;
         let principal = self.principal;
-        self.transaction(|store| reconcile(store, principal, &known, &remote))?;
+        self.transaction(|store| {
+            reconcile(store, principal, &known, &remote)?;
+            reconcile_grants(store, principal, &shared)
+        })?;
         self.calendars()
     }
 
@@ -252,6 +272,41 @@ fn reconcile(
     {
         store.delete_collection(gone.collection)?;
         state::remove_calendar(store.companion_sql(), gone.collection)?;
+    }
+    Ok(())
+}
+
+/// Upstream privileges as the protocol's rights: write lets a delegate
+/// edit and answer invitations, read only read; neither is no grant.
+fn rights_of(privileges: Option<Privileges>) -> Rights {
+    match privileges {
+        Some(Privileges { write: true, .. }) => {
+            Rights::READ.union(Rights::WRITE).union(Rights::RESPOND)
+        }
+        Some(Privileges { read: true, .. }) => Rights::READ,
+        _ => Rights::NONE,
+    }
+}
+
+/// Makes the mirror's grants to `principal` exactly `shared`.
+fn reconcile_grants(
+    store: &mut SqliteStore,
+    principal: u64,
+    shared: &[(u64, Rights)],
+) -> Result<()> {
+    let held = state::grants(store.companion_sql(), principal)?;
+    for &(collection, rights) in shared {
+        if held.contains(&(collection, rights.bits())) {
+            continue;
+        }
+        store.grant(collection, principal, rights)?;
+        state::put_grant(store.companion_sql(), principal, collection, rights.bits())?;
+    }
+    for &(collection, _) in &held {
+        if !shared.iter().any(|&(c, _)| c == collection) {
+            store.grant(collection, principal, Rights::NONE)?;
+            state::remove_grant(store.companion_sql(), principal, collection)?;
+        }
     }
     Ok(())
 }

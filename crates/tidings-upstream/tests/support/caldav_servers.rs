@@ -163,8 +163,9 @@ impl CalServer {
 }
 
 /// Radicale's configuration: htpasswd logins in plain text, rights from a
-/// file (each user owns their home; the chief of staff may read the
-/// mayor's calendars and write none of them), storage in the directory.
+/// file (each user owns their home; the chief of staff may write the
+/// mayor's `council` calendar and only read her others), storage in the
+/// directory.
 fn write_radicale_config(dir: &Path, port: u16) {
     let users: String = RADICALE_USERS
         .iter()
@@ -177,6 +178,7 @@ fn write_radicale_config(dir: &Path, port: u16) {
          [principal]\nuser: .+\ncollection: {user}\npermissions: RW\n\n\
          [calendars]\nuser: .+\ncollection: {user}/[^/]+\npermissions: rw\n\n\
          [chief-reads-mayor-home]\nuser: chief\ncollection: mayor\npermissions: R\n\n\
+         [chief-writes-council]\nuser: chief\ncollection: mayor/council\npermissions: rw\n\n\
          [chief-reads-mayor]\nuser: chief\ncollection: mayor/[^/]+\npermissions: r\n",
     )
     .expect("rights");
