@@ -3,8 +3,11 @@
 //! upstream first.
 //!
 //! - [`config`]: the `[caldav]` section of the gateway's configuration.
-//! - [`client`]: libdav's requests over hyper with TLS and credentials.
-//! - [`sync`]: discovery and `sync-collection` (RFC 6578) from the saved
+//! - [`client`]: libdav's typed requests, with deadlines and errors.
+//! - [`http`]: hyper with TLS, credentials, and traffic counts.
+//! - [`calendars`]: the calendar list (discovery, configured shares as
+//!   grants).
+//! - [`sync`]: each calendar by `sync-collection` (RFC 6578) from the saved
 //!   sync token; a refused token lists the calendar afresh.
 //! - [`state`]: hrefs, ETags and sync tokens in the store's database,
 //!   committed with the change they describe.
@@ -17,9 +20,11 @@
 //! ([`tidings::sync::ical`]), which is lossless: what a device did not
 //! change is written back as the upstream had it.
 
+pub mod calendars;
 pub mod client;
 pub mod config;
 pub mod gateway;
+pub mod http;
 pub mod state;
 pub mod sync;
 pub mod writeback;
