@@ -143,14 +143,16 @@ pub(crate) fn dovecot() -> Result<(), String> {
 
 /// Two CalDAV servers of different lineage for the calendar gateway's
 /// tests: Radicale and Xandikos. The tests start them on loopback with
-/// throwaway configurations; the packages' own services are not used.
+/// throwaway configurations; the packages' own services are not used. The
+/// openssl command makes the TLS test's throwaway CA and certificate.
 pub(crate) fn caldav_servers() -> Result<(), String> {
     if std::path::Path::new("/usr/bin/radicale").exists()
         && std::path::Path::new("/usr/bin/xandikos").exists()
+        && std::path::Path::new("/usr/bin/openssl").exists()
     {
         return Ok(());
     }
-    apt_install(&["radicale", "xandikos"])
+    apt_install(&["radicale", "xandikos", "openssl"])
 }
 
 /// Runs `apt-get` with these arguments, through sudo unless we are root.

@@ -38,6 +38,7 @@ pub struct CalServer {
     dir: tempfile::TempDir,
     child: Child,
     addr: SocketAddr,
+    tls: bool,
 }
 
 impl Drop for CalServer {
@@ -57,6 +58,16 @@ fn free_port() -> u16 {
 impl CalServer {
     /// Starts a fresh server of `kind`, or panics with its log.
     pub fn start(kind: Kind) -> CalServer {
+        Self::start_with(kind, false)
+    }
+
+    /// Starts a Radicale serving HTTPS only, with a certificate for
+    /// 127.0.0.1 signed by a throwaway CA (see [`CalServer::ca_file`]).
+    pub fn start_tls() -> CalServer {
+        Self::start_with(Kind::Radicale, true)
+    }
+
+    fn start_with(kind: Kind, tls: bool) -> CalServer {
         let binary = match kind {
             Kind::Radicale => RADICALE,
             Kind::Xandikos => XANDIKOS,
@@ -75,7 +86,10 @@ impl CalServer {
             let log = std::fs::File::create(dir.path().join("server.log")).expect("log");
             let mut command = match kind {
                 Kind::Radicale => {
-                    write_radicale_config(dir.path(), port);
+                    if tls {
+                        make_certificates(dir.path());
+                    }
+                    write_radicale_config(dir.path(), port, tls);
                     let mut c = Command::new(binary);
                     c.arg("--config").arg(dir.path().join("config"));
                     c
@@ -100,6 +114,7 @@ impl CalServer {
                 dir,
                 child,
                 addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                tls,
             };
             if server.wait_ready() {
                 return server;
@@ -135,7 +150,13 @@ impl CalServer {
 
     /// The base URL the gateway is configured with.
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/", self.addr)
+    }
+
+    /// The PEM file of the CA that signed a TLS server's certificate.
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     /// The server's log so far (for failure messages).
@@ -166,7 +187,7 @@ impl CalServer {
 /// file (each user owns their home; the chief of staff may write the
 /// mayor's `council` calendar and only read her others), storage in the
 /// directory.
-fn write_radicale_config(dir: &Path, port: u16) {
+fn write_radicale_config(dir: &Path, port: u16, tls: bool) {
     let users: String = RADICALE_USERS
         .iter()
         .map(|(u, p)| format!("{u}:{p}\n"))
@@ -182,8 +203,17 @@ fn write_radicale_config(dir: &Path, port: u16) {
          [chief-reads-mayor]\nuser: chief\ncollection: mayor/[^/]+\npermissions: r\n",
     )
     .expect("rights");
+    let ssl = if tls {
+        format!(
+            "ssl = True\ncertificate = {}\nkey = {}\n",
+            dir.join("server.pem").display(),
+            dir.join("server.key").display()
+        )
+    } else {
+        String::new()
+    };
     let config = format!(
-        "[server]\nhosts = 127.0.0.1:{port}\n\n\
+        "[server]\nhosts = 127.0.0.1:{port}\n{ssl}\n\
          [auth]\ntype = htpasswd\nhtpasswd_filename = {users}\nhtpasswd_encryption = plain\ndelay = 0\n\n\
          [rights]\ntype = from_file\nfile = {rights}\n\n\
          [storage]\nfilesystem_folder = {storage}\n\n\
@@ -194,4 +224,60 @@ fn write_radicale_config(dir: &Path, port: u16) {
         storage = dir.join("collections").display(),
     );
     std::fs::write(dir.join("config"), config).expect("config");
+}
+
+/// A throwaway CA and a server certificate for 127.0.0.1 signed by it, made
+/// with the openssl command (`ca.pem`, `server.pem`, `server.key`).
+fn make_certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("openssl (the openssl package)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=Tidings test CA"];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+    run(&ca);
+    let mut csr = vec!["req", "-subj", "/CN=127.0.0.1"];
+    csr.extend(ec);
+    csr.extend(["-keyout", "server.key", "-out", "server.csr"]);
+    run(&csr);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("extensions");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
 }
