@@ -316,12 +316,33 @@ async fn device_edits_reach_the_desktop(kind: Kind) {
         .respond(collection, id, ParticipationStatus::Accepted)
         .await
         .expect("respond");
-    assert_eq!(answered.version, 3);
+    assert_eq!(answered.done.version, 3);
+    assert_eq!(answered.reply, None, "the organizer is local: no mail");
     let on_desk = desk
         .get(&href(&cal, "alice", "budget.ics"))
         .body
         .replace("\r\n ", "");
     assert!(on_desk.contains("PARTSTAT=ACCEPTED"), "{on_desk}");
+
+    // An organizer elsewhere gets an iTIP REPLY (for the server to mail).
+    let external =
+        event("ext-1", "Visit", 0).replace("mayor@example.org", "clerk@elsewhere.example");
+    desk.put(&href(&cal, "alice", "ext.ics"), &external, None);
+    handle.sync_now().await.expect("sync");
+    let (ext, _) = device_view(&store, collection)["Visit"];
+    let answered = handle
+        .respond(collection, ext, ParticipationStatus::Declined)
+        .await
+        .expect("respond");
+    let reply = answered.reply.expect("an iTIP REPLY");
+    assert_eq!(reply.to, "clerk@elsewhere.example");
+    assert!(reply.ics.contains("METHOD:REPLY"), "{}", reply.ics);
+    assert!(reply.ics.contains("PARTSTAT=DECLINED"), "{}", reply.ics);
+    let on_desk = desk
+        .get(&href(&cal, "alice", "ext.ics"))
+        .body
+        .replace("\r\n ", "");
+    assert!(on_desk.contains("PARTSTAT=DECLINED"), "{on_desk}");
 
     // Delete: gone on the desktop and for devices.
     let result = handle

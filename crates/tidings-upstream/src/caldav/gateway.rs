@@ -5,10 +5,10 @@
 
 use super::config::{CalDavAccount, Server};
 use super::sync::CalAccount;
-use super::writeback::EventResult;
+use super::writeback::{EventResult, Responded};
 use crate::account::SharedStore;
 use std::time::Duration;
-use tidings::proto::{CalendarItem, Done, ParticipationStatus};
+use tidings::proto::{CalendarItem, ParticipationStatus};
 use tidings::{Error, ErrorKind, Result};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -53,7 +53,7 @@ enum Request {
         calendar: u64,
         id: u64,
         status: ParticipationStatus,
-        reply: oneshot::Sender<Result<Done>>,
+        reply: oneshot::Sender<Result<Responded>>,
     },
     SyncNow {
         reply: oneshot::Sender<Result<()>>,
@@ -128,13 +128,15 @@ impl CalendarHandle {
         .await
     }
 
-    /// `RespondToInvitation` as the calendar's owner: `Done { version }`.
+    /// `RespondToInvitation` as the calendar's owner: `Done { version }`,
+    /// and the iTIP REPLY the server must mail to an organizer who is not
+    /// local (RFC 6047).
     pub async fn respond(
         &self,
         calendar: u64,
         id: u64,
         status: ParticipationStatus,
-    ) -> Result<Done> {
+    ) -> Result<Responded> {
         self.ask(|reply| Request::Respond {
             calendar,
             id,

@@ -13,6 +13,7 @@
 //!   committed with the change they describe.
 //! - [`writeback`]: conditional `PUT`/`DELETE`; a 412 becomes the
 //!   protocol's `Conflict` carrying the upstream version.
+//! - [`itip`]: the iTIP REPLY for an organizer who is not local.
 //! - [`gateway`]: one task per account and the [`CalendarHandle`] the server
 //!   calls.
 //!
@@ -25,6 +26,7 @@ pub mod client;
 pub mod config;
 pub mod gateway;
 pub mod http;
+pub mod itip;
 pub mod state;
 pub mod sync;
 pub mod writeback;
@@ -32,7 +34,7 @@ pub mod writeback;
 pub use config::{CalDavAccount, CalDavConfig};
 pub use gateway::{CalendarHandle, CalendarOptions};
 pub use sync::{CalAccount, Fetched};
-pub use writeback::EventResult;
+pub use writeback::{EventResult, Responded};
 
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@
 //! it calls here; the upstream checks the login's own.
 
 use super::client::Written;
+use super::itip::{self, ItipReply};
 use super::state::{self, Calendar, Resource};
 use super::sync::{CalAccount, load_event, remove_item, store_event};
 use crate::account::lock;
@@ -17,6 +18,16 @@ use tidings::store::{Directory, ItemStore};
 use tidings::sync::fit_packed;
 use tidings::sync::ical::calendar_item_to_ical;
 use tidings::{Error, ErrorKind, Result};
+
+/// What answering an invitation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Responded {
+    /// The device's answer.
+    pub done: Done,
+    /// When the organizer is not a principal of this server: the iTIP REPLY
+    /// the server must send them by mail (RFC 6047).
+    pub reply: Option<ItipReply>,
+}
 
 /// What an event operation answers the device.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,13 +197,15 @@ impl CalAccount {
 
     /// Answers the invitation `id` as the calendar's owner: their PARTSTAT
     /// set upstream (`If-Match`), then in the store. A change upstream in
-    /// the meantime is fetched and the answer applied to it (once).
+    /// the meantime is fetched and the answer applied to it (once). When
+    /// the organizer is not a principal here, the answer also carries the
+    /// iTIP REPLY for the server to mail them.
     pub async fn respond(
         &mut self,
         calendar: u64,
         id: u64,
         status: ParticipationStatus,
-    ) -> Result<Done> {
+    ) -> Result<Responded> {
         let owner = {
             let store = lock(&self.store)?;
             store.principal(store.collection(calendar)?.owner)?.email
@@ -201,6 +214,7 @@ impl CalAccount {
             let (cal, resource, mut event) = self.locate(calendar, id)?;
             set_status(&mut event, &owner, status)?;
             let text = calendar_item_to_ical(&event);
+            let reply = self.reply_for(&event, &owner)?;
             match self
                 .client
                 .update(&resource.href, text, &resource.etag)
@@ -212,31 +226,46 @@ impl CalAccount {
                         let row = Resource { etag, ..resource };
                         state::put_resource(store.companion_sql(), calendar, &row)
                     })?;
-                    return self.version(calendar, id).map(|version| Done {
-                        item_id: id,
-                        version,
-                    });
                 }
                 Written::Done(None) => {
                     self.refetch(&cal, &resource.href).await?;
-                    return self.version(calendar, id).map(|version| Done {
-                        item_id: id,
-                        version,
-                    });
                 }
                 Written::PreconditionFailed => {
                     self.refetch(&cal, &resource.href).await?;
+                    continue;
                 }
                 Written::Gone => {
                     self.forget(calendar, &resource)?;
                     return Err(not_mirrored());
                 }
             }
+            let version = self.version(calendar, id)?;
+            let done = Done {
+                item_id: id,
+                version,
+            };
+            return Ok(Responded { done, reply });
         }
         Err(Error::new(
             ErrorKind::Conflict,
             "the event kept changing upstream",
         ))
+    }
+
+    /// The iTIP REPLY when the organizer of `event` is not a principal here.
+    fn reply_for(&self, event: &CalendarItem, attendee: &str) -> Result<Option<ItipReply>> {
+        let organizer = event.master.as_ref().and_then(|m| m.organizer.as_ref());
+        let Some(organizer) = organizer else {
+            return Ok(None);
+        };
+        let local = lock(&self.store)?
+            .principal_by_email(&organizer.email)?
+            .is_some();
+        if local {
+            return Ok(None);
+        }
+        let stamp = itip::utc_stamp(std::time::SystemTime::now());
+        Ok(itip::reply(event, attendee, &stamp))
     }
 
     fn locate_calendar(&self, calendar: u64) -> Result<Calendar> {
