@@ -141,6 +141,20 @@ pub(crate) fn dovecot() -> Result<(), String> {
     apt_install(&["dovecot-imapd"])
 }
 
+/// Two CalDAV servers of different lineage for the calendar gateway's
+/// tests: Radicale and Xandikos. The tests start them on loopback with
+/// throwaway configurations; the packages' own services are not used. The
+/// openssl command makes the TLS test's throwaway CA and certificate.
+pub(crate) fn caldav_servers() -> Result<(), String> {
+    if std::path::Path::new("/usr/bin/radicale").exists()
+        && std::path::Path::new("/usr/bin/xandikos").exists()
+        && std::path::Path::new("/usr/bin/openssl").exists()
+    {
+        return Ok(());
+    }
+    apt_install(&["radicale", "xandikos", "openssl"])
+}
+
 /// Runs `apt-get` with these arguments, through sudo unless we are root.
 fn apt_get(args: &[&str]) -> Result<(), String> {
     let env = [("DEBIAN_FRONTEND", "noninteractive")];

@@ -46,6 +46,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         install::valgrind()?;
         install::postgresql()?;
         install::dovecot()?;
+        install::caldav_servers()?;
         install::wasm_build_tools()?;
         install::chromium()
     });

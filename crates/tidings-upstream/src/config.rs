@@ -114,6 +114,8 @@ struct File {
     preview_bytes: Option<usize>,
     #[serde(default)]
     poll_seconds: Option<u64>,
+    #[serde(default)]
+    caldav: Option<crate::caldav::config::Section>,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +125,8 @@ struct SecretsFile {
     master: Option<String>,
     #[serde(default)]
     passwords: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    caldav_passwords: std::collections::BTreeMap<String, String>,
 }
 
 /// A password: kept out of `Debug`, logs and errors.
@@ -167,6 +171,8 @@ pub struct Config {
     pub preview_bytes: usize,
     /// Safety re-sync interval when no push event arrives (seconds).
     pub poll_seconds: u64,
+    /// The calendar upstream (`[caldav]`), if any.
+    pub caldav: Option<crate::caldav::CalDavConfig>,
 }
 
 /// Default text preview of a new mail: the design's "first ~2 KB".
@@ -227,7 +233,12 @@ impl Config {
             };
             accounts.push((account, credentials));
         }
+        let caldav = file
+            .caldav
+            .map(|section| section.check(&secrets.caldav_passwords, &secrets.passwords))
+            .transpose()?;
         Ok(Config {
+            caldav,
             imap: file.imap,
             accounts,
             preview_bytes: file.preview_bytes.unwrap_or(DEFAULT_PREVIEW_BYTES),

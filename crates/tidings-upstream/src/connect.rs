@@ -90,7 +90,7 @@ async fn tls(
     endpoint: &Endpoint,
     tcp: TcpStream,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>> {
-    let roots = roots(endpoint)?;
+    let roots = roots(endpoint.ca_file.as_deref())?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -109,10 +109,11 @@ async fn tls(
         .map_err(|_| unavailable("TLS with the upstream failed (certificate not trusted?)"))
 }
 
-fn roots(endpoint: &Endpoint) -> Result<rustls::RootCertStore> {
+/// The CA certificates to trust: those of `ca_file`, else the system's.
+pub(crate) fn roots(ca_file: Option<&std::path::Path>) -> Result<rustls::RootCertStore> {
     use pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
-    match &endpoint.ca_file {
+    match ca_file {
         Some(path) => {
             let certs = pki_types::CertificateDer::pem_file_iter(path)
                 .map_err(|_| Error::new(ErrorKind::UpstreamConfig, "cannot read the CA file"))?;

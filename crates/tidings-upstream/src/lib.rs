@@ -19,6 +19,8 @@
 //! - [`push`]: IDLE (RFC 2177) with NOTIFY (RFC 5465) on a second connection.
 //! - [`gateway`]: one task per account tying these together, and the
 //!   [`Handle`] the server calls for write-backs.
+//! - [`caldav`]: calendars from a CalDAV server, mirrored by
+//!   `sync-collection` and written back with `If-Match`.
 //!
 //! The store is the reference server's [`SqliteStore`]; the core's rules
 //! (item packing, deltas) apply unchanged, because mirrored mail enters
@@ -29,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod caldav;
 pub mod config;
 pub mod connect;
 pub mod device_writes;

@@ -1,0 +1,155 @@
+//! The calendar list: discovery (current-user-principal → calendar-home-set
+//! → calendars) against the mirrored calendars, and configured shares.
+//! A new calendar becomes a collection, a renamed one is renamed, one gone
+//! takes its collection with it; a share whose owner is mirrored becomes a
+//! grant with the login's upstream rights.
+
+use super::client::{Privileges, RemoteCalendar};
+use super::state::{self, Calendar};
+use super::sync::CalAccount;
+use crate::account::lock;
+use tidings::Result;
+use tidings::proto::CollectionKind;
+use tidings::sync::Rights;
+use tidings_store_sqlite::SqliteStore;
+
+impl CalAccount {
+    /// Reconciles the mirrored calendars with the server's: a new one
+    /// becomes a collection, a renamed one is renamed, one gone takes its
+    /// collection with it. A configured shared calendar that another
+    /// principal mirrors becomes a grant on that principal's collection,
+    /// with the rights the login has upstream; a share withdrawn revokes
+    /// it. Returns the calendars afterwards.
+    pub async fn sync_calendar_list(&mut self) -> Result<Vec<Calendar>> {
+        let mut remote = self.client.discover().await?;
+        let mut shared = Vec::new();
+        for href in self.extra.clone() {
+            if remote.iter().any(|c| same_href(&c.href, &href)) {
+                continue;
+            }
+            let owner = {
+                let store = lock(&self.store)?;
+                state::mirrored_elsewhere(store.companion_sql(), self.principal, &href)?
+            };
+            match owner {
+                Some(collection) => {
+                    let privileges = self.client.privileges(&href).await?;
+                    shared.push((collection, rights_of(privileges)));
+                }
+                None => {
+                    if let Some(calendar) = self.client.calendar_named(&href).await? {
+                        remote.push(calendar);
+                    }
+                }
+            }
+        }
+        let known = self.calendars()?;
+        let principal = self.principal;
+        self.transaction(|store| {
+            reconcile(store, principal, &known, &remote)?;
+            reconcile_grants(store, principal, &shared)
+        })?;
+        self.calendars()
+    }
+}
+
+fn same_href(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+fn reconcile(
+    store: &mut SqliteStore,
+    principal: u64,
+    known: &[Calendar],
+    remote: &[RemoteCalendar],
+) -> Result<()> {
+    for calendar in remote {
+        match known.iter().find(|k| same_href(&k.href, &calendar.href)) {
+            Some(k) if k.name != calendar.name => {
+                store.rename_collection(k.collection, &calendar.name)?;
+                state::rename_calendar(store.companion_sql(), k.collection, &calendar.name)?;
+            }
+            Some(_) => {}
+            None => {
+                let collection = adopt_or_add(store, principal, known, &calendar.name)?;
+                state::add_calendar(
+                    store.companion_sql(),
+                    principal,
+                    collection,
+                    &calendar.href,
+                    &calendar.name,
+                )?;
+            }
+        }
+    }
+    for gone in known
+        .iter()
+        .filter(|k| !remote.iter().any(|c| same_href(&k.href, &c.href)))
+    {
+        store.delete_collection(gone.collection)?;
+        state::remove_calendar(store.companion_sql(), gone.collection)?;
+    }
+    Ok(())
+}
+
+/// Upstream privileges as the protocol's rights: write lets a delegate
+/// edit and answer invitations, read only read; neither is no grant.
+fn rights_of(privileges: Option<Privileges>) -> Rights {
+    match privileges {
+        Some(Privileges { write: true, .. }) => {
+            Rights::READ.union(Rights::WRITE).union(Rights::RESPOND)
+        }
+        Some(Privileges { read: true, .. }) => Rights::READ,
+        _ => Rights::NONE,
+    }
+}
+
+/// Makes the mirror's grants to `principal` exactly `shared`.
+fn reconcile_grants(
+    store: &mut SqliteStore,
+    principal: u64,
+    shared: &[(u64, Rights)],
+) -> Result<()> {
+    let held = state::grants(store.companion_sql(), principal)?;
+    for &(collection, rights) in shared {
+        if held.contains(&(collection, rights.bits())) {
+            continue;
+        }
+        store.grant(collection, principal, rights)?;
+        state::put_grant(store.companion_sql(), principal, collection, rights.bits())?;
+    }
+    for &(collection, _) in &held {
+        if !shared.iter().any(|&(c, _)| c == collection) {
+            store.grant(collection, principal, Rights::NONE)?;
+            state::remove_grant(store.companion_sql(), principal, collection)?;
+        }
+    }
+    Ok(())
+}
+
+/// The collection for a new upstream calendar: a calendar of the same name
+/// the principal already has and that is not mirrored (one the server made
+/// with the principal) is adopted, emptied in a new epoch; else a new one.
+fn adopt_or_add(
+    store: &mut SqliteStore,
+    principal: u64,
+    known: &[Calendar],
+    name: &str,
+) -> Result<u64> {
+    let existing = store.owned_collections(principal)?.into_iter().find(|c| {
+        c.kind == CollectionKind::Calendar
+            && c.name == name
+            && !known.iter().any(|k| k.collection == c.id)
+            && state::calendar(store.companion_sql(), c.id)
+                .ok()
+                .flatten()
+                .is_none()
+    });
+    match existing {
+        Some(collection) => {
+            store.recreate_collection(collection.id)?;
+            Ok(collection.id)
+        }
+        None => store.add_collection(principal, CollectionKind::Calendar, name),
+    }
+}

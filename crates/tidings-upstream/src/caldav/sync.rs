@@ -1,0 +1,282 @@
+//! One principal's calendars mirrored from CalDAV: each calendar's changes
+//! by `sync-collection` (RFC 6578) from its saved sync token, so an idle
+//! calendar costs one small REPORT per interval. (The calendar list itself:
+//! [`super::calendars`].)
+//!
+//! Order of commits: changed resources are fetched (`calendar-multiget`) and
+//! committed in batches, each item with its href/ETag row; removals and the
+//! new sync token commit last, together. A crash in between re-runs the sync
+//! from the old token, and resources already mirrored at the listed ETag are
+//! not fetched again: nothing is stored twice, nothing is lost. A token the
+//! server no longer accepts lists the whole calendar; what is not listed is
+//! removed.
+
+use super::client::{Client, Listing, Resource, Traffic};
+use super::config::{CalDavAccount, Server};
+use super::state::{self, Calendar};
+use crate::account::{SharedStore, lock};
+use std::collections::{HashMap, HashSet};
+use tidings::compress::{InflateLimits, unpack};
+use tidings::proto::{self, CalendarItem, Item, item};
+use tidings::store::{Directory, ItemStore};
+use tidings::sync::ical::calendar_items_from_ical;
+use tidings::sync::pack_item;
+use tidings::{Error, ErrorKind, Result};
+use tidings_store_sqlite::SqliteStore;
+
+/// What an account has downloaded since it was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// iCalendar resources downloaded.
+    pub resources: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// One principal's CalDAV account.
+#[derive(Debug)]
+pub struct CalAccount {
+    pub(crate) client: Client,
+    pub(crate) principal: u64,
+    pub(crate) store: SharedStore,
+    pub(crate) extra: Vec<String>,
+    fetched: Fetched,
+}
+
+impl CalAccount {
+    /// Prepares the account of `account.principal` (who must exist in the
+    /// store), creating the mirror's tables if needed. Nothing is sent yet.
+    pub fn open(
+        server: &Server,
+        account: &CalDavAccount,
+        store: SharedStore,
+    ) -> Result<CalAccount> {
+        let principal = {
+            let store = lock(&store)?;
+            state::migrate(store.companion_sql())?;
+            store
+                .principal_by_email(&account.principal)?
+                .ok_or_else(|| Error::new(ErrorKind::NotFound, "no principal with this address"))?
+                .id
+        };
+        Ok(CalAccount {
+            client: Client::new(server, &account.login, &account.password)?,
+            principal,
+            store,
+            extra: account.calendars.clone(),
+            fetched: Fetched::default(),
+        })
+    }
+
+    /// The principal this account mirrors.
+    pub fn principal(&self) -> u64 {
+        self.principal
+    }
+
+    /// What this account has downloaded so far.
+    pub fn fetched(&self) -> Fetched {
+        self.fetched
+    }
+
+    /// Requests and bytes exchanged with the server so far.
+    pub fn traffic(&self) -> Traffic {
+        self.client.traffic()
+    }
+
+    /// Every mirrored calendar.
+    pub fn calendars(&self) -> Result<Vec<Calendar>> {
+        let store = lock(&self.store)?;
+        state::calendars(store.companion_sql(), self.principal)
+    }
+
+    /// Syncs the calendar list, then every calendar.
+    pub async fn sync_all(&mut self) -> Result<()> {
+        self.sync_calendar_list().await?;
+        self.sync_calendars().await
+    }
+
+    /// Syncs every mirrored calendar (the list as last synced).
+    pub async fn sync_calendars(&mut self) -> Result<()> {
+        for calendar in self.calendars()? {
+            self.sync_calendar(&calendar).await?;
+        }
+        Ok(())
+    }
+
+    /// Brings one calendar's collection up to date.
+    pub async fn sync_calendar(&mut self, calendar: &Calendar) -> Result<()> {
+        let collection = calendar.collection;
+        let token = Some(calendar.sync_token.as_str()).filter(|t| !t.is_empty());
+        let mut listing = self.client.sync(&calendar.href, token).await?;
+        let mut full = token.is_none();
+        if listing == Listing::TokenInvalid {
+            tracing::info!(
+                collection,
+                "sync token refused upstream; listing the calendar afresh"
+            );
+            listing = self.client.sync(&calendar.href, None).await?;
+            full = true;
+        }
+        let Listing::Changes {
+            token,
+            changed,
+            deleted,
+        } = listing
+        else {
+            return Err(Error::new(
+                ErrorKind::UpstreamRefused,
+                "the CalDAV server refused a sync without a token",
+            ));
+        };
+        let known: HashMap<String, state::Resource> = {
+            let store = lock(&self.store)?;
+            state::resources(store.companion_sql(), collection)?
+                .into_iter()
+                .map(|r| (r.href.clone(), r))
+                .collect()
+        };
+        let stale: Vec<String> = changed
+            .iter()
+            .filter(|(href, etag)| known.get(href).is_none_or(|r| &r.etag != etag))
+            .map(|(href, _)| href.clone())
+            .collect();
+        for batch in stale.chunks(super::client::MULTIGET_BATCH) {
+            let resources = self.client.fetch(&calendar.href, batch).await?;
+            self.store_fetched(collection, &resources)?;
+        }
+        let listed: HashSet<&str> = changed.iter().map(|(href, _)| href.as_str()).collect();
+        let deleted: HashSet<&str> = deleted.iter().map(String::as_str).collect();
+        let removed: Vec<&state::Resource> = known
+            .values()
+            .filter(|r| {
+                deleted.contains(r.href.as_str()) || (full && !listed.contains(r.href.as_str()))
+            })
+            .collect();
+        self.transaction(|store| {
+            for resource in &removed {
+                remove_item(store, collection, resource.item)?;
+                state::remove_resource(store.companion_sql(), collection, &resource.href)?;
+            }
+            state::save_sync_token(store.companion_sql(), collection, &token)
+        })
+    }
+
+    /// Stores fetched resources in one transaction, each as one item.
+    pub(crate) fn store_fetched(&mut self, collection: u64, resources: &[Resource]) -> Result<()> {
+        for resource in resources {
+            self.fetched.resources += 1;
+            self.fetched.bytes += resource.data.len() as u64;
+        }
+        self.transaction(|store| {
+            for resource in resources {
+                let held =
+                    state::resource_by_href(store.companion_sql(), collection, &resource.href)?;
+                let item = apply(
+                    store,
+                    collection,
+                    held.map_or(0, |r| r.item),
+                    &resource.data,
+                )?;
+                let row = state::Resource {
+                    href: resource.href.clone(),
+                    item,
+                    etag: resource.etag.clone(),
+                };
+                state::put_resource(store.companion_sql(), collection, &row)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `f` in one store transaction: what it mirrors and the mirror's
+    /// own bookkeeping commit together or not at all.
+    pub(crate) fn transaction<T>(
+        &self,
+        f: impl FnOnce(&mut SqliteStore) -> Result<T>,
+    ) -> Result<T> {
+        lock(&self.store)?.transaction(f)
+    }
+}
+
+/// The event stored as `id` in `collection`, if any.
+pub(crate) fn load_event(
+    store: &SqliteStore,
+    collection: u64,
+    id: u64,
+) -> Result<Option<CalendarItem>> {
+    let Some((packed, _)) = store.item(collection, id)? else {
+        return Ok(None);
+    };
+    let item: Item = proto::decode(&unpack(&packed, &InflateLimits::default())?)?;
+    match item.kind {
+        Some(item::Kind::Calendar(event)) => Ok(Some(event)),
+        _ => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "item is not an event",
+        )),
+    }
+}
+
+/// Stores `event` as item `id` of `collection` (a fresh id when 0) at the
+/// next version, unless it equals what is held. Returns its id.
+pub(crate) fn store_event(
+    store: &mut SqliteStore,
+    collection: u64,
+    id: u64,
+    mut event: CalendarItem,
+) -> Result<u64> {
+    let held = match id {
+        0 => None,
+        id => load_event(store, collection, id)?,
+    };
+    event.calendar_id = collection;
+    match held {
+        Some(held) => {
+            event.id = held.id;
+            event.version = held.version;
+            if event == held {
+                return Ok(held.id);
+            }
+            event.version = held.version.saturating_add(1);
+        }
+        None => {
+            event.id = store.allocate_id()?;
+            event.version = 1;
+        }
+    }
+    let id = event.id;
+    store.upsert(
+        collection,
+        Some(id),
+        pack_item(item::Kind::Calendar(event)),
+        0,
+    )?;
+    Ok(id)
+}
+
+/// One resource's iCalendar text into item `id` (0: new). A resource the
+/// core cannot read as exactly one event is skipped (item 0, its ETag
+/// remembered so it is not fetched again) and any older copy removed: the
+/// device must not keep a version the upstream no longer holds.
+fn apply(store: &mut SqliteStore, collection: u64, id: u64, text: &str) -> Result<u64> {
+    let event = match calendar_items_from_ical(text, collection) {
+        Ok(mut items) if items.len() == 1 => items.pop(),
+        _ => None,
+    };
+    match event {
+        Some(event) => store_event(store, collection, id, event),
+        None => {
+            tracing::warn!(
+                collection,
+                "upstream calendar resource could not be converted"
+            );
+            remove_item(store, collection, id)?;
+            Ok(0)
+        }
+    }
+}
+
+/// Removes an item that is gone upstream; one already gone is fine.
+pub(crate) fn remove_item(store: &mut SqliteStore, collection: u64, item: u64) -> Result<()> {
+    crate::mirror::remove_item(store, collection, item)
+}

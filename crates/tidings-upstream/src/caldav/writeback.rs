@@ -1,0 +1,362 @@
+//! Device event operations written back upstream first, then mirrored into
+//! the store: `PUT` with `If-None-Match: *` (create) or `If-Match: <etag>`
+//! (update, invitation answer), `DELETE` with `If-Match`.
+//!
+//! A `412 Precondition Failed` means another client changed the event
+//! first: the gateway fetches the upstream version, stores it (so every
+//! device converges on it) and answers the protocol's `Conflict` carrying
+//! it. The rights of the device's principal are the server's to check before
+//! it calls here; the upstream checks the login's own.
+
+use super::client::Written;
+use super::itip::{self, ItipReply};
+use super::state::{self, Calendar, Resource};
+use super::sync::{CalAccount, load_event, remove_item, store_event};
+use crate::account::lock;
+use tidings::proto::{CalendarItem, Conflict, Done, ParticipationStatus};
+use tidings::store::{Directory, ItemStore};
+use tidings::sync::fit_packed;
+use tidings::sync::ical::calendar_item_to_ical;
+use tidings::{Error, ErrorKind, Result};
+
+/// What answering an invitation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Responded {
+    /// The device's answer.
+    pub done: Done,
+    /// When the organizer is not a principal of this server: the iTIP REPLY
+    /// the server must send them by mail (RFC 6047).
+    pub reply: Option<ItipReply>,
+}
+
+/// What an event operation answers the device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventResult {
+    /// Applied upstream and in the store.
+    Done(Done),
+    /// The device's version was stale, or the upstream had changed: nothing
+    /// of the device's was applied; the current version (absent: deleted).
+    Conflict(Conflict),
+}
+
+fn not_mirrored() -> Error {
+    Error::new(ErrorKind::NotFound, "no such mirrored event")
+}
+
+/// The UID that names an event: its master's, or its first override's.
+fn uid(item: &CalendarItem) -> Option<&str> {
+    item.master
+        .iter()
+        .chain(&item.overrides)
+        .map(|e| e.uid.as_str())
+        .find(|u| !u.is_empty())
+}
+
+/// A resource name from a UID: unreserved characters kept, others as `_`
+/// plus their hex code, so distinct UIDs get distinct names.
+fn resource_name(uid: &str) -> String {
+    let mut name = String::with_capacity(uid.len() + 4);
+    for byte in uid.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'~' => {
+                name.push(char::from(byte))
+            }
+            other => name.push_str(&format!("_{other:02X}")),
+        }
+    }
+    name.push_str(".ics");
+    name
+}
+
+fn refuse_abridged(item: &CalendarItem) -> Result<()> {
+    match item.abridged {
+        Some(_) => Err(ErrorKind::ItemAbridged.into()),
+        None => Ok(()),
+    }
+}
+
+impl CalAccount {
+    /// Creates `item` in `calendar` upstream (`If-None-Match: *`), then in
+    /// the store; answers its id and version 1.
+    pub async fn create_event(
+        &mut self,
+        calendar: u64,
+        mut item: CalendarItem,
+    ) -> Result<EventResult> {
+        refuse_abridged(&item)?;
+        let cal = self.locate_calendar(calendar)?;
+        let uid = uid(&item)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "the event has no UID"))?;
+        let href = format!("{}/{}", cal.href.trim_end_matches('/'), resource_name(uid));
+        item.calendar_id = calendar;
+        let etag = match self
+            .client
+            .create(&href, calendar_item_to_ical(&item))
+            .await?
+        {
+            Written::Done(etag) => etag,
+            Written::PreconditionFailed => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "an event with this UID is already in the calendar",
+                ));
+            }
+            Written::Gone => return Err(not_mirrored()),
+        };
+        let id = match etag {
+            Some(etag) => self.transaction(|store| {
+                let id = store_event(store, calendar, 0, item)?;
+                let row = Resource {
+                    href,
+                    item: id,
+                    etag,
+                };
+                state::put_resource(store.companion_sql(), calendar, &row)?;
+                Ok(id)
+            })?,
+            // The server changed what it stored: mirror its version.
+            None => self.refetch(&cal, &href).await?.ok_or_else(not_mirrored)?,
+        };
+        let version = self.version(calendar, id)?;
+        Ok(EventResult::Done(Done {
+            item_id: id,
+            version,
+        }))
+    }
+
+    /// Replaces the event `item.id` if the store still holds
+    /// `expected_version` and the upstream still holds what was mirrored.
+    pub async fn update_event(
+        &mut self,
+        calendar: u64,
+        mut item: CalendarItem,
+        expected_version: u64,
+    ) -> Result<EventResult> {
+        refuse_abridged(&item)?;
+        let (cal, resource, current) = self.locate(calendar, item.id)?;
+        if current.version != expected_version {
+            return self.conflict(calendar, item.id);
+        }
+        item.calendar_id = calendar;
+        let text = calendar_item_to_ical(&item);
+        match self
+            .client
+            .update(&resource.href, text, &resource.etag)
+            .await?
+        {
+            Written::Done(Some(etag)) => {
+                let id = item.id;
+                self.transaction(|store| {
+                    store_event(store, calendar, id, item)?;
+                    let row = Resource { etag, ..resource };
+                    state::put_resource(store.companion_sql(), calendar, &row)
+                })?;
+                self.done(calendar, id)
+            }
+            Written::Done(None) => {
+                self.refetch(&cal, &resource.href).await?;
+                self.done(calendar, item.id)
+            }
+            Written::PreconditionFailed => {
+                self.refetch(&cal, &resource.href).await?;
+                self.conflict(calendar, item.id)
+            }
+            Written::Gone => {
+                self.forget(calendar, &resource)?;
+                self.conflict(calendar, item.id)
+            }
+        }
+    }
+
+    /// Deletes the event `id` if the store still holds `expected_version`
+    /// and the upstream still holds what was mirrored.
+    pub async fn delete_event(
+        &mut self,
+        calendar: u64,
+        id: u64,
+        expected_version: u64,
+    ) -> Result<EventResult> {
+        let (cal, resource, current) = self.locate(calendar, id)?;
+        if current.version != expected_version {
+            return self.conflict(calendar, id);
+        }
+        match self.client.delete(&resource.href, &resource.etag).await? {
+            Written::Done(_) | Written::Gone => {
+                self.forget(calendar, &resource)?;
+                Ok(EventResult::Done(Done {
+                    item_id: id,
+                    version: 0,
+                }))
+            }
+            Written::PreconditionFailed => {
+                self.refetch(&cal, &resource.href).await?;
+                self.conflict(calendar, id)
+            }
+        }
+    }
+
+    /// Answers the invitation `id` as the calendar's owner: their PARTSTAT
+    /// set upstream (`If-Match`), then in the store. A change upstream in
+    /// the meantime is fetched and the answer applied to it (once). When
+    /// the organizer is not a principal here, the answer also carries the
+    /// iTIP REPLY for the server to mail them.
+    pub async fn respond(
+        &mut self,
+        calendar: u64,
+        id: u64,
+        status: ParticipationStatus,
+    ) -> Result<Responded> {
+        let owner = {
+            let store = lock(&self.store)?;
+            store.principal(store.collection(calendar)?.owner)?.email
+        };
+        for _ in 0..2 {
+            let (cal, resource, mut event) = self.locate(calendar, id)?;
+            set_status(&mut event, &owner, status)?;
+            let text = calendar_item_to_ical(&event);
+            let reply = self.reply_for(&event, &owner)?;
+            match self
+                .client
+                .update(&resource.href, text, &resource.etag)
+                .await?
+            {
+                Written::Done(Some(etag)) => {
+                    self.transaction(|store| {
+                        store_event(store, calendar, id, event)?;
+                        let row = Resource { etag, ..resource };
+                        state::put_resource(store.companion_sql(), calendar, &row)
+                    })?;
+                }
+                Written::Done(None) => {
+                    self.refetch(&cal, &resource.href).await?;
+                }
+                Written::PreconditionFailed => {
+                    self.refetch(&cal, &resource.href).await?;
+                    continue;
+                }
+                Written::Gone => {
+                    self.forget(calendar, &resource)?;
+                    return Err(not_mirrored());
+                }
+            }
+            let version = self.version(calendar, id)?;
+            let done = Done {
+                item_id: id,
+                version,
+            };
+            return Ok(Responded { done, reply });
+        }
+        Err(Error::new(
+            ErrorKind::Conflict,
+            "the event kept changing upstream",
+        ))
+    }
+
+    /// The iTIP REPLY when the organizer of `event` is not a principal here.
+    fn reply_for(&self, event: &CalendarItem, attendee: &str) -> Result<Option<ItipReply>> {
+        let organizer = event.master.as_ref().and_then(|m| m.organizer.as_ref());
+        let Some(organizer) = organizer else {
+            return Ok(None);
+        };
+        let local = lock(&self.store)?
+            .principal_by_email(&organizer.email)?
+            .is_some();
+        if local {
+            return Ok(None);
+        }
+        let stamp = itip::utc_stamp(std::time::SystemTime::now());
+        Ok(itip::reply(event, attendee, &stamp))
+    }
+
+    fn locate_calendar(&self, calendar: u64) -> Result<Calendar> {
+        let store = lock(&self.store)?;
+        state::calendar(store.companion_sql(), calendar)?.ok_or_else(not_mirrored)
+    }
+
+    fn locate(&self, calendar: u64, id: u64) -> Result<(Calendar, Resource, CalendarItem)> {
+        let store = lock(&self.store)?;
+        let cal = state::calendar(store.companion_sql(), calendar)?.ok_or_else(not_mirrored)?;
+        let resource = state::resource_by_item(store.companion_sql(), calendar, id)?
+            .filter(|r| r.item != 0)
+            .ok_or_else(not_mirrored)?;
+        let event = load_event(&store, calendar, id)?.ok_or_else(not_mirrored)?;
+        Ok((cal, resource, event))
+    }
+
+    /// Fetches `href` and stores what the upstream holds (or forgets it,
+    /// when it is gone); returns its item id.
+    async fn refetch(&mut self, cal: &Calendar, href: &str) -> Result<Option<u64>> {
+        let fetched = self.client.fetch(&cal.href, &[href.to_string()]).await?;
+        if fetched.is_empty() {
+            let held = {
+                let store = lock(&self.store)?;
+                state::resource_by_href(store.companion_sql(), cal.collection, href)?
+            };
+            if let Some(resource) = held {
+                self.forget(cal.collection, &resource)?;
+            }
+            return Ok(None);
+        }
+        self.store_fetched(cal.collection, &fetched)?;
+        let store = lock(&self.store)?;
+        Ok(
+            state::resource_by_href(store.companion_sql(), cal.collection, href)?
+                .map(|r| r.item)
+                .filter(|&item| item != 0),
+        )
+    }
+
+    fn forget(&self, calendar: u64, resource: &Resource) -> Result<()> {
+        self.transaction(|store| {
+            remove_item(store, calendar, resource.item)?;
+            state::remove_resource(store.companion_sql(), calendar, &resource.href)
+        })
+    }
+
+    fn version(&self, calendar: u64, id: u64) -> Result<u64> {
+        let store = lock(&self.store)?;
+        Ok(load_event(&store, calendar, id)?.map_or(0, |e| e.version))
+    }
+
+    fn done(&self, calendar: u64, id: u64) -> Result<EventResult> {
+        let version = self.version(calendar, id)?;
+        Ok(EventResult::Done(Done {
+            item_id: id,
+            version,
+        }))
+    }
+
+    /// The conflict answer with what the store now holds (as in a page, a
+    /// large item goes abridged so the answer fits one frame).
+    fn conflict(&self, calendar: u64, id: u64) -> Result<EventResult> {
+        let store = lock(&self.store)?;
+        let current = store.item(calendar, id)?;
+        let version = load_event(&store, calendar, id)?.map_or(0, |e| e.version);
+        Ok(EventResult::Conflict(Conflict {
+            current_version: version,
+            current: current
+                .map(|(p, _)| fit_packed(&p).to_vec())
+                .unwrap_or_default(),
+        }))
+    }
+}
+
+fn set_status(event: &mut CalendarItem, email: &str, status: ParticipationStatus) -> Result<()> {
+    let master = event.master.as_mut().ok_or(ErrorKind::ProtoMissingField)?;
+    let attendee = master
+        .attendees
+        .iter_mut()
+        .find(|a| {
+            a.address
+                .as_ref()
+                .is_some_and(|addr| addr.email.eq_ignore_ascii_case(email))
+        })
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                "the calendar's owner is not an attendee",
+            )
+        })?;
+    attendee.status = status as i32;
+    Ok(())
+}
