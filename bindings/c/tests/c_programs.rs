@@ -35,6 +35,11 @@ fn c_enrollment_sync_push_save_and_restore() {
 }
 
 #[test]
+fn c_a_lost_answer_or_a_crash_never_locks_the_device_out() {
+    build_and_run("lockout", &manifest().join("tests/c/lockout.c"), &[]);
+}
+
+#[test]
 fn c_operations_invitations_and_conflicts() {
     build_and_run("ops", &manifest().join("tests/c/ops.c"), &[]);
 }
