@@ -39,6 +39,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use wire::Wire;
+use zeroize::Zeroizing;
 
 /// How the server listens and behaves.
 #[derive(Clone, Debug)]
@@ -112,18 +113,22 @@ pub struct Server {
 
 const SERVER_KEY: &str = "server_secret";
 
-/// The server's static key, made on first use and kept in the store.
+/// The server's static key, made on first use and kept in the store. Every
+/// copy of the secret this function makes (the row read, the array) is
+/// wiped when dropped; the keypair wipes its own.
 pub fn server_keys(store: &mut SqliteStore) -> Result<StaticKeypair> {
-    let secret = match store.meta(SERVER_KEY)? {
-        Some(bytes) => <[u8; 32]>::try_from(bytes.as_slice())
-            .map_err(|_| Error::new(ErrorKind::Storage, "stored server key is malformed"))?,
+    let secret: Zeroizing<[u8; 32]> = match store.meta(SERVER_KEY)?.map(Zeroizing::new) {
+        Some(bytes) => Zeroizing::new(
+            <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| Error::new(ErrorKind::Storage, "stored server key is malformed"))?,
+        ),
         None => {
-            let secret = crate::clock::random::<32>();
-            store.set_meta(SERVER_KEY, &secret)?;
+            let secret = Zeroizing::new(crate::clock::random::<32>());
+            store.set_meta(SERVER_KEY, secret.as_slice())?;
             secret
         }
     };
-    Ok(StaticKeypair::from_secret_bytes(secret))
+    Ok(StaticKeypair::from_secret_bytes(*secret))
 }
 
 fn io_error(e: std::io::Error) -> Error {
