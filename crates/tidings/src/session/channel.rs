@@ -38,6 +38,9 @@ pub(crate) struct Channel {
     timers: Timers,
     last_sent_ms: u64,
     last_heard_ms: u64,
+    /// Every padded envelope sealed, in order (test builds: the vectors).
+    #[cfg(feature = "testing")]
+    sent_log: Vec<Vec<u8>>,
 }
 
 impl Channel {
@@ -50,7 +53,15 @@ impl Channel {
             timers,
             last_sent_ms: now_ms,
             last_heard_ms: now_ms,
+            #[cfg(feature = "testing")]
+            sent_log: Vec::new(),
         }
+    }
+
+    /// Takes the padded envelopes sealed so far (test builds only).
+    #[cfg(feature = "testing")]
+    pub(crate) fn take_sent_for_testing_only(&mut self) -> Vec<Vec<u8>> {
+        core::mem::take(&mut self.sent_log)
     }
 
     pub(crate) fn established(&self) -> bool {
@@ -91,6 +102,12 @@ impl Channel {
         transport.seal(padded, &mut sealed)?;
         self.encoder.encode(&sealed, &mut wire)?;
         self.queue(now_ms, wire);
+        // Bounded even in test builds: the first envelopes are the ones
+        // vectors need.
+        #[cfg(feature = "testing")]
+        if self.sent_log.len() < 1024 {
+            self.sent_log.push(padded.to_vec());
+        }
         Ok(())
     }
 
@@ -171,6 +188,19 @@ impl Channel {
 
     /// Sends a keepalive if one is due; fails with [`ErrorKind::Timeout`] if
     /// the peer has been silent too long.
+    /// Adopts the keepalive interval of the peer's policy (seconds; 0 keeps
+    /// the default): this side sends keepalives at that rhythm, and waits at
+    /// least two and a half of the peer's intervals before calling it silent.
+    pub(crate) fn adopt_keepalive(&mut self, seconds: u32) {
+        if seconds == 0 {
+            return;
+        }
+        let keepalive = u64::from(seconds).saturating_mul(1000);
+        self.timers.keepalive_ms = keepalive;
+        let patience = keepalive.saturating_mul(5) / 2;
+        self.timers.idle_timeout_ms = self.timers.idle_timeout_ms.max(patience);
+    }
+
     pub(crate) fn handle_timeout(&mut self, now_ms: u64) -> Result<()> {
         if now_ms
             >= self
