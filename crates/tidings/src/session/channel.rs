@@ -2,7 +2,7 @@
 //! transport, padding and the envelope codec, rekeying and liveness timers.
 
 use crate::compress::{pad, unpad};
-use crate::crypto::{Opened, Transport};
+use crate::crypto::{Opened, RekeyPolicy, Transport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{FrameDecoder, FrameEncoder};
 use crate::proto::{self, Envelope};
@@ -38,6 +38,8 @@ pub(crate) struct Channel {
     timers: Timers,
     last_sent_ms: u64,
     last_heard_ms: u64,
+    /// When this side rekeys its sending direction.
+    rekey: RekeyPolicy,
     /// Every padded envelope sealed, in order (test builds: the vectors).
     #[cfg(feature = "testing")]
     sent_log: Vec<Vec<u8>>,
@@ -53,6 +55,7 @@ impl Channel {
             timers,
             last_sent_ms: now_ms,
             last_heard_ms: now_ms,
+            rekey: RekeyPolicy::DEFAULT,
             #[cfg(feature = "testing")]
             sent_log: Vec::new(),
         }
@@ -68,8 +71,14 @@ impl Channel {
         self.transport.is_some()
     }
 
-    pub(crate) fn establish(&mut self, transport: Transport) {
+    pub(crate) fn establish(&mut self, mut transport: Transport) {
+        transport.set_rekey_policy(self.rekey);
         self.transport = Some(transport);
+    }
+
+    /// Sets when this side rekeys (before the transport is established).
+    pub(crate) fn set_rekey_policy(&mut self, rekey: RekeyPolicy) {
+        self.rekey = rekey;
     }
 
     /// Queues one frame holding `body` (a handshake message).

@@ -6,7 +6,7 @@ use super::follow::{Follows, Next};
 use super::ops::{self, Outgoing};
 use super::{HANDSHAKE_IK, HANDSHAKE_XK};
 use crate::compress::{pad, unpad};
-use crate::crypto::{IkResponder, StaticKeypair, XkResponded, XkResponder};
+use crate::crypto::{IkResponder, RekeyPolicy, StaticKeypair, XkResponded, XkResponder};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
     self, CollectionInfo, CollectionsChanged, Enroll, Enrolled, Envelope, ErrorInfo, Feature,
@@ -31,6 +31,9 @@ pub struct ServerConfig {
     /// The preview size this server packs mail items with; a device asking
     /// for less gets its previews cut (and repacked) for it alone.
     pub packed_preview_bytes: usize,
+    /// When the server rekeys its sending direction (handshake.md §8):
+    /// tighten it to see rekeys happen (`serve --rekey-after-messages`).
+    pub rekey: RekeyPolicy,
 }
 
 impl ServerConfig {
@@ -57,6 +60,7 @@ impl Default for ServerConfig {
             page_limits: PageLimits::default(),
             max_unacked_pages: 4,
             packed_preview_bytes: crate::sync::mail::DEFAULT_PREVIEW_BYTES,
+            rekey: RekeyPolicy::DEFAULT,
         }
     }
 }
@@ -150,7 +154,8 @@ impl ServerSession {
         ephemeral: [u8; 32],
         now_ms: u64,
     ) -> Self {
-        let channel = Channel::new(now_ms, config.timers);
+        let mut channel = Channel::new(now_ms, config.timers);
+        channel.set_rekey_policy(config.rekey);
         let default_policy = config.default_policy();
         Self {
             default_policy,
@@ -312,7 +317,9 @@ impl ServerSession {
             return Ok(false);
         };
         if !self.may_read(store, principal, page.from.collection_id)?
-            || !self.follows.take_prepared(&page.from, &page.to, page.changes)
+            || !self
+                .follows
+                .take_prepared(&page.from, &page.to, page.changes)
         {
             return Ok(false);
         }
@@ -570,8 +577,9 @@ impl ServerSession {
         // Completing the handshake lets a refusal travel encrypted and typed.
         let transport = enrollment.accept()?;
         self.channel.establish(transport);
-        let redeemed = super::enroll::check(&request)
-            .and_then(|()| store.redeem_activation(&code, device_key, &request.device_name, now_ms));
+        let redeemed = super::enroll::check(&request).and_then(|()| {
+            store.redeem_activation(&code, device_key, &request.device_name, now_ms)
+        });
         match redeemed {
             Ok(device) => {
                 let enrolled = Enrolled {
