@@ -26,8 +26,9 @@ struct Follow {
 /// What [`Follows::next`] found for one collection.
 #[derive(Debug)]
 pub(crate) enum Next {
-    /// A page or a resync-required to send.
-    Send(Body),
+    /// A page or a resync-required to send (boxed: a body is large, and
+    /// the other answers are a few bytes).
+    Send(Box<Body>),
     /// The window is full: wait for an acknowledgement.
     Window,
     /// The device has been sent everything; `Some` the first time since the
@@ -114,7 +115,9 @@ impl Follows {
     pub(crate) fn retain_exactly(&mut self, visible: &[u64]) {
         self.map.retain(|id, _| visible.contains(id));
         for &id in visible {
-            self.map.entry(id).or_insert_with(|| Follow::from(fresh(id)));
+            self.map
+                .entry(id)
+                .or_insert_with(|| Follow::from(fresh(id)));
         }
     }
 
@@ -147,7 +150,7 @@ impl Follows {
                 follow.caught_up = false;
                 // Pages in flight are moot now; their acks will be stale.
                 follow.unacked = 0;
-                Ok(Next::Send(Body::ResyncRequired(resync)))
+                Ok(Next::Send(Box::new(Body::ResyncRequired(resync))))
             }
             Delta::Page(mut page) => {
                 let empty = page.upserts.is_empty()
@@ -157,7 +160,8 @@ impl Follows {
                 // nothing in an empty collection keeps its cursor at 0).
                 let fresh_and_empty = follow.sent.modseq == 0 && page.to_modseq == 0;
                 let same_epoch = page.epoch == follow.sent.epoch;
-                if empty && (fresh_and_empty || (same_epoch && page.to_modseq == follow.sent.modseq))
+                if empty
+                    && (fresh_and_empty || (same_epoch && page.to_modseq == follow.sent.modseq))
                 {
                     let due = !follow.caught_up;
                     follow.caught_up = true;
@@ -187,7 +191,7 @@ impl Follows {
                 if let Some(limit) = self.trim_to {
                     preview::trim(&mut page, limit)?;
                 }
-                Ok(Next::Send(Body::Delta(page)))
+                Ok(Next::Send(Box::new(Body::Delta(page))))
             }
         }
     }

@@ -249,7 +249,7 @@ impl ServerSession {
                     .next(store, principal, collection)
                     .map_err(|e| self.fail(e))?
                 {
-                    Next::Send(body) => body,
+                    Next::Send(body) => *body,
                     Next::UpToDate(Some(caught_up)) if self.has(Feature::CaughtUp) => {
                         Body::CaughtUp(caught_up)
                     }
