@@ -55,10 +55,11 @@ fn every_collection_is_caught_up_once_after_its_pages_and_an_empty_one_gets_no_p
     assert!(client.is_caught_up());
     let mut announced = caught_up(&events);
     announced.sort_unstable();
-    let mut expected: Vec<(u64, u64)> = [town.mayor_calendar, town.chief_inbox, town.chief_calendar]
-        .into_iter()
-        .map(|c| (c, cursor(&client, c).modseq))
-        .collect();
+    let mut expected: Vec<(u64, u64)> =
+        [town.mayor_calendar, town.chief_inbox, town.chief_calendar]
+            .into_iter()
+            .map(|c| (c, cursor(&client, c).modseq))
+            .collect();
     expected.sort_unstable();
     assert_eq!(announced, expected, "{events:?}");
     // Each collection's CaughtUp comes after every change of it.
@@ -203,7 +204,11 @@ fn an_older_device_gets_neither_message_and_keeps_working() {
         .store
         .add_collection(town.chief, CollectionKind::Mail, "Archive")
         .expect("chief");
-    assert!(server.refresh_collections(2_000, &town.store).expect("refresh"));
+    assert!(
+        server
+            .refresh_collections(2_000, &town.store)
+            .expect("refresh")
+    );
     town.add_meeting(town.chief_calendar, "later@town", "Later", &[]);
     server.push_changes(2_000, &town.store).expect("push");
     pump(&mut client, &mut server, &mut town.store, 2_000);
@@ -225,7 +230,11 @@ fn a_new_renamed_or_withdrawn_collection_reaches_the_device_in_the_session() {
     client_events(&mut client);
 
     // Nothing changed: nothing sent.
-    assert!(!server.refresh_collections(1_500, &town.store).expect("refresh"));
+    assert!(
+        !server
+            .refresh_collections(1_500, &town.store)
+            .expect("refresh")
+    );
 
     // A folder appears (an import, the IMAP gateway) with a mail in it.
     let archive = town
@@ -240,7 +249,11 @@ fn a_new_renamed_or_withdrawn_collection_reaches_the_device_in_the_session() {
             0,
         )
         .expect("archive");
-    assert!(server.refresh_collections(2_000, &town.store).expect("refresh"));
+    assert!(
+        server
+            .refresh_collections(2_000, &town.store)
+            .expect("refresh")
+    );
     pump(&mut client, &mut server, &mut town.store, 2_000);
     let events = client_events(&mut client);
     let listed = events.iter().find_map(|e| match e {
@@ -259,7 +272,11 @@ fn a_new_renamed_or_withdrawn_collection_reaches_the_device_in_the_session() {
     town.store
         .rename_collection(archive, "Minutes")
         .expect("archive");
-    assert!(server.refresh_collections(3_000, &town.store).expect("refresh"));
+    assert!(
+        server
+            .refresh_collections(3_000, &town.store)
+            .expect("refresh")
+    );
     pump(&mut client, &mut server, &mut town.store, 3_000);
     let events = client_events(&mut client);
     assert!(
@@ -281,7 +298,11 @@ fn a_new_renamed_or_withdrawn_collection_reaches_the_device_in_the_session() {
     town.store
         .grant(town.mayor_calendar, town.chief, Rights::NONE)
         .expect("grant");
-    assert!(server.refresh_collections(4_000, &town.store).expect("refresh"));
+    assert!(
+        server
+            .refresh_collections(4_000, &town.store)
+            .expect("refresh")
+    );
     pump(&mut client, &mut server, &mut town.store, 4_000);
     client_events(&mut client);
     assert!(

@@ -27,7 +27,10 @@ fn revoked_devices_are_told_and_refused_and_wipes_are_acknowledged() {
     let saved = client.state().to_bytes();
     assert!(client.is_closed() && server.is_closed());
     assert!(client_events(&mut client).contains(&ClientEvent::Revoked));
-    let device = town.store.device(client.state().device_id()).expect("device");
+    let device = town
+        .store
+        .device(client.state().device_id())
+        .expect("device");
     assert!(device.revoked);
     assert_eq!(device.wipe, tidings::store::WipeState::Done(77));
 

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use tidings::compress::{InflateLimits, unpack, unpad};
 use tidings::proto::{
-    self, CalendarItem, CollectionKind, Envelope, FetchRange, FreeBusyQuery, Item, Policy,
-    Refetch, Search, SetFlags, envelope::Body, item, operation::Kind, operation_result::Outcome,
+    self, CalendarItem, CollectionKind, Envelope, FetchRange, FreeBusyQuery, Item, Policy, Refetch,
+    Search, SetFlags, envelope::Body, item, operation::Kind, operation_result::Outcome,
 };
 use tidings::session::{ClientConfig, ClientSession, ClientState, ServerSession};
 use tidings::store::ItemStore;
@@ -142,7 +142,9 @@ fn fields(envelope: &Envelope) -> Value {
             "policy_version": w.policy.map(|p| p.version),
             "keepalive_seconds": w.policy.map(|p| p.keepalive_seconds),
         }),
-        Some(Body::Enrolled(e)) => json!({"device_id": e.device_id, "principal_id": e.principal_id}),
+        Some(Body::Enrolled(e)) => {
+            json!({"device_id": e.device_id, "principal_id": e.principal_id})
+        }
         Some(Body::Delta(p)) => json!({
             "collection_id": p.collection_id, "epoch": p.epoch,
             "from_modseq": p.from_modseq, "to_modseq": p.to_modseq, "advance": p.advance,
@@ -188,7 +190,9 @@ fn fields(envelope: &Envelope) -> Value {
             "collection_id": r.collection_id, "epoch": r.epoch, "reason": r.reason,
         }),
         Some(Body::Refetch(r)) => json!({"collection_id": r.collection_id, "item_ids": r.item_ids}),
-        Some(Body::Policy(p)) => json!({"version": p.version, "allow_attachments": p.allow_attachments}),
+        Some(Body::Policy(p)) => {
+            json!({"version": p.version, "allow_attachments": p.allow_attachments})
+        }
         Some(Body::Wipe(w)) => json!({"wipe_id": w.wipe_id}),
         Some(Body::WipeAck(w)) => json!({"wipe_id": w.wipe_id}),
         Some(Body::Error(e)) => json!({"code": e.code}),
@@ -300,7 +304,13 @@ fn generate() -> Value {
     let chief_calendar = town.chief_calendar;
     let event = |id: u64, version: u64| CalendarItem {
         version,
-        ..meeting(id, chief_calendar, "budget@town.example", "Budget review", &[])
+        ..meeting(
+            id,
+            chief_calendar,
+            "budget@town.example",
+            "Budget review",
+            &[],
+        )
     };
     op(
         &mut client,

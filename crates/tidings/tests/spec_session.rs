@@ -76,13 +76,19 @@ fn a_long_device_name_is_cut_on_a_character_boundary_within_64_bytes() {
     let name = "\u{1F4F1}".repeat(64);
     let (client, _server) = enroll_named(&mut town, &name);
     assert!(client.is_established(), "enrolled");
-    let device = town.store.device(client.state().device_id()).expect("device");
+    let device = town
+        .store
+        .device(client.state().device_id())
+        .expect("device");
     assert_eq!(device.name.len(), MAX_DEVICE_NAME_BYTES);
     assert_eq!(device.name, "\u{1F4F1}".repeat(16));
     // 65 ASCII characters: cut to 64.
     let mut town = Town::new();
     let (client, _server) = enroll_named(&mut town, &"n".repeat(65));
-    let device = town.store.device(client.state().device_id()).expect("device");
+    let device = town
+        .store
+        .device(client.state().device_id())
+        .expect("device");
     assert_eq!(device.name, "n".repeat(64));
 }
 

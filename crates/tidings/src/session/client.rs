@@ -1,6 +1,7 @@
 //! The device side of a session.
 
 use super::channel::{Channel, Timers};
+use super::enroll::{MAX_DEVICE_NAME_BYTES, MAX_ENROLL_CODE_BYTES};
 use super::{HANDSHAKE_IK, HANDSHAKE_XK, state::ClientState};
 use crate::compress::{InflateLimits, pad, unpad};
 use crate::crypto::{IkHelloSent, IkInitiator, StaticKeypair, XkInitiator, XkStarted};
@@ -10,7 +11,6 @@ use crate::proto::{
     OperationResult, Policy, WipeAck, envelope::Body, operation,
 };
 use crate::sync::Applied;
-use super::enroll::{MAX_DEVICE_NAME_BYTES, MAX_ENROLL_CODE_BYTES};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use zeroize::{Zeroize, Zeroizing};
 
