@@ -221,6 +221,13 @@ static uint64_t events(size_t *mail_counts, size_t slots) {
         }
         break;
       }
+      case TIDINGS_EVENT_CAUGHT_UP:
+        printf("collection %llu caught up at %llu\n", (unsigned long long)tidings_event_id(e),
+               (unsigned long long)tidings_event_version(e));
+        break;
+      case TIDINGS_EVENT_COLLECTIONS_CHANGED:
+        printf("collections changed: %zu visible\n", tidings_client_collection_count(phone));
+        break;
       case TIDINGS_EVENT_OPERATION_RESULT:
         printf("operation answered: outcome %d\n", (int)tidings_event_outcome(e));
         answers_awaited--;
@@ -268,10 +275,15 @@ int main(int argc, char **argv) {
                             now_ms(), &phone));
   flush();
 
-  /* The initial sync: done once the server has been quiet for a moment. */
-  while (!tidings_client_is_established(phone)) pump(1000);
-  while (pump(300)) events(NULL, 0);
-  events(NULL, 0);
+  /* The initial sync: done when the server says every collection is caught up. */
+  for (uint64_t give_up = now_ms() + 30000; !tidings_client_is_caught_up(phone);) {
+    if (now_ms() > give_up) {
+      fprintf(stderr, "the initial sync did not finish within 30 s\n");
+      return 1;
+    }
+    pump(1000);
+    events(NULL, 0);
+  }
   print_replica();
   printf("synced (%zu B up, %zu B down)\n", sent, received);
   fflush(stdout);

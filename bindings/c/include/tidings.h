@@ -204,6 +204,17 @@ typedef enum {
    * The session ended; `tidings_event_error` says why (0: clean close).
    */
   TIDINGS_EVENT_CLOSED = 9,
+  /**
+   * A collection's initial sync in this session is complete. `tidings_event_id` is the
+   * collection, `tidings_event_version` its modseq. `tidings_client_is_caught_up` says
+   * when every collection is.
+   */
+  TIDINGS_EVENT_CAUGHT_UP = 10,
+  /**
+   * The visible collections changed during the session: the replica's collection list is
+   * the new one (`tidings_event_encoded`: a `CollectionsChanged` message).
+   */
+  TIDINGS_EVENT_COLLECTIONS_CHANGED = 11,
 } tidings_event_kind;
 
 /**
@@ -610,6 +621,13 @@ tidings_result tidings_client_save(const tidings_client *client, tidings_bytes *
 bool tidings_client_is_established(const tidings_client *client);
 
 /**
+ * Whether every visible collection is caught up in this session (a
+ * `TIDINGS_EVENT_CAUGHT_UP` came for each): the initial sync is done and
+ * what follows is live push (false before the welcome, or for NULL).
+ */
+bool tidings_client_is_caught_up(const tidings_client *client);
+
+/**
  * Whether the session has ended (false for NULL).
  */
 bool tidings_client_is_closed(const tidings_client *client);
@@ -636,14 +654,14 @@ tidings_result tidings_client_poll_event(tidings_client *client, tidings_event *
 tidings_event_kind tidings_event_get_kind(const tidings_event *event);
 
 /**
- * The id an event names: the collection (CHANGED, RESYNC), the device
+ * The id an event names: the collection (CHANGED, RESYNC, CAUGHT_UP), the device
  * (ENROLLED), the wipe order (WIPE_REQUESTED), the created or answered
  * item (OPERATION_RESULT, DONE); 0 otherwise.
  */
 uint64_t tidings_event_id(const tidings_event *event);
 
 /**
- * A version: the collection's modseq (CHANGED), the item's version after
+ * A version: the collection's modseq (CHANGED, CAUGHT_UP), the item's version after
  * the operation (DONE) or its current version (CONFLICT); 0 otherwise.
  */
 uint64_t tidings_event_version(const tidings_event *event);
@@ -689,7 +707,8 @@ size_t tidings_event_search_hit_count(const tidings_event *event);
 /**
  * The event's protobuf encoding, for what the accessors do not cover:
  * an `OperationResult` (OPERATION_RESULT: conflict's current item, busy
- * periods), a `Policy` (POLICY); empty for other kinds.
+ * periods), a `Policy` (POLICY), a `CollectionsChanged`
+ * (COLLECTIONS_CHANGED); empty for other kinds.
  */
 tidings_result tidings_event_encoded(const tidings_event *event, tidings_bytes *out);
 

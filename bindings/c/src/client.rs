@@ -190,6 +190,14 @@ pub extern "C" fn tidings_client_is_established(client: *const tidings_client) -
     guard_value(false, || borrow(client).is_ok_and(|c| c.is_established()))
 }
 
+/// Whether every visible collection is caught up in this session (a
+/// `TIDINGS_EVENT_CAUGHT_UP` came for each): the initial sync is done and
+/// what follows is live push (false before the welcome, or for NULL).
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_client_is_caught_up(client: *const tidings_client) -> bool {
+    guard_value(false, || borrow(client).is_ok_and(|c| c.is_caught_up()))
+}
+
 /// Whether the session has ended (false for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_client_is_closed(client: *const tidings_client) -> bool {

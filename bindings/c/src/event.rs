@@ -45,6 +45,13 @@ pub enum tidings_event_kind {
     TIDINGS_EVENT_REVOKED = 8,
     /// The session ended; `tidings_event_error` says why (0: clean close).
     TIDINGS_EVENT_CLOSED = 9,
+    /// A collection's initial sync in this session is complete. `tidings_event_id` is the
+    /// collection, `tidings_event_version` its modseq. `tidings_client_is_caught_up` says
+    /// when every collection is.
+    TIDINGS_EVENT_CAUGHT_UP = 10,
+    /// The visible collections changed during the session: the replica's collection list is
+    /// the new one (`tidings_event_encoded`: a `CollectionsChanged` message).
+    TIDINGS_EVENT_COLLECTIONS_CHANGED = 11,
 }
 
 /// How an operation was answered.
@@ -95,19 +102,23 @@ pub extern "C" fn tidings_event_get_kind(event: *const tidings_event) -> tidings
         Ok(ClientEvent::WipeRequested { .. }) => TIDINGS_EVENT_WIPE_REQUESTED,
         Ok(ClientEvent::Revoked) => TIDINGS_EVENT_REVOKED,
         Ok(ClientEvent::Closed { .. }) => TIDINGS_EVENT_CLOSED,
+        Ok(ClientEvent::CaughtUp { .. }) => TIDINGS_EVENT_CAUGHT_UP,
+        Ok(ClientEvent::CollectionsChanged { .. }) => TIDINGS_EVENT_COLLECTIONS_CHANGED,
         _ => TIDINGS_EVENT_NONE,
     })
 }
 
-/// The id an event names: the collection (CHANGED, RESYNC), the device
+/// The id an event names: the collection (CHANGED, RESYNC, CAUGHT_UP), the device
 /// (ENROLLED), the wipe order (WIPE_REQUESTED), the created or answered
 /// item (OPERATION_RESULT, DONE); 0 otherwise.
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_event_id(event: *const tidings_event) -> u64 {
     guard_value(0, || match borrow(event).as_deref() {
-        Ok(ClientEvent::Changed { collection_id, .. } | ClientEvent::Resync { collection_id }) => {
-            *collection_id
-        }
+        Ok(
+            ClientEvent::Changed { collection_id, .. }
+            | ClientEvent::Resync { collection_id }
+            | ClientEvent::CaughtUp { collection_id, .. },
+        ) => *collection_id,
         Ok(ClientEvent::Enrolled { device_id }) => *device_id,
         Ok(ClientEvent::WipeRequested { wipe_id }) => *wipe_id,
         Ok(ClientEvent::OperationResult(r)) => match &r.outcome {
@@ -118,12 +129,12 @@ pub extern "C" fn tidings_event_id(event: *const tidings_event) -> u64 {
     })
 }
 
-/// A version: the collection's modseq (CHANGED), the item's version after
+/// A version: the collection's modseq (CHANGED, CAUGHT_UP), the item's version after
 /// the operation (DONE) or its current version (CONFLICT); 0 otherwise.
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_event_version(event: *const tidings_event) -> u64 {
     guard_value(0, || match borrow(event).as_deref() {
-        Ok(ClientEvent::Changed { modseq, .. }) => *modseq,
+        Ok(ClientEvent::Changed { modseq, .. } | ClientEvent::CaughtUp { modseq, .. }) => *modseq,
         Ok(ClientEvent::OperationResult(r)) => match &r.outcome {
             Some(Outcome::Done(done)) => done.version,
             Some(Outcome::Conflict(conflict)) => conflict.current_version,
@@ -245,7 +256,8 @@ pub extern "C" fn tidings_event_search_hit_count(event: *const tidings_event) ->
 
 /// The event's protobuf encoding, for what the accessors do not cover:
 /// an `OperationResult` (OPERATION_RESULT: conflict's current item, busy
-/// periods), a `Policy` (POLICY); empty for other kinds.
+/// periods), a `Policy` (POLICY), a `CollectionsChanged`
+/// (COLLECTIONS_CHANGED); empty for other kinds.
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_event_encoded(
     event: *const tidings_event,
@@ -256,6 +268,11 @@ pub extern "C" fn tidings_event_encoded(
         let encoded = match &*borrow(event)? {
             ClientEvent::OperationResult(r) => proto::encode(r),
             ClientEvent::Policy(p) => proto::encode(p),
+            ClientEvent::CollectionsChanged { collections } => {
+                proto::encode(&proto::CollectionsChanged {
+                    collections: collections.clone(),
+                })
+            }
             _ => Vec::new(),
         };
         out.set(tidings_bytes::from_vec(encoded));

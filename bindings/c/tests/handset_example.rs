@@ -64,6 +64,11 @@ async fn the_handset_example_runs_against_the_reference_server() {
             .any(|l| l.contains("Private: budget options"))
     );
     assert!(transcript.iter().any(|l| l.contains("Harbour board")));
+    // The example waits for the protocol's CaughtUp, not for silence.
+    assert!(
+        transcript.iter().any(|l| l.contains("caught up at")),
+        "{transcript:?}"
+    );
 
     // A mail delivered by another process is pushed to the handset.
     let mut writer = SqliteStore::open(&db, Durability::Process).expect("open");

@@ -152,6 +152,14 @@ impl Client {
         self.session.is_established()
     }
 
+    /// Whether every visible collection is caught up in this session (a
+    /// `caughtUp` event came for each): the initial sync is done, and what
+    /// follows is live push. False before the welcome.
+    #[wasm_bindgen(getter, js_name = caughtUp)]
+    pub fn caught_up(&self) -> bool {
+        self.session.is_caught_up()
+    }
+
     /// Whether the session has ended.
     #[wasm_bindgen(getter)]
     pub fn closed(&self) -> bool {

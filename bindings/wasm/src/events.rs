@@ -23,6 +23,15 @@ pub(crate) fn event(event: &ClientEvent, limits: &InflateLimits) -> JsValue {
         } => typed("changed")
             .big("collectionId", *collection_id)
             .big("modseq", *modseq),
+        ClientEvent::CaughtUp {
+            collection_id,
+            modseq,
+        } => typed("caughtUp")
+            .big("collectionId", *collection_id)
+            .big("modseq", *modseq),
+        ClientEvent::CollectionsChanged { collections } => {
+            typed("collectionsChanged").list("collections", collections, collection_info)
+        }
         ClientEvent::Resync { collection_id } => {
             typed("resync").big("collectionId", *collection_id)
         }

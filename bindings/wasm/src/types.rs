@@ -239,6 +239,10 @@ export type ClientEvent =
   | { type: "connected"; collections: CollectionInfo[] }
   /** A collection changed: re-read it from the replica. */
   | { type: "changed"; collectionId: bigint; modseq: bigint }
+  /** A collection's initial sync in this session is complete (`Client.caughtUp`: all are). */
+  | { type: "caughtUp"; collectionId: bigint; modseq: bigint }
+  /** The visible collections changed during the session; the replica's list is this one. */
+  | { type: "collectionsChanged"; collections: CollectionInfo[] }
   /** A collection was emptied and is being synced afresh. */
   | { type: "resync"; collectionId: bigint }
   /** An operation was answered; `opId` is what the operation returned. */

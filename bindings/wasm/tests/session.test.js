@@ -24,6 +24,12 @@ test("enrollment and the initial sync: the chief holds the mayor's calendar but 
     [t.mayorCalendar, t.chiefInbox, t.chiefCalendar],
   );
   assert.ok(events.some((e) => e.type === "changed" && e.collectionId === t.chiefInbox));
+  // The server says when each collection is synced: no silence timer.
+  assert.deepEqual(
+    events.filter((e) => e.type === "caughtUp").map((e) => e.collectionId).sort(),
+    [t.mayorCalendar, t.chiefInbox, t.chiefCalendar].sort(),
+  );
+  assert.ok(client.caughtUp);
 
   const collections = client.collections();
   assert.deepEqual(collections.map((c) => c.id), [t.mayorCalendar, t.chiefInbox, t.chiefCalendar]);
@@ -109,6 +115,8 @@ test("save, restart, resume: no resync, the replica and the outbox survive", () 
   const events = drain(client);
   assert.equal(events.filter((e) => e.type === "resync").length, 0);
   assert.equal(events.filter((e) => e.type === "connected").length, 1);
+  assert.equal(events.filter((e) => e.type === "caughtUp").length, 3, "unchanged collections too");
+  assert.ok(client.caughtUp);
   const result = events.find((e) => e.type === "operationResult");
   assert.equal(result.opId, opId);
   assert.equal(result.outcome.kind, "done");

@@ -17,6 +17,8 @@ use tidings_server::{admin, import, seed};
 
 #[path = "main/serving.rs"]
 mod serving;
+#[path = "main/triggers.rs"]
+mod triggers;
 use serving::serve;
 
 #[derive(Parser)]
@@ -142,6 +144,12 @@ enum Command {
     /// Deliver a message (.eml) or events (.ics) to EMAIL now; a running
     /// server pushes it live.
     Deliver { email: String, path: PathBuf },
+    /// Forget the removals in EMAIL's mail FOLDER up to now (compaction):
+    /// devices behind it get ResyncRequired LOG_COMPACTED.
+    Compact { email: String, folder: String },
+    /// Start EMAIL's mail FOLDER afresh in a new epoch, empty: devices get
+    /// ResyncRequired RECREATED.
+    Recreate { email: String, folder: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -285,6 +293,14 @@ fn run(cli: Cli) -> Outcome {
             );
         }
         Command::List => list(&open_existing(&db)?)?,
+        Command::Compact { email, folder } => {
+            let floor = triggers::compact(&mut open_existing(&db)?, &email, &folder)?;
+            println!("{folder} of {email}: log compacted up to modseq {floor}");
+        }
+        Command::Recreate { email, folder } => {
+            let epoch = triggers::recreate(&mut open_existing(&db)?, &email, &folder)?;
+            println!("{folder} of {email}: recreated, epoch {epoch}");
+        }
         Command::Delegate {
             owner,
             delegate,
@@ -452,7 +468,13 @@ fn list(store: &SqliteStore) -> tidings::Result<()> {
         );
     }
     for d in store.devices()? {
-        let status = if d.revoked { "revoked" } else { "active" };
+        // A wiped device is revoked once it confirms (sync.md §5.8).
+        let status = match (d.revoked, d.wipe) {
+            (true, tidings::store::WipeState::Done(_)) => "wiped",
+            (true, _) => "revoked",
+            (false, tidings::store::WipeState::Pending(_)) => "wiping",
+            (false, _) => "active",
+        };
         println!(
             "device    {:>4}  principal {:<4} {:<8} {}",
             d.id,

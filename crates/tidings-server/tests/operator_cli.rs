@@ -264,3 +264,60 @@ fn import_and_deliver_say_what_went_wrong_and_where() {
         "{told}"
     );
 }
+
+#[test]
+fn compact_and_recreate_make_the_resync_cases_and_list_shows_a_wipe() {
+    use tidings::store::ItemStore;
+    let s = Scratch::new();
+    s.town();
+    let eml = s.file(
+        "m.eml",
+        b"From: a@town.example\r\nSubject: x\r\n\r\nbody\r\n",
+    );
+    s.ok(&["deliver", "chief@town.example", &eml]);
+    let inbox = |s: &Scratch| {
+        let store = s.store();
+        let chief = admin::principal(&store, "chief@town.example").expect("chief");
+        admin::existing_folder(&store, chief.id, "Inbox").expect("inbox")
+    };
+    let id = inbox(&s);
+    {
+        let mut store = s.store();
+        let item = store.items(id).expect("items")[0].0;
+        store.transaction(|st| st.remove(id, item)).expect("remove");
+    }
+    let told = s.ok(&["compact", "chief@town.example", "Inbox"]);
+    assert!(told.contains("compacted up to modseq 2"), "{told}");
+    assert_eq!(s.store().head(id).expect("head").floor, 2);
+    let told = s.ok(&["recreate", "chief@town.example", "Inbox"]);
+    assert!(told.contains("epoch 2"), "{told}");
+    assert_eq!(s.store().head(id).expect("head").epoch, 2);
+    let told = s.fails(&["compact", "chief@town.example", "Nowhere"]);
+    assert!(told.contains("no mail folder"), "{told}");
+
+    // A wipe ordered, then confirmed (revoked): list says which.
+    let device = {
+        let mut store = s.store();
+        let activation = admin::enroll(&mut store, "chief@town.example", 60_000).expect("enroll");
+        store
+            .transaction(|st| st.redeem_activation(&activation.code.display(), [7; 32], "phone", 0))
+            .expect("redeem")
+            .id
+    };
+    s.ok(&["wipe", &device.to_string()]);
+    assert!(s.ok(&["list"]).contains("wiping"));
+    {
+        let mut store = s.store();
+        let wipe = store.device(device).expect("device").wipe;
+        let tidings::store::WipeState::Pending(id) = wipe else {
+            panic!("pending")
+        };
+        store
+            .transaction(|st| {
+                st.set_wipe(device, tidings::store::WipeState::Done(id))?;
+                st.revoke(device)
+            })
+            .expect("done");
+    }
+    assert!(s.ok(&["list"]).contains("wiped"));
+}

@@ -100,6 +100,17 @@ impl SqliteStore {
         rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
+    /// Every collection, by id: the server compares it to notice a
+    /// collection created, renamed or deleted by another writer.
+    pub fn collections(&self) -> Result<Vec<Collection>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, kind, name, owner FROM collections ORDER BY id")
+            .map_err(storage)?;
+        let rows = stmt.query_map([], collection_row).map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
     /// The collections `owner` owns, by id.
     pub fn owned_collections(&self, owner: u64) -> Result<Vec<Collection>> {
         let mut stmt = self

@@ -331,7 +331,7 @@ fn the_page_window_never_leaks_with_empty_collections_and_repairs() {
     };
     let mut server = ServerSession::new(config, town.keys.clone(), [5; 32], 0);
     pump(&mut client, &mut server, &mut town.store, 0);
-    // The chief's own calendar started empty (a page from 0 to 0 set its epoch).
+    // The chief's own calendar started empty: no page, its cursor stays at 0.
     for n in 1..=3u64 {
         let uid = format!("m{n}@town");
         town.add_meeting(town.chief_calendar, &uid, "Weekly", &[]);

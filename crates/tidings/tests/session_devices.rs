@@ -23,11 +23,16 @@ fn revoked_devices_are_told_and_refused_and_wipes_are_acknowledged() {
             .any(|e| matches!(e, ServerEvent::WipeAcknowledged { wipe_id: 77, .. }))
     );
 
+    // What follows a wipe (sync.md §5.8): the device is revoked at once.
     let saved = client.state().to_bytes();
-    server.revoke(3_000, &mut town.store).expect("revoke");
-    pump(&mut client, &mut server, &mut town.store, 3_000);
-    assert!(client.is_closed());
+    assert!(client.is_closed() && server.is_closed());
     assert!(client_events(&mut client).contains(&ClientEvent::Revoked));
+    let device = town
+        .store
+        .device(client.state().device_id())
+        .expect("device");
+    assert!(device.revoked);
+    assert_eq!(device.wipe, tidings::store::WipeState::Done(77));
 
     let state = ClientState::from_bytes(&saved).expect("restore");
     let mut client =

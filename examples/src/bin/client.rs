@@ -147,15 +147,20 @@ async fn connect(state_file: &Path, addr: &str, mut state: ClientState) -> Resul
 async fn sync(state_file: &Path, follow_seconds: u64) -> Result<()> {
     let (addr, state) = load(state_file)?;
     let mut device = connect(state_file, &addr, state).await?;
-    // Caught up when a moment passes without news.
-    while let Ok(event) =
-        tokio::time::timeout(Duration::from_millis(500), device.next_event()).await
-    {
-        if event?.is_none() {
-            break;
+    // Caught up when the server says every collection is (CaughtUp).
+    let caught_up = async {
+        while !device.session().is_caught_up() {
+            if device.next_event().await?.is_none() {
+                return Err(Error::from(ErrorKind::SessionClosed));
+            }
+            save(state_file, &addr, device.session().state())?;
         }
-        save(state_file, &addr, device.session().state())?;
-    }
+        Ok(())
+    };
+    tokio::time::timeout(Duration::from_secs(30), caught_up)
+        .await
+        .map_err(|_| Error::new(ErrorKind::Timeout, "the initial sync took over 30 s"))??;
+    save(state_file, &addr, device.session().state())?;
     print_replica(device.session());
     let follow = async {
         while let Some(event) = device.next_event().await? {

@@ -123,7 +123,10 @@ async fn run(keep_running: bool) -> Result<()> {
     let store = SqliteStore::open(&db, Durability::Process)?;
     let expected = visible(&store, seed::CHIEF)?;
     let before = chief.wire_bytes();
-    settle(&mut chief, |s| holds(s) == expected).await?;
+    settle(&mut chief, ClientSession::is_caught_up).await?;
+    if holds(chief.session()) != expected {
+        return Err(failed("caught up without every collection"));
+    }
     step(&chief, before, "1. enrollment (Noise XK) and initial sync");
     print_replica(chief.session());
     println!("   (the mayor's inbox is not there: only her calendar is delegated)");
@@ -232,9 +235,9 @@ async fn run(keep_running: bool) -> Result<()> {
         ClientState::from_bytes(&saved)?,
     )
     .await?;
-    settle(&mut chief, |s| s.is_established()).await?;
-    // Give the server a moment: a resync would show up as traffic now.
-    let _ = tokio::time::timeout(Duration::from_millis(300), chief.next_event()).await;
+    // The server says when every collection is caught up: a resync would
+    // come before that, as traffic.
+    settle(&mut chief, ClientSession::is_caught_up).await?;
     step(
         &chief,
         (0, 0),

@@ -27,6 +27,8 @@ int main(void) {
   /* Enrollment and the initial sync: the mayor's folder and calendar. */
   tidings_client *mayor = enroll(server, t.mayor, 9, 1000, &conn);
   CHECK(tidings_client_device_id(mayor) != 0);
+  /* The server says when every collection is synced: no silence timer. */
+  CHECK(tidings_client_is_caught_up(mayor));
   CHECK(drain(mayor, TIDINGS_EVENT_ENROLLED, NULL) == 1);
   CHECK(tidings_client_collection_count(mayor) == 2);
   tidings_collection inbox;
@@ -80,7 +82,9 @@ int main(void) {
   OK(tidings_test_server_accept(server, random, 32, 3000, &conn));
   pump(server, conn, again, 3000);
   CHECK(tidings_client_is_established(again));
-  CHECK(drain(again, TIDINGS_EVENT_CONNECTED, NULL) == 1);
+  /* Unchanged collections are caught up at once after a resume. */
+  CHECK(tidings_client_is_caught_up(again));
+  CHECK(drain(again, TIDINGS_EVENT_CAUGHT_UP, NULL) == 2);
   OK(tidings_client_item_ids(again, t.mayor_inbox, ids, 8, &count));
   CHECK(count == 2);
 

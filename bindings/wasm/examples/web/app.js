@@ -234,10 +234,14 @@ function onEvent(event) {
       clearErrors();
       setStatus("connected · syncing…");
       if (client) render(client);
-      // HOOK (caught-up): the protocol has no explicit "caught up" signal
-      // yet (another issue). Until it has, the first quiet moment after
-      // connecting stands in for it; then call caughtUp() from that event.
-      setTimeout(caughtUp, 500);
+      break;
+    case "caughtUp":
+      // The server says when each collection's initial sync is done.
+      if (client?.caughtUp) setStatus("up to date");
+      break;
+    case "collectionsChanged":
+      save();
+      if (client) render(client);
       break;
     case "changed":
     case "resync":
@@ -306,11 +310,6 @@ function run(next, url) {
     }, retryMs);
     retryMs = Math.min(retryMs * 2, 30_000);
   });
-}
-
-/** The replica holds everything the server had when the device connected. */
-function caughtUp() {
-  if (client?.established) setStatus("up to date");
 }
 
 function forget() {

@@ -67,6 +67,14 @@ function onEvent(event: ClientEvent, connection: Connection): void {
     case "operationResult":
       console.log(event.opId, outcome(event.outcome));
       break;
+    case "caughtUp": {
+      const modseq: bigint = event.modseq;
+      if (client.caughtUp) console.log("synced", event.collectionId, modseq);
+      break;
+    }
+    case "collectionsChanged":
+      for (const c of event.collections) console.log(c.name);
+      break;
     case "wipeRequested":
       client.acknowledgeWipe(performance.now(), event.wipeId);
       connection.flush();

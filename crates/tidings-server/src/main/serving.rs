@@ -42,6 +42,7 @@ pub(crate) fn serve(
             web_root: listen.web,
             pkg_root: listen.pkg,
             max_connections: listen.max_connections,
+            session: listen.limits.session(),
             limits: listen.limits,
             write_back,
             ..ServerOptions::default()

@@ -345,17 +345,26 @@ async fn push(
             Box::new(move |pool, session| in_batch(pool, |b| session.order_wipe(now, b, wipe_id)))
         }
         Ok(Change::Grants { principals }) if principals.contains(&device.principal) => {
+            // What the device may see changed: follow the new list, and the
+            // session sends it (and what a new collection holds).
             let principal = device.principal;
-            let follows = shared
+            let done = shared
                 .access
-                .run(move |pool| pool.read(|s| follows_of(s, principal)))
+                .run(move |pool| {
+                    let result = pool.read(|s| {
+                        let follows = follows_of(s, principal)?;
+                        session.refresh_collections(now, s)?;
+                        Ok(follows)
+                    });
+                    (result, session)
+                })
                 .await;
-            return match follows {
-                Some(Ok(follows)) => {
+            return match done {
+                Some((Ok(follows), session)) => {
                     device.follows = follows;
                     (Ok(()), Some(session))
                 }
-                Some(Err(e)) => (Err(e), Some(session)),
+                Some((Err(e), session)) => (Err(e), Some(session)),
                 None => (Ok(()), None),
             };
         }

@@ -11,8 +11,9 @@
 //! an admin are broadcast the same way.
 
 use super::access::{Access, Backend};
+use super::visibility::Visibility;
 use crate::store::SqliteStore;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tidings::proto::Cursor;
@@ -44,10 +45,11 @@ pub enum Change {
         /// The order.
         wipe_id: u64,
     },
-    /// Delegations changed (an administrator's `delegate`): these
-    /// principals' devices recompute what they follow.
+    /// What these principals may see changed (a collection created,
+    /// renamed, deleted or recreated; a delegation changed): their devices
+    /// recompute what they follow and get the new collection list.
     Grants {
-        /// The principals whose grants changed.
+        /// The principals whose visible collections may have changed.
         principals: Arc<BTreeSet<u64>>,
     },
 }
@@ -96,7 +98,8 @@ struct Seen {
     retry: bool,
     heads: HashMap<u64, LogHead>,
     orders: HashMap<u64, (bool, WipeState)>,
-    grants: BTreeMap<(u64, u64), u32>,
+    /// Collections and delegations, for noticing what principals may see.
+    visibility: Visibility,
 }
 
 fn orders(devices: &[DeviceRecord]) -> HashMap<u64, (bool, WipeState)> {
@@ -157,34 +160,15 @@ where
         std::thread::sleep(Duration::from_millis(5));
     };
     pool.read(|store| {
+        let heads = store.heads()?;
         Ok(Seen {
             data_version,
             retry: false,
-            heads: store
-                .heads()?
-                .into_iter()
-                .map(|h| (h.collection_id, h))
-                .collect(),
+            visibility: Visibility::new(store.collections()?, &heads, store.grants()?),
+            heads: heads.into_iter().map(|h| (h.collection_id, h)).collect(),
             orders: orders(&store.devices()?),
-            grants: store.grants()?,
         })
     })
-}
-
-/// The principals whose grants differ between `before` and `now`.
-fn changed_principals(
-    before: &BTreeMap<(u64, u64), u32>,
-    now: &BTreeMap<(u64, u64), u32>,
-) -> BTreeSet<u64> {
-    let gone = before
-        .iter()
-        .filter(|(k, v)| now.get(k) != Some(v))
-        .map(|((p, _), _)| *p);
-    let new = now
-        .iter()
-        .filter(|(k, v)| before.get(k) != Some(v))
-        .map(|((p, _), _)| *p);
-    gone.chain(new).collect()
 }
 
 fn look<B>(
@@ -225,8 +209,14 @@ fn look_at(
     } else {
         None
     };
-    let grants = if external {
-        Some(store.grants()?)
+    // Another process's commit, or collections that came, went or were
+    // recreated here: read what decides visibility again.
+    let visibility = if external || seen.visibility.heads_moved(&heads) {
+        Some(Visibility::new(
+            store.collections()?,
+            &heads,
+            store.grants()?,
+        ))
     } else {
         None
     };
@@ -273,14 +263,14 @@ fn look_at(
         }
         seen.orders = now;
     }
-    if let Some(grants) = grants {
-        let principals = changed_principals(&seen.grants, &grants);
+    if let Some(visibility) = visibility {
+        let principals = seen.visibility.affected(&visibility);
         if !principals.is_empty() {
             let _ = hub.changes.send(Change::Grants {
                 principals: Arc::new(principals),
             });
         }
-        seen.grants = grants;
+        seen.visibility = visibility;
     }
     Ok(())
 }

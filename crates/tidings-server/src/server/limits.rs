@@ -44,6 +44,20 @@ pub struct Limits {
     /// Store jobs (off the async threads) running at once.
     #[arg(long, default_value_t = Limits::DEFAULT.store_workers)]
     pub store_workers: usize,
+    /// Seconds without sending after which a session sends a keepalive;
+    /// devices are told it in their policy (`keepalive_seconds`) and do the
+    /// same. `serve` puts it in the session settings ([`Limits::timers`]).
+    #[arg(long, default_value_t = Limits::DEFAULT.keepalive_secs, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keepalive_secs: u64,
+    /// Seconds without hearing from a device after which its session is
+    /// closed with `ErrorInfo` 605 (`Timeout`); at least twice the keepalive.
+    #[arg(long, default_value_t = Limits::DEFAULT.idle_timeout_secs, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_secs: u64,
+    /// Messages the server seals under one key before it rekeys its sending
+    /// direction (handshake.md §8); small values let an implementation see
+    /// server-initiated rekeys. `serve` puts it in the session settings.
+    #[arg(long, default_value_t = Limits::DEFAULT.rekey_after_messages, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rekey_after_messages: u64,
 }
 
 impl Limits {
@@ -59,7 +73,34 @@ impl Limits {
         enroll_per_minute_per_source: 10,
         store_ms_per_second: 250,
         store_workers: 8,
+        keepalive_secs: 240,
+        idle_timeout_secs: 600,
+        rekey_after_messages: 1 << 20,
     };
+
+    /// The core's session settings these limits set: timers and rekeying.
+    pub fn session(&self) -> tidings::session::ServerConfig {
+        tidings::session::ServerConfig {
+            timers: self.timers(),
+            rekey: tidings::crypto::RekeyPolicy::DEFAULT
+                .with_max_messages(self.rekey_after_messages),
+            ..tidings::session::ServerConfig::default()
+        }
+    }
+
+    /// The session timers these limits set: the keepalive as given, the
+    /// idle timeout at least twice it (so a device that keeps its rhythm
+    /// is never cut off).
+    pub fn timers(&self) -> tidings::session::Timers {
+        let keepalive_ms = self.keepalive_secs.saturating_mul(1000);
+        tidings::session::Timers {
+            keepalive_ms,
+            idle_timeout_ms: self
+                .idle_timeout_secs
+                .saturating_mul(1000)
+                .max(keepalive_ms.saturating_mul(2)),
+        }
+    }
 
     pub(crate) fn handshake_timeout(&self) -> Duration {
         Duration::from_secs(self.handshake_timeout_secs)

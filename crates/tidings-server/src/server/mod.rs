@@ -21,6 +21,7 @@ mod handshake;
 mod http;
 pub mod hub;
 pub mod limits;
+mod visibility;
 mod wire;
 
 use crate::store::{SqlitePool, SqliteStore, WriteBack};

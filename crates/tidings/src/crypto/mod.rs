@@ -78,4 +78,6 @@ pub use prologue::{PROTOCOL_VERSION, prologue};
 pub use rekey::{MAX_MESSAGES_PER_KEY, RekeyPolicy};
 pub use symmetricstate::HASH_LEN;
 pub use transport::{MAX_PLAINTEXT_LEN, Opened, Transport};
-pub use xk::{XkEnrollment, XkInitiator, XkResponded, XkResponder, XkStarted};
+pub use xk::{
+    MAX_ACTIVATION_CODE_LEN, XkEnrollment, XkInitiator, XkResponded, XkResponder, XkStarted,
+};

@@ -21,7 +21,7 @@ use super::prologue::{PROTOCOL_VERSION, prologue};
 use super::transport::Transport;
 use crate::error::{Error, ErrorKind, Result};
 
-/// Longest activation code accepted, in bytes.
+/// Longest payload of XK message 3 (the encoded `Enroll`), in bytes.
 pub const MAX_ACTIVATION_CODE_LEN: usize = 256;
 
 fn xk_prologue() -> Vec<u8> {

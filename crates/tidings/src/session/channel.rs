@@ -2,7 +2,7 @@
 //! transport, padding and the envelope codec, rekeying and liveness timers.
 
 use crate::compress::{pad, unpad};
-use crate::crypto::{Opened, Transport};
+use crate::crypto::{Opened, RekeyPolicy, Transport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{FrameDecoder, FrameEncoder};
 use crate::proto::{self, Envelope};
@@ -38,6 +38,11 @@ pub(crate) struct Channel {
     timers: Timers,
     last_sent_ms: u64,
     last_heard_ms: u64,
+    /// When this side rekeys its sending direction.
+    rekey: RekeyPolicy,
+    /// Every padded envelope sealed, in order (test builds: the vectors).
+    #[cfg(feature = "testing")]
+    sent_log: Vec<Vec<u8>>,
 }
 
 impl Channel {
@@ -50,15 +55,30 @@ impl Channel {
             timers,
             last_sent_ms: now_ms,
             last_heard_ms: now_ms,
+            rekey: RekeyPolicy::DEFAULT,
+            #[cfg(feature = "testing")]
+            sent_log: Vec::new(),
         }
+    }
+
+    /// Takes the padded envelopes sealed so far (test builds only).
+    #[cfg(feature = "testing")]
+    pub(crate) fn take_sent_for_testing_only(&mut self) -> Vec<Vec<u8>> {
+        core::mem::take(&mut self.sent_log)
     }
 
     pub(crate) fn established(&self) -> bool {
         self.transport.is_some()
     }
 
-    pub(crate) fn establish(&mut self, transport: Transport) {
+    pub(crate) fn establish(&mut self, mut transport: Transport) {
+        transport.set_rekey_policy(self.rekey);
         self.transport = Some(transport);
+    }
+
+    /// Sets when this side rekeys (before the transport is established).
+    pub(crate) fn set_rekey_policy(&mut self, rekey: RekeyPolicy) {
+        self.rekey = rekey;
     }
 
     /// Queues one frame holding `body` (a handshake message).
@@ -91,6 +111,12 @@ impl Channel {
         transport.seal(padded, &mut sealed)?;
         self.encoder.encode(&sealed, &mut wire)?;
         self.queue(now_ms, wire);
+        // Bounded even in test builds: the first envelopes are the ones
+        // vectors need.
+        #[cfg(feature = "testing")]
+        if self.sent_log.len() < 1024 {
+            self.sent_log.push(padded.to_vec());
+        }
         Ok(())
     }
 
@@ -171,6 +197,19 @@ impl Channel {
 
     /// Sends a keepalive if one is due; fails with [`ErrorKind::Timeout`] if
     /// the peer has been silent too long.
+    /// Adopts the keepalive interval of the peer's policy (seconds; 0 keeps
+    /// the default): this side sends keepalives at that rhythm, and waits at
+    /// least two and a half of the peer's intervals before calling it silent.
+    pub(crate) fn adopt_keepalive(&mut self, seconds: u32) {
+        if seconds == 0 {
+            return;
+        }
+        let keepalive = u64::from(seconds).saturating_mul(1000);
+        self.timers.keepalive_ms = keepalive;
+        let patience = keepalive.saturating_mul(5) / 2;
+        self.timers.idle_timeout_ms = self.timers.idle_timeout_ms.max(patience);
+    }
+
     pub(crate) fn handle_timeout(&mut self, now_ms: u64) -> Result<()> {
         if now_ms
             >= self

@@ -1,16 +1,17 @@
 //! The device side of a session.
 
 use super::channel::{Channel, Timers};
+use super::enroll::{MAX_DEVICE_NAME_BYTES, MAX_ENROLL_CODE_BYTES};
 use super::{HANDSHAKE_IK, HANDSHAKE_XK, state::ClientState};
 use crate::compress::{InflateLimits, pad, unpad};
 use crate::crypto::{IkHelloSent, IkInitiator, StaticKeypair, XkInitiator, XkStarted};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
-    self, Ack, CollectionInfo, Cursor, Enroll, Envelope, Hello, Operation, OperationResult, Policy,
-    WipeAck, envelope::Body, operation,
+    self, Ack, CollectionInfo, Cursor, Enroll, Envelope, Feature, Hello, Operation,
+    OperationResult, Policy, WipeAck, envelope::Body, operation,
 };
 use crate::sync::Applied;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use zeroize::{Zeroize, Zeroizing};
 
 /// How a client behaves.
@@ -24,7 +25,16 @@ pub struct ClientConfig {
     pub page_items: u32,
     /// Limits on inflating items.
     pub inflate: InflateLimits,
+    /// `Hello.features`: the optional messages to ask for (`Feature` bits;
+    /// default [`FEATURES`], everything this client understands). A device
+    /// that leaves out `FEATURE_CAUGHT_UP` is never [caught
+    /// up](ClientSession::is_caught_up).
+    pub features: u32,
 }
+
+/// Every optional message this client understands (`Hello.features`):
+/// `CaughtUp` and `CollectionsChanged`.
+pub const FEATURES: u32 = Feature::CaughtUp as u32 | Feature::CollectionUpdates as u32;
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -33,6 +43,7 @@ impl Default for ClientConfig {
             preview_bytes: 2048,
             page_items: 0,
             inflate: InflateLimits::default(),
+            features: FEATURES,
         }
     }
 }
@@ -57,6 +68,24 @@ pub enum ClientEvent {
         collection_id: u64,
         /// The modseq it now stands at.
         modseq: u64,
+    },
+    /// The collection's initial sync in this session is complete: the
+    /// replica holds everything the server had when it was sent (after a
+    /// resume, at once for a collection that did not change). Sent once per
+    /// collection and session, and again after a [`Resync`](Self::Resync).
+    /// [`ClientSession::is_caught_up`] says when every collection is.
+    CaughtUp {
+        /// The collection.
+        collection_id: u64,
+        /// The modseq it stands at (0: empty).
+        modseq: u64,
+    },
+    /// The collections the device may see changed during the session (one
+    /// was created, renamed or deleted, or a delegation changed): the
+    /// replica's list is the new one, and a new collection is being synced.
+    CollectionsChanged {
+        /// Visible collections with rights.
+        collections: Vec<CollectionInfo>,
     },
     /// The server could not serve a cursor; the collection was emptied and
     /// is being synced afresh.
@@ -117,6 +146,11 @@ pub struct ClientSession {
     ended: bool,
     /// A resumed session's hello waits until the caller has saved the state.
     awaiting_save: bool,
+    /// Collections whose `CaughtUp` came in this session (since their last
+    /// resync).
+    caught_up: BTreeSet<u64>,
+    /// The Welcome of this session came.
+    welcomed: bool,
 }
 
 impl ClientSession {
@@ -133,10 +167,9 @@ impl ClientSession {
         let keys = StaticKeypair::from_secret_bytes(*state.device_secret);
         let mut first = vec![HANDSHAKE_XK];
         let started = XkInitiator::new(&keys, state.server_public, ephemeral).start(&mut first)?;
-        let name: String = device_name.chars().take(64).collect();
         let mut request = Enroll {
-            activation_code: activation_code.chars().take(64).collect(),
-            device_name: name,
+            activation_code: cut(activation_code, MAX_ENROLL_CODE_BYTES).into(),
+            device_name: cut(device_name, MAX_DEVICE_NAME_BYTES).into(),
             platform: String::new(),
         };
         // The code is a secret until it is burned: no copy outlives its use.
@@ -214,6 +247,8 @@ impl ClientSession {
             events: VecDeque::new(),
             ended: false,
             awaiting_save: false,
+            caught_up: BTreeSet::new(),
+            welcomed: false,
         }
     }
 
@@ -232,6 +267,19 @@ impl ClientSession {
     /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
         matches!(self.phase, Phase::Closed)
+    }
+
+    /// Whether every visible collection is caught up in this session (a
+    /// [`ClientEvent::CaughtUp`] came for each): the initial sync is done,
+    /// and what follows is live push. False before the Welcome.
+    pub fn is_caught_up(&self) -> bool {
+        self.welcomed
+            && self.is_established()
+            && self
+                .state
+                .replica
+                .collections()
+                .all(|(info, _)| self.caught_up.contains(&info.id))
     }
 
     // ---- inputs ----
@@ -266,9 +314,24 @@ impl ClientSession {
         if self.is_closed() {
             return Ok(());
         }
-        self.channel
-            .handle_timeout(now_ms)
-            .map_err(|e| self.fail(e))
+        match self.channel.handle_timeout(now_ms) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if self.is_established() && e.kind() == ErrorKind::Timeout {
+                    // Typed for the server too, in case it still listens.
+                    let _ = self.channel.send(
+                        now_ms,
+                        &Envelope {
+                            body: Some(Body::Error(proto::ErrorInfo {
+                                code: e.code().into(),
+                                hello_floor: 0,
+                            })),
+                        },
+                    );
+                }
+                Err(self.fail(e))
+            }
+        }
     }
 
     /// Queues an operation: sent now if the session is open, kept in the
@@ -316,6 +379,14 @@ impl ClientSession {
         }
         self.finish(None);
         Ok(())
+    }
+
+    /// The padded envelopes this session has sealed so far, in order,
+    /// taken: what the vectors in `docs/test-vectors/` are made of. Test
+    /// builds only.
+    #[cfg(feature = "testing")]
+    pub fn take_sent_envelopes_for_testing_only(&mut self) -> Vec<Vec<u8>> {
+        self.channel.take_sent_for_testing_only()
     }
 
     /// Sends arbitrary plaintext through the encrypted channel, bypassing
@@ -408,8 +479,11 @@ impl ClientSession {
                     .replica
                     .set_collections(welcome.collections.clone());
                 self.continuing.clear();
+                self.caught_up.clear();
+                self.welcomed = true;
                 if let Some(policy) = welcome.policy {
                     self.state.policy = policy;
+                    self.channel.adopt_keepalive(policy.keepalive_seconds);
                 }
                 self.events.push_back(ClientEvent::Connected {
                     collections: welcome.collections,
@@ -485,8 +559,29 @@ impl ClientSession {
                     .replica
                     .reset(resync.collection_id, resync.epoch)?;
                 self.continuing.remove(&resync.collection_id);
+                self.caught_up.remove(&resync.collection_id);
                 self.events.push_back(ClientEvent::Resync {
                     collection_id: resync.collection_id,
+                });
+            }
+            Body::CaughtUp(caught_up) => {
+                self.caught_up.insert(caught_up.collection_id);
+                self.events.push_back(ClientEvent::CaughtUp {
+                    collection_id: caught_up.collection_id,
+                    modseq: caught_up.modseq,
+                });
+            }
+            Body::CollectionsChanged(changed) => {
+                self.state
+                    .replica
+                    .set_collections(changed.collections.clone());
+                // A collection gone from the list is gone from this session;
+                // one that comes back is synced (and caught up) afresh.
+                let visible: BTreeSet<u64> = changed.collections.iter().map(|c| c.id).collect();
+                self.continuing.retain(|id, _| visible.contains(id));
+                self.caught_up.retain(|id| visible.contains(id));
+                self.events.push_back(ClientEvent::CollectionsChanged {
+                    collections: changed.collections,
                 });
             }
             Body::Result(result) => {
@@ -495,6 +590,7 @@ impl ClientSession {
             }
             Body::Policy(policy) => {
                 self.state.policy = policy;
+                self.channel.adopt_keepalive(policy.keepalive_seconds);
                 self.events.push_back(ClientEvent::Policy(policy));
             }
             Body::Wipe(wipe) => self.events.push_back(ClientEvent::WipeRequested {
@@ -548,6 +644,15 @@ impl ClientSession {
     }
 }
 
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end = end.saturating_sub(1);
+    }
+    text.get(..end).unwrap_or_default()
+}
+
 fn hello(config: &ClientConfig, state: &ClientState) -> Hello {
     Hello {
         cursors: state.replica.cursors(),
@@ -555,5 +660,6 @@ fn hello(config: &ClientConfig, state: &ClientState) -> Hello {
         page_items: config.page_items,
         client_version: concat!("tidings-rs/", env!("CARGO_PKG_VERSION")).into(),
         policy_version: state.policy.version,
+        features: config.features,
     }
 }

@@ -17,6 +17,9 @@ pub struct PreparedPage {
     pub(crate) from: Cursor,
     pub(crate) to: Cursor,
     pub(crate) padded: Vec<u8>,
+    /// Changes it carries: a device that asked for smaller pages
+    /// (`Hello.page_items`) does not take a larger one.
+    pub(crate) changes: usize,
 }
 
 impl PreparedPage {
@@ -37,6 +40,7 @@ impl PreparedPage {
             floor: page.floor,
             partial: page.more,
         };
+        let changes = page.upserts.len() + page.removals.len() + page.flag_changes.len();
         page.advance = page.to_modseq - page.from_modseq;
         page.from_modseq = 0;
         page.to_modseq = 0;
@@ -52,6 +56,7 @@ impl PreparedPage {
             from: *from,
             to,
             padded,
+            changes,
         }))
     }
 

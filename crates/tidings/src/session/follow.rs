@@ -5,7 +5,7 @@
 
 use super::preview;
 use crate::error::{ErrorKind, Result};
-use crate::proto::{Cursor, DeltaPage, Hello, ItemUpsert, envelope::Body};
+use crate::proto::{CaughtUp, Cursor, DeltaPage, Hello, ItemUpsert, envelope::Body};
 use crate::store::Store;
 use crate::sync::abridge::abridge;
 use crate::sync::{Delta, MAX_PACKED_ITEM, PageLimits};
@@ -18,6 +18,22 @@ struct Follow {
     /// A page was sent in this session: the next may use the continuing form.
     continuing: bool,
     unacked: u32,
+    /// `CaughtUp` was due and given for the catch-up under way: set once the
+    /// device has been sent everything, cleared by a resync.
+    caught_up: bool,
+}
+
+/// What [`Follows::next`] found for one collection.
+#[derive(Debug)]
+pub(crate) enum Next {
+    /// A page or a resync-required to send (boxed: a body is large, and
+    /// the other answers are a few bytes).
+    Send(Box<Body>),
+    /// The window is full: wait for an acknowledgement.
+    Window,
+    /// The device has been sent everything; `Some` the first time since the
+    /// catch-up began (the `CaughtUp` to send), `None` after.
+    UpToDate(Option<CaughtUp>),
 }
 
 /// The collections one session follows.
@@ -29,7 +45,28 @@ pub(crate) struct Follows {
     /// The smaller preview this device asked for, if it did.
     trim_to: Option<usize>,
     limits: PageLimits,
+    /// The server's most changes per page: the default and the ceiling of
+    /// what a device may ask for.
+    server_items: usize,
     max_unacked: u32,
+}
+
+fn fresh(collection_id: u64) -> Cursor {
+    Cursor {
+        collection_id,
+        ..Cursor::default()
+    }
+}
+
+impl From<Cursor> for Follow {
+    fn from(sent: Cursor) -> Self {
+        Self {
+            sent,
+            continuing: false,
+            unacked: 0,
+            caught_up: false,
+        }
+    }
 }
 
 impl Follows {
@@ -39,6 +76,7 @@ impl Follows {
             packed_preview,
             trim_to: None,
             limits,
+            server_items: limits.max_items.max(1),
             max_unacked: max_unacked.max(1),
         }
     }
@@ -54,46 +92,52 @@ impl Follows {
         self.map.clear();
         let wanted = usize::try_from(hello.preview_bytes).unwrap_or(usize::MAX);
         self.trim_to = (wanted != 0 && wanted < self.packed_preview).then_some(wanted);
+        // The device's page size, within the server's (sync.md §3 rule 3).
+        let items = usize::try_from(hello.page_items).unwrap_or(usize::MAX);
+        self.limits.max_items = match items {
+            0 => self.server_items,
+            n => n.min(self.server_items),
+        };
         for info in store.collection_infos(principal)? {
-            let fresh = Cursor {
-                collection_id: info.id,
-                ..Cursor::default()
-            };
             let sent = hello
                 .cursors
                 .iter()
                 .find(|c| c.collection_id == info.id)
                 .copied()
-                .unwrap_or(fresh);
-            self.map.insert(
-                info.id,
-                Follow {
-                    sent,
-                    continuing: false,
-                    unacked: 0,
-                },
-            );
+                .unwrap_or_else(|| fresh(info.id));
+            self.map.insert(info.id, Follow::from(sent));
         }
         Ok(())
+    }
+
+    /// Follows exactly `visible` from now on: a collection that became
+    /// visible is followed from the start, one that is gone is dropped.
+    pub(crate) fn retain_exactly(&mut self, visible: &[u64]) {
+        self.map.retain(|id, _| visible.contains(id));
+        for &id in visible {
+            self.map
+                .entry(id)
+                .or_insert_with(|| Follow::from(fresh(id)));
+        }
     }
 
     pub(crate) fn collections(&self) -> Vec<u64> {
         self.map.keys().copied().collect()
     }
 
-    /// The next message for `collection`: a page, or resync-required; `None`
-    /// when the device has everything or the window is full.
+    /// The next message for `collection`: a page or resync-required to
+    /// send, a full window, or nothing left to send.
     pub(crate) fn next<S: Store>(
         &mut self,
         store: &S,
         principal: u64,
         collection: u64,
-    ) -> Result<Option<Body>> {
+    ) -> Result<Next> {
         let Some(follow) = self.map.get_mut(&collection) else {
-            return Ok(None);
+            return Ok(Next::UpToDate(None));
         };
         if follow.unacked >= self.max_unacked {
-            return Ok(None);
+            return Ok(Next::Window);
         }
         match store.delta_for(principal, &follow.sent, &self.limits)? {
             Delta::Resync(resync) => {
@@ -103,17 +147,29 @@ impl Follows {
                     ..Cursor::default()
                 };
                 follow.continuing = false;
+                follow.caught_up = false;
                 // Pages in flight are moot now; their acks will be stale.
                 follow.unacked = 0;
-                Ok(Some(Body::ResyncRequired(resync)))
+                Ok(Next::Send(Box::new(Body::ResyncRequired(resync))))
             }
             Delta::Page(mut page) => {
                 let empty = page.upserts.is_empty()
                     && page.removals.is_empty()
                     && page.flag_changes.is_empty();
-                if empty && page.epoch == follow.sent.epoch && page.to_modseq == follow.sent.modseq
+                // An empty page moves nothing: never sent (a device with
+                // nothing in an empty collection keeps its cursor at 0).
+                let fresh_and_empty = follow.sent.modseq == 0 && page.to_modseq == 0;
+                let same_epoch = page.epoch == follow.sent.epoch;
+                if empty
+                    && (fresh_and_empty || (same_epoch && page.to_modseq == follow.sent.modseq))
                 {
-                    return Ok(None);
+                    let due = !follow.caught_up;
+                    follow.caught_up = true;
+                    return Ok(Next::UpToDate(due.then_some(CaughtUp {
+                        collection_id: collection,
+                        epoch: page.epoch,
+                        modseq: page.to_modseq,
+                    })));
                 }
                 follow.sent = Cursor {
                     collection_id: collection,
@@ -135,16 +191,17 @@ impl Follows {
                 if let Some(limit) = self.trim_to {
                     preview::trim(&mut page, limit)?;
                 }
-                Ok(Some(Body::Delta(page)))
+                Ok(Next::Send(Box::new(Body::Delta(page))))
             }
         }
     }
 
     /// Takes a prepared page if `collection` stands exactly at `from` in this
     /// session with the window open; the page then ends at `to`.
-    pub(crate) fn take_prepared(&mut self, from: &Cursor, to: &Cursor) -> bool {
-        if self.trim_to.is_some() {
-            return false; // this device's pages are cut to its preview size
+    pub(crate) fn take_prepared(&mut self, from: &Cursor, to: &Cursor, changes: usize) -> bool {
+        if self.trim_to.is_some() || changes > self.limits.max_items {
+            // This device's pages are cut to its preview size, or smaller.
+            return false;
         }
         let Some(follow) = self.map.get_mut(&from.collection_id) else {
             return false;

@@ -28,6 +28,7 @@
 mod channel;
 #[deny(clippy::arithmetic_side_effects)]
 mod client;
+mod enroll;
 mod fanout;
 mod follow;
 mod loopback;
@@ -41,7 +42,8 @@ mod server;
 mod state;
 
 pub use channel::Timers;
-pub use client::{ClientConfig, ClientEvent, ClientSession};
+pub use client::{ClientConfig, ClientEvent, ClientSession, FEATURES};
+pub use enroll::{MAX_DEVICE_NAME_BYTES, MAX_ENROLL_CODE_BYTES, MAX_PLATFORM_BYTES};
 pub use fanout::PreparedPage;
 pub use loopback::pump;
 pub use ops::{

@@ -2,15 +2,15 @@
 
 use super::channel::{Channel, Timers};
 use super::fanout::PreparedPage;
-use super::follow::Follows;
+use super::follow::{Follows, Next};
 use super::ops::{self, Outgoing};
 use super::{HANDSHAKE_IK, HANDSHAKE_XK};
 use crate::compress::{pad, unpad};
-use crate::crypto::{IkResponder, StaticKeypair, XkResponded, XkResponder};
+use crate::crypto::{IkResponder, RekeyPolicy, StaticKeypair, XkResponded, XkResponder};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
-    self, Enroll, Enrolled, Envelope, ErrorInfo, Hello, Policy, Revoked, Welcome, Wipe,
-    envelope::Body,
+    self, CollectionInfo, CollectionsChanged, Enroll, Enrolled, Envelope, ErrorInfo, Feature,
+    Hello, Policy, Revoked, Welcome, Wipe, envelope::Body,
 };
 use crate::store::{Store, WipeState};
 use crate::sync::{PageLimits, Rights};
@@ -31,6 +31,26 @@ pub struct ServerConfig {
     /// The preview size this server packs mail items with; a device asking
     /// for less gets its previews cut (and repacked) for it alone.
     pub packed_preview_bytes: usize,
+    /// When the server rekeys its sending direction (handshake.md §8):
+    /// tighten it to see rekeys happen (`serve --rekey-after-messages`).
+    pub rekey: RekeyPolicy,
+}
+
+impl ServerConfig {
+    /// The policy a device gets when none was set for it (sync.md §5.7):
+    /// version 1, no passcode or lock rule, attachments allowed, this
+    /// server's preview size and keepalive interval.
+    pub fn default_policy(&self) -> Policy {
+        let keepalive = (self.timers.keepalive_ms / 1000).max(1);
+        Policy {
+            version: 1,
+            require_passcode: false,
+            max_inactivity_seconds: 0,
+            allow_attachments: true,
+            max_preview_bytes: u32::try_from(self.packed_preview_bytes).unwrap_or(u32::MAX),
+            keepalive_seconds: u32::try_from(keepalive).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -40,6 +60,7 @@ impl Default for ServerConfig {
             page_limits: PageLimits::default(),
             max_unacked_pages: 4,
             packed_preview_bytes: crate::sync::mail::DEFAULT_PREVIEW_BYTES,
+            rekey: RekeyPolicy::DEFAULT,
         }
     }
 }
@@ -116,6 +137,13 @@ pub struct ServerSession {
     /// The Closed event was emitted. Kept apart from the phase, which is
     /// taken out (left Closed) while a frame is handled.
     ended: bool,
+    /// `Hello.features`: which optional messages the device understands.
+    features: u32,
+    /// The collection list the device holds (from Welcome, then from
+    /// `CollectionsChanged`).
+    collections: Vec<CollectionInfo>,
+    /// What a device gets when no policy was set for it.
+    default_policy: Policy,
 }
 
 impl ServerSession {
@@ -126,8 +154,11 @@ impl ServerSession {
         ephemeral: [u8; 32],
         now_ms: u64,
     ) -> Self {
-        let channel = Channel::new(now_ms, config.timers);
+        let mut channel = Channel::new(now_ms, config.timers);
+        channel.set_rekey_policy(config.rekey);
+        let default_policy = config.default_policy();
         Self {
+            default_policy,
             keys,
             channel,
             phase: Phase::AwaitingHandshake(Zeroizing::new(ephemeral)),
@@ -139,7 +170,14 @@ impl ServerSession {
             events: VecDeque::new(),
             follows_page_bytes: config.page_limits.max_bytes,
             ended: false,
+            features: 0,
+            collections: Vec::new(),
         }
+    }
+
+    fn has(&self, feature: Feature) -> bool {
+        let bit = u32::try_from(feature as i32).unwrap_or(0);
+        self.features & bit != 0
     }
 
     // ---- getters ----
@@ -205,11 +243,18 @@ impl ServerSession {
             if !self.may_read(store, principal, collection)? {
                 continue;
             }
-            while let Some(body) = self
-                .follows
-                .next(store, principal, collection)
-                .map_err(|e| self.fail(e))?
-            {
+            loop {
+                let body = match self
+                    .follows
+                    .next(store, principal, collection)
+                    .map_err(|e| self.fail(e))?
+                {
+                    Next::Send(body) => *body,
+                    Next::UpToDate(Some(caught_up)) if self.has(Feature::CaughtUp) => {
+                        Body::CaughtUp(caught_up)
+                    }
+                    Next::UpToDate(_) | Next::Window => break,
+                };
                 let envelope = Envelope { body: Some(body) };
                 self.channel
                     .send(now_ms, &envelope)
@@ -217,6 +262,45 @@ impl ServerSession {
             }
         }
         Ok(())
+    }
+
+    /// Brings the device's collection list up to date: call it when the
+    /// collections its principal may see may have changed (one created,
+    /// renamed, deleted or recreated; a delegation changed). When the list
+    /// differs from the one the device holds, a device that understands it
+    /// (`FEATURE_COLLECTION_UPDATES`) is sent `CollectionsChanged`, follows
+    /// the new list from now on (a new collection from the start) and is sent
+    /// what it lacks. An older device keeps what it followed and learns the
+    /// new list when it reconnects; it is still sent nothing it may no longer
+    /// read. Returns whether the list changed.
+    pub fn refresh_collections<S: Store>(&mut self, now_ms: u64, store: &S) -> Result<bool> {
+        let Phase::Established { principal, .. } = self.phase else {
+            return Ok(false);
+        };
+        let now = store
+            .collection_infos(principal)
+            .map_err(|e| self.fail(e))?;
+        if now == self.collections {
+            return Ok(false);
+        }
+        if self.has(Feature::CollectionUpdates) {
+            let ids: Vec<u64> = now.iter().map(|c| c.id).collect();
+            self.follows.retain_exactly(&ids);
+            let message = CollectionsChanged {
+                collections: now.clone(),
+            };
+            self.channel
+                .send(
+                    now_ms,
+                    &Envelope {
+                        body: Some(Body::CollectionsChanged(message)),
+                    },
+                )
+                .map_err(|e| self.fail(e))?;
+        }
+        self.collections = now;
+        self.push_changes(now_ms, store)?;
+        Ok(true)
     }
 
     /// Sends a prepared page if this session stands exactly where it starts
@@ -233,7 +317,9 @@ impl ServerSession {
             return Ok(false);
         };
         if !self.may_read(store, principal, page.from.collection_id)?
-            || !self.follows.take_prepared(&page.from, &page.to)
+            || !self
+                .follows
+                .take_prepared(&page.from, &page.to, page.changes)
         {
             return Ok(false);
         }
@@ -316,9 +402,23 @@ impl ServerSession {
         if self.is_closed() {
             return Ok(());
         }
-        self.channel
-            .handle_timeout(now_ms)
-            .map_err(|e| self.fail(e))
+        match self.channel.handle_timeout(now_ms) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // An idle close is typed for the device (605), like any
+                // session-level error, in case it is still listening.
+                self.tell_device(now_ms, &e);
+                Err(self.fail(e))
+            }
+        }
+    }
+
+    /// The padded envelopes this session has sealed so far, in order,
+    /// taken: what the vectors in `docs/test-vectors/` are made of. Test
+    /// builds only.
+    #[cfg(feature = "testing")]
+    pub fn take_sent_envelopes_for_testing_only(&mut self) -> Vec<Vec<u8>> {
+        self.channel.take_sent_for_testing_only()
     }
 
     /// Sends arbitrary plaintext through the encrypted channel, bypassing
@@ -411,7 +511,7 @@ impl ServerSession {
         let reply = if device.revoked {
             Body::Revoked(Revoked {})
         } else {
-            Body::Welcome(self.welcome(store, device.id, device.principal)?)
+            Body::Welcome(self.welcome(store, device.id, device.principal, &request)?)
         };
         let mut payload = Vec::new();
         pad(
@@ -477,7 +577,10 @@ impl ServerSession {
         // Completing the handshake lets a refusal travel encrypted and typed.
         let transport = enrollment.accept()?;
         self.channel.establish(transport);
-        match store.redeem_activation(&code, device_key, &request.device_name, now_ms) {
+        let redeemed = super::enroll::check(&request).and_then(|()| {
+            store.redeem_activation(&code, device_key, &request.device_name, now_ms)
+        });
+        match redeemed {
             Ok(device) => {
                 let enrolled = Enrolled {
                     device_id: device.id,
@@ -525,7 +628,7 @@ impl ServerSession {
                 if hello.cursors.len() > MAX_HELLO_CURSORS {
                     return Err(Error::new(ErrorKind::LimitExceeded, "too many cursors"));
                 }
-                let welcome = self.welcome(store, device, principal)?;
+                let welcome = self.welcome(store, device, principal, &hello)?;
                 self.channel.send(
                     now_ms,
                     &Envelope {
@@ -608,7 +711,9 @@ impl ServerSession {
                     device_id: device,
                     wipe_id: ack.wipe_id,
                 });
-                Ok(())
+                // A wiped device holds no data and no key worth keeping:
+                // it is revoked, so its key is refused from now on.
+                self.revoke(now_ms, store)
             }
             Body::Close(_) => {
                 self.finish(None);
@@ -621,10 +726,29 @@ impl ServerSession {
         }
     }
 
-    fn welcome<S: Store>(&self, store: &S, device: u64, principal: u64) -> Result<Welcome> {
+    /// The Welcome for `hello`; remembers the list it gives and the
+    /// features the device announced.
+    fn welcome<S: Store>(
+        &mut self,
+        store: &S,
+        device: u64,
+        principal: u64,
+        hello: &Hello,
+    ) -> Result<Welcome> {
+        let collections = store.collection_infos(principal)?;
+        self.collections.clone_from(&collections);
+        self.features = hello.features;
+        // A device for which no policy was set gets the server's own: a
+        // policy of version 0 is never sent.
+        let stored = store.policy(device)?;
+        let policy = if stored.version == 0 {
+            self.default_policy
+        } else {
+            stored
+        };
         Ok(Welcome {
-            collections: store.collection_infos(principal)?,
-            policy: Some(store.policy(device)?),
+            collections,
+            policy: Some(policy),
             server_time: 0,
         })
     }

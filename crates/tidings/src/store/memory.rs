@@ -90,6 +90,16 @@ impl MemoryStore {
         Ok(id)
     }
 
+    /// Renames `collection` (its items and cursors stay).
+    pub fn rename_collection(&mut self, collection: u64, name: &str) -> Result<()> {
+        let (info, _) = self
+            .collections
+            .get_mut(&collection)
+            .ok_or_else(|| not_found("collection"))?;
+        info.name = name.into();
+        Ok(())
+    }
+
     /// Delegates `rights` on `collection` to `principal` ([`Rights::NONE`] revokes).
     pub fn grant(&mut self, collection: u64, principal: u64, rights: Rights) -> Result<()> {
         self.collection(collection)?;
