@@ -121,6 +121,18 @@ impl PostgresStore {
         rows.iter().map(principal_row).collect()
     }
 
+    /// Every delegation, as (principal, collection) to rights bits: what a
+    /// server compares after it lost notifications, to notice delegations
+    /// it did not hear of.
+    pub fn grants(&self) -> Result<std::collections::BTreeMap<(u64, u64), u32>> {
+        let rows = self
+            .conn()
+            .query("SELECT principal, collection, rights FROM grants", &[])?;
+        rows.iter()
+            .map(|row| Ok(((get_u64(row, 0)?, get_u64(row, 1)?), get_u32(row, 2)?)))
+            .collect()
+    }
+
     /// The collections `owner` owns, by id.
     pub fn owned_collections(&self, owner: u64) -> Result<Vec<Collection>> {
         let rows = self.conn().query(

@@ -42,6 +42,7 @@
 
 #![forbid(unsafe_code)]
 
+mod batch;
 mod conn;
 mod devices;
 mod directory;
@@ -52,6 +53,7 @@ mod pool;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use batch::Batch;
 pub use notify::{CHANNEL, DeviceOrder, Listener, Notice};
 pub use pool::{Manager, PooledStore, PostgresPool};
 pub use postgres::Config;
@@ -139,6 +141,16 @@ impl PostgresStore {
             Ok(()) => result,
             Err(e) => result.and(Err(e)),
         }
+    }
+
+    /// Runs `f` in a read-only transaction that sees one snapshot of the
+    /// database throughout; outside any other transaction only.
+    pub fn snapshot<T>(&mut self, f: impl FnOnce(&Self) -> Result<T>) -> Result<T> {
+        self.conn().begin_snapshot()?;
+        let result = self.unwinding_rolls_back(|s| f(s));
+        // Nothing was written: ending it can only fail if the link did.
+        let ended = self.conn().end(false);
+        result.and_then(|value| ended.map(|()| value))
     }
 
     /// Runs `f` in one transaction that commits whatever `f` wrote, even

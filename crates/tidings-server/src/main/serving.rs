@@ -4,15 +4,20 @@
 use crate::Listen;
 use std::path::{Path, PathBuf};
 use tidings_server::admin;
+use tidings_server::server::access::Backend;
 use tidings_server::server::{Server, ServerOptions};
-use tidings_server::store::SqliteStore;
+use tidings_server::stores::ServerStore;
 
-pub(crate) fn serve(
-    store: SqliteStore,
+/// Serves with the server `start` starts until SIGINT or SIGTERM.
+pub(crate) fn serve<B: Backend, F>(
     listen: Listen,
     ready_file: Option<PathBuf>,
     activations: bool,
-) -> tidings::Result<()> {
+    start: impl FnOnce(ServerOptions) -> F,
+) -> tidings::Result<()>
+where
+    F: Future<Output = tidings::Result<Server<B>>>,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,13 +32,16 @@ pub(crate) fn serve(
             limits: listen.limits,
             ..ServerOptions::default()
         };
-        let server = Server::start(store, options).await?;
+        let server = start(options).await?;
         // Recorded after binding, so payloads name the real ports.
         let tcp = server.tcp_addr().map(|a| a.to_string()).unwrap_or_default();
         let ws = server.ws_url();
-        server.with_store(|s| admin::record_addresses(s, &tcp, ws.as_deref()))?;
+        let (tcp2, ws2) = (tcp.clone(), ws.clone());
+        server
+            .run_store(move |s| admin::record_addresses(s, &tcp2, ws2.as_deref()))
+            .await?;
         if let Some(path) = ready_file {
-            write_ready_file(&server, &path, &tcp, activations)?;
+            write_ready_file(&server, &path, &tcp, activations).await?;
         }
         wait_for_signal().await;
         server.shutdown().await;
@@ -43,21 +51,26 @@ pub(crate) fn serve(
 
 /// The addresses (and, for the demo, an activation payload per principal)
 /// as JSON, for scripts and tests that start the server.
-fn write_ready_file(
-    server: &Server,
+async fn write_ready_file<B: Backend>(
+    server: &Server<B>,
     path: &Path,
     tcp: &str,
     with_activations: bool,
 ) -> tidings::Result<()> {
     let mut activations = serde_json::Map::new();
-    let principals = if with_activations {
-        server.with_store(|s| s.principals())?
-    } else {
-        Vec::new()
-    };
-    for p in principals {
-        let payload = server.with_store(|s| admin::enroll(s, &p.email, 24 * 3_600_000))?;
-        activations.insert(p.email, payload.to_uri().into());
+    if with_activations {
+        let payloads = server
+            .run_store(|s| {
+                let principals = s.principals()?;
+                principals
+                    .into_iter()
+                    .map(|p| Ok((admin::enroll(s, &p.email, 24 * 3_600_000)?, p.email)))
+                    .collect::<tidings::Result<Vec<_>>>()
+            })
+            .await?;
+        for (payload, email) in payloads {
+            activations.insert(email, payload.to_uri().into());
+        }
     }
     let ready = serde_json::json!({
         "tcp": tcp,
