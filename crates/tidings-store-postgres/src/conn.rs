@@ -177,21 +177,6 @@ impl Conn {
         Ok(())
     }
 
-    /// Opens a read-only transaction that sees one snapshot throughout
-    /// (`REPEATABLE READ`): a page computed in it never mixes two commits.
-    /// Close it with [`end`](Self::end).
-    pub(crate) fn begin_snapshot(&mut self) -> Result<()> {
-        if self.depth != 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidState,
-                "a snapshot cannot open inside a transaction",
-            ));
-        }
-        self.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
-        self.depth = 1;
-        Ok(())
-    }
-
     /// Closes what [`begin`](Self::begin) opened: kept (committed or
     /// released) when `keep` and nothing in it failed, undone otherwise.
     /// Keeping what cannot be kept is an error.

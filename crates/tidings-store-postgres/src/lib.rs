@@ -143,16 +143,6 @@ impl PostgresStore {
         }
     }
 
-    /// Runs `f` in a read-only transaction that sees one snapshot of the
-    /// database throughout; outside any other transaction only.
-    pub fn snapshot<T>(&mut self, f: impl FnOnce(&Self) -> Result<T>) -> Result<T> {
-        self.conn().begin_snapshot()?;
-        let result = self.unwinding_rolls_back(|s| f(s));
-        // Nothing was written: ending it can only fail if the link did.
-        let ended = self.conn().end(false);
-        result.and_then(|value| ended.map(|()| value))
-    }
-
     /// Runs `f` in one transaction that commits whatever `f` wrote, even
     /// when it returns `Err`, and then returns `f`'s result. The server runs
     /// each batch of a device's bytes this way: what a failing session stored

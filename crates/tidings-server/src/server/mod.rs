@@ -162,7 +162,7 @@ impl<B: Backend> Server<B> {
     /// Binds the listeners and starts serving from `pool`.
     async fn start_on(pool: B, options: ServerOptions) -> Result<Self> {
         let access = Arc::new(Access::new(pool, options.limits.store_workers));
-        let keys = access.run(|pool| pool.write(|s| server_keys(s))).await;
+        let keys = access.run(|pool| pool.write(server_keys)).await;
         let keys = Arc::new(keys.ok_or_else(|| {
             Error::new(ErrorKind::InvalidState, "reading the server key failed")
         })??);
