@@ -11,7 +11,7 @@
 //! wipe) written by an admin are broadcast the same way.
 //!
 //! On PostgreSQL every commit, by any process, announces what it changed
-//! (`LISTEN`/`NOTIFY`, see [`notices`]): the watcher looks only at the
+//! (`LISTEN`/`NOTIFY`, the `notices` module): the watcher looks only at the
 //! collections named, and polls nothing.
 
 mod notices;
