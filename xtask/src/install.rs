@@ -122,6 +122,15 @@ pub(crate) fn postgresql() -> Result<(), String> {
     apt_install(&["postgresql"])
 }
 
+/// HAProxy, the TCP load balancer the scale-out test puts in front of two
+/// server processes (with the configuration `docs/server.md` shows).
+pub(crate) fn haproxy() -> Result<(), String> {
+    if run::prints("haproxy", &["-v"], "HAProxy version") {
+        return Ok(());
+    }
+    apt_install(&["haproxy"])
+}
+
 /// pkg-config, for the installed C library's test.
 pub(crate) fn pkg_config() -> Result<(), String> {
     if run::prints("pkg-config", &["--version"], ".") {

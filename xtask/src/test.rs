@@ -45,6 +45,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         install::corpora()?;
         install::valgrind()?;
         install::postgresql()?;
+        install::haproxy()?;
         install::dovecot()?;
         install::caldav_servers()?;
         install::wasm_build_tools()?;

@@ -6,11 +6,16 @@
 //!
 //! ```text
 //! cargo run --release -p tidings-server --example load -- --devices 10000 --mails 20 [--json]
+//!     [--postgres [--processes N]]
 //! ```
 //!
 //! The server runs in a child process (this program, re-executed with
 //! `--serve`), so its memory is measured alone and each side has its own
-//! file descriptors.
+//! file descriptors. With `--postgres` the store is a throwaway PostgreSQL
+//! cluster (Debian's binaries, as the tests start it, `fsync` off) and
+//! `--processes N` servers share it, device `n` connecting to server
+//! `n mod N`; the burst is written by this process, so every server hears
+//! of it by `NOTIFY`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -23,6 +28,9 @@ use tidings_server::admin;
 use tidings_server::client::Connection;
 use tidings_server::server::{Limits, Server, ServerOptions};
 use tidings_server::store::{Durability, SqliteStore};
+use tidings_server::stores::{PostgresStore, ServerStore, is_postgres};
+use tidings_store_postgres::PostgresPool;
+use tidings_store_postgres::testing::TestDatabase;
 
 /// Devices per principal: a principal with a phone, a tablet, a laptop...
 const DEVICES_PER_PRINCIPAL: usize = 10;
@@ -37,7 +45,9 @@ struct Args {
     devices: usize,
     mails: usize,
     json: bool,
-    serve: Option<(PathBuf, PathBuf)>,
+    postgres: bool,
+    processes: usize,
+    serve: Option<(String, PathBuf)>,
 }
 
 fn args() -> Args {
@@ -45,6 +55,8 @@ fn args() -> Args {
         devices: 10_000,
         mails: 20,
         json: false,
+        postgres: false,
+        processes: 1,
         serve: None,
     };
     let mut it = std::env::args().skip(1);
@@ -54,8 +66,10 @@ fn args() -> Args {
             "--devices" => args.devices = number().max(1),
             "--mails" => args.mails = number().max(1),
             "--json" => args.json = true,
+            "--postgres" => args.postgres = true,
+            "--processes" => args.processes = number().max(1),
             "--serve" => {
-                let db = it.next().map(PathBuf::from).unwrap_or_default();
+                let db = it.next().unwrap_or_default();
                 let ready = it.next().map(PathBuf::from).unwrap_or_default();
                 args.serve = Some((db, ready));
             }
@@ -92,8 +106,7 @@ fn main() {
 }
 
 /// The server side, in the child process.
-async fn serve(db: &Path, ready: &Path) {
-    let store = SqliteStore::open(db, Durability::Process).expect("open");
+async fn serve(db: &str, ready: &Path) {
     let options = ServerOptions {
         tcp: Some(([127, 0, 0, 1], 0).into()),
         http: None,
@@ -111,7 +124,23 @@ async fn serve(db: &Path, ready: &Path) {
         },
         ..ServerOptions::default()
     };
-    let server = Server::start(store, options).await.expect("start");
+    if is_postgres(db) {
+        // The synchronous client may not block an async thread.
+        let connect = || PostgresPool::connect(db, 9, Duration::from_secs(30));
+        let pool = tokio::task::block_in_place(connect).expect("connect");
+        let server = Server::start_postgres(pool, options).await.expect("start");
+        serve_until_stdin_closes(server, ready).await;
+    } else {
+        let store = SqliteStore::open(db.as_ref(), Durability::Process).expect("open");
+        let server = Server::start(store, options).await.expect("start");
+        serve_until_stdin_closes(server, ready).await;
+    }
+}
+
+async fn serve_until_stdin_closes<B: tidings_server::server::access::Backend>(
+    server: Server<B>,
+    ready: &Path,
+) {
     let tcp = server.tcp_addr().expect("tcp").to_string();
     std::fs::write(ready, &tcp).expect("ready file");
     // Until the parent closes our stdin.
@@ -121,6 +150,45 @@ async fn serve(db: &Path, ready: &Path) {
     })
     .await;
     server.shutdown().await;
+}
+
+/// Runs `f` on a store of `db` (a path or a PostgreSQL URL).
+fn with_store<T>(
+    db: &str,
+    f: impl FnOnce(&mut dyn Seeding) -> tidings::Result<T>,
+) -> Result<T, String> {
+    // The synchronous PostgreSQL client may not block an async thread.
+    tokio::task::block_in_place(|| {
+        let result = match is_postgres(db) {
+            true => f(&mut PostgresStore::connect(db).map_err(|e| e.to_string())?),
+            false => f(&mut SqliteStore::open(db.as_ref(), Durability::Process)
+                .map_err(|e| e.to_string())?),
+        };
+        result.map_err(|e| e.to_string())
+    })
+}
+
+/// What the load test writes, on either store.
+trait Seeding {
+    fn seed(
+        &mut self,
+        principals: usize,
+        devices: usize,
+    ) -> tidings::Result<(u64, Vec<Activation>)>;
+    fn deliver(&mut self, collection: u64, raw: &[u8]) -> tidings::Result<u64>;
+}
+
+impl<S: ServerStore> Seeding for S {
+    fn seed(
+        &mut self,
+        principals: usize,
+        devices: usize,
+    ) -> tidings::Result<(u64, Vec<Activation>)> {
+        seed(self, principals, devices)
+    }
+    fn deliver(&mut self, collection: u64, raw: &[u8]) -> tidings::Result<u64> {
+        self.transaction(|s| s.add_message(collection, raw, 2048))
+    }
 }
 
 /// Kilobytes → bytes of a line of /proc/PID/status.
@@ -135,6 +203,26 @@ fn status_bytes(pid: u32, field: &str) -> u64 {
 }
 
 struct ServerProcess(Child);
+
+/// Starts a server child on `db`; its process and TCP address.
+async fn spawn_server(db: &str, ready: &Path) -> Result<(ServerProcess, String), String> {
+    let child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        .arg("--serve")
+        .arg(db)
+        .arg(ready)
+        .stdin(Stdio::piped())
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let server = ServerProcess(child);
+    for _ in 0..300 {
+        if let Ok(addr) = std::fs::read_to_string(ready) {
+            return Ok((server, addr));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("server did not start".into())
+}
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
@@ -159,37 +247,40 @@ fn say(json: bool, line: impl AsRef<str>) {
 async fn run(args: &Args) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("tidings-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let db = dir.join("load.db");
+    // Kept until the end: dropping it stops the cluster.
+    let cluster = match args.postgres {
+        true => Some(
+            tokio::task::block_in_place(TestDatabase::create)
+                .map_err(|e| format!("PostgreSQL: {e}"))?,
+        ),
+        false => None,
+    };
+    let db = match &cluster {
+        Some(cluster) => cluster.url(),
+        None => dir.join("load.db").display().to_string(),
+    };
     let principals = args.devices.div_ceil(DEVICES_PER_PRINCIPAL);
     say(
         args.json,
         format!("seeding {principals} principals, {} devices", args.devices),
     );
-    let (shared, activations) = seed(&db, principals, args.devices)?;
+    let (shared, activations) = with_store(&db, |s| s.seed(principals, args.devices))?;
 
-    let ready = dir.join("ready");
-    let child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
-        .arg("--serve")
-        .arg(&db)
-        .arg(&ready)
-        .stdin(Stdio::piped())
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let server = ServerProcess(child);
-    let pid = server.0.id();
-    let mut tcp = String::new();
-    for _ in 0..300 {
-        if let Ok(addr) = std::fs::read_to_string(&ready) {
-            tcp = addr;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let processes = if args.postgres { args.processes } else { 1 };
+    let mut servers = Vec::new();
+    let mut addresses = Vec::new();
+    for n in 0..processes {
+        let (server, tcp) = spawn_server(&db, &dir.join(format!("ready-{n}"))).await?;
+        servers.push(server);
+        addresses.push(tcp);
     }
-    if tcp.is_empty() {
-        return Err("server did not start".into());
-    }
-    let baseline = status_bytes(pid, "VmRSS:");
+    let pids: Vec<u32> = servers.iter().map(|s| s.0.id()).collect();
+    let rss = |field: &str| {
+        pids.iter()
+            .map(|&pid| status_bytes(pid, field))
+            .sum::<u64>()
+    };
+    let baseline = rss("VmRSS:");
 
     // Every device enrolls and syncs; then waits for the burst.
     let started = Instant::now();
@@ -198,7 +289,7 @@ async fn run(args: &Args) -> Result<(), String> {
     let burst_at = Arc::new(tokio::sync::OnceCell::<Instant>::new());
     let mut tasks = tokio::task::JoinSet::new();
     for (n, mut activation) in activations.into_iter().enumerate() {
-        activation.tcp = Some(tcp.clone());
+        activation.tcp = Some(addresses[n % addresses.len()].clone());
         let (permits, synced, burst_at) = (permits.clone(), synced.clone(), burst_at.clone());
         let target = INITIAL_MAIL + args.mails;
         tasks.spawn(async move {
@@ -235,7 +326,7 @@ async fn run(args: &Args) -> Result<(), String> {
     }
     let connect_seconds = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle = status_bytes(pid, "VmRSS:");
+    let idle = rss("VmRSS:");
     say(
         args.json,
         format!(
@@ -248,17 +339,17 @@ async fn run(args: &Args) -> Result<(), String> {
 
     // The burst: new mail to the folder everyone follows, written by this
     // process (as an admin command or a delivery agent would).
-    let mut store = SqliteStore::open(&db, Durability::Process).map_err(|e| e.to_string())?;
-    let _ = burst_at.set(Instant::now());
-    for n in 0..args.mails {
-        let raw = format!(
-            "From: Communications <comms@load.example>\r\nTo: All staff <all@load.example>\r\nSubject: Bulletin {n}\r\nMessage-ID: <bulletin-{n}@load.example>\r\n\r\n{}\r\n",
-            "The winter gritting rota is attached. ".repeat(20)
-        );
-        store
-            .transaction(|s| s.add_message(shared, raw.as_bytes(), 2048))
-            .map_err(|e| e.to_string())?;
-    }
+    with_store(&db, |store| {
+        let _ = burst_at.set(Instant::now());
+        for n in 0..args.mails {
+            let raw = format!(
+                "From: Communications <comms@load.example>\r\nTo: All staff <all@load.example>\r\nSubject: Bulletin {n}\r\nMessage-ID: <bulletin-{n}@load.example>\r\n\r\n{}\r\n",
+                "The winter gritting rota is attached. ".repeat(20)
+            );
+            store.deliver(shared, raw.as_bytes())?;
+        }
+        Ok(())
+    })?;
     let mut latencies = Vec::with_capacity(args.devices);
     let mut devices = Vec::with_capacity(args.devices);
     while let Some(done) = tasks.join_next().await {
@@ -275,10 +366,12 @@ async fn run(args: &Args) -> Result<(), String> {
     latencies.sort();
     let pct = |p: usize| latencies[(latencies.len() - 1) * p / 100].as_secs_f64() * 1e3;
     let pushes = (args.devices * args.mails) as f64;
-    let peak = status_bytes(pid, "VmHWM:");
+    let peak = rss("VmHWM:");
     let report = serde_json::json!({
         "devices": args.devices,
         "mails": args.mails,
+        "store": if args.postgres { "postgres" } else { "sqlite" },
+        "processes": processes,
         "connect_seconds": connect_seconds,
         "burst_seconds": burst_seconds,
         "pushes_per_second": pushes / burst_seconds,
@@ -308,7 +401,8 @@ async fn run(args: &Args) -> Result<(), String> {
         );
     }
     drop(devices);
-    drop(server);
+    drop(servers);
+    tokio::task::block_in_place(|| drop(cluster));
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
@@ -324,28 +418,29 @@ fn count(device: &Connection, collection: u64) -> usize {
 }
 
 /// Principals with their devices' activations, and the folder all follow.
-fn seed(db: &Path, principals: usize, devices: usize) -> Result<(u64, Vec<Activation>), String> {
-    let mut store = SqliteStore::open(db, Durability::Process).map_err(|e| e.to_string())?;
-    store
-        .transaction(|s| {
-            let comms = s.add_principal("Communications", "comms@load.example")?;
-            let shared = s.add_collection(comms, CollectionKind::Mail, "All staff")?;
-            for n in 0..INITIAL_MAIL {
-                let raw = format!(
-                    "From: comms@load.example\r\nSubject: Earlier bulletin {n}\r\n\r\nHello.\r\n"
-                );
-                s.add_message(shared, raw.as_bytes(), 2048)?;
+fn seed(
+    store: &mut impl ServerStore,
+    principals: usize,
+    devices: usize,
+) -> tidings::Result<(u64, Vec<Activation>)> {
+    store.transaction(|s| {
+        let comms = s.add_principal("Communications", "comms@load.example")?;
+        let shared = s.add_collection(comms, CollectionKind::Mail, "All staff")?;
+        for n in 0..INITIAL_MAIL {
+            let raw = format!(
+                "From: comms@load.example\r\nSubject: Earlier bulletin {n}\r\n\r\nHello.\r\n"
+            );
+            s.add_message(shared, raw.as_bytes(), 2048)?;
+        }
+        let mut activations = Vec::with_capacity(devices);
+        for p in 0..principals {
+            let email = format!("staff{p}@load.example");
+            let id = admin::add_principal(s, &format!("Staff {p}"), &email)?;
+            s.grant(shared, id, Rights::READ)?;
+            for _ in 0..DEVICES_PER_PRINCIPAL.min(devices - activations.len()) {
+                activations.push(admin::enroll(s, &email, 3_600_000)?);
             }
-            let mut activations = Vec::with_capacity(devices);
-            for p in 0..principals {
-                let email = format!("staff{p}@load.example");
-                let id = admin::add_principal(s, &format!("Staff {p}"), &email)?;
-                s.grant(shared, id, Rights::READ)?;
-                for _ in 0..DEVICES_PER_PRINCIPAL.min(devices - activations.len()) {
-                    activations.push(admin::enroll(s, &email, 3_600_000)?);
-                }
-            }
-            Ok((shared, activations))
-        })
-        .map_err(|e| e.to_string())
+        }
+        Ok((shared, activations))
+    })
 }

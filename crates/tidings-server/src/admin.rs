@@ -5,9 +5,9 @@
 use crate::activation::Activation;
 use crate::clock::{now_ms, random};
 use crate::compose::mail_folder;
-use crate::store::SqliteStore;
+use crate::stores::ServerStore;
 use tidings::proto::{CollectionKind, item};
-use tidings::store::{ActivationCode, DeviceRegistry, Directory, ItemStore, Principal, WipeState};
+use tidings::store::{ActivationCode, Principal, WipeState};
 use tidings::sync::ical::calendar_items_from_ical;
 use tidings::sync::mail::{DEFAULT_PREVIEW_BYTES, check_address};
 use tidings::sync::{Rights, pack_item};
@@ -29,7 +29,7 @@ const DEFAULT_MAIL_FOLDERS: [&str; 2] = ["Inbox", "Sent"];
 
 /// The principal with address `email`, ignoring case (Unicode case too:
 /// SQLite's NOCASE folds ASCII only).
-pub fn principal(store: &SqliteStore, email: &str) -> Result<Principal> {
+pub fn principal(store: &impl ServerStore, email: &str) -> Result<Principal> {
     if let Some(found) = store.principal_by_email(email)? {
         return Ok(found);
     }
@@ -47,7 +47,7 @@ pub fn principal(store: &SqliteStore, email: &str) -> Result<Principal> {
 /// ([`check_address`]); [`ErrorKind::InvalidArgument`] for a name with a
 /// line break or control character (it would print as forged lines), or an
 /// address another principal has, ignoring case.
-pub fn add_principal(store: &mut SqliteStore, name: &str, email: &str) -> Result<u64> {
+pub fn add_principal(store: &mut impl ServerStore, name: &str, email: &str) -> Result<u64> {
     check_address(email)?;
     if name.chars().any(char::is_control) {
         return Err(Error::new(
@@ -70,7 +70,7 @@ pub fn add_principal(store: &mut SqliteStore, name: &str, email: &str) -> Result
 }
 
 /// The principal's first calendar.
-pub fn calendar(store: &SqliteStore, principal: u64) -> Result<u64> {
+pub fn calendar(store: &impl ServerStore, principal: u64) -> Result<u64> {
     store
         .owned_collections(principal)?
         .into_iter()
@@ -85,20 +85,20 @@ pub fn calendar(store: &SqliteStore, principal: u64) -> Result<u64> {
 ///
 /// [`ErrorKind::NotFound`] when there is none: an import into a mistyped
 /// folder must not create it.
-pub fn existing_folder(store: &SqliteStore, principal: u64, name: &str) -> Result<u64> {
+pub fn existing_folder(store: &impl ServerStore, principal: u64, name: &str) -> Result<u64> {
     mail_folder(store, principal, name)?
         .ok_or_else(|| Error::new(ErrorKind::NotFound, "no mail folder with this name"))
 }
 
 /// The names of the principal's mail folders, for messages to operators.
-pub fn folder_names(store: &SqliteStore, principal: u64) -> Result<Vec<String>> {
+pub fn folder_names(store: &impl ServerStore, principal: u64) -> Result<Vec<String>> {
     let owned = store.owned_collections(principal)?.into_iter();
     let mail = owned.filter(|c| c.kind == CollectionKind::Mail);
     Ok(mail.map(|c| c.name).collect())
 }
 
 /// A mail folder by name, created if missing.
-pub fn folder(store: &mut SqliteStore, principal: u64, name: &str) -> Result<u64> {
+pub fn folder(store: &mut impl ServerStore, principal: u64, name: &str) -> Result<u64> {
     match mail_folder(store, principal, name)? {
         Some(id) => Ok(id),
         None => store.add_collection(principal, CollectionKind::Mail, name),
@@ -107,7 +107,7 @@ pub fn folder(store: &mut SqliteStore, principal: u64, name: &str) -> Result<u64
 
 /// Delegates `owner`'s calendar (or, with `mail`, Inbox) to `delegate`.
 pub fn delegate(
-    store: &mut SqliteStore,
+    store: &mut impl ServerStore,
     owner: &str,
     delegate: &str,
     mail: bool,
@@ -126,19 +126,24 @@ pub fn delegate(
 
 /// Removes a delegation of `owner`'s calendar (or, with `mail`, Inbox) to
 /// `delegate`: the delegate keeps no right on it. Returns the collection.
-pub fn undelegate(store: &mut SqliteStore, owner: &str, delegate: &str, mail: bool) -> Result<u64> {
+pub fn undelegate(
+    store: &mut impl ServerStore,
+    owner: &str,
+    delegate: &str,
+    mail: bool,
+) -> Result<u64> {
     self::delegate(store, owner, delegate, mail, Rights::NONE)
 }
 
 /// Records where the running server listens, for enrollment payloads.
-pub fn record_addresses(store: &mut SqliteStore, tcp: &str, ws: Option<&str>) -> Result<()> {
+pub fn record_addresses(store: &mut impl ServerStore, tcp: &str, ws: Option<&str>) -> Result<()> {
     store.set_meta(TCP_ADDR, tcp.as_bytes())?;
     store.set_meta(WS_URL, ws.unwrap_or_default().as_bytes())
 }
 
 /// Creates a one-time activation code for a device of `email`, valid for
 /// `valid_ms`, and returns the enrollment payload.
-pub fn enroll(store: &mut SqliteStore, email: &str, valid_ms: u64) -> Result<Activation> {
+pub fn enroll(store: &mut impl ServerStore, email: &str, valid_ms: u64) -> Result<Activation> {
     let principal = principal(store, email)?;
     let expires = now_ms().saturating_add(valid_ms);
     let mut code = ActivationCode::from_random(random());
@@ -165,12 +170,12 @@ pub fn enroll(store: &mut SqliteStore, email: &str, valid_ms: u64) -> Result<Act
 }
 
 /// Revokes a device: its session ends, reconnects are refused.
-pub fn revoke(store: &mut SqliteStore, device: u64) -> Result<()> {
+pub fn revoke(store: &mut impl ServerStore, device: u64) -> Result<()> {
     store.revoke(device)
 }
 
 /// Orders a device wiped; returns the order's id.
-pub fn wipe(store: &mut SqliteStore, device: u64) -> Result<u64> {
+pub fn wipe(store: &mut impl ServerStore, device: u64) -> Result<u64> {
     store.device(device)?;
     let wipe_id = now_ms();
     store.set_wipe(device, WipeState::Pending(wipe_id))?;
@@ -178,14 +183,14 @@ pub fn wipe(store: &mut SqliteStore, device: u64) -> Result<u64> {
 }
 
 /// Delivers a raw RFC 5322 message into `email`'s Inbox; returns its id.
-pub fn deliver_mail(store: &mut SqliteStore, email: &str, raw: &[u8]) -> Result<u64> {
+pub fn deliver_mail(store: &mut impl ServerStore, email: &str, raw: &[u8]) -> Result<u64> {
     let principal = principal(store, email)?;
     let inbox = folder(store, principal.id, "Inbox")?;
     store.add_message(inbox, raw, DEFAULT_PREVIEW_BYTES)
 }
 
 /// Adds every event of an iCalendar text to `calendar`; returns their ids.
-pub fn add_events(store: &mut SqliteStore, calendar: u64, ics: &str) -> Result<Vec<u64>> {
+pub fn add_events(store: &mut impl ServerStore, calendar: u64, ics: &str) -> Result<Vec<u64>> {
     let mut ids = Vec::new();
     for mut event in calendar_items_from_ical(ics, calendar)? {
         let id = store.allocate_id()?;
@@ -203,7 +208,7 @@ pub fn add_events(store: &mut SqliteStore, calendar: u64, ics: &str) -> Result<V
 }
 
 /// Delivers the events of an iCalendar text into `email`'s calendar.
-pub fn deliver_events(store: &mut SqliteStore, email: &str, ics: &str) -> Result<Vec<u64>> {
+pub fn deliver_events(store: &mut impl ServerStore, email: &str, ics: &str) -> Result<Vec<u64>> {
     let principal = principal(store, email)?;
     let calendar = calendar(store, principal.id)?;
     add_events(store, calendar, ics)

@@ -8,13 +8,13 @@
 //! SMTP relay is the integrator's transport, outside this crate.
 
 use crate::clock::{now_ms, random};
-use crate::store::SqliteStore;
+use crate::stores::ServerStore;
 use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address as MailAddress;
 use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{self, Address, CollectionKind, Item, item};
 use tidings::session::{Outgoing, Relation};
-use tidings::store::{Directory, Principal};
+use tidings::store::Principal;
 use tidings::sync::mail::{DEFAULT_PREVIEW_BYTES, check_address, check_media_type, header_text};
 use tidings::{Error, ErrorKind, Result};
 
@@ -58,7 +58,7 @@ fn safe_id(id: &str) -> Option<String> {
 }
 
 /// The principal's mail folder called `name` (case-insensitive), if any.
-pub fn mail_folder(store: &SqliteStore, principal: u64, name: &str) -> Result<Option<u64>> {
+pub fn mail_folder(store: &impl ServerStore, principal: u64, name: &str) -> Result<Option<u64>> {
     Ok(store
         .owned_collections(principal)?
         .into_iter()
@@ -79,7 +79,11 @@ pub fn mail_folder(store: &SqliteStore, principal: u64, name: &str) -> Result<Op
 /// [`ErrorKind::InvalidAddress`] for a recipient (to, cc or bcc) or sender
 /// that is not a plain mailbox; [`ErrorKind::InvalidMediaType`] for an
 /// attachment's media type.
-pub fn compose(store: &SqliteStore, sender: &Principal, outgoing: &Outgoing) -> Result<Vec<u8>> {
+pub fn compose(
+    store: &impl ServerStore,
+    sender: &Principal,
+    outgoing: &Outgoing,
+) -> Result<Vec<u8>> {
     let mail = &outgoing.mail;
     let domain = sender
         .email
@@ -156,7 +160,7 @@ pub fn compose(store: &SqliteStore, sender: &Principal, outgoing: &Outgoing) -> 
 }
 
 /// Composes and delivers `outgoing`. Runs inside the caller's transaction.
-pub fn deliver(store: &mut SqliteStore, outgoing: &Outgoing) -> Result<Delivery> {
+pub fn deliver(store: &mut impl ServerStore, outgoing: &Outgoing) -> Result<Delivery> {
     let sender = store.principal(outgoing.principal_id)?;
     let raw = compose(store, &sender, outgoing)?;
     let mut delivery = Delivery::default();

@@ -3,6 +3,9 @@
 //!
 //! - [`store`]: [`SqliteStore`](store::SqliteStore), the core's store traits in
 //!   one SQLite file (WAL mode).
+//! - [`stores`]: [`ServerStore`](stores::ServerStore), what the server needs
+//!   of a store, for SQLite and for PostgreSQL
+//!   ([`PostgresStore`](stores::PostgresStore), selected by `--db postgres://…`).
 //! - [`server`]: the tokio server, TCP and WebSocket, one
 //!   [`ServerSession`](tidings::session::ServerSession) per connection, live
 //!   push to every device that may see a change, graceful shutdown.
@@ -36,3 +39,4 @@ pub mod upstream;
 /// The SQLite store, its own crate so the IMAP gateway can use it without
 /// the server; every `tidings_server::store::…` path keeps working.
 pub use tidings_store_sqlite as store;
+pub mod stores;

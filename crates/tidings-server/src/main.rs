@@ -1,19 +1,24 @@
 //! `tidings-server`: run the reference server, or administer its store.
 //!
-//! Every command takes `--db PATH` (default `tidings.db`). Admin commands
-//! work while the server runs: the server notices what they wrote and
-//! pushes it to connected devices.
+//! Every command takes `--db PATH` (default `tidings.db`), or `--db
+//! postgres://…` for a PostgreSQL database that several server processes
+//! may share. Admin commands work while the server runs: the server
+//! notices what they wrote and pushes it to connected devices.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 use tidings::store::Principal;
 use tidings::sync::Rights;
 use tidings_server::dbfile;
 use tidings_server::operator::{Failure, printable};
+use tidings_server::server::Server;
 use tidings_server::store::{Durability, SqliteStore};
+use tidings_server::stores::{PostgresStore, ServerStore};
 use tidings_server::{admin, import, seed};
+use tidings_store_postgres::PostgresPool;
 
 #[path = "main/serving.rs"]
 mod serving;
@@ -24,9 +29,10 @@ use serving::serve;
 #[derive(Parser)]
 #[command(version, about = "The Tidings reference server and its admin commands")]
 struct Cli {
-    /// The database file.
+    /// The database: a SQLite file, or a PostgreSQL connection string
+    /// (`postgres://user@host/dbname`, or `host=… dbname=…`).
     #[arg(long, global = true, default_value = "tidings.db")]
-    db: PathBuf,
+    db: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -195,6 +201,23 @@ fn durability(durability: DurabilityArg) -> Durability {
     }
 }
 
+/// Where the data lives.
+enum Db {
+    /// A SQLite file.
+    File(PathBuf),
+    /// A PostgreSQL connection string (never printed: it may hold a password).
+    Postgres(String),
+}
+
+impl Db {
+    fn parse(db: String) -> Self {
+        match tidings_server::stores::is_postgres(&db) {
+            true => Db::Postgres(db),
+            false => Db::File(db.into()),
+        }
+    }
+}
+
 /// Opens the database, creating it (mode 0600) if missing.
 fn open_or_create(db: &Path, durability: Durability) -> Result<SqliteStore, Failure> {
     dbfile::create_private(db)?;
@@ -207,13 +230,12 @@ fn open_existing(db: &Path) -> Result<SqliteStore, Failure> {
     Ok(SqliteStore::open(db, Durability::Process)?)
 }
 
-/// The principal `email` of `db`, or what to do when there is none.
-fn principal(store: &SqliteStore, db: &Path, email: &str) -> Result<Principal, Failure> {
+/// The principal `email` of `db` (named so), or what to do when there is none.
+fn principal(store: &impl ServerStore, db: &str, email: &str) -> Result<Principal, Failure> {
     admin::principal(store, email).map_err(|e| match e.kind() {
         tidings::ErrorKind::NotFound => Failure::new(format!(
-            "no principal {} in {} (`list` shows them, `add-principal` adds one)",
+            "no principal {} in {db} (`list` shows them, `add-principal` adds one)",
             printable(email),
-            db.display()
         )),
         _ => e.into(),
     })
@@ -256,35 +278,109 @@ fn clear_for_demo(db: &Path, replace: bool) -> Result<(), Failure> {
 }
 
 fn run(cli: Cli) -> Outcome {
-    let db = cli.db;
-    match cli.command {
-        Command::Serve {
-            listen,
-            ready_file,
-            upstream,
-        } => {
+    match (Db::parse(cli.db), cli.command) {
+        (
+            Db::File(db),
+            Command::Serve {
+                listen,
+                ready_file,
+                upstream,
+            },
+        ) => {
             let store = open_or_create(&db, durability(listen.durability))?;
             dbfile::check_private(&db)?;
-            let upstream = upstream.map(|config| serving::Mirror {
+            let mirror = upstream.map(|config| serving::Mirror {
                 config,
                 db: db.clone(),
             });
-            serve(store, listen, ready_file, false, upstream)?;
+            serve(listen, ready_file, false, |options| {
+                serving::start_sqlite(store, mirror, options)
+            })?;
         }
-        Command::Demo {
-            listen,
-            ready_file,
-            replace,
-        } => {
+        (
+            Db::Postgres(url),
+            Command::Serve {
+                listen,
+                ready_file,
+                upstream,
+            },
+        ) => {
+            if upstream.is_some() {
+                // The gateway's state tables live in the SQLite store.
+                return Err(Failure::new(
+                    "--upstream runs on a SQLite database only (--db PATH)",
+                ));
+            }
+            // One connection per store worker, one for the watcher's looks.
+            let connections = u32::try_from(listen.limits.store_workers.saturating_add(1));
+            let pool = PostgresPool::connect(
+                &url,
+                connections.unwrap_or(u32::MAX),
+                Duration::from_secs(30),
+            )?;
+            serve(listen, ready_file, false, |options| async move {
+                Ok((Server::start_postgres(pool, options).await?, None))
+            })?;
+        }
+        (
+            Db::File(db),
+            Command::Demo {
+                listen,
+                ready_file,
+                replace,
+            },
+        ) => {
             clear_for_demo(&db, replace)?;
             let mut store = open_or_create(&db, durability(listen.durability))?;
             dbfile::check_private(&db)?;
             store.set_meta(DEMO_MARK, b"1")?;
             seed::town_hall(&mut store)?;
-            serve(store, listen, ready_file, true, None)?;
+            serve(listen, ready_file, true, |options| {
+                serving::start_sqlite(store, None, options)
+            })?;
+        }
+        (Db::Postgres(_), Command::Demo { .. }) => {
+            return Err(Failure::new(
+                "the demo seeds a fresh SQLite file: pass --db PATH (or no --db)",
+            ));
+        }
+        (Db::File(db), Command::Compact { email, folder }) => {
+            let floor = triggers::compact(&mut open_existing(&db)?, &email, &folder)?;
+            println!("{folder} of {email}: log compacted up to modseq {floor}");
+        }
+        (Db::File(db), Command::Recreate { email, folder }) => {
+            let epoch = triggers::recreate(&mut open_existing(&db)?, &email, &folder)?;
+            println!("{folder} of {email}: recreated, epoch {epoch}");
+        }
+        (Db::File(db), command) => {
+            // Only adding a principal may create the file: a mistyped --db
+            // must not make an empty database for the other commands.
+            let mut store = match command {
+                Command::AddPrincipal { .. } => open_or_create(&db, Durability::Process)?,
+                _ => open_existing(&db)?,
+            };
+            return administer(&mut store, &db.display().to_string(), command);
+        }
+        (Db::Postgres(url), command) => {
+            let mut store = PostgresStore::connect(&url)?;
+            return administer(&mut store, "the PostgreSQL database", command);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs an admin command on `store`, which messages call `db`.
+fn administer(store: &mut impl ServerStore, db: &str, command: Command) -> Outcome {
+    match command {
+        Command::Serve { .. } | Command::Demo { .. } => {
+            unreachable!("serve and demo are not admin commands")
+        }
+        Command::Compact { .. } | Command::Recreate { .. } => {
+            return Err(Failure::new(
+                "compact and recreate (conformance triggers) work on a SQLite database only",
+            ));
         }
         Command::AddPrincipal { name, email } => {
-            let mut store = open_or_create(&db, Durability::Process)?;
             let id = store.transaction(|s| admin::add_principal(s, &name, &email))?;
             println!(
                 "principal {id}: {} <{}>",
@@ -292,15 +388,7 @@ fn run(cli: Cli) -> Outcome {
                 printable(&email)
             );
         }
-        Command::List => list(&open_existing(&db)?)?,
-        Command::Compact { email, folder } => {
-            let floor = triggers::compact(&mut open_existing(&db)?, &email, &folder)?;
-            println!("{folder} of {email}: log compacted up to modseq {floor}");
-        }
-        Command::Recreate { email, folder } => {
-            let epoch = triggers::recreate(&mut open_existing(&db)?, &email, &folder)?;
-            println!("{folder} of {email}: recreated, epoch {epoch}");
-        }
+        Command::List => list(store)?,
         Command::Delegate {
             owner,
             delegate,
@@ -314,9 +402,8 @@ fn run(cli: Cli) -> Outcome {
                 RightsArg::Respond => Rights::READ.union(Rights::RESPOND),
                 RightsArg::Owner => Rights::OWNER,
             };
-            let mut store = open_existing(&db)?;
-            principal(&store, &db, &owner)?;
-            principal(&store, &db, &delegate)?;
+            principal(store, db, &owner)?;
+            principal(store, db, &delegate)?;
             let collection =
                 store.transaction(|s| admin::delegate(s, &owner, &delegate, mail, rights))?;
             match rights == Rights::NONE {
@@ -331,9 +418,8 @@ fn run(cli: Cli) -> Outcome {
             delegate,
             mail,
         } => {
-            let mut store = open_existing(&db)?;
-            principal(&store, &db, &owner)?;
-            principal(&store, &db, &delegate)?;
+            principal(store, db, &owner)?;
+            principal(store, db, &delegate)?;
             let collection =
                 store.transaction(|s| admin::undelegate(s, &owner, &delegate, mail))?;
             println!("collection {collection} of {owner} no longer delegated to {delegate}");
@@ -343,8 +429,7 @@ fn run(cli: Cli) -> Outcome {
             valid_minutes,
             no_qr,
         } => {
-            let mut store = open_existing(&db)?;
-            principal(&store, &db, &email)?;
+            principal(store, db, &email)?;
             let valid_ms = valid_minutes.saturating_mul(60_000);
             let activation = store.transaction(|s| admin::enroll(s, &email, valid_ms))?;
             if !no_qr {
@@ -359,11 +444,11 @@ fn run(cli: Cli) -> Outcome {
             println!("{}", activation.to_uri());
         }
         Command::Revoke { device } => {
-            open_existing(&db)?.transaction(|s| admin::revoke(s, device))?;
+            store.transaction(|s| admin::revoke(s, device))?;
             println!("device {device} revoked");
         }
         Command::Wipe { device } => {
-            let wipe = open_existing(&db)?.transaction(|s| admin::wipe(s, device))?;
+            let wipe = store.transaction(|s| admin::wipe(s, device))?;
             println!("device {device}: wipe {wipe} ordered");
         }
         Command::Import {
@@ -373,21 +458,20 @@ fn run(cli: Cli) -> Outcome {
             folder,
             create_folder,
         } => {
-            let mut store = open_existing(&db)?;
-            let owner = principal(&store, &db, &email)?;
+            let owner = principal(store, db, &email)?;
             let report = match format {
                 ImportFormat::Ics => {
-                    let calendar = admin::calendar(&store, owner.id)?;
-                    import::ics(&mut store, calendar, &path)?
+                    let calendar = admin::calendar(store, owner.id)?;
+                    import::ics(store, calendar, &path)?
                 }
                 ImportFormat::Maildir | ImportFormat::Mbox => {
                     let folder = match create_folder {
                         true => store.transaction(|s| admin::folder(s, owner.id, &folder))?,
-                        false => mail_folder(&store, &owner, &folder)?,
+                        false => mail_folder(store, &owner, &folder)?,
                     };
                     match format {
-                        ImportFormat::Maildir => import::maildir(&mut store, folder, &path)?,
-                        _ => import::mbox(&mut store, folder, &path)?,
+                        ImportFormat::Maildir => import::maildir(store, folder, &path)?,
+                        _ => import::mbox(store, folder, &path)?,
                     }
                 }
             };
@@ -396,14 +480,13 @@ fn run(cli: Cli) -> Outcome {
         Command::Deliver { email, path } => {
             let bytes = std::fs::read(&path)
                 .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
-            let mut store = open_existing(&db)?;
-            let owner = principal(&store, &db, &email)?;
+            let owner = principal(store, db, &email)?;
             let is_ics = path
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("ics"));
             if is_ics {
-                let calendar = admin::calendar(&store, owner.id)?;
-                return Ok(print_report(&import::ics(&mut store, calendar, &path)?));
+                let calendar = admin::calendar(store, owner.id)?;
+                return Ok(print_report(&import::ics(store, calendar, &path)?));
             }
             let id = store
                 .transaction(|s| admin::deliver_mail(s, &email, &bytes))
@@ -422,7 +505,7 @@ fn run(cli: Cli) -> Outcome {
 }
 
 /// The principal's existing mail folder `name`, or what to do.
-fn mail_folder(store: &SqliteStore, owner: &Principal, name: &str) -> Result<u64, Failure> {
+fn mail_folder(store: &impl ServerStore, owner: &Principal, name: &str) -> Result<u64, Failure> {
     admin::existing_folder(store, owner.id, name).map_err(|e| match e.kind() {
         tidings::ErrorKind::NotFound => {
             let names = admin::folder_names(store, owner.id).unwrap_or_default();
@@ -458,7 +541,7 @@ fn print_report(report: &import::Report) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn list(store: &SqliteStore) -> tidings::Result<()> {
+fn list(store: &impl ServerStore) -> tidings::Result<()> {
     for p in store.principals()? {
         println!(
             "principal {:>4}  {:<28} {}",

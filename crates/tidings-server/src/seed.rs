@@ -5,6 +5,7 @@
 use crate::admin;
 use crate::server::{Server, ServerOptions};
 use crate::store::{Durability, SqliteStore};
+use crate::stores::ServerStore;
 use std::path::Path;
 use tidings::Result;
 use tidings::sync::Rights;
@@ -30,7 +31,7 @@ const PEOPLE: [(&str, &str); 6] = [
 ];
 
 /// Seeds the town hall into an empty store.
-pub fn town_hall(store: &mut SqliteStore) -> Result<()> {
+pub fn town_hall(store: &mut impl ServerStore) -> Result<()> {
     store.transaction(|store| {
         for (name, email) in PEOPLE {
             admin::add_principal(store, name, email)?;

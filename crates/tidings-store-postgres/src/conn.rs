@@ -51,9 +51,46 @@ pub(crate) fn get_u32(row: &Row, idx: usize) -> Result<u32> {
         .map_err(|_| Error::new(ErrorKind::Storage, "stored value out of range"))
 }
 
+/// The client, closed on a thread of its own when dropped inside an async
+/// runtime: the synchronous client blocks on its own runtime to close,
+/// which tokio forbids on a thread driving async tasks (a server's pool and
+/// an async test drop stores there).
+struct Closing(Option<Client>);
+
+impl core::ops::Deref for Closing {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.0.as_ref().expect("the client is taken only on drop")
+    }
+}
+
+impl core::ops::DerefMut for Closing {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0.as_mut().expect("the client is taken only on drop")
+    }
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        let Some(client) = self.0.take() else { return };
+        if tokio::runtime::Handle::try_current().is_err() {
+            drop(client);
+            return;
+        }
+        // Detached: the process may end first, and the server then sees
+        // the connection close all the same.
+        let closing = std::thread::Builder::new()
+            .name("tidings-pg-close".into())
+            .spawn(move || drop(client));
+        if let Err(e) = closing {
+            tracing::warn!(error = %e, "cannot close a database connection cleanly");
+        }
+    }
+}
+
 /// The connection and its transaction state.
 pub(crate) struct Conn {
-    client: Client,
+    client: Closing,
     statements: HashMap<&'static str, Statement>,
     /// 0: autocommit; 1: a transaction is open; n > 1: n - 1 savepoints too.
     depth: u32,
@@ -64,7 +101,7 @@ pub(crate) struct Conn {
 impl Conn {
     pub(crate) fn new(client: Client) -> Self {
         Self {
-            client,
+            client: Closing(Some(client)),
             statements: HashMap::new(),
             depth: 0,
             failed_at: None,

@@ -121,6 +121,28 @@ impl PostgresStore {
         rows.iter().map(principal_row).collect()
     }
 
+    /// Every delegation, as (principal, collection) to rights bits: what a
+    /// server compares after it lost notifications, to notice delegations
+    /// it did not hear of.
+    pub fn grants(&self) -> Result<std::collections::BTreeMap<(u64, u64), u32>> {
+        let rows = self
+            .conn()
+            .query("SELECT principal, collection, rights FROM grants", &[])?;
+        rows.iter()
+            .map(|row| Ok(((get_u64(row, 0)?, get_u64(row, 1)?), get_u32(row, 2)?)))
+            .collect()
+    }
+
+    /// Every collection, by id (what the server's watcher compares to notice
+    /// collections created, renamed or deleted).
+    pub fn collections(&self) -> Result<Vec<Collection>> {
+        let rows = self.conn().query(
+            "SELECT id, kind, name, owner FROM collections ORDER BY id",
+            &[],
+        )?;
+        rows.iter().map(collection_row).collect()
+    }
+
     /// The collections `owner` owns, by id.
     pub fn owned_collections(&self, owner: u64) -> Result<Vec<Collection>> {
         let rows = self.conn().query(

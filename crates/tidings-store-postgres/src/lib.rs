@@ -42,6 +42,7 @@
 
 #![forbid(unsafe_code)]
 
+mod batch;
 mod conn;
 mod devices;
 mod directory;
@@ -52,6 +53,7 @@ mod pool;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use batch::Batch;
 pub use notify::{CHANNEL, DeviceOrder, Listener, Notice};
 pub use pool::{Manager, PooledStore, PostgresPool};
 pub use postgres::Config;

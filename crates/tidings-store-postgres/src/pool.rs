@@ -6,7 +6,7 @@
 //! opens, bounds how long a caller waits for one, and replaces a connection
 //! that broke (the database restarted, the network failed).
 
-use crate::{PostgresStore, config, connect_client};
+use crate::{Batch, Listener, PostgresStore, config, connect_client};
 use postgres::Config;
 use std::time::Duration;
 use tidings::{Error, ErrorKind, Result};
@@ -42,6 +42,8 @@ pub type PooledStore = r2d2::PooledConnection<Manager>;
 #[derive(Clone, Debug)]
 pub struct PostgresPool {
     pool: r2d2::Pool<Manager>,
+    /// For the listener, which holds a connection of its own.
+    config: Config,
 }
 
 impl PostgresPool {
@@ -57,8 +59,38 @@ impl PostgresPool {
             .max_size(max_connections.max(1))
             .min_idle(Some(0))
             .connection_timeout(wait)
-            .build_unchecked(Manager { config });
-        Ok(Self { pool })
+            .build_unchecked(Manager {
+                config: config.clone(),
+            });
+        Ok(Self { pool, config })
+    }
+
+    /// Runs `f` on a pooled store, each statement in autocommit. Every
+    /// read the server makes is consistent in one statement (a delta reads
+    /// the head and the entries together), so no transaction is opened: a
+    /// push to one device is then one round trip, not three.
+    pub fn read<T>(&self, f: impl FnOnce(&PostgresStore) -> Result<T>) -> Result<T> {
+        let store = self.get()?;
+        f(&store)
+    }
+
+    /// Runs `f` in one transaction ([`PostgresStore::transaction`]).
+    pub fn write<T>(&self, f: impl FnOnce(&mut PostgresStore) -> Result<T>) -> Result<T> {
+        self.get()?.transaction(f)
+    }
+
+    /// A batch: reads in autocommit until the first write, then one
+    /// transaction committed by [`Batch::finish`].
+    pub fn batch(&self) -> Result<Batch> {
+        Ok(Batch::new(self.get()?))
+    }
+
+    /// A [`Listener`] on the same database, on a connection of its own
+    /// (outside the pool's bound).
+    pub fn listener(&self) -> Result<Listener> {
+        let mut config = self.config.clone();
+        config.application_name("tidings-listener");
+        Listener::connect_with(config)
     }
 
     /// A store for one unit of work, waiting for a free connection at most

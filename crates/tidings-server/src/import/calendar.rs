@@ -2,13 +2,12 @@
 //! [`calendar_items_per_event`]), merged by UID with what the calendar holds.
 
 use super::{BATCH, Refusal, Report, read, reason};
-use crate::store::SqliteStore;
+use crate::stores::ServerStore;
 use std::collections::HashMap;
 use std::path::Path;
 use tidings::Result;
 use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{self, CalendarEvent, CalendarItem, Item, item};
-use tidings::store::ItemStore;
 use tidings::sync::ical::calendar_items_per_event;
 use tidings::sync::pack_item;
 
@@ -19,7 +18,7 @@ fn uid(item: &CalendarItem) -> Option<&str> {
 }
 
 /// The items a calendar holds, by UID.
-fn present(store: &SqliteStore, calendar: u64) -> Result<HashMap<String, CalendarItem>> {
+fn present(store: &impl ServerStore, calendar: u64) -> Result<HashMap<String, CalendarItem>> {
     let mut present = HashMap::new();
     for (_, packed, _) in store.items(calendar)? {
         let decoded = unpack(&packed, &InflateLimits::default())
@@ -96,7 +95,7 @@ fn text_of(bytes: &[u8]) -> Option<String> {
 /// # Errors
 ///
 /// Only the store's: every problem with the input is in the report.
-pub fn ics(store: &mut SqliteStore, calendar: u64, path: &Path) -> Result<Report> {
+pub fn ics(store: &mut impl ServerStore, calendar: u64, path: &Path) -> Result<Report> {
     let mut report = Report::default();
     let source = path.display().to_string();
     if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
@@ -147,7 +146,7 @@ pub fn ics(store: &mut SqliteStore, calendar: u64, path: &Path) -> Result<Report
 }
 
 fn store_item(
-    store: &mut SqliteStore,
+    store: &mut impl ServerStore,
     calendar: u64,
     present: &mut HashMap<String, CalendarItem>,
     new: CalendarItem,

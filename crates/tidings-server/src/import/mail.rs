@@ -1,14 +1,13 @@
 //! Messages from a Maildir or an mbox file, each stored or refused alone.
 
 use super::{BATCH, Report, read, reason, split_mbox_numbered};
-use crate::store::SqliteStore;
+use crate::stores::ServerStore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::FileType;
 use std::path::{Path, PathBuf};
 use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{self, Item, MailFlag, MailItem, item};
-use tidings::store::ItemStore;
 use tidings::sync::mail::{DEFAULT_PREVIEW_BYTES, MailItemOptions, mail_item_from_message};
 use tidings::{ErrorKind, Result};
 
@@ -31,7 +30,7 @@ fn identity(mail: &MailItem, raw: &[u8]) -> Identity {
 struct Present(HashMap<Identity, (u64, u32)>);
 
 impl Present {
-    fn of(store: &SqliteStore, folder: u64) -> Result<Self> {
+    fn of(store: &impl ServerStore, folder: u64) -> Result<Self> {
         let mut present = HashMap::new();
         for (id, packed, flags) in store.items(folder)? {
             let decoded = unpack(&packed, &InflateLimits::default())
@@ -81,7 +80,7 @@ pub fn maildir_flags(file_name: &str) -> u32 {
 /// Stores one message unless the folder holds it already; a message that
 /// is not mail is refused in `report`.
 fn store_message(
-    store: &mut SqliteStore,
+    store: &mut impl ServerStore,
     folder: u64,
     present: &mut Present,
     (source, raw, flags): (String, &[u8], u32),
@@ -128,7 +127,7 @@ fn store_message(
 /// # Errors
 ///
 /// Only the store's: every problem with the input is in the report.
-pub fn maildir(store: &mut SqliteStore, folder: u64, dir: &Path) -> Result<Report> {
+pub fn maildir(store: &mut impl ServerStore, folder: u64, dir: &Path) -> Result<Report> {
     let mut report = Report::default();
     let files = maildir_files(dir, &mut report);
     let mut present = Present::of(store, folder)?;
@@ -262,7 +261,7 @@ fn note_subfolder(path: &Path, report: &mut Report) {
 /// # Errors
 ///
 /// Only the store's: every problem with the input is in the report.
-pub fn mbox(store: &mut SqliteStore, folder: u64, path: &Path) -> Result<Report> {
+pub fn mbox(store: &mut impl ServerStore, folder: u64, path: &Path) -> Result<Report> {
     let mut report = Report::default();
     let source = path.display().to_string();
     if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {

@@ -4,8 +4,10 @@
 use crate::Listen;
 use std::path::{Path, PathBuf};
 use tidings_server::admin;
+use tidings_server::server::access::Backend;
 use tidings_server::server::{Server, ServerOptions};
 use tidings_server::store::SqliteStore;
+use tidings_server::stores::ServerStore;
 use tidings_server::upstream::Upstream;
 
 /// `serve --upstream`: the gateway's configuration and the database the
@@ -15,27 +17,42 @@ pub(crate) struct Mirror {
     pub(crate) db: PathBuf,
 }
 
-pub(crate) fn serve(
+/// A started server and, with `--upstream`, the gateway beside it.
+pub(crate) type Started<B> = (Server<B>, Option<Upstream>);
+
+/// Starts the server on SQLite; with a `mirror`, the IMAP gateway first,
+/// whose write-back the server's batches then call.
+pub(crate) async fn start_sqlite(
     mut store: SqliteStore,
+    mirror: Option<Mirror>,
+    mut options: ServerOptions,
+) -> tidings::Result<Started<tidings_server::store::SqlitePool>> {
+    let upstream = match &mirror {
+        Some(m) => Some(Upstream::start(&m.config, &m.db, &mut store)?),
+        None => None,
+    };
+    options.write_back = upstream.as_ref().map(|u| {
+        let hook: std::sync::Arc<dyn tidings_server::store::WriteBack> = u.device_writes.clone();
+        hook
+    });
+    Ok((Server::start(store, options).await?, upstream))
+}
+
+/// Serves with the server `start` starts until SIGINT or SIGTERM.
+pub(crate) fn serve<B: Backend, F>(
     listen: Listen,
     ready_file: Option<PathBuf>,
     activations: bool,
-    mirror: Option<Mirror>,
-) -> tidings::Result<()> {
+    start: impl FnOnce(ServerOptions) -> F,
+) -> tidings::Result<()>
+where
+    F: Future<Output = tidings::Result<Started<B>>>,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|_| tidings::Error::new(tidings::ErrorKind::InvalidState, "no async runtime"))?;
     runtime.block_on(async move {
-        let upstream = match &mirror {
-            Some(m) => Some(Upstream::start(&m.config, &m.db, &mut store)?),
-            None => None,
-        };
-        let write_back = upstream.as_ref().map(|u| {
-            let hook: std::sync::Arc<dyn tidings_server::store::WriteBack> =
-                u.device_writes.clone();
-            hook
-        });
         let options = ServerOptions {
             tcp: Some(listen.tcp),
             http: Some(listen.http),
@@ -44,16 +61,18 @@ pub(crate) fn serve(
             max_connections: listen.max_connections,
             session: listen.limits.session(),
             limits: listen.limits,
-            write_back,
             ..ServerOptions::default()
         };
-        let server = Server::start(store, options).await?;
+        let (server, upstream) = start(options).await?;
         // Recorded after binding, so payloads name the real ports.
         let tcp = server.tcp_addr().map(|a| a.to_string()).unwrap_or_default();
         let ws = server.ws_url();
-        server.with_store(|s| admin::record_addresses(s, &tcp, ws.as_deref()))?;
+        let (tcp2, ws2) = (tcp.clone(), ws.clone());
+        server
+            .run_store(move |s| admin::record_addresses(s, &tcp2, ws2.as_deref()))
+            .await?;
         if let Some(path) = ready_file {
-            write_ready_file(&server, &path, &tcp, activations)?;
+            write_ready_file(&server, &path, &tcp, activations).await?;
         }
         wait_for_signal().await;
         server.shutdown().await;
@@ -66,21 +85,26 @@ pub(crate) fn serve(
 
 /// The addresses (and, for the demo, an activation payload per principal)
 /// as JSON, for scripts and tests that start the server.
-fn write_ready_file(
-    server: &Server,
+async fn write_ready_file<B: Backend>(
+    server: &Server<B>,
     path: &Path,
     tcp: &str,
     with_activations: bool,
 ) -> tidings::Result<()> {
     let mut activations = serde_json::Map::new();
-    let principals = if with_activations {
-        server.with_store(|s| s.principals())?
-    } else {
-        Vec::new()
-    };
-    for p in principals {
-        let payload = server.with_store(|s| admin::enroll(s, &p.email, 24 * 3_600_000))?;
-        activations.insert(p.email, payload.to_uri().into());
+    if with_activations {
+        let payloads = server
+            .run_store(|s| {
+                let principals = s.principals()?;
+                principals
+                    .into_iter()
+                    .map(|p| Ok((admin::enroll(s, &p.email, 24 * 3_600_000)?, p.email)))
+                    .collect::<tidings::Result<Vec<_>>>()
+            })
+            .await?;
+        for (payload, email) in payloads {
+            activations.insert(email, payload.to_uri().into());
+        }
     }
     let ready = serde_json::json!({
         "tcp": tcp,

@@ -15,12 +15,12 @@
 //! busy device slows down and nobody else does.
 
 use super::Shared;
+use super::access::Backend;
 use super::gate::{Admission, Bucket};
 use super::handshake::HandshakeFrames;
 use super::hub::Change;
 use super::wire::Wire;
 use crate::clock::{now_ms, random};
-use crate::store::{Batch, SqlitePool};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tidings::session::{ServerEvent, ServerSession};
@@ -48,7 +48,11 @@ enum Step {
 
 /// Serves one connection until the device leaves, the session ends or the
 /// server shuts down.
-pub(crate) async fn serve(shared: Arc<Shared>, mut wire: Wire, mut admission: Admission) {
+pub(crate) async fn serve<B: Backend>(
+    shared: Arc<Shared<B>>,
+    mut wire: Wire,
+    mut admission: Admission,
+) {
     let peer = admission.ip();
     let limits = shared.limits.clone();
     let mut session = Box::new(ServerSession::new(
@@ -199,8 +203,8 @@ async fn recv(changes: &mut Option<broadcast::Receiver<Change>>) -> Result<Chang
 
 /// Cuts a stranger's bytes into whole handshake frames and counts an
 /// enrollment attempt; `None` ends the connection.
-fn admit_frames(
-    shared: &Shared,
+fn admit_frames<B>(
+    shared: &Shared<B>,
     frames: &mut HandshakeFrames,
     input: &[u8],
     peer: std::net::IpAddr,
@@ -241,8 +245,8 @@ struct Turn {
 /// Feeds one read's bytes to the session in one batch, on a store worker.
 /// Before authentication the bytes arrive as whole `frames`; once the
 /// session authenticates, whatever follows them is fed as it is.
-fn turn(
-    pool: &SqlitePool,
+fn turn<B: Backend>(
+    pool: &B,
     mut session: Box<ServerSession>,
     mut handshake: Option<HandshakeFrames>,
     frames: Vec<Vec<u8>>,
@@ -263,8 +267,8 @@ fn turn(
             now,
         );
         // Mail to send commits with the operation that sent it.
-        deliver_outgoing(&mut session, &mut batch, &mut events, &mut delivered);
-        batch.finish()
+        deliver_outgoing::<B>(&mut session, &mut batch, &mut events, &mut delivered);
+        B::finish(batch)
     });
     Turn {
         session,
@@ -282,7 +286,7 @@ fn feed(
     handshake: &mut Option<HandshakeFrames>,
     frames: &[Vec<u8>],
     input: &[u8],
-    batch: &mut Batch<'_>,
+    batch: &mut impl tidings::store::Store,
     now: u64,
 ) -> tidings::Result<()> {
     for frame in frames {
@@ -303,20 +307,20 @@ fn drain(session: &mut ServerSession) -> Vec<Vec<u8>> {
 }
 
 /// Store work for one push, run on a store worker.
-type PushJob = Box<dyn FnOnce(&SqlitePool, &mut ServerSession) -> tidings::Result<()> + Send>;
+type PushJob<B> = Box<dyn FnOnce(&B, &mut ServerSession) -> tidings::Result<()> + Send>;
 
 /// Passes a change on to the device if it concerns it: the prepared page
 /// when the device stands where it starts, its own delta otherwise (after a
 /// lag, everything it is owed). Returns the session, or `None` if a store
 /// job failed.
-async fn push(
-    shared: &Shared,
+async fn push<B: Backend>(
+    shared: &Shared<B>,
     mut session: Box<ServerSession>,
     device: &mut Device,
     change: Result<Change, RecvError>,
 ) -> (tidings::Result<()>, Option<Box<ServerSession>>) {
     let now = now_ms();
-    let job: PushJob = match change {
+    let job: PushJob<B> = match change {
         Ok(Change::Collection {
             collection_id,
             page,
@@ -387,13 +391,13 @@ async fn push(
 }
 
 /// Runs `f` in a batch that commits what it wrote.
-fn in_batch(
-    pool: &SqlitePool,
-    f: impl FnOnce(&mut Batch<'_>) -> tidings::Result<()>,
+fn in_batch<B: Backend>(
+    pool: &B,
+    f: impl FnOnce(&mut B::Batch<'_>) -> tidings::Result<()>,
 ) -> tidings::Result<()> {
     let mut batch = pool.batch()?;
     let result = f(&mut batch);
-    batch.finish()?;
+    B::finish(batch)?;
     result
 }
 
@@ -417,9 +421,9 @@ fn distinct_recipients(mail: &mut tidings::proto::OutgoingMail) {
 
 /// Delivers the mail the device asked to send, inside the batch's
 /// transaction; every other event is kept for [`handle_event`].
-fn deliver_outgoing(
+fn deliver_outgoing<B: Backend>(
     session: &mut ServerSession,
-    batch: &mut Batch<'_>,
+    batch: &mut B::Batch<'_>,
     events: &mut Vec<ServerEvent>,
     delivered: &mut bool,
 ) {
@@ -429,9 +433,7 @@ fn deliver_outgoing(
             continue;
         };
         distinct_recipients(&mut outgoing.mail);
-        let sent = batch
-            .w()
-            .and_then(|store| crate::compose::deliver(store, &outgoing));
+        let sent = B::in_batch(batch).and_then(|store| crate::compose::deliver(store, &outgoing));
         match sent {
             Ok(report) => {
                 tracing::info!(
@@ -449,8 +451,8 @@ fn deliver_outgoing(
 }
 
 /// Acts on a session event; returns a pending wipe to order again.
-async fn handle_event(
-    shared: &Shared,
+async fn handle_event<B: Backend>(
+    shared: &Shared<B>,
     device: &mut Option<Device>,
     event: ServerEvent,
 ) -> Option<u64> {
@@ -498,8 +500,8 @@ async fn handle_event(
 
 /// Acts on the session's events, ordering again a wipe that was pending;
 /// `None` if a store job failed.
-async fn handle_events(
-    shared: &Shared,
+async fn handle_events<B: Backend>(
+    shared: &Shared<B>,
     mut session: Box<ServerSession>,
     device: &mut Option<Device>,
     events: impl IntoIterator<Item = ServerEvent>,

@@ -7,6 +7,7 @@
 //! client that does not finish its request headers in time is dropped. A
 //! WebSocket upgrade carries the connection's slot on into the session.
 
+use super::access::Backend;
 use super::connection;
 use super::gate::Admission;
 use super::wire::Wire;
@@ -46,8 +47,8 @@ impl Handoff {
     }
 }
 
-pub(super) fn router(shared: Arc<Shared>, options: &ServerOptions) -> Router {
-    let mut app = Router::new().route("/tidings", get(upgrade));
+pub(super) fn router<B: Backend>(shared: Arc<Shared<B>>, options: &ServerOptions) -> Router {
+    let mut app = Router::new().route("/tidings", get(upgrade::<B>));
     if let Some(pkg) = &options.pkg_root {
         app = app.nest_service("/pkg", ServeDir::new(pkg));
     }
@@ -58,7 +59,7 @@ pub(super) fn router(shared: Arc<Shared>, options: &ServerOptions) -> Router {
 }
 
 /// Accepts HTTP connections until shutdown.
-pub(super) async fn accept(shared: Arc<Shared>, listener: TcpListener, app: Router) {
+pub(super) async fn accept<B: Backend>(shared: Arc<Shared<B>>, listener: TcpListener, app: Router) {
     let mut shutdown = std::pin::pin!(super::stopped(shared.shutdown.clone()));
     loop {
         let Some(permit) = super::slot(&shared).await else {
@@ -88,8 +89,8 @@ pub(super) async fn accept(shared: Arc<Shared>, listener: TcpListener, app: Rout
     }
 }
 
-async fn serve(
-    shared: Arc<Shared>,
+async fn serve<B: Backend>(
+    shared: Arc<Shared<B>>,
     stream: TcpStream,
     peer: SocketAddr,
     app: Router,
@@ -123,8 +124,8 @@ async fn serve(
     drop(ours.take());
 }
 
-async fn upgrade(
-    State(shared): State<Arc<Shared>>,
+async fn upgrade<B: Backend>(
+    State(shared): State<Arc<Shared<B>>>,
     Extension(handoff): Extension<Handoff>,
     ws: WebSocketUpgrade,
 ) -> Response {

@@ -1,18 +1,24 @@
 //! Live push: noticing every change to the store, whoever made it, and
 //! telling every connection about it.
 //!
-//! Changes come from two places: operations of connected devices (their
-//! connection pokes the hub) and other processes writing the database (an
-//! admin command delivering mail; SQLite's `data_version` tells). Either
-//! way the watcher compares each collection's head with the last it saw and
-//! broadcasts one [`Change`] per collection that moved, with the delta page
-//! prepared once for every device that was caught up (fan-out); a device
-//! that was not computes its own. Device orders (revoke, wipe) written by
-//! an admin are broadcast the same way.
+//! On SQLite, changes come from two places: operations of connected devices
+//! (their connection pokes the hub) and other processes writing the
+//! database (an admin command delivering mail; SQLite's `data_version`
+//! tells). Either way the watcher compares each collection's head with the
+//! last it saw and broadcasts one [`Change`] per collection that moved, with
+//! the delta page prepared once for every device that was caught up
+//! (fan-out); a device that was not computes its own. Device orders (revoke,
+//! wipe) written by an admin are broadcast the same way.
+//!
+//! On PostgreSQL every commit, by any process, announces what it changed
+//! (`LISTEN`/`NOTIFY`, the `notices` module): the watcher looks only at the
+//! collections named, and polls nothing.
+
+mod notices;
 
 use super::access::{Access, Backend};
 use super::visibility::Visibility;
-use crate::store::SqliteStore;
+use crate::stores::ServerStore;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,16 +115,33 @@ fn orders(devices: &[DeviceRecord]) -> HashMap<u64, (bool, WipeState)> {
         .collect()
 }
 
-/// Watches the store until `stop` resolves; `poll` bounds how late a change
-/// made by another process is noticed. Every look runs on a store worker.
-pub(crate) async fn watch(
+/// Watches the store until `stop` resolves: by its notices when it has
+/// them, else by polling, where `poll` bounds how late a change made by
+/// another process is noticed. Every look runs on a store worker.
+pub(crate) async fn watch<B: Backend>(
     hub: Arc<Hub>,
-    access: Arc<Access>,
+    access: Arc<Access<B>>,
     limits: PageLimits,
     poll: Duration,
     stop: impl std::future::Future<Output = ()>,
 ) {
-    let first = access.run(snapshot).await;
+    if access.pool().listens() {
+        notices::watch(hub, access, limits, stop).await;
+    } else {
+        watch_polling(hub, access, limits, poll, stop).await;
+    }
+}
+
+/// Watches by polling [`Backend::change_token`] (and by the pokes of this
+/// process's connections).
+async fn watch_polling<B: Backend>(
+    hub: Arc<Hub>,
+    access: Arc<Access<B>>,
+    limits: PageLimits,
+    poll: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let first = access.run(|pool| snapshot(pool)).await;
     let Some(Ok(mut seen)) = first else {
         tracing::error!("cannot read the store; live push is off");
         return;
@@ -148,10 +171,7 @@ pub(crate) async fn watch(
     }
 }
 
-fn snapshot<B>(pool: &B) -> tidings::Result<Seen>
-where
-    B: Backend<Reader = SqliteStore>,
-{
+fn snapshot<B: Backend>(pool: &B) -> tidings::Result<Seen> {
     let data_version = loop {
         // Nobody writes yet at start: the writer is free but for a moment.
         if let Some(version) = pool.change_token()? {
@@ -159,28 +179,37 @@ where
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    pool.read(|store| {
-        let heads = store.heads()?;
-        Ok(Seen {
-            data_version,
-            retry: false,
-            visibility: Visibility::new(store.collections()?, &heads, store.grants()?),
-            heads: heads.into_iter().map(|h| (h.collection_id, h)).collect(),
-            orders: orders(&store.devices()?),
-        })
+    pool.read(|store| seen_in(store, data_version))
+}
+
+/// Everything the watcher compares, as `store` holds it now.
+fn seen_in(store: &impl ServerStore, data_version: u64) -> tidings::Result<Seen> {
+    let heads = store.heads()?;
+    Ok(Seen {
+        data_version,
+        retry: false,
+        visibility: visibility_in(store, &heads)?,
+        heads: heads.into_iter().map(|h| (h.collection_id, h)).collect(),
+        orders: orders(&store.devices()?),
     })
 }
 
-fn look<B>(
+/// What decides every principal's visible collections, as `store` holds it.
+fn visibility_in(store: &impl ServerStore, heads: &[LogHead]) -> tidings::Result<Visibility> {
+    Ok(Visibility::new(
+        store.collections()?,
+        heads,
+        store.grants()?,
+    ))
+}
+
+fn look<B: Backend>(
     hub: &Hub,
     pool: &B,
     limits: &PageLimits,
     seen: &mut Seen,
     poked: bool,
-) -> tidings::Result<()>
-where
-    B: Backend<Reader = SqliteStore>,
-{
+) -> tidings::Result<()> {
     // A writer busy right now will poke when it commits; another process's
     // commit is then seen at the next tick.
     let data_version = pool.change_token()?.unwrap_or(seen.data_version);
@@ -198,7 +227,7 @@ where
 
 fn look_at(
     hub: &Hub,
-    store: &SqliteStore,
+    store: &impl ServerStore,
     limits: &PageLimits,
     seen: &mut Seen,
     external: bool,
@@ -212,65 +241,85 @@ fn look_at(
     // Another process's commit, or collections that came, went or were
     // recreated here: read what decides visibility again.
     let visibility = if external || seen.visibility.heads_moved(&heads) {
-        Some(Visibility::new(
-            store.collections()?,
-            &heads,
-            store.grants()?,
-        ))
+        Some(visibility_in(store, &heads)?)
     } else {
         None
     };
     for head in heads {
-        let before = seen.heads.insert(head.collection_id, head);
-        if before == Some(head) {
-            continue;
-        }
-        let page = match before {
-            Some(old) if old.epoch == head.epoch && old.modseq < head.modseq => {
-                let from = Cursor {
-                    collection_id: old.collection_id,
-                    epoch: old.epoch,
-                    modseq: old.modseq,
-                    floor: old.floor,
-                    partial: false,
-                };
-                // Without a prepared page every session computes its own.
-                PreparedPage::new(store, &from, limits)
-                    .inspect_err(|e| tracing::warn!(error = %e, "no prepared page"))
-                    .ok()
-                    .flatten()
-                    .map(Arc::new)
-            }
-            _ => None,
-        };
-        // No receivers (no connections) is not an error.
-        let _ = hub.changes.send(Change::Collection {
-            collection_id: head.collection_id,
-            page,
-        });
+        announce(hub, store, limits, seen, head);
     }
     if let Some(devices) = devices {
         let now = orders(&devices);
         for (&device_id, &(revoked, wipe)) in &now {
-            let before = seen.orders.get(&device_id).copied();
-            if revoked && before.is_none_or(|(was, _)| !was) {
-                let _ = hub.changes.send(Change::Revoked { device_id });
-            }
-            let ordered = before.is_none_or(|(_, was)| was != wipe);
-            if let (WipeState::Pending(wipe_id), true) = (wipe, ordered) {
-                let _ = hub.changes.send(Change::Wipe { device_id, wipe_id });
-            }
+            order(hub, seen, device_id, revoked, wipe);
         }
         seen.orders = now;
     }
     if let Some(visibility) = visibility {
-        let principals = seen.visibility.affected(&visibility);
-        if !principals.is_empty() {
-            let _ = hub.changes.send(Change::Grants {
-                principals: Arc::new(principals),
-            });
-        }
-        seen.visibility = visibility;
+        see_visibility(hub, seen, visibility, BTreeSet::new());
     }
     Ok(())
+}
+
+/// Tells the devices of every principal whose visible collections may have
+/// changed (and of `also`) to follow their new list.
+fn see_visibility(hub: &Hub, seen: &mut Seen, now: Visibility, also: BTreeSet<u64>) {
+    let mut principals = seen.visibility.affected(&now);
+    principals.extend(also);
+    if !principals.is_empty() {
+        let _ = hub.changes.send(Change::Grants {
+            principals: Arc::new(principals),
+        });
+    }
+    seen.visibility = now;
+}
+
+/// Broadcasts `head` if it moved since the watcher last saw it, with the
+/// page for devices that stood at the old head when one can be prepared.
+fn announce(
+    hub: &Hub,
+    store: &impl ServerStore,
+    limits: &PageLimits,
+    seen: &mut Seen,
+    head: LogHead,
+) {
+    let before = seen.heads.insert(head.collection_id, head);
+    if before == Some(head) {
+        return;
+    }
+    let page = match before {
+        Some(old) if old.epoch == head.epoch && old.modseq < head.modseq => {
+            let from = Cursor {
+                collection_id: old.collection_id,
+                epoch: old.epoch,
+                modseq: old.modseq,
+                floor: old.floor,
+                partial: false,
+            };
+            // Without a prepared page every session computes its own.
+            PreparedPage::new(store, &from, limits)
+                .inspect_err(|e| tracing::warn!(error = %e, "no prepared page"))
+                .ok()
+                .flatten()
+                .map(Arc::new)
+        }
+        _ => None,
+    };
+    // No receivers (no connections) is not an error.
+    let _ = hub.changes.send(Change::Collection {
+        collection_id: head.collection_id,
+        page,
+    });
+}
+
+/// Broadcasts a device's revocation or pending wipe if it is news.
+fn order(hub: &Hub, seen: &Seen, device_id: u64, revoked: bool, wipe: WipeState) {
+    let before = seen.orders.get(&device_id).copied();
+    if revoked && before.is_none_or(|(was, _)| !was) {
+        let _ = hub.changes.send(Change::Revoked { device_id });
+    }
+    let ordered = before.is_none_or(|(_, was)| was != wipe);
+    if let (WipeState::Pending(wipe_id), true) = (wipe, ordered) {
+        let _ = hub.changes.send(Change::Wipe { device_id, wipe_id });
+    }
 }

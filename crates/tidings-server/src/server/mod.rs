@@ -25,7 +25,8 @@ mod visibility;
 mod wire;
 
 use crate::store::{SqlitePool, SqliteStore, WriteBack};
-use access::Access;
+use crate::stores::ServerStore;
+use access::{Access, Backend};
 use gate::Gate;
 use hub::Hub;
 pub use limits::Limits;
@@ -36,6 +37,7 @@ use std::time::Duration;
 use tidings::crypto::StaticKeypair;
 use tidings::session::ServerConfig;
 use tidings::{Error, ErrorKind, Result};
+use tidings_store_postgres::PostgresPool;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
@@ -89,8 +91,8 @@ impl Default for ServerOptions {
 }
 
 /// What every connection shares.
-pub(crate) struct Shared {
-    pub(crate) access: Arc<Access>,
+pub(crate) struct Shared<B> {
+    pub(crate) access: Arc<Access<B>>,
     pub(crate) gate: Arc<Gate>,
     pub(crate) limits: Limits,
     pub(crate) keys: Arc<StaticKeypair>,
@@ -100,14 +102,15 @@ pub(crate) struct Shared {
     pub(crate) connections: Arc<Semaphore>,
 }
 
-/// A running server.
-pub struct Server {
+/// A running server, over SQLite by default or over PostgreSQL
+/// ([`Server::start_postgres`]).
+pub struct Server<B = SqlitePool> {
     tcp_addr: Option<SocketAddr>,
     http_addr: Option<SocketAddr>,
     public_key: [u8; 32],
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<B>>,
     grace: Duration,
     max_connections: usize,
 }
@@ -117,7 +120,7 @@ const SERVER_KEY: &str = "server_secret";
 /// The server's static key, made on first use and kept in the store. Every
 /// copy of the secret this function makes (the row read, the array) is
 /// wiped when dropped; the keypair wipes its own.
-pub fn server_keys(store: &mut SqliteStore) -> Result<StaticKeypair> {
+pub fn server_keys(store: &mut impl ServerStore) -> Result<StaticKeypair> {
     let secret: Zeroizing<[u8; 32]> = match store.meta(SERVER_KEY)?.map(Zeroizing::new) {
         Some(bytes) => Zeroizing::new(
             <[u8; 32]>::try_from(bytes.as_slice())
@@ -139,16 +142,48 @@ fn io_error(e: std::io::Error) -> Error {
 
 impl Server {
     /// Binds the listeners and starts serving.
-    pub async fn start(mut store: SqliteStore, options: ServerOptions) -> Result<Self> {
-        let keys = Arc::new(server_keys(&mut store)?);
-        let public_key = keys.public_key();
-        let (stop, shutdown) = watch::channel(false);
+    pub async fn start(store: SqliteStore, options: ServerOptions) -> Result<Self> {
         let mut pool = SqlitePool::new(store);
         if let Some(write_back) = &options.write_back {
             pool = pool.with_write_back(write_back.clone());
         }
+        Self::start_on(pool, options).await
+    }
+}
+
+impl Server {
+    /// Runs `f` in one transaction on the store's writer, as the server
+    /// does, and has live push notice whatever it changed. Blocks the
+    /// calling thread while the writer is busy.
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut SqliteStore) -> Result<T>) -> Result<T> {
+        let result = self.shared.access.pool().write(f);
+        self.shared.hub.poke();
+        result
+    }
+}
+
+impl Server<PostgresPool> {
+    /// Binds the listeners and starts serving from the PostgreSQL database
+    /// `pool` connects to. Any number of servers may serve one database:
+    /// each pushes every change, whichever process made it, to its own
+    /// devices.
+    pub async fn start_postgres(pool: PostgresPool, options: ServerOptions) -> Result<Self> {
+        Self::start_on(pool, options).await
+    }
+}
+
+impl<B: Backend> Server<B> {
+    /// Binds the listeners and starts serving from `pool`.
+    async fn start_on(pool: B, options: ServerOptions) -> Result<Self> {
+        let access = Arc::new(Access::new(pool, options.limits.store_workers));
+        let keys = access.run(|pool| pool.write(server_keys)).await;
+        let keys = Arc::new(keys.ok_or_else(|| {
+            Error::new(ErrorKind::InvalidState, "reading the server key failed")
+        })??);
+        let public_key = keys.public_key();
+        let (stop, shutdown) = watch::channel(false);
         let shared = Arc::new(Shared {
-            access: Arc::new(Access::new(pool, options.limits.store_workers)),
+            access,
             gate: Arc::new(Gate::new(options.limits.clone())),
             limits: options.limits.clone(),
             keys,
@@ -211,13 +246,16 @@ impl Server {
         self.public_key
     }
 
-    /// Runs `f` in one transaction on the store's writer, as the server
-    /// does, and has live push notice whatever it changed. Blocks the
-    /// calling thread while the writer is busy.
-    pub fn with_store<T>(&self, f: impl FnOnce(&mut SqliteStore) -> Result<T>) -> Result<T> {
-        let result = self.shared.access.pool().write(f);
+    /// Runs `f` in one transaction on a store worker, as the server does
+    /// (off the async threads), and has live push notice whatever it
+    /// changed.
+    pub async fn run_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut B::Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let result = self.shared.access.run(move |pool| pool.write(f)).await;
         self.shared.hub.poke();
-        result
+        result.ok_or_else(|| Error::new(ErrorKind::InvalidState, "a store job failed"))?
     }
 
     /// Stops accepting, closes every session cleanly (devices are told and
@@ -242,14 +280,14 @@ pub(crate) async fn stopped(mut shutdown: watch::Receiver<bool>) {
 
 /// Waits for a free connection slot (shared by TCP, HTTP and WebSocket);
 /// `None` once shutdown is ordered.
-pub(crate) async fn slot(shared: &Shared) -> Option<OwnedSemaphorePermit> {
+pub(crate) async fn slot<B>(shared: &Shared<B>) -> Option<OwnedSemaphorePermit> {
     tokio::select! {
         () = stopped(shared.shutdown.clone()) => None,
         permit = shared.connections.clone().acquire_owned() => permit.ok(),
     }
 }
 
-async fn accept_tcp(shared: Arc<Shared>, listener: TcpListener) {
+async fn accept_tcp<B: Backend>(shared: Arc<Shared<B>>, listener: TcpListener) {
     let mut shutdown = std::pin::pin!(stopped(shared.shutdown.clone()));
     loop {
         let Some(permit) = slot(&shared).await else {
