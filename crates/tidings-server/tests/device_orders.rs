@@ -11,13 +11,7 @@ use tidings::store::{DeviceRegistry, WipeState};
 use tidings_server::client::Connection;
 use tidings_server::{admin, seed};
 
-// Known defect, found after this round's store restructuring: in two full
-// runs of the server's tests on a busy machine the live wipe never reached the
-// device within 30 s (it passed in an earlier full run and in eight runs of
-// this binary alone). Ignored so that main stays green while it is found; run
-// it with `--ignored`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "flaky under load since the pooled store: the admin's wipe is sometimes not pushed live"]
 async fn a_wipe_ordered_by_an_admin_reaches_the_device_and_is_acknowledged() {
     let town = Town::new().await;
     let mut phone = town.device(seed::CHIEF, "Sam's phone").await;

@@ -374,7 +374,19 @@ async fn push<B: Backend>(
         }
         Ok(_) | Err(RecvError::Closed) => return (Ok(()), Some(session)),
         Err(RecvError::Lagged(_)) => {
-            Box::new(move |pool, session| pool.read(|s| session.push_changes(now, s)))
+            // The changes missed may have held an order for this device: its
+            // record says whether one is outstanding.
+            let device_id = device.id;
+            Box::new(move |pool, session| {
+                let record = pool.read(|s| s.device(device_id))?;
+                if record.revoked {
+                    return in_batch(pool, |b| session.revoke(now, b));
+                }
+                if let WipeState::Pending(wipe_id) = record.wipe {
+                    in_batch(pool, |b| session.order_wipe(now, b, wipe_id))?;
+                }
+                pool.read(|s| session.push_changes(now, s))
+            })
         }
     };
     let done = shared
