@@ -92,3 +92,29 @@ test("wire errors are typed: a truncated stream, bad padding, a corrupt pack", (
   const corrupt = code(() => tidings.testUnpack(unhex("011000ffffffff")));
   assert.ok(corrupt >= 300 && corrupt < 400, `compress layer: ${corrupt}`);
 });
+
+test("session.json: every envelope of a real session unpads to the protobuf and body it says", () => {
+  const { envelopes, packed_item: packed } = vectors("session.json");
+  assert.ok(envelopes.length > 20);
+  // "caught_up", "delta (repair)", "result done" → CaughtUp, Delta, Result.
+  const variant = (body) =>
+    body
+      .split(" ")[0]
+      .split("_")
+      .map((w) => w[0].toUpperCase() + w.slice(1))
+      .join("");
+  for (const v of envelopes) {
+    const inner = tidings.testUnpad(unhex(v.padded));
+    assert.equal(hex(inner), v.envelope, v.body);
+    assert.equal(hex(tidings.testPad(inner)), v.padded, v.body);
+    assert.equal(tidings.testEnvelopeBody(inner), variant(v.body), v.body);
+  }
+  // The dictionary-packed mail of the first page: it unpacks to the Item,
+  // whose subject and sender are there as UTF-8.
+  assert.equal(packed.packed.slice(0, 2), "03", "packed with dictionary v1");
+  const item = hex(tidings.testUnpack(unhex(packed.packed)));
+  assert.equal(item, packed.item);
+  for (const text of [packed.subject, packed.from]) {
+    assert.ok(item.includes(hex(new TextEncoder().encode(text))), text);
+  }
+});
