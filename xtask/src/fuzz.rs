@@ -18,15 +18,31 @@ pub(crate) fn targets() -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// Targets built without debug assertions: mail-parser 0.11 has a
-/// `debug_assert!(false)` on malformed MIME nesting that it recovers from in
-/// release builds, which a debug-assertion build would report as a crash.
-const WITHOUT_DEBUG_ASSERTIONS: &[&str] = &["mime_parse"];
+/// `cargo fuzz` arguments shared by building and running, so that both use
+/// one build. `-O` leaves debug assertions to `fuzz/Cargo.toml`'s release
+/// profile, which turns them on for everything but mail-parser (whose
+/// `debug_assert!(false)` on malformed MIME nesting guards a case it
+/// recovers from in the release builds we ship). cargo-fuzz's own
+/// `--debug-assertions` would set them for every crate through RUSTFLAGS.
+const BUILD_FLAGS: &[&str] = &["-O"];
+
+/// Builds every target at once (they share one dependency build).
+pub(crate) fn build_all() -> Result<(), String> {
+    install::cargo_fuzz()?;
+    let mut args = vec!["fuzz", "build"];
+    args.extend(BUILD_FLAGS);
+    fuzz_command(&args)
+}
+
+fn fuzz_command(args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let fuzz_dir = run::root().join("fuzz");
+    run::command_in(&fuzz_dir, &cargo, args, &[("RUSTC_BOOTSTRAP", "1")])
+}
 
 /// Runs one target for `seconds`, failing on any crash.
 pub(crate) fn run_target(target: &str, seconds: u64) -> Result<(), String> {
     install::cargo_fuzz()?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     // libFuzzer resolves corpus paths from its own working directory: pass
     // absolute ones. New inputs go to corpus/ (ignored); seeds/ is committed.
     let fuzz_dir = run::root().join("fuzz");
@@ -38,11 +54,9 @@ pub(crate) fn run_target(target: &str, seconds: u64) -> Result<(), String> {
     let (corpus, seeds) = (corpus.display().to_string(), seeds.display().to_string());
     let time = format!("-max_total_time={seconds}");
     let mut args = vec!["fuzz", "run"];
-    if WITHOUT_DEBUG_ASSERTIONS.contains(&target) {
-        args.push("-O");
-    }
+    args.extend(BUILD_FLAGS);
     args.extend([target, &corpus, &seeds, "--", &time, "-timeout=10"]);
-    run::command_in(&fuzz_dir, &cargo, &args, &[("RUSTC_BOOTSTRAP", "1")])
+    fuzz_command(&args)
 }
 
 /// `cargo xtask fuzz [TARGET] [--seconds N]`: one target, or all in turn.

@@ -96,72 +96,74 @@ pub(crate) fn corpora() -> Result<(), String> {
     Ok(())
 }
 
-/// valgrind, for the C tests; from the system's package manager when missing
-/// (the distribution's version: it must match the system's libc).
-pub(crate) fn valgrind() -> Result<(), String> {
-    if run::prints("valgrind", &["--version"], "valgrind") {
-        return Ok(());
-    }
-    apt_install(&["valgrind"])
-}
-
-/// PostgreSQL's server binaries, for the PostgreSQL store's tests (which
-/// start a throwaway cluster with them): Debian's `postgresql` package
-/// unless some `/usr/lib/postgresql/<version>/bin/initdb` is there.
-pub(crate) fn postgresql() -> Result<(), String> {
-    let installed = std::fs::read_dir("/usr/lib/postgresql")
+/// The Debian packages the tests need, each with how to tell it is there.
+/// valgrind: the distribution's, since it must match the system's libc.
+/// postgresql: the PostgreSQL store's tests start a throwaway cluster.
+/// haproxy: the scale-out test's TCP load balancer (docs/server.md's config).
+/// pkg-config: the installed C library's test. dovecot-imapd: the IMAP
+/// gateway's tests. radicale, xandikos: two CalDAV servers of different
+/// lineage for the calendar gateway's tests; openssl makes the TLS test's
+/// throwaway CA. chromium: the browser test (driven by playwright-core).
+/// The tests start every server themselves on loopback; the packages' own
+/// services are not used.
+fn missing_packages() -> Vec<&'static str> {
+    let has = |path: &str| std::path::Path::new(path).exists();
+    let postgresql = std::fs::read_dir("/usr/lib/postgresql")
         .map(|versions| {
             versions
                 .filter_map(Result::ok)
                 .any(|v| v.path().join("bin/initdb").exists())
         })
         .unwrap_or(false);
-    if installed {
-        return Ok(());
-    }
-    apt_install(&["postgresql"])
+    let checks: [(&[&'static str], bool); 9] = [
+        (
+            &["valgrind"],
+            run::prints("valgrind", &["--version"], "valgrind"),
+        ),
+        (&["postgresql"], postgresql),
+        (
+            &["haproxy"],
+            run::prints("haproxy", &["-v"], "HAProxy version"),
+        ),
+        (
+            &["pkg-config"],
+            run::prints("pkg-config", &["--version"], "."),
+        ),
+        (
+            &["dovecot-imapd"],
+            has("/usr/sbin/dovecot") && has("/usr/lib/dovecot/imap"),
+        ),
+        (&["radicale"], has("/usr/bin/radicale")),
+        (&["xandikos"], has("/usr/bin/xandikos")),
+        (&["openssl"], has("/usr/bin/openssl")),
+        (
+            &["chromium", "chromium-driver"],
+            run::prints("chromium", &["--version"], "Chromium"),
+        ),
+    ];
+    checks
+        .iter()
+        .filter(|(_, present)| !present)
+        .flat_map(|(packages, _)| packages.iter().copied())
+        .collect()
 }
 
-/// HAProxy, the TCP load balancer the scale-out test puts in front of two
-/// server processes (with the configuration `docs/server.md` shows).
-pub(crate) fn haproxy() -> Result<(), String> {
-    if run::prints("haproxy", &["-v"], "HAProxy version") {
+/// Installs every missing package of [`missing_packages`] in one apt-get
+/// run (one `update`, one `install`), or does nothing.
+pub(crate) fn system_packages() -> Result<(), String> {
+    let missing = missing_packages();
+    if missing.is_empty() {
         return Ok(());
     }
-    apt_install(&["haproxy"])
+    apt_install(&missing)
 }
 
-/// pkg-config, for the installed C library's test.
+/// pkg-config alone, for `cargo xtask install-c`.
 pub(crate) fn pkg_config() -> Result<(), String> {
     if run::prints("pkg-config", &["--version"], ".") {
         return Ok(());
     }
     apt_install(&["pkg-config"])
-}
-
-/// Dovecot's IMAP server and delivery agent, for the IMAP gateway's tests
-/// (`crates/tidings-upstream`), which start it themselves on loopback.
-pub(crate) fn dovecot() -> Result<(), String> {
-    if std::path::Path::new("/usr/sbin/dovecot").exists()
-        && std::path::Path::new("/usr/lib/dovecot/imap").exists()
-    {
-        return Ok(());
-    }
-    apt_install(&["dovecot-imapd"])
-}
-
-/// Two CalDAV servers of different lineage for the calendar gateway's
-/// tests: Radicale and Xandikos. The tests start them on loopback with
-/// throwaway configurations; the packages' own services are not used. The
-/// openssl command makes the TLS test's throwaway CA and certificate.
-pub(crate) fn caldav_servers() -> Result<(), String> {
-    if std::path::Path::new("/usr/bin/radicale").exists()
-        && std::path::Path::new("/usr/bin/xandikos").exists()
-        && std::path::Path::new("/usr/bin/openssl").exists()
-    {
-        return Ok(());
-    }
-    apt_install(&["radicale", "xandikos", "openssl"])
 }
 
 /// Runs `apt-get` with these arguments, through sudo unless we are root.
@@ -260,23 +262,30 @@ pub(crate) fn npm_packages() -> Result<(), String> {
     std::fs::write(&stamp, lock).map_err(|e| format!("writing {}: {e}", stamp.display()))
 }
 
-/// Chromium for the browser test (driven by playwright-core): Debian's,
-/// since nothing else can be downloaded here.
-pub(crate) fn chromium() -> Result<(), String> {
-    if run::prints("chromium", &["--version"], "Chromium") {
-        return Ok(());
-    }
-    apt_install(&["chromium", "chromium-driver"])
-}
-
 /// Everything `cargo xtask wasm` needs to build the packages.
 pub(crate) fn wasm_build_tools() -> Result<(), String> {
+    wasm_compilers()?;
+    node()?;
+    npm_packages()
+}
+
+/// The Rust side of [`wasm_build_tools`]: the target and wasm-bindgen.
+pub(crate) fn wasm_compilers() -> Result<(), String> {
     wasm_target()?;
     cargo_tool(
         "wasm-bindgen-cli",
         "wasm-bindgen",
         crate::wasm::WASM_BINDGEN_VERSION,
-    )?;
+    )
+}
+
+/// What the tests need from outside Cargo (Debian packages, Node.js and the
+/// npm packages, Python test data): downloads more than computation, so
+/// `cargo xtask test` runs this beside its first builds.
+pub(crate) fn downloads() -> Result<(), String> {
+    system_packages()?;
     node()?;
-    npm_packages()
+    npm_packages()?;
+    python_icalendar()?;
+    corpora()
 }

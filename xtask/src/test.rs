@@ -7,7 +7,7 @@ use std::time::Instant;
 const LOAD_DEVICES: u32 = 10_000;
 
 /// Seconds each fuzz target runs inside the test command (CI budget).
-const DEFAULT_FUZZ_SECONDS: u64 = 20;
+const DEFAULT_FUZZ_SECONDS: u64 = 10;
 
 struct Step {
     name: String,
@@ -39,17 +39,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         });
     };
 
-    step("install test tools and data", &|| {
+    // Packages and test data download while the first builds compute; the
+    // step that needs them waits for them.
+    let downloads = std::thread::spawn(install::downloads);
+    step("install cargo tools (cargo-fuzz, wasm-bindgen)", &|| {
         install::cargo_fuzz()?;
-        install::python_icalendar()?;
-        install::corpora()?;
-        install::valgrind()?;
-        install::postgresql()?;
-        install::haproxy()?;
-        install::dovecot()?;
-        install::caldav_servers()?;
-        install::wasm_build_tools()?;
-        install::chromium()
+        install::wasm_compilers()
     });
     step("format", &|| {
         run::cargo(&["fmt", "--all", "--", "--check"], &[])
@@ -73,6 +68,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             &["doc", "--workspace", "--no-deps", "--all-features"],
             &[("RUSTDOCFLAGS", "-Dwarnings")],
         )
+    });
+    let downloaded = downloads
+        .join()
+        .unwrap_or_else(|_| Err("the download thread panicked".to_string()));
+    step("install test packages and data (apt, npm, pip)", &|| {
+        downloaded.clone()
     });
     step("rust tests", &|| {
         run::cargo(&["test", "--workspace", "--all-features"], &[])
@@ -137,6 +138,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "npm package as its users get it: ws, tsc, esbuild, Vite",
         &wasm::consumer_tests,
     );
+    step("fuzz: build every target", &fuzz::build_all);
     for target in fuzz::targets()? {
         step(&format!("fuzz {target} ({fuzz_seconds}s)"), &|| {
             fuzz::run_target(&target, fuzz_seconds)
