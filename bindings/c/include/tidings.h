@@ -1315,6 +1315,39 @@ bool tidings_client_state_is_enrolled(const tidings_client_state *state);
  */
 void tidings_client_state_free(tidings_client_state *state);
 
+#if defined(TIDINGS_LOOPBACK_SERVER)
+/**
+ * TEST SUPPORT: `body` padded as it is before sealing. Free `out` with
+ * `tidings_bytes_free`.
+ */
+tidings_result tidings_test_pad(const uint8_t *body, size_t body_len, tidings_bytes *out);
+#endif
+
+#if defined(TIDINGS_LOOPBACK_SERVER)
+/**
+ * TEST SUPPORT: the body inside a padded payload.
+ */
+tidings_result tidings_test_unpad(const uint8_t *padded, size_t padded_len, tidings_bytes *out);
+#endif
+
+#if defined(TIDINGS_LOOPBACK_SERVER)
+/**
+ * TEST SUPPORT: a packed item unpacked, within the default limits.
+ */
+tidings_result tidings_test_unpack(const uint8_t *packed, size_t packed_len, tidings_bytes *out);
+#endif
+
+#if defined(TIDINGS_LOOPBACK_SERVER)
+/**
+ * TEST SUPPORT: the name of the body an encoded `Envelope` carries
+ * (`Hello`, `CaughtUp`, …; empty for a keepalive), as UTF-8 without a
+ * terminating NUL.
+ */
+tidings_result tidings_test_envelope_body(const uint8_t *envelope,
+                                          size_t envelope_len,
+                                          tidings_bytes *out);
+#endif
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

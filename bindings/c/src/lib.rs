@@ -27,3 +27,5 @@ pub mod payload;
 pub mod replica;
 pub mod result;
 pub mod state;
+#[cfg(feature = "loopback-server")]
+pub mod wire_test;

@@ -29,6 +29,85 @@ fn c_errors_nulls_vectors_and_bad_input() {
     );
 }
 
+/// docs/test-vectors/wire.json and session.json, one vector per line for
+/// the C program: `pad BODY PADDED`, `envelope PADDED ENVELOPE BODY`,
+/// `packed PACKED ITEM`, `text UTF8`; hex, with `-` for empty.
+fn vector_lines() -> String {
+    let read = |name: &str| -> serde_json::Value {
+        let path = manifest().join("../../docs/test-vectors").join(name);
+        serde_json::from_str(&std::fs::read_to_string(path).expect("vectors")).expect("JSON")
+    };
+    let text = |v: &serde_json::Value| {
+        let s = v.as_str().expect("a string");
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let hex_of = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut lines = Vec::new();
+    let wire = read("wire.json");
+    for v in wire["padding"].as_array().expect("padding") {
+        lines.push(format!("pad {} {}", text(&v["body"]), text(&v["padded"])));
+    }
+    // wire.json's envelopes: a keepalive, then a Hello, a Delta and an Ack.
+    let names = ["-", "Hello", "Delta", "Ack"];
+    let envelopes = wire["envelopes"].as_array().expect("envelopes");
+    assert_eq!(envelopes.len(), names.len());
+    for (v, name) in envelopes.iter().zip(names) {
+        let (padded, envelope) = (text(&v["padded"]), text(&v["envelope"]));
+        lines.push(format!("envelope {padded} {envelope} {name}"));
+    }
+    for v in wire["packed"].as_array().expect("packed") {
+        lines.push(format!(
+            "packed {} {}",
+            text(&v["packed"]),
+            text(&v["item"])
+        ));
+    }
+    // session.json names bodies in words ("caught_up", "delta (repair)",
+    // "result done"); the protobuf oneof's are CaughtUp, Delta, Result.
+    let session = read("session.json");
+    for v in session["envelopes"].as_array().expect("envelopes") {
+        let body = v["body"].as_str().expect("body");
+        let name: String = body
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .split('_')
+            .map(|w| w[..1].to_uppercase() + &w[1..])
+            .collect();
+        let (padded, envelope) = (text(&v["padded"]), text(&v["envelope"]));
+        lines.push(format!("envelope {padded} {envelope} {name}"));
+    }
+    let packed = &session["packed_item"];
+    lines.push(format!(
+        "packed {} {}",
+        text(&packed["packed"]),
+        text(&packed["item"])
+    ));
+    for field in ["subject", "from"] {
+        lines.push(format!(
+            "text {}",
+            hex_of(packed[field].as_str().expect(field))
+        ));
+    }
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn c_wire_and_session_vectors() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("vectors.txt");
+    std::fs::write(&path, vector_lines()).expect("writing the vectors");
+    build_and_run(
+        "vectors",
+        &manifest().join("tests/c/vectors.c"),
+        &[path.to_str().expect("utf-8 path")],
+    );
+}
+
 #[test]
 fn c_enrollment_sync_push_save_and_restore() {
     build_and_run("sync", &manifest().join("tests/c/sync.c"), &[]);
