@@ -6,7 +6,7 @@ use crate::activation::Activation;
 use crate::clock::{now_ms, random};
 use crate::compose::mail_folder;
 use crate::stores::ServerStore;
-use tidings::proto::{CollectionKind, item};
+use tidings::proto::{CollectionKind, Policy, item};
 use tidings::store::{ActivationCode, Principal, WipeState};
 use tidings::sync::ical::calendar_items_from_ical;
 use tidings::sync::mail::{DEFAULT_PREVIEW_BYTES, check_address};
@@ -180,6 +180,44 @@ pub fn wipe(store: &mut impl ServerStore, device: u64) -> Result<u64> {
     let wipe_id = now_ms();
     store.set_wipe(device, WipeState::Pending(wipe_id))?;
     Ok(wipe_id)
+}
+
+/// What an administrator decides in a device's policy (sync.md §5.7); the
+/// keepalive interval and preview size stay the serving process's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyRules {
+    /// The app must be locked by a passcode.
+    pub require_passcode: bool,
+    /// The app locks after this much inactivity; 0: the device decides.
+    pub max_inactivity_seconds: u32,
+    /// The app may offer attachments.
+    pub allow_attachments: bool,
+}
+
+/// Sets a device's policy to `rules`, one version above the one it had
+/// (the server's default counts as version 1); returns the new version.
+/// Servers send it to the device at once if it is connected.
+pub fn set_policy(store: &mut impl ServerStore, device: u64, rules: PolicyRules) -> Result<u64> {
+    store.device(device)?;
+    let version = store
+        .policy(device)?
+        .version
+        .max(1)
+        .checked_add(1)
+        .ok_or(ErrorKind::LimitExceeded)?;
+    store.set_policy(
+        device,
+        Policy {
+            version,
+            require_passcode: rules.require_passcode,
+            max_inactivity_seconds: rules.max_inactivity_seconds,
+            allow_attachments: rules.allow_attachments,
+            // 0: the serving process's own (keepalive, preview size).
+            max_preview_bytes: 0,
+            keepalive_seconds: 0,
+        },
+    )?;
+    Ok(version)
 }
 
 /// Delivers a raw RFC 5322 message into `email`'s Inbox; returns its id.

@@ -134,6 +134,22 @@ enum Command {
     Revoke { device: u64 },
     /// Order a device wiped.
     Wipe { device: u64 },
+    /// Set a device's policy (sync.md §5.7): a connected device gets it at
+    /// once, from whichever server process it is connected to. Flags not
+    /// given take the reference defaults (no passcode, no lock timer,
+    /// attachments allowed; the server's keepalive and preview size).
+    Policy {
+        device: u64,
+        /// The app must be locked by a passcode.
+        #[arg(long)]
+        require_passcode: bool,
+        /// The app locks after this much inactivity (0: the device decides).
+        #[arg(long, default_value_t = 0)]
+        max_inactivity_secs: u32,
+        /// The app must not offer attachments.
+        #[arg(long)]
+        no_attachments: bool,
+    },
     /// Import mail (Maildir or mbox) or calendars (.ics) for EMAIL.
     Import {
         #[arg(value_enum)]
@@ -450,6 +466,20 @@ fn administer(store: &mut impl ServerStore, db: &str, command: Command) -> Outco
         Command::Wipe { device } => {
             let wipe = store.transaction(|s| admin::wipe(s, device))?;
             println!("device {device}: wipe {wipe} ordered");
+        }
+        Command::Policy {
+            device,
+            require_passcode,
+            max_inactivity_secs,
+            no_attachments,
+        } => {
+            let rules = admin::PolicyRules {
+                require_passcode,
+                max_inactivity_seconds: max_inactivity_secs,
+                allow_attachments: !no_attachments,
+            };
+            let version = store.transaction(|s| admin::set_policy(s, device, rules))?;
+            println!("device {device}: policy version {version}");
         }
         Command::Import {
             format,

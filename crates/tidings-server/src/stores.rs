@@ -54,6 +54,8 @@ pub trait ServerStore: Store + Send + 'static {
     fn grants(&self) -> Result<BTreeMap<(u64, u64), u32>>;
     /// Every device.
     fn devices(&self) -> Result<Vec<DeviceRecord>>;
+    /// Every device's policy version (0: none set), by device id.
+    fn policy_versions(&self) -> Result<Vec<(u64, u64)>>;
     /// The head of one collection.
     fn head(&self, collection: u64) -> Result<LogHead>;
     /// The head of every collection.
@@ -108,6 +110,9 @@ macro_rules! server_store {
             }
             fn devices(&self) -> Result<Vec<DeviceRecord>> {
                 <$store>::devices(self)
+            }
+            fn policy_versions(&self) -> Result<Vec<(u64, u64)>> {
+                <$store>::policy_versions(self)
             }
             fn head(&self, collection: u64) -> Result<LogHead> {
                 <$store>::head(self, collection)

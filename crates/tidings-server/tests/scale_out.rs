@@ -164,6 +164,31 @@ async fn two_processes(db: &TestDatabase) {
         .await
         .expect("the acknowledgement is stored");
 
+    // An admin's policy reaches the phone on B: the command line's own
+    // process writes it, the serving process sends it.
+    let phone_id = phone.session().state().device_id();
+    admin_command(
+        &url,
+        &[
+            "policy",
+            &phone_id.to_string(),
+            "--require-passcode",
+            "--no-attachments",
+        ],
+    );
+    let policy = phone
+        .wait_for(LIMIT, |e| match e {
+            ClientEvent::Policy(p) if p.version == 2 => Some(*p),
+            _ => None,
+        })
+        .await
+        .expect("the new policy is pushed");
+    assert!(policy.require_passcode && !policy.allow_attachments);
+    assert!(
+        policy.keepalive_seconds > 0,
+        "the serving process's keepalive"
+    );
+
     // An admin's revocation reaches a device on A too.
     let mut pager = device(db, &a.tcp(), seed::MAYOR, "Ada's pager").await;
     let pager_id = pager.session().state().device_id();

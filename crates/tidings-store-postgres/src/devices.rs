@@ -129,6 +129,20 @@ impl PostgresStore {
         )?;
         rows.iter().map(device_row).collect()
     }
+
+    /// Every device's policy version (0: none set), by device id: what the
+    /// server watches to push a policy an administrator changed.
+    pub fn policy_versions(&self) -> Result<Vec<(u64, u64)>> {
+        let rows = self
+            .conn()
+            .query("SELECT id, policy FROM devices ORDER BY id", &[])?;
+        rows.iter()
+            .map(|row| {
+                let policy: Policy = proto::decode(&get::<Vec<u8>>(row, 1)?)?;
+                Ok((get_u64(row, 0)?, policy.version))
+            })
+            .collect()
+    }
 }
 
 impl DeviceRegistry for PostgresStore {

@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         file: "0002_notifications.sql",
         sql: include_str!("../migrations/0002_notifications.sql"),
     },
+    Migration {
+        version: 3,
+        file: "0003_policy_notice.sql",
+        sql: include_str!("../migrations/0003_policy_notice.sql"),
+    },
 ];
 
 /// The advisory lock key that serializes migrations ("tidings" in ASCII).

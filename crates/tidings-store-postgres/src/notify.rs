@@ -34,6 +34,8 @@ pub enum DeviceOrder {
     Revoked,
     /// A wipe was ordered ([`WipeState::Pending`]) or confirmed.
     Wipe(WipeState),
+    /// The device's policy changed: send it again.
+    Policy,
 }
 
 /// A change made by some process, committed.
@@ -42,7 +44,7 @@ pub enum Notice {
     /// A collection's head moved (or the collection is new): push deltas to
     /// the devices that follow it.
     Collection(LogHead),
-    /// A device was revoked or its wipe state changed.
+    /// A device was revoked, or its wipe state or policy changed.
     Device {
         /// The device.
         device: u64,
@@ -99,6 +101,10 @@ impl Notice {
             } => format!("device {} revoked", signed(device)),
             Notice::Device {
                 device,
+                order: DeviceOrder::Policy,
+            } => format!("device {} policy", signed(device)),
+            Notice::Device {
+                device,
                 order: DeviceOrder::Wipe(wipe),
             } => {
                 let (state, id) = match wipe {
@@ -130,6 +136,7 @@ fn parse(payload: &str) -> Option<Notice> {
             let device = number(words.next())?;
             let order = match words.next()? {
                 "revoked" => DeviceOrder::Revoked,
+                "policy" => DeviceOrder::Policy,
                 "wipe" => {
                     let state = number(words.next())?;
                     let id = number(words.next())?;

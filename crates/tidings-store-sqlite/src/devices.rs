@@ -47,6 +47,25 @@ impl SqliteStore {
         rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
+    /// Every device's policy version (0: none set), by device id: what the
+    /// server watches to push a policy an administrator changed.
+    pub fn policy_versions(&self) -> Result<Vec<(u64, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, policy FROM devices ORDER BY id")
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((from_sql(row.get(0)?), row.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(storage)?;
+        rows.map(|row| {
+            let (id, bytes) = row.map_err(storage)?;
+            Ok((id, proto::decode::<Policy>(&bytes)?.version))
+        })
+        .collect()
+    }
+
     fn device_exists(&self, device: u64) -> Result<()> {
         self.device(device).map(drop)
     }

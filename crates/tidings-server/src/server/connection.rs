@@ -348,6 +348,9 @@ async fn push<B: Backend>(
         Ok(Change::Wipe { device_id, wipe_id }) if device_id == device.id => {
             Box::new(move |pool, session| in_batch(pool, |b| session.order_wipe(now, b, wipe_id)))
         }
+        Ok(Change::Policy { device_id }) if device_id == device.id => {
+            Box::new(move |pool, session| pool.read(|s| session.send_stored_policy(now, s)))
+        }
         Ok(Change::Grants { principals }) if principals.contains(&device.principal) => {
             // What the device may see changed: follow the new list, and the
             // session sends it (and what a new collection holds).

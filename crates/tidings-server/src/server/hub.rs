@@ -51,6 +51,11 @@ pub enum Change {
         /// The order.
         wipe_id: u64,
     },
+    /// An administrator changed a device's policy: it is sent again.
+    Policy {
+        /// The device.
+        device_id: u64,
+    },
     /// What these principals may see changed (a collection created,
     /// renamed, deleted or recreated; a delegation changed): their devices
     /// recompute what they follow and get the new collection list.
@@ -104,6 +109,8 @@ struct Seen {
     retry: bool,
     heads: HashMap<u64, LogHead>,
     orders: HashMap<u64, (bool, WipeState)>,
+    /// Each device's policy version (0: none set).
+    policies: HashMap<u64, u64>,
     /// Collections and delegations, for noticing what principals may see.
     visibility: Visibility,
 }
@@ -191,6 +198,7 @@ fn seen_in(store: &impl ServerStore, data_version: u64) -> tidings::Result<Seen>
         visibility: visibility_in(store, &heads)?,
         heads: heads.into_iter().map(|h| (h.collection_id, h)).collect(),
         orders: orders(&store.devices()?),
+        policies: store.policy_versions()?.into_iter().collect(),
     })
 }
 
@@ -234,7 +242,7 @@ fn look_at(
 ) -> tidings::Result<()> {
     let heads = store.heads()?;
     let devices = if external || seen.orders.is_empty() {
-        Some(store.devices()?)
+        Some((store.devices()?, store.policy_versions()?))
     } else {
         None
     };
@@ -248,12 +256,18 @@ fn look_at(
     for head in heads {
         announce(hub, store, limits, seen, head);
     }
-    if let Some(devices) = devices {
+    if let Some((devices, policies)) = devices {
         let now = orders(&devices);
         for (&device_id, &(revoked, wipe)) in &now {
             order(hub, seen, device_id, revoked, wipe);
         }
         seen.orders = now;
+        for &(device_id, version) in &policies {
+            if version > 0 && seen.policies.get(&device_id) != Some(&version) {
+                let _ = hub.changes.send(Change::Policy { device_id });
+            }
+        }
+        seen.policies = policies.into_iter().collect();
     }
     if let Some(visibility) = visibility {
         see_visibility(hub, seen, visibility, BTreeSet::new());

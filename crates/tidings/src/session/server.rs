@@ -356,6 +356,41 @@ impl ServerSession {
         )
     }
 
+    /// Sends the device's stored policy again, as it now is: an
+    /// administrator changed it while the device was connected (sync.md
+    /// §5.7). Nothing is written.
+    pub fn send_stored_policy<S: Store>(&mut self, now_ms: u64, store: &S) -> Result<()> {
+        let (device, _) = self.device().ok_or(ErrorKind::InvalidState)?;
+        let policy = self.effective_policy(store.policy(device)?);
+        self.channel.send(
+            now_ms,
+            &Envelope {
+                body: Some(Body::Policy(policy)),
+            },
+        )
+    }
+
+    /// What a device is told of `stored`: the server's own policy when none
+    /// was set (a version 0 is never sent), else the stored one with the
+    /// server's keepalive interval and preview size where it leaves them 0.
+    fn effective_policy(&self, stored: Policy) -> Policy {
+        if stored.version == 0 {
+            return self.default_policy;
+        }
+        let or_default = |value: u32, default: u32| if value == 0 { default } else { value };
+        Policy {
+            keepalive_seconds: or_default(
+                stored.keepalive_seconds,
+                self.default_policy.keepalive_seconds,
+            ),
+            max_preview_bytes: or_default(
+                stored.max_preview_bytes,
+                self.default_policy.max_preview_bytes,
+            ),
+            ..stored
+        }
+    }
+
     /// Orders a remote wipe (and stores the order).
     pub fn order_wipe<S: Store>(&mut self, now_ms: u64, store: &mut S, wipe_id: u64) -> Result<()> {
         let (device, _) = self.device().ok_or(ErrorKind::InvalidState)?;
@@ -738,14 +773,7 @@ impl ServerSession {
         let collections = store.collection_infos(principal)?;
         self.collections.clone_from(&collections);
         self.features = hello.features;
-        // A device for which no policy was set gets the server's own: a
-        // policy of version 0 is never sent.
-        let stored = store.policy(device)?;
-        let policy = if stored.version == 0 {
-            self.default_policy
-        } else {
-            stored
-        };
+        let policy = self.effective_policy(store.policy(device)?);
         Ok(Welcome {
             collections,
             policy: Some(policy),

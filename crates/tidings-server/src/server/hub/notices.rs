@@ -10,7 +10,7 @@
 //! start, since notices sent meanwhile are lost. The connection listens
 //! before that comparison reads, so nothing committed after it is missed.
 
-use super::{Hub, Seen, announce, look_at, seen_in};
+use super::{Change, Hub, Seen, announce, look_at, seen_in};
 use crate::server::access::{Access, Backend};
 use crate::stores::ServerStore;
 use std::collections::BTreeSet;
@@ -114,6 +114,12 @@ fn look(
             Notice::Collection(head) => {
                 collections.insert(head.collection_id);
             }
+            Notice::Device {
+                device,
+                order: DeviceOrder::Policy,
+            } => {
+                let _ = hub.changes.send(Change::Policy { device_id: device });
+            }
             Notice::Device { device, order } => {
                 let (revoked, wipe) = known
                     .orders
@@ -123,6 +129,7 @@ fn look(
                 let now = match order {
                     DeviceOrder::Revoked => (true, wipe),
                     DeviceOrder::Wipe(wipe) => (revoked, wipe),
+                    DeviceOrder::Policy => (revoked, wipe),
                 };
                 super::order(hub, known, device, now.0, now.1);
                 known.orders.insert(device, now);
