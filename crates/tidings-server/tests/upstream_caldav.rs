@@ -234,7 +234,10 @@ async fn calendars_from_radicale_through_the_server() {
     assert_eq!(desk.mkcalendar("/mayor/calendar/", "Mayor").status, 201);
     assert_eq!(desk.mkcalendar("/mayor/council/", "Council").status, 201);
     let chief_desk = CalDesk::new(cal.addr(), "chief", &cal.password("chief"));
-    assert_eq!(chief_desk.mkcalendar("/chief/calendar/", "Chief").status, 201);
+    assert_eq!(
+        chief_desk.mkcalendar("/chief/calendar/", "Chief").status,
+        201
+    );
     let put = |path: &str, ics: &str| {
         let status = desk.put(path, ics, None).status;
         assert!((200..300).contains(&status), "PUT {path}: {status}");
@@ -267,7 +270,11 @@ async fn calendars_from_radicale_through_the_server() {
 
     // The device's edit is on the desktop when the device has its answer.
     let budget = held(phone.session(), calendar, "Budget").expect("held");
-    let outcome = operate(&mut phone, update(calendar, edited(&budget, "Budget (draft)"))).await;
+    let outcome = operate(
+        &mut phone,
+        update(calendar, edited(&budget, "Budget (draft)")),
+    )
+    .await;
     assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
     let on_desk = desk.get("/mayor/calendar/budget.ics");
     assert_eq!(summary_of(&on_desk.body).as_deref(), Some("Budget (draft)"));
@@ -285,18 +292,29 @@ async fn calendars_from_radicale_through_the_server() {
     });
     let outcome = operate(&mut phone, create).await;
     assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-    let on_desk = desk.get("/mayor/calendar/pier-1@tidings.ics".replace('@', "_40").as_str());
+    let on_desk = desk.get(
+        "/mayor/calendar/pier-1@tidings.ics"
+            .replace('@', "_40")
+            .as_str(),
+    );
     assert_eq!(summary_of(&on_desk.body).as_deref(), Some("Pier repairs"));
 
     // The desktop edits first: the device's edit of the version it holds
     // gets Conflict carrying the desktop's version, and converges on it.
-    until(&mut phone, |s| held(s, calendar, "Budget (draft)").is_some()).await;
+    until(&mut phone, |s| {
+        held(s, calendar, "Budget (draft)").is_some()
+    })
+    .await;
     let draft = held(phone.session(), calendar, "Budget (draft)").expect("held");
     put(
         "/mayor/calendar/budget.ics",
         &event("budget-1", "Budget (desktop)", 1),
     );
-    let outcome = operate(&mut phone, update(calendar, edited(&draft, "Budget (phone)"))).await;
+    let outcome = operate(
+        &mut phone,
+        update(calendar, edited(&draft, "Budget (phone)")),
+    )
+    .await;
     match outcome {
         Outcome::Conflict(c) => {
             assert_eq!(summary(&decode_event(&c.current)), "Budget (desktop)");
@@ -309,10 +327,16 @@ async fn calendars_from_radicale_through_the_server() {
         summary_of(&on_desk.body).as_deref(),
         Some("Budget (desktop)")
     );
-    until(&mut phone, |s| held(s, calendar, "Budget (desktop)").is_some()).await;
+    until(&mut phone, |s| {
+        held(s, calendar, "Budget (desktop)").is_some()
+    })
+    .await;
 
     // An answer to an organizer elsewhere is written upstream.
-    until(&mut phone, |s| held(s, calendar, "Ferry timetable").is_some()).await;
+    until(&mut phone, |s| {
+        held(s, calendar, "Ferry timetable").is_some()
+    })
+    .await;
     let ferry = held(phone.session(), calendar, "Ferry timetable").expect("held");
     let accept = Kind::Respond(RespondToInvitation {
         calendar_id: calendar,
@@ -322,7 +346,10 @@ async fn calendars_from_radicale_through_the_server() {
     });
     let outcome = operate(&mut phone, accept).await;
     assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-    let on_desk = desk.get("/mayor/calendar/ferry.ics").body.replace("\r\n ", "");
+    let on_desk = desk
+        .get("/mayor/calendar/ferry.ics")
+        .body
+        .replace("\r\n ", "");
     assert!(on_desk.contains("PARTSTAT=ACCEPTED"), "{on_desk}");
 
     // A calendar made on the desktop reaches the device's collection list.
@@ -396,7 +423,14 @@ async fn calendars_from_radicale_through_the_server() {
             .expect("stored");
         let marked = edited(&decode_event(&packed), "Roadworks (not fetched again)");
         store
-            .transaction(|s| s.upsert(calendar, Some(id), pack_item(item::Kind::Calendar(marked)), 0))
+            .transaction(|s| {
+                s.upsert(
+                    calendar,
+                    Some(id),
+                    pack_item(item::Kind::Calendar(marked)),
+                    0,
+                )
+            })
             .expect("mark");
         id
     };
@@ -445,7 +479,11 @@ async fn calendars_from_xandikos_through_the_server() {
     let desk = CalDesk::new(cal.addr(), "alice", &cal.password("alice"));
     let href = cal.calendar_href("alice");
     let status = desk
-        .put(&format!("{href}budget.ics"), &event("budget-1", "Budget", 0), None)
+        .put(
+            &format!("{href}budget.ics"),
+            &event("budget-1", "Budget", 0),
+            None,
+        )
         .status;
     assert!((200..300).contains(&status), "PUT: {status}");
     let dir = tempfile::tempdir().expect("dir");
@@ -467,12 +505,20 @@ async fn calendars_from_xandikos_through_the_server() {
     let mut phone = device(&db, ALICE).await;
     until(&mut phone, |s| held(s, calendar, "Budget").is_some()).await;
     let status = desk
-        .put(&format!("{href}pier.ics"), &event("pier-1", "Pier", 0), None)
+        .put(
+            &format!("{href}pier.ics"),
+            &event("pier-1", "Pier", 0),
+            None,
+        )
         .status;
     assert!((200..300).contains(&status), "PUT: {status}");
     until(&mut phone, |s| held(s, calendar, "Pier").is_some()).await;
     let budget = held(phone.session(), calendar, "Budget").expect("held");
-    let outcome = operate(&mut phone, update(calendar, edited(&budget, "Budget (draft)"))).await;
+    let outcome = operate(
+        &mut phone,
+        update(calendar, edited(&budget, "Budget (draft)")),
+    )
+    .await;
     assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
     let on_desk = desk.get(&format!("{href}budget.ics"));
     assert_eq!(summary_of(&on_desk.body).as_deref(), Some("Budget (draft)"));

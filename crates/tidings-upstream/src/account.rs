@@ -140,8 +140,9 @@ pub(crate) fn lock(store: &SharedStore) -> Result<std::sync::MutexGuard<'_, Sqli
     match store.try_lock() {
         Ok(guard) => Ok(guard),
         Err(std::sync::TryLockError::WouldBlock) => blocking(|| store.lock().map_err(poisoned)),
-        Err(std::sync::TryLockError::Poisoned(_)) => {
-            Err(Error::new(ErrorKind::Storage, "the store lock was poisoned"))
-        }
+        Err(std::sync::TryLockError::Poisoned(_)) => Err(Error::new(
+            ErrorKind::Storage,
+            "the store lock was poisoned",
+        )),
     }
 }

@@ -122,8 +122,8 @@ fn forget(store: &mut SqliteStore, collection: u64, message: &Message) -> Result
 
 impl WriteBack for DeviceWrites {
     fn claims(&self, store: &SqliteStore, collection: u64) -> Result<bool> {
-        let folder = !self.writers.is_empty()
-            && state::folder(store.companion_sql(), collection)?.is_some();
+        let folder =
+            !self.writers.is_empty() && state::folder(store.companion_sql(), collection)?.is_some();
         Ok(folder || self.mirrored_calendar(store, collection)?.is_some())
     }
 
@@ -177,9 +177,8 @@ impl WriteBack for DeviceWrites {
         flags: u32,
     ) -> Result<(u64, u64)> {
         if let Some((cal, writer)) = self.calendar(store, collection)? {
-            let id = id.ok_or_else(|| {
-                Error::new(ErrorKind::InvalidArgument, "an event needs its id")
-            })?;
+            let id =
+                id.ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "an event needs its id"))?;
             return self.wait(writer.upsert(store, &cal, id, packed));
         }
         let target = folder(store, collection)?;

@@ -88,8 +88,8 @@ impl CalendarWriter {
         let event = decode_event(&packed)?;
         let collection = cal.collection;
         let text = calendar_item_to_ical(&event);
-        let held = state::resource_by_item(store.companion_sql(), collection, id)?
-            .filter(|r| r.item != 0);
+        let held =
+            state::resource_by_item(store.companion_sql(), collection, id)?.filter(|r| r.item != 0);
         let Some(resource) = held else {
             // New to this calendar: a create, or a move's arrival.
             let uid = uid(&event)
@@ -146,8 +146,8 @@ impl CalendarWriter {
         id: u64,
     ) -> Result<u64> {
         let collection = cal.collection;
-        let held = state::resource_by_item(store.companion_sql(), collection, id)?
-            .filter(|r| r.item != 0);
+        let held =
+            state::resource_by_item(store.companion_sql(), collection, id)?.filter(|r| r.item != 0);
         let Some(resource) = held else {
             return store.remove(collection, id);
         };
@@ -199,7 +199,8 @@ impl CalendarWriter {
     async fn refetch(&self, store: &mut SqliteStore, cal: &Calendar, href: &str) -> Result<()> {
         let fetched = self.client.fetch(&cal.href, &[href.to_string()]).await?;
         if fetched.is_empty() {
-            if let Some(held) = state::resource_by_href(store.companion_sql(), cal.collection, href)?
+            if let Some(held) =
+                state::resource_by_href(store.companion_sql(), cal.collection, href)?
             {
                 forget(store, cal.collection, held.item, href)?;
             }

@@ -341,7 +341,11 @@ impl CalAccount {
     }
 }
 
-pub(crate) fn set_status(event: &mut CalendarItem, email: &str, status: ParticipationStatus) -> Result<()> {
+pub(crate) fn set_status(
+    event: &mut CalendarItem,
+    email: &str,
+    status: ParticipationStatus,
+) -> Result<()> {
     let master = event.master.as_mut().ok_or(ErrorKind::ProtoMissingField)?;
     let attendee = master
         .attendees
