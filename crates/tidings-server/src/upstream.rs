@@ -1,9 +1,11 @@
-//! `serve --upstream config.toml`: the IMAP gateway beside the server. Each
-//! configured account is mirrored into the store by its own task
-//! ([`tidings_upstream::gateway`]); devices' writes to mirrored folders go
-//! upstream first through [`DeviceWrites`], which the server's store pool
-//! calls inside each device's batch. The server notices the mirror's commits
-//! as it notices an admin command's, and pushes them.
+//! `serve --upstream config.toml`: the gateway beside the server. Each
+//! configured IMAP account (`[imap]`) and CalDAV account (`[caldav]`) is
+//! mirrored into the store by its own task ([`tidings_upstream::gateway`],
+//! [`tidings_upstream::caldav::gateway`]); devices' writes to mirrored
+//! folders and calendars go upstream first through [`DeviceWrites`], which
+//! the server's store pool calls inside each device's batch. The server
+//! notices the mirrors' commits (items, and collections made, renamed or
+//! deleted) as it notices an admin command's, and pushes them.
 
 use crate::store::{Durability, SqliteStore};
 use std::collections::HashMap;
@@ -12,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tidings::Result;
 use tidings::store::Directory;
+use tidings_upstream::caldav::device_writes::CalendarWriter;
+use tidings_upstream::caldav::{self, CalDavConfig, CalendarHandle, CalendarOptions};
 use tidings_upstream::config::Config;
 use tidings_upstream::device_writes::DeviceWrites;
 use tidings_upstream::writer::Writer;
@@ -22,13 +26,14 @@ use tokio::task::JoinHandle;
 /// How long stopping waits for the mirror tasks to log out.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// The running gateway: one mirror task per account.
+/// The running gateway: one mirror task per account and upstream.
 #[derive(Debug)]
 pub struct Upstream {
     /// What the server's store pool must be given (`ServerOptions::write_back`).
     pub device_writes: Arc<DeviceWrites>,
     /// Kept so the mirrors keep serving (they stop when these are dropped).
     handles: HashMap<u64, Handle>,
+    calendars: HashMap<u64, CalendarHandle>,
     tasks: Vec<JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
@@ -39,26 +44,24 @@ impl Upstream {
     /// tokio runtime the server uses.
     pub fn start(config: &Path, db: &Path, store: &mut SqliteStore) -> Result<Upstream> {
         let config = Config::load(config)?;
-        // The write-back reads the mirror's tables from the first batch on.
+        // The write-back reads the mirrors' tables from the first batch on.
         state::migrate(store.companion_sql())?;
+        caldav::state::migrate(store.companion_sql())?;
         let mut principals = Vec::with_capacity(config.accounts.len());
         for (account, _) in &config.accounts {
-            let id = match store.principal_by_email(&account.principal)? {
-                Some(p) => p.id,
-                None => store.transaction(|s| {
-                    crate::admin::add_principal(s, &account.login, &account.principal)
-                })?,
-            };
-            principals.push(id);
+            principals.push(principal(store, &account.login, &account.principal)?);
         }
         let mirror_store = Arc::new(Mutex::new(SqliteStore::open(db, Durability::Process)?));
         let (stop, shutdown) = watch::channel(false);
         let mut handles = HashMap::new();
         let mut writers = HashMap::new();
         let mut tasks = Vec::new();
+        let imap = config.imap.as_ref();
         for ((account, credentials), principal) in config.accounts.into_iter().zip(principals) {
+            // `Config` refuses mail accounts without `[imap]`.
+            let Some(endpoint) = imap else { break };
             let options = AccountOptions {
-                endpoint: config.imap.clone(),
+                endpoint: endpoint.clone(),
                 credentials: credentials.clone(),
                 principal: account.principal.clone(),
                 preview_bytes: config.preview_bytes,
@@ -67,13 +70,26 @@ impl Upstream {
             let (handle, task) = gateway::spawn(options, mirror_store.clone(), shutdown.clone());
             handles.insert(principal, handle);
             tasks.push(task);
-            writers.insert(principal, Writer::spawn(config.imap.clone(), credentials));
-            tracing::info!(principal, "mirroring an upstream account");
+            writers.insert(principal, Writer::spawn(endpoint.clone(), credentials));
+            tracing::info!(principal, "mirroring an upstream mail account");
+        }
+        let mut calendars = HashMap::new();
+        let mut calendar_writers = HashMap::new();
+        if let Some(caldav) = &config.caldav {
+            for (principal, handle, writer, task) in
+                start_calendars(caldav, store, &mirror_store, &shutdown)?
+            {
+                calendars.insert(principal, handle);
+                calendar_writers.insert(principal, writer);
+                tasks.push(task);
+            }
         }
         let runtime = tokio::runtime::Handle::current();
+        let device_writes = DeviceWrites::new(writers, runtime).with_calendars(calendar_writers);
         Ok(Upstream {
-            device_writes: Arc::new(DeviceWrites::new(writers, runtime)),
+            device_writes: Arc::new(device_writes),
             handles,
+            calendars,
             tasks,
             stop,
         })
@@ -83,10 +99,48 @@ impl Upstream {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         drop(self.handles);
+        drop(self.calendars);
         for task in self.tasks {
             if tokio::time::timeout(STOP_GRACE, task).await.is_err() {
                 tracing::warn!("an upstream mirror did not stop in time");
             }
         }
     }
+}
+
+/// The principal with address `email`, made (named after `login`, with the
+/// usual collections) if the database has none.
+fn principal(store: &mut SqliteStore, login: &str, email: &str) -> Result<u64> {
+    match store.principal_by_email(email)? {
+        Some(p) => Ok(p.id),
+        None => store.transaction(|s| crate::admin::add_principal(s, login, email)),
+    }
+}
+
+/// One started calendar account: its principal, the mirror's handle, the
+/// client devices' writes go through, and the mirror's task.
+type StartedCalendars = (u64, CalendarHandle, CalendarWriter, JoinHandle<()>);
+
+/// Starts one calendar mirror per `[[caldav.account]]`.
+fn start_calendars(
+    caldav: &CalDavConfig,
+    store: &mut SqliteStore,
+    mirror_store: &tidings_upstream::SharedStore,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<Vec<StartedCalendars>> {
+    let mut started = Vec::with_capacity(caldav.accounts.len());
+    for account in &caldav.accounts {
+        let principal = principal(store, &account.login, &account.principal)?;
+        let writer = CalendarWriter::new(&caldav.server, account)?;
+        let options = CalendarOptions {
+            server: caldav.server.clone(),
+            account: account.clone(),
+            interval: caldav.interval,
+        };
+        let (handle, task) =
+            caldav::gateway::spawn(options, mirror_store.clone(), shutdown.clone());
+        tracing::info!(principal, "mirroring an upstream calendar account");
+        started.push((principal, handle, writer, task));
+    }
+    Ok(started)
 }

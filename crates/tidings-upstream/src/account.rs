@@ -125,7 +125,7 @@ fn reading<T>(store: &SharedStore, f: impl FnOnce(&SqliteStore) -> Result<T>) ->
 /// `block_in_place` on a multi-threaded runtime (the other tasks of this
 /// worker move elsewhere while it blocks); a plain call on a
 /// current-thread one (tests), where nothing else could run anyway.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
@@ -133,8 +133,16 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// The shared store; waiting for another mirror's transaction (which may
+/// itself wait for a device's write-back) happens off the async worker.
 pub(crate) fn lock(store: &SharedStore) -> Result<std::sync::MutexGuard<'_, SqliteStore>> {
-    store
-        .lock()
-        .map_err(|_| Error::new(ErrorKind::Storage, "the store lock was poisoned"))
+    let poisoned = |_| Error::new(ErrorKind::Storage, "the store lock was poisoned");
+    match store.try_lock() {
+        Ok(guard) => Ok(guard),
+        Err(std::sync::TryLockError::WouldBlock) => blocking(|| store.lock().map_err(poisoned)),
+        Err(std::sync::TryLockError::Poisoned(_)) => Err(Error::new(
+            ErrorKind::Storage,
+            "the store lock was poisoned",
+        )),
+    }
 }

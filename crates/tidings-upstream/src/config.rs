@@ -4,7 +4,7 @@
 //! ```toml
 //! secrets = "/etc/tidings/upstream-secrets.toml"
 //!
-//! [imap]
+//! [imap]                    # optional when [caldav] is given
 //! host = "mail.example.org"
 //! port = 993
 //! security = "tls"          # "tls", "starttls", or "plain" (loopback only)
@@ -105,7 +105,8 @@ pub struct Account {
 #[serde(deny_unknown_fields)]
 struct File {
     secrets: PathBuf,
-    imap: Endpoint,
+    #[serde(default)]
+    imap: Option<Endpoint>,
     #[serde(default)]
     master: Option<MasterUser>,
     #[serde(default, rename = "account")]
@@ -163,8 +164,8 @@ pub struct Credentials {
 /// The checked configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The upstream IMAP server.
-    pub imap: Endpoint,
+    /// The upstream IMAP server (`[imap]`), if mail is mirrored.
+    pub imap: Option<Endpoint>,
     /// Accounts and how to log in to each.
     pub accounts: Vec<(Account, Credentials)>,
     /// Text preview size of a new mail item (bytes).
@@ -207,7 +208,16 @@ impl Config {
     }
 
     fn from_parts(file: File, secrets: SecretsFile) -> Result<Config> {
-        file.imap.check()?;
+        if file.imap.is_none() && file.caldav.is_none() {
+            return Err(config_error(
+                "the upstream configuration names neither [imap] nor [caldav]",
+            ));
+        }
+        if let Some(imap) = &file.imap {
+            imap.check()?;
+        } else if !file.accounts.is_empty() {
+            return Err(config_error("[[account]] entries need an [imap] section"));
+        }
         let mut accounts = Vec::with_capacity(file.accounts.len());
         for account in file.accounts {
             let credentials = match &file.master {

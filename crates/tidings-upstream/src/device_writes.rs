@@ -9,11 +9,16 @@
 //! upstream meanwhile fails the operation with [`ErrorKind::NotFound`]
 //! (502) and leaves the store too, so the device converges.
 //!
+//! Mirrored calendars go through [`caldav::device_writes`]: a device's
+//! event operations become conditional `PUT`s and `DELETE`s.
+//!
 //! A move keeps the item's id: the item is re-filed in the target folder
 //! under the UID the upstream gave (`COPYUID`), and the core's removal from
 //! the source that follows finds no UID left there and only updates the
 //! store.
 
+use crate::caldav::device_writes::{self as calendar_writes, CalendarWriter};
+use crate::caldav::state::Calendar;
 use crate::mirror::remove_item;
 use crate::state::{self, Folder, Message};
 use crate::writer::{Located, Writer};
@@ -27,6 +32,7 @@ use tidings_store_sqlite::{SqliteStore, WriteBack};
 #[derive(Debug)]
 pub struct DeviceWrites {
     writers: HashMap<u64, Writer>,
+    calendars: HashMap<u64, CalendarWriter>,
     runtime: tokio::runtime::Handle,
 }
 
@@ -37,7 +43,45 @@ fn gone_upstream() -> Error {
 impl DeviceWrites {
     /// Write-backs through `writers` (by principal id), waited for on `runtime`.
     pub fn new(writers: HashMap<u64, Writer>, runtime: tokio::runtime::Handle) -> Self {
-        Self { writers, runtime }
+        Self {
+            writers,
+            calendars: HashMap::new(),
+            runtime,
+        }
+    }
+
+    /// Also writes mirrored calendars back, through `calendars` (by
+    /// principal id).
+    pub fn with_calendars(mut self, calendars: HashMap<u64, CalendarWriter>) -> Self {
+        self.calendars = calendars;
+        self
+    }
+
+    /// The mirrored calendar `collection` is, when calendars are mirrored.
+    fn mirrored_calendar(&self, store: &SqliteStore, collection: u64) -> Result<Option<Calendar>> {
+        if self.calendars.is_empty() {
+            return Ok(None);
+        }
+        calendar_writes::mirrored(store, collection)
+    }
+
+    /// The mirrored calendar `collection` and its owner's CalDAV client.
+    fn calendar(
+        &self,
+        store: &SqliteStore,
+        collection: u64,
+    ) -> Result<Option<(Calendar, &CalendarWriter)>> {
+        let Some(cal) = self.mirrored_calendar(store, collection)? else {
+            return Ok(None);
+        };
+        let owner = store.collection(collection)?.owner;
+        let writer = self.calendars.get(&owner).ok_or_else(|| {
+            Error::new(
+                ErrorKind::UpstreamConfig,
+                "no CalDAV account for this principal",
+            )
+        })?;
+        Ok(Some((cal, writer)))
     }
 
     fn writer(&self, store: &SqliteStore, collection: u64) -> Result<&Writer> {
@@ -78,7 +122,9 @@ fn forget(store: &mut SqliteStore, collection: u64, message: &Message) -> Result
 
 impl WriteBack for DeviceWrites {
     fn claims(&self, store: &SqliteStore, collection: u64) -> Result<bool> {
-        Ok(state::folder(store.companion_sql(), collection)?.is_some())
+        let folder =
+            !self.writers.is_empty() && state::folder(store.companion_sql(), collection)?.is_some();
+        Ok(folder || self.mirrored_calendar(store, collection)?.is_some())
     }
 
     fn set_flags(
@@ -88,6 +134,12 @@ impl WriteBack for DeviceWrites {
         id: u64,
         flags: u32,
     ) -> Result<u64> {
+        if self.mirrored_calendar(store, collection)?.is_some() {
+            return Err(Error::new(
+                ErrorKind::UpstreamRefused,
+                "a mirrored calendar keeps no flags",
+            ));
+        }
         let folder = folder(store, collection)?;
         let Some(message) = state::message_by_item(store.companion_sql(), collection, id)? else {
             return store.set_flags(collection, id, flags);
@@ -124,6 +176,11 @@ impl WriteBack for DeviceWrites {
         packed: Bytes,
         flags: u32,
     ) -> Result<(u64, u64)> {
+        if let Some((cal, writer)) = self.calendar(store, collection)? {
+            let id =
+                id.ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "an event needs its id"))?;
+            return self.wait(writer.upsert(store, &cal, id, packed));
+        }
         let target = folder(store, collection)?;
         let refused = || {
             Error::new(
@@ -165,6 +222,9 @@ impl WriteBack for DeviceWrites {
     }
 
     fn remove(&self, store: &mut SqliteStore, collection: u64, id: u64) -> Result<u64> {
+        if let Some((cal, writer)) = self.calendar(store, collection)? {
+            return self.wait(writer.remove(store, &cal, id));
+        }
         let folder = folder(store, collection)?;
         let Some(message) = state::message_by_item(store.companion_sql(), collection, id)? else {
             return store.remove(collection, id);

@@ -13,6 +13,8 @@
 //!   committed with the change they describe.
 //! - [`writeback`]: conditional `PUT`/`DELETE`; a 412 becomes the
 //!   protocol's `Conflict` carrying the upstream version.
+//! - [`device_writes`]: the same for a server's devices, inside the
+//!   device's store transaction, with a client of its own.
 //! - [`itip`]: the iTIP REPLY for an organizer who is not local.
 //! - [`gateway`]: one task per account and the [`CalendarHandle`] the server
 //!   calls.
@@ -24,6 +26,7 @@
 pub mod calendars;
 pub mod client;
 pub mod config;
+pub mod device_writes;
 pub mod gateway;
 pub mod http;
 pub mod itip;

@@ -167,35 +167,44 @@ impl CalAccount {
             self.fetched.resources += 1;
             self.fetched.bytes += resource.data.len() as u64;
         }
-        self.transaction(|store| {
-            for resource in resources {
-                let held =
-                    state::resource_by_href(store.companion_sql(), collection, &resource.href)?;
-                let item = apply(
-                    store,
-                    collection,
-                    held.map_or(0, |r| r.item),
-                    &resource.data,
-                )?;
-                let row = state::Resource {
-                    href: resource.href.clone(),
-                    item,
-                    etag: resource.etag.clone(),
-                };
-                state::put_resource(store.companion_sql(), collection, &row)?;
-            }
-            Ok(())
-        })
+        self.transaction(|store| store_resources(store, collection, resources))
     }
 
     /// Runs `f` in one store transaction: what it mirrors and the mirror's
-    /// own bookkeeping commit together or not at all.
+    /// own bookkeeping commit together or not at all. Off the async
+    /// worker's duty, as the IMAP mirror's: the write lock may be held by a
+    /// device's batch that waits for a CalDAV answer, which needs a worker.
     pub(crate) fn transaction<T>(
         &self,
         f: impl FnOnce(&mut SqliteStore) -> Result<T>,
     ) -> Result<T> {
-        lock(&self.store)?.transaction(f)
+        crate::account::blocking(|| lock(&self.store)?.transaction(f))
     }
+}
+
+/// Stores fetched resources (in the caller's transaction), each as one
+/// item with its href/ETag row; a resource already mirrored keeps its id.
+pub(crate) fn store_resources(
+    store: &mut SqliteStore,
+    collection: u64,
+    resources: &[Resource],
+) -> Result<()> {
+    for resource in resources {
+        let held = state::resource_by_href(store.companion_sql(), collection, &resource.href)?;
+        let item = apply(
+            store,
+            collection,
+            held.map_or(0, |r| r.item),
+            &resource.data,
+        )?;
+        let row = state::Resource {
+            href: resource.href.clone(),
+            item,
+            etag: resource.etag.clone(),
+        };
+        state::put_resource(store.companion_sql(), collection, &row)?;
+    }
+    Ok(())
 }
 
 /// The event stored as `id` in `collection`, if any.

@@ -44,7 +44,7 @@ fn not_mirrored() -> Error {
 }
 
 /// The UID that names an event: its master's, or its first override's.
-fn uid(item: &CalendarItem) -> Option<&str> {
+pub(crate) fn uid(item: &CalendarItem) -> Option<&str> {
     item.master
         .iter()
         .chain(&item.overrides)
@@ -54,7 +54,7 @@ fn uid(item: &CalendarItem) -> Option<&str> {
 
 /// A resource name from a UID: unreserved characters kept, others as `_`
 /// plus their hex code, so distinct UIDs get distinct names.
-fn resource_name(uid: &str) -> String {
+pub(crate) fn resource_name(uid: &str) -> String {
     let mut name = String::with_capacity(uid.len() + 4);
     for byte in uid.bytes() {
         match byte {
@@ -341,7 +341,11 @@ impl CalAccount {
     }
 }
 
-fn set_status(event: &mut CalendarItem, email: &str, status: ParticipationStatus) -> Result<()> {
+pub(crate) fn set_status(
+    event: &mut CalendarItem,
+    email: &str,
+    status: ParticipationStatus,
+) -> Result<()> {
     let master = event.master.as_mut().ok_or(ErrorKind::ProtoMissingField)?;
     let attendee = master
         .attendees

@@ -69,3 +69,21 @@ fn secrets_file_readable_by_others_is_refused() {
     let config = Config::load(&dir.path().join("upstream.toml")).expect("0600 accepted");
     assert_eq!(config.accounts[0].1.password.expose(), "pw");
 }
+
+#[test]
+fn calendars_only_needs_no_imap_but_a_file_with_neither_is_refused() {
+    let calendars = "secrets = \"s.toml\"\n[caldav]\nurl = \"http://127.0.0.1:5232/\"\n\
+                     [[caldav.account]]\nprincipal = \"alice@example.org\"\nlogin = \"alice\"\n";
+    let config = Config::from_strs(calendars, "[passwords]\nalice = \"pw\"\n").expect("config");
+    assert!(config.imap.is_none());
+    assert_eq!(config.caldav.expect("caldav").accounts.len(), 1);
+
+    let err = Config::from_strs("secrets = \"s.toml\"\n", "").expect_err("neither");
+    assert_eq!(err.kind(), ErrorKind::UpstreamConfig);
+    assert_eq!(err.code(), 712);
+    // Mail accounts without a mail server are a mistake, not calendars only.
+    let text = format!("{calendars}[[account]]\nprincipal = \"b@example.org\"\nlogin = \"b\"\n");
+    let err = Config::from_strs(&text, "[passwords]\nalice = \"pw\"\nb = \"pw\"\n")
+        .expect_err("accounts without [imap]");
+    assert_eq!(err.kind(), ErrorKind::UpstreamConfig);
+}

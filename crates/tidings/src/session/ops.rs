@@ -270,9 +270,12 @@ fn run<S: Store>(
             };
             event.calendar_id = op.calendar_id;
             event.version = current.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
-            store.upsert(op.calendar_id, Some(event.id), pack_event(&event), 0)?;
+            let id = event.id;
             effects.changed.push(op.calendar_id);
-            Ok(done(event.id, event.version))
+            if let Err(e) = store.upsert(op.calendar_id, Some(id), pack_event(&event), 0) {
+                return refused_as_conflict(store, op.calendar_id, id, e);
+            }
+            Ok(done(id, event.version))
         }
         Kind::DeleteEvent(op) => {
             need(store, op.calendar_id, Rights::WRITE)?;
@@ -281,8 +284,10 @@ fn run<S: Store>(
             {
                 return Ok(conflict);
             }
-            store.remove(op.calendar_id, op.item_id)?;
             effects.changed.push(op.calendar_id);
+            if let Err(e) = store.remove(op.calendar_id, op.item_id) {
+                return refused_as_conflict(store, op.calendar_id, op.item_id, e);
+            }
             Ok(done(op.item_id, 0))
         }
         Kind::Respond(op) => {
@@ -519,6 +524,27 @@ fn current_event<S: Store>(
         current_version: current.version,
         current: packed,
     })))
+}
+
+/// A write the store refused as [`ErrorKind::Conflict`]: a collection whose
+/// truth lives upstream, changed there first. The store then holds the
+/// upstream's version (or nothing, if it was deleted there), which the
+/// device gets as the protocol's `Conflict`, as for a stale version.
+fn refused_as_conflict<S: Store>(store: &S, calendar: u64, id: u64, e: Error) -> Result<Outcome> {
+    if e.kind() != ErrorKind::Conflict {
+        return Err(e);
+    }
+    let Some((packed, _)) = store.item(calendar, id)? else {
+        return Ok(Outcome::Conflict(Conflict {
+            current_version: 0,
+            current: Vec::new(),
+        }));
+    };
+    let current = load_event(store, calendar, id)?;
+    Ok(Outcome::Conflict(Conflict {
+        current_version: current.version,
+        current: crate::sync::fit_packed(&packed).to_vec(),
+    }))
 }
 
 fn set_status(event: &mut CalendarItem, email: &str, status: ParticipationStatus) -> Result<()> {

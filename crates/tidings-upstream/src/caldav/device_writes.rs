@@ -1,0 +1,268 @@
+//! A device's event operations on mirrored calendars, upstream first,
+//! inside the device's store transaction: the calendar half of
+//! [`crate::device_writes::DeviceWrites`].
+//!
+//! The core applies `CreateEvent`, `UpdateEvent`, `DeleteEvent` and
+//! `RespondToInvitation` (and a `MoveItems` between calendars) through the
+//! store's `upsert` and `remove`, after checking the device principal's
+//! rights and the expected version. For a calendar mirrored from CalDAV
+//! each call here first writes the upstream with the account's own client
+//! (`PUT` with `If-None-Match: *` for an event the calendar does not hold
+//! yet, `If-Match` otherwise; `DELETE` with `If-Match`), then the store,
+//! with the batch's writer: the upstream's answer, the store's change and
+//! the operation's recorded result commit together.
+//!
+//! A `412` (another client changed the event first) stores the upstream's
+//! version in the same transaction and fails the write with
+//! [`ErrorKind::Conflict`]; the core answers `UpdateEvent` and
+//! `DeleteEvent` with the protocol's `Conflict` carrying what the store now
+//! holds. An event deleted upstream meanwhile leaves the store the same way.
+//!
+//! Each account's client here is not the mirror's: the mirror may be
+//! waiting for the store's write lock, which the device's batch holds until
+//! the upstream answers ([`REQUEST_TIMEOUT`](super::client::REQUEST_TIMEOUT)
+//! at most).
+
+use super::client::{Client, Written};
+use super::config::{CalDavAccount, Server};
+use super::itip::{self, ItipReply};
+use super::state::{self, Calendar};
+use super::sync::{load_event, remove_item, store_resources};
+use super::writeback::{resource_name, uid};
+use bytes::Bytes;
+use tidings::compress::{InflateLimits, unpack};
+use tidings::proto::{self, CalendarItem, Item, ParticipationStatus, item};
+use tidings::store::{Directory, ItemStore};
+use tidings::sync::ical::calendar_item_to_ical;
+use tidings::{Error, ErrorKind, Result};
+use tidings_store_sqlite::SqliteStore;
+
+/// One account's client for device writes.
+#[derive(Debug)]
+pub struct CalendarWriter {
+    client: Client,
+}
+
+impl CalendarWriter {
+    /// A client for `account` on `server` (nothing is sent yet).
+    pub fn new(server: &Server, account: &CalDavAccount) -> Result<CalendarWriter> {
+        Ok(CalendarWriter {
+            client: Client::new(server, &account.login, &account.password)?,
+        })
+    }
+}
+
+/// The mirrored calendar `collection` is, if it is one.
+pub fn mirrored(store: &SqliteStore, collection: u64) -> Result<Option<Calendar>> {
+    state::calendar(store.companion_sql(), collection)
+}
+
+fn conflict() -> Error {
+    Error::new(
+        ErrorKind::Conflict,
+        "the event changed upstream; the store holds the upstream's version",
+    )
+}
+
+fn decode_event(packed: &Bytes) -> Result<CalendarItem> {
+    let item: Item = proto::decode(&unpack(packed, &InflateLimits::default())?)?;
+    match item.kind {
+        Some(item::Kind::Calendar(event)) => Ok(event),
+        _ => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "only events go into a calendar",
+        )),
+    }
+}
+
+impl CalendarWriter {
+    /// `ItemStore::upsert` of an event into the mirrored calendar `cal`:
+    /// the packed item as the core made it (its id and version set).
+    pub(crate) async fn upsert(
+        &self,
+        store: &mut SqliteStore,
+        cal: &Calendar,
+        id: u64,
+        packed: Bytes,
+    ) -> Result<(u64, u64)> {
+        let event = decode_event(&packed)?;
+        let collection = cal.collection;
+        let text = calendar_item_to_ical(&event);
+        let held =
+            state::resource_by_item(store.companion_sql(), collection, id)?.filter(|r| r.item != 0);
+        let Some(resource) = held else {
+            // New to this calendar: a create, or a move's arrival.
+            let uid = uid(&event)
+                .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "the event has no UID"))?;
+            let href = format!("{}/{}", cal.href.trim_end_matches('/'), resource_name(uid));
+            let etag = match self.client.create(&href, text).await? {
+                Written::Done(etag) => etag,
+                Written::PreconditionFailed => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        "an event with this UID is already in the calendar",
+                    ));
+                }
+                Written::Gone => {
+                    return Err(Error::new(
+                        ErrorKind::NotFound,
+                        "the calendar is gone upstream",
+                    ));
+                }
+            };
+            let stored = store.upsert(collection, Some(id), packed, 0)?;
+            return self.settle(store, cal, id, href, etag, stored).await;
+        };
+        let before = load_event(store, collection, id)?;
+        match self
+            .client
+            .update(&resource.href, text, &resource.etag)
+            .await?
+        {
+            Written::Done(etag) => {
+                if let Some(before) = before {
+                    answered_elsewhere(store, collection, &before, &event)?;
+                }
+                let stored = store.upsert(collection, Some(id), packed, 0)?;
+                self.settle(store, cal, id, resource.href, etag, stored)
+                    .await
+            }
+            Written::PreconditionFailed => {
+                self.refetch(store, cal, &resource.href).await?;
+                Err(conflict())
+            }
+            Written::Gone => {
+                forget(store, collection, id, &resource.href)?;
+                Err(conflict())
+            }
+        }
+    }
+
+    /// `ItemStore::remove` of an event from the mirrored calendar `cal`.
+    pub(crate) async fn remove(
+        &self,
+        store: &mut SqliteStore,
+        cal: &Calendar,
+        id: u64,
+    ) -> Result<u64> {
+        let collection = cal.collection;
+        let held =
+            state::resource_by_item(store.companion_sql(), collection, id)?.filter(|r| r.item != 0);
+        let Some(resource) = held else {
+            return store.remove(collection, id);
+        };
+        match self.client.delete(&resource.href, &resource.etag).await? {
+            Written::Done(_) | Written::Gone => {
+                state::remove_resource(store.companion_sql(), collection, &resource.href)?;
+                store.remove(collection, id)
+            }
+            Written::PreconditionFailed => {
+                self.refetch(store, cal, &resource.href).await?;
+                Err(conflict())
+            }
+        }
+    }
+
+    /// Records the resource written; a server that changed what it stored
+    /// (no ETag, RFC 4791 §5.3.4) is asked for its version, which the
+    /// store then holds (devices get it as the next version).
+    async fn settle(
+        &self,
+        store: &mut SqliteStore,
+        cal: &Calendar,
+        id: u64,
+        href: String,
+        etag: Option<String>,
+        stored: (u64, u64),
+    ) -> Result<(u64, u64)> {
+        let Some(etag) = etag else {
+            let placeholder = state::Resource {
+                href: href.clone(),
+                item: id,
+                etag: String::new(),
+            };
+            state::put_resource(store.companion_sql(), cal.collection, &placeholder)?;
+            self.refetch(store, cal, &href).await?;
+            return Ok(stored);
+        };
+        let row = state::Resource {
+            href,
+            item: id,
+            etag,
+        };
+        state::put_resource(store.companion_sql(), cal.collection, &row)?;
+        Ok(stored)
+    }
+
+    /// Fetches `href` and stores what the upstream holds, or forgets it
+    /// when it is gone.
+    async fn refetch(&self, store: &mut SqliteStore, cal: &Calendar, href: &str) -> Result<()> {
+        let fetched = self.client.fetch(&cal.href, &[href.to_string()]).await?;
+        if fetched.is_empty() {
+            if let Some(held) =
+                state::resource_by_href(store.companion_sql(), cal.collection, href)?
+            {
+                forget(store, cal.collection, held.item, href)?;
+            }
+            return Ok(());
+        }
+        store_resources(store, cal.collection, &fetched)
+    }
+}
+
+fn forget(store: &mut SqliteStore, collection: u64, id: u64, href: &str) -> Result<()> {
+    remove_item(store, collection, id)?;
+    state::remove_resource(store.companion_sql(), collection, href)
+}
+
+/// The calendar owner's answer to an organizer who is not a principal
+/// here changed: the iTIP REPLY (RFC 5546) goes to them by mail.
+fn answered_elsewhere(
+    store: &SqliteStore,
+    collection: u64,
+    before: &CalendarItem,
+    after: &CalendarItem,
+) -> Result<()> {
+    let owner = store.principal(store.collection(collection)?.owner)?.email;
+    if status_of(before, &owner) == status_of(after, &owner) {
+        return Ok(());
+    }
+    let organizer = after.master.as_ref().and_then(|m| m.organizer.as_ref());
+    let Some(organizer) = organizer else {
+        return Ok(());
+    };
+    if store.principal_by_email(&organizer.email)?.is_some() {
+        return Ok(());
+    }
+    let stamp = itip::utc_stamp(std::time::SystemTime::now());
+    if let Some(reply) = itip::reply(after, &owner, &stamp) {
+        awaiting_outbox(&reply);
+    }
+    Ok(())
+}
+
+fn status_of(event: &CalendarItem, email: &str) -> Option<ParticipationStatus> {
+    let master = event.master.as_ref()?;
+    master
+        .attendees
+        .iter()
+        .find(|a| {
+            a.address
+                .as_ref()
+                .is_some_and(|addr| addr.email.eq_ignore_ascii_case(email))
+        })
+        .and_then(|a| ParticipationStatus::try_from(a.status).ok())
+}
+
+/// Where the iTIP REPLY for an organizer elsewhere leaves the gateway.
+///
+/// Mailing it (RFC 6047: `From: reply.from`, `To: reply.to`, the body
+/// `reply.ics` as `text/calendar; method=REPLY; charset=UTF-8`) lands with
+/// the SMTP outbox; until then it is logged at debug level, without its
+/// content or addresses, and not sent.
+fn awaiting_outbox(reply: &ItipReply) {
+    tracing::debug!(
+        bytes = reply.ics.len(),
+        "iTIP REPLY for an organizer elsewhere: not mailed (no SMTP outbox yet)"
+    );
+}
