@@ -9,7 +9,8 @@
 //!   (bindings/wasm/pkg/), and with `--with-tests` the test-only package.
 //! - `cargo xtask fuzz [TARGET] [--seconds N]`: run fuzz targets.
 //! - `cargo xtask bench [--devices N]`: every benchmark, then
-//!   `docs/performance.md` and `docs/performance-day.svg`.
+//!   `docs/performance.md` and `docs/performance-day.svg`; with `--load`,
+//!   only the push-at-scale runs and their section of `docs/performance.md`.
 
 mod bench;
 mod c_install;
@@ -23,7 +24,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <demo [--keep-running] | test [--fuzz-seconds N] | \
                      install-c [--prefix DIR] | wasm [--with-tests] | fuzz [TARGET] [--seconds N] | \
-                     bench [--devices N]>";
+                     bench [--load] [--devices N]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -26,7 +26,7 @@ use tidings::sync::Rights;
 use tidings_server::activation::Activation;
 use tidings_server::admin;
 use tidings_server::client::Connection;
-use tidings_server::server::{Limits, Server, ServerOptions};
+use tidings_server::server::{Limits, Server, ServerOptions, stats};
 use tidings_server::store::{Durability, SqliteStore};
 use tidings_server::stores::{PostgresStore, ServerStore, is_postgres};
 use tidings_store_postgres::PostgresPool;
@@ -143,10 +143,22 @@ async fn serve_until_stdin_closes<B: tidings_server::server::access::Backend>(
 ) {
     let tcp = server.tcp_addr().expect("tcp").to_string();
     std::fs::write(ready, &tcp).expect("ready file");
-    // Until the parent closes our stdin.
-    let _ = tokio::task::spawn_blocking(|| {
-        use std::io::Read;
-        std::io::stdin().read(&mut [0u8; 1])
+    // Each line from the parent asks for the counters; its closing our
+    // stdin stops the server.
+    let stats = stats_file(ready);
+    let _ = tokio::task::spawn_blocking(move || {
+        for line in std::io::stdin().lines() {
+            if line.is_err() {
+                break;
+            }
+            let counters = format!(
+                "{} {}",
+                stats::frames_sent(),
+                stats::last_write_unix_micros()
+            );
+            let fresh = stats.with_extension("new");
+            let _ = std::fs::write(&fresh, counters).and_then(|()| std::fs::rename(&fresh, &stats));
+        }
     })
     .await;
     server.shutdown().await;
@@ -200,6 +212,52 @@ fn status_bytes(pid: u32, field: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
+}
+
+/// Where a server child writes its counters when asked.
+fn stats_file(ready: &Path) -> PathBuf {
+    ready.with_extension("stats")
+}
+
+/// A server child's counters: frames sent, and when the last was (µs since
+/// the Unix epoch).
+async fn server_stats(server: &mut ServerProcess, ready: &Path) -> Result<(u64, u64), String> {
+    use std::io::Write;
+    let file = stats_file(ready);
+    let _ = std::fs::remove_file(&file);
+    let stdin = server.0.stdin.as_mut().ok_or("no stdin")?;
+    stdin
+        .write_all(b"stats\n")
+        .and_then(|()| stdin.flush())
+        .map_err(|e| e.to_string())?;
+    for _ in 0..300 {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            let mut numbers = text.split(' ').map(|n| n.trim().parse::<u64>());
+            if let (Some(Ok(frames)), Some(Ok(last))) = (numbers.next(), numbers.next()) {
+                return Ok((frames, last));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Err("the server did not report its counters".into())
+}
+
+/// Counters summed over every server child; the latest write of any.
+async fn all_stats(servers: &mut [ServerProcess], dir: &Path) -> Result<(u64, u64), String> {
+    let (mut frames, mut last) = (0, 0);
+    for (n, server) in servers.iter_mut().enumerate() {
+        let (f, l) = server_stats(server, &dir.join(format!("ready-{n}"))).await?;
+        frames += f;
+        last = last.max(l);
+    }
+    Ok((frames, last))
+}
+
+/// Percentiles of `latencies` (sorted here), in milliseconds: p50, p99, max.
+fn percentiles(latencies: &mut [Duration]) -> (f64, f64, f64) {
+    latencies.sort();
+    let pct = |p: usize| latencies[(latencies.len() - 1) * p / 100].as_secs_f64() * 1e3;
+    (pct(50), pct(99), pct(100))
 }
 
 struct ServerProcess(Child);
@@ -286,12 +344,14 @@ async fn run(args: &Args) -> Result<(), String> {
     let started = Instant::now();
     let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_ENROLLMENTS));
     let (synced, mut ready) = tokio::sync::mpsc::channel::<Result<(), String>>(64);
+    let (single_tx, mut single_rx) = tokio::sync::mpsc::channel::<Result<Instant, String>>(1024);
     let burst_at = Arc::new(tokio::sync::OnceCell::<Instant>::new());
     let mut tasks = tokio::task::JoinSet::new();
     for (n, mut activation) in activations.into_iter().enumerate() {
         activation.tcp = Some(addresses[n % addresses.len()].clone());
         let (permits, synced, burst_at) = (permits.clone(), synced.clone(), burst_at.clone());
-        let target = INITIAL_MAIL + args.mails;
+        let single_tx = single_tx.clone();
+        let target = INITIAL_MAIL + 1 + args.mails;
         tasks.spawn(async move {
             let device = async {
                 let permit = permits.acquire_owned().await.map_err(|e| e.to_string())?;
@@ -312,6 +372,19 @@ async fn run(args: &Args) -> Result<(), String> {
                 }
             };
             let _ = synced.send(Ok(())).await;
+            // The one new mail first, alone.
+            let single = async {
+                while count(&device, shared) < INITIAL_MAIL + 1 {
+                    device.next_event().await.map_err(|e| e.to_string())?;
+                }
+                Ok::<_, String>(Instant::now())
+            };
+            let arrived = single.await;
+            let failed = arrived.is_err();
+            let _ = single_tx.send(arrived).await;
+            if failed {
+                return Err("the single mail did not arrive".to_string());
+            }
             while count(&device, shared) < target {
                 device.next_event().await.map_err(|e| e.to_string())?;
             }
@@ -320,6 +393,7 @@ async fn run(args: &Args) -> Result<(), String> {
         });
     }
     drop(synced);
+    drop(single_tx);
     // All devices synced, or the first failure ends the run.
     for _ in 0..args.devices {
         ready.recv().await.ok_or("devices ended before syncing")??;
@@ -334,6 +408,39 @@ async fn run(args: &Args) -> Result<(), String> {
             args.devices,
             idle >> 20,
             idle.saturating_sub(baseline) / args.devices as u64
+        ),
+    );
+
+    // One new mail to the folder everyone follows, alone, written by this
+    // process (as an admin command or a delivery agent would): from its
+    // commit to the last frame the servers hand to the kernel, and to the
+    // event on each device.
+    let (frames_before, _) = all_stats(&mut servers, &dir).await?;
+    let committed_unix = with_store(&db, |store| {
+        let raw = "From: Communications <comms@load.example>\r\nTo: All staff <all@load.example>\r\nSubject: Gritting tonight\r\nMessage-ID: <single@load.example>\r\n\r\nThe roads will be gritted from 8 pm.\r\n";
+        store.deliver(shared, raw.as_bytes())?;
+        Ok(stats::unix_micros())
+    })?;
+    let committed = Instant::now();
+    let mut single = Vec::with_capacity(args.devices);
+    for _ in 0..args.devices {
+        let arrived = single_rx
+            .recv()
+            .await
+            .ok_or("devices ended before the mail")??;
+        single.push(arrived.saturating_duration_since(committed));
+    }
+    // Acknowledgements are answered with nothing: the last frame is the push.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (frames_after, last_write) = all_stats(&mut servers, &dir).await?;
+    let single_server_ms = last_write.saturating_sub(committed_unix) as f64 / 1e3;
+    let single_frames = frames_after.saturating_sub(frames_before);
+    let (s50, s99, smax) = percentiles(&mut single);
+    say(
+        args.json,
+        format!(
+            "one new mail to {} devices: server side (commit to last frame) {single_server_ms:.1} ms, {single_frames} frames; end to end p50 {s50:.1} ms, p99 {s99:.1} ms, max {smax:.1} ms",
+            args.devices
         ),
     );
 
@@ -363,8 +470,12 @@ async fn run(args: &Args) -> Result<(), String> {
         .copied()
         .unwrap_or_default()
         .as_secs_f64();
-    latencies.sort();
-    let pct = |p: usize| latencies[(latencies.len() - 1) * p / 100].as_secs_f64() * 1e3;
+    let (burst_p50, burst_p99, burst_max) = percentiles(&mut latencies);
+    let pct = |p: usize| match p {
+        50 => burst_p50,
+        99 => burst_p99,
+        _ => burst_max,
+    };
     let pushes = (args.devices * args.mails) as f64;
     let peak = rss("VmHWM:");
     let report = serde_json::json!({
@@ -377,6 +488,13 @@ async fn run(args: &Args) -> Result<(), String> {
         "pushes_per_second": pushes / burst_seconds,
         "p50_push_latency_ms": pct(50),
         "p99_push_latency_ms": pct(99),
+        "max_push_latency_ms": pct(100),
+        "single_server_ms": single_server_ms,
+        "single_frames": single_frames,
+        "single_p50_ms": s50,
+        "single_p99_ms": s99,
+        "single_max_ms": smax,
+        "load_average": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
         "baseline_rss_bytes": baseline,
         "idle_rss_bytes": idle,
         "peak_rss_bytes": peak,

@@ -52,6 +52,9 @@ pub trait ServerStore: Store + Send + 'static {
     fn owned_collections(&self, owner: u64) -> Result<Vec<Collection>>;
     /// Every delegation, as (principal, collection) to rights bits.
     fn grants(&self) -> Result<BTreeMap<(u64, u64), u32>>;
+    /// Who may see `collection` (its owner and its delegates), as
+    /// (principal, rights bits), by principal.
+    fn collection_readers(&self, collection: u64) -> Result<Vec<(u64, u32)>>;
     /// Every device.
     fn devices(&self) -> Result<Vec<DeviceRecord>>;
     /// Every device's policy version (0: none set), by device id.
@@ -107,6 +110,9 @@ macro_rules! server_store {
             }
             fn grants(&self) -> Result<BTreeMap<(u64, u64), u32>> {
                 <$store>::grants(self)
+            }
+            fn collection_readers(&self, collection: u64) -> Result<Vec<(u64, u32)>> {
+                <$store>::collection_readers(self, collection)
             }
             fn devices(&self) -> Result<Vec<DeviceRecord>> {
                 <$store>::devices(self)

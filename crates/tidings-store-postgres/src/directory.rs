@@ -133,6 +133,25 @@ impl PostgresStore {
             .collect()
     }
 
+    /// Who may see `collection`: its owner (with every right) and each
+    /// principal it is delegated to, as (principal, rights bits), by
+    /// principal. A server reads it once per change for every device.
+    pub fn collection_readers(&self, collection: u64) -> Result<Vec<(u64, u32)>> {
+        let owner = self.collection(collection)?.owner;
+        let rows = self.conn().query(
+            "SELECT principal, rights FROM grants WHERE collection = $1",
+            &[&to_sql(collection)],
+        )?;
+        let mut readers = vec![(owner, Rights::OWNER.bits())];
+        for row in &rows {
+            readers.push((get_u64(row, 0)?, get_u32(row, 1)?));
+        }
+        // The owner first among equals: a grant to the owner loses.
+        readers.sort_by_key(|r| (r.0, r.1 != Rights::OWNER.bits()));
+        readers.dedup_by_key(|r| r.0);
+        Ok(readers)
+    }
+
     /// Every collection, by id (what the server's watcher compares to notice
     /// collections created, renamed or deleted).
     pub fn collections(&self) -> Result<Vec<Collection>> {

@@ -100,6 +100,30 @@ impl SqliteStore {
         rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
+    /// Who may see `collection`: its owner (with every right) and each
+    /// principal it is delegated to, as (principal, rights bits), by
+    /// principal. The server reads it once per change for every device.
+    pub fn collection_readers(&self, collection: u64) -> Result<Vec<(u64, u32)>> {
+        let owner = self.collection(collection)?.owner;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT principal, rights FROM grants WHERE collection = ?1")
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([to_sql(collection)], |row| {
+                Ok((from_sql(row.get(0)?), row.get::<_, u32>(1)?))
+            })
+            .map_err(storage)?;
+        let mut readers = vec![(owner, Rights::OWNER.bits())];
+        for row in rows {
+            readers.push(row.map_err(storage)?);
+        }
+        // The owner first among equals: a grant to the owner loses.
+        readers.sort_by_key(|r| (r.0, r.1 != Rights::OWNER.bits()));
+        readers.dedup_by_key(|r| r.0);
+        Ok(readers)
+    }
+
     /// Every collection, by id: the server compares it to notice a
     /// collection created, renamed or deleted by another writer.
     pub fn collections(&self) -> Result<Vec<Collection>> {

@@ -13,6 +13,10 @@ use tidings::sync::{
 };
 use tidings::{Error, ErrorKind, Result};
 
+/// The delta query: a collection's changes after a modseq, in order.
+pub(crate) const DELTA_SQL: &str = "SELECT id, modseq, content_modseq, packed, flags FROM items
+     WHERE collection = ?1 AND modseq > ?2 ORDER BY modseq";
+
 fn no_item() -> Error {
     Error::new(ErrorKind::NotFound, "no such item in the collection")
 }
@@ -211,22 +215,17 @@ impl ItemStore for SqliteStore {
         if let Some(resync) = head.check(cursor) {
             return Ok(Delta::Resync(resync));
         }
-        // page_after reads at most max_items + 1 entries.
+        // page_after reads at most max_items + 1 entries. They are taken
+        // from the row iterator rather than by a bound `LIMIT ?`: SQLite
+        // throws a statement's plan away and prepares it again whenever a
+        // parameter its LIMIT uses is bound anew, on every call. The index
+        // on (collection, modseq) yields rows in order, so stepping stops
+        // where the taking does.
         let rows = limits.max_items.max(1).saturating_add(1);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, modseq, content_modseq, packed, flags FROM items
-                 WHERE collection = ?1 AND modseq > ?2 ORDER BY modseq LIMIT ?3",
-            )
-            .map_err(storage)?;
+        let mut stmt = self.conn.prepare_cached(DELTA_SQL).map_err(storage)?;
         let entries = stmt
             .query_map(
-                params![
-                    to_sql(cursor.collection_id),
-                    to_sql(cursor.modseq),
-                    i64::try_from(rows).unwrap_or(i64::MAX)
-                ],
+                params![to_sql(cursor.collection_id), to_sql(cursor.modseq)],
                 |row| {
                     let packed: Option<Vec<u8>> = row.get(3)?;
                     let state = match packed {
@@ -245,6 +244,7 @@ impl ItemStore for SqliteStore {
                 },
             )
             .map_err(storage)?
+            .take(rows)
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(storage)?;
         Ok(Delta::Page(page_after(&head, cursor, limits, entries)))

@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+mod acks;
 mod devices;
 mod directory;
 mod items;

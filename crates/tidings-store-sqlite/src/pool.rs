@@ -11,6 +11,7 @@
 
 use super::{SqliteStore, storage};
 use crate::WriteBack;
+use crate::acks::AckQueue;
 use bytes::Bytes;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -41,6 +42,8 @@ pub struct SqlitePool {
     path: Option<PathBuf>,
     /// Where batches' writes to mirrored collections go first.
     write_back: Option<Arc<dyn WriteBack>>,
+    /// Acknowledged cursors waiting for a group commit.
+    acks: AckQueue,
 }
 
 impl core::fmt::Debug for SqlitePool {
@@ -53,7 +56,7 @@ impl core::fmt::Debug for SqlitePool {
 
 /// Locks a mutex whose holder may have panicked: SQLite rolls back what a
 /// panicking holder left open, so the connection is still consistent.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -74,6 +77,7 @@ impl SqlitePool {
             readers: Mutex::new(Vec::new()),
             path,
             write_back: None,
+            acks: AckQueue::default(),
         }
     }
 
@@ -84,6 +88,10 @@ impl SqlitePool {
     pub fn with_write_back(mut self, write_back: Arc<dyn WriteBack>) -> Self {
         self.write_back = Some(write_back);
         self
+    }
+
+    pub(crate) fn acks(&self) -> &AckQueue {
+        &self.acks
     }
 
     /// The writer, for work that writes (under the caller's transaction).
@@ -144,6 +152,7 @@ impl SqlitePool {
             reader,
             writer,
             began: false,
+            acked: Vec::new(),
         })
     }
 
@@ -165,7 +174,7 @@ impl SqlitePool {
 /// `BEGIN IMMEDIATE`, retried while another process holds the write lock
 /// (SQLite's busy timeout waits within each try), for at most
 /// [`BEGIN_PATIENCE`].
-fn begin_immediate(store: &SqliteStore) -> Result<()> {
+pub(crate) fn begin_immediate(store: &SqliteStore) -> Result<()> {
     let deadline = Instant::now() + BEGIN_PATIENCE;
     loop {
         match store.conn.execute_batch("BEGIN IMMEDIATE") {
@@ -201,6 +210,9 @@ pub struct Batch<'a> {
     writer: Option<MutexGuard<'a, SqliteStore>>,
     /// `BEGIN IMMEDIATE` succeeded on the writer.
     began: bool,
+    /// Cursors acknowledged while the batch had not written: committed at
+    /// its end, with other devices' (see the `acks` module).
+    acked: Vec<(u64, Cursor)>,
 }
 
 impl Batch<'_> {
@@ -250,6 +262,14 @@ impl Batch<'_> {
         if let Some(reader) = self.reader.take() {
             self.pool.checkin(reader);
         }
+        let mut acked = core::mem::take(&mut self.acked);
+        // A batch that writes anyway (or holds the writer: in memory)
+        // commits its cursors with the rest.
+        let mut written = Ok(());
+        if !acked.is_empty() && (self.began || self.writer.is_some()) {
+            written = self.w().and_then(|w| w.write_cursors(&acked));
+            acked.clear();
+        }
         let began = core::mem::take(&mut self.began);
         if let Some(writer) = self.writer.take() {
             if began {
@@ -259,7 +279,8 @@ impl Batch<'_> {
                 }
             }
         }
-        Ok(())
+        written?;
+        self.pool.save_acked(acked)
     }
 }
 
@@ -376,10 +397,25 @@ impl DeviceRegistry for Batch<'_> {
         self.w()?.record_hello(device, timestamp)
     }
     fn save_cursor(&mut self, device: u64, cursor: Cursor) -> Result<()> {
-        self.w()?.save_cursor(device, cursor)
+        if self.began {
+            return self.w()?.save_cursor(device, cursor);
+        }
+        // Committed at the batch's end, with other devices' acks.
+        let same = |(d, c): &(u64, Cursor)| *d == device && c.collection_id == cursor.collection_id;
+        self.acked.retain(|e| !same(e));
+        self.acked.push((device, cursor));
+        Ok(())
     }
     fn cursors(&self, device: u64) -> Result<Vec<Cursor>> {
-        self.r()?.cursors(device)
+        let mut cursors = self.r()?.cursors(device)?;
+        // This batch's own acks, not yet committed, read as written.
+        for (_, acked) in self.acked.iter().filter(|(d, _)| *d == device) {
+            match cursors.binary_search_by_key(&acked.collection_id, |c| c.collection_id) {
+                Ok(at) => cursors[at] = *acked,
+                Err(at) => cursors.insert(at, *acked),
+            }
+        }
+        Ok(cursors)
     }
     fn applied_operation(&self, device: u64, op_id: &[u8]) -> Result<Option<OperationResult>> {
         self.r()?.applied_operation(device, op_id)

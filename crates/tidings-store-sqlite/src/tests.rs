@@ -331,3 +331,46 @@ fn a_reader_never_sees_a_head_without_its_item() {
     }
     writing.join().expect("writer");
 }
+
+#[test]
+fn the_delta_query_stays_prepared_whatever_is_bound() {
+    use rusqlite::StatementStatus::RePrepare;
+    let (_, mut sqlite, inbox) = stores();
+    for n in 0..30u8 {
+        sqlite
+            .upsert(inbox, None, Bytes::from(vec![n; 8]), 0)
+            .expect("upsert");
+    }
+    for n in 0..50u64 {
+        let cursor = Cursor {
+            collection_id: inbox,
+            epoch: 1,
+            modseq: n % 30,
+            floor: 0,
+            partial: false,
+        };
+        let limits = PageLimits {
+            max_items: 1 + (n as usize % 7),
+            max_bytes: 48 * 1024,
+        };
+        sqlite.delta(&cursor, &limits).expect("delta");
+    }
+    let status = |sql: &str| {
+        let statement = sqlite.conn.prepare_cached(sql).expect("cached");
+        statement.get_status(RePrepare)
+    };
+    assert_eq!(status(crate::items::DELTA_SQL), 0);
+    // The counter does see it: a bound LIMIT, bound anew, re-prepares.
+    let limited = format!("{} LIMIT ?3", crate::items::DELTA_SQL);
+    for limit in 1..4i64 {
+        let mut statement = sqlite.conn.prepare_cached(&limited).expect("cached");
+        let rows = statement
+            .query_map(rusqlite::params![super::to_sql(inbox), 0i64, limit], |_| {
+                Ok(())
+            })
+            .expect("query")
+            .count();
+        assert_eq!(rows, usize::try_from(limit).expect("small"));
+    }
+    assert!(status(&limited) > 0, "the counter missed a re-prepare");
+}

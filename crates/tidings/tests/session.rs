@@ -206,16 +206,19 @@ fn a_prepared_page_reaches_every_caught_up_follower_and_no_one_else() {
     let page = tidings::session::PreparedPage::new(&town.store, &from, &Default::default())
         .expect("store")
         .expect("new page");
-    for (client, server) in [
+    for (n, (client, server)) in [
         (&mut chief, &mut chief_server),
         (&mut mayor, &mut mayor_server),
-    ] {
-        assert!(
-            server
-                .push_prepared(2_000, &town.store, &page)
-                .expect("push"),
-            "caught-up follower takes it"
-        );
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // The second with the rights read once for every device (the owner's).
+        let took = match n {
+            0 => server.push_prepared(2_000, &town.store, &page),
+            _ => server.push_prepared_with_rights(2_000, tidings::sync::Rights::OWNER, &page),
+        };
+        assert!(took.expect("push"), "caught-up follower takes it");
         assert!(
             !server
                 .push_prepared(2_000, &town.store, &page)
@@ -243,6 +246,12 @@ fn a_prepared_page_reaches_every_caught_up_follower_and_no_one_else() {
     assert!(
         !chief_server
             .push_prepared(2_100, &town.store, &stale)
+            .expect("push")
+    );
+    // Rights read once for every device do not change where it stands.
+    assert!(
+        !chief_server
+            .push_prepared_with_rights(2_100, tidings::sync::Rights::READ, &stale)
             .expect("push")
     );
 }

@@ -164,6 +164,12 @@ fn push_after_a_revoked_grant_sends_nothing() {
             .push_prepared(2_000, &town.store, &page)
             .expect("push")
     );
+    // Nor when the caller read the rights for every device at once.
+    assert!(
+        !chief_server
+            .push_prepared_with_rights(2_000, Rights::NONE, &page)
+            .expect("push")
+    );
     chief_server.push_changes(2_000, &town.store).expect("push");
     assert!(chief_server.poll_transmit().is_none(), "nothing was sent");
     assert!(!chief_server.is_closed(), "the rest of the session goes on");

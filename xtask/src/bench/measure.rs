@@ -43,6 +43,24 @@ pub(crate) struct Machine {
     pub(crate) load_end: String,
 }
 
+/// One run of the reference server's load example.
+#[derive(Debug)]
+pub(crate) struct LoadRun {
+    pub(crate) label: &'static str,
+    /// The example's arguments, as the report shows them.
+    pub(crate) command: String,
+    pub(crate) result: Measured<Value>,
+}
+
+/// The load example's runs for the push-at-scale section, and the load
+/// average around them.
+#[derive(Debug, Default)]
+pub(crate) struct LoadRuns {
+    pub(crate) runs: Vec<LoadRun>,
+    pub(crate) load_start: String,
+    pub(crate) load_end: String,
+}
+
 /// Everything one run measured.
 #[derive(Debug, Default)]
 pub(crate) struct Results {
@@ -56,6 +74,8 @@ pub(crate) struct Results {
     pub(crate) ab_ratio: BTreeMap<String, f64>,
     pub(crate) wire: Measured<Value>,
     pub(crate) server: Measured<Value>,
+    /// Push at scale on both stores (issue 16).
+    pub(crate) load: LoadRuns,
     /// The WASM module's file name, size, and gzipped size.
     pub(crate) wasm: Measured<(String, u64, u64)>,
     pub(crate) seconds: f64,

@@ -14,7 +14,7 @@ mod plot;
 mod report;
 
 use crate::{install, run};
-use measure::{Measured, Results, Step};
+use measure::{LoadRun, LoadRuns, Measured, Results, Step};
 use std::time::Instant;
 
 /// Criterion's timing flags: short, so the whole run stays within 20
@@ -28,11 +28,22 @@ const CRITERION_BENCHES: [&str; 4] = ["compress", "crypto", "sync", "session"];
 const DEFAULT_DEVICES: u32 = 10_000;
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let devices = match args {
-        [] => DEFAULT_DEVICES,
-        [flag, n] if flag == "--devices" => n.parse().map_err(|_| "--devices takes a number")?,
-        _ => return Err("usage: cargo xtask bench [--devices N]".to_string()),
-    };
+    let usage = || "usage: cargo xtask bench [--load] [--devices N]".to_string();
+    let (mut devices, mut load_only) = (DEFAULT_DEVICES, false);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--load" => load_only = true,
+            "--devices" => {
+                let n = it.next().ok_or_else(usage)?;
+                devices = n.parse().map_err(|_| "--devices takes a number")?;
+            }
+            _ => return Err(usage()),
+        }
+    }
+    if load_only {
+        return load_section_only(devices);
+    }
     let started = Instant::now();
     let root = run::root();
     let criterion_home = measure::target_dir(&root)
@@ -91,39 +102,24 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             &env,
         )
     });
-    let server = if root
-        .join("crates/tidings-server/examples/load.rs")
-        .is_file()
-    {
-        let devices = devices.to_string();
-        let out = step("reference server load test", &mut || {
-            measure::cargo_capture(
-                &[
-                    "run",
-                    "--release",
-                    "-p",
-                    "tidings-server",
-                    "--example",
-                    "load",
-                    "--",
-                    "--devices",
-                    &devices,
-                    "--json",
-                ],
-                &[],
-            )
-        });
-        match out.map(|o| measure::last_json(&o)) {
-            Some(Ok(value)) => Measured::Yes(value),
-            Some(Err(e)) => Measured::Failed(e),
-            None => Measured::Failed("the load test failed; see its output".into()),
-        }
-    } else {
-        Measured::No(
-            "the reference server has no load test yet (crates/tidings-server/examples/load.rs)"
-                .into(),
-        )
-    };
+    // The push-at-scale runs; the first (SQLite) is also the reference
+    // server's load test of earlier issues.
+    let t = Instant::now();
+    let load = load_runs(devices);
+    let server = load
+        .runs
+        .first()
+        .map_or_else(Measured::default, |run| run.result.clone());
+    results.steps.push(Step {
+        name: "push at scale (load example on both stores)".into(),
+        seconds: t.elapsed().as_secs_f64(),
+        error: load
+            .runs
+            .iter()
+            .any(|r| matches!(r.result, Measured::Failed(_)))
+            .then(|| "a load run failed; see its output".to_string()),
+    });
+    results.load = load;
 
     results.outputs = outputs
         .into_iter()
@@ -173,5 +169,78 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("these steps failed: {}", failed.join(", ")))
+    }
+}
+
+/// The load example's arguments for each run of the push-at-scale section.
+const LOAD_RUNS: [(&str, &[&str]); 3] = [
+    ("SQLite", &[]),
+    ("PostgreSQL", &["--postgres"]),
+    (
+        "PostgreSQL, two processes",
+        &["--postgres", "--processes", "2"],
+    ),
+];
+
+/// One new mail, then a burst, to `devices` devices: on SQLite, and on
+/// PostgreSQL with one and two server processes.
+fn load_runs(devices: u32) -> LoadRuns {
+    let devices = devices.to_string();
+    let load_start = measure::load_average();
+    let mut runs = Vec::new();
+    for (label, extra) in LOAD_RUNS {
+        let mut args = vec![
+            "run",
+            "--release",
+            "-p",
+            "tidings-server",
+            "--example",
+            "load",
+            "--",
+            "--devices",
+            &devices,
+        ];
+        args.extend(extra);
+        args.push("--json");
+        println!("\n=== bench: push at scale, {label}");
+        let result = match measure::cargo_capture(&args, &[]).map(|o| measure::last_json(&o)) {
+            Ok(Ok(value)) => Measured::Yes(value),
+            Ok(Err(e)) | Err(e) => Measured::Failed(e),
+        };
+        runs.push(LoadRun {
+            label,
+            command: format!("load --devices {devices} {}", extra.join(" "))
+                .trim_end()
+                .to_string(),
+            result,
+        });
+    }
+    LoadRuns {
+        runs,
+        load_start,
+        load_end: measure::load_average(),
+    }
+}
+
+/// `cargo xtask bench --load`: the push-at-scale runs only, rewriting their
+/// section of `docs/performance.md`.
+fn load_section_only(devices: u32) -> Result<(), String> {
+    let load = load_runs(devices);
+    let section = report::load::section(&load.runs, &load.load_start, &load.load_end);
+    let path = run::root().join("docs/performance.md");
+    let document = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(&path, report::load::splice(&document, &section))
+        .map_err(|e| format!("writing docs/performance.md: {e}"))?;
+    println!("\nxtask bench --load: rewrote the push-at-scale section of docs/performance.md");
+    let failed: Vec<&str> = load
+        .runs
+        .iter()
+        .filter(|r| matches!(r.result, Measured::Failed(_)))
+        .map(|r| r.label)
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("these load runs failed: {}", failed.join(", ")))
     }
 }

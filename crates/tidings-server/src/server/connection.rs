@@ -328,19 +328,19 @@ async fn push<B: Backend>(
             if !device.follows.contains(&collection_id) {
                 return (Ok(()), Some(session));
             }
-            // The prepared page when the device stands where it starts (the
-            // core checks the device may still read the collection), its own
-            // delta otherwise.
-            Box::new(move |pool, session| {
-                pool.read(|s| {
-                    if let Some(page) = &page
-                        && session.push_prepared(now, s, page)?
-                    {
-                        return Ok(());
-                    }
-                    session.push_changes(now, s)
-                })
-            })
+            // The prepared page when the device stands where it starts and
+            // its principal could read the collection when the page was
+            // read: sealed and sent here, without a store job. Its own
+            // delta otherwise (the core checks the rights again).
+            if let Some(fanout) = &page {
+                let rights = fanout.rights(device.principal);
+                match session.push_prepared_with_rights(now, rights, &fanout.page) {
+                    Ok(true) => return (Ok(()), Some(session)),
+                    Ok(false) => {}
+                    Err(e) => return (Err(e), Some(session)),
+                }
+            }
+            Box::new(move |pool, session| pool.read(|s| session.push_changes(now, s)))
         }
         Ok(Change::Revoked { device_id }) if device_id == device.id => {
             Box::new(move |pool, session| in_batch(pool, |b| session.revoke(now, b)))

@@ -25,7 +25,7 @@ use std::time::Duration;
 use tidings::proto::Cursor;
 use tidings::session::PreparedPage;
 use tidings::store::{DeviceRecord, WipeState};
-use tidings::sync::{LogHead, PageLimits};
+use tidings::sync::{LogHead, PageLimits, Rights};
 use tokio::sync::{Notify, broadcast};
 
 /// What a connection is told.
@@ -37,7 +37,7 @@ pub enum Change {
         collection_id: u64,
         /// The page for devices that stood at the previous head, if one
         /// could be prepared.
-        page: Option<Arc<PreparedPage>>,
+        page: Option<Arc<Fanout>>,
     },
     /// An administrator revoked a device.
     Revoked {
@@ -63,6 +63,29 @@ pub enum Change {
         /// The principals whose visible collections may have changed.
         principals: Arc<BTreeSet<u64>>,
     },
+}
+
+/// One change, read once for every device: the page for devices that stood
+/// at the previous head, and who may read the collection, both read in the
+/// same snapshot. A connection whose device stands there and may read it
+/// seals the page and sends it without asking the store anything.
+#[derive(Debug)]
+pub struct Fanout {
+    /// The page.
+    pub page: PreparedPage,
+    /// (principal, rights bits) of the owner and every delegate, by principal.
+    readers: Vec<(u64, u32)>,
+}
+
+impl Fanout {
+    /// What `principal` could do in the collection when the page was read.
+    pub fn rights(&self, principal: u64) -> Rights {
+        self.readers
+            .binary_search_by_key(&principal, |r| r.0)
+            .ok()
+            .and_then(|at| Rights::from_bits(self.readers[at].1).ok())
+            .unwrap_or(Rights::NONE)
+    }
 }
 
 /// The broadcast side of live push.
@@ -311,11 +334,17 @@ fn announce(
                 partial: false,
             };
             // Without a prepared page every session computes its own.
-            PreparedPage::new(store, &from, limits)
+            let prepared = PreparedPage::new(store, &from, limits).and_then(|page| {
+                page.map(|page| {
+                    let readers = store.collection_readers(head.collection_id)?;
+                    Ok(Arc::new(Fanout { page, readers }))
+                })
+                .transpose()
+            });
+            prepared
                 .inspect_err(|e| tracing::warn!(error = %e, "no prepared page"))
                 .ok()
                 .flatten()
-                .map(Arc::new)
         }
         _ => None,
     };

@@ -21,6 +21,7 @@ mod handshake;
 mod http;
 pub mod hub;
 pub mod limits;
+pub mod stats;
 mod visibility;
 mod wire;
 

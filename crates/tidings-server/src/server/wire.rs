@@ -68,6 +68,7 @@ impl Wire {
         if frames.is_empty() {
             return Ok(());
         }
+        let count = frames.len();
         let send = async {
             match self {
                 Wire::Tcp(stream) => {
@@ -89,7 +90,9 @@ impl Wire {
         };
         tokio::time::timeout(WRITE_TIMEOUT, send)
             .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer too slow"))?
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer too slow"))??;
+        super::stats::wrote(count);
+        Ok(())
     }
 
     /// Closes the connection after the last write.

@@ -316,10 +316,35 @@ impl ServerSession {
         let Phase::Established { principal, .. } = self.phase else {
             return Ok(false);
         };
-        if !self.may_read(store, principal, page.from.collection_id)?
-            || !self
-                .follows
-                .take_prepared(&page.from, &page.to, page.changes)
+        if !self.may_read(store, principal, page.from.collection_id)? {
+            return Ok(false);
+        }
+        self.send_prepared(now_ms, page)
+    }
+
+    /// [`push_prepared`](Self::push_prepared) with the principal's rights
+    /// on the page's collection given by the caller, read once for every
+    /// device (in the same snapshot as the page, or later) rather than
+    /// asked of a store per device: a fan-out to many devices then needs
+    /// no store at all. Returns whether it sent the page; when it did not,
+    /// call [`push_changes`](Self::push_changes).
+    pub fn push_prepared_with_rights(
+        &mut self,
+        now_ms: u64,
+        rights: Rights,
+        page: &PreparedPage,
+    ) -> Result<bool> {
+        if !matches!(self.phase, Phase::Established { .. }) || !rights.contains(Rights::READ) {
+            return Ok(false);
+        }
+        self.send_prepared(now_ms, page)
+    }
+
+    /// Sends `page` if this session stands where it starts.
+    fn send_prepared(&mut self, now_ms: u64, page: &PreparedPage) -> Result<bool> {
+        if !self
+            .follows
+            .take_prepared(&page.from, &page.to, page.changes)
         {
             return Ok(false);
         }

@@ -3,6 +3,7 @@
 //! day, and what was assumed.
 
 mod goals;
+pub(crate) mod load;
 mod tables;
 
 use super::measure::{Measured, Results};

@@ -352,6 +352,12 @@ fn server_and_wasm(md: &mut String, r: &Results) {
             );
         }
     }
+    md.push_str(&super::load::section(
+        &r.load.runs,
+        &r.load.load_start,
+        &r.load.load_end,
+    ));
+    md.push('\n');
     let _ = writeln!(md, "### WASM\n");
     match &r.wasm {
         Measured::Yes((name, raw, gz)) => {
@@ -487,7 +493,8 @@ pub(crate) fn run_section(md: &mut String, r: &Results) {
         md,
         "## This run\n\n\
          Reproduce with `cargo xtask bench` (or `cargo xtask bench --devices N` for the \
-         reference server's load test). Single benches: `cargo bench -p tidings-benches \
+         reference server's load test; `cargo xtask bench --load` for the push-at-scale \
+         section alone). Single benches: `cargo bench -p tidings-benches \
          --bench <compress|crypto|sync|session|ab_ratio|wire_report>`.\n\n\
          | Step | Seconds | Result |\n|---|---:|---|"
     );
