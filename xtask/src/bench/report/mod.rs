@@ -153,7 +153,11 @@ mod tests {
         assert!(row("Full IK handshake").ends_with("| **not met** |"));
         assert!(row("Full IK handshake").contains("0.850× interleaved, 0.900× criterion"));
         assert!(row("16 KiB against snow").ends_with("| met |"));
-        assert!(row("16 KiB against snow").contains("2.000×; ring, the limit: 10.00×"));
+        assert!(
+            row("16 KiB against snow").contains(
+                "2.000× (— interleaved, 0.500× criterion in time); ring, the limit: 10.00×"
+            )
+        );
         assert!(row("handshakes per second per core").ends_with("| not measured |"));
         assert!(row("10-change delta").ends_with("| met |"));
         assert!(row("per flag change").ends_with("| **not met** |"));
