@@ -104,7 +104,7 @@ pub fn real_items() -> Vec<Vec<u8>> {
 /// prologue and payloads for Tidings and for snow.
 pub mod ik {
     use tidings::crypto::{
-        HandshakePattern, IkInitiator, IkResponder, StaticKeypair, StaticStaticDh, Transport,
+        HandshakePattern, IkInitiator, IkResponder, StaticKeypair, StaticStaticCache, Transport,
     };
 
     /// The device's static secret.
@@ -117,16 +117,17 @@ pub mod ik {
     pub const SERVER_E: [u8; 32] = [0x44; 32];
 
     /// Both sides of one IK handshake, from an initiator that is ready to write;
-    /// the server uses `cache` (its precomputed static-static DH) if given.
+    /// the server looks the device up in `cache` (its static-static DH
+    /// cache, as `ServerSession` does) if given.
     pub fn tidings_ik(
         initiator: IkInitiator,
         server: &StaticKeypair,
-        cache: Option<&StaticStaticDh>,
+        cache: Option<&mut StaticStaticCache>,
     ) -> (Transport, Transport) {
         let (mut hello, mut response, mut payload) = (Vec::new(), Vec::new(), Vec::new());
         let sent = initiator.write_hello(b"resume", &mut hello).unwrap();
         let server_side = IkResponder::new(server, SERVER_E)
-            .read_hello_with(&hello, |_| cache)
+            .read_hello_with(&hello, |device| cache.and_then(|c| c.get(device)))
             .unwrap()
             .accept(Some(6), b"ok", &mut response)
             .unwrap();
@@ -158,6 +159,38 @@ pub mod ik {
             .unwrap()
             .accept(Some(6), b"ok", response)
             .unwrap()
+    }
+
+    /// [`tidings_responder`] as a server with a static-static DH cache runs
+    /// it (what `ServerSession` does): the device's value is looked up in
+    /// `cache` once its key is decrypted.
+    pub fn tidings_responder_cached(
+        server: &StaticKeypair,
+        hello: &[u8],
+        response: &mut Vec<u8>,
+        cache: &mut StaticStaticCache,
+    ) -> Transport {
+        response.clear();
+        IkResponder::new(server, SERVER_E)
+            .read_hello_with(hello, |device| cache.get(device))
+            .unwrap()
+            .accept(Some(6), b"ok", response)
+            .unwrap()
+    }
+
+    /// A server's cache holding `devices` devices, the benches' device among
+    /// them, so a lookup costs what it costs on a full server.
+    pub fn full_cache(server: &StaticKeypair, devices: usize) -> StaticStaticCache {
+        let mut cache = StaticStaticCache::new(devices);
+        for n in 1..devices as u64 {
+            let mut secret = [0x5e; 32];
+            secret[..8].copy_from_slice(&n.to_be_bytes());
+            let peer = StaticKeypair::from_secret_bytes(secret).public_key();
+            cache.insert(server, &peer).unwrap();
+        }
+        let device = StaticKeypair::from_secret_bytes(DEVICE).public_key();
+        cache.insert(server, &device).unwrap();
+        cache
     }
 
     /// The server's half of the same IK handshake in snow.

@@ -55,12 +55,15 @@ pub(crate) async fn serve<B: Backend>(
 ) {
     let peer = admission.ip();
     let limits = shared.limits.clone();
-    let mut session = Box::new(ServerSession::new(
-        shared.config.clone(),
-        shared.keys.clone(),
-        random(),
-        now_ms(),
-    ));
+    let mut session = Box::new(
+        ServerSession::new(
+            shared.config.clone(),
+            shared.keys.clone(),
+            random(),
+            now_ms(),
+        )
+        .with_dh_cache(shared.dh_cache.clone()),
+    );
     let mut handshake = Some(HandshakeFrames::new(limits.max_handshake_bytes));
     let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
     // Subscribed at the first whole handshake frame: a stranger that never

@@ -35,8 +35,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tidings::crypto::StaticKeypair;
-use tidings::session::ServerConfig;
+use tidings::crypto::{DEFAULT_DH_CACHE_CAPACITY, StaticKeypair};
+use tidings::session::{ServerConfig, SharedDhCache};
 use tidings::{Error, ErrorKind, Result};
 use tidings_store_postgres::PostgresPool;
 use tokio::net::TcpListener;
@@ -97,6 +97,8 @@ pub(crate) struct Shared<B> {
     pub(crate) gate: Arc<Gate>,
     pub(crate) limits: Limits,
     pub(crate) keys: Arc<StaticKeypair>,
+    /// Static-static DH of devices that reconnect, shared by connections.
+    pub(crate) dh_cache: SharedDhCache,
     pub(crate) config: ServerConfig,
     pub(crate) hub: Arc<Hub>,
     pub(crate) shutdown: watch::Receiver<bool>,
@@ -188,6 +190,7 @@ impl<B: Backend> Server<B> {
             gate: Arc::new(Gate::new(options.limits.clone())),
             limits: options.limits.clone(),
             keys,
+            dh_cache: SharedDhCache::new(DEFAULT_DH_CACHE_CAPACITY),
             config: options.session.clone(),
             hub: Arc::new(Hub::new()),
             shutdown,

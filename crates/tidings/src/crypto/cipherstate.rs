@@ -7,7 +7,7 @@
 
 use core::fmt;
 
-use aes_gcm::aead::AeadInPlace;
+use aes_gcm::AeadInOut;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
 use zeroize::Zeroize;
 
@@ -94,7 +94,7 @@ impl CipherState {
         out.reserve(plaintext.len().saturating_add(TAG_LEN));
         out.extend_from_slice(plaintext);
         let sealed = match out.get_mut(start..) {
-            Some(body) => cipher.encrypt_in_place_detached(&nonce_bytes(self.n), ad, body),
+            Some(body) => cipher.encrypt_inout_detached(&nonce_bytes(self.n), ad, body.into()),
             None => Err(aes_gcm::Error),
         };
         match sealed {
@@ -137,9 +137,12 @@ impl CipherState {
         let start = out.len();
         out.extend_from_slice(body);
         let opened = match out.get_mut(start..) {
-            Some(buf) => {
-                cipher.decrypt_in_place_detached(&nonce_bytes(self.n), ad, buf, &Tag::from(*tag))
-            }
+            Some(buf) => cipher.decrypt_inout_detached(
+                &nonce_bytes(self.n),
+                ad,
+                buf.into(),
+                &Tag::from(*tag),
+            ),
             None => Err(aes_gcm::Error),
         };
         if opened.is_err() {
@@ -167,7 +170,7 @@ impl CipherState {
         // over-long buffer. Should it ever fail, the key is left unchanged
         // rather than replaced by zeros.
         if cipher
-            .encrypt_in_place_detached(&nonce_bytes(RESERVED_NONCE), &[], &mut key)
+            .encrypt_inout_detached(&nonce_bytes(RESERVED_NONCE), &[], key.as_mut_slice().into())
             .is_ok()
         {
             self.cipher = Some(Aes256Gcm::new(&key.into()));
@@ -234,10 +237,12 @@ mod tests {
     }
 
     #[test]
-    fn aes_round_keys_are_zeroized_on_drop() {
-        // Compiles only while the `aes` crate's `zeroize` feature is on.
+    fn aes_round_keys_and_ghash_key_are_zeroized_on_drop() {
+        // Compiles only while aes-gcm's `zeroize` feature is on: it marks the
+        // cipher ZeroizeOnDrop only when AES (and GHASH) wipe themselves.
         fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
-        zeroized_on_drop::<aes::Aes256>();
+        zeroized_on_drop::<aes_gcm::aes::Aes256>();
+        zeroized_on_drop::<aes_gcm::Aes256Gcm>();
     }
 
     #[test]

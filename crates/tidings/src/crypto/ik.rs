@@ -55,6 +55,15 @@ impl PinnedServer {
     pub fn server_public(&self) -> [u8; DH_LEN] {
         self.static_static.peer_public()
     }
+
+    /// Whether this pin was made for this device secret and server key.
+    pub(crate) fn is_for(
+        &self,
+        device_secret: &[u8; DH_LEN],
+        server_public: &[u8; DH_LEN],
+    ) -> bool {
+        self.server_public() == *server_public && self.device_keys.has_secret(device_secret)
+    }
 }
 
 impl core::fmt::Debug for PinnedServer {

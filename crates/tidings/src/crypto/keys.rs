@@ -8,7 +8,7 @@
 use core::fmt;
 
 use x25519_dalek::{PublicKey, StaticSecret};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -37,6 +37,12 @@ impl StaticKeypair {
         bytes.zeroize();
         let public = PublicKey::from(&secret);
         StaticKeypair { secret, public }
+    }
+
+    /// Whether this pair was made from `secret` (both are the holder's own
+    /// copies, so the comparison need not be constant-time).
+    pub(crate) fn has_secret(&self, secret: &[u8; DH_LEN]) -> bool {
+        *Zeroizing::new(self.secret.to_bytes()) == *secret
     }
 
     /// The public key, to publish or pin.
@@ -69,7 +75,7 @@ impl StaticKeypair {
         Ok(StaticStaticDh {
             local_public: self.public_key(),
             peer_public: *peer_public,
-            shared: self.diffie_hellman(peer_public)?,
+            shared: Zeroizing::new(*self.diffie_hellman(peer_public)?.as_bytes()),
         })
     }
 }
@@ -106,11 +112,12 @@ impl fmt::Debug for SharedSecret {
 /// then costs one X25519 operation less on that side, with byte-identical
 /// messages. A handshake uses it only if both public keys match its own `s`
 /// and `rs`; otherwise it computes the DH as usual. It is as secret as the
-/// static key itself: zeroized on drop, never printed.
+/// static key itself: zeroized on drop (every clone too), never printed.
+#[derive(Clone)]
 pub struct StaticStaticDh {
     local_public: [u8; DH_LEN],
     peer_public: [u8; DH_LEN],
-    shared: SharedSecret,
+    shared: Zeroizing<[u8; DH_LEN]>,
 }
 
 impl StaticStaticDh {
@@ -125,7 +132,7 @@ impl StaticStaticDh {
         local: &[u8; DH_LEN],
         peer: &[u8; DH_LEN],
     ) -> Option<&[u8; DH_LEN]> {
-        (self.local_public == *local && self.peer_public == *peer).then(|| self.shared.as_bytes())
+        (self.local_public == *local && self.peer_public == *peer).then_some(&*self.shared)
     }
 }
 

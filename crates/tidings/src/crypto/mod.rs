@@ -41,7 +41,7 @@
 //! # }
 //! ```
 //!
-//! Layers, bottom-up: [`keys`] (X25519), [`cipherstate`], `symmetricstate`
+//! Layers, bottom-up: [`keys`] (X25519) with [`dh_cache`], [`cipherstate`], `symmetricstate`
 //! (crate-private), [`handshakestate`] (generic, token-driven), then the
 //! Tidings wrappers [`ik`], [`xk`], [`transport`] with [`mod@prologue`] and
 //! [`rekey`].
@@ -50,6 +50,8 @@
 // value from the wire or saved state can overflow one (issue 14).
 #[deny(clippy::arithmetic_side_effects)]
 pub mod cipherstate;
+#[deny(clippy::arithmetic_side_effects)]
+pub mod dh_cache;
 #[deny(clippy::arithmetic_side_effects)]
 pub mod handshakestate;
 #[deny(clippy::arithmetic_side_effects)]
@@ -70,6 +72,7 @@ pub mod transport;
 pub mod xk;
 
 pub use cipherstate::{CipherState, MAX_MESSAGE_LEN, TAG_LEN};
+pub use dh_cache::{DEFAULT_DH_CACHE_CAPACITY, StaticStaticCache};
 pub use handshakestate::{HandshakeState, Role};
 pub use ik::{IkHello, IkHelloSent, IkInitiator, IkResponder, PinnedServer};
 pub use keys::{SharedSecret, StaticKeypair, StaticStaticDh};

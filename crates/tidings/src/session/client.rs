@@ -4,7 +4,9 @@ use super::channel::{Channel, Timers};
 use super::enroll::{MAX_DEVICE_NAME_BYTES, MAX_ENROLL_CODE_BYTES};
 use super::{HANDSHAKE_IK, HANDSHAKE_XK, state::ClientState};
 use crate::compress::{InflateLimits, pad, unpad};
-use crate::crypto::{IkHelloSent, IkInitiator, StaticKeypair, XkInitiator, XkStarted};
+use crate::crypto::{
+    IkHelloSent, IkInitiator, PinnedServer, StaticKeypair, XkInitiator, XkStarted,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
     self, Ack, CollectionInfo, Cursor, Enroll, Envelope, Feature, Hello, Operation,
@@ -204,7 +206,31 @@ impl ClientSession {
     /// ```
     pub fn resume(
         config: ClientConfig,
+        state: ClientState,
+        ephemeral: [u8; 32],
+        now_ms: u64,
+    ) -> Result<Self> {
+        Self::resume_with(config, state, None, ephemeral, now_ms)
+    }
+
+    /// [`resume`](Self::resume) for a device that keeps its pin between
+    /// reconnects ([`ClientState::pin`], made once): its static public key
+    /// and static-static DH are reused, saving two X25519 operations per
+    /// reconnect. Same hello bytes; a pin made for other keys is ignored.
+    pub fn resume_pinned(
+        config: ClientConfig,
+        state: ClientState,
+        pin: &PinnedServer,
+        ephemeral: [u8; 32],
+        now_ms: u64,
+    ) -> Result<Self> {
+        Self::resume_with(config, state, Some(pin), ephemeral, now_ms)
+    }
+
+    fn resume_with(
+        config: ClientConfig,
         mut state: ClientState,
+        pin: Option<&PinnedServer>,
         ephemeral: [u8; 32],
         now_ms: u64,
     ) -> Result<Self> {
@@ -214,7 +240,6 @@ impl ClientSession {
                 "resume needs an enrolled state",
             ));
         }
-        let keys = StaticKeypair::from_secret_bytes(*state.device_secret);
         let timestamp = state.take_hello_timestamp(now_ms);
         let hello = Envelope {
             body: Some(Body::Hello(hello(&config, &state))),
@@ -222,8 +247,14 @@ impl ClientSession {
         let mut early = Vec::new();
         pad(&proto::encode(&hello), &mut early);
         let mut first = vec![HANDSHAKE_IK];
-        let sent = IkInitiator::new(&keys, state.server_public, ephemeral, timestamp)
-            .write_hello(&early, &mut first)?;
+        let initiator = match pin.filter(|p| p.is_for(&state.device_secret, &state.server_public)) {
+            Some(pin) => IkInitiator::pinned(pin, ephemeral, timestamp),
+            None => {
+                let keys = StaticKeypair::from_secret_bytes(*state.device_secret);
+                IkInitiator::new(&keys, state.server_public, ephemeral, timestamp)
+            }
+        };
+        let sent = initiator.write_hello(&early, &mut first)?;
         let mut session = Self::new(config, state, Phase::Resuming(sent), now_ms);
         session.channel.send_frame(now_ms, &first)?;
         session.awaiting_save = true;

@@ -28,6 +28,7 @@
 mod channel;
 #[deny(clippy::arithmetic_side_effects)]
 mod client;
+mod dh_cache;
 mod enroll;
 mod fanout;
 mod follow;
@@ -43,6 +44,7 @@ mod state;
 
 pub use channel::Timers;
 pub use client::{ClientConfig, ClientEvent, ClientSession, FEATURES};
+pub use dh_cache::SharedDhCache;
 pub use enroll::{MAX_DEVICE_NAME_BYTES, MAX_ENROLL_CODE_BYTES, MAX_PLATFORM_BYTES};
 pub use fanout::PreparedPage;
 pub use loopback::pump;

@@ -1,6 +1,7 @@
 //! The server side of a session: one per connected device.
 
 use super::channel::{Channel, Timers};
+use super::dh_cache::SharedDhCache;
 use super::fanout::PreparedPage;
 use super::follow::{Follows, Next};
 use super::ops::{self, Outgoing};
@@ -128,6 +129,10 @@ enum Phase {
 /// see has changed (live push).
 pub struct ServerSession {
     keys: Arc<StaticKeypair>,
+    /// Static-static DH values of known devices, shared with other sessions.
+    dh_cache: Option<SharedDhCache>,
+    /// The device's static key, once an IK hello proved it.
+    device_key: Option<[u8; 32]>,
     channel: Channel,
     phase: Phase,
     follows: Follows,
@@ -160,6 +165,8 @@ impl ServerSession {
         Self {
             default_policy,
             keys,
+            dh_cache: None,
+            device_key: None,
             channel,
             phase: Phase::AwaitingHandshake(Zeroizing::new(ephemeral)),
             follows: Follows::new(
@@ -173,6 +180,15 @@ impl ServerSession {
             features: 0,
             collections: Vec::new(),
         }
+    }
+
+    /// Uses `cache` for reconnects: a device the store knows (and has not
+    /// revoked) gets its static-static DH kept there, and its later IK
+    /// handshakes skip that X25519 operation. Same messages, same checks.
+    #[must_use]
+    pub fn with_dh_cache(mut self, cache: SharedDhCache) -> Self {
+        self.dh_cache = Some(cache);
+        self
     }
 
     fn has(&self, feature: Feature) -> bool {
@@ -432,6 +448,9 @@ impl ServerSession {
     pub fn revoke<S: Store>(&mut self, now_ms: u64, store: &mut S) -> Result<()> {
         let (device, _) = self.device().ok_or(ErrorKind::InvalidState)?;
         store.revoke(device)?;
+        if let (Some(cache), Some(key)) = (&self.dh_cache, &self.device_key) {
+            cache.forget(key);
+        }
         self.channel.send(
             now_ms,
             &Envelope {
@@ -545,7 +564,14 @@ impl ServerSession {
         msg: &[u8],
         store: &mut S,
     ) -> Result<()> {
-        let hello = IkResponder::new(&self.keys, ephemeral).read_hello(msg)?;
+        // The device's cached `ss`, copied out of the shared cache.
+        let mut cached = None;
+        let (slot, cache) = (&mut cached, self.dh_cache.as_ref());
+        let hello = IkResponder::new(&self.keys, ephemeral).read_hello_with(msg, move |key| {
+            *slot = cache.and_then(|c| c.get(key));
+            let slot: &Option<_> = slot;
+            slot.as_ref()
+        })?;
         // The early payload may only be a Hello: read-only and idempotent.
         let early: Envelope = proto::decode(unpad(hello.early_payload())?)?;
         let Some(Body::Hello(request)) = early.body else {
@@ -568,6 +594,16 @@ impl ServerSession {
         if request.cursors.len() > MAX_HELLO_CURSORS {
             return self.refuse_ik(now_ms, hello, ErrorKind::LimitExceeded, 0);
         }
+        if let Some(cache) = &self.dh_cache {
+            // Only devices the store vouches for enter: strangers' hellos
+            // cannot push them out. A revoked device's value is dropped.
+            match (device.revoked, cached.is_some()) {
+                (true, _) => cache.forget(&hello.device_key()),
+                (false, false) => cache.keep(&self.keys, &hello.device_key()),
+                (false, true) => {}
+            }
+        }
+        self.device_key = Some(hello.device_key());
         let reply = if device.revoked {
             Body::Revoked(Revoked {})
         } else {

@@ -50,6 +50,15 @@ impl ClientState {
         }
     }
 
+    /// The device's pin of its server, with their static-static DH computed
+    /// once: keep it for [`ClientSession::resume_pinned`](super::ClientSession::resume_pinned).
+    /// Fails with [`LowOrderPoint`](crate::ErrorKind::LowOrderPoint) for a
+    /// server key no handshake could use either.
+    pub fn pin(&self) -> crate::Result<crate::crypto::PinnedServer> {
+        let keys = crate::crypto::StaticKeypair::from_secret_bytes(*self.device_secret);
+        crate::crypto::PinnedServer::new(&keys, self.server_public)
+    }
+
     /// Whether enrollment has completed.
     pub fn is_enrolled(&self) -> bool {
         self.device_id != 0

@@ -124,11 +124,15 @@ mod tests {
     #[test]
     fn goals_are_judged_on_this_run_and_missing_figures_say_so() {
         let mut r = Results::default();
-        r.criterion.insert("ik_handshake/tidings".into(), 90.0);
+        r.criterion
+            .insert("ik_handshake/tidings_precomputed_ss".into(), 90.0);
         r.criterion.insert("ik_handshake/snow".into(), 100.0);
         // The interleaved ratio decides when there is one.
         r.ab_ratio
-            .insert("ik_handshake: tidings / snow".into(), 0.85);
+            .insert("ik_handshake: tidings_precomputed_ss / snow".into(), 0.85);
+        r.criterion.insert("transport/tidings/16384".into(), 50.0);
+        r.criterion.insert("transport/snow/16384".into(), 100.0);
+        r.criterion.insert("transport/ring/16384".into(), 10.0);
         r.criterion.insert("delta_10_changes/1000".into(), 300.0);
         r.criterion.insert("delta_10_changes/1000000".into(), 450.0);
         r.wire = Measured::Yes(json!({
@@ -149,6 +153,13 @@ mod tests {
         };
         assert!(row("Full IK handshake").ends_with("| **not met** |"));
         assert!(row("Full IK handshake").contains("0.850× interleaved, 0.900× criterion"));
+        assert!(row("16 KiB against snow").ends_with("| met |"));
+        assert!(
+            row("16 KiB against snow").contains(
+                "2.000× (— interleaved, 0.500× criterion in time); ring, the limit: 10.00×"
+            )
+        );
+        assert!(row("handshakes per second per core").ends_with("| not measured |"));
         assert!(row("10-change delta").ends_with("| met |"));
         assert!(row("per flag change").ends_with("| **not met** |"));
         assert!(row("Initial sync of 10,000").ends_with("| not measured |"));

@@ -160,7 +160,7 @@ pub(crate) fn speed_section(md: &mut String, r: &Results) {
          Criterion medians of this run (`--warm-up-time 1 --measurement-time 3`), one core. \
          Ratios here are of times: below 1 means Tidings is faster. Criterion runs one \
          benchmark after another, so load that changes between them moves its ratios; \
-         \"A/B\" is the interleaved ratio of the same pair, which it moves least.\n\n\
+         \"A/B\" is the interleaved ratio of the same pair, timed in thread CPU time, which load moves least.\n\n\
          | Figure | Tidings | Reference | Tidings ÷ reference | Limit | Tidings ÷ limit |\n\
          |---|---:|---:|---:|---:|---:|"
     );
@@ -179,7 +179,7 @@ pub(crate) fn speed_section(md: &mut String, r: &Results) {
     );
     let cached = m("ik_handshake/tidings_precomputed_ss");
     row(
-        "… with the static-static DH cache (not used by sessions yet)",
+        "… with the static-static DH cache on both sides (as sessions run it)",
         per_second(cached),
         format!("{} (snow)", per_second(snow)),
         with_ab(
@@ -199,20 +199,49 @@ pub(crate) fn speed_section(md: &mut String, r: &Results) {
         "—".into(),
         "—".into(),
     );
+    let resp_cached = m("ik_responder/tidings_cached");
+    row(
+        "… with the device in the server's cache (as sessions run it)",
+        per_second(resp_cached),
+        format!("{} (snow)", per_second(snow_resp)),
+        with_ab(
+            r,
+            ratio(resp_cached, snow_resp),
+            "ik_responder: tidings_cached / snow",
+        ),
+        "—".into(),
+        "—".into(),
+    );
     for size in [1024.0, 16384.0] {
         let id = |who: &str| m(&format!("transport/{who}/{size}"));
         let (t, s, a) = (id("tidings"), id("snow"), id("aes-gcm"));
+        let (old, ring) = (id("aes-gcm-0.10"), id("ring"));
         row(
             &format!("Transport seal + open, {} KiB messages", size / 1024.0),
             throughput(size, t),
             format!("{} (snow)", throughput(size, s)),
-            ratio(t, s),
-            format!("{} (raw aes-gcm)", throughput(size, a)),
+            with_ab(
+                r,
+                ratio(t, s),
+                &format!("transport {size} B: tidings / snow"),
+            ),
+            format!("{} (raw aes-gcm 0.11)", throughput(size, a)),
             with_ab(
                 r,
                 ratio(t, a),
                 &format!("transport {size} B: tidings / aes-gcm"),
             ),
+        );
+        row(
+            &format!(
+                "… raw AES-GCM, {} KiB: aes-gcm 0.10 (snow's) and ring (the limit)",
+                size / 1024.0
+            ),
+            throughput(size, a),
+            format!("{} (aes-gcm 0.10)", throughput(size, old)),
+            ratio(a, old),
+            format!("{} (ring)", throughput(size, ring)),
+            ratio(a, ring),
         );
     }
     let (pack, pack_dict, raw) = (
