@@ -9,7 +9,7 @@
 //! upstream meanwhile fails the operation with [`ErrorKind::NotFound`]
 //! (502) and leaves the store too, so the device converges.
 //!
-//! Mirrored calendars go through [`caldav::device_writes`]: a device's
+//! Mirrored calendars go through [`crate::caldav::device_writes`]: a device's
 //! event operations become conditional `PUT`s and `DELETE`s.
 //!
 //! A move keeps the item's id: the item is re-filed in the target folder
