@@ -5,6 +5,7 @@
 //! burst of flag changes, then a restart: the device, the store and the
 //! upstream agree, nothing lost.
 
+mod common;
 #[path = "../../tidings-upstream/tests/support/mod.rs"]
 mod support;
 
@@ -131,35 +132,14 @@ fn held(session: &ClientSession, collection: u64, subject: &str) -> Option<(u64,
     })
 }
 
-/// Drives the device until `done` holds (bounded).
-async fn until(device: &mut Connection, mut done: impl FnMut(&ClientSession) -> bool) {
-    if done(device.session()) {
-        return;
-    }
-    let wait = async {
-        while let Ok(Some(_)) = device.next_event().await {
-            if done(device.session()) {
-                return true;
-            }
-        }
-        false
-    };
-    assert!(
-        tokio::time::timeout(LIMIT, wait).await.unwrap_or(false),
-        "the device did not get there within {LIMIT:?}"
-    );
+/// Drives the device until `done` holds (within this file's [`LIMIT`]).
+async fn until(device: &mut Connection, done: impl FnMut(&ClientSession) -> bool) {
+    common::until_within(device, LIMIT, done).await;
 }
 
 /// Submits `kind` and waits for its result.
 async fn operate(device: &mut Connection, kind: Kind) -> Outcome {
-    let op_id = device.submit(kind).await.expect("submit");
-    device
-        .wait_for(LIMIT, |e| match e {
-            ClientEvent::OperationResult(r) if r.op_id == op_id => r.outcome.clone(),
-            _ => None,
-        })
-        .await
-        .expect("operation result")
+    common::operate_within(device, LIMIT, kind).await
 }
 
 fn is_done(outcome: &Outcome) -> bool {

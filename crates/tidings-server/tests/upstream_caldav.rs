@@ -13,6 +13,7 @@
 mod caldav_servers;
 #[path = "../../tidings-upstream/tests/support/caldesk.rs"]
 mod caldesk;
+mod common;
 
 use caldav_servers::{CalServer, Kind as CalKind};
 use caldesk::{CalDesk, event, summary_of};
@@ -171,35 +172,14 @@ fn held(session: &ClientSession, collection: u64, wanted: &str) -> Option<Calend
     })
 }
 
-/// Drives the device until `done` holds (bounded).
-async fn until(device: &mut Connection, mut done: impl FnMut(&ClientSession) -> bool) {
-    if done(device.session()) {
-        return;
-    }
-    let wait = async {
-        while let Ok(Some(_)) = device.next_event().await {
-            if done(device.session()) {
-                return true;
-            }
-        }
-        false
-    };
-    assert!(
-        tokio::time::timeout(LIMIT, wait).await.unwrap_or(false),
-        "the device did not get there within {LIMIT:?}"
-    );
+/// Drives the device until `done` holds (within this file's [`LIMIT`]).
+async fn until(device: &mut Connection, done: impl FnMut(&ClientSession) -> bool) {
+    common::until_within(device, LIMIT, done).await;
 }
 
 /// Submits `kind` and waits for its result.
 async fn operate(device: &mut Connection, kind: Kind) -> Outcome {
-    let op_id = device.submit(kind).await.expect("submit");
-    device
-        .wait_for(LIMIT, |e| match e {
-            ClientEvent::OperationResult(r) if r.op_id == op_id => r.outcome.clone(),
-            _ => None,
-        })
-        .await
-        .expect("operation result")
+    common::operate_within(device, LIMIT, kind).await
 }
 
 fn edited(event: &CalendarItem, summary: &str) -> CalendarItem {

@@ -6,8 +6,8 @@ pub mod process;
 
 use std::path::PathBuf;
 use std::time::Duration;
-use tidings::proto::{Item, item};
-use tidings::session::ClientSession;
+use tidings::proto::{Item, item, operation::Kind, operation_result::Outcome};
+use tidings::session::{ClientEvent, ClientSession};
 use tidings_server::activation::Activation;
 use tidings_server::client::Connection;
 use tidings_server::server::{Server, ServerOptions};
@@ -107,10 +107,29 @@ pub async fn until(device: &mut Connection, done: impl FnMut(&ClientSession) -> 
     );
 }
 
+/// Like [`until`], bounded by `limit`: tests against real upstream servers
+/// wait for them longer.
+pub async fn until_within(
+    device: &mut Connection,
+    limit: Duration,
+    done: impl FnMut(&ClientSession) -> bool,
+) {
+    assert!(
+        try_until_within(device, limit, done).await,
+        "the device did not get there within {limit:?}"
+    );
+}
+
 /// Like [`until`], but says whether the condition held instead of failing,
 /// so a caller can show what differs.
-pub async fn try_until(
+pub async fn try_until(device: &mut Connection, done: impl FnMut(&ClientSession) -> bool) -> bool {
+    try_until_within(device, LIMIT, done).await
+}
+
+/// [`try_until`] bounded by `limit`.
+pub async fn try_until_within(
     device: &mut Connection,
+    limit: Duration,
     mut done: impl FnMut(&ClientSession) -> bool,
 ) -> bool {
     if done(device.session()) {
@@ -124,7 +143,19 @@ pub async fn try_until(
         }
         false
     };
-    tokio::time::timeout(LIMIT, wait).await.unwrap_or(false)
+    tokio::time::timeout(limit, wait).await.unwrap_or(false)
+}
+
+/// Submits `kind` and waits, within `limit`, for its outcome.
+pub async fn operate_within(device: &mut Connection, limit: Duration, kind: Kind) -> Outcome {
+    let op_id = device.submit(kind).await.expect("submit");
+    device
+        .wait_for(limit, |e| match e {
+            ClientEvent::OperationResult(r) if r.op_id == op_id => r.outcome.clone(),
+            _ => None,
+        })
+        .await
+        .expect("operation result")
 }
 
 /// The subjects of the mail a device holds in `collection`.
