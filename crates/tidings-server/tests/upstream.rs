@@ -6,11 +6,12 @@
 //! upstream agree, nothing lost.
 
 mod common;
+
+use common::process::Running;
 #[path = "../../tidings-upstream/tests/support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use support::desktop::{Desktop, eventually};
 use support::dovecot::Dovecot;
@@ -27,20 +28,6 @@ use tidings_server::store::{Durability, SqliteStore};
 const ALICE: &str = "alice@example.org";
 /// Every wait of these tests is bounded by this.
 const LIMIT: Duration = Duration::from_secs(60);
-
-struct Running {
-    child: Child,
-    /// The address devices connect to.
-    tcp: String,
-}
-
-impl Drop for Running {
-    /// A failing test must not leave a server behind.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The upstream configuration for Alice, with its 0600 secrets file.
 fn write_config(dir: &Path, dovecot: &Dovecot) -> PathBuf {
@@ -59,33 +46,16 @@ fn write_config(dir: &Path, dovecot: &Dovecot) -> PathBuf {
     config
 }
 
+/// `serve --upstream CONFIG` on `db`, as operators run it.
 fn start(db: &Path, dir: &Path, config: &Path) -> Running {
-    let ready_file = dir.join("ready.json");
-    let _ = std::fs::remove_file(&ready_file);
-    let child = Command::new(env!("CARGO_BIN_EXE_tidings-server"))
-        .args(["--db", &db.display().to_string(), "serve"])
-        .args(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .arg("--upstream")
-        .arg(config)
-        .arg("--ready-file")
-        .arg(&ready_file)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let mut running = Running {
-        child,
-        tcp: String::new(),
-    };
-    for _ in 0..300 {
-        if let Ok(text) = std::fs::read_to_string(&ready_file) {
-            let ready: serde_json::Value = serde_json::from_str(&text).expect("ready file is JSON");
-            running.tcp = ready["tcp"].as_str().expect("tcp").to_string();
-            return running;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("server not ready in 30 s");
+    let db = db.display().to_string();
+    common::process::start_with(
+        &db,
+        dir,
+        "serve",
+        "upstream",
+        &["--upstream".as_ref(), config.as_os_str()],
+    )
 }
 
 fn open(db: &Path) -> SqliteStore {
@@ -275,7 +245,7 @@ async fn kill_9_in_a_burst_of_flag_changes_loses_nothing() {
 
     // Restarted: the device resends what was not answered; each applies once.
     let server = start(&db, dir.path(), &config);
-    let mut phone = Connection::resume(&server.tcp, state)
+    let mut phone = Connection::resume(&server.tcp(), state)
         .await
         .expect("resume");
     until(&mut phone, |s| {

@@ -15,10 +15,11 @@ mod caldav_servers;
 mod caldesk;
 mod common;
 
+use common::process::Running;
+
 use caldav_servers::{CalServer, Kind as CalKind};
 use caldesk::{CalDesk, event, summary_of};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{
@@ -36,20 +37,6 @@ const MAYOR: &str = "mayor@example.org";
 const CHIEF: &str = "chief@example.org";
 /// Every wait of these tests is bounded by this.
 const LIMIT: Duration = Duration::from_secs(90);
-
-struct Running {
-    child: Child,
-    /// The address devices connect to.
-    tcp: String,
-}
-
-impl Drop for Running {
-    /// A failing test must not leave a server behind (SIGKILL).
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Calendars only: the mayor, and the chief of staff with the mayor's two
 /// calendars shared to her upstream.
@@ -82,36 +69,16 @@ fn write_config_for(dir: &Path, cal: &CalServer, accounts: &str) -> PathBuf {
     config
 }
 
+/// `serve --upstream CONFIG` on `db`, as operators run it.
 fn start(db: &Path, dir: &Path, config: &Path) -> Running {
-    let ready_file = dir.join("ready.json");
-    let _ = std::fs::remove_file(&ready_file);
-    let child = Command::new(env!("CARGO_BIN_EXE_tidings-server"))
-        .args(["--db", &db.display().to_string(), "serve"])
-        .args(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .arg("--upstream")
-        .arg(config)
-        .arg("--ready-file")
-        .arg(&ready_file)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let mut running = Running {
-        child,
-        tcp: String::new(),
-    };
-    for _ in 0..300 {
-        if let Ok(text) = std::fs::read_to_string(&ready_file) {
-            let ready: serde_json::Value = serde_json::from_str(&text).expect("ready file is JSON");
-            running.tcp = ready["tcp"].as_str().expect("tcp").to_string();
-            return running;
-        }
-        if let Ok(Some(status)) = running.child.try_wait() {
-            panic!("the server exited: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("server not ready in 30 s");
+    let db = db.display().to_string();
+    common::process::start_with(
+        &db,
+        dir,
+        "serve",
+        "upstream",
+        &["--upstream".as_ref(), config.as_os_str()],
+    )
 }
 
 fn open(db: &Path) -> SqliteStore {

@@ -23,11 +23,23 @@ impl Drop for Running {
 /// (`serve` or `demo`), and waits (bounded) for its ready file, written in
 /// `dir` under `name`.
 pub fn start(db: &str, dir: &Path, command: &str, name: &str) -> Running {
+    start_with(db, dir, command, name, &[])
+}
+
+/// [`start`] with more arguments for COMMAND (`--upstream CONFIG`).
+pub fn start_with(
+    db: &str,
+    dir: &Path,
+    command: &str,
+    name: &str,
+    more: &[&std::ffi::OsStr],
+) -> Running {
     let ready_file = dir.join(format!("{name}-ready.json"));
     let _ = std::fs::remove_file(&ready_file);
     let child = Command::new(env!("CARGO_BIN_EXE_tidings-server"))
         .args(["--db", db, command])
         .args(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .args(more)
         .arg("--ready-file")
         .arg(&ready_file)
         .env(
@@ -46,6 +58,9 @@ pub fn start(db: &str, dir: &Path, command: &str, name: &str) -> Running {
         if let Ok(text) = std::fs::read_to_string(&ready_file) {
             running.ready = serde_json::from_str(&text).expect("ready file is JSON");
             return running;
+        }
+        if let Ok(Some(status)) = running.child.try_wait() {
+            panic!("the server exited: {status}");
         }
         std::thread::sleep(Duration::from_millis(100));
     }
