@@ -144,10 +144,29 @@ pub(crate) fn pkg_config() -> Result<(), String> {
 pub(crate) fn dovecot() -> Result<(), String> {
     if std::path::Path::new("/usr/sbin/dovecot").exists()
         && std::path::Path::new("/usr/lib/dovecot/imap").exists()
+        && std::path::Path::new("/usr/lib/dovecot/lmtp").exists()
     {
         return Ok(());
     }
-    apt_install(&["dovecot-imapd"])
+    // LMTP: how the test MTA (Postfix, below) delivers into Dovecot.
+    apt_install(&["dovecot-imapd", "dovecot-lmtpd"])
+}
+
+/// Postfix, the SMTP server of the gateway's send tests (they start it on
+/// loopback with a throwaway configuration, delivering into the test
+/// Dovecot over LMTP). Installed with "No configuration", so the package
+/// sets up no system mail service of its own.
+pub(crate) fn postfix() -> Result<(), String> {
+    if std::path::Path::new("/usr/sbin/postfix").exists() {
+        return Ok(());
+    }
+    let preseed = "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections";
+    if run::prints("id", &["-u"], "0") {
+        run::command_in(&run::root(), "sh", &["-c", preseed], &[])?;
+    } else {
+        run::command_in(&run::root(), "sudo", &["sh", "-c", preseed], &[])?;
+    }
+    apt_install(&["postfix"])
 }
 
 /// Two CalDAV servers of different lineage for the calendar gateway's

@@ -47,6 +47,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         install::postgresql()?;
         install::haproxy()?;
         install::dovecot()?;
+        install::postfix()?;
         install::caldav_servers()?;
         install::wasm_build_tools()?;
         install::chromium()
