@@ -160,7 +160,8 @@ pub(crate) fn postfix() -> Result<(), String> {
     if std::path::Path::new("/usr/sbin/postfix").exists() {
         return Ok(());
     }
-    let preseed = "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections";
+    let preseed =
+        "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections";
     if run::prints("id", &["-u"], "0") {
         run::command_in(&run::root(), "sh", &["-c", preseed], &[])?;
     } else {

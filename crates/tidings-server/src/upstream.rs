@@ -14,11 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tidings::Result;
 use tidings::store::Directory;
+use tidings_upstream::SharedStore;
 use tidings_upstream::config::{Config, Credentials, Endpoint, SmtpConfig};
+use tidings_upstream::device_writes::DeviceWrites;
 use tidings_upstream::outbox::{self, Outbox};
 use tidings_upstream::sender::{self, SenderOptions};
-use tidings_upstream::SharedStore;
-use tidings_upstream::device_writes::DeviceWrites;
 use tidings_upstream::writer::Writer;
 use tidings_upstream::{AccountOptions, Handle, gateway, state};
 use tokio::sync::watch;
@@ -78,7 +78,10 @@ impl Upstream {
             let (handle, task) = gateway::spawn(options, mirror_store.clone(), shutdown.clone());
             handles.insert(principal, handle);
             tasks.push(task);
-            writers.insert(principal, Writer::spawn(config.imap.clone(), credentials.clone()));
+            writers.insert(
+                principal,
+                Writer::spawn(config.imap.clone(), credentials.clone()),
+            );
             accounts.insert(principal, credentials);
             tracing::info!(principal, "mirroring an upstream account");
         }

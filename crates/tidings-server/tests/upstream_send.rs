@@ -256,7 +256,10 @@ async fn a_send_goes_out_once_a_reply_answers_and_a_refusal_comes_back() {
     eventually(LIMIT, || (outbox_rows(&db) == 0).then_some(())).await;
     assert_eq!(alice.count("Sent", "Minutes"), 1, "{}", postfix.log());
     assert_eq!(bob.count("INBOX", "Minutes"), 1);
-    eventually(LIMIT, || (stored(&db, bob_inbox, "Minutes") == 1).then_some(())).await;
+    eventually(LIMIT, || {
+        (stored(&db, bob_inbox, "Minutes") == 1).then_some(())
+    })
+    .await;
     assert_eq!(stored(&db, bob_local, "Minutes"), 0, "no local delivery");
     assert_eq!(stored(&db, sent, "Minutes"), 1, "one Sent copy");
 
@@ -276,7 +279,10 @@ async fn a_send_goes_out_once_a_reply_answers_and_a_refusal_comes_back() {
     })
     .await;
     assert!(alice.flags("INBOX", "Budget").contains("\\Answered"));
-    eventually(LIMIT, || (bob.count("INBOX", "Re: Budget") == 1).then_some(())).await;
+    eventually(LIMIT, || {
+        (bob.count("INBOX", "Re: Budget") == 1).then_some(())
+    })
+    .await;
     until(&mut phone, |s| held(s, sent, "Re: Budget").len() == 1).await;
 
     // Refused by the SMTP server (5xx): not retried, the device gets a notice.

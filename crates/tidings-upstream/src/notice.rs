@@ -23,7 +23,13 @@ pub fn notice(
 ) -> Vec<u8> {
     let safe = |s: &str| -> String {
         s.chars()
-            .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { ' ' })
+            .map(|c| {
+                if c.is_ascii() && !c.is_ascii_control() {
+                    c
+                } else {
+                    ' '
+                }
+            })
             .collect()
     };
     let subject = header(raw, "subject").unwrap_or_default();
@@ -115,7 +121,10 @@ mod tests {
     fn dates_are_rfc_5322() {
         let at = std::time::UNIX_EPOCH + Duration::from_secs(1_796_198_400);
         assert_eq!(httpdate(at), "Wed, 2 Dec 2026 00:00:00 +0000");
-        assert_eq!(httpdate(std::time::UNIX_EPOCH), "Thu, 1 Jan 1970 00:00:00 +0000");
+        assert_eq!(
+            httpdate(std::time::UNIX_EPOCH),
+            "Thu, 1 Jan 1970 00:00:00 +0000"
+        );
     }
 
     #[test]

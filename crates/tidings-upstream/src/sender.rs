@@ -103,10 +103,10 @@ pub fn spawn(
                 continue;
             }
             let wait = match sender.with_store(outbox::next_due) {
-                Ok(Some(due)) => Duration::from_millis(
-                    u64::try_from(due.saturating_sub(now_ms())).unwrap_or(0),
-                )
-                .min(LOOK_EVERY),
+                Ok(Some(due)) => {
+                    Duration::from_millis(u64::try_from(due.saturating_sub(now_ms())).unwrap_or(0))
+                        .min(LOOK_EVERY)
+                }
                 _ => LOOK_EVERY,
             };
             tokio::select! {
@@ -163,7 +163,10 @@ impl Sender {
                 // Committed before DATA: a crash from here on never
                 // submits this row again.
                 self.set(row, State::Submitting, row.attempts, 0)?;
-                match submitter.submit(&row.sender, &row.recipients, &row.raw).await {
+                match submitter
+                    .submit(&row.sender, &row.recipients, &row.raw)
+                    .await
+                {
                     Submitted::Accepted => {
                         self.set(row, State::Submitted, 0, 0)?;
                         crash_point("after-submit");
@@ -176,7 +179,9 @@ impl Sender {
                     Submitted::Retry(reply) => {
                         let attempts = row.attempts + 1;
                         if attempts >= MAX_ATTEMPTS {
-                            let why = format!("no SMTP server took it after {attempts} attempts; last answer: {reply}");
+                            let why = format!(
+                                "no SMTP server took it after {attempts} attempts; last answer: {reply}"
+                            );
                             return self.tell(row, credentials, "Not sent", &why).await;
                         }
                         tracing::info!(row = row.id, attempts, "SMTP submission to be retried");
@@ -204,10 +209,17 @@ impl Sender {
             Err(e) => {
                 let attempts = attempts + 1;
                 if attempts >= MAX_ATTEMPTS {
-                    tracing::warn!(row = row.id, "a sent mail could not be filed in Sent; given up");
+                    tracing::warn!(
+                        row = row.id,
+                        "a sent mail could not be filed in Sent; given up"
+                    );
                     return self.with_store(|c| outbox::remove(c, row.id));
                 }
-                tracing::info!(row = row.id, code = e.code(), "filing in Sent to be retried");
+                tracing::info!(
+                    row = row.id,
+                    code = e.code(),
+                    "filing in Sent to be retried"
+                );
                 self.set(row, State::Submitted, attempts, backoff(attempts))
             }
         }
@@ -265,8 +277,21 @@ impl Sender {
 
     /// Tells the sender (a notice in its upstream INBOX) and drops the row;
     /// if the upstream cannot take the notice now, tries again later.
-    async fn tell(&self, row: &Row, credentials: &Credentials, what: &str, why: &str) -> Result<()> {
-        let notice = notice(&row.sender, &row.message_id, &row.recipients, &row.raw, what, why);
+    async fn tell(
+        &self,
+        row: &Row,
+        credentials: &Credentials,
+        what: &str,
+        why: &str,
+    ) -> Result<()> {
+        let notice = notice(
+            &row.sender,
+            &row.message_id,
+            &row.recipients,
+            &row.raw,
+            what,
+            why,
+        );
         let appended = async {
             let mut upstream = crate::connect::connect(&self.imap, credentials).await?;
             let result = upstream.append("INBOX", "()", &notice).await;
@@ -279,7 +304,12 @@ impl Sender {
             Err(e) if row.attempts + 1 < MAX_ATTEMPTS => {
                 tracing::info!(row = row.id, code = e.code(), "a notice to be retried");
                 // Kept as interrupted: it is never submitted again.
-                self.set(row, State::Submitting, row.attempts + 1, backoff(row.attempts + 1))
+                self.set(
+                    row,
+                    State::Submitting,
+                    row.attempts + 1,
+                    backoff(row.attempts + 1),
+                )
             }
             Err(_) => {
                 tracing::warn!(row = row.id, "a notice could not be filed; given up");
@@ -294,7 +324,10 @@ async fn sent_folder(upstream: &mut Upstream) -> Result<String> {
     let mut named_sent = false;
     // RETURN (SPECIAL-USE) needs LIST-EXTENDED (RFC 5258); a server
     // without it gets the plain LIST, and the name.
-    let listed = match upstream.command("LIST \"\" \"*\" RETURN (SPECIAL-USE)").await {
+    let listed = match upstream
+        .command("LIST \"\" \"*\" RETURN (SPECIAL-USE)")
+        .await
+    {
         Err(e) if e.kind() == ErrorKind::UpstreamRefused => {
             upstream.command("LIST \"\" \"*\"").await?
         }

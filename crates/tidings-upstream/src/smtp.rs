@@ -65,7 +65,9 @@ fn certificates(ca_file: Option<&std::path::Path>) -> Result<Vec<Certificate>> {
         .filter_map(|der| Certificate::from_der(der).ok())
         .collect();
     if certs.is_empty() {
-        return Err(config_error("no trusted CA certificate for the SMTP server"));
+        return Err(config_error(
+            "no trusted CA certificate for the SMTP server",
+        ));
     }
     Ok(certs)
 }
@@ -113,7 +115,9 @@ impl Submitter {
         let parse = |a: &str| a.parse::<Address>();
         let envelope = match (
             parse(from),
-            to.iter().map(|a| parse(a)).collect::<std::result::Result<Vec<_>, _>>(),
+            to.iter()
+                .map(|a| parse(a))
+                .collect::<std::result::Result<Vec<_>, _>>(),
         ) {
             (Ok(from), Ok(to)) => match Envelope::new(Some(from), to) {
                 Ok(envelope) => envelope,

@@ -18,8 +18,8 @@ use crate::stores::ServerStore;
 use tidings::proto::MailFlag;
 use tidings::session::{Outgoing, Relation};
 use tidings::store::Directory;
-use tidings::{Error, ErrorKind, Result};
 use tidings::sync::mail::header_text;
+use tidings::{Error, ErrorKind, Result};
 use tidings_upstream::notice::notice;
 use tidings_upstream::outbox::{Answers, Outbox};
 use tidings_upstream::state;
@@ -64,7 +64,11 @@ pub fn queue(
         let why = "too many of your mails were waiting to be sent; this one was not sent";
         let notice = notice(&sender.email, "", &to, subject.as_bytes(), "Not sent", why);
         let queued = outbox.enqueue_notice(store.companion_sql(), sender.id, &notice)?;
-        tracing::warn!(principal = sender.id, notice = queued, "outbox full: mail not sent");
+        tracing::warn!(
+            principal = sender.id,
+            notice = queued,
+            "outbox full: mail not sent"
+        );
         return Ok(Delivery::default());
     }
     let raw = compose(store, &sender, outgoing)?;

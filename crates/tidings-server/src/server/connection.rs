@@ -14,7 +14,6 @@
 //! that spends more is not read from until it is out of debt, so the one
 //! busy device slows down and nobody else does.
 
-use tidings_upstream::outbox::Outbox;
 use super::Shared;
 use super::access::Backend;
 use super::gate::{Admission, Bucket};
@@ -26,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tidings::session::{ServerEvent, ServerSession};
 use tidings::store::{DeviceRegistry, Directory, WipeState};
+use tidings_upstream::outbox::Outbox;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 /// Where this connection stands with its device.
@@ -275,7 +275,13 @@ fn turn<B: Backend>(
             now,
         );
         // Mail to send commits with the operation that sent it.
-        deliver_outgoing::<B>(&mut session, &mut batch, &mut events, &mut delivered, outbox);
+        deliver_outgoing::<B>(
+            &mut session,
+            &mut batch,
+            &mut events,
+            &mut delivered,
+            outbox,
+        );
         B::finish(batch)
     });
     Turn {

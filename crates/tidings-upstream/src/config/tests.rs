@@ -84,7 +84,10 @@ fn smtp_follows_the_imap_rules_and_has_bounded_outboxes() {
         .expect("smtp");
     assert_eq!(smtp.login, SmtpLogin::None);
     assert_eq!(smtp.outbox_limit, DEFAULT_OUTBOX_LIMIT);
-    let remote_plain = text.replace("127.0.0.1\"\nport = 2525", "mail.example.org\"\nport = 2525");
+    let remote_plain = text.replace(
+        "127.0.0.1\"\nport = 2525",
+        "mail.example.org\"\nport = 2525",
+    );
     let refused = Config::from_strs(&remote_plain, secrets).expect_err("plain to a remote host");
     assert_eq!(refused.kind(), ErrorKind::UpstreamConfig);
     let tls = format!(
@@ -94,7 +97,11 @@ fn smtp_follows_the_imap_rules_and_has_bounded_outboxes() {
         .expect("config")
         .smtp
         .expect("smtp");
-    assert_eq!(smtp.login, SmtpLogin::Imap, "the IMAP credentials by default");
+    assert_eq!(
+        smtp.login,
+        SmtpLogin::Imap,
+        "the IMAP credentials by default"
+    );
     assert_eq!(smtp.outbox_limit, 5);
     let zero = tls.replace("outbox_limit = 5", "outbox_limit = 0");
     assert!(Config::from_strs(&zero, secrets).is_err());

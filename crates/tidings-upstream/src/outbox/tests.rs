@@ -6,12 +6,16 @@ fn conn() -> Connection {
     conn
 }
 
-const MAIL: &[u8] = b"From: a@example.org\r\nMessage-ID:\r\n <x1@example.org>\r\n\r\nMessage-ID: <body@x>\r\n";
+const MAIL: &[u8] =
+    b"From: a@example.org\r\nMessage-ID:\r\n <x1@example.org>\r\n\r\nMessage-ID: <body@x>\r\n";
 
 #[test]
 fn message_id_is_read_from_the_headers_only_and_unfolded() {
     assert_eq!(message_id(MAIL).as_deref(), Some("x1@example.org"));
-    assert_eq!(message_id(b"Subject: hi\r\n\r\nMessage-ID: <b@x>\r\n"), None);
+    assert_eq!(
+        message_id(b"Subject: hi\r\n\r\nMessage-ID: <b@x>\r\n"),
+        None
+    );
     // An id that would break the search command is not used.
     assert_eq!(message_id(b"Message-ID: <a\"b@x>\r\n\r\n"), None);
 }
