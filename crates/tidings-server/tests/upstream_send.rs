@@ -95,7 +95,7 @@ fn start(db: &Path, dir: &Path, config: &Path, crash: Option<&str>) -> Running {
     for _ in 0..300 {
         if let Ok(text) = std::fs::read_to_string(&ready_file) {
             let ready: serde_json::Value = serde_json::from_str(&text).expect("ready file is JSON");
-            running.tcp = ready["tcp"].as_str().expect("tcp").to_string();
+            running.tcp = ready["tcp"].as_str().expect("tcp").to_owned();
             return running;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -134,8 +134,8 @@ fn stored(db: &Path, collection: u64, subject: &str) -> usize {
         .filter(|(_, packed, _)| {
             let packed = tidings::compress::unpack(packed, &Default::default()).expect("unpack");
             let item: Item = tidings::proto::decode(&packed).expect("item");
-            matches!(item.kind, Some(item::Kind::Mail(m))
-                if m.headers.is_some_and(|h| h.subject == subject))
+            matches!(&item.kind, Some(item::Kind::Mail(m))
+                if m.headers.as_ref().is_some_and(|h| h.subject == subject))
         })
         .count()
 }
@@ -206,9 +206,9 @@ fn outgoing(to: &str, subject: &str) -> OutgoingMail {
     OutgoingMail {
         to: vec![Address {
             name: String::new(),
-            email: to.to_string(),
+            email: to.to_owned(),
         }],
-        subject: subject.to_string(),
+        subject: subject.to_owned(),
         text: format!("About {subject}."),
         ..OutgoingMail::default()
     }

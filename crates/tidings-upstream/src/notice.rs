@@ -76,7 +76,7 @@ fn header(raw: &[u8], name: &str) -> Option<String> {
                 if let Some((n, v)) = line.split_once(':')
                     && n.eq_ignore_ascii_case(name)
                 {
-                    value = Some(v.trim().to_string());
+                    value = Some(v.trim().to_owned());
                 }
             }
         }
@@ -132,7 +132,7 @@ mod tests {
         let text = notice(
             "alice@example.org",
             "m1@example.org",
-            &["x@elsewhere.example".to_string()],
+            &["x@elsewhere.example".to_owned()],
             b"Subject: Budget\r\n\r\nbody",
             "Not sent",
             "550 no\r\nBcc: evil",

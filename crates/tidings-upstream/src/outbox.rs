@@ -274,7 +274,7 @@ pub fn message_id(raw: &[u8]) -> Option<String> {
         if !name.trim().eq_ignore_ascii_case("message-id") {
             continue;
         }
-        let mut value = value.trim().to_string();
+        let mut value = value.trim().to_owned();
         while let Some(next) = lines.peek().filter(|l| l.starts_with([' ', '\t'])) {
             value.push_str(next.trim());
             lines.next();
@@ -285,7 +285,7 @@ pub fn message_id(raw: &[u8]) -> Option<String> {
             && id
                 .bytes()
                 .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>' | b'"' | b'\\'));
-        return fits.then(|| id.to_string());
+        return fits.then(|| id.to_owned());
     }
     None
 }
@@ -308,7 +308,7 @@ pub(crate) fn due(conn: &Connection, now_ms: i64, max: usize) -> Result<Vec<Row>
                 principal: from_sql(r.get(1)?),
                 message_id: r.get(2)?,
                 sender: r.get(3)?,
-                recipients: recipients.split('\n').map(str::to_string).collect(),
+                recipients: recipients.split('\n').map(str::to_owned).collect(),
                 raw: r.get(5)?,
                 state: State::from_sql(r.get(6)?),
                 attempts: r.get(7)?,

@@ -344,7 +344,7 @@ async fn sent_folder(upstream: &mut Upstream) -> Result<String> {
     if !named_sent {
         upstream.command("CREATE \"Sent\"").await?;
     }
-    Ok("Sent".to_string())
+    Ok("Sent".to_owned())
 }
 
 /// Whether the selected folder holds a message with this Message-ID.

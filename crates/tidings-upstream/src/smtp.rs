@@ -102,7 +102,7 @@ impl Submitter {
         if config.login == SmtpLogin::Imap {
             builder = builder.credentials(SmtpCredentials::new(
                 credentials.username.clone(),
-                credentials.password.expose().to_string(),
+                credentials.password.expose().to_owned(),
             ));
         }
         Ok(Submitter {
@@ -138,11 +138,9 @@ impl Submitter {
 /// The server's reply as one line (lettre's `Display` of the error, which
 /// carries the code and the server's text; never a credential).
 fn reply_text(e: &lettre::transport::smtp::Error) -> String {
-    let text = e.to_string();
-    let line: String = text
+    e.to_string()
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(400)
-        .collect();
-    line
+        .collect()
 }

@@ -24,7 +24,7 @@ fn message_id_is_read_from_the_headers_only_and_unfolded() {
 fn the_limit_is_checked_before_a_row_is_written() {
     let conn = conn();
     let outbox = Outbox::new(HashSet::from([7]), 2);
-    let to = vec!["b@example.org".to_string()];
+    let to = vec!["b@example.org".to_owned()];
     for _ in 0..2 {
         outbox
             .enqueue(&conn, 7, "a@example.org", &to, MAIL, None)
@@ -48,7 +48,7 @@ fn a_row_keeps_what_it_answers_and_moves_through_its_states() {
         uid: 9,
         flags: 4,
     };
-    let to = vec!["b@example.org".to_string(), "c@example.org".to_string()];
+    let to = vec!["b@example.org".to_owned(), "c@example.org".to_owned()];
     let id = outbox
         .enqueue(&conn, 7, "a@example.org", &to, MAIL, Some(&answers))
         .expect("queued");
@@ -70,7 +70,7 @@ fn a_row_keeps_what_it_answers_and_moves_through_its_states() {
 fn notices_have_their_own_bound() {
     let conn = conn();
     let outbox = Outbox::new(HashSet::from([7]), 1);
-    let to = vec!["b@example.org".to_string()];
+    let to = vec!["b@example.org".to_owned()];
     outbox
         .enqueue(&conn, 7, "a@example.org", &to, MAIL, None)
         .expect("queued");
