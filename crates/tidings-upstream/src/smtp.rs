@@ -116,7 +116,7 @@ impl Submitter {
         let envelope = match (
             parse(from),
             to.iter()
-                .map(|a| parse(a))
+                .map(|a| a.parse::<Address>())
                 .collect::<std::result::Result<Vec<_>, _>>(),
         ) {
             (Ok(from), Ok(to)) => match Envelope::new(Some(from), to) {
