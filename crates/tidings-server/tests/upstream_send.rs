@@ -118,6 +118,23 @@ async fn collection(db: &Path, who: &str, name: &str) -> u64 {
     .await
 }
 
+/// Waits until both accounts' INBOX and Sent are mirrored (Sent adopts the
+/// local collection of that name in a new epoch: devices enroll after).
+async fn mirrored(db: &Path) {
+    eventually(LIMIT, || {
+        let conn = rusqlite::Connection::open(db).ok()?;
+        let count: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM upstream_imap_folders WHERE name IN ('INBOX', 'Sent')",
+                [],
+                |r| r.get(0),
+            )
+            .ok()?;
+        (count == 4).then_some(())
+    })
+    .await;
+}
+
 /// Mails waiting in the gateway's outbox.
 fn outbox_rows(db: &Path) -> i64 {
     let conn = rusqlite::Connection::open(db).expect("db");
@@ -241,6 +258,7 @@ async fn a_send_goes_out_once_a_reply_answers_and_a_refusal_comes_back() {
     let db = dir.path().join("gateway.db");
     let config = write_config(dir.path(), &dovecot, &postfix);
     let _server = start(&db, dir.path(), &config, None);
+    mirrored(&db).await;
     let inbox = collection(&db, ALICE, "INBOX").await;
     let sent = collection(&db, ALICE, "Sent").await;
     let bob_inbox = collection(&db, BOB, "INBOX").await;
@@ -309,6 +327,7 @@ async fn killed_between_submission_and_append_the_mail_goes_once() {
     let db = dir.path().join("gateway.db");
     let config = write_config(dir.path(), &dovecot, &postfix);
     let mut server = start(&db, dir.path(), &config, Some("after-submit"));
+    mirrored(&db).await;
     let sent = collection(&db, ALICE, "Sent").await;
     let mut phone = device(&db, ALICE).await;
     let done = operate(&mut phone, send(BOB, "Crash")).await;
