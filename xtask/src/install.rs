@@ -101,7 +101,8 @@ pub(crate) fn corpora() -> Result<(), String> {
 /// postgresql: the PostgreSQL store's tests start a throwaway cluster.
 /// haproxy: the scale-out test's TCP load balancer (docs/server.md's config).
 /// pkg-config: the installed C library's test. dovecot-imapd: the IMAP
-/// gateway's tests. radicale, xandikos: two CalDAV servers of different
+/// gateway's tests; dovecot-lmtpd and postfix: its send tests (a real SMTP
+/// server delivering into the test Dovecot). radicale, xandikos: two CalDAV servers of different
 /// lineage for the calendar gateway's tests; openssl makes the TLS test's
 /// throwaway CA. chromium: the browser test (driven by playwright-core).
 /// The tests start every server themselves on loopback; the packages' own
@@ -115,7 +116,7 @@ fn missing_packages() -> Vec<&'static str> {
                 .any(|v| v.path().join("bin/initdb").exists())
         })
         .unwrap_or(false);
-    let checks: [(&[&'static str], bool); 9] = [
+    let checks: [(&[&'static str], bool); 11] = [
         (
             &["valgrind"],
             run::prints("valgrind", &["--version"], "valgrind"),
@@ -133,6 +134,9 @@ fn missing_packages() -> Vec<&'static str> {
             &["dovecot-imapd"],
             has("/usr/sbin/dovecot") && has("/usr/lib/dovecot/imap"),
         ),
+        // LMTP: how the send tests' Postfix delivers into the test Dovecot.
+        (&["dovecot-lmtpd"], has("/usr/lib/dovecot/lmtp")),
+        (&["postfix"], has("/usr/sbin/postfix")),
         (&["radicale"], has("/usr/bin/radicale")),
         (&["xandikos"], has("/usr/bin/xandikos")),
         (&["openssl"], has("/usr/bin/openssl")),
@@ -154,6 +158,17 @@ pub(crate) fn system_packages() -> Result<(), String> {
     let missing = missing_packages();
     if missing.is_empty() {
         return Ok(());
+    }
+    if missing.contains(&"postfix") {
+        // "No configuration": the package sets up no mail service of its
+        // own; the send tests start Postfix on loopback with theirs.
+        let preseed = "echo 'postfix postfix/main_mailer_type select No configuration' \
+                       | debconf-set-selections";
+        if run::prints("id", &["-u"], "0") {
+            run::command_in(&run::root(), "sh", &["-c", preseed], &[])?;
+        } else {
+            run::command_in(&run::root(), "sudo", &["sh", "-c", preseed], &[])?;
+        }
     }
     apt_install(&missing)
 }

@@ -2,10 +2,11 @@
 //! the original and threads under it, a forward attaches it: the device
 //! never uploads it again), then delivered.
 //!
-//! The reference server delivers locally only: into the Inbox of every
+//! The reference server delivers locally: into the Inbox of every
 //! recipient who is a principal here, and into the sender's Sent folder if
-//! it has one. Other recipients are counted and logged: handing mail to an
-//! SMTP relay is the integrator's transport, outside this crate.
+//! it has one. Other recipients are counted and logged. A principal
+//! mirrored from an upstream with SMTP sends through the gateway's outbox
+//! instead ([`outbox`]): submitted over SMTP, filed in the upstream's Sent.
 
 use crate::clock::{now_ms, random};
 use crate::stores::ServerStore;
@@ -184,6 +185,8 @@ pub fn deliver(store: &mut impl ServerStore, outgoing: &Outgoing) -> Result<Deli
     }
     Ok(delivery)
 }
+
+pub mod outbox;
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,9 @@
 //! the server's store pool calls inside each device's batch. The server
 //! notices the mirrors' commits (items, and collections made, renamed or
 //! deleted) as it notices an admin command's, and pushes them.
+//! With an `[smtp]` section, mirrored principals' mail goes through the
+//! gateway's outbox ([`tidings_upstream::sender`]): SMTP, then the
+//! upstream's Sent.
 
 use crate::store::{Durability, SqliteStore};
 use std::collections::HashMap;
@@ -14,10 +17,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tidings::Result;
 use tidings::store::Directory;
+use tidings_upstream::SharedStore;
 use tidings_upstream::caldav::device_writes::CalendarWriter;
 use tidings_upstream::caldav::{self, CalDavConfig, CalendarHandle, CalendarOptions};
-use tidings_upstream::config::Config;
+use tidings_upstream::config::{Config, Credentials, Endpoint, SmtpConfig};
 use tidings_upstream::device_writes::DeviceWrites;
+use tidings_upstream::outbox::{self, Outbox};
+use tidings_upstream::sender::{self, SenderOptions};
 use tidings_upstream::writer::Writer;
 use tidings_upstream::{AccountOptions, Handle, gateway, state};
 use tokio::sync::watch;
@@ -31,6 +37,9 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 pub struct Upstream {
     /// What the server's store pool must be given (`ServerOptions::write_back`).
     pub device_writes: Arc<DeviceWrites>,
+    /// Where mirrored principals' mail is queued (`ServerOptions::outbox`),
+    /// with an `[smtp]` section.
+    pub outbox: Option<Arc<Outbox>>,
     /// Kept so the mirrors keep serving (they stop when these are dropped).
     handles: HashMap<u64, Handle>,
     calendars: HashMap<u64, CalendarHandle>,
@@ -47,6 +56,8 @@ impl Upstream {
         // The write-back reads the mirrors' tables from the first batch on.
         state::migrate(store.companion_sql())?;
         caldav::state::migrate(store.companion_sql())?;
+        // A device's send queues into the outbox from the first batch on.
+        outbox::migrate(store.companion_sql())?;
         let mut principals = Vec::with_capacity(config.accounts.len());
         for (account, _) in &config.accounts {
             principals.push(principal(store, &account.login, &account.principal)?);
@@ -57,6 +68,7 @@ impl Upstream {
         let mut writers = HashMap::new();
         let mut tasks = Vec::new();
         let imap = config.imap.as_ref();
+        let mut accounts = HashMap::new();
         for ((account, credentials), principal) in config.accounts.into_iter().zip(principals) {
             // `Config` refuses mail accounts without `[imap]`.
             let Some(endpoint) = imap else { break };
@@ -70,7 +82,11 @@ impl Upstream {
             let (handle, task) = gateway::spawn(options, mirror_store.clone(), shutdown.clone());
             handles.insert(principal, handle);
             tasks.push(task);
-            writers.insert(principal, Writer::spawn(endpoint.clone(), credentials));
+            writers.insert(
+                principal,
+                Writer::spawn(endpoint.clone(), credentials.clone()),
+            );
+            accounts.insert(principal, credentials);
             tracing::info!(principal, "mirroring an upstream mail account");
         }
         let mut calendars = HashMap::new();
@@ -84,10 +100,27 @@ impl Upstream {
                 tasks.push(task);
             }
         }
+        // The sender APPENDs to Sent over IMAP: without `[imap]` there is
+        // no outbox, and sends stay local.
+        let outbox = match (&config.smtp, imap) {
+            (Some(smtp), Some(imap)) => {
+                let (outbox, task) = start_sender(
+                    imap,
+                    smtp,
+                    &accounts,
+                    mirror_store.clone(),
+                    shutdown.clone(),
+                )?;
+                tasks.push(task);
+                Some(outbox)
+            }
+            _ => None,
+        };
         let runtime = tokio::runtime::Handle::current();
         let device_writes = DeviceWrites::new(writers, runtime).with_calendars(calendar_writers);
         Ok(Upstream {
             device_writes: Arc::new(device_writes),
+            outbox,
             handles,
             calendars,
             tasks,
@@ -95,7 +128,7 @@ impl Upstream {
         })
     }
 
-    /// Stops every mirror (each logs out), waiting a bounded time.
+    /// Stops every mirror (and the sender) (each logs out), waiting a bounded time.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         drop(self.handles);
@@ -143,4 +176,25 @@ fn start_calendars(
         started.push((principal, handle, writer, task));
     }
     Ok(started)
+}
+
+/// The outbox of every configured account and its sender task.
+fn start_sender(
+    imap: &Endpoint,
+    smtp: &SmtpConfig,
+    accounts: &HashMap<u64, Credentials>,
+    store: SharedStore,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(Arc<Outbox>, JoinHandle<()>)> {
+    let outbox = Arc::new(Outbox::new(
+        accounts.keys().copied().collect(),
+        smtp.outbox_limit,
+    ));
+    let options = SenderOptions {
+        imap: imap.clone(),
+        smtp: smtp.clone(),
+        accounts: accounts.clone(),
+    };
+    let task = sender::spawn(options, store, outbox.clone(), shutdown)?;
+    Ok((outbox, task))
 }

@@ -117,6 +117,8 @@ struct File {
     poll_seconds: Option<u64>,
     #[serde(default)]
     caldav: Option<crate::caldav::config::Section>,
+    #[serde(default)]
+    smtp: Option<smtp::Section>,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +176,9 @@ pub struct Config {
     pub poll_seconds: u64,
     /// The calendar upstream (`[caldav]`), if any.
     pub caldav: Option<crate::caldav::CalDavConfig>,
+    /// The submission server (`[smtp]`), if any: without it a mirrored
+    /// principal's mail is delivered locally only.
+    pub smtp: Option<SmtpConfig>,
 }
 
 /// Default text preview of a new mail: the design's "first ~2 KB".
@@ -247,8 +252,10 @@ impl Config {
             .caldav
             .map(|section| section.check(&secrets.caldav_passwords, &secrets.passwords))
             .transpose()?;
+        let smtp = file.smtp.map(smtp::Section::check).transpose()?;
         Ok(Config {
             caldav,
+            smtp,
             imap: file.imap,
             accounts,
             preview_bytes: file.preview_bytes.unwrap_or(DEFAULT_PREVIEW_BYTES),
@@ -271,6 +278,9 @@ fn read_secrets(path: &Path) -> Result<SecretsFile> {
         .map_err(|_| config_error("cannot read the upstream secrets file"))?;
     toml::from_str(&text).map_err(|_| config_error("the upstream secrets file is not valid"))
 }
+
+mod smtp;
+pub use smtp::{DEFAULT_OUTBOX_LIMIT, SmtpConfig, SmtpLogin};
 
 #[cfg(test)]
 mod tests;

@@ -19,6 +19,9 @@
 //! - [`push`]: IDLE (RFC 2177) with NOTIFY (RFC 5465) on a second connection.
 //! - [`gateway`]: one task per account tying these together, and the
 //!   [`Handle`] the server calls for write-backs.
+//! - [`outbox`], [`sender`] and [`smtp`]: a mirrored principal's mail,
+//!   queued with the device's operation, submitted over SMTP exactly once
+//!   and filed in the upstream's Sent folder.
 //! - [`caldav`]: calendars from a CalDAV server, mirrored by
 //!   `sync-collection` and written back with `If-Match`.
 //!
@@ -40,8 +43,12 @@ pub mod folders;
 pub mod gateway;
 pub(crate) mod imap_ops;
 pub mod mirror;
+pub mod notice;
+pub mod outbox;
 pub mod push;
+pub mod sender;
 pub mod session;
+pub mod smtp;
 pub mod state;
 pub mod writeback;
 pub mod writer;

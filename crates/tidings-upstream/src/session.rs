@@ -134,6 +134,20 @@ impl Upstream {
         self.selected = name;
     }
 
+    /// `APPEND` of `content` to folder `name` with `flags` (a parenthesized
+    /// list), within [`READ_TIMEOUT`].
+    pub(crate) async fn append(&mut self, name: &str, flags: &str, content: &[u8]) -> Result<()> {
+        quote(name)?;
+        let append = self.session.append(name, Some(flags), None, content);
+        match tokio::time::timeout(READ_TIMEOUT, append).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_))) => {
+                Err(refused("the upstream refused an APPEND"))
+            }
+            _ => Err(unavailable("the upstream connection failed during APPEND")),
+        }
+    }
+
     /// Logs out politely.
     pub async fn logout(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;

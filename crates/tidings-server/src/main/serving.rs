@@ -31,6 +31,7 @@ pub(crate) async fn start_sqlite(
         Some(m) => Some(Upstream::start(&m.config, &m.db, &mut store)?),
         None => None,
     };
+    options.outbox = upstream.as_ref().and_then(|u| u.outbox.clone());
     options.write_back = upstream.as_ref().map(|u| {
         let hook: std::sync::Arc<dyn tidings_server::store::WriteBack> = u.device_writes.clone();
         hook

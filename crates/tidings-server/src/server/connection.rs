@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tidings::session::{ServerEvent, ServerSession};
 use tidings::store::{DeviceRegistry, Directory, WipeState};
+use tidings_upstream::outbox::Outbox;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 /// Where this connection stands with its device.
@@ -119,9 +120,11 @@ pub(crate) async fn serve<B: Backend>(
                 if changes.is_none() {
                     changes = Some(shared.hub.subscribe());
                 }
-                let turn = shared
-                    .access
-                    .run(move |pool| turn(pool, session, handshake, frames, &input, now_ms()));
+                let outbox = shared.outbox.clone();
+                let turn = shared.access.run(move |pool| {
+                    let outbox = outbox.as_deref();
+                    turn(pool, session, handshake, frames, &input, now_ms(), outbox)
+                });
                 let Some(done) = turn.await else { break };
                 session = done.session;
                 handshake = done.handshake;
@@ -136,6 +139,10 @@ pub(crate) async fn serve<B: Backend>(
                     Ok(()) => {
                         if done.delivered {
                             shared.hub.poke();
+                            // Queued mail is in the committed state now.
+                            if let Some(outbox) = &shared.outbox {
+                                outbox.wake();
+                            }
                         }
                         let events = done.events;
                         let Some(back) = handle_events(&shared, session, &mut device, events).await
@@ -255,6 +262,7 @@ fn turn<B: Backend>(
     frames: Vec<Vec<u8>>,
     input: &[u8],
     now: u64,
+    outbox: Option<&Outbox>,
 ) -> Turn {
     let started = Instant::now();
     let mut events = Vec::new();
@@ -270,7 +278,13 @@ fn turn<B: Backend>(
             now,
         );
         // Mail to send commits with the operation that sent it.
-        deliver_outgoing::<B>(&mut session, &mut batch, &mut events, &mut delivered);
+        deliver_outgoing::<B>(
+            &mut session,
+            &mut batch,
+            &mut events,
+            &mut delivered,
+            outbox,
+        );
         B::finish(batch)
     });
     Turn {
@@ -438,12 +452,15 @@ fn distinct_recipients(mail: &mut tidings::proto::OutgoingMail) {
 }
 
 /// Delivers the mail the device asked to send, inside the batch's
-/// transaction; every other event is kept for [`handle_event`].
+/// transaction (a principal mirrored from an upstream with SMTP: queued in
+/// the gateway's `outbox`, in the same transaction); every other event is
+/// kept for [`handle_event`].
 fn deliver_outgoing<B: Backend>(
     session: &mut ServerSession,
     batch: &mut B::Batch<'_>,
     events: &mut Vec<ServerEvent>,
     delivered: &mut bool,
+    outbox: Option<&Outbox>,
 ) {
     while let Some(event) = session.poll_event() {
         let ServerEvent::Outgoing(mut outgoing) = event else {
@@ -451,7 +468,11 @@ fn deliver_outgoing<B: Backend>(
             continue;
         };
         distinct_recipients(&mut outgoing.mail);
-        let sent = B::in_batch(batch).and_then(|store| crate::compose::deliver(store, &outgoing));
+        let upstream = outbox.filter(|o| o.sends_for(outgoing.principal_id));
+        let sent = B::in_batch(batch).and_then(|store| match upstream {
+            Some(outbox) => crate::compose::outbox::queue(store, &outgoing, outbox),
+            None => crate::compose::deliver(store, &outgoing),
+        });
         match sent {
             Ok(report) => {
                 tracing::info!(

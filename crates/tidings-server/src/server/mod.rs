@@ -72,6 +72,10 @@ pub struct ServerOptions {
     /// Where devices' writes to mirrored collections go first (the IMAP
     /// gateway's, with `serve --upstream`); `None`: the store is the truth.
     pub write_back: Option<Arc<dyn WriteBack>>,
+    /// Where a mirrored principal's outgoing mail is queued for SMTP (the
+    /// IMAP gateway's, with `serve --upstream` and an `[smtp]` section);
+    /// `None`: mail is delivered locally.
+    pub outbox: Option<Arc<tidings_upstream::outbox::Outbox>>,
 }
 
 impl Default for ServerOptions {
@@ -87,6 +91,7 @@ impl Default for ServerOptions {
             poll_interval: Duration::from_millis(20),
             shutdown_grace: Duration::from_secs(5),
             write_back: None,
+            outbox: None,
         }
     }
 }
@@ -103,6 +108,7 @@ pub(crate) struct Shared<B> {
     pub(crate) hub: Arc<Hub>,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) connections: Arc<Semaphore>,
+    pub(crate) outbox: Option<Arc<tidings_upstream::outbox::Outbox>>,
 }
 
 /// A running server, over SQLite by default or over PostgreSQL
@@ -195,6 +201,7 @@ impl<B: Backend> Server<B> {
             hub: Arc::new(Hub::new()),
             shutdown,
             connections: Arc::new(Semaphore::new(options.max_connections)),
+            outbox: options.outbox.clone(),
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(hub::watch(

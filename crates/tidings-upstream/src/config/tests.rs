@@ -87,3 +87,40 @@ fn calendars_only_needs_no_imap_but_a_file_with_neither_is_refused() {
         .expect_err("accounts without [imap]");
     assert_eq!(err.kind(), ErrorKind::UpstreamConfig);
 }
+
+#[test]
+fn smtp_follows_the_imap_rules_and_has_bounded_outboxes() {
+    let secrets = "[passwords]\nalice = \"pw\"\n";
+    let config = Config::from_strs(PLAIN_LOOPBACK, secrets).expect("config");
+    assert_eq!(config.smtp, None, "no [smtp]: local delivery");
+    let text = format!(
+        "{PLAIN_LOOPBACK}[smtp]\nhost = \"127.0.0.1\"\nport = 2525\nsecurity = \"plain\"\nlogin = \"none\"\n"
+    );
+    let smtp = Config::from_strs(&text, secrets)
+        .expect("config")
+        .smtp
+        .expect("smtp");
+    assert_eq!(smtp.login, SmtpLogin::None);
+    assert_eq!(smtp.outbox_limit, DEFAULT_OUTBOX_LIMIT);
+    let remote_plain = text.replace(
+        "127.0.0.1\"\nport = 2525",
+        "mail.example.org\"\nport = 2525",
+    );
+    let refused = Config::from_strs(&remote_plain, secrets).expect_err("plain to a remote host");
+    assert_eq!(refused.kind(), ErrorKind::UpstreamConfig);
+    let tls = format!(
+        "{PLAIN_LOOPBACK}[smtp]\nhost = \"mail.example.org\"\nport = 465\nsecurity = \"tls\"\noutbox_limit = 5\n"
+    );
+    let smtp = Config::from_strs(&tls, secrets)
+        .expect("config")
+        .smtp
+        .expect("smtp");
+    assert_eq!(
+        smtp.login,
+        SmtpLogin::Imap,
+        "the IMAP credentials by default"
+    );
+    assert_eq!(smtp.outbox_limit, 5);
+    let zero = tls.replace("outbox_limit = 5", "outbox_limit = 0");
+    assert!(Config::from_strs(&zero, secrets).is_err());
+}

@@ -30,6 +30,7 @@ pub struct Dovecot {
     dir: tempfile::TempDir,
     child: Child,
     addr: SocketAddr,
+    lmtp: SocketAddr,
 }
 
 impl Dovecot {
@@ -54,7 +55,8 @@ impl Dovecot {
                 .tempdir()
                 .expect("temp dir");
             let port = free_port();
-            write_config(dir.path(), port, extra);
+            let lmtp = free_port();
+            write_config(dir.path(), port, lmtp, extra);
             let child = Command::new(DOVECOT)
                 .arg("-F")
                 .arg("-c")
@@ -68,6 +70,7 @@ impl Dovecot {
                 dir,
                 child,
                 addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                lmtp: SocketAddr::from(([127, 0, 0, 1], lmtp)),
             };
             if server.wait_ready() {
                 return server;
@@ -94,6 +97,12 @@ impl Dovecot {
     /// The IMAP listener, on 127.0.0.1.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The LMTP listener (`dovecot-lmtpd`), on 127.0.0.1: where the test
+    /// MTA delivers.
+    pub fn lmtp_addr(&self) -> SocketAddr {
+        self.lmtp
     }
 
     /// Dovecot's log so far (for failure messages).
@@ -176,7 +185,7 @@ fn command_output(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn write_config(dir: &Path, port: u16, extra: &[(String, String)]) {
+fn write_config(dir: &Path, port: u16, lmtp: u16, extra: &[(String, String)]) {
     let d = dir.display();
     for sub in ["run", "state", "mail"] {
         std::fs::create_dir_all(dir.join(sub)).expect("dovecot dirs");
@@ -218,7 +227,7 @@ fn write_config(dir: &Path, port: u16, extra: &[(String, String)]) {
         "base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log
-protocols = imap
+protocols = imap lmtp
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -236,6 +245,16 @@ service imap {{
 # Chroots need root; nothing here needs them.
 service anvil {{
   chroot =
+}}
+# Delivery from the test MTA (Postfix), as an organization's MTA delivers.
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp}
+  }}
+  unix_listener lmtp {{
+    mode = 0600
+  }}
 }}
 service imap-login {{
   chroot =
