@@ -20,7 +20,7 @@ use tidings::proto::{
     Address, Item, MailFlag, OutgoingMail, ReplyMail, SendMail, item, operation::Kind,
     operation_result::Outcome,
 };
-use tidings::session::{ClientEvent, ClientSession};
+use tidings::session::ClientSession;
 use tidings::store::{Directory, ItemStore};
 use tidings_server::admin;
 use tidings_server::client::Connection;
