@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn dates_are_rfc_5322() {
-        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_796_198_400);
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_796_169_600);
         assert_eq!(httpdate(at), "Wed, 2 Dec 2026 00:00:00 +0000");
         assert_eq!(
             httpdate(std::time::UNIX_EPOCH),

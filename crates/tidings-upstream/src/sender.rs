@@ -1,5 +1,5 @@
 //! The outbox's sender: one task for every mirrored account, which takes
-//! each due [`outbox`](crate::outbox) row through SMTP submission, the
+//! each due [`outbox`] row through SMTP submission, the
 //! upstream's Sent folder and the answered flag, committing each step
 //! before the next (see the outbox's table for what a crash leaves).
 //!

@@ -32,7 +32,7 @@ use tidings_upstream::state;
 /// # Errors
 ///
 /// Those of
-/// [`compose`](super::compose); [`ErrorKind::UpstreamConfig`] on a store
+/// [`compose`]; [`ErrorKind::UpstreamConfig`] on a store
 /// that is not SQLite (the gateway runs only there).
 pub fn queue(
     store: &mut impl ServerStore,
