@@ -91,7 +91,7 @@ pub(crate) fn install(layout: &Layout) -> Result<(), String> {
         &["build", "--release", "--package", "tidings-ffi", "--lib"],
         &[],
     )?;
-    let built = crate::wasm::cargo_target_dir().join("release");
+    let built = crate::run::cargo_target_dir().join("release");
     let c = run::root().join("bindings/c");
     let (lib, include) = (
         layout.staged(&layout.libdir),

@@ -37,6 +37,33 @@ pub(crate) fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     command_in(&root(), &cargo, args, env)
 }
 
+/// The target directory cargo builds into (`CARGO_TARGET_DIR` or `target/`).
+pub(crate) fn cargo_target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
+}
+
+/// A binary or example of the workspace built with the feature set of
+/// `cargo test --workspace --all-features`, so that `cargo xtask test` reuses
+/// that build instead of compiling the crates again for another feature set.
+/// `name` is relative to `target/debug/`, e.g. `examples/load`.
+pub(crate) fn test_build_binary(name: &str) -> Result<PathBuf, String> {
+    cargo(
+        &[
+            "build",
+            "--quiet",
+            "--workspace",
+            "--all-features",
+            "--bins",
+            "--examples",
+        ],
+        &[],
+    )?;
+    Ok(cargo_target_dir().join("debug").join(name))
+}
+
 /// Whether `program args` runs and prints `expected` somewhere in its stdout.
 pub(crate) fn prints(program: &str, args: &[&str], expected: &str) -> bool {
     Command::new(program)

@@ -57,13 +57,6 @@ pub(crate) fn test_package_dir() -> PathBuf {
     run::root().join("target/wasm/test-pkg")
 }
 
-pub(crate) fn cargo_target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => run::root().join(dir),
-        None => run::root().join("target"),
-    }
-}
-
 /// `cargo xtask wasm [--with-tests]`: the package, and the test package
 /// only when asked (it is half the build time; `cargo xtask test` asks).
 pub(crate) fn run_cli(args: &[String]) -> Result<(), String> {
@@ -175,7 +168,7 @@ fn cargo_build(profile: &str, extra: &[&str]) -> Result<PathBuf, String> {
     ];
     args.extend(extra);
     run::cargo(&args, &[])?;
-    Ok(cargo_target_dir()
+    Ok(run::cargo_target_dir()
         .join("wasm32-unknown-unknown")
         .join(profile)
         .join("tidings_wasm.wasm"))
@@ -283,8 +276,7 @@ pub(crate) fn server_tests() -> Result<(), String> {
         println!("skipped: no crates/tidings-server in this tree yet");
         return Ok(());
     }
-    run::cargo(&["build", "--package", "tidings-server"], &[])?;
-    let bin = cargo_target_dir().join("debug/tidings-server");
+    let bin = run::test_build_binary("tidings-server")?;
     let files = test_files(&wasm_dir().join("tests/server"))?;
     let mut args = vec!["--test".to_string(), "--test-reporter=spec".to_string()];
     args.extend(files);
@@ -301,8 +293,7 @@ pub(crate) fn server_tests() -> Result<(), String> {
 /// and Vite, each bundle run against the reference server in Node and
 /// Chromium. npm's cache keeps the registry's packages between runs.
 pub(crate) fn consumer_tests() -> Result<(), String> {
-    run::cargo(&["build", "--package", "tidings-server"], &[])?;
-    let bin = path_str(&cargo_target_dir().join("debug/tidings-server"))?;
+    let bin = path_str(&run::test_build_binary("tidings-server")?)?;
     let mut env = env();
     env.push(("TIDINGS_SERVER_BIN", bin));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
