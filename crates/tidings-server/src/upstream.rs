@@ -117,7 +117,9 @@ impl Upstream {
             _ => None,
         };
         let runtime = tokio::runtime::Handle::current();
-        let device_writes = DeviceWrites::new(writers, runtime).with_calendars(calendar_writers);
+        let device_writes = DeviceWrites::new(writers, runtime)
+            .with_calendars(calendar_writers)
+            .with_outbox(outbox.clone());
         Ok(Upstream {
             device_writes: Arc::new(device_writes),
             outbox,

@@ -20,10 +20,12 @@
 use crate::caldav::device_writes::{self as calendar_writes, CalendarWriter};
 use crate::caldav::state::Calendar;
 use crate::mirror::remove_item;
+use crate::outbox::Outbox;
 use crate::state::{self, Folder, Message};
 use crate::writer::{Located, Writer};
 use bytes::Bytes;
 use std::collections::HashMap;
+use std::sync::Arc;
 use tidings::store::{Directory, ItemStore};
 use tidings::{Error, ErrorKind, Result};
 use tidings_store_sqlite::{SqliteStore, WriteBack};
@@ -33,6 +35,7 @@ use tidings_store_sqlite::{SqliteStore, WriteBack};
 pub struct DeviceWrites {
     writers: HashMap<u64, Writer>,
     calendars: HashMap<u64, CalendarWriter>,
+    outbox: Option<Arc<Outbox>>,
     runtime: tokio::runtime::Handle,
 }
 
@@ -46,6 +49,7 @@ impl DeviceWrites {
         Self {
             writers,
             calendars: HashMap::new(),
+            outbox: None,
             runtime,
         }
     }
@@ -54,6 +58,13 @@ impl DeviceWrites {
     /// principal id).
     pub fn with_calendars(mut self, calendars: HashMap<u64, CalendarWriter>) -> Self {
         self.calendars = calendars;
+        self
+    }
+
+    /// Mails an answer to an invitation from an organizer elsewhere (an
+    /// iTIP REPLY) through `outbox`, in the answer's transaction.
+    pub fn with_outbox(mut self, outbox: Option<Arc<Outbox>>) -> Self {
+        self.outbox = outbox;
         self
     }
 
@@ -179,7 +190,8 @@ impl WriteBack for DeviceWrites {
         if let Some((cal, writer)) = self.calendar(store, collection)? {
             let id =
                 id.ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "an event needs its id"))?;
-            return self.wait(writer.upsert(store, &cal, id, packed));
+            let outbox = self.outbox.as_deref();
+            return self.wait(writer.upsert(store, &cal, id, packed, outbox));
         }
         let target = folder(store, collection)?;
         let refused = || {

@@ -18,6 +18,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tidings::{Error, ErrorKind, Result};
 use tokio::sync::Notify;
 
@@ -130,6 +131,8 @@ pub struct Outbox {
     principals: HashSet<u64>,
     limit: usize,
     bell: Notify,
+    /// Set by every enqueue: a commit since then may have made mail due.
+    queued: AtomicBool,
 }
 
 impl Outbox {
@@ -139,6 +142,7 @@ impl Outbox {
             principals,
             limit,
             bell: Notify::new(),
+            queued: AtomicBool::new(false),
         }
     }
 
@@ -219,6 +223,7 @@ impl Outbox {
             ],
         )
         .map_err(db)?;
+        self.queued.store(true, Ordering::Release);
         Ok(conn.last_insert_rowid())
     }
 
@@ -243,12 +248,24 @@ impl Outbox {
             params![to_sql(principal), notice],
         )
         .map_err(db)?;
+        self.queued.store(true, Ordering::Release);
         Ok(true)
     }
 
     /// Wakes the sender: call after the transaction that queued mail commits.
     pub fn wake(&self) {
         self.bell.notify_one();
+    }
+
+    /// Wakes the sender if anything was queued since the last call: for
+    /// callers that commit transactions which may or may not have queued
+    /// mail (a device's batch: a calendar answer queues an iTIP REPLY).
+    /// The store's transactions are serial, so a row queued before this
+    /// commit is committed when the flag is seen.
+    pub fn wake_if_queued(&self) {
+        if self.queued.swap(false, Ordering::AcqRel) {
+            self.wake();
+        }
     }
 
     /// Waits for [`wake`](Self::wake).

@@ -139,10 +139,11 @@ pub(crate) async fn serve<B: Backend>(
                     Ok(()) => {
                         if done.delivered {
                             shared.hub.poke();
-                            // Queued mail is in the committed state now.
-                            if let Some(outbox) = &shared.outbox {
-                                outbox.wake();
-                            }
+                        }
+                        // Mail queued by the batch (a send, an invitation's
+                        // answer) is in the committed state now.
+                        if let Some(outbox) = &shared.outbox {
+                            outbox.wake_if_queued();
                         }
                         let events = done.events;
                         let Some(back) = handle_events(&shared, session, &mut device, events).await

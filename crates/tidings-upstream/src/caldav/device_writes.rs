@@ -29,6 +29,8 @@ use super::itip::{self, ItipReply};
 use super::state::{self, Calendar};
 use super::sync::{load_event, remove_item, store_resources};
 use super::writeback::{resource_name, uid};
+use crate::notice::notice;
+use crate::outbox::Outbox;
 use bytes::Bytes;
 use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{self, CalendarItem, Item, ParticipationStatus, item};
@@ -77,13 +79,16 @@ fn decode_event(packed: &Bytes) -> Result<CalendarItem> {
 
 impl CalendarWriter {
     /// `ItemStore::upsert` of an event into the mirrored calendar `cal`:
-    /// the packed item as the core made it (its id and version set).
+    /// the packed item as the core made it (its id and version set). An
+    /// answer to an organizer elsewhere is queued in `outbox` as an iTIP
+    /// REPLY, in the same transaction.
     pub(crate) async fn upsert(
         &self,
         store: &mut SqliteStore,
         cal: &Calendar,
         id: u64,
         packed: Bytes,
+        outbox: Option<&Outbox>,
     ) -> Result<(u64, u64)> {
         let event = decode_event(&packed)?;
         let collection = cal.collection;
@@ -121,7 +126,7 @@ impl CalendarWriter {
         {
             Written::Done(etag) => {
                 if let Some(before) = before {
-                    answered_elsewhere(store, collection, &before, &event)?;
+                    answered_elsewhere(store, collection, &before, &event, outbox)?;
                 }
                 let stored = store.upsert(collection, Some(id), packed, 0)?;
                 self.settle(store, cal, id, resource.href, etag, stored)
@@ -216,15 +221,17 @@ fn forget(store: &mut SqliteStore, collection: u64, id: u64, href: &str) -> Resu
 }
 
 /// The calendar owner's answer to an organizer who is not a principal
-/// here changed: the iTIP REPLY (RFC 5546) goes to them by mail.
+/// here changed: the iTIP REPLY (RFC 5546) goes to them by mail, through
+/// the owner's outbox (RFC 6047), committed with the answer.
 fn answered_elsewhere(
     store: &SqliteStore,
     collection: u64,
     before: &CalendarItem,
     after: &CalendarItem,
+    outbox: Option<&Outbox>,
 ) -> Result<()> {
-    let owner = store.principal(store.collection(collection)?.owner)?.email;
-    if status_of(before, &owner) == status_of(after, &owner) {
+    let owner = store.principal(store.collection(collection)?.owner)?;
+    if status_of(before, &owner.email) == status_of(after, &owner.email) {
         return Ok(());
     }
     let organizer = after.master.as_ref().and_then(|m| m.organizer.as_ref());
@@ -234,11 +241,54 @@ fn answered_elsewhere(
     if store.principal_by_email(&organizer.email)?.is_some() {
         return Ok(());
     }
-    let stamp = itip::utc_stamp(std::time::SystemTime::now());
-    if let Some(reply) = itip::reply(after, &owner, &stamp) {
-        awaiting_outbox(&reply);
+    let now = std::time::SystemTime::now();
+    match itip::reply(after, &owner.email, &itip::utc_stamp(now)) {
+        Some(reply) => queue_reply(store, owner.id, &reply, outbox, now),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Queues `reply` in `owner`'s outbox. The answer itself is stored and
+/// upstream whatever happens here: a reply that cannot be mailed is
+/// logged (no outbox for this owner, an organizer address that is not a
+/// plain mailbox) or, when the owner's outbox is full, becomes a notice in
+/// the owner's INBOX saying the organizer was not told.
+fn queue_reply(
+    store: &SqliteStore,
+    owner: u64,
+    reply: &ItipReply,
+    outbox: Option<&Outbox>,
+    now: std::time::SystemTime,
+) -> Result<()> {
+    let Some(outbox) = outbox.filter(|o| o.sends_for(owner)) else {
+        tracing::info!(
+            principal = owner,
+            "iTIP REPLY not mailed: the calendar's owner sends no mail through this server"
+        );
+        return Ok(());
+    };
+    let raw = match itip::mail(reply, now) {
+        Ok(raw) => raw,
+        Err(e) => {
+            tracing::warn!(principal = owner, code = e.code(), error = %e, "iTIP REPLY not mailed");
+            return Ok(());
+        }
+    };
+    let conn = store.companion_sql();
+    let to = [reply.to.clone()];
+    match outbox.enqueue(conn, owner, &reply.from, &to, &raw, None) {
+        Ok(_) => Ok(()),
+        Err(full) if full.kind() == ErrorKind::LimitExceeded => {
+            let why = "too many of your mails were waiting to be sent: your answer is in your \
+                       calendar, but its organizer was not told";
+            let notice = notice(&reply.from, "", &to, &raw, "Not sent", why);
+            if !outbox.enqueue_notice(conn, owner, &notice)? {
+                tracing::warn!(principal = owner, "outbox full: iTIP REPLY not mailed");
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn status_of(event: &CalendarItem, email: &str) -> Option<ParticipationStatus> {
@@ -252,17 +302,4 @@ fn status_of(event: &CalendarItem, email: &str) -> Option<ParticipationStatus> {
                 .is_some_and(|addr| addr.email.eq_ignore_ascii_case(email))
         })
         .and_then(|a| ParticipationStatus::try_from(a.status).ok())
-}
-
-/// Where the iTIP REPLY for an organizer elsewhere leaves the gateway.
-///
-/// Mailing it (RFC 6047: `From: reply.from`, `To: reply.to`, the body
-/// `reply.ics` as `text/calendar; method=REPLY; charset=UTF-8`) lands with
-/// the SMTP outbox; until then it is logged at debug level, without its
-/// content or addresses, and not sent.
-fn awaiting_outbox(reply: &ItipReply) {
-    tracing::debug!(
-        bytes = reply.ics.len(),
-        "iTIP REPLY for an organizer elsewhere: not mailed (no SMTP outbox yet)"
-    );
 }

@@ -5,9 +5,15 @@
 //! the same CalDAV server (and a server with scheduling, RFC 6638, updates
 //! it from the attendee's PUT).
 
+use mail_builder::MessageBuilder;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::mime::MimePart;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
-use tidings::proto::{CalendarEvent, CalendarItem};
+use tidings::proto::{CalendarEvent, CalendarItem, ParticipationStatus};
 use tidings::sync::ical::calendar_item_to_ical;
+use tidings::sync::mail::{check_address, header_text};
+use tidings::{Error, ErrorKind, Result};
 
 /// A REPLY to send by mail.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +24,8 @@ pub struct ItipReply {
     pub to: String,
     /// The event's summary, for the mail's subject.
     pub summary: String,
+    /// The answer it carries.
+    pub answer: ParticipationStatus,
     /// The iCalendar object, `METHOD:REPLY`, CRLF line ends.
     pub ics: String,
 }
@@ -37,6 +45,8 @@ pub fn reply(event: &CalendarItem, attendee: &str, dtstamp: &str) -> Option<Itip
                 .is_some_and(|addr| addr.email.eq_ignore_ascii_case(attendee))
         })?
         .clone();
+    let status = ParticipationStatus::try_from(answer.status)
+        .unwrap_or(ParticipationStatus::Unspecified);
     // RFC 5546 §3.2.3: ORGANIZER, the replying ATTENDEE, UID, DTSTAMP,
     // SEQUENCE; DTSTART too, which the core's reader requires of an event.
     let answered = CalendarEvent {
@@ -64,8 +74,61 @@ pub fn reply(event: &CalendarItem, attendee: &str, dtstamp: &str) -> Option<Itip
         from: attendee.to_string(),
         to: organizer.email,
         summary: master.summary.clone(),
+        answer: status,
         ics,
     })
+}
+
+/// The REPLY as the mail RFC 6047 §2 describes: `From` the attendee, `To`
+/// the organizer, a subject naming the answer ("Accepted: Budget"), and the
+/// iCalendar object as the one body, `text/calendar; method=REPLY;
+/// charset=utf-8` (mail-builder picks 7bit, quoted-printable or base64 for
+/// it). Dated `now`; its Message-ID is unique to this process.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidAddress`] when either address is not a plain
+/// mailbox: the organizer's comes from whoever sent the invitation, and
+/// nothing it holds may reach a header.
+pub fn mail(reply: &ItipReply, now: SystemTime) -> Result<Vec<u8>> {
+    check_address(&reply.from)?;
+    check_address(&reply.to)?;
+    let domain = reply.from.rsplit_once('@').map_or("localhost", |(_, d)| d);
+    let subject = format!("{}: {}", verb(reply.answer), header_text(&reply.summary));
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let body = MimePart::new(
+        ContentType::new("text/calendar")
+            .attribute("method", "REPLY")
+            .attribute("charset", "utf-8"),
+        reply.ics.as_str(),
+    );
+    MessageBuilder::new()
+        .from(reply.from.as_str())
+        .to(reply.to.as_str())
+        .subject(subject)
+        .date(i64::try_from(secs).unwrap_or(i64::MAX))
+        .message_id(format!("itip.{}@{domain}", unique(now)))
+        .body(body)
+        .write_to_vec()
+        .map_err(|_| Error::new(ErrorKind::InvalidData, "the reply could not be composed"))
+}
+
+/// The word a mail client shows for an answer (as Outlook and Thunderbird
+/// title theirs).
+fn verb(answer: ParticipationStatus) -> &'static str {
+    match answer {
+        ParticipationStatus::Accepted => "Accepted",
+        ParticipationStatus::Declined => "Declined",
+        ParticipationStatus::Tentative => "Tentative",
+        _ => "Reply",
+    }
+}
+
+/// A token no other mail of this process has: the time and a counter.
+fn unique(now: SystemTime) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}.{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// `now` as an iCalendar UTC DATE-TIME.
@@ -145,6 +208,81 @@ mod tests {
         let mut alone = event.clone();
         alone.master.as_mut().expect("master").organizer = None;
         assert!(reply(&alone, "alice@example.org", "20261202T101500Z").is_none());
+    }
+
+    fn accepted() -> ItipReply {
+        let event = calendar_items_from_ical(INVITATION, 1)
+            .expect("parse")
+            .remove(0);
+        reply(&event, "alice@example.org", "20261202T101500Z").expect("reply")
+    }
+
+    /// The header section of `raw`, unfolded, and its body.
+    fn split(raw: &[u8]) -> (String, String) {
+        let text = String::from_utf8(raw.to_vec()).expect("ASCII mail");
+        let (head, body) = text.split_once("\r\n\r\n").expect("a header section");
+        (
+            head.replace("\r\n ", " ").replace("\r\n\t", " "),
+            body.to_string(),
+        )
+    }
+
+    #[test]
+    fn the_mail_is_an_rfc_6047_reply() {
+        let reply = accepted();
+        assert_eq!(reply.answer, ParticipationStatus::Accepted);
+        let raw = mail(&reply, UNIX_EPOCH + Duration::from_secs(1_796_893_200)).expect("mail");
+        let (head, body) = split(&raw);
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|l| {
+                    let (n, v) = l.split_once(':')?;
+                    n.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+                })
+                .unwrap_or_else(|| panic!("no {name} in {head}"))
+        };
+        assert_eq!(header("From"), "<alice@example.org>");
+        assert_eq!(header("To"), "<clerk@elsewhere.example>");
+        assert_eq!(header("Subject"), "Accepted: Budget");
+        let content_type = header("Content-Type").to_ascii_lowercase();
+        assert!(content_type.starts_with("text/calendar"), "{content_type}");
+        assert!(content_type.contains("method=\"reply\"") || content_type.contains("method=reply"));
+        let id = crate::outbox::message_id(&raw).expect("a Message-ID the outbox accepts");
+        assert!(
+            id.starts_with("itip.") && id.ends_with("@example.org"),
+            "{id}"
+        );
+        assert!(body.contains("METHOD:REPLY"), "{body}");
+        assert!(body.contains("PARTSTAT=ACCEPTED"), "{body}");
+        let again = mail(&reply, UNIX_EPOCH + Duration::from_secs(1_796_893_200)).expect("mail");
+        assert_ne!(
+            crate::outbox::message_id(&again),
+            Some(id),
+            "ids never repeat"
+        );
+    }
+
+    #[test]
+    fn a_hostile_organizer_or_summary_reaches_no_header() {
+        let mut reply = accepted();
+        reply.summary = "Budget\r\nBcc: victim@example.org".to_string();
+        let raw = mail(&reply, UNIX_EPOCH).expect("mail");
+        let (head, _) = split(&raw);
+        assert!(
+            !head
+                .lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "{head}"
+        );
+        for to in [
+            "clerk@elsewhere.example\r\nBcc: victim@example.org",
+            "clerk@elsewhere.example>, <victim@example.org",
+            "not an address",
+        ] {
+            reply.to = to.to_string();
+            let refused = mail(&reply, UNIX_EPOCH).expect_err(to);
+            assert_eq!(refused.kind(), ErrorKind::InvalidAddress, "{to}");
+        }
     }
 
     #[test]
