@@ -57,6 +57,7 @@ fn account_of(cal: &CalServer, principal: &str, login: &str, calendars: &[&str])
         login: login.to_string(),
         password: Secret::new(cal.password(login)),
         calendars: calendars.iter().map(|c| c.to_string()).collect(),
+        discover_shares: false,
     }
 }
 

@@ -50,6 +50,7 @@ fn account(url: &str, password: &str, store: &SharedStore) -> CalAccount {
         login: "alice".to_string(),
         password: Secret::new(password),
         calendars: Vec::new(),
+        discover_shares: false,
     };
     CalAccount::open(&server, &account, store.clone()).expect("open")
 }

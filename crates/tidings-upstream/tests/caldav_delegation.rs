@@ -4,7 +4,9 @@
 //! grants on the mayor's mirrored collections with the matching rights (and
 //! no copy of the chief's own); a withdrawn share revokes its grant. Where
 //! the owner is not mirrored, the share is mirrored as the delegate's own
-//! and the upstream's own refusal stops a write.
+//! and the upstream's own refusal stops a write. With nothing configured,
+//! the same grants are found from the upstream's rights alone, and a
+//! calendar the chief may not read upstream (Alice's) is not granted.
 
 #[path = "support/caldav_servers.rs"]
 mod caldav_servers;
@@ -35,12 +37,24 @@ fn store() -> SharedStore {
     Arc::new(Mutex::new(store))
 }
 
+/// An account whose shares are those configured (`shares`) only.
 fn account(
     cal: &CalServer,
     store: &SharedStore,
     principal: &str,
     login: &str,
     shares: &[&str],
+) -> CalAccount {
+    account_with(cal, store, principal, login, shares, false)
+}
+
+fn account_with(
+    cal: &CalServer,
+    store: &SharedStore,
+    principal: &str,
+    login: &str,
+    shares: &[&str],
+    discover_shares: bool,
 ) -> CalAccount {
     let server = Server {
         url: cal.url().parse().expect("url"),
@@ -51,6 +65,7 @@ fn account(
         login: login.to_string(),
         password: Secret::new(cal.password(login)),
         calendars: shares.iter().map(|s| s.to_string()).collect(),
+        discover_shares,
     };
     CalAccount::open(&server, &account, store.clone()).expect("open")
 }
@@ -185,4 +200,59 @@ async fn delegate_with_read_rights_is_refused_a_write() {
     assert_eq!(the_event(&store, collection), held, "store unchanged");
     let on_desk = mayor_desk.get("/mayor/calendar/budget.ics");
     assert_eq!(summary_of(&on_desk.body).as_deref(), Some("Budget"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shares_are_found_from_the_upstreams_rights() {
+    let (cal, _mayor_desk) = setup();
+    let alice_desk = CalDesk::new(cal.addr(), "alice", &cal.password("alice"));
+    assert_eq!(
+        alice_desk.mkcalendar("/alice/calendar/", "Alice").status,
+        201
+    );
+    let store = store();
+    store
+        .lock()
+        .expect("store")
+        .add_principal("Alice", "alice@example.org")
+        .expect("principal");
+    let mut mayor = account(&cal, &store, MAYOR, "mayor", &[]);
+    mayor.sync_all().await.expect("mayor sync");
+    let mut alice = account(&cal, &store, "alice@example.org", "alice", &[]);
+    alice.sync_all().await.expect("alice sync");
+    let mayors = mayor.calendars().expect("calendars");
+    let find = |href: &str| {
+        mayors
+            .iter()
+            .find(|c| c.href.trim_end_matches('/') == href.trim_end_matches('/'))
+            .expect("mirrored")
+            .collection
+    };
+    let (calendar, council) = (find("/mayor/calendar/"), find("/mayor/council/"));
+    let alices = alice.calendars().expect("calendars")[0].collection;
+
+    // Nothing configured, nothing discovered: no grant.
+    let chief_id = principal(&store, CHIEF);
+    let mut chief = account(&cal, &store, CHIEF, "chief", &[]);
+    chief.sync_all().await.expect("chief sync");
+    assert_eq!(rights(&store, chief_id, calendar), Rights::NONE);
+
+    // Discovered: the mayor's two with the rights Radicale's file gives the
+    // chief; Alice's, which she may not read there, not at all.
+    let mut chief = account_with(&cal, &store, CHIEF, "chief", &[], true);
+    chief.sync_calendar_list().await.expect("chief lists");
+    assert_eq!(rights(&store, chief_id, calendar), Rights::READ);
+    assert_eq!(
+        rights(&store, chief_id, council),
+        Rights::READ.union(Rights::WRITE).union(Rights::RESPOND)
+    );
+    assert_eq!(rights(&store, chief_id, alices), Rights::NONE);
+    let chiefs = chief.calendars().expect("calendars");
+    assert_eq!(chiefs.len(), 1, "no copies of shared calendars: {chiefs:?}");
+    // And the mayor, who may read none of the chief's, gets no grant.
+    let mut mayor = account_with(&cal, &store, MAYOR, "mayor", &[], true);
+    mayor.sync_calendar_list().await.expect("mayor lists");
+    let mayor_id = principal(&store, MAYOR);
+    assert_eq!(rights(&store, mayor_id, chiefs[0].collection), Rights::NONE);
+    assert_eq!(rights(&store, mayor_id, alices), Rights::NONE);
 }

@@ -76,6 +76,7 @@ async fn event_writes_go_upstream_inside_the_batch_and_a_412_leaves_the_upstream
         login: "mayor".to_string(),
         password: Secret::new(cal.password("mayor")),
         calendars: Vec::new(),
+        discover_shares: false,
     };
     let mirror = Arc::new(Mutex::new(
         SqliteStore::open(&db, Durability::Process).expect("mirror store"),

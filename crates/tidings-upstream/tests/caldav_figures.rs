@@ -84,6 +84,7 @@ async fn measure(kind: Kind) {
         login: "alice".to_string(),
         password: Secret::new(cal.password("alice")),
         calendars: Vec::new(),
+        discover_shares: false,
     };
 
     // Idle cost per interval against a full poll.

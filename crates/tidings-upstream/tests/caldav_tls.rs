@@ -32,6 +32,7 @@ async fn sync(
         login: "alice".to_string(),
         password: Secret::new(cal.password("alice")),
         calendars: Vec::new(),
+        discover_shares: false,
     };
     let mut mirror =
         CalAccount::open(&server, &account, Arc::new(Mutex::new(store))).expect("open");

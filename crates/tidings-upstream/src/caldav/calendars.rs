@@ -1,8 +1,18 @@
 //! The calendar list: discovery (current-user-principal → calendar-home-set
-//! → calendars) against the mirrored calendars, and configured shares.
-//! A new calendar becomes a collection, a renamed one is renamed, one gone
-//! takes its collection with it; a share whose owner is mirrored becomes a
-//! grant with the login's upstream rights.
+//! → calendars) against the mirrored calendars, and shares. A new calendar
+//! becomes a collection, a renamed one is renamed, one gone takes its
+//! collection with it; a share whose owner is mirrored becomes a grant with
+//! the login's upstream rights.
+//!
+//! Shares are found two ways. Configured ones (`calendars = [...]`) are
+//! asked for by href. Discovered ones come from the upstream's own access
+//! rules: every calendar another configured principal mirrors is asked for
+//! this login's `current-user-privilege-set` (RFC 3744), and one it may read
+//! is a grant. That works on any server with WebDAV ACL reporting,
+//! including those whose sharing is only an access rule (Radicale's rights
+//! file), at one `PROPFIND` per such calendar per list round; an operator
+//! with many principals turns it off (`discover_shares = false`) and lists
+//! shares instead.
 
 use super::client::{Privileges, RemoteCalendar};
 use super::state::{self, Calendar};
@@ -43,6 +53,9 @@ impl CalAccount {
                 }
             }
         }
+        if self.discover_shares {
+            self.discover_shares(&mut shared).await?;
+        }
         let known = self.calendars()?;
         let principal = self.principal;
         self.transaction(|store| {
@@ -50,6 +63,27 @@ impl CalAccount {
             reconcile_grants(store, principal, &shared)
         })?;
         self.calendars()
+    }
+}
+
+impl CalAccount {
+    /// Adds to `shared` every calendar another principal mirrors that this
+    /// login may read upstream (and is not in `shared` yet), with its rights.
+    async fn discover_shares(&self, shared: &mut Vec<(u64, Rights)>) -> Result<()> {
+        let others = {
+            let store = lock(&self.store)?;
+            state::calendars_elsewhere(store.companion_sql(), self.principal)?
+        };
+        for (collection, href) in others {
+            if shared.iter().any(|&(c, _)| c == collection) {
+                continue;
+            }
+            let rights = rights_of(self.client.privileges(&href).await?);
+            if rights != Rights::NONE {
+                shared.push((collection, rights));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@
 //! url = "https://cal.example.org/dav/"   # the server's context path
 //! interval_seconds = 60                  # sync-collection poll per calendar
 //! # ca_file = "/etc/tidings/upstream-ca.pem"
+//! # discover_shares = true               # see calendars.rs: shares from upstream rights
 //!
 //! [[caldav.account]]
 //! principal = "mayor@example.org"        # the Tidings principal
@@ -42,6 +43,8 @@ pub struct Section {
     interval_seconds: Option<u64>,
     #[serde(default)]
     ca_file: Option<PathBuf>,
+    #[serde(default)]
+    discover_shares: Option<bool>,
     #[serde(default, rename = "account")]
     accounts: Vec<AccountEntry>,
 }
@@ -83,6 +86,9 @@ pub struct CalDavAccount {
     pub password: Secret,
     /// Further calendars to mirror, by href.
     pub calendars: Vec<String>,
+    /// Whether calendars other accounts mirror are asked whether this login
+    /// may read them (shares found from the upstream's rights).
+    pub discover_shares: bool,
 }
 
 /// The checked `[caldav]` section.
@@ -138,6 +144,7 @@ impl Section {
                 login: entry.login,
                 password: Secret::new(password),
                 calendars: entry.calendars,
+                discover_shares: self.discover_shares.unwrap_or(true),
             });
         }
         Ok(CalDavConfig {

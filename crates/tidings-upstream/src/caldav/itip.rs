@@ -45,8 +45,8 @@ pub fn reply(event: &CalendarItem, attendee: &str, dtstamp: &str) -> Option<Itip
                 .is_some_and(|addr| addr.email.eq_ignore_ascii_case(attendee))
         })?
         .clone();
-    let status = ParticipationStatus::try_from(answer.status)
-        .unwrap_or(ParticipationStatus::Unspecified);
+    let status =
+        ParticipationStatus::try_from(answer.status).unwrap_or(ParticipationStatus::Unspecified);
     // RFC 5546 §3.2.3: ORGANIZER, the replying ATTENDEE, UID, DTSTAMP,
     // SEQUENCE; DTSTART too, which the core's reader requires of an event.
     let answered = CalendarEvent {

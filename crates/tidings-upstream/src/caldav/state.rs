@@ -238,6 +238,23 @@ pub fn remove_resource(conn: &Connection, collection: u64, href: &str) -> Result
     .map_err(db)
 }
 
+/// Every calendar another principal than `principal` mirrors: (collection,
+/// href), by collection.
+pub fn calendars_elsewhere(conn: &Connection, principal: u64) -> Result<Vec<(u64, String)>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT collection, href FROM upstream_caldav_calendars WHERE principal != ?1
+             ORDER BY collection",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([to_sql(principal)], |row| {
+            Ok((from_sql(row.get(0)?), row.get(1)?))
+        })
+        .map_err(db)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db)
+}
+
 /// The collection into which another principal than `principal` mirrors the
 /// calendar `href` (trailing slashes aside), if any.
 pub fn mirrored_elsewhere(conn: &Connection, principal: u64, href: &str) -> Result<Option<u64>> {

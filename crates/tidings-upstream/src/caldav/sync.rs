@@ -40,6 +40,7 @@ pub struct CalAccount {
     pub(crate) principal: u64,
     pub(crate) store: SharedStore,
     pub(crate) extra: Vec<String>,
+    pub(crate) discover_shares: bool,
     fetched: Fetched,
 }
 
@@ -64,6 +65,7 @@ impl CalAccount {
             principal,
             store,
             extra: account.calendars.clone(),
+            discover_shares: account.discover_shares,
             fetched: Fetched::default(),
         })
     }
