@@ -54,5 +54,23 @@ pub mod writeback;
 pub mod writer;
 
 pub use account::{Account, Fetched, SharedStore};
+
+/// With the `test-hooks` feature, `TIDINGS_TEST_CRASH=<point>` has the
+/// process SIGKILL itself (`kill -9`: no cleanup, nothing more written)
+/// when it reaches `point`: how the tests stop the sender between
+/// submission and APPEND (`after-submit`), or a device's calendar write
+/// between the upstream's acceptance and the store's commit
+/// (`after-caldav-put`). Without the feature it does nothing.
+pub(crate) fn crash_point(point: &str) {
+    #[cfg(feature = "test-hooks")]
+    if std::env::var("TIDINGS_TEST_CRASH").is_ok_and(|p| p == point) {
+        let pid = std::process::id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status();
+        std::process::abort();
+    }
+    let _ = point;
+}
 pub use config::Config;
 pub use gateway::{AccountOptions, Handle};

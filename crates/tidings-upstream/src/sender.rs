@@ -169,7 +169,7 @@ impl Sender {
                 {
                     Submitted::Accepted => {
                         self.set(row, State::Submitted, 0, 0)?;
-                        crash_point("after-submit");
+                        crate::crash_point("after-submit");
                         self.file(row, credentials, 0).await
                     }
                     Submitted::Refused(reply) => {
@@ -360,22 +360,6 @@ async fn has_message_id(upstream: &mut Upstream, message_id: &str) -> Result<boo
         }
     }
     Ok(false)
-}
-
-/// With the `test-hooks` feature, `TIDINGS_TEST_CRASH=<point>` has the
-/// process SIGKILL itself (`kill -9`: no cleanup, nothing more written)
-/// when the sender reaches `point`: how the tests stop it between
-/// submission and APPEND.
-fn crash_point(point: &str) {
-    #[cfg(feature = "test-hooks")]
-    if std::env::var("TIDINGS_TEST_CRASH").is_ok_and(|p| p == point) {
-        let pid = std::process::id().to_string();
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &pid])
-            .status();
-        std::process::abort();
-    }
-    let _ = point;
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use tidings::ErrorKind;
 use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{self, CalendarItem, Item, item};
 use tidings::store::ItemStore;
+use tidings::sync::ical::calendar_item_to_ical;
 use tidings::sync::pack_item;
 use tidings_store_sqlite::{Durability, SqlitePool, SqliteStore};
 use tidings_upstream::caldav::config::Server;
@@ -48,8 +49,21 @@ fn edit(event: &CalendarItem, summary: &str) -> bytes::Bytes {
     pack_item(item::Kind::Calendar(event))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn event_writes_go_upstream_inside_the_batch_and_a_412_leaves_the_upstream_version() {
+/// Radicale with the mayor's calendar holding Budget and Pier, mirrored
+/// into a store; the store pool with the device write-back, as the server
+/// runs it.
+struct Fixture {
+    cal: CalServer,
+    desk: CalDesk,
+    _dir: tempfile::TempDir,
+    pool: Arc<SqlitePool>,
+    mirrored: CalAccount,
+    calendar: u64,
+    /// The mirrored events by summary: (item id, event).
+    held: HashMap<String, (u64, CalendarItem)>,
+}
+
+async fn fixture() -> Fixture {
     let cal = CalServer::start(Kind::Radicale);
     let desk = CalDesk::new(cal.addr(), "mayor", &cal.password("mayor"));
     assert_eq!(desk.mkcalendar("/mayor/calendar/", "Mayor").status, 201);
@@ -84,7 +98,7 @@ async fn event_writes_go_upstream_inside_the_batch_and_a_412_leaves_the_upstream
     let mut mirrored = CalAccount::open(&server, &account, mirror).expect("open");
     mirrored.sync_all().await.expect("sync");
     let calendar = mirrored.calendars().expect("calendars")[0].collection;
-    let held: HashMap<String, (u64, CalendarItem)> = store
+    let held = store
         .items(calendar)
         .expect("items")
         .into_iter()
@@ -93,31 +107,56 @@ async fn event_writes_go_upstream_inside_the_batch_and_a_412_leaves_the_upstream
             (summary(&e).to_string(), (id, e))
         })
         .collect();
-    let (budget, budget_event) = held["Budget"].clone();
-    let (pier, _) = held["Pier"].clone();
-
     let writer = CalendarWriter::new(&server, &account).expect("writer");
     let hook = DeviceWrites::new(HashMap::new(), tokio::runtime::Handle::current())
         .with_calendars(HashMap::from([(mayor, writer)]));
     let pool = Arc::new(SqlitePool::new(store).with_write_back(Arc::new(hook)));
+    Fixture {
+        cal,
+        desk,
+        _dir: dir,
+        pool,
+        mirrored,
+        calendar,
+        held,
+    }
+}
 
-    // The store pool calls the write-back on a store thread, as the server does.
-    let batch = |f: Box<dyn FnOnce(&mut tidings_store_sqlite::Batch<'_>) + Send>| {
-        let pool = pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut batch = pool.batch().expect("batch");
-            f(&mut batch);
-            batch.finish().expect("commit");
-        })
-    };
+type Job = Box<dyn FnOnce(&mut tidings_store_sqlite::Batch<'_>) + Send>;
+
+/// Runs `f` in one batch on a store thread, as the server does.
+async fn batch(pool: &Arc<SqlitePool>, f: Job) {
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut batch = pool.batch().expect("batch");
+        f(&mut batch);
+        batch.finish().expect("commit");
+    })
+    .await
+    .expect("batch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_writes_go_upstream_inside_the_batch_and_a_412_leaves_the_upstream_version() {
+    let Fixture {
+        cal: _cal,
+        desk,
+        _dir,
+        pool,
+        calendar,
+        held,
+        ..
+    } = fixture().await;
+    let batch = |f: Job| batch(&pool, f);
+    let (budget, budget_event) = held["Budget"].clone();
+    let (pier, _) = held["Pier"].clone();
 
     // An edit goes upstream, then into the store.
     let draft = edit(&budget_event, "Budget (draft)");
     batch(Box::new(move |b| {
         b.upsert(calendar, Some(budget), draft, 0).expect("written");
     }))
-    .await
-    .expect("batch");
+    .await;
     let on_desk = desk.get("/mayor/calendar/budget.ics");
     assert_eq!(summary_of(&on_desk.body).as_deref(), Some("Budget (draft)"));
 
@@ -135,8 +174,7 @@ async fn event_writes_go_upstream_inside_the_batch_and_a_412_leaves_the_upstream
         let now = decode(&b.item(calendar, budget).expect("read").expect("held").0);
         assert_eq!(summary(&now), "Budget (desktop)");
     }))
-    .await
-    .expect("batch");
+    .await;
     let on_desk = desk.get("/mayor/calendar/budget.ics");
     assert_eq!(
         summary_of(&on_desk.body).as_deref(),
@@ -153,17 +191,95 @@ async fn event_writes_go_upstream_inside_the_batch_and_a_412_leaves_the_upstream
         let err = b.remove(calendar, pier).expect_err("412");
         assert_eq!(err.kind(), ErrorKind::Conflict);
     }))
-    .await
-    .expect("batch");
+    .await;
     assert_eq!(desk.get("/mayor/calendar/pier.ics").status, 200);
     // With the upstream's version held, the delete goes through.
     batch(Box::new(move |b| {
         b.remove(calendar, pier).expect("deleted");
     }))
-    .await
-    .expect("batch");
+    .await;
     assert_eq!(desk.get("/mayor/calendar/pier.ics").status, 404);
     let left = pool.read(|s| s.items(calendar)).expect("items");
     assert_eq!(left.len(), 1);
     assert_eq!(summary(&decode(&left[0].1)), "Budget (desktop)");
+}
+
+/// A device retries a write that reached the upstream before the server
+/// died (its store transaction never committed): the upstream holds
+/// exactly what the gateway would write. The retry is done once, not a
+/// conflict, and not a second event; also when the mirror stored the
+/// created event under an id of its own meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_write_the_upstream_already_holds_is_done_once() {
+    let Fixture {
+        cal: _cal,
+        desk,
+        _dir,
+        pool,
+        mut mirrored,
+        calendar,
+        held,
+    } = fixture().await;
+    // The edit reached the upstream (as the gateway writes it), not the store.
+    let (budget, budget_event) = held["Budget"].clone();
+    let retried = edit(&budget_event, "Budget (retried)");
+    let text = calendar_item_to_ical(&decode(&retried));
+    assert_eq!(
+        desk.put("/mayor/calendar/budget.ics", &text, None).status / 100,
+        2
+    );
+    batch(
+        &pool,
+        Box::new(move |b| {
+            b.upsert(calendar, Some(budget), retried, 0)
+                .expect("done, not a conflict");
+        }),
+    )
+    .await;
+    let now = pool.read(|s| s.item(calendar, budget)).expect("read");
+    let now = decode(&now.expect("held").0);
+    assert_eq!(summary(&now), "Budget (retried)");
+    assert_eq!(
+        now.version,
+        budget_event.version + 1,
+        "the device's version"
+    );
+
+    // A create that reached the upstream, which the mirror then stored as
+    // its own item: the device's retry takes its place.
+    let mut ferry = budget_event.clone();
+    let master = ferry.master.as_mut().expect("master");
+    master.uid = "ferry-2".to_string();
+    master.summary = "Ferry".to_string();
+    ferry.id = 9_000;
+    ferry.version = 1;
+    let text = calendar_item_to_ical(&ferry);
+    assert_eq!(
+        desk.put("/mayor/calendar/ferry-2.ics", &text, None).status / 100,
+        2
+    );
+    mirrored.sync_all().await.expect("mirror sync");
+    let ferries = |pool: &SqlitePool| -> Vec<u64> {
+        let items = pool.read(|s| s.items(calendar)).expect("items");
+        items
+            .iter()
+            .filter(|(_, p, _)| summary(&decode(p)) == "Ferry")
+            .map(|(id, _, _)| *id)
+            .collect()
+    };
+    assert_eq!(ferries(&pool).len(), 1, "the mirror's copy");
+    let packed = pack_item(item::Kind::Calendar(ferry));
+    batch(
+        &pool,
+        Box::new(move |b| {
+            b.upsert(calendar, Some(9_000), packed, 0)
+                .expect("done, not 'already in the calendar'");
+        }),
+    )
+    .await;
+    assert_eq!(ferries(&pool), vec![9_000], "one event, the device's id");
+    assert_eq!(desk.get("/mayor/calendar/ferry-2.ics").status, 200);
+    // The mirror's next round knows the resource as the device's item.
+    mirrored.sync_all().await.expect("mirror sync");
+    assert_eq!(ferries(&pool), vec![9_000], "no second copy");
 }

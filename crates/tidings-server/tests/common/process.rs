@@ -34,6 +34,18 @@ pub fn start_with(
     name: &str,
     more: &[&std::ffi::OsStr],
 ) -> Running {
+    start_with_env(db, dir, command, name, more, &[])
+}
+
+/// [`start_with`] and environment variables (`TIDINGS_TEST_CRASH`).
+pub fn start_with_env(
+    db: &str,
+    dir: &Path,
+    command: &str,
+    name: &str,
+    more: &[&std::ffi::OsStr],
+    env: &[(&str, &str)],
+) -> Running {
     let ready_file = dir.join(format!("{name}-ready.json"));
     let _ = std::fs::remove_file(&ready_file);
     let child = Command::new(env!("CARGO_BIN_EXE_tidings-server"))
@@ -46,6 +58,7 @@ pub fn start_with(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or("warn".into()),
         )
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .spawn()
         .expect("server starts");

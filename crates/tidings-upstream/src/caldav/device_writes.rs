@@ -35,7 +35,7 @@ use bytes::Bytes;
 use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{self, CalendarItem, Item, ParticipationStatus, item};
 use tidings::store::{Directory, ItemStore};
-use tidings::sync::ical::calendar_item_to_ical;
+use tidings::sync::ical::{calendar_item_to_ical, calendar_items_from_ical};
 use tidings::{Error, ErrorKind, Result};
 use tidings_store_sqlite::SqliteStore;
 
@@ -101,12 +101,27 @@ impl CalendarWriter {
                 .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "the event has no UID"))?;
             let href = format!("{}/{}", cal.href.trim_end_matches('/'), resource_name(uid));
             let etag = match self.client.create(&href, text).await? {
-                Written::Done(etag) => etag,
+                Written::Done(etag) => {
+                    crate::crash_point("after-caldav-put");
+                    etag
+                }
                 Written::PreconditionFailed => {
-                    return Err(Error::new(
-                        ErrorKind::InvalidArgument,
-                        "an event with this UID is already in the calendar",
-                    ));
+                    // The device's retry of a create that reached the
+                    // upstream before this process died: done, once. The
+                    // mirror may have stored it meanwhile under its own id.
+                    let Some(etag) = self.holds_already(cal, &href, &event).await? else {
+                        return Err(Error::new(
+                            ErrorKind::InvalidArgument,
+                            "an event with this UID is already in the calendar",
+                        ));
+                    };
+                    let conn = store.companion_sql();
+                    if let Some(held) = state::resource_by_href(conn, collection, &href)?
+                        && held.item != id
+                    {
+                        remove_item(store, collection, held.item)?;
+                    }
+                    Some(etag)
                 }
                 Written::Gone => {
                     return Err(Error::new(
@@ -125,6 +140,7 @@ impl CalendarWriter {
             .await?
         {
             Written::Done(etag) => {
+                crate::crash_point("after-caldav-put");
                 if let Some(before) = before {
                     answered_elsewhere(store, collection, &before, &event, outbox)?;
                 }
@@ -133,6 +149,18 @@ impl CalendarWriter {
                     .await
             }
             Written::PreconditionFailed => {
+                // The device's retry of an edit that reached the upstream
+                // before this process died is done, once; anything else
+                // there is another client's, and a conflict.
+                if let Some(etag) = self.holds_already(cal, &resource.href, &event).await? {
+                    if let Some(before) = before {
+                        answered_elsewhere(store, collection, &before, &event, outbox)?;
+                    }
+                    let stored = store.upsert(collection, Some(id), packed, 0)?;
+                    return self
+                        .settle(store, cal, id, resource.href, Some(etag), stored)
+                        .await;
+                }
                 self.refetch(store, cal, &resource.href).await?;
                 Err(conflict())
             }
@@ -197,6 +225,32 @@ impl CalendarWriter {
         };
         state::put_resource(store.companion_sql(), cal.collection, &row)?;
         Ok(stored)
+    }
+
+    /// The ETag of `href` when the upstream holds exactly `event` there:
+    /// the event as the core reads the upstream's text, id and version
+    /// aside, equals the device's.
+    async fn holds_already(
+        &self,
+        cal: &Calendar,
+        href: &str,
+        event: &CalendarItem,
+    ) -> Result<Option<String>> {
+        let fetched = self.client.fetch(&cal.href, &[href.to_string()]).await?;
+        let Some(resource) = fetched.into_iter().next() else {
+            return Ok(None);
+        };
+        let upstream = match calendar_items_from_ical(&resource.data, event.calendar_id) {
+            Ok(mut items) if items.len() == 1 => items.remove(0),
+            _ => return Ok(None),
+        };
+        let upstream = CalendarItem {
+            id: event.id,
+            version: event.version,
+            calendar_id: event.calendar_id,
+            ..upstream
+        };
+        Ok((upstream == *event).then_some(resource.etag))
     }
 
     /// Fetches `href` and stores what the upstream holds, or forgets it
