@@ -1,7 +1,8 @@
 //! `tidings-server serve --upstream` with a `[caldav]` section only (no
 //! `[imap]`), against a real Radicale, through the real server binary and
 //! real devices: an event made on the desktop reaches the mayor's device;
-//! her device's edit, answer and a desktop edit that came first (Conflict
+//! her device's edit, answers (the chief's own copy of her meeting shows
+//! the mayor's answer) and a desktop edit that came first (Conflict
 //! carrying the desktop's version) reach the desktop; a calendar made on
 //! the desktop reaches her device's collection list live; the chief of
 //! staff edits the mayor's council calendar through the grant the upstream
@@ -175,6 +176,19 @@ fn invitation() -> String {
         .to_string()
 }
 
+/// The chief of staff invites the mayor: her copy as organizer, and the
+/// mayor's as attendee (as the invitation left it), same UID.
+fn staff_meeting(partstat: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Desktop//Test//EN\r\nBEGIN:VEVENT\r\n\
+         UID:staff-1\r\nDTSTAMP:20261201T090000Z\r\nDTSTART:20261214T090000Z\r\n\
+         DTEND:20261214T093000Z\r\nSEQUENCE:0\r\nSUMMARY:Staff meeting\r\n\
+         ORGANIZER;CN=Chief:mailto:{CHIEF}\r\n\
+         ATTENDEE;CN=Mayor;PARTSTAT={partstat};RSVP=TRUE:mailto:{MAYOR}\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calendars_from_radicale_through_the_server() {
     let cal = CalServer::start(CalKind::Radicale);
@@ -195,6 +209,13 @@ async fn calendars_from_radicale_through_the_server() {
         &event("budget-1", "Budget", 0),
     );
     put("/mayor/calendar/ferry.ics", &invitation());
+    put("/mayor/calendar/staff.ics", &staff_meeting("NEEDS-ACTION"));
+    let staff = chief_desk.put(
+        "/chief/calendar/staff.ics",
+        &staff_meeting("NEEDS-ACTION"),
+        None,
+    );
+    assert_eq!(staff.status / 100, 2);
     put(
         "/mayor/council/harbour.ics",
         &event("harbour-1", "Harbour board", 0),
@@ -299,6 +320,27 @@ async fn calendars_from_radicale_through_the_server() {
         .body
         .replace("\r\n ", "");
     assert!(on_desk.contains("PARTSTAT=ACCEPTED"), "{on_desk}");
+
+    // An answer to the chief, organizer and a principal here too: Radicale
+    // does not schedule, so the gateway sets it in her copy.
+    until(&mut phone, |s| held(s, calendar, "Staff meeting").is_some()).await;
+    let meeting = held(phone.session(), calendar, "Staff meeting").expect("held");
+    let tentative = Kind::Respond(RespondToInvitation {
+        calendar_id: calendar,
+        item_id: meeting.id,
+        status: ParticipationStatus::Tentative as i32,
+        ..Default::default()
+    });
+    let outcome = operate(&mut phone, tentative).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let unfolded = |path: &str, desk: &CalDesk| desk.get(path).body.replace("\r\n ", "");
+    let mayors = unfolded("/mayor/calendar/staff.ics", &desk);
+    assert!(mayors.contains("PARTSTAT=TENTATIVE"), "{mayors}");
+    let chiefs = unfolded("/chief/calendar/staff.ics", &chief_desk);
+    assert!(
+        chiefs.contains("PARTSTAT=TENTATIVE"),
+        "the organizer's copy: {chiefs}"
+    );
 
     // A calendar made on the desktop reaches the device's collection list.
     assert_eq!(desk.mkcalendar("/mayor/roads/", "Roads").status, 201);

@@ -17,8 +17,10 @@
 //! the source that follows finds no UID left there and only updates the
 //! store.
 
-use crate::caldav::device_writes::{self as calendar_writes, CalendarWriter};
+use crate::caldav::device_writes::{self as calendar_writes, CalendarWriter, decode_event};
+use crate::caldav::organizer_copy::local_answer;
 use crate::caldav::state::Calendar;
+use crate::caldav::sync::load_event;
 use crate::mirror::remove_item;
 use crate::outbox::Outbox;
 use crate::state::{self, Folder, Message};
@@ -190,8 +192,20 @@ impl WriteBack for DeviceWrites {
         if let Some((cal, writer)) = self.calendar(store, collection)? {
             let id =
                 id.ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "an event needs its id"))?;
+            let answer = match load_event(store, collection, id)? {
+                Some(before) => local_answer(store, collection, &before, &decode_event(&packed)?)?,
+                None => None,
+            };
             let outbox = self.outbox.as_deref();
-            return self.wait(writer.upsert(store, &cal, id, packed, outbox));
+            let written = self.wait(writer.upsert(store, &cal, id, packed, outbox))?;
+            // The organizer's copy, when the organizer is mirrored here too.
+            if let Some(answer) = answer
+                && let Some(organizer) = self.calendars.get(&answer.organizer)
+            {
+                self.runtime
+                    .block_on(organizer.tell_organizer(store, &answer));
+            }
+            return Ok(written);
         }
         let target = folder(store, collection)?;
         let refused = || {

@@ -260,6 +260,29 @@ impl Client {
         Ok(Some(privileges))
     }
 
+    /// Whether the server schedules (RFC 6638 §5.1: `calendar-auto-schedule`
+    /// in the `DAV` header of an `OPTIONS` on a calendar).
+    pub async fn auto_schedules(&self, href: &str) -> Result<bool> {
+        let uri = self
+            .dav
+            .relative_uri(href)
+            .map_err(|_| refused("an upstream href is not a valid path"))?;
+        let request = Request::builder()
+            .method(http::Method::OPTIONS)
+            .uri(uri)
+            .body(String::new())
+            .map_err(|_| refused("an upstream href is not a valid path"))?;
+        let (parts, _) = timed(self.dav.request_raw(request))
+            .await?
+            .map_err(|_| unavailable("the CalDAV server could not be reached"))?;
+        Ok(parts.headers.get_all("dav").iter().any(|value| {
+            value.to_str().is_ok_and(|v| {
+                v.split(',')
+                    .any(|c| c.trim().eq_ignore_ascii_case("calendar-auto-schedule"))
+            })
+        }))
+    }
+
     /// `sync-collection` (RFC 6578) on the calendar `href` from `token`.
     pub async fn sync(&self, href: &str, token: Option<&str>) -> Result<Listing> {
         let mut request = SyncCollection::new(href);

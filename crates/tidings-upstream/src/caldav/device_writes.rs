@@ -43,6 +43,9 @@ use tidings_store_sqlite::SqliteStore;
 #[derive(Debug)]
 pub struct CalendarWriter {
     client: Client,
+    /// Whether the server schedules (RFC 6638 `calendar-auto-schedule`),
+    /// asked once.
+    auto_schedule: std::sync::OnceLock<bool>,
 }
 
 impl CalendarWriter {
@@ -50,7 +53,18 @@ impl CalendarWriter {
     pub fn new(server: &Server, account: &CalDavAccount) -> Result<CalendarWriter> {
         Ok(CalendarWriter {
             client: Client::new(server, &account.login, &account.password)?,
+            auto_schedule: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Whether the server updates organizers' copies itself (asked once,
+    /// on `href`; a server that cannot say is taken not to).
+    pub(crate) async fn auto_schedules(&self, href: &str) -> bool {
+        if let Some(&known) = self.auto_schedule.get() {
+            return known;
+        }
+        let asked = self.client.auto_schedules(href).await.unwrap_or(false);
+        *self.auto_schedule.get_or_init(|| asked)
     }
 }
 
@@ -66,7 +80,7 @@ fn conflict() -> Error {
     )
 }
 
-fn decode_event(packed: &Bytes) -> Result<CalendarItem> {
+pub(crate) fn decode_event(packed: &Bytes) -> Result<CalendarItem> {
     let item: Item = proto::decode(&unpack(packed, &InflateLimits::default())?)?;
     match item.kind {
         Some(item::Kind::Calendar(event)) => Ok(event),
