@@ -79,15 +79,27 @@ pub(crate) async fn store_flags(
     Ok(())
 }
 
-/// `UID MOVE` of the selected folder's `uid` to `target`; the message's UID
-/// there, from `COPYUID`, when the server says.
+/// `UID MOVE` (RFC 6851) of the selected folder's `uid` to `target`, or
+/// on a server without MOVE `UID COPY`, `\Deleted` and an expunge of it;
+/// the message's UID there, from `COPYUID` (RFC 4315), when the server
+/// says.
 pub(crate) async fn uid_move(
     upstream: &mut Upstream,
     uid: u32,
     target: &str,
 ) -> Result<Option<u32>> {
-    let command = format!("UID MOVE {uid} {}", quote(target)?);
-    let responses = upstream.command(&command).await?;
+    let target = quote(target)?;
+    let responses = if upstream.has("MOVE") {
+        upstream
+            .command(&format!("UID MOVE {uid} {target}"))
+            .await?
+    } else {
+        let copied = upstream
+            .command(&format!("UID COPY {uid} {target}"))
+            .await?;
+        expunge(upstream, uid).await?;
+        copied
+    };
     Ok(responses.iter().find_map(|r| match r {
         Response::Data { outcome, .. } => match &outcome.code {
             Some(ResponseCode::CopyUid(_, _, dst)) => first_uid(dst),
@@ -97,12 +109,19 @@ pub(crate) async fn uid_move(
     }))
 }
 
-/// `\Deleted` and `UID EXPUNGE` of that one message.
+/// `\Deleted` and `UID EXPUNGE` (RFC 4315) of that one message. A server
+/// without UIDPLUS has only `EXPUNGE`, which also removes whatever else
+/// the folder holds marked `\Deleted`: as every IMAP4rev1 client's delete
+/// does there.
 pub(crate) async fn expunge(upstream: &mut Upstream, uid: u32) -> Result<()> {
     upstream
         .command(&format!("UID STORE {uid} +FLAGS.SILENT (\\Deleted)"))
         .await?;
-    upstream.command(&format!("UID EXPUNGE {uid}")).await?;
+    if upstream.has("UIDPLUS") {
+        upstream.command(&format!("UID EXPUNGE {uid}")).await?;
+    } else {
+        upstream.command("EXPUNGE").await?;
+    }
     Ok(())
 }
 

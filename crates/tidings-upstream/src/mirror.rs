@@ -1,6 +1,9 @@
 //! One folder's sync: CONDSTORE/QRESYNC (RFC 7162) from the saved
 //! UIDVALIDITY and HIGHESTMODSEQ, so a resumed folder costs one SELECT plus
-//! the changes since, never a re-download.
+//! the changes since, never a re-download. A server without QRESYNC gets
+//! the IMAP4rev1 fallback: every sync lists the folder's UIDs and flags
+//! (`UID FETCH 1:* (UID FLAGS)`, a few dozen bytes a message) and fetches
+//! only the bodies of UIDs not mirrored yet.
 //!
 //! Order of commits: new messages are fetched and committed in batches (each
 //! message with its UID row); removals, flag changes and the new
@@ -76,14 +79,19 @@ impl Account {
     /// Brings `folder`'s collection up to date with the upstream folder.
     pub async fn sync_folder(&mut self, folder: &Folder) -> Result<()> {
         let name = quote(&folder.name)?;
-        let resume = folder.highestmodseq > 0 && folder.uidvalidity != 0;
+        // Without QRESYNC (RFC 7162) nothing says what vanished since the
+        // saved state: every sync is a full one (UIDs and flags, no bodies).
+        let qresync = self.upstream.has("QRESYNC");
+        let resume = qresync && folder.highestmodseq > 0 && folder.uidvalidity != 0;
         let select = if resume {
             format!(
                 "SELECT {name} (QRESYNC ({} {}))",
                 folder.uidvalidity, folder.highestmodseq
             )
-        } else {
+        } else if self.upstream.has("CONDSTORE") {
             format!("SELECT {name} (CONDSTORE)")
+        } else {
+            format!("SELECT {name}")
         };
         let mut seen = Seen::default();
         let responses = self.upstream.command(&select).await?;
@@ -113,7 +121,7 @@ impl Account {
             };
             full = true;
         }
-        if full || seen.highestmodseq.is_none() {
+        if full || !qresync || seen.highestmodseq.is_none() {
             // No usable modseq: every UID and its flags (no bodies).
             let all = self.upstream.command("UID FETCH 1:* (UID FLAGS)").await?;
             seen.flags.clear();
@@ -147,7 +155,11 @@ impl Account {
                 _ => None,
             })
             .collect();
-        let highest = seen.highestmodseq.unwrap_or(0);
+        let highest = if qresync {
+            seen.highestmodseq.unwrap_or(0)
+        } else {
+            0
+        };
         self.transaction(|store| {
             // A device's write-back (another connection) may have moved or
             // deleted a message since `known` was read: only rows that still

@@ -78,6 +78,13 @@ impl Signal {
 /// Watches the account until the connection fails (the caller reconnects).
 pub async fn watch(endpoint: &Endpoint, credentials: &Credentials, signal: &Signal) -> Result<()> {
     let mut upstream = crate::connect::connect(endpoint, credentials).await?;
+    if !upstream.has("IDLE") {
+        // Nothing to wait on: the gateway's poll interval is the only
+        // way changes arrive. The connection is not held.
+        drop(upstream);
+        tracing::info!("the upstream lacks IDLE: changes arrive at the poll interval");
+        return std::future::pending::<Result<()>>().await;
+    }
     let notify = upstream.has("NOTIFY");
     if notify {
         upstream

@@ -48,14 +48,16 @@ impl Upstream {
             }
         }
         upstream.capabilities = capabilities;
-        for needed in ["CONDSTORE", "QRESYNC", "UIDPLUS"] {
-            if !upstream.has(needed) {
-                return Err(refused(
-                    "the upstream lacks CONDSTORE, QRESYNC or UIDPLUS (RFC 7162, 4315)",
-                ));
-            }
+        // QRESYNC makes a resumed folder cost its changes only; a server
+        // without it (or CONDSTORE, UIDPLUS, MOVE, IDLE) is still served,
+        // by the plain IMAP4rev1 fallbacks of the mirror and write-backs.
+        if upstream.has("QRESYNC") {
+            upstream.command("ENABLE QRESYNC").await?;
+        } else {
+            tracing::info!(
+                "the upstream lacks QRESYNC: each sync lists every folder's UIDs and flags"
+            );
         }
-        upstream.command("ENABLE QRESYNC").await?;
         Ok(upstream)
     }
 

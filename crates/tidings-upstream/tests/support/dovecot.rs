@@ -39,9 +39,24 @@ impl Dovecot {
         Self::start_with(&[])
     }
 
+    /// Starts a fresh server announcing plain IMAP4rev1 after login: no
+    /// CONDSTORE, QRESYNC, UIDPLUS, MOVE, IDLE or NOTIFY, as an older or
+    /// smaller server would (Dovecot's `imap_capability` replaces the list;
+    /// a client that checks capabilities uses none of them).
+    pub fn start_imap4rev1() -> Dovecot {
+        Self::start_configured(
+            &[],
+            Some("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+"),
+        )
+    }
+
     /// Starts a fresh server with `extra` users (login, password) besides
     /// [`USERS`].
     pub fn start_with(extra: &[(String, String)]) -> Dovecot {
+        Self::start_configured(extra, None)
+    }
+
+    fn start_configured(extra: &[(String, String)], capability: Option<&str>) -> Dovecot {
         assert!(
             Path::new(DOVECOT).exists(),
             "Dovecot is missing: `cargo xtask test` installs dovecot-imapd"
@@ -56,7 +71,7 @@ impl Dovecot {
                 .expect("temp dir");
             let port = free_port();
             let lmtp = free_port();
-            write_config(dir.path(), port, lmtp, extra);
+            write_config(dir.path(), port, lmtp, extra, capability);
             let child = Command::new(DOVECOT)
                 .arg("-F")
                 .arg("-c")
@@ -185,7 +200,13 @@ fn command_output(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn write_config(dir: &Path, port: u16, lmtp: u16, extra: &[(String, String)]) {
+fn write_config(
+    dir: &Path,
+    port: u16,
+    lmtp: u16,
+    extra: &[(String, String)],
+    capability: Option<&str>,
+) {
     let d = dir.display();
     for sub in ["run", "state", "mail"] {
         std::fs::create_dir_all(dir.join(sub)).expect("dovecot dirs");
@@ -223,6 +244,7 @@ fn write_config(dir: &Path, port: u16, lmtp: u16, extra: &[(String, String)]) {
              default_login_user = {me}\n"
         )
     };
+    let capability = capability.map_or(String::new(), |c| format!("imap_capability = {c}"));
     let config = format!(
         "base_dir = {d}/run
 state_dir = {d}/state
@@ -237,6 +259,7 @@ first_valid_uid = 1
 auth_master_user_separator = *
 # NOTIFY (push of every folder and of renames) needs the list index.
 mailbox_list_index = yes
+{capability}
 # One process per IMAP connection: the load measurement opens three per
 # account for 50 accounts and more (Dovecot's default limit is 100).
 service imap {{
