@@ -1,7 +1,8 @@
 //! `tidings-server serve --upstream` against a real Dovecot, through the
 //! real server binary and a real device: mail delivered upstream reaches the
 //! device; the device's flag, move and delete reach the user's desktop IMAP
-//! client (and the desktop's reach the device); `kill -9` in the middle of a
+//! client (and the desktop's reach the device), a folder renamed on the
+//! desktop is renamed on the device live; `kill -9` in the middle of a
 //! burst of flag changes, then a restart: the device, the store and the
 //! upstream agree, nothing lost.
 
@@ -191,6 +192,21 @@ async fn a_device_and_the_desktop_see_each_others_changes_through_the_server() {
         other => panic!("expected not found, got {other:?}"),
     }
     until(&mut phone, |s| held(s, archive, "Budget").is_none()).await;
+
+    // A folder renamed on the desktop is renamed on the device, live (the
+    // poll is 300 s away): the same collection under its new name.
+    desktop.rename("Archive", "Archive 2026");
+    let renamed = phone
+        .wait_for(LIMIT, |e| match e {
+            ClientEvent::CollectionsChanged { collections } => collections
+                .iter()
+                .find(|c| c.name == "Archive 2026")
+                .map(|c| c.id),
+            _ => None,
+        })
+        .await
+        .expect("the renamed folder in a live collection list");
+    assert_eq!(renamed, archive);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

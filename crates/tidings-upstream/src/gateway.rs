@@ -14,6 +14,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 const QUEUE: usize = 64;
 /// The longest wait between two reconnect attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How often the folder list is compared with the upstream's (one `LIST`,
+/// a few hundred bytes) whatever push says: Dovecot 2.3's NOTIFY was seen
+/// to drop the `MailboxName` event of a rename that closely follows other
+/// changes to the folder, and a renamed folder must not wait a full poll.
+pub const FOLDER_LIST_EVERY: Duration = Duration::from_secs(30);
 
 /// How one account's mirror runs.
 #[derive(Clone, Debug)]
@@ -165,6 +170,15 @@ async fn serve(
     let watcher = tokio::spawn(watch_forever(options.clone(), signal.clone()));
     let _stop_watcher = AbortOnDrop(watcher);
     account.sync_all().await?;
+    // Intervals, not sleeps restarted by every event: a busy account still
+    // gets its full re-sync and folder-list check on time.
+    let mut poll =
+        tokio::time::interval_at(tokio::time::Instant::now() + options.poll, options.poll);
+    let every = FOLDER_LIST_EVERY.min(options.poll);
+    let mut lists = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    for ticker in [&mut poll, &mut lists] {
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
@@ -179,7 +193,8 @@ async fn serve(
                 Some(request) => answer(&mut account, request).await?,
             },
             changes = signal.wait() => apply(&mut account, changes).await?,
-            _ = tokio::time::sleep(options.poll) => account.sync_all().await?,
+            _ = poll.tick() => account.sync_all().await?,
+            _ = lists.tick() => drop(account.sync_folder_list().await?),
         }
     }
 }

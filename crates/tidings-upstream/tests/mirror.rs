@@ -296,7 +296,7 @@ async fn a_master_user_logs_in_for_the_account() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn push_brings_new_mail_in_any_folder_without_polling() {
+async fn push_brings_new_mail_and_folder_changes_without_polling() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
@@ -343,6 +343,17 @@ async fn push_brings_new_mail_in_any_folder_without_polling() {
             .await
             .expect("write-back");
         assert!(desktop.flags("INBOX", "Pushed").contains("\\Flagged"));
+
+        // A folder renamed on the desktop is renamed live (NOTIFY's
+        // MailboxName event), keeping its collection and items.
+        desktop.rename("Projects", "Projects 2027");
+        eventually(Duration::from_secs(10), || {
+            (collection(&store, "Projects 2027") == Some(projects)).then_some(())
+        })
+        .await;
+        assert!(device_view(&store, projects).contains_key("Bridge"));
+        desktop.create("Harbour");
+        eventually(Duration::from_secs(10), || collection(&store, "Harbour")).await;
 
         stop.send(true).expect("stop");
         tokio::time::timeout(Duration::from_secs(10), task)
