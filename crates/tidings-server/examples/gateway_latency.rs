@@ -4,7 +4,7 @@
 //! `serve --upstream` runs it (in this process).
 //!
 //! ```text
-//! cargo run --release -p tidings-server --example gateway_latency -- [--principals 50] [--rounds 4]
+//! cargo run --release -p tidings-server --example gateway_latency -- [--principals 50] [--rounds 4] [--dovecot-push]
 //! ```
 //!
 //! Reports, met or not:
@@ -82,13 +82,21 @@ fn ms(d: Duration) -> String {
 }
 
 /// The gateway configuration: every principal through Dovecot's master user.
-fn write_config(dir: &Path, dovecot: &Dovecot, principals: usize) -> std::path::PathBuf {
+fn write_config(
+    dir: &Path,
+    dovecot: &Dovecot,
+    principals: usize,
+    push: Option<u16>,
+) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let secrets = dir.join("secrets.toml");
     std::fs::write(&secrets, format!("master = \"{}\"\n", MASTER.1)).expect("secrets");
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let push = push.map_or(String::new(), |port| {
+        format!("dovecot_push = \"127.0.0.1:{port}\"\n")
+    });
     let mut text = format!(
-        "secrets = \"secrets.toml\"\n\n[imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n\n\
+        "secrets = \"secrets.toml\"\n{push}\n[imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n\n\
          [master]\nuser = \"{}\"\n",
         dovecot.addr().port(),
         MASTER.0
@@ -135,10 +143,15 @@ async fn run() {
     let users: Vec<(String, String)> = (0..principals)
         .map(|n| (login(n), format!("pw{n}")))
         .collect();
-    let dovecot = Dovecot::start_with(&users);
+    // With --dovecot-push, Dovecot also reports each delivery over HTTP.
+    let push = std::env::args().any(|a| a == "--dovecot-push").then(|| {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        probe.local_addr().expect("addr").port()
+    });
+    let dovecot = Dovecot::start_configured(&users, None, push);
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("gateway.db");
-    let config = write_config(dir.path(), &dovecot, principals);
+    let config = write_config(dir.path(), &dovecot, principals, push);
 
     let mut store = SqliteStore::open(&db, Durability::Process).expect("db");
     let upstream = Upstream::start(&config, &db, &mut store).expect("gateway");

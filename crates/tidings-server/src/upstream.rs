@@ -69,6 +69,7 @@ impl Upstream {
         let mut tasks = Vec::new();
         let imap = config.imap.as_ref();
         let mut accounts = HashMap::new();
+        let mut by_address = HashMap::new();
         for ((account, credentials), principal) in config.accounts.into_iter().zip(principals) {
             // `Config` refuses mail accounts without `[imap]`.
             let Some(endpoint) = imap else { break };
@@ -78,8 +79,10 @@ impl Upstream {
                 principal: account.principal.clone(),
                 preview_bytes: config.preview_bytes,
                 poll: Duration::from_secs(config.poll_seconds),
+                dovecot_push: config.dovecot_push.is_some(),
             };
             let (handle, task) = gateway::spawn(options, mirror_store.clone(), shutdown.clone());
+            by_address.insert(account.principal.clone(), handle.clone());
             handles.insert(principal, handle);
             tasks.push(task);
             writers.insert(
@@ -88,6 +91,9 @@ impl Upstream {
             );
             accounts.insert(principal, credentials);
             tracing::info!(principal, "mirroring an upstream mail account");
+        }
+        if let Some(addr) = config.dovecot_push {
+            tasks.push(start_dovecot_push(addr, by_address, shutdown.clone())?);
         }
         let mut calendars = HashMap::new();
         let mut calendar_writers = HashMap::new();
@@ -199,4 +205,28 @@ fn start_sender(
     };
     let task = sender::spawn(options, store, outbox.clone(), shutdown)?;
     Ok((outbox, task))
+}
+
+/// Listens at `addr` for Dovecot's push-notification requests about the
+/// mirrored accounts (`tidings_upstream::dovecot_push`).
+fn start_dovecot_push(
+    addr: std::net::SocketAddr,
+    accounts: HashMap<String, Handle>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<JoinHandle<()>> {
+    let listener = std::net::TcpListener::bind(addr)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .and_then(tokio::net::TcpListener::from_std)
+        .map_err(|_| {
+            tidings::Error::new(
+                tidings::ErrorKind::UpstreamConfig,
+                "cannot listen at dovecot_push",
+            )
+        })?;
+    tracing::info!(%addr, "listening for Dovecot's push notifications");
+    Ok(tokio::spawn(tidings_upstream::dovecot_push::serve(
+        listener,
+        Arc::new(accounts),
+        shutdown,
+    )))
 }

@@ -116,6 +116,8 @@ struct File {
     #[serde(default)]
     poll_seconds: Option<u64>,
     #[serde(default)]
+    dovecot_push: Option<std::net::SocketAddr>,
+    #[serde(default)]
     caldav: Option<crate::caldav::config::Section>,
     #[serde(default)]
     smtp: Option<smtp::Section>,
@@ -174,6 +176,9 @@ pub struct Config {
     pub preview_bytes: usize,
     /// Safety re-sync interval when no push event arrives (seconds).
     pub poll_seconds: u64,
+    /// Where to listen for Dovecot's push-notification requests
+    /// ([`crate::dovecot_push`]), if Dovecot is set up to send them.
+    pub dovecot_push: Option<std::net::SocketAddr>,
     /// The calendar upstream (`[caldav]`), if any.
     pub caldav: Option<crate::caldav::CalDavConfig>,
     /// The submission server (`[smtp]`), if any: without it a mirrored
@@ -260,6 +265,7 @@ impl Config {
             accounts,
             preview_bytes: file.preview_bytes.unwrap_or(DEFAULT_PREVIEW_BYTES),
             poll_seconds: file.poll_seconds.unwrap_or(DEFAULT_POLL_SECONDS).max(1),
+            dovecot_push: file.dovecot_push,
         })
     }
 }

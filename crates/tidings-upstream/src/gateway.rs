@@ -33,6 +33,10 @@ pub struct AccountOptions {
     pub preview_bytes: usize,
     /// Full re-sync interval when no push event arrives.
     pub poll: Duration,
+    /// Whether Dovecot's push-notification plugin reports new mail to the
+    /// gateway ([`crate::dovecot_push`]): the account's metadata entry is
+    /// set at every connection.
+    pub dovecot_push: bool,
 }
 
 enum Request {
@@ -63,6 +67,7 @@ enum Request {
 #[derive(Clone, Debug)]
 pub struct Handle {
     requests: mpsc::Sender<Request>,
+    signal: Arc<Signal>,
 }
 
 fn stopped() -> Error {
@@ -114,6 +119,16 @@ impl Handle {
     }
 }
 
+impl Handle {
+    /// Something changed in `folder` upstream (Dovecot's push said so):
+    /// the mirror syncs it next, coalesced with whatever else is pending.
+    pub fn upstream_changed(&self, folder: String) {
+        self.signal.note(|c| {
+            c.folders.insert(folder);
+        });
+    }
+}
+
 /// Starts mirroring one account; it runs until `shutdown` turns true.
 pub fn spawn(
     options: AccountOptions,
@@ -121,14 +136,16 @@ pub fn spawn(
     shutdown: watch::Receiver<bool>,
 ) -> (Handle, tokio::task::JoinHandle<()>) {
     let (requests, inbox) = mpsc::channel(QUEUE);
-    let task = tokio::spawn(run(options, store, inbox, shutdown));
-    (Handle { requests }, task)
+    let signal = Arc::new(Signal::default());
+    let task = tokio::spawn(run(options, store, inbox, signal.clone(), shutdown));
+    (Handle { requests, signal }, task)
 }
 
 async fn run(
     options: AccountOptions,
     store: SharedStore,
     mut inbox: mpsc::Receiver<Request>,
+    signal: Arc<Signal>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut backoff = Duration::from_secs(1);
@@ -142,9 +159,12 @@ async fn run(
         )
         .await;
         match account {
-            Ok(account) => {
+            Ok(mut account) => {
                 backoff = Duration::from_secs(1);
-                match serve(account, &options, &mut inbox, &mut shutdown).await {
+                if options.dovecot_push {
+                    account.register_dovecot_push(&options.principal).await;
+                }
+                match serve(account, &options, &mut inbox, &signal, &mut shutdown).await {
                     Ok(()) => return,
                     Err(e) => tracing::warn!(code = e.kind().code(), "upstream mirror interrupted"),
                 }
@@ -164,9 +184,9 @@ async fn serve(
     mut account: Account,
     options: &AccountOptions,
     inbox: &mut mpsc::Receiver<Request>,
+    signal: &Arc<Signal>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<()> {
-    let signal = Arc::new(Signal::default());
     let watcher = tokio::spawn(watch_forever(options.clone(), signal.clone()));
     let _stop_watcher = AbortOnDrop(watcher);
     account.sync_all().await?;

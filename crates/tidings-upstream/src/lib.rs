@@ -38,6 +38,7 @@ pub mod caldav;
 pub mod config;
 pub mod connect;
 pub mod device_writes;
+pub mod dovecot_push;
 pub mod flags;
 pub mod folders;
 pub mod gateway;

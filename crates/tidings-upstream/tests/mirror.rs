@@ -314,6 +314,7 @@ async fn push_brings_new_mail_and_folder_changes_without_polling() {
             preview_bytes: 2048,
             // Far beyond the test: only push can bring the changes.
             poll: Duration::from_secs(3600),
+            dovecot_push: false,
         };
         let (handle, task) = tidings_upstream::gateway::spawn(options, store.clone(), shutdown);
         let projects = eventually(Duration::from_secs(10), || collection(&store, "Projects")).await;
@@ -360,6 +361,60 @@ async fn push_brings_new_mail_and_folder_changes_without_polling() {
             .await
             .expect("the mirror stops on shutdown")
             .expect("mirror task");
+    })
+    .await;
+}
+
+/// Dovecot's push-notification plugin reports an LMTP delivery to the
+/// gateway over HTTP; with no IDLE or NOTIFY announced and the poll an hour
+/// away, it is the only way the mail can arrive in time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dovecot_push_brings_new_mail_without_idle() {
+    bounded(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listener");
+        let port = listener.local_addr().expect("addr").port();
+        let dovecot = Dovecot::start_with_push(port);
+        dovecot.deliver("alice", &mail("Before"));
+        let store = store_at(&dovecot.scratch().join("store.db"));
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let options = tidings_upstream::AccountOptions {
+            endpoint: endpoint(&dovecot),
+            credentials: alice(),
+            principal: ALICE.to_string(),
+            preview_bytes: 2048,
+            poll: Duration::from_secs(3600),
+            dovecot_push: true,
+        };
+        let (handle, task) =
+            tidings_upstream::gateway::spawn(options, store.clone(), shutdown.clone());
+        let accounts = std::sync::Arc::new(std::collections::HashMap::from([(
+            ALICE.to_string(),
+            handle,
+        )]));
+        let push = tokio::spawn(tidings_upstream::dovecot_push::serve(
+            listener, accounts, shutdown,
+        ));
+        // The first sync, made after the registration, brings what is there.
+        let inbox = eventually(Duration::from_secs(10), || collection(&store, "INBOX")).await;
+        eventually(Duration::from_secs(10), || {
+            device_view(&store, inbox)
+                .contains_key("Before")
+                .then_some(())
+        })
+        .await;
+        // Then only Dovecot's request can bring the next one.
+        dovecot.deliver("alice", &mail("Pushed by Dovecot"));
+        eventually(Duration::from_secs(10), || {
+            device_view(&store, inbox)
+                .contains_key("Pushed by Dovecot")
+                .then_some(())
+        })
+        .await;
+        stop.send(true).expect("stop");
+        let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), push).await;
     })
     .await;
 }

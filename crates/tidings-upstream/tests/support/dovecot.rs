@@ -47,16 +47,34 @@ impl Dovecot {
         Self::start_configured(
             &[],
             Some("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+"),
+            None,
         )
     }
 
     /// Starts a fresh server with `extra` users (login, password) besides
     /// [`USERS`].
     pub fn start_with(extra: &[(String, String)]) -> Dovecot {
-        Self::start_configured(extra, None)
+        Self::start_configured(extra, None, None)
     }
 
-    fn start_configured(extra: &[(String, String)], capability: Option<&str>) -> Dovecot {
+    /// Starts a fresh server whose LMTP deliveries are reported by its
+    /// push-notification plugin (`ox` driver) to `http://127.0.0.1:<port>/`,
+    /// and which announces no IDLE or NOTIFY: only that push, or a poll,
+    /// can tell a client of new mail.
+    pub fn start_with_push(port: u16) -> Dovecot {
+        let capability = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UIDPLUS \
+                          MOVE CONDSTORE QRESYNC METADATA";
+        Self::start_configured(&[], Some(capability), Some(port))
+    }
+
+    /// Starts a fresh server with `extra` users, the `capability` list it
+    /// announces (its own when `None`), and deliveries reported to
+    /// `http://127.0.0.1:<push_port>/` by its push-notification plugin.
+    pub fn start_configured(
+        extra: &[(String, String)],
+        capability: Option<&str>,
+        push_port: Option<u16>,
+    ) -> Dovecot {
         assert!(
             Path::new(DOVECOT).exists(),
             "Dovecot is missing: `cargo xtask test` installs dovecot-imapd"
@@ -71,7 +89,7 @@ impl Dovecot {
                 .expect("temp dir");
             let port = free_port();
             let lmtp = free_port();
-            write_config(dir.path(), port, lmtp, extra, capability);
+            write_config(dir.path(), port, lmtp, extra, capability, push_port);
             let child = Command::new(DOVECOT)
                 .arg("-F")
                 .arg("-c")
@@ -206,6 +224,7 @@ fn write_config(
     lmtp: u16,
     extra: &[(String, String)],
     capability: Option<&str>,
+    push_port: Option<u16>,
 ) {
     let d = dir.display();
     for sub in ["run", "state", "mail"] {
@@ -244,7 +263,19 @@ fn write_config(
              default_login_user = {me}\n"
         )
     };
-    let capability = capability.map_or(String::new(), |c| format!("imap_capability = {c}"));
+    let mut capability = capability.map_or(String::new(), |c| format!("imap_capability = {c}\n"));
+    if let Some(port) = push_port {
+        // RFC 5464 metadata (where the gateway registers) and the plugin
+        // that reports deliveries over HTTP (LMTP, and the LDA the tests
+        // deliver with).
+        capability.push_str(&format!(
+            "mail_attribute_dict = file:{d}/mail/%n/dovecot-attributes\n\
+             protocol imap {{\n  imap_metadata = yes\n}}\n\
+             protocol lmtp {{\n  mail_plugins = $mail_plugins notify push_notification\n}}\n\
+             protocol lda {{\n  mail_plugins = $mail_plugins notify push_notification\n}}\n\
+             plugin {{\n  push_notification_driver = ox:url=http://127.0.0.1:{port}/ user_from_metadata\n}}\n"
+        ));
+    }
     let config = format!(
         "base_dir = {d}/run
 state_dir = {d}/state
