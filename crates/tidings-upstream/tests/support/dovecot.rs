@@ -292,9 +292,11 @@ auth_master_user_separator = *
 mailbox_list_index = yes
 {capability}
 # One process per IMAP connection: the load measurement opens three per
-# account for 50 accounts and more (Dovecot's default limit is 100).
+# account for up to 1,000 accounts (Dovecot's default limit is 100), and
+# anvil and auth see every one of them (their default limit is 1,000).
+default_client_limit = 8192
 service imap {{
-  process_limit = 1024
+  process_limit = 4096
 }}
 # Chroots need root; nothing here needs them.
 service anvil {{
