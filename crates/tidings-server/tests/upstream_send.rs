@@ -4,7 +4,8 @@
 //! recipient's upstream INBOX once, the sender's upstream Sent once and the
 //! device's Sent collection once; a reply flags its original `\Answered`
 //! upstream; a refusal (5xx) reaches the device as a notice; `kill -9`
-//! between submission and APPEND, then a restart, sends nothing twice.
+//! between the first submission of a burst of sends (with a flag change in
+//! flight) and its APPEND, then a restart, sends every mail once.
 
 mod common;
 #[path = "../../tidings-upstream/tests/support/mod.rs"]
@@ -300,38 +301,70 @@ async fn a_send_goes_out_once_a_reply_answers_and_a_refusal_comes_back() {
 }
 
 /// The sender is stopped dead right after the SMTP server accepted the
-/// mail and before the APPEND to Sent (`abort`, no cleanup, as `kill -9`).
+/// first of a burst of sends (and with flag changes in flight) and before
+/// its APPEND to Sent (`abort`, no cleanup, as `kill -9`). After a restart
+/// every mail of the burst reaches Bob once and Sent once, and the flags
+/// the device set are upstream.
 #[cfg(feature = "test-hooks")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_between_submission_and_append_the_mail_goes_once() {
+async fn killed_in_a_burst_of_sends_every_mail_goes_once() {
+    const BURST: usize = 4;
     let (dovecot, postfix, alice, bob) = upstream();
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("gateway.db");
     let config = write_config(dir.path(), &dovecot, &postfix);
     let mut server = start(&db, dir.path(), &config, Some("after-submit"));
     mirrored(&db).await;
+    let inbox = collection(&db, ALICE, "INBOX").await;
     let sent = collection(&db, ALICE, "Sent").await;
     let mut phone = device(&db, ALICE).await;
-    let done = operate(&mut phone, send(BOB, "Crash")).await;
-    assert!(matches!(done, Outcome::Done(_)), "{done:?}");
+    until(&mut phone, |s| !held(s, inbox, "Budget").is_empty()).await;
+    let (budget, _) = held(phone.session(), inbox, "Budget")[0];
+    // The burst: every send and a flag change submitted at once; the
+    // server dies at the first submission.
+    for n in 1..=BURST {
+        phone
+            .submit(send(BOB, &format!("Burst {n}")))
+            .await
+            .expect("submit");
+    }
+    phone
+        .submit(Kind::SetFlags(tidings::proto::SetFlags {
+            collection_id: inbox,
+            item_ids: vec![budget],
+            set: MailFlag::Flagged as u32,
+            clear: 0,
+        }))
+        .await
+        .expect("submit");
+    eventually(LIMIT, || server.child.try_wait().ok().flatten()).await;
     let state = phone.session().state().clone();
     drop(phone);
-    eventually(LIMIT, || server.child.try_wait().ok().flatten()).await;
-    eventually(LIMIT, || (bob.count("INBOX", "Crash") == 1).then_some(())).await;
-    assert_eq!(alice.count("Sent", "Crash"), 0, "killed before the APPEND");
-    assert_eq!(outbox_rows(&db), 1);
+    eventually(LIMIT, || (bob.count("INBOX", "Burst 1") == 1).then_some(())).await;
 
-    // Restarted: the row says "submitted": filed in Sent, not sent again.
+    // Restarted: whatever the device's outbox still holds is resent, the
+    // gateway's outbox finishes what it had; nothing twice.
     drop(server);
     let server = start(&db, dir.path(), &config, None);
-    eventually(LIMIT, || (outbox_rows(&db) == 0).then_some(())).await;
-    assert_eq!(alice.count("Sent", "Crash"), 1);
     let mut phone = Connection::resume(&server.tcp, state)
         .await
         .expect("resume");
-    until(&mut phone, |s| held(s, sent, "Crash").len() == 1).await;
-    // Postfix has delivered everything it took: its queue is empty, and
-    // Bob has the mail once.
+    until(&mut phone, |s| {
+        s.state().outbox().is_empty()
+            && (1..=BURST).all(|n| held(s, sent, &format!("Burst {n}")).len() == 1)
+    })
+    .await;
+    eventually(LIMIT, || (outbox_rows(&db) == 0).then_some(())).await;
     eventually(LIMIT, || postfix.idle().then_some(())).await;
-    assert_eq!(bob.count("INBOX", "Crash"), 1, "{}", postfix.log());
+    for n in 1..=BURST {
+        let subject = format!("Burst {n}");
+        assert_eq!(
+            bob.count("INBOX", &subject),
+            1,
+            "{subject}: {}",
+            postfix.log()
+        );
+        assert_eq!(alice.count("Sent", &subject), 1, "{subject} in Sent");
+    }
+    assert!(alice.flags("INBOX", "Budget").contains("\\Flagged"));
 }
