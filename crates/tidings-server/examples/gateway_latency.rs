@@ -322,7 +322,7 @@ async fn run() {
             .await
             .expect("submit");
         device
-            .wait_for(WAIT, |e| match e {
+            .wait_for(WAIT * 4, |e| match e {
                 ClientEvent::OperationResult(r) if r.op_id == op_id => Some(()),
                 _ => None,
             })
