@@ -132,6 +132,10 @@ fn subjects(session: &ClientSession) -> Vec<(String, u64, u64)> {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    // RUST_LOG=tidings_upstream=warn shows the gateway's own complaints.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
     tokio::time::timeout(HARD_LIMIT, run())
         .await
         .expect("the measurement ran past its hard limit");
