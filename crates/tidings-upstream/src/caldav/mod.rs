@@ -16,7 +16,7 @@
 //! - [`device_writes`]: the same for a server's devices, inside the
 //!   device's store transaction, with a client of its own.
 //! - [`itip`]: the iTIP REPLY for an organizer who is not local.
-//! - [`organizer_copy`]: the answer in a local organizer's copy, where the
+//! - `organizer_copy`: the answer in a local organizer's copy, where the
 //!   server does not schedule.
 //! - [`gateway`]: one task per account and the [`CalendarHandle`] the server
 //!   calls.
