@@ -334,3 +334,44 @@ fn the_features_a_hello_carries_are_the_clients_config() {
     let decoded: Envelope = tidings::proto::decode(&tidings::proto::encode(&hello)).expect("hello");
     assert!(matches!(decoded.body, Some(Body::Hello(h)) if h.features == 3));
 }
+
+/// An acknowledgement costs the server no read of a collection it has sent
+/// everything of: news of a change comes from the application
+/// (`push_changes`), which the server calls after every commit. So a change
+/// nobody announced waits for the next announcement, and is then sent.
+#[test]
+fn an_acknowledgement_of_a_caught_up_collection_reads_nothing() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let inbox = town.chief_inbox;
+    town.store
+        .upsert(
+            inbox,
+            None,
+            packed(mail("Announced", "clerk@town.example")),
+            0,
+        )
+        .expect("inbox");
+    server.push_changes(2_000, &town.store).expect("push");
+    while let Some(bytes) = server.poll_transmit() {
+        client.handle_bytes(2_000, &bytes).expect("page");
+    }
+    // Committed after the page left, and not announced.
+    town.store
+        .upsert(
+            inbox,
+            None,
+            packed(mail("Unannounced", "clerk@town.example")),
+            0,
+        )
+        .expect("inbox");
+    // The device's acknowledgement reaches the server: nothing more is sent.
+    pump(&mut client, &mut server, &mut town.store, 3_000);
+    let held = subjects(&client, inbox);
+    assert!(held.contains(&"Announced".to_string()), "{held:?}");
+    assert!(!held.contains(&"Unannounced".to_string()), "{held:?}");
+    // Announced: sent.
+    server.push_changes(4_000, &town.store).expect("push");
+    pump(&mut client, &mut server, &mut town.store, 4_000);
+    assert!(subjects(&client, inbox).contains(&"Unannounced".to_string()));
+}

@@ -264,6 +264,10 @@ fn look_at(
     external: bool,
 ) -> tidings::Result<()> {
     let heads = store.heads()?;
+    // Announced first: devices wait on these, not on the orders below.
+    for &head in &heads {
+        announce(hub, store, limits, seen, head);
+    }
     let devices = if external || seen.orders.is_empty() {
         Some((store.devices()?, store.policy_versions()?))
     } else {
@@ -276,9 +280,6 @@ fn look_at(
     } else {
         None
     };
-    for head in heads {
-        announce(hub, store, limits, seen, head);
-    }
     if let Some((devices, policies)) = devices {
         let now = orders(&devices);
         for (&device_id, &(revoked, wipe)) in &now {

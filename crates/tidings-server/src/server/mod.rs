@@ -88,7 +88,7 @@ impl Default for ServerOptions {
             max_connections: 20_000,
             limits: Limits::default(),
             session: ServerConfig::default(),
-            poll_interval: Duration::from_millis(20),
+            poll_interval: Duration::from_millis(5),
             shutdown_grace: Duration::from_secs(5),
             write_back: None,
             outbox: None,

@@ -21,6 +21,10 @@ struct Follow {
     /// `CaughtUp` was due and given for the catch-up under way: set once the
     /// device has been sent everything, cleared by a resync.
     caught_up: bool,
+    /// The last look found nothing more to send, and nothing has been sent
+    /// since that could leave more behind: an acknowledgement needs no look
+    /// at the store (news of a change comes from the application).
+    settled: bool,
 }
 
 /// What [`Follows::next`] found for one collection.
@@ -65,6 +69,7 @@ impl From<Cursor> for Follow {
             continuing: false,
             unacked: 0,
             caught_up: false,
+            settled: false,
         }
     }
 }
@@ -125,6 +130,16 @@ impl Follows {
         self.map.keys().copied().collect()
     }
 
+    /// The collections that may owe the device a page without any new
+    /// change: a full window, a partial page, or not looked at yet.
+    pub(crate) fn unsettled(&self) -> Vec<u64> {
+        self.map
+            .iter()
+            .filter(|(_, f)| !f.settled)
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
     /// The next message for `collection`: a page or resync-required to
     /// send, a full window, or nothing left to send.
     pub(crate) fn next<S: Store>(
@@ -136,6 +151,8 @@ impl Follows {
         let Some(follow) = self.map.get_mut(&collection) else {
             return Ok(Next::UpToDate(None));
         };
+        // Settled only by finding nothing more below.
+        follow.settled = false;
         if follow.unacked >= self.max_unacked {
             return Ok(Next::Window);
         }
@@ -165,6 +182,7 @@ impl Follows {
                 {
                     let due = !follow.caught_up;
                     follow.caught_up = true;
+                    follow.settled = true;
                     return Ok(Next::UpToDate(due.then_some(CaughtUp {
                         collection_id: collection,
                         epoch: page.epoch,
@@ -214,6 +232,8 @@ impl Follows {
         }
         follow.sent = *to;
         follow.unacked += 1;
+        // The page reached the head as it was prepared, unless it was cut.
+        follow.settled = !to.partial;
         true
     }
 

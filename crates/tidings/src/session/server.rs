@@ -248,14 +248,22 @@ impl ServerSession {
     }
 
     /// Sends every change the device has not been sent yet, within the
-    /// page window. Call after any change to a collection the device may see.
+    /// page window. Call after any change to a collection the device may see:
+    /// an acknowledgement alone looks only at collections whose window held
+    /// pages back, so a change nobody announces waits for the next call.
     /// A collection the principal may no longer read (a grant withdrawn
     /// since the session began) is sent nothing.
     pub fn push_changes<S: Store>(&mut self, now_ms: u64, store: &S) -> Result<()> {
+        let all = self.follows.collections();
+        self.push_in(now_ms, store, all)
+    }
+
+    /// Sends what `collections` owe the device, within the page window.
+    fn push_in<S: Store>(&mut self, now_ms: u64, store: &S, collections: Vec<u64>) -> Result<()> {
         let Phase::Established { principal, .. } = self.phase else {
             return Ok(());
         };
-        for collection in self.follows.collections() {
+        for collection in collections {
             if !self.may_read(store, principal, collection)? {
                 continue;
             }
@@ -743,7 +751,12 @@ impl ServerSession {
                         store.save_cursor(device, cursor)?;
                     }
                 }
-                self.push_changes(now_ms, store)
+                // Only what the window held back: a collection that has
+                // been sent everything learns of new changes from the
+                // application (`push_changes`), so a caught-up device's
+                // acknowledgement costs no read.
+                let waiting = self.follows.unsettled();
+                self.push_in(now_ms, store, waiting)
             }
             Body::Operation(op) => {
                 let (result, effects) = ops::apply(store, device, principal, &op)?;
