@@ -214,6 +214,24 @@ fn status_bytes(pid: u32, field: &str) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// CPU time (user + system) process `pid` has used, in milliseconds
+/// (clock ticks of 10 ms).
+fn cpu_ms(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |n: usize| {
+        fields
+            .get(n)
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    (ticks(11) + ticks(12)) * 10
+}
+
 /// Where a server child writes its counters when asked.
 fn stats_file(ready: &Path) -> PathBuf {
     ready.with_extension("stats")
@@ -416,6 +434,9 @@ async fn run(args: &Args) -> Result<(), String> {
     // commit to the last frame the servers hand to the kernel, and to the
     // event on each device.
     let (frames_before, _) = all_stats(&mut servers, &dir).await?;
+    let server_cpu = || pids.iter().map(|&pid| cpu_ms(pid)).sum::<u64>();
+    let client_cpu = || cpu_ms(std::process::id());
+    let (server_cpu_before, client_cpu_before) = (server_cpu(), client_cpu());
     let committed_unix = with_store(&db, |store| {
         let raw = "From: Communications <comms@load.example>\r\nTo: All staff <all@load.example>\r\nSubject: Gritting tonight\r\nMessage-ID: <single@load.example>\r\n\r\nThe roads will be gritted from 8 pm.\r\n";
         store.deliver(shared, raw.as_bytes())?;
@@ -433,13 +454,17 @@ async fn run(args: &Args) -> Result<(), String> {
     // Acknowledgements are answered with nothing: the last frame is the push.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (frames_after, last_write) = all_stats(&mut servers, &dir).await?;
+    // Per device, in µs: the push, its acknowledgement, and the 200 ms wait.
+    let per_device_us = |ms: u64| ms as f64 * 1e3 / args.devices as f64;
+    let single_server_cpu_us = per_device_us(server_cpu().saturating_sub(server_cpu_before));
+    let single_client_cpu_us = per_device_us(client_cpu().saturating_sub(client_cpu_before));
     let single_server_ms = last_write.saturating_sub(committed_unix) as f64 / 1e3;
     let single_frames = frames_after.saturating_sub(frames_before);
     let (s50, s99, smax) = percentiles(&mut single);
     say(
         args.json,
         format!(
-            "one new mail to {} devices: server side (commit to last frame) {single_server_ms:.1} ms, {single_frames} frames; end to end p50 {s50:.1} ms, p99 {s99:.1} ms, max {smax:.1} ms",
+            "one new mail to {} devices: server side (commit to last frame) {single_server_ms:.1} ms, {single_frames} frames; end to end p50 {s50:.1} ms, p99 {s99:.1} ms, max {smax:.1} ms; CPU per device: server {single_server_cpu_us:.1} µs, clients {single_client_cpu_us:.1} µs",
             args.devices
         ),
     );
@@ -494,6 +519,8 @@ async fn run(args: &Args) -> Result<(), String> {
         "single_p50_ms": s50,
         "single_p99_ms": s99,
         "single_max_ms": smax,
+        "single_server_cpu_us_per_device": single_server_cpu_us,
+        "single_client_cpu_us_per_device": single_client_cpu_us,
         "load_average": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
         "baseline_rss_bytes": baseline,
         "idle_rss_bytes": idle,

@@ -45,6 +45,8 @@ enum Step {
     Change(Result<Change, RecvError>),
     Timer,
     Shutdown,
+    /// Bytes handled without a store job.
+    Handled(tidings::Result<()>),
 }
 
 /// Serves one connection until the device leaves, the session ends or the
@@ -95,7 +97,19 @@ pub(crate) async fn serve<B: Backend>(
             () = tokio::time::sleep(wait) => Step::Timer,
             () = &mut shutdown => Step::Shutdown,
         };
+        let step = match step {
+            Step::Read(Ok(true)) if handshake.is_none() => {
+                // Charged to the device like store time: a flood of
+                // acknowledgements is throttled as any other.
+                let started = Instant::now();
+                let step = without_store(&shared, &mut session, device.as_ref(), &mut buf);
+                budget.spend(store_ms(started.elapsed()), Instant::now());
+                step
+            }
+            other => other,
+        };
         let outcome = match step {
+            Step::Handled(outcome) => outcome,
             Step::Read(Ok(true)) => {
                 let input = core::mem::take(&mut buf);
                 let frames = match &mut handshake {
@@ -235,6 +249,35 @@ fn admit_frames<B>(
     Some(whole)
 }
 
+/// Handles an established session's bytes without a store job when they
+/// need none (a caught-up device's acknowledgements, keepalives), recording
+/// the cursors for the group writer. Otherwise the bytes are decrypted into
+/// the session, which keeps the messages that need the store for the turn
+/// (`buf` is then left empty).
+fn without_store<B>(
+    shared: &Shared<B>,
+    session: &mut ServerSession,
+    device: Option<&Device>,
+    buf: &mut Vec<u8>,
+) -> Step {
+    let Some(device) = device.filter(|_| session.is_established()) else {
+        return Step::Read(Ok(true));
+    };
+    let handled = session.handle_bytes_without_store(now_ms(), buf);
+    buf.clear();
+    match handled {
+        Ok(done) => {
+            shared.cursors.record(device.id, done.acknowledged);
+            if done.needs_store {
+                Step::Read(Ok(true))
+            } else {
+                Step::Handled(Ok(()))
+            }
+        }
+        Err(e) => Step::Handled(Err(e)),
+    }
+}
+
 fn store_ms(spent: Duration) -> f64 {
     spent.as_secs_f64() * 1000.0
 }
@@ -314,7 +357,9 @@ fn feed(
         let rest = handshake.take().map(HandshakeFrames::into_rest);
         session.handle_bytes(now, &rest.unwrap_or_default(), batch)?;
     }
-    if handshake.is_none() && !input.is_empty() {
+    // Even with no new bytes: messages may wait in the session for a store
+    // (see `without_store`).
+    if handshake.is_none() && !session.is_closed() {
         session.handle_bytes(now, input, batch)?;
     }
     Ok(())

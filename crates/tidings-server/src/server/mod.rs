@@ -16,6 +16,7 @@
 
 pub mod access;
 mod connection;
+mod cursors;
 mod gate;
 mod handshake;
 mod http;
@@ -109,6 +110,8 @@ pub(crate) struct Shared<B> {
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) connections: Arc<Semaphore>,
     pub(crate) outbox: Option<Arc<tidings_upstream::outbox::Outbox>>,
+    /// Cursors acknowledged without a store job, waiting to be written.
+    pub(crate) cursors: Arc<cursors::Cursors>,
 }
 
 /// A running server, over SQLite by default or over PostgreSQL
@@ -202,6 +205,7 @@ impl<B: Backend> Server<B> {
             shutdown,
             connections: Arc::new(Semaphore::new(options.max_connections)),
             outbox: options.outbox.clone(),
+            cursors: Arc::default(),
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(hub::watch(
@@ -209,6 +213,11 @@ impl<B: Backend> Server<B> {
             shared.access.clone(),
             options.session.page_limits,
             options.poll_interval,
+            stopped(shared.shutdown.clone()),
+        ));
+        tasks.spawn(cursors::write(
+            shared.cursors.clone(),
+            shared.access.clone(),
             stopped(shared.shutdown.clone()),
         ));
         let mut tcp_addr = None;
@@ -271,7 +280,8 @@ impl<B: Backend> Server<B> {
 
     /// Stops accepting, closes every session cleanly (devices are told and
     /// resume later), and waits for connections to finish, at most the grace
-    /// period. Everything acknowledged is already committed.
+    /// period. Every operation acknowledged is already committed; the last
+    /// acknowledged cursors are written before this returns.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
@@ -280,6 +290,7 @@ impl<B: Backend> Server<B> {
             tracing::warn!("connections still open after the grace period");
         }
         while self.tasks.join_next().await.is_some() {}
+        self.shared.cursors.flush(&self.shared.access).await;
         tracing::info!("stopped");
     }
 }

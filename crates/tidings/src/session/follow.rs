@@ -130,6 +130,11 @@ impl Follows {
         self.map.keys().copied().collect()
     }
 
+    /// Whether no collection owes the device a page without a new change.
+    pub(crate) fn all_settled(&self) -> bool {
+        self.map.values().all(|f| f.settled)
+    }
+
     /// The collections that may owe the device a page without any new
     /// change: a full window, a partial page, or not looked at yet.
     pub(crate) fn unsettled(&self) -> Vec<u64> {

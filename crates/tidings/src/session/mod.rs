@@ -55,7 +55,7 @@ pub use ops::{
 pub use payload::ActivationPayload;
 pub use server::{
     MAX_HELLO_AHEAD_MS, MAX_HELLO_CURSORS, MAX_REFETCH_IDS, ServerConfig, ServerEvent,
-    ServerSession,
+    ServerSession, WithoutStore,
 };
 pub use state::ClientState;
 

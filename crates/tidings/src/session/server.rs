@@ -1,5 +1,9 @@
 //! The server side of a session: one per connected device.
 
+mod unstored;
+
+pub use unstored::WithoutStore;
+
 use super::channel::{Channel, Timers};
 use super::dh_cache::SharedDhCache;
 use super::fanout::PreparedPage;
@@ -149,6 +153,9 @@ pub struct ServerSession {
     collections: Vec<CollectionInfo>,
     /// What a device gets when no policy was set for it.
     default_policy: Policy,
+    /// Messages decrypted without a store that wait for one, in order
+    /// (at most one read's worth: see `handle_bytes_without_store`).
+    waiting: VecDeque<Body>,
 }
 
 impl ServerSession {
@@ -179,6 +186,7 @@ impl ServerSession {
             ended: false,
             features: 0,
             collections: Vec::new(),
+            waiting: VecDeque::new(),
         }
     }
 
@@ -224,18 +232,13 @@ impl ServerSession {
         if self.is_closed() {
             return Err(ErrorKind::SessionClosed.into());
         }
+        self.handle_waiting(now_ms, store)?;
+        if self.is_closed() {
+            return Ok(());
+        }
         loop {
-            let frame = match self.channel.next_frame(now_ms, &mut bytes) {
-                Ok(Some(frame)) => frame,
-                Ok(None) => return Ok(()),
-                Err(e) => {
-                    if matches!(e, Error::UnknownVersion(_)) {
-                        let mut refusal = Vec::new();
-                        crate::frame::encode_refusal(&mut refusal);
-                        self.channel.queue_raw(refusal);
-                    }
-                    return Err(self.fail(e));
-                }
+            let Some(frame) = self.next_frame(now_ms, &mut bytes)? else {
+                return Ok(());
             };
             if let Err(e) = self.handle_frame(now_ms, &frame, store) {
                 self.tell_device(now_ms, &e);
@@ -245,6 +248,19 @@ impl ServerSession {
                 return Ok(());
             }
         }
+    }
+
+    /// The next whole frame of `bytes`, if any; a frame the channel refuses
+    /// closes the session (an unknown version is answered first).
+    fn next_frame(&mut self, now_ms: u64, bytes: &mut &[u8]) -> Result<Option<Vec<u8>>> {
+        self.channel.next_frame(now_ms, bytes).map_err(|e| {
+            if matches!(e, Error::UnknownVersion(_)) {
+                let mut refusal = Vec::new();
+                crate::frame::encode_refusal(&mut refusal);
+                self.channel.queue_raw(refusal);
+            }
+            self.fail(e)
+        })
     }
 
     /// Sends every change the device has not been sent yet, within the
