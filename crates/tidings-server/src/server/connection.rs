@@ -264,7 +264,8 @@ fn without_store<B>(
         return Step::Read(Ok(true));
     };
     let handled = session.handle_bytes_without_store(now_ms(), buf);
-    buf.clear();
+    // Freed, not kept: an idle connection holds no read buffer.
+    *buf = Vec::new();
     match handled {
         Ok(done) => {
             shared.cursors.record(device.id, done.acknowledged);
