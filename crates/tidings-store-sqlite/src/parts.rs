@@ -222,7 +222,10 @@ Content-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding
             // Make it a version 1 file: no part tables.
             store
                 .conn
-                .execute_batch("DROP TABLE parts; DROP TABLE part_chunks; PRAGMA user_version = 1;")
+                .execute_batch(
+                    "DROP TABLE parts; DROP TABLE part_chunks;
+                     DROP INDEX collections_by_owner; PRAGMA user_version = 1;",
+                )
                 .expect("downgraded");
             (inbox, id)
         };
@@ -231,7 +234,7 @@ Content-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding
             .conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .expect("version");
-        assert_eq!(version, 2);
+        assert_eq!(version, 3);
         assert!(
             store.item(inbox, id).expect("readable").is_some(),
             "mail kept"

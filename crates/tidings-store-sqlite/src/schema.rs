@@ -6,7 +6,7 @@ use tidings::{Error, ErrorKind, Result};
 
 /// The schema this build writes. Older files are migrated forward; a newer
 /// one is refused rather than misread.
-const VERSION: i64 = 2;
+const VERSION: i64 = 3;
 
 const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);
@@ -103,6 +103,11 @@ CREATE TABLE part_chunks (
 );
 ";
 
+/// Version 3: a principal's own collections by index. Every reconnect
+/// lists what its principal may see (two or three times); without it each
+/// list scanned every collection of every principal.
+const V3: &str = "CREATE INDEX collections_by_owner ON collections (owner);";
+
 /// Bytes per stored piece of a part: one range answer (48 KiB) touches at
 /// most two.
 pub(super) const PART_CHUNK: usize = 64 << 10;
@@ -122,19 +127,64 @@ fn upgrade(conn: &Connection) -> Result<()> {
         .map_err(storage)?;
     match version {
         0 => conn
-            .execute_batch(&format!("{V1} {V2} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!("{V1} {V2} {V3} PRAGMA user_version = {VERSION};"))
             .map_err(storage),
         // A version 1 file: add the part tables and split the parts of the
         // messages it holds, once, so every message is served by range.
         1 => {
-            conn.execute_batch(&format!("{V2} PRAGMA user_version = {VERSION};"))
+            conn.execute_batch(&format!("{V2} {V3} PRAGMA user_version = {VERSION};"))
                 .map_err(storage)?;
             super::parts::split_stored_messages(conn)
         }
+        2 => conn
+            .execute_batch(&format!("{V3} PRAGMA user_version = {VERSION};"))
+            .map_err(storage),
         VERSION => Ok(()),
         _ => Err(Error::new(
             ErrorKind::Storage,
             "database written by a newer server version",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Durability, SqliteStore};
+
+    fn has_owner_index(store: &SqliteStore) -> bool {
+        store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'collections_by_owner'",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .expect("schema")
+            == 1
+    }
+
+    #[test]
+    fn a_version_2_file_gets_the_owner_index_and_the_index_is_used() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v2.db");
+        {
+            let store = SqliteStore::open(&path, Durability::Process).expect("new");
+            assert!(has_owner_index(&store));
+            store
+                .conn
+                .execute_batch("DROP INDEX collections_by_owner; PRAGMA user_version = 2;")
+                .expect("downgraded");
+        }
+        let store = SqliteStore::open(&path, Durability::Process).expect("upgraded");
+        assert!(has_owner_index(&store));
+        let plan: String = store
+            .conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM collections WHERE owner = 1",
+                [],
+                |row| row.get(3),
+            )
+            .expect("plan");
+        assert!(plan.contains("collections_by_owner"), "{plan}");
     }
 }

@@ -32,6 +32,8 @@ use tidings_server::stores::{PostgresStore, ServerStore, is_postgres};
 use tidings_store_postgres::PostgresPool;
 use tidings_store_postgres::testing::TestDatabase;
 
+mod storm;
+
 /// Devices per principal: a principal with a phone, a tablet, a laptop...
 const DEVICES_PER_PRINCIPAL: usize = 10;
 /// Mail in the shared folder before devices connect.
@@ -503,6 +505,21 @@ async fn run(args: &Args) -> Result<(), String> {
     };
     let pushes = (args.devices * args.mails) as f64;
     let peak = rss("VmHWM:");
+
+    // The reconnect storm: every device drops its connection at once and
+    // comes back by IK.
+    let states: Vec<_> = devices
+        .iter()
+        .map(|d| d.session().state().clone())
+        .collect();
+    drop(devices);
+    tokio::time::sleep(Duration::from_secs(1)).await; // every close is seen
+    let in_core = tokio::task::block_in_place(storm::in_core_reconnects_per_second)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let storm_seconds = storm::storm(states, &addresses, CONCURRENT_ENROLLMENTS).await?;
+    let storm_rate = args.devices as f64 / storm_seconds;
+    // The in-core loop runs both ends on one core; the storm has them all.
+    let storm_ratio = storm_rate / (in_core * cores);
     let report = serde_json::json!({
         "devices": args.devices,
         "mails": args.mails,
@@ -527,6 +544,11 @@ async fn run(args: &Args) -> Result<(), String> {
         "peak_rss_bytes": peak,
         "idle_rss_per_device_bytes": idle.saturating_sub(baseline) as f64 / args.devices as f64,
         "rss_per_device_bytes": peak.saturating_sub(baseline) as f64 / args.devices as f64,
+        "storm_seconds": storm_seconds,
+        "storm_reconnects_per_second": storm_rate,
+        "in_core_reconnects_per_second_per_core": in_core,
+        "cores": cores,
+        "storm_vs_in_core": storm_ratio,
     });
     if args.json {
         println!("{report}");
@@ -545,7 +567,13 @@ async fn run(args: &Args) -> Result<(), String> {
             ),
         );
     }
-    drop(devices);
+    say(
+        args.json,
+        format!(
+            "reconnect storm: {} devices back by IK and caught up in {storm_seconds:.2} s ({storm_rate:.0}/s); in-core {in_core:.0}/s on one core, so {storm_ratio:.2}x of {cores} cores' worth",
+            args.devices
+        ),
+    );
     drop(servers);
     tokio::task::block_in_place(|| drop(cluster));
     let _ = std::fs::remove_dir_all(&dir);
