@@ -207,7 +207,7 @@ fn goals(r: &Results) -> Vec<Goal> {
         .and_then(|o| number_after(o, "server memory per idle connected session:", 0));
     goals.push(Goal {
         issue: 5,
-        what: "Server memory per idle connected session",
+        what: "Server memory per idle connected session (the session struct and all it holds)",
         measured: memory.map_or("—".into(), bytes),
         goal: "≤ 2 KiB",
         status: judged(memory.map(|m| m <= 2048.0)),
