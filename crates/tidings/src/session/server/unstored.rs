@@ -12,7 +12,7 @@ use crate::proto::{Cursor, Envelope, envelope::Body};
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct WithoutStore {
     /// Cursors the device acknowledged. The caller stores them
-    /// ([`Store::save_cursor`](crate::store::Store::save_cursor)) at its own
+    /// ([`DeviceRegistry::save_cursor`](crate::store::DeviceRegistry::save_cursor)) at its own
     /// pace: the session no longer needs them, and a cursor stored late (or
     /// lost in a crash) only makes compaction of the change log more careful.
     pub acknowledged: Vec<Cursor>,
