@@ -26,7 +26,7 @@ use tidings::proto::Cursor;
 use tidings::session::PreparedPage;
 use tidings::store::{DeviceRecord, WipeState};
 use tidings::sync::{LogHead, PageLimits, Rights};
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, oneshot};
 
 /// What a connection is told.
 #[derive(Clone, Debug)]
@@ -147,18 +147,22 @@ fn orders(devices: &[DeviceRecord]) -> HashMap<u64, (bool, WipeState)> {
 
 /// Watches the store until `stop` resolves: by its notices when it has
 /// them, else by polling, where `poll` bounds how late a change made by
-/// another process is noticed. Every look runs on a store worker.
+/// another process is noticed. Every look runs on a store worker. `ready`
+/// is told once the starting point is read: the server accepts devices
+/// only then, so no change made after a device connected can be taken for
+/// part of that starting point and never announced.
 pub(crate) async fn watch<B: Backend>(
     hub: Arc<Hub>,
     access: Arc<Access<B>>,
     limits: PageLimits,
     poll: Duration,
+    ready: oneshot::Sender<()>,
     stop: impl std::future::Future<Output = ()>,
 ) {
     if access.pool().listens() {
-        notices::watch(hub, access, limits, stop).await;
+        notices::watch(hub, access, limits, ready, stop).await;
     } else {
-        watch_polling(hub, access, limits, poll, stop).await;
+        watch_polling(hub, access, limits, poll, ready, stop).await;
     }
 }
 
@@ -169,6 +173,7 @@ async fn watch_polling<B: Backend>(
     access: Arc<Access<B>>,
     limits: PageLimits,
     poll: Duration,
+    ready: oneshot::Sender<()>,
     stop: impl std::future::Future<Output = ()>,
 ) {
     let first = access.run(|pool| snapshot(pool)).await;
@@ -176,6 +181,7 @@ async fn watch_polling<B: Backend>(
         tracing::error!("cannot read the store; live push is off");
         return;
     };
+    let _ = ready.send(());
     tokio::pin!(stop);
     loop {
         let poked = tokio::select! {

@@ -129,6 +129,9 @@ pub struct Server<B = SqlitePool> {
 
 const SERVER_KEY: &str = "server_secret";
 
+/// How long starting waits for live push to read its starting point.
+const WATCHER_START: Duration = Duration::from_secs(30);
+
 /// The server's static key, made on first use and kept in the store. Every
 /// copy of the secret this function makes (the row read, the array) is
 /// wiped when dropped; the keypair wipes its own.
@@ -208,13 +211,18 @@ impl<B: Backend> Server<B> {
             cursors: Arc::default(),
         });
         let mut tasks = JoinSet::new();
+        let (ready, watching) = tokio::sync::oneshot::channel();
         tasks.spawn(hub::watch(
             shared.hub.clone(),
             shared.access.clone(),
             options.session.page_limits,
             options.poll_interval,
+            ready,
             stopped(shared.shutdown.clone()),
         ));
+        // Devices only once live push knows where it starts (a watcher that
+        // fails has said so and dropped `ready`; a bounded wait either way).
+        let _ = tokio::time::timeout(WATCHER_START, watching).await;
         tasks.spawn(cursors::write(
             shared.cursors.clone(),
             shared.access.clone(),

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tidings::store::WipeState;
 use tidings::sync::PageLimits;
 use tidings_store_postgres::{DeviceOrder, Notice};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Notices queued for the watcher; a full queue holds the listening thread
 /// back (PostgreSQL queues the rest for it).
@@ -40,8 +40,10 @@ pub(super) async fn watch<B: Backend>(
     hub: Arc<Hub>,
     access: Arc<Access<B>>,
     limits: PageLimits,
+    ready: oneshot::Sender<()>,
     stop: impl std::future::Future<Output = ()>,
 ) {
+    let mut ready = Some(ready);
     let (tx, mut rx) = mpsc::channel(QUEUED_NOTICES);
     let pool = access.shared_pool();
     let listening = std::thread::Builder::new()
@@ -79,6 +81,12 @@ pub(super) async fn watch<B: Backend>(
             return;
         };
         seen = back;
+        if seen.is_some() {
+            // The starting point is taken: the server may accept devices.
+            if let Some(ready) = ready.take() {
+                let _ = ready.send(());
+            }
+        }
         // What a failed look was told is lost: the next one compares all.
         retry = result
             .inspect_err(|e| tracing::error!(error = %e, "watching the store failed"))
