@@ -295,6 +295,11 @@ mailbox_list_index = yes
 # account for up to 1,000 accounts (Dovecot's default limit is 100), and
 # anvil and auth see every one of them (their default limit is 1,000).
 default_client_limit = 8192
+# The mirror holds up to three connections per account and the desktop
+# client opens its own for each step: Dovecot's default of 10 per user and
+# address refuses a login (EOF at LOGIN) while earlier sessions still close
+# on a loaded machine.
+mail_max_userip_connections = 100
 service imap {{
   process_limit = 4096
 }}
