@@ -167,17 +167,18 @@ pub(crate) fn per_change(messages: &[Vec<u8>], events: &[CalendarItem]) -> Vec<V
         &format!("Calendar change, in a batch of {}", batch.len()),
     ));
 
-    // Both sides idle past the keepalive interval: one keepalive each way.
+    // Both sides idle past the keepalive interval: the server's keepalive,
+    // one way (sync.md §5.4; the device only listens).
     let interval = tidings::session::Timers::default().keepalive_ms;
     now += interval;
     let keepalive = link.timers(now);
-    assert!(keepalive.up > 0 && keepalive.down > 0, "{keepalive:?}");
+    assert!(keepalive.up == 0 && keepalive.down > 0, "{keepalive:?}");
     let jmap = costs::jmap_keepalive(interval / 1000);
     let activesync = costs::activesync_keepalive();
     let wire = |w: Wire| json!({"up": w.up, "down": w.down, "total": w.total()});
     figures.push(json!({
         "id": "keepalive",
-        "label": "Keepalive, per round trip when idle",
+        "label": "Keepalive, per interval when idle (both directions)",
         "changes": 1,
         "tidings": wire(keepalive),
         "jmap": wire(jmap),

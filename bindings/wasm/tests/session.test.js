@@ -146,18 +146,20 @@ test("save, restart, resume: no resync, the replica and the outbox survive", () 
   server.free();
 });
 
-test("timeouts: keepalives while idle, then a timeout once the server is silent", () => {
+test("timeouts: a device sends no keepalive of its own (one way, sync.md §5.4) and closes once the server is silent", () => {
   const { server, t } = town();
   const { client, conn } = enroll(server, t.chief, 0);
   drain(client);
-  const keepalive = client.pollTimeout();
-  assert.equal(typeof keepalive, "number");
-  assert.ok(keepalive > 0);
-  client.handleTimeout(keepalive);
-  assert.ok(client.pollTransmit() !== undefined, "a keepalive goes out");
-  pump(server, conn, client, keepalive);
-  // No answer for ten minutes: the session closes with 605 (handleTimeout
-  // throws it, and a closed event carries it).
+  const deadline = client.pollTimeout();
+  assert.equal(typeof deadline, "number");
+  // The server keeps the connection alive; the device only listens, and
+  // calls the server silent after 2.5 keepalive intervals (10 min here).
+  assert.equal(deadline, 600000);
+  client.handleTimeout(deadline - 1);
+  assert.equal(client.pollTransmit(), undefined, "no keepalive from the device");
+  pump(server, conn, client, deadline - 1);
+  // No word from the server for ten minutes: the session closes with 605
+  // (handleTimeout throws it, and a closed event carries it).
   let thrown = 0;
   for (let now = client.pollTimeout(); !client.closed; now = client.pollTimeout()) {
     try {

@@ -1,7 +1,7 @@
 //! Session rules the spec states and an outside implementation met (issue
 //! 19): the device's page size (sync.md §3 rule 3), the `Enroll` limits
-//! (§7, handshake.md §5), the policy a device is sent (§5.7), the idle close
-//! (§5.4) and what follows a wipe (§5.8).
+//! (§7, handshake.md §5), the policy a device is sent (§5.7) and what follows
+//! a wipe (§5.8). Keepalives and the idle close (§5.4): `keepalive.rs`.
 
 mod town;
 
@@ -9,7 +9,7 @@ use tidings::ErrorKind;
 use tidings::proto::{Policy, envelope::Body};
 use tidings::session::{
     ClientConfig, ClientEvent, ClientSession, ClientState, MAX_DEVICE_NAME_BYTES, ServerConfig,
-    ServerSession, Timers,
+    ServerSession,
 };
 use tidings::store::DeviceRegistry;
 use town::*;
@@ -174,50 +174,4 @@ fn a_device_without_a_policy_gets_the_servers_real_one_and_keeps_its_rhythm() {
         }
     );
     assert_eq!(held, ServerConfig::default().default_policy());
-}
-
-#[test]
-fn the_device_adopts_the_servers_keepalive_and_outwaits_it() {
-    let mut town = Town::new();
-    let code = town.activation(town.chief, 3);
-    let state = ClientState::new([3; 32], town.server_public());
-    let mut client =
-        ClientSession::enroll(ClientConfig::default(), state, &code, "phone", [4; 32], 0)
-            .expect("enroll");
-    let config = ServerConfig {
-        timers: Timers {
-            keepalive_ms: 30_000,
-            idle_timeout_ms: 60_000,
-        },
-        ..ServerConfig::default()
-    };
-    let mut server = ServerSession::new(config, town.keys.clone(), [5; 32], 0);
-    pump(&mut client, &mut server, &mut town.store, 0);
-    assert_eq!(client.state().policy().keepalive_seconds, 30);
-    // The device sends its keepalive after 30 s of silence, not 240.
-    assert_eq!(client.poll_timeout(), Some(30_000));
-    client.handle_timeout(30_000).expect("keepalive");
-    assert!(client.poll_transmit().is_some(), "a keepalive");
-}
-
-#[test]
-fn an_idle_session_is_closed_with_error_info_605() {
-    let mut town = Town::new();
-    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
-    client_events(&mut client);
-    // The server hears nothing for its idle timeout.
-    let silent = 1_000 + Timers::default().idle_timeout_ms;
-    let closed = server.handle_timeout(silent);
-    assert_eq!(closed.map_err(|e| e.kind()), Err(ErrorKind::Timeout));
-    assert!(server.is_closed());
-    let told = server.poll_transmit().expect("an ErrorInfo");
-    let _ = client.handle_bytes(silent, &told);
-    let events = client_events(&mut client);
-    assert!(
-        events.iter().any(|e| matches!(
-            e,
-            ClientEvent::Closed { error: Some(error) } if error.kind() == ErrorKind::Timeout
-        )),
-        "{events:?}"
-    );
 }

@@ -96,7 +96,7 @@ async fn serve<B: Backend>(
     app: Router,
     handoff: Handoff,
 ) {
-    let _ = stream.set_nodelay(true);
+    super::tune_socket(&stream, &shared.config.timers);
     let ours = handoff.clone();
     let service = hyper::service::service_fn(move |mut request| {
         request.extensions_mut().insert(ConnectInfo(peer));

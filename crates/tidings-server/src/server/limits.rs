@@ -49,8 +49,11 @@ pub struct Limits {
     /// same. `serve` puts it in the session settings ([`Limits::timers`]).
     #[arg(long, default_value_t = Limits::DEFAULT.keepalive_secs, value_parser = clap::value_parser!(u64).range(1..))]
     pub keepalive_secs: u64,
-    /// Seconds without hearing from a device after which its session is
-    /// closed with `ErrorInfo` 605 (`Timeout`); at least twice the keepalive.
+    /// Seconds without hearing from a device that sends keepalives after
+    /// which its session is closed with `ErrorInfo` 605 (`Timeout`); at
+    /// least twice the keepalive. A device that only listens (one-way
+    /// keepalives, sync.md §5.4) is found gone within the same time by the
+    /// transport (`TCP_USER_TIMEOUT`, idle timeout less keepalive).
     #[arg(long, default_value_t = Limits::DEFAULT.idle_timeout_secs, value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_secs: u64,
     /// Messages the server seals under one key before it rekeys its sending
@@ -58,6 +61,11 @@ pub struct Limits {
     /// server-initiated rekeys. `serve` puts it in the session settings.
     #[arg(long, default_value_t = Limits::DEFAULT.rekey_after_messages, value_parser = clap::value_parser!(u64).range(1..))]
     pub rekey_after_messages: u64,
+    /// Refuse one-way keepalives (sync.md §5.4): every device then sends
+    /// its own, for a proxy or firewall between server and devices that
+    /// closes connections on which the devices send nothing.
+    #[arg(long)]
+    pub two_way_keepalives: bool,
 }
 
 impl Limits {
@@ -76,14 +84,21 @@ impl Limits {
         keepalive_secs: 240,
         idle_timeout_secs: 600,
         rekey_after_messages: 1 << 20,
+        two_way_keepalives: false,
     };
 
-    /// The core's session settings these limits set: timers and rekeying.
+    /// The core's session settings these limits set: timers, rekeying and
+    /// which way keepalives may go.
     pub fn session(&self) -> tidings::session::ServerConfig {
+        let mut features = tidings::session::SERVER_FEATURES;
+        if self.two_way_keepalives {
+            features &= !(tidings::proto::Feature::OneWayKeepalive as u32);
+        }
         tidings::session::ServerConfig {
             timers: self.timers(),
             rekey: tidings::crypto::RekeyPolicy::DEFAULT
                 .with_max_messages(self.rekey_after_messages),
+            features,
             ..tidings::session::ServerConfig::default()
         }
     }

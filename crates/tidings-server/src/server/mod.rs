@@ -37,7 +37,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tidings::crypto::{DEFAULT_DH_CACHE_CAPACITY, StaticKeypair};
-use tidings::session::{ServerConfig, SharedDhCache};
+use tidings::session::{ServerConfig, SharedDhCache, Timers};
 use tidings::{Error, ErrorKind, Result};
 use tidings_store_postgres::PostgresPool;
 use tokio::net::TcpListener;
@@ -317,6 +317,31 @@ pub(crate) async fn slot<B>(shared: &Shared<B>) -> Option<OwnedSemaphorePermit> 
     }
 }
 
+/// Socket options for every accepted connection: no Nagle delay (pushes
+/// are small and latency matters more than batching), and bytes left
+/// unacknowledged too long end the connection: a device that only listens
+/// to keepalives (sync.md §5.4) is found gone this way.
+fn tune_socket(stream: &tokio::net::TcpStream, timers: &Timers) {
+    let _ = stream.set_nodelay(true);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let socket = socket2::SockRef::from(stream);
+        let _ = socket.set_tcp_user_timeout(Some(unacknowledged_timeout(timers)));
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = timers;
+}
+
+/// How long a connection's sent bytes may stay unacknowledged
+/// (`TCP_USER_TIMEOUT`): the idle timeout less the keepalive interval. A
+/// device that vanishes is sent a keepalive within one interval, so it is
+/// found gone within one idle timeout, as a device that sends keepalives
+/// itself is.
+fn unacknowledged_timeout(timers: &Timers) -> Duration {
+    let ms = timers.idle_timeout_ms.saturating_sub(timers.keepalive_ms);
+    Duration::from_millis(ms.max(1000))
+}
+
 async fn accept_tcp<B: Backend>(shared: Arc<Shared<B>>, listener: TcpListener) {
     let mut shutdown = std::pin::pin!(stopped(shared.shutdown.clone()));
     loop {
@@ -336,8 +361,7 @@ async fn accept_tcp<B: Backend>(shared: Arc<Shared<B>>, listener: TcpListener) {
                         continue;
                     }
                 };
-                // Pushes are small and latency matters more than batching.
-                let _ = stream.set_nodelay(true);
+                tune_socket(&stream, &shared.config.timers);
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     connection::serve(shared, Wire::Tcp(stream), admission).await;
@@ -350,5 +374,30 @@ async fn accept_tcp<B: Backend>(shared: Arc<Shared<B>>, listener: TcpListener) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+    }
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_sockets_bound_unacknowledged_bytes_by_the_idle_timeout() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (accepted, _) = listener.accept().await.expect("accept");
+        let timers = Timers {
+            keepalive_ms: 30_000,
+            idle_timeout_ms: 100_000,
+        };
+        tune_socket(&accepted, &timers);
+        let socket = socket2::SockRef::from(&accepted);
+        // A keepalive within 30 s, unacknowledged for 70 s: gone within 100.
+        assert_eq!(
+            socket.tcp_user_timeout().expect("read back"),
+            Some(Duration::from_secs(70))
+        );
+        assert!(accepted.nodelay().expect("nodelay"));
     }
 }

@@ -29,6 +29,21 @@ impl Default for Timers {
     }
 }
 
+/// Which way keepalives go in an established session (sync.md §5.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keepalives {
+    /// Each side sends one after its interval of silence and times the
+    /// other out after its idle timeout (version 1 without the feature).
+    BothWays,
+    /// This side sends them but never times the silent peer out: that peer
+    /// listens only, and its transport's acknowledgements of these
+    /// keepalives tell whether it is there (the server, one way).
+    SendOnly,
+    /// This side sends none and times the peer out as usual (the device,
+    /// one way).
+    ListenOnly,
+}
+
 /// One direction-pair of framed, encrypted envelopes.
 pub(crate) struct Channel {
     decoder: FrameDecoder,
@@ -38,6 +53,7 @@ pub(crate) struct Channel {
     timers: Timers,
     last_sent_ms: u64,
     last_heard_ms: u64,
+    keepalives: Keepalives,
     /// When this side rekeys its sending direction.
     rekey: RekeyPolicy,
     /// Every padded envelope sealed, in order (test builds: the vectors).
@@ -55,6 +71,7 @@ impl Channel {
             timers,
             last_sent_ms: now_ms,
             last_heard_ms: now_ms,
+            keepalives: Keepalives::BothWays,
             rekey: RekeyPolicy::DEFAULT,
             #[cfg(feature = "testing")]
             sent_log: Vec::new(),
@@ -188,15 +205,16 @@ impl Channel {
         let silence = self
             .last_heard_ms
             .saturating_add(self.timers.idle_timeout_ms);
-        if self.established() {
-            keepalive.min(silence)
-        } else {
-            silence
+        if !self.established() {
+            return silence;
+        }
+        match self.keepalives {
+            Keepalives::BothWays => keepalive.min(silence),
+            Keepalives::SendOnly => keepalive,
+            Keepalives::ListenOnly => silence,
         }
     }
 
-    /// Sends a keepalive if one is due; fails with [`ErrorKind::Timeout`] if
-    /// the peer has been silent too long.
     /// Adopts the keepalive interval of the peer's policy (seconds; 0 keeps
     /// the default): this side sends keepalives at that rhythm, and waits at
     /// least two and a half of the peer's intervals before calling it silent.
@@ -210,18 +228,30 @@ impl Channel {
         self.timers.idle_timeout_ms = self.timers.idle_timeout_ms.max(patience);
     }
 
+    /// Sets which way keepalives go from now on (both ways until called).
+    pub(crate) fn set_keepalives(&mut self, keepalives: Keepalives) {
+        self.keepalives = keepalives;
+    }
+
+    /// Sends a keepalive if one is due; fails with [`ErrorKind::Timeout`] if
+    /// the peer has been silent too long (not in an established session
+    /// whose peer only listens).
     pub(crate) fn handle_timeout(&mut self, now_ms: u64) -> Result<()> {
-        if now_ms
-            >= self
-                .last_heard_ms
-                .saturating_add(self.timers.idle_timeout_ms)
+        let established = self.established();
+        let peer_only_listens = established && self.keepalives == Keepalives::SendOnly;
+        if !peer_only_listens
+            && now_ms
+                >= self
+                    .last_heard_ms
+                    .saturating_add(self.timers.idle_timeout_ms)
         {
             return Err(Error::new(
                 ErrorKind::Timeout,
                 "peer silent past the idle timeout",
             ));
         }
-        if self.established()
+        if established
+            && self.keepalives != Keepalives::ListenOnly
             && now_ms >= self.last_sent_ms.saturating_add(self.timers.keepalive_ms)
         {
             self.send(now_ms, &Envelope { body: None })?;

@@ -1,6 +1,6 @@
 //! The device side of a session.
 
-use super::channel::{Channel, Timers};
+use super::channel::{Channel, Keepalives, Timers};
 use super::enroll::{MAX_DEVICE_NAME_BYTES, MAX_ENROLL_CODE_BYTES};
 use super::{HANDSHAKE_IK, HANDSHAKE_XK, state::ClientState};
 use crate::compress::{InflateLimits, pad, unpad};
@@ -34,9 +34,11 @@ pub struct ClientConfig {
     pub features: u32,
 }
 
-/// Every optional message this client understands (`Hello.features`):
-/// `CaughtUp` and `CollectionsChanged`.
-pub const FEATURES: u32 = Feature::CaughtUp as u32 | Feature::CollectionUpdates as u32;
+/// Every feature this client asks for (`Hello.features`): `CaughtUp`,
+/// `CollectionsChanged`, and one-way keepalives (it sends none of its own
+/// when the server takes that up).
+pub const FEATURES: u32 =
+    Feature::CaughtUp as u32 | Feature::CollectionUpdates as u32 | Feature::OneWayKeepalive as u32;
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -512,6 +514,10 @@ impl ClientSession {
                 self.continuing.clear();
                 self.caught_up.clear();
                 self.welcomed = true;
+                let one_way = Feature::OneWayKeepalive as u32;
+                if self.config.features & welcome.features & one_way != 0 {
+                    self.channel.set_keepalives(Keepalives::ListenOnly);
+                }
                 if let Some(policy) = welcome.policy {
                     self.state.policy = policy;
                     self.channel.adopt_keepalive(policy.keepalive_seconds);

@@ -54,8 +54,8 @@ pub use ops::{
 };
 pub use payload::ActivationPayload;
 pub use server::{
-    MAX_HELLO_AHEAD_MS, MAX_HELLO_CURSORS, MAX_REFETCH_IDS, ServerConfig, ServerEvent,
-    ServerSession, WithoutStore,
+    MAX_HELLO_AHEAD_MS, MAX_HELLO_CURSORS, MAX_REFETCH_IDS, SERVER_FEATURES, ServerConfig,
+    ServerEvent, ServerSession, WithoutStore,
 };
 pub use state::ClientState;
 

@@ -4,7 +4,7 @@ mod unstored;
 
 pub use unstored::WithoutStore;
 
-use super::channel::{Channel, Timers};
+use super::channel::{Channel, Keepalives, Timers};
 use super::dh_cache::SharedDhCache;
 use super::fanout::PreparedPage;
 use super::follow::{Follows, Next};
@@ -39,7 +39,20 @@ pub struct ServerConfig {
     /// When the server rekeys its sending direction (handshake.md §8):
     /// tighten it to see rekeys happen (`serve --rekey-after-messages`).
     pub rekey: RekeyPolicy,
+    /// The `Hello.features` bits this server takes up (default
+    /// [`SERVER_FEATURES`]): leave out `FEATURE_ONE_WAY_KEEPALIVE` where
+    /// something between server and devices needs traffic from the devices
+    /// (`serve --two-way-keepalives`).
+    pub features: u32,
 }
+
+/// Every `Hello.features` bit this server takes up, echoed in
+/// `Welcome.features`: `CaughtUp`, `CollectionsChanged`, and one-way
+/// keepalives (sync.md §5.4: it then never times the device out for
+/// silence, so whoever runs the session must learn from the transport that
+/// a device is gone; the reference server sets `TCP_USER_TIMEOUT`).
+pub const SERVER_FEATURES: u32 =
+    Feature::CaughtUp as u32 | Feature::CollectionUpdates as u32 | Feature::OneWayKeepalive as u32;
 
 impl ServerConfig {
     /// The policy a device gets when none was set for it (sync.md §5.7):
@@ -66,6 +79,7 @@ impl Default for ServerConfig {
             max_unacked_pages: 4,
             packed_preview_bytes: crate::sync::mail::DEFAULT_PREVIEW_BYTES,
             rekey: RekeyPolicy::DEFAULT,
+            features: SERVER_FEATURES,
         }
     }
 }
@@ -146,13 +160,16 @@ pub struct ServerSession {
     /// The Closed event was emitted. Kept apart from the phase, which is
     /// taken out (left Closed) while a frame is handled.
     ended: bool,
-    /// `Hello.features`: which optional messages the device understands.
+    /// The features of this session: the device's `Hello.features` that
+    /// this server takes up.
     features: u32,
     /// The collection list the device holds (from Welcome, then from
     /// `CollectionsChanged`).
     collections: Vec<CollectionInfo>,
     /// What a device gets when no policy was set for it.
     default_policy: Policy,
+    /// The features this server takes up (`ServerConfig::features`).
+    offered_features: u32,
     /// Messages decrypted without a store that wait for one, in order
     /// (at most one read's worth: see `handle_bytes_without_store`).
     waiting: VecDeque<Body>,
@@ -171,6 +188,7 @@ impl ServerSession {
         let default_policy = config.default_policy();
         Self {
             default_policy,
+            offered_features: config.features & SERVER_FEATURES,
             keys,
             dh_cache: None,
             device_key: None,
@@ -862,12 +880,16 @@ impl ServerSession {
     ) -> Result<Welcome> {
         let collections = store.collection_infos(principal)?;
         self.collections.clone_from(&collections);
-        self.features = hello.features;
+        self.features = hello.features & self.offered_features;
+        if self.has(Feature::OneWayKeepalive) {
+            self.channel.set_keepalives(Keepalives::SendOnly);
+        }
         let policy = self.effective_policy(store.policy(device)?);
         Ok(Welcome {
             collections,
             policy: Some(policy),
             server_time: 0,
+            features: self.features,
         })
     }
 
