@@ -233,7 +233,7 @@ fn wire_bytes(_: &mut Criterion) {
         }
         (down, up)
     };
-    let (mail_raw, raw) = tidings_benches::cpython_messages()
+    let (mail_raw, raw) = tidings_benches::mail_messages()
         .into_iter()
         .max_by_key(|(_, raw)| raw.len().min(4096))
         .expect("messages");
@@ -245,10 +245,11 @@ fn wire_bytes(_: &mut Criterion) {
     let (new_mail, ack) = step(&mut store, 10);
     store.set_flags(inbox, id, 1).expect("live");
     let (flag, _) = step(&mut store, 20);
-    client.handle_timeout(300_000).expect("keepalive due");
-    let keepalive = client.poll_transmit().map_or(0, |b| b.len());
+    // One-way keepalives (sync.md §5.4): the server's, nothing back.
+    server.handle_timeout(300_000).expect("keepalive due");
+    let keepalive = server.poll_transmit().map_or(0, |b| b.len());
     println!(
-        "wire bytes: new mail ({mail_raw}, headers + preview) {new_mail} B; its ack {ack} B; flag change {flag} B; keepalive {keepalive} B each way"
+        "wire bytes: new mail ({mail_raw}, headers + preview) {new_mail} B; its ack {ack} B; flag change {flag} B; keepalive {keepalive} B, server to device only"
     );
 }
 

@@ -2,6 +2,7 @@
 //! write, and encoders of the peer protocols Tidings is compared with.
 
 pub mod corpus;
+pub mod mail_corpus;
 pub mod peers;
 
 use std::path::PathBuf;
@@ -92,10 +93,24 @@ pub fn mail_item(id: u64, raw: &[u8]) -> Option<tidings::proto::MailItem> {
     })
 }
 
-/// Every CPython test message that parses, as encoded `Item` protobufs.
+/// The mail every mail figure is measured on: the real-body corpus
+/// ([`mail_corpus`]), as raw messages. Panics with what to run when it is
+/// not installed.
+pub fn mail_messages() -> Vec<(String, Vec<u8>)> {
+    let messages = mail_corpus::real_body_messages();
+    assert!(
+        !messages.is_empty(),
+        "the real-body mail corpus is needed: `cargo xtask bench` installs it \
+         (target/test-data/spam-assassin, or set TIDINGS_MAIL_CORPUS)"
+    );
+    messages
+}
+
+/// Every message of [`mail_messages`] that parses, as encoded `Item`
+/// protobufs.
 pub fn real_items() -> Vec<Vec<u8>> {
     use tidings::proto::{self, Item, item};
-    cpython_messages()
+    mail_messages()
         .iter()
         .enumerate()
         .filter_map(|(i, (_, raw))| mail_item(i as u64 + 1, raw))

@@ -16,6 +16,7 @@ mod bench;
 mod c_install;
 mod fuzz;
 mod install;
+mod mail_corpus;
 mod run;
 mod test;
 mod wasm;

@@ -100,13 +100,7 @@ fn build_package() -> Result<(), String> {
     let wasm = cargo_build("wasm-release", &[])?;
     let out = package_dir();
     bindgen(&wasm, &out)?;
-    let glue_wasm = out.join("tidings_bg.wasm");
-    let wasm_opt = wasm_dir().join("node_modules/.bin/wasm-opt");
-    let (input, output) = (path_str(&glue_wasm)?, path_str(&glue_wasm)?);
-    let mut args = vec!["-Oz", "--strip-debug", "--strip-producers"];
-    args.extend(WASM_FEATURES);
-    args.extend([input.as_str(), "-o", output.as_str()]);
-    run::command_in(&wasm_dir(), path_str(&wasm_opt)?.as_str(), &args, &[])?;
+    optimize(&out.join("tidings_bg.wasm"))?;
     assemble(&out)?;
     copy(
         &wasm_dir().join("npm/package.json"),
@@ -141,6 +135,34 @@ fn write_inline_entry(out: &Path) -> Result<(), String> {
     );
     let path = out.join("inline.js");
     std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// The bench package: the shipped build's profile and `wasm-opt` pass, with
+/// the loopback server's test and bench exports (`BenchPage`), so Node times
+/// the code the package ships as it ships. Returns its directory.
+pub(crate) fn build_bench_package() -> Result<PathBuf, String> {
+    install::wasm_build_tools()?;
+    let wasm = cargo_build("wasm-release", &["--features", "loopback-server"])?;
+    let out = run::root().join("target/wasm/bench-pkg");
+    bindgen(&wasm, &out)?;
+    optimize(&out.join("tidings_bg.wasm"))?;
+    assemble(&out)?;
+    std::fs::write(
+        out.join("package.json"),
+        "{ \"name\": \"tidings-bench\", \"private\": true, \"type\": \"module\" }\n",
+    )
+    .map_err(|e| format!("writing the bench package.json: {e}"))?;
+    Ok(out)
+}
+
+/// `wasm-opt -Oz` in place, as the shipped package gets it.
+fn optimize(glue_wasm: &Path) -> Result<(), String> {
+    let wasm_opt = wasm_dir().join("node_modules/.bin/wasm-opt");
+    let (input, output) = (path_str(glue_wasm)?, path_str(glue_wasm)?);
+    let mut args = vec!["-Oz", "--strip-debug", "--strip-producers"];
+    args.extend(WASM_FEATURES);
+    args.extend([input.as_str(), "-o", output.as_str()]);
+    run::command_in(&wasm_dir(), path_str(&wasm_opt)?.as_str(), &args, &[])
 }
 
 fn build_test_package() -> Result<(), String> {

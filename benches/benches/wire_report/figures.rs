@@ -2,7 +2,7 @@
 //! JMAP and ActiveSync encoded from the very items Tidings delivered.
 
 use crate::costs::{self, Change};
-use crate::link::Mailbox;
+use crate::link::{Link, Mailbox};
 use serde_json::{Value, json};
 use tidings::proto::{CalendarItem, MailItem, ParticipationStatus};
 use tidings::store::ItemStore;
@@ -64,24 +64,45 @@ pub(crate) fn updated(item: &CalendarItem) -> CalendarItem {
     changed
 }
 
+/// One second on, and the peers' next state.
+fn step(now: &mut u64, state: &mut u64) {
+    *now += 1_000;
+    *state += 1;
+}
+
+/// The mail figures alone, on `messages` (the small-body corpus' column).
+pub(crate) fn mail_only(messages: &[Vec<u8>]) -> Vec<Value> {
+    let (mut link, _) = Mailbox::new().enroll(7);
+    let (mut now, mut state) = (1_000, 1_000u64);
+    mail_figures(&mut link, &mut now, &mut state, messages)
+}
+
 /// Every per-change figure, plus the keepalive and a reconnect.
 pub(crate) fn per_change(messages: &[Vec<u8>], events: &[CalendarItem]) -> Vec<Value> {
     let (mut link, _) = Mailbox::new().enroll(7);
-    let inbox = link.mailbox.inbox;
     let (mut now, mut state) = (1_000, 1_000u64);
+    let mut figures = mail_figures(&mut link, &mut now, &mut state, messages);
+    calendar_and_idle(&mut link, &mut now, &mut state, events, &mut figures);
+    figures
+}
+
+/// New mail and flag changes, alone and in batches of 50.
+fn mail_figures(
+    link: &mut Link,
+    now: &mut u64,
+    state: &mut u64,
+    messages: &[Vec<u8>],
+) -> Vec<Value> {
+    let inbox = link.mailbox.inbox;
     let mut figures = Vec::new();
-    fn step(now: &mut u64, state: &mut u64) {
-        *now += 1_000;
-        *state += 1;
-    }
 
     let mut tally = Tally::default();
     let mut delivered = Vec::new();
     for raw in messages {
         let mail = link.mailbox.deliver(raw);
-        step(&mut now, &mut state);
-        let wire = link.push(now);
-        tally.add(wire, &[Change::NewMail(&mail)], state);
+        step(now, state);
+        let wire = link.push(*now);
+        tally.add(wire, &[Change::NewMail(&mail)], *state);
         delivered.push(mail);
     }
     figures.push(tally.json(
@@ -95,9 +116,9 @@ pub(crate) fn per_change(messages: &[Vec<u8>], events: &[CalendarItem]) -> Vec<V
             .store
             .set_flags(inbox, mail.id, 1)
             .expect("live item");
-        step(&mut now, &mut state);
-        let wire = link.push(now);
-        tally.add(wire, &[Change::Flags(mail.id, 1)], state);
+        step(now, state);
+        let wire = link.push(*now);
+        tally.add(wire, &[Change::Flags(mail.id, 1)], *state);
     }
     figures.push(tally.json("flag_change", "Flag change (read), pushed alone"));
 
@@ -107,11 +128,11 @@ pub(crate) fn per_change(messages: &[Vec<u8>], events: &[CalendarItem]) -> Vec<V
         .take(50)
         .map(|raw| link.mailbox.deliver(raw))
         .collect();
-    step(&mut now, &mut state);
-    let wire = link.push(now);
+    step(now, state);
+    let wire = link.push(*now);
     let changes: Vec<Change<'_>> = batch.iter().map(Change::NewMail).collect();
     let mut tally = Tally::default();
-    tally.add(wire, &changes, state);
+    tally.add(wire, &changes, *state);
     figures.push(tally.json("new_mail_batch", "New mail, in a batch of 50"));
 
     for mail in &batch {
@@ -120,20 +141,31 @@ pub(crate) fn per_change(messages: &[Vec<u8>], events: &[CalendarItem]) -> Vec<V
             .set_flags(inbox, mail.id, 1)
             .expect("live item");
     }
-    step(&mut now, &mut state);
-    let wire = link.push(now);
+    step(now, state);
+    let wire = link.push(*now);
     let changes: Vec<Change<'_>> = batch.iter().map(|m| Change::Flags(m.id, 1)).collect();
     let mut tally = Tally::default();
-    tally.add(wire, &changes, state);
+    tally.add(wire, &changes, *state);
     figures.push(tally.json("flag_change_batch", "Flag change, in a batch of 50"));
 
+    figures
+}
+
+/// Calendar figures, then the keepalive and a reconnect.
+fn calendar_and_idle(
+    link: &mut Link,
+    now: &mut u64,
+    state: &mut u64,
+    events: &[CalendarItem],
+    figures: &mut Vec<Value>,
+) {
     let mut tally = Tally::default();
     let mut stored = Vec::new();
     for event in events {
         let item = link.mailbox.put_event(event.clone(), None);
-        step(&mut now, &mut state);
-        let wire = link.push(now);
-        tally.add(wire, &[Change::NewEvent(&item)], state);
+        step(now, state);
+        let wire = link.push(*now);
+        tally.add(wire, &[Change::NewEvent(&item)], *state);
         stored.push(item);
     }
     figures.push(tally.json("new_event", "New calendar event, pushed alone"));
@@ -142,9 +174,9 @@ pub(crate) fn per_change(messages: &[Vec<u8>], events: &[CalendarItem]) -> Vec<V
     let mut changed = Vec::new();
     for item in &stored {
         let update = link.mailbox.put_event(updated(item), Some(item.id));
-        step(&mut now, &mut state);
-        let wire = link.push(now);
-        tally.add(wire, &[Change::ChangedEvent(&update)], state);
+        step(now, state);
+        let wire = link.push(*now);
+        tally.add(wire, &[Change::ChangedEvent(&update)], *state);
         changed.push(update);
     }
     figures.push(tally.json(
@@ -157,11 +189,11 @@ pub(crate) fn per_change(messages: &[Vec<u8>], events: &[CalendarItem]) -> Vec<V
         .take(50)
         .map(|item| link.mailbox.put_event(updated(item), Some(item.id)))
         .collect();
-    step(&mut now, &mut state);
-    let wire = link.push(now);
+    step(now, state);
+    let wire = link.push(*now);
     let changes: Vec<Change<'_>> = batch.iter().map(Change::ChangedEvent).collect();
     let mut tally = Tally::default();
-    tally.add(wire, &changes, state);
+    tally.add(wire, &changes, *state);
     figures.push(tally.json(
         "calendar_change_batch",
         &format!("Calendar change, in a batch of {}", batch.len()),
@@ -170,8 +202,8 @@ pub(crate) fn per_change(messages: &[Vec<u8>], events: &[CalendarItem]) -> Vec<V
     // Both sides idle past the keepalive interval: the server's keepalive,
     // one way (sync.md §5.4; the device only listens).
     let interval = tidings::session::Timers::default().keepalive_ms;
-    now += interval;
-    let keepalive = link.timers(now);
+    *now += interval;
+    let keepalive = link.timers(*now);
     assert!(keepalive.up == 0 && keepalive.down > 0, "{keepalive:?}");
     let jmap = costs::jmap_keepalive(interval / 1000);
     let activesync = costs::activesync_keepalive();
@@ -187,15 +219,14 @@ pub(crate) fn per_change(messages: &[Vec<u8>], events: &[CalendarItem]) -> Vec<V
         "limit": costs::SEAL,
     }));
 
-    now += 1_000;
-    let reconnect = link.reconnect(now);
+    *now += 1_000;
+    let reconnect = link.reconnect(*now);
     figures.push(json!({
         "id": "reconnect",
         "label": "Reconnect (Noise IK resume, nothing missed)",
         "changes": 1,
         "tidings": wire(reconnect),
     }));
-    figures
 }
 
 /// An initial sync of 1,000 mails (the real messages, cycled): the

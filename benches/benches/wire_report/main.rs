@@ -24,8 +24,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use tidings::compress::{InflateLimits, inflate};
 use tidings_benches::corpus::real_calendar_items;
-use tidings_benches::cpython_messages;
+use tidings_benches::mail_corpus::body_lengths;
 use tidings_benches::peers::transport;
+use tidings_benches::{cpython_messages, mail_messages};
 
 struct Counting;
 
@@ -91,9 +92,14 @@ fn inflate_bomb() -> serde_json::Value {
 }
 
 fn main() {
-    let messages: Vec<Vec<u8>> = cpython_messages().into_iter().map(|(_, raw)| raw).collect();
+    let raw =
+        |m: Vec<(String, Vec<u8>)>| -> Vec<Vec<u8>> { m.into_iter().map(|(_, r)| r).collect() };
+    let messages = raw(mail_messages());
+    // The small-body corpus the figures used before issue 20, kept as a
+    // second column: CPython's email test messages (median body 18 chars).
+    let small = raw(cpython_messages());
     assert!(
-        !messages.is_empty(),
+        !small.is_empty(),
         "CPython's test_email data is needed (python3 -c 'import test.test_email')"
     );
     let (events, files) = real_calendar_items();
@@ -104,6 +110,9 @@ fn main() {
     let report = json!({
         "corpus": {
             "mails": messages.len(),
+            "bodies": body_lengths(&messages),
+            "small_mails": small.len(),
+            "small_bodies": body_lengths(&small),
             "calendar_items": events.len(),
             "calendar_files": files,
         },
@@ -116,6 +125,10 @@ fn main() {
         },
         "figures": figures::per_change(&messages, &events),
         "initial_sync": figures::initial_sync(&messages),
+        "small_body": {
+            "figures": figures::mail_only(&small),
+            "initial_sync": figures::initial_sync(&small),
+        },
         "day": day::run(&messages, &events),
         "inflate_bomb": inflate_bomb(),
     });

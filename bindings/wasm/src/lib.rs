@@ -12,6 +12,8 @@
 //! time is an input, as in the core (`nowMs`, any monotonic clock).
 
 mod activation;
+#[cfg(feature = "loopback-server")]
+mod bench;
 mod client;
 pub mod enums;
 mod error;
@@ -30,6 +32,8 @@ pub mod types;
 mod wire;
 
 pub use activation::parse_activation;
+#[cfg(feature = "loopback-server")]
+pub use bench::BenchPage;
 pub use client::Client;
 pub use enums::{AttendeeRole, CollectionKind, MailFlag, ParticipationStatus, Right, Transparency};
 pub use error::{Thrown, error_description, error_table};

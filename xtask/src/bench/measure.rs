@@ -78,6 +78,9 @@ pub(crate) struct Results {
     pub(crate) load: LoadRuns,
     /// The WASM module's file name, size, and gzipped size.
     pub(crate) wasm: Measured<(String, u64, u64)>,
+    /// The client's apply of the native sync bench's 1,000-mail page in
+    /// WASM under Node (`bindings/wasm/bench/apply.mjs`): its JSON line.
+    pub(crate) wasm_apply: Measured<Value>,
     pub(crate) seconds: f64,
 }
 
@@ -168,6 +171,25 @@ pub(crate) fn machine(root: &Path) -> Machine {
 
 /// Runs cargo from the workspace root, echoing its output as it comes and
 /// returning its standard output.
+/// Runs `program` from the repository root and returns its standard output
+/// (echoed); its standard error passes through.
+pub(crate) fn capture(program: &str, args: &[&str]) -> Result<String, String> {
+    println!("$ {program} {}", args.join(" "));
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(crate::run::root())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("could not start {program}: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{text}");
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("{program} failed ({})", out.status))
+    }
+}
+
 pub(crate) fn cargo_capture(args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     println!("$ cargo {}", args.join(" "));

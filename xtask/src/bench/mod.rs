@@ -54,7 +54,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&criterion_home)
         .map_err(|e| format!("creating {}: {e}", criterion_home.display()))?;
     let home = criterion_home.display().to_string();
-    let env = [("CRITERION_HOME", home.as_str())];
+    // The sync bench leaves its 1,000-mail page here for the WASM apply.
+    let page_file = criterion_home.with_file_name("page-1000-mails.bin");
+    let page = page_file.display().to_string();
+    let corpus = crate::mail_corpus::dir().display().to_string();
+    let env = [
+        ("CRITERION_HOME", home.as_str()),
+        ("TIDINGS_BENCH_PAGE_OUT", page.as_str()),
+        ("TIDINGS_MAIL_CORPUS", corpus.as_str()),
+    ];
 
     let mut results = Results {
         machine: measure::machine(&root),
@@ -77,7 +85,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     };
 
     step("install test data", &mut || {
-        install::python_icalendar().map(|()| String::new())
+        install::python_icalendar()?;
+        crate::mail_corpus::install().map(|()| String::new())
     });
     step("build the benches", &mut || {
         measure::cargo_capture(&["bench", "-p", "tidings-benches", "--no-run"], &env)
@@ -100,6 +109,18 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         measure::cargo_capture(
             &["bench", "-p", "tidings-benches", "--bench", "wire_report"],
             &env,
+        )
+    });
+    let wasm_apply = step("WASM apply (bench package, Node)", &mut || {
+        let pkg = crate::wasm::build_bench_package()?;
+        let script = root.join("bindings/wasm/bench/apply.mjs");
+        measure::capture(
+            "node",
+            &[
+                &script.display().to_string(),
+                &pkg.display().to_string(),
+                &page,
+            ],
         )
     });
     // The push-at-scale runs; the first (SQLite) is also the reference
@@ -133,6 +154,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     };
     results.server = server;
     results.wasm = measure::wasm_size(&root);
+    results.wasm_apply = match wasm_apply.map(|o| measure::last_json(&o)) {
+        Some(Ok(value)) => Measured::Yes(value),
+        Some(Err(e)) => Measured::Failed(e),
+        None => Measured::Failed("the WASM apply step failed; see its output".into()),
+    };
     results.criterion = measure::criterion_medians(&criterion_home);
     results.machine.load_end = measure::load_average();
     results.seconds = started.elapsed().as_secs_f64();

@@ -5,7 +5,7 @@ use super::{bytes, not_measured, ratio, time, wire_figure};
 use crate::bench::measure::{Measured, Results, number_after};
 use std::fmt::Write;
 
-enum Status {
+pub(super) enum Status {
     Met,
     NotMet,
     NotMeasured,
@@ -13,15 +13,15 @@ enum Status {
     Reported,
 }
 
-struct Goal {
-    issue: u32,
-    what: &'static str,
-    measured: String,
-    goal: &'static str,
-    status: Status,
+pub(super) struct Goal {
+    pub(super) issue: u32,
+    pub(super) what: &'static str,
+    pub(super) measured: String,
+    pub(super) goal: &'static str,
+    pub(super) status: Status,
 }
 
-fn judged(ok: Option<bool>) -> Status {
+pub(super) fn judged(ok: Option<bool>) -> Status {
     match ok {
         Some(true) => Status::Met,
         Some(false) => Status::NotMet,
@@ -36,7 +36,7 @@ fn reported(measured: Option<String>) -> (String, Status) {
     }
 }
 
-fn median(r: &Results, id: &str) -> Option<f64> {
+pub(super) fn median(r: &Results, id: &str) -> Option<f64> {
     r.criterion.get(id).copied()
 }
 
@@ -55,7 +55,7 @@ pub(crate) fn fan_out(r: &Results) -> Option<(f64, f64)> {
 }
 
 /// Interleaved ratio if ab_ratio ran, else the criterion medians' ratio.
-fn speed_ratio(r: &Results, ab: &str, a: &str, b: &str) -> (Option<f64>, String) {
+pub(super) fn speed_ratio(r: &Results, ab: &str, a: &str, b: &str) -> (Option<f64>, String) {
     let criterion = match (median(r, a), median(r, b)) {
         (Some(a), Some(b)) => Some(a / b),
         _ => None,
@@ -135,7 +135,7 @@ fn goals(r: &Results) -> Vec<Goal> {
         ),
     });
 
-    crypto_goals(r, &mut goals);
+    super::issue20::crypto_goals(r, &mut goals);
     for size in [1024, 16384] {
         let (t, text) = speed_ratio(
             r,
@@ -229,15 +229,6 @@ fn goals(r: &Results) -> Vec<Goal> {
         goal: "—",
         status,
     });
-    let keepalive = wire_figure(r, "keepalive").and_then(|f| f["tidings"]["total"].as_f64());
-    let (measured, status) = reported(keepalive.map(bytes));
-    goals.push(Goal {
-        issue: 5,
-        what: "Keepalive bytes per round trip",
-        measured,
-        goal: "—",
-        status,
-    });
     let server = match &r.server {
         Measured::Yes(s) => Some(format!(
             "{} pushes/s, {} per device",
@@ -279,69 +270,9 @@ fn goals(r: &Results) -> Vec<Goal> {
         goal: "≤ 20 min",
         status: judged(Some(r.seconds <= 1200.0)),
     });
+    super::issue20::byte_goals(r, &mut goals);
+    super::issue20::wasm_apply_goal(r, &mut goals);
     goals
-}
-
-/// Issue 20's crypto goals, as the sessions run: the device's pin and the
-/// server's static-static DH cache on; snow is the reference.
-fn crypto_goals(r: &Results, goals: &mut Vec<Goal>) {
-    let (ik, text) = speed_ratio(
-        r,
-        "ik_handshake: tidings_precomputed_ss / snow",
-        "ik_handshake/tidings_precomputed_ss",
-        "ik_handshake/snow",
-    );
-    let (plain, _) = speed_ratio(
-        r,
-        "ik_handshake: tidings / snow",
-        "ik_handshake/tidings",
-        "ik_handshake/snow",
-    );
-    goals.push(Goal {
-        issue: 20,
-        what: "Full IK handshake against snow's, time (as sessions run it: static-static DH cached)",
-        measured: format!(
-            "{text}; {} without the cache",
-            plain.map_or("—".into(), |c| format!("{c:.3}×"))
-        ),
-        goal: "≤ 0.75×",
-        status: judged(ik.map(|x| x <= 0.75)),
-    });
-    let (resp, text) = speed_ratio(
-        r,
-        "ik_responder: tidings_cached / snow",
-        "ik_responder/tidings_cached",
-        "ik_responder/snow",
-    );
-    goals.push(Goal {
-        issue: 20,
-        what: "Server handshakes per second per core against snow's",
-        measured: format!(
-            "{} ({text} in time)",
-            resp.map_or("—".into(), |t| format!("{:.3}×", 1.0 / t))
-        ),
-        goal: "≥ 1.3×",
-        status: judged(resp.map(|t| 1.0 / t >= 1.3)),
-    });
-    let (t, text) = speed_ratio(
-        r,
-        "transport 16384 B: tidings / snow",
-        "transport/tidings/16384",
-        "transport/snow/16384",
-    );
-    let limit = median(r, "transport/ring/16384")
-        .zip(median(r, "transport/snow/16384"))
-        .map_or("—".into(), |(ring, snow)| format!("{:.2}×", snow / ring));
-    goals.push(Goal {
-        issue: 20,
-        what: "Transport seal + open of 16 KiB against snow's, throughput",
-        measured: format!(
-            "{} ({text} in time); ring, the limit: {limit}",
-            t.map_or("—".into(), |t| format!("{:.3}×", 1.0 / t))
-        ),
-        goal: "≥ 1.4×",
-        status: judged(t.map(|t| 1.0 / t >= 1.4)),
-    });
 }
 
 pub(crate) fn section(md: &mut String, r: &Results) {

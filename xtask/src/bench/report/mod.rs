@@ -2,7 +2,9 @@
 //! issues first, then every figure against the peers and the limits, the
 //! day, and what was assumed.
 
+mod corpora;
 mod goals;
+mod issue20;
 pub(crate) mod load;
 mod tables;
 
