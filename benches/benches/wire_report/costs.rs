@@ -5,7 +5,7 @@ use flate2::{Compress, Compression, FlushCompress};
 use tidings::proto::{self, CalendarItem, FlagChange, Item, MailItem, item};
 use tidings_benches::peers::activesync::{self, CALENDAR_FOLDER, Command, MAIL_FOLDER};
 use tidings_benches::peers::transport::{
-    Wire, exchange, gzip_if_smaller, request, response, stream_data,
+    Wire, gzip_if_smaller, request_message, response_message, sequence, stream_message,
 };
 use tidings_benches::peers::{jmap, jscalendar};
 
@@ -57,8 +57,11 @@ pub(crate) fn jmap(changes: &[Change<'_>], from: u64) -> Wire {
             jmap::mail_push_response(from, to, &created, &updated),
         )
     };
-    stream_data(jmap::state_change(kind, to).len())
-        + exchange(request.len(), gzip_if_smaller(&response))
+    sequence(&[
+        stream_message(jmap::state_change(kind, to).len()),
+        request_message(request.len()),
+        response_message(gzip_if_smaller(&response)),
+    ])
 }
 
 /// ActiveSync: the pending Ping returns naming the folder, the device syncs
@@ -79,24 +82,26 @@ pub(crate) fn activesync(changes: &[Change<'_>], key: u64) -> Wire {
         })
         .collect();
     let sync = activesync::sync_response(folder, key + 1, &commands, false);
-    response(gzip_if_smaller(&activesync::ping_changed(folder)))
-        + exchange(
-            activesync::sync_request(folder, key, None, false).len(),
-            gzip_if_smaller(&sync),
-        )
-        + request(activesync::ping_request().len())
+    sequence(&[
+        response_message(gzip_if_smaller(&activesync::ping_changed(folder))),
+        request_message(activesync::sync_request(folder, key, None, false).len()),
+        response_message(gzip_if_smaller(&sync)),
+        request_message(activesync::ping_request().len()),
+    ])
 }
 
 /// JMAP's keepalive: a `ping` event on the stream, nothing back.
 pub(crate) fn jmap_keepalive(interval_seconds: u64) -> Wire {
-    stream_data(jmap::ping(interval_seconds).len())
+    sequence(&[stream_message(jmap::ping(interval_seconds).len())])
 }
 
 /// ActiveSync's heartbeat as the model counts it: the Ping's expiry and the
 /// next Ping.
 pub(crate) fn activesync_keepalive() -> Wire {
-    response(gzip_if_smaller(&activesync::ping_expired()))
-        + request(activesync::ping_request().len())
+    sequence(&[
+        response_message(gzip_if_smaller(&activesync::ping_expired())),
+        request_message(activesync::ping_request().len()),
+    ])
 }
 
 /// Microsoft's field figure for one heartbeat round trip ("about 600
@@ -137,42 +142,44 @@ pub(crate) fn limit(changes: &[Change<'_>]) -> usize {
 /// JMAP's initial sync: the mailbox's ids, then the mails in batches of 50.
 pub(crate) fn jmap_initial(mails: &[MailItem], state: u64) -> Wire {
     let ids: Vec<u64> = mails.iter().map(|m| m.id).collect();
-    let mut wire = exchange(
-        jmap::query_request(mails.len()).len(),
-        gzip_if_smaller(&jmap::query_response(&ids, state)),
-    );
+    let mut messages = vec![
+        request_message(jmap::query_request(mails.len()).len()),
+        response_message(gzip_if_smaller(&jmap::query_response(&ids, state))),
+    ];
     for batch in mails.chunks(50) {
         let ids: Vec<u64> = batch.iter().map(|m| m.id).collect();
         let list: Vec<(&MailItem, u32)> = batch.iter().map(|m| (m, m.flags)).collect();
-        wire += exchange(
-            jmap::get_request(&ids).len(),
-            gzip_if_smaller(&jmap::get_response(&list, state)),
-        );
+        messages.push(request_message(jmap::get_request(&ids).len()));
+        messages.push(response_message(gzip_if_smaller(&jmap::get_response(
+            &list, state,
+        ))));
     }
-    wire
+    sequence(&messages)
 }
 
 /// ActiveSync's initial sync: the priming Sync with key 0, then windows of
 /// 50 until nothing more is available.
 pub(crate) fn activesync_initial(mails: &[MailItem]) -> Wire {
-    let mut wire = exchange(
-        activesync::sync_request(MAIL_FOLDER, 0, None, false).len(),
-        gzip_if_smaller(&activesync::sync_response(MAIL_FOLDER, 1, &[], false)),
-    );
+    let mut messages = vec![
+        request_message(activesync::sync_request(MAIL_FOLDER, 0, None, false).len()),
+        response_message(gzip_if_smaller(&activesync::sync_response(
+            MAIL_FOLDER,
+            1,
+            &[],
+            false,
+        ))),
+    ];
     let batches: Vec<&[MailItem]> = mails.chunks(activesync::WINDOW_SIZE as usize).collect();
     for (n, batch) in batches.iter().enumerate() {
         let key = n as u64 + 1;
         let adds: Vec<Command<'_>> = batch.iter().map(|m| Command::AddMail(m, m.flags)).collect();
         let more = n + 1 < batches.len();
-        wire += exchange(
+        messages.push(request_message(
             activesync::sync_request(MAIL_FOLDER, key, Some(activesync::WINDOW_SIZE), n == 0).len(),
-            gzip_if_smaller(&activesync::sync_response(
-                MAIL_FOLDER,
-                key + 1,
-                &adds,
-                more,
-            )),
-        );
+        ));
+        messages.push(response_message(gzip_if_smaller(
+            &activesync::sync_response(MAIL_FOLDER, key + 1, &adds, more),
+        )));
     }
-    wire
+    sequence(&messages)
 }

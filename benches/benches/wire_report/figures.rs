@@ -35,6 +35,7 @@ impl Tally {
                 "up": w.up as f64 / n,
                 "down": w.down as f64 / n,
                 "total": w.total() as f64 / n,
+                "segments": w.segments as f64 / n,
             })
         };
         json!({
@@ -207,7 +208,8 @@ fn calendar_and_idle(
     assert!(keepalive.up == 0 && keepalive.down > 0, "{keepalive:?}");
     let jmap = costs::jmap_keepalive(interval / 1000);
     let activesync = costs::activesync_keepalive();
-    let wire = |w: Wire| json!({"up": w.up, "down": w.down, "total": w.total()});
+    let wire =
+        |w: Wire| json!({"up": w.up, "down": w.down, "total": w.total(), "segments": w.segments});
     figures.push(json!({
         "id": "keepalive",
         "label": "Keepalive, per interval when idle (both directions)",
@@ -244,9 +246,11 @@ pub(crate) fn initial_sync(messages: &[Vec<u8>]) -> Value {
     let tidings = Wire {
         up: with.up - without.up,
         down: with.down - without.down,
+        segments: 0,
     };
     let changes: Vec<Change<'_>> = mails.iter().map(Change::NewMail).collect();
-    let wire = |w: Wire| json!({"up": w.up, "down": w.down, "total": w.total()});
+    let wire =
+        |w: Wire| json!({"up": w.up, "down": w.down, "total": w.total(), "segments": w.segments});
     json!({
         "id": "initial_sync",
         "label": "Initial sync of 1,000 mails",

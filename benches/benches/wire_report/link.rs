@@ -102,7 +102,14 @@ impl Mailbox {
             server,
             seed,
         };
-        (link, Wire { up, down })
+        (
+            link,
+            Wire {
+                up,
+                down,
+                segments: 0,
+            },
+        )
     }
 }
 
@@ -152,7 +159,11 @@ impl Link {
             !self.client.is_closed() && !self.server.is_closed(),
             "the session ended"
         );
-        Wire { up, down }
+        Wire {
+            up,
+            down,
+            segments: 0,
+        }
     }
 
     /// The earliest time either side's timer fires.

@@ -18,6 +18,7 @@ mod costs;
 mod day;
 mod figures;
 mod link;
+mod tcp;
 
 use serde_json::json;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -130,6 +131,7 @@ fn main() {
             "initial_sync": figures::initial_sync(&small),
         },
         "day": day::run(&messages, &events),
+        "tcp": tcp::figures(&messages, &events),
         "inflate_bomb": inflate_bomb(),
     });
     println!("{report}");

@@ -7,6 +7,7 @@ mod goals;
 mod issue20;
 pub(crate) mod load;
 mod tables;
+mod tcpip;
 
 use super::measure::{Measured, Results};
 use serde_json::Value;
@@ -111,6 +112,7 @@ pub(crate) fn render(r: &Results) -> String {
     );
     goals::section(&mut md, r);
     tables::bytes_section(&mut md, r);
+    tcpip::section(&mut md, r);
     tables::speed_section(&mut md, r);
     tables::day_section(&mut md, r);
     tables::assumptions_section(&mut md, r);

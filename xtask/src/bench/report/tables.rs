@@ -473,9 +473,11 @@ pub(crate) fn assumptions_section(md: &mut String, r: &Results) {
            each at most), {}-byte HTTP/2 frame headers, HPACK header blocks of {} bytes per \
            request and {} per response (everything indexed but content-length and date). \
            HTTP/1.1 would add 200–600 bytes of headers per message, TLS 1.2 7 bytes per record.\n\
-         - **Not counted, for anyone**: TCP/IP headers and ACKs (about 52 bytes per segment, \
-           paid per message by every protocol), TCP, TLS and DNS setup, and connection \
-           handshakes (Tidings' reconnect is shown separately above).\n\
+         - **TCP/IP**: left out of the tables of bytes and counted apart ([With \
+           TCP/IP](#with-tcpip)): 52 bytes per segment, Tidings' segments counted on a real \
+           connection, the peers' modelled by one rule. Not counted for anyone: TCP, TLS and \
+           DNS setup, and connection handshakes (Tidings' reconnect is shown separately \
+           above).\n\
          - **JMAP** (RFC 8620/8621, calendars as JSCalendar, RFC 8984): push over EventSource \
            (a `StateChange` naming only the changed type); then one request with \
            `Email/changes` and two `Email/get` calls taking the created and updated ids by \
