@@ -9,7 +9,7 @@ use core::fmt;
 
 use aes_gcm::AeadInOut;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -30,35 +30,63 @@ const RESERVED_NONCE: u64 = u64::MAX;
 /// Without a key (`HasKey() == false`) encryption and decryption pass bytes
 /// through unchanged, as the spec requires during early handshake messages.
 pub struct CipherState {
+    key: Option<Key>,
+    n: u64,
+}
+
+/// A key and its AES-GCM key schedule.
+struct Key {
+    // Kept so a direction that is idle most of the time can drop the
+    // schedule and rebuild it ([`CipherState::key_and_nonce`]). It holds no
+    // more than the schedule does: AES-256's first two round keys are the
+    // key. Zeroized on drop.
+    raw: Zeroizing<[u8; KEY_LEN]>,
     // Expanded once per key: re-expanding the AES key schedule per message
     // costs more than sealing a small message. Its round keys are zeroized
     // on drop (`aes` feature `zeroize`).
-    cipher: Option<Aes256Gcm>,
-    n: u64,
+    cipher: Aes256Gcm,
+}
+
+impl Key {
+    fn new(raw: Zeroizing<[u8; KEY_LEN]>) -> Self {
+        let cipher = Aes256Gcm::new(&(*raw).into());
+        Key { raw, cipher }
+    }
 }
 
 impl CipherState {
     /// A `CipherState` with no key (`InitializeKey(empty)`).
     pub fn empty() -> Self {
-        CipherState { cipher: None, n: 0 }
+        CipherState { key: None, n: 0 }
     }
 
     /// `InitializeKey(k)`: a fresh key with `n = 0`.
     ///
     /// The key bytes are copied in; zeroize your own copy.
     pub fn new(key: [u8; KEY_LEN]) -> Self {
-        let mut key = key;
-        let cipher = Aes256Gcm::new(&key.into());
-        key.zeroize();
         CipherState {
-            cipher: Some(cipher),
+            key: Some(Key::new(Zeroizing::new(key))),
             n: 0,
+        }
+    }
+
+    /// The key and nonce of a keyed state, from which
+    /// [`resume`](Self::resume) rebuilds it.
+    pub(crate) fn key_and_nonce(&self) -> Option<(Zeroizing<[u8; KEY_LEN]>, u64)> {
+        self.key.as_ref().map(|k| (k.raw.clone(), self.n))
+    }
+
+    /// The state [`key_and_nonce`](Self::key_and_nonce) described.
+    pub(crate) fn resume(key: &Zeroizing<[u8; KEY_LEN]>, n: u64) -> Self {
+        CipherState {
+            key: Some(Key::new(key.clone())),
+            n,
         }
     }
 
     /// `HasKey()`.
     pub fn has_key(&self) -> bool {
-        self.cipher.is_some()
+        self.key.is_some()
     }
 
     /// The nonce the next message will use.
@@ -83,7 +111,7 @@ impl CipherState {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let Some(cipher) = &self.cipher else {
+        let Some(Key { cipher, .. }) = &self.key else {
             out.extend_from_slice(plaintext);
             return Ok(());
         };
@@ -124,7 +152,7 @@ impl CipherState {
         ciphertext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let Some(cipher) = &self.cipher else {
+        let Some(Key { cipher, .. }) = &self.key else {
             out.extend_from_slice(ciphertext);
             return Ok(());
         };
@@ -162,20 +190,24 @@ impl CipherState {
     ///
     /// `n` is left as it is, as the spec says. Without a key this does nothing.
     pub fn rekey(&mut self) {
-        let Some(cipher) = &self.cipher else {
+        let Some(key) = &mut self.key else {
             return;
         };
-        let mut key = [0u8; KEY_LEN];
+        let mut next = Zeroizing::new([0u8; KEY_LEN]);
         // In-place encryption of 32 bytes cannot fail: the only error is an
         // over-long buffer. Should it ever fail, the key is left unchanged
         // rather than replaced by zeros.
-        if cipher
-            .encrypt_inout_detached(&nonce_bytes(RESERVED_NONCE), &[], key.as_mut_slice().into())
+        if key
+            .cipher
+            .encrypt_inout_detached(
+                &nonce_bytes(RESERVED_NONCE),
+                &[],
+                next.as_mut_slice().into(),
+            )
             .is_ok()
         {
-            self.cipher = Some(Aes256Gcm::new(&key.into()));
+            *key = Key::new(next);
         }
-        key.zeroize();
     }
 }
 
@@ -243,6 +275,30 @@ mod tests {
         fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
         zeroized_on_drop::<aes_gcm::aes::Aes256>();
         zeroized_on_drop::<aes_gcm::Aes256Gcm>();
+    }
+
+    #[test]
+    fn a_state_resumed_from_its_key_and_nonce_goes_on_as_the_original() {
+        let mut tx = CipherState::new([7; 32]);
+        let mut rx = CipherState::new([7; 32]);
+        for round in 0..6u8 {
+            if round == 3 {
+                tx.rekey();
+                rx.rekey();
+            }
+            // Rebuild the receiver from its parts before every message.
+            let (key, n) = rx.key_and_nonce().expect("keyed");
+            rx = CipherState::resume(&key, n);
+            let mut sealed = Vec::new();
+            tx.encrypt_with_ad(b"ad", &[round; 5], &mut sealed).unwrap();
+            let mut opened = Vec::new();
+            rx.decrypt_with_ad(b"ad", &sealed, &mut opened).unwrap();
+            assert_eq!(
+                (opened.as_slice(), rx.nonce()),
+                (&[round; 5][..], u64::from(round) + 1)
+            );
+        }
+        assert!(CipherState::empty().key_and_nonce().is_none());
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub mod keys;
 pub mod pattern;
 #[deny(clippy::arithmetic_side_effects)]
 pub mod prologue;
+mod receiver;
 #[deny(clippy::arithmetic_side_effects)]
 pub mod rekey;
 #[deny(clippy::arithmetic_side_effects)]

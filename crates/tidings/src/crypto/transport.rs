@@ -13,6 +13,7 @@
 use core::fmt;
 
 use super::cipherstate::{CipherState, MAX_MESSAGE_LEN, TAG_LEN};
+use super::receiver::Receiver;
 use super::rekey::{MAX_MESSAGES_PER_KEY, RekeyPolicy};
 use super::symmetricstate::HASH_LEN;
 use crate::error::{Error, ErrorKind, Result};
@@ -37,7 +38,7 @@ pub enum Opened {
 /// stream order. Keys are zeroized when the transport is dropped.
 pub struct Transport {
     send: CipherState,
-    recv: CipherState,
+    recv: Receiver,
     handshake_hash: [u8; HASH_LEN],
     policy: RekeyPolicy,
     /// Messages sealed under the current send key, marker included.
@@ -58,7 +59,7 @@ impl Transport {
     ) -> Self {
         Transport {
             send,
-            recv,
+            recv: Receiver::new(recv),
             handshake_hash,
             policy: RekeyPolicy::DEFAULT,
             sent_under_key: 0,
@@ -82,6 +83,19 @@ impl Transport {
     /// [`ErrorKind::TransportClosed`].
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// Frees the receive key's expanded schedule (1,176 bytes) until the
+    /// next [`open`](Self::open), which rebuilds it from the key and nonce
+    /// kept: a server's sessions hear from their devices seldom, and this
+    /// is most of what an idle one holds.
+    pub fn rest_receiving(&mut self) {
+        self.recv.rest();
+    }
+
+    /// Whether the receive key's schedule is expanded now.
+    pub fn is_receiving_expanded(&self) -> bool {
+        self.recv.is_awake()
     }
 
     /// The nonce the next sealed message will use.
@@ -167,7 +181,8 @@ impl Transport {
         let opened = if ciphertext.len() > MAX_MESSAGE_LEN {
             Err(Error::from(ErrorKind::DecryptFailed))
         } else {
-            self.recv.decrypt_with_ad(&[], ciphertext, out)
+            self.recv
+                .with(|recv| recv.decrypt_with_ad(&[], ciphertext, out))
         };
         if opened.is_err() {
             self.closed = true;
@@ -177,7 +192,7 @@ impl Transport {
             ));
         }
         if out.len() == start {
-            self.recv.rekey();
+            self.recv.with(CipherState::rekey);
             return Ok(Opened::Rekeyed);
         }
         Ok(Opened::Payload)
@@ -187,7 +202,7 @@ impl Transport {
     #[cfg(feature = "testing")]
     pub fn set_nonces_for_testing_only(&mut self, send: u64, receive: u64) {
         self.send.set_nonce(send);
-        self.recv.set_nonce(receive);
+        self.recv.with(|recv| recv.set_nonce(receive));
     }
 
     /// Pretends `count` messages have been sealed under the current send key.

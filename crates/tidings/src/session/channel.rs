@@ -93,6 +93,22 @@ impl Channel {
         self.transport = Some(transport);
     }
 
+    /// Frees the receive key's expanded schedule until the next frame is
+    /// opened (see `Transport::rest_receiving`).
+    pub(crate) fn rest_receiving(&mut self) {
+        if let Some(transport) = &mut self.transport {
+            transport.rest_receiving();
+        }
+    }
+
+    /// Whether the receive key's schedule is expanded (tests).
+    #[cfg(feature = "testing")]
+    pub(crate) fn is_receiving_expanded(&self) -> bool {
+        self.transport
+            .as_ref()
+            .is_some_and(Transport::is_receiving_expanded)
+    }
+
     /// Sets when this side rekeys (before the transport is established).
     pub(crate) fn set_rekey_policy(&mut self, rekey: RekeyPolicy) {
         self.rekey = rekey;

@@ -269,16 +269,26 @@ impl ServerSession {
     }
 
     /// The next whole frame of `bytes`, if any; a frame the channel refuses
-    /// closes the session (an unknown version is answered first).
+    /// closes the session (an unknown version is answered first). Once the
+    /// bytes hold no more whole frames, the receive key's schedule is freed
+    /// until the next read: devices speak seldom (one-way keepalives, an
+    /// acknowledgement per push), and it is a quarter of an idle session.
     fn next_frame(&mut self, now_ms: u64, bytes: &mut &[u8]) -> Result<Option<Vec<u8>>> {
-        self.channel.next_frame(now_ms, bytes).map_err(|e| {
-            if matches!(e, Error::UnknownVersion(_)) {
-                let mut refusal = Vec::new();
-                crate::frame::encode_refusal(&mut refusal);
-                self.channel.queue_raw(refusal);
+        match self.channel.next_frame(now_ms, bytes) {
+            Ok(Some(frame)) => Ok(Some(frame)),
+            Ok(None) => {
+                self.channel.rest_receiving();
+                Ok(None)
             }
-            self.fail(e)
-        })
+            Err(e) => {
+                if matches!(e, Error::UnknownVersion(_)) {
+                    let mut refusal = Vec::new();
+                    crate::frame::encode_refusal(&mut refusal);
+                    self.channel.queue_raw(refusal);
+                }
+                Err(self.fail(e))
+            }
+        }
     }
 
     /// Sends every change the device has not been sent yet, within the
@@ -540,6 +550,13 @@ impl ServerSession {
     #[cfg(feature = "testing")]
     pub fn take_sent_envelopes_for_testing_only(&mut self) -> Vec<Vec<u8>> {
         self.channel.take_sent_for_testing_only()
+    }
+
+    /// Whether the receive key's schedule is expanded now: it is freed
+    /// after every read. Test builds only.
+    #[cfg(feature = "testing")]
+    pub fn is_receive_key_expanded_for_testing_only(&self) -> bool {
+        self.channel.is_receiving_expanded()
     }
 
     /// Sends arbitrary plaintext through the encrypted channel, bypassing
