@@ -86,15 +86,26 @@ pub(crate) async fn serve<B: Backend>(
                 Duration::from_millis(at.saturating_sub(now_ms()))
             });
         let throttle = budget.debt_wait(Instant::now());
-        let authenticated = device.is_some();
+        // One timer for the earliest of the three deadlines: every timer
+        // future lives in this task while it waits, for each of thousands
+        // of idle devices.
+        let now = tokio::time::Instant::now();
+        // A session that wants no timer for ages waits an hour at most.
+        let timer_at = now
+            .checked_add(wait)
+            .unwrap_or_else(|| now + Duration::from_secs(3600));
+        let mut deadline = (timer_at, Step::Timer);
+        if device.is_none() && handshake_deadline <= deadline.0 {
+            deadline = (handshake_deadline, Step::HandshakeExpired);
+        }
+        if !throttle.is_zero() && now + throttle <= deadline.0 {
+            deadline = (now + throttle, Step::Throttled);
+        }
+        let (at, fired) = deadline;
         let step = tokio::select! {
             read = wire.read(&mut buf), if throttle.is_zero() => Step::Read(read),
-            () = tokio::time::sleep(throttle), if !throttle.is_zero() => Step::Throttled,
-            () = tokio::time::sleep_until(handshake_deadline), if !authenticated => {
-                Step::HandshakeExpired
-            }
             change = recv(&mut changes) => Step::Change(change),
-            () = tokio::time::sleep(wait) => Step::Timer,
+            () = tokio::time::sleep_until(at) => fired,
             () = &mut shutdown => Step::Shutdown,
         };
         let step = match step {
@@ -139,7 +150,9 @@ pub(crate) async fn serve<B: Backend>(
                     let outbox = outbox.as_deref();
                     turn(pool, session, handshake, frames, &input, now_ms(), outbox)
                 });
-                let Some(done) = turn.await else { break };
+                let Some(done) = Box::pin(turn).await else {
+                    break;
+                };
                 session = done.session;
                 handshake = done.handshake;
                 budget.spend(store_ms(done.spent), Instant::now());
@@ -160,7 +173,8 @@ pub(crate) async fn serve<B: Backend>(
                             outbox.wake_if_queued();
                         }
                         let events = done.events;
-                        let Some(back) = handle_events(&shared, session, &mut device, events).await
+                        let Some(back) =
+                            Box::pin(handle_events(&shared, session, &mut device, events)).await
                         else {
                             break;
                         };
@@ -186,7 +200,7 @@ pub(crate) async fn serve<B: Backend>(
                 let Some(known) = device.as_mut() else {
                     continue;
                 };
-                let (result, back) = push(&shared, session, known, change).await;
+                let (result, back) = Box::pin(push(&shared, session, known, change)).await;
                 let Some(back) = back else { break };
                 session = back;
                 result
@@ -203,7 +217,8 @@ pub(crate) async fn serve<B: Backend>(
             tracing::info!(%peer, code = e.code(), error = %e, "session ended with an error");
         }
         let events: Vec<_> = std::iter::from_fn(|| session.poll_event()).collect();
-        let Some(back) = handle_events(&shared, session, &mut device, events).await else {
+        let Some(back) = Box::pin(handle_events(&shared, session, &mut device, events)).await
+        else {
             break;
         };
         session = back;
