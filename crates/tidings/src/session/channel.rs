@@ -181,7 +181,12 @@ impl Channel {
     }
 
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.outgoing.pop_front()
+        let next = self.outgoing.pop_front();
+        if next.is_none() && self.outgoing.capacity() > 0 {
+            // Drained: an idle session holds no send queue.
+            self.outgoing = VecDeque::new();
+        }
+        next
     }
 
     /// The next whole frame body from `input`, if any.

@@ -577,7 +577,13 @@ impl ServerSession {
 
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
+        let next = self.events.pop_front();
+        if next.is_none() && self.events.capacity() > 0 {
+            // Drained: an idle session holds no event buffer (events are
+            // large, and a turn's burst would otherwise stay allocated).
+            self.events = VecDeque::new();
+        }
+        next
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout), if ever.
