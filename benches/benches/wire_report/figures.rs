@@ -212,7 +212,7 @@ fn calendar_and_idle(
         |w: Wire| json!({"up": w.up, "down": w.down, "total": w.total(), "segments": w.segments});
     figures.push(json!({
         "id": "keepalive",
-        "label": "Keepalive, per interval when idle (both directions)",
+        "label": "Keepalive, per interval when idle (down + up; one way, the device sends none)",
         "changes": 1,
         "tidings": wire(keepalive),
         "jmap": wire(jmap),

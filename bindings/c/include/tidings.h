@@ -593,7 +593,8 @@ tidings_result tidings_client_poll_transmit(tidings_client *client, tidings_byte
 tidings_result tidings_client_poll_timeout(const tidings_client *client, uint64_t *out);
 
 /**
- * Tells the session the time has come (keepalive, idle timeout).
+ * Tells the session the time has come (a keepalive when they go both ways,
+ * the idle timeout).
  */
 tidings_result tidings_client_handle_timeout(tidings_client *client, uint64_t now_ms);
 

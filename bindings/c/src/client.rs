@@ -144,7 +144,8 @@ pub extern "C" fn tidings_client_poll_timeout(
     })
 }
 
-/// Tells the session the time has come (keepalive, idle timeout).
+/// Tells the session the time has come (a keepalive when they go both ways,
+/// the idle timeout).
 #[unsafe(no_mangle)]
 pub extern "C" fn tidings_client_handle_timeout(
     client: *mut tidings_client,

@@ -105,8 +105,9 @@ impl Client {
         self.session.poll_timeout().map(|at| at as f64)
     }
 
-    /// Tells the session the time has come: sends a keepalive, or closes
-    /// with error 605 (timeout) when the server has been silent too long.
+    /// Tells the session the time has come: sends a keepalive (when they go
+    /// both ways; one way, the device only listens), or closes with error
+    /// 605 (timeout) when the server has been silent too long.
     #[wasm_bindgen(js_name = handleTimeout)]
     pub fn handle_timeout(
         &mut self,

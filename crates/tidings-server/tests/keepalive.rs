@@ -21,6 +21,11 @@ async fn idle_device(two_way: bool, idle: Duration) -> ((u64, u64), Connection, 
     })
     .await;
     let mut phone = town.device(seed::CHIEF, "Sam's phone").await;
+    // Let whatever the sync left in flight (a last acknowledgement) cross
+    // before counting.
+    let _ = phone
+        .wait_for(Duration::from_millis(300), |_| None::<()>)
+        .await;
     let (sent, received) = phone.wire_bytes();
     // Nothing but keepalives can come: the wait must run out.
     let ended = phone
@@ -41,9 +46,10 @@ async fn idle_device(two_way: bool, idle: Duration) -> ((u64, u64), Connection, 
 async fn a_listening_device_sends_nothing_and_the_servers_keepalives_keep_it() {
     let ((sent, received), phone, town) = idle_device(false, Duration::from_secs(5)).await;
     assert_eq!(sent, 0, "a device that only listens sends no keepalive");
-    // About one 19-byte keepalive a second; the session is open past two
-    // and a half idle timeouts of the device's silence.
-    assert!((3 * 19..=6 * 19).contains(&received), "{received} bytes");
+    // About one 19-byte keepalive a second (at least two, whatever the
+    // machine's load); the session is open past two and a half idle
+    // timeouts of the device's silence.
+    assert!((2 * 19..=7 * 19).contains(&received), "{received} bytes");
     assert!(!phone.session().is_closed());
     town.server.shutdown().await;
 }

@@ -141,6 +141,7 @@ fn fields(envelope: &Envelope) -> Value {
             })).collect::<Vec<_>>(),
             "policy_version": w.policy.map(|p| p.version),
             "keepalive_seconds": w.policy.map(|p| p.keepalive_seconds),
+            "features": w.features,
         }),
         Some(Body::Enrolled(e)) => {
             json!({"device_id": e.device_id, "principal_id": e.principal_id})

@@ -106,3 +106,55 @@ fn a_refetch_flood_is_refused_and_repeats_are_sent_once() {
     assert_eq!(error, ErrorKind::LimitExceeded);
     assert_eq!(told, Some(ErrorKind::LimitExceeded));
 }
+
+/// A server (or a relay with its keys) that echoes one-way keepalives to a
+/// device that did not ask for them changes nothing: the device keeps
+/// sending its own (sync.md §5.5: a bit it did not set is absent).
+#[test]
+fn an_echo_the_device_did_not_ask_for_changes_nothing() {
+    use tidings::proto::{Feature, Welcome};
+    use tidings::session::{ClientConfig, ClientState, FEATURES, ServerConfig, Timers};
+    let mut town = Town::new();
+    let code = town.activation(town.chief, 3);
+    let state = ClientState::new([3; 32], town.server_public());
+    let config = ClientConfig {
+        features: FEATURES & !(Feature::OneWayKeepalive as u32),
+        ..ClientConfig::default()
+    };
+    let mut client =
+        ClientSession::enroll(config, state, &code, "phone", [4; 32], 0).expect("enroll");
+    let timers = Timers {
+        keepalive_ms: 30_000,
+        idle_timeout_ms: 60_000,
+    };
+    let mut server = ServerSession::new(
+        ServerConfig {
+            timers,
+            ..ServerConfig::default()
+        },
+        town.keys.clone(),
+        [5; 32],
+        0,
+    );
+    pump(&mut client, &mut server, &mut town.store, 0);
+    client_events(&mut client);
+    let unasked = Welcome {
+        features: Feature::OneWayKeepalive as u32,
+        ..Welcome::default()
+    };
+    let mut padded = Vec::new();
+    pad(&envelope(Body::Welcome(unasked)), &mut padded);
+    server
+        .send_plaintext_for_testing_only(1_000, &padded)
+        .expect("sealed");
+    pump(&mut client, &mut server, &mut town.store, 1_000);
+    assert!(!client.is_closed());
+    // Still both ways: the device's own keepalive is due 30 s after it
+    // last sent (its acknowledgements at time 0).
+    assert_eq!(client.poll_timeout(), Some(30_000));
+    client.handle_timeout(30_000).expect("keepalive");
+    assert!(
+        client.poll_transmit().is_some(),
+        "the device sent its keepalive"
+    );
+}

@@ -96,7 +96,9 @@ async fn serve<B: Backend>(
     app: Router,
     handoff: Handoff,
 ) {
-    super::tune_socket(&stream, &shared.config.timers);
+    if !super::tune_socket(&stream, &shared.config.timers) {
+        return;
+    }
     let ours = handoff.clone();
     let service = hyper::service::service_fn(move |mut request| {
         request.extensions_mut().insert(ConnectInfo(peer));

@@ -91,7 +91,10 @@ impl Limits {
     /// which way keepalives may go.
     pub fn session(&self) -> tidings::session::ServerConfig {
         let mut features = tidings::session::SERVER_FEATURES;
-        if self.two_way_keepalives {
+        // One way needs TCP_USER_TIMEOUT to find a vanished device
+        // (sync.md §5.4); without it every device sends its own.
+        let bounded = cfg!(any(target_os = "linux", target_os = "android"));
+        if self.two_way_keepalives || !bounded {
             features &= !(tidings::proto::Feature::OneWayKeepalive as u32);
         }
         tidings::session::ServerConfig {

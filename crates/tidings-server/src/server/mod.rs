@@ -320,16 +320,22 @@ pub(crate) async fn slot<B>(shared: &Shared<B>) -> Option<OwnedSemaphorePermit> 
 /// Socket options for every accepted connection: no Nagle delay (pushes
 /// are small and latency matters more than batching), and bytes left
 /// unacknowledged too long end the connection: a device that only listens
-/// to keepalives (sync.md §5.4) is found gone this way.
-fn tune_socket(stream: &tokio::net::TcpStream, timers: &Timers) {
+/// to keepalives (sync.md §5.4) is found gone this way. `false` when the
+/// timeout could not be set: the connection is then refused, since its
+/// device may be told keepalives go one way.
+fn tune_socket(stream: &tokio::net::TcpStream, timers: &Timers) -> bool {
     let _ = stream.set_nodelay(true);
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         let socket = socket2::SockRef::from(stream);
-        let _ = socket.set_tcp_user_timeout(Some(unacknowledged_timeout(timers)));
+        if let Err(e) = socket.set_tcp_user_timeout(Some(unacknowledged_timeout(timers))) {
+            tracing::warn!(error = %e, "cannot set TCP_USER_TIMEOUT; connection refused");
+            return false;
+        }
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let _ = timers;
+    true
 }
 
 /// How long a connection's sent bytes may stay unacknowledged
@@ -361,7 +367,9 @@ async fn accept_tcp<B: Backend>(shared: Arc<Shared<B>>, listener: TcpListener) {
                         continue;
                     }
                 };
-                tune_socket(&stream, &shared.config.timers);
+                if !tune_socket(&stream, &shared.config.timers) {
+                    continue;
+                }
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     connection::serve(shared, Wire::Tcp(stream), admission).await;
@@ -391,7 +399,7 @@ mod tests {
             keepalive_ms: 30_000,
             idle_timeout_ms: 100_000,
         };
-        tune_socket(&accepted, &timers);
+        assert!(tune_socket(&accepted, &timers));
         let socket = socket2::SockRef::from(&accepted);
         // A keepalive within 30 s, unacknowledged for 70 s: gone within 100.
         assert_eq!(

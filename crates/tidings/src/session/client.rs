@@ -341,8 +341,9 @@ impl ClientSession {
         }
     }
 
-    /// Sends a keepalive when due; closes with [`ErrorKind::Timeout`] when
-    /// the server has been silent too long.
+    /// Sends a keepalive when due (only when keepalives go both ways: one
+    /// way, the device only listens); closes with [`ErrorKind::Timeout`]
+    /// when the server has been silent too long.
     pub fn handle_timeout(&mut self, now_ms: u64) -> Result<()> {
         if self.is_closed() {
             return Ok(());

@@ -528,7 +528,8 @@ impl ServerSession {
         Ok(())
     }
 
-    /// Sends a keepalive when due; closes on silence.
+    /// Sends a keepalive when due; closes on silence, unless the device
+    /// only listens (one-way keepalives, sync.md §5.4).
     pub fn handle_timeout(&mut self, now_ms: u64) -> Result<()> {
         if self.is_closed() {
             return Ok(());
