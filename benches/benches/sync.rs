@@ -73,6 +73,7 @@ fn initial_page(c: &mut Criterion) {
     let limits = PageLimits {
         max_items: 1000,
         max_bytes: usize::MAX,
+        patches: false,
     };
     c.bench_function("initial_page_1000_mails_delta_and_encode", |b| {
         b.iter(|| match log.delta(black_box(&fresh), &limits) {
@@ -123,6 +124,7 @@ fn client_apply(c: &mut Criterion) {
     let limits = PageLimits {
         max_items: 1000,
         max_bytes: usize::MAX,
+        patches: false,
     };
     let Delta::Page(page) = log.delta(&fresh, &limits) else {
         unreachable!("a fresh cursor is served");

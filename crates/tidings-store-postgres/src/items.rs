@@ -14,7 +14,9 @@ use postgres::Row;
 use tidings::proto::Cursor;
 use tidings::store::ItemStore;
 use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
-use tidings::sync::{Delta, ItemState, LogEntry, LogHead, PageLimits, pack_item, page_after};
+use tidings::sync::{
+    Delta, ItemState, LogEntry, LogHead, PageLimits, StoredPatch, pack_item, page_after,
+};
 use tidings::{Error, ErrorKind, Result};
 
 fn no_item() -> Error {
@@ -77,7 +79,23 @@ fn live_item(conn: &mut Conn, collection: u64, id: u64) -> Result<Option<(Bytes,
         .transpose()
 }
 
-/// Writes item `id` live at `modseq`, content and flags.
+/// The patch from item `id`'s live content, if any, to `new` (sync.md
+/// §3.1). Read after [`bump`], whose row lock orders writers.
+fn patch_to(conn: &mut Conn, collection: u64, id: u64, new: &[u8]) -> Result<Option<StoredPatch>> {
+    let row = conn.query_opt(
+        "SELECT packed, content_modseq FROM items
+         WHERE collection = $1 AND id = $2 AND packed IS NOT NULL",
+        &[&to_sql(collection), &to_sql(id)],
+    )?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let old: Vec<u8> = get(&row, 0)?;
+    Ok(StoredPatch::between(&old, get_u64(&row, 1)?, new))
+}
+
+/// Writes item `id` live at `modseq`, content, flags and the patch from
+/// its previous content.
 fn write_live(
     conn: &mut Conn,
     collection: u64,
@@ -85,19 +103,24 @@ fn write_live(
     modseq: u64,
     packed: &[u8],
     flags: u32,
+    patch: Option<&StoredPatch>,
 ) -> Result<()> {
     conn.execute(
-        "INSERT INTO items (collection, id, modseq, content_modseq, packed, flags)
-         VALUES ($1, $2, $3, $3, $4, $5)
+        "INSERT INTO items
+           (collection, id, modseq, content_modseq, packed, flags, patch_base, patch)
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7)
          ON CONFLICT (collection, id) DO UPDATE SET
            modseq = excluded.modseq, content_modseq = excluded.modseq,
-           packed = excluded.packed, flags = excluded.flags",
+           packed = excluded.packed, flags = excluded.flags,
+           patch_base = excluded.patch_base, patch = excluded.patch",
         &[
             &to_sql(collection),
             &to_sql(id),
             &to_sql(modseq),
             &packed,
             &i64::from(flags),
+            &patch.map(|p| to_sql(p.base)),
+            &patch.map(|p| &p.packed[..]),
         ],
     )
     .map(drop)
@@ -112,11 +135,11 @@ fn upsert(
 ) -> Result<(u64, u64)> {
     conn.atomic(|conn| {
         let modseq = bump(conn, collection)?;
-        let id = match id {
-            Some(id) => id,
-            None => fresh_id(conn)?,
+        let (id, patch) = match id {
+            Some(id) => (id, patch_to(conn, collection, id, packed)?),
+            None => (fresh_id(conn)?, None),
         };
-        write_live(conn, collection, id, modseq, packed, flags)?;
+        write_live(conn, collection, id, modseq, packed, flags, patch.as_ref())?;
         Ok((id, modseq))
     })
 }
@@ -149,7 +172,8 @@ fn remove(conn: &mut Conn, collection: u64, id: u64) -> Result<u64> {
         live_item(conn, collection, id)?.ok_or_else(no_item)?;
         let modseq = bump(conn, collection)?;
         conn.execute(
-            "UPDATE items SET modseq = $3, content_modseq = $3, packed = NULL, flags = 0
+            "UPDATE items SET modseq = $3, content_modseq = $3, packed = NULL, flags = 0,
+               patch_base = NULL, patch = NULL
              WHERE collection = $1 AND id = $2",
             &[&to_sql(collection), &to_sql(id), &to_sql(modseq)],
         )?;
@@ -200,7 +224,7 @@ impl PostgresStore {
                 "INSERT INTO messages (id, raw) VALUES ($1, $2)",
                 &[&to_sql(id), &raw],
             )?;
-            write_live(conn, collection, id, modseq, &packed, 0)?;
+            write_live(conn, collection, id, modseq, &packed, 0, None)?;
             Ok(id)
         })
     }
@@ -249,10 +273,12 @@ impl ItemStore for PostgresStore {
         // page claim a modseq its entries do not match.
         let rows = self.conn().query(
             "SELECT c.epoch, c.modseq, c.floor,
-                    i.id, i.modseq, i.content_modseq, i.packed, i.flags
+                    i.id, i.modseq, i.content_modseq, i.packed, i.flags,
+                    i.patch_base, i.patch
              FROM collections c
              LEFT JOIN LATERAL (
-                 SELECT id, modseq, content_modseq, packed, flags FROM items
+                 SELECT id, modseq, content_modseq, packed, flags, patch_base, patch
+                 FROM items
                  WHERE collection = c.id AND modseq > $2 ORDER BY modseq LIMIT $3
              ) i ON true
              WHERE c.id = $1
@@ -274,11 +300,19 @@ impl ItemStore for PostgresStore {
             let Some(id) = get::<Option<i64>>(row, 3)? else {
                 continue;
             };
+            let patch = match (get::<Option<i64>>(row, 8)?, get::<Option<Vec<u8>>>(row, 9)?) {
+                (Some(base), Some(packed)) => Some(StoredPatch {
+                    base: from_sql(base),
+                    packed: packed.into(),
+                }),
+                _ => None,
+            };
             let state = match get::<Option<Vec<u8>>>(row, 6)? {
                 Some(packed) => ItemState::Live {
                     packed: packed.into(),
                     flags: get_u32(row, 7)?,
                     content_modseq: get_u64(row, 5)?,
+                    patch,
                 },
                 None => ItemState::Removed,
             };

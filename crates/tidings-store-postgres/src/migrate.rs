@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[Migration] = &[
         file: "0003_policy_notice.sql",
         sql: include_str!("../migrations/0003_policy_notice.sql"),
     },
+    Migration {
+        version: 4,
+        file: "0004_item_patches.sql",
+        sql: include_str!("../migrations/0004_item_patches.sql"),
+    },
 ];
 
 /// The advisory lock key that serializes migrations ("tidings" in ASCII).

@@ -57,6 +57,27 @@ impl Admin for PostgresStore {
     }
 }
 
+/// A calendar item's packed version `b`: versions share most of their
+/// content, so replacing one with another keeps a patch (sync.md §3.1).
+fn version(b: u8) -> Bytes {
+    use tidings::proto::{Attendee, CalendarEvent, CalendarItem, item::Kind};
+    let attendee = Attendee {
+        status: i32::from(b % 5),
+        ..Attendee::default()
+    };
+    tidings::sync::pack_item(Kind::Calendar(CalendarItem {
+        version: u64::from(b),
+        master: Some(CalendarEvent {
+            summary: "Council meeting".into(),
+            location: format!("Room {}", b % 4),
+            description: "Budget, second reading. ".repeat(8),
+            attendees: vec![attendee; 3],
+            ..CalendarEvent::default()
+        }),
+        ..CalendarItem::default()
+    }))
+}
+
 /// Applies one change to a store; `ids` are the items created so far.
 /// Returns the new modseq (or the delivered id), as the store reported it.
 fn apply<S: Admin>(
@@ -68,14 +89,12 @@ fn apply<S: Admin>(
     let pick = |i: usize| ids.get(i % ids.len().max(1)).copied();
     match *change {
         Change::Add(b) => {
-            let (id, modseq) = store
-                .upsert(collection, None, Bytes::from(vec![b; 1 + b as usize]), 0)
-                .ok()?;
+            let (id, modseq) = store.upsert(collection, None, version(b), 0).ok()?;
             ids.push(id);
             Some(modseq)
         }
         Change::Replace(i, b) => store
-            .upsert(collection, pick(i), Bytes::from(vec![b; 3]), 1)
+            .upsert(collection, pick(i), version(b), 1)
             .ok()
             .map(|(_, m)| m),
         Change::Flag(i, f) => store.set_flags(collection, pick(i)?, f).ok(),
@@ -122,9 +141,11 @@ fn case(
     }
     prop_assert_eq!(memory.items(inbox), pg.items(inbox));
     prop_assert_eq!(memory.collection_state(inbox), pg.collection_state(inbox));
+    // Odd page sizes for a device that applies patches, even for one that does not.
     let limits = PageLimits {
         max_items,
         max_bytes: 600,
+        patches: max_items % 2 == 1,
     };
     for (modseq, floor, partial, epoch) in cursors {
         let cursor = Cursor {

@@ -224,6 +224,7 @@ mod tests {
         let limits = PageLimits {
             max_items: 100,
             max_bytes: 48 * 1024,
+            patches: false,
         };
         let Delta::Page(page) = pool
             .read(|r| r.delta(&at(inbox, 3), &limits))

@@ -9,12 +9,14 @@ use tidings::proto::Cursor;
 use tidings::store::ItemStore;
 use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
 use tidings::sync::{
-    Delta, ItemState, LogEntry, LogHead, MAX_PACKED_ITEM, PageLimits, pack_item, page_after,
+    Delta, ItemState, LogEntry, LogHead, MAX_PACKED_ITEM, PageLimits, StoredPatch, pack_item,
+    page_after,
 };
 use tidings::{Error, ErrorKind, Result};
 
 /// The delta query: a collection's changes after a modseq, in order.
-pub(crate) const DELTA_SQL: &str = "SELECT id, modseq, content_modseq, packed, flags FROM items
+pub(crate) const DELTA_SQL: &str =
+    "SELECT id, modseq, content_modseq, packed, flags, patch_base, patch FROM items
      WHERE collection = ?1 AND modseq > ?2 ORDER BY modseq";
 
 fn no_item() -> Error {
@@ -141,6 +143,22 @@ impl SqliteStore {
             .map_err(storage)
     }
 
+    /// Item `id`'s packed content and its content modseq, if live.
+    fn live_content(&self, collection: u64, id: u64) -> Result<Option<(Vec<u8>, u64)>> {
+        self.conn
+            .prepare_cached(
+                "SELECT packed, content_modseq FROM items
+                 WHERE collection = ?1 AND id = ?2 AND packed IS NOT NULL",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![to_sql(collection), to_sql(id)], |row| {
+                    Ok((row.get(0)?, from_sql(row.get(1)?)))
+                })
+                .optional()
+            })
+            .map_err(storage)
+    }
+
     /// Bumps the collection's modseq and writes item `id`'s new state at it.
     /// `content` says whether the content changed (not just the flags).
     fn write_item(
@@ -179,15 +197,26 @@ impl SqliteStore {
             .and_then(|mut s| s.query_row([to_sql(collection)], |row| row.get::<_, i64>(0)))
             .map(from_sql)
             .map_err(storage)?;
+        // New content keeps the patch from the content it replaces (sync.md
+        // §3.1); a flag change keeps the patch it had.
+        let patch = match (&packed, content) {
+            (Some(new), true) => self
+                .live_content(collection, id)?
+                .and_then(|(old, base)| StoredPatch::between(&old, base, new)),
+            _ => None,
+        };
         self.conn
             .prepare_cached(
-                "INSERT INTO items (collection, id, modseq, content_modseq, packed, flags)
-                 VALUES (?1, ?2, ?3, ?3, ?4, ?5)
+                "INSERT INTO items
+                   (collection, id, modseq, content_modseq, packed, flags, patch_base, patch)
+                 VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?7, ?8)
                  ON CONFLICT (collection, id) DO UPDATE SET
                    modseq = excluded.modseq,
                    content_modseq = CASE WHEN ?6 THEN excluded.modseq ELSE content_modseq END,
                    packed = excluded.packed,
-                   flags = excluded.flags",
+                   flags = excluded.flags,
+                   patch_base = CASE WHEN ?6 THEN excluded.patch_base ELSE patch_base END,
+                   patch = CASE WHEN ?6 THEN excluded.patch ELSE patch END",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -196,7 +225,9 @@ impl SqliteStore {
                     to_sql(modseq),
                     packed.as_deref(),
                     flags,
-                    content
+                    content,
+                    patch.as_ref().map(|p| to_sql(p.base)),
+                    patch.as_ref().map(|p| &p.packed[..]),
                 ])
             })
             .map_err(storage)?;
@@ -228,11 +259,22 @@ impl ItemStore for SqliteStore {
                 params![to_sql(cursor.collection_id), to_sql(cursor.modseq)],
                 |row| {
                     let packed: Option<Vec<u8>> = row.get(3)?;
+                    let patch = match (
+                        row.get::<_, Option<i64>>(5)?,
+                        row.get::<_, Option<Vec<u8>>>(6)?,
+                    ) {
+                        (Some(base), Some(packed)) => Some(StoredPatch {
+                            base: from_sql(base),
+                            packed: Bytes::from(packed),
+                        }),
+                        _ => None,
+                    };
                     let state = match packed {
                         Some(packed) => ItemState::Live {
                             packed: packed.into(),
                             flags: row.get(4)?,
                             content_modseq: from_sql(row.get(2)?),
+                            patch,
                         },
                         None => ItemState::Removed,
                     };

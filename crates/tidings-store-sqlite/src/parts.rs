@@ -224,7 +224,10 @@ Content-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding
                 .conn
                 .execute_batch(
                     "DROP TABLE parts; DROP TABLE part_chunks;
-                     DROP INDEX collections_by_owner; PRAGMA user_version = 1;",
+                     DROP INDEX collections_by_owner;
+                     ALTER TABLE items DROP COLUMN patch;
+                     ALTER TABLE items DROP COLUMN patch_base;
+                     PRAGMA user_version = 1;",
                 )
                 .expect("downgraded");
             (inbox, id)
@@ -234,7 +237,7 @@ Content-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding
             .conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .expect("version");
-        assert_eq!(version, 3);
+        assert_eq!(version, 4);
         assert!(
             store.item(inbox, id).expect("readable").is_some(),
             "mail kept"

@@ -6,7 +6,7 @@ use tidings::{Error, ErrorKind, Result};
 
 /// The schema this build writes. Older files are migrated forward; a newer
 /// one is refused rather than misread.
-const VERSION: i64 = 3;
+const VERSION: i64 = 4;
 
 const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);
@@ -108,6 +108,14 @@ CREATE TABLE part_chunks (
 /// list scanned every collection of every principal.
 const V3: &str = "CREATE INDEX collections_by_owner ON collections (owner);";
 
+/// Version 4: each item keeps the patch from its previous content to its
+/// current one (sync.md §3.1) and the content modseq it starts from; NULL
+/// when there is none (a new item, or one whose patch would not pay).
+const V4: &str = "
+ALTER TABLE items ADD COLUMN patch_base INTEGER;
+ALTER TABLE items ADD COLUMN patch BLOB;
+";
+
 /// Bytes per stored piece of a part: one range answer (48 KiB) touches at
 /// most two.
 pub(super) const PART_CHUNK: usize = 64 << 10;
@@ -127,17 +135,22 @@ fn upgrade(conn: &Connection) -> Result<()> {
         .map_err(storage)?;
     match version {
         0 => conn
-            .execute_batch(&format!("{V1} {V2} {V3} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!(
+                "{V1} {V2} {V3} {V4} PRAGMA user_version = {VERSION};"
+            ))
             .map_err(storage),
         // A version 1 file: add the part tables and split the parts of the
         // messages it holds, once, so every message is served by range.
         1 => {
-            conn.execute_batch(&format!("{V2} {V3} PRAGMA user_version = {VERSION};"))
+            conn.execute_batch(&format!("{V2} {V3} {V4} PRAGMA user_version = {VERSION};"))
                 .map_err(storage)?;
             super::parts::split_stored_messages(conn)
         }
         2 => conn
-            .execute_batch(&format!("{V3} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!("{V3} {V4} PRAGMA user_version = {VERSION};"))
+            .map_err(storage),
+        3 => conn
+            .execute_batch(&format!("{V4} PRAGMA user_version = {VERSION};"))
             .map_err(storage),
         VERSION => Ok(()),
         _ => Err(Error::new(
@@ -172,7 +185,12 @@ mod tests {
             assert!(has_owner_index(&store));
             store
                 .conn
-                .execute_batch("DROP INDEX collections_by_owner; PRAGMA user_version = 2;")
+                .execute_batch(
+                    "DROP INDEX collections_by_owner;
+                     ALTER TABLE items DROP COLUMN patch;
+                     ALTER TABLE items DROP COLUMN patch_base;
+                     PRAGMA user_version = 2;",
+                )
                 .expect("downgraded");
         }
         let store = SqliteStore::open(&path, Durability::Process).expect("upgraded");
@@ -186,5 +204,69 @@ mod tests {
             )
             .expect("plan");
         assert!(plan.contains("collections_by_owner"), "{plan}");
+    }
+
+    #[test]
+    fn a_version_3_file_keeps_its_items_and_gains_patches() {
+        use tidings::proto::{CalendarEvent, CalendarItem, CollectionKind, Cursor, item::Kind};
+        use tidings::store::{Directory, ItemStore};
+        use tidings::sync::{Delta, PageLimits, pack_item};
+        let filler: Vec<String> = (0..80u32).map(|i| (i * 7919 % 1000).to_string()).collect();
+        let event = |location: &str| {
+            pack_item(Kind::Calendar(CalendarItem {
+                id: 1,
+                version: 1,
+                floating_tzid: filler.join(","),
+                master: Some(CalendarEvent {
+                    location: location.into(),
+                    ..CalendarEvent::default()
+                }),
+                ..CalendarItem::default()
+            }))
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v3.db");
+        let (calendar, id, first) = {
+            let mut store = SqliteStore::open(&path, Durability::Process).expect("new");
+            let owner = store
+                .add_principal("Ada", "ada@town.example")
+                .expect("principal");
+            let calendar = store
+                .add_collection(owner, CollectionKind::Calendar, "Calendar")
+                .expect("calendar");
+            let (id, first) = store.upsert(calendar, None, event("A"), 0).expect("write");
+            store
+                .conn
+                .execute_batch(
+                    "ALTER TABLE items DROP COLUMN patch;
+                     ALTER TABLE items DROP COLUMN patch_base;
+                     PRAGMA user_version = 3;",
+                )
+                .expect("downgraded");
+            (calendar, id, first)
+        };
+        let mut store = SqliteStore::open(&path, Durability::Process).expect("upgraded");
+        assert_eq!(
+            store.item(calendar, id).expect("read"),
+            Some((event("A"), 0))
+        );
+        assert!(store.collection(calendar).is_ok());
+        store
+            .upsert(calendar, Some(id), event("B"), 0)
+            .expect("rewrite");
+        let cursor = Cursor {
+            collection_id: calendar,
+            epoch: 1,
+            modseq: first,
+            ..Cursor::default()
+        };
+        let limits = PageLimits {
+            patches: true,
+            ..PageLimits::default()
+        };
+        match store.delta(&cursor, &limits).expect("delta") {
+            Delta::Page(page) => assert_eq!(page.patches.len(), 1, "{page:?}"),
+            Delta::Resync(resync) => panic!("{resync:?}"),
+        }
     }
 }

@@ -31,6 +31,27 @@ fn change() -> impl Strategy<Value = Change> {
     ]
 }
 
+/// A calendar item's packed version `b`: versions share most of their
+/// content, so replacing one with another keeps a patch (sync.md §3.1).
+fn version(b: u8) -> Bytes {
+    use tidings::proto::{Attendee, CalendarEvent, CalendarItem, item::Kind};
+    let attendee = Attendee {
+        status: i32::from(b % 5),
+        ..Attendee::default()
+    };
+    tidings::sync::pack_item(Kind::Calendar(CalendarItem {
+        version: u64::from(b),
+        master: Some(CalendarEvent {
+            summary: "Council meeting".into(),
+            location: format!("Room {}", b % 4),
+            description: "Budget, second reading. ".repeat(8),
+            attendees: vec![attendee; 3],
+            ..CalendarEvent::default()
+        }),
+        ..CalendarItem::default()
+    }))
+}
+
 /// Applies one change to a store; `ids` are the items created so far.
 fn apply<S: ItemStore>(
     store: &mut S,
@@ -42,14 +63,12 @@ fn apply<S: ItemStore>(
     let pick = |i: usize| ids.get(i % ids.len().max(1)).copied();
     match *change {
         Change::Add(b) => {
-            let (id, modseq) = store
-                .upsert(collection, None, Bytes::from(vec![b; 1 + b as usize]), 0)
-                .ok()?;
+            let (id, modseq) = store.upsert(collection, None, version(b), 0).ok()?;
             ids.push(id);
             Some(modseq)
         }
         Change::Replace(i, b) => store
-            .upsert(collection, pick(i), Bytes::from(vec![b; 3]), 1)
+            .upsert(collection, pick(i), version(b), 1)
             .ok()
             .map(|(_, m)| m),
         Change::Flag(i, f) => store.set_flags(collection, pick(i)?, f).ok(),
@@ -107,7 +126,7 @@ proptest! {
             prop_assert_eq!(a, b, "{:?}", change);
         }
         prop_assert_eq!(memory.items(inbox), sqlite.items(inbox));
-        let limits = PageLimits { max_items, max_bytes: 600 };
+        let limits = PageLimits { max_items, max_bytes: 600, patches: max_items % 2 == 0 };
         for (modseq, floor, partial, epoch) in cursors {
             let cursor = Cursor { collection_id: inbox, epoch, modseq, floor, partial };
             prop_assert_eq!(
@@ -352,6 +371,7 @@ fn the_delta_query_stays_prepared_whatever_is_bound() {
         let limits = PageLimits {
             max_items: 1 + (n as usize % 7),
             max_bytes: 48 * 1024,
+            patches: true,
         };
         sqlite.delta(&cursor, &limits).expect("delta");
     }

@@ -324,7 +324,7 @@ fn a_new_renamed_or_withdrawn_collection_reaches_the_device_in_the_session() {
 fn the_features_a_hello_carries_are_the_clients_config() {
     let config = ClientConfig::default();
     assert_eq!(config.features, tidings::session::FEATURES);
-    assert_eq!(tidings::session::FEATURES, 7);
+    assert_eq!(tidings::session::FEATURES, 15);
     let hello = Envelope {
         body: Some(Body::Hello(Hello {
             features: config.features,
@@ -332,7 +332,7 @@ fn the_features_a_hello_carries_are_the_clients_config() {
         })),
     };
     let decoded: Envelope = tidings::proto::decode(&tidings::proto::encode(&hello)).expect("hello");
-    assert!(matches!(decoded.body, Some(Body::Hello(h)) if h.features == 7));
+    assert!(matches!(decoded.body, Some(Body::Hello(h)) if h.features == 15));
 }
 
 /// An acknowledgement costs the server no read of a collection it has sent

@@ -155,6 +155,9 @@ fn fields(envelope: &Envelope) -> Value {
             })).collect::<Vec<_>>(),
             "flag_changes": p.flag_changes.iter().map(|f| json!([f.id, f.flags])).collect::<Vec<_>>(),
             "removals": p.removals,
+            "patches": p.patches.iter().map(|x| json!({
+                "id": x.id, "flags": x.flags, "packed": hex::encode(&x.packed),
+            })).collect::<Vec<_>>(),
         }),
         Some(Body::Ack(a)) => json!({
             "cursors": a.cursors.iter().map(|c| json!({

@@ -87,9 +87,11 @@ fn sync(
     duplicate_every: usize,
     stop_after: Option<usize>,
 ) -> bool {
+    // Changed items as patches for odd page sizes, whole for even ones.
     let limits = PageLimits {
         max_items,
         max_bytes: 1 << 20,
+        patches: max_items % 2 == 1,
     };
     for n in 0.. {
         if stop_after == Some(n) {
@@ -269,6 +271,7 @@ fn a_gap_is_refused_and_the_replica_is_unchanged() {
     let limits = PageLimits {
         max_items: 2,
         max_bytes: 1 << 20,
+        ..PageLimits::default()
     };
     let Delta::Page(first) = log.delta(&replica.cursor(), &limits) else {
         panic!("resync")

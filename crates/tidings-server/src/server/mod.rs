@@ -37,7 +37,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tidings::crypto::{DEFAULT_DH_CACHE_CAPACITY, StaticKeypair};
+use tidings::proto::Feature;
 use tidings::session::{ServerConfig, SharedDhCache, Timers};
+use tidings::sync::PageLimits;
 use tidings::{Error, ErrorKind, Result};
 use tidings_store_postgres::PostgresPool;
 use tokio::net::TcpListener;
@@ -212,10 +214,16 @@ impl<B: Backend> Server<B> {
         });
         let mut tasks = JoinSet::new();
         let (ready, watching) = tokio::sync::oneshot::channel();
+        // Pages prepared once carry patches when this server sends them:
+        // a device that does not apply them computes its own.
+        let prepared_limits = PageLimits {
+            patches: options.session.features & Feature::ItemPatches as u32 != 0,
+            ..options.session.page_limits
+        };
         tasks.spawn(hub::watch(
             shared.hub.clone(),
             shared.access.clone(),
-            options.session.page_limits,
+            prepared_limits,
             options.poll_interval,
             ready,
             stopped(shared.shutdown.clone()),

@@ -35,10 +35,12 @@ pub struct ClientConfig {
 }
 
 /// Every feature this client asks for (`Hello.features`): `CaughtUp`,
-/// `CollectionsChanged`, and one-way keepalives (it sends none of its own
-/// when the server takes that up).
-pub const FEATURES: u32 =
-    Feature::CaughtUp as u32 | Feature::CollectionUpdates as u32 | Feature::OneWayKeepalive as u32;
+/// `CollectionsChanged`, one-way keepalives (it sends none of its own
+/// when the server takes that up) and item patches.
+pub const FEATURES: u32 = Feature::CaughtUp as u32
+    | Feature::CollectionUpdates as u32
+    | Feature::OneWayKeepalive as u32
+    | Feature::ItemPatches as u32;
 
 impl Default for ClientConfig {
     fn default() -> Self {

@@ -20,6 +20,8 @@ pub struct PreparedPage {
     /// Changes it carries: a device that asked for smaller pages
     /// (`Hello.page_items`) does not take a larger one.
     pub(crate) changes: usize,
+    /// It carries patches: only for devices that apply them.
+    pub(crate) patches: bool,
 }
 
 impl PreparedPage {
@@ -40,7 +42,9 @@ impl PreparedPage {
             floor: page.floor,
             partial: page.more,
         };
-        let changes = page.upserts.len() + page.removals.len() + page.flag_changes.len();
+        let changes =
+            page.upserts.len() + page.removals.len() + page.flag_changes.len() + page.patches.len();
+        let patches = !page.patches.is_empty();
         page.advance = page.to_modseq - page.from_modseq;
         page.from_modseq = 0;
         page.to_modseq = 0;
@@ -57,6 +61,7 @@ impl PreparedPage {
             to,
             padded,
             changes,
+            patches,
         }))
     }
 

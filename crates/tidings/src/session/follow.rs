@@ -3,6 +3,7 @@
 //! the per-device sync state there is (cursors, never queues), and the
 //! paging rules live here.
 
+use super::fanout::PreparedPage;
 use super::preview;
 use crate::error::{ErrorKind, Result};
 use crate::proto::{CaughtUp, Cursor, DeltaPage, Hello, ItemUpsert, envelope::Body};
@@ -93,10 +94,14 @@ impl Follows {
         store: &S,
         principal: u64,
         hello: &Hello,
+        patches: bool,
     ) -> Result<()> {
         self.map.clear();
         let wanted = usize::try_from(hello.preview_bytes).unwrap_or(usize::MAX);
         self.trim_to = (wanted != 0 && wanted < self.packed_preview).then_some(wanted);
+        // A device with cut previews holds versions patches do not start
+        // from: it gets changed items whole.
+        self.limits.patches = patches && self.trim_to.is_none();
         // The device's page size, within the server's (sync.md §3 rule 3).
         let items = usize::try_from(hello.page_items).unwrap_or(usize::MAX);
         self.limits.max_items = match items {
@@ -177,7 +182,8 @@ impl Follows {
             Delta::Page(mut page) => {
                 let empty = page.upserts.is_empty()
                     && page.removals.is_empty()
-                    && page.flag_changes.is_empty();
+                    && page.flag_changes.is_empty()
+                    && page.patches.is_empty();
                 // An empty page moves nothing: never sent (a device with
                 // nothing in an empty collection keeps its cursor at 0).
                 let fresh_and_empty = follow.sent.modseq == 0 && page.to_modseq == 0;
@@ -221,9 +227,14 @@ impl Follows {
 
     /// Takes a prepared page if `collection` stands exactly at `from` in this
     /// session with the window open; the page then ends at `to`.
-    pub(crate) fn take_prepared(&mut self, from: &Cursor, to: &Cursor, changes: usize) -> bool {
-        if self.trim_to.is_some() || changes > self.limits.max_items {
-            // This device's pages are cut to its preview size, or smaller.
+    pub(crate) fn take_prepared(&mut self, page: &PreparedPage) -> bool {
+        let (from, to) = (&page.from, &page.to);
+        if self.trim_to.is_some()
+            || page.changes > self.limits.max_items
+            || (page.patches && !self.limits.patches)
+        {
+            // This device's pages are cut to its preview size, or smaller,
+            // or it does not apply patches.
             return false;
         }
         let Some(follow) = self.map.get_mut(&from.collection_id) else {

@@ -47,12 +47,15 @@ pub struct ServerConfig {
 }
 
 /// Every `Hello.features` bit this server takes up, echoed in
-/// `Welcome.features`: `CaughtUp`, `CollectionsChanged`, and one-way
+/// `Welcome.features`: `CaughtUp`, `CollectionsChanged`, one-way
 /// keepalives (sync.md §5.4: it then never times the device out for
 /// silence, so whoever runs the session must learn from the transport that
-/// a device is gone; the reference server sets `TCP_USER_TIMEOUT`).
-pub const SERVER_FEATURES: u32 =
-    Feature::CaughtUp as u32 | Feature::CollectionUpdates as u32 | Feature::OneWayKeepalive as u32;
+/// a device is gone; the reference server sets `TCP_USER_TIMEOUT`), and
+/// item patches (§3.1, from a store that keeps them).
+pub const SERVER_FEATURES: u32 = Feature::CaughtUp as u32
+    | Feature::CollectionUpdates as u32
+    | Feature::OneWayKeepalive as u32
+    | Feature::ItemPatches as u32;
 
 impl ServerConfig {
     /// The policy a device gets when none was set for it (sync.md §5.7):
@@ -410,10 +413,7 @@ impl ServerSession {
 
     /// Sends `page` if this session stands where it starts.
     fn send_prepared(&mut self, now_ms: u64, page: &PreparedPage) -> Result<bool> {
-        if !self
-            .follows
-            .take_prepared(&page.from, &page.to, page.changes)
-        {
+        if !self.follows.take_prepared(page) {
             return Ok(false);
         }
         self.channel
@@ -924,7 +924,8 @@ impl ServerSession {
         principal: u64,
         hello: &Hello,
     ) -> Result<()> {
-        self.follows.start(store, principal, hello)?;
+        let patches = self.has(Feature::ItemPatches);
+        self.follows.start(store, principal, hello, patches)?;
         self.push_changes(now_ms, store)
     }
 

@@ -6,7 +6,7 @@
 //! collection of n items, and the log never grows past one entry per item
 //! (plus tombstones until they are compacted).
 
-use super::page::{Delta, ItemState, LogEntry, LogHead, PageLimits, page_after};
+use super::page::{Delta, ItemState, LogEntry, LogHead, PageLimits, StoredPatch, page_after};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::Cursor;
 use bytes::Bytes;
@@ -99,8 +99,22 @@ impl ChangeLog {
         items
     }
 
-    /// Creates or replaces item `id` with new packed content and flags.
+    /// Creates or replaces item `id` with new packed content and flags. A
+    /// replaced item keeps the patch from its previous content, for devices
+    /// that hold that content (sync.md §3.1).
     pub fn upsert(&mut self, id: u64, packed: Bytes, flags: u32) -> u64 {
+        let patch = match self.entries.get(&id) {
+            Some(Entry {
+                state:
+                    ItemState::Live {
+                        packed: old,
+                        content_modseq,
+                        ..
+                    },
+                ..
+            }) => StoredPatch::between(old, *content_modseq, &packed),
+            _ => None,
+        };
         let modseq = self.next_modseq();
         self.record(
             id,
@@ -110,6 +124,7 @@ impl ChangeLog {
                     packed,
                     flags,
                     content_modseq: modseq,
+                    patch,
                 },
             },
         );
@@ -124,6 +139,7 @@ impl ChangeLog {
                     packed,
                     flags,
                     content_modseq,
+                    patch,
                 },
             ..
         }) = self.entries.get(&id)
@@ -140,6 +156,7 @@ impl ChangeLog {
             packed: packed.clone(),
             flags: new_flags,
             content_modseq: *content_modseq,
+            patch: patch.clone(),
         };
         let modseq = self.next_modseq();
         self.record(id, Entry { modseq, state });

@@ -28,12 +28,13 @@ pub mod freebusy;
 pub mod ical;
 pub mod mail;
 mod page;
+pub mod patch;
 mod replica;
 mod rights;
 
 pub use abridge::{MAX_PACKED_ITEM, fit_packed};
 pub use changelog::ChangeLog;
-pub use page::{Delta, ItemState, LogEntry, LogHead, PageLimits, page_after};
+pub use page::{Delta, ItemState, LogEntry, LogHead, PageLimits, StoredPatch, page_after};
 pub use replica::{Applied, CollectionReplica, Replica, ReplicaItem};
 pub use rights::Rights;
 

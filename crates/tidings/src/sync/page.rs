@@ -5,7 +5,9 @@
 //! every store serves byte-identical deltas.
 
 use super::abridge::fit_packed;
-use crate::proto::{Cursor, DeltaPage, FlagChange, ItemUpsert, ResyncReason, ResyncRequired};
+use crate::proto::{
+    Cursor, DeltaPage, FlagChange, ItemPatch, ItemUpsert, ResyncReason, ResyncRequired,
+};
 use bytes::Bytes;
 
 /// How much one delta page may carry.
@@ -17,14 +19,20 @@ pub struct PageLimits {
     /// change, so one item larger than this still goes, alone. No item is
     /// larger than [`MAX_PACKED_ITEM`](super::MAX_PACKED_ITEM): a larger one goes abridged.
     pub max_bytes: usize,
+    /// Whether the device applies patches (`FEATURE_ITEM_PATCHES`): a
+    /// changed item it holds whole then travels as an [`ItemPatch`] when the
+    /// store kept one (sync.md §3.1).
+    pub patches: bool,
 }
 
 impl Default for PageLimits {
-    /// 100 changes or 48 KiB of packed items: one page fits one frame.
+    /// 100 changes or 48 KiB of packed items: one page fits one frame. No
+    /// patches: a device that applies them says so.
     fn default() -> Self {
         Self {
             max_items: 100,
             max_bytes: 48 << 10,
+            patches: false,
         }
     }
 }
@@ -49,9 +57,32 @@ pub enum ItemState {
         flags: u32,
         /// Modseq of the last change to the content (not just the flags).
         content_modseq: u64,
+        /// The edits from the content before that change to this one, when
+        /// the store kept them.
+        patch: Option<StoredPatch>,
     },
     /// The item was removed (a tombstone until compaction).
     Removed,
+}
+
+/// What turns an item's previous content into its current one: the packed
+/// `MessagePatch` of an [`ItemPatch`], made by
+/// [`item_patch`](super::patch::item_patch) when the content was replaced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPatch {
+    /// The content modseq of the version the patch starts from.
+    pub base: u64,
+    /// The packed patch.
+    pub packed: Bytes,
+}
+
+impl StoredPatch {
+    /// The patch from the live content `old` (stored at `base`) to `new`,
+    /// when one is smaller than `new`.
+    pub fn between(old: &[u8], base: u64, new: &[u8]) -> Option<Self> {
+        let packed = super::patch::item_patch(old, new)?;
+        Some(Self { base, packed })
+    }
 }
 
 /// One item's latest change, as a store reads it back.
@@ -117,6 +148,9 @@ pub fn page_after(
     // whose content is older than `from`: only it may get flag changes.
     let complete = from != 0 && !cursor.partial;
     let in_full = |content_modseq: u64| content_modseq > from || !complete;
+    // A device that was complete at `from` holds the content the patch
+    // starts from when that content is no newer than `from`.
+    let patches = limits.patches && complete;
     let mut page = DeltaPage {
         collection_id: head.collection_id,
         epoch: head.epoch,
@@ -126,32 +160,52 @@ pub fn page_after(
     };
     let (mut count, mut bytes) = (0usize, 0usize);
     for entry in entries {
-        // An item too large for one page goes abridged (§3 rule 9).
-        let full = match &entry.state {
+        let send = match &entry.state {
+            ItemState::Live {
+                patch: Some(patch),
+                content_modseq,
+                ..
+            } if patches && *content_modseq > from && patch.base <= from => {
+                Send::Patch(patch.packed.clone())
+            }
+            // An item too large for one page goes abridged (§3 rule 9).
             ItemState::Live {
                 packed,
                 content_modseq,
                 ..
-            } if in_full(*content_modseq) => Some(fit_packed(packed)),
-            _ => None,
+            } if in_full(*content_modseq) => Send::Whole(fit_packed(packed)),
+            ItemState::Live { .. } => Send::Flags,
+            ItemState::Removed => Send::Removal,
         };
-        let size = full.as_ref().map_or(0, Bytes::len);
+        let size = match &send {
+            Send::Patch(packed) | Send::Whole(packed) => packed.len(),
+            Send::Flags | Send::Removal => 0,
+        };
         if count > 0 && (count >= limits.max_items.max(1) || bytes + size > limits.max_bytes) {
             page.more = true;
             break;
         }
-        match (entry.state, full) {
-            (ItemState::Live { flags, .. }, Some(packed)) => page.upserts.push(ItemUpsert {
+        let flags = match entry.state {
+            ItemState::Live { flags, .. } => flags,
+            ItemState::Removed => 0,
+        };
+        match send {
+            Send::Whole(packed) => page.upserts.push(ItemUpsert {
                 id: entry.id,
                 packed: packed.to_vec(),
                 flags,
             }),
-            (ItemState::Live { flags, .. }, None) => page.flag_changes.push(FlagChange {
+            Send::Patch(packed) => page.patches.push(ItemPatch {
+                id: entry.id,
+                packed: packed.to_vec(),
+                flags,
+            }),
+            Send::Flags => page.flag_changes.push(FlagChange {
                 id: entry.id,
                 flags,
             }),
-            (ItemState::Removed, _) if from == 0 => {}
-            (ItemState::Removed, _) => page.removals.push(entry.id),
+            Send::Removal if from == 0 => {}
+            Send::Removal => page.removals.push(entry.id),
         }
         count += 1;
         bytes += size;
@@ -164,4 +218,12 @@ pub fn page_after(
         page.floor = head.floor;
     }
     page
+}
+
+/// How one entry travels.
+enum Send {
+    Whole(Bytes),
+    Patch(Bytes),
+    Flags,
+    Removal,
 }

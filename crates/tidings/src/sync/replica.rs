@@ -6,6 +6,7 @@
 //! by the inflate limits per item, whatever the server sends.
 
 use super::abridge::{abridged, skeleton};
+use super::patch::apply_item_patch;
 use crate::compress::{InflateLimits, unpack};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
@@ -32,8 +33,9 @@ pub enum Applied {
         from: u64,
         /// Modseq after.
         to: u64,
-        /// Flag changes named items the replica does not hold: ask the server
-        /// to send them again (a `Refetch`) rather than resync everything.
+        /// Flag changes named items the replica does not hold, or patches
+        /// did not apply to the copy it holds: ask the server to send them
+        /// again (a `Refetch`) rather than resync everything.
         refetch: Vec<u64>,
     },
     /// The page was already applied: nothing changed.
@@ -142,12 +144,30 @@ impl CollectionReplica {
                 },
             ));
         }
+        // A patch edits the version the device holds, which is the version
+        // it starts from only when the page starts at the cursor (an
+        // overlapping page may carry a change already applied). A patch
+        // that cannot apply leaves the held copy for a refetch to replace.
+        let mut refetch = Vec::new();
+        let at_cursor = same_epoch && page.from_modseq == self.cursor.modseq;
+        for patch in &page.patches {
+            let held = self.items.get(&patch.id).filter(|_| at_cursor);
+            match held.map(|held| apply_item_patch(&held.item, &patch.packed, limits)) {
+                Some(Ok(item)) => upserts.push((
+                    patch.id,
+                    ReplicaItem {
+                        item,
+                        flags: patch.flags,
+                    },
+                )),
+                _ => refetch.push(patch.id),
+            }
+        }
         let from = self.cursor.modseq;
         self.items.extend(upserts);
         for id in &page.removals {
             self.items.remove(id);
         }
-        let mut refetch = Vec::new();
         for change in &page.flag_changes {
             match self.items.get_mut(&change.id) {
                 Some(held) => held.flags = change.flags,
