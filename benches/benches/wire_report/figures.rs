@@ -57,6 +57,8 @@ pub(crate) fn updated(item: &CalendarItem) -> CalendarItem {
     changed.version += 1;
     if let Some(event) = changed.master.as_mut().or(changed.overrides.first_mut()) {
         event.sequence += 1;
+        // Every client that changes an event stamps it anew (RFC 5545 DTSTAMP).
+        event.dtstamp = "20261203T101500Z".into();
         match event.attendees.first_mut() {
             Some(a) => a.status = ParticipationStatus::Accepted as i32,
             None => event.location = "Town hall, room 2".into(),

@@ -56,6 +56,13 @@ mod tests {
         }
 
         #[test]
+        fn message_patch_round_trips(seed in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            if let Ok(patch) = MessagePatch::arbitrary(&mut Unstructured::new(&seed)) {
+                prop_assert_eq!(decode::<MessagePatch>(&encode(&patch)).ok(), Some(patch));
+            }
+        }
+
+        #[test]
         fn decode_of_any_bytes_is_an_error_or_canonical(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             if let Ok(envelope) = decode::<Envelope>(&bytes) {
                 let again = encode(&envelope);

@@ -130,8 +130,8 @@ pub(crate) fn bytes_section(md: &mut String, r: &Results) {
          between Tidings and the peers pushed alone is their HTTP request and response, and \
          in batches their cross-item compression. Tidings' calendar items are lossless \
          (every iCalendar property and VTIMEZONE kept verbatim) where the peers carry only \
-         what their schemas model, and a change resends the whole item (patches are not \
-         done yet).\n"
+         what their schemas model; a change to an item the device holds travels as a patch \
+         of the fields that changed (sync.md §3.1), where the peers resend the event.\n"
     );
 }
 
