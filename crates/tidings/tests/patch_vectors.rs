@@ -127,39 +127,35 @@ fn edit(number: u32, index: u32, patch: MessagePatch) -> FieldPatch {
 
 /// Patches a device must refuse, applied to `meeting()`.
 fn refused() -> Vec<(&'static str, MessagePatch)> {
-    let inside_calendar = |patch: MessagePatch| MessagePatch {
-        fields: vec![edit(2, 0, patch)],
-        ..MessagePatch::default()
-    };
     vec![
         (
             "an edit inside a value the item does not have (override 0)",
-            inside_calendar(MessagePatch {
+            MessagePatch {
                 fields: vec![edit(5, 0, MessagePatch::default())],
                 ..MessagePatch::default()
-            }),
+            },
         ),
         (
             "an edit of a field it also clears",
-            inside_calendar(MessagePatch {
+            MessagePatch {
                 clear: vec![4],
                 fields: vec![edit(4, 0, MessagePatch::default())],
                 ..MessagePatch::default()
-            }),
+            },
         ),
         (
             "an edit inside a number (the item id)",
-            inside_calendar(MessagePatch {
+            MessagePatch {
                 fields: vec![edit(1, 0, MessagePatch::default())],
                 ..MessagePatch::default()
-            }),
+            },
         ),
         (
             "a result that is another item (the id changed)",
-            inside_calendar(MessagePatch {
+            MessagePatch {
                 set: vec![0x08, 0x2a],
                 ..MessagePatch::default()
-            }),
+            },
         ),
         (
             "set bytes that are not protobuf fields",
@@ -183,9 +179,9 @@ fn vectors() -> Value {
             assert_eq!(result, whole(&new));
             json!({
                 "meaning": meaning,
-                "held": hex::encode(proto::encode(&whole(&old))),
+                "held": hex::encode(proto::encode(&old)),
                 "packed_patch": hex::encode(&patch),
-                "result": hex::encode(proto::encode(&result)),
+                "result": hex::encode(proto::encode(&new)),
                 "whole_packed_bytes": packed_new.len(),
             })
         })
@@ -200,13 +196,13 @@ fn vectors() -> Value {
             );
             json!({
                 "meaning": meaning,
-                "held": hex::encode(proto::encode(&whole(&meeting()))),
+                "held": hex::encode(proto::encode(&meeting())),
                 "packed_patch": hex::encode(&packed),
             })
         })
         .collect();
     json!({
-        "about": "Tidings item patch vectors: see docs/spec/sync.md section 3.1. `held` is the Item the device holds (canonical protobuf encoding), `packed_patch` an ItemPatch.packed (a packed MessagePatch, wire-format.md section 5); applying it must give exactly `result`, or, in `refused`, must be refused (the device then keeps its copy and refetches the item). All byte strings are hex.",
+        "about": "Tidings item patch vectors: see docs/spec/sync.md section 3.1. `held` is the CalendarItem the device holds (canonical protobuf encoding), `packed_patch` an ItemPatch.packed (a packed MessagePatch of that CalendarItem, wire-format.md section 5); applying it must give exactly `result`, or, in `refused`, must be refused (the device then keeps its copy and refetches the item). All byte strings are hex.",
         "applied": applied,
         "refused": refusals,
     })

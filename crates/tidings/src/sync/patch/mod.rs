@@ -25,8 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use wire::{Field, fields, put_len_delimited};
 
 /// Deepest nesting of [`FieldPatch`]es a device applies. The deepest edit
-/// the server makes is 5 levels (item, calendar item, event, attendee,
-/// address); deeper patches are refused.
+/// the server makes is 3 levels (inside a calendar item's event, its
+/// attendee, the attendee's address); deeper patches are refused.
 pub const MAX_PATCH_DEPTH: usize = 8;
 
 fn refused(why: &'static str) -> Error {
@@ -50,20 +50,19 @@ pub fn item_patch(old: &[u8], new: &[u8]) -> Option<Bytes> {
     if !same_item(&old_item, &new_item) {
         return None;
     }
-    // Both sides work on the canonical encoding: what the device gets when
-    // it encodes the item it decoded.
-    let patch = diff(
-        Shape::Item,
-        &proto::encode(&old_item),
-        &proto::encode(&new_item),
-    )
-    .ok()?;
+    // Both sides work on the canonical encoding of the item's own message:
+    // what the device gets when it encodes the item it decoded. (The `Item`
+    // around it never changes: a patch cannot change an item's kind.)
+    let (shape, old_bytes) = own_message(&old_item)?;
+    let (_, new_bytes) = own_message(&new_item)?;
+    let patch = diff(shape, &old_bytes, &new_bytes).ok()?;
     let packed = pack(&proto::encode(&patch), &PackOptions::default());
     (packed.len() < new.len()).then(|| packed.into())
 }
 
 /// `held` with the packed patch applied: the new version of the item. The
-/// patch is unpacked within `limits`, and so is the result. Refused
+/// patch edits the item's own message (its `CalendarItem` or `MailItem`).
+/// It is unpacked within `limits`, and so is the result. Refused
 /// ([`ErrorKind::InvalidData`], or the unpacking's error) when `held` is
 /// abridged, the patch does not fit it, or the result is not a whole
 /// version of the same item: the device then fetches the item again.
@@ -71,19 +70,33 @@ pub fn apply_item_patch(held: &Item, packed: &[u8], limits: &InflateLimits) -> R
     if abridged(held).is_some() {
         return Err(refused("the held item is abridged"));
     }
+    let (_, base) = own_message(held).ok_or_else(|| refused("the held item is a placeholder"))?;
     let patch: MessagePatch = proto::decode(&unpack(packed, limits)?)?;
-    let bytes = apply(&patch, &proto::encode(held))?;
+    let bytes = apply(&patch, &base)?;
     if bytes.len() > limits.max_output {
         return Err(Error::new(
             ErrorKind::InflateLimit,
             "patched item exceeds the limit",
         ));
     }
-    let item: Item = proto::decode(&bytes)?;
+    let kind = match held.kind {
+        Some(item::Kind::Mail(_)) => item::Kind::Mail(proto::decode(&bytes)?),
+        _ => item::Kind::Calendar(proto::decode(&bytes)?),
+    };
+    let item = Item { kind: Some(kind) };
     if !same_item(held, &item) || abridged(&item).is_some() {
         return Err(refused("the patch makes another item"));
     }
     Ok(item)
+}
+
+/// The encoding of the message an item holds, and its shape; `None` for
+/// an item without a kind.
+fn own_message(item: &Item) -> Option<(Shape, Vec<u8>)> {
+    match item.kind.as_ref()? {
+        item::Kind::Mail(mail) => Some((Shape::Mail, proto::encode(mail))),
+        item::Kind::Calendar(event) => Some((Shape::Calendar, proto::encode(event))),
+    }
 }
 
 /// Whether two items are versions of one: same kind, same id.

@@ -7,7 +7,6 @@
 /// A message type the generator may edit inside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Shape {
-    Item,
     Mail,
     MailHeaders,
     Calendar,
@@ -70,8 +69,6 @@ impl Shape {
     pub(super) fn field(self, number: u32) -> FieldShape {
         use Shape::*;
         match (self, number) {
-            (Item, 1) => one(Mail),
-            (Item, 2) => one(Calendar),
             (Mail, 3) => one(MailHeaders),
             (Mail, 4) | (MailHeaders, 6 | 9) => TEXT,
             (Mail, 6 | 7) => many(Leaf),

@@ -169,16 +169,16 @@ fn edit(number: u32, index: u32, patch: MessagePatch) -> FieldPatch {
 
 #[test]
 fn malformed_patches_are_refused_before_they_apply() {
-    let base = proto::encode(&whole(&council_meeting()));
+    let base = proto::encode(&council_meeting());
     let clear_and_edit = MessagePatch {
-        clear: vec![2],
-        fields: vec![edit(2, 0, MessagePatch::default())],
+        clear: vec![4],
+        fields: vec![edit(4, 0, MessagePatch::default())],
         ..MessagePatch::default()
     };
     let twice = MessagePatch {
         fields: vec![
-            edit(2, 0, MessagePatch::default()),
-            edit(2, 0, MessagePatch::default()),
+            edit(4, 0, MessagePatch::default()),
+            edit(4, 0, MessagePatch::default()),
         ],
         ..MessagePatch::default()
     };
@@ -186,33 +186,51 @@ fn malformed_patches_are_refused_before_they_apply() {
         set: vec![0x12, 0x09, 1],
         ..MessagePatch::default()
     };
-    // Item.calendar.id is a varint: nothing to edit inside.
+    // CalendarItem.id is a varint: nothing to edit inside.
     let inside_a_number = MessagePatch {
+        fields: vec![edit(1, 0, MessagePatch::default())],
+        ..MessagePatch::default()
+    };
+    // Override 0 does not exist.
+    let missing = MessagePatch {
+        fields: vec![edit(5, 0, MessagePatch::default())],
+        ..MessagePatch::default()
+    };
+    // Nested deeper than a device goes, through values that exist
+    // (attendee 0's address, as often as it takes).
+    let mut deep = MessagePatch::default();
+    for _ in 0..MAX_PATCH_DEPTH {
+        deep = MessagePatch {
+            fields: vec![edit(1, 0, deep)],
+            ..MessagePatch::default()
+        };
+    }
+    let deep = MessagePatch {
         fields: vec![edit(
-            2,
+            4,
             0,
             MessagePatch {
-                fields: vec![edit(1, 0, MessagePatch::default())],
+                fields: vec![edit(9, 0, deep)],
                 ..MessagePatch::default()
             },
         )],
         ..MessagePatch::default()
     };
-    let mut deep = MessagePatch::default();
-    for _ in 0..MAX_PATCH_DEPTH {
-        deep = MessagePatch {
-            fields: vec![edit(2, 0, deep)],
-            ..MessagePatch::default()
-        };
-    }
-    for patch in [clear_and_edit, twice, bad_set, inside_a_number, deep] {
+    for patch in [
+        clear_and_edit,
+        twice,
+        bad_set,
+        inside_a_number,
+        missing,
+        deep,
+    ] {
         assert!(apply(&patch, &base).is_err(), "{patch:?}");
     }
 }
 
 #[test]
 fn an_empty_patch_changes_nothing() {
-    let base = proto::encode(&whole(&council_meeting()));
+    let base = proto::encode(&council_meeting());
     assert_eq!(apply(&MessagePatch::default(), &base).ok(), Some(base));
 }
 
