@@ -39,7 +39,12 @@ impl Wire {
                 buf.reserve_exact(READ_CHUNK);
                 match stream.try_read_buf(buf) {
                     Ok(n) => return Ok(n > 0),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        // Readiness was stale (it is cleared only here):
+                        // wait again without the buffer.
+                        *buf = Vec::new();
+                        continue;
+                    }
                     Err(e) => return Err(e),
                 }
             },
