@@ -230,6 +230,8 @@ fn generate() -> Value {
     let mut client =
         ClientSession::enroll(config, state, &code, "Sam's phone", [4; 32], 1_000).expect("enroll");
     let mut server = town.server_session(5, 1_000);
+    client.record_sent_envelopes_for_testing_only();
+    server.record_sent_envelopes_for_testing_only();
     let mut rec = Recorder {
         vectors: Vec::new(),
     };

@@ -545,9 +545,16 @@ impl ServerSession {
         }
     }
 
-    /// The padded envelopes this session has sealed so far, in order,
-    /// taken: what the vectors in `docs/test-vectors/` are made of. Test
-    /// builds only.
+    /// Records the padded envelopes this session seals from now on, for
+    /// [`take_sent_envelopes_for_testing_only`](Self::take_sent_envelopes_for_testing_only).
+    /// Test builds only.
+    #[cfg(feature = "testing")]
+    pub fn record_sent_envelopes_for_testing_only(&mut self) {
+        self.channel.record_sent_for_testing_only();
+    }
+
+    /// The padded envelopes recorded so far, in order, taken: what the
+    /// vectors in `docs/test-vectors/` are made of. Test builds only.
     #[cfg(feature = "testing")]
     pub fn take_sent_envelopes_for_testing_only(&mut self) -> Vec<Vec<u8>> {
         self.channel.take_sent_for_testing_only()
