@@ -1,28 +1,36 @@
 //! A server session frees its receive key's expanded schedule after every
-//! read (`CipherState::rest`) and expands it again for the next: the
-//! session keeps working through pushes, acknowledgements and operations,
-//! and between reads the schedule is not held. (A rekey while resting:
+//! read, and its send key's once every frame is drained (`RestingCipher`),
+//! and expands each again for the next message: the session keeps working
+//! through pushes, acknowledgements, operations and rekeys, and between
+//! them neither schedule is held. (A rekey of a resting state:
 //! `crypto::cipherstate` unit tests.)
 
 mod town;
 
+use tidings::crypto::RekeyPolicy;
 use tidings::proto::{ParticipationStatus, RespondToInvitation, operation::Kind};
 use tidings::session::{ClientConfig, ClientSession, ClientState, ServerConfig, ServerSession};
 use tidings::store::ItemStore;
 use town::*;
 
 #[test]
-fn the_receive_key_rests_between_reads_and_the_session_goes_on() {
+fn both_keys_rest_between_messages_and_the_session_goes_on() {
     let mut town = Town::new();
     let code = town.activation(town.chief, 3);
     let state = ClientState::new([3; 32], town.server_public());
     let mut client =
         ClientSession::enroll(ClientConfig::default(), state, &code, "phone", [4; 32], 0)
             .expect("enroll");
-    let mut server = ServerSession::new(ServerConfig::default(), town.keys.clone(), [5; 32], 0);
+    // A rekey every few messages: a rekey marker is sealed by a resting
+    // key too.
+    let config = ServerConfig {
+        rekey: RekeyPolicy::DEFAULT.with_max_messages(4),
+        ..ServerConfig::default()
+    };
+    let mut server = ServerSession::new(config, town.keys.clone(), [5; 32], 0);
     pump(&mut client, &mut server, &mut town.store, 0);
     assert!(server.is_established());
-    assert!(!server.is_receive_key_expanded_for_testing_only());
+    assert_rests(&server, "after the initial sync");
 
     let inbox = town.chief_inbox;
     for round in 1..=30u64 {
@@ -39,10 +47,7 @@ fn the_receive_key_rests_between_reads_and_the_session_goes_on() {
             .0;
         server.push_changes(now, &town.store).expect("push");
         pump(&mut client, &mut server, &mut town.store, now);
-        assert!(
-            !server.is_receive_key_expanded_for_testing_only(),
-            "round {round}"
-        );
+        assert_rests(&server, &format!("round {round}"));
         if round % 3 == 0 {
             // An operation: the device speaks first, the server answers.
             town.store.set_flags(inbox, id, 1).expect("live");
@@ -81,5 +86,16 @@ fn the_receive_key_rests_between_reads_and_the_session_goes_on() {
     );
     assert_eq!(subjects(&client, inbox).len(), 31, "every mail arrived");
     assert!(!client.is_closed() && !server.is_closed());
-    assert!(!server.is_receive_key_expanded_for_testing_only());
+    assert_rests(&server, "at the end");
+}
+
+fn assert_rests(server: &ServerSession, when: &str) {
+    assert!(
+        !server.is_receive_key_expanded_for_testing_only(),
+        "receive key expanded {when}"
+    );
+    assert!(
+        !server.is_send_key_expanded_for_testing_only(),
+        "send key expanded {when}"
+    );
 }

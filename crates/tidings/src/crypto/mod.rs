@@ -62,9 +62,9 @@ pub mod keys;
 pub mod pattern;
 #[deny(clippy::arithmetic_side_effects)]
 pub mod prologue;
-mod receiver;
 #[deny(clippy::arithmetic_side_effects)]
 pub mod rekey;
+mod resting;
 #[deny(clippy::arithmetic_side_effects)]
 mod symmetricstate;
 #[deny(clippy::arithmetic_side_effects)]

@@ -13,8 +13,8 @@
 use core::fmt;
 
 use super::cipherstate::{CipherState, MAX_MESSAGE_LEN, TAG_LEN};
-use super::receiver::Receiver;
 use super::rekey::{MAX_MESSAGES_PER_KEY, RekeyPolicy};
+use super::resting::RestingCipher;
 use super::symmetricstate::HASH_LEN;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -37,8 +37,8 @@ pub enum Opened {
 /// due) → `seal(payload, out)`. A receiver calls `open` for each message in
 /// stream order. Keys are zeroized when the transport is dropped.
 pub struct Transport {
-    send: CipherState,
-    recv: Receiver,
+    send: RestingCipher,
+    recv: RestingCipher,
     handshake_hash: [u8; HASH_LEN],
     policy: RekeyPolicy,
     /// Messages sealed under the current send key, marker included.
@@ -58,8 +58,8 @@ impl Transport {
         handshake_hash: [u8; HASH_LEN],
     ) -> Self {
         Transport {
-            send,
-            recv: Receiver::new(recv),
+            send: RestingCipher::new(send),
+            recv: RestingCipher::new(recv),
             handshake_hash,
             policy: RekeyPolicy::DEFAULT,
             sent_under_key: 0,
@@ -93,9 +93,21 @@ impl Transport {
         self.recv.rest();
     }
 
+    /// Frees the send key's expanded schedule until the next
+    /// [`seal`](Self::seal) or [`seal_rekey`](Self::seal_rekey), as
+    /// [`rest_receiving`](Self::rest_receiving) does for the other way.
+    pub fn rest_sending(&mut self) {
+        self.send.rest();
+    }
+
     /// Whether the receive key's schedule is expanded now.
     pub fn is_receiving_expanded(&self) -> bool {
         self.recv.is_awake()
+    }
+
+    /// Whether the send key's schedule is expanded now.
+    pub fn is_sending_expanded(&self) -> bool {
+        self.send.is_awake()
     }
 
     /// The nonce the next sealed message will use.
@@ -147,7 +159,8 @@ impl Transport {
                 "AES-GCM message limit for this key reached; rekey first",
             ));
         }
-        self.send.encrypt_with_ad(&[], plaintext, out)?;
+        self.send
+            .with(|send| send.encrypt_with_ad(&[], plaintext, out))?;
         self.sent_under_key = self.sent_under_key.saturating_add(1);
         Ok(())
     }
@@ -162,8 +175,11 @@ impl Transport {
                 "AES-GCM message limit for this key reached",
             ));
         }
-        self.send.encrypt_with_ad(&[], &[], out)?;
-        self.send.rekey();
+        self.send.with(|send| {
+            send.encrypt_with_ad(&[], &[], out)?;
+            send.rekey();
+            Ok::<_, Error>(())
+        })?;
         self.sent_under_key = 0;
         self.key_started_ms = Some(now_ms);
         Ok(())
@@ -201,7 +217,7 @@ impl Transport {
     /// Sets both nonce counters, to reach the limits in tests.
     #[cfg(feature = "testing")]
     pub fn set_nonces_for_testing_only(&mut self, send: u64, receive: u64) {
-        self.send.set_nonce(send);
+        self.send.with(|cipher| cipher.set_nonce(send));
         self.recv.with(|recv| recv.set_nonce(receive));
     }
 

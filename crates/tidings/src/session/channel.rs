@@ -120,6 +120,14 @@ impl Channel {
             .is_some_and(Transport::is_receiving_expanded)
     }
 
+    /// Whether the send key's schedule is expanded (tests).
+    #[cfg(feature = "testing")]
+    pub(crate) fn is_sending_expanded(&self) -> bool {
+        self.transport
+            .as_ref()
+            .is_some_and(Transport::is_sending_expanded)
+    }
+
     /// Sets when this side rekeys (before the transport is established).
     pub(crate) fn set_rekey_policy(&mut self, rekey: RekeyPolicy) {
         self.rekey = rekey;
@@ -193,9 +201,16 @@ impl Channel {
 
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         let next = self.outgoing.pop_front();
-        if next.is_none() && self.outgoing.capacity() > 0 {
-            // Drained: an idle session holds no send queue.
-            self.outgoing = VecDeque::new();
+        if next.is_none() {
+            // Drained: an idle session holds no send queue, and no send
+            // key schedule until its next frame (a burst of pages is
+            // sealed before it is drained, so it expands the key once).
+            if self.outgoing.capacity() > 0 {
+                self.outgoing = VecDeque::new();
+            }
+            if let Some(transport) = &mut self.transport {
+                transport.rest_sending();
+            }
         }
         next
     }

@@ -567,6 +567,14 @@ impl ServerSession {
         self.channel.is_receiving_expanded()
     }
 
+    /// Whether the send key's schedule is expanded now: it is freed once
+    /// [`poll_transmit`](Self::poll_transmit) has drained every frame.
+    /// Test builds only.
+    #[cfg(feature = "testing")]
+    pub fn is_send_key_expanded_for_testing_only(&self) -> bool {
+        self.channel.is_sending_expanded()
+    }
+
     /// Sends arbitrary plaintext through the encrypted channel, bypassing
     /// padding and encoding: lets fuzzers and tests reach the peer's message
     /// handling with any bytes. Test builds only.
