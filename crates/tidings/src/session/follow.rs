@@ -4,13 +4,13 @@
 //! paging rules live here.
 
 use super::fanout::PreparedPage;
+use super::id_map::IdMap;
 use super::preview;
 use crate::error::{ErrorKind, Result};
 use crate::proto::{CaughtUp, Cursor, DeltaPage, Hello, ItemUpsert, envelope::Body};
 use crate::store::Store;
 use crate::sync::abridge::abridge;
 use crate::sync::{Delta, MAX_PACKED_ITEM, PageLimits};
-use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Follow {
@@ -44,7 +44,7 @@ pub(crate) enum Next {
 /// The collections one session follows.
 #[derive(Debug)]
 pub(crate) struct Follows {
-    map: BTreeMap<u64, Follow>,
+    map: IdMap<Follow>,
     /// The preview size items are packed with on this server.
     packed_preview: usize,
     /// The smaller preview this device asked for, if it did.
@@ -78,7 +78,7 @@ impl From<Cursor> for Follow {
 impl Follows {
     pub(crate) fn new(limits: PageLimits, max_unacked: u32, packed_preview: usize) -> Self {
         Self {
-            map: BTreeMap::new(),
+            map: IdMap::default(),
             packed_preview,
             trim_to: None,
             limits,
@@ -117,27 +117,27 @@ impl Follows {
                 .unwrap_or_else(|| fresh(info.id));
             self.map.insert(info.id, Follow::from(sent));
         }
+        self.map.shrink();
         Ok(())
     }
 
     /// Follows exactly `visible` from now on: a collection that became
     /// visible is followed from the start, one that is gone is dropped.
     pub(crate) fn retain_exactly(&mut self, visible: &[u64]) {
-        self.map.retain(|id, _| visible.contains(id));
+        self.map.retain(|id, _| visible.contains(&id));
         for &id in visible {
-            self.map
-                .entry(id)
-                .or_insert_with(|| Follow::from(fresh(id)));
+            self.map.insert_if_absent(id, || Follow::from(fresh(id)));
         }
+        self.map.shrink();
     }
 
     pub(crate) fn collections(&self) -> Vec<u64> {
-        self.map.keys().copied().collect()
+        self.map.iter().map(|(id, _)| id).collect()
     }
 
     /// Whether no collection owes the device a page without a new change.
     pub(crate) fn all_settled(&self) -> bool {
-        self.map.values().all(|f| f.settled)
+        self.map.iter().all(|(_, f)| f.settled)
     }
 
     /// The collections that may owe the device a page without any new
@@ -146,7 +146,7 @@ impl Follows {
         self.map
             .iter()
             .filter(|(_, f)| !f.settled)
-            .map(|(&id, _)| id)
+            .map(|(id, _)| id)
             .collect()
     }
 
@@ -158,7 +158,7 @@ impl Follows {
         principal: u64,
         collection: u64,
     ) -> Result<Next> {
-        let Some(follow) = self.map.get_mut(&collection) else {
+        let Some(follow) = self.map.get_mut(collection) else {
             return Ok(Next::UpToDate(None));
         };
         // Settled only by finding nothing more below.
@@ -237,7 +237,7 @@ impl Follows {
             // or it does not apply patches.
             return false;
         }
-        let Some(follow) = self.map.get_mut(&from.collection_id) else {
+        let Some(follow) = self.map.get_mut(from.collection_id) else {
             return false;
         };
         let at = follow.sent.epoch == from.epoch
@@ -260,7 +260,7 @@ impl Follows {
     pub(crate) fn acked(&mut self, cursor: &Cursor) -> Result<bool> {
         let follow = self
             .map
-            .get_mut(&cursor.collection_id)
+            .get_mut(cursor.collection_id)
             .ok_or(ErrorKind::InvalidCursor)?;
         if cursor.epoch != follow.sent.epoch || cursor.modseq > follow.sent.modseq {
             return Ok(false);
@@ -283,11 +283,7 @@ impl Follows {
                 upsert.packed = abridge(&upsert.packed);
             }
         }
-        let sent = self
-            .map
-            .get(&collection)
-            .map(|f| f.sent)
-            .unwrap_or_default();
+        let sent = self.map.get(collection).map(|f| f.sent).unwrap_or_default();
         DeltaPage {
             collection_id: collection,
             epoch: sent.epoch,

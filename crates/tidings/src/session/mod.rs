@@ -32,6 +32,7 @@ mod dh_cache;
 mod enroll;
 mod fanout;
 mod follow;
+mod id_map;
 mod loopback;
 #[deny(clippy::arithmetic_side_effects)]
 mod ops;
