@@ -166,9 +166,10 @@ pub struct ServerSession {
     /// The features of this session: the device's `Hello.features` that
     /// this server takes up.
     features: u32,
-    /// The collection list the device holds (from Welcome, then from
-    /// `CollectionsChanged`).
-    collections: Vec<CollectionInfo>,
+    /// A digest of the collection list the device holds (from Welcome,
+    /// then from `CollectionsChanged`): enough to tell that it changed, at
+    /// 32 bytes where the list with its names is hundreds per session.
+    collections: [u8; 32],
     /// What a device gets when no policy was set for it.
     default_policy: Policy,
     /// The features this server takes up (`ServerConfig::features`).
@@ -206,7 +207,7 @@ impl ServerSession {
             follows_page_bytes: config.page_limits.max_bytes,
             ended: false,
             features: 0,
-            collections: Vec::new(),
+            collections: [0; 32],
             waiting: VecDeque::new(),
         }
     }
@@ -351,7 +352,8 @@ impl ServerSession {
         let now = store
             .collection_infos(principal)
             .map_err(|e| self.fail(e))?;
-        if now == self.collections {
+        let digest = collections_digest(&now);
+        if digest == self.collections {
             return Ok(false);
         }
         if self.has(Feature::CollectionUpdates) {
@@ -369,7 +371,7 @@ impl ServerSession {
                 )
                 .map_err(|e| self.fail(e))?;
         }
-        self.collections = now;
+        self.collections = digest;
         self.push_changes(now_ms, store)?;
         Ok(true)
     }
@@ -918,7 +920,7 @@ impl ServerSession {
         hello: &Hello,
     ) -> Result<Welcome> {
         let collections = store.collection_infos(principal)?;
-        self.collections.clone_from(&collections);
+        self.collections = collections_digest(&collections);
         self.features = hello.features & self.offered_features;
         if self.has(Feature::OneWayKeepalive) {
             self.channel.set_keepalives(Keepalives::SendOnly);
@@ -999,4 +1001,16 @@ fn stale_hello(last: Option<u64>, timestamp: u64, now_ms: u64) -> Option<u64> {
     let replayed = last.is_some_and(|last| timestamp <= last);
     let ahead = timestamp > now_ms.saturating_add(MAX_HELLO_AHEAD_MS);
     (replayed || ahead).then(|| last.map_or(1, |last| last.saturating_add(1)))
+}
+
+/// SHA-256 of the list's encoding (prost encodes deterministically): equal
+/// lists, equal digests, and a different list a different one.
+fn collections_digest(collections: &[CollectionInfo]) -> [u8; 32] {
+    use prost::Message;
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for info in collections {
+        hash.update(info.encode_length_delimited_to_vec());
+    }
+    hash.finalize().into()
 }
