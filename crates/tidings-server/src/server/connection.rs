@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use tidings::session::{ServerEvent, ServerSession};
 use tidings::store::{DeviceRegistry, Directory, WipeState};
 use tidings_upstream::outbox::Outbox;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 /// Where this connection stands with its device.
@@ -49,15 +50,43 @@ enum Step {
     Handled(tidings::Result<()>),
 }
 
+/// Which deadline the connection's one timer stands for.
+#[derive(Clone, Copy)]
+enum Deadline {
+    Timer,
+    Throttled,
+    HandshakeExpired,
+}
+
 /// Serves one connection until the device leaves, the session ends or the
-/// server shuts down.
-pub(crate) async fn serve<B: Backend>(
+/// server shuts down, then gives back its slot (`permit`).
+///
+/// An `async` block, not an `async fn`: an `async fn` keeps each argument
+/// twice in its state (as passed, and moved into its body), and this state
+/// is held for every idle device.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice"
+)]
+pub(crate) fn serve<B: Backend>(
     shared: Arc<Shared<B>>,
     mut wire: Wire,
     mut admission: Admission,
+    permit: OwnedSemaphorePermit,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        serve_inner(&shared, &mut wire, &mut admission).await;
+        drop(permit);
+    }
+}
+
+async fn serve_inner<B: Backend>(
+    shared: &Arc<Shared<B>>,
+    wire: &mut Wire,
+    admission: &mut Admission,
 ) {
     let peer = admission.ip();
-    let limits = shared.limits.clone();
+    let limits = &shared.limits;
     let mut session = Box::new(
         ServerSession::new(
             shared.config.clone(),
@@ -94,18 +123,23 @@ pub(crate) async fn serve<B: Backend>(
         let timer_at = now
             .checked_add(wait)
             .unwrap_or_else(|| now + Duration::from_secs(3600));
-        let mut deadline = (timer_at, Step::Timer);
-        if device.is_none() && handshake_deadline <= deadline.0 {
-            deadline = (handshake_deadline, Step::HandshakeExpired);
+        // The deadline's step is kept as a one-byte code while waiting:
+        // this state is held by every idle device.
+        let (mut at, mut fired) = (timer_at, Deadline::Timer);
+        if device.is_none() && handshake_deadline <= at {
+            (at, fired) = (handshake_deadline, Deadline::HandshakeExpired);
         }
-        if !throttle.is_zero() && now + throttle <= deadline.0 {
-            deadline = (now + throttle, Step::Throttled);
+        if !throttle.is_zero() && now + throttle <= at {
+            (at, fired) = (now + throttle, Deadline::Throttled);
         }
-        let (at, fired) = deadline;
         let step = tokio::select! {
             read = wire.read(&mut buf), if throttle.is_zero() => Step::Read(read),
             change = recv(&mut changes) => Step::Change(change),
-            () = tokio::time::sleep_until(at) => fired,
+            () = tokio::time::sleep_until(at) => match fired {
+                Deadline::Timer => Step::Timer,
+                Deadline::Throttled => Step::Throttled,
+                Deadline::HandshakeExpired => Step::HandshakeExpired,
+            },
             () = &mut shutdown => Step::Shutdown,
         };
         let step = match step {
@@ -113,7 +147,7 @@ pub(crate) async fn serve<B: Backend>(
                 // Charged to the device like store time: a flood of
                 // acknowledgements is throttled as any other.
                 let started = Instant::now();
-                let step = without_store(&shared, &mut session, device.as_ref(), &mut buf);
+                let step = without_store(shared, &mut session, device.as_ref(), &mut buf);
                 budget.spend(store_ms(started.elapsed()), Instant::now());
                 step
             }
@@ -124,7 +158,7 @@ pub(crate) async fn serve<B: Backend>(
             Step::Read(Ok(true)) => {
                 let input = core::mem::take(&mut buf);
                 let frames = match &mut handshake {
-                    Some(frames) => match admit_frames(&shared, frames, &input, peer) {
+                    Some(frames) => match admit_frames(shared, frames, &input, peer) {
                         Some(frames) => frames,
                         None => break,
                     },
@@ -174,7 +208,7 @@ pub(crate) async fn serve<B: Backend>(
                         }
                         let events = done.events;
                         let Some(back) =
-                            Box::pin(handle_events(&shared, session, &mut device, events)).await
+                            Box::pin(handle_events(shared, session, &mut device, events)).await
                         else {
                             break;
                         };
@@ -200,7 +234,7 @@ pub(crate) async fn serve<B: Backend>(
                 let Some(known) = device.as_mut() else {
                     continue;
                 };
-                let (result, back) = Box::pin(push(&shared, session, known, change)).await;
+                let (result, back) = Box::pin(push(shared, session, known, change)).await;
                 let Some(back) = back else { break };
                 session = back;
                 result
@@ -217,8 +251,7 @@ pub(crate) async fn serve<B: Backend>(
             tracing::info!(%peer, code = e.code(), error = %e, "session ended with an error");
         }
         let events: Vec<_> = std::iter::from_fn(|| session.poll_event()).collect();
-        let Some(back) = Box::pin(handle_events(&shared, session, &mut device, events)).await
-        else {
+        let Some(back) = Box::pin(handle_events(shared, session, &mut device, events)).await else {
             break;
         };
         session = back;
@@ -496,11 +529,12 @@ fn in_batch<B: Backend>(
 }
 
 fn follows_of(store: &impl Directory, principal: u64) -> tidings::Result<Vec<u64>> {
-    Ok(store
-        .visible_collections(principal)?
-        .into_iter()
-        .map(|(c, _)| c.id)
-        .collect())
+    let visible = store.visible_collections(principal)?;
+    // Collected into a list of its own size: collected in place, the ids
+    // would keep the whole list's allocation for the connection's life.
+    let mut ids = Vec::with_capacity(visible.len());
+    ids.extend(visible.into_iter().map(|(c, _)| c.id));
+    Ok(ids)
 }
 
 /// Keeps each address once over `to`, `cc` and `bcc` (first place wins,

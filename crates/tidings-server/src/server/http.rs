@@ -142,8 +142,7 @@ async fn upgrade<B: Backend>(
         .max_frame_size(MAX_WS_MESSAGE)
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| async move {
-            connection::serve(shared, Wire::Ws(Box::new(socket)), admission).await;
-            drop(permit);
+        .on_upgrade(move |socket| {
+            connection::serve(shared, Wire::Ws(Box::new(socket)), admission, permit)
         })
 }

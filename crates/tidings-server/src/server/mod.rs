@@ -379,10 +379,12 @@ async fn accept_tcp<B: Backend>(shared: Arc<Shared<B>>, listener: TcpListener) {
                     continue;
                 }
                 let shared = shared.clone();
-                tokio::spawn(async move {
-                    connection::serve(shared, Wire::Tcp(stream), admission).await;
-                    drop(permit);
-                });
+                tokio::spawn(connection::serve(
+                    shared,
+                    Wire::Tcp(stream),
+                    admission,
+                    permit,
+                ));
             }
             Err(e) => {
                 // Out of file descriptors and the like: back off, go on.
