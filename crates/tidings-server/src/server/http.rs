@@ -60,7 +60,7 @@ pub(super) fn router<B: Backend>(shared: Arc<Shared<B>>, options: &ServerOptions
 
 /// Accepts HTTP connections until shutdown.
 pub(super) async fn accept<B: Backend>(shared: Arc<Shared<B>>, listener: TcpListener, app: Router) {
-    let mut shutdown = std::pin::pin!(super::stopped(shared.shutdown.clone()));
+    let mut shutdown = std::pin::pin!(shared.shutdown.ordered());
     loop {
         let Some(permit) = super::slot(&shared).await else {
             return;
@@ -114,7 +114,7 @@ async fn serve<B: Backend>(
     tokio::pin!(connection);
     let served = tokio::select! {
         served = connection.as_mut() => served,
-        () = super::stopped(shared.shutdown.clone()) => {
+        () = shared.shutdown.ordered() => {
             connection.as_mut().graceful_shutdown();
             connection.await
         }

@@ -22,6 +22,7 @@ mod handshake;
 mod http;
 pub mod hub;
 pub mod limits;
+mod shutdown;
 pub mod stats;
 mod visibility;
 mod wire;
@@ -32,6 +33,7 @@ use access::{Access, Backend};
 use gate::Gate;
 use hub::Hub;
 pub use limits::Limits;
+use shutdown::{OrderOnDrop, Shutdown, stopped};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,7 +45,7 @@ use tidings::sync::PageLimits;
 use tidings::{Error, ErrorKind, Result};
 use tidings_store_postgres::PostgresPool;
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use wire::Wire;
 use zeroize::Zeroizing;
@@ -109,7 +111,7 @@ pub(crate) struct Shared<B> {
     pub(crate) dh_cache: SharedDhCache,
     pub(crate) config: ServerConfig,
     pub(crate) hub: Arc<Hub>,
-    pub(crate) shutdown: watch::Receiver<bool>,
+    pub(crate) shutdown: Arc<Shutdown>,
     pub(crate) connections: Arc<Semaphore>,
     pub(crate) outbox: Option<Arc<tidings_upstream::outbox::Outbox>>,
     /// Cursors acknowledged without a store job, waiting to be written.
@@ -122,7 +124,7 @@ pub struct Server<B = SqlitePool> {
     tcp_addr: Option<SocketAddr>,
     http_addr: Option<SocketAddr>,
     public_key: [u8; 32],
-    stop: watch::Sender<bool>,
+    stop: OrderOnDrop,
     tasks: JoinSet<()>,
     shared: Arc<Shared<B>>,
     grace: Duration,
@@ -198,7 +200,8 @@ impl<B: Backend> Server<B> {
             Error::new(ErrorKind::InvalidState, "reading the server key failed")
         })??);
         let public_key = keys.public_key();
-        let (stop, shutdown) = watch::channel(false);
+        let shutdown = Arc::new(Shutdown::default());
+        let stop = OrderOnDrop(shutdown.clone());
         let shared = Arc::new(Shared {
             access,
             gate: Arc::new(Gate::new(options.limits.clone())),
@@ -299,7 +302,7 @@ impl<B: Backend> Server<B> {
     /// period. Every operation acknowledged is already committed; the last
     /// acknowledged cursors are written before this returns.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
+        self.stop.0.order();
         let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
         let drained = tokio::time::timeout(self.grace, self.shared.connections.acquire_many(all));
         if drained.await.is_err() {
@@ -311,16 +314,11 @@ impl<B: Backend> Server<B> {
     }
 }
 
-/// Resolves once shutdown is ordered.
-pub(crate) async fn stopped(mut shutdown: watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
-}
-
 /// Waits for a free connection slot (shared by TCP, HTTP and WebSocket);
 /// `None` once shutdown is ordered.
 pub(crate) async fn slot<B>(shared: &Shared<B>) -> Option<OwnedSemaphorePermit> {
     tokio::select! {
-        () = stopped(shared.shutdown.clone()) => None,
+        () = shared.shutdown.ordered() => None,
         permit = shared.connections.clone().acquire_owned() => permit.ok(),
     }
 }
@@ -357,7 +355,7 @@ fn unacknowledged_timeout(timers: &Timers) -> Duration {
 }
 
 async fn accept_tcp<B: Backend>(shared: Arc<Shared<B>>, listener: TcpListener) {
-    let mut shutdown = std::pin::pin!(stopped(shared.shutdown.clone()));
+    let mut shutdown = std::pin::pin!(shared.shutdown.ordered());
     loop {
         let Some(permit) = slot(&shared).await else {
             return;

@@ -1,0 +1,73 @@
+//! The server's order to stop, which every task waits on.
+//!
+//! A `watch` channel would carry it too, but its wait future is 144 bytes
+//! held inside the task of every idle connection; waiting here is one
+//! `Notified` (64 bytes) and a flag.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Notify;
+
+/// Ordered once; every waiter, present or future, sees it.
+#[derive(Default)]
+pub(crate) struct Shutdown {
+    ordered: AtomicBool,
+    notify: Notify,
+}
+
+impl Shutdown {
+    /// Orders the stop and wakes every waiter.
+    pub(crate) fn order(&self) {
+        self.ordered.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Resolves once the stop is ordered.
+    pub(crate) async fn ordered(&self) {
+        // Registered before the flag is read: an order between the two
+        // still wakes this waiter (`notify_waiters` reaches every
+        // `Notified` created before it, polled or not).
+        let notified = self.notify.notified();
+        if self.ordered.load(Ordering::SeqCst) {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// Resolves once the stop is ordered; owns its handle, for spawned tasks.
+pub(crate) async fn stopped(shutdown: Arc<Shutdown>) {
+    shutdown.ordered().await;
+}
+
+/// Orders the stop when dropped: a server dropped without
+/// `Server::shutdown` still stops its tasks.
+pub(crate) struct OrderOnDrop(pub(crate) Arc<Shutdown>);
+
+impl Drop for OrderOnDrop {
+    fn drop(&mut self) {
+        self.0.order();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn waiters_before_and_after_the_order_both_resolve() {
+        let shutdown = Arc::new(Shutdown::default());
+        let early = tokio::spawn(stopped(shutdown.clone()));
+        tokio::task::yield_now().await;
+        assert!(!early.is_finished());
+        drop(OrderOnDrop(shutdown.clone()));
+        let bounded = std::time::Duration::from_secs(5);
+        tokio::time::timeout(bounded, early)
+            .await
+            .expect("a waiter from before the order resolves")
+            .expect("no panic");
+        tokio::time::timeout(bounded, shutdown.ordered())
+            .await
+            .expect("a waiter from after the order resolves at once");
+    }
+}
