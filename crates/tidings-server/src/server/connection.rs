@@ -85,7 +85,6 @@ async fn serve_inner<B: Backend>(
     wire: &mut Wire,
     admission: &mut Admission,
 ) {
-    let peer = admission.ip();
     let limits = &shared.limits;
     let mut session = Box::new(
         ServerSession::new(
@@ -105,42 +104,23 @@ async fn serve_inner<B: Backend>(
     #[allow(clippy::cast_precision_loss)]
     let rate = limits.store_ms_per_second as f64;
     let mut budget = Bucket::new(rate, 2.0 * rate, Instant::now());
-    let mut shutdown = std::pin::pin!(super::stopped(shared.shutdown.clone()));
     let mut buf = Vec::new();
-    tracing::debug!(%peer, "connected");
+    tracing::debug!(peer = %admission.ip(), "connected");
     loop {
-        let wait = session
-            .poll_timeout()
-            .map_or(Duration::from_secs(3600), |at| {
-                Duration::from_millis(at.saturating_sub(now_ms()))
-            });
-        let throttle = budget.debt_wait(Instant::now());
-        // One timer for the earliest of the three deadlines: every timer
-        // future lives in this task while it waits, for each of thousands
-        // of idle devices.
-        let now = tokio::time::Instant::now();
-        // A session that wants no timer for ages waits an hour at most.
-        let timer_at = now
-            .checked_add(wait)
-            .unwrap_or_else(|| now + Duration::from_secs(3600));
-        // The deadline's step is kept as a one-byte code while waiting:
-        // this state is held by every idle device.
-        let (mut at, mut fired) = (timer_at, Deadline::Timer);
-        if device.is_none() && handshake_deadline <= at {
-            (at, fired) = (handshake_deadline, Deadline::HandshakeExpired);
-        }
-        if !throttle.is_zero() && now + throttle <= at {
-            (at, fired) = (now + throttle, Deadline::Throttled);
-        }
+        let (at, fired, reading) = next_wake(
+            session.poll_timeout(),
+            budget.debt_wait(Instant::now()),
+            device.is_none().then_some(handshake_deadline),
+        );
         let step = tokio::select! {
-            read = wire.read(&mut buf), if throttle.is_zero() => Step::Read(read),
+            read = wire.read(&mut buf), if reading => Step::Read(read),
             change = recv(&mut changes) => Step::Change(change),
             () = tokio::time::sleep_until(at) => match fired {
                 Deadline::Timer => Step::Timer,
                 Deadline::Throttled => Step::Throttled,
                 Deadline::HandshakeExpired => Step::HandshakeExpired,
             },
-            () = &mut shutdown => Step::Shutdown,
+            () = shared.shutdown.ordered() => Step::Shutdown,
         };
         let step = match step {
             Step::Read(Ok(true)) if handshake.is_none() => {
@@ -158,7 +138,7 @@ async fn serve_inner<B: Backend>(
             Step::Read(Ok(true)) => {
                 let input = core::mem::take(&mut buf);
                 let frames = match &mut handshake {
-                    Some(frames) => match admit_frames(shared, frames, &input, peer) {
+                    Some(frames) => match admit_frames(shared, frames, &input, admission.ip()) {
                         Some(frames) => frames,
                         None => break,
                     },
@@ -194,7 +174,7 @@ async fn serve_inner<B: Backend>(
                     // Whatever the session queued may claim effects that were
                     // rolled back: nothing is sent, the device resumes later.
                     Err(e) => {
-                        tracing::warn!(%peer, code = e.code(), "batch not committed");
+                        tracing::warn!(peer = %admission.ip(), code = e.code(), "batch not committed");
                         break;
                     }
                     Ok(()) => {
@@ -222,12 +202,12 @@ async fn serve_inner<B: Backend>(
             }
             Step::Read(Ok(false)) => break,
             Step::Read(Err(e)) => {
-                tracing::debug!(%peer, error = %e, "read failed");
+                tracing::debug!(peer = %admission.ip(), error = %e, "read failed");
                 break;
             }
             Step::Throttled => Ok(()),
             Step::HandshakeExpired => {
-                tracing::debug!(%peer, "no handshake within the deadline");
+                tracing::debug!(peer = %admission.ip(), "no handshake within the deadline");
                 break;
             }
             Step::Change(change) => {
@@ -248,7 +228,7 @@ async fn serve_inner<B: Backend>(
             }
         };
         if let Err(e) = &outcome {
-            tracing::info!(%peer, code = e.code(), error = %e, "session ended with an error");
+            tracing::info!(peer = %admission.ip(), code = e.code(), error = %e, "session ended with an error");
         }
         let events: Vec<_> = std::iter::from_fn(|| session.poll_event()).collect();
         let Some(back) = Box::pin(handle_events(shared, session, &mut device, events)).await else {
@@ -256,7 +236,7 @@ async fn serve_inner<B: Backend>(
         };
         session = back;
         if let Err(e) = wire.write(drain(&mut session)).await {
-            tracing::debug!(%peer, error = %e, "write failed");
+            tracing::debug!(peer = %admission.ip(), error = %e, "write failed");
             break;
         }
         if session.is_closed() {
@@ -264,7 +244,35 @@ async fn serve_inner<B: Backend>(
             break;
         }
     }
-    tracing::debug!(%peer, "disconnected");
+    tracing::debug!(peer = %admission.ip(), "disconnected");
+}
+
+/// When the connection's one timer fires and for which step, and whether
+/// the device's bytes are read meanwhile (not while it is throttled). One
+/// timer for the earliest of three deadlines: every timer future lives in
+/// the task while it waits, for each of thousands of idle devices, and the
+/// step is kept as a one-byte code for the same reason.
+fn next_wake(
+    session_timeout: Option<u64>,
+    throttle: Duration,
+    handshake_deadline: Option<tokio::time::Instant>,
+) -> (tokio::time::Instant, Deadline, bool) {
+    let wait = session_timeout.map_or(Duration::from_secs(3600), |at| {
+        Duration::from_millis(at.saturating_sub(now_ms()))
+    });
+    let now = tokio::time::Instant::now();
+    // A session that wants no timer for ages waits an hour at most.
+    let mut at = now
+        .checked_add(wait)
+        .unwrap_or_else(|| now + Duration::from_secs(3600));
+    let mut fired = Deadline::Timer;
+    if let Some(deadline) = handshake_deadline.filter(|deadline| *deadline <= at) {
+        (at, fired) = (deadline, Deadline::HandshakeExpired);
+    }
+    if !throttle.is_zero() && now + throttle <= at {
+        (at, fired) = (now + throttle, Deadline::Throttled);
+    }
+    (at, fired, throttle.is_zero())
 }
 
 async fn recv(changes: &mut Option<broadcast::Receiver<Change>>) -> Result<Change, RecvError> {

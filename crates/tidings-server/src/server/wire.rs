@@ -34,8 +34,10 @@ impl Wire {
         match self {
             Wire::Tcp(stream) => loop {
                 // Wait without a buffer: an idle connection holds none (it
-                // would cost more than the whole session).
-                stream.readable().await?;
+                // would cost more than the whole session). `poll_read_ready`
+                // keeps its waker in the socket's registration, where
+                // `readable()` is a 152-byte future held by every idle task.
+                std::future::poll_fn(|cx| stream.poll_read_ready(cx)).await?;
                 buf.reserve_exact(READ_CHUNK);
                 match stream.try_read_buf(buf) {
                     Ok(n) => return Ok(n > 0),
