@@ -8,6 +8,7 @@ mod common;
 use common::{Town, collection, mail, subjects, until};
 use std::time::{Duration, Instant};
 use tidings::proto::Cursor;
+use tidings::session::DEFAULT_ACK_DELAY_MS;
 use tidings::store::DeviceRegistry;
 use tidings_server::client::Connection;
 use tidings_server::seed;
@@ -39,6 +40,16 @@ fn stored(store: &SqliteStore, name: &str, collection: u64) -> Option<Cursor> {
         .find(|c| c.collection_id == collection)
 }
 
+/// Runs the device until its delayed acknowledgement has left.
+async fn let_the_ack_go(device: &mut Connection) {
+    let until =
+        tokio::time::Instant::now() + Duration::from_millis(u64::from(DEFAULT_ACK_DELAY_MS) + 50);
+    while tokio::time::timeout_at(until, device.next_event())
+        .await
+        .is_ok()
+    {}
+}
+
 async fn new_mail(town: &Town, inbox: u64, subject: &str, device: &mut Connection) {
     town.admin()
         .transaction(|s| s.add_message(inbox, &mail(seed::CHIEF, subject), 2048))
@@ -59,6 +70,7 @@ async fn an_acknowledged_push_is_stored_soon_and_the_last_ones_at_shutdown() {
     let acknowledged = held(&phone, inbox);
     let admin = town.admin();
     let deadline = Instant::now() + Duration::from_secs(10);
+    let_the_ack_go(&mut phone).await;
     while stored(&admin, "phone", inbox) != Some(acknowledged) {
         assert!(
             Instant::now() < deadline,
@@ -71,7 +83,7 @@ async fn an_acknowledged_push_is_stored_soon_and_the_last_ones_at_shutdown() {
     new_mail(&town, inbox, "Roads closed", &mut phone).await;
     let last = held(&phone, inbox);
     assert_ne!(last, acknowledged);
-    tokio::time::sleep(Duration::from_millis(5)).await; // the ack leaves the device
+    let_the_ack_go(&mut phone).await;
     let Town { server, db, .. } = town;
     let closing = tokio::spawn(server.shutdown());
     // The device sees the close and leaves.

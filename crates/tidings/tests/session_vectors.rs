@@ -142,6 +142,7 @@ fn fields(envelope: &Envelope) -> Value {
             "policy_version": w.policy.map(|p| p.version),
             "keepalive_seconds": w.policy.map(|p| p.keepalive_seconds),
             "features": w.features,
+            "max_unacked_pages": w.max_unacked_pages,
         }),
         Some(Body::Enrolled(e)) => {
             json!({"device_id": e.device_id, "principal_id": e.principal_id})
@@ -223,8 +224,11 @@ fn generate() -> Value {
         .expect("inbox");
     let code = town.activation(town.chief, 3);
     let state = ClientState::new([3; 32], town.server_public());
+    // Acknowledgements at once, so each one follows the page it answers
+    // in the vectors (a delayed one is the same envelope, later).
     let config = ClientConfig {
         page_items: 1,
+        ack_delay_ms: 0,
         ..ClientConfig::default()
     };
     let mut client =

@@ -6,7 +6,9 @@ mod town;
 
 use tidings::ErrorKind;
 use tidings::proto::{ParticipationStatus, RespondToInvitation, operation::Kind};
-use tidings::session::{ClientSession, ServerConfig, ServerSession, WithoutStore};
+use tidings::session::{
+    ClientSession, DEFAULT_ACK_DELAY_MS, ServerConfig, ServerSession, WithoutStore,
+};
 use tidings::store::{DeviceRegistry, ItemStore};
 use tidings::sync::PageLimits;
 use town::*;
@@ -18,11 +20,15 @@ fn from_client(client: &mut ClientSession) -> Vec<u8> {
         .collect()
 }
 
-/// Delivers everything the server queued to the client.
+/// Delivers everything the server queued to the client, and lets the
+/// device's delayed acknowledgement fall due.
 fn to_client(server: &mut ServerSession, client: &mut ClientSession, now: u64) {
     while let Some(bytes) = server.poll_transmit() {
         client.handle_bytes(now, &bytes).expect("client");
     }
+    client
+        .handle_timeout(now + u64::from(DEFAULT_ACK_DELAY_MS))
+        .expect("client");
 }
 
 fn inbox_cursor(client: &ClientSession, inbox: u64) -> tidings::proto::Cursor {

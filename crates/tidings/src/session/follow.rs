@@ -87,6 +87,12 @@ impl Follows {
         }
     }
 
+    /// Pages in flight per collection before an acknowledgement is needed
+    /// (`Welcome.max_unacked_pages`).
+    pub(crate) fn window(&self) -> u32 {
+        self.max_unacked
+    }
+
     /// Follows every collection `principal` may see, from the device's cursor
     /// in `hello` or from the start.
     pub(crate) fn start<S: Store>(

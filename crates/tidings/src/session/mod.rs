@@ -25,6 +25,7 @@
 // with checked or saturating arithmetic: an overflow is a typed error or a
 // bound, never a panic (issue 14).
 #[deny(clippy::arithmetic_side_effects)]
+mod acks;
 mod channel;
 #[deny(clippy::arithmetic_side_effects)]
 mod client;
@@ -44,7 +45,7 @@ mod server;
 mod state;
 
 pub use channel::Timers;
-pub use client::{ClientConfig, ClientEvent, ClientSession, FEATURES};
+pub use client::{ClientConfig, ClientEvent, ClientSession, DEFAULT_ACK_DELAY_MS, FEATURES};
 pub use dh_cache::SharedDhCache;
 pub use enroll::{MAX_DEVICE_NAME_BYTES, MAX_ENROLL_CODE_BYTES, MAX_PLATFORM_BYTES};
 pub use fanout::PreparedPage;

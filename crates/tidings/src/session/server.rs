@@ -931,6 +931,7 @@ impl ServerSession {
             policy: Some(policy),
             server_time: 0,
             features: self.features,
+            max_unacked_pages: self.follows.window(),
         })
     }
 
