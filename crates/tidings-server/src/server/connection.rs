@@ -24,7 +24,7 @@ use crate::clock::{now_ms, random};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tidings::session::{ServerEvent, ServerSession};
-use tidings::store::{DeviceRegistry, Directory, WipeState};
+use tidings::store::{DeviceRegistry, Directory, Store, WipeState};
 use tidings_upstream::outbox::Outbox;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -186,9 +186,14 @@ async fn serve_inner<B: Backend>(
                         if let Some(outbox) = &shared.outbox {
                             outbox.wake_if_queued();
                         }
-                        let events = done.events;
-                        let Some(back) =
-                            Box::pin(handle_events(shared, session, &mut device, events)).await
+                        let Some(back) = Box::pin(handle_events(
+                            shared,
+                            session,
+                            &mut device,
+                            done.events,
+                            done.online,
+                        ))
+                        .await
                         else {
                             break;
                         };
@@ -231,7 +236,8 @@ async fn serve_inner<B: Backend>(
             tracing::info!(peer = %admission.ip(), code = e.code(), error = %e, "session ended with an error");
         }
         let events: Vec<_> = std::iter::from_fn(|| session.poll_event()).collect();
-        let Some(back) = Box::pin(handle_events(shared, session, &mut device, events)).await else {
+        let Some(back) = Box::pin(handle_events(shared, session, &mut device, events, None)).await
+        else {
             break;
         };
         session = back;
@@ -350,7 +356,43 @@ struct Turn {
     events: Vec<ServerEvent>,
     /// Mail was delivered: the watcher must look after the commit.
     delivered: bool,
+    /// What the device that came online in this turn needs, if one did.
+    online: Option<tidings::Result<Online>>,
     spent: Duration,
+}
+
+/// What a device that came online needs from the store: looked up in the
+/// turn that authenticated it, so a reconnect costs one store job, not two.
+struct Online {
+    follows: Vec<u64>,
+    wipe: WipeState,
+}
+
+/// Looks up [`Online`] for the device `events` say came online, if any.
+fn online_of(store: &impl Store, events: &[ServerEvent]) -> Option<tidings::Result<Online>> {
+    let (device_id, principal_id) = events.iter().find_map(|event| match event {
+        ServerEvent::Enrolled {
+            device_id,
+            principal_id,
+        }
+        | ServerEvent::Connected {
+            device_id,
+            principal_id,
+        } => Some((*device_id, *principal_id)),
+        _ => None,
+    })?;
+    Some(look_up_online(store, device_id, principal_id))
+}
+
+fn look_up_online(
+    store: &impl Store,
+    device_id: u64,
+    principal_id: u64,
+) -> tidings::Result<Online> {
+    Ok(Online {
+        follows: follows_of(store, principal_id)?,
+        wipe: store.device(device_id)?.wipe,
+    })
 }
 
 /// Feeds one read's bytes to the session in one batch, on a store worker.
@@ -369,6 +411,7 @@ fn turn<B: Backend>(
     let mut events = Vec::new();
     let mut handled = Ok(());
     let mut delivered = false;
+    let mut online = None;
     let committed = pool.batch().and_then(|mut batch| {
         handled = feed(
             &mut session,
@@ -386,6 +429,7 @@ fn turn<B: Backend>(
             &mut delivered,
             outbox,
         );
+        online = online_of(&batch, &events);
         B::finish(batch)
     });
     Turn {
@@ -395,6 +439,7 @@ fn turn<B: Backend>(
         committed,
         events,
         delivered,
+        online,
         spent: started.elapsed(),
     }
 }
@@ -598,6 +643,7 @@ async fn handle_event<B: Backend>(
     shared: &Shared<B>,
     device: &mut Option<Device>,
     event: ServerEvent,
+    online: &mut Option<tidings::Result<Online>>,
 ) -> Option<u64> {
     match event {
         ServerEvent::Enrolled {
@@ -609,14 +655,17 @@ async fn handle_event<B: Backend>(
             principal_id,
         } => {
             tracing::info!(device_id, principal_id, "device online");
-            let looked = shared
-                .access
-                .run(move |pool| {
-                    pool.read(|s| Ok((follows_of(s, principal_id)?, s.device(device_id)?.wipe)))
-                })
-                .await;
+            let looked = match online.take() {
+                Some(looked) => Some(looked),
+                None => {
+                    shared
+                        .access
+                        .run(move |pool| pool.read(|s| look_up_online(s, device_id, principal_id)))
+                        .await
+                }
+            };
             let (follows, wipe) = match looked {
-                Some(Ok(found)) => found,
+                Some(Ok(Online { follows, wipe })) => (follows, wipe),
                 _ => (Vec::new(), WipeState::None),
             };
             *device = Some(Device {
@@ -648,9 +697,10 @@ async fn handle_events<B: Backend>(
     mut session: Box<ServerSession>,
     device: &mut Option<Device>,
     events: impl IntoIterator<Item = ServerEvent>,
+    mut online: Option<tidings::Result<Online>>,
 ) -> Option<Box<ServerSession>> {
     for event in events {
-        if let Some(wipe_id) = handle_event(shared, device, event).await {
+        if let Some(wipe_id) = handle_event(shared, device, event, &mut online).await {
             let now = now_ms();
             session = shared
                 .access
