@@ -516,7 +516,12 @@ async fn run(args: &Args) -> Result<(), String> {
     tokio::time::sleep(Duration::from_secs(1)).await; // every close is seen
     let in_core = tokio::task::block_in_place(storm::in_core_reconnects_per_second)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let (server_cpu_before, client_cpu_before) = (server_cpu(), client_cpu());
     let storm_seconds = storm::storm(states, &addresses, CONCURRENT_ENROLLMENTS).await?;
+    // What one reconnect cost each side, against the in-core reconnect's
+    // whole cost (both ends): what the storm spends beyond the handshake.
+    let storm_server_cpu_us = per_device_us(server_cpu().saturating_sub(server_cpu_before));
+    let storm_client_cpu_us = per_device_us(client_cpu().saturating_sub(client_cpu_before));
     let storm_rate = args.devices as f64 / storm_seconds;
     // The in-core loop runs both ends on one core; the storm has them all.
     let storm_ratio = storm_rate / (in_core * cores);
@@ -549,6 +554,8 @@ async fn run(args: &Args) -> Result<(), String> {
         "in_core_reconnects_per_second_per_core": in_core,
         "cores": cores,
         "storm_vs_in_core": storm_ratio,
+        "storm_server_cpu_us_per_reconnect": storm_server_cpu_us,
+        "storm_client_cpu_us_per_reconnect": storm_client_cpu_us,
     });
     if args.json {
         println!("{report}");
@@ -570,8 +577,9 @@ async fn run(args: &Args) -> Result<(), String> {
     say(
         args.json,
         format!(
-            "reconnect storm: {} devices back by IK and caught up in {storm_seconds:.2} s ({storm_rate:.0}/s); in-core {in_core:.0}/s on one core, so {storm_ratio:.2}x of {cores} cores' worth",
-            args.devices
+            "reconnect storm: {} devices back by IK and caught up in {storm_seconds:.2} s ({storm_rate:.0}/s); in-core {in_core:.0}/s on one core, so {storm_ratio:.2}x of {cores} cores' worth; CPU per reconnect: server {storm_server_cpu_us:.0} µs, clients {storm_client_cpu_us:.0} µs, in-core both ends {:.0} µs",
+            args.devices,
+            1e6 / in_core
         ),
     );
     drop(servers);

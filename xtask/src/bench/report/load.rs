@@ -26,10 +26,22 @@ fn micros(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| format!("{v:.1} µs"))
 }
 
-fn storm(seconds: Option<f64>, rate: Option<f64>, in_core: Option<f64>) -> String {
-    match (seconds, rate, in_core) {
+fn storm(
+    seconds: Option<f64>,
+    rate: Option<f64>,
+    in_core: Option<f64>,
+    cpu: (Option<f64>, Option<f64>),
+) -> String {
+    let figures = match (seconds, rate, in_core) {
         (Some(s), Some(r), Some(c)) => format!("{s:.2} s, {r:.0}/s ({c:.0}/s)"),
-        _ => "—".into(),
+        _ => return "—".into(),
+    };
+    match (cpu, in_core) {
+        ((Some(server), Some(clients)), Some(c)) => format!(
+            "{figures}; CPU per reconnect {server:.0} / {clients:.0} µs (in-core {:.0} µs)",
+            1e6 / c
+        ),
+        _ => figures,
     }
 }
 
@@ -57,7 +69,8 @@ pub(crate) fn section(runs: &[LoadRun], load_start: &str, load_end: &str) -> Str
          acknowledgement) divided by the devices. The reconnect storm drops every \
          connection at once and brings each device back by IK until it is caught up; the \
          in-core rate is the same reconnect with both ends in one thread over a memory \
-         store, so the storm is set against that rate times the cores. What dominates \
+         store, so the storm is set against that rate times the cores; its CPU per reconnect \
+         is the server's / the clients', against the in-core reconnect's (both ends). What dominates \
          each goal not met is in [performance-push.md](performance-push.md). Reproduce \
          with `cargo xtask bench --load` (this section only), or each run with the \
          command shown.\n"
@@ -94,6 +107,10 @@ pub(crate) fn section(runs: &[LoadRun], load_start: &str, load_end: &str) -> Str
                         f("storm_seconds"),
                         f("storm_reconnects_per_second"),
                         f("in_core_reconnects_per_second_per_core"),
+                        (
+                            f("storm_server_cpu_us_per_reconnect"),
+                            f("storm_client_cpu_us_per_reconnect"),
+                        ),
                     ),
                 );
             }
