@@ -8,7 +8,8 @@ use tidings::compress::{InflateLimits, PackOptions, pack, unpack};
 use tidings::crypto::StaticKeypair;
 use tidings::proto::{self, CalendarItem, CollectionKind, Item, MailItem, item};
 use tidings::session::{
-    ClientConfig, ClientSession, ClientState, ServerConfig, ServerSession, pump,
+    ClientConfig, ClientSession, ClientState, DEFAULT_ACK_DELAY_MS, ServerConfig, ServerSession,
+    pump,
 };
 use tidings::store::{ActivationCode, DeviceRegistry, ItemStore, MemoryStore};
 use tidings_benches::peers::transport::Wire;
@@ -139,12 +140,16 @@ pub(crate) struct Link {
 
 impl Link {
     /// Pushes what changed in the store at `now_ms` and lets the device
-    /// answer (its acknowledgement): every byte that crossed.
+    /// answer (its acknowledgement, after its delay: sync.md §3 rule 8):
+    /// every byte that crossed.
     pub(crate) fn push(&mut self, now_ms: u64) -> Wire {
         self.server
             .push_changes(now_ms, &self.mailbox.store)
             .expect("push");
-        self.exchange(now_ms)
+        let pushed = self.exchange(now_ms);
+        let acked = now_ms + u64::from(DEFAULT_ACK_DELAY_MS);
+        self.client.handle_timeout(acked).expect("alive");
+        pushed + self.exchange(acked)
     }
 
     fn exchange(&mut self, now_ms: u64) -> Wire {
