@@ -139,6 +139,17 @@ fn the_handshake_is_byte_identical_with_the_cache() {
         out
     };
     assert_eq!(answer(Some(&mut cache)), answer(None));
+
+    // A handshake that missed the cache hands over the `ss` it computed:
+    // kept, it is the same value (the server keeps it without a second DH).
+    let missed = IkResponder::new(&server, [4; 32])
+        .read_hello(&hello)
+        .expect("read");
+    let computed = missed.static_static().expect("IK's hello has ss");
+    assert_eq!(computed.peer_public(), device.public_key());
+    let mut kept = StaticStaticCache::new(4);
+    kept.keep(computed);
+    assert_eq!(answer(Some(&mut kept)), answer(None));
 }
 
 /// The device's side: a kept pin sends the same hello, and one made for

@@ -82,7 +82,17 @@ impl StaticStaticCache {
         if self.capacity == 0 {
             return Ok(());
         }
-        let value = local.static_static(peer)?;
+        self.keep(local.static_static(peer)?);
+        Ok(())
+    }
+
+    /// Keeps `value`, a DH already computed (by a handshake that missed the
+    /// cache), evicting the least recently used peer when full.
+    pub fn keep(&mut self, value: StaticStaticDh) {
+        if self.capacity == 0 {
+            return;
+        }
+        let peer = &value.peer_public();
         self.remove(peer);
         while self.entries.len() >= self.capacity {
             let Some((_, victim)) = self.by_use.pop_first() else {
@@ -93,7 +103,6 @@ impl StaticStaticCache {
         let now = self.tick();
         self.by_use.insert(now, *peer);
         self.entries.insert(*peer, (value, now));
-        Ok(())
     }
 
     /// Forgets `peer` (a revoked device); its value is zeroized.

@@ -150,6 +150,17 @@ impl HandshakeState {
         }
     }
 
+    /// `DH(s, rs)` as this handshake used it (looked up or computed), for
+    /// the owner's cache; `None` before the `ss` token.
+    pub(crate) fn static_static(&self) -> Option<StaticStaticDh> {
+        let (shared, peer_public) = (self.static_static.as_ref()?, self.rs?);
+        Some(StaticStaticDh::new(
+            self.s.public_key(),
+            peer_public,
+            **shared,
+        ))
+    }
+
     /// The pattern being run.
     pub fn pattern(&self) -> HandshakePattern {
         self.pattern

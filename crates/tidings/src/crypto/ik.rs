@@ -237,6 +237,12 @@ impl IkHello {
         self.device_key
     }
 
+    /// `DH(server static, device static)` as this handshake used it, for
+    /// the server's cache: a device that missed it costs no second X25519.
+    pub fn static_static(&self) -> Option<StaticStaticDh> {
+        self.handshake.static_static()
+    }
+
     /// The device's replay-guard counter.
     pub fn timestamp(&self) -> u64 {
         self.timestamp

@@ -72,11 +72,11 @@ impl StaticKeypair {
     /// `DH(self, peer_public)` for a peer whose static key is known in
     /// advance, computed once to be reused by every IK handshake with it.
     pub fn static_static(&self, peer_public: &[u8; DH_LEN]) -> Result<StaticStaticDh> {
-        Ok(StaticStaticDh {
-            local_public: self.public_key(),
-            peer_public: *peer_public,
-            shared: Zeroizing::new(*self.diffie_hellman(peer_public)?.as_bytes()),
-        })
+        Ok(StaticStaticDh::new(
+            self.public_key(),
+            *peer_public,
+            *self.diffie_hellman(peer_public)?.as_bytes(),
+        ))
     }
 }
 
@@ -121,6 +121,18 @@ pub struct StaticStaticDh {
 }
 
 impl StaticStaticDh {
+    pub(crate) fn new(
+        local_public: [u8; DH_LEN],
+        peer_public: [u8; DH_LEN],
+        shared: [u8; DH_LEN],
+    ) -> Self {
+        StaticStaticDh {
+            local_public,
+            peer_public,
+            shared: Zeroizing::new(shared),
+        }
+    }
+
     /// The peer's static public key this value was computed for.
     pub fn peer_public(&self) -> [u8; DH_LEN] {
         self.peer_public

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::crypto::{StaticKeypair, StaticStaticCache, StaticStaticDh};
+use crate::crypto::{StaticStaticCache, StaticStaticDh};
 
 /// A [`StaticStaticCache`] its sessions share; cloning shares it.
 #[derive(Clone, Debug)]
@@ -39,11 +39,10 @@ impl SharedDhCache {
         self.lock().get(device_key).cloned()
     }
 
-    /// Keeps `DH(keys, device_key)` for an enrolled device's next handshakes.
-    pub(crate) fn keep(&self, keys: &StaticKeypair, device_key: &[u8; 32]) {
-        // A low-order key never gets this far (the handshake refused it);
-        // were it to, nothing is kept and the handshake computes as usual.
-        let _ = self.lock().insert(keys, device_key);
+    /// Keeps a value an enrolled device's handshake computed when it missed
+    /// the cache, for its next handshakes.
+    pub(crate) fn keep(&self, value: StaticStaticDh) {
+        self.lock().keep(value);
     }
 
     fn lock(&self) -> MutexGuard<'_, StaticStaticCache> {

@@ -682,7 +682,12 @@ impl ServerSession {
             // cannot push them out. A revoked device's value is dropped.
             match (device.revoked, cached.is_some()) {
                 (true, _) => cache.forget(&hello.device_key()),
-                (false, false) => cache.keep(&self.keys, &hello.device_key()),
+                // The handshake's own `ss`: no second X25519 to fill it.
+                (false, false) => {
+                    if let Some(computed) = hello.static_static() {
+                        cache.keep(computed);
+                    }
+                }
                 (false, true) => {}
             }
         }

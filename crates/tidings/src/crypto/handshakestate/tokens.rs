@@ -5,6 +5,7 @@ use crate::crypto::cipherstate::TAG_LEN;
 use crate::crypto::keys::DH_LEN;
 use crate::crypto::pattern::Token;
 use crate::error::Result;
+use zeroize::Zeroizing;
 
 impl HandshakeState {
     /// Exact length of the message `tokens` would produce with this payload.
@@ -103,6 +104,11 @@ impl HandshakeState {
         let remote = remote.ok_or_else(|| out_of_order("DH before the peer key is known"))?;
         let shared = local.diffie_hellman(&remote)?;
         self.symmetric.mix_key(shared.as_bytes());
+        if token == Token::Ss {
+            // Kept for the owner's cache: computing it again there would
+            // cost a second X25519 on every handshake that missed it.
+            self.static_static = Some(Zeroizing::new(*shared.as_bytes()));
+        }
         Ok(())
     }
 }
