@@ -8,7 +8,7 @@ use super::id_map::IdMap;
 use super::preview;
 use crate::error::{ErrorKind, Result};
 use crate::proto::{CaughtUp, Cursor, DeltaPage, Hello, ItemUpsert, envelope::Body};
-use crate::store::Store;
+use crate::store::ItemStore;
 use crate::sync::abridge::abridge;
 use crate::sync::{Delta, MAX_PACKED_ITEM, PageLimits};
 
@@ -93,15 +93,9 @@ impl Follows {
         self.max_unacked
     }
 
-    /// Follows every collection `principal` may see, from the device's cursor
-    /// in `hello` or from the start.
-    pub(crate) fn start<S: Store>(
-        &mut self,
-        store: &S,
-        principal: u64,
-        hello: &Hello,
-        patches: bool,
-    ) -> Result<()> {
+    /// Follows every collection of `visible` (the list the Welcome gave),
+    /// from the device's cursor in `hello` or from the start.
+    pub(crate) fn start(&mut self, visible: &[u64], hello: &Hello, patches: bool) {
         self.map.clear();
         let wanted = usize::try_from(hello.preview_bytes).unwrap_or(usize::MAX);
         self.trim_to = (wanted != 0 && wanted < self.packed_preview).then_some(wanted);
@@ -114,17 +108,16 @@ impl Follows {
             0 => self.server_items,
             n => n.min(self.server_items),
         };
-        for info in store.collection_infos(principal)? {
+        for &id in visible {
             let sent = hello
                 .cursors
                 .iter()
-                .find(|c| c.collection_id == info.id)
+                .find(|c| c.collection_id == id)
                 .copied()
-                .unwrap_or_else(|| fresh(info.id));
-            self.map.insert(info.id, Follow::from(sent));
+                .unwrap_or_else(|| fresh(id));
+            self.map.insert(id, Follow::from(sent));
         }
         self.map.shrink();
-        Ok(())
     }
 
     /// Follows exactly `visible` from now on: a collection that became
@@ -157,13 +150,9 @@ impl Follows {
     }
 
     /// The next message for `collection`: a page or resync-required to
-    /// send, a full window, or nothing left to send.
-    pub(crate) fn next<S: Store>(
-        &mut self,
-        store: &S,
-        principal: u64,
-        collection: u64,
-    ) -> Result<Next> {
+    /// send, a full window, or nothing left to send. The caller has checked
+    /// that the device's principal may read `collection`.
+    pub(crate) fn next<S: ItemStore>(&mut self, store: &S, collection: u64) -> Result<Next> {
         let Some(follow) = self.map.get_mut(collection) else {
             return Ok(Next::UpToDate(None));
         };
@@ -172,7 +161,7 @@ impl Follows {
         if follow.unacked >= self.max_unacked {
             return Ok(Next::Window);
         }
-        match store.delta_for(principal, &follow.sent, &self.limits)? {
+        match store.delta(&follow.sent, &self.limits)? {
             Delta::Resync(resync) => {
                 follow.sent = Cursor {
                     collection_id: collection,

@@ -237,6 +237,15 @@ impl ServerSession {
         }
     }
 
+    /// The collections the device is followed in once its Hello is
+    /// answered (the Welcome's list, kept up to date by
+    /// [`refresh_collections`](Self::refresh_collections)): what a server
+    /// routes change notices by, without asking its store again. `None`
+    /// before the Hello.
+    pub fn followed_collections(&self) -> Option<Vec<u64>> {
+        matches!(self.phase, Phase::Established { .. }).then(|| self.follows.collections())
+    }
+
     /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
         matches!(self.phase, Phase::Closed)
@@ -312,28 +321,40 @@ impl ServerSession {
             return Ok(());
         };
         for collection in collections {
-            if !self.may_read(store, principal, collection)? {
-                continue;
-            }
-            loop {
-                let body = match self
-                    .follows
-                    .next(store, principal, collection)
-                    .map_err(|e| self.fail(e))?
-                {
-                    Next::Send(body) => *body,
-                    Next::UpToDate(Some(caught_up)) if self.has(Feature::CaughtUp) => {
-                        Body::CaughtUp(caught_up)
-                    }
-                    Next::UpToDate(_) | Next::Window => break,
-                };
-                let envelope = Envelope { body: Some(body) };
-                self.channel
-                    .send(now_ms, &envelope)
-                    .map_err(|e| self.fail(e))?;
+            if self.may_read(store, principal, collection)? {
+                self.push_readable(now_ms, store, collection)?;
             }
         }
         Ok(())
+    }
+
+    /// Sends what `collection`, which the principal may read, owes the
+    /// device, within the page window.
+    fn push_readable<S: Store>(&mut self, now_ms: u64, store: &S, collection: u64) -> Result<()> {
+        loop {
+            let body = match self
+                .follows
+                .next(store, collection)
+                .map_err(|e| self.fail(e))?
+            {
+                Next::Send(body) => *body,
+                // Nothing more below: told once, and not looked at again.
+                Next::UpToDate(Some(caught_up)) if self.has(Feature::CaughtUp) => {
+                    let envelope = Envelope {
+                        body: Some(Body::CaughtUp(caught_up)),
+                    };
+                    return self
+                        .channel
+                        .send(now_ms, &envelope)
+                        .map_err(|e| self.fail(e));
+                }
+                Next::UpToDate(_) | Next::Window => return Ok(()),
+            };
+            let envelope = Envelope { body: Some(body) };
+            self.channel
+                .send(now_ms, &envelope)
+                .map_err(|e| self.fail(e))?;
+        }
     }
 
     /// Brings the device's collection list up to date: call it when the
@@ -692,16 +713,17 @@ impl ServerSession {
             }
         }
         self.device_key = Some(hello.device_key());
-        let reply = if device.revoked {
-            Body::Revoked(Revoked {})
-        } else {
-            Body::Welcome(self.welcome(store, device.id, device.principal, &request)?)
+        let welcome = match device.revoked {
+            true => None,
+            false => Some(self.welcome(store, device.id, device.principal, &request)?),
+        };
+        let reply = match &welcome {
+            None => Body::Revoked(Revoked {}),
+            Some(welcome) => Body::Welcome(welcome.clone()),
         };
         let mut payload = Vec::new();
         pad(
-            &proto::encode(&Envelope {
-                body: Some(reply.clone()),
-            }),
+            &proto::encode(&Envelope { body: Some(reply) }),
             &mut payload,
         );
         let mut response = Vec::new();
@@ -709,10 +731,10 @@ impl ServerSession {
         store.record_hello(device.id, timestamp)?;
         self.channel.send_frame(now_ms, &response)?;
         self.channel.establish(transport);
-        if device.revoked {
+        let Some(welcome) = welcome else {
             self.finish(Some(ErrorKind::DeviceRevoked.into()));
             return Ok(());
-        }
+        };
         self.phase = Phase::Established {
             device: device.id,
             principal: device.principal,
@@ -721,7 +743,7 @@ impl ServerSession {
             device_id: device.id,
             principal_id: device.principal,
         });
-        self.start_following(now_ms, store, device.principal, &request)
+        self.start_following(now_ms, store, &welcome, &request)
     }
 
     /// Answers a hello with an encrypted [`ErrorInfo`] (the IK response
@@ -816,11 +838,11 @@ impl ServerSession {
                 self.channel.send(
                     now_ms,
                     &Envelope {
-                        body: Some(Body::Welcome(welcome)),
+                        body: Some(Body::Welcome(welcome.clone())),
                     },
                 )?;
                 self.phase = Phase::Established { device, principal };
-                self.start_following(now_ms, store, principal, &hello)
+                self.start_following(now_ms, store, &welcome, &hello)
             }
             _ if matches!(self.phase, Phase::AwaitingHello { .. }) => {
                 Err(Error::new(ErrorKind::InvalidState, "Hello must come first"))
@@ -940,16 +962,25 @@ impl ServerSession {
         })
     }
 
+    /// Follows the collections `welcome` listed and sends what they owe
+    /// the device. The list was read in this turn with each collection's
+    /// rights: they are not read again.
     fn start_following<S: Store>(
         &mut self,
         now_ms: u64,
         store: &S,
-        principal: u64,
+        welcome: &Welcome,
         hello: &Hello,
     ) -> Result<()> {
         let patches = self.has(Feature::ItemPatches);
-        self.follows.start(store, principal, hello, patches)?;
-        self.push_changes(now_ms, store)
+        let ids: Vec<u64> = welcome.collections.iter().map(|c| c.id).collect();
+        self.follows.start(&ids, hello, patches);
+        for info in &welcome.collections {
+            if Rights::from_bits(info.rights).is_ok_and(|r| r.contains(Rights::READ)) {
+                self.push_readable(now_ms, store, info.id)?;
+            }
+        }
+        Ok(())
     }
 
     /// Sends the session-level [`ErrorInfo`] that ends an established

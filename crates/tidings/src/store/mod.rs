@@ -252,9 +252,18 @@ pub trait Store: Directory + ItemStore + DeviceRegistry {
     /// The collections `principal` may see, as the device is told of them.
     fn collection_infos(&self, principal: u64) -> Result<Vec<CollectionInfo>> {
         let mut infos = Vec::new();
+        // Most collections share a few owners: each is read once.
+        let mut owners = std::collections::BTreeMap::<u64, Principal>::new();
         for (collection, rights) in self.visible_collections(principal)? {
             let (epoch, _) = self.collection_state(collection.id)?;
-            let owner = self.principal(collection.owner)?;
+            let owner = match owners.get(&collection.owner) {
+                Some(owner) => owner.clone(),
+                None => {
+                    let owner = self.principal(collection.owner)?;
+                    owners.insert(collection.owner, owner.clone());
+                    owner
+                }
+            };
             infos.push(CollectionInfo {
                 id: collection.id,
                 kind: collection.kind as i32,
