@@ -60,18 +60,6 @@ fn device_by_key(conn: &mut Conn, public_key: &[u8; 32]) -> Result<Option<Device
     row.as_ref().map(device_row).transpose()
 }
 
-/// Locks device `id`'s row until the transaction ends (call inside `atomic`).
-fn lock_device(conn: &mut Conn, id: u64) -> Result<DeviceRecord> {
-    let row = conn
-        .query_opt(
-            "SELECT id, principal, public_key, name, last_hello, revoked, wipe_state, wipe_id
-             FROM devices WHERE id = $1 FOR UPDATE",
-            &[&to_sql(id)],
-        )?
-        .ok_or_else(no_device)?;
-    device_row(&row)
-}
-
 fn device_exists(conn: &mut Conn, id: u64) -> Result<()> {
     let found = conn.query_opt("SELECT 1 FROM devices WHERE id = $1", &[&to_sql(id)])?;
     found.map(drop).ok_or_else(no_device)
@@ -210,20 +198,25 @@ impl DeviceRegistry for PostgresStore {
     }
 
     fn record_hello(&mut self, device: u64, timestamp: u64) -> Result<()> {
-        self.conn().atomic(|conn| {
-            let record = lock_device(conn, device)?;
-            if record.last_hello.is_some_and(|last| timestamp <= last) {
-                return Err(Error::new(
-                    ErrorKind::Replay,
-                    "hello timestamp did not increase",
-                ));
-            }
-            conn.execute(
-                "UPDATE devices SET last_hello = $2 WHERE id = $1",
-                &[&to_sql(device), &to_sql(timestamp)],
-            )
-            .map(drop)
-        })
+        // One statement on every reconnect: the row lock of the UPDATE orders
+        // concurrent hellos of one device, and the comparison is unsigned
+        // (the sign bit flipped) as the core's is.
+        let mut conn = self.conn();
+        let updated = conn.execute(
+            "UPDATE devices SET last_hello = $2
+             WHERE id = $1 AND (last_hello IS NULL
+               OR (last_hello # x'8000000000000000'::bigint)
+                  < ($2 # x'8000000000000000'::bigint))",
+            &[&to_sql(device), &to_sql(timestamp)],
+        )?;
+        if updated == 1 {
+            return Ok(());
+        }
+        device_exists(&mut conn, device)?;
+        Err(Error::new(
+            ErrorKind::Replay,
+            "hello timestamp did not increase",
+        ))
     }
 
     fn save_cursor(&mut self, device: u64, cursor: Cursor) -> Result<()> {

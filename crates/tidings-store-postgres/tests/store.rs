@@ -114,6 +114,22 @@ fn the_replay_guard_refuses_a_hello_that_does_not_increase() {
         );
     }
     assert_eq!(store.record_hello(device, 11), Ok(()));
+    // Compared as the core compares them, unsigned: a timestamp above
+    // 2^63 (negative as a BIGINT) is later than 11, and 11 is no longer
+    // accepted after it.
+    let high = (1 << 63) + 5;
+    assert_eq!(store.record_hello(device, high), Ok(()));
+    for stale in [12, high] {
+        assert_eq!(
+            store.record_hello(device, stale).map_err(|e| e.kind()),
+            Err(ErrorKind::Replay)
+        );
+    }
+    assert_eq!(store.record_hello(device, u64::MAX), Ok(()));
+    assert_eq!(
+        store.device(device).map(|d| d.last_hello),
+        Ok(Some(u64::MAX))
+    );
     assert_eq!(
         store.record_hello(404, 1).map_err(|e| e.kind()),
         Err(ErrorKind::NotFound)
