@@ -368,8 +368,13 @@ struct Online {
     wipe: WipeState,
 }
 
-/// Looks up [`Online`] for the device `events` say came online, if any.
-fn online_of(store: &impl Store, events: &[ServerEvent]) -> Option<tidings::Result<Online>> {
+/// Looks up [`Online`] for the device `events` say came online, if any;
+/// what it follows is the session's own list once its Hello is answered.
+fn online_of(
+    store: &impl Store,
+    events: &[ServerEvent],
+    session: &ServerSession,
+) -> Option<tidings::Result<Online>> {
     let (device_id, principal_id) = events.iter().find_map(|event| match event {
         ServerEvent::Enrolled {
             device_id,
@@ -381,7 +386,13 @@ fn online_of(store: &impl Store, events: &[ServerEvent]) -> Option<tidings::Resu
         } => Some((*device_id, *principal_id)),
         _ => None,
     })?;
-    Some(look_up_online(store, device_id, principal_id))
+    Some(match session.followed_collections() {
+        Some(follows) => store.device(device_id).map(|d| Online {
+            follows,
+            wipe: d.wipe,
+        }),
+        None => look_up_online(store, device_id, principal_id),
+    })
 }
 
 fn look_up_online(
@@ -429,7 +440,7 @@ fn turn<B: Backend>(
             &mut delivered,
             outbox,
         );
-        online = online_of(&batch, &events);
+        online = online_of(&batch, &events, &session);
         B::finish(batch)
     });
     Turn {
