@@ -11,7 +11,7 @@
 use crate::{PooledStore, PostgresStore};
 use bytes::Bytes;
 use tidings::Result;
-use tidings::proto::{Cursor, OperationResult, Policy};
+use tidings::proto::{CollectionInfo, Cursor, OperationResult, Policy};
 use tidings::store::{
     ActivationCode, Collection, DeviceRecord, DeviceRegistry, Directory, ItemStore, Principal,
     WipeState,
@@ -96,6 +96,9 @@ impl Directory for Batch {
     }
     fn principal_by_email(&self, email: &str) -> Result<Option<Principal>> {
         self.r().principal_by_email(email)
+    }
+    fn collection_infos_at_once(&self, principal: u64) -> Result<Option<Vec<CollectionInfo>>> {
+        self.r().collection_infos_at_once(principal)
     }
 }
 

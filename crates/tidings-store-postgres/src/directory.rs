@@ -3,7 +3,7 @@
 use crate::conn::{Conn, get, get_u32, get_u64, to_sql};
 use crate::{PostgresStore, fresh_id};
 use postgres::Row;
-use tidings::proto::CollectionKind;
+use tidings::proto::{CollectionInfo, CollectionKind};
 use tidings::store::{Collection, Directory, Principal};
 use tidings::sync::Rights;
 use tidings::{Error, ErrorKind, Result};
@@ -201,6 +201,42 @@ impl Directory for PostgresStore {
             }
         }
         Ok(visible)
+    }
+
+    fn collection_infos_at_once(&self, principal: u64) -> Result<Option<Vec<CollectionInfo>>> {
+        // Every reconnect asks: the list, each epoch and each owner's name in
+        // one round trip rather than one per collection and owner.
+        let owner_rights = i64::from(Rights::OWNER.bits());
+        let rows = self.conn().query(
+            "SELECT c.id, c.kind, c.name, c.owner, v.rights, c.epoch, p.name
+             FROM (SELECT id, $2::BIGINT AS rights FROM collections WHERE owner = $1
+                   UNION ALL
+                   SELECT g.collection, g.rights FROM grants g
+                     JOIN collections o ON o.id = g.collection
+                     WHERE g.principal = $1 AND o.owner <> $1) v
+             JOIN collections c ON c.id = v.id
+             JOIN principals p ON p.id = c.owner
+             ORDER BY 1",
+            &[&to_sql(principal), &owner_rights],
+        )?;
+        let mut infos = Vec::new();
+        for row in &rows {
+            let rights = Rights::from_bits(get_u32(row, 4)?)?;
+            if !rights.contains(Rights::READ) {
+                continue;
+            }
+            let collection = collection_row(row)?;
+            infos.push(CollectionInfo {
+                id: collection.id,
+                kind: collection.kind as i32,
+                name: collection.name,
+                owner_id: collection.owner,
+                owner_name: get(row, 6)?,
+                rights: rights.bits(),
+                epoch: get_u64(row, 5)?,
+            });
+        }
+        Ok(Some(infos))
     }
 
     fn rights(&self, principal: u64, collection: u64) -> Result<Rights> {

@@ -92,6 +92,16 @@ pub trait Directory {
     fn rights(&self, principal: u64, collection: u64) -> Result<Rights>;
     /// The principal with primary address `email`, if any (case-insensitive).
     fn principal_by_email(&self, email: &str) -> Result<Option<Principal>>;
+    /// [`Store::collection_infos`] in one read, for a store where each call
+    /// is a round trip to a database server (every reconnect asks for it).
+    /// The default, `None`, lets the core compose it from
+    /// [`visible_collections`](Self::visible_collections),
+    /// [`ItemStore::collection_state`] and [`principal`](Self::principal);
+    /// a store that answers must give exactly what that composition gives.
+    fn collection_infos_at_once(&self, principal: u64) -> Result<Option<Vec<CollectionInfo>>> {
+        let _ = principal;
+        Ok(None)
+    }
 }
 
 /// Items and their change logs. No rights checks: see [`Store`].
@@ -251,6 +261,9 @@ pub trait Store: Directory + ItemStore + DeviceRegistry {
 
     /// The collections `principal` may see, as the device is told of them.
     fn collection_infos(&self, principal: u64) -> Result<Vec<CollectionInfo>> {
+        if let Some(infos) = self.collection_infos_at_once(principal)? {
+            return Ok(infos);
+        }
         let mut infos = Vec::new();
         // Most collections share a few owners: each is read once.
         let mut owners = std::collections::BTreeMap::<u64, Principal>::new();
