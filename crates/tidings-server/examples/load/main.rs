@@ -216,9 +216,9 @@ fn status_bytes(pid: u32, field: &str) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// CPU time (user + system) process `pid` has used, in milliseconds
-/// (clock ticks of 10 ms).
-fn cpu_ms(pid: u32) -> u64 {
+/// CPU time process `pid` has used, in milliseconds (clock ticks of
+/// 10 ms): user + system, and system alone.
+fn cpu_ms(pid: u32) -> Cpu {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The fields after the command name, which is in parentheses.
     let fields: Vec<&str> = stat
@@ -231,7 +231,39 @@ fn cpu_ms(pid: u32) -> u64 {
             .unwrap_or(0)
     };
     // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
-    (ticks(11) + ticks(12)) * 10
+    Cpu {
+        total: (ticks(11) + ticks(12)) * 10,
+        kernel: ticks(12) * 10,
+    }
+}
+
+/// CPU time in milliseconds, and how much of it the kernel spent for the
+/// process (system calls: TCP on loopback delivers to the peer's socket
+/// inside the sender's call).
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    total: u64,
+    kernel: u64,
+}
+
+impl std::ops::Add for Cpu {
+    type Output = Cpu;
+    fn add(self, other: Cpu) -> Cpu {
+        Cpu {
+            total: self.total + other.total,
+            kernel: self.kernel + other.kernel,
+        }
+    }
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Cpu;
+    fn sub(self, earlier: Cpu) -> Cpu {
+        Cpu {
+            total: self.total.saturating_sub(earlier.total),
+            kernel: self.kernel.saturating_sub(earlier.kernel),
+        }
+    }
 }
 
 /// Where a server child writes its counters when asked.
@@ -436,7 +468,11 @@ async fn run(args: &Args) -> Result<(), String> {
     // commit to the last frame the servers hand to the kernel, and to the
     // event on each device.
     let (frames_before, _) = all_stats(&mut servers, &dir).await?;
-    let server_cpu = || pids.iter().map(|&pid| cpu_ms(pid)).sum::<u64>();
+    let server_cpu = || {
+        pids.iter()
+            .map(|&pid| cpu_ms(pid))
+            .fold(Cpu::default(), |a, b| a + b)
+    };
     let client_cpu = || cpu_ms(std::process::id());
     let (server_cpu_before, client_cpu_before) = (server_cpu(), client_cpu());
     let committed_unix = with_store(&db, |store| {
@@ -458,16 +494,20 @@ async fn run(args: &Args) -> Result<(), String> {
     let (frames_after, last_write) = all_stats(&mut servers, &dir).await?;
     // Per device, in µs: the push, its acknowledgement, and the 200 ms wait.
     let per_device_us = |ms: u64| ms as f64 * 1e3 / args.devices as f64;
-    let single_server_cpu_us = per_device_us(server_cpu().saturating_sub(server_cpu_before));
-    let single_client_cpu_us = per_device_us(client_cpu().saturating_sub(client_cpu_before));
+    let single_server_cpu = server_cpu() - server_cpu_before;
+    let single_client_cpu = client_cpu() - client_cpu_before;
+    let single_server_cpu_us = per_device_us(single_server_cpu.total);
+    let single_client_cpu_us = per_device_us(single_client_cpu.total);
     let single_server_ms = last_write.saturating_sub(committed_unix) as f64 / 1e3;
     let single_frames = frames_after.saturating_sub(frames_before);
     let (s50, s99, smax) = percentiles(&mut single);
     say(
         args.json,
         format!(
-            "one new mail to {} devices: server side (commit to last frame) {single_server_ms:.1} ms, {single_frames} frames; end to end p50 {s50:.1} ms, p99 {s99:.1} ms, max {smax:.1} ms; CPU per device: server {single_server_cpu_us:.1} µs, clients {single_client_cpu_us:.1} µs",
-            args.devices
+            "one new mail to {} devices: server side (commit to last frame) {single_server_ms:.1} ms, {single_frames} frames; end to end p50 {s50:.1} ms, p99 {s99:.1} ms, max {smax:.1} ms; CPU per device: server {single_server_cpu_us:.1} µs ({:.1} in the kernel), clients {single_client_cpu_us:.1} µs ({:.1})",
+            args.devices,
+            per_device_us(single_server_cpu.kernel),
+            per_device_us(single_client_cpu.kernel),
         ),
     );
 
@@ -520,8 +560,11 @@ async fn run(args: &Args) -> Result<(), String> {
     let storm_seconds = storm::storm(states, &addresses, CONCURRENT_ENROLLMENTS).await?;
     // What one reconnect cost each side, against the in-core reconnect's
     // whole cost (both ends): what the storm spends beyond the handshake.
-    let storm_server_cpu_us = per_device_us(server_cpu().saturating_sub(server_cpu_before));
-    let storm_client_cpu_us = per_device_us(client_cpu().saturating_sub(client_cpu_before));
+    let storm_server_cpu = server_cpu() - server_cpu_before;
+    let storm_client_cpu = client_cpu() - client_cpu_before;
+    let storm_server_cpu_us = per_device_us(storm_server_cpu.total);
+    let storm_client_cpu_us = per_device_us(storm_client_cpu.total);
+    let storm_kernel_us = per_device_us(storm_server_cpu.kernel + storm_client_cpu.kernel);
     let storm_rate = args.devices as f64 / storm_seconds;
     // The in-core loop runs both ends on one core; the storm has them all.
     let storm_ratio = storm_rate / (in_core * cores);
@@ -543,6 +586,8 @@ async fn run(args: &Args) -> Result<(), String> {
         "single_max_ms": smax,
         "single_server_cpu_us_per_device": single_server_cpu_us,
         "single_client_cpu_us_per_device": single_client_cpu_us,
+        "single_server_kernel_us_per_device": per_device_us(single_server_cpu.kernel),
+        "single_client_kernel_us_per_device": per_device_us(single_client_cpu.kernel),
         "load_average": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
         "baseline_rss_bytes": baseline,
         "idle_rss_bytes": idle,
@@ -556,6 +601,8 @@ async fn run(args: &Args) -> Result<(), String> {
         "storm_vs_in_core": storm_ratio,
         "storm_server_cpu_us_per_reconnect": storm_server_cpu_us,
         "storm_client_cpu_us_per_reconnect": storm_client_cpu_us,
+        "storm_server_kernel_us_per_reconnect": per_device_us(storm_server_cpu.kernel),
+        "storm_client_kernel_us_per_reconnect": per_device_us(storm_client_cpu.kernel),
     });
     if args.json {
         println!("{report}");
@@ -577,7 +624,7 @@ async fn run(args: &Args) -> Result<(), String> {
     say(
         args.json,
         format!(
-            "reconnect storm: {} devices back by IK and caught up in {storm_seconds:.2} s ({storm_rate:.0}/s); in-core {in_core:.0}/s on one core, so {storm_ratio:.2}x of {cores} cores' worth; CPU per reconnect: server {storm_server_cpu_us:.0} µs, clients {storm_client_cpu_us:.0} µs, in-core both ends {:.0} µs",
+            "reconnect storm: {} devices back by IK and caught up in {storm_seconds:.2} s ({storm_rate:.0}/s); in-core {in_core:.0}/s on one core, so {storm_ratio:.2}x of {cores} cores' worth; CPU per reconnect: server {storm_server_cpu_us:.0} µs, clients {storm_client_cpu_us:.0} µs ({storm_kernel_us:.0} µs of both in the kernel), in-core both ends {:.0} µs",
             args.devices,
             1e6 / in_core
         ),

@@ -26,21 +26,36 @@ fn micros(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| format!("{v:.1} µs"))
 }
 
+/// CPU time with the kernel's share of it.
+fn cpu(total: Option<f64>, kernel: Option<f64>) -> String {
+    match (total, kernel) {
+        (Some(t), Some(k)) => format!("{t:.1} µs ({k:.1} kernel)"),
+        _ => micros(total),
+    }
+}
+
 fn storm(
     seconds: Option<f64>,
     rate: Option<f64>,
     in_core: Option<f64>,
     cpu: (Option<f64>, Option<f64>),
+    kernel: (Option<f64>, Option<f64>),
 ) -> String {
     let figures = match (seconds, rate, in_core) {
         (Some(s), Some(r), Some(c)) => format!("{s:.2} s, {r:.0}/s ({c:.0}/s)"),
         _ => return "—".into(),
     };
-    match (cpu, in_core) {
+    let figures = match (cpu, in_core) {
         ((Some(server), Some(clients)), Some(c)) => format!(
             "{figures}; CPU per reconnect {server:.0} / {clients:.0} µs (in-core {:.0} µs)",
             1e6 / c
         ),
+        _ => figures,
+    };
+    match kernel {
+        (Some(server), Some(clients)) => {
+            format!("{figures}, in the kernel {server:.0} / {clients:.0} µs")
+        }
         _ => figures,
     }
 }
@@ -66,11 +81,14 @@ pub(crate) fn section(runs: &[LoadRun], load_start: &str, load_end: &str) -> Str
          side is from the commit of the mail to the last frame the server hands to the \
          kernel (its own counter); end to end is from the commit to the event on each \
          device. CPU per device is what each process spent on the one mail (the push, its \
-         acknowledgement) divided by the devices. The reconnect storm drops every \
+         acknowledgement) divided by the devices, with what the kernel spent of it for \
+         the process in parentheses (on loopback a send delivers into the peer's socket \
+         inside the sender's system call). The reconnect storm drops every \
          connection at once and brings each device back by IK until it is caught up; the \
          in-core rate is the same reconnect with both ends in one thread over a memory \
          store, so the storm is set against that rate times the cores; its CPU per reconnect \
-         is the server's / the clients', against the in-core reconnect's (both ends). What dominates \
+         is the server's / the clients', against the in-core reconnect's (both ends), \
+         and the kernel's share of each. What dominates \
          each goal not met is in [performance-push.md](performance-push.md). Reproduce \
          with `cargo xtask bench --load` (this section only), or each run with the \
          command shown.\n"
@@ -96,8 +114,14 @@ pub(crate) fn section(runs: &[LoadRun], load_start: &str, load_end: &str) -> Str
                     ms(f("single_p50_ms")),
                     ms(f("single_p99_ms")),
                     ms(f("single_max_ms")),
-                    micros(f("single_server_cpu_us_per_device")),
-                    micros(f("single_client_cpu_us_per_device")),
+                    cpu(
+                        f("single_server_cpu_us_per_device"),
+                        f("single_server_kernel_us_per_device")
+                    ),
+                    cpu(
+                        f("single_client_cpu_us_per_device"),
+                        f("single_client_kernel_us_per_device")
+                    ),
                     ms(f("p50_push_latency_ms")),
                     ms(f("p99_push_latency_ms")),
                     ms(f("max_push_latency_ms")),
@@ -110,6 +134,10 @@ pub(crate) fn section(runs: &[LoadRun], load_start: &str, load_end: &str) -> Str
                         (
                             f("storm_server_cpu_us_per_reconnect"),
                             f("storm_client_cpu_us_per_reconnect"),
+                        ),
+                        (
+                            f("storm_server_kernel_us_per_reconnect"),
+                            f("storm_client_kernel_us_per_reconnect"),
                         ),
                     ),
                 );
