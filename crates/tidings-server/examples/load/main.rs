@@ -266,6 +266,24 @@ impl std::ops::Sub for Cpu {
     }
 }
 
+/// What the scheduler counted for the threads of process `pid` together, in
+/// µs: time on a CPU, and time runnable but waiting for one
+/// (`/proc/PID/task/*/schedstat`). The second says whether a process that
+/// was slow lacked work or a core.
+fn scheduled_us(pid: u32) -> (u64, u64) {
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return (0, 0);
+    };
+    threads.flatten().fold((0, 0), |(on, waiting), thread| {
+        let stat = std::fs::read_to_string(thread.path().join("schedstat")).unwrap_or_default();
+        let mut ns = stat
+            .split_whitespace()
+            .map(|n| n.parse::<u64>().unwrap_or(0));
+        let (run, wait) = (ns.next().unwrap_or(0), ns.next().unwrap_or(0));
+        (on + run / 1000, waiting + wait / 1000)
+    })
+}
+
 /// Where a server child writes its counters when asked.
 fn stats_file(ready: &Path) -> PathBuf {
     ready.with_extension("stats")
@@ -475,6 +493,12 @@ async fn run(args: &Args) -> Result<(), String> {
     };
     let client_cpu = || cpu_ms(std::process::id());
     let (server_cpu_before, client_cpu_before) = (server_cpu(), client_cpu());
+    let server_scheduled = || {
+        pids.iter()
+            .map(|&pid| scheduled_us(pid))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    };
+    let scheduled_before = server_scheduled();
     let committed_unix = with_store(&db, |store| {
         let raw = "From: Communications <comms@load.example>\r\nTo: All staff <all@load.example>\r\nSubject: Gritting tonight\r\nMessage-ID: <single@load.example>\r\n\r\nThe roads will be gritted from 8 pm.\r\n";
         store.deliver(shared, raw.as_bytes())?;
@@ -489,6 +513,12 @@ async fn run(args: &Args) -> Result<(), String> {
             .ok_or("devices ended before the mail")??;
         single.push(arrived.saturating_duration_since(committed));
     }
+    // While the push ran: the server's threads on a CPU, and runnable but
+    // waiting for one (the clients share the cores).
+    let window_ms = committed.elapsed().as_secs_f64() * 1e3;
+    let scheduled_after = server_scheduled();
+    let server_on_cpu_ms = scheduled_after.0.saturating_sub(scheduled_before.0) as f64 / 1e3;
+    let server_waiting_ms = scheduled_after.1.saturating_sub(scheduled_before.1) as f64 / 1e3;
     // Acknowledgements are answered with nothing: the last frame is the push.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (frames_after, last_write) = all_stats(&mut servers, &dir).await?;
@@ -504,7 +534,7 @@ async fn run(args: &Args) -> Result<(), String> {
     say(
         args.json,
         format!(
-            "one new mail to {} devices: server side (commit to last frame) {single_server_ms:.1} ms, {single_frames} frames; end to end p50 {s50:.1} ms, p99 {s99:.1} ms, max {smax:.1} ms; CPU per device: server {single_server_cpu_us:.1} µs ({:.1} in the kernel), clients {single_client_cpu_us:.1} µs ({:.1})",
+            "one new mail to {} devices: server side (commit to last frame) {single_server_ms:.1} ms, {single_frames} frames; end to end p50 {s50:.1} ms, p99 {s99:.1} ms, max {smax:.1} ms; CPU per device: server {single_server_cpu_us:.1} µs ({:.1} in the kernel), clients {single_client_cpu_us:.1} µs ({:.1}); in the {window_ms:.0} ms until the last device had it, the server's threads were on a CPU {server_on_cpu_ms:.0} ms and waited for one {server_waiting_ms:.0} ms",
             args.devices,
             per_device_us(single_server_cpu.kernel),
             per_device_us(single_client_cpu.kernel),
@@ -588,6 +618,9 @@ async fn run(args: &Args) -> Result<(), String> {
         "single_client_cpu_us_per_device": single_client_cpu_us,
         "single_server_kernel_us_per_device": per_device_us(single_server_cpu.kernel),
         "single_client_kernel_us_per_device": per_device_us(single_client_cpu.kernel),
+        "single_window_ms": window_ms,
+        "single_server_on_cpu_ms": server_on_cpu_ms,
+        "single_server_waiting_for_cpu_ms": server_waiting_ms,
         "load_average": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
         "baseline_rss_bytes": baseline,
         "idle_rss_bytes": idle,
