@@ -109,6 +109,9 @@ impl ItemStore for Batch {
     fn delta(&self, cursor: &Cursor, limits: &PageLimits) -> Result<Delta> {
         self.r().delta(cursor, limits)
     }
+    fn deltas(&self, cursors: &[Cursor], limits: &PageLimits) -> Result<Vec<Delta>> {
+        self.r().deltas(cursors, limits)
+    }
     fn item(&self, collection: u64, id: u64) -> Result<Option<(Bytes, u32)>> {
         self.r().item(collection, id)
     }

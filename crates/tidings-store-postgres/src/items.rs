@@ -36,6 +36,49 @@ fn head_row(collection: u64, row: &Row, first: usize) -> Result<LogHead> {
     })
 }
 
+/// The delta after `cursor` from the rows of one collection: its head in
+/// columns `first..first + 3` of every row, then one item per row in the
+/// columns after it (one row of NULLs when no item follows the cursor).
+fn delta_of(cursor: &Cursor, limits: &PageLimits, rows: &[Row], first: usize) -> Result<Delta> {
+    let head = rows.first().ok_or_else(no_collection)?;
+    let head = head_row(cursor.collection_id, head, first)?;
+    if let Some(resync) = head.check(cursor) {
+        return Ok(Delta::Resync(resync));
+    }
+    let item = first + 3;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(id) = get::<Option<i64>>(row, item)? else {
+            continue;
+        };
+        let patch = match (
+            get::<Option<i64>>(row, item + 5)?,
+            get::<Option<Vec<u8>>>(row, item + 6)?,
+        ) {
+            (Some(base), Some(packed)) => Some(StoredPatch {
+                base: from_sql(base),
+                packed: packed.into(),
+            }),
+            _ => None,
+        };
+        let state = match get::<Option<Vec<u8>>>(row, item + 3)? {
+            Some(packed) => ItemState::Live {
+                packed: packed.into(),
+                flags: get_u32(row, item + 4)?,
+                content_modseq: get_u64(row, item + 2)?,
+                patch,
+            },
+            None => ItemState::Removed,
+        };
+        entries.push(LogEntry {
+            id: from_sql(id),
+            modseq: get_u64(row, item + 1)?,
+            state,
+        });
+    }
+    Ok(Delta::Page(page_after(&head, cursor, limits, entries)))
+}
+
 pub(crate) fn head(conn: &mut Conn, collection: u64) -> Result<LogHead> {
     let row = conn
         .query_opt(
@@ -289,40 +332,45 @@ impl ItemStore for PostgresStore {
                 &limit,
             ],
         )?;
-        let first = rows.first().ok_or_else(no_collection)?;
-        let head = head_row(cursor.collection_id, first, 0)?;
-        if let Some(resync) = head.check(cursor) {
-            return Ok(Delta::Resync(resync));
+        delta_of(cursor, limits, &rows, 0)
+    }
+
+    fn deltas(&self, cursors: &[Cursor], limits: &PageLimits) -> Result<Vec<Delta>> {
+        if cursors.len() < 2 {
+            return cursors.iter().map(|c| self.delta(c, limits)).collect();
         }
-        let mut entries = Vec::with_capacity(rows.len());
-        for row in &rows {
-            // A collection without entries after the cursor: one row of NULLs.
-            let Some(id) = get::<Option<i64>>(row, 3)? else {
-                continue;
-            };
-            let patch = match (get::<Option<i64>>(row, 8)?, get::<Option<Vec<u8>>>(row, 9)?) {
-                (Some(base), Some(packed)) => Some(StoredPatch {
-                    base: from_sql(base),
-                    packed: packed.into(),
-                }),
-                _ => None,
-            };
-            let state = match get::<Option<Vec<u8>>>(row, 6)? {
-                Some(packed) => ItemState::Live {
-                    packed: packed.into(),
-                    flags: get_u32(row, 7)?,
-                    content_modseq: get_u64(row, 5)?,
-                    patch,
-                },
-                None => ItemState::Removed,
-            };
-            entries.push(LogEntry {
-                id: from_sql(id),
-                modseq: get_u64(row, 4)?,
-                state,
-            });
+        // Every reconnect reads one per followed collection: one round trip
+        // for all, each collection's rows numbered by its place in `cursors`.
+        let rows = limits.max_items.max(1).saturating_add(1);
+        let limit = i64::try_from(rows).unwrap_or(i64::MAX);
+        let collections: Vec<i64> = cursors.iter().map(|c| to_sql(c.collection_id)).collect();
+        let after: Vec<i64> = cursors.iter().map(|c| to_sql(c.modseq)).collect();
+        let rows = self.conn().query(
+            "SELECT q.ord, c.epoch, c.modseq, c.floor,
+                    i.id, i.modseq, i.content_modseq, i.packed, i.flags,
+                    i.patch_base, i.patch
+             FROM unnest($1::BIGINT[], $2::BIGINT[]) WITH ORDINALITY AS q (collection, after, ord)
+             JOIN collections c ON c.id = q.collection
+             LEFT JOIN LATERAL (
+                 SELECT id, modseq, content_modseq, packed, flags, patch_base, patch
+                 FROM items
+                 WHERE collection = c.id AND modseq > q.after ORDER BY modseq LIMIT $3
+             ) i ON true
+             ORDER BY q.ord, i.modseq",
+            &[&collections, &after, &limit],
+        )?;
+        let mut deltas = Vec::with_capacity(cursors.len());
+        let mut rest = &rows[..];
+        for (place, cursor) in (1_i64..).zip(cursors) {
+            let mine = rest
+                .iter()
+                .take_while(|row| get::<i64>(row, 0).is_ok_and(|ord| ord == place))
+                .count();
+            let (these, after) = rest.split_at(mine);
+            deltas.push(delta_of(cursor, limits, these, 1)?);
+            rest = after;
         }
-        Ok(Delta::Page(page_after(&head, cursor, limits, entries)))
+        Ok(deltas)
     }
 
     fn item(&self, collection: u64, id: u64) -> Result<Option<(Bytes, u32)>> {

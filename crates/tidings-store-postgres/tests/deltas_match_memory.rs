@@ -117,6 +117,14 @@ fn apply<S: Admin>(
 
 type Input = (Vec<Change>, Vec<(u64, u64, bool, u64)>, usize);
 
+fn fresh(collection_id: u64) -> Cursor {
+    Cursor {
+        collection_id,
+        epoch: 1,
+        ..Cursor::default()
+    }
+}
+
 fn case(
     cluster: &std::sync::Arc<TestCluster>,
     (changes, cursors, max_items): Input,
@@ -147,6 +155,7 @@ fn case(
         max_bytes: 600,
         patches: max_items % 2 == 1,
     };
+    let mut all = Vec::new();
     for (modseq, floor, partial, epoch) in cursors {
         let cursor = Cursor {
             collection_id: inbox,
@@ -161,7 +170,19 @@ fn case(
             "{:?}",
             cursor
         );
+        all.push(cursor);
     }
+    // All at once, as a reconnect reads them, with an empty collection
+    // between (PostgreSQL answers in one query).
+    let empty = memory
+        .add_collection(owner, CollectionKind::Calendar, "Calendar")
+        .expect("collection");
+    prop_assert_eq!(
+        pg.add_collection(owner, CollectionKind::Calendar, "Calendar"),
+        Ok(empty)
+    );
+    all.insert(all.len() / 2, fresh(empty));
+    prop_assert_eq!(memory.deltas(&all, &limits), pg.deltas(&all, &limits));
     Ok(())
 }
 

@@ -153,15 +153,39 @@ impl Follows {
     /// send, a full window, or nothing left to send. The caller has checked
     /// that the device's principal may read `collection`.
     pub(crate) fn next<S: ItemStore>(&mut self, store: &S, collection: u64) -> Result<Next> {
+        match self.wants(collection) {
+            Ok(from) => self.take(collection, store.delta(&from, &self.limits)?),
+            Err(next) => Ok(next),
+        }
+    }
+
+    /// The cursor `collection`'s next delta is read from, or what to do
+    /// without reading one (not followed; a full window). Follow it with
+    /// [`take`](Self::take) of the delta read from that cursor.
+    pub(crate) fn wants(&mut self, collection: u64) -> core::result::Result<Cursor, Next> {
         let Some(follow) = self.map.get_mut(collection) else {
-            return Ok(Next::UpToDate(None));
+            return Err(Next::UpToDate(None));
         };
         // Settled only by finding nothing more below.
         follow.settled = false;
         if follow.unacked >= self.max_unacked {
-            return Ok(Next::Window);
+            return Err(Next::Window);
         }
-        match store.delta(&follow.sent, &self.limits)? {
+        Ok(follow.sent)
+    }
+
+    /// The page limits deltas are read with.
+    pub(crate) fn limits(&self) -> &PageLimits {
+        &self.limits
+    }
+
+    /// The next message for `collection` from `delta`, read from the cursor
+    /// [`wants`](Self::wants) gave.
+    pub(crate) fn take(&mut self, collection: u64, delta: Delta) -> Result<Next> {
+        let Some(follow) = self.map.get_mut(collection) else {
+            return Ok(Next::UpToDate(None));
+        };
+        match delta {
             Delta::Resync(resync) => {
                 follow.sent = Cursor {
                     collection_id: collection,

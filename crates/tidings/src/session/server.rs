@@ -18,7 +18,7 @@ use crate::proto::{
     Hello, Policy, Revoked, Welcome, Wipe, envelope::Body,
 };
 use crate::store::{Store, WipeState};
-use crate::sync::{PageLimits, Rights};
+use crate::sync::{Delta, PageLimits, Rights};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -322,21 +322,28 @@ impl ServerSession {
         };
         for collection in collections {
             if self.may_read(store, principal, collection)? {
-                self.push_readable(now_ms, store, collection)?;
+                self.push_readable(now_ms, store, collection, None)?;
             }
         }
         Ok(())
     }
 
     /// Sends what `collection`, which the principal may read, owes the
-    /// device, within the page window.
-    fn push_readable<S: Store>(&mut self, now_ms: u64, store: &S, collection: u64) -> Result<()> {
+    /// device, within the page window, starting from `read` if its first
+    /// delta was read already (from the cursor `Follows::wants` gave).
+    fn push_readable<S: Store>(
+        &mut self,
+        now_ms: u64,
+        store: &S,
+        collection: u64,
+        mut read: Option<Delta>,
+    ) -> Result<()> {
         loop {
-            let body = match self
-                .follows
-                .next(store, collection)
-                .map_err(|e| self.fail(e))?
-            {
+            let next = match read.take() {
+                Some(delta) => self.follows.take(collection, delta),
+                None => self.follows.next(store, collection),
+            };
+            let body = match next.map_err(|e| self.fail(e))? {
                 Next::Send(body) => *body,
                 // Nothing more below: told once, and not looked at again.
                 Next::UpToDate(Some(caught_up)) if self.has(Feature::CaughtUp) => {
@@ -975,10 +982,28 @@ impl ServerSession {
         let patches = self.has(Feature::ItemPatches);
         let ids: Vec<u64> = welcome.collections.iter().map(|c| c.id).collect();
         self.follows.start(&ids, hello, patches);
+        // Every readable collection's first delta in one read.
+        let mut wanted = Vec::new();
         for info in &welcome.collections {
             if Rights::from_bits(info.rights).is_ok_and(|r| r.contains(Rights::READ)) {
-                self.push_readable(now_ms, store, info.id)?;
+                if let Ok(from) = self.follows.wants(info.id) {
+                    wanted.push(from);
+                }
             }
+        }
+        let limits = *self.follows.limits();
+        let read = store
+            .deltas(&wanted, &limits)
+            .and_then(|read| match read.len() == wanted.len() {
+                true => Ok(read),
+                false => Err(Error::new(
+                    ErrorKind::Storage,
+                    "the store answered a different number of deltas",
+                )),
+            })
+            .map_err(|e| self.fail(e))?;
+        for (from, delta) in wanted.iter().zip(read) {
+            self.push_readable(now_ms, store, from.collection_id, Some(delta))?;
         }
         Ok(())
     }

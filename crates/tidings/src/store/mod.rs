@@ -110,6 +110,12 @@ pub trait ItemStore {
     fn collection_state(&self, collection: u64) -> Result<(u64, u64)>;
     /// The changes after `cursor` within `limits`, or resync-required.
     fn delta(&self, cursor: &Cursor, limits: &PageLimits) -> Result<Delta>;
+    /// [`delta`](Self::delta) for each of `cursors`, in order. Every reconnect reads one per followed
+    /// collection: a store where each call is a round trip to a database
+    /// server answers them in one. The default reads them one by one.
+    fn deltas(&self, cursors: &[Cursor], limits: &PageLimits) -> Result<Vec<Delta>> {
+        cursors.iter().map(|c| self.delta(c, limits)).collect()
+    }
     /// An item's packed bytes and flags, if live.
     fn item(&self, collection: u64, id: u64) -> Result<Option<(Bytes, u32)>>;
     /// Every live item of a collection as (id, packed, flags), for search and
