@@ -7,76 +7,32 @@
 //! collection run one after the other: modseqs are gap-free and commit in
 //! order, and no writer acts on an item state another has just changed.
 
-use crate::conn::{Conn, from_sql, get, get_u32, get_u64, to_sql};
+use crate::conn::{Conn, get, get_u32, get_u64, to_sql};
+use crate::pages::delta_of;
 use crate::{PostgresStore, fresh_id};
 use bytes::Bytes;
 use postgres::Row;
 use tidings::proto::Cursor;
 use tidings::store::ItemStore;
 use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
-use tidings::sync::{
-    Delta, ItemState, LogEntry, LogHead, PageLimits, StoredPatch, pack_item, page_after,
-};
+use tidings::sync::{Delta, LogHead, PageLimits, StoredPatch, pack_item};
 use tidings::{Error, ErrorKind, Result};
 
 fn no_item() -> Error {
     Error::new(ErrorKind::NotFound, "no such item in the collection")
 }
 
-fn no_collection() -> Error {
+pub(crate) fn no_collection() -> Error {
     Error::new(ErrorKind::NotFound, "no such collection")
 }
 
-fn head_row(collection: u64, row: &Row, first: usize) -> Result<LogHead> {
+pub(crate) fn head_row(collection: u64, row: &Row, first: usize) -> Result<LogHead> {
     Ok(LogHead {
         collection_id: collection,
         epoch: get_u64(row, first)?,
         modseq: get_u64(row, first + 1)?,
         floor: get_u64(row, first + 2)?,
     })
-}
-
-/// The delta after `cursor` from the rows of one collection: its head in
-/// columns `first..first + 3` of every row, then one item per row in the
-/// columns after it (one row of NULLs when no item follows the cursor).
-fn delta_of(cursor: &Cursor, limits: &PageLimits, rows: &[Row], first: usize) -> Result<Delta> {
-    let head = rows.first().ok_or_else(no_collection)?;
-    let head = head_row(cursor.collection_id, head, first)?;
-    if let Some(resync) = head.check(cursor) {
-        return Ok(Delta::Resync(resync));
-    }
-    let item = first + 3;
-    let mut entries = Vec::with_capacity(rows.len());
-    for row in rows {
-        let Some(id) = get::<Option<i64>>(row, item)? else {
-            continue;
-        };
-        let patch = match (
-            get::<Option<i64>>(row, item + 5)?,
-            get::<Option<Vec<u8>>>(row, item + 6)?,
-        ) {
-            (Some(base), Some(packed)) => Some(StoredPatch {
-                base: from_sql(base),
-                packed: packed.into(),
-            }),
-            _ => None,
-        };
-        let state = match get::<Option<Vec<u8>>>(row, item + 3)? {
-            Some(packed) => ItemState::Live {
-                packed: packed.into(),
-                flags: get_u32(row, item + 4)?,
-                content_modseq: get_u64(row, item + 2)?,
-                patch,
-            },
-            None => ItemState::Removed,
-        };
-        entries.push(LogEntry {
-            id: from_sql(id),
-            modseq: get_u64(row, item + 1)?,
-            state,
-        });
-    }
-    Ok(Delta::Page(page_after(&head, cursor, limits, entries)))
 }
 
 pub(crate) fn head(conn: &mut Conn, collection: u64) -> Result<LogHead> {

@@ -49,6 +49,7 @@ mod directory;
 mod items;
 pub mod migrate;
 mod notify;
+mod pages;
 mod pool;
 #[cfg(feature = "testing")]
 pub mod testing;
