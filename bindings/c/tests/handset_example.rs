@@ -78,9 +78,15 @@ async fn the_handset_example_runs_against_the_reference_server() {
         .await
         .expect("join")
         .expect("wait");
-    while let Ok(line) = lines.try_recv() {
-        transcript.push(line);
-    }
+    // Every line, to the end of its output: the reader thread may still be
+    // passing on the last ones when the process has exited.
+    let drained = tokio::time::timeout(limit, async {
+        while let Some(line) = lines.recv().await {
+            transcript.push(line);
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "the handset's output did not end");
     assert!(exit.success(), "handset failed: {transcript:?}");
     assert!(
         transcript
