@@ -22,9 +22,22 @@ use town::*;
 struct Counting {
     inner: MemoryStore,
     calls: RefCell<BTreeMap<&'static str, usize>>,
+    /// A collection deleted after the list was read: its deltas and rights
+    /// are not found.
+    gone: Option<u64>,
 }
 
 impl Counting {
+    fn check(&self, collection: u64) -> Result<()> {
+        match self.gone == Some(collection) {
+            true => Err(tidings::Error::new(
+                tidings::ErrorKind::NotFound,
+                "no such collection",
+            )),
+            false => Ok(()),
+        }
+    }
+
     fn count(&self, method: &'static str) {
         *self.calls.borrow_mut().entry(method).or_default() += 1;
     }
@@ -49,6 +62,7 @@ impl Directory for Counting {
     }
     fn rights(&self, principal: u64, collection: u64) -> Result<Rights> {
         self.count("rights");
+        self.check(collection)?;
         self.inner.rights(principal, collection)
     }
     fn principal_by_email(&self, email: &str) -> Result<Option<Principal>> {
@@ -64,11 +78,15 @@ impl ItemStore for Counting {
     }
     fn delta(&self, cursor: &Cursor, limits: &PageLimits) -> Result<Delta> {
         self.count("delta");
+        self.check(cursor.collection_id)?;
         self.inner.delta(cursor, limits)
     }
     fn deltas(&self, cursors: &[Cursor], limits: &PageLimits) -> Result<Vec<Delta>> {
         // One call, as a database answers it: not counted as `delta`s.
         self.count("deltas");
+        for cursor in cursors {
+            self.check(cursor.collection_id)?;
+        }
         self.inner.deltas(cursors, limits)
     }
     fn item(&self, collection: u64, id: u64) -> Result<Option<(Bytes, u32)>> {
@@ -192,6 +210,7 @@ fn a_caught_up_reconnect_reads_the_list_once_and_each_collection_once() {
     let mut store = Counting {
         inner: town.store.clone(),
         calls: RefCell::default(),
+        gone: None,
     };
     let mut client =
         ClientSession::resume(ClientConfig::default(), state, [9; 32], 5_000).expect("resume");
@@ -222,4 +241,26 @@ fn a_caught_up_reconnect_reads_the_list_once_and_each_collection_once() {
         Some(visible),
         "the session follows the Welcome's list"
     );
+}
+
+#[test]
+fn a_collection_deleted_during_a_reconnect_is_skipped_not_fatal() {
+    let mut town = Town::new();
+    let (client, _) = enroll(&mut town, CHIEF, 7, 1_000);
+    let state = client.state().clone();
+    // Listed in the Welcome, gone by the time the pages are read.
+    let mut store = Counting {
+        inner: town.store.clone(),
+        calls: RefCell::default(),
+        gone: Some(town.mayor_calendar),
+    };
+    let mut client =
+        ClientSession::resume(ClientConfig::default(), state, [9; 32], 5_000).expect("resume");
+    client.confirm_state_saved();
+    let mut server = town.server_session(10, 5_000);
+    tidings::session::pump(&mut client, &mut server, &mut store, 5_000).expect("quiet");
+    assert!(client.is_established(), "the reconnect went through");
+    assert!(!server.is_closed());
+    assert_eq!(store.calls("deltas"), 1);
+    assert_eq!(store.calls("delta"), 2, "the others, one by one");
 }

@@ -992,16 +992,25 @@ impl ServerSession {
             }
         }
         let limits = *self.follows.limits();
-        let read = store
-            .deltas(&wanted, &limits)
-            .and_then(|read| match read.len() == wanted.len() {
-                true => Ok(read),
-                false => Err(Error::new(
+        let read = match store.deltas(&wanted, &limits) {
+            Ok(read) if read.len() == wanted.len() => read,
+            Ok(_) => {
+                let e = Error::new(
                     ErrorKind::Storage,
                     "the store answered a different number of deltas",
-                )),
-            })
-            .map_err(|e| self.fail(e))?;
+                );
+                return Err(self.fail(e));
+            }
+            // A collection deleted since the list was read (a database
+            // reads each statement at its own commit): each collection on
+            // its own, rights first, as any push does, so that one is
+            // skipped rather than the reconnect failing.
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                let ids = wanted.iter().map(|c| c.collection_id).collect();
+                return self.push_in(now_ms, store, ids);
+            }
+            Err(e) => return Err(self.fail(e)),
+        };
         for (from, delta) in wanted.iter().zip(read) {
             self.push_readable(now_ms, store, from.collection_id, Some(delta))?;
         }
