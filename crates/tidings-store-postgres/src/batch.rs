@@ -7,6 +7,12 @@
 //! wrote on the way (a wrong activation guess counted) is committed too;
 //! a statement that failed makes PostgreSQL keep nothing, and finishing
 //! then says so.
+//!
+//! A reconnect's one write is its hello's replay guard: held back, it is
+//! written at the end as a statement of its own, so a reconnect opens no
+//! transaction (`BEGIN` and `COMMIT` were two of its round trips). Any
+//! other write opens the transaction and writes the held hello first;
+//! reads of the device see the held timestamp, as they would the write.
 
 use crate::{PooledStore, PostgresStore};
 use bytes::Bytes;
@@ -23,6 +29,9 @@ pub struct Batch {
     store: PooledStore,
     /// The transaction is open.
     began: bool,
+    /// A hello (device, timestamp) to record, held back while it is the
+    /// batch's only write.
+    hello: Option<(u64, u64)>,
 }
 
 impl core::fmt::Debug for Batch {
@@ -38,12 +47,13 @@ impl Batch {
         Self {
             store,
             began: false,
+            hello: None,
         }
     }
 
-    /// Whether this batch has written.
+    /// Whether this batch has written (or holds a hello to write).
     pub fn wrote(&self) -> bool {
-        self.began
+        self.began || self.hello.is_some()
     }
 
     /// The store, inside this batch's transaction (begun on first use): for
@@ -53,8 +63,22 @@ impl Batch {
         if !self.began {
             self.store.conn().begin()?;
             self.began = true;
+            if let Some((device, timestamp)) = self.hello.take() {
+                self.store.record_hello(device, timestamp)?;
+            }
         }
         Ok(&mut self.store)
+    }
+
+    /// `record` as this batch would read it had the held hello been
+    /// written.
+    fn as_written(&self, mut record: DeviceRecord) -> DeviceRecord {
+        if let Some((device, timestamp)) = self.hello {
+            if record.id == device {
+                record.last_hello = Some(timestamp);
+            }
+        }
+        record
     }
 
     fn r(&self) -> &PostgresStore {
@@ -68,6 +92,11 @@ impl Batch {
     }
 
     fn end(&mut self) -> Result<()> {
+        if let Some((device, timestamp)) = self.hello.take() {
+            // The batch's only write: one statement, committed on its own
+            // (it refuses a replay as it would inside a transaction).
+            return self.store.record_hello(device, timestamp);
+        }
         match core::mem::take(&mut self.began) {
             true => self.store.conn().end(true),
             false => Ok(()),
@@ -176,13 +205,25 @@ impl DeviceRegistry for Batch {
         self.w()?.redeem_activation(code, public_key, name, now_ms)
     }
     fn device_by_key(&self, public_key: &[u8; 32]) -> Result<Option<DeviceRecord>> {
-        self.r().device_by_key(public_key)
+        let found = self.r().device_by_key(public_key)?;
+        Ok(found.map(|device| self.as_written(device)))
+    }
+    fn device_and_policy_by_key(
+        &self,
+        public_key: &[u8; 32],
+    ) -> Result<Option<(DeviceRecord, Policy)>> {
+        let found = self.r().device_and_policy_by_key(public_key)?;
+        Ok(found.map(|(device, policy)| (self.as_written(device), policy)))
     }
     fn device(&self, id: u64) -> Result<DeviceRecord> {
-        self.r().device(id)
+        self.r().device(id).map(|device| self.as_written(device))
     }
     fn record_hello(&mut self, device: u64, timestamp: u64) -> Result<()> {
-        self.w()?.record_hello(device, timestamp)
+        if self.began || self.hello.is_some() {
+            return self.w()?.record_hello(device, timestamp);
+        }
+        self.hello = Some((device, timestamp));
+        Ok(())
     }
     fn save_cursor(&mut self, device: u64, cursor: Cursor) -> Result<()> {
         self.w()?.save_cursor(device, cursor)

@@ -60,6 +60,21 @@ fn device_by_key(conn: &mut Conn, public_key: &[u8; 32]) -> Result<Option<Device
     row.as_ref().map(device_row).transpose()
 }
 
+/// The device with `public_key` and its stored policy, in one statement.
+fn device_and_policy_by_key(
+    conn: &mut Conn,
+    public_key: &[u8; 32],
+) -> Result<Option<(DeviceRecord, Policy)>> {
+    let row = conn.query_opt(
+        "SELECT id, principal, public_key, name, last_hello, revoked, wipe_state, wipe_id,
+                policy
+         FROM devices WHERE public_key = $1",
+        &[&&public_key[..]],
+    )?;
+    row.map(|row| Ok((device_row(&row)?, proto::decode(&get::<Vec<u8>>(&row, 8)?)?)))
+        .transpose()
+}
+
 fn device_exists(conn: &mut Conn, id: u64) -> Result<()> {
     let found = conn.query_opt("SELECT 1 FROM devices WHERE id = $1", &[&to_sql(id)])?;
     found.map(drop).ok_or_else(no_device)
@@ -191,6 +206,13 @@ impl DeviceRegistry for PostgresStore {
 
     fn device_by_key(&self, public_key: &[u8; 32]) -> Result<Option<DeviceRecord>> {
         device_by_key(&mut self.conn(), public_key)
+    }
+
+    fn device_and_policy_by_key(
+        &self,
+        public_key: &[u8; 32],
+    ) -> Result<Option<(DeviceRecord, Policy)>> {
+        device_and_policy_by_key(&mut self.conn(), public_key)
     }
 
     fn device(&self, id: u64) -> Result<DeviceRecord> {

@@ -387,9 +387,11 @@ fn online_of(
         _ => None,
     })?;
     Some(match session.followed_collections() {
-        Some(follows) => store.device(device_id).map(|d| Online {
+        // The record the session authenticated the device with was read in
+        // this turn: its wipe state is not read again.
+        Some(follows) => Ok(Online {
             follows,
-            wipe: d.wipe,
+            wipe: session.wipe_at_hello(),
         }),
         None => look_up_online(store, device_id, principal_id),
     })

@@ -177,6 +177,8 @@ pub struct ServerSession {
     /// Messages decrypted without a store that wait for one, in order
     /// (at most one read's worth: see `handle_bytes_without_store`).
     waiting: VecDeque<Body>,
+    /// The device's wipe state in the record read to authenticate it.
+    wipe_at_hello: WipeState,
 }
 
 impl ServerSession {
@@ -209,6 +211,7 @@ impl ServerSession {
             features: 0,
             collections: [0; 32],
             waiting: VecDeque::new(),
+            wipe_at_hello: WipeState::None,
         }
     }
 
@@ -244,6 +247,15 @@ impl ServerSession {
     /// before the Hello.
     pub fn followed_collections(&self) -> Option<Vec<u64>> {
         matches!(self.phase, Phase::Established { .. }).then(|| self.follows.collections())
+    }
+
+    /// The device's wipe state as the store held it when this session
+    /// authenticated the device (in the same store turn as its hello): a
+    /// server orders a pending wipe again from it without reading the
+    /// device once more. A wipe ordered later reaches the server as a
+    /// change of its own. [`WipeState::None`] before authentication.
+    pub fn wipe_at_hello(&self) -> WipeState {
+        self.wipe_at_hello
     }
 
     /// Whether the session has ended.
@@ -691,7 +703,7 @@ impl ServerSession {
                 "early payload is not a Hello",
             ));
         };
-        let Some(device) = store.device_by_key(&hello.device_key())? else {
+        let Some((device, policy)) = store.device_and_policy_by_key(&hello.device_key())? else {
             // IK proved the key is the device's: answering costs nothing and
             // tells it to enroll again rather than leaving it to time out.
             return self.refuse_ik(now_ms, hello, ErrorKind::UnknownPeer, 0);
@@ -720,9 +732,10 @@ impl ServerSession {
             }
         }
         self.device_key = Some(hello.device_key());
+        self.wipe_at_hello = device.wipe;
         let welcome = match device.revoked {
             true => None,
-            false => Some(self.welcome(store, device.id, device.principal, &request)?),
+            false => Some(self.welcome(store, device.principal, &request, policy)?),
         };
         let reply = match &welcome {
             None => Body::Revoked(Revoked {}),
@@ -795,6 +808,7 @@ impl ServerSession {
         });
         match redeemed {
             Ok(device) => {
+                self.wipe_at_hello = device.wipe;
                 let enrolled = Enrolled {
                     device_id: device.id,
                     principal_id: device.principal,
@@ -841,7 +855,8 @@ impl ServerSession {
                 if hello.cursors.len() > MAX_HELLO_CURSORS {
                     return Err(Error::new(ErrorKind::LimitExceeded, "too many cursors"));
                 }
-                let welcome = self.welcome(store, device, principal, &hello)?;
+                let policy = store.policy(device)?;
+                let welcome = self.welcome(store, principal, &hello, policy)?;
                 self.channel.send(
                     now_ms,
                     &Envelope {
@@ -944,14 +959,14 @@ impl ServerSession {
         }
     }
 
-    /// The Welcome for `hello`; remembers the list it gives and the
-    /// features the device announced.
+    /// The Welcome for `hello`, with the device's stored `policy`;
+    /// remembers the list it gives and the features the device announced.
     fn welcome<S: Store>(
         &mut self,
         store: &S,
-        device: u64,
         principal: u64,
         hello: &Hello,
+        policy: Policy,
     ) -> Result<Welcome> {
         let collections = store.collection_infos(principal)?;
         self.collections = collections_digest(&collections);
@@ -959,7 +974,7 @@ impl ServerSession {
         if self.has(Feature::OneWayKeepalive) {
             self.channel.set_keepalives(Keepalives::SendOnly);
         }
-        let policy = self.effective_policy(store.policy(device)?);
+        let policy = self.effective_policy(policy);
         Ok(Welcome {
             collections,
             policy: Some(policy),

@@ -199,6 +199,21 @@ pub trait DeviceRegistry {
     ) -> Result<DeviceRecord>;
     /// The device enrolled with `public_key`, if any.
     fn device_by_key(&self, public_key: &[u8; 32]) -> Result<Option<DeviceRecord>>;
+    /// [`device_by_key`](Self::device_by_key) and that device's
+    /// [`policy`](Self::policy) in one read, for a store where each call
+    /// is a round trip to a database server (every reconnect needs both).
+    /// The default reads one after the other; a store that answers at
+    /// once must give exactly what they give.
+    fn device_and_policy_by_key(
+        &self,
+        public_key: &[u8; 32],
+    ) -> Result<Option<(DeviceRecord, Policy)>> {
+        let Some(device) = self.device_by_key(public_key)? else {
+            return Ok(None);
+        };
+        let policy = self.policy(device.id)?;
+        Ok(Some((device, policy)))
+    }
     /// The device `id` ([`NotFound`](crate::ErrorKind::NotFound) if none).
     fn device(&self, id: u64) -> Result<DeviceRecord>;
     /// Records an accepted IK hello timestamp; refuses one that does not
