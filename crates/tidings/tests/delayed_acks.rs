@@ -133,3 +133,49 @@ fn a_device_acknowledges_what_it_holds_before_it_closes() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn an_ack_for_a_collection_withdrawn_meanwhile_is_ignored_not_fatal() {
+    // The chief's device holds a live push from the mayor's calendar, its
+    // acknowledgement delayed; the delegation ends before the ack arrives,
+    // and the ack crosses the server's `CollectionsChanged` on the wire.
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    client.record_sent_envelopes_for_testing_only();
+    town.add_meeting(town.mayor_calendar, "budget@town", "Budget", &[]);
+    server.push_changes(2_000, &town.store).expect("push");
+    pump(&mut client, &mut server, &mut town.store, 2_000);
+    assert!(acks_sent(&mut client).is_empty(), "held, not sent");
+    town.store
+        .grant(town.mayor_calendar, town.chief, tidings::sync::Rights::NONE)
+        .expect("withdrawn");
+    assert!(
+        server
+            .refresh_collections(2_050, &town.store)
+            .expect("refresh")
+    );
+    let due = 2_000 + u64::from(DEFAULT_ACK_DELAY_MS);
+    client.handle_timeout(due).expect("timer");
+    let acks = acks_sent(&mut client);
+    assert!(
+        acks.iter()
+            .flatten()
+            .any(|c| c.collection_id == town.mayor_calendar),
+        "{acks:?}"
+    );
+    // The device's ack reaches the server before its list does.
+    while let Some(bytes) = client.poll_transmit() {
+        server
+            .handle_bytes(due, &bytes, &mut town.store)
+            .expect("an ack is accepted at any time");
+    }
+    pump(&mut client, &mut server, &mut town.store, due);
+    assert!(!client.is_closed() && !server.is_closed());
+    assert!(
+        client
+            .state()
+            .replica()
+            .collection(town.mayor_calendar)
+            .is_none()
+    );
+}

@@ -174,7 +174,7 @@ fn a_state_changing_request_in_the_ik_early_payload_is_refused_and_changes_nothi
     );
     let device = StaticKeypair::from_secret_bytes([7; 32]);
     let mut body = vec![tidings::session::HANDSHAKE_IK];
-    IkInitiator::new(&device, town.server_public(), [8; 32], 5_000)
+    let sent = IkInitiator::new(&device, town.server_public(), [8; 32], 5_000)
         .write_hello(&early, &mut body)
         .expect("hello");
     let mut frame = Vec::new();
@@ -188,7 +188,25 @@ fn a_state_changing_request_in_the_ik_early_payload_is_refused_and_changes_nothi
         .expect_err("refused");
     assert_eq!(err.kind(), ErrorKind::EarlyDataNotAllowed);
     assert!(server.is_closed());
-    assert_eq!(server.poll_transmit(), None, "nothing is answered");
+    // The device is told why, in message 2, and nothing else is sent.
+    let answer = server.poll_transmit().expect("message 2");
+    assert_eq!(server.poll_transmit(), None);
+    let frame = tidings::frame::FrameDecoder::new()
+        .decode(&mut &answer[..])
+        .expect("frame")
+        .expect("whole");
+    let mut payload = Vec::new();
+    sent.read_response(&frame, &mut payload)
+        .expect("encrypted to the device");
+    let told: proto::Envelope =
+        proto::decode(tidings::compress::unpad(&payload).expect("padded")).expect("envelope");
+    assert!(
+        matches!(
+            told.body,
+            Some(proto::envelope::Body::Error(proto::ErrorInfo { code: 209, .. }))
+        ),
+        "{told:?}"
+    );
     assert_eq!(
         town.store
             .collection_state(town.chief_inbox)

@@ -6,7 +6,7 @@
 use super::fanout::PreparedPage;
 use super::id_map::IdMap;
 use super::preview;
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 use crate::proto::{CaughtUp, Cursor, DeltaPage, Hello, ItemUpsert, envelope::Body};
 use crate::store::ItemStore;
 use crate::sync::abridge::abridge;
@@ -275,17 +275,19 @@ impl Follows {
     /// Records an acknowledgement; returns whether it is current (and so
     /// worth storing). An ack from before a resync (another epoch, or a
     /// modseq past what has been sent since) is stale, not hostile: it is
-    /// ignored. An ack for a collection not followed is refused.
-    pub(crate) fn acked(&mut self, cursor: &Cursor) -> Result<bool> {
-        let follow = self
-            .map
-            .get_mut(cursor.collection_id)
-            .ok_or(ErrorKind::InvalidCursor)?;
+    /// ignored. So is one for a collection not followed: the device may
+    /// have sent it as the collection was withdrawn (a delegation ended),
+    /// and the server accepts an acknowledgement at any time (sync.md §3
+    /// rule 8).
+    pub(crate) fn acked(&mut self, cursor: &Cursor) -> bool {
+        let Some(follow) = self.map.get_mut(cursor.collection_id) else {
+            return false;
+        };
         if cursor.epoch != follow.sent.epoch || cursor.modseq > follow.sent.modseq {
-            return Ok(false);
+            return false;
         }
         follow.unacked = follow.unacked.saturating_sub(1);
-        Ok(true)
+        true
     }
 
     /// A repair page for `collection`: current versions at the cursor already

@@ -696,12 +696,14 @@ impl ServerSession {
             slot.as_ref()
         })?;
         // The early payload may only be a Hello: read-only and idempotent.
-        let early: Envelope = proto::decode(unpad(hello.early_payload())?)?;
-        let Some(Body::Hello(request)) = early.body else {
-            return Err(Error::new(
-                ErrorKind::EarlyDataNotAllowed,
-                "early payload is not a Hello",
-            ));
+        // Anything else is refused before it is acted on, told to the
+        // device in message 2 as an unknown key is (the hello proved the
+        // sender holds the key it names, and nothing is stored).
+        let early = unpad(hello.early_payload()).and_then(proto::decode::<Envelope>);
+        let request = match early.map(|envelope| envelope.body) {
+            Ok(Some(Body::Hello(request))) => request,
+            Ok(_) => return self.refuse_ik(now_ms, hello, ErrorKind::EarlyDataNotAllowed, 0),
+            Err(e) => return self.refuse_ik(now_ms, hello, e.kind(), 0),
         };
         let Some((device, policy)) = store.device_and_policy_by_key(&hello.device_key())? else {
             // IK proved the key is the device's: answering costs nothing and
@@ -871,7 +873,7 @@ impl ServerSession {
             }
             Body::Ack(ack) => {
                 for cursor in ack.cursors {
-                    if self.follows.acked(&cursor)? {
+                    if self.follows.acked(&cursor) {
                         store.save_cursor(device, cursor)?;
                     }
                 }

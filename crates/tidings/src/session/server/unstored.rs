@@ -59,10 +59,7 @@ impl ServerSession {
                     return Err(self.fail(e));
                 }
             };
-            if let Err(e) = self.without_store(body, &mut done.acknowledged) {
-                self.tell_device(now_ms, &e);
-                return Err(self.fail(e));
-            }
+            self.without_store(body, &mut done.acknowledged);
         }
         done.needs_store = !self.waiting.is_empty();
         Ok(done)
@@ -70,18 +67,17 @@ impl ServerSession {
 
     /// Handles `body` now if it needs no store and nothing waits before it;
     /// otherwise it waits.
-    fn without_store(&mut self, body: Body, acknowledged: &mut Vec<Cursor>) -> Result<()> {
+    fn without_store(&mut self, body: Body, acknowledged: &mut Vec<Cursor>) {
         match body {
             Body::Ack(ack) if self.waiting.is_empty() && self.follows.all_settled() => {
                 for cursor in ack.cursors {
-                    if self.follows.acked(&cursor)? {
+                    if self.follows.acked(&cursor) {
                         acknowledged.push(cursor);
                     }
                 }
             }
             other => self.waiting.push_back(other),
         }
-        Ok(())
     }
 
     /// Handles the messages [`handle_bytes_without_store`] left waiting.
