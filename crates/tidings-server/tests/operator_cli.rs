@@ -105,6 +105,19 @@ fn serve_refuses_a_database_others_can_read() {
 }
 
 #[test]
+fn serve_names_an_address_it_cannot_listen_on() {
+    let s = Scratch::new();
+    s.town();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let tcp = taken.local_addr().expect("addr").to_string();
+    let told = s.fails(&["serve", "--tcp", &tcp, "--http", "127.0.0.1:0"]);
+    assert!(
+        told.contains(&tcp) && told.contains("--tcp") && told.contains("(error 600)"),
+        "{told}"
+    );
+}
+
+#[test]
 fn a_mistyped_db_is_named_and_not_created() {
     let s = Scratch::new();
     let told = s.fails(&["list"]);

@@ -52,17 +52,20 @@ async fn a_device_enrolls_and_syncs_over_websocket() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_text_message_closes_the_connection() {
+async fn a_text_message_closes_the_connection_with_a_close_frame() {
     let town = Town::new().await;
     let url = town.server.ws_url().expect("ws");
     let (mut socket, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("connect");
     socket.send(Message::text("hello")).await.expect("send");
+    // A clean close that says why: 1003, data the server cannot accept.
     let closed = async {
         match socket.next().await {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {}
-            Some(Ok(other)) => panic!("unexpected {other:?}"),
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), 1003, "{frame:?}");
+            }
+            other => panic!("not a close frame: {other:?}"),
         }
     };
     tokio::time::timeout(LIMIT, closed)

@@ -2,10 +2,12 @@
 //! the ready file scripts and tests wait for.
 
 use crate::Listen;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use tidings_server::admin;
 use tidings_server::server::access::Backend;
-use tidings_server::server::{Server, ServerOptions};
+use tidings_server::operator::Failure;
+use tidings_server::server::{CANNOT_LISTEN, Server, ServerOptions};
 use tidings_server::store::SqliteStore;
 use tidings_server::stores::ServerStore;
 use tidings_server::upstream::Upstream;
@@ -45,7 +47,7 @@ pub(crate) fn serve<B: Backend, F>(
     ready_file: Option<PathBuf>,
     activations: bool,
     start: impl FnOnce(ServerOptions) -> F,
-) -> tidings::Result<()>
+) -> Result<(), Failure>
 where
     F: Future<Output = tidings::Result<Started<B>>>,
 {
@@ -64,7 +66,10 @@ where
             limits: listen.limits,
             ..ServerOptions::default()
         };
-        let (server, upstream) = start(options).await?;
+        let (tcp, http) = (listen.tcp, listen.http);
+        let (server, upstream) = start(options)
+            .await
+            .map_err(|e| listen_failure(e, tcp, http))?;
         // Recorded after binding, so payloads name the real ports.
         let tcp = server.tcp_addr().map(|a| a.to_string()).unwrap_or_default();
         let ws = server.ws_url();
@@ -82,6 +87,20 @@ where
         }
         Ok(())
     })
+}
+
+/// What the operator is told when the server did not start: which
+/// addresses could not be listened on, and what to do.
+fn listen_failure(e: tidings::Error, tcp: SocketAddr, http: SocketAddr) -> Failure {
+    match &e {
+        tidings::Error::Other { reason, .. } if *reason == CANNOT_LISTEN => Failure::new(format!(
+            "cannot listen on {tcp} (TCP) and {http} (HTTP): another process may hold \
+             them, or they are not this machine's; choose others with --tcp and --http \
+             (error {})",
+            e.code()
+        )),
+        _ => e.into(),
+    }
 }
 
 /// The addresses (and, for the demo, an activation payload per principal)

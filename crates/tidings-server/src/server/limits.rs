@@ -46,7 +46,7 @@ pub struct Limits {
     pub store_workers: usize,
     /// Seconds without sending after which a session sends a keepalive;
     /// devices are told it in their policy (`keepalive_seconds`) and do the
-    /// same. `serve` puts it in the session settings ([`Limits::timers`]).
+    /// same. `serve` puts it in the session settings (`Limits::timers`).
     #[arg(long, default_value_t = Limits::DEFAULT.keepalive_secs, value_parser = clap::value_parser!(u64).range(1..))]
     pub keepalive_secs: u64,
     /// Seconds without hearing from a device that sends keepalives after

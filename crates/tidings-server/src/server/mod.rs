@@ -154,9 +154,13 @@ pub fn server_keys(store: &mut impl ServerStore) -> Result<StaticKeypair> {
     Ok(StaticKeypair::from_secret_bytes(*secret))
 }
 
+/// Why [`Server::start`] failed when it could not listen on an address
+/// it was given (the system's error is logged with it).
+pub const CANNOT_LISTEN: &str = "cannot listen on the address";
+
 fn io_error(e: std::io::Error) -> Error {
     tracing::error!(error = %e, "cannot listen");
-    Error::new(ErrorKind::InvalidState, "cannot listen on the address")
+    Error::new(ErrorKind::InvalidState, CANNOT_LISTEN)
 }
 
 impl Server {

@@ -2,7 +2,7 @@
 //! messages carrying the same byte stream (one frame per message from the
 //! server; any chunking from the device).
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use std::io;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -58,6 +58,14 @@ impl Wire {
                         return Ok(true);
                     }
                     Some(Ok(Message::Text(_))) => {
+                        // A clean close that says why (RFC 6455 §7.4.1:
+                        // 1003, data of a type the endpoint cannot accept).
+                        let close = CloseFrame {
+                            code: close_code::UNSUPPORTED,
+                            reason: "Tidings frames travel in binary messages".into(),
+                        };
+                        let send = socket.send(Message::Close(Some(close)));
+                        let _ = tokio::time::timeout(WRITE_TIMEOUT, send).await;
                         return Err(io::Error::new(
                             io::ErrorKind::InvalidData,
                             "text message on a Tidings WebSocket",
