@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[Migration] = &[
         file: "0004_item_patches.sql",
         sql: include_str!("../migrations/0004_item_patches.sql"),
     },
+    Migration {
+        version: 5,
+        file: "0005_device_trigger_columns.sql",
+        sql: include_str!("../migrations/0005_device_trigger_columns.sql"),
+    },
 ];
 
 /// The advisory lock key that serializes migrations ("tidings" in ASCII).
