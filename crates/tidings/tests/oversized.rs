@@ -340,3 +340,92 @@ fn an_upsert_the_device_cannot_unpack_is_a_placeholder_and_the_rest_applies() {
     assert!(items.get(&2).is_some(), "the next item is not held up");
     assert_eq!(replica.collection(4).map(|c| c.cursor().modseq), Some(2));
 }
+
+/// A mail whose 70 KB subject repeats one word (real mail: a runaway
+/// mail merge): it packs far under 48 KiB, but better than 128:1.
+fn repeated_subject_70k(id: u64, folder: u64) -> item::Kind {
+    item::Kind::Mail(MailItem {
+        id,
+        folder_id: folder,
+        headers: Some(MailHeaders {
+            subject: "Long".repeat(17_500),
+            ..MailHeaders::default()
+        }),
+        ..MailItem::default()
+    })
+}
+
+/// An event whose 100 KB description is one dashed line, over and over.
+fn repetitive_description(id: u64, calendar: u64) -> item::Kind {
+    item::Kind::Calendar(CalendarItem {
+        id,
+        calendar_id: calendar,
+        version: 1,
+        master: Some(CalendarEvent {
+            uid: "bigdesc-1".into(),
+            summary: "Huge repetitive description".into(),
+            description: "-".repeat(100_000),
+            ..CalendarEvent::default()
+        }),
+        ..CalendarItem::default()
+    })
+}
+
+/// An item small when packed but beyond a default device's inflate ratio
+/// reaches existing and new devices abridged, with its texts, never as a
+/// `RefusedByDevice` placeholder.
+fn too_compressible(calendar: bool, make: fn(u64, u64) -> item::Kind) -> Vec<Item> {
+    let mut town = Town::new();
+    let (mut old, mut old_server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let collection = if calendar {
+        town.chief_calendar
+    } else {
+        town.chief_inbox
+    };
+    let id = town.store.allocate_id().expect("id");
+    let small = packed(make(id, collection));
+    assert!(small.len() <= MAX_PACKED_ITEM, "the shape packs small");
+    assert!(
+        tidings::compress::unpack(&small, &InflateLimits::default()).is_err(),
+        "and a default device cannot inflate it"
+    );
+    town.store
+        .upsert(collection, Some(id), small, 0)
+        .expect("stored");
+    old_server.push_changes(2_000, &town.store).expect("pushed");
+    pump(&mut old, &mut old_server, &mut town.store, 2_000);
+    assert!(!old.is_closed());
+    let (new, _new_server) = enroll(&mut town, CHIEF, 9, 3_000);
+    [&old, &new]
+        .into_iter()
+        .map(|client| {
+            let item = held(client, collection, id).expect("held");
+            let mark = abridged(&item).expect("abridged");
+            assert_eq!(mark.reason, proto::AbridgedReason::TooLarge as i32);
+            item
+        })
+        .collect()
+}
+
+#[test]
+fn a_mail_with_a_70_kb_repeated_subject_arrives_abridged_not_blank() {
+    for item in too_compressible(false, repeated_subject_70k) {
+        let Some(item::Kind::Mail(mail)) = item.kind else {
+            panic!("a mail");
+        };
+        let subject = mail.headers.expect("headers").subject;
+        assert_eq!(subject, "Long".repeat(256), "cut to 1 KiB, not lost");
+    }
+}
+
+#[test]
+fn an_event_with_a_huge_repetitive_description_arrives_abridged_not_blank() {
+    for item in too_compressible(true, repetitive_description) {
+        let Some(item::Kind::Calendar(cal)) = item.kind else {
+            panic!("an event");
+        };
+        let master = cal.master.expect("master");
+        assert_eq!(master.summary, "Huge repetitive description");
+        assert_eq!(master.description, "-".repeat(8 << 10));
+    }
+}

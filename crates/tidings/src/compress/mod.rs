@@ -15,5 +15,5 @@ mod padding;
 
 pub use dictionary::Dictionary;
 pub use inflate::{InflateLimits, inflate};
-pub use pack::{PackOptions, pack, unpack};
+pub use pack::{PackOptions, pack, refused_by_limits, unpack};
 pub use padding::{pad, padded_len, unpad};

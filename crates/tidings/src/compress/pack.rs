@@ -84,6 +84,26 @@ pub fn unpack(packed: &[u8], limits: &InflateLimits) -> Result<Vec<u8>> {
     inflate(rest, dictionary, expected, limits)
 }
 
+/// Whether unpacking `packed` within `limits` is refused for its declared
+/// size alone: a deflated item whose inflated length exceeds what `limits`
+/// allow for its deflate stream. Reads only the header, inflates nothing; a
+/// stored item, or one whose header does not parse, is not refused here
+/// ([`unpack`] still checks everything else).
+pub fn refused_by_limits(packed: &[u8], limits: &InflateLimits) -> bool {
+    let Some((&flags, mut rest)) = packed.split_first() else {
+        return false;
+    };
+    if flags & FLAG_DEFLATED == 0 {
+        return false;
+    }
+    let Ok(expected) = decode_varint(&mut rest) else {
+        return false;
+    };
+    usize::try_from(expected).map_or(true, |expected| {
+        expected > limits.allowed_output(rest.len())
+    })
+}
+
 /// Deflates `item` in a fresh context, or `None` when that would not save bytes.
 fn deflate(item: &[u8], options: &PackOptions) -> Option<Vec<u8>> {
     let mut compressor = Compress::new(Compression::new(options.level.min(9)), false);

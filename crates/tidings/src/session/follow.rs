@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::proto::{CaughtUp, Cursor, DeltaPage, Hello, ItemUpsert, envelope::Body};
 use crate::store::ItemStore;
 use crate::sync::abridge::abridge;
-use crate::sync::{Delta, MAX_PACKED_ITEM, PageLimits};
+use crate::sync::{Delta, PageLimits, deliverable_whole};
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Follow {
@@ -291,7 +291,8 @@ impl Follows {
     }
 
     /// A repair page for `collection`: current versions at the cursor already
-    /// sent, so it moves nothing. Items too large for a page go abridged, as
+    /// sent, so it moves nothing. Items too large for a page (or for a
+    /// default device to inflate) go abridged, as
     /// in any page.
     pub(crate) fn repair_page(
         &self,
@@ -300,7 +301,7 @@ impl Follows {
         removals: Vec<u64>,
     ) -> DeltaPage {
         for upsert in &mut upserts {
-            if upsert.packed.len() > MAX_PACKED_ITEM {
+            if !deliverable_whole(&upsert.packed) {
                 upsert.packed = abridge(&upsert.packed);
             }
         }

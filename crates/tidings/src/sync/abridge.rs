@@ -1,7 +1,10 @@
 //! Abridging: every item fits one delta page, whatever its size.
 //!
 //! A page travels in one encrypted message (65,519 bytes of plaintext), so an
-//! item whose packed form exceeds [`MAX_PACKED_ITEM`] is sent *abridged*: its
+//! item whose packed form exceeds [`MAX_PACKED_ITEM`] is sent *abridged*; so
+//! is one a device with the default [`InflateLimits`] would refuse to inflate
+//! (it compresses better than 128:1 above 64 KiB, or inflates past 4 MiB),
+//! which would otherwise reach the device as a placeholder. Abridged: its
 //! long texts cut and its long lists shortened, by fixed caps, marked with an
 //! [`Abridged`] that says so. The whole item stays on the server and is a range
 //! fetch away (`FetchRange.packed_item`). An item the server cannot read at all
@@ -11,7 +14,7 @@
 //! Abridging is a pure function of the packed bytes, so every store serves
 //! byte-identical pages.
 
-use crate::compress::{InflateLimits, PackOptions, pack, unpack};
+use crate::compress::{InflateLimits, PackOptions, pack, refused_by_limits, unpack};
 use crate::proto::{
     self, Abridged, AbridgedReason, Address, CalendarEvent, CalendarItem, CalendarTime, Item,
     MailHeaders, MailItem, item,
@@ -53,9 +56,18 @@ const PASSES: [Caps; 2] = [
     },
 ];
 
-/// `packed` as a page may carry it: itself when it fits, else abridged.
+/// Whether `packed` may go in a page as it is: it is at most
+/// [`MAX_PACKED_ITEM`] bytes and a device with the default
+/// [`InflateLimits`] would inflate it (an item that compresses better than
+/// 128:1 above 64 KiB would otherwise reach it as a placeholder).
+pub fn deliverable_whole(packed: &[u8]) -> bool {
+    packed.len() <= MAX_PACKED_ITEM && !refused_by_limits(packed, &InflateLimits::default())
+}
+
+/// `packed` as a page may carry it: itself when a device can take it whole
+/// ([`deliverable_whole`]), else abridged.
 pub fn fit_packed(packed: &Bytes) -> Bytes {
-    if packed.len() <= MAX_PACKED_ITEM {
+    if deliverable_whole(packed) {
         packed.clone()
     } else {
         abridge(packed).into()
@@ -63,7 +75,8 @@ pub fn fit_packed(packed: &Bytes) -> Bytes {
 }
 
 /// The abridged packed form of `packed` (see the module docs): at most
-/// [`MAX_PACKED_ITEM`] bytes, whatever the input.
+/// [`MAX_PACKED_ITEM`] bytes and within the default [`InflateLimits`],
+/// whatever the input.
 pub fn abridge(packed: &[u8]) -> Vec<u8> {
     let size = u64::try_from(packed.len()).unwrap_or(u64::MAX);
     let decoded = unpack(packed, &SERVER_LIMITS).and_then(|bytes| proto::decode::<Item>(&bytes));
@@ -82,7 +95,7 @@ pub fn abridge(packed: &[u8]) -> Vec<u8> {
         let mark = cutter.mark(size);
         set_mark(&mut kind, mark);
         let out = pack_kind(Some(kind));
-        if out.len() <= MAX_PACKED_ITEM {
+        if deliverable_whole(&out) {
             return out;
         }
     }
@@ -367,6 +380,34 @@ mod tests {
             ..MailItem::default()
         })));
         assert_eq!(fit_packed(&packed), packed);
+    }
+
+    #[test]
+    fn an_abridged_item_is_itself_within_the_default_inflate_limits() {
+        // Pass 1 would keep 64 names of 1 KiB of one letter: 128 KiB that
+        // packs to almost nothing, which a default device refuses.
+        let to = (0..5000)
+            .map(|_| Address {
+                name: "a".repeat(4096),
+                email: "b".repeat(4096),
+            })
+            .collect();
+        let packed = pack_item(item::Kind::Mail(MailItem {
+            id: 3,
+            headers: Some(MailHeaders {
+                subject: "Hello".into(),
+                to,
+                ..MailHeaders::default()
+            }),
+            ..MailItem::default()
+        }));
+        assert!(!deliverable_whole(&packed));
+        let out = fit_packed(&Bytes::from(packed));
+        assert!(deliverable_whole(&out));
+        let Some(item::Kind::Mail(mail)) = unpacked(&out).kind else {
+            panic!("abridged mail is still a mail");
+        };
+        assert_eq!(mail.headers.expect("headers").subject, "Hello");
     }
 
     #[test]

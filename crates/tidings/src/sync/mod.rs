@@ -32,7 +32,7 @@ pub mod patch;
 mod replica;
 mod rights;
 
-pub use abridge::{MAX_PACKED_ITEM, fit_packed};
+pub use abridge::{MAX_PACKED_ITEM, deliverable_whole, fit_packed};
 pub use changelog::ChangeLog;
 pub use page::{Delta, ItemState, LogEntry, LogHead, PageLimits, StoredPatch, page_after};
 pub use replica::{Applied, CollectionReplica, Replica, ReplicaItem};
