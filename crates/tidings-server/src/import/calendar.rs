@@ -78,12 +78,55 @@ fn merge(held: &mut CalendarItem, new: CalendarItem) -> bool {
 }
 
 /// iCalendar is UTF-8; exporters that write Windows-1252 still exist.
+///
+/// RFC 5545 §3.1 folds lines at 75 *octets*, so a fold may split a UTF-8
+/// character: the raw file is then not UTF-8 although its unfolded lines
+/// are. The charset is decided on the file with such folds mended, so one
+/// split character does not turn every other event's text to mojibake.
 fn text_of(bytes: &[u8]) -> Option<String> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Some(text.to_owned()),
-        Err(_) if bytes.contains(&0) => None,
+    if bytes.contains(&0) {
+        return std::str::from_utf8(bytes).ok().map(str::to_owned);
+    }
+    let mended = mend_split_folds(bytes);
+    match String::from_utf8(mended) {
+        Ok(text) => Some(text),
         Err(_) => Some(encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned()),
     }
+}
+
+/// `bytes` with every fold (CRLF or LF, then a space or tab) that splits a
+/// UTF-8 character moved after it: the continuation bytes (0x80–0xBF, at
+/// most three) that follow the fold's white space go before its line break.
+/// The unfolded text is the same and no line is added or removed, so line
+/// numbers in refusals stay those of the file.
+fn mend_split_folds(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let brk = match (b, bytes.get(i + 1)) {
+            (b'\r', Some(b'\n')) => 2,
+            (b'\n', _) => 1,
+            _ => 0,
+        };
+        let folded = brk > 0 && matches!(bytes.get(i + brk), Some(b' ' | b'\t'));
+        if !folded {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let after = i + brk + 1;
+        let moved = bytes
+            .get(after..)
+            .unwrap_or_default()
+            .iter()
+            .take(3)
+            .take_while(|&&c| (0x80..0xC0).contains(&c))
+            .count();
+        out.extend_from_slice(bytes.get(after..after + moved).unwrap_or_default());
+        out.extend_from_slice(bytes.get(i..after).unwrap_or_default());
+        i = after + moved;
+    }
+    out
 }
 
 /// Imports the events of an `.ics` file into `calendar`, each on its own:

@@ -269,3 +269,76 @@ proptest! {
         }
     }
 }
+
+/// The summaries of a calendar's events, sorted.
+fn summaries(store: &SqliteStore, calendar: u64) -> Vec<String> {
+    use tidings::compress::{InflateLimits, unpack};
+    use tidings::proto::{self, Item, item};
+    let mut out: Vec<String> = store
+        .items(calendar)
+        .expect("items")
+        .into_iter()
+        .filter_map(|(_, packed, _)| {
+            let bytes = unpack(&packed, &InflateLimits::default()).ok()?;
+            match proto::decode::<Item>(&bytes).ok()?.kind? {
+                item::Kind::Calendar(c) => Some(c.master?.summary),
+                item::Kind::Mail(_) => None,
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_fold_inside_a_utf8_character_does_not_make_the_file_windows_1252() {
+    let (mut store, _, calendar) = town();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plain = EVENT.replace("SUMMARY:Council", "SUMMARY:Besprechung in München");
+    // Folded at 75 octets, as RFC 5545 §3.1 says, inside a 3-byte character.
+    let japanese = "日本語の会議".repeat(6);
+    let line = format!("SUMMARY:{japanese}");
+    let (head, tail) = line.as_bytes().split_at(75);
+    assert!(!line.is_char_boundary(75), "the fold splits a character");
+    let mut folded = EVENT.replace("u1", "u2").into_bytes();
+    let at = folded
+        .windows(15)
+        .position(|w| w == b"SUMMARY:Council")
+        .expect("summary");
+    let mut summary = head.to_vec();
+    summary.extend_from_slice(b"\r\n ");
+    summary.extend_from_slice(tail);
+    folded.splice(at..at + 15, summary);
+    let mut file = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n".to_vec();
+    file.extend_from_slice(plain.as_bytes());
+    file.extend_from_slice(&folded);
+    file.extend_from_slice(b"END:VCALENDAR\r\n");
+    assert!(std::str::from_utf8(&file).is_err(), "raw, it is not UTF-8");
+    let path = dir.path().join("fold.ics");
+    write(&path, &file);
+    let report = ics(&mut store, calendar, &path).expect("import");
+    assert_eq!(report.stored, 2, "{report:?}");
+    let mut expected = vec!["Besprechung in München".to_string(), japanese];
+    expected.sort();
+    assert_eq!(summaries(&store, calendar), expected);
+}
+
+#[test]
+fn a_windows_1252_calendar_is_still_read_as_windows_1252() {
+    let (mut store, _, calendar) = town();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut file = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n".to_vec();
+    file.extend_from_slice(
+        EVENT
+            .replace("SUMMARY:Council", "SUMMARY:M\u{1}nchen")
+            .as_bytes(),
+    );
+    let at = file.iter().position(|&b| b == 1).expect("marker");
+    file[at] = 0xFC;
+    file.extend_from_slice(b"END:VCALENDAR\r\n");
+    let path = dir.path().join("cp1252.ics");
+    write(&path, &file);
+    let report = ics(&mut store, calendar, &path).expect("import");
+    assert_eq!(report.stored, 1, "{report:?}");
+    assert_eq!(summaries(&store, calendar), vec!["München".to_string()]);
+}
