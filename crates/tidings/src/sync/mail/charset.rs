@@ -26,8 +26,69 @@ pub(super) fn header_block(message: &Message<'_>) -> Option<String> {
     if !escapes && std::str::from_utf8(raw).is_ok() {
         return None;
     }
+    // Raw bytes inside an encoded word belong to its own charset: written as
+    // `=XX`, mail-parser decodes them once, with that charset, instead of
+    // their being decoded here and then again as the word's charset.
+    let raw = escape_8bit_in_q_words(raw);
+    if !escapes && let Ok(text) = std::str::from_utf8(&raw) {
+        return Some(text.to_owned());
+    }
     let declared = root.content_type().and_then(|ct| ct.attribute("charset"));
-    Some(decode(raw, declared).into_owned())
+    Some(decode(&raw, declared).into_owned())
+}
+
+/// `raw` with every 8-bit byte in the text of a Q-encoded word
+/// (`=?charset?Q?text?=`, RFC 2047 §4.2) written as `=XX`, which is what the
+/// encoding requires and means the same byte.
+fn escape_8bit_in_q_words(raw: &[u8]) -> Cow<'_, [u8]> {
+    if raw.is_ascii() {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 4);
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        let rest = raw.get(i..).unwrap_or_default();
+        if let Some((prefix, text)) = q_word(rest) {
+            out.extend_from_slice(rest.get(..prefix).unwrap_or_default());
+            for &c in rest.get(prefix..prefix + text).unwrap_or_default() {
+                if c.is_ascii() {
+                    out.push(c);
+                } else {
+                    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                    let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
+                    out.extend_from_slice(&[b'=', hex(c >> 4), hex(c & 0x0f)]);
+                }
+            }
+            out.extend_from_slice(b"?=");
+            i += prefix + text + 2;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// When `bytes` starts with a whole Q-encoded word: the length of its
+/// `=?charset?Q?` and of its text (before the closing `?=`).
+fn q_word(bytes: &[u8]) -> Option<(usize, usize)> {
+    let after = bytes.strip_prefix(b"=?")?;
+    let charset = after.iter().take(76).position(|&c| c == b'?')?;
+    let token = after.get(..charset)?;
+    if token.is_empty() || token.iter().any(|c| c.is_ascii_whitespace() || *c == b'=') {
+        return None;
+    }
+    let encoding = after.get(charset + 1..charset + 3)?;
+    if !matches!(encoding, [b'Q' | b'q', b'?']) {
+        return None;
+    }
+    let prefix = 2 + charset + 3;
+    let body = bytes.get(prefix..)?;
+    let end = body
+        .windows(2)
+        .take_while(|w| !w.first().is_some_and(u8::is_ascii_whitespace))
+        .position(|w| w == b"?=")?;
+    Some((prefix, end))
 }
 
 #[cfg(feature = "full-charsets")]

@@ -130,3 +130,24 @@ fn utf8_headers_are_left_as_they_are() {
     let (subject, sender, _) = read(raw.as_bytes());
     assert_eq!((subject.as_str(), sender.as_str()), ("Grüße", "Jörg"));
 }
+
+#[test]
+fn raw_8bit_bytes_in_an_encoded_word_are_decoded_once_with_its_charset() {
+    // Eudora wrote the Latin-1 byte straight into the Q-encoded word.
+    let raw = b"From: Doug <d@example.com>\r\nTo: =?iso-8859-1?Q?J\xfcrgen?= =?iso-8859-1?Q?_Schm\xfcrgen?= <j@example.com>\r\nSubject: =?iso-8859-1?Q?Die_Hasen_und_die_Fr\xf6sche?=\r\nContent-Type: text/plain; charset=\"iso-8859-1\"\r\n\r\nDie\r\n";
+    let item = mail_item_from_message(raw, &MailItemOptions::default()).expect("a message");
+    let headers = item.headers.expect("headers");
+    assert_eq!(headers.subject, "Die Hasen und die Frösche");
+    let to = headers.to.first().map(|a| a.name.as_str());
+    assert_eq!(to, Some("Jürgen Schmürgen"));
+}
+
+#[test]
+fn raw_8bit_in_an_encoded_word_next_to_raw_8bit_text_takes_each_charset() {
+    // Raw Latin-1 outside the word (the declared charset) and raw bytes of
+    // another charset inside a windows-1251 word.
+    let raw = b"From: Zo\xeb <z@example.fr>\r\nSubject: =?windows-1251?Q?\xcf\xf0\xe8\xe2\xe5\xf2?= caf\xe9\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nHi\r\n";
+    let (subject, sender, _) = read(raw);
+    assert_eq!(subject, "Привет café");
+    assert_eq!(sender, "Zoë");
+}
