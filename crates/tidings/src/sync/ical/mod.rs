@@ -43,7 +43,9 @@
 //! # What is refused
 //!
 //! [`ErrorKind::InvalidData`](crate::ErrorKind::InvalidData), with a fixed
-//! reason, for: a malformed content line in what is kept, or malformed
+//! reason, for: a malformed content line in what is kept (a malformed line
+//! of an `X-` or other property RFC 5545 and RFC 7986 do not define is
+//! dropped instead, as Apple's `X-APPLE-RADIUS=49.9` is), or malformed
 //! BEGIN/END structure; components nested more than 16 deep; a CR that does
 //! not end a line; no VEVENT at all; a VEVENT without a UID (or with an
 //! empty one, or one with parameters), without DTSTART or with a malformed

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::line::lex;
 use super::parse;
+use super::tree::dropped;
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{CalendarEvent, CalendarItem};
 
@@ -156,7 +157,8 @@ pub fn calendar_items_per_event(text: &str, calendar_id: u64) -> Result<PerEvent
                 }
             }
             Err(error) => {
-                let culprit = members(&lines, chunk).find(|l| lex(&l.text).is_err());
+                let culprit =
+                    members(&lines, chunk).find(|l| lex(&l.text).is_err() && !dropped(&l.text));
                 out.problems
                     .push(problem(culprit.map_or(begin, |l| l.number), error));
             }

@@ -169,3 +169,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_malformed_extension_line_is_dropped_but_a_malformed_known_one_refuses() {
+    // issue 168 of the Python icalendar package: Apple wrote no colon.
+    let text = calendar(&format!(
+        "{}{}{}{}",
+        event(
+            "apple",
+            "SUMMARY:kept\r\nX-APPLE-RADIUS=49.91307046514149\r\n"
+        ),
+        event("iana", "SUMMARY:also kept\r\nNEW-THING;broken\r\n"),
+        event("bad", "SUMMARY:refused\r\nLOCATION=Town hall\r\n"),
+        "BEGIN:VEVENT\r\nUID:nostart\r\nX-APPLE-RADIUS=1\r\nDTSTART=20261203T090000Z\r\nEND:VEVENT\r\n",
+    ));
+    let read = calendar_items_per_event(&text, 7).expect("calendar");
+    assert_eq!(summaries(&read.items), ["kept", "also kept"]);
+    let refused: Vec<_> = read.problems.iter().map(|p| p.uid.as_deref()).collect();
+    assert_eq!(refused, [Some("bad"), Some("nostart")]);
+    // The malformed DTSTART is named, not the dropped line before it.
+    let nostart = &read.problems[1];
+    assert_eq!(nostart.line, 3 + 7 + 7 + 7 + 4);
+    let written = read
+        .items
+        .iter()
+        .map(calendar_item_to_ical)
+        .collect::<Vec<_>>()
+        .concat();
+    assert!(!written.contains("X-APPLE-RADIUS"), "{written}");
+}

@@ -47,13 +47,84 @@ impl<'a> Component<'a> {
     /// line in it, at any depth, is known to be well formed.
     pub(crate) fn verbatim(&self) -> Result<String> {
         let mut out = String::new();
-        for line in self.lines {
+        for line in self.lines.iter().filter(|l| !dropped(l)) {
             lex(line)?;
             out.push_str(line);
             out.push_str("\r\n");
         }
         Ok(out)
     }
+}
+
+/// Properties RFC 5545 and RFC 7986 define: a malformed line of one of
+/// these refuses what holds it, as the mapping may need it.
+const KNOWN: [&str; 54] = [
+    "ACTION",
+    "ATTACH",
+    "ATTENDEE",
+    "BEGIN",
+    "CALSCALE",
+    "CATEGORIES",
+    "CLASS",
+    "COLOR",
+    "COMMENT",
+    "COMPLETED",
+    "CONFERENCE",
+    "CONTACT",
+    "CREATED",
+    "DESCRIPTION",
+    "DTEND",
+    "DTSTAMP",
+    "DTSTART",
+    "DUE",
+    "DURATION",
+    "END",
+    "EXDATE",
+    "FREEBUSY",
+    "GEO",
+    "IMAGE",
+    "LAST-MODIFIED",
+    "LOCATION",
+    "METHOD",
+    "NAME",
+    "ORGANIZER",
+    "PERCENT-COMPLETE",
+    "PRIORITY",
+    "PRODID",
+    "RDATE",
+    "RECURRENCE-ID",
+    "REFRESH-INTERVAL",
+    "RELATED-TO",
+    "REPEAT",
+    "REQUEST-STATUS",
+    "RESOURCES",
+    "RRULE",
+    "SEQUENCE",
+    "SOURCE",
+    "STATUS",
+    "SUMMARY",
+    "TRANSP",
+    "TRIGGER",
+    "TZID",
+    "TZNAME",
+    "TZOFFSETFROM",
+    "TZOFFSETTO",
+    "TZURL",
+    "UID",
+    "URL",
+    "VERSION",
+];
+
+/// Whether `line` is a malformed line of an extension (`X-`) or unknown
+/// property, which is dropped rather than refusing its component: Apple
+/// writes `X-APPLE-RADIUS=49.9` without a colon, and nothing reads it.
+pub(crate) fn dropped(line: &str) -> bool {
+    let name_len = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or(line.len());
+    let name = line.get(..name_len).unwrap_or_default();
+    let known = KNOWN.iter().any(|k| k.eq_ignore_ascii_case(name));
+    !name.is_empty() && !known && lex(line).is_err()
 }
 
 fn invalid(reason: &'static str) -> Error {
@@ -94,7 +165,9 @@ pub(crate) fn components<'a>(lines: &'a [&'a str]) -> Result<Vec<Component<'a>>>
             }
             // Lines outside any component belong to nothing that is kept.
             None => {
-                if let Some((current, _)) = open.last_mut() {
+                if let Some((current, _)) = open.last_mut()
+                    && !dropped(line)
+                {
                     current.property_lines.push(line);
                 }
             }
