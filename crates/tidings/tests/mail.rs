@@ -245,3 +245,31 @@ fn folded_attachment_names_read_as_one_line() {
         .collect();
     assert_eq!(names, ["Town plan 2027 final.pdf"]);
 }
+
+#[test]
+fn old_mac_line_ends_are_line_ends() {
+    let raw = "From: a@ex.org\rTo: b@ex.org\rSubject: bare CR\rMessage-ID: <m16@x>\r\
+               Date: Tue, 01 Dec 2026 10:00:00 +0000\r\rbody\r";
+    let mail = item(raw);
+    let headers = mail.headers.expect("headers");
+    assert_eq!(headers.subject, "bare CR");
+    assert_eq!(headers.from[0].email, "a@ex.org");
+    assert_eq!(headers.to[0].email, "b@ex.org");
+    assert_eq!(headers.message_id, "m16@x");
+    assert_eq!(mail.preview, "body");
+    assert_eq!(
+        mail.size,
+        raw.len() as u64,
+        "the size is of the bytes given"
+    );
+}
+
+#[test]
+fn a_lone_cr_in_crlf_or_lf_mail_is_left_alone() {
+    for end in ["\r\n", "\n"] {
+        let raw = format!("From: a@ex.org{end}Subject: one\rtwo{end}{end}body{end}");
+        let headers = item(&raw).headers.expect("headers");
+        assert_eq!(headers.from[0].email, "a@ex.org");
+        assert!(headers.subject.starts_with("one"), "{:?}", headers.subject);
+    }
+}

@@ -86,7 +86,8 @@ impl Default for MailItemOptions {
 /// finds no header). Malformed but readable mail is converted as far as it
 /// can be read, as a mail client would show it.
 pub fn mail_item_from_message(raw: &[u8], options: &MailItemOptions) -> Result<MailItem> {
-    let message = parse(raw)?;
+    let lines = line_ends(raw);
+    let message = parse(&lines)?;
     let body_ids = parts::body_part_ids(&message);
     let (preview, preview_truncated) = preview_of(&message, options.preview_bytes);
     Ok(MailItem {
@@ -115,7 +116,8 @@ pub fn mail_item_from_message(raw: &[u8], options: &MailItemOptions) -> Result<M
 /// [`ErrorKind::InvalidData`] as for [`mail_item_from_message`], and
 /// [`ErrorKind::NotFound`] when no body part or attachment has `part_id`.
 pub fn part_bytes(raw: &[u8], part_id: u32) -> Result<Vec<u8>> {
-    let message = parse(raw)?;
+    let lines = line_ends(raw);
+    let message = parse(&lines)?;
     let bytes = parts::decoded_bytes(&message, part_id).map(Cow::into_owned);
     bytes.ok_or(Error::new(
         ErrorKind::NotFound,
@@ -133,7 +135,8 @@ pub fn part_bytes(raw: &[u8], part_id: u32) -> Result<Vec<u8>> {
 /// [`ErrorKind::InvalidData`] as for [`mail_item_from_message`], and any
 /// error `each` returns (which stops the walk).
 pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>) -> Result<()> {
-    let message = parse(raw)?;
+    let lines = line_ends(raw);
+    let message = parse(&lines)?;
     let body_ids = parts::body_part_ids(&message);
     let ids = parts::body_parts(&message, &body_ids)
         .into_iter()
@@ -149,6 +152,29 @@ pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>)
         }
     }
     Ok(())
+}
+
+/// `raw` with old Mac line ends made CRLF: when its first line ends in a CR
+/// not followed by LF, every such lone CR ends a line (else mail-parser
+/// reads the whole header block as one field). Mail with CRLF or LF line
+/// ends is returned as it is, lone CRs in its bodies included.
+fn line_ends(raw: &[u8]) -> Cow<'_, [u8]> {
+    let first_end = raw.iter().position(|&b| b == b'\r' || b == b'\n');
+    let old_mac =
+        first_end.is_some_and(|at| raw.get(at) == Some(&b'\r') && raw.get(at + 1) != Some(&b'\n'));
+    if !old_mac {
+        return Cow::Borrowed(raw);
+    }
+    let lone = raw.iter().filter(|&&b| b == b'\r').count();
+    let mut out = Vec::with_capacity(raw.len().saturating_add(lone));
+    let mut bytes = raw.iter().peekable();
+    while let Some(&b) = bytes.next() {
+        out.push(b);
+        if b == b'\r' && bytes.peek() != Some(&&b'\n') {
+            out.push(b'\n');
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn parse(raw: &[u8]) -> Result<Message<'_>> {
