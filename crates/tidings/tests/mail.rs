@@ -273,3 +273,22 @@ fn a_lone_cr_in_crlf_or_lf_mail_is_left_alone() {
         assert!(headers.subject.starts_with("one"), "{:?}", headers.subject);
     }
 }
+
+#[test]
+fn a_byte_order_mark_or_a_nul_in_a_later_field_is_still_mail() {
+    let bom = "\u{feff}From: a@ex.org\r\nTo: b@ex.org\r\nSubject: BOM at start\r\n\r\nbody\r\n";
+    let headers = item(bom).headers.expect("headers");
+    assert_eq!(headers.subject, "BOM at start");
+    assert_eq!(headers.from[0].email, "a@ex.org");
+
+    let nul =
+        "From: a@ex.org\r\nTo: b@ex.org\r\nSubject: NUL\0in subject\r\n\r\nbody with \0 NUL\r\n";
+    let headers = item(nul).headers.expect("headers");
+    assert!(headers.subject.starts_with("NUL"), "{:?}", headers.subject);
+    assert_eq!(headers.to[0].email, "b@ex.org");
+
+    // A NUL in the first field still says: not mail.
+    let binary = b"Name:\0\0\0\x01\x02\r\n\r\n";
+    let err = mail_item_from_message(binary, &MailItemOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidData);
+}

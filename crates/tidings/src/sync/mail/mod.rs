@@ -154,11 +154,14 @@ pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>)
     Ok(())
 }
 
-/// `raw` with old Mac line ends made CRLF: when its first line ends in a CR
-/// not followed by LF, every such lone CR ends a line (else mail-parser
-/// reads the whole header block as one field). Mail with CRLF or LF line
-/// ends is returned as it is, lone CRs in its bodies included.
+/// `raw` without a leading UTF-8 byte-order mark (some Windows tools write
+/// one before the first header field) and with old Mac line ends made
+/// CRLF: when its first line ends in a CR not followed by LF, every such
+/// lone CR ends a line (else mail-parser reads the whole header block as
+/// one field). Mail with CRLF or LF line ends is returned as it is, lone
+/// CRs in its bodies included.
 fn line_ends(raw: &[u8]) -> Cow<'_, [u8]> {
+    let raw = raw.strip_prefix(b"\xef\xbb\xbf").unwrap_or(raw);
     let first_end = raw.iter().position(|&b| b == b'\r' || b == b'\n');
     let old_mac =
         first_end.is_some_and(|at| raw.get(at) == Some(&b'\r') && raw.get(at + 1) != Some(&b'\n'));
@@ -191,8 +194,9 @@ fn parse(raw: &[u8]) -> Result<Message<'_>> {
 }
 
 /// Whether `raw` starts as RFC 5322 mail does: a header field (`Name:`
-/// with a printable ASCII name), after at most an mbox `From ` line, and no
-/// NUL byte in the header. mail-parser reads anything as a message, so a
+/// with a printable ASCII name and no NUL byte in the line), after at most
+/// an mbox `From ` line. (A NUL in a later field's value is mail's own
+/// damage, not a sign of a binary file.) mail-parser reads anything as a message, so a
 /// picture, an Outlook `.msg` file or random bytes would otherwise become an
 /// empty mail.
 fn starts_as_mail(raw: &[u8]) -> bool {
@@ -208,8 +212,7 @@ fn starts_as_mail(raw: &[u8]) -> bool {
         .position(|&b| b == b':')
         .and_then(|end| first.get(..end));
     let named = name.is_some_and(|n| !n.is_empty() && n.iter().all(|&b| (33..=126).contains(&b)));
-    let mut header = lines.take_while(|l| !l.is_empty() && *l != b"\r");
-    named && !header.any(|l| l.contains(&0))
+    named && !first.contains(&0)
 }
 
 /// The preview from the text view of the message's body parts, in order.
