@@ -203,7 +203,10 @@ fn a_state_changing_request_in_the_ik_early_payload_is_refused_and_changes_nothi
     assert!(
         matches!(
             told.body,
-            Some(proto::envelope::Body::Error(proto::ErrorInfo { code: 209, .. }))
+            Some(proto::envelope::Body::Error(proto::ErrorInfo {
+                code: 209,
+                ..
+            }))
         ),
         "{told:?}"
     );
