@@ -385,6 +385,31 @@ async fn stalled_websockets_and_slow_http_headers_are_bounded_and_dropped() {
     );
     assert!(started.elapsed() < Duration::from_secs(4));
 
+    // Nor a client that keeps asking, one request at a time, and never
+    // upgrades: it is closed by twice the handshake deadline.
+    let mut chatty = TcpStream::connect(http).await.expect("connect");
+    let started = Instant::now();
+    let mut buf = [0; 4096];
+    let closed = loop {
+        if started.elapsed() > Duration::from_secs(10) {
+            break false;
+        }
+        let asked = chatty
+            .write_all(b"GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await;
+        let read = tokio::time::timeout(Duration::from_millis(500), chatty.read(&mut buf)).await;
+        match (asked, read) {
+            (Err(_), _) | (_, Ok(Ok(0) | Err(_))) => break true,
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    };
+    assert!(closed, "a keep-alive client held its slot for 10 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+
     // Upgraded sockets that never say anything cost little and expire.
     let rss_before = rss_bytes();
     let mut sockets = Vec::new();

@@ -4,8 +4,9 @@
 //! Connections are accepted here rather than by `axum::serve`, so that each
 //! takes a slot of the same connection limit as raw TCP and passes the same
 //! [`Gate`](super::gate::Gate) before its first byte is read, and so that a
-//! client that does not finish its request headers in time is dropped. A
-//! WebSocket upgrade carries the connection's slot on into the session.
+//! client that does not finish its request headers in time, or is not a
+//! WebSocket by the handshake deadline, is dropped. A WebSocket upgrade
+//! carries the connection's slot on into the session.
 
 use super::access::Backend;
 use super::connection;
@@ -112,8 +113,24 @@ async fn serve<B: Backend>(
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     tokio::pin!(connection);
+    // A stranger's time is bounded as on TCP: a connection not upgraded to
+    // a WebSocket by the handshake deadline takes no more requests (a
+    // keep-alive client would otherwise hold its unauthenticated slot for
+    // ever, one request at a time), and the one in flight gets as long
+    // again to be answered and read.
+    let patience = shared.limits.handshake_timeout();
     let served = tokio::select! {
         served = connection.as_mut() => served,
+        () = tokio::time::sleep(patience) => {
+            connection.as_mut().graceful_shutdown();
+            match tokio::time::timeout(patience, connection.as_mut()).await {
+                Ok(served) => served,
+                Err(_) => {
+                    tracing::debug!(%peer, "HTTP connection outlived the handshake deadline");
+                    Ok(())
+                }
+            }
+        }
         () = shared.shutdown.ordered() => {
             connection.as_mut().graceful_shutdown();
             connection.await
