@@ -19,6 +19,7 @@ use super::access::Backend;
 use super::gate::{Admission, Bucket};
 use super::handshake::HandshakeFrames;
 use super::hub::Change;
+use super::presence::{Ended, Presence};
 use super::wire::Wire;
 use crate::clock::{now_ms, random};
 use std::sync::Arc;
@@ -46,8 +47,49 @@ enum Step {
     Change(Result<Change, RecvError>),
     Timer,
     Shutdown,
+    /// A newer session of the device took this one's place.
+    Displaced,
     /// Bytes handled without a store job.
     Handled(tidings::Result<()>),
+}
+
+/// The store time a connection spends: its own until its device is
+/// authenticated, the device's (shared by all its sessions) from then on.
+enum Budget {
+    Own(Bucket),
+    Device(Presence),
+}
+
+impl Budget {
+    fn spend(&mut self, ms: f64, now: Instant) {
+        match self {
+            Budget::Own(bucket) => bucket.spend(ms, now),
+            Budget::Device(presence) => presence.spend(ms, now),
+        }
+    }
+
+    fn debt_wait(&mut self, now: Instant) -> Duration {
+        match self {
+            Budget::Own(bucket) => bucket.debt_wait(now),
+            Budget::Device(presence) => presence.debt_wait(now),
+        }
+    }
+}
+
+/// Resolves when the connection must end: the server stops, or (once its
+/// device is known) a newer session of the device displaces it. One wait
+/// either way, so an idle connection holds one waiter, not two.
+async fn ended<B>(shared: &Shared<B>, budget: &Budget) -> Step {
+    match budget {
+        Budget::Own(_) => {
+            shared.shutdown.ordered().await;
+            Step::Shutdown
+        }
+        Budget::Device(presence) => match presence.ended().await {
+            Ended::Shutdown => Step::Shutdown,
+            Ended::Displaced => Step::Displaced,
+        },
+    }
 }
 
 /// Which deadline the connection's one timer stands for.
@@ -103,14 +145,16 @@ async fn serve_inner<B: Backend>(
     let mut device: Option<Device> = None;
     #[allow(clippy::cast_precision_loss)]
     let rate = limits.store_ms_per_second as f64;
-    let mut budget = Bucket::new(rate, 2.0 * rate, Instant::now());
+    let mut budget = Budget::Own(Bucket::new(rate, 2.0 * rate, Instant::now()));
     let mut buf = Vec::new();
     tracing::debug!(peer = %admission.ip(), "connected");
     loop {
         let (at, fired, reading) = next_wake(
             session.poll_timeout(),
             budget.debt_wait(Instant::now()),
-            device.is_none().then_some(handshake_deadline),
+            // Until the Hello is answered: an enrolled device that never
+            // sends one is a stranger still.
+            (!session.is_established()).then_some(handshake_deadline),
         );
         let step = tokio::select! {
             read = wire.read(&mut buf), if reading => Step::Read(read),
@@ -120,7 +164,7 @@ async fn serve_inner<B: Backend>(
                 Deadline::Throttled => Step::Throttled,
                 Deadline::HandshakeExpired => Step::HandshakeExpired,
             },
-            () = shared.shutdown.ordered() => Step::Shutdown,
+            step = ended(shared, &budget) => step,
         };
         let step = match step {
             Step::Read(Ok(true)) if handshake.is_none() => {
@@ -198,8 +242,12 @@ async fn serve_inner<B: Backend>(
                             break;
                         };
                         session = back;
-                        if device.is_some() {
+                        if let Some(known) = &device {
                             admission.authenticated();
+                            if let Budget::Own(own) = &budget {
+                                let presence = shared.presences.join(known.id, own.clone());
+                                budget = Budget::Device(presence);
+                            }
                         }
                     }
                 }
@@ -225,7 +273,10 @@ async fn serve_inner<B: Backend>(
                 result
             }
             Step::Timer => session.handle_timeout(now_ms()),
-            Step::Shutdown => {
+            Step::Shutdown | Step::Displaced => {
+                if matches!(step, Step::Displaced) {
+                    tracing::debug!(peer = %admission.ip(), "displaced by a newer session of the device");
+                }
                 let _ = session.close(now_ms());
                 let _ = wire.write(drain(&mut session)).await;
                 wire.shutdown().await;
@@ -233,7 +284,16 @@ async fn serve_inner<B: Backend>(
             }
         };
         if let Err(e) = &outcome {
-            tracing::info!(peer = %admission.ip(), code = e.code(), error = %e, "session ended with an error");
+            // A stranger's failures are its own business, and at the info
+            // level anyone could fill the log with them.
+            match &device {
+                Some(known) => {
+                    tracing::info!(peer = %admission.ip(), device = known.id, code = e.code(), error = %e, "session ended with an error")
+                }
+                None => {
+                    tracing::debug!(peer = %admission.ip(), code = e.code(), error = %e, "handshake refused")
+                }
+            }
         }
         let events: Vec<_> = std::iter::from_fn(|| session.poll_event()).collect();
         let Some(back) = Box::pin(handle_events(shared, session, &mut device, events, None)).await
@@ -304,7 +364,7 @@ fn admit_frames<B>(
         if frames.is_enrollment(frame)
             && let Err(why) = shared.gate.enroll_attempt(peer)
         {
-            tracing::info!(%peer, ?why, "enrollment attempt refused");
+            tracing::debug!(%peer, ?why, "enrollment attempt refused");
             return None;
         }
     }

@@ -22,6 +22,7 @@ mod handshake;
 mod http;
 pub mod hub;
 pub mod limits;
+mod presence;
 mod shutdown;
 pub mod stats;
 mod visibility;
@@ -116,6 +117,8 @@ pub(crate) struct Shared<B> {
     pub(crate) outbox: Option<Arc<tidings_upstream::outbox::Outbox>>,
     /// Cursors acknowledged without a store job, waiting to be written.
     pub(crate) cursors: Arc<cursors::Cursors>,
+    /// Each authenticated device's budget and sessions.
+    pub(crate) presences: Arc<presence::Presences>,
 }
 
 /// A running server, over SQLite by default or over PostgreSQL
@@ -205,7 +208,11 @@ impl<B: Backend> Server<B> {
         })??);
         let public_key = keys.public_key();
         let shutdown = Arc::new(Shutdown::default());
-        let stop = OrderOnDrop(shutdown.clone());
+        let presences = Arc::new(presence::Presences::default());
+        let stop = OrderOnDrop {
+            shutdown: shutdown.clone(),
+            presences: presences.clone(),
+        };
         let shared = Arc::new(Shared {
             access,
             gate: Arc::new(Gate::new(options.limits.clone())),
@@ -218,6 +225,7 @@ impl<B: Backend> Server<B> {
             connections: Arc::new(Semaphore::new(options.max_connections)),
             outbox: options.outbox.clone(),
             cursors: Arc::default(),
+            presences,
         });
         let mut tasks = JoinSet::new();
         let (ready, watching) = tokio::sync::oneshot::channel();
@@ -306,7 +314,7 @@ impl<B: Backend> Server<B> {
     /// period. Every operation acknowledged is already committed; the last
     /// acknowledged cursors are written before this returns.
     pub async fn shutdown(mut self) {
-        self.stop.0.order();
+        self.stop.order();
         let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
         let drained = tokio::time::timeout(self.grace, self.shared.connections.acquire_many(all));
         if drained.await.is_err() {

@@ -4,6 +4,7 @@
 //! held inside the task of every idle connection; waiting here is one
 //! `Notified` (64 bytes) and a flag.
 
+use super::presence::Presences;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Notify;
@@ -40,13 +41,25 @@ pub(crate) async fn stopped(shutdown: Arc<Shutdown>) {
     shutdown.ordered().await;
 }
 
-/// Orders the stop when dropped: a server dropped without
-/// `Server::shutdown` still stops its tasks.
-pub(crate) struct OrderOnDrop(pub(crate) Arc<Shutdown>);
+/// Orders the stop, to every task and to every authenticated session
+/// (which wait on their device's share instead), and does so when dropped:
+/// a server dropped without `Server::shutdown` still stops its tasks.
+pub(crate) struct OrderOnDrop {
+    pub(crate) shutdown: Arc<Shutdown>,
+    pub(crate) presences: Arc<Presences>,
+}
+
+impl OrderOnDrop {
+    /// Orders the stop now.
+    pub(crate) fn order(&self) {
+        self.shutdown.order();
+        self.presences.stop_all();
+    }
+}
 
 impl Drop for OrderOnDrop {
     fn drop(&mut self) {
-        self.0.order();
+        self.order();
     }
 }
 
@@ -60,7 +73,10 @@ mod tests {
         let early = tokio::spawn(stopped(shutdown.clone()));
         tokio::task::yield_now().await;
         assert!(!early.is_finished());
-        drop(OrderOnDrop(shutdown.clone()));
+        drop(OrderOnDrop {
+            shutdown: shutdown.clone(),
+            presences: Arc::default(),
+        });
         let bounded = std::time::Duration::from_secs(5);
         tokio::time::timeout(bounded, early)
             .await

@@ -1,0 +1,223 @@
+//! What the connections of one device share once it is authenticated: its
+//! budget of store time (the device's, not each connection's: opening more
+//! sessions buys no more of the store), and a bound on its sessions at
+//! once. A session beyond the bound displaces the device's oldest: a
+//! handset whose old connection is dead but not yet found gone (that takes
+//! up to the idle timeout) gets in at once, and one device cannot hold the
+//! server's connection slots.
+//!
+//! Per process: with several server processes each bounds its own share.
+
+use super::gate::Bucket;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Sessions one device may hold at once in one process.
+pub(crate) const SESSIONS_PER_DEVICE: usize = 8;
+
+/// Every authenticated device of this process, by id.
+#[derive(Default)]
+pub(crate) struct Presences {
+    devices: Mutex<HashMap<u64, Arc<DeviceShare>>>,
+    next_session: AtomicU64,
+    /// The server is stopping: every session ends.
+    stopping: AtomicBool,
+}
+
+/// One device's share, held by each of its sessions.
+struct DeviceShare {
+    state: Mutex<ShareState>,
+    /// Woken when a session of the device is displaced, or at shutdown.
+    changed: Notify,
+}
+
+struct ShareState {
+    budget: Bucket,
+    /// Its sessions, oldest first.
+    sessions: Vec<u64>,
+}
+
+/// Why an authenticated session must end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// The server is stopping.
+    Shutdown,
+    /// A newer session of the device took its place.
+    Displaced,
+}
+
+/// One session's place among its device's.
+pub(crate) struct Presence {
+    presences: Arc<Presences>,
+    device: u64,
+    share: Arc<DeviceShare>,
+    session: u64,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Presences {
+    /// Enters a session of `device`, whose budget starts as `fresh` if it
+    /// has no other session; the oldest is displaced if it has too many.
+    pub(crate) fn join(self: &Arc<Self>, device: u64, fresh: Bucket) -> Presence {
+        let session = self.next_session.fetch_add(1, Ordering::Relaxed);
+        // The map stays locked while the session is entered, so a last
+        // session leaving at the same time cannot drop this share from it.
+        let mut devices = lock(&self.devices);
+        let share = devices
+            .entry(device)
+            .or_insert_with(|| {
+                Arc::new(DeviceShare {
+                    state: Mutex::new(ShareState {
+                        budget: fresh,
+                        sessions: Vec::with_capacity(1),
+                    }),
+                    changed: Notify::new(),
+                })
+            })
+            .clone();
+        let displaced = {
+            let mut state = lock(&share.state);
+            state.sessions.push(session);
+            let over = state.sessions.len().saturating_sub(SESSIONS_PER_DEVICE);
+            state.sessions.drain(..over).count() > 0
+        };
+        drop(devices);
+        if displaced {
+            tracing::info!(device, "a session displaced the device's oldest");
+            share.changed.notify_waiters();
+        }
+        Presence {
+            presences: self.clone(),
+            device,
+            share,
+            session,
+        }
+    }
+
+    /// Ends every authenticated session (the server is stopping).
+    pub(crate) fn stop_all(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let shares: Vec<_> = lock(&self.devices).values().cloned().collect();
+        for share in shares {
+            share.changed.notify_waiters();
+        }
+    }
+
+    #[cfg(test)]
+    fn devices(&self) -> usize {
+        lock(&self.devices).len()
+    }
+}
+
+impl Presence {
+    /// Charges `ms` of store time to the device.
+    pub(crate) fn spend(&self, ms: f64, now: Instant) {
+        lock(&self.share.state).budget.spend(ms, now);
+    }
+
+    /// How long until the device is out of debt.
+    pub(crate) fn debt_wait(&self, now: Instant) -> Duration {
+        lock(&self.share.state).budget.debt_wait(now)
+    }
+
+    fn why_ended(&self) -> Option<Ended> {
+        if self.presences.stopping.load(Ordering::SeqCst) {
+            return Some(Ended::Shutdown);
+        }
+        let state = lock(&self.share.state);
+        (!state.sessions.contains(&self.session)).then_some(Ended::Displaced)
+    }
+
+    /// Resolves when this session must end, and says why.
+    pub(crate) async fn ended(&self) -> Ended {
+        loop {
+            // Registered before the check: a change between the two still
+            // wakes this waiter.
+            let changed = self.share.changed.notified();
+            if let Some(why) = self.why_ended() {
+                return why;
+            }
+            changed.await;
+        }
+    }
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        let mut devices = lock(&self.presences.devices);
+        let last = {
+            let mut state = lock(&self.share.state);
+            state.sessions.retain(|s| *s != self.session);
+            state.sessions.is_empty()
+        };
+        // The device's share goes with its last session (a displaced one
+        // may outlive it: it is no longer listed there).
+        if last
+            && devices
+                .get(&self.device)
+                .is_some_and(|s| Arc::ptr_eq(s, &self.share))
+        {
+            devices.remove(&self.device);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket() -> Bucket {
+        Bucket::new(1_000.0, 2_000.0, Instant::now())
+    }
+
+    #[tokio::test]
+    async fn a_device_beyond_its_sessions_displaces_its_oldest() {
+        let presences = Arc::new(Presences::default());
+        let sessions: Vec<_> = (0..SESSIONS_PER_DEVICE)
+            .map(|_| presences.join(7, bucket()))
+            .collect();
+        let other = presences.join(8, bucket());
+        let bounded = Duration::from_millis(50);
+        for session in &sessions {
+            assert!(
+                tokio::time::timeout(bounded, session.ended())
+                    .await
+                    .is_err()
+            );
+        }
+        let newest = presences.join(7, bucket());
+        let ended = tokio::time::timeout(bounded, sessions[0].ended()).await;
+        assert_eq!(ended, Ok(Ended::Displaced));
+        for session in sessions.iter().skip(1).chain([&newest, &other]) {
+            assert!(
+                tokio::time::timeout(bounded, session.ended())
+                    .await
+                    .is_err()
+            );
+        }
+        drop(sessions);
+        drop(newest);
+        assert_eq!(presences.devices(), 1, "only the other device is left");
+        presences.stop_all();
+        let ended = tokio::time::timeout(bounded, other.ended()).await;
+        assert_eq!(ended, Ok(Ended::Shutdown));
+    }
+
+    #[test]
+    fn a_devices_sessions_share_one_budget() {
+        let presences = Arc::new(Presences::default());
+        let now = Instant::now();
+        let first = presences.join(7, Bucket::new(1_000.0, 1_000.0, now));
+        let second = presences.join(7, Bucket::new(1_000.0, 1_000.0, now));
+        let stranger = presences.join(8, Bucket::new(1_000.0, 1_000.0, now));
+        first.spend(3_000.0, now);
+        assert!(second.debt_wait(now) >= Duration::from_secs(1));
+        assert_eq!(stranger.debt_wait(now), Duration::ZERO);
+    }
+}
