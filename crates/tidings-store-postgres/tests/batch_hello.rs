@@ -60,7 +60,11 @@ fn a_lone_hello_is_stored_when_the_batch_finishes() {
             .map(|d| d.last_hello),
         Some(Some(100))
     );
-    assert_eq!(last_hello(&pool, device), None, "not written before the end");
+    assert_eq!(
+        last_hello(&pool, device),
+        None,
+        "not written before the end"
+    );
     first.finish().expect("stored");
     assert_eq!(last_hello(&pool, device), Some(100));
 }
@@ -103,7 +107,12 @@ fn a_hello_with_other_writes_commits_with_them() {
     both.finish().expect("committed");
     assert_eq!(last_hello(&pool, device), Some(100));
     let store = pool.get().expect("store");
-    assert!(store.applied_operation(device, &[1; 16]).expect("read").is_some());
+    assert!(
+        store
+            .applied_operation(device, &[1; 16])
+            .expect("read")
+            .is_some()
+    );
     drop(store);
 
     // A second hello in one batch is checked against the first, which is
@@ -146,5 +155,8 @@ fn the_key_lookup_with_its_policy_is_the_two_reads_in_one() {
     };
     store.set_policy(device, policy.clone()).expect("policy");
     assert_eq!(read(&store).map(|(_, p)| p), Some(policy));
-    assert_eq!(store.device_and_policy_by_key(&[8; 32]).expect("lookup"), None);
+    assert_eq!(
+        store.device_and_policy_by_key(&[8; 32]).expect("lookup"),
+        None
+    );
 }
