@@ -119,3 +119,54 @@ async fn an_enrolled_device_that_never_says_hello_is_closed_at_the_handshake_dea
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_device_may_send_is_bounded_across_its_sessions_and_reconnects() {
+    use tidings::proto::operation_result::Outcome;
+    use tidings::proto::{Address, OutgoingMail, SendMail, operation::Kind};
+    let town = Town::with(|o: &mut ServerOptions| {
+        o.limits = Limits {
+            send_mib_per_hour: 1,
+            ..Limits::DEFAULT
+        };
+    })
+    .await;
+    let addr = town.server.tcp_addr().expect("tcp").to_string();
+    let send = || {
+        Kind::SendMail(SendMail {
+            mail: Some(OutgoingMail {
+                to: [seed::MAYOR, seed::CHIEF, "clerk@town.example"]
+                    .iter()
+                    .map(|email| Address {
+                        name: String::new(),
+                        email: (*email).into(),
+                    })
+                    .collect(),
+                subject: "Minutes".into(),
+                // Four copies of 48 KB: 0.18 MiB of the hour's 1 MiB.
+                text: "minutes ".repeat(6_000),
+                ..OutgoingMail::default()
+            }),
+        })
+    };
+    let refused = |outcome: &Outcome| matches!(outcome, Outcome::Error(e) if e.code == 608);
+    let mut device = town.device(seed::CHIEF, "phone").await;
+    for _ in 0..5 {
+        let outcome = common::operate_within(&mut device, LIMIT, send()).await;
+        assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    }
+    let outcome = common::operate_within(&mut device, LIMIT, send()).await;
+    assert!(refused(&outcome), "a sixth send fits no more: {outcome:?}");
+    // Neither a second session nor a reconnect buys more.
+    let state = device.session().state().clone();
+    let mut second = Connection::resume(&addr, state).await.expect("resume");
+    common::until(&mut second, ClientSession::is_caught_up).await;
+    let outcome = common::operate_within(&mut second, LIMIT, send()).await;
+    assert!(refused(&outcome), "{outcome:?}");
+    let state = second.close().await.expect("closed");
+    drop(device);
+    let mut again = Connection::resume(&addr, state).await.expect("resume");
+    common::until(&mut again, ClientSession::is_caught_up).await;
+    let outcome = common::operate_within(&mut again, LIMIT, send()).await;
+    assert!(refused(&outcome), "{outcome:?}");
+}

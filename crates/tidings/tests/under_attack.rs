@@ -423,6 +423,68 @@ fn send_mail_sends_to_each_recipient_once_and_refuses_a_flood() {
     assert_eq!((sent[0].mail.to.len(), sent[0].mail.cc.len()), (1, 0));
 }
 
+#[test]
+fn mail_beyond_the_devices_sending_allowance_is_refused_and_may_be_retried() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    server_events(&mut server);
+    let mail = OutgoingMail {
+        to: vec![
+            Address {
+                name: String::new(),
+                email: "clerk@town.example".into(),
+            },
+            Address {
+                name: String::new(),
+                email: "mayor@town.example".into(),
+            },
+        ],
+        subject: "Budget".into(),
+        text: "x".repeat(10_000),
+        ..OutgoingMail::default()
+    };
+    // Three copies (two recipients and the sender's) of about 10 KB.
+    server.set_outgoing_allowance(25_000);
+    let send = |client: &mut ClientSession, now: u64| {
+        client
+            .submit(
+                now,
+                [9; 16],
+                Kind::SendMail(SendMail {
+                    mail: Some(mail.clone()),
+                }),
+            )
+            .expect("submit");
+    };
+    send(&mut client, 2_000);
+    pump(&mut client, &mut server, &mut town.store, 2_000);
+    assert_eq!(
+        error_code(&answer(&mut client)),
+        Some(ErrorKind::LimitExceeded.code().into())
+    );
+    assert!(
+        !server_events(&mut server)
+            .iter()
+            .any(|e| matches!(e, ServerEvent::Outgoing(_))),
+        "nothing is sent"
+    );
+    assert_eq!(server.outgoing_allowance(), 25_000, "nothing is charged");
+
+    // The refusal is not remembered: the same operation, once the server
+    // allows more, is sent and charged.
+    server.set_outgoing_allowance(100_000);
+    send(&mut client, 3_000);
+    pump(&mut client, &mut server, &mut town.store, 3_000);
+    assert!(matches!(answer(&mut client), Outcome::Done(_)));
+    let sent = server_events(&mut server)
+        .iter()
+        .filter(|e| matches!(e, ServerEvent::Outgoing(_)))
+        .count();
+    assert_eq!(sent, 1);
+    let charged = 100_000 - server.outgoing_allowance();
+    assert!((30_000..32_000).contains(&charged), "{charged}");
+}
+
 /// One operation over a mix of real and bogus ids and collections.
 #[derive(Clone, Debug)]
 enum Attempt {

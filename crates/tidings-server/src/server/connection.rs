@@ -76,6 +76,14 @@ impl Budget {
     }
 }
 
+/// A device's budget of mail to send: `send_mib_per_hour`, saved up to one
+/// hour's worth.
+fn sending_budget(limits: &super::limits::Limits) -> Bucket {
+    #[allow(clippy::cast_precision_loss)]
+    let per_hour = limits.send_mib_per_hour.saturating_mul(1 << 20) as f64;
+    Bucket::new(per_hour / 3_600.0, per_hour, Instant::now())
+}
+
 /// Resolves when the connection must end: the server stops, or (once its
 /// device is known) a newer session of the device displaces it. One wait
 /// either way, so an idle connection holds one waiter, not two.
@@ -203,6 +211,13 @@ async fn serve_inner<B: Backend>(
                 if changes.is_none() {
                     changes = Some(shared.hub.subscribe());
                 }
+                // Mail the device may send in this turn: its budget's, and
+                // none before it is known.
+                let allowance = match &budget {
+                    Budget::Own(_) => 0,
+                    Budget::Device(presence) => presence.sending_allowance(Instant::now()),
+                };
+                session.set_outgoing_allowance(allowance);
                 let outbox = shared.outbox.clone();
                 let turn = shared.access.run(move |pool| {
                     let outbox = outbox.as_deref();
@@ -214,6 +229,10 @@ async fn serve_inner<B: Backend>(
                 session = done.session;
                 handshake = done.handshake;
                 budget.spend(store_ms(done.spent), Instant::now());
+                if let Budget::Device(presence) = &budget {
+                    let sent = allowance.saturating_sub(session.outgoing_allowance());
+                    presence.sent(sent, Instant::now());
+                }
                 match done.committed {
                     // Whatever the session queued may claim effects that were
                     // rolled back: nothing is sent, the device resumes later.
@@ -245,7 +264,9 @@ async fn serve_inner<B: Backend>(
                         if let Some(known) = &device {
                             admission.authenticated();
                             if let Budget::Own(own) = &budget {
-                                let presence = shared.presences.join(known.id, own.clone());
+                                let sending = sending_budget(&shared.limits);
+                                let presence =
+                                    shared.presences.join(known.id, own.clone(), sending);
                                 budget = Budget::Device(presence);
                             }
                         }

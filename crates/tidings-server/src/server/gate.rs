@@ -64,7 +64,15 @@ impl Bucket {
         std::time::Duration::from_secs_f64(-self.tokens / self.rate)
     }
 
-    fn full(&mut self, now: Instant) -> bool {
+    /// Whole tokens left (none while in debt).
+    pub(crate) fn tokens_left(&self) -> u64 {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let whole = self.tokens.max(0.0).floor() as u64;
+        whole
+    }
+
+    /// Whether the bucket holds all it can.
+    pub(crate) fn full(&mut self, now: Instant) -> bool {
         self.refill(now);
         self.tokens >= self.burst
     }

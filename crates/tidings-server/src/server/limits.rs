@@ -41,6 +41,12 @@ pub struct Limits {
     /// are read.
     #[arg(long, default_value_t = Limits::DEFAULT.store_ms_per_second)]
     pub store_ms_per_second: u64,
+    /// MiB of mail each device may send per hour, counted as what sending
+    /// may store (the mail once for the sender and once per recipient),
+    /// saved up to one hour's worth; a send beyond it is refused with 608
+    /// and may be tried again later. Bounds the disk one device can fill.
+    #[arg(long, default_value_t = Limits::DEFAULT.send_mib_per_hour)]
+    pub send_mib_per_hour: u64,
     /// Store jobs (off the async threads) running at once.
     #[arg(long, default_value_t = Limits::DEFAULT.store_workers)]
     pub store_workers: usize,
@@ -80,6 +86,7 @@ impl Limits {
         enroll_per_second: 20,
         enroll_per_minute_per_source: 10,
         store_ms_per_second: 250,
+        send_mib_per_hour: 256,
         store_workers: 8,
         keepalive_secs: 240,
         idle_timeout_secs: 600,

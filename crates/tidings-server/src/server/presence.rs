@@ -1,12 +1,14 @@
 //! What the connections of one device share once it is authenticated: its
-//! budget of store time (the device's, not each connection's: opening more
-//! sessions buys no more of the store), and a bound on its sessions at
-//! once. A session beyond the bound displaces the device's oldest: a
+//! budgets of store time and of mail to send (the device's, not each
+//! connection's: opening more sessions buys no more), and a bound on its
+//! sessions at once. A session beyond the bound displaces the device's oldest: a
 //! handset whose old connection is dead but not yet found gone (that takes
 //! up to the idle timeout) gets in at once, and one device cannot hold the
 //! server's connection slots.
 //!
-//! Per process: with several server processes each bounds its own share.
+//! A device's share outlives its last session while it owes sending time:
+//! reconnecting does not refill it. Per process: with several server
+//! processes each bounds its own share.
 
 use super::gate::Bucket;
 use std::collections::HashMap;
@@ -36,6 +38,8 @@ struct DeviceShare {
 
 struct ShareState {
     budget: Bucket,
+    /// Bytes of mail it may send (`Outgoing::stored_bytes`).
+    sending: Bucket,
     /// Its sessions, oldest first.
     sessions: Vec<u64>,
 }
@@ -64,7 +68,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Presences {
     /// Enters a session of `device`, whose budget starts as `fresh` if it
     /// has no other session; the oldest is displaced if it has too many.
-    pub(crate) fn join(self: &Arc<Self>, device: u64, fresh: Bucket) -> Presence {
+    pub(crate) fn join(self: &Arc<Self>, device: u64, fresh: Bucket, sending: Bucket) -> Presence {
         let session = self.next_session.fetch_add(1, Ordering::Relaxed);
         // The map stays locked while the session is entered, so a last
         // session leaving at the same time cannot drop this share from it.
@@ -75,6 +79,7 @@ impl Presences {
                 Arc::new(DeviceShare {
                     state: Mutex::new(ShareState {
                         budget: fresh,
+                        sending,
                         sessions: Vec::with_capacity(1),
                     }),
                     changed: Notify::new(),
@@ -126,6 +131,19 @@ impl Presence {
         lock(&self.share.state).budget.debt_wait(now)
     }
 
+    /// Bytes of mail the device may send now.
+    pub(crate) fn sending_allowance(&self, now: Instant) -> u64 {
+        let mut state = lock(&self.share.state);
+        state.sending.spend(0.0, now);
+        state.sending.tokens_left()
+    }
+
+    /// Charges `bytes` of mail sent to the device.
+    pub(crate) fn sent(&self, bytes: u64, now: Instant) {
+        #[allow(clippy::cast_precision_loss)]
+        lock(&self.share.state).sending.spend(bytes as f64, now);
+    }
+
     fn why_ended(&self) -> Option<Ended> {
         if self.presences.stopping.load(Ordering::SeqCst) {
             return Some(Ended::Shutdown);
@@ -154,10 +172,11 @@ impl Drop for Presence {
         let last = {
             let mut state = lock(&self.share.state);
             state.sessions.retain(|s| *s != self.session);
-            state.sessions.is_empty()
+            state.sessions.is_empty() && state.sending.full(Instant::now())
         };
-        // The device's share goes with its last session (a displaced one
-        // may outlive it: it is no longer listed there).
+        // The device's share goes with its last session, unless it owes
+        // sending time (a displaced session may outlive it: it is no longer
+        // listed there).
         if last
             && devices
                 .get(&self.device)
@@ -180,9 +199,9 @@ mod tests {
     async fn a_device_beyond_its_sessions_displaces_its_oldest() {
         let presences = Arc::new(Presences::default());
         let sessions: Vec<_> = (0..SESSIONS_PER_DEVICE)
-            .map(|_| presences.join(7, bucket()))
+            .map(|_| presences.join(7, bucket(), bucket()))
             .collect();
-        let other = presences.join(8, bucket());
+        let other = presences.join(8, bucket(), bucket());
         let bounded = Duration::from_millis(50);
         for session in &sessions {
             assert!(
@@ -191,7 +210,7 @@ mod tests {
                     .is_err()
             );
         }
-        let newest = presences.join(7, bucket());
+        let newest = presences.join(7, bucket(), bucket());
         let ended = tokio::time::timeout(bounded, sessions[0].ended()).await;
         assert_eq!(ended, Ok(Ended::Displaced));
         for session in sessions.iter().skip(1).chain([&newest, &other]) {
@@ -213,11 +232,32 @@ mod tests {
     fn a_devices_sessions_share_one_budget() {
         let presences = Arc::new(Presences::default());
         let now = Instant::now();
-        let first = presences.join(7, Bucket::new(1_000.0, 1_000.0, now));
-        let second = presences.join(7, Bucket::new(1_000.0, 1_000.0, now));
-        let stranger = presences.join(8, Bucket::new(1_000.0, 1_000.0, now));
+        let fresh = || Bucket::new(1_000.0, 1_000.0, now);
+        let first = presences.join(7, fresh(), fresh());
+        let second = presences.join(7, fresh(), fresh());
+        let stranger = presences.join(8, fresh(), fresh());
         first.spend(3_000.0, now);
         assert!(second.debt_wait(now) >= Duration::from_secs(1));
         assert_eq!(stranger.debt_wait(now), Duration::ZERO);
+    }
+
+    #[test]
+    fn what_a_device_may_send_is_shared_and_survives_a_reconnect() {
+        let presences = Arc::new(Presences::default());
+        let now = Instant::now();
+        // A day's refill: nothing comes back within the test.
+        let sending = || Bucket::new(1.0 / 86_400.0, 1_000.0, now);
+        let first = presences.join(7, bucket(), sending());
+        let second = presences.join(7, bucket(), sending());
+        assert_eq!(first.sending_allowance(now), 1_000);
+        first.sent(600, now);
+        assert_eq!(second.sending_allowance(now), 400);
+        drop((first, second));
+        let again = presences.join(7, bucket(), sending());
+        assert_eq!(
+            again.sending_allowance(now),
+            400,
+            "reconnecting refills nothing"
+        );
     }
 }

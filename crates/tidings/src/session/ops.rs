@@ -52,6 +52,23 @@ pub struct Outgoing {
     pub original: Option<Original>,
 }
 
+impl Outgoing {
+    /// What sending it may store: the mail (with the original it answers
+    /// or forwards) once for the sender and once per recipient.
+    pub fn stored_bytes(&self) -> u64 {
+        let original = self.original.as_ref().map_or(0, |o| o.packed.len());
+        let size = u64::try_from(prost::Message::encoded_len(&self.mail).saturating_add(original))
+            .unwrap_or(u64::MAX);
+        let recipients = [&self.mail.to, &self.mail.cc, &self.mail.bcc]
+            .iter()
+            .fold(0usize, |n, list| n.saturating_add(list.len()));
+        let copies = u64::try_from(recipients)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        size.saturating_mul(copies)
+    }
+}
+
 /// What applying an operation did besides its result.
 #[derive(Debug, Default)]
 pub(crate) struct Effects {
@@ -118,6 +135,7 @@ pub(crate) fn apply<S: Store>(
     device: u64,
     principal: u64,
     op: &Operation,
+    allowance: &mut u64,
 ) -> Result<(OperationResult, Effects)> {
     // Reads change nothing and may be large: only changes are remembered.
     let read_only = matches!(
@@ -141,6 +159,21 @@ pub(crate) fn apply<S: Store>(
     } else {
         run(store, principal, op.kind.as_ref(), &mut effects)
     };
+    // Mail to send counts against what the device may still send; over
+    // it, the send is refused whole (sending writes nothing here) and not
+    // remembered, so the same operation may be tried again later.
+    let cost: u64 = effects.outgoing.iter().map(Outgoing::stored_bytes).sum();
+    if cost > *allowance {
+        let refused = OperationResult {
+            op_id: op.op_id.clone(),
+            outcome: Some(Outcome::Error(ErrorInfo {
+                code: ErrorKind::LimitExceeded.code().into(),
+                hello_floor: 0,
+            })),
+        };
+        return Ok((refused, Effects::default()));
+    }
+    *allowance = allowance.saturating_sub(cost);
     let outcome = match outcome {
         Ok(outcome) => outcome,
         // A storage failure is not an answer: the device retries later.

@@ -179,6 +179,8 @@ pub struct ServerSession {
     waiting: VecDeque<Body>,
     /// The device's wipe state in the record read to authenticate it.
     wipe_at_hello: WipeState,
+    /// Bytes of mail the device may still send ([`Outgoing::stored_bytes`]).
+    outgoing_allowance: u64,
 }
 
 impl ServerSession {
@@ -212,6 +214,7 @@ impl ServerSession {
             collections: [0; 32],
             waiting: VecDeque::new(),
             wipe_at_hello: WipeState::None,
+            outgoing_allowance: u64::MAX,
         }
     }
 
@@ -256,6 +259,22 @@ impl ServerSession {
     /// change of its own. [`WipeState::None`] before authentication.
     pub fn wipe_at_hello(&self) -> WipeState {
         self.wipe_at_hello
+    }
+
+    /// Bounds the mail the device may send from now on to `bytes`, counted
+    /// as [`Outgoing::stored_bytes`] (the copies sending may store): a send
+    /// beyond it is answered `LimitExceeded` (608), not remembered, and may
+    /// be tried again once the server allows more. Unbounded by default; a
+    /// server sets it from the device's sending budget before each turn
+    /// and reads what is left after it.
+    pub fn set_outgoing_allowance(&mut self, bytes: u64) {
+        self.outgoing_allowance = bytes;
+    }
+
+    /// Bytes of mail the device may still send (see
+    /// [`set_outgoing_allowance`](Self::set_outgoing_allowance)).
+    pub fn outgoing_allowance(&self) -> u64 {
+        self.outgoing_allowance
     }
 
     /// Whether the session has ended.
@@ -885,7 +904,8 @@ impl ServerSession {
                 self.push_in(now_ms, store, waiting)
             }
             Body::Operation(op) => {
-                let (result, effects) = ops::apply(store, device, principal, &op)?;
+                let allowance = &mut self.outgoing_allowance;
+                let (result, effects) = ops::apply(store, device, principal, &op, allowance)?;
                 self.channel.send(
                     now_ms,
                     &Envelope {
