@@ -109,6 +109,20 @@ pub(crate) enum Refusal {
     EnrollRateSource,
 }
 
+/// The source a per-source limit counts `ip` under: an IPv4 address (or an
+/// IPv4-mapped IPv6 one) as it is, an IPv6 address by its /64, the block
+/// one subscriber is given (RFC 6177): otherwise one host could be any
+/// number of sources.
+fn source_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+    }
+}
+
 /// Remembered enrollment budgets before full ones are forgotten.
 const ENROLL_SOURCES_KEPT: usize = 10_000;
 
@@ -137,7 +151,7 @@ impl Gate {
         if state.unauthenticated >= self.limits.max_unauthenticated {
             return Err(Refusal::Unauthenticated);
         }
-        let source = state.sources.entry(ip).or_default();
+        let source = state.sources.entry(source_of(ip)).or_default();
         if source.connections >= self.limits.max_connections_per_source {
             return Err(Refusal::SourceConnections);
         }
@@ -164,7 +178,7 @@ impl Gate {
         }
         let source = state
             .enroll_by_source
-            .entry(ip)
+            .entry(source_of(ip))
             .or_insert_with(|| Bucket::new(per_minute / 60.0, per_minute, now));
         if !source.take(now) {
             return Err(Refusal::EnrollRateSource);
@@ -192,7 +206,7 @@ impl Admission {
         self.authenticated = true;
         let mut state = self.gate.state();
         state.unauthenticated = state.unauthenticated.saturating_sub(1);
-        if let Some(source) = state.sources.get_mut(&self.ip) {
+        if let Some(source) = state.sources.get_mut(&source_of(self.ip)) {
             source.unauthenticated = source.unauthenticated.saturating_sub(1);
         }
     }
@@ -209,7 +223,8 @@ impl Drop for Admission {
         if !self.authenticated {
             state.unauthenticated = state.unauthenticated.saturating_sub(1);
         }
-        let emptied = state.sources.get_mut(&self.ip).is_some_and(|source| {
+        let key = source_of(self.ip);
+        let emptied = state.sources.get_mut(&key).is_some_and(|source| {
             source.connections = source.connections.saturating_sub(1);
             if !self.authenticated {
                 source.unauthenticated = source.unauthenticated.saturating_sub(1);
@@ -217,7 +232,7 @@ impl Drop for Admission {
             source.connections == 0
         });
         if emptied {
-            state.sources.remove(&self.ip);
+            state.sources.remove(&key);
         }
     }
 }
@@ -226,6 +241,28 @@ impl Drop for Admission {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn an_ipv6_host_is_one_source_per_64_and_mapped_ipv4_is_ipv4() {
+        let gate = Arc::new(Gate::new(limits()));
+        let a: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("ip");
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        let first = gate.admit(a).expect("first");
+        let second = gate.admit(b).expect("second");
+        assert_eq!(
+            gate.admit(a).map(drop),
+            Err(Refusal::SourceConnections),
+            "the /64's two connections are taken"
+        );
+        assert!(gate.admit(elsewhere).is_ok(), "another /64 is another source");
+        drop((first, second));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().expect("ip");
+        let plain: IpAddr = [10, 0, 0, 1].into();
+        let _one = gate.admit(mapped).expect("mapped");
+        let _two = gate.admit(plain).expect("plain");
+        assert_eq!(gate.admit(plain).map(drop), Err(Refusal::SourceConnections));
+    }
 
     fn limits() -> Limits {
         Limits {
