@@ -151,9 +151,9 @@ fn the_key_lookup_with_its_policy_is_the_two_reads_in_one() {
     let policy = tidings::proto::Policy {
         require_passcode: true,
         version: 3,
-        ..before.1.clone()
+        ..before.1
     };
-    store.set_policy(device, policy.clone()).expect("policy");
+    store.set_policy(device, policy).expect("policy");
     assert_eq!(read(&store).map(|(_, p)| p), Some(policy));
     assert_eq!(
         store.device_and_policy_by_key(&[8; 32]).expect("lookup"),

@@ -255,7 +255,10 @@ mod tests {
             Err(Refusal::SourceConnections),
             "the /64's two connections are taken"
         );
-        assert!(gate.admit(elsewhere).is_ok(), "another /64 is another source");
+        assert!(
+            gate.admit(elsewhere).is_ok(),
+            "another /64 is another source"
+        );
         drop((first, second));
         let mapped: IpAddr = "::ffff:10.0.0.1".parse().expect("ip");
         let plain: IpAddr = [10, 0, 0, 1].into();
