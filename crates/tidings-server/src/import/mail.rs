@@ -14,14 +14,29 @@ use tidings::{ErrorKind, Result};
 /// What makes two messages the same message.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Identity {
-    MessageId(String),
+    /// Its Message-ID, with a digest of its senders, subject and date: a
+    /// copy of one message re-exported by another program (other bytes)
+    /// is the same message, but a different message that reuses a
+    /// Message-ID (a broken mailer, a template) is not, and is kept.
+    MessageId(String, [u8; 32]),
     /// For mail without a Message-ID: its bytes.
     Digest([u8; 32]),
 }
 
 fn identity(mail: &MailItem, raw: &[u8]) -> Identity {
-    match mail.headers.as_ref().map(|h| h.message_id.as_str()) {
-        Some(id) if !id.is_empty() => Identity::MessageId(id.to_owned()),
+    match mail.headers.as_ref() {
+        Some(h) if !h.message_id.is_empty() => {
+            let mut said = Sha256::new();
+            for sender in &h.from {
+                said.update(sender.email.to_ascii_lowercase().as_bytes());
+                said.update([0]);
+            }
+            said.update([1]);
+            said.update(h.subject.as_bytes());
+            said.update([0]);
+            said.update(h.date.to_be_bytes());
+            Identity::MessageId(h.message_id.clone(), said.finalize().into())
+        }
         _ => Identity::Digest(Sha256::digest(raw).into()),
     }
 }

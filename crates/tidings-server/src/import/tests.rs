@@ -117,6 +117,42 @@ fn importing_again_changes_nothing_but_new_flags() {
 }
 
 #[test]
+fn a_different_message_reusing_a_message_id_is_kept_and_a_copy_is_not() {
+    let (mut store, inbox, _) = town();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(&dir.path().join("1"), MAIL);
+    // Another program's copy of the same message: other bytes, same
+    // Message-ID, senders, subject and date.
+    write(
+        &dir.path().join("2:2,S"),
+        MAIL.replace("Thursday.", "Thursday.\r\n-- \r\nre-exported"),
+    );
+    // A different message with the same Message-ID (a broken mailer).
+    write(
+        &dir.path().join("3"),
+        MAIL.replace("Clerk <clerk@", "Treasurer <treasurer@")
+            .replace("Agenda", "Budget"),
+    );
+    let report = maildir(&mut store, inbox, dir.path()).expect("import");
+    assert_eq!(
+        (report.stored, report.updated),
+        (2, 1),
+        "the copy's flag joins the first; the different message is stored"
+    );
+    let items = store.items(inbox).expect("items");
+    assert_eq!(items.len(), 2);
+    let seen = MailFlag::Seen as u32;
+    assert_eq!(
+        items
+            .iter()
+            .filter(|(_, _, flags)| flags & seen != 0)
+            .count(),
+        1,
+        "only the copy's own message is marked seen"
+    );
+}
+
+#[test]
 fn links_are_not_followed_and_subfolders_are_named() {
     let (mut store, inbox, _) = town();
     let secret = tempfile::tempdir().expect("tempdir");
