@@ -76,27 +76,28 @@ impl Budget {
     }
 }
 
-/// A device's budget of mail to send: `send_mib_per_hour`, saved up to one
-/// hour's worth.
-fn sending_budget(limits: &super::limits::Limits) -> Bucket {
-    #[allow(clippy::cast_precision_loss)]
-    let per_hour = limits.send_mib_per_hour.saturating_mul(1 << 20) as f64;
-    Bucket::new(per_hour / 3_600.0, per_hour, Instant::now())
-}
-
 /// Resolves when the connection must end: the server stops, or (once its
 /// device is known) a newer session of the device displaces it. One wait
 /// either way, so an idle connection holds one waiter, not two.
 async fn ended<B>(shared: &Shared<B>, budget: &Budget) -> Step {
-    match budget {
-        Budget::Own(_) => {
-            shared.shutdown.ordered().await;
-            Step::Shutdown
+    let presence = match budget {
+        Budget::Own(_) => None,
+        Budget::Device(presence) => Some(presence),
+    };
+    let notify = presence.map_or(shared.shutdown.notify(), |p| p.changed());
+    loop {
+        // Registered before the check: a change between the two still
+        // wakes this waiter.
+        let changed = notify.notified();
+        let why = match presence {
+            None => shared.shutdown.is_ordered().then_some(Ended::Shutdown),
+            Some(presence) => presence.why_ended(),
+        };
+        match why {
+            Some(Ended::Shutdown) => return Step::Shutdown,
+            Some(Ended::Displaced) => return Step::Displaced,
+            None => changed.await,
         }
-        Budget::Device(presence) => match presence.ended().await {
-            Ended::Shutdown => Step::Shutdown,
-            Ended::Displaced => Step::Displaced,
-        },
     }
 }
 
@@ -145,7 +146,8 @@ async fn serve_inner<B: Backend>(
         )
         .with_dh_cache(shared.dh_cache.clone()),
     );
-    let mut handshake = Some(HandshakeFrames::new(limits.max_handshake_bytes));
+    // Boxed: the waiting state of every idle connection would hold it.
+    let mut handshake = Some(Box::new(HandshakeFrames::new(limits.max_handshake_bytes)));
     let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
     // Subscribed at the first whole handshake frame: a stranger that never
     // sends one holds no place in the hub.
@@ -264,9 +266,7 @@ async fn serve_inner<B: Backend>(
                         if let Some(known) = &device {
                             admission.authenticated();
                             if let Budget::Own(own) = &budget {
-                                let sending = sending_budget(&shared.limits);
-                                let presence =
-                                    shared.presences.join(known.id, own.clone(), sending);
+                                let presence = shared.presences.join(known.id, own.clone());
                                 budget = Budget::Device(presence);
                             }
                         }
@@ -429,7 +429,7 @@ fn store_ms(spent: Duration) -> f64 {
 /// What one turn hands back to the connection.
 struct Turn {
     session: Box<ServerSession>,
-    handshake: Option<HandshakeFrames>,
+    handshake: Option<Box<HandshakeFrames>>,
     /// The session's verdict on the bytes (an error closes it).
     handled: tidings::Result<()>,
     /// Whether the batch committed.
@@ -495,7 +495,7 @@ fn look_up_online(
 fn turn<B: Backend>(
     pool: &B,
     mut session: Box<ServerSession>,
-    mut handshake: Option<HandshakeFrames>,
+    mut handshake: Option<Box<HandshakeFrames>>,
     frames: Vec<Vec<u8>>,
     input: &[u8],
     now: u64,
@@ -540,7 +540,7 @@ fn turn<B: Backend>(
 
 fn feed(
     session: &mut ServerSession,
-    handshake: &mut Option<HandshakeFrames>,
+    handshake: &mut Option<Box<HandshakeFrames>>,
     frames: &[Vec<u8>],
     input: &[u8],
     batch: &mut impl tidings::store::Store,
@@ -550,7 +550,7 @@ fn feed(
         session.handle_bytes(now, frame, batch)?;
     }
     if handshake.is_some() && session.device().is_some() {
-        let rest = handshake.take().map(HandshakeFrames::into_rest);
+        let rest = handshake.take().map(|frames| frames.into_rest());
         session.handle_bytes(now, &rest.unwrap_or_default(), batch)?;
     }
     // Even with no new bytes: messages may wait in the session for a store

@@ -208,7 +208,9 @@ impl<B: Backend> Server<B> {
         })??);
         let public_key = keys.public_key();
         let shutdown = Arc::new(Shutdown::default());
-        let presences = Arc::new(presence::Presences::default());
+        #[allow(clippy::cast_precision_loss)]
+        let sending = options.limits.send_mib_per_hour.saturating_mul(1 << 20) as f64;
+        let presences = Arc::new(presence::Presences::new(sending));
         let stop = OrderOnDrop {
             shutdown: shutdown.clone(),
             presences: presences.clone(),

@@ -21,12 +21,13 @@ use tokio::sync::Notify;
 pub(crate) const SESSIONS_PER_DEVICE: usize = 8;
 
 /// Every authenticated device of this process, by id.
-#[derive(Default)]
 pub(crate) struct Presences {
     devices: Mutex<HashMap<u64, Arc<DeviceShare>>>,
     next_session: AtomicU64,
     /// The server is stopping: every session ends.
     stopping: AtomicBool,
+    /// What a device may send: bytes per second, and saved up at most.
+    sending: (f64, f64),
 }
 
 /// One device's share, held by each of its sessions.
@@ -38,10 +39,56 @@ struct DeviceShare {
 
 struct ShareState {
     budget: Bucket,
-    /// Bytes of mail it may send (`Outgoing::stored_bytes`).
-    sending: Bucket,
-    /// Its sessions, oldest first.
-    sessions: Vec<u64>,
+    /// Bytes of mail it may send (`Outgoing::stored_bytes`); `None` while
+    /// full, as it is for most devices most of the time (memory for every
+    /// idle device).
+    sending: Option<Box<Bucket>>,
+    sessions: Sessions,
+}
+
+/// A device's sessions, oldest first; the first inline, since most
+/// devices have one.
+#[derive(Default)]
+struct Sessions {
+    /// 0: none (session numbers start at 1).
+    oldest: u64,
+    newer: Vec<u64>,
+}
+
+impl Sessions {
+    fn len(&self) -> usize {
+        usize::from(self.oldest != 0) + self.newer.len()
+    }
+
+    fn contains(&self, session: u64) -> bool {
+        self.oldest == session || self.newer.contains(&session)
+    }
+
+    fn push(&mut self, session: u64) {
+        if self.oldest == 0 {
+            self.oldest = session;
+        } else {
+            self.newer.push(session);
+        }
+    }
+
+    fn remove_oldest(&mut self) {
+        self.oldest = match self.newer.is_empty() {
+            true => 0,
+            false => self.newer.remove(0),
+        };
+        if self.newer.is_empty() {
+            self.newer = Vec::new();
+        }
+    }
+
+    fn remove(&mut self, session: u64) {
+        if self.oldest == session {
+            self.remove_oldest();
+        } else {
+            self.newer.retain(|s| *s != session);
+        }
+    }
 }
 
 /// Why an authenticated session must end.
@@ -66,9 +113,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Presences {
+    /// No devices yet; each may send `bytes_per_hour`, saved up to as much.
+    pub(crate) fn new(bytes_per_hour: f64) -> Self {
+        Self {
+            devices: Mutex::default(),
+            next_session: AtomicU64::new(1),
+            stopping: AtomicBool::new(false),
+            sending: (bytes_per_hour / 3_600.0, bytes_per_hour),
+        }
+    }
+
     /// Enters a session of `device`, whose budget starts as `fresh` if it
     /// has no other session; the oldest is displaced if it has too many.
-    pub(crate) fn join(self: &Arc<Self>, device: u64, fresh: Bucket, sending: Bucket) -> Presence {
+    pub(crate) fn join(self: &Arc<Self>, device: u64, fresh: Bucket) -> Presence {
         let session = self.next_session.fetch_add(1, Ordering::Relaxed);
         // The map stays locked while the session is entered, so a last
         // session leaving at the same time cannot drop this share from it.
@@ -79,8 +136,8 @@ impl Presences {
                 Arc::new(DeviceShare {
                     state: Mutex::new(ShareState {
                         budget: fresh,
-                        sending,
-                        sessions: Vec::with_capacity(1),
+                        sending: None,
+                        sessions: Sessions::default(),
                     }),
                     changed: Notify::new(),
                 })
@@ -89,8 +146,11 @@ impl Presences {
         let displaced = {
             let mut state = lock(&share.state);
             state.sessions.push(session);
-            let over = state.sessions.len().saturating_sub(SESSIONS_PER_DEVICE);
-            state.sessions.drain(..over).count() > 0
+            let over = state.sessions.len() > SESSIONS_PER_DEVICE;
+            if over {
+                state.sessions.remove_oldest();
+            }
+            over
         };
         drop(devices);
         if displaced {
@@ -114,6 +174,13 @@ impl Presences {
         }
     }
 
+    /// A full sending budget, in whole bytes.
+    fn sending_full(&self) -> u64 {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let full = self.sending.1.max(0.0) as u64;
+        full
+    }
+
     #[cfg(test)]
     fn devices(&self) -> usize {
         lock(&self.devices).len()
@@ -134,26 +201,51 @@ impl Presence {
     /// Bytes of mail the device may send now.
     pub(crate) fn sending_allowance(&self, now: Instant) -> u64 {
         let mut state = lock(&self.share.state);
-        state.sending.spend(0.0, now);
-        state.sending.tokens_left()
+        match &mut state.sending {
+            None => self.presences.sending_full(),
+            Some(bucket) => {
+                bucket.spend(0.0, now);
+                bucket.tokens_left()
+            }
+        }
     }
 
     /// Charges `bytes` of mail sent to the device.
     pub(crate) fn sent(&self, bytes: u64, now: Instant) {
+        if bytes == 0 {
+            return;
+        }
+        let (rate, burst) = self.presences.sending;
+        let mut state = lock(&self.share.state);
+        let bucket = state
+            .sending
+            .get_or_insert_with(|| Box::new(Bucket::new(rate, burst, now)));
         #[allow(clippy::cast_precision_loss)]
-        lock(&self.share.state).sending.spend(bytes as f64, now);
+        bucket.spend(bytes as f64, now);
+        if bucket.full(now) {
+            state.sending = None;
+        }
     }
 
-    fn why_ended(&self) -> Option<Ended> {
+    /// What wakes this session's waiter when it may have ended.
+    pub(crate) fn changed(&self) -> &Notify {
+        &self.share.changed
+    }
+
+    /// Why this session must end, if it must.
+    pub(crate) fn why_ended(&self) -> Option<Ended> {
         if self.presences.stopping.load(Ordering::SeqCst) {
             return Some(Ended::Shutdown);
         }
         let state = lock(&self.share.state);
-        (!state.sessions.contains(&self.session)).then_some(Ended::Displaced)
+        (!state.sessions.contains(self.session)).then_some(Ended::Displaced)
     }
 
-    /// Resolves when this session must end, and says why.
-    pub(crate) async fn ended(&self) -> Ended {
+    /// Resolves when this session must end, and says why. (A connection
+    /// waits with `changed` and `why_ended` itself, in one future with its
+    /// wait for shutdown.)
+    #[cfg(test)]
+    async fn ended(&self) -> Ended {
         loop {
             // Registered before the check: a change between the two still
             // wakes this waiter.
@@ -171,8 +263,9 @@ impl Drop for Presence {
         let mut devices = lock(&self.presences.devices);
         let last = {
             let mut state = lock(&self.share.state);
-            state.sessions.retain(|s| *s != self.session);
-            state.sessions.is_empty() && state.sending.full(Instant::now())
+            state.sessions.remove(self.session);
+            let now = Instant::now();
+            state.sessions.len() == 0 && state.sending.as_mut().is_none_or(|b| b.full(now))
         };
         // The device's share goes with its last session, unless it owes
         // sending time (a displaced session may outlive it: it is no longer
@@ -197,11 +290,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_device_beyond_its_sessions_displaces_its_oldest() {
-        let presences = Arc::new(Presences::default());
+        let presences = Arc::new(Presences::new(1_000.0));
         let sessions: Vec<_> = (0..SESSIONS_PER_DEVICE)
-            .map(|_| presences.join(7, bucket(), bucket()))
+            .map(|_| presences.join(7, bucket()))
             .collect();
-        let other = presences.join(8, bucket(), bucket());
+        let other = presences.join(8, bucket());
         let bounded = Duration::from_millis(50);
         for session in &sessions {
             assert!(
@@ -210,7 +303,7 @@ mod tests {
                     .is_err()
             );
         }
-        let newest = presences.join(7, bucket(), bucket());
+        let newest = presences.join(7, bucket());
         let ended = tokio::time::timeout(bounded, sessions[0].ended()).await;
         assert_eq!(ended, Ok(Ended::Displaced));
         for session in sessions.iter().skip(1).chain([&newest, &other]) {
@@ -230,12 +323,12 @@ mod tests {
 
     #[test]
     fn a_devices_sessions_share_one_budget() {
-        let presences = Arc::new(Presences::default());
+        let presences = Arc::new(Presences::new(1_000.0));
         let now = Instant::now();
         let fresh = || Bucket::new(1_000.0, 1_000.0, now);
-        let first = presences.join(7, fresh(), fresh());
-        let second = presences.join(7, fresh(), fresh());
-        let stranger = presences.join(8, fresh(), fresh());
+        let first = presences.join(7, fresh());
+        let second = presences.join(7, fresh());
+        let stranger = presences.join(8, fresh());
         first.spend(3_000.0, now);
         assert!(second.debt_wait(now) >= Duration::from_secs(1));
         assert_eq!(stranger.debt_wait(now), Duration::ZERO);
@@ -243,17 +336,15 @@ mod tests {
 
     #[test]
     fn what_a_device_may_send_is_shared_and_survives_a_reconnect() {
-        let presences = Arc::new(Presences::default());
+        let presences = Arc::new(Presences::new(1_000.0));
         let now = Instant::now();
-        // A day's refill: nothing comes back within the test.
-        let sending = || Bucket::new(1.0 / 86_400.0, 1_000.0, now);
-        let first = presences.join(7, bucket(), sending());
-        let second = presences.join(7, bucket(), sending());
+        let first = presences.join(7, bucket());
+        let second = presences.join(7, bucket());
         assert_eq!(first.sending_allowance(now), 1_000);
         first.sent(600, now);
         assert_eq!(second.sending_allowance(now), 400);
         drop((first, second));
-        let again = presences.join(7, bucket(), sending());
+        let again = presences.join(7, bucket());
         assert_eq!(
             again.sending_allowance(now),
             400,

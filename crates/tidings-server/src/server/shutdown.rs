@@ -23,6 +23,16 @@ impl Shutdown {
         self.notify.notify_waiters();
     }
 
+    /// Whether the stop is ordered.
+    pub(crate) fn is_ordered(&self) -> bool {
+        self.ordered.load(Ordering::SeqCst)
+    }
+
+    /// What [`order`](Self::order) wakes.
+    pub(crate) fn notify(&self) -> &Notify {
+        &self.notify
+    }
+
     /// Resolves once the stop is ordered.
     pub(crate) async fn ordered(&self) {
         // Registered before the flag is read: an order between the two
@@ -75,7 +85,7 @@ mod tests {
         assert!(!early.is_finished());
         drop(OrderOnDrop {
             shutdown: shutdown.clone(),
-            presences: Arc::default(),
+            presences: Arc::new(Presences::new(0.0)),
         });
         let bounded = std::time::Duration::from_secs(5);
         tokio::time::timeout(bounded, early)

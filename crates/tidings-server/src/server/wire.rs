@@ -64,8 +64,10 @@ impl Wire {
                             code: close_code::UNSUPPORTED,
                             reason: "Tidings frames travel in binary messages".into(),
                         };
+                        // Boxed: inline, this rare wait would double the
+                        // read future that every idle connection holds.
                         let send = socket.send(Message::Close(Some(close)));
-                        let _ = tokio::time::timeout(WRITE_TIMEOUT, send).await;
+                        let _ = Box::pin(tokio::time::timeout(WRITE_TIMEOUT, send)).await;
                         return Err(io::Error::new(
                             io::ErrorKind::InvalidData,
                             "text message on a Tidings WebSocket",
