@@ -129,6 +129,7 @@ async fn serve(db: &str, ready: &Path) {
             max_unauthenticated_per_source: 30_000,
             enroll_per_second: 1_000_000,
             enroll_per_minute_per_source: 60_000_000,
+            hellos_per_second_per_source: 1_000_000,
             ..Limits::DEFAULT
         },
         ..ServerOptions::default()

@@ -17,7 +17,7 @@
 use super::Shared;
 use super::access::Backend;
 use super::gate::{Admission, Bucket};
-use super::handshake::HandshakeFrames;
+use super::handshake::{HandshakeFrames, Opening};
 use super::hub::Change;
 use super::presence::{Ended, Presence};
 use super::wire::Wire;
@@ -370,7 +370,7 @@ async fn recv(changes: &mut Option<broadcast::Receiver<Change>>) -> Result<Chang
 }
 
 /// Cuts a stranger's bytes into whole handshake frames and counts an
-/// enrollment attempt; `None` ends the connection.
+/// enrollment or reconnect attempt; `None` ends the connection.
 fn admit_frames<B>(
     shared: &Shared<B>,
     frames: &mut HandshakeFrames,
@@ -382,10 +382,13 @@ fn admit_frames<B>(
         return None;
     };
     for frame in &whole {
-        if frames.is_enrollment(frame)
-            && let Err(why) = shared.gate.enroll_attempt(peer)
-        {
-            tracing::debug!(%peer, ?why, "enrollment attempt refused");
+        let counted = match frames.opens(frame) {
+            Some(Opening::Enrollment) => shared.gate.enroll_attempt(peer),
+            Some(Opening::Reconnect) => shared.gate.hello_attempt(peer),
+            None => Ok(()),
+        };
+        if let Err(why) = counted {
+            tracing::debug!(%peer, ?why, "handshake attempt refused");
             return None;
         }
     }

@@ -91,6 +91,8 @@ struct State {
     /// Kept apart from `sources`: a source's budget must outlive its
     /// connections, or reconnecting would refill it.
     enroll_by_source: HashMap<IpAddr, Bucket>,
+    /// Reconnects (IK hellos) per source, kept the same way.
+    hellos_by_source: HashMap<IpAddr, Bucket>,
 }
 
 /// Admission control for every new connection.
@@ -107,6 +109,7 @@ pub(crate) enum Refusal {
     Unauthenticated,
     EnrollRate,
     EnrollRateSource,
+    HelloRateSource,
 }
 
 /// The source a per-source limit counts `ip` under: an IPv4 address (or an
@@ -136,6 +139,7 @@ impl Gate {
                 unauthenticated: 0,
                 enroll: Bucket::new(rate, 2.0 * rate, now),
                 enroll_by_source: HashMap::new(),
+                hellos_by_source: HashMap::new(),
             }),
             limits,
         }
@@ -187,6 +191,30 @@ impl Gate {
             return Err(Refusal::EnrollRate);
         }
         Ok(())
+    }
+}
+
+impl Gate {
+    /// Counts one reconnect (an IK hello: X25519 work for the server) from
+    /// `ip`; refused over the source's rate. A replayed stale hello costs
+    /// its sender nothing and the server four X25519 operations, so a
+    /// source gets `hellos_per_second_per_source`, with ten seconds' worth
+    /// saved up for devices behind one NAT coming back together.
+    pub(crate) fn hello_attempt(&self, ip: IpAddr) -> Result<(), Refusal> {
+        let now = Instant::now();
+        let rate = f64::from(self.limits.hellos_per_second_per_source);
+        let mut state = self.state();
+        if state.hellos_by_source.len() >= ENROLL_SOURCES_KEPT {
+            state.hellos_by_source.retain(|_, b| !b.full(now));
+        }
+        let source = state
+            .hellos_by_source
+            .entry(source_of(ip))
+            .or_insert_with(|| Bucket::new(rate, 10.0 * rate, now));
+        match source.take(now) {
+            true => Ok(()),
+            false => Err(Refusal::HelloRateSource),
+        }
     }
 }
 
@@ -274,8 +302,21 @@ mod tests {
             max_unauthenticated_per_source: 2,
             enroll_per_second: 1,
             enroll_per_minute_per_source: 2,
+            hellos_per_second_per_source: 1,
             ..Limits::DEFAULT
         }
+    }
+
+    #[test]
+    fn reconnects_are_rate_limited_per_source() {
+        let gate = Gate::new(limits());
+        let a: IpAddr = [10, 0, 0, 1].into();
+        let b: IpAddr = [10, 0, 0, 2].into();
+        for _ in 0..10 {
+            assert_eq!(gate.hello_attempt(a), Ok(()), "ten seconds' worth");
+        }
+        assert_eq!(gate.hello_attempt(a), Err(Refusal::HelloRateSource));
+        assert_eq!(gate.hello_attempt(b), Ok(()), "another source has its own");
     }
 
     #[test]

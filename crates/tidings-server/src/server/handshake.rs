@@ -7,7 +7,16 @@
 //! protocol version and the handshake kind.
 
 use tidings::frame::{HEADER_LEN, PROTOCOL_VERSION};
-use tidings::session::HANDSHAKE_XK;
+use tidings::session::{HANDSHAKE_IK, HANDSHAKE_XK};
+
+/// What a stranger's first frame opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Opening {
+    /// An enrollment (Noise XK).
+    Enrollment,
+    /// A reconnect (Noise IK).
+    Reconnect,
+}
 
 /// A frame claimed more than the handshake limit.
 #[derive(Debug, PartialEq, Eq)]
@@ -54,13 +63,18 @@ impl HandshakeFrames {
         Ok(frames)
     }
 
-    /// Whether `frame` (from [`push`](Self::push)) opens an enrollment: the
-    /// first frame, of this protocol version, of kind XK.
-    pub(crate) fn is_enrollment(&mut self, frame: &[u8]) -> bool {
+    /// What `frame` (from [`push`](Self::push)) opens, if it is the first
+    /// frame, of this protocol version: an enrollment (XK) or a reconnect
+    /// (IK). Each costs the server X25519 operations, so each is counted.
+    pub(crate) fn opens(&mut self, frame: &[u8]) -> Option<Opening> {
         if core::mem::replace(&mut self.seen_first, true) {
-            return false;
+            return None;
         }
-        frame.get(HEADER_LEN..HEADER_LEN + 2) == Some(&[PROTOCOL_VERSION, HANDSHAKE_XK])
+        match frame.get(HEADER_LEN..HEADER_LEN + 2)? {
+            [PROTOCOL_VERSION, HANDSHAKE_XK] => Some(Opening::Enrollment),
+            [PROTOCOL_VERSION, HANDSHAKE_IK] => Some(Opening::Reconnect),
+            _ => None,
+        }
     }
 
     /// What is left over (part of a frame), once the session authenticated.
@@ -90,13 +104,21 @@ mod tests {
     }
 
     #[test]
-    fn only_a_first_xk_frame_is_an_enrollment() {
+    fn only_a_first_frame_opens_an_enrollment_or_a_reconnect() {
         let mut frames = HandshakeFrames::new(100);
         let xk = frame(&[PROTOCOL_VERSION, HANDSHAKE_XK, 7]);
-        assert!(frames.is_enrollment(&xk));
-        assert!(!frames.is_enrollment(&xk));
+        assert_eq!(frames.opens(&xk), Some(Opening::Enrollment));
+        assert_eq!(frames.opens(&xk), None, "only the first frame");
+        let mut ik = HandshakeFrames::new(100);
+        let hello = frame(&[PROTOCOL_VERSION, HANDSHAKE_IK, 7]);
+        assert_eq!(ik.opens(&hello), Some(Opening::Reconnect));
         let mut other = HandshakeFrames::new(100);
-        assert!(!other.is_enrollment(&frame(&[PROTOCOL_VERSION, 1, 7])));
+        assert_eq!(other.opens(&frame(&[PROTOCOL_VERSION, 9, 7])), None);
+        let mut old = HandshakeFrames::new(100);
+        assert_eq!(
+            old.opens(&frame(&[PROTOCOL_VERSION + 1, HANDSHAKE_IK])),
+            None
+        );
     }
 
     proptest! {

@@ -36,6 +36,10 @@ pub struct Limits {
     /// as many).
     #[arg(long, default_value_t = Limits::DEFAULT.enroll_per_minute_per_source)]
     pub enroll_per_minute_per_source: u32,
+    /// Reconnects (IK hellos) per second from one source, bursts of ten
+    /// seconds' worth; more are closed before the handshake.
+    #[arg(long, default_value_t = Limits::DEFAULT.hellos_per_second_per_source)]
+    pub hellos_per_second_per_source: u32,
     /// Milliseconds of store work each device may use per second (bursts
     /// of twice as much); a device over it waits before its next bytes
     /// are read.
@@ -85,6 +89,7 @@ impl Limits {
         max_unauthenticated_per_source: 64,
         enroll_per_second: 20,
         enroll_per_minute_per_source: 10,
+        hellos_per_second_per_source: 200,
         store_ms_per_second: 250,
         send_mib_per_hour: 256,
         store_workers: 8,
