@@ -8,7 +8,7 @@ mod town;
 use proptest::prelude::*;
 use tidings::ErrorKind;
 use tidings::proto::{
-    self, Address, DeleteItems, MoveItems, OutgoingMail, Search, SendMail, SetFlags,
+    self, Address, DeleteItems, MoveItems, OutgoingMail, Search, SendMail, SetFlags, item,
     operation::Kind, operation_result::Outcome,
 };
 use tidings::session::{
@@ -444,7 +444,7 @@ fn mail_beyond_the_devices_sending_allowance_is_refused_and_may_be_retried() {
         ..OutgoingMail::default()
     };
     // Three copies (two recipients and the sender's) of about 10 KB.
-    server.set_outgoing_allowance(25_000);
+    server.set_outgoing_allowance(25_000, false);
     let send = |client: &mut ClientSession, now: u64| {
         client
             .submit(
@@ -468,11 +468,11 @@ fn mail_beyond_the_devices_sending_allowance_is_refused_and_may_be_retried() {
             .any(|e| matches!(e, ServerEvent::Outgoing(_))),
         "nothing is sent"
     );
-    assert_eq!(server.outgoing_allowance(), 25_000, "nothing is charged");
+    assert_eq!(server.take_outgoing_charged(), 0, "nothing is charged");
 
     // The refusal is not remembered: the same operation, once the server
     // allows more, is sent and charged.
-    server.set_outgoing_allowance(100_000);
+    server.set_outgoing_allowance(100_000, false);
     send(&mut client, 3_000);
     pump(&mut client, &mut server, &mut town.store, 3_000);
     assert!(matches!(answer(&mut client), Outcome::Done(_)));
@@ -481,8 +481,72 @@ fn mail_beyond_the_devices_sending_allowance_is_refused_and_may_be_retried() {
         .filter(|e| matches!(e, ServerEvent::Outgoing(_)))
         .count();
     assert_eq!(sent, 1);
-    let charged = 100_000 - server.outgoing_allowance();
+    let charged = server.take_outgoing_charged();
     assert!((30_000..32_000).contains(&charged), "{charged}");
+
+    // With its whole budget a device may send one mail larger than it
+    // (or such a mail could never go), and only one.
+    server.set_outgoing_allowance(1_000, true);
+    for (n, now) in [(10u8, 4_000), (11, 4_100)] {
+        client
+            .submit(
+                now,
+                [n; 16],
+                Kind::SendMail(SendMail {
+                    mail: Some(mail.clone()),
+                }),
+            )
+            .expect("submit");
+        pump(&mut client, &mut server, &mut town.store, now);
+    }
+    let answers = outcomes(&mut client);
+    assert!(matches!(answers[0], Outcome::Done(_)), "{answers:?}");
+    assert_eq!(
+        error_code(&answers[1]),
+        Some(ErrorKind::LimitExceeded.code().into())
+    );
+    assert!(
+        server.take_outgoing_charged() > 30_000,
+        "the debt is the server's"
+    );
+}
+
+#[test]
+fn a_forward_is_charged_for_the_whole_message_it_attaches() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    server_events(&mut server);
+    // A 25 MB mail: its stored record is small, the message is not.
+    let item::Kind::Mail(mut big) = mail("Plans", "architect@firm.example") else {
+        unreachable!("a mail");
+    };
+    big.size = 25_000_000;
+    let id = town
+        .store
+        .upsert(town.chief_inbox, None, packed(item::Kind::Mail(big)), 0)
+        .expect("stored")
+        .0;
+    server.set_outgoing_allowance(10_000_000, false);
+    let forward = proto::ForwardMail {
+        collection_id: town.chief_inbox,
+        item_id: id,
+        mail: Some(OutgoingMail {
+            to: vec![Address {
+                name: String::new(),
+                email: "clerk@town.example".into(),
+            }],
+            ..OutgoingMail::default()
+        }),
+    };
+    client
+        .submit(2_000, [3; 16], Kind::ForwardMail(forward))
+        .expect("submit");
+    pump(&mut client, &mut server, &mut town.store, 2_000);
+    assert_eq!(
+        error_code(&answer(&mut client)),
+        Some(ErrorKind::LimitExceeded.code().into()),
+        "two copies of 25 MB do not fit 10 MB"
+    );
 }
 
 /// One operation over a mix of real and bogus ids and collections.

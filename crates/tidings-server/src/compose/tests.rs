@@ -184,6 +184,7 @@ fn original(relation: Relation, message_id: &str, references: Vec<String>) -> Or
         item_id: 99,
         relation,
         packed: pack_item(item::Kind::Mail(mail)),
+        size: 0,
     }
 }
 

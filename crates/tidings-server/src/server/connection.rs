@@ -213,13 +213,16 @@ async fn serve_inner<B: Backend>(
                 if changes.is_none() {
                     changes = Some(shared.hub.subscribe());
                 }
-                // Mail the device may send in this turn: its budget's, and
-                // none before it is known.
-                let allowance = match &budget {
-                    Budget::Own(_) => 0,
-                    Budget::Device(presence) => presence.sending_allowance(Instant::now()),
+                // Mail the device may send in this turn: all its budget
+                // has, held for the turn. Before the device is known (an
+                // enrollment whose first operations ride with it) a new
+                // device's whole budget, charged to it once it joins.
+                let reserved = match &budget {
+                    Budget::Own(_) => None,
+                    Budget::Device(presence) => Some(presence.reserve_sending(Instant::now())),
                 };
-                session.set_outgoing_allowance(allowance);
+                let (bytes, whole) = reserved.unwrap_or((shared.presences.sending_full(), true));
+                session.set_outgoing_allowance(bytes, whole);
                 let outbox = shared.outbox.clone();
                 let turn = shared.access.run(move |pool| {
                     let outbox = outbox.as_deref();
@@ -231,9 +234,12 @@ async fn serve_inner<B: Backend>(
                 session = done.session;
                 handshake = done.handshake;
                 budget.spend(store_ms(done.spent), Instant::now());
-                if let Budget::Device(presence) = &budget {
-                    let sent = allowance.saturating_sub(session.outgoing_allowance());
-                    presence.sent(sent, Instant::now());
+                // What was sent, if the batch committed (a rolled-back
+                // send sent nothing); what was held and not sent goes back.
+                let charged = session.take_outgoing_charged();
+                let sent = if done.committed.is_ok() { charged } else { 0 };
+                if let (Some((held, _)), Budget::Device(presence)) = (reserved, &budget) {
+                    presence.settle_sending(held, sent, Instant::now());
                 }
                 match done.committed {
                     // Whatever the session queued may claim effects that were
@@ -269,6 +275,11 @@ async fn serve_inner<B: Backend>(
                                 let presence = shared.presences.join(known.id, own.clone());
                                 budget = Budget::Device(presence);
                             }
+                        }
+                        // The mail an enrollment turn sent, charged to the
+                        // device now that it has joined.
+                        if let (None, Budget::Device(presence)) = (reserved, &budget) {
+                            presence.settle_sending(0, sent, Instant::now());
                         }
                     }
                 }

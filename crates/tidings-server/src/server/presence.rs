@@ -175,7 +175,7 @@ impl Presences {
     }
 
     /// A full sending budget, in whole bytes.
-    fn sending_full(&self) -> u64 {
+    pub(crate) fn sending_full(&self) -> u64 {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let full = self.sending.1.max(0.0) as u64;
         full
@@ -198,30 +198,33 @@ impl Presence {
         lock(&self.share.state).budget.debt_wait(now)
     }
 
-    /// Bytes of mail the device may send now.
-    pub(crate) fn sending_allowance(&self, now: Instant) -> u64 {
+    /// Takes every byte of mail the device may send now, for one turn of
+    /// one session (so its other sessions cannot spend them at the same
+    /// time), and whether that is its whole budget. The turn gives back
+    /// what it did not send with [`settle_sending`](Self::settle_sending).
+    pub(crate) fn reserve_sending(&self, now: Instant) -> (u64, bool) {
+        let (rate, burst) = self.presences.sending;
         let mut state = lock(&self.share.state);
-        match &mut state.sending {
-            None => self.presences.sending_full(),
-            Some(bucket) => {
-                bucket.spend(0.0, now);
-                bucket.tokens_left()
-            }
-        }
+        let bucket = state
+            .sending
+            .get_or_insert_with(|| Box::new(Bucket::new(rate, burst, now)));
+        let whole = bucket.full(now);
+        let reserved = bucket.tokens_left();
+        #[allow(clippy::cast_precision_loss)]
+        bucket.spend(reserved as f64, now);
+        (reserved, whole)
     }
 
-    /// Charges `bytes` of mail sent to the device.
-    pub(crate) fn sent(&self, bytes: u64, now: Instant) {
-        if bytes == 0 {
-            return;
-        }
+    /// Ends a turn that reserved `reserved` bytes and sent `sent` (more,
+    /// in debt, if it had the whole budget).
+    pub(crate) fn settle_sending(&self, reserved: u64, sent: u64, now: Instant) {
         let (rate, burst) = self.presences.sending;
         let mut state = lock(&self.share.state);
         let bucket = state
             .sending
             .get_or_insert_with(|| Box::new(Bucket::new(rate, burst, now)));
         #[allow(clippy::cast_precision_loss)]
-        bucket.spend(bytes as f64, now);
+        bucket.spend(sent as f64 - reserved as f64, now);
         if bucket.full(now) {
             state.sending = None;
         }
@@ -340,14 +343,21 @@ mod tests {
         let now = Instant::now();
         let first = presences.join(7, bucket());
         let second = presences.join(7, bucket());
-        assert_eq!(first.sending_allowance(now), 1_000);
-        first.sent(600, now);
-        assert_eq!(second.sending_allowance(now), 400);
+        assert_eq!(first.reserve_sending(now), (1_000, true));
+        assert_eq!(
+            second.reserve_sending(now),
+            (0, false),
+            "a turn of one session holds what the device may send"
+        );
+        second.settle_sending(0, 0, now);
+        first.settle_sending(1_000, 600, now);
+        assert_eq!(second.reserve_sending(now), (400, false));
+        second.settle_sending(400, 0, now);
         drop((first, second));
         let again = presences.join(7, bucket());
         assert_eq!(
-            again.sending_allowance(now),
-            400,
+            again.reserve_sending(now),
+            (400, false),
             "reconnecting refills nothing"
         );
     }

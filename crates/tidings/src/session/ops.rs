@@ -36,6 +36,9 @@ pub struct Original {
     pub relation: Relation,
     /// The original item, packed (see [`compress::unpack`](crate::compress::unpack)).
     pub packed: Bytes,
+    /// The original message's whole size, as stored (`MailItem.size`):
+    /// what a forward, which attaches it, may store per recipient.
+    pub size: u64,
 }
 
 /// Mail a device asked to send. The core does not speak SMTP: the server
@@ -52,13 +55,52 @@ pub struct Outgoing {
     pub original: Option<Original>,
 }
 
+/// What a device may still send in this turn (see
+/// `ServerSession::set_outgoing_allowance`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Allowance {
+    /// Bytes left.
+    pub(crate) bytes: u64,
+    /// The device has its whole budget: one send of any size may go (a
+    /// mail larger than the budget would otherwise never go), and the
+    /// server carries the debt.
+    pub(crate) whole: bool,
+    /// Bytes charged since the server last asked.
+    pub(crate) charged: u64,
+}
+
+impl Allowance {
+    /// No bound.
+    pub(crate) const UNBOUNDED: Self = Self {
+        bytes: u64::MAX,
+        whole: true,
+        charged: 0,
+    };
+
+    fn admits(&self, cost: u64) -> bool {
+        cost <= self.bytes || self.whole
+    }
+
+    fn charge(&mut self, cost: u64) {
+        self.bytes = self.bytes.saturating_sub(cost);
+        self.whole = false;
+        self.charged = self.charged.saturating_add(cost);
+    }
+}
+
 impl Outgoing {
     /// What sending it may store: the mail (with the original it answers
     /// or forwards) once for the sender and once per recipient.
     pub fn stored_bytes(&self) -> u64 {
-        let original = self.original.as_ref().map_or(0, |o| o.packed.len());
-        let size = u64::try_from(prost::Message::encoded_len(&self.mail).saturating_add(original))
-            .unwrap_or(u64::MAX);
+        // A reply quotes the original's text; a forward attaches it whole.
+        let original = self.original.as_ref().map_or(0, |o| match o.relation {
+            Relation::Forward => o
+                .size
+                .max(u64::try_from(o.packed.len()).unwrap_or(u64::MAX)),
+            Relation::Reply { .. } => u64::try_from(o.packed.len()).unwrap_or(u64::MAX),
+        });
+        let mail = u64::try_from(prost::Message::encoded_len(&self.mail)).unwrap_or(u64::MAX);
+        let size = mail.saturating_add(original);
         let recipients = [&self.mail.to, &self.mail.cc, &self.mail.bcc]
             .iter()
             .fold(0usize, |n, list| n.saturating_add(list.len()));
@@ -135,7 +177,7 @@ pub(crate) fn apply<S: Store>(
     device: u64,
     principal: u64,
     op: &Operation,
-    allowance: &mut u64,
+    allowance: &mut Allowance,
 ) -> Result<(OperationResult, Effects)> {
     // Reads change nothing and may be large: only changes are remembered.
     let read_only = matches!(
@@ -162,8 +204,12 @@ pub(crate) fn apply<S: Store>(
     // Mail to send counts against what the device may still send; over
     // it, the send is refused whole (sending writes nothing here) and not
     // remembered, so the same operation may be tried again later.
-    let cost: u64 = effects.outgoing.iter().map(Outgoing::stored_bytes).sum();
-    if cost > *allowance {
+    let cost = effects
+        .outgoing
+        .iter()
+        .map(Outgoing::stored_bytes)
+        .fold(0u64, u64::saturating_add);
+    if cost > 0 && !allowance.admits(cost) {
         let refused = OperationResult {
             op_id: op.op_id.clone(),
             outcome: Some(Outcome::Error(ErrorInfo {
@@ -173,7 +219,7 @@ pub(crate) fn apply<S: Store>(
         };
         return Ok((refused, Effects::default()));
     }
-    *allowance = allowance.saturating_sub(cost);
+    allowance.charge(cost);
     let outcome = match outcome {
         Ok(outcome) => outcome,
         // A storage failure is not an answer: the device retries later.
@@ -401,11 +447,20 @@ fn send_about<S: Store>(
     let (packed, _) = store
         .item(collection_id, item_id)?
         .ok_or(ErrorKind::NotFound)?;
+    let size = crate::compress::unpack(&packed, &crate::compress::InflateLimits::default())
+        .and_then(|bytes| proto::decode::<proto::Item>(&bytes))
+        .ok()
+        .and_then(|item| match item.kind {
+            Some(proto::item::Kind::Mail(mail)) => Some(mail.size),
+            _ => None,
+        })
+        .unwrap_or(0);
     let original = Original {
         collection_id,
         item_id,
         relation,
         packed,
+        size,
     };
     let mail = distinct_recipients(mail.unwrap_or_default())?;
     effects.outgoing.push(Outgoing {

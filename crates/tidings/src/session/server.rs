@@ -179,8 +179,8 @@ pub struct ServerSession {
     waiting: VecDeque<Body>,
     /// The device's wipe state in the record read to authenticate it.
     wipe_at_hello: WipeState,
-    /// Bytes of mail the device may still send ([`Outgoing::stored_bytes`]).
-    outgoing_allowance: u64,
+    /// Mail the device may still send ([`Outgoing::stored_bytes`]).
+    outgoing_allowance: ops::Allowance,
 }
 
 impl ServerSession {
@@ -214,7 +214,7 @@ impl ServerSession {
             collections: [0; 32],
             waiting: VecDeque::new(),
             wipe_at_hello: WipeState::None,
-            outgoing_allowance: u64::MAX,
+            outgoing_allowance: ops::Allowance::UNBOUNDED,
         }
     }
 
@@ -264,17 +264,21 @@ impl ServerSession {
     /// Bounds the mail the device may send from now on to `bytes`, counted
     /// as [`Outgoing::stored_bytes`] (the copies sending may store): a send
     /// beyond it is answered `LimitExceeded` (608), not remembered, and may
-    /// be tried again once the server allows more. Unbounded by default; a
-    /// server sets it from the device's sending budget before each turn
-    /// and reads what is left after it.
-    pub fn set_outgoing_allowance(&mut self, bytes: u64) {
-        self.outgoing_allowance = bytes;
+    /// be tried again once the server allows more. With `whole` (the device
+    /// has its whole budget) the first send goes whatever its size, so a
+    /// mail larger than the budget is not refused for ever; the server
+    /// carries the debt. Unbounded by default; a server sets it from the
+    /// device's budget before each turn and charges
+    /// [`take_outgoing_charged`](Self::take_outgoing_charged) after it.
+    pub fn set_outgoing_allowance(&mut self, bytes: u64, whole: bool) {
+        self.outgoing_allowance.bytes = bytes;
+        self.outgoing_allowance.whole = whole;
     }
 
-    /// Bytes of mail the device may still send (see
+    /// The bytes of mail sent since the last call (see
     /// [`set_outgoing_allowance`](Self::set_outgoing_allowance)).
-    pub fn outgoing_allowance(&self) -> u64 {
-        self.outgoing_allowance
+    pub fn take_outgoing_charged(&mut self) -> u64 {
+        core::mem::take(&mut self.outgoing_allowance.charged)
     }
 
     /// Whether the session has ended.
