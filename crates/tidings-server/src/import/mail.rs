@@ -41,8 +41,48 @@ fn identity(mail: &MailItem, raw: &[u8]) -> Identity {
     }
 }
 
-/// The messages a folder holds, by identity, with their id and flags.
-struct Present(HashMap<Identity, (u64, u32)>);
+/// The messages a folder holds, by identity, with their id and flags; and
+/// the identities held under each Message-ID.
+struct Present(
+    HashMap<Identity, (u64, u32)>,
+    HashMap<String, Vec<Identity>>,
+);
+
+impl Present {
+    /// The identity of a message held under `identity`'s Message-ID whose
+    /// stored bytes are `raw`: the same message, whose senders, subject or
+    /// date read differently when it was first imported (an older build
+    /// decoded them otherwise), so importing again adds no copy.
+    fn same_bytes(
+        &self,
+        store: &impl ServerStore,
+        identity: &Identity,
+        raw: &[u8],
+    ) -> Result<Option<Identity>> {
+        let Identity::MessageId(message_id, _) = identity else {
+            return Ok(None);
+        };
+        for held in self.1.get(message_id).into_iter().flatten() {
+            let Some(&(id, _)) = self.0.get(held) else {
+                continue;
+            };
+            if store.raw_message(id)?.as_deref() == Some(raw) {
+                return Ok(Some(held.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn insert(&mut self, identity: Identity, held: (u64, u32)) {
+        if let Identity::MessageId(message_id, _) = &identity {
+            self.1
+                .entry(message_id.clone())
+                .or_default()
+                .push(identity.clone());
+        }
+        self.0.insert(identity, held);
+    }
+}
 
 impl Present {
     fn of(store: &impl ServerStore, folder: u64) -> Result<Self> {
@@ -69,7 +109,16 @@ impl Present {
                 (id, flags),
             );
         }
-        Ok(Present(present))
+        let mut by_message_id: HashMap<String, Vec<Identity>> = HashMap::new();
+        for identity in present.keys() {
+            if let Identity::MessageId(message_id, _) = identity {
+                by_message_id
+                    .entry(message_id.clone())
+                    .or_default()
+                    .push(identity.clone());
+            }
+        }
+        Ok(Present(present, by_message_id))
     }
 }
 
@@ -109,7 +158,12 @@ fn store_message(
         }
         Err(e) => return Err(e),
     };
-    let identity = identity(&mail, raw);
+    let mut identity = identity(&mail, raw);
+    if !present.0.contains_key(&identity)
+        && let Some(held) = present.same_bytes(store, &identity, raw)?
+    {
+        identity = held;
+    }
     if let Some((id, held)) = present.0.get_mut(&identity) {
         // Flags a device set since are kept: an import only adds flags.
         let union = *held | flags;
@@ -126,7 +180,7 @@ fn store_message(
     if flags != 0 {
         store.set_flags(folder, id, flags)?;
     }
-    present.0.insert(identity, (id, flags));
+    present.insert(identity, (id, flags));
     report.stored += 1;
     Ok(())
 }

@@ -153,6 +153,35 @@ fn a_different_message_reusing_a_message_id_is_kept_and_a_copy_is_not() {
 }
 
 #[test]
+fn a_message_first_read_otherwise_is_known_again_by_its_bytes() {
+    use tidings::compress::{InflateLimits, PackOptions, pack, unpack};
+    use tidings::proto::{self, Item, item};
+    let (mut store, inbox, _) = town();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(&dir.path().join("1"), MAIL);
+    assert_eq!(
+        maildir(&mut store, inbox, dir.path())
+            .expect("import")
+            .stored,
+        1
+    );
+    // As an older build would have stored it: the subject decoded otherwise.
+    let (id, packed, flags) = store.items(inbox).expect("items").remove(0);
+    let mut item: Item =
+        proto::decode(&unpack(&packed, &InflateLimits::default()).expect("unpack")).expect("item");
+    if let Some(item::Kind::Mail(mail)) = &mut item.kind {
+        mail.headers.as_mut().expect("headers").subject = "AgendÃ©".into();
+    }
+    let repacked = pack(&proto::encode(&item), &PackOptions::default()).into();
+    store
+        .upsert(inbox, Some(id), repacked, flags)
+        .expect("rewritten");
+    let again = maildir(&mut store, inbox, dir.path()).expect("import");
+    assert_eq!((again.stored, again.unchanged), (0, 1), "{again:?}");
+    assert_eq!(store.items(inbox).expect("items").len(), 1);
+}
+
+#[test]
 fn links_are_not_followed_and_subfolders_are_named() {
     let (mut store, inbox, _) = town();
     let secret = tempfile::tempdir().expect("tempdir");
