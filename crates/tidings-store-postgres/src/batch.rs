@@ -13,9 +13,14 @@
 //! transaction (`BEGIN` and `COMMIT` were two of its round trips). Any
 //! other write opens the transaction and writes the held hello first;
 //! reads of the device see the held timestamp, as they would the write.
+//!
+//! A reconnect's first read, the device by its key, also reads the
+//! collections its principal may see, which the Welcome asks for next:
+//! one round trip for both, kept until that question or the first write.
 
 use crate::{PooledStore, PostgresStore};
 use bytes::Bytes;
+use core::cell::RefCell;
 use tidings::Result;
 use tidings::proto::{CollectionInfo, Cursor, OperationResult, Policy};
 use tidings::store::{
@@ -32,6 +37,8 @@ pub struct Batch {
     /// A hello (device, timestamp) to record, held back while it is the
     /// batch's only write.
     hello: Option<(u64, u64)>,
+    /// The collections a principal may see, read with its device.
+    infos: RefCell<Option<(u64, Vec<CollectionInfo>)>>,
 }
 
 impl core::fmt::Debug for Batch {
@@ -48,6 +55,7 @@ impl Batch {
             store,
             began: false,
             hello: None,
+            infos: RefCell::new(None),
         }
     }
 
@@ -60,6 +68,8 @@ impl Batch {
     /// writes beyond the core's traits (mail delivery) that must commit
     /// with the rest of the batch.
     pub fn w(&mut self) -> Result<&mut PostgresStore> {
+        // What the batch writes may change what was read ahead.
+        self.infos.get_mut().take();
         if !self.began {
             self.store.conn().begin()?;
             self.began = true;
@@ -127,7 +137,10 @@ impl Directory for Batch {
         self.r().principal_by_email(email)
     }
     fn collection_infos_at_once(&self, principal: u64) -> Result<Option<Vec<CollectionInfo>>> {
-        self.r().collection_infos_at_once(principal)
+        match self.infos.borrow_mut().take() {
+            Some((of, infos)) if of == principal => Ok(Some(infos)),
+            _ => self.r().collection_infos_at_once(principal),
+        }
     }
 }
 
@@ -212,8 +225,11 @@ impl DeviceRegistry for Batch {
         &self,
         public_key: &[u8; 32],
     ) -> Result<Option<(DeviceRecord, Policy)>> {
-        let found = self.r().device_and_policy_by_key(public_key)?;
-        Ok(found.map(|(device, policy)| (self.as_written(device), policy)))
+        let Some((device, policy, infos)) = self.r().device_with_infos_by_key(public_key)? else {
+            return Ok(None);
+        };
+        *self.infos.borrow_mut() = Some((device.principal, infos));
+        Ok(Some((self.as_written(device), policy)))
     }
     fn device(&self, id: u64) -> Result<DeviceRecord> {
         self.r().device(id).map(|device| self.as_written(device))

@@ -9,11 +9,12 @@
 use crate::conn::{Conn, get, get_u32, get_u64, to_sql};
 use crate::{PostgresStore, directory, fresh_id};
 use postgres::Row;
-use tidings::proto::{self, Cursor, OperationResult, Policy};
+use tidings::proto::{self, CollectionInfo, Cursor, OperationResult, Policy};
 use tidings::store::{
     APPLIED_OPERATIONS_PER_DEVICE, ActivationCode, ActivationRecord, DeviceRecord, DeviceRegistry,
     WipeState,
 };
+use tidings::sync::Rights;
 use tidings::{Error, ErrorKind, Result};
 
 fn device_row(row: &Row) -> Result<DeviceRecord> {
@@ -75,6 +76,50 @@ fn device_and_policy_by_key(
         .transpose()
 }
 
+/// The device with `public_key`, its policy, and the collections its
+/// principal may see, in one statement. The device's columns repeat on each
+/// collection's row (a principal sees a handful); a principal with none
+/// gives one row whose collection columns are NULL.
+fn device_with_infos_by_key(
+    conn: &mut Conn,
+    public_key: &[u8; 32],
+) -> Result<Option<(DeviceRecord, Policy, Vec<CollectionInfo>)>> {
+    let owner_rights = i64::from(Rights::OWNER.bits());
+    let rows = conn.query(
+        "SELECT d.id, d.principal, d.public_key, d.name, d.last_hello, d.revoked,
+                d.wipe_state, d.wipe_id, d.policy,
+                v.id, v.kind, v.name, v.owner, v.rights, v.epoch, v.owner_name
+         FROM devices d
+         LEFT JOIN LATERAL (
+             SELECT c.id, c.kind, c.name, c.owner, $2::BIGINT AS rights, c.epoch,
+                    p.name AS owner_name
+               FROM collections c JOIN principals p ON p.id = c.owner
+               WHERE c.owner = d.principal
+             UNION ALL
+             SELECT c.id, c.kind, c.name, c.owner, g.rights, c.epoch, p.name
+               FROM grants g
+               JOIN collections c ON c.id = g.collection
+               JOIN principals p ON p.id = c.owner
+               WHERE g.principal = d.principal AND c.owner <> d.principal
+         ) v ON true
+         WHERE d.public_key = $1
+         ORDER BY v.id",
+        &[&&public_key[..], &owner_rights],
+    )?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let device = device_row(first)?;
+    let policy = proto::decode(&get::<Vec<u8>>(first, 8)?)?;
+    let mut infos = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if get::<Option<i64>>(row, 9)?.is_some() {
+            infos.extend(directory::info_row(row, 9)?);
+        }
+    }
+    Ok(Some((device, policy, infos)))
+}
+
 fn device_exists(conn: &mut Conn, id: u64) -> Result<()> {
     let found = conn.query_opt("SELECT 1 FROM devices WHERE id = $1", &[&to_sql(id)])?;
     found.map(drop).ok_or_else(no_device)
@@ -123,6 +168,18 @@ fn redeem(
 }
 
 impl PostgresStore {
+    /// [`DeviceRegistry::device_and_policy_by_key`] and, in the same
+    /// statement, [`Directory::collection_infos_at_once`] for the device's
+    /// principal: what a reconnect reads first, in one round trip.
+    ///
+    /// [`Directory::collection_infos_at_once`]: tidings::store::Directory::collection_infos_at_once
+    pub fn device_with_infos_by_key(
+        &self,
+        public_key: &[u8; 32],
+    ) -> Result<Option<(DeviceRecord, Policy, Vec<CollectionInfo>)>> {
+        device_with_infos_by_key(&mut self.conn(), public_key)
+    }
+
     /// Every device, by id.
     pub fn devices(&self) -> Result<Vec<DeviceRecord>> {
         let rows = self.conn().query(

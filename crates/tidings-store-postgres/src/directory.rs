@@ -26,6 +26,26 @@ fn collection_row(row: &Row) -> Result<Collection> {
     })
 }
 
+/// A row of [`Directory::collection_infos_at_once`]'s list from column `at`
+/// on (id, kind, name, owner, rights, epoch, owner's name); `None` for a
+/// collection the principal may not read.
+pub(crate) fn info_row(row: &Row, at: usize) -> Result<Option<CollectionInfo>> {
+    let rights = Rights::from_bits(get_u32(row, at + 4)?)?;
+    if !rights.contains(Rights::READ) {
+        return Ok(None);
+    }
+    let kind: i32 = get(row, at + 1)?;
+    Ok(Some(CollectionInfo {
+        id: get_u64(row, at)?,
+        kind: CollectionKind::try_from(kind).unwrap_or(CollectionKind::Unspecified) as i32,
+        name: get(row, at + 2)?,
+        owner_id: get_u64(row, at + 3)?,
+        owner_name: get(row, at + 6)?,
+        rights: rights.bits(),
+        epoch: get_u64(row, at + 5)?,
+    }))
+}
+
 /// The key addresses are unique by and looked up by: ASCII letters lowered,
 /// as the core's `MemoryStore` and SQLite's `NOCASE` compare.
 fn email_key(email: &str) -> String {
@@ -208,33 +228,21 @@ impl Directory for PostgresStore {
         // one round trip rather than one per collection and owner.
         let owner_rights = i64::from(Rights::OWNER.bits());
         let rows = self.conn().query(
-            "SELECT c.id, c.kind, c.name, c.owner, v.rights, c.epoch, p.name
-             FROM (SELECT id, $2::BIGINT AS rights FROM collections WHERE owner = $1
-                   UNION ALL
-                   SELECT g.collection, g.rights FROM grants g
-                     JOIN collections o ON o.id = g.collection
-                     WHERE g.principal = $1 AND o.owner <> $1) v
-             JOIN collections c ON c.id = v.id
-             JOIN principals p ON p.id = c.owner
+            "SELECT c.id, c.kind, c.name, c.owner, $2::BIGINT, c.epoch, p.name
+               FROM collections c JOIN principals p ON p.id = c.owner
+               WHERE c.owner = $1
+             UNION ALL
+             SELECT c.id, c.kind, c.name, c.owner, g.rights, c.epoch, p.name
+               FROM grants g
+               JOIN collections c ON c.id = g.collection
+               JOIN principals p ON p.id = c.owner
+               WHERE g.principal = $1 AND c.owner <> $1
              ORDER BY 1",
             &[&to_sql(principal), &owner_rights],
         )?;
         let mut infos = Vec::new();
         for row in &rows {
-            let rights = Rights::from_bits(get_u32(row, 4)?)?;
-            if !rights.contains(Rights::READ) {
-                continue;
-            }
-            let collection = collection_row(row)?;
-            infos.push(CollectionInfo {
-                id: collection.id,
-                kind: collection.kind as i32,
-                name: collection.name,
-                owner_id: collection.owner,
-                owner_name: get(row, 6)?,
-                rights: rights.bits(),
-                epoch: get_u64(row, 5)?,
-            });
+            infos.extend(info_row(row, 0)?);
         }
         Ok(Some(infos))
     }
