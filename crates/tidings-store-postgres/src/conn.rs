@@ -96,6 +96,8 @@ pub(crate) struct Conn {
     depth: u32,
     /// The lowest level at which a statement failed, if one did.
     failed_at: Option<u32>,
+    /// When the connection last went back to its pool.
+    returned_at: Option<std::time::Instant>,
 }
 
 impl Conn {
@@ -105,12 +107,24 @@ impl Conn {
             statements: HashMap::new(),
             depth: 0,
             failed_at: None,
+            returned_at: None,
         }
     }
 
     /// Whether the connection to the server is gone for good.
     pub(crate) fn is_closed(&self) -> bool {
         self.client.is_closed()
+    }
+
+    /// How long the connection has been back in its pool (`None`: it was
+    /// never returned).
+    pub(crate) fn idle_for(&self) -> Option<std::time::Duration> {
+        self.returned_at.map(|at| at.elapsed())
+    }
+
+    /// Notes that the connection went back to its pool.
+    pub(crate) fn returned(&mut self) {
+        self.returned_at = Some(std::time::Instant::now());
     }
 
     fn fail(&mut self, e: postgres::Error) -> Error {

@@ -297,6 +297,9 @@ impl ItemStore for PostgresStore {
         }
         // Every reconnect reads one per followed collection: one round trip
         // for all, each collection's rows numbered by its place in `cursors`.
+        // Each head is looked up by key (`OFFSET 0` keeps the subquery from
+        // being merged into a join): the plan is made once for any number of
+        // cursors, and a join would hash every collection to find a few.
         let rows = limits.max_items.max(1).saturating_add(1);
         let limit = i64::try_from(rows).unwrap_or(i64::MAX);
         let collections: Vec<i64> = cursors.iter().map(|c| to_sql(c.collection_id)).collect();
@@ -306,7 +309,10 @@ impl ItemStore for PostgresStore {
                     i.id, i.modseq, i.content_modseq, i.packed, i.flags,
                     i.patch_base, i.patch
              FROM unnest($1::BIGINT[], $2::BIGINT[]) WITH ORDINALITY AS q (collection, after, ord)
-             JOIN collections c ON c.id = q.collection
+             CROSS JOIN LATERAL (
+                 SELECT id, epoch, modseq, floor FROM collections
+                 WHERE id = q.collection OFFSET 0
+             ) c
              LEFT JOIN LATERAL (
                  SELECT id, modseq, content_modseq, packed, flags, patch_base, patch
                  FROM items

@@ -27,13 +27,27 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, store: &mut PostgresStore) -> Result<()> {
-        store.conn().batch_execute("")
+        // A connection back from work moments ago is not checked: the check
+        // is a round trip (one of a reconnect's five), and a database
+        // restart or failover takes longer than the window, so a connection
+        // it ended has been idle longer than that when next checked out.
+        let mut conn = store.conn();
+        match conn.idle_for() {
+            Some(idle) if idle < CHECK_AFTER_IDLE => Ok(()),
+            _ => conn.batch_execute(""),
+        }
     }
 
     fn has_broken(&self, store: &mut PostgresStore) -> bool {
-        store.is_closed()
+        let mut conn = store.conn();
+        conn.returned();
+        conn.is_closed()
     }
 }
+
+/// How long a connection may rest in the pool and still be handed out
+/// without a round trip to check it.
+pub const CHECK_AFTER_IDLE: Duration = Duration::from_millis(500);
 
 /// A store checked out of a [`PostgresPool`]; it goes back when dropped.
 pub type PooledStore = r2d2::PooledConnection<Manager>;

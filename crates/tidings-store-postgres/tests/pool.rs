@@ -4,8 +4,8 @@
 use std::time::Duration;
 use tidings::ErrorKind;
 use tidings::store::Directory;
-use tidings_store_postgres::PostgresPool;
 use tidings_store_postgres::testing::TestDatabase;
+use tidings_store_postgres::{CHECK_AFTER_IDLE, PostgresPool};
 
 #[test]
 fn the_pool_bounds_connections_and_waiting() {
@@ -47,6 +47,9 @@ fn a_broken_connection_is_replaced() {
         .expect("terminate")
         .get(0);
     assert_eq!(killed, 1);
+    // A restart takes longer than the window in which a connection just
+    // returned is handed out unchecked.
+    std::thread::sleep(CHECK_AFTER_IDLE + Duration::from_millis(100));
     let store = pool.get().expect("a fresh connection");
     assert!(!store.is_closed());
     assert!(
