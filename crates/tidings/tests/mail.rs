@@ -292,3 +292,21 @@ fn a_byte_order_mark_or_a_nul_in_a_later_field_is_still_mail() {
     let err = mail_item_from_message(binary, &MailItemOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidData);
 }
+
+#[test]
+fn a_date_in_year_9999_is_read_as_written() {
+    // Seen in real archives as a "never expires" or sort-to-top date.
+    let raw =
+        "From: a@ex.org\r\nSubject: far\r\nDate: Fri, 31 Dec 9999 23:59:59 +0000\r\n\r\nx\r\n";
+    let h = item(raw).headers.expect("headers");
+    // 9999-12-31T23:59:59Z, the last second of year 9999.
+    assert_eq!(h.date, 253_402_300_799);
+    assert_eq!(h.date_offset_minutes, 0);
+    let early = "From: a@ex.org\r\nDate: Sun, 31 Dec 1899 12:00:00 -0100\r\n\r\nx\r\n";
+    let h = item(early).headers.expect("headers");
+    assert_eq!(h.date, -2_209_028_400);
+    assert_eq!(h.date_offset_minutes, -60);
+    // Not a date at all is still "no date".
+    let junk = "From: a@ex.org\r\nDate: Fri, 31 Foo 9999 25:61:00 +0000\r\n\r\nx\r\n";
+    assert_eq!(item(junk).headers.expect("headers").date, 0);
+}

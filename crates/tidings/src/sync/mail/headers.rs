@@ -86,10 +86,30 @@ fn date(fields: &[Header<'_>]) -> (i64, i32) {
     let Some(date) = first(fields, &HeaderName::Date).and_then(HeaderValue::as_datetime) else {
         return (0, 0);
     };
-    if !date.is_valid() {
+    if !is_real_date(date) {
         return (0, 0);
     }
     (date.to_timestamp(), offset_minutes(date))
+}
+
+/// Whether every field of `date` is in range. Not mail-parser's
+/// `is_valid`, which also refuses years outside 1900..=3000: a window of
+/// its own that read a real `31 Dec 9999` ("never expires", used to sort
+/// to the top) as no date at all. The year is read from at most four
+/// digits, so it is at most 9999: within the range `date` (i64 seconds)
+/// holds and every handset's date type does (JavaScript's `Date` reaches
+/// year 275760), and the range this crate's iCalendar times have. Year 0
+/// does not exist in the Gregorian calendar a Date header uses, so it is
+/// no date, like a month 13.
+fn is_real_date(date: &DateTime) -> bool {
+    (1..=9999).contains(&date.year)
+        && (1..=12).contains(&date.month)
+        && (1..=31).contains(&date.day)
+        && date.hour <= 23
+        && date.minute <= 59
+        && date.second <= 59
+        && date.tz_hour <= 23
+        && date.tz_minute <= 59
 }
 
 /// The UTC offset east of Greenwich in minutes ("-0500" is -300).
