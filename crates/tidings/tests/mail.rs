@@ -310,3 +310,19 @@ fn a_date_in_year_9999_is_read_as_written() {
     let junk = "From: a@ex.org\r\nDate: Fri, 31 Foo 9999 25:61:00 +0000\r\n\r\nx\r\n";
     assert_eq!(item(junk).headers.expect("headers").date, 0);
 }
+
+#[test]
+fn previews_carry_no_control_characters_but_keep_tabs_and_lines() {
+    let raw = "From: a@ex.org\r\nSubject: nul\r\n\r\n\
+               body with \0 NUL \0 bytes\x07\x1b[0m\r\nnext\tline\x7f\r\n";
+    let mail = item(raw);
+    assert_eq!(mail.preview, "body with NUL bytes[0m\nnext line");
+    assert!(
+        !mail
+            .preview
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "{:?}",
+        mail.preview
+    );
+}

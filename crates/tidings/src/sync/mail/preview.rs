@@ -5,6 +5,11 @@
 //! line break and two or more (a blank line) become one paragraph break;
 //! whitespace at either end is dropped. Parts are separated by a paragraph
 //! break. The preview never ends inside a character or a pending gap.
+//!
+//! Other control characters (NUL, ESC, BEL, DEL, C1 controls) are left out:
+//! a preview is shown as it is, and damaged or mislabelled mail (UTF-16 read
+//! as 8-bit, terminal colour codes) carries them; a C caller would also
+//! see a NUL end the string early.
 
 /// The gap owed before the next visible character.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -68,6 +73,9 @@ impl Preview {
         }
         if c.is_whitespace() {
             self.gap = self.gap.max(Gap::Space);
+            return true;
+        }
+        if c.is_control() {
             return true;
         }
         let gap = match self.text.is_empty() {
