@@ -326,3 +326,53 @@ fn previews_carry_no_control_characters_but_keep_tabs_and_lines() {
         mail.preview
     );
 }
+
+#[test]
+fn a_named_inline_text_part_is_an_attachment_under_its_name() {
+    let raw = "From: a@ex.org\r\nSubject: notes\r\nMIME-Version: 1.0\r\n\
+               Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+               --b\r\nContent-Type: text/plain\r\n\r\nsee my notes\r\n\
+               --b\r\nContent-Type: text/plain; charset=utf-8\r\n\
+               Content-Disposition: inline; filename=\"notes.txt\"\r\n\r\n\
+               1. budget\r\n\
+               --b\r\nContent-Type: text/plain; name=\"plan.txt\"\r\n\r\n\
+               2. plan\r\n\
+               --b--\r\n";
+    let mail = item(raw);
+    let body: Vec<u32> = mail.body_parts.iter().map(|p| p.part_id).collect();
+    assert_eq!(body, [1]);
+    let named: Vec<(&str, bool)> = mail
+        .attachments
+        .iter()
+        .map(|a| (a.filename.as_str(), a.inline))
+        .collect();
+    assert_eq!(named, [("notes.txt", true), ("plan.txt", false)]);
+    assert_eq!(mail.preview, "see my notes");
+    let notes = &mail.attachments[0];
+    let bytes = part_bytes(raw.as_bytes(), notes.part_id).expect("bytes");
+    assert_eq!(bytes, b"1. budget");
+    assert_eq!(notes.size, bytes.len() as u64);
+    assert_eq!(notes.content_type, "text/plain");
+}
+
+#[test]
+fn a_multipart_without_boundary_is_read_as_one_text_part() {
+    // No boundary parameter: the body cannot be split, so it is shown as
+    // text rather than as an attachment no handset opens; never dropped.
+    let raw = "From: Alice <alice@ex.org>\r\nSubject: no boundary\r\nMIME-Version: 1.0\r\n\
+               Content-Type: multipart/mixed\r\n\r\n\
+               --Z\r\nContent-Type: text/plain\r\n\r\ntext\r\n--Z--\r\n";
+    let mail = item(raw);
+    assert!(mail.attachments.is_empty(), "{:?}", mail.attachments);
+    let [part] = &mail.body_parts[..] else {
+        panic!("one body part: {:?}", mail.body_parts);
+    };
+    assert_eq!(part.content_type, "text/plain");
+    let bytes = part_bytes(raw.as_bytes(), part.part_id).expect("bytes");
+    assert_eq!(
+        bytes,
+        b"--Z\r\nContent-Type: text/plain\r\n\r\ntext\r\n--Z--\r\n"
+    );
+    assert_eq!(part.size, bytes.len() as u64);
+    assert!(mail.preview.contains("text"), "{:?}", mail.preview);
+}

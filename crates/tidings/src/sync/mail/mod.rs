@@ -29,8 +29,9 @@
 //! MIME tree, the root being 0, so it depends only on the message bytes and
 //! stays valid for range fetches. Every leaf is either a body part (a text or
 //! HTML part shown as the message's text or HTML view) or an attachment
-//! (everything else, inline images included); an attached message is one
-//! attachment whose own parts are not numbered.
+//! (everything else, inline images and named text parts after the first
+//! included); an attached message is one attachment whose own parts are not
+//! numbered. A multipart without a boundary is read as one text part.
 
 mod charset;
 mod headers;
@@ -219,14 +220,18 @@ fn starts_as_mail(raw: &[u8]) -> bool {
 fn preview_of(message: &Message<'_>, max: usize) -> (String, bool) {
     let mut preview = preview::Preview::new(max);
     let mut seen = HashSet::new();
-    for &id in &message.text_body {
+    for id in parts::text_view(message) {
         // Each part once, HTML as text, and inline images not at all.
         if !seen.insert(id) {
             continue;
         }
-        let text = match parts::part(message, id).map(|p| &p.body) {
-            Some(PartType::Text(text)) => Cow::Borrowed(text.as_ref()),
-            Some(PartType::Html(html)) => Cow::Owned(html_to_text(html)),
+        let Some(part) = parts::part(message, id) else {
+            continue;
+        };
+        let text = match &part.body {
+            _ if parts::is_unsplit_multipart(part) => parts::unsplit_text(part),
+            PartType::Text(text) => Cow::Borrowed(text.as_ref()),
+            PartType::Html(html) => Cow::Owned(html_to_text(html)),
             _ => continue,
         };
         if !preview.push_part(&text) {

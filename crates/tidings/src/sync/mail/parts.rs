@@ -10,9 +10,23 @@
 //! text or HTML part that mail-parser places in the text or HTML view of the
 //! message is a body part; everything else (including inline images, which
 //! the views also reference) is an attachment.
+//!
+//! Two corrections to mail-parser's views, both as RFC 8621 (JMAP) §4.1.4
+//! sorts parts:
+//! - A text or HTML part that carries a file name (Content-Disposition
+//!   `filename` or Content-Type `name`) and is not the first part of its
+//!   multipart is a file: an attachment under that name, `inline` as its
+//!   disposition says. mail-parser judges by Content-Type `name` only, so
+//!   `Content-Disposition: inline; filename="notes.txt"` lost its name.
+//!   The first part stays the body (a body part has no name to keep).
+//! - A multipart without a boundary parameter cannot be split: its whole
+//!   body is one `text/plain` body part, as major mail clients show it,
+//!   rather than an attachment of type multipart that no client opens.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
+use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 
 use super::headers::headers;
@@ -21,18 +35,109 @@ use crate::proto::{Attachment, BodyPart};
 
 /// Part ids of the leaf text and HTML parts shown as the message's body.
 pub(super) fn body_part_ids(message: &Message<'_>) -> Vec<u32> {
+    let named = named_files(message);
     let mut ids: Vec<u32> = message
         .text_body
         .iter()
         .chain(&message.html_body)
         .copied()
+        .filter(|id| !named.contains(id))
+        .chain(unsplit_multiparts(message))
         .collect();
     ids.sort_unstable();
     ids.dedup();
     ids.retain(|&id| {
-        part(message, id).is_some_and(|p| matches!(p.body, PartType::Text(_) | PartType::Html(_)))
+        part(message, id).is_some_and(|p| {
+            matches!(p.body, PartType::Text(_) | PartType::Html(_)) || is_unsplit_multipart(p)
+        })
     });
     ids
+}
+
+/// Part ids of the message's text view, in order: what the preview reads.
+pub(super) fn text_view(message: &Message<'_>) -> Vec<u32> {
+    let named = named_files(message);
+    let mut ids: Vec<u32> = message
+        .text_body
+        .iter()
+        .copied()
+        .filter(|id| !named.contains(id))
+        .collect();
+    let unsplit = unsplit_multiparts(message);
+    if !unsplit.is_empty() {
+        ids.extend(unsplit);
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    ids
+}
+
+/// Text and HTML parts of the views that are files by their name: named,
+/// and neither the root nor the first part of their multipart.
+fn named_files(message: &Message<'_>) -> HashSet<u32> {
+    let firsts: HashSet<u32> = message
+        .parts
+        .iter()
+        .filter_map(|p| match &p.body {
+            PartType::Multipart(children) => children.first().copied(),
+            _ => None,
+        })
+        .collect();
+    let named = |id: &u32| {
+        part(message, *id).is_some_and(|p| {
+            matches!(p.body, PartType::Text(_) | PartType::Html(_))
+                && p.attachment_name().is_some_and(|n| !n.trim().is_empty())
+        })
+    };
+    message
+        .text_body
+        .iter()
+        .chain(&message.html_body)
+        .copied()
+        .filter(|id| *id != 0 && !firsts.contains(id))
+        .filter(named)
+        .collect()
+}
+
+/// Parts declared multipart that mail-parser read as text because they
+/// have no boundary to split them by.
+fn unsplit_multiparts(message: &Message<'_>) -> Vec<u32> {
+    let unsplit = |id: &u32| part(message, *id).is_some_and(is_unsplit_multipart);
+    message
+        .attachments
+        .iter()
+        .copied()
+        .filter(unsplit)
+        .collect()
+}
+
+/// Whether `part` is declared multipart but is a leaf: mail-parser found
+/// no boundary parameter and kept its body whole.
+pub(super) fn is_unsplit_multipart(part: &MessagePart<'_>) -> bool {
+    !matches!(part.body, PartType::Multipart(_) | PartType::Message(_))
+        && part
+            .content_type()
+            .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"))
+}
+
+/// The text of a multipart read whole: its decoded bytes in the charset
+/// it names, else as UTF-8 (invalid sequences replaced), as mail-parser
+/// reads a text part.
+pub(super) fn unsplit_text<'a>(part: &'a MessagePart<'a>) -> Cow<'a, str> {
+    match &part.body {
+        PartType::Text(text) | PartType::Html(text) => Cow::Borrowed(text.as_ref()),
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
+            let decoder = part
+                .content_type()
+                .and_then(|ct| ct.attribute("charset"))
+                .and_then(|label| charset_decoder(label.as_bytes()));
+            match decoder {
+                Some(decode) => Cow::Owned(decode(bytes)),
+                None => String::from_utf8_lossy(bytes),
+            }
+        }
+        PartType::Message(_) | PartType::Multipart(_) => Cow::Borrowed(""),
+    }
 }
 
 /// The body parts, in part order.
@@ -49,9 +154,11 @@ pub(super) fn body_parts(message: &Message<'_>, body_ids: &[u32]) -> Vec<BodyPar
         .collect()
 }
 
-/// The attachments, in part order: every listed leaf that is not a body part.
+/// The attachments, in part order: every listed leaf that is not a body
+/// part, and named text parts (see the module documentation).
 pub(super) fn attachments(message: &Message<'_>, body_ids: &[u32]) -> Vec<Attachment> {
     let mut ids: Vec<u32> = message.attachments.clone();
+    ids.extend(named_files(message));
     ids.sort_unstable();
     ids.dedup();
     ids.retain(|id| body_ids.binary_search(id).is_err());
@@ -88,6 +195,12 @@ pub(super) fn decoded_bytes<'a>(message: &'a Message<'a>, part_id: u32) -> Optio
 }
 
 fn content<'a>(message: &'a Message<'a>, part: &'a MessagePart<'a>) -> Option<Cow<'a, [u8]>> {
+    if is_unsplit_multipart(part) {
+        return Some(match unsplit_text(part) {
+            Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+        });
+    }
     match &part.body {
         PartType::Text(text) | PartType::Html(text) => Some(Cow::Borrowed(text.as_bytes())),
         PartType::Binary(bytes) | PartType::InlineBinary(bytes) => match uudecoded(part) {
@@ -161,6 +274,9 @@ fn decoded_len(message: &Message<'_>, part: &MessagePart<'_>) -> u64 {
 /// "type/subtype" in lower case, from Content-Type or, when it is absent,
 /// from what mail-parser made of the part (RFC 2045 defaults).
 fn mime_type(part: &MessagePart<'_>) -> String {
+    if is_unsplit_multipart(part) {
+        return "text/plain".to_owned();
+    }
     if let Some(ct) = part.content_type() {
         let full = match ct.subtype() {
             Some(sub) => format!("{}/{}", ct.ctype(), sub),
