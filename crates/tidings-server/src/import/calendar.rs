@@ -176,6 +176,10 @@ pub fn ics(store: &mut impl ServerStore, calendar: u64, path: &Path) -> Result<R
             read.derived_uids
         ));
     }
+    if let Some(note) = dropped_note(path, &read.dropped_lines) {
+        report.dropped_lines += read.dropped_lines.len();
+        report.notes.push(note);
+    }
     let mut present = present(store, calendar)?;
     for batch in read.items.chunks(BATCH) {
         store.atomic(|s| {
@@ -186,6 +190,30 @@ pub fn ics(store: &mut impl ServerStore, calendar: u64, path: &Path) -> Result<R
         })?;
     }
     Ok(report)
+}
+
+/// Line numbers named in a note about dropped lines; the rest are counted.
+const DROPPED_LINES_NAMED: usize = 10;
+
+/// The note saying which lines of `path` were dropped, if any were.
+fn dropped_note(path: &Path, lines: &[usize]) -> Option<String> {
+    if lines.is_empty() {
+        return None;
+    }
+    let mut named: Vec<String> = lines
+        .iter()
+        .take(DROPPED_LINES_NAMED)
+        .map(ToString::to_string)
+        .collect();
+    if lines.len() > DROPPED_LINES_NAMED {
+        named.push("…".to_owned());
+    }
+    Some(format!(
+        "{}: {} malformed line(s) of X- or unknown properties dropped (lines {})",
+        path.display(),
+        lines.len(),
+        named.join(", ")
+    ))
 }
 
 fn store_item(

@@ -62,6 +62,10 @@ pub struct Report {
     pub superseded: usize,
     /// Items or files refused, each with its reason.
     pub refused: Vec<Refusal>,
+    /// Lines left out of items that were imported: malformed lines of
+    /// `X-` or unknown calendar properties, and lines an exporter forgot
+    /// to fold (a note names them).
+    pub dropped_lines: usize,
     /// What was deliberately not imported and how to import it.
     pub notes: Vec<String>,
 }

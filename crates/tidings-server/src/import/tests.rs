@@ -407,3 +407,27 @@ fn a_windows_1252_calendar_is_still_read_as_windows_1252() {
     assert_eq!(report.stored, 1, "{report:?}");
     assert_eq!(summaries(&store, calendar), vec!["München".to_string()]);
 }
+
+#[test]
+fn dropped_lines_are_counted_and_named_in_the_report() {
+    let (mut store, _, calendar) = town();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // An unquoted Apple parameter and a DESCRIPTION not folded.
+    let sloppy = EVENT.replace(
+        "SUMMARY:Council\r\n",
+        "SUMMARY:Council\r\nX-APPLE-STRUCTURED-LOCATION;X-APPLE-RADIUS=49.9\r\n\
+         DESCRIPTION:Agenda:\r\n1. budget\r\n",
+    );
+    let path = ics_file(dir.path(), "apple.ics", &sloppy);
+    let report = ics(&mut store, calendar, &path).expect("import");
+    assert_eq!(report.stored, 1);
+    assert!(report.refused.is_empty(), "{report:?}");
+    assert_eq!(report.dropped_lines, 2);
+    assert_eq!(
+        report.notes,
+        [format!(
+            "{}: 2 malformed line(s) of X- or unknown properties dropped (lines 8, 10)",
+            path.display()
+        )]
+    );
+}

@@ -14,7 +14,9 @@
 //!   the latest by SEQUENCE, then DTSTAMP; the others are counted as
 //!   superseded;
 //! - lines outside any VEVENT or VTIMEZONE (the calendar's own properties,
-//!   VTODOs, VJOURNALs, text after the end) are not judged.
+//!   VTODOs, VJOURNALs, text after the end) are not judged;
+//! - a malformed line of an unknown property is dropped, as the strict
+//!   parser drops it, and its line number is reported.
 
 use std::collections::HashMap;
 
@@ -56,6 +58,12 @@ pub struct PerEvent {
     pub superseded: usize,
     /// VEVENTs that had no UID and were given a derived one.
     pub derived_uids: usize,
+    /// The 1-based input lines dropped from what was read, in order: each
+    /// a malformed line of an `X-` or other property RFC 5545 and RFC 7986
+    /// do not define (Apple's `X-APPLE-RADIUS=49.9`), or a line an exporter
+    /// forgot to fold, which reads as one. Only lines of events read (and
+    /// of the VTIMEZONEs they use) are counted; a refused event's are not.
+    pub dropped_lines: Vec<usize>,
 }
 
 /// One unfolded line with the number of its first physical line.
@@ -101,15 +109,17 @@ pub fn calendar_items_per_event(text: &str, calendar_id: u64) -> Result<PerEvent
         return Err(invalid("not iCalendar text: no BEGIN:VCALENDAR line"));
     }
     let (events, zones) = cut(&lines);
-    let zones: Vec<(String, String)> = zones
+    let zones: Vec<(String, String, &Chunk)> = zones
         .iter()
         .filter(|z| z.broken.is_none())
-        .filter_map(|z| Some((zone_tzid(&lines, z)?, chunk_text(&lines, z))))
+        .filter_map(|z| Some((zone_tzid(&lines, z)?, chunk_text(&lines, z), z)))
         .collect();
     let mut budget = text.len().saturating_mul(ZONE_COPIES_PER_INPUT_BYTE);
     let mut out = PerEvent::default();
+    // Zones whose dropped lines are counted already.
+    let mut zones_counted = vec![false; zones.len()];
     let mut merged = Merged {
-        zone_order: zones.iter().map(|(tzid, _)| tzid.clone()).collect(),
+        zone_order: zones.iter().map(|(tzid, _, _)| tzid.clone()).collect(),
         ..Merged::default()
     };
     for chunk in &events {
@@ -131,7 +141,8 @@ pub fn calendar_items_per_event(text: &str, calendar_id: u64) -> Result<PerEvent
         }
         let mut event_text = String::from("BEGIN:VCALENDAR\r\n");
         let body = chunk_text(&lines, chunk);
-        for (tzid, zone) in &zones {
+        let mut used = Vec::new();
+        for (index, (tzid, zone, _)) in zones.iter().enumerate() {
             if body.contains(tzid.as_str()) {
                 let Some(left) = budget.checked_sub(zone.len()) else {
                     let error =
@@ -141,6 +152,7 @@ pub fn calendar_items_per_event(text: &str, calendar_id: u64) -> Result<PerEvent
                 };
                 budget = left;
                 event_text.push_str(zone);
+                used.push(index);
             }
         }
         if uid.is_none() {
@@ -155,6 +167,16 @@ pub fn calendar_items_per_event(text: &str, calendar_id: u64) -> Result<PerEvent
                 for item in items {
                     out.superseded += merged.add(item);
                 }
+                out.dropped_lines.extend(dropped_lines(&lines, chunk));
+                for index in used {
+                    if let (Some(counted), Some((_, _, zone))) =
+                        (zones_counted.get_mut(index), zones.get(index))
+                        && !*counted
+                    {
+                        *counted = true;
+                        out.dropped_lines.extend(dropped_lines(&lines, zone));
+                    }
+                }
             }
             Err(error) => {
                 let culprit =
@@ -165,7 +187,15 @@ pub fn calendar_items_per_event(text: &str, calendar_id: u64) -> Result<PerEvent
         }
     }
     out.items = merged.finish();
+    out.dropped_lines.sort_unstable();
     Ok(out)
+}
+
+/// The numbers of the chunk's lines that the strict parser drops.
+fn dropped_lines<'a>(lines: &'a [Line], chunk: &'a Chunk) -> impl Iterator<Item = usize> + 'a {
+    members(lines, chunk)
+        .filter(|l| dropped(&l.text))
+        .map(|l| l.number)
 }
 
 /// Unfolds `text` into numbered lines, never failing: a folded first line is

@@ -198,3 +198,31 @@ fn a_malformed_extension_line_is_dropped_but_a_malformed_known_one_refuses() {
         .concat();
     assert!(!written.contains("X-APPLE-RADIUS"), "{written}");
 }
+
+#[test]
+fn dropped_lines_are_counted_with_their_numbers() {
+    // Apple's unquoted X-APPLE-RADIUS, and a DESCRIPTION an exporter did
+    // not fold: its second line reads as a malformed property line.
+    let zone = "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nX-LIC-LOCATION=Europe/Berlin\r\n\
+                BEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nTZOFFSETFROM:+0200\r\n\
+                TZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+    let text = calendar(&format!(
+        "{zone}{}{}{}",
+        event(
+            "a",
+            "DTEND;TZID=Europe/Berlin:20261203T100000\r\n\
+             X-APPLE-STRUCTURED-LOCATION;X-APPLE-RADIUS=49.9\r\n\
+             DESCRIPTION:first line\r\nsecond line, not folded\r\n"
+        ),
+        event("b", "SUMMARY;CN=\"unterminated:broken\r\nX-BROKEN\r\n"),
+        event("c", "DTEND;TZID=Europe/Berlin:20261203T100000\r\n"),
+    ));
+    let read = calendar_items_per_event(&text, 1).expect("calendar");
+    assert_eq!(summaries(&read.items).len(), 2);
+    assert_eq!(read.problems.len(), 1, "{:?}", read.problems);
+    // The zone's X-LIC-LOCATION line (6) once although two events use the
+    // zone; event a's two lines (18, 20); nothing of the refused event b.
+    assert_eq!(read.dropped_lines, [6, 18, 20], "{text}");
+    let master = read.items[0].master.as_ref().expect("master");
+    assert_eq!(master.description, "first line");
+}
