@@ -431,3 +431,25 @@ fn dropped_lines_are_counted_and_named_in_the_report() {
         )]
     );
 }
+
+#[test]
+fn an_event_in_year_9999_is_imported_as_written() {
+    let (mut store, _, calendar) = town();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let far = EVENT.replace(
+        "DTSTART:20261203T090000Z",
+        "DTSTART:99991231T230000Z\r\nDTEND:99991231T235959Z",
+    );
+    let path = ics_file(dir.path(), "far.ics", &far);
+    let report = ics(&mut store, calendar, &path).expect("import");
+    assert_eq!((report.stored, report.refused.len()), (1, 0), "{report:?}");
+    let (_, packed, _) = store.items(calendar).expect("items").remove(0);
+    let bytes = tidings::compress::unpack(&packed, &Default::default()).expect("unpack");
+    let item = tidings::proto::decode::<tidings::proto::Item>(&bytes).expect("item");
+    let Some(tidings::proto::item::Kind::Calendar(held)) = item.kind else {
+        panic!("a calendar item");
+    };
+    let master = held.master.expect("master");
+    assert_eq!(master.start.expect("start").value, "99991231T230000Z");
+    assert_eq!(master.end.expect("end").value, "99991231T235959Z");
+}
