@@ -2,7 +2,7 @@
 
 use tidings::ErrorKind;
 use tidings::proto::MailItem;
-use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
+use tidings::sync::mail::{MailItemOptions, for_each_part, mail_item_from_message, part_bytes};
 
 fn item(raw: &str) -> MailItem {
     mail_item_from_message(raw.as_bytes(), &MailItemOptions::default()).expect("converts")
@@ -375,4 +375,40 @@ fn a_multipart_without_boundary_is_read_as_one_text_part() {
     );
     assert_eq!(part.size, bytes.len() as u64);
     assert!(mail.preview.contains("text"), "{:?}", mail.preview);
+}
+
+#[test]
+fn inline_uuencode_in_plain_text_is_an_attachment_not_preview() {
+    let raw = "From: Alice <alice@ex.org>\r\nSubject: uuencoded attachment\r\n\
+               MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n\
+               see attached\r\n\r\n\
+               begin 644 hello.txt\r\n+:&5L;&\\@=V]R;&0*\r\n`\r\nend\r\n\
+               \r\nregards\r\n";
+    let mail = item(raw);
+    assert_eq!(mail.preview, "see attached\n\nregards");
+    let [attachment] = &mail.attachments[..] else {
+        panic!("one attachment: {:?}", mail.attachments);
+    };
+    assert_eq!(attachment.filename, "hello.txt");
+    assert_eq!(attachment.content_type, "application/octet-stream");
+    let bytes = part_bytes(raw.as_bytes(), attachment.part_id).expect("bytes");
+    assert_eq!(bytes, b"hello world");
+    assert_eq!(attachment.size, bytes.len() as u64);
+    // A store keeps it apart at delivery like any part.
+    let mut kept = Vec::new();
+    for_each_part(raw.as_bytes(), |id, bytes| {
+        kept.push((id, bytes.to_vec()));
+        Ok(())
+    })
+    .expect("parts");
+    assert_eq!(
+        kept.last(),
+        Some(&(attachment.part_id, b"hello world".to_vec()))
+    );
+    assert_eq!(kept.len(), 2);
+    // Prose that starts like a block stays in the preview.
+    let prose = "From: a@ex.org\r\n\r\nbegin 644 plans\r\nwe meet at noon\r\nend\r\n";
+    let mail = item(prose);
+    assert_eq!(mail.preview, "begin 644 plans\nwe meet at noon\nend");
+    assert!(mail.attachments.is_empty());
 }

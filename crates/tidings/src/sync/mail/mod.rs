@@ -31,7 +31,9 @@
 //! HTML part shown as the message's text or HTML view) or an attachment
 //! (everything else, inline images and named text parts after the first
 //! included); an attached message is one attachment whose own parts are not
-//! numbered. A multipart without a boundary is read as one text part.
+//! numbered. A multipart without a boundary is read as one text part. A
+//! file uuencoded inside a plain-text body is an attachment too, numbered
+//! after the last MIME part, and left out of the preview.
 
 mod charset;
 mod headers;
@@ -147,10 +149,14 @@ pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>)
                 .into_iter()
                 .map(|a| a.part_id),
         );
-    for id in ids {
+    // MIME parts by id; pasted files, numbered after them, decoded once.
+    for id in ids.filter(|&id| parts::part(&message, id).is_some()) {
         if let Some(bytes) = parts::decoded_bytes(&message, id) {
             each(id, &bytes)?;
         }
+    }
+    for file in parts::pasted_files(&message, &body_ids) {
+        each(file.part_id, &file.decoded.bytes)?;
     }
     Ok(())
 }
@@ -230,7 +236,7 @@ fn preview_of(message: &Message<'_>, max: usize) -> (String, bool) {
         };
         let text = match &part.body {
             _ if parts::is_unsplit_multipart(part) => parts::unsplit_text(part),
-            PartType::Text(text) => Cow::Borrowed(text.as_ref()),
+            PartType::Text(text) => parts::without_pasted_files(text),
             PartType::Html(html) => Cow::Owned(html_to_text(html)),
             _ => continue,
         };

@@ -20,8 +20,14 @@
 //!   `Content-Disposition: inline; filename="notes.txt"` lost its name.
 //!   The first part stays the body (a body part has no name to keep).
 //! - A multipart without a boundary parameter cannot be split: its whole
-//!   body is one `text/plain` body part, as major mail clients show it,
-//!   rather than an attachment of type multipart that no client opens.
+//!   body is one `text/plain` body part, so its text is shown, rather than
+//!   an attachment of type multipart that no client opens.
+//!
+//! A file uuencoded inside a plain-text body part (`begin 644 name` … `end`,
+//! as mailers wrote before MIME) is also an attachment, under the name on
+//! its `begin` line; such files are numbered after the last MIME part, in
+//! order, so their ids too depend only on the message bytes. The body part
+//! still holds the block as sent; the preview leaves it out.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -155,7 +161,8 @@ pub(super) fn body_parts(message: &Message<'_>, body_ids: &[u32]) -> Vec<BodyPar
 }
 
 /// The attachments, in part order: every listed leaf that is not a body
-/// part, and named text parts (see the module documentation).
+/// part, named text parts, then files pasted into the text (see the module
+/// documentation).
 pub(super) fn attachments(message: &Message<'_>, body_ids: &[u32]) -> Vec<Attachment> {
     let mut ids: Vec<u32> = message.attachments.clone();
     ids.extend(named_files(message));
@@ -183,15 +190,86 @@ pub(super) fn attachments(message: &Message<'_>, body_ids: &[u32]) -> Vec<Attach
                 _ => None,
             },
         })
+        .chain(pasted_files(message, body_ids).into_iter().map(|file| {
+            let size = u64::try_from(file.decoded.bytes.len()).unwrap_or(u64::MAX);
+            Attachment {
+                part_id: file.part_id,
+                filename: readable_name(file.decoded.name.as_deref().unwrap_or_default()),
+                content_type: "application/octet-stream".to_owned(),
+                size,
+                content_id: String::new(),
+                inline: false,
+                nested_headers: None,
+            }
+        }))
         .collect()
 }
 
 /// The decoded bytes of a leaf part: text and HTML as UTF-8 (converted from
-/// their charset), binary content decoded from its transfer encoding, and an
-/// attached message as its own RFC 5322 bytes. `None` for a multipart
-/// container or an unknown id.
+/// their charset), binary content decoded from its transfer encoding, an
+/// attached message as its own RFC 5322 bytes, and a file pasted into the
+/// text as its decoded bytes. `None` for a multipart container or an
+/// unknown id.
 pub(super) fn decoded_bytes<'a>(message: &'a Message<'a>, part_id: u32) -> Option<Cow<'a, [u8]>> {
-    content(message, part(message, part_id)?)
+    match part(message, part_id) {
+        Some(part) => content(message, part),
+        None => pasted_files(message, &body_part_ids(message))
+            .into_iter()
+            .find(|file| file.part_id == part_id)
+            .map(|file| Cow::Owned(file.decoded.bytes)),
+    }
+}
+
+/// A file uuencoded inside a plain-text body part.
+pub(super) struct PastedFile {
+    /// Its id, after the last MIME part's.
+    pub(super) part_id: u32,
+    /// Its name and bytes.
+    pub(super) decoded: uuencode::Decoded,
+}
+
+/// The files uuencoded inside the plain-text body parts `body_ids`, in order.
+pub(super) fn pasted_files(message: &Message<'_>, body_ids: &[u32]) -> Vec<PastedFile> {
+    let mut files = Vec::new();
+    let Ok(mut next) = u32::try_from(message.parts.len()) else {
+        return files;
+    };
+    for &id in body_ids {
+        let Some(PartType::Text(text)) = part(message, id).map(|p| &p.body) else {
+            continue;
+        };
+        for range in uuencode::blocks_in_text(text) {
+            let block = text.get(range).unwrap_or_default();
+            let Some(decoded) = uuencode::decode(block.as_bytes()) else {
+                continue;
+            };
+            files.push(PastedFile {
+                part_id: next,
+                decoded,
+            });
+            let Some(after) = next.checked_add(1) else {
+                return files;
+            };
+            next = after;
+        }
+    }
+    files
+}
+
+/// `text` without the uuencoded files pasted into it.
+pub(super) fn without_pasted_files(text: &str) -> Cow<'_, str> {
+    let blocks = uuencode::blocks_in_text(text);
+    if blocks.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut kept = String::with_capacity(text.len());
+    let mut from = 0;
+    for block in blocks {
+        kept.push_str(text.get(from..block.start).unwrap_or_default());
+        from = block.end;
+    }
+    kept.push_str(text.get(from..).unwrap_or_default());
+    Cow::Owned(kept)
 }
 
 fn content<'a>(message: &'a Message<'a>, part: &'a MessagePart<'a>) -> Option<Cow<'a, [u8]>> {
@@ -244,6 +322,12 @@ fn filename(part: &MessagePart<'_>) -> String {
         Some(name) => Cow::Borrowed(name),
         None => Cow::Owned(uudecoded(part).and_then(|d| d.name).unwrap_or_default()),
     };
+    readable_name(&name)
+}
+
+/// `name` with each run of whitespace and control characters made one
+/// space, and none at either end.
+fn readable_name(name: &str) -> String {
     let mut clean = String::with_capacity(name.len());
     let mut pending_space = false;
     for c in name.chars() {

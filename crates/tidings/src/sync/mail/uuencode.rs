@@ -8,6 +8,13 @@
 //! decodes it; the decoder is lenient the way common mail clients are (short
 //! lines padded with zero bits, a missing `end` tolerated) and never yields
 //! more bytes than its input.
+//!
+//! Older mailers also pasted such a block into a plain-text body, with no
+//! MIME at all. [`blocks_in_text`] finds those, strictly (every line
+//! between `begin` and `end` must be a data line), so that prose that
+//! happens to start with "begin 644" stays prose.
+
+use std::ops::Range;
 
 /// Transfer encodings that mean this format.
 pub(super) fn is_uuencode(transfer_encoding: &str) -> bool {
@@ -50,6 +57,77 @@ pub(super) fn decode(body: &[u8]) -> Option<Decoded> {
         decode_line(data, count, &mut bytes);
     }
     Some(Decoded { name, bytes })
+}
+
+/// The byte ranges of the uuencoded blocks pasted into `text`, in order,
+/// each from its `begin` line to the end of its `end` line.
+pub(super) fn blocks_in_text(text: &str) -> Vec<Range<usize>> {
+    let mut blocks = Vec::new();
+    let mut lines = lines_with_offsets(text.as_bytes()).peekable();
+    while let Some((start, line)) = lines.next() {
+        if begin_line(line).is_none() {
+            continue;
+        }
+        // The block's lines, up to `end`; `None` when it is not a block.
+        let mut seen_data = false;
+        let mut block_end = None;
+        while let Some(&(at, next)) = lines.peek() {
+            if is_end_line(next) {
+                lines.next();
+                block_end = seen_data.then(|| at + next_line_len(text.as_bytes(), at));
+                break;
+            }
+            if !is_data_line(next) {
+                break;
+            }
+            seen_data = true;
+            lines.next();
+        }
+        if let Some(end) = block_end {
+            blocks.push(start..end);
+        }
+    }
+    blocks
+}
+
+/// Each line of `bytes` (without its LF or CRLF) with its start offset.
+fn lines_with_offsets(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let mut at = 0;
+    bytes.split_inclusive(|&b| b == b'\n').map(move |raw| {
+        let start = at;
+        at += raw.len();
+        let line = raw.strip_suffix(b"\n").unwrap_or(raw);
+        (start, line.strip_suffix(b"\r").unwrap_or(line))
+    })
+}
+
+/// The length of the line starting at `at`, its line end included.
+fn next_line_len(bytes: &[u8], at: usize) -> usize {
+    let rest = bytes.get(at..).unwrap_or_default();
+    rest.iter()
+        .position(|&b| b == b'\n')
+        .map_or(rest.len(), |end| end + 1)
+}
+
+fn is_end_line(line: &[u8]) -> bool {
+    line.strip_prefix(b"end")
+        .is_some_and(|rest| rest.iter().all(u8::is_ascii_whitespace))
+}
+
+/// Whether `line` is a data line as uuencode writes it: a count character,
+/// then four characters per three bytes (a transport may have cut the
+/// trailing spaces, and some encoders add a check character), all in the
+/// alphabet. The zero-length line before `end` is one too.
+fn is_data_line(line: &[u8]) -> bool {
+    let Some((&count, data)) = line.split_first() else {
+        return false;
+    };
+    let in_alphabet = |c: &u8| (b' '..=b'`').contains(c);
+    if !in_alphabet(&count) || !data.iter().all(in_alphabet) {
+        return false;
+    }
+    let full = usize::from(sextet(count)).div_ceil(3) * 4;
+    (full.saturating_sub(3)..=full + 2).contains(&data.len())
 }
 
 /// The name of a `begin <octal mode> <name>` line, or `None` when `line` is
@@ -127,6 +205,26 @@ mod tests {
         // Claims 45 bytes, carries 4 characters: 3 bytes come out.
         let decoded = decode(b"begin 644 x\nM86)C\nend\n").expect("a block");
         assert_eq!(decoded.bytes, b"abc");
+    }
+
+    #[test]
+    fn blocks_are_found_in_text_and_prose_is_left_alone() {
+        let text =
+            "see attached\r\n\r\nbegin 644 hello.txt\r\n+:&5L;&\\@=V]R;&0*\r\n`\r\nend\r\nbye\r\n";
+        let blocks = blocks_in_text(text);
+        assert_eq!(blocks.len(), 1);
+        let block = text.get(blocks[0].clone()).expect("in text");
+        assert!(block.starts_with("begin 644") && block.ends_with("end\r\n"));
+        let decoded = decode(block.as_bytes()).expect("a block");
+        assert_eq!(decoded.bytes, b"hello world");
+        for prose in [
+            "begin 644 plans\nwe meet at noon\nend\n",
+            "begin 644 x\nM86)C\n",
+            "begin 644 x\nend\n",
+            "begin 2024 budget\n",
+        ] {
+            assert_eq!(blocks_in_text(prose), [], "{prose:?}");
+        }
     }
 
     #[test]
