@@ -7,6 +7,11 @@
 //! client that does not finish its request headers in time, or is not a
 //! WebSocket by the handshake deadline, is dropped. A WebSocket upgrade
 //! carries the connection's slot on into the session.
+//!
+//! Past the deadline, a download in flight goes on while it moves at least
+//! [`MIN_DOWNLOAD_PER_PERIOD`] bytes per handshake deadline: the web app
+//! reaches a phone on a slow link, and a reader that stalls on purpose
+//! holds its slot for one period more.
 
 use super::access::Backend;
 use super::connection;
@@ -21,8 +26,12 @@ use axum::routing::get;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 use tower::ServiceExt;
@@ -37,6 +46,65 @@ const WS_READ_BUFFER: usize = 4 << 10;
 
 /// Largest request head (request line and headers) read from a client.
 const MAX_HTTP_HEAD: usize = 16 << 10;
+
+/// What a download in flight past the handshake deadline must hand to the
+/// kernel per period (the deadline, 10 s by default) to keep its
+/// connection: 1.6 KiB/s then, below the slowest mobile data links.
+pub(super) const MIN_DOWNLOAD_PER_PERIOD: u64 = 16 << 10;
+
+/// A socket that counts the bytes written to it.
+struct Counted {
+    stream: TcpStream,
+    sent: Arc<AtomicU64>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.stream).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = written {
+            self.sent.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        written
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = written {
+            self.sent.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
 
 /// One HTTP connection's slot and admission, taken over by a WebSocket.
 #[derive(Clone)]
@@ -101,6 +169,11 @@ async fn serve<B: Backend>(
         return;
     }
     let ours = handoff.clone();
+    let sent = Arc::new(AtomicU64::new(0));
+    let stream = Counted {
+        stream,
+        sent: sent.clone(),
+    };
     let service = hyper::service::service_fn(move |mut request| {
         request.extensions_mut().insert(ConnectInfo(peer));
         request.extensions_mut().insert(handoff.clone());
@@ -117,17 +190,22 @@ async fn serve<B: Backend>(
     // a WebSocket by the handshake deadline takes no more requests (a
     // keep-alive client would otherwise hold its unauthenticated slot for
     // ever, one request at a time), and the one in flight gets as long
-    // again to be answered and read.
+    // again to be answered, and longer while it is read at a useful rate.
     let patience = shared.limits.handshake_timeout();
     let served = tokio::select! {
         served = connection.as_mut() => served,
         () = tokio::time::sleep(patience) => {
             connection.as_mut().graceful_shutdown();
-            match tokio::time::timeout(patience, connection.as_mut()).await {
-                Ok(served) => served,
-                Err(_) => {
-                    tracing::debug!(%peer, "HTTP connection outlived the handshake deadline");
-                    Ok(())
+            loop {
+                let before = sent.load(Ordering::Relaxed);
+                match tokio::time::timeout(patience, connection.as_mut()).await {
+                    Ok(served) => break served,
+                    Err(_) if sent.load(Ordering::Relaxed) - before
+                        >= MIN_DOWNLOAD_PER_PERIOD => {}
+                    Err(_) => {
+                        tracing::debug!(%peer, "HTTP connection outlived the handshake deadline");
+                        break Ok(());
+                    }
                 }
             }
         }

@@ -1,0 +1,103 @@
+//! The web app's files reach a phone on a slow link: a download still in
+//! flight at the handshake deadline goes on while it is read at a useful
+//! rate, and a reader that stops reading is cut off all the same.
+
+mod common;
+
+use common::Town;
+use std::time::{Duration, Instant};
+use tidings_server::server::{Limits, ServerOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// Much larger than what the two sockets' buffers hold (Linux lets a send
+/// buffer grow to 4 MiB), so the download's pace is the reader's and a
+/// connection cut early loses the rest.
+const BUNDLE: usize = 12 << 20;
+
+async fn town_serving(bundle: &[u8]) -> (Town, tempfile::TempDir) {
+    let web = tempfile::tempdir().expect("tempdir");
+    std::fs::write(web.path().join("app.wasm"), bundle).expect("bundle");
+    let root = web.path().to_path_buf();
+    let town = Town::with(move |o: &mut ServerOptions| {
+        o.web_root = Some(root);
+        o.limits = Limits {
+            handshake_timeout_secs: 1,
+            ..Limits::DEFAULT
+        };
+    })
+    .await;
+    (town, web)
+}
+
+/// A client with a receive buffer of `buffer` bytes, asking for the bundle.
+async fn ask(town: &Town, buffer: u32) -> TcpStream {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(buffer).expect("buffer");
+    let addr = town.server.http_addr().expect("http");
+    let mut stream = socket.connect(addr).await.expect("connect");
+    stream
+        .write_all(b"GET /app.wasm HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("ask");
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_download_past_the_deadline_completes() {
+    let bundle: Vec<u8> = (0..BUNDLE).map(|n| (n % 251) as u8).collect();
+    let (town, _web) = town_serving(&bundle).await;
+    let mut stream = ask(&town, 256 << 10).await;
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = vec![0; 256 << 10];
+    // A few MiB/s: about five seconds for what the old rule cut at two.
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("the server kept sending")
+            .expect("read");
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        if got.ends_with(&bundle[bundle.len() - 64..]) && got.len() > bundle.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        started.elapsed() > Duration::from_secs(2),
+        "the download was not slow: {:?}",
+        started.elapsed()
+    );
+    let body = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| &got[at + 4..])
+        .expect("headers");
+    assert_eq!(body.len(), bundle.len(), "the whole bundle arrived");
+    assert!(body == &bundle[..], "the bundle arrived intact");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_download_is_cut_off() {
+    let bundle = vec![7; BUNDLE];
+    let (town, _web) = town_serving(&bundle).await;
+    let mut stream = ask(&town, 16 << 10).await;
+    // Reads the start, then nothing for a while: the server fills the
+    // buffers and cannot move.
+    let mut head = vec![0; 8 << 10];
+    let _ = stream.read(&mut head).await.expect("read");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "a stalled download held its connection");
+    assert!(
+        rest.len() < BUNDLE,
+        "the stalled reader got the whole bundle ({} bytes)",
+        rest.len()
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
