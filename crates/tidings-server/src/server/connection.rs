@@ -30,13 +30,30 @@ use tidings_upstream::outbox::Outbox;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+mod step;
+
 /// Where this connection stands with its device.
 struct Device {
     id: u64,
     principal: u64,
     /// Collections the device follows (its principal's and those delegated
-    /// to it): changes to others are none of its business.
-    follows: Vec<u64>,
+    /// to it): changes to others are none of its business. A boxed slice:
+    /// held by every idle connection.
+    follows: Box<[u64]>,
+}
+
+/// What a connection keeps from one wake-up to the next.
+struct Held {
+    session: Box<ServerSession>,
+    /// Boxed: the waiting state of every idle connection would hold it.
+    handshake: Option<Box<HandshakeFrames>>,
+    /// Subscribed at the first whole handshake frame: a stranger that never
+    /// sends one holds no place in the hub.
+    changes: Option<broadcast::Receiver<Change>>,
+    device: Option<Device>,
+    budget: Budget,
+    /// What was read; taken once handled, so an idle connection holds none.
+    buf: Vec<u8>,
 }
 
 /// What woke the connection up.
@@ -56,7 +73,8 @@ enum Step {
 /// The store time a connection spends: its own until its device is
 /// authenticated, the device's (shared by all its sessions) from then on.
 enum Budget {
-    Own(Bucket),
+    /// Boxed: held by every idle connection, which has a `Device` budget.
+    Own(Box<Bucket>),
     Device(Presence),
 }
 
@@ -79,24 +97,29 @@ impl Budget {
 /// Resolves when the connection must end: the server stops, or (once its
 /// device is known) a newer session of the device displaces it. One wait
 /// either way, so an idle connection holds one waiter, not two.
-async fn ended<B>(shared: &Shared<B>, budget: &Budget) -> Step {
+fn ended<'a, B>(shared: &'a Shared<B>, budget: &'a Budget) -> impl Future<Output = Step> + 'a {
     let presence = match budget {
         Budget::Own(_) => None,
         Budget::Device(presence) => Some(presence),
     };
     let notify = presence.map_or(shared.shutdown.notify(), |p| p.changed());
-    loop {
-        // Registered before the check: a change between the two still
-        // wakes this waiter.
-        let changed = notify.notified();
-        let why = match presence {
-            None => shared.shutdown.is_ordered().then_some(Ended::Shutdown),
-            Some(presence) => presence.why_ended(),
-        };
-        match why {
-            Some(Ended::Shutdown) => return Step::Shutdown,
-            Some(Ended::Displaced) => return Step::Displaced,
-            None => changed.await,
+    let shutdown = &shared.shutdown;
+    // An `async` block, so its state holds what it uses once: every idle
+    // connection holds it.
+    async move {
+        loop {
+            // Registered before the check: a change between the two still
+            // wakes this waiter.
+            let changed = notify.notified();
+            let why = match presence {
+                None => shutdown.is_ordered().then_some(Ended::Shutdown),
+                Some(presence) => presence.why_ended(),
+            };
+            match why {
+                Some(Ended::Shutdown) => return Step::Shutdown,
+                Some(Ended::Displaced) => return Step::Displaced,
+                None => changed.await,
+            }
         }
     }
 }
@@ -131,218 +154,67 @@ pub(crate) fn serve<B: Backend>(
     }
 }
 
-async fn serve_inner<B: Backend>(
-    shared: &Arc<Shared<B>>,
-    wire: &mut Wire,
-    admission: &mut Admission,
-) {
-    let limits = &shared.limits;
-    let mut session = Box::new(
-        ServerSession::new(
-            shared.config.clone(),
-            shared.keys.clone(),
-            random(),
-            now_ms(),
-        )
-        .with_dh_cache(shared.dh_cache.clone()),
-    );
-    // Boxed: the waiting state of every idle connection would hold it.
-    let mut handshake = Some(Box::new(HandshakeFrames::new(limits.max_handshake_bytes)));
-    let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
-    // Subscribed at the first whole handshake frame: a stranger that never
-    // sends one holds no place in the hub.
-    let mut changes: Option<broadcast::Receiver<Change>> = None;
-    let mut device: Option<Device> = None;
-    #[allow(clippy::cast_precision_loss)]
-    let rate = limits.store_ms_per_second as f64;
-    let mut budget = Budget::Own(Bucket::new(rate, 2.0 * rate, Instant::now()));
-    let mut buf = Vec::new();
-    tracing::debug!(peer = %admission.ip(), "connected");
-    loop {
-        let (at, fired, reading) = next_wake(
-            session.poll_timeout(),
-            budget.debt_wait(Instant::now()),
-            // Until the Hello is answered: an enrolled device that never
-            // sends one is a stranger still.
-            (!session.is_established()).then_some(handshake_deadline),
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice"
+)]
+fn serve_inner<'a, B: Backend>(
+    shared: &'a Arc<Shared<B>>,
+    wire: &'a mut Wire,
+    admission: &'a mut Admission,
+) -> impl Future<Output = ()> + Send + 'a {
+    async move {
+        let limits = &shared.limits;
+        let session = Box::new(
+            ServerSession::new(
+                shared.config.clone(),
+                shared.keys.clone(),
+                random(),
+                now_ms(),
+            )
+            .with_dh_cache(shared.dh_cache.clone()),
         );
-        let step = tokio::select! {
-            read = wire.read(&mut buf), if reading => Step::Read(read),
-            change = recv(&mut changes) => Step::Change(change),
-            () = tokio::time::sleep_until(at) => match fired {
-                Deadline::Timer => Step::Timer,
-                Deadline::Throttled => Step::Throttled,
-                Deadline::HandshakeExpired => Step::HandshakeExpired,
-            },
-            step = ended(shared, &budget) => step,
+        let handshake = Some(Box::new(HandshakeFrames::new(limits.max_handshake_bytes)));
+        let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
+        #[allow(clippy::cast_precision_loss)]
+        let rate = limits.store_ms_per_second as f64;
+        let mut held = Held {
+            session,
+            handshake,
+            changes: None,
+            device: None,
+            budget: Budget::Own(Box::new(Bucket::new(rate, 2.0 * rate, Instant::now()))),
+            buf: Vec::new(),
         };
-        let step = match step {
-            Step::Read(Ok(true)) if handshake.is_none() => {
-                // Charged to the device like store time: a flood of
-                // acknowledgements is throttled as any other.
-                let started = Instant::now();
-                let step = without_store(shared, &mut session, device.as_ref(), &mut buf);
-                budget.spend(store_ms(started.elapsed()), Instant::now());
-                step
-            }
-            other => other,
-        };
-        let outcome = match step {
-            Step::Handled(outcome) => outcome,
-            Step::Read(Ok(true)) => {
-                let input = core::mem::take(&mut buf);
-                let frames = match &mut handshake {
-                    Some(frames) => match admit_frames(shared, frames, &input, admission.ip()) {
-                        Some(frames) => frames,
-                        None => break,
-                    },
-                    None => Vec::new(),
-                };
-                if handshake.is_some() && frames.is_empty() {
-                    // Part of a handshake frame: nothing for the store yet.
-                    continue;
-                }
-                let input = if handshake.is_some() {
-                    Vec::new()
-                } else {
-                    input
-                };
-                // Subscribed before the turn that may authenticate: a change
-                // committed while the session computes its Welcome and first
-                // pages is queued, not missed.
-                if changes.is_none() {
-                    changes = Some(shared.hub.subscribe());
-                }
-                // Mail the device may send in this turn: all its budget
-                // has, held for the turn. Before the device is known (an
-                // enrollment whose first operations ride with it) a new
-                // device's whole budget, charged to it once it joins.
-                let reserved = match &budget {
-                    Budget::Own(_) => None,
-                    Budget::Device(presence) => Some(presence.reserve_sending(Instant::now())),
-                };
-                let (bytes, whole) = reserved.unwrap_or((shared.presences.sending_full(), true));
-                session.set_outgoing_allowance(bytes, whole);
-                let outbox = shared.outbox.clone();
-                let turn = shared.access.run(move |pool| {
-                    let outbox = outbox.as_deref();
-                    turn(pool, session, handshake, frames, &input, now_ms(), outbox)
-                });
-                let Some(done) = Box::pin(turn).await else {
-                    break;
-                };
-                session = done.session;
-                handshake = done.handshake;
-                budget.spend(store_ms(done.spent), Instant::now());
-                // What was sent, if the batch committed (a rolled-back
-                // send sent nothing); what was held and not sent goes back.
-                let charged = session.take_outgoing_charged();
-                let sent = if done.committed.is_ok() { charged } else { 0 };
-                if let (Some((held, _)), Budget::Device(presence)) = (reserved, &budget) {
-                    presence.settle_sending(held, sent, Instant::now());
-                }
-                match done.committed {
-                    // Whatever the session queued may claim effects that were
-                    // rolled back: nothing is sent, the device resumes later.
-                    Err(e) => {
-                        tracing::warn!(peer = %admission.ip(), code = e.code(), "batch not committed");
-                        break;
-                    }
-                    Ok(()) => {
-                        if done.delivered {
-                            shared.hub.poke();
-                        }
-                        // Mail queued by the batch (a send, an invitation's
-                        // answer) is in the committed state now.
-                        if let Some(outbox) = &shared.outbox {
-                            outbox.wake_if_queued();
-                        }
-                        let Some(back) = Box::pin(handle_events(
-                            shared,
-                            session,
-                            &mut device,
-                            done.events,
-                            done.online,
-                        ))
-                        .await
-                        else {
-                            break;
-                        };
-                        session = back;
-                        if let Some(known) = &device {
-                            admission.authenticated();
-                            if let Budget::Own(own) = &budget {
-                                let presence = shared.presences.join(known.id, own.clone());
-                                budget = Budget::Device(presence);
-                            }
-                        }
-                        // The mail an enrollment turn sent, charged to the
-                        // device now that it has joined.
-                        if let (None, Budget::Device(presence)) = (reserved, &budget) {
-                            presence.settle_sending(0, sent, Instant::now());
-                        }
-                    }
-                }
-                done.handled
-            }
-            Step::Read(Ok(false)) => break,
-            Step::Read(Err(e)) => {
-                tracing::debug!(peer = %admission.ip(), error = %e, "read failed");
-                break;
-            }
-            Step::Throttled => Ok(()),
-            Step::HandshakeExpired => {
-                tracing::debug!(peer = %admission.ip(), "no handshake within the deadline");
-                break;
-            }
-            Step::Change(change) => {
-                let Some(known) = device.as_mut() else {
-                    continue;
-                };
-                let (result, back) = Box::pin(push(shared, session, known, change)).await;
-                let Some(back) = back else { break };
-                session = back;
-                result
-            }
-            Step::Timer => session.handle_timeout(now_ms()),
-            Step::Shutdown | Step::Displaced => {
-                if matches!(step, Step::Displaced) {
-                    tracing::debug!(peer = %admission.ip(), "displaced by a newer session of the device");
-                }
-                let _ = session.close(now_ms());
-                let _ = wire.write(drain(&mut session)).await;
-                wire.shutdown().await;
-                return;
-            }
-        };
-        if let Err(e) = &outcome {
-            // A stranger's failures are its own business, and at the info
-            // level anyone could fill the log with them.
-            match &device {
-                Some(known) => {
-                    tracing::info!(peer = %admission.ip(), device = known.id, code = e.code(), error = %e, "session ended with an error")
-                }
-                None => {
-                    tracing::debug!(peer = %admission.ip(), code = e.code(), error = %e, "handshake refused")
-                }
+        tracing::debug!(peer = %admission.ip(), "connected");
+        loop {
+            let (at, fired, reading) = next_wake(
+                held.session.poll_timeout(),
+                held.budget.debt_wait(Instant::now()),
+                // Until the Hello is answered: an enrolled device that never
+                // sends one is a stranger still.
+                (!held.session.is_established()).then_some(handshake_deadline),
+            );
+            let step = tokio::select! {
+                read = wire.read(&mut held.buf), if reading => Step::Read(read),
+                change = recv(&mut held.changes) => Step::Change(change),
+                () = tokio::time::sleep_until(at) => match fired {
+                    Deadline::Timer => Step::Timer,
+                    Deadline::Throttled => Step::Throttled,
+                    Deadline::HandshakeExpired => Step::HandshakeExpired,
+                },
+                step = ended(shared, &held.budget) => step,
+            };
+            let (flow, back) =
+                Box::pin(step::handle_step(shared, wire, admission, held, step)).await;
+            match (flow, back) {
+                (step::Flow::Next, Some(back)) => held = back,
+                (step::Flow::Done, _) => return,
+                _ => break,
             }
         }
-        let events: Vec<_> = std::iter::from_fn(|| session.poll_event()).collect();
-        let Some(back) = Box::pin(handle_events(shared, session, &mut device, events, None)).await
-        else {
-            break;
-        };
-        session = back;
-        if let Err(e) = wire.write(drain(&mut session)).await {
-            tracing::debug!(peer = %admission.ip(), error = %e, "write failed");
-            break;
-        }
-        if session.is_closed() {
-            wire.shutdown().await;
-            break;
-        }
+        tracing::debug!(peer = %admission.ip(), "disconnected");
     }
-    tracing::debug!(peer = %admission.ip(), "disconnected");
 }
 
 /// When the connection's one timer fires and for which step, and whether
@@ -641,7 +513,7 @@ async fn push<B: Backend>(
                 .await;
             return match done {
                 Some((Ok(follows), session)) => {
-                    device.follows = follows;
+                    device.follows = follows.into_boxed_slice();
                     (Ok(()), Some(session))
                 }
                 Some((Err(e), session)) => (Err(e), Some(session)),
@@ -779,7 +651,7 @@ async fn handle_event<B: Backend>(
             *device = Some(Device {
                 id: device_id,
                 principal: principal_id,
-                follows,
+                follows: follows.into_boxed_slice(),
             });
             // A wipe ordered while the device was away is ordered again.
             if let WipeState::Pending(wipe_id) = wipe {
