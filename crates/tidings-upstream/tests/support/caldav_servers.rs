@@ -130,12 +130,32 @@ impl CalServer {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+            if self.answers() {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         false
+    }
+
+    /// Whether the server answers: over TLS, that it accepts connections;
+    /// in plain HTTP, that it answers a request (a listening socket is not
+    /// yet a serving server: Radicale once reset a first request made as
+    /// soon as it accepted connections).
+    fn answers(&self) -> bool {
+        let Ok(mut stream) = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200))
+        else {
+            return false;
+        };
+        if self.tls {
+            return true;
+        }
+        use std::io::{Read, Write};
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        let asked =
+            stream.write_all(b"OPTIONS / HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n");
+        let mut head = [0; 8];
+        asked.is_ok() && stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
     }
 
     /// Which server this is.
