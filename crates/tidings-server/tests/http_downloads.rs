@@ -16,6 +16,10 @@ use tokio::net::{TcpSocket, TcpStream};
 const BUNDLE: usize = 12 << 20;
 
 async fn town_serving(bundle: &[u8]) -> (Town, tempfile::TempDir) {
+    town_serving_with(bundle, Limits::DEFAULT).await
+}
+
+async fn town_serving_with(bundle: &[u8], limits: Limits) -> (Town, tempfile::TempDir) {
     let web = tempfile::tempdir().expect("tempdir");
     std::fs::write(web.path().join("app.wasm"), bundle).expect("bundle");
     let root = web.path().to_path_buf();
@@ -23,7 +27,7 @@ async fn town_serving(bundle: &[u8]) -> (Town, tempfile::TempDir) {
         o.web_root = Some(root);
         o.limits = Limits {
             handshake_timeout_secs: 1,
-            ..Limits::DEFAULT
+            ..limits
         };
     })
     .await;
@@ -100,4 +104,40 @@ async fn a_stalled_download_is_cut_off() {
         rest.len()
     );
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_past_the_deadline_no_longer_counts_as_a_stranger() {
+    let bundle = vec![7; BUNDLE];
+    let one_stranger = Limits {
+        max_unauthenticated_per_source: 1,
+        ..Limits::DEFAULT
+    };
+    let (town, _web) = town_serving_with(&bundle, one_stranger).await;
+    let mut download = ask(&town, 256 << 10).await;
+    let mut buf = vec![0; 64 << 10];
+    let _ = download.read(&mut buf).await.expect("read");
+    let tcp = town.server.tcp_addr().expect("tcp");
+    let refused_at_once = |mut stream: TcpStream| async move {
+        let mut byte = [0; 1];
+        matches!(
+            tokio::time::timeout(Duration::from_millis(300), stream.read(&mut byte)).await,
+            Ok(Ok(0) | Err(_))
+        )
+    };
+    // While the download may still become a session, it is this source's
+    // one stranger: a second is refused.
+    let second = TcpStream::connect(tcp).await.expect("connect");
+    assert!(
+        refused_at_once(second).await,
+        "two strangers from one source"
+    );
+    // Past the deadline it cannot: a device may begin its handshake.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let _ = download.read(&mut buf).await.expect("still downloading");
+    let third = TcpStream::connect(tcp).await.expect("connect");
+    assert!(
+        !refused_at_once(third).await,
+        "a download kept a device from its handshake"
+    );
 }

@@ -9,9 +9,11 @@
 //! carries the connection's slot on into the session.
 //!
 //! Past the deadline, a download in flight goes on while it moves at least
-//! [`MIN_DOWNLOAD_PER_PERIOD`] bytes per handshake deadline: the web app
-//! reaches a phone on a slow link, and a reader that stalls on purpose
-//! holds its slot for one period more.
+//! [`MIN_DOWNLOAD_PER_PERIOD`] bytes per handshake deadline, for at most
+//! [`MAX_DOWNLOAD_PERIODS`] deadlines in all: the web app reaches a phone on
+//! a slow link, and a reader that stalls on purpose holds its slot for one
+//! period more. Such a connection no longer counts as a stranger (it
+//! cannot become a session); it keeps its connection slot.
 
 use super::access::Backend;
 use super::connection;
@@ -51,6 +53,11 @@ const MAX_HTTP_HEAD: usize = 16 << 10;
 /// kernel per period (the deadline, 10 s by default) to keep its
 /// connection: 1.6 KiB/s then, below the slowest mobile data links.
 pub(super) const MIN_DOWNLOAD_PER_PERIOD: u64 = 16 << 10;
+
+/// The most a connection not upgraded lives, in handshake deadlines (100 s
+/// at the default 10 s): the web app is a few hundred KiB, which fits at
+/// [`MIN_DOWNLOAD_PER_PERIOD`].
+pub(super) const MAX_DOWNLOAD_PERIODS: u32 = 10;
 
 /// A socket that counts the bytes written to it.
 struct Counted {
@@ -113,6 +120,18 @@ struct Handoff(Arc<Mutex<Option<(Admission, OwnedSemaphorePermit)>>>);
 impl Handoff {
     fn take(&self) -> Option<(Admission, OwnedSemaphorePermit)> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    /// The connection no longer counts against the caps on strangers.
+    fn stop_counting_as_stranger(&self) {
+        if let Some((admission, _)) = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            admission.authenticated();
+        }
     }
 }
 
@@ -196,12 +215,22 @@ async fn serve<B: Backend>(
         served = connection.as_mut() => served,
         () = tokio::time::sleep(patience) => {
             connection.as_mut().graceful_shutdown();
+            // It can no longer become a session: it leaves the strangers'
+            // count, so downloads cannot keep handshakes out, and keeps
+            // its connection slot (bounded per source) while it moves.
+            ours.stop_counting_as_stranger();
+            let mut periods = 1;
             loop {
                 let before = sent.load(Ordering::Relaxed);
-                match tokio::time::timeout(patience, connection.as_mut()).await {
+                let waited = tokio::select! {
+                    waited = tokio::time::timeout(patience, connection.as_mut()) => waited,
+                    () = shared.shutdown.ordered() => break Ok(()),
+                };
+                periods += 1;
+                match waited {
                     Ok(served) => break served,
-                    Err(_) if sent.load(Ordering::Relaxed) - before
-                        >= MIN_DOWNLOAD_PER_PERIOD => {}
+                    Err(_) if periods < MAX_DOWNLOAD_PERIODS
+                        && sent.load(Ordering::Relaxed) - before >= MIN_DOWNLOAD_PER_PERIOD => {}
                     Err(_) => {
                         tracing::debug!(%peer, "HTTP connection outlived the handshake deadline");
                         break Ok(());
