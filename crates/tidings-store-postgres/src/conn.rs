@@ -98,6 +98,12 @@ pub(crate) struct Conn {
     failed_at: Option<u32>,
     /// When the connection last went back to its pool.
     returned_at: Option<std::time::Instant>,
+    /// Handed out by the pool without a check: if its first round trip
+    /// finds it closed, nothing ran on it, and the trip is made again on a
+    /// new connection to `redial`.
+    unchecked: bool,
+    /// How a pooled connection connects again.
+    redial: Option<postgres::Config>,
 }
 
 impl Conn {
@@ -108,7 +114,53 @@ impl Conn {
             depth: 0,
             failed_at: None,
             returned_at: None,
+            unchecked: false,
+            redial: None,
         }
+    }
+
+    /// Lets a pooled connection connect again with `config` when it is
+    /// found closed at its first round trip after an unchecked checkout.
+    pub(crate) fn redial_with(&mut self, config: postgres::Config) {
+        self.redial = Some(config);
+    }
+
+    /// Notes that the pool handed the connection out without checking it.
+    pub(crate) fn handed_out_unchecked(&mut self) {
+        self.unchecked = true;
+    }
+
+    /// Runs `op` (a round trip, with a prepare first if needed). On a
+    /// connection handed out unchecked, a first round trip that finds it
+    /// closed is made again once on a new connection: outside a
+    /// transaction, and with the old one closed, nothing of it ran.
+    fn run<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Self) -> core::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let unchecked = core::mem::take(&mut self.unchecked);
+        match op(self) {
+            Ok(value) => Ok(value),
+            Err(e) if unchecked && self.depth == 0 && (e.is_closed() || self.is_closed()) => {
+                self.connect_again()?;
+                op(self).map_err(|e| self.fail(e))
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    fn connect_again(&mut self) -> Result<()> {
+        let Some(config) = &self.redial else {
+            return Err(Error::new(
+                ErrorKind::Storage,
+                "the database connection closed",
+            ));
+        };
+        tracing::info!("database connection found closed; connecting again");
+        let client = crate::connect_client(config)?;
+        self.client = Closing(Some(client));
+        self.statements.clear();
+        Ok(())
     }
 
     /// Whether the connection to the server is gone for good.
@@ -134,25 +186,21 @@ impl Conn {
         storage(e)
     }
 
-    fn statement(&mut self, sql: &'static str) -> Result<Statement> {
+    fn statement(&mut self, sql: &'static str) -> core::result::Result<Statement, postgres::Error> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        match self.client.prepare(sql) {
-            Ok(statement) => {
-                self.statements.insert(sql, statement.clone());
-                Ok(statement)
-            }
-            Err(e) => Err(self.fail(e)),
-        }
+        let statement = self.client.prepare(sql)?;
+        self.statements.insert(sql, statement.clone());
+        Ok(statement)
     }
 
     /// Every row `sql` returns.
     pub(crate) fn query(&mut self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>> {
-        let statement = self.statement(sql)?;
-        self.client
-            .query(&statement, params)
-            .map_err(|e| self.fail(e))
+        self.run(|conn| {
+            let statement = conn.statement(sql)?;
+            conn.client.query(&statement, params)
+        })
     }
 
     /// The one row `sql` returns, if any (more than one is an error).
@@ -161,23 +209,23 @@ impl Conn {
         sql: &'static str,
         params: Params<'_>,
     ) -> Result<Option<Row>> {
-        let statement = self.statement(sql)?;
-        self.client
-            .query_opt(&statement, params)
-            .map_err(|e| self.fail(e))
+        self.run(|conn| {
+            let statement = conn.statement(sql)?;
+            conn.client.query_opt(&statement, params)
+        })
     }
 
     /// Runs `sql`; returns how many rows it changed.
     pub(crate) fn execute(&mut self, sql: &'static str, params: Params<'_>) -> Result<u64> {
-        let statement = self.statement(sql)?;
-        self.client
-            .execute(&statement, params)
-            .map_err(|e| self.fail(e))
+        self.run(|conn| {
+            let statement = conn.statement(sql)?;
+            conn.client.execute(&statement, params)
+        })
     }
 
     /// Runs statements without parameters (migrations, transaction control).
     pub(crate) fn batch_execute(&mut self, sql: &str) -> Result<()> {
-        self.client.batch_execute(sql).map_err(|e| self.fail(e))
+        self.run(|conn| conn.client.batch_execute(sql))
     }
 
     /// Opens a transaction, or a savepoint inside the open one.

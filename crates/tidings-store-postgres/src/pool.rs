@@ -23,17 +23,23 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<PostgresStore> {
         // The pool migrated the schema when it was built.
-        Ok(PostgresStore::from_client(connect_client(&self.config)?))
+        let store = PostgresStore::from_client(connect_client(&self.config)?);
+        store.conn().redial_with(self.config.clone());
+        Ok(store)
     }
 
     fn is_valid(&self, store: &mut PostgresStore) -> Result<()> {
-        // A connection back from work moments ago is not checked: the check
-        // is a round trip (one of a reconnect's five), and a database
-        // restart or failover takes longer than the window, so a connection
-        // it ended has been idle longer than that when next checked out.
+        // A connection back from work moments ago is handed out without the
+        // check, a round trip on every job (one of a reconnect's four). If
+        // the database ended it meanwhile (a restart, a terminated
+        // backend), its first round trip finds it closed and is made again
+        // on a new connection (`Conn::run`).
         let mut conn = store.conn();
         match conn.idle_for() {
-            Some(idle) if idle < CHECK_AFTER_IDLE => Ok(()),
+            Some(idle) if idle < CHECK_AFTER_IDLE => {
+                conn.handed_out_unchecked();
+                Ok(())
+            }
             _ => conn.batch_execute(""),
         }
     }
