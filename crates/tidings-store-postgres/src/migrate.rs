@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[Migration] = &[
         file: "0005_device_trigger_columns.sql",
         sql: include_str!("../migrations/0005_device_trigger_columns.sql"),
     },
+    Migration {
+        version: 6,
+        file: "0006_grants_by_collection.sql",
+        sql: include_str!("../migrations/0006_grants_by_collection.sql"),
+    },
 ];
 
 /// The advisory lock key that serializes migrations ("tidings" in ASCII).

@@ -6,7 +6,7 @@ use tidings::{Error, ErrorKind, Result};
 
 /// The schema this build writes. Older files are migrated forward; a newer
 /// one is refused rather than misread.
-const VERSION: i64 = 4;
+const VERSION: i64 = 5;
 
 const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);
@@ -116,6 +116,12 @@ ALTER TABLE items ADD COLUMN patch_base INTEGER;
 ALTER TABLE items ADD COLUMN patch BLOB;
 ";
 
+/// Version 5: who a collection is delegated to, by index. Every change
+/// reads its collection's readers for the page prepared once for all its
+/// devices, and removing a collection deletes its grants: each scanned
+/// every delegation of every principal.
+const V5: &str = "CREATE INDEX grants_by_collection ON grants (collection);";
+
 /// Bytes per stored piece of a part: one range answer (48 KiB) touches at
 /// most two.
 pub(super) const PART_CHUNK: usize = 64 << 10;
@@ -136,21 +142,26 @@ fn upgrade(conn: &Connection) -> Result<()> {
     match version {
         0 => conn
             .execute_batch(&format!(
-                "{V1} {V2} {V3} {V4} PRAGMA user_version = {VERSION};"
+                "{V1} {V2} {V3} {V4} {V5} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage),
         // A version 1 file: add the part tables and split the parts of the
         // messages it holds, once, so every message is served by range.
         1 => {
-            conn.execute_batch(&format!("{V2} {V3} {V4} PRAGMA user_version = {VERSION};"))
-                .map_err(storage)?;
+            conn.execute_batch(&format!(
+                "{V2} {V3} {V4} {V5} PRAGMA user_version = {VERSION};"
+            ))
+            .map_err(storage)?;
             super::parts::split_stored_messages(conn)
         }
         2 => conn
-            .execute_batch(&format!("{V3} {V4} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!("{V3} {V4} {V5} PRAGMA user_version = {VERSION};"))
             .map_err(storage),
         3 => conn
-            .execute_batch(&format!("{V4} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!("{V4} {V5} PRAGMA user_version = {VERSION};"))
+            .map_err(storage),
+        4 => conn
+            .execute_batch(&format!("{V5} PRAGMA user_version = {VERSION};"))
             .map_err(storage),
         VERSION => Ok(()),
         _ => Err(Error::new(
@@ -187,6 +198,7 @@ mod tests {
                 .conn
                 .execute_batch(
                     "DROP INDEX collections_by_owner;
+                     DROP INDEX grants_by_collection;
                      ALTER TABLE items DROP COLUMN patch;
                      ALTER TABLE items DROP COLUMN patch_base;
                      PRAGMA user_version = 2;",
@@ -204,6 +216,29 @@ mod tests {
             )
             .expect("plan");
         assert!(plan.contains("collections_by_owner"), "{plan}");
+    }
+
+    #[test]
+    fn a_version_4_file_gets_the_grants_index_and_the_readers_query_uses_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v4.db");
+        {
+            let store = SqliteStore::open(&path, Durability::Process).expect("new");
+            store
+                .conn
+                .execute_batch("DROP INDEX grants_by_collection; PRAGMA user_version = 4;")
+                .expect("downgraded");
+        }
+        let store = SqliteStore::open(&path, Durability::Process).expect("upgraded");
+        let plan: String = store
+            .conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT principal, rights FROM grants WHERE collection = 1",
+                [],
+                |row| row.get(3),
+            )
+            .expect("plan");
+        assert!(plan.contains("grants_by_collection"), "{plan}");
     }
 
     #[test]
@@ -238,7 +273,8 @@ mod tests {
             store
                 .conn
                 .execute_batch(
-                    "ALTER TABLE items DROP COLUMN patch;
+                    "DROP INDEX grants_by_collection;
+                     ALTER TABLE items DROP COLUMN patch;
                      ALTER TABLE items DROP COLUMN patch_base;
                      PRAGMA user_version = 3;",
                 )
