@@ -225,6 +225,7 @@ Content-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding
                 .execute_batch(
                     "DROP TABLE parts; DROP TABLE part_chunks;
                      DROP INDEX collections_by_owner;
+                     DROP INDEX grants_by_collection;
                      ALTER TABLE items DROP COLUMN patch;
                      ALTER TABLE items DROP COLUMN patch_base;
                      PRAGMA user_version = 1;",
@@ -237,7 +238,7 @@ Content-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding
             .conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .expect("version");
-        assert_eq!(version, 4);
+        assert_eq!(version, 5);
         assert!(
             store.item(inbox, id).expect("readable").is_some(),
             "mail kept"
