@@ -16,7 +16,8 @@
 //! - lines outside any VEVENT or VTIMEZONE (the calendar's own properties,
 //!   VTODOs, VJOURNALs, text after the end) are not judged;
 //! - a malformed line of an unknown property is dropped, as the strict
-//!   parser drops it, and its line number is reported.
+//!   parser drops it, and its line number is reported when it was left out
+//!   of what is imported (not when its whole event was superseded).
 
 use std::collections::HashMap;
 
@@ -26,7 +27,7 @@ use super::line::lex;
 use super::parse;
 use super::tree::dropped;
 use crate::error::{Error, ErrorKind, Result};
-use crate::proto::{CalendarEvent, CalendarItem};
+use crate::proto::{CalendarEvent, CalendarItem, CalendarTime};
 
 /// Deepest nesting inside one VEVENT (the strict parser allows 16 in all).
 const MAX_DEPTH: usize = 15;
@@ -61,8 +62,10 @@ pub struct PerEvent {
     /// The 1-based input lines dropped from what was read, in order: each
     /// a malformed line of an `X-` or other property RFC 5545 and RFC 7986
     /// do not define (Apple's `X-APPLE-RADIUS=49.9`), or a line an exporter
-    /// forgot to fold, which reads as one. Only lines of events read (and
-    /// of the VTIMEZONEs they use) are counted; a refused event's are not.
+    /// forgot to fold, which reads as one. Only lines of the event versions
+    /// kept (and of the VTIMEZONEs of events read) are counted: a refused
+    /// event's are not, nor those of a version a later one superseded
+    /// (that version is counted in `superseded`, whole).
     pub dropped_lines: Vec<usize>,
 }
 
@@ -164,10 +167,11 @@ pub fn calendar_items_per_event(text: &str, calendar_id: u64) -> Result<PerEvent
         event_text.push_str("END:VCALENDAR\r\n");
         match parse::items(&event_text, calendar_id) {
             Ok(items) => {
+                // One VEVENT reads as one event: its lines go with it.
+                let mut own = Some(dropped_lines(&lines, chunk).collect());
                 for item in items {
-                    out.superseded += merged.add(item);
+                    out.superseded += merged.add(item, own.take().unwrap_or_default());
                 }
-                out.dropped_lines.extend(dropped_lines(&lines, chunk));
                 for index in used {
                     if let (Some(counted), Some((_, _, zone))) =
                         (zones_counted.get_mut(index), zones.get(index))
@@ -186,7 +190,9 @@ pub fn calendar_items_per_event(text: &str, calendar_id: u64) -> Result<PerEvent
             }
         }
     }
-    out.items = merged.finish();
+    let (items, kept_lines) = merged.finish();
+    out.items = items;
+    out.dropped_lines.extend(kept_lines);
     out.dropped_lines.sort_unstable();
     Ok(out)
 }
@@ -374,65 +380,97 @@ struct Merged {
     by_uid: HashMap<String, CalendarItem>,
     /// TZIDs in file order: each item lists its zones in this order.
     zone_order: Vec<String>,
+    /// The dropped lines of each event version held, by UID, then by
+    /// RECURRENCE-ID (`None` for the master).
+    dropped: HashMap<String, Vec<VersionLines>>,
 }
+
+/// An event version's RECURRENCE-ID and the lines dropped from it.
+type VersionLines = (Option<CalendarTime>, Vec<usize>);
 
 /// SEQUENCE, then DTSTAMP (UTC, so its text orders as its time).
 fn version(event: &CalendarEvent) -> (u32, &str) {
     (event.sequence, event.dtstamp.as_str())
 }
 
-/// Puts `new` in `slot` unless `slot` holds a later version; returns 1 when
-/// one of the two was superseded.
-fn keep_latest(slot: &mut CalendarEvent, new: CalendarEvent) -> usize {
-    if version(&new) >= version(slot) {
+/// Puts `new` in `slot` unless `slot` holds a later version; returns
+/// whether `new` was kept (one of the two is superseded either way).
+fn keep_latest(slot: &mut CalendarEvent, new: CalendarEvent) -> bool {
+    let newer = version(&new) >= version(slot);
+    if newer {
         *slot = new;
     }
-    1
+    newer
 }
 
 impl Merged {
-    /// Adds an item read from one VEVENT; returns how many versions were superseded.
-    fn add(&mut self, item: CalendarItem) -> usize {
-        let Some(uid) = item
-            .master
-            .iter()
-            .chain(&item.overrides)
-            .next()
-            .map(|e| e.uid.clone())
-        else {
+    /// Adds an item read from one VEVENT, whose dropped lines are
+    /// `dropped`; returns how many versions were superseded.
+    fn add(&mut self, item: CalendarItem, dropped: Vec<usize>) -> usize {
+        let Some(first) = item.master.iter().chain(&item.overrides).next() else {
             return 0;
         };
+        let uid = first.uid.clone();
+        // The item's dropped lines go with its (first) event: they replace
+        // those of a version it supersedes, and are forgotten when a later
+        // version is held.
+        let recurrence = first.recurrence_id.clone();
         let Some(held) = self.by_uid.get_mut(&uid) else {
+            self.dropped
+                .insert(uid.clone(), vec![(recurrence, dropped)]);
             self.order.push(uid.clone());
             self.by_uid.insert(uid, item);
             return 0;
         };
         let mut superseded = 0;
+        let mut first_kept = None;
         for zone in item.timezones {
             if !held.timezones.iter().any(|z| z.tzid == zone.tzid) {
                 held.timezones.push(zone);
             }
         }
         if let Some(master) = item.master {
-            match held.master.as_mut() {
-                Some(slot) => superseded += keep_latest(slot, master),
-                None => held.master = Some(master),
-            }
+            let kept = match held.master.as_mut() {
+                Some(slot) => {
+                    superseded += 1;
+                    keep_latest(slot, master)
+                }
+                None => {
+                    held.master = Some(master);
+                    true
+                }
+            };
+            first_kept.get_or_insert(kept);
         }
         for instance in item.overrides {
             let same = held
                 .overrides
                 .iter_mut()
                 .find(|o| o.recurrence_id == instance.recurrence_id);
-            match same {
-                Some(slot) => superseded += keep_latest(slot, instance),
-                None => held.overrides.push(instance),
+            let kept = match same {
+                Some(slot) => {
+                    superseded += 1;
+                    keep_latest(slot, instance)
+                }
+                None => {
+                    held.overrides.push(instance);
+                    true
+                }
+            };
+            first_kept.get_or_insert(kept);
+        }
+        if first_kept == Some(true) {
+            let versions = self.dropped.entry(uid).or_default();
+            match versions.iter_mut().find(|(r, _)| *r == recurrence) {
+                Some((_, lines)) => *lines = dropped,
+                None => versions.push((recurrence, dropped)),
             }
         }
         superseded
     }
 
-    fn finish(mut self) -> Vec<CalendarItem> {
+    /// The items, and the dropped lines of the event versions they hold.
+    fn finish(mut self) -> (Vec<CalendarItem>, Vec<usize>) {
         let by_uid = &mut self.by_uid;
         let mut items: Vec<CalendarItem> = self
             .order
@@ -444,7 +482,8 @@ impl Merged {
         for item in &mut items {
             item.timezones.sort_by_key(|z| position(&z.tzid));
         }
-        items
+        let dropped = self.dropped.into_values().flatten();
+        (items, dropped.flat_map(|(_, lines)| lines).collect())
     }
 }
 

@@ -226,3 +226,23 @@ fn dropped_lines_are_counted_with_their_numbers() {
     let master = read.items[0].master.as_ref().expect("master");
     assert_eq!(master.description, "first line");
 }
+
+#[test]
+fn a_superseded_versions_dropped_lines_are_not_counted() {
+    // Version 1 of "a" has a malformed extension line; version 2 replaces
+    // it whole, so nothing of version 1 is in what is imported. Then "b":
+    // the later copy comes first, so the earlier copy's line is not kept.
+    let text = calendar(&format!(
+        "{}{}{}{}",
+        event("a", "SEQUENCE:1\r\nX-APPLE-RADIUS=1\r\n"),
+        event("a", "SEQUENCE:2\r\nSUMMARY:kept\r\n"),
+        event("b", "SEQUENCE:3\r\nX-APPLE-RADIUS=3\r\n"),
+        event("b", "SEQUENCE:2\r\nX-APPLE-RADIUS=2\r\n"),
+    ));
+    let read = calendar_items_per_event(&text, 1).expect("calendar");
+    assert_eq!(read.superseded, 2);
+    assert!(read.problems.is_empty(), "{:?}", read.problems);
+    // Only event b's SEQUENCE:3 copy: 3 calendar lines, 7 + 7 of a, then
+    // its sixth line.
+    assert_eq!(read.dropped_lines, [23], "{text}");
+}
