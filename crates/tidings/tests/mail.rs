@@ -412,3 +412,33 @@ fn inline_uuencode_in_plain_text_is_an_attachment_not_preview() {
     assert_eq!(mail.preview, "begin 644 plans\nwe meet at noon\nend");
     assert!(mail.attachments.is_empty());
 }
+
+#[test]
+fn a_multipart_without_boundary_serves_the_size_it_lists_as_it_always_did() {
+    // Latin-1 text in a multipart with no boundary: what part_bytes served
+    // for this part id before it became a body part (the bytes as sent) is
+    // what it still serves, at the listed size, so a download resumed by
+    // range across an upgrade joins up. Bytes that are not UTF-8 cannot be
+    // a text body part; they stay an attachment and the text is previewed.
+    let head = "From: a@ex.org\r\nSubject: no boundary\r\nMIME-Version: 1.0\r\n\
+                Content-Type: multipart/mixed; charset=iso-8859-1\r\n\r\n";
+    let body = b"Gr\xfc\xdfe aus M\xfcnchen\r\n";
+    let raw = [head.as_bytes(), body].concat();
+    let mail = mail_item_from_message(&raw, &MailItemOptions::default()).expect("converts");
+    assert!(mail.body_parts.is_empty(), "{:?}", mail.body_parts);
+    let [part] = &mail.attachments[..] else {
+        panic!("one attachment: {:?}", mail.attachments);
+    };
+    assert_eq!(part.content_type, "application/octet-stream");
+    let bytes = part_bytes(&raw, part.part_id).expect("bytes");
+    assert_eq!(bytes, body);
+    assert_eq!(part.size, bytes.len() as u64);
+    assert_eq!(mail.preview, "Grüße aus München");
+    let mut kept = Vec::new();
+    for_each_part(&raw, |id, bytes| {
+        kept.push((id, bytes.to_vec()));
+        Ok(())
+    })
+    .expect("parts");
+    assert_eq!(kept, [(part.part_id, body.to_vec())]);
+}

@@ -31,9 +31,11 @@
 //! HTML part shown as the message's text or HTML view) or an attachment
 //! (everything else, inline images and named text parts after the first
 //! included); an attached message is one attachment whose own parts are not
-//! numbered. A multipart without a boundary is read as one text part. A
-//! file uuencoded inside a plain-text body is an attachment too, numbered
-//! after the last MIME part, and left out of the preview.
+//! numbered. A multipart without a boundary is read as one text part,
+//! served as it was before it was one (its bytes as sent: when they are not
+//! UTF-8 it stays an attachment). A file uuencoded inside a plain-text body
+//! is an attachment too, numbered after the last MIME part, and left out of
+//! the preview.
 
 mod charset;
 mod headers;

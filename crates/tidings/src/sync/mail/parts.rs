@@ -19,9 +19,13 @@
 //!   disposition says. mail-parser judges by Content-Type `name` only, so
 //!   `Content-Disposition: inline; filename="notes.txt"` lost its name.
 //!   The first part stays the body (a body part has no name to keep).
-//! - A multipart without a boundary parameter cannot be split: its whole
-//!   body is one `text/plain` body part, so its text is shown, rather than
-//!   an attachment of type multipart that no client opens.
+//! - A multipart without a boundary parameter (or whose boundary is not in
+//!   its body) cannot be split: its whole body is one `text/plain` body
+//!   part, so its text is shown, rather than an attachment of type
+//!   multipart that no client opens. It is served as it always was (the
+//!   bytes as sent, or the text when the boundary is missing); when those
+//!   bytes are not its UTF-8 text (another charset, invalid UTF-8) it stays
+//!   an attachment, `application/octet-stream`, and its text is previewed.
 //!
 //! A file uuencoded inside a plain-text body part (`begin 644 name` … `end`,
 //! as mailers wrote before MIME) is also an attachment, under the name on
@@ -54,7 +58,8 @@ pub(super) fn body_part_ids(message: &Message<'_>) -> Vec<u32> {
     ids.dedup();
     ids.retain(|&id| {
         part(message, id).is_some_and(|p| {
-            matches!(p.body, PartType::Text(_) | PartType::Html(_)) || is_unsplit_multipart(p)
+            matches!(p.body, PartType::Text(_) | PartType::Html(_))
+                || (is_unsplit_multipart(p) && served_as_text(p))
         })
     });
     ids
@@ -124,6 +129,28 @@ pub(super) fn is_unsplit_multipart(part: &MessagePart<'_>) -> bool {
         && part
             .content_type()
             .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"))
+}
+
+/// Whether the bytes served for a multipart read whole are its text as
+/// UTF-8, so that it can be a `text/plain` body part.
+///
+/// A part id must stand for the same bytes in every version (stores
+/// re-parse the message on each fetch, against the `size` listed when the
+/// item was stored), and such a part was served as mail-parser reads it
+/// before it was a body part: as text when its boundary is missing from
+/// its body, as the bytes sent when it has no boundary parameter. Those
+/// bytes are still what is served; they are its text unless they are not
+/// UTF-8 or its charset converts them. Then the part stays the attachment
+/// it was (typed `application/octet-stream`, the bytes being in a charset
+/// the listing cannot name) and its text is in the preview only.
+fn served_as_text(part: &MessagePart<'_>) -> bool {
+    match &part.body {
+        PartType::Text(_) => true,
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
+            uudecoded(part).is_none() && unsplit_text(part).as_bytes() == bytes.as_ref()
+        }
+        PartType::Html(_) | PartType::Message(_) | PartType::Multipart(_) => false,
+    }
 }
 
 /// The text of a multipart read whole: its decoded bytes in the charset
@@ -272,13 +299,9 @@ pub(super) fn without_pasted_files(text: &str) -> Cow<'_, str> {
     Cow::Owned(kept)
 }
 
+/// What `part` is served as; a multipart read whole is served as
+/// mail-parser reads it, as it always was (see [`served_as_text`]).
 fn content<'a>(message: &'a Message<'a>, part: &'a MessagePart<'a>) -> Option<Cow<'a, [u8]>> {
-    if is_unsplit_multipart(part) {
-        return Some(match unsplit_text(part) {
-            Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
-            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
-        });
-    }
     match &part.body {
         PartType::Text(text) | PartType::Html(text) => Some(Cow::Borrowed(text.as_bytes())),
         PartType::Binary(bytes) | PartType::InlineBinary(bytes) => match uudecoded(part) {
@@ -359,7 +382,11 @@ fn decoded_len(message: &Message<'_>, part: &MessagePart<'_>) -> u64 {
 /// from what mail-parser made of the part (RFC 2045 defaults).
 fn mime_type(part: &MessagePart<'_>) -> String {
     if is_unsplit_multipart(part) {
-        return "text/plain".to_owned();
+        return match served_as_text(part) {
+            true => "text/plain",
+            false => "application/octet-stream",
+        }
+        .to_owned();
     }
     if let Some(ct) = part.content_type() {
         let full = match ct.subtype() {
