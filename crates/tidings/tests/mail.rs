@@ -413,6 +413,56 @@ fn inline_uuencode_in_plain_text_is_an_attachment_not_preview() {
     assert!(mail.attachments.is_empty());
 }
 
+/// Three files uuencoded as `uuencode` writes them: name, then block.
+const FIRST: &str = "begin 644 first.txt\n+9FER<W0@9FEL90H`\n`\nend\n";
+const SECOND: &str = "begin 644 second.txt\n'<V5C;VYD\"@``\n`\nend\n";
+const THIRD: &str = "begin 644 third.txt\n*=&AI<F0@;VYE\"@``\n`\nend\n";
+
+fn pasted(mail: &MailItem) -> Vec<(u32, &str)> {
+    let files = mail.attachments.iter().filter(|a| a.part_id > 3);
+    files.map(|a| (a.part_id, a.filename.as_str())).collect()
+}
+
+#[test]
+fn pasted_file_ids_follow_the_mime_parts_in_order_whatever_the_parts_are() {
+    // Parts 1 and 3 are the body, part 2 is a named file: each text leaf
+    // holds a block, and the blocks are 4, 5 and 6 in MIME order. Stores
+    // serve these ids by parsing the message again, so they are pinned:
+    // how a text part is judged body or file must not move them.
+    let raw = format!(
+        "From: a@ex.org\nSubject: files\nMIME-Version: 1.0\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\n\n\
+         --b\nContent-Type: text/plain\n\nsee attached\n\n{FIRST}\
+         --b\nContent-Type: text/plain\nContent-Disposition: inline; filename=\"notes.txt\"\n\n\
+         {SECOND}\
+         --b\nContent-Type: text/plain\n\nand this\n\n{THIRD}--b--\n"
+    );
+    let mail = item(&raw);
+    let body: Vec<u32> = mail.body_parts.iter().map(|p| p.part_id).collect();
+    assert_eq!(body, [1, 3]);
+    assert_eq!(
+        pasted(&mail),
+        [(4, "first.txt"), (5, "second.txt"), (6, "third.txt")]
+    );
+    let served: Vec<Vec<u8>> = (4..=6)
+        .map(|id| part_bytes(raw.as_bytes(), id).expect("bytes"))
+        .collect();
+    assert_eq!(served, [&b"first file\n"[..], b"second\n", b"third one\n"]);
+    for file in mail.attachments.iter().filter(|a| a.part_id > 3) {
+        assert_eq!(file.size, served[file.part_id as usize - 4].len() as u64);
+    }
+    let mut kept = Vec::new();
+    for_each_part(raw.as_bytes(), |id, bytes| {
+        kept.push((id, bytes.len()));
+        Ok(())
+    })
+    .expect("parts");
+    let files: Vec<(u32, usize)> = kept.iter().copied().filter(|(id, _)| *id > 3).collect();
+    assert_eq!(files, [(4, 11), (5, 7), (6, 10)]);
+    assert_eq!(kept.len(), 6);
+    assert_eq!(mail.preview, "see attached\n\nand this");
+}
+
 #[test]
 fn a_multipart_without_boundary_serves_the_size_it_lists_as_it_always_did() {
     // Latin-1 text in a multipart with no boundary: what part_bytes served
@@ -441,4 +491,27 @@ fn a_multipart_without_boundary_serves_the_size_it_lists_as_it_always_did() {
     })
     .expect("parts");
     assert_eq!(kept, [(part.part_id, body.to_vec())]);
+}
+
+#[test]
+fn a_multipart_whose_boundary_is_missing_previews_without_pasted_files() {
+    // The boundary is declared but never found: the body is read as text,
+    // the block in it is an attachment, and so not in the preview.
+    let raw = format!(
+        "From: a@ex.org\nSubject: lost boundary\nMIME-Version: 1.0\n\
+         Content-Type: multipart/mixed; boundary=\"nowhere\"\n\n\
+         see attached\n\n{FIRST}\nregards\n"
+    );
+    let mail = item(&raw);
+    let body: Vec<u32> = mail.body_parts.iter().map(|p| p.part_id).collect();
+    assert_eq!(body, [0]);
+    let files: Vec<(u32, &str)> = mail
+        .attachments
+        .iter()
+        .map(|a| (a.part_id, a.filename.as_str()))
+        .collect();
+    assert_eq!(files, [(1, "first.txt")]);
+    assert_eq!(mail.preview, "see attached\n\nregards");
+    let text = part_bytes(raw.as_bytes(), 0).expect("bytes");
+    assert_eq!(mail.body_parts[0].size, text.len() as u64);
 }

@@ -33,9 +33,9 @@
 //! included); an attached message is one attachment whose own parts are not
 //! numbered. A multipart without a boundary is read as one text part,
 //! served as it was before it was one (its bytes as sent: when they are not
-//! UTF-8 it stays an attachment). A file uuencoded inside a plain-text body
-//! is an attachment too, numbered after the last MIME part, and left out of
-//! the preview.
+//! UTF-8 it stays an attachment). A file uuencoded inside plain text (any
+//! text leaf, body or not) is an attachment too, numbered after the last
+//! MIME part, and left out of the preview.
 
 mod charset;
 mod headers;
@@ -48,6 +48,7 @@ pub use outgoing::{MAX_ADDRESS_BYTES, check_address, check_media_type, header_te
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 
 use mail_parser::decoders::html::html_to_text;
 use mail_parser::{Message, MessageParser, PartType};
@@ -151,16 +152,21 @@ pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>)
                 .into_iter()
                 .map(|a| a.part_id),
         );
-    // MIME parts by id; pasted files, numbered after them, decoded once.
+    // MIME parts by id; pasted files, numbered after them, decoded once
+    // and one at a time.
     for id in ids.filter(|&id| parts::part(&message, id).is_some()) {
         if let Some(bytes) = parts::decoded_bytes(&message, id) {
             each(id, &bytes)?;
         }
     }
-    for file in parts::pasted_files(&message, &body_ids) {
-        each(file.part_id, &file.decoded.bytes)?;
-    }
-    Ok(())
+    let failed = parts::each_pasted_file(&message, |id, block| {
+        let bytes = uuencode::decode(block.as_bytes()).map(|d| d.bytes);
+        match each(id, bytes.as_deref().unwrap_or_default()) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(error) => ControlFlow::Break(error),
+        }
+    });
+    failed.map_or(Ok(()), Err)
 }
 
 /// `raw` without a leading UTF-8 byte-order mark (some Windows tools write
@@ -236,17 +242,66 @@ fn preview_of(message: &Message<'_>, max: usize) -> (String, bool) {
         let Some(part) = parts::part(message, id) else {
             continue;
         };
-        let text = match &part.body {
-            _ if parts::is_unsplit_multipart(part) => parts::unsplit_text(part),
-            PartType::Text(text) => parts::without_pasted_files(text),
-            PartType::Html(html) => Cow::Owned(html_to_text(html)),
-            _ => continue,
+        // Plain text (a multipart read whole included) without the files
+        // pasted into it, which are attachments.
+        let pushed = match (parts::plain_text(part), &part.body) {
+            (Some(text), _) => preview.push_part(&parts::without_pasted_files(&text)),
+            (None, PartType::Html(html)) => preview.push_part(&html_to_text(html)),
+            (None, _) => continue,
         };
-        if !preview.push_part(&text) {
+        if !pushed {
             break;
         }
     }
     preview.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plain-text mail with `files` uuencoded files pasted into it.
+    fn with_pasted(files: usize) -> Vec<u8> {
+        let mut raw = String::from("From: a@ex.org\r\nSubject: files\r\n\r\nsee below\r\n");
+        for n in 0..files {
+            raw.push_str(&format!("begin 644 f{n}.txt\r\n#86)C\r\n`\r\nend\r\n"));
+        }
+        raw.into_bytes()
+    }
+
+    fn decodes(run: impl FnOnce()) -> usize {
+        let before = uuencode::DECODES.with(std::cell::Cell::get);
+        run();
+        uuencode::DECODES.with(std::cell::Cell::get) - before
+    }
+
+    #[test]
+    fn pasted_files_are_listed_undecoded_and_decoded_one_at_a_time() {
+        let raw = with_pasted(3);
+        let mut item = None;
+        let listing =
+            decodes(|| item = mail_item_from_message(&raw, &MailItemOptions::default()).ok());
+        let item = item.expect("converts");
+        let files: Vec<(u32, u64)> = item
+            .attachments
+            .iter()
+            .map(|a| (a.part_id, a.size))
+            .collect();
+        assert_eq!(files, [(1, 3), (2, 3), (3, 3)]);
+        assert_eq!(listing, 0, "the listing decodes no file");
+        let mut bytes = Vec::new();
+        assert_eq!(decodes(|| bytes = part_bytes(&raw, 2).expect("bytes")), 1);
+        assert_eq!(bytes, b"abc");
+        let mut seen = 0;
+        let walk = decodes(|| {
+            for_each_part(&raw, |_, _| {
+                seen += 1;
+                Ok(())
+            })
+            .expect("parts");
+        });
+        assert_eq!((seen, walk), (4, 3), "each file decoded once");
+    }
 }
 
 #[cfg(all(test, feature = "full-charsets"))]

@@ -27,14 +27,19 @@
 //!   bytes are not its UTF-8 text (another charset, invalid UTF-8) it stays
 //!   an attachment, `application/octet-stream`, and its text is previewed.
 //!
-//! A file uuencoded inside a plain-text body part (`begin 644 name` … `end`,
-//! as mailers wrote before MIME) is also an attachment, under the name on
-//! its `begin` line; such files are numbered after the last MIME part, in
-//! order, so their ids too depend only on the message bytes. The body part
-//! still holds the block as sent; the preview leaves it out.
+//! A file uuencoded inside plain text (`begin 644 name` … `end`, as mailers
+//! wrote before MIME) is also an attachment, under the name on its `begin`
+//! line. Every leaf read as plain text is scanned, in part order, whether
+//! it is a body part or a named file, and the files found are numbered
+//! after the last MIME part, in order: their ids depend only on the MIME
+//! structure and text, not on how parts are judged body or attachment. The
+//! part still holds the block as sent; the preview leaves it out. Listing
+//! such a file reads its size from its lines' count characters; only a
+//! fetch decodes it, and only it.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
@@ -217,19 +222,28 @@ pub(super) fn attachments(message: &Message<'_>, body_ids: &[u32]) -> Vec<Attach
                 _ => None,
             },
         })
-        .chain(pasted_files(message, body_ids).into_iter().map(|file| {
-            let size = u64::try_from(file.decoded.bytes.len()).unwrap_or(u64::MAX);
-            Attachment {
-                part_id: file.part_id,
-                filename: readable_name(file.decoded.name.as_deref().unwrap_or_default()),
-                content_type: "application/octet-stream".to_owned(),
-                size,
-                content_id: String::new(),
-                inline: false,
-                nested_headers: None,
-            }
-        }))
+        .chain(pasted_files(message))
         .collect()
+}
+
+/// The files uuencoded into plain text, listed from their `begin` lines and
+/// their lines' lengths, not decoded.
+fn pasted_files(message: &Message<'_>) -> Vec<Attachment> {
+    let mut files = Vec::new();
+    each_pasted_file(message, |part_id, block| {
+        let (name, size) = uuencode::summary(block.as_bytes()).unwrap_or_default();
+        files.push(Attachment {
+            part_id,
+            filename: readable_name(name.as_deref().unwrap_or_default()),
+            content_type: "application/octet-stream".to_owned(),
+            size: u64::try_from(size).unwrap_or(u64::MAX),
+            content_id: String::new(),
+            inline: false,
+            nested_headers: None,
+        });
+        ControlFlow::<()>::Continue(())
+    });
+    files
 }
 
 /// The decoded bytes of a leaf part: text and HTML as UTF-8 (converted from
@@ -240,47 +254,56 @@ pub(super) fn attachments(message: &Message<'_>, body_ids: &[u32]) -> Vec<Attach
 pub(super) fn decoded_bytes<'a>(message: &'a Message<'a>, part_id: u32) -> Option<Cow<'a, [u8]>> {
     match part(message, part_id) {
         Some(part) => content(message, part),
-        None => pasted_files(message, &body_part_ids(message))
-            .into_iter()
-            .find(|file| file.part_id == part_id)
-            .map(|file| Cow::Owned(file.decoded.bytes)),
+        // Only the block asked for is decoded.
+        None => each_pasted_file(message, |id, block| match id == part_id {
+            true => ControlFlow::Break(uuencode::decode(block.as_bytes())),
+            false => ControlFlow::Continue(()),
+        })
+        .flatten()
+        .map(|file| Cow::Owned(file.bytes)),
     }
 }
 
-/// A file uuencoded inside a plain-text body part.
-pub(super) struct PastedFile {
-    /// Its id, after the last MIME part's.
-    pub(super) part_id: u32,
-    /// Its name and bytes.
-    pub(super) decoded: uuencode::Decoded,
-}
-
-/// The files uuencoded inside the plain-text body parts `body_ids`, in order.
-pub(super) fn pasted_files(message: &Message<'_>, body_ids: &[u32]) -> Vec<PastedFile> {
-    let mut files = Vec::new();
-    let Ok(mut next) = u32::try_from(message.parts.len()) else {
-        return files;
-    };
-    for &id in body_ids {
-        let Some(PartType::Text(text)) = part(message, id).map(|p| &p.body) else {
+/// Calls `each(part_id, block)` for every file uuencoded into plain text
+/// (see the module documentation), in id order, until `each` breaks.
+///
+/// The ids are a promise kept across versions (stores re-parse the message
+/// to serve a part id handed out long ago), so they depend only on the
+/// MIME structure and text: every leaf read as plain text ([`plain_text`])
+/// is scanned in part order, whether it is a body part or an attachment,
+/// and the blocks are numbered from the number of MIME parts on. Nothing
+/// is decoded here.
+pub(super) fn each_pasted_file<B>(
+    message: &Message<'_>,
+    mut each: impl FnMut(u32, &str) -> ControlFlow<B>,
+) -> Option<B> {
+    let mut next = u32::try_from(message.parts.len()).ok()?;
+    for part in &message.parts {
+        let Some(text) = plain_text(part) else {
             continue;
         };
-        for range in uuencode::blocks_in_text(text) {
-            let block = text.get(range).unwrap_or_default();
-            let Some(decoded) = uuencode::decode(block.as_bytes()) else {
-                continue;
-            };
-            files.push(PastedFile {
-                part_id: next,
-                decoded,
-            });
-            let Some(after) = next.checked_add(1) else {
-                return files;
-            };
-            next = after;
+        for range in uuencode::blocks_in_text(&text) {
+            if let ControlFlow::Break(done) = each(next, text.get(range).unwrap_or_default()) {
+                return Some(done);
+            }
+            next = next.checked_add(1)?;
         }
     }
-    files
+    None
+}
+
+/// The text of a leaf read as plain text: a text part that is not HTML
+/// (as mail-parser reads `text/plain`, other `text/` types and a multipart
+/// whose boundary is not in its body) and a multipart read whole for want
+/// of a boundary ([`unsplit_text`]); `None` for any other part.
+pub(super) fn plain_text<'a>(part: &'a MessagePart<'a>) -> Option<Cow<'a, str>> {
+    if is_unsplit_multipart(part) {
+        return Some(unsplit_text(part));
+    }
+    match &part.body {
+        PartType::Text(text) => Some(Cow::Borrowed(text.as_ref())),
+        _ => None,
+    }
 }
 
 /// `text` without the uuencoded files pasted into it.

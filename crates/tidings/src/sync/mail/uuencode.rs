@@ -35,28 +35,49 @@ pub(super) struct Decoded {
 /// Decodes the first uuencoded block of `body`; `None` when there is no
 /// `begin` line (the part is then served as it is).
 pub(super) fn decode(body: &[u8]) -> Option<Decoded> {
+    #[cfg(test)]
+    DECODES.with(|n| n.set(n.get() + 1));
+    let (name, lines) = data_lines(body)?;
+    let mut bytes = Vec::with_capacity(body.len() / 4 * 3);
+    for (count, data) in lines {
+        decode_line(data, count, &mut bytes);
+    }
+    Some(Decoded { name, bytes })
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many blocks [`decode`] decoded on this thread: tests check that
+    /// listing decodes none and a fetch only the block it serves.
+    pub(super) static DECODES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The name and decoded length of the first uuencoded block of `body`, as
+/// [`decode`] would give them, read from the lines' count characters and
+/// lengths without decoding; `None` when there is no `begin` line.
+pub(super) fn summary(body: &[u8]) -> Option<(Option<String>, usize)> {
+    let (name, lines) = data_lines(body)?;
+    let len = lines.map(|(count, data)| line_len(data.len(), count)).sum();
+    Some((name, len))
+}
+
+/// A data line's byte count and its characters after the count character.
+type DataLine<'a> = (usize, &'a [u8]);
+
+/// The name on the first `begin` line of `body`, and the data lines after
+/// it up to `end` or the zero-length line, each as its byte count and its
+/// characters after the count character.
+fn data_lines(body: &[u8]) -> Option<(Option<String>, impl Iterator<Item = DataLine<'_>>)> {
     let mut lines = body
         .split(|&b| b == b'\n')
         .map(|line| line.strip_suffix(b"\r").unwrap_or(line));
     let name = lines.by_ref().find_map(begin_line)?;
-    let mut bytes = Vec::with_capacity(body.len() / 4 * 3);
-    for line in lines {
-        if line
-            .strip_prefix(b"end")
-            .is_some_and(|rest| rest.iter().all(u8::is_ascii_whitespace))
-        {
-            break;
-        }
-        let Some((&count, data)) = line.split_first() else {
-            continue;
-        };
-        let count = usize::from(sextet(count));
-        if count == 0 {
-            break;
-        }
-        decode_line(data, count, &mut bytes);
-    }
-    Some(Decoded { name, bytes })
+    let data = lines
+        .take_while(|line| !is_end_line(line))
+        .filter_map(|line| line.split_first())
+        .map(|(&count, data)| (usize::from(sextet(count)), data))
+        .take_while(|&(count, _)| count != 0);
+    Some((name, data))
 }
 
 /// The byte ranges of the uuencoded blocks pasted into `text`, in order,
@@ -146,6 +167,15 @@ fn begin_line(line: &[u8]) -> Option<Option<String>> {
     Some((!name.is_empty()).then(|| name.to_owned()))
 }
 
+/// How many bytes [`decode_line`] appends for a line of `data_len`
+/// characters after a count of `count`: `count`, unless the line carries
+/// fewer groups of four than that needs (it is cut after the last group,
+/// at least one).
+fn line_len(data_len: usize, count: usize) -> usize {
+    let groups = count.div_ceil(3).min(data_len.div_ceil(4).max(1));
+    count.min(groups * 3)
+}
+
 /// Appends the `count` bytes encoded by one data line (four characters per
 /// three bytes; characters missing at the end count as zero bits).
 fn decode_line(data: &[u8], count: usize, out: &mut Vec<u8>) {
@@ -225,6 +255,37 @@ mod tests {
         ] {
             assert_eq!(blocks_in_text(prose), [], "{prose:?}");
         }
+    }
+
+    #[test]
+    fn the_summary_gives_the_name_and_length_decode_gives() {
+        let mut blocks: Vec<Vec<u8>> = vec![
+            b"begin 644 notes.txt\n20V%T\"DAE;&QO+\"!W;W)L9\"$*\n`\nend\n".to_vec(),
+            b"begin 600 a.bin\r\n#86)C\r\n`\r\nend\r\n".to_vec(),
+            b"begin 644 x\nM86)C\nend\n".to_vec(),
+            b"begin 644 x\nM\n\n#86)C\n".to_vec(),
+            b"begin 644\n!\n\"86)C86)C86)C\nend\n".to_vec(),
+        ];
+        // Every count with every data length up to a full line and beyond.
+        for count in b' '..=b'`' {
+            for len in 0..=64 {
+                let mut block = b"begin 644 y\n".to_vec();
+                block.push(count);
+                block.extend(std::iter::repeat_n(b'A', len));
+                block.extend(b"\n`\nend\n");
+                blocks.push(block);
+            }
+        }
+        for block in &blocks {
+            let decoded = decode(block).expect("a block");
+            assert_eq!(
+                summary(block),
+                Some((decoded.name, decoded.bytes.len())),
+                "{:?}",
+                String::from_utf8_lossy(block)
+            );
+        }
+        assert_eq!(summary(b"no begin\n"), None);
     }
 
     #[test]
