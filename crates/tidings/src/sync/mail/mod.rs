@@ -132,7 +132,8 @@ pub fn part_bytes(raw: &[u8], part_id: u32) -> Result<Vec<u8>> {
 }
 
 /// Calls `each(part_id, bytes)` with the decoded bytes of every body part
-/// and attachment [`mail_item_from_message`] lists, in part order, parsing
+/// and attachment [`mail_item_from_message`] lists (body parts first, then
+/// attachments, then files pasted into text as uuencode), parsing
 /// `raw` once: how a store keeps parts apart at delivery, so that range
 /// fetches need not parse the message again.
 ///
