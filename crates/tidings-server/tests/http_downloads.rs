@@ -89,21 +89,22 @@ async fn a_stalled_download_is_cut_off() {
     let bundle = vec![7; BUNDLE];
     let (town, _web) = town_serving(&bundle).await;
     let mut stream = ask(&town, 16 << 10).await;
-    // Reads the start, then nothing for a while: the server fills the
-    // buffers and cannot move.
+    // Reads the start, then nothing: the server fills the buffers and
+    // cannot move. What it wrote counts for some periods; then its average
+    // falls below the floor (or the cap of ten deadlines is reached).
+    let asked = Instant::now();
     let mut head = vec![0; 8 << 10];
     let _ = stream.read(&mut head).await.expect("read");
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(12)).await;
     let mut rest = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
+    let read = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut rest)).await;
     assert!(read.is_ok(), "a stalled download held its connection");
     assert!(
         rest.len() < BUNDLE,
         "the stalled reader got the whole bundle ({} bytes)",
         rest.len()
     );
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(asked.elapsed() < Duration::from_secs(15));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

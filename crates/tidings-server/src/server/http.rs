@@ -8,11 +8,12 @@
 //! WebSocket by the handshake deadline, is dropped. A WebSocket upgrade
 //! carries the connection's slot on into the session.
 //!
-//! Past the deadline, a download in flight goes on while it moves at least
-//! [`MIN_DOWNLOAD_PER_PERIOD`] bytes per handshake deadline, for at most
-//! [`MAX_DOWNLOAD_PERIODS`] deadlines in all: the web app reaches a phone on
-//! a slow link, and a reader that stalls on purpose holds its slot for one
-//! period more. Such a connection no longer counts as a stranger (it
+//! Past the deadline, a download in flight goes on while it has moved, on
+//! average since it connected, at least [`MIN_DOWNLOAD_PER_PERIOD`] bytes
+//! per handshake deadline, for at most [`MAX_DOWNLOAD_PERIODS`] deadlines
+//! in all: the web app reaches a phone on a slow link, and a reader that
+//! stalls on purpose is cut once its average falls below that, or at the
+//! cap. Such a connection no longer counts as a stranger (it
 //! cannot become a session); it keeps its connection slot.
 
 use super::access::Backend;
@@ -221,7 +222,6 @@ async fn serve<B: Backend>(
             ours.stop_counting_as_stranger();
             let mut periods = 1;
             loop {
-                let before = sent.load(Ordering::Relaxed);
                 let waited = tokio::select! {
                     waited = tokio::time::timeout(patience, connection.as_mut()) => waited,
                     () = shared.shutdown.ordered() => break Ok(()),
@@ -229,8 +229,13 @@ async fn serve<B: Backend>(
                 periods += 1;
                 match waited {
                     Ok(served) => break served,
+                    // On average since it connected, not per period: the
+                    // kernel's buffers (megabytes) take a response in bursts,
+                    // so a steady slow reader can let a whole period pass
+                    // with nothing written.
                     Err(_) if periods < MAX_DOWNLOAD_PERIODS
-                        && sent.load(Ordering::Relaxed) - before >= MIN_DOWNLOAD_PER_PERIOD => {}
+                        && sent.load(Ordering::Relaxed)
+                            >= MIN_DOWNLOAD_PER_PERIOD * u64::from(periods) => {}
                     Err(_) => {
                         tracing::debug!(%peer, "HTTP connection outlived the handshake deadline");
                         break Ok(());
