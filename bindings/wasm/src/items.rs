@@ -66,6 +66,7 @@ fn attachment(a: &Attachment) -> JsValue {
         .text("contentId", &a.content_id)
         .flag("inline", a.inline)
         .maybe("nestedHeaders", a.nested_headers.as_ref().map(headers))
+        .text("charset", &a.charset)
         .done()
 }
 

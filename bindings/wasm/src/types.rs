@@ -42,7 +42,7 @@ export interface MailHeaders {
 export interface BodyPart {
   partId: number;
   contentType: string;
-  /** Decoded size in bytes. */
+  /** Size in bytes of the text in UTF-8. */
   size: number;
 }
 
@@ -56,6 +56,9 @@ export interface Attachment {
   inline: boolean;
   /** Headers of an attached message (message/rfc822). */
   nestedHeaders?: MailHeaders;
+  /** The charset a text file's Content-Type names ("" when none): the
+   * fetched bytes are the file as sent, in this charset. */
+  charset: string;
 }
 
 /** A mail as the device holds it: headers, a preview, the structure. */

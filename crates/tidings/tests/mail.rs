@@ -515,3 +515,79 @@ fn a_multipart_whose_boundary_is_missing_previews_without_pasted_files() {
     let text = part_bytes(raw.as_bytes(), 0).expect("bytes");
     assert_eq!(mail.body_parts[0].size, text.len() as u64);
 }
+
+#[test]
+fn a_text_attachment_is_served_as_the_file_sent() {
+    // A spreadsheet export in Windows-1252: the user gets the file back
+    // byte for byte (converted to UTF-8 it would no longer be the file,
+    // and without a charset its bytes were replaced), and the listing
+    // names the charset for a device that shows it. The body part stays
+    // UTF-8 text, as the device shows it.
+    let csv: &[u8] = b"Name;Stra\xdfe;Betrag\r\nM\xfcller;Hauptstra\xdfe 1;12 \x80\r\n";
+    let html: &[u8] = b"<p>Gr\xfc\xdfe</p>";
+    let raw = [
+        &b"From: Alice <alice@ex.org>\r\nSubject: export\r\nMIME-Version: 1.0\r\n\
+           Content-Type: multipart/mixed; boundary=b\r\n\r\n\
+           --b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\
+           Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=FC=DFe\r\n\
+           --b\r\nContent-Type: text/csv; charset=Windows-1252\r\n\
+           Content-Disposition: attachment; filename=\"a.csv\"\r\n\
+           Content-Transfer-Encoding: base64\r\n\r\n\
+           TmFtZTtTdHJh32U7QmV0cmFnDQpN/GxsZXI7\r\nSGF1cHRzdHJh32UgMTsxMiCADQo=\r\n\
+           --b\r\nContent-Type: text/csv\r\n\
+           Content-Disposition: attachment; filename=\"b.csv\"\r\n\
+           Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+           Name;Stra=DFe;Betrag\r\nM=FCller;Hauptstra=DFe 1;12 =80\r\n\r\n\
+           --b\r\nContent-Type: text/html; charset=iso-8859-1\r\n\
+           Content-Disposition: attachment; filename=\"c.html\"\r\n\
+           Content-Transfer-Encoding: 8bit\r\n\r\n"[..],
+        html,
+        b"\r\n--b--\r\n",
+    ]
+    .concat();
+    let mail = mail_item_from_message(&raw, &MailItemOptions::default()).expect("converts");
+    let [body] = &mail.body_parts[..] else {
+        panic!("one body part: {:?}", mail.body_parts);
+    };
+    assert_eq!(
+        part_bytes(&raw, body.part_id).expect("body"),
+        "Grüße".as_bytes()
+    );
+    assert_eq!(body.size, "Grüße".len() as u64);
+    let files: Vec<(&str, &str, &str)> = mail
+        .attachments
+        .iter()
+        .map(|a| {
+            (
+                a.filename.as_str(),
+                a.content_type.as_str(),
+                a.charset.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("a.csv", "text/csv", "windows-1252"),
+            ("b.csv", "text/csv", ""),
+            ("c.html", "text/html", "iso-8859-1"),
+        ]
+    );
+    let mut stored = std::collections::BTreeMap::new();
+    for_each_part(&raw, |id, bytes| {
+        stored.insert(id, bytes.to_vec());
+        Ok(())
+    })
+    .expect("parts");
+    for (attachment, sent) in mail.attachments.iter().zip([csv, csv, html]) {
+        let fetched = part_bytes(&raw, attachment.part_id).expect("file");
+        assert_eq!(fetched, sent, "{}", attachment.filename);
+        assert_eq!(
+            attachment.size,
+            sent.len() as u64,
+            "{}",
+            attachment.filename
+        );
+        assert_eq!(stored[&attachment.part_id], sent, "{}", attachment.filename);
+    }
+}

@@ -255,6 +255,7 @@ impl Cutter {
             self.text(&mut a.filename);
             self.text(&mut a.content_type);
             self.text(&mut a.content_id);
+            self.text(&mut a.charset);
             if let Some(h) = &mut a.nested_headers {
                 self.headers(h);
             }

@@ -113,8 +113,9 @@ pub fn mail_item_from_message(raw: &[u8], options: &MailItemOptions) -> Result<M
 /// The decoded bytes of the body part or attachment `part_id` of `raw`, as
 /// listed by [`mail_item_from_message`]; their length is the listed `size`.
 ///
-/// Text and HTML parts are UTF-8 (converted from their charset); other
-/// parts are decoded from their transfer encoding; an attached message is
+/// Body parts (text and HTML shown as the message) are UTF-8, converted
+/// from their charset; attachments, text files included, are the bytes as
+/// sent, decoded from their transfer encoding only; an attached message is
 /// its own RFC 5322 bytes.
 ///
 /// # Errors
@@ -156,7 +157,11 @@ pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>)
     // MIME parts by id; pasted files, numbered after them, decoded once
     // and one at a time.
     for id in ids.filter(|&id| parts::part(&message, id).is_some()) {
-        if let Some(bytes) = parts::decoded_bytes(&message, id) {
+        let role = match body_ids.binary_search(&id) {
+            Ok(_) => parts::Role::Body,
+            Err(_) => parts::Role::File,
+        };
+        if let Some(bytes) = parts::decoded_bytes_as(&message, id, role) {
             each(id, &bytes)?;
         }
     }

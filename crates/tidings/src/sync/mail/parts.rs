@@ -27,6 +27,12 @@
 //!   bytes are not its UTF-8 text (another charset, invalid UTF-8) it stays
 //!   an attachment, `application/octet-stream`, and its text is previewed.
 //!
+//! A body part's bytes are its text in UTF-8, converted from its charset,
+//! as the device shows it. An attachment's bytes are the file as sent,
+//! decoded from its transfer encoding only: a CSV file in Windows-1252
+//! comes back byte for byte, and its listing names the charset its
+//! Content-Type gives (`Attachment.charset`) for a device that shows it.
+//!
 //! A file uuencoded inside plain text (`begin 644 name` … `end`, as mailers
 //! wrote before MIME) is also an attachment, under the name on its `begin`
 //! line. Every leaf read as plain text is scanned, in part order, whether
@@ -42,7 +48,7 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use mail_parser::decoders::charsets::map::charset_decoder;
-use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
+use mail_parser::{Encoding, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use super::headers::headers;
 use super::uuencode;
@@ -187,7 +193,7 @@ pub(super) fn body_parts(message: &Message<'_>, body_ids: &[u32]) -> Vec<BodyPar
         .map(|(part_id, p)| BodyPart {
             part_id,
             content_type: mime_type(p),
-            size: decoded_len(message, p),
+            size: decoded_len(message, p, Role::Body),
         })
         .collect()
 }
@@ -210,7 +216,8 @@ pub(super) fn attachments(message: &Message<'_>, body_ids: &[u32]) -> Vec<Attach
             part_id,
             filename: filename(p),
             content_type: mime_type(p),
-            size: decoded_len(message, p),
+            charset: charset(p),
+            size: decoded_len(message, p, Role::File),
             content_id: p
                 .content_id()
                 .unwrap_or_default()
@@ -240,20 +247,35 @@ fn pasted_files(message: &Message<'_>) -> Vec<Attachment> {
             content_id: String::new(),
             inline: false,
             nested_headers: None,
+            charset: String::new(),
         });
         ControlFlow::<()>::Continue(())
     });
     files
 }
 
-/// The decoded bytes of a leaf part: text and HTML as UTF-8 (converted from
-/// their charset), binary content decoded from its transfer encoding, an
+/// The decoded bytes of a leaf part: a body part's text as UTF-8 (converted
+/// from its charset), a file's bytes (text files included) decoded from its
+/// transfer encoding only, an
 /// attached message as its own RFC 5322 bytes, and a file pasted into the
 /// text as its decoded bytes. `None` for a multipart container or an
 /// unknown id.
 pub(super) fn decoded_bytes<'a>(message: &'a Message<'a>, part_id: u32) -> Option<Cow<'a, [u8]>> {
+    let role = match body_part_ids(message).binary_search(&part_id) {
+        Ok(_) => Role::Body,
+        Err(_) => Role::File,
+    };
+    decoded_bytes_as(message, part_id, role)
+}
+
+/// [`decoded_bytes`] for a part whose role the caller knows.
+pub(super) fn decoded_bytes_as<'a>(
+    message: &'a Message<'a>,
+    part_id: u32,
+    role: Role,
+) -> Option<Cow<'a, [u8]>> {
     match part(message, part_id) {
-        Some(part) => content(message, part),
+        Some(part) => content(message, part, role),
         // Only the block asked for is decoded.
         None => each_pasted_file(message, |id, block| match id == part_id {
             true => ControlFlow::Break(uuencode::decode(block.as_bytes())),
@@ -262,6 +284,16 @@ pub(super) fn decoded_bytes<'a>(message: &'a Message<'a>, part_id: u32) -> Optio
         .flatten()
         .map(|file| Cow::Owned(file.bytes)),
     }
+}
+
+/// Whether a part is shown as the message's body or kept as a file: a
+/// text part's bytes differ between the two (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Role {
+    /// A body part: text in UTF-8.
+    Body,
+    /// An attachment: the bytes as sent.
+    File,
 }
 
 /// Calls `each(part_id, block)` for every file uuencoded into plain text
@@ -324,9 +356,16 @@ pub(super) fn without_pasted_files(text: &str) -> Cow<'_, str> {
 
 /// What `part` is served as; a multipart read whole is served as
 /// mail-parser reads it, as it always was (see [`served_as_text`]).
-fn content<'a>(message: &'a Message<'a>, part: &'a MessagePart<'a>) -> Option<Cow<'a, [u8]>> {
+fn content<'a>(
+    message: &'a Message<'a>,
+    part: &'a MessagePart<'a>,
+    role: Role,
+) -> Option<Cow<'a, [u8]>> {
     match &part.body {
-        PartType::Text(text) | PartType::Html(text) => Some(Cow::Borrowed(text.as_bytes())),
+        PartType::Text(text) | PartType::Html(text) => match role {
+            Role::Body => Some(Cow::Borrowed(text.as_bytes())),
+            Role::File => Some(file_bytes(message, part).unwrap_or(Cow::Borrowed(text.as_bytes()))),
+        },
         PartType::Binary(bytes) | PartType::InlineBinary(bytes) => match uudecoded(part) {
             Some(decoded) => Some(Cow::Owned(decoded.bytes)),
             None => Some(Cow::Borrowed(bytes)),
@@ -345,6 +384,54 @@ fn content<'a>(message: &'a Message<'a>, part: &'a MessagePart<'a>) -> Option<Co
             _ => Some(Cow::Borrowed(&nested.raw_message)),
         },
         PartType::Multipart(_) => None,
+    }
+}
+
+/// A text part's bytes as sent, decoded from their transfer encoding but
+/// not from their charset. mail-parser keeps only the text it converted;
+/// the part's body is decoded again, alone, by the same decoder (read to
+/// its end rather than to a boundary: `offset_end` is where the decoder
+/// found the boundary's line). `None` when the part's range is not in the
+/// message (the caller then serves its text).
+fn file_bytes<'a>(message: &'a Message<'a>, part: &MessagePart<'a>) -> Option<Cow<'a, [u8]>> {
+    let range = usize::try_from(part.offset_body).ok()?..usize::try_from(part.offset_end).ok()?;
+    let body = message.raw_message.get(range)?;
+    let encoding = match part.encoding {
+        Encoding::None => return Some(Cow::Borrowed(body)),
+        Encoding::QuotedPrintable => "quoted-printable",
+        Encoding::Base64 => "base64",
+    };
+    let mut alone = format!(
+        "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n"
+    )
+    .into_bytes();
+    alone.extend_from_slice(body);
+    let parsed = MessageParser::default().parse(&alone)?;
+    match parsed.parts.into_iter().next()?.body {
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
+            Some(Cow::Owned(bytes.into_owned()))
+        }
+        _ => None,
+    }
+}
+
+/// The charset a text attachment's Content-Type names, in lower case, when
+/// it is a token of at most 64 bytes; `""` for any other part.
+fn charset(part: &MessagePart<'_>) -> String {
+    let label = part
+        .content_type()
+        .filter(|ct| ct.ctype().eq_ignore_ascii_case("text"))
+        .and_then(|ct| ct.attribute("charset"))
+        .unwrap_or_default()
+        .trim();
+    let token = label.len() <= 64
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b));
+    if token {
+        label.to_ascii_lowercase()
+    } else {
+        String::new()
     }
 }
 
@@ -396,8 +483,8 @@ pub(super) fn part<'a>(message: &'a Message<'a>, id: u32) -> Option<&'a MessageP
 }
 
 /// The length of [`decoded_bytes`] for the same part.
-fn decoded_len(message: &Message<'_>, part: &MessagePart<'_>) -> u64 {
-    let len = content(message, part).map_or(0, |bytes| bytes.len());
+fn decoded_len(message: &Message<'_>, part: &MessagePart<'_>, role: Role) -> u64 {
+    let len = content(message, part, role).map_or(0, |bytes| bytes.len());
     u64::try_from(len).unwrap_or(u64::MAX)
 }
 
