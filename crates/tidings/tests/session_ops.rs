@@ -159,6 +159,9 @@ fn replies_are_handed_to_the_mail_transport_once_with_the_servers_original() {
     let sent = &outgoing[0];
     assert_eq!(sent.principal_id, town.chief);
     assert_eq!(sent.mail.text, "Agreed.");
+    // Named by nobody, the reply goes to the original's sender.
+    let to: Vec<&str> = sent.mail.to.iter().map(|a| a.email.as_str()).collect();
+    assert_eq!(to, ["clerk@town.example"]);
     let from_store = town
         .store
         .item(town.chief_inbox, original)
@@ -200,6 +203,73 @@ fn replies_are_handed_to_the_mail_transport_once_with_the_servers_original() {
         matches!(e, ClientEvent::OperationResult(proto::OperationResult { outcome: Some(Outcome::Error(ref info)), .. }) if info.code == 503)
     });
     assert!(refused);
+}
+
+#[test]
+fn a_mail_that_cannot_be_sent_is_refused_before_done() {
+    // Answered `Done`, a mail the transport then cannot compose would be
+    // lost without the sender knowing; it is refused with its reason.
+    let mut town = Town::new();
+    let (mut chief, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    server_events(&mut server);
+    let to = |email: &str| proto::Address {
+        name: String::new(),
+        email: email.into(),
+    };
+    let attachment = |content_type: &str| proto::OutgoingAttachment {
+        filename: "notes.txt".into(),
+        content_type: content_type.into(),
+        data: b"notes".to_vec(),
+    };
+    let cases = [
+        (proto::OutgoingMail::default(), ErrorKind::InvalidArgument),
+        (
+            proto::OutgoingMail {
+                to: vec![to("clerk@town.example>\r\nBcc: spy@evil.example")],
+                ..Default::default()
+            },
+            ErrorKind::InvalidAddress,
+        ),
+        (
+            proto::OutgoingMail {
+                to: vec![to("clerk@town.example")],
+                attachments: vec![attachment("text/plain\r\nBcc: spy@evil.example")],
+                ..Default::default()
+            },
+            ErrorKind::InvalidMediaType,
+        ),
+    ];
+    for (n, (mail, kind)) in cases.into_iter().enumerate() {
+        let op_id = [20 + n as u8; 16];
+        let send = proto::SendMail { mail: Some(mail) };
+        chief
+            .submit(2_000, op_id, Kind::SendMail(send))
+            .expect("submit");
+        pump(&mut chief, &mut server, &mut town.store, 2_000);
+        let refused = client_events(&mut chief).into_iter().any(|e| {
+            matches!(e, ClientEvent::OperationResult(proto::OperationResult { outcome: Some(Outcome::Error(ref info)), .. }) if info.code == u32::from(kind.code()))
+        });
+        assert!(refused, "case {n}: refused with {kind:?}");
+    }
+    // With its parameters, a media type an app writes is sent.
+    let fine = proto::OutgoingMail {
+        to: vec![to("clerk@town.example")],
+        attachments: vec![attachment("text/plain; charset=utf-8")],
+        ..Default::default()
+    };
+    chief
+        .submit(
+            3_000,
+            [30; 16],
+            Kind::SendMail(proto::SendMail { mail: Some(fine) }),
+        )
+        .expect("submit");
+    pump(&mut chief, &mut server, &mut town.store, 3_000);
+    let sent = server_events(&mut server)
+        .into_iter()
+        .filter(|e| matches!(e, ServerEvent::Outgoing(_)))
+        .count();
+    assert_eq!(sent, 1, "only the mail that can be sent is handed over");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use crate::proto::{
 };
 use crate::store::{Store, hide_missing};
 use crate::sync::Rights;
+use crate::sync::mail::{check_outgoing, reply_recipients};
 use bytes::Bytes;
 
 /// How an outgoing mail relates to one the principal received.
@@ -397,6 +398,7 @@ fn run<S: Store>(
         Kind::Search(op) => search(store, principal, op).map(Outcome::Search),
         Kind::SendMail(op) => {
             let mail = distinct_recipients(op.mail.clone().ok_or(ErrorKind::ProtoMissingField)?)?;
+            check_outgoing(&mail)?;
             effects.outgoing.push(Outgoing {
                 principal_id: principal,
                 mail,
@@ -447,22 +449,29 @@ fn send_about<S: Store>(
     let (packed, _) = store
         .item(collection_id, item_id)?
         .ok_or(ErrorKind::NotFound)?;
-    let size = crate::compress::unpack(&packed, &crate::compress::InflateLimits::default())
+    let stored = crate::compress::unpack(&packed, &crate::compress::InflateLimits::default())
         .and_then(|bytes| proto::decode::<proto::Item>(&bytes))
         .ok()
         .and_then(|item| match item.kind {
-            Some(proto::item::Kind::Mail(mail)) => Some(mail.size),
+            Some(proto::item::Kind::Mail(mail)) => Some(mail),
             _ => None,
-        })
-        .unwrap_or(0);
+        });
+    let mut mail = mail.unwrap_or_default();
+    let unnamed = mail.to.is_empty() && mail.cc.is_empty() && mail.bcc.is_empty();
+    if let (Relation::Reply { all }, true) = (relation, unnamed) {
+        let own = store.principal(principal)?.email;
+        let headers = stored.as_ref().and_then(|m| m.headers.as_ref());
+        (mail.to, mail.cc) = reply_recipients(headers.unwrap_or(&Default::default()), &own, all);
+    }
     let original = Original {
         collection_id,
         item_id,
         relation,
         packed,
-        size,
+        size: stored.map_or(0, |m| m.size),
     };
-    let mail = distinct_recipients(mail.unwrap_or_default())?;
+    let mail = distinct_recipients(mail)?;
+    check_outgoing(&mail)?;
     effects.outgoing.push(Outgoing {
         principal_id: principal,
         mail,

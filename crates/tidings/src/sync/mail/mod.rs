@@ -42,9 +42,14 @@ mod headers;
 mod outgoing;
 mod parts;
 mod preview;
+mod reply;
 mod uuencode;
 
-pub use outgoing::{MAX_ADDRESS_BYTES, check_address, check_media_type, header_text};
+pub use outgoing::{
+    MAX_ADDRESS_BYTES, check_address, check_media_type, check_outgoing, header_text,
+    media_type_charset,
+};
+pub use reply::reply_recipients;
 
 use std::borrow::Cow;
 use std::collections::HashSet;

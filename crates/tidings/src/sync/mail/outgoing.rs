@@ -22,6 +22,7 @@
 //! ```
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::proto::OutgoingMail;
 
 /// Longest address accepted, in bytes (RFC 5321 §4.5.3.1.3, path minus `<>`).
 pub const MAX_ADDRESS_BYTES: usize = 254;
@@ -115,8 +116,21 @@ pub fn header_text(text: &str) -> String {
     safe.trim().to_owned()
 }
 
-/// Checks that `media_type` is a bare `type/subtype` (RFC 2045 tokens, no
-/// parameters) and returns it in lower case.
+/// Longest charset name accepted, in bytes (IANA names are at most 40).
+const MAX_CHARSET_BYTES: usize = 64;
+
+/// RFC 2045 token: printable ASCII except space and tspecials.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
+}
+
+/// Checks that `media_type` is `type/subtype` (RFC 2045 tokens), with or
+/// without parameters (`text/plain; charset=utf-8`, as apps write them),
+/// and returns the bare type in lower case. Parameters must be
+/// `name=value` with a token or a quoted value; only `charset` is kept
+/// (see [`media_type_charset`]).
 ///
 /// # Errors
 ///
@@ -126,19 +140,81 @@ pub fn check_media_type(media_type: &str) -> Result<String> {
     if media_type.len() > MAX_MEDIA_TYPE_BYTES {
         return bad("the media type is longer than 255 bytes");
     }
-    let Some((top, sub)) = media_type.split_once('/') else {
+    let mut pieces = media_type.split(';');
+    let bare = pieces.next().unwrap_or_default().trim();
+    let Some((top, sub)) = bare.split_once('/') else {
         return bad("the media type is not type/subtype");
     };
-    // RFC 2045 token: printable ASCII except space and tspecials.
-    let token = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
-    };
-    if !token(top) || !token(sub) {
+    if !is_token(top) || !is_token(sub) {
         return bad("the media type's type or subtype is not an RFC 2045 token");
     }
-    Ok(media_type.to_ascii_lowercase())
+    for parameter in pieces {
+        if parameter_value(parameter).is_none() {
+            return bad("a media type parameter is not name=value (a token or a quoted string)");
+        }
+    }
+    Ok(bare.to_ascii_lowercase())
+}
+
+/// The `charset` parameter of a media type [`check_media_type`] accepts, in
+/// lower case, when it is a token of at most 64 bytes.
+pub fn media_type_charset(media_type: &str) -> Option<String> {
+    media_type.split(';').skip(1).find_map(|parameter| {
+        let (name, value) = parameter_value(parameter)?;
+        let fits = name.eq_ignore_ascii_case("charset")
+            && value.len() <= MAX_CHARSET_BYTES
+            && is_token(value);
+        fits.then(|| value.to_ascii_lowercase())
+    })
+}
+
+/// `(name, value)` of one `name=value` parameter, the value unquoted; `None`
+/// when it is not one (a quoted value may not hold quotes, backslashes or
+/// control characters: no person's parameter needs them).
+fn parameter_value(parameter: &str) -> Option<(&str, &str)> {
+    let (name, value) = parameter.split_once('=')?;
+    let (name, value) = (name.trim(), value.trim());
+    let value = match value.strip_prefix('"') {
+        Some(quoted) => {
+            let inner = quoted.strip_suffix('"')?;
+            let plain = inner
+                .chars()
+                .all(|c| !c.is_control() && c != '"' && c != '\\');
+            plain.then_some(inner)?
+        }
+        None => is_token(value).then_some(value)?,
+    };
+    is_token(name).then_some((name, value))
+}
+
+/// Checks a mail a device asks to send, before its operation is answered
+/// `Done`: once answered, a mail that cannot be composed would be lost
+/// without the sender knowing. It must name a recipient; every address
+/// must pass [`check_address`] and every attachment's media type (when
+/// given) [`check_media_type`].
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`] for a mail without recipients,
+/// [`ErrorKind::InvalidAddress`] and [`ErrorKind::InvalidMediaType`] as
+/// those checks return them.
+pub fn check_outgoing(mail: &OutgoingMail) -> Result<()> {
+    let recipients = || mail.to.iter().chain(&mail.cc).chain(&mail.bcc);
+    if recipients().next().is_none() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "the mail has no recipient",
+        ));
+    }
+    for recipient in recipients() {
+        check_address(&recipient.email)?;
+    }
+    for attachment in &mail.attachments {
+        if !attachment.content_type.is_empty() {
+            check_media_type(&attachment.content_type)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -186,14 +262,37 @@ mod tests {
     }
 
     #[test]
-    fn media_types_are_bare_tokens() {
+    fn media_types_are_tokens_with_well_formed_parameters() {
         assert_eq!(
             check_media_type("Application/PDF").as_deref(),
             Ok("application/pdf")
         );
+        for (given, charset) in [
+            ("text/plain; charset=UTF-8", Some("utf-8")),
+            (
+                "text/csv;charset=\"windows-1252\"; header=present",
+                Some("windows-1252"),
+            ),
+            ("text/plain; format=flowed", None),
+        ] {
+            let bare = given
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            assert_eq!(
+                check_media_type(given).as_deref(),
+                Ok(bare.as_str()),
+                "{given}"
+            );
+            assert_eq!(media_type_charset(given).as_deref(), charset, "{given}");
+        }
         for bad in [
             "text/plain\r\nBcc: spy@evil.example",
-            "text/plain; charset=utf-8",
+            "text/plain; charset=utf-8\r\nBcc: spy@evil.example",
+            "text/plain; charset",
+            "text/plain; charset=\"a\\\"b\"",
+            "text/plain; =utf-8",
             "text",
             "/plain",
             "text/",
@@ -214,6 +313,9 @@ mod tests {
             }
             if let Ok(t) = check_media_type(&s) {
                 prop_assert!(t.bytes().all(|b| b.is_ascii_graphic()));
+            }
+            if let Some(c) = media_type_charset(&s) {
+                prop_assert!(c.bytes().all(|b| b.is_ascii_graphic()));
             }
         }
     }

@@ -1,0 +1,108 @@
+//! Who a reply goes to when the device names nobody (`ReplyMail` with no
+//! recipients: "use the original's").
+//!
+//! As mail clients answer (RFC 5322 §3.6.3): the original's Reply-To, else
+//! its From. A reply to one's own mail (from the Sent folder) goes to that
+//! mail's recipients instead. Replying to all adds the original's other
+//! recipients (To and Cc) as Cc. The replier's own address is never a
+//! recipient, and each address appears once.
+
+use crate::proto::{Address, MailHeaders};
+
+/// `(to, cc)` for a reply by `own` (the replier's address) to a mail with
+/// `original` headers; `all` to reply to all.
+pub fn reply_recipients(
+    original: &MailHeaders,
+    own: &str,
+    all: bool,
+) -> (Vec<Address>, Vec<Address>) {
+    let not_own = |a: &&Address| !a.email.eq_ignore_ascii_case(own);
+    let author = match original.reply_to.is_empty() {
+        true => &original.from,
+        false => &original.reply_to,
+    };
+    let mut to: Vec<Address> = author.iter().filter(not_own).cloned().collect();
+    let own_mail = to.is_empty() && author.iter().any(|a| !not_own(&a));
+    if own_mail {
+        to = original.to.iter().filter(not_own).cloned().collect();
+    }
+    let mut cc = Vec::new();
+    if all {
+        let others = original.to.iter().chain(&original.cc).filter(not_own);
+        for address in others {
+            let named = |a: &Address| a.email.eq_ignore_ascii_case(&address.email);
+            if !to.iter().any(named) && !cc.iter().any(named) {
+                cc.push(address.clone());
+            }
+        }
+    }
+    (to, cc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(email: &str) -> Address {
+        Address {
+            name: String::new(),
+            email: email.to_owned(),
+        }
+    }
+
+    fn emails(list: &[Address]) -> Vec<&str> {
+        list.iter().map(|a| a.email.as_str()).collect()
+    }
+
+    fn headers(from: &str, reply_to: &[&str], to: &[&str], cc: &[&str]) -> MailHeaders {
+        MailHeaders {
+            from: vec![address(from)],
+            reply_to: reply_to.iter().map(|e| address(e)).collect(),
+            to: to.iter().map(|e| address(e)).collect(),
+            cc: cc.iter().map(|e| address(e)).collect(),
+            ..MailHeaders::default()
+        }
+    }
+
+    #[test]
+    fn a_reply_goes_to_reply_to_else_from() {
+        let plain = headers("clerk@town.example", &[], &["mayor@town.example"], &[]);
+        let (to, cc) = reply_recipients(&plain, "mayor@town.example", false);
+        assert_eq!(
+            (emails(&to), emails(&cc)),
+            (vec!["clerk@town.example"], vec![])
+        );
+        let list = headers(
+            "poster@ex.org",
+            &["list@lists.ex.org"],
+            &["list@lists.ex.org"],
+            &[],
+        );
+        let (to, _) = reply_recipients(&list, "mayor@town.example", false);
+        assert_eq!(emails(&to), ["list@lists.ex.org"]);
+    }
+
+    #[test]
+    fn reply_all_copies_the_others_once_and_never_the_replier() {
+        let original = headers(
+            "clerk@town.example",
+            &[],
+            &["Mayor@Town.example", "chief@town.example"],
+            &[
+                "clerk@town.example",
+                "press@town.example",
+                "chief@town.example",
+            ],
+        );
+        let (to, cc) = reply_recipients(&original, "mayor@town.example", true);
+        assert_eq!(emails(&to), ["clerk@town.example"]);
+        assert_eq!(emails(&cc), ["chief@town.example", "press@town.example"]);
+    }
+
+    #[test]
+    fn a_reply_to_ones_own_mail_goes_to_its_recipients() {
+        let sent = headers("mayor@town.example", &[], &["clerk@town.example"], &[]);
+        let (to, _) = reply_recipients(&sent, "MAYOR@town.example", false);
+        assert_eq!(emails(&to), ["clerk@town.example"]);
+    }
+}
