@@ -12,11 +12,16 @@ use crate::clock::{now_ms, random};
 use crate::stores::ServerStore;
 use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address as MailAddress;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::mime::{BodyPart, MimePart};
 use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{self, Address, CollectionKind, Item, item};
 use tidings::session::{Outgoing, Relation};
 use tidings::store::Principal;
-use tidings::sync::mail::{DEFAULT_PREVIEW_BYTES, check_address, check_media_type, header_text};
+use tidings::sync::mail::{
+    DEFAULT_PREVIEW_BYTES, MailItemOptions, check_address, check_media_type, header_text,
+    mail_item_from_message, media_type_charset, part_bytes,
+};
 use tidings::{Error, ErrorKind, Result};
 
 /// Where a sent mail went.
@@ -92,6 +97,7 @@ pub fn compose(
         .map_or("localhost", |(_, d)| d);
     let message_id = format!("{}@{domain}", hex::encode(random::<12>()));
     let mut text = mail.text.clone();
+    let mut forwarded = None;
     let mut builder = MessageBuilder::new()
         .from(mailbox(&sender.name, &sender.email)?)
         .subject(header_text(&mail.subject))
@@ -123,12 +129,16 @@ pub fn compose(
                     references.push(id.clone());
                     builder = builder.in_reply_to(id).references(references);
                 }
-                let who = headers
-                    .from
-                    .first()
-                    .map_or(String::new(), |a| a.email.clone());
+                let who = headers.from.first().map_or(String::new(), |a| {
+                    match header_text(&a.name).as_str() {
+                        "" => a.email.clone(),
+                        name => format!("{name} <{}>", a.email),
+                    }
+                });
                 text.push_str(&format!("\n\n{who} wrote:\n"));
-                for line in old.preview.lines() {
+                let raw = store.raw_message(original.item_id)?;
+                let quoted = raw.as_deref().and_then(body_text);
+                for line in quoted.as_deref().unwrap_or(&old.preview).lines() {
                     text.push_str("> ");
                     text.push_str(line);
                     text.push('\n');
@@ -136,7 +146,7 @@ pub fn compose(
             }
             Relation::Forward => {
                 if let Some(raw) = store.raw_message(original.item_id)? {
-                    builder = builder.attachment("message/rfc822", "forwarded.eml", raw.to_vec());
+                    forwarded = Some(forwarded_part(&raw, forwarded_name(&headers.subject)));
                 } else {
                     text.push_str("\n\n---------- Forwarded message ----------\n");
                     text.push_str(&old.preview);
@@ -144,20 +154,112 @@ pub fn compose(
             }
         }
     }
-    builder = builder.text_body(text);
+    let mut parts = vec![MimePart::new("text/plain", BodyPart::Text(text.into()))];
+    parts.extend(forwarded);
     for attachment in &mail.attachments {
-        builder = builder.attachment(
-            match attachment.content_type.as_str() {
-                "" => "application/octet-stream".to_owned(),
-                given => check_media_type(given)?,
-            },
-            header_text(&attachment.filename),
-            attachment.data.clone(),
+        let content_type = attachment_type(&attachment.content_type, &attachment.data)?;
+        parts.push(
+            MimePart::new(content_type, attachment.data.clone())
+                .attachment(header_text(&attachment.filename)),
         );
     }
+    let body = match parts.len() {
+        1 => parts.remove(0),
+        _ => MimePart::new("multipart/mixed", parts),
+    };
     builder
+        .body(body)
         .write_to_vec()
         .map_err(|_| Error::new(ErrorKind::InvalidData, "mail could not be composed"))
+}
+
+/// Most of an original's text a reply quotes.
+const MAX_QUOTED_BYTES: usize = 64 << 10;
+
+/// The text a reply quotes: the original's first plain-text body part as
+/// written (its lines kept, unlike the preview), at most
+/// [`MAX_QUOTED_BYTES`], cut on a character boundary with a mark; `None`
+/// when it has none (the caller quotes the preview).
+fn body_text(raw: &[u8]) -> Option<String> {
+    let item = mail_item_from_message(raw, &MailItemOptions::default()).ok()?;
+    let part = item
+        .body_parts
+        .iter()
+        .find(|p| p.content_type == "text/plain")?;
+    let bytes = part_bytes(raw, part.part_id).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    if text.len() <= MAX_QUOTED_BYTES {
+        return Some(text.into_owned());
+    }
+    let mut end = MAX_QUOTED_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(format!("{}\n[…]", text.get(..end).unwrap_or_default()))
+}
+
+/// An attachment's Content-Type from the type the device gave (`""`: a file
+/// of unknown type), with its charset: the one given, or UTF-8 for a text
+/// file that is UTF-8 and not plain ASCII, so a reader need not guess.
+fn attachment_type(given: &str, data: &[u8]) -> Result<ContentType<'static>> {
+    if given.is_empty() {
+        return Ok(ContentType::new("application/octet-stream"));
+    }
+    let bare = check_media_type(given)?;
+    let charset = media_type_charset(given).or_else(|| {
+        let utf8 =
+            bare.starts_with("text/") && !data.is_ascii() && std::str::from_utf8(data).is_ok();
+        utf8.then(|| "utf-8".to_owned())
+    });
+    Ok(match charset {
+        Some(charset) => ContentType::new(bare).attribute("charset", charset),
+        None => ContentType::new(bare),
+    })
+}
+
+/// The attachment's name for a forwarded mail: its subject, made a file
+/// name, else `forwarded.eml`.
+fn forwarded_name(subject: &str) -> String {
+    let name: String = header_text(subject)
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | ':' | '"') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .take(100)
+        .collect();
+    match name.trim() {
+        "" => "forwarded.eml".to_owned(),
+        name => format!("{name}.eml"),
+    }
+}
+
+/// A forwarded mail as an attachment. As `message/rfc822` its body must be
+/// 7bit or 8bit (RFC 2046 §5.2.1: a client that reads the structure shows
+/// an encoded one as an empty message), so it is attached as it is, with
+/// bare LFs made CRLF. A message no 8bit part can carry (a NUL, or a line
+/// over 998 bytes) goes as an `.eml` file in base64 instead.
+fn forwarded_part(raw: &[u8], name: String) -> MimePart<'static> {
+    let mut crlf = Vec::with_capacity(raw.len() + raw.len() / 32);
+    let mut previous = 0u8;
+    for &byte in raw {
+        if byte == b'\n' && previous != b'\r' {
+            crlf.push(b'\r');
+        }
+        crlf.push(byte);
+        previous = byte;
+    }
+    let carried = !crlf.contains(&0) && crlf.split(|&b| b == b'\n').all(|line| line.len() <= 999);
+    if !carried {
+        return MimePart::new("application/octet-stream", crlf).attachment(name);
+    }
+    let encoding = if crlf.is_ascii() { "7bit" } else { "8bit" };
+    MimePart::new("message/rfc822", crlf)
+        .attachment(name)
+        .transfer_encoding(encoding)
 }
 
 /// Composes and delivers `outgoing`. Runs inside the caller's transaction.

@@ -236,3 +236,94 @@ fn forward_without_raw_quotes_in_the_body_only() {
     let raw = compose(&store, &sender, &outgoing).expect("composed");
     assert_not_injected(&raw, "forward");
 }
+
+#[test]
+fn a_forwarded_mail_is_a_message_readers_can_open() {
+    // Encoded in base64, a message/rfc822 part breaks RFC 2046 §5.2.1 and
+    // IMAP servers show an empty message; it goes as 8bit, lines CRLF.
+    let (mut store, id) = store();
+    let inbox = super::mail_folder(&store, id, "Inbox")
+        .expect("folders")
+        .expect("inbox");
+    let forwarded = "From: Clerk <clerk@town.example>\nSubject: Gritting tonight\n\
+                     Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n\
+                     Hauptstraße closed from 8 pm.\n";
+    let item_id =
+        crate::stores::ServerStore::add_message(&mut store, inbox, forwarded.as_bytes(), 256)
+            .expect("stored");
+    let sender = store.principal(id).expect("sender");
+    let mut outgoing = plain(id);
+    let mut original = original(Relation::Forward, "x@y", Vec::new());
+    original.collection_id = inbox;
+    original.item_id = item_id;
+    original.packed = tidings::store::ItemStore::item(&store, inbox, item_id)
+        .expect("read")
+        .expect("live")
+        .0;
+    outgoing.original = Some(original);
+    outgoing.mail.attachments = vec![OutgoingAttachment {
+        filename: "notes.txt".into(),
+        content_type: "text/plain".into(),
+        data: "Grüße".as_bytes().to_vec(),
+    }];
+    let raw = compose(&store, &sender, &outgoing).expect("composed");
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        text.contains("Content-Type: message/rfc822\r\nContent-Disposition: attachment")
+            && text.contains("Content-Transfer-Encoding: 8bit\r\n\r\nFrom: Clerk"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Content-Type: text/plain; charset=\"utf-8\""),
+        "{text}"
+    );
+    let mail = mail_item_from_message(&raw, &MailItemOptions::default()).expect("parses");
+    let attached = &mail.attachments[0];
+    assert_eq!(attached.content_type, "message/rfc822");
+    assert_eq!(attached.filename, "Gritting tonight.eml");
+    let nested = attached.nested_headers.as_ref().expect("headers read");
+    assert_eq!(nested.subject, "Gritting tonight");
+    let bytes = tidings::sync::mail::part_bytes(&raw, attached.part_id).expect("bytes");
+    assert_eq!(bytes, forwarded.replace('\n', "\r\n").as_bytes());
+}
+
+#[test]
+fn a_reply_quotes_the_whole_text_line_by_line() {
+    // The preview is 2 KB with its white space folded: quoting it cut long
+    // mails short mid-word and ran their lines together.
+    let (mut store, id) = store();
+    let inbox = super::mail_folder(&store, id, "Inbox")
+        .expect("folders")
+        .expect("inbox");
+    let paragraph = "The budget committee met on Tuesday. ".repeat(20);
+    let body =
+        format!("{paragraph}\r\n\r\n{paragraph}\r\n\r\nLAST PARAGRAPH: see you Thursday.\r\n");
+    let original_raw = format!(
+        "From: Clerk Ola <clerk@town.example>\r\nSubject: Minutes\r\n\
+         Message-ID: <minutes@town.example>\r\n\r\n{body}"
+    );
+    let item_id =
+        crate::stores::ServerStore::add_message(&mut store, inbox, original_raw.as_bytes(), 256)
+            .expect("stored");
+    let sender = store.principal(id).expect("sender");
+    let mut outgoing = plain(id);
+    let mut original = original(
+        Relation::Reply { all: false },
+        "minutes@town.example",
+        Vec::new(),
+    );
+    original.collection_id = inbox;
+    original.item_id = item_id;
+    outgoing.original = Some(original);
+    let raw = compose(&store, &sender, &outgoing).expect("composed");
+    let mail = mail_item_from_message(&raw, &MailItemOptions::default()).expect("parses");
+    let text = tidings::sync::mail::part_bytes(&raw, mail.body_parts[0].part_id).expect("text");
+    let text = String::from_utf8(text).expect("UTF-8");
+    assert!(text.contains("Clerk <clerk@town.example> wrote:"), "{text}");
+    assert!(
+        text.contains("\n> LAST PARAGRAPH: see you Thursday.\r\n"),
+        "{text}"
+    );
+    let blank_quoted = text.lines().filter(|l| l.trim_end() == ">").count();
+    assert_eq!(blank_quoted, 2, "blank lines kept: {text}");
+}
