@@ -4,8 +4,9 @@
 use crate::error::Thrown;
 use crate::js::{Fields, Obj, list};
 use tidings::proto::{
-    Address, Alarm, Attachment, Attendee, BodyPart, CalendarEvent, CalendarItem, CalendarTime,
-    Item, MailHeaders, MailItem, OutgoingAttachment, OutgoingMail, RawProperty, TimeZone, item,
+    Abridged, Address, Alarm, Attachment, Attendee, BodyPart, CalendarEvent, CalendarItem,
+    CalendarTime, Item, MailHeaders, MailItem, OutgoingAttachment, OutgoingMail, RawProperty,
+    TimeZone, item,
 };
 use wasm_bindgen::JsValue;
 
@@ -69,6 +70,17 @@ fn attachment(a: &Attachment) -> JsValue {
         .done()
 }
 
+/// What an abridged item or placeholder leaves out (`MailItem.abridged`,
+/// `CalendarItem.abridged`).
+fn abridged(a: &Abridged) -> JsValue {
+    Obj::new()
+        .num("reason", a.reason)
+        .num("packedSize", a.packed_size)
+        .num("cutTexts", a.cut_texts)
+        .num("omittedEntries", a.omitted_entries)
+        .done()
+}
+
 fn mail_item(m: &MailItem, flags: u32) -> JsValue {
     Obj::new()
         .text("kind", "mail")
@@ -81,6 +93,7 @@ fn mail_item(m: &MailItem, flags: u32) -> JsValue {
         .list("attachments", &m.attachments, attachment)
         .num("flags", flags)
         .num("size", m.size)
+        .maybe("abridged", m.abridged.as_ref().map(abridged))
         .done()
 }
 
@@ -166,6 +179,8 @@ fn calendar_item(c: &CalendarItem) -> JsValue {
         .maybe("master", c.master.as_ref().map(event))
         .list("overrides", &c.overrides, event)
         .list("timezones", &c.timezones, timezone)
+        .maybe("abridged", c.abridged.as_ref().map(abridged))
+        .text("floatingTzid", &c.floating_tzid)
         .done()
 }
 
@@ -270,7 +285,21 @@ fn read_timezone(value: &JsValue) -> Result<TimeZone, Thrown> {
     })
 }
 
-/// A `CalendarItemInput`.
+fn read_abridged(value: &JsValue) -> Result<Abridged, Thrown> {
+    let f = Fields::of(value, "abridged")?;
+    Ok(Abridged {
+        reason: f.i32("reason")?,
+        packed_size: f.size("packedSize")?,
+        cut_texts: f.u32("cutTexts")?,
+        omitted_entries: f.u32("omittedEntries")?,
+    })
+}
+
+/// A `CalendarItemInput`. Every field is read (no `..Default::default()`,
+/// so a field added to the schema does not compile until it is): an item
+/// the app got and passes back loses nothing, and one that is `abridged`
+/// says so, for the server to refuse (ItemAbridged, 515) rather than
+/// overwrite what the device was never shown.
 pub(crate) fn read_calendar_item(value: &JsValue) -> Result<CalendarItem, Thrown> {
     let f = Fields::of(value, "item")?;
     Ok(CalendarItem {
@@ -280,7 +309,8 @@ pub(crate) fn read_calendar_item(value: &JsValue) -> Result<CalendarItem, Thrown
         master: read_optional(f.object("master"), read_event)?,
         overrides: f.list("overrides", read_event)?,
         timezones: f.list("timezones", read_timezone)?,
-        ..CalendarItem::default()
+        abridged: read_optional(f.object("abridged"), read_abridged)?,
+        floating_tzid: f.text("floatingTzid")?,
     })
 }
 
@@ -306,3 +336,4 @@ pub(crate) fn read_outgoing(value: Option<JsValue>) -> Result<OutgoingMail, Thro
         attachments: f.list("attachments", read_attachment)?,
     })
 }
+

@@ -35,7 +35,10 @@ pub use activation::parse_activation;
 #[cfg(feature = "loopback-server")]
 pub use bench::BenchPage;
 pub use client::Client;
-pub use enums::{AttendeeRole, CollectionKind, MailFlag, ParticipationStatus, Right, Transparency};
+pub use enums::{
+    AbridgedReason, AttendeeRole, CollectionKind, MailFlag, ParticipationStatus, Right,
+    Transparency,
+};
 pub use error::{Thrown, error_description, error_table};
 pub use keys::Keypair;
 #[cfg(feature = "loopback-server")]
