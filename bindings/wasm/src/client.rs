@@ -192,6 +192,23 @@ impl Client {
         policy(self.session.state().policy()).unchecked_into()
     }
 
+    /// Replaces the replica's abridged copy of an item with the whole item:
+    /// `packed` is the `data` of every `range` outcome of `fetchItem`,
+    /// joined in order. Throws a `TidingsError` and keeps the abridged copy
+    /// when the collection or item is not held (502), the bytes do not
+    /// unpack within the device's inflate limits (300, 301) or decode (400),
+    /// or they are another item or still abridged (505). Save the state
+    /// afterwards to keep it.
+    #[wasm_bindgen(js_name = completeItem)]
+    pub fn complete_item(
+        &mut self,
+        #[wasm_bindgen(js_name = collectionId)] collection_id: u64,
+        #[wasm_bindgen(js_name = itemId)] item_id: u64,
+        packed: &[u8],
+    ) -> Result<(), Thrown> {
+        Ok(self.session.complete_item(collection_id, item_id, packed)?)
+    }
+
     /// The collections held, in id order.
     pub fn collections(&self) -> CollectionList {
         replica::collections(self.session.state().replica())

@@ -89,6 +89,21 @@ pub enum Transparency {
     Transparent = 2,
 }
 
+/// Why an item is abridged (protobuf `AbridgedReason`; `Abridged.reason`).
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AbridgedReason {
+    /// Not stated; never sent.
+    Unspecified = 0,
+    /// Too large for one page: texts cut, lists shortened. Fetch it whole
+    /// (`fetchBody` with `packedItem`, then `completeItem`) before editing.
+    TooLarge = 1,
+    /// The server could not read its own copy: ids only.
+    Unreadable = 2,
+    /// The device could not unpack it within its limits: ids only.
+    RefusedByDevice = 3,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,8 +113,8 @@ mod tests {
     #[test]
     fn enums_match_the_schema() {
         use proto::{
-            AttendeeRole as R, CollectionKind as K, MailFlag as F, ParticipationStatus as P,
-            Right as G, Transparency as T,
+            AbridgedReason as A, AttendeeRole as R, CollectionKind as K, MailFlag as F,
+            ParticipationStatus as P, Right as G, Transparency as T,
         };
         let flags = [
             (MailFlag::Seen as i32, F::Seen as i32),
@@ -136,6 +151,13 @@ mod tests {
             (Transparency::Unspecified as i32, T::Unspecified as i32),
             (Transparency::Opaque as i32, T::Opaque as i32),
             (Transparency::Transparent as i32, T::Transparent as i32),
+            (AbridgedReason::Unspecified as i32, A::Unspecified as i32),
+            (AbridgedReason::TooLarge as i32, A::TooLarge as i32),
+            (AbridgedReason::Unreadable as i32, A::Unreadable as i32),
+            (
+                AbridgedReason::RefusedByDevice as i32,
+                A::RefusedByDevice as i32,
+            ),
         ];
         for (ours, schema) in flags {
             assert_eq!(ours, schema);

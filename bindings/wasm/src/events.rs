@@ -113,13 +113,23 @@ fn outcome(result: &OperationResult, limits: &InflateLimits) -> JsValue {
                 }),
             )
             .flag("truncated", found.truncated),
-        Some(Outcome::FreeBusy(busy)) => kind("freeBusy").list("periods", &busy.periods, |p| {
-            Obj::new()
-                .num("start", p.start)
-                .num("end", p.end)
-                .flag("tentative", p.tentative)
-                .done()
-        }),
+        Some(Outcome::FreeBusy(busy)) => kind("freeBusy")
+            .list("periods", &busy.periods, |p| {
+                Obj::new()
+                    .num("start", p.start)
+                    .num("end", p.end)
+                    .flag("tentative", p.tentative)
+                    .done()
+            })
+            .list("skipped", &busy.skipped, |s| {
+                Obj::new()
+                    .big("calendarId", s.calendar_id)
+                    .big("itemId", s.item_id)
+                    .text("uid", &s.uid)
+                    .num("code", s.code)
+                    .done()
+            })
+            .num("skippedCount", busy.skipped_count),
         None => kind("unknown"),
     }
     .done()

@@ -4,8 +4,9 @@
 use crate::error::Thrown;
 use crate::js::{Fields, Obj, list};
 use tidings::proto::{
-    Address, Alarm, Attachment, Attendee, BodyPart, CalendarEvent, CalendarItem, CalendarTime,
-    Item, MailHeaders, MailItem, OutgoingAttachment, OutgoingMail, RawProperty, TimeZone, item,
+    Abridged, Address, Alarm, Attachment, Attendee, BodyPart, CalendarEvent, CalendarItem,
+    CalendarTime, Item, MailHeaders, MailItem, OutgoingAttachment, OutgoingMail, RawProperty,
+    TimeZone, item,
 };
 use wasm_bindgen::JsValue;
 
@@ -70,6 +71,17 @@ fn attachment(a: &Attachment) -> JsValue {
         .done()
 }
 
+/// What an abridged item or placeholder leaves out (`MailItem.abridged`,
+/// `CalendarItem.abridged`).
+fn abridged(a: &Abridged) -> JsValue {
+    Obj::new()
+        .num("reason", a.reason)
+        .num("packedSize", a.packed_size)
+        .num("cutTexts", a.cut_texts)
+        .num("omittedEntries", a.omitted_entries)
+        .done()
+}
+
 fn mail_item(m: &MailItem, flags: u32) -> JsValue {
     Obj::new()
         .text("kind", "mail")
@@ -82,6 +94,7 @@ fn mail_item(m: &MailItem, flags: u32) -> JsValue {
         .list("attachments", &m.attachments, attachment)
         .num("flags", flags)
         .num("size", m.size)
+        .maybe("abridged", m.abridged.as_ref().map(abridged))
         .done()
 }
 
@@ -167,6 +180,8 @@ fn calendar_item(c: &CalendarItem) -> JsValue {
         .maybe("master", c.master.as_ref().map(event))
         .list("overrides", &c.overrides, event)
         .list("timezones", &c.timezones, timezone)
+        .maybe("abridged", c.abridged.as_ref().map(abridged))
+        .text("floatingTzid", &c.floating_tzid)
         .done()
 }
 
@@ -271,7 +286,21 @@ fn read_timezone(value: &JsValue) -> Result<TimeZone, Thrown> {
     })
 }
 
-/// A `CalendarItemInput`.
+fn read_abridged(value: &JsValue) -> Result<Abridged, Thrown> {
+    let f = Fields::of(value, "abridged")?;
+    Ok(Abridged {
+        reason: f.i32("reason")?,
+        packed_size: f.size("packedSize")?,
+        cut_texts: f.u32("cutTexts")?,
+        omitted_entries: f.u32("omittedEntries")?,
+    })
+}
+
+/// A `CalendarItemInput`. Every field is read (no `..Default::default()`,
+/// so a field added to the schema does not compile until it is): an item
+/// the app got and passes back loses nothing, and one that is `abridged`
+/// says so, for the server to refuse (ItemAbridged, 515) rather than
+/// overwrite what the device was never shown.
 pub(crate) fn read_calendar_item(value: &JsValue) -> Result<CalendarItem, Thrown> {
     let f = Fields::of(value, "item")?;
     Ok(CalendarItem {
@@ -281,7 +310,8 @@ pub(crate) fn read_calendar_item(value: &JsValue) -> Result<CalendarItem, Thrown
         master: read_optional(f.object("master"), read_event)?,
         overrides: f.list("overrides", read_event)?,
         timezones: f.list("timezones", read_timezone)?,
-        ..CalendarItem::default()
+        abridged: read_optional(f.object("abridged"), read_abridged)?,
+        floating_tzid: f.text("floatingTzid")?,
     })
 }
 
@@ -306,4 +336,82 @@ pub(crate) fn read_outgoing(value: Option<JsValue>) -> Result<OutgoingMail, Thro
         text: f.text("text")?,
         attachments: f.list("attachments", read_attachment)?,
     })
+}
+
+// ---- test support: mail read back, for the round-trip test ----
+//
+// The package never takes a mail item from JS; the test package reads one
+// back so `testItemFromJs(testItemToJs(x))` can be checked equal to `x` for
+// both kinds. Exhaustive like the readers above.
+
+#[cfg(feature = "loopback-server")]
+fn read_headers(value: &JsValue) -> Result<MailHeaders, Thrown> {
+    let f = Fields::of(value, "MailHeaders")?;
+    Ok(MailHeaders {
+        from: f.list("from", read_address)?,
+        to: f.list("to", read_address)?,
+        cc: f.list("cc", read_address)?,
+        bcc: f.list("bcc", read_address)?,
+        reply_to: f.list("replyTo", read_address)?,
+        subject: f.text("subject")?,
+        date: f.i64("date")?,
+        date_offset_minutes: f.i32("dateOffsetMinutes")?,
+        message_id: f.text("messageId")?,
+        in_reply_to: f.texts("inReplyTo")?,
+        references: f.texts("references")?,
+        thread_id: f.id_or_zero("threadId")?,
+    })
+}
+
+#[cfg(feature = "loopback-server")]
+fn read_body_part(value: &JsValue) -> Result<BodyPart, Thrown> {
+    let f = Fields::of(value, "a BodyPart")?;
+    Ok(BodyPart {
+        part_id: f.u32("partId")?,
+        content_type: f.text("contentType")?,
+        size: f.size("size")?,
+    })
+}
+
+#[cfg(feature = "loopback-server")]
+fn read_mail_attachment(value: &JsValue) -> Result<Attachment, Thrown> {
+    let f = Fields::of(value, "an Attachment")?;
+    Ok(Attachment {
+        part_id: f.u32("partId")?,
+        filename: f.text("filename")?,
+        content_type: f.text("contentType")?,
+        size: f.size("size")?,
+        content_id: f.text("contentId")?,
+        inline: f.flag("inline")?,
+        nested_headers: read_optional(f.object("nestedHeaders"), read_headers)?,
+    })
+}
+
+#[cfg(feature = "loopback-server")]
+fn read_mail_item(value: &JsValue) -> Result<MailItem, Thrown> {
+    let f = Fields::of(value, "a MailItem")?;
+    Ok(MailItem {
+        id: f.id_or_zero("id")?,
+        folder_id: f.id_or_zero("folderId")?,
+        headers: read_optional(f.object("headers"), read_headers)?,
+        preview: f.text("preview")?,
+        preview_truncated: f.flag("previewTruncated")?,
+        body_parts: f.list("bodyParts", read_body_part)?,
+        attachments: f.list("attachments", read_mail_attachment)?,
+        flags: f.u32("flags")?,
+        size: f.size("size")?,
+        abridged: read_optional(f.object("abridged"), read_abridged)?,
+    })
+}
+
+/// TEST SUPPORT: an `Item` object read back (mail or calendar, by `kind`).
+#[cfg(feature = "loopback-server")]
+pub(crate) fn read_item(value: &JsValue) -> Result<Item, Thrown> {
+    let f = Fields::of(value, "item")?;
+    let kind = match f.text("kind")?.as_str() {
+        "mail" => Some(item::Kind::Mail(read_mail_item(value)?)),
+        "calendar" => Some(item::Kind::Calendar(read_calendar_item(value)?)),
+        _ => None,
+    };
+    Ok(Item { kind })
 }

@@ -18,6 +18,8 @@ mod client;
 pub mod enums;
 mod error;
 mod events;
+#[cfg(feature = "loopback-server")]
+mod fidelity;
 mod items;
 mod js;
 mod keys;
@@ -35,8 +37,13 @@ pub use activation::parse_activation;
 #[cfg(feature = "loopback-server")]
 pub use bench::BenchPage;
 pub use client::Client;
-pub use enums::{AttendeeRole, CollectionKind, MailFlag, ParticipationStatus, Right, Transparency};
+pub use enums::{
+    AbridgedReason, AttendeeRole, CollectionKind, MailFlag, ParticipationStatus, Right,
+    Transparency,
+};
 pub use error::{Thrown, error_description, error_table};
+#[cfg(feature = "loopback-server")]
+pub use fidelity::{test_full_items, test_item_from_js, test_item_to_js};
 pub use keys::Keypair;
 #[cfg(feature = "loopback-server")]
 pub use loopback::{PolicyInput, TestServer, TestTown};

@@ -136,6 +136,36 @@ impl TestServer {
         Ok(id)
     }
 
+    /// Stores a protobuf `Item` (e.g. from `testItemFromJs`) as a new item of
+    /// `collectionId`, under a fresh id (the item's own id and collection
+    /// are replaced); returns the id. An item larger than a page reaches
+    /// devices abridged.
+    #[wasm_bindgen(js_name = addItem)]
+    pub fn add_item(
+        &mut self,
+        #[wasm_bindgen(js_name = collectionId)] collection_id: u64,
+        item: &[u8],
+    ) -> Result<u64, Thrown> {
+        let mut decoded: Item = proto::decode(item)?;
+        let id = self.store.allocate_id()?;
+        match &mut decoded.kind {
+            Some(item::Kind::Mail(mail)) => {
+                mail.id = id;
+                mail.folder_id = collection_id;
+            }
+            Some(item::Kind::Calendar(event)) => {
+                event.id = id;
+                event.calendar_id = collection_id;
+                event.version = 1;
+            }
+            None => return Err(Thrown::invalid("the item has no kind")),
+        }
+        let packed = pack(&proto::encode(&decoded), &PackOptions::default());
+        self.store
+            .upsert(collection_id, Some(id), packed.into(), 0)?;
+        Ok(id)
+    }
+
     /// Accepts a connection; the number names it in the calls below.
     pub fn accept(
         &mut self,

@@ -10,9 +10,9 @@ use crate::items::{read_calendar_item, read_outgoing, read_time_field};
 use crate::js::{Fields, hex, millis, unhex};
 use crate::random::random;
 use crate::types::{
-    CreateEventRequest, DeleteEventRequest, DeleteItemsRequest, FetchRangeRequest, ForwardRequest,
-    FreeBusyRequest, MoveItemsRequest, ReplyRequest, RespondRequest, SearchRequest,
-    SendMailRequest, SetFlagsRequest, UpdateEventRequest,
+    CreateEventRequest, DeleteEventRequest, DeleteItemsRequest, FetchItemRequest,
+    FetchRangeRequest, ForwardRequest, FreeBusyRequest, MoveItemsRequest, ReplyRequest,
+    RespondRequest, SearchRequest, SendMailRequest, SetFlagsRequest, UpdateEventRequest,
 };
 use js_sys::Uint8Array;
 use tidings::proto::{
@@ -45,6 +45,18 @@ fn fetch_range(request: &Fields<'_>) -> Result<FetchRange, Thrown> {
         offset: request.size("offset")?,
         length: request.u32("length")?,
         packed_item: false,
+    })
+}
+
+/// A `FetchItemRequest`: ranges of the item's whole packed form.
+fn fetch_item(request: &Fields<'_>) -> Result<FetchRange, Thrown> {
+    Ok(FetchRange {
+        collection_id: request.id("collectionId")?,
+        item_id: request.id("itemId")?,
+        part_id: 0,
+        offset: request.size("offset")?,
+        length: request.u32("length")?,
+        packed_item: true,
     })
 }
 
@@ -170,6 +182,21 @@ impl Client {
         self.submit(now_ms, &r, kind)
     }
 
+    /// Fetches up to `length` bytes, from `offset`, of an item's whole
+    /// packed form: how an `abridged` item (reason `TooLarge`) is completed.
+    /// Join the `range` outcomes' `data` until `totalSize` bytes are held,
+    /// then pass them to `completeItem`.
+    #[wasm_bindgen(js_name = fetchItem)]
+    pub fn fetch_item(
+        &mut self,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
+        request: &FetchItemRequest,
+    ) -> Result<String, Thrown> {
+        let r = Fields::of(request, "request")?;
+        let kind = Kind::FetchBody(fetch_item(&r)?);
+        self.submit(now_ms, &r, kind)
+    }
+
     /// Creates an event; the `done` outcome carries its id and version.
     #[wasm_bindgen(js_name = createEvent)]
     pub fn create_event(
@@ -189,7 +216,10 @@ impl Client {
     }
 
     /// Replaces an event the device saw at `expectedVersion`; a stale version
-    /// is answered with a `conflict` outcome carrying the current item.
+    /// is answered with a `conflict` outcome carrying the current item. An
+    /// item that carries `abridged` is refused (an `error` outcome, 515
+    /// ItemAbridged) and nothing changes: complete it first (`fetchItem`,
+    /// `completeItem`) and edit the whole item.
     #[wasm_bindgen(js_name = updateEvent)]
     pub fn update_event(
         &mut self,

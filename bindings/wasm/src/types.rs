@@ -61,6 +61,23 @@ export interface Attachment {
   charset: string;
 }
 
+/**
+ * What an abridged item or placeholder leaves out, and why (sync.md §3
+ * rule 9). An item too large for one page (`reason` `TooLarge`) has long
+ * texts cut and long lists shortened; a placeholder (`Unreadable`,
+ * `RefusedByDevice`) holds ids only. `Client.fetchItem` and
+ * `Client.completeItem` replace it with the whole item.
+ */
+export interface Abridged {
+  reason: AbridgedReason;
+  /** Size in bytes of the whole packed item (`fetchItem`'s `totalSize`; 0 when unknown). */
+  packedSize: number;
+  /** How many texts were cut short. */
+  cutTexts: number;
+  /** How many list entries (addresses, parts, attendees, properties…) were left out. */
+  omittedEntries: number;
+}
+
 /** A mail as the device holds it: headers, a preview, the structure. */
 export interface MailItem {
   kind: "mail";
@@ -76,6 +93,8 @@ export interface MailItem {
   flags: number;
   /** Size of the whole message in bytes. */
   size: number;
+  /** Set when this is not the whole item. */
+  abridged?: Abridged;
 }
 
 /** A time as iCalendar writes it, verbatim. */
@@ -162,6 +181,18 @@ export interface CalendarItem {
   master?: CalendarEvent;
   overrides: CalendarEvent[];
   timezones: TimeZone[];
+  /**
+   * Set when this is not the whole item. Keep it on an item passed back:
+   * the server then refuses the update (515 ItemAbridged) instead of
+   * losing what the device was not shown. Complete the item first
+   * (`Client.fetchItem`, `Client.completeItem`) to edit it.
+   */
+  abridged?: Abridged;
+  /**
+   * The calendar's time zone (X-WR-TIMEZONE) in which free/busy reads the
+   * item's floating times ("" when none). Keep it on an item passed back.
+   */
+  floatingTzid: string;
 }
 
 /** Either kind of item. */
@@ -219,6 +250,16 @@ export interface BusyPeriod {
   tentative: boolean;
 }
 
+/** An item free/busy could not expand, so its time is not shown. */
+export interface SkippedEvent {
+  calendarId: bigint;
+  itemId: bigint;
+  /** Its UID (at most 256 bytes). */
+  uid: string;
+  /** The error code saying why (505 for a rule it cannot evaluate, 300/301 for an item it cannot unpack). */
+  code: number;
+}
+
 /** How the server answered an operation. */
 export type Outcome =
   /** Applied (now or on an earlier try). */
@@ -230,7 +271,11 @@ export type Outcome =
   /** Bytes of a body part or attachment. */
   | { kind: "range"; offset: number; totalSize: number; data: Uint8Array }
   | { kind: "search"; hits: SearchHit[]; truncated: boolean }
-  | { kind: "freeBusy"; periods: BusyPeriod[] }
+  /**
+   * Busy periods in time order. `skippedCount` items were left out (their
+   * time is not shown); `skipped` lists at most 32 of them.
+   */
+  | { kind: "freeBusy"; periods: BusyPeriod[]; skipped: SkippedEvent[]; skippedCount: number }
   /** An outcome newer than this version of the package. */
   | { kind: "unknown" };
 
@@ -356,6 +401,16 @@ export interface FetchRangeRequest extends OperationOptions {
   length: number;
 }
 
+/** Ranges of an item's whole packed form, to complete an abridged item. */
+export interface FetchItemRequest extends OperationOptions {
+  collectionId: bigint;
+  itemId: bigint;
+  /** First byte wanted: the bytes already held. */
+  offset?: number;
+  /** Most bytes wanted (the server sends at most 48 KiB). */
+  length: number;
+}
+
 export interface CreateEventRequest extends OperationOptions {
   calendarId: bigint;
   /** id and version are assigned by the server. */
@@ -453,6 +508,9 @@ extern "C" {
     /// A `FetchRangeRequest`.
     #[wasm_bindgen(typescript_type = "FetchRangeRequest")]
     pub type FetchRangeRequest;
+    /// A `FetchItemRequest`.
+    #[wasm_bindgen(typescript_type = "FetchItemRequest")]
+    pub type FetchItemRequest;
     /// A `CreateEventRequest`.
     #[wasm_bindgen(typescript_type = "CreateEventRequest")]
     pub type CreateEventRequest;

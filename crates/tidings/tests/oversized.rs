@@ -263,6 +263,26 @@ fn shape(calendar: bool, make: fn(u64, u64) -> item::Kind) {
             .expect("kept");
         assert_eq!(stored, packed(make(id, collection)), "nothing was lost");
     }
+
+    // The session completes its own replica the same way (what the bindings
+    // call), so the whole item is what it holds and saves from then on.
+    old.complete_item(collection, id, &whole)
+        .expect("fits the session's limits");
+    assert_eq!(
+        held(&old, collection, id),
+        Some(Item {
+            kind: Some(make(id, collection))
+        })
+    );
+    let kind = |r: Result<(), tidings::Error>| r.err().map(|e| e.kind());
+    assert_eq!(
+        kind(old.complete_item(collection, u64::MAX, &whole)),
+        Some(ErrorKind::NotFound)
+    );
+    assert_eq!(
+        kind(old.complete_item(u64::MAX, id, &whole)),
+        Some(ErrorKind::NotFound)
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 // `strict`. `tsc` fails if a type is missing, loose, or wrong; the
 // `@ts-expect-error` lines fail if a type is looser than it should be.
 import {
+  AbridgedReason,
   Client,
   ClientState,
   Keypair,
@@ -32,9 +33,23 @@ function show(item: Item): string {
     case "mail":
       return `${item.headers.subject} ${item.flags & MailFlag.Flagged ? "flagged" : ""} ${item.size}`;
     case "calendar":
-      return `${item.master?.summary ?? ""} v${item.version.toString()}`;
+      return `${item.master?.summary ?? ""} v${item.version.toString()} ${item.floatingTzid}`;
   }
 }
+
+// An abridged event is completed before it is edited.
+function edit(item: Item, location: string): void {
+  if (item.kind !== "calendar") return;
+  if (item.abridged?.reason === AbridgedReason.TooLarge) {
+    const size: number = item.abridged.packedSize;
+    client.fetchItem(performance.now(), { collectionId: item.calendarId, itemId: item.id, length: size });
+    return;
+  }
+  const master = { ...item.master, location };
+  client.updateEvent(performance.now(), { calendarId: item.calendarId, item: { ...item, master }, expectedVersion: item.version });
+}
+const whole: Uint8Array = new Uint8Array(0);
+client.completeItem(1n, 2n, whole);
 
 function outcome(o: Outcome): string {
   switch (o.kind) {
@@ -49,7 +64,7 @@ function outcome(o: Outcome): string {
     case "search":
       return o.hits.map((h) => `${h.collectionId}/${h.itemId}`).join(",");
     case "freeBusy":
-      return o.periods.map((p) => `${p.start}-${p.end}`).join(",");
+      return `${o.periods.map((p) => `${p.start}-${p.end}`).join(",")} (${o.skippedCount} left out: ${o.skipped.map((s) => `${s.uid} ${s.code}`).join(",")})`;
     case "unknown":
       return "?";
   }
@@ -96,6 +111,7 @@ if (ws !== undefined) {
   for (const collection of client.collections()) {
     const items: Item[] = client.items(collection.id);
     console.log(collection.itemCount, items.map(show));
+    for (const item of items) edit(item, "Harbour office");
   }
   const [first] = client.itemIds(1n);
   if (first !== undefined) {

@@ -421,6 +421,27 @@ impl ClientSession {
         )
     }
 
+    /// Replaces abridged item `item_id` of `collection_id` in the session's
+    /// replica with its whole form: `packed` is every range of
+    /// `FetchRange { packed_item: true }` joined (sync.md §3 rule 9). It is
+    /// unpacked within the session's inflate limits; when it does not fit
+    /// them, or is not the whole item, the abridged copy stays and the error
+    /// says why: [`ErrorKind::NotFound`] when the collection or item is not
+    /// held, an inflate or decode error, or [`ErrorKind::InvalidData`] when
+    /// the bytes are another item or still abridged. Save the state
+    /// afterwards to keep the whole item.
+    pub fn complete_item(&mut self, collection_id: u64, item_id: u64, packed: &[u8]) -> Result<()> {
+        if self.state.replica.collection(collection_id).is_none() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                "no such collection in the replica",
+            ));
+        }
+        self.state
+            .replica
+            .complete(collection_id, item_id, packed, &self.config.inflate)
+    }
+
     /// Closes cleanly.
     pub fn close(&mut self, now_ms: u64) -> Result<()> {
         if self.is_established() {
