@@ -87,6 +87,7 @@ fn full_mail() -> MailItem {
             content_id: "img1@town.example".to_string(),
             inline: true,
             nested_headers: Some(headers("nested")),
+            charset: "windows-1252".to_string(),
         }],
         flags: 1 | 4,
         size: 140_000,

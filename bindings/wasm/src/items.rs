@@ -384,6 +384,7 @@ fn read_mail_attachment(value: &JsValue) -> Result<Attachment, Thrown> {
         content_id: f.text("contentId")?,
         inline: f.flag("inline")?,
         nested_headers: read_optional(f.object("nestedHeaders"), read_headers)?,
+        charset: f.text("charset")?,
     })
 }
 
