@@ -449,3 +449,44 @@ fn an_event_with_a_huge_repetitive_description_arrives_abridged_not_blank() {
         assert_eq!(master.description, "-".repeat(8 << 10));
     }
 }
+
+#[test]
+fn an_operation_no_frame_can_carry_is_refused_and_not_queued() {
+    // Queued, it would be sent again at every resume and end each session
+    // with 207: the device could never sync again.
+    let mut town = Town::new();
+    let (mut chief, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let huge = proto::OutgoingMail {
+        to: vec![Address {
+            name: String::new(),
+            email: "clerk@town.example".into(),
+        }],
+        attachments: vec![proto::OutgoingAttachment {
+            filename: "photo.jpg".into(),
+            content_type: "image/jpeg".into(),
+            data: noise(70_000, 3).into_bytes(),
+        }],
+        ..Default::default()
+    };
+    let send = |mail| Kind::SendMail(proto::SendMail { mail: Some(mail) });
+    let refused = chief
+        .submit(2_000, [1; 16], send(huge))
+        .expect_err("too large for a frame");
+    assert_eq!(refused.kind(), ErrorKind::MessageTooLarge);
+    assert!(chief.state().outbox().is_empty(), "nothing queued");
+    assert!(!chief.is_closed(), "the session goes on");
+    let small = proto::OutgoingMail {
+        to: vec![Address {
+            name: String::new(),
+            email: "clerk@town.example".into(),
+        }],
+        text: "Photo follows by other means.".into(),
+        ..Default::default()
+    };
+    chief.submit(2_000, [2; 16], send(small)).expect("fits");
+    pump(&mut chief, &mut server, &mut town.store, 2_000);
+    assert!(
+        !chief.is_closed() && chief.state().outbox().is_empty(),
+        "answered"
+    );
+}

@@ -6,7 +6,8 @@ use super::enroll::{MAX_DEVICE_NAME_BYTES, MAX_ENROLL_CODE_BYTES};
 use super::{HANDSHAKE_IK, HANDSHAKE_XK, state::ClientState};
 use crate::compress::{InflateLimits, pad, unpad};
 use crate::crypto::{
-    IkHelloSent, IkInitiator, PinnedServer, StaticKeypair, XkInitiator, XkStarted,
+    IkHelloSent, IkInitiator, MAX_MESSAGE_LEN, PinnedServer, StaticKeypair, TAG_LEN, XkInitiator,
+    XkStarted,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
@@ -391,19 +392,33 @@ impl ClientSession {
     /// Queues an operation: sent now if the session is open, kept in the
     /// outbox (and the saved state) until answered, resent on every resume.
     /// `op_id` must be 16 random bytes, the same on every retry.
+    ///
+    /// An operation must fit one frame: padded, at most 64 KiB less the
+    /// tag (sync.md §7). A larger one (a mail with a large attachment) is
+    /// refused with [`ErrorKind::MessageTooLarge`] and not queued.
     pub fn submit(&mut self, now_ms: u64, op_id: [u8; 16], kind: operation::Kind) -> Result<()> {
         let op = Operation {
             op_id: op_id.to_vec(),
             kind: Some(kind),
         };
-        self.state.outbox.push(op.clone());
+        // Checked before it is queued: queued, an operation no frame can
+        // carry would be sent again at every resume and end each session.
+        let mut padded = Vec::new();
+        pad(
+            &proto::encode(&Envelope {
+                body: Some(Body::Operation(op.clone())),
+            }),
+            &mut padded,
+        );
+        if padded.len().saturating_add(TAG_LEN) > MAX_MESSAGE_LEN {
+            return Err(Error::new(
+                ErrorKind::MessageTooLarge,
+                "the operation does not fit one frame (64 KiB padded); nothing was queued",
+            ));
+        }
+        self.state.outbox.push(op);
         if self.is_established() {
-            self.channel.send(
-                now_ms,
-                &Envelope {
-                    body: Some(Body::Operation(op)),
-                },
-            )?;
+            self.channel.send_padded(now_ms, &padded)?;
         }
         Ok(())
     }
