@@ -73,6 +73,32 @@ pub fn status_in(event: &CalendarEvent, email: &str) -> Option<i32> {
         .map(|a| a.status)
 }
 
+/// The parts of `after` (its master, its overrides) where `email`'s answer
+/// differs from `before`: what a REPLY to the organizer carries. An
+/// override new in `after` is compared with `before`'s master, whose
+/// answer the instance had until then.
+pub fn changed_answers<'a>(
+    before: &CalendarItem,
+    after: &'a CalendarItem,
+    email: &str,
+) -> Vec<&'a CalendarEvent> {
+    let was = |event: &CalendarEvent| {
+        let same = match &event.recurrence_id {
+            None => before.master.as_ref(),
+            Some(rid) => override_of(before, rid)
+                .and_then(|i| before.overrides.get(i))
+                .or(before.master.as_ref()),
+        };
+        same.and_then(|e| status_in(e, email))
+    };
+    after
+        .master
+        .iter()
+        .chain(&after.overrides)
+        .filter(|e| status_in(e, email).is_some_and(|now| Some(now) != was(e)))
+        .collect()
+}
+
 fn is(attendee: &crate::proto::Attendee, email: &str) -> bool {
     attendee
         .address
