@@ -314,7 +314,13 @@ async fn device_edits_reach_the_desktop(kind: Kind) {
 
     // Invitation answer: the owner's PARTSTAT upstream.
     let answered = handle
-        .respond(collection, id, ParticipationStatus::Accepted)
+        .respond(
+            collection,
+            id,
+            ParticipationStatus::Accepted,
+            None,
+            String::new(),
+        )
         .await
         .expect("respond");
     assert_eq!(answered.done.version, 3);
@@ -332,7 +338,13 @@ async fn device_edits_reach_the_desktop(kind: Kind) {
     handle.sync_now().await.expect("sync");
     let (ext, _) = device_view(&store, collection)["Visit"];
     let answered = handle
-        .respond(collection, ext, ParticipationStatus::Declined)
+        .respond(
+            collection,
+            ext,
+            ParticipationStatus::Declined,
+            None,
+            String::new(),
+        )
         .await
         .expect("respond");
     let reply = answered.reply.expect("an iTIP REPLY");

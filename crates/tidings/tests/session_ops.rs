@@ -368,3 +368,103 @@ fn mail_cannot_be_moved_into_a_calendar() {
             .is_empty()
     );
 }
+
+/// The event as the server's store holds it.
+fn stored(town: &Town, calendar: u64, id: u64) -> proto::CalendarItem {
+    let (packed, _) = town.store.item(calendar, id).expect("store").expect("live");
+    let bytes = tidings::compress::unpack(&packed, &Default::default()).expect("packed");
+    match proto::decode::<Item>(&bytes).expect("item").kind {
+        Some(item::Kind::Calendar(event)) => event,
+        other => panic!("not an event: {other:?}"),
+    }
+}
+
+fn status_of(event: Option<&proto::CalendarEvent>, email: &str) -> Option<i32> {
+    event.and_then(|e| tidings::sync::invitation::status_in(e, email))
+}
+
+#[test]
+fn declining_one_instance_reaches_both_copies_and_a_wrong_instance_changes_nothing() {
+    let mut town = Town::new();
+    // The chief's weekly series, with the mayor invited; each has a copy.
+    let mut series = meeting(0, 0, "weekly@town", "Weekly", &["mayor@town.example"]);
+    if let Some(m) = series.master.as_mut() {
+        m.rrule = "FREQ=WEEKLY;COUNT=4".into();
+        m.organizer = Some(proto::Address {
+            name: "Chief".into(),
+            email: "chief@town.example".into(),
+        });
+    }
+    let mut place = |calendar: u64| {
+        let id = town.store.allocate_id().expect("id");
+        let copy = proto::CalendarItem {
+            id,
+            calendar_id: calendar,
+            ..series.clone()
+        };
+        town.store
+            .upsert(calendar, Some(id), packed(item::Kind::Calendar(copy)), 0)
+            .expect("calendar");
+        id
+    };
+    let chiefs = place(town.chief_calendar);
+    let mayors = place(town.mayor_calendar);
+    let (mut mayor, mut server) = enroll(&mut town, MAYOR, 9, 1_000);
+    let respond = |value: &str| {
+        Kind::Respond(RespondToInvitation {
+            calendar_id: town.mayor_calendar,
+            item_id: mayors,
+            status: ParticipationStatus::Declined as i32,
+            recurrence_id: Some(proto::CalendarTime {
+                value: value.into(),
+                tzid: "Europe/London".into(),
+                ..Default::default()
+            }),
+            comment: "Away that week".into(),
+        })
+    };
+    // 10 December is the second Thursday; 11 December is no instance.
+    let (ok, wrong) = (respond("20261210T090000"), respond("20261211T090000"));
+    mayor.submit(2_000, [1; 16], ok).expect("submit");
+    pump(&mut mayor, &mut server, &mut town.store, 2_000);
+    let after_ok = (
+        stored(&town, town.mayor_calendar, mayors),
+        stored(&town, town.chief_calendar, chiefs),
+    );
+    mayor.submit(3_000, [2; 16], wrong).expect("submit");
+    pump(&mut mayor, &mut server, &mut town.store, 3_000);
+    let answers = outcomes(&mut mayor);
+    assert!(matches!(answers.first(), Some(Outcome::Done(d)) if d.version == 2));
+    assert!(
+        matches!(answers.get(1), Some(Outcome::Error(e)) if e.code == u32::from(ErrorKind::NotFound.code())),
+        "{answers:?}"
+    );
+
+    for (copy, calendar, id) in [
+        (&after_ok.0, town.mayor_calendar, mayors),
+        (&after_ok.1, town.chief_calendar, chiefs),
+    ] {
+        assert_eq!(
+            status_of(copy.master.as_ref(), "mayor@town.example"),
+            Some(ParticipationStatus::NeedsAction as i32),
+            "the series keeps its answer"
+        );
+        assert_eq!(copy.overrides.len(), 1);
+        let declined = copy.overrides.first();
+        assert_eq!(
+            declined
+                .and_then(|o| o.recurrence_id.as_ref())
+                .map(|r| r.value.as_str()),
+            Some("20261210T090000")
+        );
+        assert_eq!(
+            status_of(declined, "mayor@town.example"),
+            Some(ParticipationStatus::Declined as i32)
+        );
+        assert_eq!(
+            &stored(&town, calendar, id),
+            copy,
+            "the wrong instance changed nothing"
+        );
+    }
+}

@@ -33,7 +33,7 @@ use crate::notice::notice;
 use crate::outbox::Outbox;
 use bytes::Bytes;
 use tidings::compress::{InflateLimits, unpack};
-use tidings::proto::{self, CalendarItem, Item, ParticipationStatus, item};
+use tidings::proto::{self, CalendarItem, Item, item};
 use tidings::store::{Directory, ItemStore};
 use tidings::sync::ical::{calendar_item_to_ical, calendar_items_from_ical};
 use tidings::{Error, ErrorKind, Result};
@@ -299,21 +299,15 @@ fn answered_elsewhere(
     outbox: Option<&Outbox>,
 ) -> Result<()> {
     let owner = store.principal(store.collection(collection)?.owner)?;
-    if status_of(before, &owner.email) == status_of(after, &owner.email) {
-        return Ok(());
-    }
-    let organizer = after.master.as_ref().and_then(|m| m.organizer.as_ref());
-    let Some(organizer) = organizer else {
+    let now = std::time::SystemTime::now();
+    // The store's write carries no comment: the REPLY has none.
+    let Some(reply) = itip::reply(before, after, &owner.email, "", &itip::utc_stamp(now)) else {
         return Ok(());
     };
-    if store.principal_by_email(&organizer.email)?.is_some() {
+    if store.principal_by_email(&reply.to)?.is_some() {
         return Ok(());
     }
-    let now = std::time::SystemTime::now();
-    match itip::reply(after, &owner.email, &itip::utc_stamp(now)) {
-        Some(reply) => queue_reply(store, owner.id, &reply, outbox, now),
-        None => Ok(()),
-    }
+    queue_reply(store, owner.id, &reply, outbox, now)
 }
 
 /// Queues `reply` in `owner`'s outbox. The answer itself is stored and
@@ -357,17 +351,4 @@ fn queue_reply(
         }
         Err(e) => Err(e),
     }
-}
-
-fn status_of(event: &CalendarItem, email: &str) -> Option<ParticipationStatus> {
-    let master = event.master.as_ref()?;
-    master
-        .attendees
-        .iter()
-        .find(|a| {
-            a.address
-                .as_ref()
-                .is_some_and(|addr| addr.email.eq_ignore_ascii_case(email))
-        })
-        .and_then(|a| ParticipationStatus::try_from(a.status).ok())
 }

@@ -8,7 +8,7 @@ use super::sync::CalAccount;
 use super::writeback::{EventResult, Responded};
 use crate::account::SharedStore;
 use std::time::Duration;
-use tidings::proto::{CalendarItem, ParticipationStatus};
+use tidings::proto::{CalendarItem, CalendarTime, ParticipationStatus};
 use tidings::{Error, ErrorKind, Result};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -53,6 +53,8 @@ enum Request {
         calendar: u64,
         id: u64,
         status: ParticipationStatus,
+        recurrence_id: Option<CalendarTime>,
+        comment: String,
         reply: oneshot::Sender<Result<Responded>>,
     },
     SyncNow {
@@ -128,19 +130,24 @@ impl CalendarHandle {
         .await
     }
 
-    /// `RespondToInvitation` as the calendar's owner: `Done { version }`,
-    /// and the iTIP REPLY the server must mail to an organizer who is not
-    /// local (RFC 6047).
+    /// `RespondToInvitation` as the calendar's owner, for the whole series
+    /// or the instance at `recurrence_id`: `Done { version }`, and the iTIP
+    /// REPLY (with `comment`) the server must mail to an organizer who is
+    /// not local (RFC 6047).
     pub async fn respond(
         &self,
         calendar: u64,
         id: u64,
         status: ParticipationStatus,
+        recurrence_id: Option<CalendarTime>,
+        comment: String,
     ) -> Result<Responded> {
         self.ask(|reply| Request::Respond {
             calendar,
             id,
             status,
+            recurrence_id,
+            comment,
             reply,
         })
         .await
@@ -260,9 +267,13 @@ async fn answer(account: &mut CalAccount, request: Request) -> Result<()> {
             calendar,
             id,
             status,
+            recurrence_id,
+            comment,
             reply,
         } => {
-            let result = account.respond(calendar, id, status).await;
+            let result = account
+                .respond(calendar, id, status, recurrence_id.as_ref(), &comment)
+                .await;
             let broken = fatal(&result);
             let _ = reply.send(result);
             broken

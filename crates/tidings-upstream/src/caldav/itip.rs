@@ -10,8 +10,9 @@ use mail_builder::headers::content_type::ContentType;
 use mail_builder::mime::MimePart;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
-use tidings::proto::{CalendarEvent, CalendarItem, ParticipationStatus};
-use tidings::sync::ical::calendar_item_to_ical;
+use tidings::proto::{Attendee, CalendarEvent, CalendarItem, ParticipationStatus, RawProperty};
+use tidings::sync::ical::{calendar_item_to_ical, escape_text};
+use tidings::sync::invitation::changed_answers;
 use tidings::sync::mail::{check_address, header_text};
 use tidings::{Error, ErrorKind, Result};
 
@@ -30,40 +31,76 @@ pub struct ItipReply {
     pub ics: String,
 }
 
-/// The REPLY carrying `attendee`'s answer as recorded in `event`, stamped
-/// `dtstamp` (UTC, `YYYYMMDDTHHMMSSZ`); `None` when the event has no master,
-/// no organizer, or no such attendee.
-pub fn reply(event: &CalendarItem, attendee: &str, dtstamp: &str) -> Option<ItipReply> {
-    let master = event.master.as_ref()?;
-    let organizer = master.organizer.clone()?;
-    let answer = master
-        .attendees
-        .iter()
-        .find(|a| {
-            a.address
-                .as_ref()
-                .is_some_and(|addr| addr.email.eq_ignore_ascii_case(attendee))
-        })?
-        .clone();
-    let status =
-        ParticipationStatus::try_from(answer.status).unwrap_or(ParticipationStatus::Unspecified);
-    // RFC 5546 §3.2.3: ORGANIZER, the replying ATTENDEE, UID, DTSTAMP,
-    // SEQUENCE; DTSTART too, which the core's reader requires of an event.
-    let answered = CalendarEvent {
-        uid: master.uid.clone(),
-        start: master.start.clone(),
-        sequence: master.sequence,
-        dtstamp: dtstamp.to_string(),
-        organizer: Some(organizer.clone()),
-        organizer_params: master.organizer_params.clone(),
-        attendees: vec![answer],
-        ..CalendarEvent::default()
+/// The REPLY carrying `attendee`'s answers that changed from `before` to
+/// `after` (see [`changed_answers`]): one VEVENT per part answered, the
+/// master's for the whole series and each instance's with its
+/// RECURRENCE-ID (RFC 5546 §3.2.3), `comment` (if any) as each one's
+/// COMMENT; stamped `dtstamp` (UTC, `YYYYMMDDTHHMMSSZ`). `None` when no
+/// answer changed or no part answered names an organizer.
+pub fn reply(
+    before: &CalendarItem,
+    after: &CalendarItem,
+    attendee: &str,
+    comment: &str,
+    dtstamp: &str,
+) -> Option<ItipReply> {
+    let parts = changed_answers(before, after, attendee);
+    // An instance's own ORGANIZER, else the series'.
+    let series = after.master.iter().chain(&after.overrides);
+    let organizer_of = |e: &CalendarEvent| {
+        e.organizer
+            .clone()
+            .map(|o| (o, e.organizer_params.clone()))
+            .or_else(|| {
+                series
+                    .clone()
+                    .find_map(|s| Some((s.organizer.clone()?, s.organizer_params.clone())))
+            })
     };
-    let item = CalendarItem {
-        master: Some(answered),
-        timezones: event.timezones.clone(),
+    let first = parts.first()?;
+    let (organizer, _) = organizer_of(first)?;
+    let answer = first.attendees.iter().find(|a| is(a, attendee))?.status;
+    let mut item = CalendarItem {
+        timezones: after.timezones.clone(),
         ..CalendarItem::default()
     };
+    for part in &parts {
+        let Some((organizer, organizer_params)) = organizer_of(part) else {
+            continue;
+        };
+        // ORGANIZER, the replying ATTENDEE, UID, DTSTAMP, SEQUENCE,
+        // RECURRENCE-ID of an instance; DTSTART too, which the core's
+        // reader requires of an event.
+        let mut other = Vec::new();
+        if !comment.is_empty() {
+            other.push(RawProperty {
+                name: "COMMENT".into(),
+                params: String::new(),
+                value: escape_text(comment),
+            });
+        }
+        let answered = CalendarEvent {
+            uid: part.uid.clone(),
+            start: part.start.clone(),
+            recurrence_id: part.recurrence_id.clone(),
+            sequence: part.sequence,
+            dtstamp: dtstamp.to_string(),
+            organizer: Some(organizer),
+            organizer_params,
+            attendees: part
+                .attendees
+                .iter()
+                .filter(|a| is(a, attendee))
+                .cloned()
+                .collect(),
+            other,
+            ..CalendarEvent::default()
+        };
+        match answered.recurrence_id {
+            None => item.master = Some(answered),
+            Some(_) => item.overrides.push(answered),
+        }
+    }
     let text = calendar_item_to_ical(&item);
     let ics = text.replacen(
         "BEGIN:VCALENDAR\r\n",
@@ -73,10 +110,16 @@ pub fn reply(event: &CalendarItem, attendee: &str, dtstamp: &str) -> Option<Itip
     Some(ItipReply {
         from: attendee.to_string(),
         to: organizer.email,
-        summary: master.summary.clone(),
-        answer: status,
+        summary: first.summary.clone(),
+        answer: ParticipationStatus::try_from(answer).unwrap_or(ParticipationStatus::Unspecified),
         ics,
     })
+}
+
+fn is(a: &Attendee, email: &str) -> bool {
+    a.address
+        .as_ref()
+        .is_some_and(|addr| addr.email.eq_ignore_ascii_case(email))
 }
 
 /// The REPLY as the mail RFC 6047 §2 describes: `From` the attendee, `To`
@@ -169,12 +212,23 @@ mod tests {
         ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:bob@example.org\r\n\
         END:VEVENT\r\nEND:VCALENDAR\r\n";
 
-    #[test]
-    fn reply_carries_only_the_answer() {
-        let event = calendar_items_from_ical(INVITATION, 1)
+    /// The invitation as it was before alice answered, and after.
+    fn answered() -> (CalendarItem, CalendarItem) {
+        let after = calendar_items_from_ical(INVITATION, 1)
             .expect("parse")
             .remove(0);
-        let reply = reply(&event, "ALICE@example.org", "20261202T101500Z").expect("reply");
+        let mut before = after.clone();
+        if let Some(m) = before.master.as_mut() {
+            m.attendees[0].status = ParticipationStatus::NeedsAction as i32;
+        }
+        (before, after)
+    }
+
+    #[test]
+    fn reply_carries_only_the_answer() {
+        let (before, event) = answered();
+        let reply =
+            reply(&before, &event, "ALICE@example.org", "", "20261202T101500Z").expect("reply");
         assert_eq!(reply.to, "clerk@elsewhere.example");
         assert_eq!(reply.from, "ALICE@example.org");
         assert_eq!(reply.summary, "Budget");
@@ -200,21 +254,74 @@ mod tests {
     }
 
     #[test]
-    fn no_reply_without_organizer_or_attendee() {
-        let event = calendar_items_from_ical(INVITATION, 1)
-            .expect("parse")
-            .remove(0);
-        assert!(reply(&event, "carol@example.org", "20261202T101500Z").is_none());
+    fn no_reply_without_organizer_attendee_or_change() {
+        let (before, event) = answered();
+        let stamp = "20261202T101500Z";
+        assert!(reply(&before, &event, "carol@example.org", "", stamp).is_none());
+        assert!(reply(&event, &event, "alice@example.org", "", stamp).is_none());
         let mut alone = event.clone();
         alone.master.as_mut().expect("master").organizer = None;
-        assert!(reply(&alone, "alice@example.org", "20261202T101500Z").is_none());
+        assert!(reply(&before, &alone, "alice@example.org", "", stamp).is_none());
+    }
+
+    #[test]
+    fn an_instance_reply_names_the_instance_and_carries_the_comment() {
+        let (_, mut event) = answered();
+        let before = event.clone();
+        if let Some(m) = event.master.as_mut() {
+            m.rrule = "FREQ=WEEKLY;COUNT=3".into();
+        }
+        let before = CalendarItem {
+            master: event.master.clone(),
+            ..before
+        };
+        let rid = tidings::proto::CalendarTime {
+            value: "20261217T090000Z".into(),
+            ..Default::default()
+        };
+        tidings::sync::invitation::answer(
+            &mut event,
+            "alice@example.org",
+            ParticipationStatus::Declined,
+            Some(&rid),
+        )
+        .expect("an instance");
+        let comment = "Away; back on the 20th, sorry";
+        let reply = reply(
+            &before,
+            &event,
+            "alice@example.org",
+            comment,
+            "20261202T101500Z",
+        )
+        .expect("reply");
+        assert_eq!(reply.answer, ParticipationStatus::Declined);
+        assert!(
+            reply
+                .ics
+                .contains("COMMENT:Away\\; back on the 20th\\, sorry\r\n"),
+            "{}",
+            reply.ics
+        );
+        let read = calendar_items_from_ical(&reply.ics, 1)
+            .expect("a valid object")
+            .remove(0);
+        assert!(read.master.is_none(), "the series was not answered");
+        let [instance] = read.overrides.as_slice() else {
+            panic!("one instance: {}", reply.ics)
+        };
+        assert_eq!(instance.recurrence_id, Some(rid.clone()));
+        assert_eq!(instance.start, Some(rid));
+        assert_eq!(instance.attendees.len(), 1);
+        assert_eq!(
+            instance.attendees[0].status,
+            ParticipationStatus::Declined as i32
+        );
     }
 
     fn accepted() -> ItipReply {
-        let event = calendar_items_from_ical(INVITATION, 1)
-            .expect("parse")
-            .remove(0);
-        reply(&event, "alice@example.org", "20261202T101500Z").expect("reply")
+        let (before, event) = answered();
+        reply(&before, &event, "alice@example.org", "", "20261202T101500Z").expect("reply")
     }
 
     /// The header section of `raw`, unfolded, and its body.

@@ -15,8 +15,9 @@
 use super::device_writes::CalendarWriter;
 use super::state;
 use super::sync::load_event;
-use tidings::proto::{CalendarItem, item};
+use tidings::proto::{CalendarItem, CalendarTime, ParticipationStatus, item};
 use tidings::store::{Directory, ItemStore};
+use tidings::sync::invitation::{self, changed_answers, status_in};
 use tidings::sync::pack_item;
 use tidings::{Error, ErrorKind, Result};
 use tidings_store_sqlite::SqliteStore;
@@ -30,21 +31,9 @@ pub(crate) struct Answer {
     pub attendee: String,
     /// The event's UID.
     pub uid: String,
-    /// The new PARTSTAT (`ParticipationStatus`).
-    pub status: i32,
-}
-
-fn attendee_status(event: &CalendarItem, email: &str) -> Option<i32> {
-    let master = event.master.as_ref()?;
-    master
-        .attendees
-        .iter()
-        .find(|a| {
-            a.address
-                .as_ref()
-                .is_some_and(|addr| addr.email.eq_ignore_ascii_case(email))
-        })
-        .map(|a| a.status)
+    /// Each part answered: `None` for the whole series, else the instance's
+    /// RECURRENCE-ID; and the new PARTSTAT (`ParticipationStatus`).
+    pub parts: Vec<(Option<CalendarTime>, i32)>,
 }
 
 /// The answer the owner of `collection` gave by writing `after` over
@@ -56,27 +45,36 @@ pub(crate) fn local_answer(
     after: &CalendarItem,
 ) -> Result<Option<Answer>> {
     let owner = store.principal(store.collection(collection)?.owner)?;
-    let status = attendee_status(after, &owner.email);
-    if status.is_none() || status == attendee_status(before, &owner.email) {
-        return Ok(None);
-    }
-    let Some(master) = after.master.as_ref() else {
+    let changed = changed_answers(before, after, &owner.email);
+    let Some(first) = changed.first() else {
         return Ok(None);
     };
-    let Some(organizer) = master.organizer.as_ref() else {
+    // An instance's own ORGANIZER, else the series'.
+    let organizer = first.organizer.as_ref().or_else(|| {
+        after
+            .master
+            .iter()
+            .chain(&after.overrides)
+            .find_map(|e| e.organizer.as_ref())
+    });
+    let Some(organizer) = organizer else {
         return Ok(None);
     };
     let Some(organizer) = store.principal_by_email(&organizer.email)? else {
         return Ok(None);
     };
-    if organizer.id == owner.id || master.uid.is_empty() {
+    if organizer.id == owner.id || first.uid.is_empty() {
         return Ok(None);
     }
-    Ok(status.map(|status| Answer {
+    let parts = changed
+        .iter()
+        .filter_map(|e| Some((e.recurrence_id.clone(), status_in(e, &owner.email)?)))
+        .collect();
+    Ok(Some(Answer {
         organizer: organizer.id,
         attendee: owner.email,
-        uid: master.uid.clone(),
-        status,
+        uid: first.uid.clone(),
+        parts,
     }))
 }
 
@@ -90,7 +88,12 @@ fn organizer_copy(
             let Some(event) = load_event(store, calendar.collection, id)? else {
                 continue;
             };
-            if event.master.as_ref().is_some_and(|m| m.uid == answer.uid) {
+            if event
+                .master
+                .iter()
+                .chain(&event.overrides)
+                .any(|e| e.uid == answer.uid)
+            {
                 return Ok(Some((calendar, id, event)));
             }
         }
@@ -119,26 +122,21 @@ impl CalendarWriter {
         if self.auto_schedules(&calendar.href).await {
             return Ok(());
         }
-        let attendee = event
-            .master
-            .as_mut()
-            .and_then(|m| {
-                m.attendees.iter_mut().find(|a| {
-                    a.address
-                        .as_ref()
-                        .is_some_and(|addr| addr.email.eq_ignore_ascii_case(&answer.attendee))
-                })
-            })
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    "the organizer's copy does not list the attendee",
-                )
-            })?;
-        if attendee.status == answer.status {
+        let held = event.clone();
+        for (rid, status) in &answer.parts {
+            let status = ParticipationStatus::try_from(*status)
+                .map_err(|_| Error::new(ErrorKind::InvalidData, "unknown PARTSTAT"))?;
+            // A part the organizer's copy does not list the attendee in, or
+            // lacks, is left as it is; the other parts still go.
+            match invitation::answer(&mut event, &answer.attendee, status, rid.as_ref()) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if event == held {
             return Ok(());
         }
-        attendee.status = answer.status;
         event.version = event.version.saturating_add(1);
         let packed = pack_item(item::Kind::Calendar(event));
         self.upsert(store, &calendar, id, packed, None).await?;

@@ -13,10 +13,11 @@ use super::itip::{self, ItipReply};
 use super::state::{self, Calendar, Resource};
 use super::sync::{CalAccount, load_event, remove_item, store_event};
 use crate::account::lock;
-use tidings::proto::{CalendarItem, Conflict, Done, ParticipationStatus};
+use tidings::proto::{CalendarItem, CalendarTime, Conflict, Done, ParticipationStatus};
 use tidings::store::{Directory, ItemStore};
 use tidings::sync::fit_packed;
 use tidings::sync::ical::calendar_item_to_ical;
+use tidings::sync::invitation::answer;
 use tidings::{Error, ErrorKind, Result};
 
 /// What answering an invitation did.
@@ -195,16 +196,20 @@ impl CalAccount {
         }
     }
 
-    /// Answers the invitation `id` as the calendar's owner: their PARTSTAT
-    /// set upstream (`If-Match`), then in the store. A change upstream in
-    /// the meantime is fetched and the answer applied to it (once). When
-    /// the organizer is not a principal here, the answer also carries the
-    /// iTIP REPLY for the server to mail them.
+    /// Answers the invitation `id` as the calendar's owner, for the whole
+    /// series or the instance at `recurrence_id` (see
+    /// [`tidings::sync::invitation::answer`]): their PARTSTAT set upstream
+    /// (`If-Match`), then in the store. A change upstream in the meantime
+    /// is fetched and the answer applied to it (once). When the organizer
+    /// is not a principal here, the answer also carries the iTIP REPLY for
+    /// the server to mail them, with `comment` as its COMMENT.
     pub async fn respond(
         &mut self,
         calendar: u64,
         id: u64,
         status: ParticipationStatus,
+        recurrence_id: Option<&CalendarTime>,
+        comment: &str,
     ) -> Result<Responded> {
         let owner = {
             let store = lock(&self.store)?;
@@ -212,9 +217,10 @@ impl CalAccount {
         };
         for _ in 0..2 {
             let (cal, resource, mut event) = self.locate(calendar, id)?;
-            set_status(&mut event, &owner, status)?;
+            let before = event.clone();
+            answer(&mut event, &owner, status, recurrence_id)?;
             let text = calendar_item_to_ical(&event);
-            let reply = self.reply_for(&event, &owner)?;
+            let reply = self.reply_for(&before, &event, &owner, comment)?;
             match self
                 .client
                 .update(&resource.href, text, &resource.etag)
@@ -252,20 +258,21 @@ impl CalAccount {
         ))
     }
 
-    /// The iTIP REPLY when the organizer of `event` is not a principal here.
-    fn reply_for(&self, event: &CalendarItem, attendee: &str) -> Result<Option<ItipReply>> {
-        let organizer = event.master.as_ref().and_then(|m| m.organizer.as_ref());
-        let Some(organizer) = organizer else {
+    /// The iTIP REPLY for what changed from `before` to `after`, when the
+    /// organizer is not a principal here.
+    fn reply_for(
+        &self,
+        before: &CalendarItem,
+        after: &CalendarItem,
+        attendee: &str,
+        comment: &str,
+    ) -> Result<Option<ItipReply>> {
+        let stamp = itip::utc_stamp(std::time::SystemTime::now());
+        let Some(reply) = itip::reply(before, after, attendee, comment, &stamp) else {
             return Ok(None);
         };
-        let local = lock(&self.store)?
-            .principal_by_email(&organizer.email)?
-            .is_some();
-        if local {
-            return Ok(None);
-        }
-        let stamp = itip::utc_stamp(std::time::SystemTime::now());
-        Ok(itip::reply(event, attendee, &stamp))
+        let local = lock(&self.store)?.principal_by_email(&reply.to)?.is_some();
+        Ok((!local).then_some(reply))
     }
 
     fn locate_calendar(&self, calendar: u64) -> Result<Calendar> {
@@ -339,28 +346,4 @@ impl CalAccount {
                 .unwrap_or_default(),
         }))
     }
-}
-
-pub(crate) fn set_status(
-    event: &mut CalendarItem,
-    email: &str,
-    status: ParticipationStatus,
-) -> Result<()> {
-    let master = event.master.as_mut().ok_or(ErrorKind::ProtoMissingField)?;
-    let attendee = master
-        .attendees
-        .iter_mut()
-        .find(|a| {
-            a.address
-                .as_ref()
-                .is_some_and(|addr| addr.email.eq_ignore_ascii_case(email))
-        })
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                "the calendar's owner is not an attendee",
-            )
-        })?;
-    attendee.status = status as i32;
-    Ok(())
 }

@@ -10,6 +10,7 @@ use crate::proto::{
 };
 use crate::store::{Store, hide_missing};
 use crate::sync::Rights;
+use crate::sync::invitation::{self, Answered};
 use crate::sync::mail::{check_outgoing, reply_recipients};
 use bytes::Bytes;
 
@@ -384,9 +385,10 @@ fn run<S: Store>(
                 .map_err(|_| ErrorKind::ProtoInvalidValue)?;
             let owner = store.principal(store.collection(op.calendar_id)?.owner)?;
             let mut event = load_event(store, op.calendar_id, op.item_id)?;
-            set_status(&mut event, &owner.email, status)?;
+            let rid = op.recurrence_id.as_ref();
+            let answered = invitation::answer(&mut event, &owner.email, status, rid)?;
             event.version = event.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
-            let organizer_copy = organizer_copy(store, &event, &owner.email, status)?;
+            let organizer_copy = organizer_copy(store, &event, answered, &owner.email, status)?;
             effects.changed.push(op.calendar_id);
             store.upsert(op.calendar_id, Some(event.id), pack_event(&event), 0)?;
             if let Some((calendar, id, packed)) = organizer_copy {
@@ -644,44 +646,41 @@ fn refused_as_conflict<S: Store>(store: &S, calendar: u64, id: u64, e: Error) ->
     }))
 }
 
-fn set_status(event: &mut CalendarItem, email: &str, status: ParticipationStatus) -> Result<()> {
-    let master = event.master.as_mut().ok_or(ErrorKind::ProtoMissingField)?;
-    let attendee = master
-        .attendees
-        .iter_mut()
-        .find(|a| {
-            a.address
-                .as_ref()
-                .is_some_and(|addr| addr.email.eq_ignore_ascii_case(email))
-        })
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                "the calendar's owner is not an attendee",
-            )
-        })?;
-    attendee.status = status as i32;
-    Ok(())
-}
-
-/// The organizer's copy of the event with the answer recorded, when the
-/// organizer is a principal of this server: (calendar, id, packed), to be
-/// written with the attendee's copy once both are known to succeed.
+/// The organizer's copy of the event with the same answer recorded, when
+/// the organizer is a principal of this server: (calendar, id, packed), to
+/// be written with the attendee's copy once both are known to succeed. A
+/// copy that cannot take the answer (it does not list the attendee, or
+/// lacks the instance) is left as it is: the attendee's answer stands.
 fn organizer_copy<S: Store>(
     store: &S,
     event: &CalendarItem,
+    answered: Answered,
     attendee: &str,
     status: ParticipationStatus,
 ) -> Result<Option<(u64, u64, Bytes)>> {
-    let master = event.master.as_ref().ok_or(ErrorKind::ProtoMissingField)?;
-    let Some(organizer) = master
+    let series = event.master.iter().chain(&event.overrides);
+    let (answered_event, rid) = match answered {
+        Answered::Series => (series.clone().next(), None),
+        Answered::Instance(i) => {
+            let o = event.overrides.get(i);
+            (o, o.and_then(|o| o.recurrence_id.as_ref()))
+        }
+    };
+    let Some(answered_event) = answered_event else {
+        return Ok(None);
+    };
+    // An instance's own ORGANIZER, else the series'.
+    let organizer = answered_event
         .organizer
         .as_ref()
+        .or_else(|| series.clone().find_map(|e| e.organizer.as_ref()));
+    let Some(organizer) = organizer
         .and_then(|o| store.principal_by_email(&o.email).transpose())
         .transpose()?
     else {
         return Ok(None);
     };
+    let uid = answered_event.uid.as_str();
     for (calendar, rights) in store.visible_collections(organizer.id)? {
         if calendar.owner != organizer.id
             || !rights.contains(Rights::WRITE)
@@ -696,10 +695,19 @@ fn organizer_copy<S: Store>(
             else {
                 continue;
             };
-            if copy.master.as_ref().map(|m| &m.uid) != Some(&master.uid) {
+            if !copy
+                .master
+                .iter()
+                .chain(&copy.overrides)
+                .any(|e| e.uid == uid)
+            {
                 continue;
             }
-            set_status(&mut copy, attendee, status)?;
+            match invitation::answer(&mut copy, attendee, status, rid) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            }
             copy.version = copy.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
             return Ok(Some((calendar.id, id, pack_event(&copy))));
         }

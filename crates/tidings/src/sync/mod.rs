@@ -26,6 +26,7 @@ pub mod abridge;
 mod changelog;
 pub mod freebusy;
 pub mod ical;
+pub mod invitation;
 pub mod mail;
 mod page;
 pub mod patch;

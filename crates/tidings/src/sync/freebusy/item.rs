@@ -2,7 +2,7 @@
 //! overridden ones, plus each override on its own.
 
 use super::rrule::{Bounds, Rule};
-use super::time::{DAY, Duration, Form, parse_duration, parse_time};
+use super::time::{DAY, Duration, Form, format_time, parse_duration, parse_time};
 use super::tz::{Zone, horizon, iana_to_utc};
 use super::{MAX_INSTANCES, Span};
 use crate::error::{Error, ErrorKind, Result};
@@ -24,6 +24,16 @@ impl<'a> Zones<'a> {
         Zones {
             horizon: horizon(end),
             parsed: BTreeMap::new(),
+        }
+    }
+
+    /// Parses the VTIMEZONEs of `item` not parsed yet.
+    fn add(&mut self, item: &'a CalendarItem) {
+        for tz in &item.timezones {
+            let horizon = self.horizon;
+            self.parsed
+                .entry(&tz.vtimezone)
+                .or_insert_with(|| Zone::parse(&tz.vtimezone, horizon));
         }
     }
 }
@@ -131,13 +141,7 @@ pub(super) fn spans<'a>(
     end: i64,
     out: &mut Vec<Span>,
 ) -> Result<()> {
-    for tz in &item.timezones {
-        let horizon = zones.horizon;
-        zones
-            .parsed
-            .entry(&tz.vtimezone)
-            .or_insert_with(|| Zone::parse(&tz.vtimezone, horizon));
-    }
+    zones.add(item);
     let clock = Clock { zones, item };
     let mut budget = MAX_INSTANCES;
     // A cancelled series frees its overridden instances too.
@@ -184,9 +188,34 @@ pub(super) fn spans<'a>(
         Length::Nominal(d) => d.days * DAY + d.secs,
     };
     let (from, to) = (start - reach - 2 * DAY, end + 2 * DAY);
-    let mut instances: Vec<(Time<'_>, Option<Length>)> = Vec::new();
+    replaced.sort_unstable();
+    for (t, own) in instances(&clock, master, first, from, to, &mut budget)? {
+        let utc = clock.at(t)?;
+        if replaced.binary_search(&utc).is_err() {
+            out.push(Span {
+                start: utc,
+                end: clock.end(t, own.unwrap_or(len))?,
+                tentative,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The master's instances starting (civil) within [from, to] (RDATEs
+/// wherever they are), less EXDATEs: each start, with its own length when
+/// an RDATE PERIOD gives one.
+fn instances<'m>(
+    clock: &Clock<'_>,
+    master: &'m CalendarEvent,
+    first: Time<'m>,
+    from: i64,
+    to: i64,
+    budget: &mut usize,
+) -> Result<Vec<(Time<'m>, Option<Length>)>> {
+    let mut instances: Vec<(Time<'m>, Option<Length>)> = Vec::new();
     if master.rrule.is_empty() {
-        spend(&mut budget)?;
+        spend(budget)?;
         instances.push((first, None));
     } else {
         let to_utc = |local: i64| clock.at(Time { local, ..first });
@@ -204,7 +233,7 @@ pub(super) fn spans<'a>(
             .iter()
             .filter(|p| p.name.eq_ignore_ascii_case("RRULE") && p.params.is_empty());
         for rule in std::iter::once(master.rrule.as_str()).chain(more.map(|p| p.value.as_str())) {
-            Rule::parse(rule)?.expand(first.local, &bounds, &mut budget, &mut found)?;
+            Rule::parse(rule)?.expand(first.local, &bounds, budget, &mut found)?;
         }
         found.sort_unstable();
         found.dedup();
@@ -215,7 +244,7 @@ pub(super) fn spans<'a>(
         );
     }
     for rdate in &master.rdates {
-        spend(&mut budget)?;
+        spend(budget)?;
         let (value, period) = match rdate.value.split_once('/') {
             Some((v, p)) => (v, Some(p)),
             None => (rdate.value.as_str(), None),
@@ -242,22 +271,101 @@ pub(super) fn spans<'a>(
             false => ex_times.push(clock.at(t)?),
         }
     }
-    for list in [&mut ex_days, &mut ex_times, &mut replaced] {
-        list.sort_unstable();
-    }
+    ex_days.sort_unstable();
+    ex_times.sort_unstable();
+    let mut kept = Vec::with_capacity(instances.len());
     for (t, own) in instances {
-        let utc = clock.at(t)?;
         let day = t.local.div_euclid(DAY) * DAY;
-        let gone = ex_days.binary_search(&day).is_ok() || ex_times.binary_search(&utc).is_ok();
-        if !gone && replaced.binary_search(&utc).is_err() {
-            out.push(Span {
-                start: utc,
-                end: clock.end(t, own.unwrap_or(len))?,
-                tentative,
-            });
+        let gone =
+            ex_days.binary_search(&day).is_ok() || ex_times.binary_search(&clock.at(t)?).is_ok();
+        if !gone {
+            kept.push((t, own));
         }
     }
-    Ok(())
+    Ok(kept)
+}
+
+/// Where one instance of a series is, as an override of it writes its
+/// times (see [`super::instance`]).
+pub(super) fn instance(
+    item: &CalendarItem,
+    recurrence_id: &CalendarTime,
+) -> Result<Option<super::Instance>> {
+    let Some(master) = &item.master else {
+        return Ok(None);
+    };
+    let recurs = !master.rrule.is_empty() || !master.rdates.is_empty();
+    if !recurs {
+        return Ok(None);
+    }
+    let (local, _) = parse_time(&recurrence_id.value)?;
+    let mut zones = Zones::new(local.saturating_add(3 * DAY));
+    zones.add(item);
+    let clock = Clock {
+        zones: &zones,
+        item,
+    };
+    let wanted = clock.at(clock.read(&recurrence_id.value, &recurrence_id.tzid)?)?;
+    let dtstart = start_of(master)?;
+    let first = clock.read(&dtstart.value, &dtstart.tzid)?;
+    let mut budget = MAX_INSTANCES;
+    let (from, to) = (wanted - 2 * DAY, wanted + 2 * DAY);
+    let found = instances(&clock, master, first, from, to, &mut budget)?
+        .into_iter()
+        .map(|(t, _)| Ok((clock.at(t)?, t)))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .find(|&(utc, _)| utc == wanted);
+    let Some((_, t)) = found else {
+        return Ok(None);
+    };
+    let start = CalendarTime {
+        value: format_time(t.local, t.form),
+        tzid: t.tzid.to_owned(),
+        params: String::new(),
+    };
+    // DTEND moves with DTSTART: by the same wall-clock shift when both are
+    // written alike (so a 9:00 meeting stays 9:00 across DST), else by the
+    // exact length, in UTC.
+    let end = match &master.end {
+        None => None,
+        Some(end) => {
+            let e = clock.read(&end.value, &end.tzid)?;
+            Some(match e.form == first.form && end.tzid == dtstart.tzid {
+                true => CalendarTime {
+                    value: format_time(e.local - first.local + t.local, e.form),
+                    ..end.clone()
+                },
+                false => CalendarTime {
+                    value: format_time(clock.at(e)? - clock.at(first)? + wanted, Form::Utc),
+                    tzid: String::new(),
+                    params: end.params.clone(),
+                },
+            })
+        }
+    };
+    Ok(Some(super::Instance { start, end }))
+}
+
+/// Whether `a` and `b` name the same instant in `item`'s zones (equal text
+/// always does); `None` when either cannot be read.
+pub(super) fn same_instant(
+    item: &CalendarItem,
+    a: &CalendarTime,
+    b: &CalendarTime,
+) -> Option<bool> {
+    if a.value == b.value && a.tzid == b.tzid {
+        return Some(true);
+    }
+    let (local, _) = parse_time(&a.value).ok()?;
+    let mut zones = Zones::new(local.saturating_add(3 * DAY));
+    zones.add(item);
+    let clock = Clock {
+        zones: &zones,
+        item,
+    };
+    let at = |t: &CalendarTime| clock.at(clock.read(&t.value, &t.tzid).ok()?).ok();
+    Some(at(a)? == at(b)?)
 }
 
 fn spend(budget: &mut usize) -> Result<()> {

@@ -41,7 +41,9 @@ mod tz;
 
 use crate::compress::{InflateLimits, unpack};
 use crate::error::{Error, ErrorKind, Result};
-use crate::proto::{self, BusyPeriod, CalendarItem, FreeBusy, Item, SkippedEvent, item as kind};
+use crate::proto::{
+    self, BusyPeriod, CalendarItem, CalendarTime, FreeBusy, Item, SkippedEvent, item as kind,
+};
 use time::{DAY, MAX_SECS, MIN_SECS};
 
 /// Most skipped items named in one answer (all are counted).
@@ -139,6 +141,36 @@ pub fn free_busy(items: &[StoredItem<'_>], start: i64, end: i64) -> Result<FreeB
     }
     answer.periods = periods;
     Ok(answer)
+}
+
+/// One instance of a series, with its times as an override of it writes
+/// them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instance {
+    /// Its start in the master's DTSTART form and zone: the override's
+    /// RECURRENCE-ID and DTSTART.
+    pub start: CalendarTime,
+    /// The master's DTEND moved with it (`None` when the master has none).
+    pub end: Option<CalendarTime>,
+}
+
+/// The instance of `item`'s series that starts at `recurrence_id` (the same
+/// instant, in whatever form or zone it is written): `None` when the series
+/// generates none there (EXDATEs removed), or `item` has no recurring
+/// master. Overrides are not consulted.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidData`] when `recurrence_id` or the series cannot be
+/// read or expanded (the rules above).
+pub fn instance(item: &CalendarItem, recurrence_id: &CalendarTime) -> Result<Option<Instance>> {
+    item::instance(item, recurrence_id)
+}
+
+/// Whether `a` and `b` are the same instant, read in `item`'s zones (equal
+/// text always is); `false` when either cannot be read.
+pub fn same_instant(item: &CalendarItem, a: &CalendarTime, b: &CalendarTime) -> bool {
+    item::same_instant(item, a, b).unwrap_or(false)
 }
 
 fn check_window(start: i64, end: i64) -> Result<()> {

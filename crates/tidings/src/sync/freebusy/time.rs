@@ -96,6 +96,18 @@ pub(super) fn parse_time(s: &str) -> Result<(i64, Form)> {
     }
 }
 
+/// Writes civil seconds back in RFC 5545 basic form, as `form` says.
+pub(super) fn format_time(local: i64, form: Form) -> String {
+    let (y, m, d) = civil_from_days(local.div_euclid(DAY));
+    let secs = local.rem_euclid(DAY);
+    let (h, min, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match form {
+        Form::Date => format!("{y:04}{m:02}{d:02}"),
+        Form::Local => format!("{y:04}{m:02}{d:02}T{h:02}{min:02}{s:02}"),
+        Form::Utc => format!("{y:04}{m:02}{d:02}T{h:02}{min:02}{s:02}Z"),
+    }
+}
+
 /// An RFC 5545 DURATION: nominal days (a week is 7) plus exact seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Duration {

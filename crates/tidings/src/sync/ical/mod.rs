@@ -77,6 +77,7 @@ mod value;
 mod write;
 
 pub use per_event::{EventProblem, PerEvent, calendar_items_per_event};
+pub use value::escape_text;
 
 use crate::error::Result;
 use crate::proto::CalendarItem;

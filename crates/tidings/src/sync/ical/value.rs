@@ -25,7 +25,7 @@ pub(crate) fn unescape_text(value: &str) -> String {
 
 /// Escapes a TEXT value. TEXT has no carriage return, so CRLF and a lone CR
 /// become a line break like LF.
-pub(crate) fn escape_text(text: &str) -> String {
+pub fn escape_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
