@@ -158,3 +158,32 @@ fn an_echo_the_device_did_not_ask_for_changes_nothing() {
         "the device sent its keepalive"
     );
 }
+
+#[test]
+fn a_devices_error_ends_the_session_unanswered() {
+    // sync.md §5.3: ErrorInfo goes either way (a device that found the
+    // server silent sends 605). It is not a message to refuse with 402.
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    client_events(&mut client);
+    server_events(&mut server);
+    let error = proto::ErrorInfo {
+        code: u32::from(ErrorKind::Timeout.code()),
+        ..Default::default()
+    };
+    send(&mut client, 2_000, &envelope(Body::Error(error)));
+    while let Some(bytes) = client.poll_transmit() {
+        server
+            .handle_bytes(2_000, &bytes, &mut town.store)
+            .expect("not refused");
+    }
+    assert!(server.is_closed());
+    assert!(server.poll_transmit().is_none(), "nothing sent back");
+    let closed = server_events(&mut server)
+        .into_iter()
+        .find_map(|e| match e {
+            tidings::session::ServerEvent::Closed { error } => Some(error.map(|e| e.kind())),
+            _ => None,
+        });
+    assert_eq!(closed, Some(Some(ErrorKind::Timeout)));
+}

@@ -978,6 +978,16 @@ impl ServerSession {
                 self.finish(None);
                 Ok(())
             }
+            // The device ends the session with an error of its own (a
+            // silent server, §5.4): not answered, since it is not ours.
+            Body::Error(info) => {
+                let kind = u16::try_from(info.code)
+                    .ok()
+                    .and_then(ErrorKind::from_code)
+                    .unwrap_or(ErrorKind::ProtoInvalidValue);
+                self.finish(Some(Error::new(kind, "the device ended the session")));
+                Ok(())
+            }
             _ => Err(Error::new(
                 ErrorKind::ProtoInvalidValue,
                 "message a device does not send",
