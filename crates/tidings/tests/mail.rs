@@ -591,3 +591,23 @@ fn a_text_attachment_is_served_as_the_file_sent() {
         assert_eq!(stored[&attachment.part_id], sent, "{}", attachment.filename);
     }
 }
+
+#[test]
+fn a_date_without_seconds_is_read() {
+    // RFC 5322 §3.3 makes seconds optional; mail-parser read such a date
+    // only before a numeric zone, so these sorted as 1970.
+    for (date, offset) in [
+        ("Sat, 5 Dec 2026 12:30 GMT", 0),
+        ("5 Dec 2026 12:30 GMT", 0),
+        ("Sat, 5 Dec 2026 13:30 +0100", 60),
+        ("Sat, 5 Dec 2026 07:30 EST", -300),
+        ("Sat, 5 Dec 2026 12:30:00 GMT", 0),
+    ] {
+        let raw = format!("From: a@ex.org\r\nDate: {date}\r\nSubject: s\r\n\r\nbody\r\n");
+        let headers = item(&raw).headers.expect("headers");
+        assert_eq!(headers.date, 1_796_473_800, "{date}");
+        assert_eq!(headers.date_offset_minutes, offset, "{date}");
+    }
+    let seconds = item("From: a@ex.org\r\nDate: Sat, 5 Dec 2026 12:30:45 GMT\r\n\r\nb\r\n");
+    assert_eq!(seconds.headers.expect("headers").date, 1_796_473_845);
+}

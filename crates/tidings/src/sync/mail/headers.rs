@@ -4,6 +4,7 @@
 //! this reads its values from the root part's headers directly, so a message
 //! without any part yields empty headers rather than a panic.
 
+use mail_parser::parsers::MessageStream;
 use mail_parser::{DateTime, Header, HeaderName, HeaderValue, Message, MessageParser};
 
 use super::charset;
@@ -16,14 +17,17 @@ pub(super) fn headers(message: &Message<'_>) -> MailHeaders {
     if let Some(block) = charset::header_block(message) {
         let parsed = MessageParser::default().parse_headers(block.as_bytes());
         if let Some(decoded) = parsed.as_ref().and_then(|m| m.parts.first()) {
-            return from_fields(&decoded.headers);
+            return from_fields(&decoded.headers, block.as_bytes());
         }
     }
-    from_fields(message.parts.first().map_or(&[], |p| &p.headers))
+    let fields = message.parts.first().map_or(&[][..], |p| &p.headers);
+    from_fields(fields, &message.raw_message)
 }
 
-fn from_fields(fields: &[Header<'_>]) -> MailHeaders {
-    let (date, date_offset_minutes) = date(fields);
+/// `fields` as [`MailHeaders`]; `raw` holds the bytes their offsets point
+/// into.
+fn from_fields(fields: &[Header<'_>], raw: &[u8]) -> MailHeaders {
+    let (date, date_offset_minutes) = date(fields, raw);
     MailHeaders {
         from: addresses(fields, &HeaderName::From),
         to: addresses(fields, &HeaderName::To),
@@ -82,14 +86,45 @@ fn ids(fields: &[Header<'_>], name: &HeaderName<'_>) -> Vec<String> {
 
 /// The Date: header as UTC seconds and its own offset in minutes; zeros
 /// when absent or not a real date.
-fn date(fields: &[Header<'_>]) -> (i64, i32) {
-    let Some(date) = first(fields, &HeaderName::Date).and_then(HeaderValue::as_datetime) else {
+fn date(fields: &[Header<'_>], raw: &[u8]) -> (i64, i32) {
+    let without_seconds = || {
+        let field = fields.iter().find(|h| h.name == HeaderName::Date)?;
+        let range =
+            usize::try_from(field.offset_start).ok()?..usize::try_from(field.offset_end).ok()?;
+        with_seconds(raw.get(range)?)
+    };
+    let reread = without_seconds();
+    let parsed = match &reread {
+        Some(value) => value.as_datetime(),
+        None => first(fields, &HeaderName::Date).and_then(HeaderValue::as_datetime),
+    };
+    let Some(date) = parsed else {
         return (0, 0);
     };
     if !is_real_date(date) {
         return (0, 0);
     }
     (date.to_timestamp(), offset_minutes(date))
+}
+
+/// A Date: value whose time has no seconds (`5 Dec 2026 12:30 GMT`, valid
+/// RFC 5322, which mail-parser reads only before a numeric zone), read
+/// again with `:00` added; `None` for any other value.
+fn with_seconds(value: &[u8]) -> Option<HeaderValue<'static>> {
+    // `HH:MM` not preceded by `:` (not `MM:SS`) and not followed by one.
+    let at = value.windows(7).position(|w| {
+        matches!(w, [before, h1, h2, b':', m1, m2, after]
+            if *before != b':' && *after != b':'
+                && [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit()))
+    })?;
+    let end = at.checked_add(6)?;
+    let mut fixed = value.get(..end)?.to_vec();
+    fixed.extend_from_slice(b":00");
+    fixed.extend_from_slice(value.get(end..)?);
+    match MessageStream::new(&fixed).parse_date() {
+        HeaderValue::DateTime(date) => Some(HeaderValue::DateTime(date)),
+        _ => None,
+    }
 }
 
 /// Whether every field of `date` is in range. Not mail-parser's

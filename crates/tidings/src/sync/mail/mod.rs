@@ -39,6 +39,7 @@
 
 mod charset;
 mod headers;
+mod html;
 mod outgoing;
 mod parts;
 mod preview;
@@ -55,7 +56,6 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
-use mail_parser::decoders::html::html_to_text;
 use mail_parser::{Message, MessageParser, PartType};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -257,7 +257,7 @@ fn preview_of(message: &Message<'_>, max: usize) -> (String, bool) {
         // pasted into it, which are attachments.
         let pushed = match (parts::plain_text(part), &part.body) {
             (Some(text), _) => preview.push_part(&parts::without_pasted_files(&text)),
-            (None, PartType::Html(html)) => preview.push_part(&html_to_text(html)),
+            (None, PartType::Html(html)) => preview.push_part(&html::preview_text(html)),
             (None, _) => continue,
         };
         if !pushed {
