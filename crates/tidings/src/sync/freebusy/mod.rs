@@ -38,6 +38,8 @@ mod item;
 mod rrule;
 mod time;
 mod tz;
+#[cfg(feature = "iana-tz")]
+mod windows_zones;
 
 use crate::compress::{InflateLimits, unpack};
 use crate::error::{Error, ErrorKind, Result};

@@ -180,10 +180,15 @@ pub(super) fn horizon(end: i64) -> i64 {
     end + 731 * DAY
 }
 
-/// Resolves an IANA TZID with jiff's bundled tz database.
+/// Resolves an IANA TZID with jiff's bundled tz database, or a Windows
+/// zone name (Exchange's) by the IANA zone CLDR maps it to.
 #[cfg(feature = "iana-tz")]
 pub(super) fn iana_to_utc(tzid: &str, local: i64) -> Option<i64> {
-    let tz = jiff::tz::db().get(tzid).ok()?;
+    let db = jiff::tz::db();
+    let tz = match db.get(tzid) {
+        Ok(tz) => tz,
+        Err(_) => db.get(super::windows_zones::iana_name(tzid)?).ok()?,
+    };
     let naive = jiff::Timestamp::from_second(local).ok()?;
     let civil = jiff::tz::Offset::UTC.to_datetime(naive);
     // `compatible` is RFC 5545's rule: the offset before a gap, the first of a fold.

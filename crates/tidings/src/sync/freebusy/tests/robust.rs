@@ -252,3 +252,30 @@ fn a_bare_iana_tzid_is_resolved_and_a_cancelled_instance_is_free() {
     ];
     assert_eq!(got, Ok(want));
 }
+
+/// Exchange's shape: a Windows zone name as TZID, quoted, with no
+/// VTIMEZONE. Read as UTC it was an hour off in a Berlin winter.
+#[cfg(feature = "iana-tz")]
+#[test]
+fn a_windows_zone_name_is_resolved_by_its_iana_zone() {
+    let winter = event(
+        "20270115T100000",
+        "20270115T110000",
+        "W. Europe Standard Time",
+    );
+    let summer = event(
+        "20270715T100000",
+        "20270715T110000",
+        "W. Europe Standard Time",
+    );
+    let got = fb(
+        &[item(winter, vec![], &[]), item(summer, vec![], &[])],
+        "20270101T000000Z",
+        "20271231T000000Z",
+    );
+    let want = vec![
+        busy("20270115T090000Z", "20270115T100000Z"),
+        busy("20270715T080000Z", "20270715T090000Z"),
+    ];
+    assert_eq!(got, Ok(want));
+}
