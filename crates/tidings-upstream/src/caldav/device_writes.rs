@@ -35,7 +35,7 @@ use bytes::Bytes;
 use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{self, CalendarItem, Item, item};
 use tidings::store::{Directory, ItemStore};
-use tidings::sync::ical::{calendar_item_to_ical, calendar_items_from_ical};
+use tidings::sync::ical::calendar_items_from_ical;
 use tidings::{Error, ErrorKind, Result};
 use tidings_store_sqlite::SqliteStore;
 
@@ -106,7 +106,7 @@ impl CalendarWriter {
     ) -> Result<(u64, u64)> {
         let event = decode_event(&packed)?;
         let collection = cal.collection;
-        let text = calendar_item_to_ical(&event);
+        let text = super::writeback::to_upstream(&event);
         let held =
             state::resource_by_item(store.companion_sql(), collection, id)?.filter(|r| r.item != 0);
         let Some(resource) = held else {

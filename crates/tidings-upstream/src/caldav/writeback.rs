@@ -90,11 +90,7 @@ impl CalAccount {
             .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "the event has no UID"))?;
         let href = format!("{}/{}", cal.href.trim_end_matches('/'), resource_name(uid));
         item.calendar_id = calendar;
-        let etag = match self
-            .client
-            .create(&href, calendar_item_to_ical(&item))
-            .await?
-        {
+        let etag = match self.client.create(&href, to_upstream(&item)).await? {
             Written::Done(etag) => etag,
             Written::PreconditionFailed => {
                 return Err(Error::new(
@@ -139,7 +135,7 @@ impl CalAccount {
             return self.conflict(calendar, item.id);
         }
         item.calendar_id = calendar;
-        let text = calendar_item_to_ical(&item);
+        let text = to_upstream(&item);
         match self
             .client
             .update(&resource.href, text, &resource.etag)
@@ -219,7 +215,7 @@ impl CalAccount {
             let (cal, resource, mut event) = self.locate(calendar, id)?;
             let before = event.clone();
             answer(&mut event, &owner, status, recurrence_id)?;
-            let text = calendar_item_to_ical(&event);
+            let text = to_upstream(&event);
             let reply = self.reply_for(&before, &event, &owner, comment)?;
             match self
                 .client
@@ -345,5 +341,60 @@ impl CalAccount {
                 .map(|(p, _)| fit_packed(&p).to_vec())
                 .unwrap_or_default(),
         }))
+    }
+}
+
+/// `item` as iCalendar for the upstream, every VEVENT stamped: RFC 5545
+/// §3.6.1 requires DTSTAMP, which an event made on a phone often lacks
+/// (Xandikos stores what it is sent, so other clients got an invalid
+/// event). A stamp already there is kept.
+pub(crate) fn to_upstream(item: &CalendarItem) -> String {
+    let events = item.master.iter().chain(&item.overrides);
+    if events.into_iter().all(|e| !e.dtstamp.is_empty()) {
+        return calendar_item_to_ical(item);
+    }
+    let stamp = super::itip::utc_stamp(std::time::SystemTime::now());
+    let mut stamped = item.clone();
+    for event in stamped
+        .master
+        .iter_mut()
+        .chain(stamped.overrides.iter_mut())
+    {
+        if event.dtstamp.is_empty() {
+            event.dtstamp.clone_from(&stamp);
+        }
+    }
+    calendar_item_to_ical(&stamped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_upstream;
+    use tidings::proto::{CalendarEvent, CalendarItem};
+
+    #[test]
+    fn every_event_goes_upstream_with_a_dtstamp() {
+        let event = |uid: &str, dtstamp: &str| CalendarEvent {
+            uid: uid.into(),
+            dtstamp: dtstamp.into(),
+            summary: "Made on a phone".into(),
+            ..CalendarEvent::default()
+        };
+        let item = CalendarItem {
+            master: Some(event("phone-1", "")),
+            overrides: vec![event("phone-1", "20261201T080000Z")],
+            ..CalendarItem::default()
+        };
+        let text = to_upstream(&item);
+        let stamps: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("DTSTAMP:"))
+            .collect();
+        assert_eq!(stamps.len(), 2, "{text}");
+        assert!(stamps.contains(&"20261201T080000Z"), "kept: {text}");
+        assert!(
+            stamps.iter().all(|s| s.len() == 16 && s.ends_with('Z')),
+            "UTC date-times: {text}"
+        );
     }
 }
