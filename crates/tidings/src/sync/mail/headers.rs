@@ -34,10 +34,7 @@ fn from_fields(fields: &[Header<'_>], raw: &[u8]) -> MailHeaders {
         cc: addresses(fields, &HeaderName::Cc),
         bcc: addresses(fields, &HeaderName::Bcc),
         reply_to: addresses(fields, &HeaderName::ReplyTo),
-        subject: first(fields, &HeaderName::Subject)
-            .and_then(HeaderValue::as_text)
-            .unwrap_or_default()
-            .to_owned(),
+        subject: subject(fields, raw),
         date,
         date_offset_minutes,
         message_id: ids(fields, &HeaderName::MessageId)
@@ -105,6 +102,23 @@ fn date(fields: &[Header<'_>], raw: &[u8]) -> (i64, i32) {
         return (0, 0);
     }
     (date.to_timestamp(), offset_minutes(date))
+}
+
+/// The Subject: encoded words read as mail clients read them (see
+/// [`words`](super::words)), else as mail-parser read it.
+fn subject(fields: &[Header<'_>], raw: &[u8]) -> String {
+    let reread = || {
+        let field = fields.iter().find(|h| h.name == HeaderName::Subject)?;
+        let range =
+            usize::try_from(field.offset_start).ok()?..usize::try_from(field.offset_end).ok()?;
+        super::words::unstructured(raw.get(range)?)
+    };
+    reread().unwrap_or_else(|| {
+        first(fields, &HeaderName::Subject)
+            .and_then(HeaderValue::as_text)
+            .unwrap_or_default()
+            .to_owned()
+    })
 }
 
 /// A Date: value whose time has no seconds (`5 Dec 2026 12:30 GMT`, valid

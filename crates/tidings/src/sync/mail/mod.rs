@@ -45,6 +45,7 @@ mod parts;
 mod preview;
 mod reply;
 mod uuencode;
+mod words;
 
 pub use outgoing::{
     MAX_ADDRESS_BYTES, check_address, check_media_type, check_outgoing, header_text,

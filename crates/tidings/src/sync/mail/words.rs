@@ -1,0 +1,163 @@
+//! A Subject with RFC 2047 encoded words, read as mail clients read what
+//! mailers really send. mail-parser decodes each encoded word on its own,
+//! so a character whose UTF-8 bytes a mailer split across two adjacent
+//! words became two replacement characters ("Bestellbest��tigung"), and a
+//! word written inside a word ("Unterlagen f=?utf-8?Q?=C3=BCr?=") gained a
+//! space before it. Here, as Thunderbird and Gmail read them, adjacent
+//! encoded words in one charset are decoded together (the white space
+//! between encoded words is dropped, RFC 2047 §6.2) and a word inside
+//! text is decoded where it stands.
+
+use mail_parser::decoders::base64::base64_decode;
+use mail_parser::decoders::charsets::map::charset_decoder;
+
+/// The text of an unstructured header value `raw` (as it is in the
+/// message, folded), or `None` when it holds no encoded word or is not
+/// UTF-8 (then mail-parser's reading stands).
+pub(super) fn unstructured(raw: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(raw).ok()?;
+    if !text.contains("=?") {
+        return None;
+    }
+    // Unfolded: a line break before white space is not part of the value.
+    let unfolded: String = text.replace("\r\n", "").replace('\n', "");
+    let mut out = String::with_capacity(unfolded.len());
+    let mut pending: Option<(String, Vec<u8>)> = None;
+    let mut gap = String::new();
+    let mut rest = unfolded.trim();
+    while !rest.is_empty() {
+        if let Some((charset, bytes, after)) = encoded_word(rest) {
+            match &mut pending {
+                Some((held, so_far)) if held.eq_ignore_ascii_case(&charset) => {
+                    so_far.extend_from_slice(&bytes);
+                }
+                Some(_) => {
+                    // Another charset: the space between words still goes.
+                    flush(&mut out, pending.take());
+                    pending = Some((charset, bytes));
+                }
+                None => {
+                    out.push_str(&gap);
+                    pending = Some((charset, bytes));
+                }
+            }
+            gap.clear();
+            rest = after;
+            continue;
+        }
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        if c == ' ' || c == '\t' {
+            gap.push(c);
+        } else {
+            flush(&mut out, pending.take());
+            out.push_str(&gap);
+            gap.clear();
+            out.push(c);
+        }
+        rest = rest.get(c.len_utf8()..).unwrap_or_default();
+    }
+    flush(&mut out, pending);
+    out.push_str(&gap);
+    Some(out)
+}
+
+/// Decodes held bytes in their charset onto `out`.
+fn flush(out: &mut String, pending: Option<(String, Vec<u8>)>) {
+    let Some((charset, bytes)) = pending else {
+        return;
+    };
+    match charset_decoder(charset.as_bytes()) {
+        Some(decode) => out.push_str(&decode(&bytes)),
+        None => out.push_str(&String::from_utf8_lossy(&bytes)),
+    }
+}
+
+/// `=?charset?B|Q?text?=` at the start of `s`: its charset (without an RFC
+/// 2231 language), its bytes, and what follows it.
+fn encoded_word(s: &str) -> Option<(String, Vec<u8>, &str)> {
+    let body = s.strip_prefix("=?")?;
+    let (charset, body) = body.split_once('?')?;
+    let (encoding, body) = body.split_once('?')?;
+    let (text, after) = body.split_once("?=")?;
+    let plain = |v: &str| !v.is_empty() && !v.contains([' ', '\t', '?']);
+    if !plain(charset) || text.contains([' ', '\t']) {
+        return None;
+    }
+    let charset = charset.split('*').next().unwrap_or_default().to_owned();
+    let bytes = match encoding {
+        "B" | "b" => base64_decode(text.as_bytes())?,
+        "Q" | "q" => q_decode(text),
+        _ => return None,
+    };
+    Some((charset, bytes, after))
+}
+
+/// RFC 2047 §4.2: `_` is a space, `=XX` a byte; anything else as written.
+fn q_decode(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'_' => out.push(b' '),
+            b'=' => {
+                let hex = [bytes.next(), bytes.next()];
+                let value = match hex {
+                    [Some(h), Some(l)] => std::str::from_utf8(&[h, l])
+                        .ok()
+                        .and_then(|pair| u8::from_str_radix(pair, 16).ok()),
+                    _ => None,
+                };
+                match value {
+                    Some(v) => out.push(v),
+                    None => {
+                        out.push(b'=');
+                        out.extend(hex.into_iter().flatten());
+                    }
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unstructured;
+
+    fn read(raw: &str) -> Option<String> {
+        unstructured(raw.as_bytes())
+    }
+
+    #[test]
+    fn a_character_split_across_two_words_is_whole() {
+        // "ä" is C3 A4: the mailer cut the text between the two bytes.
+        assert_eq!(
+            read(" =?utf-8?B?QmVzdGVsbGJlc3TD?= =?utf-8?B?pHRpZ3VuZw==?=").as_deref(),
+            Some("Bestellbestätigung")
+        );
+    }
+
+    #[test]
+    fn a_word_inside_a_word_gains_no_space() {
+        assert_eq!(
+            read(" Unterlagen f=?utf-8?Q?=C3=BCr_morgen?=").as_deref(),
+            Some("Unterlagen für morgen")
+        );
+    }
+
+    #[test]
+    fn text_between_words_and_folds_are_kept_as_written() {
+        assert_eq!(
+            read(" =?ISO-8859-1?Q?Andr=E9?= Pirard\r\n =?utf-8?Q?=E2=82=AC?= 5").as_deref(),
+            Some("André Pirard € 5")
+        );
+        assert_eq!(read(" no words here"), None);
+        assert_eq!(
+            read(" =?utf-8?X?bad?= and =?broken").as_deref(),
+            Some("=?utf-8?X?bad?= and =?broken")
+        );
+    }
+}
