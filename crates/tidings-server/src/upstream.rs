@@ -60,7 +60,8 @@ impl Upstream {
         outbox::migrate(store.companion_sql())?;
         let mut principals = Vec::with_capacity(config.accounts.len());
         for (account, _) in &config.accounts {
-            principals.push(principal(store, &account.login, &account.principal)?);
+            let name = account.name.as_deref().unwrap_or(&account.login);
+            principals.push(principal(store, name, &account.principal)?);
         }
         let mirror_store = Arc::new(Mutex::new(SqliteStore::open(db, Durability::Process)?));
         let (stop, shutdown) = watch::channel(false);
@@ -149,12 +150,12 @@ impl Upstream {
     }
 }
 
-/// The principal with address `email`, made (named after `login`, with the
-/// usual collections) if the database has none.
-fn principal(store: &mut SqliteStore, login: &str, email: &str) -> Result<u64> {
+/// The principal with address `email`, made (called `name`, with the usual
+/// collections) if the database has none.
+fn principal(store: &mut SqliteStore, name: &str, email: &str) -> Result<u64> {
     match store.principal_by_email(email)? {
         Some(p) => Ok(p.id),
-        None => store.transaction(|s| crate::admin::add_principal(s, login, email)),
+        None => store.transaction(|s| crate::admin::add_principal(s, name, email)),
     }
 }
 

@@ -98,6 +98,10 @@ pub struct Account {
     pub principal: String,
     /// The login on the upstream server.
     pub login: String,
+    /// The principal's display name, when the server creates the principal
+    /// (mail it sends shows it); the login when absent.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// The configuration file, as written.

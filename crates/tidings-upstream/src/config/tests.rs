@@ -24,6 +24,19 @@ fn per_account_passwords() {
 }
 
 #[test]
+fn an_account_may_name_its_principal() {
+    let config =
+        Config::from_strs(PLAIN_LOOPBACK, "[passwords]\nalice = \"pw\"\n").expect("config");
+    assert_eq!(config.accounts[0].0.name, None);
+    let named = PLAIN_LOOPBACK.replace(
+        "login = \"alice\"",
+        "login = \"alice\"\nname = \"Alice Okoye\"",
+    );
+    let config = Config::from_strs(&named, "[passwords]\nalice = \"pw\"\n").expect("config");
+    assert_eq!(config.accounts[0].0.name.as_deref(), Some("Alice Okoye"));
+}
+
+#[test]
 fn master_user_logs_in_as_the_account() {
     let text = format!("{PLAIN_LOOPBACK}[master]\nuser = \"gateway\"\n");
     let config = Config::from_strs(&text, "master = \"m\"\n").expect("config");
