@@ -11,10 +11,21 @@
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::charsets::map::charset_decoder;
 
+/// Longest value read here; a longer one (no mailer writes one) is left
+/// to mail-parser, whose reading is linear whatever the bytes.
+const MAX_VALUE_BYTES: usize = 16 << 10;
+
+/// Longest encoded word looked for: RFC 2047 allows 75 characters, and
+/// some mailers write longer ones. Bounds the work at each `=?`.
+const MAX_WORD_BYTES: usize = 1024;
+
 /// The text of an unstructured header value `raw` (as it is in the
-/// message, folded), or `None` when it holds no encoded word or is not
-/// UTF-8 (then mail-parser's reading stands).
+/// message, folded), or `None` when it holds no encoded word, is not UTF-8
+/// or is longer than 16 KiB (then mail-parser's reading stands).
 pub(super) fn unstructured(raw: &[u8]) -> Option<String> {
+    if raw.len() > MAX_VALUE_BYTES {
+        return None;
+    }
     let text = std::str::from_utf8(raw).ok()?;
     if !text.contains("=?") {
         return None;
@@ -78,9 +89,17 @@ fn flush(out: &mut String, pending: Option<(String, Vec<u8>)>) {
 /// 2231 language), its bytes, and what follows it.
 fn encoded_word(s: &str) -> Option<(String, Vec<u8>, &str)> {
     let body = s.strip_prefix("=?")?;
-    let (charset, body) = body.split_once('?')?;
-    let (encoding, body) = body.split_once('?')?;
-    let (text, after) = body.split_once("?=")?;
+    let within = (0..=body.len().min(MAX_WORD_BYTES))
+        .rev()
+        .find(|&i| body.is_char_boundary(i))?;
+    let window = body.get(..within)?;
+    let (charset, rest) = window.split_once('?')?;
+    let (encoding, rest) = rest.split_once('?')?;
+    let text_len = rest.find("?=")?;
+    let text = rest.get(..text_len)?;
+    // What follows the word, in the whole value (not only the window).
+    let used = charset.len() + encoding.len() + text_len + 4;
+    let after = body.get(used..)?;
     let plain = |v: &str| !v.is_empty() && !v.contains([' ', '\t', '?']);
     if !plain(charset) || text.contains([' ', '\t']) {
         return None;
@@ -155,6 +174,14 @@ mod tests {
             Some("André Pirard € 5")
         );
         assert_eq!(read(" no words here"), None);
+        // Hostile: many openings, no end. Each is looked at within 1 KiB.
+        let hostile = format!(" {}", "=?a?Q?x".repeat(2_000));
+        assert_eq!(read(&hostile).as_deref(), Some(hostile.trim()));
+        assert_eq!(
+            read(&"=?".repeat(10_000)),
+            None,
+            "over 16 KiB: mail-parser's"
+        );
         assert_eq!(
             read(" =?utf-8?X?bad?= and =?broken").as_deref(),
             Some("=?utf-8?X?bad?= and =?broken")
