@@ -11,8 +11,8 @@
 use crate::clock::{now_ms, random};
 use crate::stores::ServerStore;
 use mail_builder::MessageBuilder;
-use mail_builder::headers::address::Address as MailAddress;
 use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::raw::Raw;
 use mail_builder::mime::{BodyPart, MimePart};
 use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{self, Address, CollectionKind, Item, item};
@@ -34,21 +34,18 @@ pub struct Delivery {
 }
 
 /// A mailbox for a header: the address checked, the display name made safe.
-fn mailbox(name: &str, email: &str) -> Result<MailAddress<'static>> {
+fn mailbox(name: &str, email: &str) -> Result<String> {
     check_address(email)?;
-    let name = header_text(name);
-    Ok(MailAddress::new_address(
-        (!name.is_empty()).then_some(name),
-        email.to_owned(),
-    ))
+    Ok(addresses::mailbox(&header_text(name), email))
 }
 
-fn addresses(list: &[Address]) -> Result<Option<MailAddress<'static>>> {
+/// An address header's value, `None` for an empty list.
+fn address_list(list: &[Address]) -> Result<Option<Raw<'static>>> {
     let mailboxes = list
         .iter()
         .map(|a| mailbox(&a.name, &a.email))
         .collect::<Result<Vec<_>>>()?;
-    Ok((!mailboxes.is_empty()).then(|| MailAddress::new_list(mailboxes)))
+    Ok((!mailboxes.is_empty()).then(|| Raw::new(addresses::list(&mailboxes))))
 }
 
 /// A message id from a stored mail, fit to be written between `<` and `>`:
@@ -99,18 +96,18 @@ pub fn compose(
     let mut text = mail.text.clone();
     let mut forwarded = None;
     let mut builder = MessageBuilder::new()
-        .from(mailbox(&sender.name, &sender.email)?)
+        .header("From", Raw::new(mailbox(&sender.name, &sender.email)?))
         .subject(header_text(&mail.subject))
         .date(now_ms() / 1000)
         .message_id(message_id);
-    if let Some(to) = addresses(&mail.to)? {
-        builder = builder.to(to);
+    if let Some(to) = address_list(&mail.to)? {
+        builder = builder.header("To", to);
     }
-    if let Some(cc) = addresses(&mail.cc)? {
-        builder = builder.cc(cc);
+    if let Some(cc) = address_list(&mail.cc)? {
+        builder = builder.header("Cc", cc);
     }
     // Bcc is never written, but a bad one is refused like any recipient.
-    addresses(&mail.bcc)?;
+    address_list(&mail.bcc)?;
     if let Some(original) = &outgoing.original {
         let packed = unpack(&original.packed, &InflateLimits::default())?;
         let item: Item = proto::decode(&packed)?;
@@ -288,6 +285,7 @@ pub fn deliver(store: &mut impl ServerStore, outgoing: &Outgoing) -> Result<Deli
     Ok(delivery)
 }
 
+mod addresses;
 pub mod outbox;
 
 #[cfg(test)]
