@@ -21,8 +21,13 @@ use std::ops::RangeInclusive;
 use tidings::store::ItemStore;
 use tidings::{ErrorKind, Result};
 
-/// Messages fetched per round trip (and committed per transaction).
+/// Messages fetched per round trip.
 pub const FETCH_BATCH: usize = 32;
+
+/// Bytes of messages stored per transaction (a larger message alone). The
+/// store has one writer: a batch of 32 large mails a stranger sent held it
+/// for seconds, and every other principal's mail and writes waited.
+pub const STORE_BATCH_BYTES: usize = 4 << 20;
 
 /// What a SELECT or FETCH told us about the folder.
 #[derive(Debug, Default)]
@@ -216,8 +221,21 @@ impl Account {
             self.fetched.bytes += body.len() as u64;
         }
         let preview = self.preview_bytes;
+        for group in by_bytes(&messages, STORE_BATCH_BYTES) {
+            self.store_fetched(collection, group, preview)?;
+        }
+        Ok(())
+    }
+
+    /// Stores fetched messages `(uid, flags, body)` in one transaction.
+    fn store_fetched(
+        &mut self,
+        collection: u64,
+        messages: &[(u32, u32, &[u8])],
+        preview: usize,
+    ) -> Result<()> {
         self.transaction(|store| {
-            for (uid, bits, body) in &messages {
+            for (uid, bits, body) in messages {
                 // Re-filed by a device's move meanwhile: already mirrored.
                 if state::message_by_uid(store.companion_sql(), collection, *uid)?.is_some() {
                     continue;
@@ -248,6 +266,32 @@ impl Account {
     }
 }
 
+/// `messages` in runs of at most `budget` bytes of bodies (a larger
+/// message alone), in order.
+fn by_bytes<'a, 'b>(
+    messages: &'a [(u32, u32, &'b [u8])],
+    budget: usize,
+) -> impl Iterator<Item = &'a [(u32, u32, &'b [u8])]> {
+    let mut rest = messages;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0usize;
+        let mut end = 0;
+        for (_, _, body) in rest {
+            if end > 0 && bytes.saturating_add(body.len()) > budget {
+                break;
+            }
+            bytes = bytes.saturating_add(body.len());
+            end += 1;
+        }
+        let (group, after) = rest.split_at(end);
+        rest = after;
+        Some(group)
+    })
+}
+
 /// Removes an item that is gone upstream; one already gone is fine.
 pub(crate) fn remove_item(
     store: &mut tidings_store_sqlite::SqliteStore,
@@ -261,5 +305,28 @@ pub(crate) fn remove_item(
         Ok(_) => Ok(()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_bytes;
+
+    #[test]
+    fn fetched_mail_is_stored_in_runs_of_bounded_bytes() {
+        let (small, big) = (vec![0u8; 1 << 20], vec![0u8; 7 << 20]);
+        let messages: Vec<(u32, u32, &[u8])> = vec![
+            (1, 0, &small),
+            (2, 0, &small),
+            (3, 0, &small),
+            (4, 0, &small),
+            (5, 0, &small),
+            (6, 0, &big),
+            (7, 0, &small),
+        ];
+        let runs: Vec<Vec<u32>> = by_bytes(&messages, 4 << 20)
+            .map(|run| run.iter().map(|m| m.0).collect())
+            .collect();
+        assert_eq!(runs, [vec![1, 2, 3, 4], vec![5], vec![6], vec![7]]);
     }
 }
