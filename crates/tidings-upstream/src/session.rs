@@ -4,7 +4,7 @@
 //! server that stopped answering.
 
 use crate::connect::{Stream, refused, unavailable};
-use async_imap::imap_proto::{Response, Status};
+use async_imap::imap_proto::{AttributeValue, Response, Status};
 use std::time::Duration;
 use tidings::Result;
 
@@ -14,6 +14,16 @@ pub type Reply = Response<'static>;
 /// How long one response may take to arrive (a big message's literal
 /// included) before the connection is given up.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Most untagged responses kept for one command. A mailbox of two million
+/// messages answers `UID FETCH 1:* (UID FLAGS)` with as many; an upstream
+/// that never ends its answer is cut here rather than filling memory (no
+/// timeout fires while data keeps coming).
+pub const MAX_UNTAGGED: usize = 2_000_000;
+
+/// Most bytes of message bodies kept for one command (a `FETCH_BATCH` of
+/// large mails).
+pub const MAX_BODY_BYTES: usize = 1 << 30;
 
 /// A logged-in connection to the upstream IMAP server.
 pub struct Upstream {
@@ -69,14 +79,33 @@ impl Upstream {
     /// Runs `command`; returns its untagged responses, or an error if the
     /// server answered NO or BAD.
     pub async fn command(&mut self, command: &str) -> Result<Vec<Reply>> {
+        self.command_within(command, MAX_UNTAGGED, MAX_BODY_BYTES)
+            .await
+    }
+
+    /// [`command`](Self::command), keeping at most `max_untagged` responses
+    /// and `max_body_bytes` of message bodies.
+    async fn command_within(
+        &mut self,
+        command: &str,
+        max_untagged: usize,
+        max_body_bytes: usize,
+    ) -> Result<Vec<Reply>> {
         let tag = self
             .session
             .run_command(command)
             .await
             .map_err(|_| unavailable("the upstream connection failed"))?;
         let mut untagged = Vec::new();
+        let mut body_bytes = 0usize;
         loop {
             let response = self.read().await?;
+            body_bytes = body_bytes.saturating_add(body_len(&response));
+            if untagged.len() >= max_untagged || body_bytes > max_body_bytes {
+                return Err(unavailable(
+                    "the upstream answered one command with more than the gateway keeps",
+                ));
+            }
             if let Response::Done {
                 tag: done, status, ..
             } = &response
@@ -198,9 +227,88 @@ pub fn uid_set(uids: &[u32]) -> String {
     out
 }
 
+/// Bytes of message bodies in `response` (a FETCH's body sections).
+fn body_len(response: &Reply) -> usize {
+    let Response::Fetch(_, attributes) = response else {
+        return 0;
+    };
+    attributes
+        .iter()
+        .map(|a| match a {
+            AttributeValue::BodySection {
+                data: Some(data), ..
+            } => data.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A logged-in session to a fake upstream that answers every command
+    /// after LOGIN with `flood` forever.
+    async fn flooded(flood: &'static [u8]) -> Upstream {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.expect("accept");
+            let (read, mut write) = socket.into_split();
+            let mut lines = BufReader::new(read).lines();
+            let login = lines.next_line().await.ok().flatten().unwrap_or_default();
+            let tag = login.split(' ').next().unwrap_or_default().to_owned();
+            let _ = write
+                .write_all(format!("{tag} OK logged in\r\n").as_bytes())
+                .await;
+            let _ = lines.next_line().await;
+            while write.write_all(flood).await.is_ok() {}
+        });
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let stream: Stream = Box::new(tcp);
+        let session = async_imap::Client::new(stream)
+            .login("u", "p")
+            .await
+            .map_err(|(e, _)| e)
+            .expect("login");
+        Upstream {
+            session,
+            capabilities: Vec::new(),
+            selected: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_never_ends_is_cut_not_kept() {
+        // No timeout fires while data keeps coming: the bound is the count.
+        let mut upstream = flooded(b"* 1 FETCH (UID 1 FLAGS ())\r\n").await;
+        let answer = tokio::time::timeout(
+            Duration::from_secs(30),
+            upstream.command_within("UID FETCH 1:* (UID FLAGS)", 1_000, MAX_BODY_BYTES),
+        )
+        .await
+        .expect("cut within the bound");
+        let e = answer.expect_err("refused");
+        assert_eq!(e.kind(), tidings::ErrorKind::UpstreamUnavailable);
+    }
+
+    #[tokio::test]
+    async fn bodies_beyond_the_byte_bound_are_cut() {
+        let mut upstream = flooded(b"* 1 FETCH (UID 1 BODY[] {10}\r\n0123456789)\r\n").await;
+        let answer = tokio::time::timeout(
+            Duration::from_secs(30),
+            upstream.command_within("UID FETCH 1 (BODY.PEEK[])", usize::MAX, 10_000),
+        )
+        .await
+        .expect("cut within the bound");
+        assert_eq!(
+            answer.expect_err("refused").kind(),
+            tidings::ErrorKind::UpstreamUnavailable
+        );
+    }
 
     #[test]
     fn quoting_escapes_quotes_and_backslashes() {
