@@ -57,6 +57,7 @@ impl CalAccount {
             self.discover_shares(&mut shared).await?;
         }
         let known = self.calendars()?;
+        within_bounds(&mut remote, &known);
         let principal = self.principal;
         self.transaction(|store| {
             reconcile(store, principal, &known, &remote)?;
@@ -84,6 +85,49 @@ impl CalAccount {
             }
         }
         Ok(())
+    }
+}
+
+/// Most calendars mirrored per account. A device is told its whole
+/// collection list in one message, which must fit one frame (5,000
+/// calendars in a home locked every device of the principal out).
+pub const MAX_CALENDARS: usize = 200;
+/// Most bytes of calendar names mirrored per account, in all.
+pub const MAX_CALENDAR_NAME_BYTES: usize = 16 << 10;
+
+/// Keeps in `remote` the calendars mirrored already and, in the server's
+/// order, new ones while [`MAX_CALENDARS`] and [`MAX_CALENDAR_NAME_BYTES`]
+/// hold; warns of those left out.
+fn within_bounds(remote: &mut Vec<RemoteCalendar>, known: &[Calendar]) {
+    let is_known = |c: &RemoteCalendar| known.iter().any(|k| same_href(&k.href, &c.href));
+    let (mut count, mut bytes) = remote
+        .iter()
+        .filter(|c| is_known(c))
+        .fold((0usize, 0usize), |(n, b), c| {
+            (n + 1, b.saturating_add(c.name.len()))
+        });
+    let mut left_out = 0usize;
+    remote.retain(|c| {
+        if is_known(c) {
+            return true;
+        }
+        let fits =
+            count < MAX_CALENDARS && bytes.saturating_add(c.name.len()) <= MAX_CALENDAR_NAME_BYTES;
+        if fits {
+            count += 1;
+            bytes = bytes.saturating_add(c.name.len());
+        } else {
+            left_out += 1;
+        }
+        fits
+    });
+    if left_out > 0 {
+        tracing::warn!(
+            left_out,
+            mirrored = count,
+            "upstream calendars beyond the per-account bounds ({MAX_CALENDARS} calendars, \
+             {MAX_CALENDAR_NAME_BYTES} bytes of names) are not mirrored"
+        );
     }
 }
 
@@ -185,5 +229,43 @@ fn adopt_or_add(
             Ok(collection.id)
         }
         None => store.add_collection(principal, CollectionKind::Calendar, name),
+    }
+}
+
+#[cfg(test)]
+mod bounds_tests {
+    use super::*;
+
+    fn remote(n: usize, name_len: usize) -> RemoteCalendar {
+        RemoteCalendar {
+            href: format!("/cal/{n}/"),
+            name: format!("{n:05}{}", "x".repeat(name_len)),
+        }
+    }
+
+    #[test]
+    fn a_home_of_thousands_of_calendars_is_mirrored_up_to_the_bounds() {
+        let known = vec![Calendar {
+            collection: 9,
+            href: "/cal/4999".to_owned(),
+            name: "kept".to_owned(),
+            sync_token: String::new(),
+        }];
+        let mut listed: Vec<RemoteCalendar> = (0..5_000).map(|n| remote(n, 0)).collect();
+        within_bounds(&mut listed, &known);
+        assert_eq!(listed.len(), MAX_CALENDARS);
+        assert_eq!(listed[0].href, "/cal/0/", "the server's order");
+        assert!(
+            listed.iter().any(|c| c.href == "/cal/4999/"),
+            "a mirrored one keeps its place"
+        );
+
+        let mut long: Vec<RemoteCalendar> = (0..200).map(|n| remote(n, 195)).collect();
+        within_bounds(&mut long, &[]);
+        let bytes: usize = long.iter().map(|c| c.name.len()).sum();
+        assert!(
+            bytes <= MAX_CALENDAR_NAME_BYTES && long.len() < 200,
+            "{bytes}"
+        );
     }
 }
