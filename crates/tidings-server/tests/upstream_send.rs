@@ -1,8 +1,8 @@
 //! Sending from a mirrored principal (`serve --upstream` with `[smtp]`)
 //! against a real Dovecot and a real Postfix delivering into it over LMTP,
 //! through the real server binary and a real device: a send reaches the
-//! recipient's upstream INBOX once, the sender's upstream Sent once and the
-//! device's Sent collection once; a reply flags its original `\Answered`
+//! recipient's upstream INBOX once, the sender's upstream Sent once (with a
+//! `Bcc` header only there) and the device's Sent collection once; a reply flags its original `\Answered`
 //! upstream; a refusal (5xx) reaches the device as a notice; `kill -9`
 //! between the first submission of a burst of sends (with a flag change in
 //! flight) and its APPEND, then a restart, sends every mail once.
@@ -192,6 +192,23 @@ fn held(session: &ClientSession, collection: u64, subject: &str) -> Vec<(u64, u3
         .collect()
 }
 
+/// The Bcc addresses of the mail with `subject` the device holds.
+fn bcc(session: &ClientSession, collection: u64, subject: &str) -> Vec<String> {
+    let Some(replica) = session.state().replica().collection(collection) else {
+        return Vec::new();
+    };
+    replica
+        .items()
+        .values()
+        .filter_map(|i| match &i.item.kind {
+            Some(item::Kind::Mail(m)) => m.headers.as_ref(),
+            _ => None,
+        })
+        .filter(|h| h.subject == subject)
+        .flat_map(|h| h.bcc.iter().map(|a| a.email.clone()))
+        .collect()
+}
+
 /// Drives the device until `done` holds (within this file's [`LIMIT`]).
 async fn until(device: &mut Connection, done: impl FnMut(&ClientSession) -> bool) {
     common::until_within(device, LIMIT, done).await;
@@ -249,11 +266,30 @@ async fn a_send_goes_out_once_a_reply_answers_and_a_refusal_comes_back() {
     let mut phone = device(&db, ALICE).await;
     until(&mut phone, |s| !held(s, inbox, "Budget").is_empty()).await;
 
-    // A send to Bob, a principal here mirrored too: over SMTP only.
-    let done = operate(&mut phone, send(BOB, "Minutes")).await;
+    // A send to Bob, a principal here mirrored too, over SMTP only; blind
+    // copy to Alice herself.
+    let mut minutes = outgoing(BOB, "Minutes");
+    minutes.bcc = vec![Address {
+        name: String::new(),
+        email: ALICE.to_owned(),
+    }];
+    let minutes = Kind::SendMail(SendMail {
+        mail: Some(minutes),
+    });
+    let done = operate(&mut phone, minutes).await;
     assert!(matches!(done, Outcome::Done(_)), "{done:?}");
     until(&mut phone, |s| held(s, sent, "Minutes").len() == 1).await;
+    // Only the sender's own copy names the blind recipient.
+    assert_eq!(bcc(phone.session(), sent, "Minutes"), [ALICE]);
+    let blind_header = |desk: &Desktop, folder: &str| {
+        desk.run(&format!(
+            "ok(m.select('{folder}'))\n\
+             print(len(ok(m.search(None, 'HEADER', 'Bcc', '{ALICE}'))[0].split()))"
+        ))
+    };
     eventually(LIMIT, || (bob.count("INBOX", "Minutes") == 1).then_some(())).await;
+    assert_eq!(blind_header(&alice, "Sent").trim(), "1");
+    assert_eq!(blind_header(&bob, "INBOX").trim(), "0", "no Bcc for Bob");
     eventually(LIMIT, || (outbox_rows(&db) == 0).then_some(())).await;
     assert_eq!(alice.count("Sent", "Minutes"), 1, "{}", postfix.log());
     assert_eq!(bob.count("INBOX", "Minutes"), 1);

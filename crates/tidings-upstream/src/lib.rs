@@ -48,6 +48,7 @@ pub mod notice;
 pub mod outbox;
 pub mod push;
 pub mod sender;
+pub mod sent_copy;
 pub mod session;
 pub mod smtp;
 pub mod state;

@@ -231,7 +231,8 @@ impl Sender {
             let sent = sent_folder(&mut upstream).await?;
             crate::imap_ops::select(&mut upstream, &sent).await?;
             if !has_message_id(&mut upstream, &row.message_id).await? {
-                upstream.append(&sent, "(\\Seen)", &row.raw).await?;
+                let copy = crate::sent_copy::with_bcc(&row.raw, &row.recipients);
+                upstream.append(&sent, "(\\Seen)", &copy).await?;
             }
             if let Some(answers) = &row.answers {
                 upstream.set_selected(None);
