@@ -1040,6 +1040,27 @@ tidings_result tidings_client_fetch_range(tidings_client *client,
                                           uint32_t length);
 
 /**
+ * Sends part of a file a later mail attaches
+ * (`tidings_outgoing_add_uploaded_attachment`): how a file larger than
+ * about 60 KiB is sent. `upload_id` is 16 random bytes naming the upload;
+ * send the file in order from offset 0, at most 48 KiB a part, each naming
+ * the whole file's size (at most 25 MiB), the next part once the last is
+ * answered. A DONE outcome's `tidings_event_version` is the bytes the
+ * server holds; a CONFLICT outcome's is where to go on from (0: start
+ * again).
+ */
+tidings_result tidings_client_upload_part(tidings_client *client,
+                                          uint64_t now_ms,
+                                          const uint8_t *op_id,
+                                          size_t op_id_len,
+                                          const uint8_t *upload_id,
+                                          size_t upload_id_len,
+                                          uint64_t offset,
+                                          const uint8_t *data,
+                                          size_t data_len,
+                                          uint64_t total_size);
+
+/**
  * Searches the server for `query` (UTF-8) in every folder the device may see,
  * at most `limit` hits (0: server default). The answer is a SEARCH outcome.
  */
@@ -1103,6 +1124,21 @@ tidings_result tidings_outgoing_add_attachment(tidings_outgoing *mail,
                                                size_t content_type_len,
                                                const uint8_t *data,
                                                size_t data_len);
+
+/**
+ * Attaches a file this device uploaded with `tidings_client_upload_part`
+ * (a file larger than about 60 KiB, which does not fit in one operation):
+ * its name and MIME type (UTF-8) and the 16-byte upload id. When the mail
+ * is accepted, the server attaches the uploaded bytes and discards the
+ * upload.
+ */
+tidings_result tidings_outgoing_add_uploaded_attachment(tidings_outgoing *mail,
+                                                        const uint8_t *filename,
+                                                        size_t filename_len,
+                                                        const uint8_t *content_type,
+                                                        size_t content_type_len,
+                                                        const uint8_t *upload_id,
+                                                        size_t upload_id_len);
 
 /**
  * Frees a composed mail; NULL is a no-op.

@@ -9,7 +9,7 @@ use crate::result::{Fail, tidings_result};
 use tidings::ErrorKind;
 use tidings::proto::{
     self, CalendarItem, CreateEvent, DeleteEvent, DeleteItems, FetchRange, MoveItems, Operation,
-    RespondToInvitation, Search, SetFlags, UpdateEvent, operation::Kind,
+    RespondToInvitation, Search, SetFlags, UpdateEvent, UploadPart, operation::Kind,
 };
 
 /// Submits an operation with the caller's 16-byte op id.
@@ -221,6 +221,38 @@ pub extern "C" fn tidings_client_fetch_range(
             Kind::FetchBody(range)
         };
         submit(client, now_ms, op_id, op_id_len, kind)
+    })
+}
+
+/// Sends part of a file a later mail attaches
+/// (`tidings_outgoing_add_uploaded_attachment`): how a file larger than
+/// about 60 KiB is sent. `upload_id` is 16 random bytes naming the upload;
+/// send the file in order from offset 0, at most 48 KiB a part, each naming
+/// the whole file's size (at most 25 MiB), the next part once the last is
+/// answered. A DONE outcome's `tidings_event_version` is the bytes the
+/// server holds; a CONFLICT outcome's is where to go on from (0: start
+/// again).
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_client_upload_part(
+    client: *mut tidings_client,
+    now_ms: u64,
+    op_id: *const u8,
+    op_id_len: usize,
+    upload_id: *const u8,
+    upload_id_len: usize,
+    offset: u64,
+    data: *const u8,
+    data_len: usize,
+    total_size: u64,
+) -> tidings_result {
+    guard(|| {
+        let part = UploadPart {
+            upload_id: input_array::<16>(upload_id, upload_id_len)?.to_vec(),
+            offset,
+            data: input(data, data_len)?.to_vec(),
+            total_size,
+        };
+        submit(client, now_ms, op_id, op_id_len, Kind::UploadPart(part))
     })
 }
 

@@ -7,7 +7,9 @@ use crate::client::tidings_client;
 use crate::fields::{
     TIDINGS_ADDRESSES_BCC, TIDINGS_ADDRESSES_CC, TIDINGS_ADDRESSES_TO, tidings_addresses,
 };
-use crate::handle::{Castable, Out, borrow, borrow_mut, free, input, input_str, into_ptr};
+use crate::handle::{
+    Castable, Out, borrow, borrow_mut, free, input, input_array, input_str, into_ptr,
+};
 use crate::ops::submit;
 use crate::panic::{guard, guard_value};
 use crate::result::tidings_result;
@@ -111,6 +113,34 @@ pub extern "C" fn tidings_outgoing_add_attachment(
             filename: input_str(filename, filename_len)?.to_owned(),
             content_type: input_str(content_type, content_type_len)?.to_owned(),
             data: input(data, data_len)?.to_vec(),
+            upload_id: Vec::new(),
+        };
+        borrow_mut(mail)?.attachments.push(attachment);
+        Ok(())
+    })
+}
+
+/// Attaches a file this device uploaded with `tidings_client_upload_part`
+/// (a file larger than about 60 KiB, which does not fit in one operation):
+/// its name and MIME type (UTF-8) and the 16-byte upload id. When the mail
+/// is accepted, the server attaches the uploaded bytes and discards the
+/// upload.
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_outgoing_add_uploaded_attachment(
+    mail: *mut tidings_outgoing,
+    filename: *const u8,
+    filename_len: usize,
+    content_type: *const u8,
+    content_type_len: usize,
+    upload_id: *const u8,
+    upload_id_len: usize,
+) -> tidings_result {
+    guard(|| {
+        let attachment = OutgoingAttachment {
+            filename: input_str(filename, filename_len)?.to_owned(),
+            content_type: input_str(content_type, content_type_len)?.to_owned(),
+            data: Vec::new(),
+            upload_id: input_array::<16>(upload_id, upload_id_len)?.to_vec(),
         };
         borrow_mut(mail)?.attachments.push(attachment);
         Ok(())

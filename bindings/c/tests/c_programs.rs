@@ -124,6 +124,11 @@ fn c_operations_invitations_and_conflicts() {
 }
 
 #[test]
+fn c_a_large_file_is_uploaded_in_parts_and_sent() {
+    build_and_run("upload", &manifest().join("tests/c/upload.c"), &[]);
+}
+
+#[test]
 fn c_fields_a_handset_shows_and_mail_it_sends() {
     build_and_run("fields", &manifest().join("tests/c/fields.c"), &[]);
 }

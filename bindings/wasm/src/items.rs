@@ -317,10 +317,18 @@ pub(crate) fn read_calendar_item(value: &JsValue) -> Result<CalendarItem, Thrown
 
 fn read_attachment(value: &JsValue) -> Result<OutgoingAttachment, Thrown> {
     let f = Fields::of(value, "an OutgoingAttachment")?;
+    let upload = f.text("uploadId")?;
+    let upload_id = match upload.as_str() {
+        "" => Vec::new(),
+        hex => crate::js::unhex::<16>(hex)
+            .ok_or_else(|| Thrown::invalid("uploadId must be 32 hex digits"))?
+            .to_vec(),
+    };
     Ok(OutgoingAttachment {
         filename: f.text("filename")?,
         content_type: f.text("contentType")?,
         data: f.bytes("data")?,
+        upload_id,
     })
 }
 

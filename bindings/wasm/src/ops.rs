@@ -13,11 +13,12 @@ use crate::types::{
     CreateEventRequest, DeleteEventRequest, DeleteItemsRequest, FetchItemRequest,
     FetchRangeRequest, ForwardRequest, FreeBusyRequest, MoveItemsRequest, ReplyRequest,
     RespondRequest, SearchRequest, SendMailRequest, SetFlagsRequest, UpdateEventRequest,
+    UploadPartRequest,
 };
 use js_sys::Uint8Array;
 use tidings::proto::{
     self, CreateEvent, DeleteEvent, DeleteItems, FetchRange, ForwardMail, FreeBusyQuery, MoveItems,
-    Operation, ReplyMail, RespondToInvitation, Search, SendMail, SetFlags, UpdateEvent,
+    Operation, ReplyMail, RespondToInvitation, Search, SendMail, SetFlags, UpdateEvent, UploadPart,
     operation::Kind,
 };
 use wasm_bindgen::prelude::*;
@@ -195,6 +196,36 @@ impl Client {
         let r = Fields::of(request, "request")?;
         let kind = Kind::FetchBody(fetch_item(&r)?);
         self.submit(now_ms, &r, kind)
+    }
+
+    /// Sends part of a file a later mail attaches (`OutgoingAttachment.uploadId`):
+    /// how a file larger than about 60 KiB is sent. Send it in order from
+    /// offset 0, at most 48 KiB a part, the next once the last is `done`
+    /// (its `version` is the bytes the server holds); a `conflict`
+    /// outcome's `currentVersion` says where to go on from.
+    #[wasm_bindgen(js_name = uploadPart)]
+    pub fn upload_part(
+        &mut self,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
+        request: &UploadPartRequest,
+    ) -> Result<String, Thrown> {
+        let r = Fields::of(request, "request")?;
+        let upload_id = unhex::<16>(&r.text("uploadId")?)
+            .ok_or_else(|| Thrown::invalid("uploadId must be 32 hex digits"))?;
+        let kind = Kind::UploadPart(UploadPart {
+            upload_id: upload_id.to_vec(),
+            offset: r.size("offset")?,
+            data: r.bytes("data")?,
+            total_size: r.size("totalSize")?,
+        });
+        self.submit(now_ms, &r, kind)
+    }
+
+    /// A fresh upload id (32 hex digits, from the platform's random source)
+    /// for `uploadPart`.
+    #[wasm_bindgen(js_name = newUploadId)]
+    pub fn new_upload_id() -> Result<String, Thrown> {
+        Ok(hex(&*random::<16>()?))
     }
 
     /// Creates an event; the `done` outcome carries its id and version.

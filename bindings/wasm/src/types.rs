@@ -354,11 +354,17 @@ export interface DeleteItemsRequest extends OperationOptions {
   itemIds: bigint[];
 }
 
-/** A file to attach to an outgoing mail. */
+/**
+ * A file to attach to an outgoing mail: its bytes in `data`, or, for a file
+ * larger than about 60 KiB, the `uploadId` of an upload completed with
+ * `Client.uploadPart` (then `data` is left out).
+ */
 export interface OutgoingAttachment {
   filename: string;
   contentType: string;
-  data: Uint8Array;
+  data?: Uint8Array;
+  /** 32 hex digits: an upload this device completed (`uploadPart`). */
+  uploadId?: string;
 }
 
 /** A mail the device composes. */
@@ -409,6 +415,23 @@ export interface FetchItemRequest extends OperationOptions {
   offset?: number;
   /** Most bytes wanted (the server sends at most 48 KiB). */
   length: number;
+}
+
+/**
+ * Part of a file a later mail attaches (sync.md §6). Send the file in
+ * order from offset 0, at most 48 KiB a part; the `done` outcome's
+ * `version` is the bytes the server holds, a `conflict` outcome's
+ * `currentVersion` where to go on from.
+ */
+export interface UploadPartRequest extends OperationOptions {
+  /** 32 hex digits naming the upload, drawn at random (`newUploadId`). */
+  uploadId: string;
+  /** Where `data` goes in the file: the bytes the server holds. */
+  offset?: number;
+  /** At most 48 KiB. */
+  data: Uint8Array;
+  /** The whole file's size (at most 25 MiB), the same in every part. */
+  totalSize: number;
 }
 
 export interface CreateEventRequest extends OperationOptions {
@@ -511,6 +534,9 @@ extern "C" {
     /// A `FetchItemRequest`.
     #[wasm_bindgen(typescript_type = "FetchItemRequest")]
     pub type FetchItemRequest;
+    /// An `UploadPartRequest`.
+    #[wasm_bindgen(typescript_type = "UploadPartRequest")]
+    pub type UploadPartRequest;
     /// A `CreateEventRequest`.
     #[wasm_bindgen(typescript_type = "CreateEventRequest")]
     pub type CreateEventRequest;

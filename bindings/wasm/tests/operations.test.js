@@ -159,6 +159,41 @@ test("mail sending, replying and forwarding reach the server; free/busy is answe
   server.free();
 });
 
+test("a file larger than one operation is uploaded in parts, then attached", () => {
+  const { server, t } = town();
+  const { client: chief, conn } = enroll(server, t.chief);
+  drain(chief);
+  const file = new Uint8Array(100 * 1024).map((_, i) => (i * 7919) % 251);
+  const uploadId = Client.newUploadId();
+  assert.match(uploadId, /^[0-9a-f]{32}$/);
+  const part = 48 * 1024;
+  // A part past what the server holds is told where to go on from.
+  let op = chief.uploadPart(9000, { uploadId, offset: part, data: file.subarray(part, 2 * part), totalSize: file.length });
+  let outcome = answer(server, conn, chief, 9000, op);
+  assert.equal(outcome.kind, "conflict");
+  assert.equal(outcome.currentVersion, 0n);
+  for (let offset = 0; offset < file.length; offset += part) {
+    const data = file.subarray(offset, offset + part);
+    op = chief.uploadPart(9001, { uploadId, offset, data, totalSize: file.length });
+    outcome = answer(server, conn, chief, 9001, op);
+    assert.equal(outcome.kind, "done");
+    assert.equal(outcome.version, BigInt(offset + data.length));
+  }
+  const to = [{ email: "clerk@town.example" }];
+  const attachments = [{ filename: "survey.pdf", contentType: "application/pdf", uploadId }];
+  op = chief.sendMail(9002, { mail: { to, subject: "Survey", attachments } });
+  assert.equal(answer(server, conn, chief, 9002, op).kind, "done");
+  // Taken by that mail, the upload is gone.
+  op = chief.sendMail(9003, { mail: { to, subject: "Again", attachments } });
+  const again = answer(server, conn, chief, 9003, op);
+  assert.equal(again.kind, "error");
+  assert.equal(again.error.code, 502);
+  assert.throws(() => chief.uploadPart(9004, { uploadId: "xyz", data: file, totalSize: 1 }), { code: 801 });
+  assert.throws(() => chief.sendMail(9004, { mail: { to, attachments: [{ filename: "a", contentType: "", uploadId: "12" }] } }), { code: 801 });
+  chief.free();
+  server.free();
+});
+
 test("any operation as protobuf bytes", () => {
   const { server, t } = town();
   const mail = server.addMail(t.chiefInbox, bytes(AGENDA));

@@ -12,7 +12,7 @@ use postgres::Row;
 use tidings::proto::{self, CollectionInfo, Cursor, OperationResult, Policy};
 use tidings::store::{
     APPLIED_OPERATIONS_PER_DEVICE, ActivationCode, ActivationRecord, DeviceRecord, DeviceRegistry,
-    WipeState,
+    UploadId, UploadState, WipeState,
 };
 use tidings::sync::Rights;
 use tidings::{Error, ErrorKind, Result};
@@ -413,13 +413,30 @@ impl DeviceRegistry for PostgresStore {
     }
 
     fn revoke(&mut self, device: u64) -> Result<()> {
-        let changed = self.conn().execute(
-            "UPDATE devices SET revoked = true WHERE id = $1",
-            &[&to_sql(device)],
-        )?;
-        if changed == 0 {
-            return Err(no_device());
-        }
-        Ok(())
+        self.conn().atomic(|conn| {
+            let changed = conn.execute(
+                "UPDATE devices SET revoked = true WHERE id = $1",
+                &[&to_sql(device)],
+            )?;
+            if changed == 0 {
+                return Err(no_device());
+            }
+            crate::uploads::remove_uploads_of(conn, device)
+        })
+    }
+    fn uploads(&self, device: u64) -> Result<Vec<(UploadId, UploadState)>> {
+        self.uploads_of(device)
+    }
+    fn start_upload(&mut self, device: u64, id: &UploadId, total_size: u64) -> Result<()> {
+        self.start_upload_row(device, id, total_size)
+    }
+    fn append_upload(&mut self, device: u64, id: &UploadId, data: &[u8]) -> Result<()> {
+        self.append_upload_part(device, id, data)
+    }
+    fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
+        self.upload_content(device, id)
+    }
+    fn remove_upload(&mut self, device: u64, id: &UploadId) -> Result<()> {
+        self.remove_upload_row(device, id)
     }
 }

@@ -53,6 +53,7 @@ mod pages;
 mod pool;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod uploads;
 
 pub use batch::Batch;
 pub use notify::{CHANNEL, DeviceOrder, Listener, Notice};

@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[Migration] = &[
         file: "0006_grants_by_collection.sql",
         sql: include_str!("../migrations/0006_grants_by_collection.sql"),
     },
+    Migration {
+        version: 7,
+        file: "0007_uploads.sql",
+        sql: include_str!("../migrations/0007_uploads.sql"),
+    },
 ];
 
 /// The advisory lock key that serializes migrations ("tidings" in ASCII).

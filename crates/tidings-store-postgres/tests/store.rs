@@ -557,3 +557,52 @@ fn every_migration_file_is_listed_in_order() {
         );
     }
 }
+
+#[test]
+fn uploads_keep_the_stores_contract_and_outlive_a_connection() {
+    let db = database();
+    let mut store = db.store().expect("store");
+    let ada = store
+        .add_principal("Ada", "ada@town.example")
+        .expect("principal");
+    let mut enroll = |n: u8| {
+        let code = ActivationCode::from_random([n; 10]);
+        store
+            .create_activation(ada, &code, u64::MAX, 1)
+            .expect("activation");
+        store
+            .redeem_activation(&code.display(), [n; 32], "x", 0)
+            .expect("redeem")
+            .id
+    };
+    let (device, other, third) = (enroll(1), enroll(2), enroll(3));
+    assert_eq!(
+        tidings::store::contract::check_uploads(&mut store, device, other),
+        Ok(())
+    );
+    // Parts of 48 KiB, read back whole by another connection.
+    let file: Vec<u8> = (0..150_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let id = [9; 16];
+    store
+        .transaction(|s| {
+            s.start_upload(third, &id, file.len() as u64)?;
+            for part in file.chunks(48 << 10) {
+                s.append_upload(third, &id, part)?;
+            }
+            Ok(())
+        })
+        .expect("upload");
+    let again = db.store().expect("another connection");
+    assert_eq!(again.upload_bytes(third, &id), Ok(Some(file)));
+    let rows: i64 = db
+        .client()
+        .expect("client")
+        .query_one(
+            "SELECT count(*) FROM upload_parts p JOIN uploads u ON u.seq = p.upload
+             WHERE u.device = $1",
+            &[&i64::try_from(device).expect("id")],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(rows, 0, "a revoked device's parts are gone");
+}

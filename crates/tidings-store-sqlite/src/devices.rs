@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use tidings::proto::{self, Cursor, OperationResult, Policy};
 use tidings::store::{
     APPLIED_OPERATIONS_PER_DEVICE, ActivationCode, ActivationRecord, DeviceRecord, DeviceRegistry,
-    Directory, WipeState,
+    Directory, UploadId, UploadState, WipeState,
 };
 use tidings::{Error, ErrorKind, Result};
 
@@ -347,6 +347,22 @@ impl DeviceRegistry for SqliteStore {
     }
 
     fn revoke(&mut self, device: u64) -> Result<()> {
-        self.update_device(device, "UPDATE devices SET revoked = ?2 WHERE id = ?1", 1)
+        self.update_device(device, "UPDATE devices SET revoked = ?2 WHERE id = ?1", 1)?;
+        self.remove_uploads_of(device)
+    }
+    fn uploads(&self, device: u64) -> Result<Vec<(UploadId, UploadState)>> {
+        self.uploads_of(device)
+    }
+    fn start_upload(&mut self, device: u64, id: &UploadId, total_size: u64) -> Result<()> {
+        self.start_upload_row(device, id, total_size)
+    }
+    fn append_upload(&mut self, device: u64, id: &UploadId, data: &[u8]) -> Result<()> {
+        self.append_upload_part(device, id, data)
+    }
+    fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
+        self.upload_content(device, id)
+    }
+    fn remove_upload(&mut self, device: u64, id: &UploadId) -> Result<()> {
+        self.remove_upload_row(device, id)
     }
 }

@@ -25,6 +25,7 @@ mod lifecycle;
 mod parts;
 mod pool;
 mod schema;
+mod uploads;
 mod write_back;
 
 pub use pool::{Batch, SqlitePool};

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use tidings::proto::{Cursor, OperationResult, Policy};
 use tidings::store::{
     ActivationCode, Collection, DeviceRecord, DeviceRegistry, Directory, ItemStore, Principal,
-    WipeState,
+    UploadId, UploadState, WipeState,
 };
 use tidings::sync::{Delta, PageLimits, Rights};
 use tidings::{Error, ErrorKind, Result};
@@ -434,6 +434,21 @@ impl DeviceRegistry for Batch<'_> {
     }
     fn revoke(&mut self, device: u64) -> Result<()> {
         self.w()?.revoke(device)
+    }
+    fn uploads(&self, device: u64) -> Result<Vec<(UploadId, UploadState)>> {
+        self.r()?.uploads(device)
+    }
+    fn start_upload(&mut self, device: u64, id: &UploadId, total_size: u64) -> Result<()> {
+        self.w()?.start_upload(device, id, total_size)
+    }
+    fn append_upload(&mut self, device: u64, id: &UploadId, data: &[u8]) -> Result<()> {
+        self.w()?.append_upload(device, id, data)
+    }
+    fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
+        self.r()?.upload_bytes(device, id)
+    }
+    fn remove_upload(&mut self, device: u64, id: &UploadId) -> Result<()> {
+        self.w()?.remove_upload(device, id)
     }
 }
 

@@ -6,7 +6,7 @@ use tidings::{Error, ErrorKind, Result};
 
 /// The schema this build writes. Older files are migrated forward; a newer
 /// one is refused rather than misread.
-const VERSION: i64 = 5;
+const VERSION: i64 = 6;
 
 const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);
@@ -122,6 +122,26 @@ ALTER TABLE items ADD COLUMN patch BLOB;
 /// every delegation of every principal.
 const V5: &str = "CREATE INDEX grants_by_collection ON grants (collection);";
 
+/// Version 6: files devices upload for the mail they send (sync.md §6),
+/// in the order they arrive, one row per part; `seq` orders a device's
+/// uploads oldest first.
+const V6: &str = "
+CREATE TABLE uploads (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    device INTEGER NOT NULL REFERENCES devices (id),
+    upload_id BLOB NOT NULL,
+    total_size INTEGER NOT NULL,
+    held INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (device, upload_id)
+);
+CREATE TABLE upload_parts (
+    upload INTEGER NOT NULL,
+    at_byte INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (upload, at_byte)
+);
+";
+
 /// Bytes per stored piece of a part: one range answer (48 KiB) touches at
 /// most two.
 pub(super) const PART_CHUNK: usize = 64 << 10;
@@ -142,26 +162,31 @@ fn upgrade(conn: &Connection) -> Result<()> {
     match version {
         0 => conn
             .execute_batch(&format!(
-                "{V1} {V2} {V3} {V4} {V5} PRAGMA user_version = {VERSION};"
+                "{V1} {V2} {V3} {V4} {V5} {V6} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage),
         // A version 1 file: add the part tables and split the parts of the
         // messages it holds, once, so every message is served by range.
         1 => {
             conn.execute_batch(&format!(
-                "{V2} {V3} {V4} {V5} PRAGMA user_version = {VERSION};"
+                "{V2} {V3} {V4} {V5} {V6} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage)?;
             super::parts::split_stored_messages(conn)
         }
         2 => conn
-            .execute_batch(&format!("{V3} {V4} {V5} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!(
+                "{V3} {V4} {V5} {V6} PRAGMA user_version = {VERSION};"
+            ))
             .map_err(storage),
         3 => conn
-            .execute_batch(&format!("{V4} {V5} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!("{V4} {V5} {V6} PRAGMA user_version = {VERSION};"))
             .map_err(storage),
         4 => conn
-            .execute_batch(&format!("{V5} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!("{V5} {V6} PRAGMA user_version = {VERSION};"))
+            .map_err(storage),
+        5 => conn
+            .execute_batch(&format!("{V6} PRAGMA user_version = {VERSION};"))
             .map_err(storage),
         VERSION => Ok(()),
         _ => Err(Error::new(

@@ -45,6 +45,33 @@ fn operation() -> impl Strategy<Value = Kind> {
                 item: Some(item),
             })
         }),
+        (
+            any::<[u8; 16]>(),
+            any::<u64>(),
+            proptest::collection::vec(any::<u8>(), 0..64),
+            any::<u64>()
+        )
+            .prop_map(|(id, offset, data, total_size)| Kind::UploadPart(
+                proto::UploadPart {
+                    upload_id: id.to_vec(),
+                    offset,
+                    data,
+                    total_size,
+                }
+            )),
+        (any::<[u8; 16]>(), "\\PC{0,30}").prop_map(|(id, filename)| {
+            let file = proto::OutgoingAttachment {
+                filename,
+                upload_id: id.to_vec(),
+                ..Default::default()
+            };
+            Kind::SendMail(proto::SendMail {
+                mail: Some(proto::OutgoingMail {
+                    attachments: vec![file],
+                    ..Default::default()
+                }),
+            })
+        }),
     ]
 }
 

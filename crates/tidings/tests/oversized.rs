@@ -465,6 +465,7 @@ fn an_operation_no_frame_can_carry_is_refused_and_not_queued() {
             filename: "photo.jpg".into(),
             content_type: "image/jpeg".into(),
             data: noise(70_000, 3).into_bytes(),
+            ..Default::default()
         }],
         ..Default::default()
     };

@@ -220,6 +220,7 @@ fn a_mail_that_cannot_be_sent_is_refused_before_done() {
         filename: "notes.txt".into(),
         content_type: content_type.into(),
         data: b"notes".to_vec(),
+        ..Default::default()
     };
     let cases = [
         (proto::OutgoingMail::default(), ErrorKind::InvalidArgument),

@@ -97,6 +97,24 @@ static inline tidings_client *enroll(tidings_test_server *server,
   return client;
 }
 
+/* Runs until the operation is answered; returns its (owned) event. */
+static inline tidings_event *answer(tidings_test_server *server, size_t conn,
+                                    tidings_client *client, uint64_t now,
+                                    const uint8_t op_id[16]) {
+  pump(server, conn, client, now);
+  tidings_event *event = NULL;
+  for (;;) {
+    OK(tidings_client_poll_event(client, &event));
+    CHECK(event != NULL);
+    if (tidings_event_get_kind(event) == TIDINGS_EVENT_OPERATION_RESULT) {
+      uint8_t id[16];
+      OK(tidings_event_op_id(event, id, 16));
+      if (memcmp(id, op_id, 16) == 0) return event;
+    }
+    tidings_event_free(event);
+  }
+}
+
 static inline tidings_test_server *town(tidings_test_town *t) {
   uint8_t secret[32];
   tidings_test_server *server = NULL;

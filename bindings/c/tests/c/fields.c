@@ -43,23 +43,13 @@ static void address_is(tidings_item *item, tidings_addresses list, size_t index,
 }
 
 /* Runs until operation `op` is answered; returns its outcome. */
-static tidings_outcome answer(tidings_test_server *server, size_t conn,
-                              tidings_client *client, uint64_t now,
-                              const uint8_t op[16]) {
-  pump(server, conn, client, now);
-  tidings_event *event = NULL;
-  for (;;) {
-    OK(tidings_client_poll_event(client, &event));
-    CHECK(event != NULL);
-    uint8_t id[16];
-    if (tidings_event_get_kind(event) == TIDINGS_EVENT_OPERATION_RESULT &&
-        tidings_event_op_id(event, id, 16) == TIDINGS_OK && memcmp(id, op, 16) == 0) {
-      tidings_outcome outcome = tidings_event_outcome(event);
-      tidings_event_free(event);
-      return outcome;
-    }
-    tidings_event_free(event);
-  }
+static tidings_outcome outcome_of(tidings_test_server *server, size_t conn,
+                                  tidings_client *client, uint64_t now,
+                                  const uint8_t op[16]) {
+  tidings_event *event = answer(server, conn, client, now, op);
+  tidings_outcome outcome = tidings_event_outcome(event);
+  tidings_event_free(event);
+  return outcome;
 }
 
 int main(void) {
@@ -169,19 +159,19 @@ int main(void) {
   OK(tidings_outgoing_add_attachment(out, LIT("gates.txt"), LIT("text/plain"),
                                      LIT("gate 1, gate 2")));
   OK(tidings_client_send(chief, 2000, op, 16, out));
-  CHECK(answer(server, conn, chief, 2000, op) == TIDINGS_OUTCOME_DONE);
+  CHECK(outcome_of(server, conn, chief, 2000, op) == TIDINGS_OUTCOME_DONE);
 
   fill(op, 16, 0x32);
   tidings_outgoing *reply = NULL;
   OK(tidings_outgoing_new(&reply));
   OK(tidings_outgoing_set_text(reply, LIT("Agreed.")));
   OK(tidings_client_reply(chief, 3000, op, 16, t.chief_inbox, mail, true, reply));
-  CHECK(answer(server, conn, chief, 3000, op) == TIDINGS_OUTCOME_DONE);
+  CHECK(outcome_of(server, conn, chief, 3000, op) == TIDINGS_OUTCOME_DONE);
   tidings_outgoing_free(reply);
 
   fill(op, 16, 0x33);
   OK(tidings_client_forward(chief, 4000, op, 16, t.chief_inbox, mail, out));
-  CHECK(answer(server, conn, chief, 4000, op) == TIDINGS_OUTCOME_DONE);
+  CHECK(outcome_of(server, conn, chief, 4000, op) == TIDINGS_OUTCOME_DONE);
   tidings_outgoing_free(out);
   tidings_outgoing_free(NULL);
 

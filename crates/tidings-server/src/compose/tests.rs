@@ -150,6 +150,7 @@ fn attachment_name_and_media_type_cannot_inject() {
             filename: injected(line_break),
             content_type: "application/pdf".into(),
             data: b"%PDF-1.4".to_vec(),
+            ..Default::default()
         }];
         let raw = compose(&store, &sender, &outgoing).expect("composed");
         assert_not_injected(&raw, "attachment name");
@@ -265,6 +266,7 @@ fn a_forwarded_mail_is_a_message_readers_can_open() {
         filename: "notes.txt".into(),
         content_type: "text/plain".into(),
         data: "Grüße".as_bytes().to_vec(),
+        ..Default::default()
     }];
     let raw = compose(&store, &sender, &outgoing).expect("composed");
     let text = String::from_utf8_lossy(&raw);

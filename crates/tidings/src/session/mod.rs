@@ -43,6 +43,7 @@ mod preview;
 mod server;
 #[deny(clippy::arithmetic_side_effects)]
 mod state;
+mod uploads;
 
 pub use channel::Timers;
 pub use client::{ClientConfig, ClientEvent, ClientSession, DEFAULT_ACK_DELAY_MS, FEATURES};
@@ -60,6 +61,7 @@ pub use server::{
     ServerEvent, ServerSession, WithoutStore,
 };
 pub use state::ClientState;
+pub use uploads::{MAX_UPLOAD_BYTES, MAX_UPLOAD_PART_BYTES, MAX_UPLOADS_PER_DEVICE};
 
 /// First byte of the first frame's body (after the version): a reconnect.
 pub const HANDSHAKE_IK: u8 = 1;

@@ -1,6 +1,7 @@
 //! Applying a device's operations on the server: once per op id, with rights
 //! checked against the collection, each with a typed result.
 
+use super::uploads;
 use crate::compress::{InflateLimits, unpack};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
@@ -8,7 +9,7 @@ use crate::proto::{
     ParticipationStatus, SearchHit, SearchResults, item, operation::Kind,
     operation_result::Outcome,
 };
-use crate::store::{Store, hide_missing};
+use crate::store::{Store, UploadId, hide_missing};
 use crate::sync::Rights;
 use crate::sync::invitation::{self, Answered};
 use crate::sync::mail::{check_outgoing, reply_recipients};
@@ -120,6 +121,8 @@ pub(crate) struct Effects {
     pub(crate) changed: Vec<u64>,
     /// Mail to hand to the mail transport.
     pub(crate) outgoing: Vec<Outgoing>,
+    /// Uploads the mail took: discarded once it is accepted.
+    pub(crate) uploads_taken: Vec<UploadId>,
 }
 
 /// Most bytes one range answer carries: with its envelope it fits one frame.
@@ -194,6 +197,15 @@ pub(crate) fn apply<S: Store>(
     if let Some(done) = store.applied_operation(device, &op.op_id)? {
         return Ok((done, Effects::default()));
     }
+    // An upload part stores its bytes as it runs: what the device may
+    // still send is checked first (a refusal stores nothing).
+    let upload_cost = match &op.kind {
+        Some(Kind::UploadPart(part)) => part.data.len() as u64,
+        _ => 0,
+    };
+    if upload_cost > 0 && !allowance.admits(upload_cost) {
+        return Ok((over_allowance(op), Effects::default()));
+    }
     let mut effects = Effects::default();
     let outcome = if op.op_id.len() != 16 {
         Err(Error::new(
@@ -201,7 +213,7 @@ pub(crate) fn apply<S: Store>(
             "op_id must be 16 bytes",
         ))
     } else {
-        run(store, principal, op.kind.as_ref(), &mut effects)
+        run(store, device, principal, op.kind.as_ref(), &mut effects)
     };
     // Mail to send counts against what the device may still send; over
     // it, the send is refused whole (sending writes nothing here) and not
@@ -212,16 +224,12 @@ pub(crate) fn apply<S: Store>(
         .map(Outgoing::stored_bytes)
         .fold(0u64, u64::saturating_add);
     if cost > 0 && !allowance.admits(cost) {
-        let refused = OperationResult {
-            op_id: op.op_id.clone(),
-            outcome: Some(Outcome::Error(ErrorInfo {
-                code: ErrorKind::LimitExceeded.code().into(),
-                hello_floor: 0,
-            })),
-        };
-        return Ok((refused, Effects::default()));
+        return Ok((over_allowance(op), Effects::default()));
     }
-    allowance.charge(cost);
+    allowance.charge(cost.saturating_add(upload_cost));
+    for id in &effects.uploads_taken {
+        store.remove_upload(device, id)?;
+    }
     let outcome = match outcome {
         Ok(outcome) => outcome,
         // A storage failure is not an answer: the device retries later.
@@ -242,8 +250,21 @@ pub(crate) fn apply<S: Store>(
     Ok((result, effects))
 }
 
+/// A send beyond what the device may still send: refused whole and not
+/// remembered, so the same operation may be tried again later.
+fn over_allowance(op: &Operation) -> OperationResult {
+    OperationResult {
+        op_id: op.op_id.clone(),
+        outcome: Some(Outcome::Error(ErrorInfo {
+            code: ErrorKind::LimitExceeded.code().into(),
+            hello_floor: 0,
+        })),
+    }
+}
+
 fn run<S: Store>(
     store: &mut S,
+    device: u64,
     principal: u64,
     kind: Option<&Kind>,
     effects: &mut Effects,
@@ -399,8 +420,10 @@ fn run<S: Store>(
         }
         Kind::Search(op) => search(store, principal, op).map(Outcome::Search),
         Kind::SendMail(op) => {
-            let mail = distinct_recipients(op.mail.clone().ok_or(ErrorKind::ProtoMissingField)?)?;
+            let mut mail =
+                distinct_recipients(op.mail.clone().ok_or(ErrorKind::ProtoMissingField)?)?;
             check_outgoing(&mail)?;
+            effects.uploads_taken = uploads::attach_uploads(store, device, &mut mail)?;
             effects.outgoing.push(Outgoing {
                 principal_id: principal,
                 mail,
@@ -412,9 +435,8 @@ fn run<S: Store>(
             let relation = Relation::Reply { all: op.reply_all };
             send_about(
                 store,
-                principal,
-                op.collection_id,
-                op.item_id,
+                (device, principal),
+                (op.collection_id, op.item_id),
                 relation,
                 op.mail.clone(),
                 effects,
@@ -422,9 +444,8 @@ fn run<S: Store>(
         }
         Kind::ForwardMail(op) => send_about(
             store,
-            principal,
-            op.collection_id,
-            op.item_id,
+            (device, principal),
+            (op.collection_id, op.item_id),
             Relation::Forward,
             op.mail.clone(),
             effects,
@@ -433,16 +454,17 @@ fn run<S: Store>(
             fetch_range(store, principal, range)
         }
         Kind::FreeBusy(query) => free_busy(store, principal, query).map(Outcome::FreeBusy),
+        Kind::UploadPart(part) => uploads::upload_part(store, device, part),
     }
 }
 
 /// A reply or forward: the original comes from the store, read with the
-/// sender's rights, never from the device.
+/// sender's rights, never from the device. `(device, principal)` asks;
+/// `(collection_id, item_id)` names the original.
 fn send_about<S: Store>(
     store: &S,
-    principal: u64,
-    collection_id: u64,
-    item_id: u64,
+    (device, principal): (u64, u64),
+    (collection_id, item_id): (u64, u64),
     relation: Relation,
     mail: Option<proto::OutgoingMail>,
     effects: &mut Effects,
@@ -472,8 +494,9 @@ fn send_about<S: Store>(
         packed,
         size: stored.map_or(0, |m| m.size),
     };
-    let mail = distinct_recipients(mail)?;
+    let mut mail = distinct_recipients(mail)?;
     check_outgoing(&mail)?;
+    effects.uploads_taken = uploads::attach_uploads(store, device, &mut mail)?;
     effects.outgoing.push(Outgoing {
         principal_id: principal,
         mail,
@@ -580,7 +603,7 @@ fn refuse_abridged(event: &CalendarItem) -> Result<()> {
     }
 }
 
-fn done(item_id: u64, version: u64) -> Outcome {
+pub(crate) fn done(item_id: u64, version: u64) -> Outcome {
     Outcome::Done(Done { item_id, version })
 }
 

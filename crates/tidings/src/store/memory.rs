@@ -3,7 +3,7 @@
 
 use super::{
     ActivationCode, ActivationRecord, Collection, DeviceRecord, DeviceRegistry, Directory,
-    ItemStore, Principal, WipeState,
+    ItemStore, Principal, UploadId, UploadState, WipeState,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{Cursor, OperationResult, Policy};
@@ -21,6 +21,8 @@ struct DeviceState {
     cursors: BTreeMap<u64, Cursor>,
     applied: VecDeque<OperationResult>,
     policy: Policy,
+    /// Uploads, oldest first: (id, total size, bytes held).
+    uploads: Vec<(UploadId, u64, Vec<u8>)>,
 }
 
 /// Every store trait, in memory.
@@ -392,7 +394,62 @@ impl DeviceRegistry for MemoryStore {
     }
 
     fn revoke(&mut self, device: u64) -> Result<()> {
-        self.device_mut(device)?.0.revoked = true;
+        let (record, state) = self.device_mut(device)?;
+        record.revoked = true;
+        state.uploads.clear();
+        Ok(())
+    }
+
+    fn uploads(&self, device: u64) -> Result<Vec<(UploadId, UploadState)>> {
+        let (_, state) = self
+            .devices
+            .get(&device)
+            .ok_or_else(|| not_found("no such device"))?;
+        Ok(state
+            .uploads
+            .iter()
+            .map(|(id, total_size, held)| {
+                let held = held.len() as u64;
+                let total_size = *total_size;
+                (*id, UploadState { total_size, held })
+            })
+            .collect())
+    }
+
+    fn start_upload(&mut self, device: u64, id: &UploadId, total_size: u64) -> Result<()> {
+        let uploads = &mut self.device_mut(device)?.1.uploads;
+        uploads.retain(|(held, _, _)| held != id);
+        uploads.push((*id, total_size, Vec::new()));
+        Ok(())
+    }
+
+    fn append_upload(&mut self, device: u64, id: &UploadId, data: &[u8]) -> Result<()> {
+        let uploads = &mut self.device_mut(device)?.1.uploads;
+        let (_, _, held) = uploads
+            .iter_mut()
+            .find(|(held, _, _)| held == id)
+            .ok_or_else(|| not_found("no such upload"))?;
+        held.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
+        let (_, state) = self
+            .devices
+            .get(&device)
+            .ok_or_else(|| not_found("no such device"))?;
+        Ok(state
+            .uploads
+            .iter()
+            .find(|(held, _, _)| held == id)
+            .map(|(_, _, bytes)| bytes.clone()))
+    }
+
+    fn remove_upload(&mut self, device: u64, id: &UploadId) -> Result<()> {
+        self.device_mut(device)?
+            .1
+            .uploads
+            .retain(|(held, _, _)| held != id);
         Ok(())
     }
 }

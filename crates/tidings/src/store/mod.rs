@@ -13,6 +13,8 @@
 
 mod activation;
 #[cfg(feature = "testing")]
+pub mod contract;
+#[cfg(feature = "testing")]
 pub mod fixtures;
 #[deny(clippy::arithmetic_side_effects)]
 mod memory;
@@ -78,6 +80,25 @@ pub struct DeviceRecord {
     pub revoked: bool,
     /// Remote wipe state.
     pub wipe: WipeState,
+}
+
+/// The name a device gives one of its uploads (`UploadPart.upload_id`).
+pub type UploadId = [u8; 16];
+
+/// Where an upload stands (`UploadPart`, `docs/spec/sync.md` §6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UploadState {
+    /// The whole file's size.
+    pub total_size: u64,
+    /// The bytes held so far, from the start.
+    pub held: u64,
+}
+
+fn no_uploads() -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::Unsupported,
+        "this server keeps no uploads",
+    )
 }
 
 /// Principals, collections and who may do what.
@@ -235,6 +256,34 @@ pub trait DeviceRegistry {
     fn set_wipe(&mut self, device: u64, wipe: WipeState) -> Result<()>;
     /// Revokes a device.
     fn revoke(&mut self, device: u64) -> Result<()>;
+    /// The device's uploads, oldest first. The defaults of the upload
+    /// methods keep none: a store without them refuses `UploadPart` with
+    /// [`Unsupported`](crate::ErrorKind::Unsupported).
+    fn uploads(&self, device: u64) -> Result<Vec<(UploadId, UploadState)>> {
+        let _ = device;
+        Ok(Vec::new())
+    }
+    /// Starts upload `id` of `total_size` bytes, discarding what the device
+    /// held under that id; it becomes the device's newest.
+    fn start_upload(&mut self, device: u64, id: &UploadId, total_size: u64) -> Result<()> {
+        let _ = (device, id, total_size);
+        Err(no_uploads())
+    }
+    /// Appends `data` to upload `id` (the caller checked where it goes).
+    fn append_upload(&mut self, device: u64, id: &UploadId, data: &[u8]) -> Result<()> {
+        let _ = (device, id, data);
+        Err(no_uploads())
+    }
+    /// The bytes upload `id` holds, in order; `None` when there is none.
+    fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
+        let _ = (device, id);
+        Ok(None)
+    }
+    /// Discards upload `id` (nothing happens when there is none).
+    fn remove_upload(&mut self, device: u64, id: &UploadId) -> Result<()> {
+        let _ = (device, id);
+        Ok(())
+    }
 }
 
 /// Everything a server session needs, with rights enforced.

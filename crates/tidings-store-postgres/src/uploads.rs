@@ -1,0 +1,122 @@
+//! Files devices upload for the mail they send (`UploadPart`, sync.md §6):
+//! one row per upload and one per part as it arrived (migration 0007). The
+//! core bounds their size and number.
+
+use crate::PostgresStore;
+use crate::conn::{Conn, get, get_u64, to_sql};
+use tidings::store::{UploadId, UploadState};
+use tidings::{Error, ErrorKind, Result};
+
+fn no_upload() -> Error {
+    Error::new(ErrorKind::NotFound, "no such upload")
+}
+
+fn upload_seq(conn: &mut Conn, device: u64, id: &UploadId) -> Result<Option<i64>> {
+    let row = conn.query_opt(
+        "SELECT seq FROM uploads WHERE device = $1 AND upload_id = $2",
+        &[&to_sql(device), &&id[..]],
+    )?;
+    row.map(|row| get::<i64>(&row, 0)).transpose()
+}
+
+impl PostgresStore {
+    pub(crate) fn uploads_of(&self, device: u64) -> Result<Vec<(UploadId, UploadState)>> {
+        let rows = self.conn().query(
+            "SELECT upload_id, total_size, held FROM uploads WHERE device = $1 ORDER BY seq",
+            &[&to_sql(device)],
+        )?;
+        let mut uploads = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: Vec<u8> = get(&row, 0)?;
+            // Only the core writes ids, always 16 bytes; others are skipped.
+            if let Ok(id) = UploadId::try_from(id.as_slice()) {
+                let state = UploadState {
+                    total_size: get_u64(&row, 1)?,
+                    held: get_u64(&row, 2)?,
+                };
+                uploads.push((id, state));
+            }
+        }
+        Ok(uploads)
+    }
+
+    pub(crate) fn start_upload_row(
+        &mut self,
+        device: u64,
+        id: &UploadId,
+        total_size: u64,
+    ) -> Result<()> {
+        self.conn().atomic(|conn| {
+            // Its parts go with it (ON DELETE CASCADE).
+            conn.execute(
+                "DELETE FROM uploads WHERE device = $1 AND upload_id = $2",
+                &[&to_sql(device), &&id[..]],
+            )?;
+            conn.execute(
+                "INSERT INTO uploads (device, upload_id, total_size) VALUES ($1, $2, $3)",
+                &[&to_sql(device), &&id[..], &to_sql(total_size)],
+            )
+            .map(drop)
+        })
+    }
+
+    pub(crate) fn append_upload_part(
+        &mut self,
+        device: u64,
+        id: &UploadId,
+        data: &[u8],
+    ) -> Result<()> {
+        let length = i64::try_from(data.len()).unwrap_or(i64::MAX);
+        self.conn().atomic(|conn| {
+            let seq = upload_seq(conn, device, id)?.ok_or_else(no_upload)?;
+            // The row is locked: a part is stored at the bytes held, once.
+            let row = conn
+                .query_opt(
+                    "SELECT held FROM uploads WHERE seq = $1 FOR UPDATE",
+                    &[&seq],
+                )?
+                .ok_or_else(no_upload)?;
+            let held: i64 = get(&row, 0)?;
+            conn.execute(
+                "INSERT INTO upload_parts (upload, at_byte, data) VALUES ($1, $2, $3)",
+                &[&seq, &held, &data],
+            )?;
+            conn.execute(
+                "UPDATE uploads SET held = held + $2 WHERE seq = $1",
+                &[&seq, &length],
+            )
+            .map(drop)
+        })
+    }
+
+    pub(crate) fn upload_content(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
+        let mut conn = self.conn();
+        let Some(seq) = upload_seq(&mut conn, device, id)? else {
+            return Ok(None);
+        };
+        let rows = conn.query(
+            "SELECT data FROM upload_parts WHERE upload = $1 ORDER BY at_byte",
+            &[&seq],
+        )?;
+        let mut bytes = Vec::new();
+        for row in rows {
+            bytes.extend_from_slice(&get::<Vec<u8>>(&row, 0)?);
+        }
+        Ok(Some(bytes))
+    }
+
+    pub(crate) fn remove_upload_row(&mut self, device: u64, id: &UploadId) -> Result<()> {
+        self.conn()
+            .execute(
+                "DELETE FROM uploads WHERE device = $1 AND upload_id = $2",
+                &[&to_sql(device), &&id[..]],
+            )
+            .map(drop)
+    }
+}
+
+/// Discards every upload of `device` (it was revoked).
+pub(crate) fn remove_uploads_of(conn: &mut Conn, device: u64) -> Result<()> {
+    conn.execute("DELETE FROM uploads WHERE device = $1", &[&to_sql(device)])
+        .map(drop)
+}

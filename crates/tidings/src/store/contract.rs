@@ -1,0 +1,106 @@
+//! Test support (feature `testing`): what every store's uploads must do,
+//! checked the same way against each store (`MemoryStore`, SQLite,
+//! PostgreSQL), so the core's upload rules hold whatever the engine.
+
+use super::{DeviceRegistry, UploadId, UploadState};
+
+/// Checks the upload methods of `store` with two enrolled devices that hold
+/// no uploads yet: the bytes come back as appended, uploads are listed
+/// oldest first (a restart makes one the newest), each device sees only its
+/// own, and revoking `device` discards its uploads. `device` is revoked at
+/// the end. Returns what went wrong.
+pub fn check_uploads<S: DeviceRegistry>(
+    store: &mut S,
+    device: u64,
+    other: u64,
+) -> Result<(), String> {
+    let (a, b): (UploadId, UploadId) = ([0xA0; 16], [0xB0; 16]);
+    let state = |total_size, held| UploadState { total_size, held };
+    let failed = |what: &str, e: crate::Error| format!("{what}: {e}");
+    let listed = |store: &S, device| -> Result<Vec<(UploadId, UploadState)>, String> {
+        store.uploads(device).map_err(|e| failed("uploads", e))
+    };
+    expect("no uploads at first", listed(store, device)?, Vec::new())?;
+    store
+        .start_upload(device, &a, 10)
+        .map_err(|e| failed("start", e))?;
+    for part in [&b"abc"[..], b"de"] {
+        store
+            .append_upload(device, &a, part)
+            .map_err(|e| failed("append", e))?;
+    }
+    store
+        .start_upload(device, &b, 3)
+        .map_err(|e| failed("start", e))?;
+    expect(
+        "listed oldest first",
+        listed(store, device)?,
+        vec![(a, state(10, 5)), (b, state(3, 0))],
+    )?;
+    let bytes = store
+        .upload_bytes(device, &a)
+        .map_err(|e| failed("bytes", e))?;
+    expect("bytes in order", bytes, Some(b"abcde".to_vec()))?;
+    expect("another device's", listed(store, other)?, Vec::new())?;
+    let foreign = store
+        .upload_bytes(other, &a)
+        .map_err(|e| failed("bytes", e))?;
+    expect("another device's bytes", foreign, None)?;
+    if store.append_upload(other, &a, b"x").is_ok() {
+        return Err("appending to another device's upload succeeded".into());
+    }
+    // Started again: emptied, and the newest.
+    store
+        .start_upload(device, &a, 4)
+        .map_err(|e| failed("restart", e))?;
+    expect(
+        "restarted",
+        listed(store, device)?,
+        vec![(b, state(3, 0)), (a, state(4, 0))],
+    )?;
+    let bytes = store
+        .upload_bytes(device, &a)
+        .map_err(|e| failed("bytes", e))?;
+    expect("restarted empty", bytes, Some(Vec::new()))?;
+    store
+        .remove_upload(device, &b)
+        .map_err(|e| failed("remove", e))?;
+    store
+        .remove_upload(device, &b)
+        .map_err(|e| failed("remove again", e))?;
+    expect("removed", listed(store, device)?, vec![(a, state(4, 0))])?;
+    store.revoke(device).map_err(|e| failed("revoke", e))?;
+    expect("revoked: discarded", listed(store, device)?, Vec::new())
+}
+
+fn expect<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {got:?}, want {want:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ActivationCode, MemoryStore};
+
+    #[test]
+    fn the_memory_store_keeps_the_contract() {
+        let mut store = MemoryStore::new();
+        let ada = store.add_principal("Ada", "ada@town.example");
+        let mut devices = Vec::new();
+        for n in 1..=2u8 {
+            let code = ActivationCode::from_random([n; 10]);
+            store
+                .create_activation(ada, &code, u64::MAX, 1)
+                .expect("activation");
+            let device = store
+                .redeem_activation(&code.display(), [n; 32], "x", 0)
+                .expect("redeem");
+            devices.push(device.id);
+        }
+        assert_eq!(check_uploads(&mut store, devices[0], devices[1]), Ok(()));
+    }
+}
