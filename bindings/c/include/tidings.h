@@ -388,6 +388,12 @@ typedef struct {
 } tidings_collection;
 
 /**
+ * Why an item is abridged, from `tidings_item_abridged`: one of
+ * `TIDINGS_ABRIDGED_*`.
+ */
+typedef uint32_t tidings_abridged_reason;
+
+/**
  * Mail: the subject.
  */
 #define TIDINGS_FIELD_SUBJECT 1
@@ -522,6 +528,28 @@ typedef struct {
  * A panic was caught; the handle involved is unusable and must be freed.
  */
 #define TIDINGS_PANIC 802
+
+/**
+ * The item is whole.
+ */
+#define TIDINGS_ABRIDGED_NONE 0
+
+/**
+ * Too large for one page: long texts were cut and long lists shortened;
+ * `tidings_client_fetch_item` brings the whole item.
+ */
+#define TIDINGS_ABRIDGED_TOO_LARGE 1
+
+/**
+ * The server could not read its copy: a placeholder with ids only.
+ */
+#define TIDINGS_ABRIDGED_UNREADABLE 2
+
+/**
+ * This device could not unpack or decode the item within its limits: a
+ * placeholder with ids only.
+ */
+#define TIDINGS_ABRIDGED_UNDECODABLE 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -855,6 +883,21 @@ tidings_result tidings_test_server_add_meeting(tidings_test_server *server,
                                                const uint8_t *attendee,
                                                size_t attendee_len,
                                                uint64_t *out_item_id);
+#endif
+
+#if defined(TIDINGS_LOOPBACK_SERVER)
+/**
+ * TEST SUPPORT: the same meeting with a description (UTF-8): a long one
+ * that does not compress makes an item too large for one page, which
+ * devices receive abridged.
+ */
+tidings_result tidings_test_server_add_described_meeting(tidings_test_server *server,
+                                                         uint64_t calendar_id,
+                                                         const uint8_t *summary,
+                                                         size_t summary_len,
+                                                         const uint8_t *description,
+                                                         size_t description_len,
+                                                         uint64_t *out_item_id);
 #endif
 
 #if defined(TIDINGS_LOOPBACK_SERVER)
@@ -1351,6 +1394,47 @@ bool tidings_client_state_is_enrolled(const tidings_client_state *state);
  * Frees a state; NULL is a no-op.
  */
 void tidings_client_state_free(tidings_client_state *state);
+
+/**
+ * Whether and why the item is abridged (`TIDINGS_ABRIDGED_NONE` when whole,
+ * and for NULL); when `out_packed_size` is not NULL it gets the size in
+ * bytes of the whole packed item (0 when whole or unknown), which
+ * `tidings_client_fetch_item` fetches.
+ */
+tidings_abridged_reason tidings_item_abridged(const tidings_item *item, uint64_t *out_packed_size);
+
+/**
+ * Fetches up to `length` bytes, from `offset`, of an item's whole packed
+ * form: how an item abridged as `TIDINGS_ABRIDGED_TOO_LARGE` is completed.
+ * Each answer is a RANGE outcome (`tidings_event_range` gives its offset,
+ * the total size and the bytes); join them in order until the total is
+ * held, then pass them to `tidings_client_complete_item`.
+ */
+tidings_result tidings_client_fetch_item(tidings_client *client,
+                                         uint64_t now_ms,
+                                         const uint8_t *op_id,
+                                         size_t op_id_len,
+                                         uint64_t collection_id,
+                                         uint64_t item_id,
+                                         uint64_t offset,
+                                         uint32_t length);
+
+/**
+ * Replaces the replica's abridged copy of an item with the whole item:
+ * `packed` is the data of every RANGE outcome of `tidings_client_fetch_item`,
+ * joined in order. It is unpacked within the device's limits; when it does
+ * not fit them, is another item, or is still abridged, the abridged copy
+ * stays and the result says why: 502 (not found) when the collection or
+ * item is not held, 300 or 301 when it does not unpack within the limits,
+ * 400 when it does not decode, 505 when it is another item or still
+ * abridged. Save
+ * the state afterwards (`tidings_client_save`) to keep the whole item.
+ */
+tidings_result tidings_client_complete_item(tidings_client *client,
+                                            uint64_t collection_id,
+                                            uint64_t item_id,
+                                            const uint8_t *packed,
+                                            size_t packed_len);
 
 #if defined(TIDINGS_LOOPBACK_SERVER)
 /**

@@ -27,5 +27,6 @@ pub mod payload;
 pub mod replica;
 pub mod result;
 pub mod state;
+pub mod whole;
 #[cfg(feature = "loopback-server")]
 pub mod wire_test;

@@ -8,7 +8,7 @@ use crate::handle::{
     Castable, Out, borrow, borrow_mut, free, input, input_array, input_str, into_ptr,
 };
 use crate::panic::{guard, guard_value};
-use crate::result::tidings_result;
+use crate::result::{Fail, tidings_result};
 use std::sync::Arc;
 use tidings::ErrorKind;
 use tidings::compress::{PackOptions, pack};
@@ -179,19 +179,63 @@ pub extern "C" fn tidings_test_server_add_meeting(
             input_str(summary, summary_len)?,
             input_str(attendee, attendee_len)?,
         );
-        let store = &mut borrow_mut(server)?.store;
-        let (id, _) = store.upsert(calendar_id, None, Vec::new().into(), 0)?;
-        let event = tidings::store::fixtures::invitation(id, calendar_id, summary, attendee);
-        let packed = pack(
-            &proto::encode(&Item {
-                kind: Some(item::Kind::Calendar(event)),
-            }),
-            &PackOptions::default(),
-        );
-        store.upsert(calendar_id, Some(id), packed.into(), 0)?;
-        out.set(id);
+        out.set(add_meeting(server, calendar_id, summary, attendee, "")?);
         Ok(())
     })
+}
+
+/// TEST SUPPORT: the same meeting with a description (UTF-8): a long one
+/// that does not compress makes an item too large for one page, which
+/// devices receive abridged.
+#[unsafe(no_mangle)]
+pub extern "C" fn tidings_test_server_add_described_meeting(
+    server: *mut tidings_test_server,
+    calendar_id: u64,
+    summary: *const u8,
+    summary_len: usize,
+    description: *const u8,
+    description_len: usize,
+    out_item_id: *mut u64,
+) -> tidings_result {
+    guard(|| {
+        let out = Out::new(out_item_id)?;
+        let (summary, description) = (
+            input_str(summary, summary_len)?,
+            input_str(description, description_len)?,
+        );
+        let attendee = "mayor@town.example";
+        out.set(add_meeting(
+            server,
+            calendar_id,
+            summary,
+            attendee,
+            description,
+        )?);
+        Ok(())
+    })
+}
+
+fn add_meeting(
+    server: *mut tidings_test_server,
+    calendar_id: u64,
+    summary: &str,
+    attendee: &str,
+    description: &str,
+) -> Result<u64, Fail> {
+    let store = &mut borrow_mut(server)?.store;
+    let (id, _) = store.upsert(calendar_id, None, Vec::new().into(), 0)?;
+    let mut event = tidings::store::fixtures::invitation(id, calendar_id, summary, attendee);
+    if let Some(master) = event.master.as_mut() {
+        master.description = description.to_owned();
+    }
+    let packed = pack(
+        &proto::encode(&Item {
+            kind: Some(item::Kind::Calendar(event)),
+        }),
+        &PackOptions::default(),
+    );
+    store.upsert(calendar_id, Some(id), packed.into(), 0)?;
+    Ok(id)
 }
 
 /// TEST SUPPORT: frees the server; NULL is a no-op.

@@ -124,6 +124,11 @@ fn c_operations_invitations_and_conflicts() {
 }
 
 #[test]
+fn c_an_abridged_item_is_fetched_whole_and_completed() {
+    build_and_run("abridged", &manifest().join("tests/c/abridged.c"), &[]);
+}
+
+#[test]
 fn c_a_large_file_is_uploaded_in_parts_and_sent() {
     build_and_run("upload", &manifest().join("tests/c/upload.c"), &[]);
 }
