@@ -228,6 +228,8 @@ Content-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding
                      DROP INDEX grants_by_collection;
                      ALTER TABLE items DROP COLUMN patch;
                      ALTER TABLE items DROP COLUMN patch_base;
+                     DROP TABLE upload_parts;
+                     DROP TABLE uploads;
                      PRAGMA user_version = 1;",
                 )
                 .expect("downgraded");
@@ -238,7 +240,7 @@ Content-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding
             .conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .expect("version");
-        assert_eq!(version, 5);
+        assert_eq!(version, crate::schema::VERSION);
         assert!(
             store.item(inbox, id).expect("readable").is_some(),
             "mail kept"

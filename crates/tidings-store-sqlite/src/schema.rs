@@ -6,7 +6,7 @@ use tidings::{Error, ErrorKind, Result};
 
 /// The schema this build writes. Older files are migrated forward; a newer
 /// one is refused rather than misread.
-const VERSION: i64 = 6;
+pub(crate) const VERSION: i64 = 6;
 
 const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);
@@ -226,6 +226,8 @@ mod tests {
                      DROP INDEX grants_by_collection;
                      ALTER TABLE items DROP COLUMN patch;
                      ALTER TABLE items DROP COLUMN patch_base;
+                     DROP TABLE upload_parts;
+                     DROP TABLE uploads;
                      PRAGMA user_version = 2;",
                 )
                 .expect("downgraded");
@@ -251,7 +253,10 @@ mod tests {
             let store = SqliteStore::open(&path, Durability::Process).expect("new");
             store
                 .conn
-                .execute_batch("DROP INDEX grants_by_collection; PRAGMA user_version = 4;")
+                .execute_batch(
+                    "DROP INDEX grants_by_collection; DROP TABLE upload_parts; DROP TABLE uploads;
+                     PRAGMA user_version = 4;",
+                )
                 .expect("downgraded");
         }
         let store = SqliteStore::open(&path, Durability::Process).expect("upgraded");
@@ -301,6 +306,8 @@ mod tests {
                     "DROP INDEX grants_by_collection;
                      ALTER TABLE items DROP COLUMN patch;
                      ALTER TABLE items DROP COLUMN patch_base;
+                     DROP TABLE upload_parts;
+                     DROP TABLE uploads;
                      PRAGMA user_version = 3;",
                 )
                 .expect("downgraded");

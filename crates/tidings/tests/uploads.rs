@@ -334,3 +334,47 @@ fn a_part_beyond_what_the_device_may_send_is_refused_and_not_stored() {
     assert_eq!(answer, done(11));
     assert_eq!(phone.server.take_outgoing_charged(), 11);
 }
+
+#[test]
+fn one_send_stores_a_bounded_number_of_bytes_whatever_the_allowance() {
+    let mut town = Town::new();
+    let mut phone = Device::new(&mut town, CHIEF, 7);
+    let id = [0xD0; 16];
+    let file = vec![0x42u8; MAX_UPLOAD_BYTES as usize];
+    town.store
+        .start_upload(phone.id(), &id, MAX_UPLOAD_BYTES)
+        .expect("start");
+    town.store
+        .append_upload(phone.id(), &id, &file)
+        .expect("append");
+    let to = |n: usize| {
+        (0..n)
+            .map(|i| Address {
+                name: String::new(),
+                email: format!("reader{i}@town.example"),
+            })
+            .collect::<Vec<_>>()
+    };
+    let send = |recipients: usize| {
+        Kind::SendMail(SendMail {
+            mail: Some(OutgoingMail {
+                to: to(recipients),
+                attachments: vec![uploaded(id, "plans.pdf")],
+                ..Default::default()
+            }),
+        })
+    };
+    // Eleven copies of 25 MiB: refused, remembered, and the upload kept.
+    let answer = phone.run_as(&mut town, [0xE0; 16], send(10));
+    assert_eq!(answer, error(ErrorKind::LimitExceeded));
+    assert!(phone.sent().is_empty());
+    assert_eq!(
+        phone.run_as(&mut town, [0xE0; 16], send(9)),
+        answer,
+        "remembered"
+    );
+    assert_eq!(town.store.uploads(phone.id()).expect("uploads").len(), 1);
+    // Ten copies fit.
+    assert_eq!(phone.run(&mut town, send(9)), done(0));
+    assert_eq!(phone.sent().len(), 1);
+}

@@ -141,6 +141,12 @@ pub const MAX_SEARCH_COLLECTIONS: usize = 256;
 /// Most bytes of a search query.
 pub const MAX_SEARCH_QUERY_BYTES: usize = 256;
 
+/// Most bytes one send may store (`Outgoing::stored_bytes`: the mail once
+/// for the sender and once per recipient): a 25 MiB file reaches nine
+/// recipients in one mail. Refused beyond it whatever the device's
+/// allowance, and remembered like any refusal.
+pub const MAX_SEND_STORED_BYTES: u64 = 256 << 20;
+
 /// Most recipients (to, cc and bcc together) of one outgoing mail; a repeated
 /// address counts, and is then sent to once.
 pub const MAX_RECIPIENTS: usize = 100;
@@ -218,11 +224,22 @@ pub(crate) fn apply<S: Store>(
     // Mail to send counts against what the device may still send; over
     // it, the send is refused whole (sending writes nothing here) and not
     // remembered, so the same operation may be tried again later.
-    let cost = effects
+    let mut cost = effects
         .outgoing
         .iter()
         .map(Outgoing::stored_bytes)
         .fold(0u64, u64::saturating_add);
+    let mut outcome = outcome;
+    if cost > MAX_SEND_STORED_BYTES {
+        // Whatever the allowance: a server writes a send in one
+        // transaction, and no one send may hold it that long.
+        effects = Effects::default();
+        cost = 0;
+        outcome = Err(Error::new(
+            ErrorKind::LimitExceeded,
+            "the mail and its copies are too large for one send",
+        ));
+    }
     if cost > 0 && !allowance.admits(cost) {
         return Ok((over_allowance(op), Effects::default()));
     }
