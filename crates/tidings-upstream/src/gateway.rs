@@ -158,18 +158,32 @@ async fn run(
             options.preview_bytes,
         )
         .await;
+        // Only a session whose first sync completed starts the backoff
+        // afresh: a login that succeeds before the same sync fails again
+        // (a message no fetch can bring) must not retry every second.
+        let mut synced = false;
         match account {
             Ok(mut account) => {
-                backoff = Duration::from_secs(1);
                 if options.dovecot_push {
                     account.register_dovecot_push(&options.principal).await;
                 }
-                match serve(account, &options, &mut inbox, &signal, &mut shutdown).await {
+                let served = serve(
+                    account,
+                    &options,
+                    &mut inbox,
+                    &signal,
+                    &mut shutdown,
+                    &mut synced,
+                );
+                match served.await {
                     Ok(()) => return,
                     Err(e) => tracing::warn!(code = e.kind().code(), "upstream mirror interrupted"),
                 }
             }
             Err(e) => tracing::warn!(code = e.kind().code(), "cannot open the upstream account"),
+        }
+        if synced {
+            backoff = Duration::from_secs(1);
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
@@ -180,16 +194,19 @@ async fn run(
 }
 
 /// Serves one connection's life; `Ok` means shut down, `Err` reconnect.
+/// `synced` turns true once the first full sync is done.
 async fn serve(
     mut account: Account,
     options: &AccountOptions,
     inbox: &mut mpsc::Receiver<Request>,
     signal: &Arc<Signal>,
     shutdown: &mut watch::Receiver<bool>,
+    synced: &mut bool,
 ) -> Result<()> {
     let watcher = tokio::spawn(watch_forever(options.clone(), signal.clone()));
     let _stop_watcher = AbortOnDrop(watcher);
     account.sync_all().await?;
+    *synced = true;
     // Intervals, not sleeps restarted by every event: a busy account still
     // gets its full re-sync and folder-list check on time.
     let mut poll =

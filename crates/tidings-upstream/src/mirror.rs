@@ -13,7 +13,7 @@
 
 use crate::account::Account;
 use crate::flags;
-use crate::session::{Reply, quote, uid_set};
+use crate::session::{Reply, quote};
 use crate::state::{self, Folder, Message};
 use async_imap::imap_proto::{AttributeValue, Response, ResponseCode, Status};
 use std::collections::HashMap;
@@ -67,7 +67,7 @@ impl Seen {
     }
 }
 
-fn uid_and_flags(attributes: &[AttributeValue<'_>]) -> Option<(u32, u32)> {
+pub(crate) fn uid_and_flags(attributes: &[AttributeValue<'_>]) -> Option<(u32, u32)> {
     let mut uid = None;
     let mut bits = None;
     for attribute in attributes {
@@ -146,7 +146,7 @@ impl Account {
             .collect();
         fresh.sort_unstable();
         for batch in fresh.chunks(FETCH_BATCH) {
-            self.fetch_new(collection, batch).await?;
+            self.fetch_new(&folder.name, collection, batch).await?;
         }
         let removed: Vec<Message> = known
             .values()
@@ -192,104 +192,6 @@ impl Account {
             state::save_sync_state(store.companion_sql(), collection, uidvalidity, highest)
         })
     }
-
-    /// Downloads the messages `uids` of the selected folder and stores them.
-    async fn fetch_new(&mut self, collection: u64, uids: &[u32]) -> Result<()> {
-        let command = format!("UID FETCH {} (UID FLAGS BODY.PEEK[])", uid_set(uids));
-        let responses = self.upstream.command(&command).await?;
-        let mut messages = Vec::with_capacity(uids.len());
-        for response in &responses {
-            let Response::Fetch(_, attributes) = response else {
-                continue;
-            };
-            let body = attributes.iter().find_map(|a| match a {
-                AttributeValue::BodySection {
-                    section: None,
-                    data: Some(data),
-                    ..
-                } => Some(data.as_ref()),
-                _ => None,
-            });
-            if let (Some((uid, bits)), Some(body)) = (uid_and_flags(attributes), body)
-                && uids.binary_search(&uid).is_ok()
-            {
-                messages.push((uid, bits, body));
-            }
-        }
-        for (_, _, body) in &messages {
-            self.fetched.messages += 1;
-            self.fetched.bytes += body.len() as u64;
-        }
-        let preview = self.preview_bytes;
-        for group in by_bytes(&messages, STORE_BATCH_BYTES) {
-            self.store_fetched(collection, group, preview)?;
-        }
-        Ok(())
-    }
-
-    /// Stores fetched messages `(uid, flags, body)` in one transaction.
-    fn store_fetched(
-        &mut self,
-        collection: u64,
-        messages: &[(u32, u32, &[u8])],
-        preview: usize,
-    ) -> Result<()> {
-        self.transaction(|store| {
-            for (uid, bits, body) in messages {
-                // Re-filed by a device's move meanwhile: already mirrored.
-                if state::message_by_uid(store.companion_sql(), collection, *uid)?.is_some() {
-                    continue;
-                }
-                let item = match store.add_message(collection, body, preview) {
-                    Ok(item) => item,
-                    // A message the core cannot convert is skipped (and
-                    // remembered, so it is not fetched again), not fatal to
-                    // the folder. Item 0 marks it.
-                    Err(e) if e.kind() == ErrorKind::InvalidData => {
-                        tracing::warn!(collection, uid, "upstream message could not be converted");
-                        0
-                    }
-                    Err(e) => return Err(e),
-                };
-                if item != 0 && *bits != 0 {
-                    store.set_flags(collection, item, *bits)?;
-                }
-                let message = Message {
-                    uid: *uid,
-                    item,
-                    flags: *bits,
-                };
-                state::put_message(store.companion_sql(), collection, message)?;
-            }
-            Ok(())
-        })
-    }
-}
-
-/// `messages` in runs of at most `budget` bytes of bodies (a larger
-/// message alone), in order.
-fn by_bytes<'a, 'b>(
-    messages: &'a [(u32, u32, &'b [u8])],
-    budget: usize,
-) -> impl Iterator<Item = &'a [(u32, u32, &'b [u8])]> {
-    let mut rest = messages;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let mut bytes = 0usize;
-        let mut end = 0;
-        for (_, _, body) in rest {
-            if end > 0 && bytes.saturating_add(body.len()) > budget {
-                break;
-            }
-            bytes = bytes.saturating_add(body.len());
-            end += 1;
-        }
-        let (group, after) = rest.split_at(end);
-        rest = after;
-        Some(group)
-    })
 }
 
 /// Removes an item that is gone upstream; one already gone is fine.
@@ -305,28 +207,5 @@ pub(crate) fn remove_item(
         Ok(_) => Ok(()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::by_bytes;
-
-    #[test]
-    fn fetched_mail_is_stored_in_runs_of_bounded_bytes() {
-        let (small, big) = (vec![0u8; 1 << 20], vec![0u8; 7 << 20]);
-        let messages: Vec<(u32, u32, &[u8])> = vec![
-            (1, 0, &small),
-            (2, 0, &small),
-            (3, 0, &small),
-            (4, 0, &small),
-            (5, 0, &small),
-            (6, 0, &big),
-            (7, 0, &small),
-        ];
-        let runs: Vec<Vec<u32>> = by_bytes(&messages, 4 << 20)
-            .map(|run| run.iter().map(|m| m.0).collect())
-            .collect();
-        assert_eq!(runs, [vec![1, 2, 3, 4], vec![5], vec![6], vec![7]]);
     }
 }
