@@ -62,9 +62,42 @@ impl Seen {
         }
     }
 
-    fn vanished(&self, uid: u32) -> bool {
-        self.vanished.iter().any(|r| r.contains(&uid))
+    /// The messages of `known` gone upstream: vanished, or (after a `full`
+    /// listing) not listed. A VANISHED list may name 200,000 UIDs one by
+    /// one: it is sorted and merged once, then each known UID is a binary
+    /// search (each UID against each range took minutes of a core).
+    fn removed(&self, known: &HashMap<u32, Message>, full: bool) -> Vec<Message> {
+        let vanished = merged(&self.vanished);
+        known
+            .values()
+            .filter(|m| within(&vanished, m.uid) || (full && !self.flags.contains_key(&m.uid)))
+            .copied()
+            .collect()
     }
+}
+
+/// `ranges` as sorted, disjoint `(first, last)` pairs; a range written
+/// backwards (`5:3`, which RFC 3501 allows) counts as written forwards.
+fn merged(ranges: &[RangeInclusive<u32>]) -> Vec<(u32, u32)> {
+    let mut pairs: Vec<(u32, u32)> = ranges
+        .iter()
+        .map(|r| (*r.start().min(r.end()), *r.start().max(r.end())))
+        .collect();
+    pairs.sort_unstable();
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(pairs.len());
+    for (first, last) in pairs {
+        match out.last_mut() {
+            Some(prev) if first <= prev.1.saturating_add(1) => prev.1 = prev.1.max(last),
+            _ => out.push((first, last)),
+        }
+    }
+    out
+}
+
+/// Whether `uid` is in one of the sorted, disjoint `ranges`.
+fn within(ranges: &[(u32, u32)], uid: u32) -> bool {
+    let after = ranges.partition_point(|&(first, _)| first <= uid);
+    after > 0 && ranges[after - 1].1 >= uid
 }
 
 pub(crate) fn uid_and_flags(attributes: &[AttributeValue<'_>]) -> Option<(u32, u32)> {
@@ -148,11 +181,7 @@ impl Account {
         for batch in fresh.chunks(FETCH_BATCH) {
             self.fetch_new(&folder.name, collection, batch).await?;
         }
-        let removed: Vec<Message> = known
-            .values()
-            .filter(|m| seen.vanished(m.uid) || (full && !seen.flags.contains_key(&m.uid)))
-            .copied()
-            .collect();
+        let removed = seen.removed(&known, full);
         let changed: Vec<Message> = known
             .values()
             .filter_map(|m| match seen.flags.get(&m.uid) {
@@ -207,5 +236,58 @@ pub(crate) fn remove_item(
         Ok(_) => Ok(()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vanished_list_of_200_000_uids_removes_exactly_those() {
+        // 200,000 UIDs as a QRESYNC server may send them: every other UID
+        // of 1..=300,000 (150,000 singletons) and the run 300,001..=350,000.
+        let mut line = String::from("* VANISHED (EARLIER) ");
+        for uid in (1..=300_000u32).step_by(2) {
+            line.push_str(&uid.to_string());
+            line.push(',');
+        }
+        line.push_str("300001:350000\r\n");
+        let (_, reply) = Response::parse(line.as_bytes()).expect("parse");
+        let mut seen = Seen::default();
+        seen.absorb(&[reply.into_owned()]);
+        let known: HashMap<u32, Message> = (1..=400_000u32)
+            .map(|uid| {
+                (
+                    uid,
+                    Message {
+                        uid,
+                        item: u64::from(uid),
+                        flags: 0,
+                    },
+                )
+            })
+            .collect();
+        let mut removed: Vec<u32> = seen.removed(&known, false).iter().map(|m| m.uid).collect();
+        removed.sort_unstable();
+        let expected: Vec<u32> = (1..=300_000u32)
+            .step_by(2)
+            .chain(300_001..=350_000)
+            .collect();
+        assert_eq!(removed.len(), 200_000);
+        assert_eq!(removed, expected);
+    }
+
+    #[test]
+    fn vanished_ranges_overlap_and_may_be_written_backwards() {
+        let line = b"* VANISHED 9:7,1:3,2:4,6,20,4294967295\r\n";
+        let Ok((_, Response::Vanished { uids, .. })) = Response::parse(line) else {
+            panic!("not parsed as VANISHED");
+        };
+        let ranges = merged(&uids);
+        assert_eq!(ranges, [(1, 4), (6, 9), (20, 20), (u32::MAX, u32::MAX)]);
+        let inside: Vec<u32> = (0..=25).filter(|&uid| within(&ranges, uid)).collect();
+        assert_eq!(inside, [1, 2, 3, 4, 6, 7, 8, 9, 20]);
+        assert!(within(&ranges, u32::MAX) && !within(&[], 1));
     }
 }
