@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tidings::{Error, ErrorKind, Result};
 use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Instrument;
 
 /// Write-backs queued per account before callers wait.
 const QUEUE: usize = 64;
@@ -137,7 +138,9 @@ pub fn spawn(
 ) -> (Handle, tokio::task::JoinHandle<()>) {
     let (requests, inbox) = mpsc::channel(QUEUE);
     let signal = Arc::new(Signal::default());
-    let task = tokio::spawn(run(options, store, inbox, signal.clone(), shutdown));
+    // Every line the account's tasks log names it.
+    let span = tracing::warn_span!("upstream_imap", account = %options.principal);
+    let task = tokio::spawn(run(options, store, inbox, signal.clone(), shutdown).instrument(span));
     (Handle { requests, signal }, task)
 }
 
@@ -177,10 +180,14 @@ async fn run(
                 );
                 match served.await {
                     Ok(()) => return,
-                    Err(e) => tracing::warn!(code = e.kind().code(), "upstream mirror interrupted"),
+                    Err(e) => {
+                        tracing::warn!(code = e.code(), error = %e, "upstream mirror interrupted")
+                    }
                 }
             }
-            Err(e) => tracing::warn!(code = e.kind().code(), "cannot open the upstream account"),
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "cannot open the upstream account")
+            }
         }
         if synced {
             backoff = Duration::from_secs(1);
@@ -203,7 +210,7 @@ async fn serve(
     shutdown: &mut watch::Receiver<bool>,
     synced: &mut bool,
 ) -> Result<()> {
-    let watcher = tokio::spawn(watch_forever(options.clone(), signal.clone()));
+    let watcher = tokio::spawn(watch_forever(options.clone(), signal.clone()).in_current_span());
     let _stop_watcher = AbortOnDrop(watcher);
     account.sync_all().await?;
     *synced = true;
@@ -240,7 +247,7 @@ async fn watch_forever(options: AccountOptions, signal: Arc<Signal>) {
     let mut backoff = Duration::from_secs(1);
     loop {
         if let Err(e) = push::watch(&options.endpoint, &options.credentials, &signal).await {
-            tracing::warn!(code = e.kind().code(), "upstream watcher interrupted");
+            tracing::warn!(code = e.code(), error = %e, "upstream watcher interrupted");
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 use support::account::{ALICE, alice, bounded, collection, device_view, mail, store_at};
-use support::fake_imap::{FakeImap, Mail};
+use support::fake_imap::{FakeImap, Mail, Misbehave};
 use tidings_upstream::{Account, AccountOptions};
 
 /// The preview of the mail with `subject` in `collection`.
@@ -35,6 +35,71 @@ fn plain(uid: u32, subject: &str) -> Mail {
     }
 }
 
+fn options(upstream: &FakeImap) -> AccountOptions {
+    AccountOptions {
+        endpoint: upstream.endpoint(),
+        credentials: alice(),
+        principal: ALICE.to_string(),
+        preview_bytes: 2048,
+        poll: Duration::from_secs(300),
+        dovecot_push: false,
+    }
+}
+
+/// What the gateway logs, kept for a test to read.
+#[derive(Clone, Default)]
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_answer_too_large_is_logged_with_account_folder_and_what() {
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    // This test's runtime has one thread: the mirror's task logs here.
+    let _default = tracing::subscriber::set_default(subscriber);
+    bounded(async {
+        let upstream = FakeImap::start(vec![plain(1, "Budget")], Misbehave::HugeListing).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let store = store_at(&dir.path().join("store.db"));
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let (_handle, task) = tidings_upstream::gateway::spawn(options(&upstream), store, shutdown);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        stop.send(true).expect("stop");
+        task.await.expect("stopped");
+    })
+    .await;
+    let text = String::from_utf8_lossy(&log.0.lock().expect("log")).into_owned();
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
+            .to_owned()
+    };
+    let cause = line("512 MiB");
+    assert!(cause.contains(ALICE) && cause.contains("INBOX"), "{cause}");
+    let interrupted = line("upstream mirror interrupted");
+    assert!(interrupted.contains(ALICE), "{interrupted}");
+    assert!(
+        interrupted.contains("larger than the IMAP client keeps"),
+        "{interrupted}"
+    );
+}
+
 #[tokio::test]
 async fn a_message_too_large_to_mirror_is_a_stub_and_the_folder_goes_on() {
     bounded(async {
@@ -44,7 +109,7 @@ async fn a_message_too_large_to_mirror_is_a_stub_and_the_folder_goes_on() {
         };
         let upstream = FakeImap::start(
             vec![plain(1, "Budget"), huge, plain(3, "Road works")],
-            false,
+            Misbehave::No,
         )
         .await;
         let dir = tempfile::tempdir().expect("dir");
@@ -83,17 +148,10 @@ async fn a_message_too_large_to_mirror_is_a_stub_and_the_folder_goes_on() {
 async fn an_account_that_never_gets_going_backs_off() {
     bounded(async {
         // Logins succeed; the folder list fails every time.
-        let upstream = FakeImap::start(Vec::new(), true).await;
+        let upstream = FakeImap::start(Vec::new(), Misbehave::FailList).await;
         let dir = tempfile::tempdir().expect("dir");
         let store = store_at(&dir.path().join("store.db"));
-        let options = AccountOptions {
-            endpoint: upstream.endpoint(),
-            credentials: alice(),
-            principal: ALICE.to_string(),
-            preview_bytes: 2048,
-            poll: Duration::from_secs(300),
-            dovecot_push: false,
-        };
+        let options = options(&upstream);
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let (_handle, task) = tidings_upstream::gateway::spawn(options, store, shutdown);
         // Attempts at 0, 1, 3, 7 s with backoff; every second without.

@@ -1,6 +1,6 @@
 //! A scripted IMAP server on loopback, for what no real server does: a
 //! message announced larger than any mirror keeps, a folder list that
-//! always fails. It speaks just enough IMAP4rev1 (no CONDSTORE, no IDLE)
+//! always fails, an answer larger than any client keeps. It speaks just enough IMAP4rev1 (no CONDSTORE, no IDLE)
 //! for the mirror's full sync, and records every command it is sent.
 
 use std::sync::{Arc, Mutex};
@@ -25,6 +25,18 @@ struct State {
     commands: Vec<String>,
 }
 
+/// How the server misbehaves, beyond its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misbehave {
+    /// Not otherwise.
+    No,
+    /// Every `LIST` is answered with `BYE` and the connection closed.
+    FailList,
+    /// The listing of a folder's UIDs and flags starts with a 600 MiB
+    /// literal (beyond async-imap's 512 MiB buffer).
+    HugeListing,
+}
+
 /// The server; it runs until the test's runtime ends.
 #[derive(Clone, Debug)]
 pub struct FakeImap {
@@ -33,9 +45,8 @@ pub struct FakeImap {
 }
 
 impl FakeImap {
-    /// Starts a server with `mails` in its INBOX; with `fail_list`, every
-    /// `LIST` is answered with `BYE` and the connection closed.
-    pub async fn start(mails: Vec<Mail>, fail_list: bool) -> FakeImap {
+    /// Starts a server with `mails` in its INBOX.
+    pub async fn start(mails: Vec<Mail>, misbehave: Misbehave) -> FakeImap {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let state = Arc::new(Mutex::new(State {
@@ -45,7 +56,7 @@ impl FakeImap {
         let shared = state.clone();
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(serve(socket, shared.clone(), fail_list));
+                tokio::spawn(serve(socket, shared.clone(), misbehave));
             }
         });
         FakeImap { port, state }
@@ -71,7 +82,7 @@ impl FakeImap {
     }
 }
 
-async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<State>>, fail_list: bool) {
+async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<State>>, misbehave: Misbehave) {
     let (read, mut write) = socket.into_split();
     let mut lines = BufReader::new(read).lines();
     if write.write_all(b"* OK fake IMAP ready\r\n").await.is_err() {
@@ -90,7 +101,7 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<State>>, fail_lis
         if upper.starts_with("CAPABILITY") {
             out.extend_from_slice(b"* CAPABILITY IMAP4rev1\r\n");
         } else if upper.starts_with("LIST") {
-            if fail_list {
+            if misbehave == Misbehave::FailList {
                 let _ = write.write_all(b"* BYE going away\r\n").await;
                 return;
             }
@@ -102,6 +113,9 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<State>>, fail_lis
             out.extend_from_slice(
                 format!("* {count} EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n").as_bytes(),
             );
+        } else if upper.starts_with("UID FETCH 1:* ") && misbehave == Misbehave::HugeListing {
+            out.extend_from_slice(b"* 1 FETCH (UID 1 FLAGS () BODY[] {629145600}\r\n");
+            stall = true;
         } else if upper.starts_with("UID FETCH") {
             let mails = state.lock().expect("state").mails.clone();
             stall = fetch(&upper, &mails, &mut out);
