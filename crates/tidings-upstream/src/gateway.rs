@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tidings::{Error, ErrorKind, Result};
 use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Instrument;
 
 /// Write-backs queued per account before callers wait.
 const QUEUE: usize = 64;
@@ -137,7 +138,9 @@ pub fn spawn(
 ) -> (Handle, tokio::task::JoinHandle<()>) {
     let (requests, inbox) = mpsc::channel(QUEUE);
     let signal = Arc::new(Signal::default());
-    let task = tokio::spawn(run(options, store, inbox, signal.clone(), shutdown));
+    // Every line the account's tasks log names it.
+    let span = tracing::warn_span!("upstream_imap", account = %options.principal);
+    let task = tokio::spawn(run(options, store, inbox, signal.clone(), shutdown).instrument(span));
     (Handle { requests, signal }, task)
 }
 
@@ -158,18 +161,36 @@ async fn run(
             options.preview_bytes,
         )
         .await;
+        // Only a session whose first sync completed starts the backoff
+        // afresh: a login that succeeds before the same sync fails again
+        // (a message no fetch can bring) must not retry every second.
+        let mut synced = false;
         match account {
             Ok(mut account) => {
-                backoff = Duration::from_secs(1);
                 if options.dovecot_push {
                     account.register_dovecot_push(&options.principal).await;
                 }
-                match serve(account, &options, &mut inbox, &signal, &mut shutdown).await {
+                let served = serve(
+                    account,
+                    &options,
+                    &mut inbox,
+                    &signal,
+                    &mut shutdown,
+                    &mut synced,
+                );
+                match served.await {
                     Ok(()) => return,
-                    Err(e) => tracing::warn!(code = e.kind().code(), "upstream mirror interrupted"),
+                    Err(e) => {
+                        tracing::warn!(code = e.code(), error = %e, "upstream mirror interrupted")
+                    }
                 }
             }
-            Err(e) => tracing::warn!(code = e.kind().code(), "cannot open the upstream account"),
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "cannot open the upstream account")
+            }
+        }
+        if synced {
+            backoff = Duration::from_secs(1);
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
@@ -180,16 +201,19 @@ async fn run(
 }
 
 /// Serves one connection's life; `Ok` means shut down, `Err` reconnect.
+/// `synced` turns true once the first full sync is done.
 async fn serve(
     mut account: Account,
     options: &AccountOptions,
     inbox: &mut mpsc::Receiver<Request>,
     signal: &Arc<Signal>,
     shutdown: &mut watch::Receiver<bool>,
+    synced: &mut bool,
 ) -> Result<()> {
-    let watcher = tokio::spawn(watch_forever(options.clone(), signal.clone()));
+    let watcher = tokio::spawn(watch_forever(options.clone(), signal.clone()).in_current_span());
     let _stop_watcher = AbortOnDrop(watcher);
     account.sync_all().await?;
+    *synced = true;
     // Intervals, not sleeps restarted by every event: a busy account still
     // gets its full re-sync and folder-list check on time.
     let mut poll =
@@ -223,7 +247,7 @@ async fn watch_forever(options: AccountOptions, signal: Arc<Signal>) {
     let mut backoff = Duration::from_secs(1);
     loop {
         if let Err(e) = push::watch(&options.endpoint, &options.credentials, &signal).await {
-            tracing::warn!(code = e.kind().code(), "upstream watcher interrupted");
+            tracing::warn!(code = e.code(), error = %e, "upstream watcher interrupted");
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);

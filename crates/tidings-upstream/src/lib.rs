@@ -8,7 +8,8 @@
 //! - [`mirror`] and [`folders`]: CONDSTORE/QRESYNC sync (RFC 7162) of each
 //!   folder from its saved UIDVALIDITY and HIGHESTMODSEQ, the folder list
 //!   (creations, renames, deletions), UIDVALIDITY changes as the spec's
-//!   resync (a new epoch).
+//!   resync (a new epoch). [`fetch`]: new messages, in runs bounded by
+//!   bytes; one too large to mirror becomes a stub.
 //! - [`state`]: the uid ↔ item map and per-folder state, in the store's
 //!   database, committed with the change they describe.
 //! - [`writeback`]: flags, move and delete, upstream first, on the mirror's
@@ -39,6 +40,7 @@ pub mod config;
 pub mod connect;
 pub mod device_writes;
 pub mod dovecot_push;
+pub mod fetch;
 pub mod flags;
 pub mod folders;
 pub mod gateway;

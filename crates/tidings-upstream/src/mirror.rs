@@ -13,7 +13,7 @@
 
 use crate::account::Account;
 use crate::flags;
-use crate::session::{Reply, quote, uid_set};
+use crate::session::{Reply, quote};
 use crate::state::{self, Folder, Message};
 use async_imap::imap_proto::{AttributeValue, Response, ResponseCode, Status};
 use std::collections::HashMap;
@@ -62,12 +62,45 @@ impl Seen {
         }
     }
 
-    fn vanished(&self, uid: u32) -> bool {
-        self.vanished.iter().any(|r| r.contains(&uid))
+    /// The messages of `known` gone upstream: vanished, or (after a `full`
+    /// listing) not listed. A VANISHED list may name 200,000 UIDs one by
+    /// one: it is sorted and merged once, then each known UID is a binary
+    /// search (each UID against each range took minutes of a core).
+    fn removed(&self, known: &HashMap<u32, Message>, full: bool) -> Vec<Message> {
+        let vanished = merged(&self.vanished);
+        known
+            .values()
+            .filter(|m| within(&vanished, m.uid) || (full && !self.flags.contains_key(&m.uid)))
+            .copied()
+            .collect()
     }
 }
 
-fn uid_and_flags(attributes: &[AttributeValue<'_>]) -> Option<(u32, u32)> {
+/// `ranges` as sorted, disjoint `(first, last)` pairs; a range written
+/// backwards (`5:3`, which RFC 3501 allows) counts as written forwards.
+fn merged(ranges: &[RangeInclusive<u32>]) -> Vec<(u32, u32)> {
+    let mut pairs: Vec<(u32, u32)> = ranges
+        .iter()
+        .map(|r| (*r.start().min(r.end()), *r.start().max(r.end())))
+        .collect();
+    pairs.sort_unstable();
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(pairs.len());
+    for (first, last) in pairs {
+        match out.last_mut() {
+            Some(prev) if first <= prev.1.saturating_add(1) => prev.1 = prev.1.max(last),
+            _ => out.push((first, last)),
+        }
+    }
+    out
+}
+
+/// Whether `uid` is in one of the sorted, disjoint `ranges`.
+fn within(ranges: &[(u32, u32)], uid: u32) -> bool {
+    let after = ranges.partition_point(|&(first, _)| first <= uid);
+    after > 0 && ranges[after - 1].1 >= uid
+}
+
+pub(crate) fn uid_and_flags(attributes: &[AttributeValue<'_>]) -> Option<(u32, u32)> {
     let mut uid = None;
     let mut bits = None;
     for attribute in attributes {
@@ -146,13 +179,9 @@ impl Account {
             .collect();
         fresh.sort_unstable();
         for batch in fresh.chunks(FETCH_BATCH) {
-            self.fetch_new(collection, batch).await?;
+            self.fetch_new(&folder.name, collection, batch).await?;
         }
-        let removed: Vec<Message> = known
-            .values()
-            .filter(|m| seen.vanished(m.uid) || (full && !seen.flags.contains_key(&m.uid)))
-            .copied()
-            .collect();
+        let removed = seen.removed(&known, full);
         let changed: Vec<Message> = known
             .values()
             .filter_map(|m| match seen.flags.get(&m.uid) {
@@ -192,104 +221,6 @@ impl Account {
             state::save_sync_state(store.companion_sql(), collection, uidvalidity, highest)
         })
     }
-
-    /// Downloads the messages `uids` of the selected folder and stores them.
-    async fn fetch_new(&mut self, collection: u64, uids: &[u32]) -> Result<()> {
-        let command = format!("UID FETCH {} (UID FLAGS BODY.PEEK[])", uid_set(uids));
-        let responses = self.upstream.command(&command).await?;
-        let mut messages = Vec::with_capacity(uids.len());
-        for response in &responses {
-            let Response::Fetch(_, attributes) = response else {
-                continue;
-            };
-            let body = attributes.iter().find_map(|a| match a {
-                AttributeValue::BodySection {
-                    section: None,
-                    data: Some(data),
-                    ..
-                } => Some(data.as_ref()),
-                _ => None,
-            });
-            if let (Some((uid, bits)), Some(body)) = (uid_and_flags(attributes), body)
-                && uids.binary_search(&uid).is_ok()
-            {
-                messages.push((uid, bits, body));
-            }
-        }
-        for (_, _, body) in &messages {
-            self.fetched.messages += 1;
-            self.fetched.bytes += body.len() as u64;
-        }
-        let preview = self.preview_bytes;
-        for group in by_bytes(&messages, STORE_BATCH_BYTES) {
-            self.store_fetched(collection, group, preview)?;
-        }
-        Ok(())
-    }
-
-    /// Stores fetched messages `(uid, flags, body)` in one transaction.
-    fn store_fetched(
-        &mut self,
-        collection: u64,
-        messages: &[(u32, u32, &[u8])],
-        preview: usize,
-    ) -> Result<()> {
-        self.transaction(|store| {
-            for (uid, bits, body) in messages {
-                // Re-filed by a device's move meanwhile: already mirrored.
-                if state::message_by_uid(store.companion_sql(), collection, *uid)?.is_some() {
-                    continue;
-                }
-                let item = match store.add_message(collection, body, preview) {
-                    Ok(item) => item,
-                    // A message the core cannot convert is skipped (and
-                    // remembered, so it is not fetched again), not fatal to
-                    // the folder. Item 0 marks it.
-                    Err(e) if e.kind() == ErrorKind::InvalidData => {
-                        tracing::warn!(collection, uid, "upstream message could not be converted");
-                        0
-                    }
-                    Err(e) => return Err(e),
-                };
-                if item != 0 && *bits != 0 {
-                    store.set_flags(collection, item, *bits)?;
-                }
-                let message = Message {
-                    uid: *uid,
-                    item,
-                    flags: *bits,
-                };
-                state::put_message(store.companion_sql(), collection, message)?;
-            }
-            Ok(())
-        })
-    }
-}
-
-/// `messages` in runs of at most `budget` bytes of bodies (a larger
-/// message alone), in order.
-fn by_bytes<'a, 'b>(
-    messages: &'a [(u32, u32, &'b [u8])],
-    budget: usize,
-) -> impl Iterator<Item = &'a [(u32, u32, &'b [u8])]> {
-    let mut rest = messages;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let mut bytes = 0usize;
-        let mut end = 0;
-        for (_, _, body) in rest {
-            if end > 0 && bytes.saturating_add(body.len()) > budget {
-                break;
-            }
-            bytes = bytes.saturating_add(body.len());
-            end += 1;
-        }
-        let (group, after) = rest.split_at(end);
-        rest = after;
-        Some(group)
-    })
 }
 
 /// Removes an item that is gone upstream; one already gone is fine.
@@ -310,23 +241,53 @@ pub(crate) fn remove_item(
 
 #[cfg(test)]
 mod tests {
-    use super::by_bytes;
+    use super::*;
 
     #[test]
-    fn fetched_mail_is_stored_in_runs_of_bounded_bytes() {
-        let (small, big) = (vec![0u8; 1 << 20], vec![0u8; 7 << 20]);
-        let messages: Vec<(u32, u32, &[u8])> = vec![
-            (1, 0, &small),
-            (2, 0, &small),
-            (3, 0, &small),
-            (4, 0, &small),
-            (5, 0, &small),
-            (6, 0, &big),
-            (7, 0, &small),
-        ];
-        let runs: Vec<Vec<u32>> = by_bytes(&messages, 4 << 20)
-            .map(|run| run.iter().map(|m| m.0).collect())
+    fn a_vanished_list_of_200_000_uids_removes_exactly_those() {
+        // 200,000 UIDs as a QRESYNC server may send them: every other UID
+        // of 1..=300,000 (150,000 singletons) and the run 300,001..=350,000.
+        let mut line = String::from("* VANISHED (EARLIER) ");
+        for uid in (1..=300_000u32).step_by(2) {
+            line.push_str(&uid.to_string());
+            line.push(',');
+        }
+        line.push_str("300001:350000\r\n");
+        let (_, reply) = Response::parse(line.as_bytes()).expect("parse");
+        let mut seen = Seen::default();
+        seen.absorb(&[reply.into_owned()]);
+        let known: HashMap<u32, Message> = (1..=400_000u32)
+            .map(|uid| {
+                (
+                    uid,
+                    Message {
+                        uid,
+                        item: u64::from(uid),
+                        flags: 0,
+                    },
+                )
+            })
             .collect();
-        assert_eq!(runs, [vec![1, 2, 3, 4], vec![5], vec![6], vec![7]]);
+        let mut removed: Vec<u32> = seen.removed(&known, false).iter().map(|m| m.uid).collect();
+        removed.sort_unstable();
+        let expected: Vec<u32> = (1..=300_000u32)
+            .step_by(2)
+            .chain(300_001..=350_000)
+            .collect();
+        assert_eq!(removed.len(), 200_000);
+        assert_eq!(removed, expected);
+    }
+
+    #[test]
+    fn vanished_ranges_overlap_and_may_be_written_backwards() {
+        let line = b"* VANISHED 9:7,1:3,2:4,6,20,4294967295\r\n";
+        let Ok((_, Response::Vanished { uids, .. })) = Response::parse(line) else {
+            panic!("not parsed as VANISHED");
+        };
+        let ranges = merged(&uids);
+        assert_eq!(ranges, [(1, 4), (6, 9), (20, 20), (u32::MAX, u32::MAX)]);
+        let inside: Vec<u32> = (0..=25).filter(|&uid| within(&ranges, uid)).collect();
+        assert_eq!(inside, [1, 2, 3, 4, 6, 7, 8, 9, 20]);
+        assert!(within(&ranges, u32::MAX) && !within(&[], 1));
     }
 }

@@ -101,7 +101,24 @@ impl Upstream {
         loop {
             let response = self.read().await?;
             body_bytes = body_bytes.saturating_add(body_len(&response));
-            if untagged.len() >= max_untagged || body_bytes > max_body_bytes {
+            let what = if untagged.len() >= max_untagged {
+                "responses"
+            } else if body_bytes > max_body_bytes {
+                "bytes of message bodies"
+            } else {
+                ""
+            };
+            if !what.is_empty() {
+                tracing::warn!(
+                    command = verb(command),
+                    folder = self.selected.as_deref().unwrap_or(""),
+                    responses = untagged.len(),
+                    body_bytes,
+                    max_untagged,
+                    max_body_bytes,
+                    "the upstream answered one command with more {what} than the gateway keeps; \
+                     connection dropped"
+                );
                 return Err(unavailable(
                     "the upstream answered one command with more than the gateway keeps",
                 ));
@@ -145,7 +162,24 @@ impl Upstream {
                     .map_err(|_| refused("an upstream response could not be parsed"))?;
                 Ok(Some(parsed.into_owned()))
             }
-            Ok(_) => Err(unavailable("the upstream connection failed")),
+            // async-imap's own bound on one response (a literal
+            // included); its other errors may quote the server's bytes,
+            // so only their kind is logged.
+            Ok(Err(e)) if e.to_string() == "incoming data too large" => {
+                tracing::warn!(
+                    folder = self.selected.as_deref().unwrap_or(""),
+                    "an upstream response is larger than the IMAP client's 512 MiB buffer; \
+                     connection dropped"
+                );
+                Err(unavailable(
+                    "an upstream response was larger than the IMAP client keeps",
+                ))
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(kind = ?e.kind(), "reading from the upstream failed");
+                Err(unavailable("the upstream connection failed"))
+            }
+            Ok(Ok(None)) => Err(unavailable("the upstream closed the connection")),
         }
     }
 
@@ -225,6 +259,19 @@ pub fn uid_set(uids: &[u32]) -> String {
         i += 1;
     }
     out
+}
+
+/// The command's name for the log (`UID FETCH`, `SELECT`): its arguments
+/// are left out.
+fn verb(command: &str) -> &str {
+    let mut words = command.splitn(3, ' ');
+    let first = words.next().unwrap_or("");
+    match words.next() {
+        Some(second) if first.eq_ignore_ascii_case("UID") => command
+            .get(..first.len() + 1 + second.len())
+            .unwrap_or(first),
+        _ => first,
+    }
 }
 
 /// Bytes of message bodies in `response` (a FETCH's body sections).
@@ -308,6 +355,14 @@ mod tests {
             answer.expect_err("refused").kind(),
             tidings::ErrorKind::UpstreamUnavailable
         );
+    }
+
+    #[test]
+    fn commands_are_logged_by_name_only() {
+        assert_eq!(verb("UID FETCH 1:4 (UID FLAGS)"), "UID FETCH");
+        assert_eq!(verb("SELECT \"Private\" (CONDSTORE)"), "SELECT");
+        assert_eq!(verb("NOOP"), "NOOP");
+        assert_eq!(verb("UID"), "UID");
     }
 
     #[test]

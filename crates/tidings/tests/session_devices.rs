@@ -285,3 +285,80 @@ fn a_failed_handshake_is_reported_on_both_sides() {
     assert!(server.is_closed());
     assert!(!client.is_established());
 }
+
+/// The server's events of one connection of a device of the chief's,
+/// resumed from `saved` (IK) or, without it, enrolling with a new code (XK).
+fn connect_after(town: &mut Town, saved: Option<&[u8]>, seed: u8) -> Vec<ServerEvent> {
+    let mut client = match saved {
+        Some(saved) => {
+            let state = ClientState::from_bytes(saved).expect("restore");
+            let mut client =
+                ClientSession::resume(ClientConfig::default(), state, [seed; 32], 9_000)
+                    .expect("resume");
+            client.confirm_state_saved();
+            client
+        }
+        None => {
+            let code = town.activation(town.chief, seed);
+            let state = ClientState::new([seed; 32], town.server_public());
+            ClientSession::enroll(
+                ClientConfig::default(),
+                state,
+                &code,
+                "tablet",
+                [seed; 32],
+                9_000,
+            )
+            .expect("enroll")
+        }
+    };
+    let mut server = town.server_session(seed, 9_000);
+    // The server's refusal is what this looks at, not the pump's result.
+    let _ = tidings::session::pump(&mut client, &mut server, &mut town.store, 9_000);
+    server_events(&mut server)
+}
+
+#[test]
+fn a_welcome_too_large_names_the_device_its_principal_and_the_list() {
+    let mut town = Town::new();
+    let (client, _server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let saved = client.state().to_bytes();
+    let device = client.state().device_id();
+    // A folder flood (one folder per plus-address): the list no longer
+    // fits the Welcome, a single message.
+    for n in 0..2_000 {
+        let name = format!("Inbox/plus-addressed-{n:05}-{}", "x".repeat(24));
+        town.store
+            .add_collection(town.chief, proto::CollectionKind::Mail, &name)
+            .expect("collection");
+    }
+    let chief = town.chief;
+    for (saved, seed) in [(Some(saved.as_slice()), 40), (None, 41)] {
+        let events = connect_after(&mut town, saved, seed);
+        let refused = events.iter().find_map(|e| match e {
+            ServerEvent::WelcomeTooLarge {
+                device_id,
+                principal_id,
+                collections,
+                bytes,
+            } => Some((*device_id, *principal_id, *collections, *bytes)),
+            _ => None,
+        });
+        let (device_id, principal_id, collections, bytes) =
+            refused.unwrap_or_else(|| panic!("no WelcomeTooLarge in {events:?}"));
+        assert_eq!(principal_id, chief);
+        if saved.is_some() {
+            assert_eq!(device_id, device, "the reconnecting device is named");
+        }
+        // The chief's Inbox and Calendar, the mayor's shared calendar, the flood.
+        assert_eq!(collections, 2_003);
+        assert!(bytes > 65_535, "{bytes} bytes");
+        let closed = events.iter().find_map(|e| match e {
+            ServerEvent::Closed { error: Some(e) } => Some(e.clone()),
+            _ => None,
+        });
+        let closed = closed.expect("closed with an error");
+        assert_eq!(closed.kind(), ErrorKind::MessageTooLarge);
+        assert!(closed.to_string().contains("Welcome"), "{closed}");
+    }
+}

@@ -662,6 +662,24 @@ async fn handle_event<B: Backend>(
         ServerEvent::WipeAcknowledged { device_id, wipe_id } => {
             tracing::info!(device_id, wipe_id, "wipe acknowledged");
         }
+        // Every device of the principal is locked out until its list is
+        // shorter: the operator must hear of it, with what to shorten.
+        ServerEvent::WelcomeTooLarge {
+            device_id,
+            principal_id,
+            collections,
+            bytes,
+        } => {
+            tracing::warn!(
+                device_id,
+                principal_id,
+                collections,
+                bytes,
+                "a device cannot connect: its principal's collection list does not fit the \
+                 Welcome (one message, at most 65,535 bytes); remove collections or grants of \
+                 the principal, or shorten their names"
+            );
+        }
         ServerEvent::Closed { error: Some(e) } => {
             tracing::debug!(code = e.code(), "session closed");
         }

@@ -6,18 +6,22 @@
 //! [`super::sync`]'s and [`super::writeback`]'s business.
 
 use super::config::Server;
-use super::http::Http;
 pub use super::http::Traffic;
+use super::http::{Http, TooLarge};
 use crate::config::Secret;
 use http::{Request, StatusCode};
 use libdav::CalDavClient;
 use libdav::caldav::{FindCalendarHomeSet, FindCalendars, GetCalendarResources};
-use libdav::dav::{Delete, GetProperty, PutResource, SyncCollection, WebDavClient, WebDavError};
+use libdav::dav::{
+    Delete, GetProperty, PutResource, RequestError, SyncCollection, WebDavClient, WebDavError,
+};
 use std::future::Future;
 use std::time::Duration;
 use tidings::{Error, ErrorKind, Result};
 
-/// The longest wait for one upstream response.
+/// The longest one request may take, its whole answer read (libdav reads
+/// the body inside the request); its size is bounded by
+/// [`super::http::MAX_RESPONSE_BYTES`].
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Resources asked for per `calendar-multiget`.
 pub const MULTIGET_BATCH: usize = 32;
@@ -120,12 +124,22 @@ fn status_error(status: StatusCode) -> Error {
     }
 }
 
-fn failed<E: std::error::Error>(e: WebDavError<E>) -> Error {
+fn request_failed<E: std::error::Error>(e: RequestError<E>) -> Error {
     match e {
-        WebDavError::Request(e) => {
+        // Logged where the bound was hit, with the request.
+        RequestError::Http(e) if e.is::<TooLarge>() => {
+            unavailable("the CalDAV server's answer was larger than the gateway keeps")
+        }
+        e => {
             tracing::warn!(error = %e, "CalDAV request failed");
             unavailable("the CalDAV server could not be reached")
         }
+    }
+}
+
+fn failed<E: std::error::Error>(e: WebDavError<E>) -> Error {
+    match e {
+        WebDavError::Request(e) => request_failed(e),
         WebDavError::BadStatusCode(status) => status_error(status),
         WebDavError::PreconditionFailed(_) => refused("the CalDAV server refused a precondition"),
         WebDavError::InvalidInput(_) => refused("an upstream href is not a valid path"),
@@ -232,7 +246,7 @@ impl Client {
             .map_err(|_| refused("an upstream href is not a valid path"))?;
         let (parts, body) = timed(self.dav.request_raw(request))
             .await?
-            .map_err(|_| unavailable("the CalDAV server could not be reached"))?;
+            .map_err(request_failed)?;
         match parts.status {
             StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => return Ok(None),
             s if !s.is_success() => return Err(status_error(s)),
@@ -274,7 +288,7 @@ impl Client {
             .map_err(|_| refused("an upstream href is not a valid path"))?;
         let (parts, _) = timed(self.dav.request_raw(request))
             .await?
-            .map_err(|_| unavailable("the CalDAV server could not be reached"))?;
+            .map_err(request_failed)?;
         Ok(parts.headers.get_all("dav").iter().any(|value| {
             value.to_str().is_ok_and(|v| {
                 v.split(',')

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tidings::proto::{CalendarItem, CalendarTime, ParticipationStatus};
 use tidings::{Error, ErrorKind, Result};
 use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Instrument;
 
 /// Write-backs queued per account before callers wait.
 const QUEUE: usize = 64;
@@ -167,7 +168,9 @@ pub fn spawn(
     shutdown: watch::Receiver<bool>,
 ) -> (CalendarHandle, tokio::task::JoinHandle<()>) {
     let (requests, inbox) = mpsc::channel(QUEUE);
-    let task = tokio::spawn(run(options, store, inbox, shutdown));
+    // Every line the account's task logs names it.
+    let span = tracing::warn_span!("upstream_caldav", account = %options.account.principal);
+    let task = tokio::spawn(run(options, store, inbox, shutdown).instrument(span));
     (CalendarHandle { requests }, task)
 }
 
@@ -182,9 +185,13 @@ async fn run(
         match CalAccount::open(&options.server, &options.account, store.clone()) {
             Ok(account) => match serve(account, &options, &mut inbox, &mut shutdown).await {
                 Ok(()) => return,
-                Err(e) => tracing::warn!(code = e.kind().code(), "calendar mirror interrupted"),
+                Err(e) => {
+                    tracing::warn!(code = e.code(), error = %e, "calendar mirror interrupted")
+                }
             },
-            Err(e) => tracing::warn!(code = e.kind().code(), "cannot open the calendar account"),
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "cannot open the calendar account")
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}

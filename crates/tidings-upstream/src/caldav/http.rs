@@ -1,7 +1,8 @@
 //! The HTTP under CalDAV: hyper's client with TLS (rustls + ring,
 //! certificates verified against the system's roots or the configured CA
-//! file), HTTP Basic credentials on every request, and a count of requests
-//! and bytes (what the performance notes measure).
+//! file), HTTP Basic credentials on every request, a bound on what one
+//! answer may hold, and a count of requests and bytes (what the
+//! performance notes measure).
 
 use super::client::unavailable;
 use super::config::Server;
@@ -11,6 +12,7 @@ use http::header::{AUTHORIZATION, HeaderMap};
 use http::{HeaderValue, Request, Response};
 use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -48,7 +50,97 @@ fn header_bytes(headers: &HeaderMap) -> u64 {
         .sum()
 }
 
-type Body = BoxBody<Bytes, hyper::Error>;
+/// Most bytes of one answer's body. The largest legitimate ones are a
+/// first `sync-collection` of a big calendar (about 250 bytes a resource:
+/// 100,000 events are 25 MB) and a `calendar-multiget` of
+/// `MULTIGET_BATCH` events; a server that streams a body forever, or
+/// announces a huge one, is cut here rather than filling memory (the
+/// request's deadline, `REQUEST_TIMEOUT`, does not stop a fast stream).
+pub const MAX_RESPONSE_BYTES: u64 = 64 << 20;
+
+/// What reading a body failed with: hyper's error, or [`TooLarge`].
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+type Body = BoxBody<Bytes, BodyError>;
+
+/// A body that went (or was announced to go) beyond
+/// [`MAX_RESPONSE_BYTES`]; told apart from a broken connection by type.
+#[derive(Debug)]
+pub struct TooLarge;
+
+impl core::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "response body over {MAX_RESPONSE_BYTES} bytes")
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// A response body cut at [`MAX_RESPONSE_BYTES`], its bytes counted.
+struct Capped {
+    inner: Incoming,
+    left: u64,
+    counters: Arc<Counters>,
+    /// The request, for the log line when the bound is hit.
+    method: http::Method,
+    path: String,
+}
+
+impl Capped {
+    fn too_large(
+        &mut self,
+        declared: Option<u64>,
+    ) -> Poll<Option<core::result::Result<Frame<Bytes>, BodyError>>> {
+        tracing::warn!(
+            method = %self.method,
+            path = %self.path,
+            declared,
+            limit = MAX_RESPONSE_BYTES,
+            "the CalDAV server's answer is larger than the gateway keeps; request abandoned"
+        );
+        self.left = 0;
+        Poll::Ready(Some(Err(Box::new(TooLarge))))
+    }
+}
+
+impl hyper::body::Body for Capped {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<core::result::Result<Frame<Bytes>, BodyError>>> {
+        // A Content-Length beyond the bound is refused before any of it is read.
+        let announced = self.inner.size_hint().lower();
+        if announced > self.left {
+            return self.too_large(Some(announced));
+        }
+        let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => frame,
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(Box::new(e)))),
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => return Poll::Pending,
+        };
+        if let Some(data) = frame.data_ref() {
+            let len = data.len() as u64;
+            if len > self.left {
+                return self.too_large(None);
+            }
+            self.left -= len;
+            self.counters.received.fetch_add(len, Ordering::Relaxed);
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
 
 /// hyper's client with the credentials added to every request and the
 /// traffic counted: the service libdav sends its requests through.
@@ -83,21 +175,22 @@ impl tower_service::Service<Request<String>> for Http {
         counters.requests.fetch_add(1, Ordering::Relaxed);
         let sent = header_bytes(request.headers()) + request.body().len() as u64;
         counters.sent.fetch_add(sent, Ordering::Relaxed);
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
         let pending = self.inner.request(request);
         Box::pin(async move {
             let response = pending.await?;
             counters
                 .received
                 .fetch_add(header_bytes(response.headers()), Ordering::Relaxed);
-            Ok(response.map(|body| {
-                body.map_frame(move |frame| {
-                    if let Some(data) = frame.data_ref() {
-                        counters
-                            .received
-                            .fetch_add(data.len() as u64, Ordering::Relaxed);
-                    }
-                    frame
-                })
+            Ok(response.map(|inner| {
+                Capped {
+                    inner,
+                    left: MAX_RESPONSE_BYTES,
+                    counters,
+                    method,
+                    path,
+                }
                 .boxed()
             }))
         })

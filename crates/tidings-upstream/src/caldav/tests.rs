@@ -91,3 +91,82 @@ fn no_caldav_section_no_calendars() {
             .is_none()
     );
 }
+
+/// A CalDAV client of a server on loopback that answers every request with
+/// `head`, then `body` bytes of its body, then holds the connection open
+/// without ending the body.
+async fn never_ending(head: &'static str, body: usize, chunked: bool) -> super::client::Client {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(head.as_bytes()).await;
+                let chunk = vec![b'x'; 64 << 10];
+                for _ in 0..body.div_ceil(chunk.len()) {
+                    let framed = match chunked {
+                        true => {
+                            [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat()
+                        }
+                        false => chunk.clone(),
+                    };
+                    if socket.write_all(&framed).await.is_err() {
+                        return;
+                    }
+                }
+                // Never ends the body: only the gateway's bounds end this.
+                let _ = socket.read(&mut request).await;
+                tokio::time::sleep(Duration::from_secs(600)).await;
+            });
+        }
+    });
+    let server = super::config::Server {
+        url: format!("http://{addr}/").parse().expect("url"),
+        ca_file: None,
+    };
+    super::client::Client::new(&server, "u", &crate::config::Secret::new("p")).expect("client")
+}
+
+#[tokio::test]
+async fn a_caldav_body_that_never_ends_is_cut_at_the_bound() {
+    use super::http::MAX_RESPONSE_BYTES;
+    // More than the bound, then nothing and no end: without the bound the
+    // gateway would keep it all and wait out the request's deadline.
+    let head = "HTTP/1.1 207 Multi-Status\r\nContent-Type: application/xml\r\n\
+                Transfer-Encoding: chunked\r\n\r\n";
+    let client = never_ending(head, (MAX_RESPONSE_BYTES + (8 << 20)) as usize, true).await;
+    let answer = tokio::time::timeout(Duration::from_secs(30), client.sync("/cal/", None))
+        .await
+        .expect("cut within the bound, not at the request deadline");
+    assert_eq!(
+        answer.expect_err("cut").kind(),
+        ErrorKind::UpstreamUnavailable
+    );
+    // The body's bytes and the header lines.
+    let received = client.traffic().received;
+    assert!(
+        received <= MAX_RESPONSE_BYTES + 4096,
+        "kept {received} bytes"
+    );
+}
+
+#[tokio::test]
+async fn a_caldav_body_announced_huge_is_refused_before_it_is_read() {
+    let head = "HTTP/1.1 207 Multi-Status\r\nContent-Type: application/xml\r\n\
+                Content-Length: 1000000000000\r\n\r\n";
+    let client = never_ending(head, 1 << 20, false).await;
+    let answer = tokio::time::timeout(Duration::from_secs(30), client.sync("/cal/", None))
+        .await
+        .expect("refused at once, not at the request deadline");
+    assert_eq!(
+        answer.expect_err("refused").kind(),
+        ErrorKind::UpstreamUnavailable
+    );
+    let received = client.traffic().received;
+    assert!(received < 4096, "read {received} bytes of it");
+}

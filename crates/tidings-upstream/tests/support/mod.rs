@@ -4,4 +4,5 @@
 pub mod account;
 pub mod desktop;
 pub mod dovecot;
+pub mod fake_imap;
 pub mod postfix;

@@ -120,6 +120,20 @@ pub enum ServerEvent {
         /// The order.
         wipe_id: u64,
     },
+    /// A device's Welcome (its principal's whole collection list, one
+    /// message) did not fit a message: the device cannot connect until the
+    /// principal has fewer collections or shorter names. The session
+    /// closes with [`ErrorKind::MessageTooLarge`].
+    WelcomeTooLarge {
+        /// The device.
+        device_id: u64,
+        /// Its principal.
+        principal_id: u64,
+        /// Collections in the list.
+        collections: usize,
+        /// Bytes of the encoded Welcome (a message carries at most 65,535).
+        bytes: usize,
+    },
     /// The session ended; `error` says why, if it was not a clean close.
     Closed {
         /// The reason, if any.
@@ -772,7 +786,11 @@ impl ServerSession {
             &mut payload,
         );
         let mut response = Vec::new();
-        let transport = hello.accept(device.last_hello, &payload, &mut response)?;
+        let accepted = hello.accept(device.last_hello, &payload, &mut response);
+        let transport = accepted.map_err(|e| match &welcome {
+            Some(w) => self.welcome_refused(e, (device.id, device.principal), w, payload.len()),
+            None => e,
+        })?;
         store.record_hello(device.id, timestamp)?;
         self.channel.send_frame(now_ms, &response)?;
         self.channel.establish(transport);
@@ -882,12 +900,13 @@ impl ServerSession {
                 }
                 let policy = store.policy(device)?;
                 let welcome = self.welcome(store, principal, &hello, policy)?;
-                self.channel.send(
-                    now_ms,
-                    &Envelope {
-                        body: Some(Body::Welcome(welcome.clone())),
-                    },
-                )?;
+                let envelope = Envelope {
+                    body: Some(Body::Welcome(welcome.clone())),
+                };
+                self.channel.send(now_ms, &envelope).map_err(|e| {
+                    let bytes = proto::encode(&envelope).len();
+                    self.welcome_refused(e, (device, principal), &welcome, bytes)
+                })?;
                 self.phase = Phase::Established { device, principal };
                 self.start_following(now_ms, store, &welcome, &hello)
             }
@@ -1086,6 +1105,32 @@ impl ServerSession {
             // Best effort: the session ends whether or not this is queued.
             let _ = self.channel.send(now_ms, &info);
         }
+    }
+
+    /// A Welcome of `bytes` that did not fit a message becomes an event
+    /// naming the device, its principal and the list's size (the one thing
+    /// an operator can act on), and an error that says so; any other
+    /// error passes unchanged.
+    fn welcome_refused(
+        &mut self,
+        error: Error,
+        (device_id, principal_id): (u64, u64),
+        welcome: &Welcome,
+        bytes: usize,
+    ) -> Error {
+        if error.kind() != ErrorKind::MessageTooLarge {
+            return error;
+        }
+        self.events.push_back(ServerEvent::WelcomeTooLarge {
+            device_id,
+            principal_id,
+            collections: welcome.collections.len(),
+            bytes,
+        });
+        Error::new(
+            ErrorKind::MessageTooLarge,
+            "the Welcome (the principal's collection list) does not fit one message",
+        )
     }
 
     fn fail(&mut self, error: Error) -> Error {
