@@ -67,6 +67,12 @@ impl Dovecot {
         Self::start_configured(&[], Some(capability), Some(port))
     }
 
+    /// Starts a fresh server with `settings` (lines of `dovecot.conf`)
+    /// added to the test configuration.
+    pub fn start_with_settings(settings: &str) -> Dovecot {
+        Self::start_full(&[], None, None, settings)
+    }
+
     /// Starts a fresh server with `extra` users, the `capability` list it
     /// announces (its own when `None`), and deliveries reported to
     /// `http://127.0.0.1:<push_port>/` by its push-notification plugin.
@@ -74,6 +80,15 @@ impl Dovecot {
         extra: &[(String, String)],
         capability: Option<&str>,
         push_port: Option<u16>,
+    ) -> Dovecot {
+        Self::start_full(extra, capability, push_port, "")
+    }
+
+    fn start_full(
+        extra: &[(String, String)],
+        capability: Option<&str>,
+        push_port: Option<u16>,
+        settings: &str,
     ) -> Dovecot {
         assert!(
             Path::new(DOVECOT).exists(),
@@ -90,6 +105,14 @@ impl Dovecot {
             let port = free_port();
             let lmtp = free_port();
             write_config(dir.path(), port, lmtp, extra, capability, push_port);
+            if !settings.is_empty() {
+                use std::io::Write;
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(dir.path().join("dovecot.conf"))
+                    .and_then(|mut f| writeln!(f, "{settings}"))
+                    .expect("extra settings");
+            }
             let child = Command::new(DOVECOT)
                 .arg("-F")
                 .arg("-c")
@@ -136,6 +159,11 @@ impl Dovecot {
     /// MTA delivers.
     pub fn lmtp_addr(&self) -> SocketAddr {
         self.lmtp
+    }
+
+    /// `user`'s Maildir (INBOX and its index files at the top).
+    pub fn mail_dir(&self, user: &str) -> PathBuf {
+        self.dir.path().join("mail").join(user)
     }
 
     /// Dovecot's log so far (for failure messages).
