@@ -22,6 +22,7 @@
 use crate::config::{Credentials, Endpoint};
 use crate::connect::{refused, unavailable};
 use crate::session::READ_TIMEOUT;
+use crate::session::Upstream;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Mutex;
@@ -97,62 +98,83 @@ impl Signal {
     }
 }
 
-/// Watches the account until the connection fails (the caller reconnects).
-pub async fn watch(endpoint: &Endpoint, credentials: &Credentials, signal: &Signal) -> Result<()> {
-    let mut upstream = crate::connect::connect(endpoint, credentials).await?;
-    if !upstream.has("IDLE") {
-        // Nothing to wait on: the gateway's poll interval is the only
-        // way changes arrive. The connection is not held.
-        drop(upstream);
-        tracing::info!("the upstream lacks IDLE: changes arrive at the poll interval");
-        return std::future::pending::<Result<()>>().await;
+/// A watcher connection, registered for changes.
+#[derive(Debug)]
+pub struct Watcher {
+    upstream: Upstream,
+    notify: bool,
+}
+
+impl Watcher {
+    /// Connects and registers for changes (NOTIFY, or INBOX selected), then
+    /// notes everything as changed: what happened while no watcher was
+    /// connected is caught up on. Without IDLE it never returns: the
+    /// gateway's poll interval is the only way changes arrive.
+    pub async fn start(
+        endpoint: &Endpoint,
+        credentials: &Credentials,
+        signal: &Signal,
+    ) -> Result<Watcher> {
+        let mut upstream = crate::connect::connect(endpoint, credentials).await?;
+        if !upstream.has("IDLE") {
+            // The connection is not held.
+            drop(upstream);
+            tracing::info!("the upstream lacks IDLE: changes arrive at the poll interval");
+            return std::future::pending().await;
+        }
+        let notify = upstream.has("NOTIFY");
+        if notify {
+            // QRESYNC, enabled at login, turns on CONDSTORE: every change,
+            // a flag's too, is reported (its HIGHESTMODSEQ), a rotating one too.
+            upstream.command(NOTIFY_SET).await?;
+        } else {
+            upstream.command("SELECT INBOX").await?;
+        }
+        signal.note(|c| c.everything = true);
+        Ok(Watcher { upstream, notify })
     }
-    let notify = upstream.has("NOTIFY");
-    if notify {
-        // QRESYNC, enabled at login, turns on CONDSTORE: every change,
-        // a flag's too, is reported (its HIGHESTMODSEQ), a rotating one too.
-        upstream.command(NOTIFY_SET).await?;
-    } else {
-        upstream.command("SELECT INBOX").await?;
-    }
-    // Whatever happened while no watcher was connected is caught up on.
-    signal.note(|c| c.everything = true);
-    // The IDLE loop reads lines itself: a rename arrives as LIST with
-    // LIST-EXTENDED data (`("OLDNAME" (…))`) that imap-proto cannot parse,
-    // and the watcher needs only each event's kind and folder name.
-    let mut stream = BufReader::new(upstream.raw_stream());
-    let mut renew_at: Option<Instant> = None;
-    for round in 1u64.. {
-        let tag = format!("W{round}");
-        write_lines(&mut stream, &[&format!("{tag} IDLE")]).await?;
-        let mut changed = false;
-        loop {
-            let line = within(READ_TIMEOUT, read_line(&mut stream)).await?;
-            if line.starts_with(b"+") {
-                break;
+
+    /// Notes the changes the upstream reports until the connection fails
+    /// (the caller reconnects).
+    pub async fn run(mut self, signal: &Signal) -> Result<()> {
+        let notify = self.notify;
+        // The IDLE loop reads lines itself: a rename arrives as LIST with
+        // LIST-EXTENDED data (`("OLDNAME" (…))`) that imap-proto cannot parse,
+        // and the watcher needs only each event's kind and folder name.
+        let mut stream = BufReader::new(self.upstream.raw_stream());
+        let mut renew_at: Option<Instant> = None;
+        for round in 1u64.. {
+            let tag = format!("W{round}");
+            write_lines(&mut stream, &[&format!("{tag} IDLE")]).await?;
+            let mut changed = false;
+            loop {
+                let line = within(READ_TIMEOUT, read_line(&mut stream)).await?;
+                if line.starts_with(b"+") {
+                    break;
+                }
+                if line.starts_with(tag.as_bytes()) {
+                    return Err(refused("the upstream refused IDLE"));
+                }
+                changed |= note(&line, notify, signal)?;
             }
-            if line.starts_with(tag.as_bytes()) {
-                return Err(refused("the upstream refused IDLE"));
+            let wait = renew_at.map_or(IDLE_RENEW, |at| {
+                at.saturating_duration_since(Instant::now())
+            });
+            if let Ok(line) = tokio::time::timeout(wait, read_line(&mut stream)).await {
+                changed |= note(&line?, notify, signal)?;
             }
-            changed |= note(&line, notify, signal)?;
+            write_lines(&mut stream, &["DONE"]).await?;
+            changed |= finish(&mut stream, &tag, notify, signal).await?;
+            if notify && changed && renew_at.is_none() {
+                renew_at = Some(Instant::now() + RENEW_AFTER);
+            }
+            if renew_at.is_some_and(|at| at <= Instant::now()) {
+                renew(&mut stream, round, signal).await?;
+                renew_at = None;
+            }
         }
-        let wait = renew_at.map_or(IDLE_RENEW, |at| {
-            at.saturating_duration_since(Instant::now())
-        });
-        if let Ok(line) = tokio::time::timeout(wait, read_line(&mut stream)).await {
-            changed |= note(&line?, notify, signal)?;
-        }
-        write_lines(&mut stream, &["DONE"]).await?;
-        changed |= finish(&mut stream, &tag, notify, signal).await?;
-        if notify && changed && renew_at.is_none() {
-            renew_at = Some(Instant::now() + RENEW_AFTER);
-        }
-        if renew_at.is_some_and(|at| at <= Instant::now()) {
-            renew(&mut stream, round, signal).await?;
-            renew_at = None;
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Makes the NOTIFY registration afresh, in one round trip. `NOOP` first:

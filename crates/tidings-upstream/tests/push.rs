@@ -103,3 +103,37 @@ async fn new_mail_is_pushed_after_flag_changes_rotate_the_inbox_log() {
     })
     .await;
 }
+
+/// Each time the upstream ends the watcher's session (and only it: the
+/// mirror's connection stays), the watcher is back a second later however
+/// often it happened before, and new mail is pushed again: not after a
+/// reconnect delay that doubled at every interruption (16 s after the
+/// fifth, 60 s from the seventh on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_is_back_at_once_after_repeated_interruptions() {
+    logs();
+    bounded(async {
+        let dovecot = Dovecot::start_with_settings("verbose_proctitle = yes");
+        let store = store_at(&dovecot.scratch().join("store.db"));
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let (_handle, task) = gateway::spawn(options(&dovecot), store.clone(), shutdown);
+        let inbox = eventually(Duration::from_secs(10), || collection(&store, "INBOX")).await;
+        for _ in 0..5 {
+            // The watcher is the session in IDLE: cut as soon as it is back.
+            eventually(Duration::from_secs(20), || {
+                (dovecot.end_idle_sessions("alice") > 0).then_some(())
+            })
+            .await;
+        }
+        dovecot.deliver("alice", &mail("After the interruptions"));
+        eventually(Duration::from_secs(5), || {
+            device_view(&store, inbox)
+                .contains_key("After the interruptions")
+                .then_some(())
+        })
+        .await;
+        stop.send(true).expect("stop");
+        let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+    })
+    .await;
+}

@@ -166,6 +166,52 @@ impl Dovecot {
         self.dir.path().join("mail").join(user)
     }
 
+    /// Ends (SIGTERM: Dovecot says `* BYE`) this server's IMAP sessions of
+    /// `user` that are waiting in IDLE, found by their process titles
+    /// (`verbose_proctitle = yes` must be set), and waits until they are
+    /// gone; returns how many.
+    pub fn end_idle_sessions(&self, user: &str) -> usize {
+        let title = format!("dovecot/imap [{user} ");
+        let is_idle = |proc: &Path| {
+            std::fs::read(proc.join("cmdline")).is_ok_and(|cmdline| {
+                let cmdline = String::from_utf8_lossy(&cmdline);
+                cmdline.starts_with(&title) && cmdline.contains(" IDLE]")
+            })
+        };
+        // "pid (comm) state ppid …": only this server's sessions.
+        let master = self.child.id();
+        let is_ours = |proc: &Path| {
+            std::fs::read_to_string(proc.join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit(')')
+                        .next()?
+                        .split_whitespace()
+                        .nth(1)?
+                        .parse()
+                        .ok()
+                })
+                == Some(master)
+        };
+        let sessions: Vec<PathBuf> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|proc| is_idle(proc) && is_ours(proc))
+            .collect();
+        for proc in &sessions {
+            if let Some(pid) = proc.file_name() {
+                let _ = Command::new("kill").arg(pid).status();
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sessions.iter().any(|proc| is_idle(proc)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        sessions.len()
+    }
+
     /// Dovecot's log so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
