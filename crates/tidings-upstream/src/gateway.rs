@@ -4,7 +4,7 @@
 
 use crate::account::{Account, SharedStore};
 use crate::config::{Credentials, Endpoint};
-use crate::push::{self, Changes, Signal};
+use crate::push::{Changes, Signal, Watcher};
 use std::sync::Arc;
 use std::time::Duration;
 use tidings::{Error, ErrorKind, Result};
@@ -243,11 +243,23 @@ async fn serve(
     }
 }
 
+/// Keeps a watcher connected. The backoff grows only while connecting
+/// fails: a watcher that got going and was then cut off (a Dovecot restart,
+/// an administrator's kick) is back a second later however often it
+/// happened before, as the mirror's own connection is.
 async fn watch_forever(options: AccountOptions, signal: Arc<Signal>) {
     let mut backoff = Duration::from_secs(1);
     loop {
-        if let Err(e) = push::watch(&options.endpoint, &options.credentials, &signal).await {
-            tracing::warn!(code = e.code(), error = %e, "upstream watcher interrupted");
+        match Watcher::start(&options.endpoint, &options.credentials, &signal).await {
+            Ok(watcher) => {
+                backoff = Duration::from_secs(1);
+                if let Err(e) = watcher.run(&signal).await {
+                    tracing::warn!(code = e.code(), error = %e, "upstream watcher interrupted");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "cannot start the upstream watcher");
+            }
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);

@@ -67,6 +67,12 @@ impl Dovecot {
         Self::start_configured(&[], Some(capability), Some(port))
     }
 
+    /// Starts a fresh server with `settings` (lines of `dovecot.conf`)
+    /// added to the test configuration.
+    pub fn start_with_settings(settings: &str) -> Dovecot {
+        Self::start_full(&[], None, None, settings)
+    }
+
     /// Starts a fresh server with `extra` users, the `capability` list it
     /// announces (its own when `None`), and deliveries reported to
     /// `http://127.0.0.1:<push_port>/` by its push-notification plugin.
@@ -74,6 +80,15 @@ impl Dovecot {
         extra: &[(String, String)],
         capability: Option<&str>,
         push_port: Option<u16>,
+    ) -> Dovecot {
+        Self::start_full(extra, capability, push_port, "")
+    }
+
+    fn start_full(
+        extra: &[(String, String)],
+        capability: Option<&str>,
+        push_port: Option<u16>,
+        settings: &str,
     ) -> Dovecot {
         assert!(
             Path::new(DOVECOT).exists(),
@@ -90,6 +105,14 @@ impl Dovecot {
             let port = free_port();
             let lmtp = free_port();
             write_config(dir.path(), port, lmtp, extra, capability, push_port);
+            if !settings.is_empty() {
+                use std::io::Write;
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(dir.path().join("dovecot.conf"))
+                    .and_then(|mut f| writeln!(f, "{settings}"))
+                    .expect("extra settings");
+            }
             let child = Command::new(DOVECOT)
                 .arg("-F")
                 .arg("-c")
@@ -136,6 +159,57 @@ impl Dovecot {
     /// MTA delivers.
     pub fn lmtp_addr(&self) -> SocketAddr {
         self.lmtp
+    }
+
+    /// `user`'s Maildir (INBOX and its index files at the top).
+    pub fn mail_dir(&self, user: &str) -> PathBuf {
+        self.dir.path().join("mail").join(user)
+    }
+
+    /// Ends (SIGTERM: Dovecot says `* BYE`) this server's IMAP sessions of
+    /// `user` that are waiting in IDLE, found by their process titles
+    /// (`verbose_proctitle = yes` must be set), and waits until they are
+    /// gone; returns how many.
+    pub fn end_idle_sessions(&self, user: &str) -> usize {
+        let title = format!("dovecot/imap [{user} ");
+        let is_idle = |proc: &Path| {
+            std::fs::read(proc.join("cmdline")).is_ok_and(|cmdline| {
+                let cmdline = String::from_utf8_lossy(&cmdline);
+                cmdline.starts_with(&title) && cmdline.contains(" IDLE]")
+            })
+        };
+        // "pid (comm) state ppid …": only this server's sessions.
+        let master = self.child.id();
+        let is_ours = |proc: &Path| {
+            std::fs::read_to_string(proc.join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit(')')
+                        .next()?
+                        .split_whitespace()
+                        .nth(1)?
+                        .parse()
+                        .ok()
+                })
+                == Some(master)
+        };
+        let sessions: Vec<PathBuf> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|proc| is_idle(proc) && is_ours(proc))
+            .collect();
+        for proc in &sessions {
+            if let Some(pid) = proc.file_name() {
+                let _ = Command::new("kill").arg(pid).status();
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sessions.iter().any(|proc| is_idle(proc)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        sessions.len()
     }
 
     /// Dovecot's log so far (for failure messages).
