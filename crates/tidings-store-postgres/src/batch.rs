@@ -24,8 +24,8 @@ use core::cell::RefCell;
 use tidings::Result;
 use tidings::proto::{CollectionInfo, Cursor, OperationResult, Policy};
 use tidings::store::{
-    ActivationCode, Collection, DeviceRecord, DeviceRegistry, Directory, ItemStore, Principal,
-    UploadId, UploadState, WipeState,
+    ActivationCode, Appended, Collection, DeviceRecord, DeviceRegistry, Directory, ItemStore,
+    Principal, UploadId, UploadState, WipeState,
 };
 use tidings::sync::{Delta, PageLimits, Rights};
 
@@ -271,8 +271,14 @@ impl DeviceRegistry for Batch {
     fn start_upload(&mut self, device: u64, id: &UploadId, total_size: u64) -> Result<()> {
         self.w()?.start_upload(device, id, total_size)
     }
-    fn append_upload(&mut self, device: u64, id: &UploadId, data: &[u8]) -> Result<()> {
-        self.w()?.append_upload(device, id, data)
+    fn append_upload(
+        &mut self,
+        device: u64,
+        id: &UploadId,
+        at: u64,
+        data: &[u8],
+    ) -> Result<Appended> {
+        self.w()?.append_upload(device, id, at, data)
     }
     fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
         self.r().upload_bytes(device, id)

@@ -11,8 +11,8 @@ use crate::{PostgresStore, directory, fresh_id};
 use postgres::Row;
 use tidings::proto::{self, CollectionInfo, Cursor, OperationResult, Policy};
 use tidings::store::{
-    APPLIED_OPERATIONS_PER_DEVICE, ActivationCode, ActivationRecord, DeviceRecord, DeviceRegistry,
-    UploadId, UploadState, WipeState,
+    APPLIED_OPERATIONS_PER_DEVICE, ActivationCode, ActivationRecord, Appended, DeviceRecord,
+    DeviceRegistry, UploadId, UploadState, WipeState,
 };
 use tidings::sync::Rights;
 use tidings::{Error, ErrorKind, Result};
@@ -430,8 +430,14 @@ impl DeviceRegistry for PostgresStore {
     fn start_upload(&mut self, device: u64, id: &UploadId, total_size: u64) -> Result<()> {
         self.start_upload_row(device, id, total_size)
     }
-    fn append_upload(&mut self, device: u64, id: &UploadId, data: &[u8]) -> Result<()> {
-        self.append_upload_part(device, id, data)
+    fn append_upload(
+        &mut self,
+        device: u64,
+        id: &UploadId,
+        at: u64,
+        data: &[u8],
+    ) -> Result<Appended> {
+        self.append_upload_part(device, id, at, data)
     }
     fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
         self.upload_content(device, id)

@@ -4,12 +4,8 @@
 
 use crate::PostgresStore;
 use crate::conn::{Conn, get, get_u64, to_sql};
-use tidings::store::{UploadId, UploadState};
-use tidings::{Error, ErrorKind, Result};
-
-fn no_upload() -> Error {
-    Error::new(ErrorKind::NotFound, "no such upload")
-}
+use tidings::store::{Appended, UploadId, UploadState};
+use tidings::Result;
 
 fn upload_seq(conn: &mut Conn, device: u64, id: &UploadId) -> Result<Option<i64>> {
     let row = conn.query_opt(
@@ -64,28 +60,35 @@ impl PostgresStore {
         &mut self,
         device: u64,
         id: &UploadId,
+        at: u64,
         data: &[u8],
-    ) -> Result<()> {
+    ) -> Result<Appended> {
         let length = i64::try_from(data.len()).unwrap_or(i64::MAX);
         self.conn().atomic(|conn| {
-            let seq = upload_seq(conn, device, id)?.ok_or_else(no_upload)?;
-            // The row is locked: a part is stored at the bytes held, once.
-            let row = conn
-                .query_opt(
-                    "SELECT held FROM uploads WHERE seq = $1 FOR UPDATE",
-                    &[&seq],
-                )?
-                .ok_or_else(no_upload)?;
-            let held: i64 = get(&row, 0)?;
+            // The row is locked and `held` read under the lock: another
+            // session's copy of this part, stored meanwhile, is not
+            // stored again (what is held stays a prefix of the file).
+            let row = conn.query_opt(
+                "SELECT seq, held FROM uploads WHERE device = $1 AND upload_id = $2 FOR UPDATE",
+                &[&to_sql(device), &&id[..]],
+            )?;
+            let Some(row) = row else {
+                return Ok(Appended::NotAt(0));
+            };
+            let seq: i64 = get(&row, 0)?;
+            let held = get_u64(&row, 1)?;
+            if held != at {
+                return Ok(Appended::NotAt(held));
+            }
             conn.execute(
                 "INSERT INTO upload_parts (upload, at_byte, data) VALUES ($1, $2, $3)",
-                &[&seq, &held, &data],
+                &[&seq, &to_sql(held), &data],
             )?;
             conn.execute(
                 "UPDATE uploads SET held = held + $2 WHERE seq = $1",
                 &[&seq, &length],
-            )
-            .map(drop)
+            )?;
+            Ok(Appended::Stored(held.saturating_add(data.len() as u64)))
         })
     }
 

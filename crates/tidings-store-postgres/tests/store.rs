@@ -586,8 +586,8 @@ fn uploads_keep_the_stores_contract_and_outlive_a_connection() {
     store
         .transaction(|s| {
             s.start_upload(third, &id, file.len() as u64)?;
-            for part in file.chunks(48 << 10) {
-                s.append_upload(third, &id, part)?;
+            for (n, part) in file.chunks(48 << 10).enumerate() {
+                s.append_upload(third, &id, (n * (48 << 10)) as u64, part)?;
             }
             Ok(())
         })

@@ -6,8 +6,8 @@ use super::{SqliteStore, from_sql, storage, to_sql};
 use rusqlite::{OptionalExtension, Row, params};
 use tidings::proto::{self, Cursor, OperationResult, Policy};
 use tidings::store::{
-    APPLIED_OPERATIONS_PER_DEVICE, ActivationCode, ActivationRecord, DeviceRecord, DeviceRegistry,
-    Directory, UploadId, UploadState, WipeState,
+    APPLIED_OPERATIONS_PER_DEVICE, ActivationCode, ActivationRecord, Appended, DeviceRecord,
+    DeviceRegistry, Directory, UploadId, UploadState, WipeState,
 };
 use tidings::{Error, ErrorKind, Result};
 
@@ -356,8 +356,14 @@ impl DeviceRegistry for SqliteStore {
     fn start_upload(&mut self, device: u64, id: &UploadId, total_size: u64) -> Result<()> {
         self.start_upload_row(device, id, total_size)
     }
-    fn append_upload(&mut self, device: u64, id: &UploadId, data: &[u8]) -> Result<()> {
-        self.append_upload_part(device, id, data)
+    fn append_upload(
+        &mut self,
+        device: u64,
+        id: &UploadId,
+        at: u64,
+        data: &[u8],
+    ) -> Result<Appended> {
+        self.append_upload_part(device, id, at, data)
     }
     fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
         self.upload_content(device, id)

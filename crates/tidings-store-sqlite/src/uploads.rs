@@ -6,7 +6,7 @@
 use super::{SqliteStore, from_sql, storage, to_sql};
 use rusqlite::{OptionalExtension, params};
 use tidings::Result;
-use tidings::store::{DeviceRegistry, UploadId, UploadState};
+use tidings::store::{Appended, DeviceRegistry, UploadId, UploadState};
 
 impl SqliteStore {
     pub(crate) fn uploads_of(&self, device: u64) -> Result<Vec<(UploadId, UploadState)>> {
@@ -68,25 +68,37 @@ impl SqliteStore {
         &mut self,
         device: u64,
         id: &UploadId,
+        at: u64,
         data: &[u8],
-    ) -> Result<()> {
-        let seq = self.upload_seq(device, id)?.ok_or_else(no_upload)?;
-        let held: i64 = self
+    ) -> Result<Appended> {
+        // The caller holds the write lock: checked and written at once.
+        let row: Option<(i64, i64)> = self
             .conn
-            .query_row("SELECT held FROM uploads WHERE seq = ?1", [seq], |row| {
-                row.get(0)
+            .prepare_cached("SELECT seq, held FROM uploads WHERE device = ?1 AND upload_id = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![to_sql(device), &id[..]], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()
             })
             .map_err(storage)?;
+        let Some((seq, held)) = row else {
+            return Ok(Appended::NotAt(0));
+        };
+        let held = from_sql(held);
+        if held != at {
+            return Ok(Appended::NotAt(held));
+        }
         let length = i64::try_from(data.len()).unwrap_or(i64::MAX);
         self.conn
             .prepare_cached("INSERT INTO upload_parts (upload, at_byte, data) VALUES (?1, ?2, ?3)")
-            .and_then(|mut s| s.execute(params![seq, held, data]))
+            .and_then(|mut s| s.execute(params![seq, to_sql(held), data]))
             .map_err(storage)?;
         self.conn
             .prepare_cached("UPDATE uploads SET held = held + ?2 WHERE seq = ?1")
             .and_then(|mut s| s.execute(params![seq, length]))
-            .map(drop)
-            .map_err(storage)
+            .map_err(storage)?;
+        Ok(Appended::Stored(held.saturating_add(data.len() as u64)))
     }
 
     pub(crate) fn upload_content(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
@@ -143,10 +155,6 @@ impl SqliteStore {
     }
 }
 
-fn no_upload() -> tidings::Error {
-    tidings::Error::new(tidings::ErrorKind::NotFound, "no such upload")
-}
-
 #[cfg(test)]
 mod tests {
     use crate::{Durability, SqliteStore};
@@ -194,8 +202,9 @@ mod tests {
             store
                 .start_upload(device, &id, file.len() as u64)
                 .expect("start");
-            for part in file.chunks(48 << 10) {
-                store.append_upload(device, &id, part).expect("append");
+            for (n, part) in file.chunks(48 << 10).enumerate() {
+                let at = (n * (48 << 10)) as u64;
+                store.append_upload(device, &id, at, part).expect("append");
             }
         }
         let store = SqliteStore::open(&path, Durability::Process).expect("reopen");

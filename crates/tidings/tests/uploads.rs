@@ -266,7 +266,7 @@ fn limits_are_checked_before_anything_is_stored() {
             .expect("start");
         let bytes = vec![0u8; most as usize];
         town.store
-            .append_upload(phone.id(), &id, &bytes)
+            .append_upload(phone.id(), &id, 0, &bytes)
             .expect("append");
     }
     let both = mail_with(vec![uploaded([2; 16], "a"), uploaded([3; 16], "b")]);
@@ -345,7 +345,7 @@ fn one_send_stores_a_bounded_number_of_bytes_whatever_the_allowance() {
         .start_upload(phone.id(), &id, MAX_UPLOAD_BYTES)
         .expect("start");
     town.store
-        .append_upload(phone.id(), &id, &file)
+        .append_upload(phone.id(), &id, 0, &file)
         .expect("append");
     let to = |n: usize| {
         (0..n)

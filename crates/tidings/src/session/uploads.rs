@@ -5,7 +5,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{Conflict, OutgoingMail, UploadPart, operation_result::Outcome};
-use crate::store::{Store, UploadId};
+use crate::store::{Appended, Store, UploadId};
 
 /// Most bytes of one `UploadPart`: with its envelope it fits one frame.
 pub const MAX_UPLOAD_PART_BYTES: usize = 48 << 10;
@@ -87,10 +87,18 @@ pub(crate) fn upload_part<S: Store>(
             }));
         }
     }
-    if !part.data.is_empty() {
-        store.append_upload(device, &id, &part.data)?;
+    if part.data.is_empty() {
+        return Ok(super::ops::done(0, part.offset));
     }
-    Ok(super::ops::done(0, part.offset + part.data.len() as u64))
+    // Checked again where it is written: another session of the device
+    // may have stored this part since the read above.
+    match store.append_upload(device, &id, part.offset, &part.data)? {
+        Appended::Stored(held) => Ok(super::ops::done(0, held)),
+        Appended::NotAt(held) => Ok(Outcome::Conflict(Conflict {
+            current_version: held,
+            current: Vec::new(),
+        })),
+    }
 }
 
 /// Puts the bytes of every upload `mail` names into its attachment, checked

@@ -2,8 +2,8 @@
 //! deployments, and as the reference an integrator's store must behave like.
 
 use super::{
-    ActivationCode, ActivationRecord, Collection, DeviceRecord, DeviceRegistry, Directory,
-    ItemStore, Principal, UploadId, UploadState, WipeState,
+    ActivationCode, ActivationRecord, Appended, Collection, DeviceRecord, DeviceRegistry,
+    Directory, ItemStore, Principal, UploadId, UploadState, WipeState,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{Cursor, OperationResult, Policy};
@@ -423,14 +423,22 @@ impl DeviceRegistry for MemoryStore {
         Ok(())
     }
 
-    fn append_upload(&mut self, device: u64, id: &UploadId, data: &[u8]) -> Result<()> {
+    fn append_upload(
+        &mut self,
+        device: u64,
+        id: &UploadId,
+        at: u64,
+        data: &[u8],
+    ) -> Result<Appended> {
         let uploads = &mut self.device_mut(device)?.1.uploads;
-        let (_, _, held) = uploads
-            .iter_mut()
-            .find(|(held, _, _)| held == id)
-            .ok_or_else(|| not_found("no such upload"))?;
+        let Some((_, _, held)) = uploads.iter_mut().find(|(held, _, _)| held == id) else {
+            return Ok(Appended::NotAt(0));
+        };
+        if held.len() as u64 != at {
+            return Ok(Appended::NotAt(held.len() as u64));
+        }
         held.extend_from_slice(data);
-        Ok(())
+        Ok(Appended::Stored(held.len() as u64))
     }
 
     fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {

@@ -94,6 +94,16 @@ pub struct UploadState {
     pub held: u64,
 }
 
+/// What [`DeviceRegistry::append_upload`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored: the bytes now held.
+    Stored(u64),
+    /// Nothing stored: the part does not start at the bytes held (given;
+    /// 0 when there is no such upload).
+    NotAt(u64),
+}
+
 fn no_uploads() -> crate::Error {
     crate::Error::new(
         crate::ErrorKind::Unsupported,
@@ -269,9 +279,17 @@ pub trait DeviceRegistry {
         let _ = (device, id, total_size);
         Err(no_uploads())
     }
-    /// Appends `data` to upload `id` (the caller checked where it goes).
-    fn append_upload(&mut self, device: u64, id: &UploadId, data: &[u8]) -> Result<()> {
-        let _ = (device, id, data);
+    /// Appends `data` to upload `id` if it holds exactly `at` bytes,
+    /// checked under the same lock as the write: whatever sessions race,
+    /// what is held is always a prefix of the file.
+    fn append_upload(
+        &mut self,
+        device: u64,
+        id: &UploadId,
+        at: u64,
+        data: &[u8],
+    ) -> Result<Appended> {
+        let _ = (device, id, at, data);
         Err(no_uploads())
     }
     /// The bytes upload `id` holds, in order; `None` when there is none.
