@@ -4,8 +4,8 @@
 
 use crate::PostgresStore;
 use crate::conn::{Conn, get, get_u64, to_sql};
-use tidings::store::{Appended, UploadId, UploadState};
 use tidings::Result;
+use tidings::store::{Appended, UploadId, UploadState};
 
 fn upload_seq(conn: &mut Conn, device: u64, id: &UploadId) -> Result<Option<i64>> {
     let row = conn.query_opt(

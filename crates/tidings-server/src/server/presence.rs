@@ -33,6 +33,9 @@ pub(crate) struct Presences {
 /// One device's share, held by each of its sessions.
 struct DeviceShare {
     state: Mutex<ShareState>,
+    /// Held by a session for each turn that may send mail: the device's
+    /// turns reserve what it may send one at a time.
+    turns: Arc<tokio::sync::Mutex<()>>,
     /// Woken when a session of the device is displaced, or at shutdown.
     changed: Notify,
 }
@@ -139,6 +142,7 @@ impl Presences {
                         sending: None,
                         sessions: Sessions::default(),
                     }),
+                    turns: Arc::default(),
                     changed: Notify::new(),
                 })
             })
@@ -198,10 +202,20 @@ impl Presence {
         lock(&self.share.state).budget.debt_wait(now)
     }
 
+    /// Waits for the device's other sessions' turns: held for a turn,
+    /// from [`reserve_sending`](Self::reserve_sending) to
+    /// [`settle_sending`](Self::settle_sending). Without it a session
+    /// whose turn overlapped another's found nothing left to send (the
+    /// other held it all) and was refused with the budget barely touched.
+    pub(crate) async fn one_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.share.turns.clone().lock_owned().await
+    }
+
     /// Takes every byte of mail the device may send now, for one turn of
-    /// one session (so its other sessions cannot spend them at the same
-    /// time), and whether that is its whole budget. The turn gives back
-    /// what it did not send with [`settle_sending`](Self::settle_sending).
+    /// one session (held under [`one_turn`](Self::one_turn), so its
+    /// other sessions wait rather than find it spent), and whether that is
+    /// its whole budget. The turn gives back what it did not send with
+    /// [`settle_sending`](Self::settle_sending).
     pub(crate) fn reserve_sending(&self, now: Instant) -> (u64, bool) {
         let (rate, burst) = self.presences.sending;
         let mut state = lock(&self.share.state);
@@ -335,6 +349,34 @@ mod tests {
         first.spend(3_000.0, now);
         assert!(second.debt_wait(now) >= Duration::from_secs(1));
         assert_eq!(stranger.debt_wait(now), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_devices_turns_take_what_it_may_send_one_at_a_time() {
+        let presences = Arc::new(Presences::new(1_000.0));
+        let now = Instant::now();
+        let first = presences.join(7, bucket());
+        let second = presences.join(7, bucket());
+        let stranger = presences.join(8, bucket());
+        let turn = first.one_turn().await;
+        let bounded = Duration::from_millis(50);
+        assert!(
+            tokio::time::timeout(bounded, second.one_turn())
+                .await
+                .is_err()
+        );
+        assert!(
+            tokio::time::timeout(bounded, stranger.one_turn())
+                .await
+                .is_ok()
+        );
+        assert_eq!(first.reserve_sending(now), (1_000, true));
+        first.settle_sending(1_000, 100, now);
+        drop(turn);
+        let _turn = tokio::time::timeout(bounded, second.one_turn())
+            .await
+            .expect("the next turn");
+        assert_eq!(second.reserve_sending(now), (900, false));
     }
 
     #[test]

@@ -90,9 +90,14 @@ pub(super) async fn handle_step<B: Backend>(
                 changes = Some(shared.hub.subscribe());
             }
             // Mail the device may send in this turn: all its budget
-            // has, held for the turn. Before the device is known (an
-            // enrollment whose first operations ride with it) a new
-            // device's whole budget, charged to it once it joins.
+            // has, held for the turn, while its other sessions' turns
+            // wait. Before the device is known (an enrollment whose
+            // first operations ride with it) a new device's whole
+            // budget, charged to it once it joins.
+            let one_turn = match &budget {
+                Budget::Own(_) => None,
+                Budget::Device(presence) => Some(presence.one_turn().await),
+            };
             let reserved = match &budget {
                 Budget::Own(_) => None,
                 Budget::Device(presence) => Some(presence.reserve_sending(Instant::now())),
@@ -117,6 +122,7 @@ pub(super) async fn handle_step<B: Backend>(
             if let (Some((held, _)), Budget::Device(presence)) = (reserved, &budget) {
                 presence.settle_sending(held, sent, Instant::now());
             }
+            drop(one_turn);
             match done.committed {
                 // Whatever the session queued may claim effects that were
                 // rolled back: nothing is sent, the device resumes later.
