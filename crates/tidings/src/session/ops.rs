@@ -95,23 +95,33 @@ impl Outgoing {
     /// What sending it may store: the mail (with the original it answers
     /// or forwards) once for the sender and once per recipient.
     pub fn stored_bytes(&self) -> u64 {
-        // A reply quotes the original's text; a forward attaches it whole.
-        let original = self.original.as_ref().map_or(0, |o| match o.relation {
-            Relation::Forward => o
-                .size
-                .max(u64::try_from(o.packed.len()).unwrap_or(u64::MAX)),
-            Relation::Reply { .. } => u64::try_from(o.packed.len()).unwrap_or(u64::MAX),
-        });
         let mail = u64::try_from(prost::Message::encoded_len(&self.mail)).unwrap_or(u64::MAX);
-        let size = mail.saturating_add(original);
-        let recipients = [&self.mail.to, &self.mail.cc, &self.mail.bcc]
-            .iter()
-            .fold(0usize, |n, list| n.saturating_add(list.len()));
-        let copies = u64::try_from(recipients)
-            .unwrap_or(u64::MAX)
-            .saturating_add(1);
-        size.saturating_mul(copies)
+        stored_bytes(mail, &self.mail, self.original.as_ref())
     }
+}
+
+/// What sending `mail`, whose encoded size is `size`, with `original`
+/// may store (see [`Outgoing::stored_bytes`]).
+pub(crate) fn stored_bytes(
+    size: u64,
+    mail: &proto::OutgoingMail,
+    original: Option<&Original>,
+) -> u64 {
+    // A reply quotes the original's text; a forward attaches it whole.
+    let original = original.map_or(0, |o| match o.relation {
+        Relation::Forward => o
+            .size
+            .max(u64::try_from(o.packed.len()).unwrap_or(u64::MAX)),
+        Relation::Reply { .. } => u64::try_from(o.packed.len()).unwrap_or(u64::MAX),
+    });
+    let size = size.saturating_add(original);
+    let recipients = [&mail.to, &mail.cc, &mail.bcc]
+        .iter()
+        .fold(0usize, |n, list| n.saturating_add(list.len()));
+    let copies = u64::try_from(recipients)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    size.saturating_mul(copies)
 }
 
 /// What applying an operation did besides its result.
@@ -440,7 +450,7 @@ fn run<S: Store>(
             let mut mail =
                 distinct_recipients(op.mail.clone().ok_or(ErrorKind::ProtoMissingField)?)?;
             check_outgoing(&mail)?;
-            effects.uploads_taken = uploads::attach_uploads(store, device, &mut mail)?;
+            effects.uploads_taken = uploads::attach_uploads(store, device, &mut mail, None)?;
             effects.outgoing.push(Outgoing {
                 principal_id: principal,
                 mail,
@@ -513,7 +523,7 @@ fn send_about<S: Store>(
     };
     let mut mail = distinct_recipients(mail)?;
     check_outgoing(&mail)?;
-    effects.uploads_taken = uploads::attach_uploads(store, device, &mut mail)?;
+    effects.uploads_taken = uploads::attach_uploads(store, device, &mut mail, Some(&original))?;
     effects.outgoing.push(Outgoing {
         principal_id: principal,
         mail,

@@ -3,6 +3,7 @@
 //! `OutgoingAttachment.upload_id`. Uploads are the device's own, bounded in
 //! size and number, and discarded once a mail has taken them.
 
+use super::ops::{MAX_SEND_STORED_BYTES, Original, stored_bytes};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{Conflict, OutgoingMail, UploadPart, operation_result::Outcome};
 use crate::store::{Appended, Store, UploadId};
@@ -101,14 +102,21 @@ pub(crate) fn upload_part<S: Store>(
     }
 }
 
+/// Bytes an attachment's `upload_id` takes in the encoded mail (tag,
+/// length, 16 bytes), given up when the upload's bytes take its place.
+const ENCODED_UPLOAD_ID: u64 = 18;
+
 /// Puts the bytes of every upload `mail` names into its attachment, checked
-/// whole first: each upload must be the device's and complete, and the
-/// files together within [`MAX_UPLOAD_BYTES`]. Returns the uploads taken,
-/// for the caller to discard once the mail is accepted.
+/// whole first: each upload must be the device's and complete, the files
+/// together within [`MAX_UPLOAD_BYTES`], and the send (with `original`)
+/// within [`MAX_SEND_STORED_BYTES`] by the sizes held, before any upload
+/// is read. Returns the uploads taken, for the caller to discard once the
+/// mail is accepted.
 pub(crate) fn attach_uploads<S: Store>(
     store: &S,
     device: u64,
     mail: &mut OutgoingMail,
+    original: Option<&Original>,
 ) -> Result<Vec<UploadId>> {
     let named = mail.attachments.iter().filter(|a| !a.upload_id.is_empty());
     if named.clone().next().is_none() {
@@ -148,6 +156,18 @@ pub(crate) fn attach_uploads<S: Store>(
         return Err(Error::new(
             ErrorKind::LimitExceeded,
             "the mail's files are too large",
+        ));
+    }
+    // The least the mail encodes to with its files in: reading 25 MiB back
+    // under the write lock for a send refused anyway costs every device.
+    let ids = ENCODED_UPLOAD_ID.saturating_mul(taken.len() as u64);
+    let size = (prost::Message::encoded_len(&*mail) as u64)
+        .saturating_add(total)
+        .saturating_sub(ids);
+    if stored_bytes(size, mail, original) > MAX_SEND_STORED_BYTES {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            "the mail and its copies are too large for one send",
         ));
     }
     for attachment in &mut mail.attachments {
