@@ -268,8 +268,14 @@ impl DeviceRegistry for Batch {
     fn uploads(&self, device: u64) -> Result<Vec<(UploadId, UploadState)>> {
         self.r().uploads(device)
     }
-    fn start_upload(&mut self, device: u64, id: &UploadId, total_size: u64) -> Result<()> {
-        self.w()?.start_upload(device, id, total_size)
+    fn start_upload(
+        &mut self,
+        device: u64,
+        id: &UploadId,
+        total_size: u64,
+        now_ms: u64,
+    ) -> Result<()> {
+        self.w()?.start_upload(device, id, total_size, now_ms)
     }
     fn append_upload(
         &mut self,
@@ -277,8 +283,12 @@ impl DeviceRegistry for Batch {
         id: &UploadId,
         at: u64,
         data: &[u8],
+        now_ms: u64,
     ) -> Result<Appended> {
-        self.w()?.append_upload(device, id, at, data)
+        self.w()?.append_upload(device, id, at, data, now_ms)
+    }
+    fn discard_stale_uploads(&mut self, device: Option<u64>, before_ms: u64) -> Result<u64> {
+        self.w()?.discard_stale_uploads(device, before_ms)
     }
     fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
         self.r().upload_bytes(device, id)

@@ -427,8 +427,14 @@ impl DeviceRegistry for PostgresStore {
     fn uploads(&self, device: u64) -> Result<Vec<(UploadId, UploadState)>> {
         self.uploads_of(device)
     }
-    fn start_upload(&mut self, device: u64, id: &UploadId, total_size: u64) -> Result<()> {
-        self.start_upload_row(device, id, total_size)
+    fn start_upload(
+        &mut self,
+        device: u64,
+        id: &UploadId,
+        total_size: u64,
+        now_ms: u64,
+    ) -> Result<()> {
+        self.start_upload_row(device, id, total_size, now_ms)
     }
     fn append_upload(
         &mut self,
@@ -436,8 +442,12 @@ impl DeviceRegistry for PostgresStore {
         id: &UploadId,
         at: u64,
         data: &[u8],
+        now_ms: u64,
     ) -> Result<Appended> {
-        self.append_upload_part(device, id, at, data)
+        self.append_upload_part(device, id, at, data, now_ms)
+    }
+    fn discard_stale_uploads(&mut self, device: Option<u64>, before_ms: u64) -> Result<u64> {
+        self.remove_stale_uploads(device, before_ms)
     }
     fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
         self.upload_content(device, id)

@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[Migration] = &[
         file: "0007_uploads.sql",
         sql: include_str!("../migrations/0007_uploads.sql"),
     },
+    Migration {
+        version: 8,
+        file: "0008_upload_touched.sql",
+        sql: include_str!("../migrations/0008_upload_touched.sql"),
+    },
 ];
 
 /// The advisory lock key that serializes migrations ("tidings" in ASCII).

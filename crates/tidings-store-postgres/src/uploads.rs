@@ -41,6 +41,7 @@ impl PostgresStore {
         device: u64,
         id: &UploadId,
         total_size: u64,
+        now_ms: u64,
     ) -> Result<()> {
         self.conn().atomic(|conn| {
             // Its parts go with it (ON DELETE CASCADE).
@@ -49,8 +50,9 @@ impl PostgresStore {
                 &[&to_sql(device), &&id[..]],
             )?;
             conn.execute(
-                "INSERT INTO uploads (device, upload_id, total_size) VALUES ($1, $2, $3)",
-                &[&to_sql(device), &&id[..], &to_sql(total_size)],
+                "INSERT INTO uploads (device, upload_id, total_size, touched_ms)
+                 VALUES ($1, $2, $3, $4)",
+                &[&to_sql(device), &&id[..], &to_sql(total_size), &ms(now_ms)],
             )
             .map(drop)
         })
@@ -62,6 +64,7 @@ impl PostgresStore {
         id: &UploadId,
         at: u64,
         data: &[u8],
+        now_ms: u64,
     ) -> Result<Appended> {
         let length = i64::try_from(data.len()).unwrap_or(i64::MAX);
         self.conn().atomic(|conn| {
@@ -85,8 +88,8 @@ impl PostgresStore {
                 &[&seq, &to_sql(held), &data],
             )?;
             conn.execute(
-                "UPDATE uploads SET held = held + $2 WHERE seq = $1",
-                &[&seq, &length],
+                "UPDATE uploads SET held = held + $2, touched_ms = $3 WHERE seq = $1",
+                &[&seq, &length, &ms(now_ms)],
             )?;
             Ok(Appended::Stored(held.saturating_add(data.len() as u64)))
         })
@@ -116,6 +119,28 @@ impl PostgresStore {
             )
             .map(drop)
     }
+}
+
+impl PostgresStore {
+    /// Discards the uploads of `device` (of every device with `None`) last
+    /// touched before `before_ms`; returns how many. Their parts go with
+    /// them (ON DELETE CASCADE).
+    pub(crate) fn remove_stale_uploads(
+        &mut self,
+        device: Option<u64>,
+        before_ms: u64,
+    ) -> Result<u64> {
+        let device = device.map(to_sql);
+        self.conn().execute(
+            "DELETE FROM uploads WHERE ($1::BIGINT IS NULL OR device = $1) AND touched_ms < $2",
+            &[&device, &ms(before_ms)],
+        )
+    }
+}
+
+/// A time in ms as stored: in order (times past 2^63 ms are the latest).
+fn ms(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
 /// Discards every upload of `device` (it was revoked).

@@ -585,9 +585,9 @@ fn uploads_keep_the_stores_contract_and_outlive_a_connection() {
     let id = [9; 16];
     store
         .transaction(|s| {
-            s.start_upload(third, &id, file.len() as u64)?;
+            s.start_upload(third, &id, file.len() as u64, 1_000)?;
             for (n, part) in file.chunks(48 << 10).enumerate() {
-                s.append_upload(third, &id, (n * (48 << 10)) as u64, part)?;
+                s.append_upload(third, &id, (n * (48 << 10)) as u64, part, 1_000)?;
             }
             Ok(())
         })

@@ -6,7 +6,7 @@ use tidings::{Error, ErrorKind, Result};
 
 /// The schema this build writes. Older files are migrated forward; a newer
 /// one is refused rather than misread.
-pub(crate) const VERSION: i64 = 6;
+pub(crate) const VERSION: i64 = 7;
 
 const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);
@@ -142,6 +142,11 @@ CREATE TABLE upload_parts (
 );
 ";
 
+/// Version 7: when each upload was last started or appended to, so one
+/// left idle is discarded (sync.md §6). Uploads held before it count as
+/// idle since 1970: the first check discards them.
+const V7: &str = "ALTER TABLE uploads ADD COLUMN touched_ms INTEGER NOT NULL DEFAULT 0;";
+
 /// Bytes per stored piece of a part: one range answer (48 KiB) touches at
 /// most two.
 pub(super) const PART_CHUNK: usize = 64 << 10;
@@ -162,31 +167,36 @@ fn upgrade(conn: &Connection) -> Result<()> {
     match version {
         0 => conn
             .execute_batch(&format!(
-                "{V1} {V2} {V3} {V4} {V5} {V6} PRAGMA user_version = {VERSION};"
+                "{V1} {V2} {V3} {V4} {V5} {V6} {V7} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage),
         // A version 1 file: add the part tables and split the parts of the
         // messages it holds, once, so every message is served by range.
         1 => {
             conn.execute_batch(&format!(
-                "{V2} {V3} {V4} {V5} {V6} PRAGMA user_version = {VERSION};"
+                "{V2} {V3} {V4} {V5} {V6} {V7} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage)?;
             super::parts::split_stored_messages(conn)
         }
         2 => conn
             .execute_batch(&format!(
-                "{V3} {V4} {V5} {V6} PRAGMA user_version = {VERSION};"
+                "{V3} {V4} {V5} {V6} {V7} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage),
         3 => conn
-            .execute_batch(&format!("{V4} {V5} {V6} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!(
+                "{V4} {V5} {V6} {V7} PRAGMA user_version = {VERSION};"
+            ))
             .map_err(storage),
         4 => conn
-            .execute_batch(&format!("{V5} {V6} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!("{V5} {V6} {V7} PRAGMA user_version = {VERSION};"))
             .map_err(storage),
         5 => conn
-            .execute_batch(&format!("{V6} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!("{V6} {V7} PRAGMA user_version = {VERSION};"))
+            .map_err(storage),
+        6 => conn
+            .execute_batch(&format!("{V7} PRAGMA user_version = {VERSION};"))
             .map_err(storage),
         VERSION => Ok(()),
         _ => Err(Error::new(

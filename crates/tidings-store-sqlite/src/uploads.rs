@@ -52,14 +52,23 @@ impl SqliteStore {
         device: u64,
         id: &UploadId,
         total_size: u64,
+        now_ms: u64,
     ) -> Result<()> {
         self.device(device)?;
         self.remove_upload_row(device, id)?;
         self.conn
             .prepare_cached(
-                "INSERT INTO uploads (device, upload_id, total_size) VALUES (?1, ?2, ?3)",
+                "INSERT INTO uploads (device, upload_id, total_size, touched_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
             )
-            .and_then(|mut s| s.execute(params![to_sql(device), &id[..], to_sql(total_size)]))
+            .and_then(|mut s| {
+                s.execute(params![
+                    to_sql(device),
+                    &id[..],
+                    to_sql(total_size),
+                    to_sql(now_ms)
+                ])
+            })
             .map(drop)
             .map_err(storage)
     }
@@ -70,6 +79,7 @@ impl SqliteStore {
         id: &UploadId,
         at: u64,
         data: &[u8],
+        now_ms: u64,
     ) -> Result<Appended> {
         // The caller holds the write lock: checked and written at once.
         let row: Option<(i64, i64)> = self
@@ -95,8 +105,8 @@ impl SqliteStore {
             .and_then(|mut s| s.execute(params![seq, to_sql(held), data]))
             .map_err(storage)?;
         self.conn
-            .prepare_cached("UPDATE uploads SET held = held + ?2 WHERE seq = ?1")
-            .and_then(|mut s| s.execute(params![seq, length]))
+            .prepare_cached("UPDATE uploads SET held = held + ?2, touched_ms = ?3 WHERE seq = ?1")
+            .and_then(|mut s| s.execute(params![seq, length, to_sql(now_ms)]))
             .map_err(storage)?;
         Ok(Appended::Stored(held.saturating_add(data.len() as u64)))
     }
@@ -138,20 +148,46 @@ impl SqliteStore {
 
     /// Discards every upload of `device` (it was revoked).
     pub(crate) fn remove_uploads_of(&mut self, device: u64) -> Result<()> {
+        self.remove_uploads_where("device = ?1", params![to_sql(device)])
+            .map(drop)
+    }
+
+    /// Discards the uploads of `device` (of every device with `None`) last
+    /// touched before `before_ms`; returns how many.
+    pub(crate) fn remove_stale_uploads(
+        &mut self,
+        device: Option<u64>,
+        before_ms: u64,
+    ) -> Result<u64> {
+        let before = i64::try_from(before_ms).unwrap_or(i64::MAX);
+        match device {
+            Some(device) => self.remove_uploads_where(
+                "device = ?1 AND touched_ms < ?2",
+                params![to_sql(device), before],
+            ),
+            None => self.remove_uploads_where("touched_ms < ?1", params![before]),
+        }
+    }
+
+    fn remove_uploads_where(
+        &mut self,
+        filter: &str,
+        values: &[&dyn rusqlite::ToSql],
+    ) -> Result<u64> {
         let seqs: Vec<i64> = {
             let mut statement = self
                 .conn
-                .prepare_cached("SELECT seq FROM uploads WHERE device = ?1")
+                .prepare(&format!("SELECT seq FROM uploads WHERE {filter}"))
                 .map_err(storage)?;
             let rows = statement
-                .query_map([to_sql(device)], |row| row.get(0))
+                .query_map(values, |row| row.get(0))
                 .map_err(storage)?;
             rows.collect::<rusqlite::Result<_>>().map_err(storage)?
         };
-        for seq in seqs {
-            self.remove_upload_seq(seq)?;
+        for seq in &seqs {
+            self.remove_upload_seq(*seq)?;
         }
-        Ok(())
+        Ok(seqs.len() as u64)
     }
 }
 
@@ -200,11 +236,13 @@ mod tests {
             let mut store = SqliteStore::open(&path, Durability::Process).expect("open");
             device = devices(&mut store).0;
             store
-                .start_upload(device, &id, file.len() as u64)
+                .start_upload(device, &id, file.len() as u64, 1_000)
                 .expect("start");
             for (n, part) in file.chunks(48 << 10).enumerate() {
                 let at = (n * (48 << 10)) as u64;
-                store.append_upload(device, &id, at, part).expect("append");
+                store
+                    .append_upload(device, &id, at, part, 1_000)
+                    .expect("append");
             }
         }
         let store = SqliteStore::open(&path, Durability::Process).expect("reopen");
@@ -230,5 +268,28 @@ mod tests {
         let mut store = SqliteStore::open(&path, Durability::Process).expect("upgraded");
         let (device, other) = devices(&mut store);
         assert_eq!(contract::check_uploads(&mut store, device, other), Ok(()));
+    }
+
+    #[test]
+    fn a_version_6_file_gains_upload_times_and_its_uploads_count_as_idle() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v6.db");
+        let device;
+        {
+            let mut store = SqliteStore::open(&path, Durability::Process).expect("new");
+            device = devices(&mut store).0;
+            store
+                .start_upload(device, &[1; 16], 3, 5_000)
+                .expect("start");
+            store
+                .conn
+                .execute_batch(
+                    "ALTER TABLE uploads DROP COLUMN touched_ms; PRAGMA user_version = 6;",
+                )
+                .expect("downgraded");
+        }
+        let mut store = SqliteStore::open(&path, Durability::Process).expect("upgraded");
+        assert_eq!(store.uploads(device).expect("uploads").len(), 1, "kept");
+        assert_eq!(store.discard_stale_uploads(None, 1), Ok(1), "idle since 0");
     }
 }

@@ -11,8 +11,8 @@ use tidings::proto::{
     operation::Kind, operation_result::Outcome,
 };
 use tidings::session::{
-    ClientSession, MAX_UPLOAD_BYTES, MAX_UPLOAD_PART_BYTES, MAX_UPLOADS_PER_DEVICE, ServerEvent,
-    ServerSession,
+    ClientConfig, ClientSession, MAX_UPLOAD_BYTES, MAX_UPLOAD_PART_BYTES, MAX_UPLOADS_PER_DEVICE,
+    ServerEvent, ServerSession, UPLOAD_IDLE_MS,
 };
 use tidings::store::{DeviceRegistry, UploadState};
 use town::*;
@@ -262,11 +262,11 @@ fn limits_are_checked_before_anything_is_stored() {
     let most = MAX_UPLOAD_BYTES / 2 + 1;
     for id in [[2; 16], [3; 16]] {
         town.store
-            .start_upload(phone.id(), &id, most)
+            .start_upload(phone.id(), &id, most, 2_000)
             .expect("start");
         let bytes = vec![0u8; most as usize];
         town.store
-            .append_upload(phone.id(), &id, 0, &bytes)
+            .append_upload(phone.id(), &id, 0, &bytes, 2_000)
             .expect("append");
     }
     let both = mail_with(vec![uploaded([2; 16], "a"), uploaded([3; 16], "b")]);
@@ -342,10 +342,10 @@ fn one_send_stores_a_bounded_number_of_bytes_whatever_the_allowance() {
     let id = [0xD0; 16];
     let file = vec![0x42u8; MAX_UPLOAD_BYTES as usize];
     town.store
-        .start_upload(phone.id(), &id, MAX_UPLOAD_BYTES)
+        .start_upload(phone.id(), &id, MAX_UPLOAD_BYTES, 2_000)
         .expect("start");
     town.store
-        .append_upload(phone.id(), &id, 0, &file)
+        .append_upload(phone.id(), &id, 0, &file, 2_000)
         .expect("append");
     let to = |n: usize| {
         (0..n)
@@ -377,4 +377,40 @@ fn one_send_stores_a_bounded_number_of_bytes_whatever_the_allowance() {
     // Ten copies fit.
     assert_eq!(phone.run(&mut town, send(9)), done(0));
     assert_eq!(phone.sent().len(), 1);
+}
+
+/// Uploads neither started nor appended to for a day are discarded: when
+/// the device starts a session, and when it starts another upload. One
+/// touched within the day is kept.
+#[test]
+fn uploads_idle_for_a_day_are_discarded() {
+    let mut town = Town::new();
+    let phone = Device::new(&mut town, CHIEF, 7);
+    let device = phone.id();
+    let later = 3_000 + UPLOAD_IDLE_MS;
+    let held = |town: &Town| -> Vec<[u8; 16]> {
+        let uploads = town.store.uploads(device).expect("uploads");
+        uploads.into_iter().map(|(id, _)| id).collect()
+    };
+    for (id, touched) in [([1; 16], 2_000), ([2; 16], 3_000)] {
+        town.store
+            .start_upload(device, &id, 10, touched)
+            .expect("start");
+    }
+    // A day later, a session starts: the upload idle since 2,000 goes.
+    let state = phone.client.state().clone();
+    let mut client =
+        ClientSession::resume(ClientConfig::default(), state, [40; 32], later).expect("resume");
+    // The hello goes once its new timestamp is saved.
+    client.confirm_state_saved();
+    let mut server = town.server_session(41, later);
+    pump(&mut client, &mut server, &mut town.store, later);
+    assert_eq!(held(&town), [[2; 16]], "at session start");
+    // Another upload starts a second later: the one from 3,000 goes too.
+    client
+        .submit(later + 1, [0x77; 16], part([3; 16], 0, b"new", 3))
+        .expect("submit");
+    pump(&mut client, &mut server, &mut town.store, later + 1);
+    assert_eq!(outcomes(&mut client), [done(3)]);
+    assert_eq!(held(&town), [[3; 16]], "at a new upload");
 }

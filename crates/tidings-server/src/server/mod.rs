@@ -19,6 +19,7 @@ mod connection;
 mod cursors;
 mod gate;
 mod handshake;
+mod housekeeping;
 mod http;
 pub mod hub;
 pub mod limits;
@@ -75,6 +76,8 @@ pub struct ServerOptions {
     pub poll_interval: Duration,
     /// How long shutdown waits for connections to close.
     pub shutdown_grace: Duration,
+    /// How often idle uploads are discarded (also once at start).
+    pub housekeeping_interval: Duration,
     /// Where devices' writes to mirrored collections go first (the IMAP
     /// gateway's, with `serve --upstream`); `None`: the store is the truth.
     pub write_back: Option<Arc<dyn WriteBack>>,
@@ -96,6 +99,7 @@ impl Default for ServerOptions {
             session: ServerConfig::default(),
             poll_interval: Duration::from_millis(5),
             shutdown_grace: Duration::from_secs(5),
+            housekeeping_interval: housekeeping::EVERY,
             write_back: None,
             outbox: None,
         }
@@ -251,6 +255,11 @@ impl<B: Backend> Server<B> {
         tasks.spawn(cursors::write(
             shared.cursors.clone(),
             shared.access.clone(),
+            stopped(shared.shutdown.clone()),
+        ));
+        tasks.spawn(housekeeping::run(
+            shared.access.clone(),
+            options.housekeeping_interval,
             stopped(shared.shutdown.clone()),
         ));
         let mut tcp_addr = None;

@@ -61,7 +61,10 @@ pub use server::{
     ServerEvent, ServerSession, WithoutStore,
 };
 pub use state::ClientState;
-pub use uploads::{MAX_UPLOAD_BYTES, MAX_UPLOAD_PART_BYTES, MAX_UPLOADS_PER_DEVICE};
+pub use uploads::{
+    MAX_UPLOAD_BYTES, MAX_UPLOAD_PART_BYTES, MAX_UPLOADS_PER_DEVICE, UPLOAD_IDLE_MS,
+    discard_idle_uploads,
+};
 
 /// First byte of the first frame's body (after the version): a reconnect.
 pub const HANDSHAKE_IK: u8 = 1;

@@ -199,6 +199,7 @@ pub(crate) fn apply<S: Store>(
     principal: u64,
     op: &Operation,
     allowance: &mut Allowance,
+    now_ms: u64,
 ) -> Result<(OperationResult, Effects)> {
     // Reads change nothing and may be large: only changes are remembered.
     let read_only = matches!(
@@ -229,7 +230,13 @@ pub(crate) fn apply<S: Store>(
             "op_id must be 16 bytes",
         ))
     } else {
-        run(store, device, principal, op.kind.as_ref(), &mut effects)
+        run(
+            store,
+            (device, principal),
+            op.kind.as_ref(),
+            &mut effects,
+            now_ms,
+        )
     };
     // Mail to send counts against what the device may still send; over
     // it, the send is refused whole (sending writes nothing here) and not
@@ -291,10 +298,10 @@ fn over_allowance(op: &Operation) -> OperationResult {
 
 fn run<S: Store>(
     store: &mut S,
-    device: u64,
-    principal: u64,
+    (device, principal): (u64, u64),
     kind: Option<&Kind>,
     effects: &mut Effects,
+    now_ms: u64,
 ) -> Result<Outcome> {
     let kind =
         kind.ok_or_else(|| Error::new(ErrorKind::ProtoMissingField, "operation without a kind"))?;
@@ -481,7 +488,7 @@ fn run<S: Store>(
             fetch_range(store, principal, range)
         }
         Kind::FreeBusy(query) => free_busy(store, principal, query).map(Outcome::FreeBusy),
-        Kind::UploadPart(part) => uploads::upload_part(store, device, part),
+        Kind::UploadPart(part) => uploads::upload_part(store, device, part, now_ms),
     }
 }
 

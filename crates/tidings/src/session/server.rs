@@ -792,6 +792,7 @@ impl ServerSession {
             None => e,
         })?;
         store.record_hello(device.id, timestamp)?;
+        super::uploads::discard_idle_uploads(store, Some(device.id), now_ms)?;
         self.channel.send_frame(now_ms, &response)?;
         self.channel.establish(transport);
         let Some(welcome) = welcome else {
@@ -928,7 +929,8 @@ impl ServerSession {
             }
             Body::Operation(op) => {
                 let allowance = &mut self.outgoing_allowance;
-                let (result, effects) = ops::apply(store, device, principal, &op, allowance)?;
+                let (result, effects) =
+                    ops::apply(store, device, principal, &op, allowance, now_ms)?;
                 self.channel.send(
                     now_ms,
                     &Envelope {

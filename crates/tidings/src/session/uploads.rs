@@ -19,6 +19,22 @@ pub const MAX_UPLOAD_BYTES: u64 = 25 << 20;
 /// oldest (a device that crashed mid-upload never wedges itself).
 pub const MAX_UPLOADS_PER_DEVICE: usize = 4;
 
+/// An upload neither started nor appended to for this long (24 hours) is
+/// discarded: when its device starts a session or a new upload, and by
+/// the server's housekeeping. A file abandoned mid-upload does not keep
+/// its disk forever.
+pub const UPLOAD_IDLE_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Discards `device`'s uploads idle for [`UPLOAD_IDLE_MS`] at `now_ms`
+/// (every device's with `None`); returns how many.
+pub fn discard_idle_uploads<S: crate::store::DeviceRegistry>(
+    store: &mut S,
+    device: Option<u64>,
+    now_ms: u64,
+) -> Result<u64> {
+    store.discard_stale_uploads(device, now_ms.saturating_sub(UPLOAD_IDLE_MS))
+}
+
 fn upload_id(bytes: &[u8]) -> Result<UploadId> {
     bytes
         .try_into()
@@ -53,8 +69,12 @@ pub(crate) fn upload_part<S: Store>(
     store: &mut S,
     device: u64,
     part: &UploadPart,
+    now_ms: u64,
 ) -> Result<Outcome> {
     let id = check_part(part)?;
+    if part.offset == 0 {
+        discard_idle_uploads(store, Some(device), now_ms)?;
+    }
     let uploads = store.uploads(device)?;
     let current = uploads
         .iter()
@@ -72,7 +92,7 @@ pub(crate) fn upload_part<S: Store>(
             for (old, _) in others.take(excess) {
                 store.remove_upload(device, old)?;
             }
-            store.start_upload(device, &id, part.total_size)?;
+            store.start_upload(device, &id, part.total_size, now_ms)?;
         }
         Some(state) if state.held == part.offset && state.total_size == part.total_size => {}
         Some(state) if state.total_size != part.total_size => {
@@ -93,7 +113,7 @@ pub(crate) fn upload_part<S: Store>(
     }
     // Checked again where it is written: another session of the device
     // may have stored this part since the read above.
-    match store.append_upload(device, &id, part.offset, &part.data)? {
+    match store.append_upload(device, &id, part.offset, &part.data, now_ms)? {
         Appended::Stored(held) => Ok(super::ops::done(0, held)),
         Appended::NotAt(held) => Ok(Outcome::Conflict(Conflict {
             current_version: held,

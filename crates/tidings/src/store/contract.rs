@@ -8,9 +8,10 @@ use super::{Appended, DeviceRegistry, UploadId, UploadState};
 /// no uploads yet: the bytes come back as appended, uploads are listed
 /// oldest first (a restart makes one the newest), each device sees only its
 /// own, a part is stored only at the bytes held (checked by the store
-/// itself: the core's read may be stale when sessions race), and revoking
-/// `device` discards its uploads. `device` is revoked at
-/// the end. Returns what went wrong.
+/// itself: the core's read may be stale when sessions race), uploads idle
+/// since a given time are discarded (of one device, or of all), and
+/// revoking `device` discards its uploads. `device` is revoked at the end.
+/// Returns what went wrong.
 pub fn check_uploads<S: DeviceRegistry>(
     store: &mut S,
     device: u64,
@@ -22,36 +23,39 @@ pub fn check_uploads<S: DeviceRegistry>(
     let listed = |store: &S, device| -> Result<Vec<(UploadId, UploadState)>, String> {
         store.uploads(device).map_err(|e| failed("uploads", e))
     };
-    expect("no uploads at first", listed(store, device)?, Vec::new())?;
-    store
-        .start_upload(device, &a, 10)
-        .map_err(|e| failed("start", e))?;
-    let append = |store: &mut S, device, at, part: &[u8]| {
+    let start = |store: &mut S, device, id: &UploadId, size, now| {
         store
-            .append_upload(device, &a, at, part)
+            .start_upload(device, id, size, now)
+            .map_err(|e| failed("start", e))
+    };
+    let append = |store: &mut S, device, at, part: &[u8], now| {
+        store
+            .append_upload(device, &a, at, part, now)
             .map_err(|e| failed("append", e))
     };
-    expect(
-        "stored",
-        append(store, device, 0, b"abc")?,
-        Appended::Stored(3),
-    )?;
+    expect("no uploads at first", listed(store, device)?, Vec::new())?;
+    start(store, device, &a, 10, 1_000)?;
+    let stored = append(store, device, 0, b"abc", 1_000)?;
+    expect("stored", stored, Appended::Stored(3))?;
     // The same part again (another session's copy): not stored twice.
+    let again = append(store, device, 0, b"abc", 1_000)?;
+    expect("again", again, Appended::NotAt(3))?;
     expect(
-        "again",
-        append(store, device, 0, b"abc")?,
+        "past",
+        append(store, device, 4, b"e", 1_000)?,
         Appended::NotAt(3),
     )?;
-    expect("past", append(store, device, 4, b"e")?, Appended::NotAt(3))?;
+    start(store, device, &b, 3, 2_000)?;
     expect(
         "next",
-        append(store, device, 3, b"de")?,
+        append(store, device, 3, b"de", 5_000)?,
         Appended::Stored(5),
     )?;
-    expect("none", append(store, other, 0, b"x")?, Appended::NotAt(0))?;
-    store
-        .start_upload(device, &b, 3)
-        .map_err(|e| failed("start", e))?;
+    expect(
+        "none",
+        append(store, other, 0, b"x", 5_000)?,
+        Appended::NotAt(0),
+    )?;
     expect(
         "listed oldest first",
         listed(store, device)?,
@@ -66,10 +70,34 @@ pub fn check_uploads<S: DeviceRegistry>(
         .upload_bytes(other, &a)
         .map_err(|e| failed("bytes", e))?;
     expect("another device's bytes", foreign, None)?;
+    // Idle since before 3,000: b (started at 2,000), not a (appended to
+    // at 5,000), nor another device's.
+    start(store, other, &b, 3, 0)?;
+    let discard = |store: &mut S, device, before| {
+        store
+            .discard_stale_uploads(device, before)
+            .map_err(|e| failed("discard", e))
+    };
+    expect("idle discarded", discard(store, Some(device), 3_000)?, 1)?;
+    expect(
+        "active kept",
+        listed(store, device)?,
+        vec![(a, state(10, 5))],
+    )?;
+    expect(
+        "only its own",
+        listed(store, other)?,
+        vec![(b, state(3, 0))],
+    )?;
+    expect("every device's", discard(store, None, 1)?, 1)?;
+    expect("discarded", listed(store, other)?, Vec::new())?;
+    let parts = store
+        .upload_bytes(other, &b)
+        .map_err(|e| failed("bytes", e))?;
+    expect("with its bytes", parts, None)?;
+    start(store, device, &b, 3, 6_000)?;
     // Started again: emptied, and the newest.
-    store
-        .start_upload(device, &a, 4)
-        .map_err(|e| failed("restart", e))?;
+    start(store, device, &a, 4, 6_000)?;
     expect(
         "restarted",
         listed(store, device)?,

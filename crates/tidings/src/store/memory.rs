@@ -21,8 +21,18 @@ struct DeviceState {
     cursors: BTreeMap<u64, Cursor>,
     applied: VecDeque<OperationResult>,
     policy: Policy,
-    /// Uploads, oldest first: (id, total size, bytes held).
-    uploads: Vec<(UploadId, u64, Vec<u8>)>,
+    /// Uploads, oldest first.
+    uploads: Vec<Upload>,
+}
+
+/// An upload held: its id, total size, bytes held, and when it was last
+/// started or appended to.
+#[derive(Clone, Debug)]
+struct Upload {
+    id: UploadId,
+    total_size: u64,
+    held: Vec<u8>,
+    touched_ms: u64,
 }
 
 /// Every store trait, in memory.
@@ -408,18 +418,29 @@ impl DeviceRegistry for MemoryStore {
         Ok(state
             .uploads
             .iter()
-            .map(|(id, total_size, held)| {
-                let held = held.len() as u64;
-                let total_size = *total_size;
-                (*id, UploadState { total_size, held })
+            .map(|u| {
+                let held = u.held.len() as u64;
+                let total_size = u.total_size;
+                (u.id, UploadState { total_size, held })
             })
             .collect())
     }
 
-    fn start_upload(&mut self, device: u64, id: &UploadId, total_size: u64) -> Result<()> {
+    fn start_upload(
+        &mut self,
+        device: u64,
+        id: &UploadId,
+        total_size: u64,
+        now_ms: u64,
+    ) -> Result<()> {
         let uploads = &mut self.device_mut(device)?.1.uploads;
-        uploads.retain(|(held, _, _)| held != id);
-        uploads.push((*id, total_size, Vec::new()));
+        uploads.retain(|u| u.id != *id);
+        uploads.push(Upload {
+            id: *id,
+            total_size,
+            held: Vec::new(),
+            touched_ms: now_ms,
+        });
         Ok(())
     }
 
@@ -429,16 +450,31 @@ impl DeviceRegistry for MemoryStore {
         id: &UploadId,
         at: u64,
         data: &[u8],
+        now_ms: u64,
     ) -> Result<Appended> {
         let uploads = &mut self.device_mut(device)?.1.uploads;
-        let Some((_, _, held)) = uploads.iter_mut().find(|(held, _, _)| held == id) else {
+        let Some(upload) = uploads.iter_mut().find(|u| u.id == *id) else {
             return Ok(Appended::NotAt(0));
         };
-        if held.len() as u64 != at {
-            return Ok(Appended::NotAt(held.len() as u64));
+        if upload.held.len() as u64 != at {
+            return Ok(Appended::NotAt(upload.held.len() as u64));
         }
-        held.extend_from_slice(data);
-        Ok(Appended::Stored(held.len() as u64))
+        upload.held.extend_from_slice(data);
+        upload.touched_ms = now_ms;
+        Ok(Appended::Stored(upload.held.len() as u64))
+    }
+
+    fn discard_stale_uploads(&mut self, device: Option<u64>, before_ms: u64) -> Result<u64> {
+        let mut discarded = 0u64;
+        for (id, (_, state)) in &mut self.devices {
+            if device.is_none_or(|d| d == *id) {
+                let before = state.uploads.len();
+                state.uploads.retain(|u| u.touched_ms >= before_ms);
+                discarded =
+                    discarded.saturating_add(before.saturating_sub(state.uploads.len()) as u64);
+            }
+        }
+        Ok(discarded)
     }
 
     fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
@@ -449,15 +485,12 @@ impl DeviceRegistry for MemoryStore {
         Ok(state
             .uploads
             .iter()
-            .find(|(held, _, _)| held == id)
-            .map(|(_, _, bytes)| bytes.clone()))
+            .find(|u| u.id == *id)
+            .map(|u| u.held.clone()))
     }
 
     fn remove_upload(&mut self, device: u64, id: &UploadId) -> Result<()> {
-        self.device_mut(device)?
-            .1
-            .uploads
-            .retain(|(held, _, _)| held != id);
+        self.device_mut(device)?.1.uploads.retain(|u| u.id != *id);
         Ok(())
     }
 }

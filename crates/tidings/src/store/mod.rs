@@ -273,24 +273,37 @@ pub trait DeviceRegistry {
         let _ = device;
         Ok(Vec::new())
     }
-    /// Starts upload `id` of `total_size` bytes, discarding what the device
-    /// held under that id; it becomes the device's newest.
-    fn start_upload(&mut self, device: u64, id: &UploadId, total_size: u64) -> Result<()> {
-        let _ = (device, id, total_size);
+    /// Starts upload `id` of `total_size` bytes at `now_ms`, discarding
+    /// what the device held under that id; it becomes the device's newest.
+    fn start_upload(
+        &mut self,
+        device: u64,
+        id: &UploadId,
+        total_size: u64,
+        now_ms: u64,
+    ) -> Result<()> {
+        let _ = (device, id, total_size, now_ms);
         Err(no_uploads())
     }
-    /// Appends `data` to upload `id` if it holds exactly `at` bytes,
-    /// checked under the same lock as the write: whatever sessions race,
-    /// what is held is always a prefix of the file.
+    /// Appends `data` to upload `id` at `now_ms` if it holds exactly `at`
+    /// bytes, checked under the same lock as the write: whatever sessions
+    /// race, what is held is always a prefix of the file.
     fn append_upload(
         &mut self,
         device: u64,
         id: &UploadId,
         at: u64,
         data: &[u8],
+        now_ms: u64,
     ) -> Result<Appended> {
-        let _ = (device, id, at, data);
+        let _ = (device, id, at, data, now_ms);
         Err(no_uploads())
+    }
+    /// Discards the uploads of `device` (of every device with `None`) last
+    /// started or appended to before `before_ms`; returns how many.
+    fn discard_stale_uploads(&mut self, device: Option<u64>, before_ms: u64) -> Result<u64> {
+        let _ = (device, before_ms);
+        Ok(0)
     }
     /// The bytes upload `id` holds, in order; `None` when there is none.
     fn upload_bytes(&self, device: u64, id: &UploadId) -> Result<Option<Vec<u8>>> {
