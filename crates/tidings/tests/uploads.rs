@@ -414,3 +414,43 @@ fn uploads_idle_for_a_day_are_discarded() {
     assert_eq!(outcomes(&mut client), [done(3)]);
     assert_eq!(held(&town), [[3; 16]], "at a new upload");
 }
+
+/// sync.md §7: a 25 MiB file reaches nine recipients in one mail within a
+/// device's default budget (256 MiB an hour). Its parts were charged as
+/// they arrived (25 MiB), so the send is charged its copies less the
+/// file's bytes already paid for. Found before: charged the file twice
+/// over, the send was refused 608 with what was left.
+#[test]
+fn a_25_mib_file_reaches_nine_recipients_within_a_256_mib_budget() {
+    let mut town = Town::new();
+    let mut phone = Device::new(&mut town, CHIEF, 7);
+    let id = [0xD1; 16];
+    let file = vec![0x42u8; MAX_UPLOAD_BYTES as usize];
+    town.store
+        .start_upload(phone.id(), &id, MAX_UPLOAD_BYTES, 2_000)
+        .expect("start");
+    town.store
+        .append_upload(phone.id(), &id, 0, &file, 2_000)
+        .expect("append");
+    let left = (256 << 20) - MAX_UPLOAD_BYTES;
+    phone.server.set_outgoing_allowance(left, false);
+    let to = (0..9)
+        .map(|i| Address {
+            name: String::new(),
+            email: format!("reader{i}@town.example"),
+        })
+        .collect();
+    let send = Kind::SendMail(SendMail {
+        mail: Some(OutgoingMail {
+            to,
+            attachments: vec![uploaded(id, "plans.pdf")],
+            ..Default::default()
+        }),
+    });
+    assert_eq!(phone.run(&mut town, send), done(0));
+    let charged = phone.server.take_outgoing_charged();
+    assert!(
+        charged > 9 * MAX_UPLOAD_BYTES && charged <= left,
+        "charged {charged}"
+    );
+}

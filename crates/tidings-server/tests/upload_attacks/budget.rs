@@ -17,9 +17,11 @@ fn nine() -> Vec<String> {
     to
 }
 
-/// sync.md §7: "A 25 MiB file reaches nine recipients in one mail." With
-/// the default budget (256 MiB an hour) the upload's 25 MiB are charged
-/// first, so the send (10 × 25 MiB) no longer fits: 608. About 60 s debug.
+/// sync.md §7: "A 25 MiB file reaches nine recipients in one mail", with
+/// the default budget (256 MiB an hour). Found before: the upload's 25 MiB
+/// were charged, then the send's 10 × 25 MiB, which no longer fit: 608
+/// (now the send is charged less the file; the core's uploads test checks
+/// it in no time). About 60 s debug.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "uploads 25 MiB"]
 async fn a_25_mib_file_reaches_nine_recipients_with_the_default_budget() {

@@ -133,6 +133,8 @@ pub(crate) struct Effects {
     pub(crate) outgoing: Vec<Outgoing>,
     /// Uploads the mail took: discarded once it is accepted.
     pub(crate) uploads_taken: Vec<UploadId>,
+    /// Their bytes: charged to the device as their parts arrived.
+    pub(crate) uploaded: u64,
 }
 
 /// Most bytes one range answer carries: with its envelope it fits one frame.
@@ -257,6 +259,9 @@ pub(crate) fn apply<S: Store>(
             "the mail and its copies are too large for one send",
         ));
     }
+    // The sender's copy of uploaded files was paid for by their parts: a
+    // 25 MiB file reaches nine recipients within 256 MiB (sync.md §7).
+    cost = cost.saturating_sub(effects.uploaded);
     if cost > 0 && !allowance.admits(cost) {
         return Ok((over_allowance(op), Effects::default()));
     }
@@ -457,7 +462,8 @@ fn run<S: Store>(
             let mut mail =
                 distinct_recipients(op.mail.clone().ok_or(ErrorKind::ProtoMissingField)?)?;
             check_outgoing(&mail)?;
-            effects.uploads_taken = uploads::attach_uploads(store, device, &mut mail, None)?;
+            (effects.uploads_taken, effects.uploaded) =
+                uploads::attach_uploads(store, device, &mut mail, None)?;
             effects.outgoing.push(Outgoing {
                 principal_id: principal,
                 mail,
@@ -530,7 +536,8 @@ fn send_about<S: Store>(
     };
     let mut mail = distinct_recipients(mail)?;
     check_outgoing(&mail)?;
-    effects.uploads_taken = uploads::attach_uploads(store, device, &mut mail, Some(&original))?;
+    (effects.uploads_taken, effects.uploaded) =
+        uploads::attach_uploads(store, device, &mut mail, Some(&original))?;
     effects.outgoing.push(Outgoing {
         principal_id: principal,
         mail,

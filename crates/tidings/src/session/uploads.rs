@@ -131,16 +131,16 @@ const ENCODED_UPLOAD_ID: u64 = 18;
 /// together within [`MAX_UPLOAD_BYTES`], and the send (with `original`)
 /// within [`MAX_SEND_STORED_BYTES`] by the sizes held, before any upload
 /// is read. Returns the uploads taken, for the caller to discard once the
-/// mail is accepted.
+/// mail is accepted, and their bytes.
 pub(crate) fn attach_uploads<S: Store>(
     store: &S,
     device: u64,
     mail: &mut OutgoingMail,
     original: Option<&Original>,
-) -> Result<Vec<UploadId>> {
+) -> Result<(Vec<UploadId>, u64)> {
     let named = mail.attachments.iter().filter(|a| !a.upload_id.is_empty());
     if named.clone().next().is_none() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     }
     let uploads = store.uploads(device)?;
     let mut taken: Vec<UploadId> = Vec::new();
@@ -205,7 +205,7 @@ pub(crate) fn attach_uploads<S: Store>(
         attachment.data = bytes;
         attachment.upload_id.clear();
     }
-    Ok(taken)
+    Ok((taken, total))
 }
 
 fn uploads_size(uploads: &[(UploadId, crate::store::UploadState)], id: &UploadId) -> u64 {
