@@ -139,7 +139,7 @@ impl CalendarWriter {
         }
         event.version = event.version.saturating_add(1);
         let packed = pack_item(item::Kind::Calendar(event));
-        self.upsert(store, &calendar, id, packed, None).await?;
+        self.upsert(store, &calendar, id, packed, None, "").await?;
         Ok(())
     }
 }

@@ -428,7 +428,7 @@ fn run<S: Store>(
             event.version = event.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
             let organizer_copy = organizer_copy(store, &event, answered, &owner.email, status)?;
             effects.changed.push(op.calendar_id);
-            store.upsert(op.calendar_id, Some(event.id), pack_event(&event), 0)?;
+            store.answer_invitation(op.calendar_id, event.id, pack_event(&event), &op.comment)?;
             if let Some((calendar, id, packed)) = organizer_copy {
                 effects.changed.push(calendar);
                 store.upsert(calendar, Some(id), packed, 0)?;
