@@ -245,7 +245,8 @@ impl CalendarWriter {
 
     /// The ETag of `href` when the upstream holds exactly `event` there:
     /// the event as the core reads the upstream's text, id and version
-    /// aside, equals the device's.
+    /// aside, equals the device's (as written upstream: its zones defined,
+    /// see [`super::zones`]).
     async fn holds_already(
         &self,
         cal: &Calendar,
@@ -266,7 +267,9 @@ impl CalendarWriter {
             calendar_id: event.calendar_id,
             ..upstream
         };
-        Ok((upstream == *event).then_some(resource.etag))
+        let mut written = event.clone();
+        super::zones::complete(&mut written);
+        Ok((upstream == *event || upstream == written).then_some(resource.etag))
     }
 
     /// Fetches `href` and stores what the upstream holds, or forgets it
