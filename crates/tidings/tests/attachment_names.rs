@@ -119,3 +119,12 @@ fn content_type_name_only() {
     );
     assert_eq!(name, "Übersicht Q1.xls");
 }
+
+#[test]
+fn an_rfc2231_name_wins_over_its_ascii_fallback() {
+    // Mutt and some webmailers write both (as RFC 6266 does for HTTP).
+    let name = name_of(
+        "Content-Disposition: attachment; filename=\"Gruesse.txt\";\r\n filename*=UTF-8''Gr%C3%BC%C3%9Fe.txt",
+    );
+    assert_eq!(name, "Grüße.txt");
+}
