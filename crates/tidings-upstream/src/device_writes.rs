@@ -18,7 +18,7 @@
 //! store.
 
 use crate::caldav::device_writes::{self as calendar_writes, CalendarWriter, decode_event};
-use crate::caldav::organizer_copy::local_answer;
+use crate::caldav::organizer_copy::{Answer, local_answer};
 use crate::caldav::state::Calendar;
 use crate::caldav::sync::load_event;
 use crate::mirror::remove_item;
@@ -151,7 +151,11 @@ impl DeviceWrites {
         let answer = match load_event(store, collection, id)? {
             Some(before) => local_answer(store, collection, &before, &decode_event(&packed)?)?,
             None => None,
-        };
+        }
+        .map(|answer| Answer {
+            comment: comment.to_owned(),
+            ..answer
+        });
         let outbox = self.outbox.as_deref();
         let written = self.wait(writer.upsert(store, &cal, id, packed, outbox, comment))?;
         // The organizer's copy, when the organizer is mirrored here too.
