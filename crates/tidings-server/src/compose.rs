@@ -10,8 +10,8 @@
 
 use crate::clock::{now_ms, random};
 use crate::stores::ServerStore;
+use file_part::{Body, file_part};
 use mail_builder::MessageBuilder;
-use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::raw::Raw;
 use mail_builder::mime::{BodyPart, MimePart};
 use tidings::compress::{InflateLimits, unpack};
@@ -154,11 +154,14 @@ pub fn compose(
     let mut parts = vec![MimePart::new("text/plain", BodyPart::Text(text.into()))];
     parts.extend(forwarded);
     for attachment in &mail.attachments {
-        let content_type = attachment_type(&attachment.content_type, &attachment.data)?;
-        parts.push(
-            MimePart::new(content_type, attachment.data.clone())
-                .attachment(header_text(&attachment.filename)),
-        );
+        let (media_type, charset) = attachment_type(&attachment.content_type, &attachment.data)?;
+        parts.push(file_part(
+            &media_type,
+            charset.as_deref(),
+            &header_text(&attachment.filename),
+            &attachment.data,
+            Body::Encoded,
+        ));
     }
     let body = match parts.len() {
         1 => parts.remove(0),
@@ -195,12 +198,12 @@ fn body_text(raw: &[u8]) -> Option<String> {
     Some(format!("{}\n[…]", text.get(..end).unwrap_or_default()))
 }
 
-/// An attachment's Content-Type from the type the device gave (`""`: a file
-/// of unknown type), with its charset: the one given, or UTF-8 for a text
-/// file that is UTF-8 and not plain ASCII, so a reader need not guess.
-fn attachment_type(given: &str, data: &[u8]) -> Result<ContentType<'static>> {
+/// An attachment's bare media type from the type the device gave (`""`: a
+/// file of unknown type), with its charset: the one given, or UTF-8 for a
+/// text file that is UTF-8 and not plain ASCII, so a reader need not guess.
+fn attachment_type(given: &str, data: &[u8]) -> Result<(String, Option<String>)> {
     if given.is_empty() {
-        return Ok(ContentType::new("application/octet-stream"));
+        return Ok(("application/octet-stream".to_owned(), None));
     }
     let bare = check_media_type(given)?;
     let charset = media_type_charset(given).or_else(|| {
@@ -208,10 +211,7 @@ fn attachment_type(given: &str, data: &[u8]) -> Result<ContentType<'static>> {
             bare.starts_with("text/") && !data.is_ascii() && std::str::from_utf8(data).is_ok();
         utf8.then(|| "utf-8".to_owned())
     });
-    Ok(match charset {
-        Some(charset) => ContentType::new(bare).attribute("charset", charset),
-        None => ContentType::new(bare),
-    })
+    Ok((bare, charset))
 }
 
 /// The attachment's name for a forwarded mail: its subject, made a file
@@ -251,12 +251,16 @@ fn forwarded_part(raw: &[u8], name: String) -> MimePart<'static> {
     }
     let carried = !crlf.contains(&0) && crlf.split(|&b| b == b'\n').all(|line| line.len() <= 999);
     if !carried {
-        return MimePart::new("application/octet-stream", crlf).attachment(name);
+        return file_part(
+            "application/octet-stream",
+            None,
+            &name,
+            &crlf,
+            Body::Encoded,
+        );
     }
     let encoding = if crlf.is_ascii() { "7bit" } else { "8bit" };
-    MimePart::new("message/rfc822", crlf)
-        .attachment(name)
-        .transfer_encoding(encoding)
+    file_part("message/rfc822", None, &name, &crlf, Body::AsIs(encoding))
 }
 
 /// Composes and delivers `outgoing`. Runs inside the caller's transaction.
@@ -286,6 +290,7 @@ pub fn deliver(store: &mut impl ServerStore, outgoing: &Outgoing) -> Result<Deli
 }
 
 mod addresses;
+mod file_part;
 pub mod outbox;
 
 #[cfg(test)]

@@ -329,6 +329,7 @@ async fn calendars_from_radicale_through_the_server() {
         calendar_id: calendar,
         item_id: meeting.id,
         status: ParticipationStatus::Tentative as i32,
+        comment: "The first hour only; sorry".into(),
         ..Default::default()
     });
     let outcome = operate(&mut phone, tentative).await;
@@ -341,6 +342,15 @@ async fn calendars_from_radicale_through_the_server() {
         chiefs.contains("PARTSTAT=TENTATIVE"),
         "the organizer's copy: {chiefs}"
     );
+    // The mayor's note reaches the chief's copy (no REPLY carries it).
+    assert!(
+        chiefs.contains(
+            "X-CALENDARSERVER-ATTENDEE-COMMENT;X-CALENDARSERVER-ATTENDEE-REF=\
+             \"mailto:mayor@example.org\":The first hour only\\; sorry\r\n"
+        ),
+        "the organizer's copy: {chiefs}"
+    );
+    assert!(!mayors.contains("ATTENDEE-COMMENT"), "{mayors}");
 
     // A calendar made on the desktop reaches the device's collection list.
     assert_eq!(desk.mkcalendar("/mayor/roads/", "Roads").status, 201);

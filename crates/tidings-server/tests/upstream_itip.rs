@@ -97,11 +97,12 @@ fn bob_mails(bob: &Desktop, subject: &str) -> Vec<String> {
         .collect()
 }
 
-fn respond(calendar: u64, event: &CalendarItem, status: ParticipationStatus) -> Kind {
+fn respond(calendar: u64, event: &CalendarItem, status: ParticipationStatus, note: &str) -> Kind {
     Kind::Respond(RespondToInvitation {
         calendar_id: calendar,
         item_id: event.id,
         status: status as i32,
+        comment: note.into(),
         ..Default::default()
     })
 }
@@ -143,7 +144,9 @@ async fn an_answer_to_an_organizer_elsewhere_reaches_them_as_an_itip_reply() {
     common::until_within(&mut phone, LIMIT, |s| held(s, calendar).is_some()).await;
     let ferry = held(phone.session(), calendar).expect("held");
 
-    let accept = respond(calendar, &ferry, ParticipationStatus::Accepted);
+    // With a note for Bob: it reaches him in the REPLY, not the calendar.
+    let note = "Running late; keep me a seat, please";
+    let accept = respond(calendar, &ferry, ParticipationStatus::Accepted, note);
     let outcome = common::operate_within(&mut phone, LIMIT, accept).await;
     assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
     let on_desk = desk
@@ -151,6 +154,7 @@ async fn an_answer_to_an_organizer_elsewhere_reaches_them_as_an_itip_reply() {
         .body
         .replace("\r\n ", "");
     assert!(on_desk.contains("PARTSTAT=ACCEPTED"), "{on_desk}");
+    assert!(!on_desk.contains("COMMENT"), "{on_desk}");
 
     // Bob's mail program gets the REPLY: from Alice, one body, the answer.
     let mails = eventually(LIMIT, || {
@@ -171,6 +175,10 @@ async fn an_answer_to_an_organizer_elsewhere_reaches_them_as_an_itip_reply() {
     assert!(reply.contains("UID:ferry-1"), "{reply}");
     assert!(reply.contains("PARTSTAT=ACCEPTED"), "{reply}");
     assert!(reply.contains("mailto:bob@example.org"), "{reply}");
+    assert!(
+        reply.contains("COMMENT:Running late\\; keep me a seat\\, please\r\n"),
+        "{reply}"
+    );
 
     // A second answer is a second REPLY; the first is not sent again.
     common::until_within(&mut phone, LIMIT, |s| {
@@ -178,7 +186,7 @@ async fn an_answer_to_an_organizer_elsewhere_reaches_them_as_an_itip_reply() {
     })
     .await;
     let accepted = held(phone.session(), calendar).expect("held");
-    let decline = respond(calendar, &accepted, ParticipationStatus::Declined);
+    let decline = respond(calendar, &accepted, ParticipationStatus::Declined, "");
     let outcome = common::operate_within(&mut phone, LIMIT, decline).await;
     assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
     let declined = eventually(LIMIT, || {
@@ -187,6 +195,7 @@ async fn an_answer_to_an_organizer_elsewhere_reaches_them_as_an_itip_reply() {
     .await;
     assert_eq!(declined.len(), 1);
     assert!(declined[0].contains("PARTSTAT=DECLINED"), "{}", declined[0]);
+    assert!(!declined[0].contains("COMMENT"), "{}", declined[0]);
     eventually(LIMIT, || postfix.idle().then_some(())).await;
     assert_eq!(bob_mails(&bob, "Accepted: Ferry timetable").len(), 1);
 }

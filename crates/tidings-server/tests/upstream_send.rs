@@ -5,7 +5,8 @@
 //! `Bcc` header only there) and the device's Sent collection once; a reply flags its original `\Answered`
 //! upstream; a refusal (5xx) reaches the device as a notice; `kill -9`
 //! between the first submission of a burst of sends (with a flag change in
-//! flight) and its APPEND, then a restart, sends every mail once.
+//! flight) and its APPEND, then a restart, sends every mail once; attachment
+//! names arrive in RFC 2231 form.
 
 mod common;
 #[path = "../../tidings-upstream/tests/support/mod.rs"]
@@ -18,11 +19,12 @@ use support::desktop::{Desktop, eventually};
 use support::dovecot::Dovecot;
 use support::postfix::Postfix;
 use tidings::proto::{
-    Address, Item, MailFlag, OutgoingMail, ReplyMail, SendMail, item, operation::Kind,
-    operation_result::Outcome,
+    Address, Item, MailFlag, OutgoingAttachment, OutgoingMail, ReplyMail, SendMail, item,
+    operation::Kind, operation_result::Outcome,
 };
 use tidings::session::ClientSession;
 use tidings::store::{Directory, ItemStore};
+use tidings::sync::mail::{MailItemOptions, mail_item_from_message};
 use tidings_server::admin;
 use tidings_server::client::Connection;
 use tidings_server::store::{Durability, SqliteStore};
@@ -334,6 +336,54 @@ async fn a_send_goes_out_once_a_reply_answers_and_a_refusal_comes_back() {
     eventually(LIMIT, || (outbox_rows(&db) == 0).then_some(())).await;
     assert_eq!(alice.count("Sent", "Lost"), 0);
     assert!(held(phone.session(), sent, "Lost").is_empty());
+}
+
+/// Attachment names as a person typed them reach the recipient's mail
+/// server through Postfix as RFC 2231 parameters (never RFC 2047 encoded
+/// words), and read back as typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachment_names_arrive_in_rfc_2231_and_read_back_as_typed() {
+    let (dovecot, postfix, _alice, bob) = upstream();
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("gateway.db");
+    let config = write_config(dir.path(), &dovecot, &postfix);
+    let _server = start(&db, dir.path(), &config, None);
+    mirrored(&db).await;
+    let mut phone = device(&db, ALICE).await;
+    let long = "Протокол заседания городского совета от 3 марта 2026 года.pdf";
+    let names = ["minutes.txt", "Grüße aus Köln.pdf", long, "写真.jpg"];
+    let mut files = outgoing(BOB, "Files");
+    files.attachments = names
+        .iter()
+        .map(|name| OutgoingAttachment {
+            filename: (*name).to_owned(),
+            content_type: "application/octet-stream".to_owned(),
+            data: b"0123".to_vec(),
+            ..OutgoingAttachment::default()
+        })
+        .collect();
+    let send = Kind::SendMail(SendMail { mail: Some(files) });
+    assert!(matches!(operate(&mut phone, send).await, Outcome::Done(_)));
+    eventually(LIMIT, || (bob.count("INBOX", "Files") == 1).then_some(())).await;
+    let raw = bob.run(
+        "ok(m.select('INBOX'))\n\
+         n = ok(m.search(None, 'SUBJECT', 'Files'))[0].split()[0]\n\
+         print(ok(m.fetch(n, '(BODY.PEEK[])'))[0][1].decode('ascii'), end='')",
+    );
+    assert!(!raw.contains("=?"), "no encoded words: {raw}");
+    assert!(raw.contains("filename=\"minutes.txt\""), "{raw}");
+    assert!(
+        raw.contains("filename*=UTF-8''Gr%C3%BC%C3%9Fe%20aus%20K%C3%B6ln.pdf"),
+        "{raw}"
+    );
+    assert!(raw.contains("filename*1*="), "in sections: {raw}");
+    let item = mail_item_from_message(raw.as_bytes(), &MailItemOptions::default()).expect("mail");
+    let read: Vec<&str> = item
+        .attachments
+        .iter()
+        .map(|a| a.filename.as_str())
+        .collect();
+    assert_eq!(read, names);
 }
 
 /// The sender is stopped dead right after the SMTP server accepted the

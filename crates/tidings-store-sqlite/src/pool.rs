@@ -353,6 +353,18 @@ impl ItemStore for Batch<'_> {
         }
         self.w()?.upsert(collection, id, packed, flags)
     }
+    fn answer_invitation(
+        &mut self,
+        collection: u64,
+        id: u64,
+        packed: Bytes,
+        comment: &str,
+    ) -> Result<(u64, u64)> {
+        if let Some(hook) = self.claimed(collection)? {
+            return hook.answer_invitation(self.w()?, collection, id, packed, comment);
+        }
+        self.w()?.upsert(collection, Some(id), packed, 0)
+    }
     fn set_flags(&mut self, collection: u64, id: u64, flags: u32) -> Result<u64> {
         if let Some(hook) = self.claimed(collection)? {
             return hook.set_flags(self.w()?, collection, id, flags);

@@ -41,6 +41,19 @@ pub trait WriteBack: Send + Sync + core::fmt::Debug {
         packed: Bytes,
         flags: u32,
     ) -> Result<(u64, u64)>;
+    /// `ItemStore::answer_invitation` in a claimed collection: by default
+    /// an upsert, the comment dropped.
+    fn answer_invitation(
+        &self,
+        store: &mut SqliteStore,
+        collection: u64,
+        id: u64,
+        packed: Bytes,
+        comment: &str,
+    ) -> Result<(u64, u64)> {
+        let _ = comment;
+        self.upsert(store, collection, Some(id), packed, 0)
+    }
     /// `ItemStore::remove` from a claimed collection.
     fn remove(&self, store: &mut SqliteStore, collection: u64, id: u64) -> Result<u64>;
 }

@@ -18,7 +18,7 @@
 //! store.
 
 use crate::caldav::device_writes::{self as calendar_writes, CalendarWriter, decode_event};
-use crate::caldav::organizer_copy::local_answer;
+use crate::caldav::organizer_copy::{Answer, local_answer};
 use crate::caldav::state::Calendar;
 use crate::caldav::sync::load_event;
 use crate::mirror::remove_item;
@@ -133,6 +133,42 @@ fn forget(store: &mut SqliteStore, collection: u64, message: &Message) -> Result
     Ok(gone_upstream())
 }
 
+impl DeviceWrites {
+    /// A device's event written into the mirrored calendar `collection`
+    /// (upstream first); `comment` is the note of an invitation answer,
+    /// for the iTIP REPLY mailed to an organizer elsewhere.
+    fn write_event(
+        &self,
+        store: &mut SqliteStore,
+        collection: u64,
+        id: u64,
+        packed: Bytes,
+        comment: &str,
+    ) -> Result<(u64, u64)> {
+        let Some((cal, writer)) = self.calendar(store, collection)? else {
+            return Err(Error::new(ErrorKind::NotFound, "no such mirrored calendar"));
+        };
+        let answer = match load_event(store, collection, id)? {
+            Some(before) => local_answer(store, collection, &before, &decode_event(&packed)?)?,
+            None => None,
+        }
+        .map(|answer| Answer {
+            comment: comment.to_owned(),
+            ..answer
+        });
+        let outbox = self.outbox.as_deref();
+        let written = self.wait(writer.upsert(store, &cal, id, packed, outbox, comment))?;
+        // The organizer's copy, when the organizer is mirrored here too.
+        if let Some(answer) = answer
+            && let Some(organizer) = self.calendars.get(&answer.organizer)
+        {
+            self.runtime
+                .block_on(organizer.tell_organizer(store, &answer));
+        }
+        Ok(written)
+    }
+}
+
 impl WriteBack for DeviceWrites {
     fn claims(&self, store: &SqliteStore, collection: u64) -> Result<bool> {
         let folder =
@@ -189,23 +225,10 @@ impl WriteBack for DeviceWrites {
         packed: Bytes,
         flags: u32,
     ) -> Result<(u64, u64)> {
-        if let Some((cal, writer)) = self.calendar(store, collection)? {
+        if self.calendar(store, collection)?.is_some() {
             let id =
                 id.ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "an event needs its id"))?;
-            let answer = match load_event(store, collection, id)? {
-                Some(before) => local_answer(store, collection, &before, &decode_event(&packed)?)?,
-                None => None,
-            };
-            let outbox = self.outbox.as_deref();
-            let written = self.wait(writer.upsert(store, &cal, id, packed, outbox))?;
-            // The organizer's copy, when the organizer is mirrored here too.
-            if let Some(answer) = answer
-                && let Some(organizer) = self.calendars.get(&answer.organizer)
-            {
-                self.runtime
-                    .block_on(organizer.tell_organizer(store, &answer));
-            }
-            return Ok(written);
+            return self.write_event(store, collection, id, packed, "");
         }
         let target = folder(store, collection)?;
         let refused = || {
@@ -245,6 +268,20 @@ impl WriteBack for DeviceWrites {
         };
         state::put_message(store.companion_sql(), collection, row)?;
         Ok(stored)
+    }
+
+    fn answer_invitation(
+        &self,
+        store: &mut SqliteStore,
+        collection: u64,
+        id: u64,
+        packed: Bytes,
+        comment: &str,
+    ) -> Result<(u64, u64)> {
+        if self.calendar(store, collection)?.is_some() {
+            return self.write_event(store, collection, id, packed, comment);
+        }
+        self.upsert(store, collection, Some(id), packed, 0)
     }
 
     fn remove(&self, store: &mut SqliteStore, collection: u64, id: u64) -> Result<u64> {

@@ -468,4 +468,25 @@ fn declining_one_instance_reaches_both_copies_and_a_wrong_instance_changes_nothi
             "the wrong instance changed nothing"
         );
     }
+    // The note reaches the chief's copy of the instance, not the mayor's.
+    let notes = |copy: &proto::CalendarItem| -> Vec<(String, String, String)> {
+        let parts = copy.master.iter().chain(&copy.overrides);
+        parts
+            .flat_map(|e| &e.other)
+            .map(|p| (p.name.clone(), p.params.clone(), p.value.clone()))
+            .collect()
+    };
+    assert_eq!(
+        notes(&after_ok.1),
+        [(
+            "X-CALENDARSERVER-ATTENDEE-COMMENT".to_owned(),
+            "X-CALENDARSERVER-ATTENDEE-REF=\"mailto:mayor@town.example\"".to_owned(),
+            "Away that week".to_owned()
+        )]
+    );
+    assert_eq!(after_ok.1.overrides[0].other.len(), 1, "in the instance");
+    assert!(
+        notes(&after_ok.0).is_empty(),
+        "the mayor's item keeps no note"
+    );
 }

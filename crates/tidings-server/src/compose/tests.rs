@@ -271,8 +271,10 @@ fn a_forwarded_mail_is_a_message_readers_can_open() {
     let raw = compose(&store, &sender, &outgoing).expect("composed");
     let text = String::from_utf8_lossy(&raw);
     assert!(
-        text.contains("Content-Type: message/rfc822\r\nContent-Disposition: attachment")
-            && text.contains("Content-Transfer-Encoding: 8bit\r\n\r\nFrom: Clerk"),
+        text.contains(
+            "Content-Type: message/rfc822;\r\n name=\"Gritting tonight.eml\"\r\n\
+             Content-Disposition: attachment;\r\n filename=\"Gritting tonight.eml\"\r\n"
+        ) && text.contains("Content-Transfer-Encoding: 8bit\r\n\r\nFrom: Clerk"),
         "{text}"
     );
     assert!(

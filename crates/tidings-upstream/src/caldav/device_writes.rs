@@ -95,7 +95,8 @@ impl CalendarWriter {
     /// `ItemStore::upsert` of an event into the mirrored calendar `cal`:
     /// the packed item as the core made it (its id and version set). An
     /// answer to an organizer elsewhere is queued in `outbox` as an iTIP
-    /// REPLY, in the same transaction.
+    /// REPLY, in the same transaction, with `comment` (the device's note
+    /// to the organizer, if any) as its COMMENT.
     pub(crate) async fn upsert(
         &self,
         store: &mut SqliteStore,
@@ -103,6 +104,7 @@ impl CalendarWriter {
         id: u64,
         packed: Bytes,
         outbox: Option<&Outbox>,
+        comment: &str,
     ) -> Result<(u64, u64)> {
         let event = decode_event(&packed)?;
         let collection = cal.collection;
@@ -156,7 +158,7 @@ impl CalendarWriter {
             Written::Done(etag) => {
                 crate::crash_point("after-caldav-put");
                 if let Some(before) = before {
-                    answered_elsewhere(store, collection, &before, &event, outbox)?;
+                    answered_elsewhere(store, collection, (&before, &event), outbox, comment)?;
                 }
                 let stored = store.upsert(collection, Some(id), packed, 0)?;
                 self.settle(store, cal, id, resource.href, etag, stored)
@@ -168,7 +170,7 @@ impl CalendarWriter {
                 // there is another client's, and a conflict.
                 if let Some(etag) = self.holds_already(cal, &resource.href, &event).await? {
                     if let Some(before) = before {
-                        answered_elsewhere(store, collection, &before, &event, outbox)?;
+                        answered_elsewhere(store, collection, (&before, &event), outbox, comment)?;
                     }
                     let stored = store.upsert(collection, Some(id), packed, 0)?;
                     return self
@@ -243,7 +245,8 @@ impl CalendarWriter {
 
     /// The ETag of `href` when the upstream holds exactly `event` there:
     /// the event as the core reads the upstream's text, id and version
-    /// aside, equals the device's.
+    /// aside, equals the device's (as written upstream: its zones defined,
+    /// see [`super::zones`]).
     async fn holds_already(
         &self,
         cal: &Calendar,
@@ -264,7 +267,9 @@ impl CalendarWriter {
             calendar_id: event.calendar_id,
             ..upstream
         };
-        Ok((upstream == *event).then_some(resource.etag))
+        let mut written = event.clone();
+        super::zones::complete(&mut written);
+        Ok((upstream == *event || upstream == written).then_some(resource.etag))
     }
 
     /// Fetches `href` and stores what the upstream holds, or forgets it
@@ -290,18 +295,19 @@ fn forget(store: &mut SqliteStore, collection: u64, id: u64, href: &str) -> Resu
 
 /// The calendar owner's answer to an organizer who is not a principal
 /// here changed: the iTIP REPLY (RFC 5546) goes to them by mail, through
-/// the owner's outbox (RFC 6047), committed with the answer.
+/// the owner's outbox (RFC 6047), committed with the answer, `comment` as
+/// its COMMENT.
 fn answered_elsewhere(
     store: &SqliteStore,
     collection: u64,
-    before: &CalendarItem,
-    after: &CalendarItem,
+    (before, after): (&CalendarItem, &CalendarItem),
     outbox: Option<&Outbox>,
+    comment: &str,
 ) -> Result<()> {
     let owner = store.principal(store.collection(collection)?.owner)?;
     let now = std::time::SystemTime::now();
-    // The store's write carries no comment: the REPLY has none.
-    let Some(reply) = itip::reply(before, after, &owner.email, "", &itip::utc_stamp(now)) else {
+    let stamp = itip::utc_stamp(now);
+    let Some(reply) = itip::reply(before, after, &owner.email, comment, &stamp) else {
         return Ok(());
     };
     if store.principal_by_email(&reply.to)?.is_some() {

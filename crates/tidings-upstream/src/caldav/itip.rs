@@ -101,6 +101,7 @@ pub fn reply(
             Some(_) => item.overrides.push(answered),
         }
     }
+    super::zones::complete(&mut item);
     let text = calendar_item_to_ical(&item);
     let ics = text.replacen(
         "BEGIN:VCALENDAR\r\n",

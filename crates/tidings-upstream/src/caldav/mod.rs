@@ -35,7 +35,9 @@ pub mod itip;
 pub(crate) mod organizer_copy;
 pub mod state;
 pub mod sync;
+mod vtimezone;
 pub mod writeback;
+mod zones;
 
 pub use config::{CalDavAccount, CalDavConfig};
 pub use gateway::{CalendarHandle, CalendarOptions};

@@ -34,6 +34,9 @@ pub(crate) struct Answer {
     /// Each part answered: `None` for the whole series, else the instance's
     /// RECURRENCE-ID; and the new PARTSTAT (`ParticipationStatus`).
     pub parts: Vec<(Option<CalendarTime>, i32)>,
+    /// The attendee's note to the organizer (`""`: none), see
+    /// [`tidings::sync::attendee_comment`].
+    pub comment: String,
 }
 
 /// The answer the owner of `collection` gave by writing `after` over
@@ -75,6 +78,7 @@ pub(crate) fn local_answer(
         attendee: owner.email,
         uid: first.uid.clone(),
         parts,
+        comment: String::new(),
     }))
 }
 
@@ -129,7 +133,10 @@ impl CalendarWriter {
             // A part the organizer's copy does not list the attendee in, or
             // lacks, is left as it is; the other parts still go.
             match invitation::answer(&mut event, &answer.attendee, status, rid.as_ref()) {
-                Ok(_) => {}
+                Ok(answered) => {
+                    let (who, note) = (&answer.attendee, &answer.comment);
+                    tidings::sync::attendee_comment::set(&mut event, answered, who, note);
+                }
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
@@ -139,7 +146,7 @@ impl CalendarWriter {
         }
         event.version = event.version.saturating_add(1);
         let packed = pack_item(item::Kind::Calendar(event));
-        self.upsert(store, &calendar, id, packed, None).await?;
+        self.upsert(store, &calendar, id, packed, None, "").await?;
         Ok(())
     }
 }

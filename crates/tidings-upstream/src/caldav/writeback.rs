@@ -348,13 +348,12 @@ impl CalAccount {
 /// §3.6.1 requires DTSTAMP, which an event made on a phone often lacks
 /// (Xandikos stores what it is sent, so other clients got an invalid
 /// event). A stamp already there is kept.
+///
+/// Every TZID it uses is defined ([`super::zones`]).
 pub(crate) fn to_upstream(item: &CalendarItem) -> String {
-    let events = item.master.iter().chain(&item.overrides);
-    if events.into_iter().all(|e| !e.dtstamp.is_empty()) {
-        return calendar_item_to_ical(item);
-    }
-    let stamp = super::itip::utc_stamp(std::time::SystemTime::now());
     let mut stamped = item.clone();
+    super::zones::complete(&mut stamped);
+    let stamp = super::itip::utc_stamp(std::time::SystemTime::now());
     for event in stamped
         .master
         .iter_mut()

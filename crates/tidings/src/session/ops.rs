@@ -11,6 +11,7 @@ use crate::proto::{
 };
 use crate::store::{Store, UploadId, hide_missing};
 use crate::sync::Rights;
+use crate::sync::attendee_comment;
 use crate::sync::invitation::{self, Answered};
 use crate::sync::mail::{check_outgoing, reply_recipients};
 use bytes::Bytes;
@@ -448,9 +449,10 @@ fn run<S: Store>(
             let rid = op.recurrence_id.as_ref();
             let answered = invitation::answer(&mut event, &owner.email, status, rid)?;
             event.version = event.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
-            let organizer_copy = organizer_copy(store, &event, answered, &owner.email, status)?;
+            let answer = (answered, owner.email.as_str(), status, op.comment.as_str());
+            let organizer_copy = organizer_copy(store, &event, answer)?;
             effects.changed.push(op.calendar_id);
-            store.upsert(op.calendar_id, Some(event.id), pack_event(&event), 0)?;
+            store.answer_invitation(op.calendar_id, event.id, pack_event(&event), &op.comment)?;
             if let Some((calendar, id, packed)) = organizer_copy {
                 effects.changed.push(calendar);
                 store.upsert(calendar, Some(id), packed, 0)?;
@@ -714,13 +716,12 @@ fn refused_as_conflict<S: Store>(store: &S, calendar: u64, id: u64, e: Error) ->
 /// the organizer is a principal of this server: (calendar, id, packed), to
 /// be written with the attendee's copy once both are known to succeed. A
 /// copy that cannot take the answer (it does not list the attendee, or
-/// lacks the instance) is left as it is: the attendee's answer stands.
+/// lacks the instance) is left as it is: the attendee's answer stands. The
+/// attendee's note goes with the answer ([`attendee_comment`]).
 fn organizer_copy<S: Store>(
     store: &S,
     event: &CalendarItem,
-    answered: Answered,
-    attendee: &str,
-    status: ParticipationStatus,
+    (answered, attendee, status, comment): (Answered, &str, ParticipationStatus, &str),
 ) -> Result<Option<(u64, u64, Bytes)>> {
     let series = event.master.iter().chain(&event.overrides);
     let (answered_event, rid) = match answered {
@@ -768,7 +769,7 @@ fn organizer_copy<S: Store>(
                 continue;
             }
             match invitation::answer(&mut copy, attendee, status, rid) {
-                Ok(_) => {}
+                Ok(in_copy) => attendee_comment::set(&mut copy, in_copy, attendee, comment),
                 Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
                 Err(e) => return Err(e),
             }

@@ -199,6 +199,21 @@ pub trait ItemStore {
         packed: Bytes,
         flags: u32,
     ) -> Result<(u64, u64)>;
+    /// Replaces the event `id` with the owner's answer to its invitation
+    /// (`RespondToInvitation`), `comment` being the device's note to the
+    /// organizer, which has no place in the item: a store that sends the
+    /// organizer an iTIP REPLY (a gateway's) carries it as its COMMENT.
+    /// Others store the item as [`ItemStore::upsert`] does.
+    fn answer_invitation(
+        &mut self,
+        collection: u64,
+        id: u64,
+        packed: Bytes,
+        comment: &str,
+    ) -> Result<(u64, u64)> {
+        let _ = comment;
+        self.upsert(collection, Some(id), packed, 0)
+    }
     /// Sets an item's flags; returns the new modseq.
     fn set_flags(&mut self, collection: u64, id: u64, flags: u32) -> Result<u64>;
     /// Removes an item; returns the new modseq.

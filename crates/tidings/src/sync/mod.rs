@@ -23,6 +23,7 @@
 //! [`ResyncRequired`]: crate::proto::ResyncRequired
 
 pub mod abridge;
+pub mod attendee_comment;
 mod changelog;
 pub mod freebusy;
 pub mod ical;

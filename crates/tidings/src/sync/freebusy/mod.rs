@@ -48,6 +48,14 @@ use crate::proto::{
 };
 use time::{DAY, MAX_SECS, MIN_SECS};
 
+/// The IANA zone the Unicode CLDR maps a Windows zone name to (what
+/// Exchange and Outlook write as TZID), case-insensitive; `None` for any
+/// other name.
+#[cfg(feature = "iana-tz")]
+pub fn windows_zone_to_iana(tzid: &str) -> Option<&'static str> {
+    windows_zones::iana_name(tzid)
+}
+
 /// Most skipped items named in one answer (all are counted).
 pub const MAX_SKIPPED_NAMED: usize = 32;
 /// Most bytes of a skipped item's UID in an answer.

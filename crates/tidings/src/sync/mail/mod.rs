@@ -40,6 +40,7 @@
 mod charset;
 mod headers;
 mod html;
+mod name_words;
 mod outgoing;
 mod parts;
 mod preview;

@@ -214,7 +214,7 @@ pub(super) fn attachments(message: &Message<'_>, body_ids: &[u32]) -> Vec<Attach
         .filter(|(_, p)| !matches!(p.body, PartType::Multipart(_)))
         .map(|(part_id, p)| Attachment {
             part_id,
-            filename: filename(p),
+            filename: filename(p, message.raw_message()),
             content_type: mime_type(p),
             charset: charset(p),
             size: decoded_len(message, p, Role::File),
@@ -447,10 +447,14 @@ fn uudecoded(part: &MessagePart<'_>) -> Option<uuencode::Decoded> {
 }
 
 /// The attachment's file name as a person would read it: from its headers
-/// (RFC 2231 and encoded words resolved by mail-parser) or else the
-/// x-uuencode `begin` line; fold whitespace and control characters, which
-/// mailers that fold inside a quoted name leave behind, become one space.
-fn filename(part: &MessagePart<'_>) -> String {
+/// (RFC 2231 resolved by mail-parser, encoded words by
+/// [`name_words`](super::name_words)) or else the x-uuencode `begin` line;
+/// fold whitespace and control characters, which mailers that fold inside
+/// a quoted name leave behind, become one space. `raw` is the message.
+fn filename(part: &MessagePart<'_>, raw: &[u8]) -> String {
+    if let Some(name) = super::name_words::encoded_name(part, raw) {
+        return readable_name(&name);
+    }
     let name = match part.attachment_name() {
         Some(name) => Cow::Borrowed(name),
         None => Cow::Owned(uudecoded(part).and_then(|d| d.name).unwrap_or_default()),
