@@ -44,6 +44,41 @@ fn revoked_devices_are_told_and_refused_and_wipes_are_acknowledged() {
     assert!(client_events(&mut client).contains(&ClientEvent::Revoked));
 }
 
+/// A revocation committed outside the session (an admin command, another
+/// process) stops the device's operations at once, before the session
+/// hears of it: the next one is not applied, and the device is told.
+#[test]
+fn an_operation_after_a_revocation_elsewhere_is_not_applied() {
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    client_events(&mut client);
+    let (id, _) = town
+        .store
+        .upsert(
+            town.chief_inbox,
+            None,
+            packed(mail("Flood warning", "ops@town.example")),
+            0,
+        )
+        .expect("inbox");
+    town.store
+        .revoke(client.state().device_id())
+        .expect("revoked elsewhere");
+    let set = proto::SetFlags {
+        collection_id: town.chief_inbox,
+        item_ids: vec![id],
+        set: 1,
+        clear: 0,
+    };
+    client
+        .submit(2_000, [1; 16], Kind::SetFlags(set))
+        .expect("submit");
+    pump(&mut client, &mut server, &mut town.store, 2_000);
+    assert_eq!(town.flags(town.chief_inbox, id), Some(0), "not applied");
+    assert!(client.is_closed() && server.is_closed());
+    assert!(client_events(&mut client).contains(&ClientEvent::Revoked));
+}
+
 #[test]
 fn wrong_and_reused_activation_codes_are_refused_with_a_typed_error() {
     let mut town = Town::new();

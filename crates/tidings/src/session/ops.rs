@@ -214,6 +214,16 @@ pub(crate) fn apply<S: Store>(
         // still hold when it writes.
         store.prepare_write()?;
     }
+    // A revocation committed while the session still runs (by an admin,
+    // or through another process) ends its operations here, not when the
+    // session next hears of it: read under the write lock, so no change
+    // of a revoked device is applied, and none of its reads answered.
+    if store.device(device)?.revoked {
+        return Err(Error::new(
+            ErrorKind::DeviceRevoked,
+            "the device was revoked",
+        ));
+    }
     if let Some(done) = store.applied_operation(device, &op.op_id)? {
         return Ok((done, Effects::default()));
     }

@@ -930,7 +930,12 @@ impl ServerSession {
             Body::Operation(op) => {
                 let allowance = &mut self.outgoing_allowance;
                 let (result, effects) =
-                    ops::apply(store, device, principal, &op, allowance, now_ms)?;
+                    match ops::apply(store, device, principal, &op, allowance, now_ms) {
+                        Err(e) if e.kind() == ErrorKind::DeviceRevoked => {
+                            return self.revoke(now_ms, store);
+                        }
+                        applied => applied?,
+                    };
                 self.channel.send(
                     now_ms,
                     &Envelope {
