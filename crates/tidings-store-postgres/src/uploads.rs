@@ -50,8 +50,10 @@ impl PostgresStore {
                 &[&to_sql(device), &&id[..]],
             )?;
             conn.execute(
+                // Another process starting the same upload at the same
+                // moment inserted it first: both meant a fresh start.
                 "INSERT INTO uploads (device, upload_id, total_size, touched_ms)
-                 VALUES ($1, $2, $3, $4)",
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (device, upload_id) DO NOTHING",
                 &[&to_sql(device), &&id[..], &to_sql(total_size), &ms(now_ms)],
             )
             .map(drop)
