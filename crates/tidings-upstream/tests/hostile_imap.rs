@@ -228,3 +228,27 @@ async fn a_message_larger_than_its_announced_size_is_mirrored_within_the_bound()
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_size_of_4_gib_or_more_makes_a_stub_not_a_protocol_error() {
+    bounded(async {
+        let huge = Mail {
+            announced: Some(5 << 30),
+            ..plain(2, "Disk image")
+        };
+        let mails = vec![plain(1, "Budget"), huge, plain(3, "Road works")];
+        let upstream = FakeImap::start(mails, Misbehave::No).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let store = store_at(&dir.path().join("store.db"));
+        let mut account = Account::open(&upstream.endpoint(), &alice(), ALICE, store.clone(), 2048)
+            .await
+            .expect("open");
+        account.sync_all().await.expect("sync");
+        let inbox = collection(&store, "INBOX").expect("INBOX");
+        let view = device_view(&store, inbox);
+        assert_eq!(view.len(), 3, "{:?}", view.keys());
+        let stub = preview(&store, inbox, "Disk image");
+        assert!(stub.contains("larger than the 64 MiB"), "{stub}");
+    })
+    .await;
+}
