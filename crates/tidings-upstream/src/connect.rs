@@ -34,6 +34,8 @@ pub async fn connect(endpoint: &Endpoint, credentials: &Credentials) -> Result<U
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, open(endpoint))
         .await
         .map_err(|_| unavailable("timed out connecting to the upstream"))??;
+    // Sizes of 4 GiB or more read as u32::MAX (too large), not a parse error.
+    let stream: Stream = Box::new(crate::sizes::ClampSizes::new(stream));
     let mut client = async_imap::Client::new(stream);
     if endpoint.security != Security::Starttls {
         greeting(&mut client).await?;

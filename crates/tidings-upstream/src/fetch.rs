@@ -6,9 +6,10 @@
 
 use crate::account::Account;
 use crate::mirror::{STORE_BATCH_BYTES, uid_and_flags};
-use crate::session::uid_set;
+use crate::session::{MAX_BODY_BYTES, uid_set};
 use crate::state::{self, Message};
 use async_imap::imap_proto::{AttributeValue, Response};
+use std::collections::VecDeque;
 use tidings::store::ItemStore;
 use tidings::{ErrorKind, Result};
 
@@ -62,9 +63,24 @@ impl Account {
         if !large.is_empty() {
             self.fetch_stubs(collection, &large).await?;
         }
-        for run in runs(&whole, FETCH_RUN_BYTES) {
-            let uids: Vec<u32> = run.iter().map(|m| m.uid).collect();
-            self.fetch_whole(collection, &uids).await?;
+        let mut queue: VecDeque<Vec<Listed>> = runs(&whole, FETCH_RUN_BYTES)
+            .map(<[Listed]>::to_vec)
+            .collect();
+        let mut over = Vec::new();
+        while let Some(run) = queue.pop_front() {
+            let cap = body_cap(run.len());
+            for cut in self.fetch_whole(folder, collection, &run, cap).await? {
+                // Cut short at the run's cap: the server understated its
+                // size. Alone it gets the whole bound; beyond that, a stub.
+                if cap > MAX_MESSAGE_BYTES {
+                    over.push(cut);
+                } else {
+                    queue.push_back(vec![cut]);
+                }
+            }
+        }
+        if !over.is_empty() {
+            self.fetch_stubs(collection, &over).await?;
         }
         Ok(())
     }
@@ -93,11 +109,25 @@ impl Account {
         Ok(listed)
     }
 
-    /// Downloads the messages `uids` whole and stores them.
-    async fn fetch_whole(&mut self, collection: u64, uids: &[u32]) -> Result<()> {
-        let command = format!("UID FETCH {} (UID FLAGS BODY.PEEK[])", uid_set(uids));
+    /// Downloads the messages `run` whole and stores them, asking for at
+    /// most `cap` bytes of each (a partial fetch, so that a server that
+    /// understates a size cannot send more); returns those whose body
+    /// reached `cap`, not stored, with the bytes that came as their size.
+    async fn fetch_whole(
+        &mut self,
+        folder: &str,
+        collection: u64,
+        run: &[Listed],
+        cap: u64,
+    ) -> Result<Vec<Listed>> {
+        let uids: Vec<u32> = run.iter().map(|m| m.uid).collect();
+        let command = format!(
+            "UID FETCH {} (UID FLAGS BODY.PEEK[]<0.{cap}>)",
+            uid_set(&uids)
+        );
         let responses = self.upstream.command(&command).await?;
         let mut messages = Vec::with_capacity(uids.len());
+        let mut cut: Vec<Listed> = Vec::new();
         for response in &responses {
             let Response::Fetch(_, attributes) = response else {
                 continue;
@@ -106,7 +136,25 @@ impl Account {
                 (uid_and_flags(attributes), section(attributes, false))
                 && uids.binary_search(&uid).is_ok()
             {
-                messages.push((uid, bits, body));
+                let size = body.len() as u64;
+                if size < cap {
+                    messages.push((uid, bits, body));
+                } else if !cut.iter().any(|m| m.uid == uid) {
+                    let announced = run.iter().find(|m| m.uid == uid).map_or(0, |m| m.size);
+                    tracing::warn!(
+                        folder,
+                        uid,
+                        announced,
+                        read = size,
+                        "upstream message larger than its RFC822.SIZE: fetched again alone, \
+                         or mirrored as a stub beyond the bound"
+                    );
+                    cut.push(Listed {
+                        uid,
+                        flags: bits,
+                        size,
+                    });
+                }
             }
         }
         for (_, _, body) in &messages {
@@ -117,7 +165,7 @@ impl Account {
         for group in by_bytes(&messages, STORE_BATCH_BYTES) {
             self.store_fetched(collection, group, preview)?;
         }
-        Ok(())
+        Ok(cut)
     }
 
     /// Stores a stub for each of `large`: its header fields (a partial
@@ -238,6 +286,15 @@ fn stub(header: &[u8], size: u64) -> Vec<u8> {
     raw
 }
 
+/// The bytes asked for of each message of a run of `len`: one more than
+/// [`MAX_MESSAGE_BYTES`] (so that a message beyond it shows), but no more
+/// than keeps the whole run within one command's bound, however the
+/// server understated the sizes the run was made by.
+fn body_cap(len: usize) -> u64 {
+    let share = (MAX_BODY_BYTES as u64) / (len.max(1) as u64);
+    share.min(MAX_MESSAGE_BYTES + 1)
+}
+
 /// `listed` in runs of at most `budget` bytes by their sizes (a larger
 /// message alone), in order.
 fn runs(listed: &[Listed], budget: u64) -> impl Iterator<Item = &[Listed]> {
@@ -324,6 +381,15 @@ mod tests {
             .map(|run| run.iter().map(|m| m.uid).collect())
             .collect();
         assert_eq!(runs, [vec![1, 2], vec![3], vec![4, 5, 6]]);
+    }
+
+    #[test]
+    fn a_run_of_bodies_stays_within_one_command_bound_whatever_the_sizes() {
+        assert_eq!(body_cap(1), MAX_MESSAGE_BYTES + 1);
+        assert_eq!(body_cap(0), MAX_MESSAGE_BYTES + 1);
+        for len in 1..=crate::mirror::FETCH_BATCH {
+            assert!(body_cap(len) * len as u64 <= MAX_BODY_BYTES as u64);
+        }
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub mod push;
 pub mod sender;
 pub mod sent_copy;
 pub mod session;
+pub mod sizes;
 pub mod smtp;
 pub mod state;
 pub mod writeback;

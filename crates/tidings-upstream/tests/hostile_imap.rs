@@ -32,6 +32,7 @@ fn plain(uid: u32, subject: &str) -> Mail {
         uid,
         raw: mail(subject),
         huge: None,
+        announced: None,
     }
 }
 
@@ -164,6 +165,90 @@ async fn an_account_that_never_gets_going_backs_off() {
         assert!((2..=4).contains(&lists), "{lists} attempts in 6 s");
         stop.send(true).expect("stop");
         task.await.expect("stopped");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_message_larger_than_its_announced_size_is_mirrored_within_the_bound() {
+    bounded(async {
+        // A full run of small mails, one understated by 34 MiB (within the
+        // bound) and one by 600 MiB (beyond it, and beyond what the IMAP
+        // client reads in one answer).
+        let mut mails: Vec<Mail> = (1..=30)
+            .map(|uid| plain(uid, &format!("Note {uid}")))
+            .collect();
+        mails.push(Mail {
+            huge: Some(34 << 20),
+            announced: Some(900),
+            ..plain(31, "Site plan")
+        });
+        mails.push(Mail {
+            huge: Some(600 << 20),
+            announced: Some(900),
+            ..plain(32, "Scanned archive")
+        });
+        let upstream = FakeImap::start(mails, Misbehave::No).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let store = store_at(&dir.path().join("store.db"));
+        let mut account = Account::open(&upstream.endpoint(), &alice(), ALICE, store.clone(), 2048)
+            .await
+            .expect("open");
+        tokio::time::timeout(Duration::from_secs(40), account.sync_all())
+            .await
+            .expect("the sync does not wait for the understated message")
+            .expect("sync");
+        let inbox = collection(&store, "INBOX").expect("INBOX");
+        let view = device_view(&store, inbox);
+        assert_eq!(view.len(), 32, "{:?}", view.keys());
+        assert!(preview(&store, inbox, "Scanned archive").contains("larger than the 64 MiB"));
+        assert!(!preview(&store, inbox, "Site plan").contains("larger than"));
+        // No message was asked for beyond the bound.
+        let body_fetches: Vec<String> = upstream
+            .commands()
+            .into_iter()
+            .filter(|c| c.contains("BODY.PEEK[]"))
+            .collect();
+        for fetch in &body_fetches {
+            let cap: u64 = fetch
+                .split_once("BODY.PEEK[]<0.")
+                .and_then(|(_, rest)| rest.split_once('>'))
+                .and_then(|(n, _)| n.parse().ok())
+                .unwrap_or_else(|| panic!("not partial: {fetch}"));
+            assert!(cap <= (64 << 20) + 1, "{fetch}");
+        }
+        // Nothing is fetched again.
+        account.sync_all().await.expect("second sync");
+        let again = upstream
+            .commands()
+            .iter()
+            .filter(|c| c.contains("BODY.PEEK["))
+            .count();
+        assert_eq!(again, body_fetches.len() + 1, "{:?}", upstream.commands());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_size_of_4_gib_or_more_makes_a_stub_not_a_protocol_error() {
+    bounded(async {
+        let huge = Mail {
+            announced: Some(5 << 30),
+            ..plain(2, "Disk image")
+        };
+        let mails = vec![plain(1, "Budget"), huge, plain(3, "Road works")];
+        let upstream = FakeImap::start(mails, Misbehave::No).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let store = store_at(&dir.path().join("store.db"));
+        let mut account = Account::open(&upstream.endpoint(), &alice(), ALICE, store.clone(), 2048)
+            .await
+            .expect("open");
+        account.sync_all().await.expect("sync");
+        let inbox = collection(&store, "INBOX").expect("INBOX");
+        let view = device_view(&store, inbox);
+        assert_eq!(view.len(), 3, "{:?}", view.keys());
+        let stub = preview(&store, inbox, "Disk image");
+        assert!(stub.contains("larger than the 64 MiB"), "{stub}");
     })
     .await;
 }

@@ -333,12 +333,45 @@ impl Client {
     }
 
     /// The resources `hrefs` of the calendar `collection`, by
-    /// `calendar-multiget` in batches; one that is gone is left out.
+    /// `calendar-multiget` in batches; one that is gone is left out, one
+    /// over the bound of one answer fails it.
     pub async fn fetch(&self, collection: &str, hrefs: &[String]) -> Result<Vec<Resource>> {
+        let (resources, too_large) = self.fetch_bounded(collection, hrefs).await?;
+        if !too_large.is_empty() {
+            return Err(unavailable(
+                "the CalDAV server's answer was larger than the gateway keeps",
+            ));
+        }
+        Ok(resources)
+    }
+
+    /// [`fetch`](Self::fetch), and apart the hrefs of resources that alone
+    /// are over the bound of one answer: a batch over it is halved until
+    /// each such resource is found, so the rest are fetched still.
+    pub async fn fetch_bounded(
+        &self,
+        collection: &str,
+        hrefs: &[String],
+    ) -> Result<(Vec<Resource>, Vec<String>)> {
         let mut resources = Vec::with_capacity(hrefs.len());
-        for batch in hrefs.chunks(MULTIGET_BATCH) {
+        let mut too_large = Vec::new();
+        let mut batches: Vec<&[String]> = hrefs.chunks(MULTIGET_BATCH).rev().collect();
+        while let Some(batch) = batches.pop() {
             let request = GetCalendarResources::new(collection).with_hrefs(batch);
-            let response = timed(self.dav.request(request)).await?.map_err(failed)?;
+            let response = match timed(self.dav.request(request)).await? {
+                Ok(response) => response,
+                Err(WebDavError::Request(RequestError::Http(e))) if e.is::<TooLarge>() => {
+                    if let [href] = batch {
+                        too_large.push(href.clone());
+                    } else {
+                        let (first, second) = batch.split_at(batch.len() / 2);
+                        batches.push(second);
+                        batches.push(first);
+                    }
+                    continue;
+                }
+                Err(e) => return Err(failed(e)),
+            };
             for fetched in response.resources {
                 match fetched.content {
                     Ok(content) => resources.push(Resource {
@@ -352,7 +385,7 @@ impl Client {
                 }
             }
         }
-        Ok(resources)
+        Ok((resources, too_large))
     }
 
     /// Creates `href` (`If-None-Match: *`).

@@ -182,16 +182,26 @@ async fn run(
 ) {
     let mut backoff = Duration::from_secs(1);
     while !*shutdown.borrow() {
+        // As in the IMAP mirror: only a session whose first sync completed
+        // starts the backoff afresh, so a server that fails now and then
+        // is retried within a second, and one that never syncs is not
+        // retried every second.
+        let mut synced = false;
         match CalAccount::open(&options.server, &options.account, store.clone()) {
-            Ok(account) => match serve(account, &options, &mut inbox, &mut shutdown).await {
-                Ok(()) => return,
-                Err(e) => {
-                    tracing::warn!(code = e.code(), error = %e, "calendar mirror interrupted")
+            Ok(account) => {
+                match serve(account, &options, &mut inbox, &mut shutdown, &mut synced).await {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::warn!(code = e.code(), error = %e, "calendar mirror interrupted")
+                    }
                 }
-            },
+            }
             Err(e) => {
                 tracing::warn!(code = e.code(), error = %e, "cannot open the calendar account")
             }
+        }
+        if synced {
+            backoff = Duration::from_secs(1);
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
@@ -202,13 +212,16 @@ async fn run(
 }
 
 /// Serves until shutdown (`Ok`) or an upstream failure (`Err`: retry).
+/// `synced` turns true once the first full sync is done.
 async fn serve(
     mut account: CalAccount,
     options: &CalendarOptions,
     inbox: &mut mpsc::Receiver<Request>,
     shutdown: &mut watch::Receiver<bool>,
+    synced: &mut bool,
 ) -> Result<()> {
     account.sync_all().await?;
+    *synced = true;
     let mut ticks = 0u32;
     let mut next = tokio::time::Instant::now() + options.interval;
     loop {

@@ -143,8 +143,9 @@ impl CalAccount {
             .map(|(href, _)| href.clone())
             .collect();
         for batch in stale.chunks(super::client::MULTIGET_BATCH) {
-            let resources = self.client.fetch(&calendar.href, batch).await?;
+            let (resources, too_large) = self.client.fetch_bounded(&calendar.href, batch).await?;
             self.store_fetched(collection, &resources)?;
+            self.skip_too_large(collection, &changed, &too_large)?;
         }
         let listed: HashSet<&str> = changed.iter().map(|(href, _)| href.as_str()).collect();
         let deleted: HashSet<&str> = deleted.iter().map(String::as_str).collect();
@@ -160,6 +161,47 @@ impl CalAccount {
                 state::remove_resource(store.companion_sql(), collection, &resource.href)?;
             }
             state::save_sync_token(store.companion_sql(), collection, &token)
+        })
+    }
+
+    /// Remembers each resource of `too_large` (its href and listed ETag,
+    /// no item; an older copy removed), so that the rest of the calendar
+    /// is mirrored and it is not fetched again until its ETag changes.
+    fn skip_too_large(
+        &mut self,
+        collection: u64,
+        listed: &[(String, String)],
+        too_large: &[String],
+    ) -> Result<()> {
+        if too_large.is_empty() {
+            return Ok(());
+        }
+        for href in too_large {
+            tracing::warn!(
+                collection,
+                href,
+                limit = super::http::MAX_RESPONSE_BYTES,
+                "upstream calendar resource larger than the gateway fetches: skipped until it changes"
+            );
+        }
+        self.transaction(|store| {
+            for href in too_large {
+                let Some((_, etag)) = listed.iter().find(|(h, _)| h == href) else {
+                    continue;
+                };
+                if let Some(held) =
+                    state::resource_by_href(store.companion_sql(), collection, href)?
+                {
+                    remove_item(store, collection, held.item)?;
+                }
+                let row = state::Resource {
+                    href: href.clone(),
+                    item: 0,
+                    etag: etag.clone(),
+                };
+                state::put_resource(store.companion_sql(), collection, &row)?;
+            }
+            Ok(())
         })
     }
 

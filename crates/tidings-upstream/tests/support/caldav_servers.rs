@@ -174,6 +174,16 @@ impl CalServer {
         format!("{scheme}://{}/", self.addr)
     }
 
+    /// Where Radicale keeps `user`'s first calendar on disk: a test writes
+    /// there what a PUT could not bring in time.
+    pub fn radicale_calendar_dir(&self, user: &str) -> std::path::PathBuf {
+        let href = self.calendar_href(user);
+        self.dir
+            .path()
+            .join("collections/collection-root")
+            .join(href.trim_matches('/'))
+    }
+
     /// The PEM file of the CA that signed a TLS server's certificate.
     pub fn ca_file(&self) -> std::path::PathBuf {
         self.dir.path().join("ca.pem")

@@ -17,6 +17,9 @@ pub struct Mail {
     /// A size to announce instead of sending the body: a `BODY[]` literal
     /// of this size is started and never finished.
     pub huge: Option<u32>,
+    /// An `RFC822.SIZE` to announce instead of the true one (a server
+    /// that understates it).
+    pub announced: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -177,6 +180,7 @@ fn fetch(command: &str, mails: &[Mail], out: &mut Vec<u8>) -> bool {
         }
         if command.contains("RFC822.SIZE") {
             let size = mail.huge.unwrap_or(mail.raw.len() as u32);
+            let size = mail.announced.unwrap_or(u64::from(size));
             line.push_str(&format!(" RFC822.SIZE {size}"));
         }
         out.extend_from_slice(line.as_bytes());
@@ -192,12 +196,29 @@ fn fetch(command: &str, mails: &[Mail], out: &mut Vec<u8>) -> bool {
             );
             out.extend_from_slice(header);
         } else if command.contains("BODY.PEEK[]") {
-            if let Some(size) = mail.huge {
-                out.extend_from_slice(format!(" BODY[] {{{size}}}\r\n").as_bytes());
-                return true;
+            // A partial fetch `<0.n>` is honoured, as real servers do.
+            let cap = command
+                .split_once("BODY.PEEK[]<0.")
+                .and_then(|(_, rest)| rest.split_once('>'))
+                .and_then(|(n, _)| n.parse::<usize>().ok());
+            let full = mail.huge.map_or(mail.raw.len(), |size| size as usize);
+            match cap {
+                Some(cap) => {
+                    let len = full.min(cap);
+                    out.extend_from_slice(format!(" BODY[]<0> {{{len}}}\r\n").as_bytes());
+                    let mut body = mail.raw.clone();
+                    body.resize(len, b'x');
+                    out.extend_from_slice(&body);
+                }
+                None if mail.huge.is_some() => {
+                    out.extend_from_slice(format!(" BODY[] {{{full}}}\r\n").as_bytes());
+                    return true;
+                }
+                None => {
+                    out.extend_from_slice(format!(" BODY[] {{{full}}}\r\n").as_bytes());
+                    out.extend_from_slice(&mail.raw);
+                }
             }
-            out.extend_from_slice(format!(" BODY[] {{{}}}\r\n", mail.raw.len()).as_bytes());
-            out.extend_from_slice(&mail.raw);
         }
         out.extend_from_slice(b")\r\n");
     }
