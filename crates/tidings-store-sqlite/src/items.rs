@@ -73,23 +73,51 @@ impl SqliteStore {
         raw: &[u8],
         preview_bytes: usize,
     ) -> Result<u64> {
-        self.atomic(|store| store.add_message_now(collection, raw, preview_bytes))
+        let ids = self.add_message_copies(&[collection], raw, preview_bytes)?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| Error::new(ErrorKind::Storage, "no copy delivered"))
     }
 
-    fn add_message_now(
+    /// Delivers one copy of `raw` into each of `collections`, as
+    /// [`Self::add_message`] would, in one transaction; the message is
+    /// parsed and its parts decoded once for every copy (a send to many
+    /// local recipients). Returns the ids, in the order of `collections`.
+    pub fn add_message_copies(
+        &mut self,
+        collections: &[u64],
+        raw: &[u8],
+        preview_bytes: usize,
+    ) -> Result<Vec<u64>> {
+        if collections.is_empty() {
+            return Ok(Vec::new());
+        }
+        let options = MailItemOptions {
+            preview_bytes,
+            ..MailItemOptions::default()
+        };
+        let mail = mail_item_from_message(raw, &options)?;
+        let parts = super::parts::decode(raw)?;
+        self.atomic(|store| {
+            collections
+                .iter()
+                .map(|&collection| store.add_copy(collection, raw, &mail, &parts))
+                .collect()
+        })
+    }
+
+    /// One copy of a message parsed as `mail` with decoded `parts`.
+    fn add_copy(
         &mut self,
         collection: u64,
         raw: &[u8],
-        preview_bytes: usize,
+        mail: &tidings::proto::MailItem,
+        parts: &[(u32, Vec<u8>)],
     ) -> Result<u64> {
         self.head(collection)?;
         let id = self.fresh_id()?;
-        let options = MailItemOptions {
-            id,
-            folder_id: collection,
-            preview_bytes,
-        };
-        let mail = mail_item_from_message(raw, &options)?;
+        let mut mail = mail.clone();
+        (mail.id, mail.folder_id) = (id, collection);
         self.conn
             .execute(
                 "INSERT INTO messages (id, raw) VALUES (?1, ?2)",
@@ -97,7 +125,7 @@ impl SqliteStore {
             )
             .map_err(storage)?;
         // Parts apart, once: range fetches then read only what they return.
-        super::parts::split(&self.conn, id, raw)?;
+        super::parts::store(&self.conn, id, parts)?;
         self.write_item(
             collection,
             id,
