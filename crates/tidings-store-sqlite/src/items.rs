@@ -99,33 +99,41 @@ impl SqliteStore {
         let mail = mail_item_from_message(raw, &options)?;
         let parts = super::parts::decode(raw)?;
         self.atomic(|store| {
-            collections
-                .iter()
-                .map(|&collection| store.add_copy(collection, raw, &mail, &parts))
-                .collect()
+            let mut ids: Vec<u64> = Vec::with_capacity(collections.len());
+            for &collection in collections {
+                let holder = ids.first().copied();
+                ids.push(store.add_copy(collection, raw, &mail, &parts, holder)?);
+            }
+            Ok(ids)
         })
     }
 
-    /// One copy of a message parsed as `mail` with decoded `parts`.
+    /// One copy of a message parsed as `mail` with decoded `parts`; it
+    /// shares the bytes of the copy `holder` when there is one.
     fn add_copy(
         &mut self,
         collection: u64,
         raw: &[u8],
         mail: &tidings::proto::MailItem,
         parts: &[(u32, Vec<u8>)],
+        holder: Option<u64>,
     ) -> Result<u64> {
         self.head(collection)?;
         let id = self.fresh_id()?;
         let mut mail = mail.clone();
         (mail.id, mail.folder_id) = (id, collection);
-        self.conn
-            .execute(
-                "INSERT INTO messages (id, raw) VALUES (?1, ?2)",
-                params![to_sql(id), raw],
-            )
-            .map_err(storage)?;
-        // Parts apart, once: range fetches then read only what they return.
-        super::parts::store(&self.conn, id, parts)?;
+        if let Some(holder) = holder {
+            super::shared::add_copy(&self.conn, id, holder)?;
+        } else {
+            self.conn
+                .execute(
+                    "INSERT INTO messages (id, raw) VALUES (?1, ?2)",
+                    params![to_sql(id), raw],
+                )
+                .map_err(storage)?;
+            // Parts apart, once: range fetches then read only what they return.
+            super::parts::store(&self.conn, id, parts)?;
+        }
         self.write_item(
             collection,
             id,
@@ -138,10 +146,14 @@ impl SqliteStore {
 
     /// The raw RFC 5322 bytes of mail `id`, if it was delivered as a message.
     pub fn raw_message(&self, id: u64) -> Result<Option<Bytes>> {
+        if super::shared::is_kept(&self.conn, id)? {
+            return Ok(None);
+        }
+        let holder = super::shared::holder(&self.conn, id)?;
         self.conn
             .prepare_cached("SELECT raw FROM messages WHERE id = ?1")
             .and_then(|mut s| {
-                s.query_row([to_sql(id)], |row| row.get::<_, Vec<u8>>(0))
+                s.query_row([to_sql(holder)], |row| row.get::<_, Vec<u8>>(0))
                     .optional()
             })
             .map(|raw| raw.map(Bytes::from))

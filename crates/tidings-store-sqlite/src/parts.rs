@@ -91,6 +91,7 @@ impl SqliteStore {
         offset: u64,
         length: usize,
     ) -> Result<Option<(u64, Bytes)>> {
+        let id = super::shared::holder(&self.conn, id)?;
         let size: Option<i64> = self
             .conn
             .prepare_cached("SELECT size FROM parts WHERE message = ?1 AND part = ?2")
