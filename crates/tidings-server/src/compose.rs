@@ -269,23 +269,22 @@ pub fn deliver(store: &mut impl ServerStore, outgoing: &Outgoing) -> Result<Deli
     let raw = compose(store, &sender, outgoing)?;
     let mut delivery = Delivery::default();
     let mail = &outgoing.mail;
+    // Every local copy is parsed from the one composed message, once.
+    let mut folders = Vec::new();
     for recipient in mail.to.iter().chain(&mail.cc).chain(&mail.bcc) {
         let inbox = match store.principal_by_email(&recipient.email)? {
             Some(p) => mail_folder(store, p.id, "Inbox")?,
             None => None,
         };
         match inbox {
-            Some(inbox) => {
-                store.add_message(inbox, &raw, DEFAULT_PREVIEW_BYTES)?;
-                delivery.local += 1;
-            }
+            Some(inbox) => folders.push(inbox),
             None => delivery.external += 1,
         }
     }
-    if let Some(sent) = mail_folder(store, sender.id, "Sent")? {
-        store.add_message(sent, &raw, DEFAULT_PREVIEW_BYTES)?;
-        delivery.local += 1;
-    }
+    folders.extend(mail_folder(store, sender.id, "Sent")?);
+    delivery.local = store
+        .add_message_copies(&folders, &raw, DEFAULT_PREVIEW_BYTES)?
+        .len();
     Ok(delivery)
 }
 

@@ -65,6 +65,14 @@ pub trait ServerStore: Store + Send + 'static {
     fn heads(&self) -> Result<Vec<LogHead>>;
     /// Stores a raw RFC 5322 message in `collection`; returns its item id.
     fn add_message(&mut self, collection: u64, raw: &[u8], preview_bytes: usize) -> Result<u64>;
+    /// Stores one copy of `raw` in each of `collections`, parsed once;
+    /// returns their ids in that order.
+    fn add_message_copies(
+        &mut self,
+        collections: &[u64],
+        raw: &[u8],
+        preview_bytes: usize,
+    ) -> Result<Vec<u64>>;
     /// The raw message of a mail item, if kept.
     fn raw_message(&self, id: u64) -> Result<Option<Bytes>>;
 }
@@ -133,6 +141,14 @@ macro_rules! server_store {
                 preview_bytes: usize,
             ) -> Result<u64> {
                 <$store>::add_message(self, collection, raw, preview_bytes)
+            }
+            fn add_message_copies(
+                &mut self,
+                collections: &[u64],
+                raw: &[u8],
+                preview_bytes: usize,
+            ) -> Result<Vec<u64>> {
+                <$store>::add_message_copies(self, collections, raw, preview_bytes)
             }
             fn raw_message(&self, id: u64) -> Result<Option<Bytes>> {
                 <$store>::raw_message(self, id)

@@ -208,23 +208,46 @@ impl PostgresStore {
         raw: &[u8],
         preview_bytes: usize,
     ) -> Result<u64> {
+        let ids = self.add_message_copies(&[collection], raw, preview_bytes)?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| Error::new(ErrorKind::Storage, "no copy delivered"))
+    }
+
+    /// Delivers one copy of `raw` into each of `collections`, as
+    /// [`Self::add_message`] would, in one transaction; the message is
+    /// parsed once for every copy (a send to many local recipients).
+    /// Returns the ids, in the order of `collections`.
+    pub fn add_message_copies(
+        &mut self,
+        collections: &[u64],
+        raw: &[u8],
+        preview_bytes: usize,
+    ) -> Result<Vec<u64>> {
+        if collections.is_empty() {
+            return Ok(Vec::new());
+        }
+        let options = MailItemOptions {
+            preview_bytes,
+            ..MailItemOptions::default()
+        };
+        let parsed = mail_item_from_message(raw, &options)?;
         self.conn().atomic(|conn| {
-            let modseq = bump(conn, collection)?;
-            let id = fresh_id(conn)?;
-            let options = MailItemOptions {
-                id,
-                folder_id: collection,
-                preview_bytes,
-            };
-            let packed = pack_item(tidings::proto::item::Kind::Mail(mail_item_from_message(
-                raw, &options,
-            )?));
-            conn.execute(
-                "INSERT INTO messages (id, raw) VALUES ($1, $2)",
-                &[&to_sql(id), &raw],
-            )?;
-            write_live(conn, collection, id, modseq, &packed, 0, None)?;
-            Ok(id)
+            let mut ids = Vec::with_capacity(collections.len());
+            for &collection in collections {
+                let modseq = bump(conn, collection)?;
+                let id = fresh_id(conn)?;
+                let mut mail = parsed.clone();
+                (mail.id, mail.folder_id) = (id, collection);
+                let packed = pack_item(tidings::proto::item::Kind::Mail(mail));
+                conn.execute(
+                    "INSERT INTO messages (id, raw) VALUES ($1, $2)",
+                    &[&to_sql(id), &raw],
+                )?;
+                write_live(conn, collection, id, modseq, &packed, 0, None)?;
+                ids.push(id);
+            }
+            Ok(ids)
         })
     }
 

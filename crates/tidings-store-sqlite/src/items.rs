@@ -73,31 +73,67 @@ impl SqliteStore {
         raw: &[u8],
         preview_bytes: usize,
     ) -> Result<u64> {
-        self.atomic(|store| store.add_message_now(collection, raw, preview_bytes))
+        let ids = self.add_message_copies(&[collection], raw, preview_bytes)?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| Error::new(ErrorKind::Storage, "no copy delivered"))
     }
 
-    fn add_message_now(
+    /// Delivers one copy of `raw` into each of `collections`, as
+    /// [`Self::add_message`] would, in one transaction; the message is
+    /// parsed and its parts decoded once for every copy (a send to many
+    /// local recipients). Returns the ids, in the order of `collections`.
+    pub fn add_message_copies(
+        &mut self,
+        collections: &[u64],
+        raw: &[u8],
+        preview_bytes: usize,
+    ) -> Result<Vec<u64>> {
+        if collections.is_empty() {
+            return Ok(Vec::new());
+        }
+        let options = MailItemOptions {
+            preview_bytes,
+            ..MailItemOptions::default()
+        };
+        let mail = mail_item_from_message(raw, &options)?;
+        let parts = super::parts::decode(raw)?;
+        self.atomic(|store| {
+            let mut ids: Vec<u64> = Vec::with_capacity(collections.len());
+            for &collection in collections {
+                let holder = ids.first().copied();
+                ids.push(store.add_copy(collection, raw, &mail, &parts, holder)?);
+            }
+            Ok(ids)
+        })
+    }
+
+    /// One copy of a message parsed as `mail` with decoded `parts`; it
+    /// shares the bytes of the copy `holder` when there is one.
+    fn add_copy(
         &mut self,
         collection: u64,
         raw: &[u8],
-        preview_bytes: usize,
+        mail: &tidings::proto::MailItem,
+        parts: &[(u32, Vec<u8>)],
+        holder: Option<u64>,
     ) -> Result<u64> {
         self.head(collection)?;
         let id = self.fresh_id()?;
-        let options = MailItemOptions {
-            id,
-            folder_id: collection,
-            preview_bytes,
-        };
-        let mail = mail_item_from_message(raw, &options)?;
-        self.conn
-            .execute(
-                "INSERT INTO messages (id, raw) VALUES (?1, ?2)",
-                params![to_sql(id), raw],
-            )
-            .map_err(storage)?;
-        // Parts apart, once: range fetches then read only what they return.
-        super::parts::split(&self.conn, id, raw)?;
+        let mut mail = mail.clone();
+        (mail.id, mail.folder_id) = (id, collection);
+        if let Some(holder) = holder {
+            super::shared::add_copy(&self.conn, id, holder)?;
+        } else {
+            self.conn
+                .execute(
+                    "INSERT INTO messages (id, raw) VALUES (?1, ?2)",
+                    params![to_sql(id), raw],
+                )
+                .map_err(storage)?;
+            // Parts apart, once: range fetches then read only what they return.
+            super::parts::store(&self.conn, id, parts)?;
+        }
         self.write_item(
             collection,
             id,
@@ -110,10 +146,14 @@ impl SqliteStore {
 
     /// The raw RFC 5322 bytes of mail `id`, if it was delivered as a message.
     pub fn raw_message(&self, id: u64) -> Result<Option<Bytes>> {
+        if super::shared::is_kept(&self.conn, id)? {
+            return Ok(None);
+        }
+        let holder = super::shared::holder(&self.conn, id)?;
         self.conn
             .prepare_cached("SELECT raw FROM messages WHERE id = ?1")
             .and_then(|mut s| {
-                s.query_row([to_sql(id)], |row| row.get::<_, Vec<u8>>(0))
+                s.query_row([to_sql(holder)], |row| row.get::<_, Vec<u8>>(0))
                     .optional()
             })
             .map(|raw| raw.map(Bytes::from))

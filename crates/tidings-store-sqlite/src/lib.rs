@@ -25,6 +25,7 @@ mod lifecycle;
 mod parts;
 mod pool;
 mod schema;
+mod shared;
 mod uploads;
 mod write_back;
 

@@ -78,12 +78,7 @@ impl SqliteStore {
     }
 
     fn drop_items(&mut self, collection: u64) -> Result<()> {
-        self.conn
-            .execute(
-                "DELETE FROM messages WHERE id IN (SELECT id FROM items WHERE collection = ?1)",
-                [to_sql(collection)],
-            )
-            .map_err(storage)?;
+        super::shared::drop_messages(&self.conn, collection)?;
         self.conn
             .execute(
                 "DELETE FROM items WHERE collection = ?1",

@@ -13,7 +13,23 @@ use tidings::sync::mail::for_each_part;
 /// Stores the decoded bytes of every part of message `id` (its `raw` bytes),
 /// parsing it once.
 pub(super) fn split(conn: &Connection, id: u64, raw: &[u8]) -> Result<()> {
+    store(conn, id, &decode(raw)?)
+}
+
+/// The decoded bytes of every part of `raw`, by part id: decoded once for
+/// all the copies one send delivers.
+pub(super) fn decode(raw: &[u8]) -> Result<Vec<(u32, Vec<u8>)>> {
+    let mut parts = Vec::new();
     for_each_part(raw, |part, bytes| {
+        parts.push((part, bytes.to_vec()));
+        Ok(())
+    })?;
+    Ok(parts)
+}
+
+/// Stores `parts` (from [`decode`]) as message `id`'s, in pieces.
+pub(super) fn store(conn: &Connection, id: u64, parts: &[(u32, Vec<u8>)]) -> Result<()> {
+    for (part, bytes) in parts {
         let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
         conn.prepare_cached(
             "INSERT OR REPLACE INTO parts (message, part, size) VALUES (?1, ?2, ?3)",
@@ -32,8 +48,8 @@ pub(super) fn split(conn: &Connection, id: u64, raw: &[u8]) -> Result<()> {
                 .execute(params![to_sql(id), part, seq, chunk])
                 .map_err(storage)?;
         }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// Splits the parts of every message a version 1 database holds (the
@@ -75,6 +91,7 @@ impl SqliteStore {
         offset: u64,
         length: usize,
     ) -> Result<Option<(u64, Bytes)>> {
+        let id = super::shared::holder(&self.conn, id)?;
         let size: Option<i64> = self
             .conn
             .prepare_cached("SELECT size FROM parts WHERE message = ?1 AND part = ?2")

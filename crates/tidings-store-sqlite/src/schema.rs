@@ -6,7 +6,7 @@ use tidings::{Error, ErrorKind, Result};
 
 /// The schema this build writes. Older files are migrated forward; a newer
 /// one is refused rather than misread.
-pub(crate) const VERSION: i64 = 7;
+pub(crate) const VERSION: i64 = 8;
 
 const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);
@@ -147,6 +147,16 @@ CREATE TABLE upload_parts (
 /// idle since 1970: the first check discards them.
 const V7: &str = "ALTER TABLE uploads ADD COLUMN touched_ms INTEGER NOT NULL DEFAULT 0;";
 
+/// Version 8: copies of one delivered message share its bytes (see
+/// `shared.rs`). Messages stored before it each hold their own bytes, as
+/// they are: nothing to migrate. `IF NOT EXISTS`: files downgraded by
+/// tests to older versions keep these tables.
+const V8: &str = "
+CREATE TABLE IF NOT EXISTS copies (id INTEGER PRIMARY KEY, content INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS copies_by_content ON copies (content);
+CREATE TABLE IF NOT EXISTS kept (id INTEGER PRIMARY KEY);
+";
+
 /// Bytes per stored piece of a part: one range answer (48 KiB) touches at
 /// most two.
 pub(super) const PART_CHUNK: usize = 64 << 10;
@@ -167,36 +177,41 @@ fn upgrade(conn: &Connection) -> Result<()> {
     match version {
         0 => conn
             .execute_batch(&format!(
-                "{V1} {V2} {V3} {V4} {V5} {V6} {V7} PRAGMA user_version = {VERSION};"
+                "{V1} {V2} {V3} {V4} {V5} {V6} {V7} {V8} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage),
         // A version 1 file: add the part tables and split the parts of the
         // messages it holds, once, so every message is served by range.
         1 => {
             conn.execute_batch(&format!(
-                "{V2} {V3} {V4} {V5} {V6} {V7} PRAGMA user_version = {VERSION};"
+                "{V2} {V3} {V4} {V5} {V6} {V7} {V8} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage)?;
             super::parts::split_stored_messages(conn)
         }
         2 => conn
             .execute_batch(&format!(
-                "{V3} {V4} {V5} {V6} {V7} PRAGMA user_version = {VERSION};"
+                "{V3} {V4} {V5} {V6} {V7} {V8} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage),
         3 => conn
             .execute_batch(&format!(
-                "{V4} {V5} {V6} {V7} PRAGMA user_version = {VERSION};"
+                "{V4} {V5} {V6} {V7} {V8} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage),
         4 => conn
-            .execute_batch(&format!("{V5} {V6} {V7} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!(
+                "{V5} {V6} {V7} {V8} PRAGMA user_version = {VERSION};"
+            ))
             .map_err(storage),
         5 => conn
-            .execute_batch(&format!("{V6} {V7} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!("{V6} {V7} {V8} PRAGMA user_version = {VERSION};"))
             .map_err(storage),
         6 => conn
-            .execute_batch(&format!("{V7} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!("{V7} {V8} PRAGMA user_version = {VERSION};"))
+            .map_err(storage),
+        7 => conn
+            .execute_batch(&format!("{V8} PRAGMA user_version = {VERSION};"))
             .map_err(storage),
         VERSION => Ok(()),
         _ => Err(Error::new(

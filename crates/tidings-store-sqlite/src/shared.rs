@@ -1,0 +1,182 @@
+//! Copies of one delivered message share its bytes (schema version 8): the
+//! first copy holds the raw message and its parts; every other copy is one
+//! `copies` row naming it. A send of 25 MiB to nine local recipients then
+//! writes 25 MiB (plus its parts) once, not ten times, inside the write
+//! transaction every other writer waits for (sync.md §7).
+//!
+//! A holder whose item goes while copies still name it is listed in `kept`
+//! and freed, with its parts, when the last copy goes.
+
+use super::{from_sql, storage, to_sql};
+use rusqlite::{Connection, OptionalExtension, params};
+use tidings::Result;
+
+/// The message whose bytes message `id` reads: the holder it shares them
+/// with, else itself.
+pub(super) fn holder(conn: &Connection, id: u64) -> Result<u64> {
+    conn.prepare_cached("SELECT content FROM copies WHERE id = ?1")
+        .and_then(|mut s| {
+            s.query_row([to_sql(id)], |row| row.get::<_, i64>(0))
+                .optional()
+        })
+        .map(|content| content.map_or(id, from_sql))
+        .map_err(storage)
+}
+
+/// Whether message `id` is a holder kept only for its copies (its own item
+/// is gone).
+pub(super) fn is_kept(conn: &Connection, id: u64) -> Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM kept WHERE id = ?1")
+        .and_then(|mut s| s.exists([to_sql(id)]))
+        .map_err(storage)
+}
+
+/// Records message `id` as sharing `holder`'s bytes.
+pub(super) fn add_copy(conn: &Connection, id: u64, holder: u64) -> Result<()> {
+    conn.prepare_cached("INSERT INTO copies (id, content) VALUES (?1, ?2)")
+        .and_then(|mut s| s.execute(params![to_sql(id), to_sql(holder)]))
+        .map(drop)
+        .map_err(storage)
+}
+
+/// Forgets the messages of `collection`'s items (before the items go):
+/// copies are dropped, holders still named by a copy elsewhere are kept,
+/// and every holder no copy names any more is freed with its parts.
+pub(super) fn drop_messages(conn: &Connection, collection: u64) -> Result<()> {
+    let ids = |sql: &str| -> Result<Vec<i64>> {
+        conn.prepare(sql)
+            .and_then(|mut s| {
+                s.query_map([to_sql(collection)], |row| row.get(0))?
+                    .collect::<rusqlite::Result<_>>()
+            })
+            .map_err(storage)
+    };
+    let released = ids("DELETE FROM copies
+         WHERE id IN (SELECT id FROM items WHERE collection = ?1) RETURNING content")?;
+    conn.execute(
+        "INSERT OR IGNORE INTO kept (id)
+         SELECT id FROM messages WHERE id IN (SELECT id FROM items WHERE collection = ?1)
+         AND EXISTS (SELECT 1 FROM copies WHERE content = messages.id)",
+        [to_sql(collection)],
+    )
+    .map_err(storage)?;
+    let mut freed = ids("DELETE FROM messages
+         WHERE id IN (SELECT id FROM items WHERE collection = ?1)
+         AND id NOT IN (SELECT id FROM kept) RETURNING id")?;
+    for holder in released {
+        let unused = conn
+            .execute(
+                "DELETE FROM kept WHERE id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM copies WHERE content = ?1)",
+                [holder],
+            )
+            .map_err(storage)?;
+        if unused > 0 {
+            conn.execute("DELETE FROM messages WHERE id = ?1", [holder])
+                .map_err(storage)?;
+            freed.push(holder);
+        }
+    }
+    for id in freed {
+        for sql in [
+            "DELETE FROM parts WHERE message = ?1",
+            "DELETE FROM part_chunks WHERE message = ?1",
+        ] {
+            conn.prepare_cached(sql)
+                .and_then(|mut s| s.execute([id]))
+                .map_err(storage)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::SqliteStore;
+    use tidings::proto::CollectionKind;
+    use tidings::store::ItemStore;
+
+    const RAW: &[u8] = b"From: a@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
+Hello.\r\n--b\r\nContent-Type: application/octet-stream\r\n\
+Content-Disposition: attachment; filename=\"a.bin\"\r\n\r\nfile bytes\r\n--b--\r\n";
+
+    fn count(store: &SqliteStore, table: &str) -> i64 {
+        store
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .expect("count")
+    }
+
+    #[test]
+    fn copies_store_the_bytes_once_and_free_them_with_the_last_copy() {
+        let mut store = SqliteStore::open_in_memory().expect("store");
+        let folders: Vec<u64> = (0..3)
+            .map(|n| {
+                let p = store
+                    .add_principal("P", &format!("p{n}@example.org"))
+                    .expect("principal");
+                store
+                    .add_collection(p, CollectionKind::Mail, "Inbox")
+                    .expect("inbox")
+            })
+            .collect();
+        let ids = store.add_message_copies(&folders, RAW, 64).expect("sent");
+        assert_eq!(count(&store, "messages"), 1);
+        let chunks = count(&store, "part_chunks");
+        for (&folder, &id) in folders.iter().zip(&ids) {
+            assert_eq!(store.raw_message(id).expect("raw").as_deref(), Some(RAW));
+            let (_, bytes) = store
+                .mail_part_range(folder, id, 2, 0, 100)
+                .expect("range")
+                .expect("part");
+            assert_eq!(&bytes[..], b"file bytes");
+        }
+        // The holder's folder goes first: the other copies still read.
+        store.delete_collection(folders[0]).expect("deleted");
+        assert_eq!(store.raw_message(ids[0]).expect("raw"), None);
+        assert_eq!(
+            store.raw_message(ids[2]).expect("raw").as_deref(),
+            Some(RAW)
+        );
+        assert_eq!(count(&store, "part_chunks"), chunks);
+        store.delete_collection(folders[2]).expect("deleted");
+        assert_eq!(
+            store.raw_message(ids[1]).expect("raw").as_deref(),
+            Some(RAW)
+        );
+        store.delete_collection(folders[1]).expect("deleted");
+        for table in ["messages", "copies", "kept", "parts", "part_chunks"] {
+            assert_eq!(count(&store, table), 0, "{table}");
+        }
+    }
+
+    #[test]
+    fn a_version_7_file_keeps_its_messages_and_then_shares_copies() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v7.db");
+        let (inbox, old) = {
+            let mut store = SqliteStore::open(&path, crate::Durability::Process).expect("new");
+            let p = store.add_principal("P", "p@example.org").expect("p");
+            let inbox = store
+                .add_collection(p, CollectionKind::Mail, "Inbox")
+                .expect("inbox");
+            let old = store.add_message(inbox, RAW, 64).expect("mail");
+            store
+                .conn
+                .execute_batch("DROP TABLE copies; DROP TABLE kept; PRAGMA user_version = 7;")
+                .expect("downgraded");
+            (inbox, old)
+        };
+        let mut store = SqliteStore::open(&path, crate::Durability::Process).expect("upgraded");
+        assert_eq!(store.raw_message(old).expect("raw").as_deref(), Some(RAW));
+        let ids = store
+            .add_message_copies(&[inbox, inbox], RAW, 64)
+            .expect("copies");
+        assert_eq!(
+            store.raw_message(ids[1]).expect("raw").as_deref(),
+            Some(RAW)
+        );
+        assert_eq!(count(&store, "copies"), 1);
+    }
+}
