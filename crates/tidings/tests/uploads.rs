@@ -253,6 +253,23 @@ fn limits_are_checked_before_anything_is_stored() {
             }),
             ErrorKind::InvalidArgument,
         ),
+        // Where a part breaks two rules, the spec's order says which
+        // answer it gets (sync.md §6): the id, then the limits, then
+        // the file's size.
+        (
+            Kind::UploadPart(UploadPart {
+                upload_id: vec![1; 15],
+                offset: 0,
+                data: big.clone(),
+                total_size: 1,
+            }),
+            ErrorKind::InvalidArgument,
+        ),
+        (part([1; 16], 0, &big, 1), ErrorKind::LimitExceeded),
+        (
+            part([1; 16], MAX_UPLOAD_BYTES, b"x", MAX_UPLOAD_BYTES + 1),
+            ErrorKind::LimitExceeded,
+        ),
     ];
     for (n, (kind, expected)) in cases.into_iter().enumerate() {
         assert_eq!(phone.run(&mut town, kind), error(expected), "case {n}");
