@@ -15,9 +15,12 @@ use libdav::caldav::{FindCalendarHomeSet, FindCalendars, GetCalendarResources};
 use libdav::dav::{
     Delete, GetProperty, PutResource, RequestError, SyncCollection, WebDavClient, WebDavError,
 };
-use std::future::Future;
 use std::time::Duration;
-use tidings::{Error, ErrorKind, Result};
+use tidings::Result;
+
+mod answers;
+pub(super) use answers::unavailable;
+use answers::{failed, refused, request_failed, status_error, timed, written};
 
 /// The longest one request may take, its whole answer read (libdav reads
 /// the body inside the request); its size is bounded by
@@ -27,14 +30,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub const MULTIGET_BATCH: usize = 32;
 /// The media type of what the gateway writes.
 const ICALENDAR: &str = "text/calendar; charset=utf-8";
-
-pub(super) fn unavailable(why: &'static str) -> Error {
-    Error::new(ErrorKind::UpstreamUnavailable, why)
-}
-
-fn refused(why: &'static str) -> Error {
-    Error::new(ErrorKind::UpstreamRefused, why)
-}
 
 /// A calendar found upstream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,51 +97,6 @@ pub enum Written {
 pub struct Client {
     dav: CalDavClient<Http>,
     http: Http,
-}
-
-async fn timed<T>(future: impl Future<Output = T>) -> Result<T> {
-    tokio::time::timeout(REQUEST_TIMEOUT, future)
-        .await
-        .map_err(|_| unavailable("the CalDAV server did not answer in time"))
-}
-
-fn status_error(status: StatusCode) -> Error {
-    tracing::warn!(status = status.as_u16(), "CalDAV request refused");
-    match status {
-        StatusCode::UNAUTHORIZED => refused("the CalDAV server refused the login"),
-        StatusCode::FORBIDDEN => Error::new(
-            ErrorKind::PermissionDenied,
-            "the CalDAV server refused this to the account",
-        ),
-        StatusCode::NOT_FOUND => Error::new(ErrorKind::NotFound, "not found on the CalDAV server"),
-        s if s.is_server_error() => unavailable("the CalDAV server failed"),
-        _ => refused("the CalDAV server refused the request"),
-    }
-}
-
-fn request_failed<E: std::error::Error>(e: RequestError<E>) -> Error {
-    match e {
-        // Logged where the bound was hit, with the request.
-        RequestError::Http(e) if e.is::<TooLarge>() => {
-            unavailable("the CalDAV server's answer was larger than the gateway keeps")
-        }
-        e => {
-            tracing::warn!(error = %e, "CalDAV request failed");
-            unavailable("the CalDAV server could not be reached")
-        }
-    }
-}
-
-fn failed<E: std::error::Error>(e: WebDavError<E>) -> Error {
-    match e {
-        WebDavError::Request(e) => request_failed(e),
-        WebDavError::BadStatusCode(status) => status_error(status),
-        WebDavError::PreconditionFailed(_) => refused("the CalDAV server refused a precondition"),
-        WebDavError::InvalidInput(_) => refused("an upstream href is not a valid path"),
-        WebDavError::Xml(_) | WebDavError::InvalidResponse(_) => {
-            refused("the CalDAV server's answer could not be read")
-        }
-    }
 }
 
 impl Client {
@@ -404,21 +354,6 @@ impl Client {
     pub async fn delete(&self, href: &str, etag: &str) -> Result<Written> {
         let request = Delete::new(href).with_etag(etag);
         written(timed(self.dav.request(request)).await?.map(|_| None))
-    }
-}
-
-fn written<E: std::error::Error>(
-    result: core::result::Result<Option<String>, WebDavError<E>>,
-) -> Result<Written> {
-    match result {
-        Ok(etag) => Ok(Written::Done(etag)),
-        Err(WebDavError::BadStatusCode(StatusCode::PRECONDITION_FAILED)) => {
-            Ok(Written::PreconditionFailed)
-        }
-        Err(WebDavError::BadStatusCode(StatusCode::NOT_FOUND | StatusCode::GONE)) => {
-            Ok(Written::Gone)
-        }
-        Err(e) => Err(failed(e)),
     }
 }
 

@@ -1,0 +1,77 @@
+//! Upstream answers turned into the protocol's errors: what a CalDAV
+//! status, a failed request or a timeout means to the device and the log.
+
+use super::super::http::TooLarge;
+use super::{REQUEST_TIMEOUT, Written};
+use http::StatusCode;
+use libdav::dav::{RequestError, WebDavError};
+use std::future::Future;
+use tidings::{Error, ErrorKind, Result};
+
+pub(in crate::caldav) fn unavailable(why: &'static str) -> Error {
+    Error::new(ErrorKind::UpstreamUnavailable, why)
+}
+
+pub(super) fn refused(why: &'static str) -> Error {
+    Error::new(ErrorKind::UpstreamRefused, why)
+}
+
+pub(super) async fn timed<T>(future: impl Future<Output = T>) -> Result<T> {
+    tokio::time::timeout(REQUEST_TIMEOUT, future)
+        .await
+        .map_err(|_| unavailable("the CalDAV server did not answer in time"))
+}
+
+pub(super) fn status_error(status: StatusCode) -> Error {
+    tracing::warn!(status = status.as_u16(), "CalDAV request refused");
+    match status {
+        StatusCode::UNAUTHORIZED => refused("the CalDAV server refused the login"),
+        StatusCode::FORBIDDEN => Error::new(
+            ErrorKind::PermissionDenied,
+            "the CalDAV server refused this to the account",
+        ),
+        StatusCode::NOT_FOUND => Error::new(ErrorKind::NotFound, "not found on the CalDAV server"),
+        s if s.is_server_error() => unavailable("the CalDAV server failed"),
+        _ => refused("the CalDAV server refused the request"),
+    }
+}
+
+pub(super) fn request_failed<E: std::error::Error>(e: RequestError<E>) -> Error {
+    match e {
+        // Logged where the bound was hit, with the request.
+        RequestError::Http(e) if e.is::<TooLarge>() => {
+            unavailable("the CalDAV server's answer was larger than the gateway keeps")
+        }
+        e => {
+            tracing::warn!(error = %e, "CalDAV request failed");
+            unavailable("the CalDAV server could not be reached")
+        }
+    }
+}
+
+pub(super) fn failed<E: std::error::Error>(e: WebDavError<E>) -> Error {
+    match e {
+        WebDavError::Request(e) => request_failed(e),
+        WebDavError::BadStatusCode(status) => status_error(status),
+        WebDavError::PreconditionFailed(_) => refused("the CalDAV server refused a precondition"),
+        WebDavError::InvalidInput(_) => refused("an upstream href is not a valid path"),
+        WebDavError::Xml(_) | WebDavError::InvalidResponse(_) => {
+            refused("the CalDAV server's answer could not be read")
+        }
+    }
+}
+
+pub(super) fn written<E: std::error::Error>(
+    result: core::result::Result<Option<String>, WebDavError<E>>,
+) -> Result<Written> {
+    match result {
+        Ok(etag) => Ok(Written::Done(etag)),
+        Err(WebDavError::BadStatusCode(StatusCode::PRECONDITION_FAILED)) => {
+            Ok(Written::PreconditionFailed)
+        }
+        Err(WebDavError::BadStatusCode(StatusCode::NOT_FOUND | StatusCode::GONE)) => {
+            Ok(Written::Gone)
+        }
+        Err(e) => Err(failed(e)),
+    }
+}
