@@ -63,6 +63,11 @@ pub const MIGRATIONS: &[Migration] = &[
         file: "0008_upload_touched.sql",
         sql: include_str!("../migrations/0008_upload_touched.sql"),
     },
+    Migration {
+        version: 9,
+        file: "0009_operations_once.sql",
+        sql: include_str!("../migrations/0009_operations_once.sql"),
+    },
 ];
 
 /// The advisory lock key that serializes migrations ("tidings" in ASCII).

@@ -399,6 +399,69 @@ fn applied_operations_are_remembered_within_the_window() {
     );
 }
 
+/// One operation run by two processes at once (a device that reconnected
+/// elsewhere and sent it again while the first still ran, sync.md §6):
+/// neither sees the other's record before it commits, so the second's
+/// record conflicts with the first's and its transaction, with whatever
+/// the operation wrote, rolls back.
+#[test]
+fn an_operation_run_by_two_processes_at_once_is_applied_once() {
+    let db = database();
+    let mut store = db.store().expect("store");
+    let ada = store
+        .add_principal("Ada", "ada@town.example")
+        .expect("principal");
+    let inbox = store
+        .add_collection(ada, CollectionKind::Mail, "Inbox")
+        .expect("inbox");
+    let code = ActivationCode::from_random([5; 10]);
+    store
+        .create_activation(ada, &code, u64::MAX, 1)
+        .expect("activation");
+    let device = store
+        .redeem_activation(&code.display(), [5; 32], "x", 0)
+        .expect("redeem")
+        .id;
+    let started = Arc::new(Barrier::new(2));
+    let racers: Vec<_> = (0..2u8)
+        .map(|n| {
+            let mut racer = db.store().expect("store");
+            let started = started.clone();
+            std::thread::spawn(move || {
+                racer.transaction(|s| {
+                    if s.applied_operation(device, &[9; 16])?.is_some() {
+                        return Ok(false);
+                    }
+                    // Both have looked and found nothing: both run it.
+                    started.wait();
+                    s.upsert(inbox, None, bytes::Bytes::from(vec![n]), 0)?;
+                    s.record_operation(
+                        device,
+                        OperationResult {
+                            op_id: vec![9; 16],
+                            outcome: None,
+                        },
+                    )?;
+                    Ok(true)
+                })
+            })
+        })
+        .collect();
+    let applied = racers
+        .into_iter()
+        .map(|r| r.join().expect("racer"))
+        .filter(|r| matches!(r, Ok(true)))
+        .count();
+    assert_eq!(applied, 1, "one commits, the other rolls back");
+    let items: i64 = db
+        .client()
+        .expect("client")
+        .query_one("SELECT count(*) FROM items", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(items, 1, "the loser's write is gone with it");
+}
+
 #[test]
 fn a_failed_transaction_leaves_nothing_and_a_batch_keeps_its_writes() {
     let db = database();
