@@ -228,6 +228,11 @@ impl Conn {
         self.run(|conn| conn.client.batch_execute(sql))
     }
 
+    /// Whether a transaction is open.
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.depth > 0
+    }
+
     /// Opens a transaction, or a savepoint inside the open one.
     pub(crate) fn begin(&mut self) -> Result<()> {
         let sql = match self.depth {

@@ -17,6 +17,12 @@ use tidings::store::{
 use tidings::sync::Rights;
 use tidings::{Error, ErrorKind, Result};
 
+/// The advisory lock class under which a device's operations run one
+/// transaction at a time across processes ("op" in ASCII); the device id
+/// is the lock's second key (ids that share their low 32 bits only wait
+/// for each other).
+const OPERATIONS_LOCK_CLASS: i32 = 0x6f70;
+
 fn device_row(row: &Row) -> Result<DeviceRecord> {
     let key: Vec<u8> = get(row, 2)?;
     let wipe_id = get_u64(row, 7)?;
@@ -343,6 +349,18 @@ impl DeviceRegistry for PostgresStore {
     fn applied_operation(&self, device: u64, op_id: &[u8]) -> Result<Option<OperationResult>> {
         let mut conn = self.conn();
         device_exists(&mut conn, device)?;
+        if conn.in_transaction() {
+            // Another process may be running this device's operations
+            // (a session the device left behind): wait for its
+            // transaction, so its record is read here rather than the
+            // operation applied twice. Held until this one ends; a
+            // statement of its own, so the read below sees what the
+            // other committed.
+            conn.execute(
+                "SELECT pg_advisory_xact_lock($1, $2)",
+                &[&OPERATIONS_LOCK_CLASS, &(device as i32)],
+            )?;
+        }
         let row = conn.query_opt(
             "SELECT result FROM applied_operations WHERE device = $1 AND op_id = $2
              ORDER BY seq DESC LIMIT 1",
