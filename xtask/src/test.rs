@@ -25,18 +25,21 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     };
     let started = Instant::now();
     let mut steps = Vec::new();
-    let mut step = |name: &str, f: &dyn Fn() -> Result<(), String>| {
+    // Runs one step and records it; answers whether it passed.
+    let mut step = |name: &str, f: &dyn Fn() -> Result<(), String>| -> bool {
         println!("\n=== {name}");
         let t = Instant::now();
         let result = f();
         if let Err(e) = &result {
             println!("--- {name} FAILED: {e}");
         }
+        let passed = result.is_ok();
         steps.push(Step {
             name: name.to_string(),
             result,
             seconds: t.elapsed().as_secs_f64(),
         });
+        passed
     };
 
     // Packages and test data download while the first builds compute; the
@@ -133,9 +136,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "npm package as its users get it: ws, tsc, esbuild, Vite",
         &wasm::consumer_tests,
     );
-    step("fuzz: build every target", &fuzz::build_all);
+    // Without this build each run would only build again and fail again.
+    let fuzz_built = step("fuzz: build every target", &fuzz::build_all);
     for target in fuzz::targets()? {
         step(&format!("fuzz {target} ({fuzz_seconds}s)"), &|| {
+            if !fuzz_built {
+                return Err("not run: the fuzz build failed".to_string());
+            }
             fuzz::run_target(&target, fuzz_seconds)
         });
     }
@@ -144,6 +151,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     for s in &steps {
         let mark = if s.result.is_ok() { "ok    " } else { "FAILED" };
         println!("{mark} {:<40} {:>7.1}s", s.name, s.seconds);
+    }
+    // Why each step failed, again, where the end of a long log shows it.
+    for s in &steps {
+        if let Err(why) = &s.result {
+            println!("\n--- {}: {why}", s.name);
+        }
     }
     let failed = steps.iter().filter(|s| s.result.is_err()).count();
     let total = started.elapsed().as_secs_f64();
