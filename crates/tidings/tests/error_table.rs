@@ -25,7 +25,12 @@ fn markdown() -> String {
     let mut out = String::from(
         "# Tidings error codes\n\n\
          Every fallible call in Rust, C (`tidings_result`) and JavaScript (`error.code`)\n\
-         reports one of these codes. The hundreds digit names the layer. Codes are never\n\
+         reports one of these codes. The hundreds digit names the layer that defines\n\
+         the code; a code is used wherever its failure happens, so a session also sends\n\
+         `InvalidArgument` (801) on the wire, for an operation's malformed argument\n\
+         (sync.md). On the wire a code travels in `ErrorInfo.code` or as an operation's\n\
+         `error` result; an operation that meets a newer version is answered with the\n\
+         `conflict` result (sync.md §6), never with `Conflict` (501). Codes are never\n\
          reused; a retired code stays listed as retired. `0` is success in C and is not an\n\
          error. Descriptions never contain keys, plaintext or mail and calendar content.\n\n\
          This file is generated from `crates/tidings/src/error.rs` by the `error_table`\n\
