@@ -3,7 +3,7 @@
 //!
 //! A deterministic session (fixed keys, seeds, times and op ids, in memory)
 //! runs enrollment, the initial sync, live push, operations of every kind,
-//! a repair, a resync, a collection-list update, a policy and a wipe. Every
+//! an upload attached to a mail, a packed item by range, a repair, a resync, a collection-list update, a policy and a wipe. Every
 //! envelope either side sealed is recorded as padded plaintext (the bytes
 //! under the transport encryption). `TIDINGS_BLESS=1 cargo test -p tidings
 //! --features testing --test session_vectors` rewrites the file; otherwise
@@ -110,6 +110,7 @@ fn op_name(kind: Option<&Kind>) -> &'static str {
         Some(Kind::Respond(_)) => "respond",
         Some(Kind::Search(_)) => "search",
         Some(Kind::FreeBusy(_)) => "free_busy",
+        Some(Kind::UploadPart(_)) => "upload_part",
         _ => "other",
     }
 }
@@ -203,6 +204,15 @@ fn fields(envelope: &Envelope) -> Value {
         Some(Body::Error(e)) => json!({"code": e.code}),
         _ => json!({}),
     }
+}
+
+fn upload_part(upload_id: [u8; 16], offset: u64, data: &[u8], total_size: u64) -> Kind {
+    Kind::UploadPart(proto::UploadPart {
+        upload_id: upload_id.to_vec(),
+        offset,
+        data: data.to_vec(),
+        total_size,
+    })
 }
 
 fn op(client: &mut ClientSession, n: u8, kind: Kind) {
@@ -353,6 +363,51 @@ fn generate() -> Value {
     );
     step(&mut client, &mut server, &mut town);
 
+    // A file too large for one operation: uploaded in parts (the second
+    // part sent again out of place is answered with the bytes held), then
+    // attached by its upload id. Then the minutes' whole packed form, by
+    // range, as a device completes an abridged item.
+    let upload_id = [0x55; 16];
+    let file = b"North pier survey, page 1 of 1.\n";
+    let total = file.len() as u64;
+    let (first, second) = file.split_at(20);
+    op(&mut client, 9, upload_part(upload_id, 0, first, total));
+    op(&mut client, 10, upload_part(upload_id, 20, second, total));
+    op(&mut client, 11, upload_part(upload_id, 20, second, total));
+    op(
+        &mut client,
+        12,
+        Kind::SendMail(proto::SendMail {
+            mail: Some(proto::OutgoingMail {
+                to: vec![proto::Address {
+                    name: "Town Clerk".into(),
+                    email: "clerk@town.example".into(),
+                }],
+                subject: "Pier survey".into(),
+                attachments: vec![proto::OutgoingAttachment {
+                    filename: "survey.txt".into(),
+                    content_type: "text/plain".into(),
+                    upload_id: upload_id.to_vec(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+        }),
+    );
+    op(
+        &mut client,
+        13,
+        Kind::FetchBody(FetchRange {
+            collection_id: inbox,
+            item_id: minutes,
+            part_id: 0,
+            offset: 0,
+            length: 49_152,
+            packed_item: true,
+        }),
+    );
+    step(&mut client, &mut server, &mut town);
+
     // A repair page, asked for by hand.
     let refetch = Envelope {
         body: Some(Body::Refetch(Refetch {
@@ -456,6 +511,8 @@ fn the_vectors_cover_every_envelope_kind_an_implementer_meets() {
         "operation create_event",
         "operation update_event",
         "operation respond",
+        "operation upload_part",
+        "operation send_mail",
         "result done",
         "result error",
         "result conflict",
@@ -471,6 +528,26 @@ fn the_vectors_cover_every_envelope_kind_an_implementer_meets() {
     }
     // The packed item is dictionary-packed and decodes whole.
     let packed = hex::decode(vectors["packed_item"]["packed"].as_str().expect("hex")).expect("hex");
+    // The upload's answers: bytes held, the resent part out of place, the
+    // mail that attaches it, and the packed item by range.
+    let outcome = |op: u8| -> Value {
+        let op_id = hex::encode([op; 16]);
+        vectors["envelopes"]
+            .as_array()
+            .expect("envelopes")
+            .iter()
+            .find(|v| v["from"] == "server" && v["fields"]["op_id"] == op_id.as_str())
+            .map(|v| v["fields"]["outcome"].clone())
+            .unwrap_or_else(|| panic!("no answer to op {op}"))
+    };
+    assert_eq!(outcome(9), json!({"item_id": 0, "version": 20}));
+    assert_eq!(outcome(10), json!({"item_id": 0, "version": 32}));
+    assert_eq!(outcome(11), json!({"current_version": 32}));
+    assert_eq!(outcome(12), json!({"item_id": 0, "version": 0}));
+    assert_eq!(
+        outcome(13),
+        json!({"offset": 0, "total_size": packed.len(), "len": packed.len()})
+    );
     assert_eq!(packed.first(), Some(&0x03), "deflated with dictionary v1");
     assert_eq!(
         vectors["packed_item"]["subject"],
