@@ -160,6 +160,14 @@ impl SqliteStore {
             .map_err(storage)
     }
 
+    /// Frees up to `limit` stored messages no live item reads any more (an
+    /// older build kept them after their items were removed): housekeeping
+    /// calls it in batches. Returns how many it released; fewer than
+    /// `limit` means none is left.
+    pub fn free_removed_messages(&mut self, limit: usize) -> Result<usize> {
+        self.atomic(|store| super::shared::free_orphans(&store.conn, limit))
+    }
+
     /// Forgets tombstones up to `up_to` (see [`tidings::sync::ChangeLog::compact`]).
     pub fn compact(&mut self, collection: u64, up_to: u64) -> Result<()> {
         self.atomic(|store| store.compact_now(collection, up_to))
@@ -449,6 +457,11 @@ impl ItemStore for SqliteStore {
 
     fn remove(&mut self, collection: u64, id: u64) -> Result<u64> {
         self.item(collection, id)?.ok_or_else(no_item)?;
-        self.write_item(collection, id, None, 0, true)
+        // The tombstone and the freeing of the mail's bytes commit together.
+        self.atomic(|store| {
+            let modseq = store.write_item_now(collection, id, None, 0, true)?;
+            super::shared::release(&store.conn, id, None)?;
+            Ok(modseq)
+        })
     }
 }

@@ -235,4 +235,6 @@ impl SqliteStore {
 }
 
 #[cfg(test)]
+mod freeing_tests;
+#[cfg(test)]
 mod tests;
