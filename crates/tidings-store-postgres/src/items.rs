@@ -176,6 +176,13 @@ fn remove(conn: &mut Conn, collection: u64, id: u64) -> Result<u64> {
              WHERE collection = $1 AND id = $2",
             &[&to_sql(collection), &to_sql(id), &to_sql(modseq)],
         )?;
+        // Its raw message goes with it, unless the id is live elsewhere (a
+        // move upserted it there first).
+        conn.execute(
+            "DELETE FROM messages WHERE id = $1
+             AND NOT EXISTS (SELECT 1 FROM items WHERE id = $1 AND packed IS NOT NULL)",
+            &[&to_sql(id)],
+        )?;
         Ok(modseq)
     })
 }
@@ -258,6 +265,22 @@ impl PostgresStore {
             .query_opt("SELECT raw FROM messages WHERE id = $1", &[&to_sql(id)])?;
         row.map(|row| get::<Vec<u8>>(&row, 0).map(Bytes::from))
             .transpose()
+    }
+
+    /// Deletes up to `limit` raw messages no live item reads any more (an
+    /// older build kept them after their items were removed): housekeeping
+    /// calls it in batches, each its own transaction. Returns how many it
+    /// deleted; fewer than `limit` means none is left.
+    pub fn free_removed_messages(&mut self, limit: usize) -> Result<usize> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let freed = self.conn().execute(
+            "DELETE FROM messages WHERE id IN (
+                 SELECT m.id FROM messages m
+                 WHERE NOT EXISTS (SELECT 1 FROM items WHERE id = m.id AND packed IS NOT NULL)
+                 LIMIT $1)",
+            &[&limit],
+        )?;
+        Ok(usize::try_from(freed).unwrap_or(usize::MAX))
     }
 
     /// Forgets tombstones up to `up_to` (see [`tidings::sync::ChangeLog::compact`]).
