@@ -75,6 +75,9 @@ pub trait ServerStore: Store + Send + 'static {
     ) -> Result<Vec<u64>>;
     /// The raw message of a mail item, if kept.
     fn raw_message(&self, id: u64) -> Result<Option<Bytes>>;
+    /// Frees up to `limit` raw messages no live item reads (left by older
+    /// builds); fewer than `limit` freed means none is left.
+    fn free_removed_messages(&mut self, limit: usize) -> Result<usize>;
 }
 
 /// Both stores spell these methods alike: the trait calls them.
@@ -152,6 +155,9 @@ macro_rules! server_store {
             }
             fn raw_message(&self, id: u64) -> Result<Option<Bytes>> {
                 <$store>::raw_message(self, id)
+            }
+            fn free_removed_messages(&mut self, limit: usize) -> Result<usize> {
+                <$store>::free_removed_messages(self, limit)
             }
         }
     };
