@@ -75,9 +75,10 @@ pub trait ServerStore: Store + Send + 'static {
     ) -> Result<Vec<u64>>;
     /// The raw message of a mail item, if kept.
     fn raw_message(&self, id: u64) -> Result<Option<Bytes>>;
-    /// Frees up to `limit` raw messages no live item reads (left by older
-    /// builds); fewer than `limit` freed means none is left.
-    fn free_removed_messages(&mut self, limit: usize) -> Result<usize>;
+    /// Frees the raw messages no live item reads (left by older builds)
+    /// among the next `window` ids above `after`; returns the id to go on
+    /// from, or `None` at the end.
+    fn free_removed_messages(&mut self, after: u64, window: usize) -> Result<Option<u64>>;
 }
 
 /// Both stores spell these methods alike: the trait calls them.
@@ -156,8 +157,8 @@ macro_rules! server_store {
             fn raw_message(&self, id: u64) -> Result<Option<Bytes>> {
                 <$store>::raw_message(self, id)
             }
-            fn free_removed_messages(&mut self, limit: usize) -> Result<usize> {
-                <$store>::free_removed_messages(self, limit)
+            fn free_removed_messages(&mut self, after: u64, window: usize) -> Result<Option<u64>> {
+                <$store>::free_removed_messages(self, after, window)
             }
         }
     };

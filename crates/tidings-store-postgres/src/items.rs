@@ -7,7 +7,7 @@
 //! collection run one after the other: modseqs are gap-free and commit in
 //! order, and no writer acts on an item state another has just changed.
 
-use crate::conn::{Conn, get, get_u32, get_u64, to_sql};
+use crate::conn::{Conn, from_sql, get, get_u32, get_u64, to_sql};
 use crate::pages::delta_of;
 use crate::{PostgresStore, fresh_id};
 use bytes::Bytes;
@@ -267,20 +267,26 @@ impl PostgresStore {
             .transpose()
     }
 
-    /// Deletes up to `limit` raw messages no live item reads any more (an
-    /// older build kept them after their items were removed): housekeeping
-    /// calls it in batches, each its own transaction. Returns how many it
-    /// deleted; fewer than `limit` means none is left.
-    pub fn free_removed_messages(&mut self, limit: usize) -> Result<usize> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let freed = self.conn().execute(
-            "DELETE FROM messages WHERE id IN (
-                 SELECT m.id FROM messages m
-                 WHERE NOT EXISTS (SELECT 1 FROM items WHERE id = m.id AND packed IS NOT NULL)
-                 LIMIT $1)",
-            &[&limit],
+    /// Deletes the raw messages no live item reads any more (an older
+    /// build kept them after their items were removed) among the next
+    /// `window` ids above `after`: housekeeping sweeps the table this way,
+    /// window by window, each its own transaction. Returns the id to go on
+    /// from, or `None` at the end.
+    pub fn free_removed_messages(&mut self, after: u64, window: usize) -> Result<Option<u64>> {
+        let window = i64::try_from(window).unwrap_or(i64::MAX);
+        let row = self.conn().query_opt(
+            "WITH looked AS (
+                 SELECT id FROM messages WHERE id > $1 ORDER BY id LIMIT $2
+             ), freed AS (
+                 DELETE FROM messages m USING looked
+                 WHERE m.id = looked.id
+                   AND NOT EXISTS (SELECT 1 FROM items WHERE id = m.id AND packed IS NOT NULL)
+             )
+             SELECT max(id) FROM looked",
+            &[&to_sql(after), &window],
         )?;
-        Ok(usize::try_from(freed).unwrap_or(usize::MAX))
+        let last = row.map(|row| get::<Option<i64>>(&row, 0)).transpose()?;
+        Ok(last.flatten().map(from_sql))
     }
 
     /// Forgets tombstones up to `up_to` (see [`tidings::sync::ChangeLog::compact`]).

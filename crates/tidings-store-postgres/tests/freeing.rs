@@ -97,10 +97,21 @@ fn housekeeping_frees_what_an_older_build_kept_in_batches() {
             .expect("tombstone");
     }
     assert_eq!(messages(&db), 6);
-    assert_eq!(store.free_removed_messages(2).expect("batch"), 2);
-    assert_eq!(store.free_removed_messages(2).expect("batch"), 2);
-    assert_eq!(store.free_removed_messages(2).expect("batch"), 1);
-    assert_eq!(store.free_removed_messages(2).expect("none left"), 0);
+    // Windows of two ids, in id order: the live one first, then the rest.
+    let mut ids = leaked.clone();
+    ids.push(live);
+    ids.sort_unstable();
+    let mut after = 0;
+    for window in ids.chunks(2) {
+        let next = store.free_removed_messages(after, 2).expect("window");
+        assert_eq!(
+            next,
+            window.last().copied(),
+            "goes on from the window's last id"
+        );
+        after = next.expect("a window");
+    }
+    assert_eq!(store.free_removed_messages(after, 2).expect("end"), None);
     assert_eq!(messages(&db), 1);
     assert_eq!(store.raw_message(live).expect("raw").as_deref(), Some(RAW));
 }

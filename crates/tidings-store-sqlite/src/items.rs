@@ -160,12 +160,13 @@ impl SqliteStore {
             .map_err(storage)
     }
 
-    /// Frees up to `limit` stored messages no live item reads any more (an
-    /// older build kept them after their items were removed): housekeeping
-    /// calls it in batches. Returns how many it released; fewer than
-    /// `limit` means none is left.
-    pub fn free_removed_messages(&mut self, limit: usize) -> Result<usize> {
-        self.atomic(|store| super::shared::free_orphans(&store.conn, limit))
+    /// Frees the stored messages no live item reads any more (an older
+    /// build kept them after their items were removed) among the next
+    /// `window` ids above `after`, in one transaction: housekeeping sweeps
+    /// the file this way, window by window. Returns the id to go on from,
+    /// or `None` at the end.
+    pub fn free_removed_messages(&mut self, after: u64, window: usize) -> Result<Option<u64>> {
+        self.atomic(|store| super::shared::free_orphans(&store.conn, after, window))
     }
 
     /// Forgets tombstones up to `up_to` (see [`tidings::sync::ChangeLog::compact`]).

@@ -125,30 +125,30 @@ fn free(conn: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Frees up to `limit` messages whose item is live nowhere: those an older
-/// build left behind when it removed their items. Returns how many it
-/// released; fewer than `limit` means none is left.
-pub(super) fn free_orphans(conn: &Connection, limit: usize) -> Result<usize> {
+/// Looks at up to `window` stored messages and copies with ids above
+/// `after`, in id order, and frees those no live item reads (an older
+/// build left them when it removed their items). Returns the last id
+/// looked at, to go on from, or `None` when none is left. Each call reads
+/// a bounded slice, so a sweep of a large file never holds the write lock
+/// for long, and never reads the same rows twice.
+pub(super) fn free_orphans(conn: &Connection, after: u64, window: usize) -> Result<Option<u64>> {
     let ids: Vec<i64> = conn
         .prepare_cached(
-            "SELECT id FROM copies c
-             WHERE NOT EXISTS (SELECT 1 FROM items WHERE id = c.id AND packed IS NOT NULL)
-             UNION ALL
-             SELECT id FROM messages m
-             WHERE NOT EXISTS (SELECT 1 FROM items WHERE id = m.id AND packed IS NOT NULL)
-             AND NOT EXISTS (SELECT 1 FROM kept WHERE id = m.id)
-             AND NOT EXISTS (SELECT 1 FROM copies WHERE content = m.id)
-             LIMIT ?1",
+            "SELECT id FROM (SELECT id FROM messages WHERE id > ?1
+                             UNION ALL SELECT id FROM copies WHERE id > ?1)
+             ORDER BY id LIMIT ?2",
         )
         .and_then(|mut s| {
-            s.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| row.get(0))?
+            let window = i64::try_from(window).unwrap_or(i64::MAX);
+            s.query_map(params![to_sql(after), window], |row| row.get(0))?
                 .collect::<rusqlite::Result<_>>()
         })
         .map_err(storage)?;
+    // `release` leaves a live id alone and keeps a holder copies name.
     for &id in &ids {
         release(conn, from_sql(id), None)?;
     }
-    Ok(ids.len())
+    Ok(ids.last().copied().map(from_sql))
 }
 
 #[cfg(test)]

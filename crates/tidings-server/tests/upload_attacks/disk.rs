@@ -91,10 +91,11 @@ fn abandoned_uploads_stay_within_the_day() {
 }
 
 /// Raw messages an older build kept after removing their mail (their
-/// items tombstoned by hand here) go at the server's next housekeeping;
-/// the bytes of live mail stay.
+/// items tombstoned by hand here, in a file not swept yet) go at the
+/// server's next housekeeping; the bytes of live mail stay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_an_older_build_kept_after_removal_is_freed_by_housekeeping() {
+    const SWEPT: &str = "removed_mail_swept";
     let town = Town::with(|o| o.housekeeping_interval = Duration::from_millis(50)).await;
     let mut admin = town.admin();
     let inbox = tidings_server::admin::principal(&admin, seed::CHIEF)
@@ -111,6 +112,12 @@ async fn mail_an_older_build_kept_after_removal_is_freed_by_housekeeping() {
         .map(|_| admin.add_message(inbox, seed::FLOOD_WARNING.as_bytes(), 64))
         .collect::<Result<_, _>>()
         .expect("leaked");
+    // The server swept its new file once; an upgraded file has not been.
+    let started = Instant::now();
+    while admin.meta(SWEPT).expect("meta").is_none() && started.elapsed() < LIMIT {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admin.meta(SWEPT).expect("meta").is_some(), "swept at start");
     for &id in &leaked {
         admin
             .companion_sql()
@@ -120,6 +127,10 @@ async fn mail_an_older_build_kept_after_removal_is_freed_by_housekeeping() {
             )
             .expect("tombstone");
     }
+    admin
+        .companion_sql()
+        .execute("DELETE FROM meta WHERE key = ?1", [SWEPT])
+        .expect("as before the upgrade");
     let held = || {
         leaked
             .iter()
