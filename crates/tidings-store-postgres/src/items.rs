@@ -165,7 +165,9 @@ fn set_flags(conn: &mut Conn, collection: u64, id: u64, flags: u32) -> Result<u6
     })
 }
 
-fn remove(conn: &mut Conn, collection: u64, id: u64) -> Result<u64> {
+/// Writes item `id`'s tombstone; with `free`, its raw message goes too,
+/// else the caller frees it later with [`free_message`].
+pub(crate) fn remove(conn: &mut Conn, collection: u64, id: u64, free: bool) -> Result<u64> {
     conn.atomic(|conn| {
         lock_head(conn, collection)?;
         live_item(conn, collection, id)?.ok_or_else(no_item)?;
@@ -176,15 +178,22 @@ fn remove(conn: &mut Conn, collection: u64, id: u64) -> Result<u64> {
              WHERE collection = $1 AND id = $2",
             &[&to_sql(collection), &to_sql(id), &to_sql(modseq)],
         )?;
-        // Its raw message goes with it, unless the id is live elsewhere (a
-        // move upserted it there first).
-        conn.execute(
-            "DELETE FROM messages WHERE id = $1
-             AND NOT EXISTS (SELECT 1 FROM items WHERE id = $1 AND packed IS NOT NULL)",
-            &[&to_sql(id)],
-        )?;
+        if free {
+            free_message(conn, id)?;
+        }
         Ok(modseq)
     })
+}
+
+/// Deletes mail `id`'s raw message, unless the id is live (a move upserted
+/// it elsewhere first, or its removal was rolled back).
+pub(crate) fn free_message(conn: &mut Conn, id: u64) -> Result<()> {
+    conn.execute(
+        "DELETE FROM messages WHERE id = $1
+         AND NOT EXISTS (SELECT 1 FROM items WHERE id = $1 AND packed IS NOT NULL)",
+        &[&to_sql(id)],
+    )
+    .map(drop)
 }
 
 impl PostgresStore {
@@ -455,6 +464,6 @@ impl ItemStore for PostgresStore {
     }
 
     fn remove(&mut self, collection: u64, id: u64) -> Result<u64> {
-        remove(&mut self.conn(), collection, id)
+        remove(&mut self.conn(), collection, id, true)
     }
 }

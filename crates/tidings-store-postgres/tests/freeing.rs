@@ -155,3 +155,36 @@ fn a_database_that_received_and_deleted_mail_does_not_keep_it() {
     // truncates the empty pages at the table's end).
     assert!(after < full, "{after} of {full}");
 }
+
+/// A server batch composes the mails its operations sent after applying
+/// them all: a mail removed in the batch keeps its raw message until the
+/// batch commits, so a forward of it sent before the removal attaches it.
+#[test]
+fn a_batch_deletes_what_it_removed_only_as_it_commits() {
+    let db = TestDatabase::create().expect("PostgreSQL");
+    let mut store = db.store().expect("store");
+    let f = folders(&mut store, 1);
+    let id = store.add_message(f[0], RAW, 64).expect("mail");
+    drop(store);
+    let pool = tidings_store_postgres::PostgresPool::connect(
+        &db.url(),
+        1,
+        std::time::Duration::from_secs(5),
+    )
+    .expect("pool");
+    let mut batch = pool.batch().expect("batch");
+    batch.remove(f[0], id).expect("removed");
+    assert_eq!(batch.item(f[0], id).expect("item"), None, "tombstoned");
+    assert_eq!(
+        batch
+            .w()
+            .expect("store")
+            .raw_message(id)
+            .expect("raw")
+            .as_deref(),
+        Some(RAW),
+        "still readable in the batch"
+    );
+    batch.finish().expect("commit");
+    assert_eq!(messages(&db), 0, "deleted as the batch committed");
+}

@@ -231,3 +231,47 @@ fn a_file_that_received_and_deleted_mail_does_not_grow() {
     // part in pieces), not two.
     assert!(file < (2 * N as u64 + 8) << 20, "file of {file} B");
 }
+
+/// A server batch composes the mails its operations sent after applying
+/// them all: a mail removed in the batch keeps its bytes until the batch
+/// ends, so a forward of it sent before the removal still attaches it.
+#[test]
+fn a_batch_frees_what_it_removed_only_as_it_commits() {
+    let (store, f) = folders(2);
+    let pool = crate::SqlitePool::new(store);
+    let (removed, moved) = pool
+        .write(|s| Ok((s.add_message(f[0], RAW, 64)?, s.add_message(f[0], RAW, 64)?)))
+        .expect("mail");
+    let mut batch = pool.batch().expect("batch");
+    batch.remove(f[0], removed).expect("removed");
+    move_item(batch.w().expect("writer"), f[0], f[1], moved);
+    batch.remove(f[1], moved).expect("removed after its move");
+    let writer = batch.w().expect("writer");
+    assert_eq!(
+        writer.item(f[0], removed).expect("item"),
+        None,
+        "tombstoned"
+    );
+    for id in [removed, moved] {
+        assert_eq!(
+            writer.raw_message(id).expect("raw").as_deref(),
+            Some(RAW),
+            "still readable in the batch"
+        );
+    }
+    batch.finish().expect("commit");
+    pool.read(|s| {
+        for id in [removed, moved] {
+            assert_eq!(s.raw_message(id)?, None, "freed as the batch committed");
+        }
+        assert_all_freed(s);
+        Ok(())
+    })
+    .expect("read");
+    // Outside a batch a removal frees at once again.
+    let id = pool.write(|s| s.add_message(f[0], RAW, 64)).expect("mail");
+    pool.write(|s| s.remove(f[0], id)).expect("removed");
+    pool.read(|s| s.raw_message(id))
+        .map(|raw| assert_eq!(raw, None))
+        .expect("read");
+}
