@@ -75,6 +75,10 @@ pub trait ServerStore: Store + Send + 'static {
     ) -> Result<Vec<u64>>;
     /// The raw message of a mail item, if kept.
     fn raw_message(&self, id: u64) -> Result<Option<Bytes>>;
+    /// Frees the raw messages no live item reads (left by older builds)
+    /// among the next `window` ids above `after`; returns the id to go on
+    /// from, or `None` at the end.
+    fn free_removed_messages(&mut self, after: u64, window: usize) -> Result<Option<u64>>;
 }
 
 /// Both stores spell these methods alike: the trait calls them.
@@ -152,6 +156,9 @@ macro_rules! server_store {
             }
             fn raw_message(&self, id: u64) -> Result<Option<Bytes>> {
                 <$store>::raw_message(self, id)
+            }
+            fn free_removed_messages(&mut self, after: u64, window: usize) -> Result<Option<u64>> {
+                <$store>::free_removed_messages(self, after, window)
             }
         }
     };

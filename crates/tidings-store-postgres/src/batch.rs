@@ -39,6 +39,11 @@ pub struct Batch {
     hello: Option<(u64, u64)>,
     /// The collections a principal may see, read with its device.
     infos: RefCell<Option<(u64, Vec<CollectionInfo>)>>,
+    /// Mails removed in this batch, whose raw messages are deleted just
+    /// before it commits: the server composes the mails a turn sent after
+    /// applying all its operations, and a forward or reply reads its
+    /// original then, even when an operation after it removed it.
+    removed: Vec<u64>,
 }
 
 impl core::fmt::Debug for Batch {
@@ -56,6 +61,7 @@ impl Batch {
             began: false,
             hello: None,
             infos: RefCell::new(None),
+            removed: Vec::new(),
         }
     }
 
@@ -107,8 +113,16 @@ impl Batch {
             // (it refuses a replay as it would inside a transaction).
             return self.store.record_hello(device, timestamp);
         }
+        let removed = core::mem::take(&mut self.removed);
         match core::mem::take(&mut self.began) {
-            true => self.store.conn().end(true),
+            true => {
+                let mut conn = self.store.conn();
+                let freed = removed
+                    .into_iter()
+                    .try_for_each(|id| crate::items::free_message(&mut conn, id));
+                let committed = conn.end(freed.is_ok());
+                freed.and(committed)
+            }
             false => Ok(()),
         }
     }
@@ -193,7 +207,9 @@ impl ItemStore for Batch {
         self.w()?.set_flags(collection, id, flags)
     }
     fn remove(&mut self, collection: u64, id: u64) -> Result<u64> {
-        self.w()?.remove(collection, id)
+        let modseq = crate::items::remove(&mut self.w()?.conn(), collection, id, false)?;
+        self.removed.push(id);
+        Ok(modseq)
     }
 }
 

@@ -7,7 +7,7 @@
 //! collection run one after the other: modseqs are gap-free and commit in
 //! order, and no writer acts on an item state another has just changed.
 
-use crate::conn::{Conn, get, get_u32, get_u64, to_sql};
+use crate::conn::{Conn, from_sql, get, get_u32, get_u64, to_sql};
 use crate::pages::delta_of;
 use crate::{PostgresStore, fresh_id};
 use bytes::Bytes;
@@ -165,7 +165,9 @@ fn set_flags(conn: &mut Conn, collection: u64, id: u64, flags: u32) -> Result<u6
     })
 }
 
-fn remove(conn: &mut Conn, collection: u64, id: u64) -> Result<u64> {
+/// Writes item `id`'s tombstone; with `free`, its raw message goes too,
+/// else the caller frees it later with [`free_message`].
+pub(crate) fn remove(conn: &mut Conn, collection: u64, id: u64, free: bool) -> Result<u64> {
     conn.atomic(|conn| {
         lock_head(conn, collection)?;
         live_item(conn, collection, id)?.ok_or_else(no_item)?;
@@ -176,8 +178,22 @@ fn remove(conn: &mut Conn, collection: u64, id: u64) -> Result<u64> {
              WHERE collection = $1 AND id = $2",
             &[&to_sql(collection), &to_sql(id), &to_sql(modseq)],
         )?;
+        if free {
+            free_message(conn, id)?;
+        }
         Ok(modseq)
     })
+}
+
+/// Deletes mail `id`'s raw message, unless the id is live (a move upserted
+/// it elsewhere first, or its removal was rolled back).
+pub(crate) fn free_message(conn: &mut Conn, id: u64) -> Result<()> {
+    conn.execute(
+        "DELETE FROM messages WHERE id = $1
+         AND NOT EXISTS (SELECT 1 FROM items WHERE id = $1 AND packed IS NOT NULL)",
+        &[&to_sql(id)],
+    )
+    .map(drop)
 }
 
 impl PostgresStore {
@@ -258,6 +274,28 @@ impl PostgresStore {
             .query_opt("SELECT raw FROM messages WHERE id = $1", &[&to_sql(id)])?;
         row.map(|row| get::<Vec<u8>>(&row, 0).map(Bytes::from))
             .transpose()
+    }
+
+    /// Deletes the raw messages no live item reads any more (an older
+    /// build kept them after their items were removed) among the next
+    /// `window` ids above `after`: housekeeping sweeps the table this way,
+    /// window by window, each its own transaction. Returns the id to go on
+    /// from, or `None` at the end.
+    pub fn free_removed_messages(&mut self, after: u64, window: usize) -> Result<Option<u64>> {
+        let window = i64::try_from(window).unwrap_or(i64::MAX);
+        let row = self.conn().query_opt(
+            "WITH looked AS (
+                 SELECT id FROM messages WHERE id > $1 ORDER BY id LIMIT $2
+             ), freed AS (
+                 DELETE FROM messages m USING looked
+                 WHERE m.id = looked.id
+                   AND NOT EXISTS (SELECT 1 FROM items WHERE id = m.id AND packed IS NOT NULL)
+             )
+             SELECT max(id) FROM looked",
+            &[&to_sql(after), &window],
+        )?;
+        let last = row.map(|row| get::<Option<i64>>(&row, 0)).transpose()?;
+        Ok(last.flatten().map(from_sql))
     }
 
     /// Forgets tombstones up to `up_to` (see [`tidings::sync::ChangeLog::compact`]).
@@ -426,6 +464,6 @@ impl ItemStore for PostgresStore {
     }
 
     fn remove(&mut self, collection: u64, id: u64) -> Result<u64> {
-        remove(&mut self.conn(), collection, id)
+        remove(&mut self.conn(), collection, id, true)
     }
 }

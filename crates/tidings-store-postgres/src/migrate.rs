@@ -68,6 +68,11 @@ pub const MIGRATIONS: &[Migration] = &[
         file: "0009_operations_once.sql",
         sql: include_str!("../migrations/0009_operations_once.sql"),
     },
+    Migration {
+        version: 10,
+        file: "0010_items_by_id.sql",
+        sql: include_str!("../migrations/0010_items_by_id.sql"),
+    },
 ];
 
 /// The advisory lock key that serializes migrations ("tidings" in ASCII).

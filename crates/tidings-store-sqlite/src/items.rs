@@ -160,6 +160,34 @@ impl SqliteStore {
             .map_err(storage)
     }
 
+    /// Until [`Self::free_deferred`], removals keep their mails' bytes: a
+    /// server batch applies all of a turn's operations before it composes
+    /// the mails they sent, and a forward or reply reads its original's
+    /// bytes then, even when an operation after it removed the original.
+    pub fn defer_frees(&mut self) {
+        self.deferred_frees.get_or_insert_with(Vec::new);
+    }
+
+    /// Frees the bytes of the mails removed since [`Self::defer_frees`]
+    /// (each unless its id is live again: a move, or a rolled-back
+    /// removal), inside the open transaction, and frees at once from then
+    /// on.
+    pub fn free_deferred(&mut self) -> Result<()> {
+        for id in self.deferred_frees.take().unwrap_or_default() {
+            super::shared::release(&self.conn, id, None)?;
+        }
+        Ok(())
+    }
+
+    /// Frees the stored messages no live item reads any more (an older
+    /// build kept them after their items were removed) among the next
+    /// `window` ids above `after`, in one transaction: housekeeping sweeps
+    /// the file this way, window by window. Returns the id to go on from,
+    /// or `None` at the end.
+    pub fn free_removed_messages(&mut self, after: u64, window: usize) -> Result<Option<u64>> {
+        self.atomic(|store| super::shared::free_orphans(&store.conn, after, window))
+    }
+
     /// Forgets tombstones up to `up_to` (see [`tidings::sync::ChangeLog::compact`]).
     pub fn compact(&mut self, collection: u64, up_to: u64) -> Result<()> {
         self.atomic(|store| store.compact_now(collection, up_to))
@@ -449,6 +477,14 @@ impl ItemStore for SqliteStore {
 
     fn remove(&mut self, collection: u64, id: u64) -> Result<u64> {
         self.item(collection, id)?.ok_or_else(no_item)?;
-        self.write_item(collection, id, None, 0, true)
+        // The tombstone and the freeing of the mail's bytes commit together.
+        self.atomic(|store| {
+            let modseq = store.write_item_now(collection, id, None, 0, true)?;
+            match store.deferred_frees.as_mut() {
+                Some(removed) => removed.push(id),
+                None => super::shared::release(&store.conn, id, None)?,
+            }
+            Ok(modseq)
+        })
     }
 }

@@ -50,6 +50,10 @@ pub enum Durability {
 /// Every store trait of the core, in one SQLite database.
 pub struct SqliteStore {
     conn: Connection,
+    /// Mails removed in the open server batch, whose bytes are freed just
+    /// before it commits (see [`SqliteStore::defer_frees`]); `None`
+    /// outside one, where a removal frees them at once.
+    deferred_frees: Option<Vec<u64>>,
 }
 
 impl core::fmt::Debug for SqliteStore {
@@ -99,7 +103,10 @@ impl SqliteStore {
             .map_err(storage)?;
         conn.pragma_update(None, "query_only", "ON")
             .map_err(storage)?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            deferred_frees: None,
+        })
     }
 
     /// A private in-memory database, for tests.
@@ -123,7 +130,10 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(storage)?;
         schema::migrate(&conn)?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            deferred_frees: None,
+        })
     }
 
     /// Runs `f` in one transaction: committed if it returns `Ok`, rolled
@@ -234,5 +244,7 @@ impl SqliteStore {
     }
 }
 
+#[cfg(test)]
+mod freeing_tests;
 #[cfg(test)]
 mod tests;

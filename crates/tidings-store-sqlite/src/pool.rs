@@ -240,6 +240,7 @@ impl Batch<'_> {
         if !self.began {
             begin_immediate(writer)?;
             self.began = true;
+            writer.defer_frees();
         }
         Ok(writer)
     }
@@ -271,11 +272,15 @@ impl Batch<'_> {
             acked.clear();
         }
         let began = core::mem::take(&mut self.began);
-        if let Some(writer) = self.writer.take() {
+        if let Some(mut writer) = self.writer.take() {
+            // Removed mails' bytes go last: the batch's mails are composed.
+            let freed = writer.free_deferred();
             if began {
-                if let Err(e) = writer.conn.execute_batch("COMMIT") {
+                let committed =
+                    freed.and_then(|()| writer.conn.execute_batch("COMMIT").map_err(storage));
+                if let Err(e) = committed {
                     let _ = writer.conn.execute_batch("ROLLBACK");
-                    return Err(storage(e));
+                    return Err(e);
                 }
             }
         }

@@ -6,7 +6,7 @@ use tidings::{Error, ErrorKind, Result};
 
 /// The schema this build writes. Older files are migrated forward; a newer
 /// one is refused rather than misread.
-pub(crate) const VERSION: i64 = 8;
+pub(crate) const VERSION: i64 = 9;
 
 const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);
@@ -157,6 +157,13 @@ CREATE INDEX IF NOT EXISTS copies_by_content ON copies (content);
 CREATE TABLE IF NOT EXISTS kept (id INTEGER PRIMARY KEY);
 ";
 
+/// Version 9: items by id alone, so removing a mail finds at once whether
+/// its id is still live in another collection (moved there) before its
+/// bytes are freed. Bytes older builds kept after a removal are freed by
+/// housekeeping, in batches, not here: a file holding many would keep the
+/// process from opening it for as long as that takes.
+const V9: &str = "CREATE INDEX IF NOT EXISTS items_by_id ON items (id);";
+
 /// Bytes per stored piece of a part: one range answer (48 KiB) touches at
 /// most two.
 pub(super) const PART_CHUNK: usize = 64 << 10;
@@ -177,41 +184,46 @@ fn upgrade(conn: &Connection) -> Result<()> {
     match version {
         0 => conn
             .execute_batch(&format!(
-                "{V1} {V2} {V3} {V4} {V5} {V6} {V7} {V8} PRAGMA user_version = {VERSION};"
+                "{V1} {V2} {V3} {V4} {V5} {V6} {V7} {V8} {V9} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage),
         // A version 1 file: add the part tables and split the parts of the
         // messages it holds, once, so every message is served by range.
         1 => {
             conn.execute_batch(&format!(
-                "{V2} {V3} {V4} {V5} {V6} {V7} {V8} PRAGMA user_version = {VERSION};"
+                "{V2} {V3} {V4} {V5} {V6} {V7} {V8} {V9} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage)?;
             super::parts::split_stored_messages(conn)
         }
         2 => conn
             .execute_batch(&format!(
-                "{V3} {V4} {V5} {V6} {V7} {V8} PRAGMA user_version = {VERSION};"
+                "{V3} {V4} {V5} {V6} {V7} {V8} {V9} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage),
         3 => conn
             .execute_batch(&format!(
-                "{V4} {V5} {V6} {V7} {V8} PRAGMA user_version = {VERSION};"
+                "{V4} {V5} {V6} {V7} {V8} {V9} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage),
         4 => conn
             .execute_batch(&format!(
-                "{V5} {V6} {V7} {V8} PRAGMA user_version = {VERSION};"
+                "{V5} {V6} {V7} {V8} {V9} PRAGMA user_version = {VERSION};"
             ))
             .map_err(storage),
         5 => conn
-            .execute_batch(&format!("{V6} {V7} {V8} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!(
+                "{V6} {V7} {V8} {V9} PRAGMA user_version = {VERSION};"
+            ))
             .map_err(storage),
         6 => conn
-            .execute_batch(&format!("{V7} {V8} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!("{V7} {V8} {V9} PRAGMA user_version = {VERSION};"))
             .map_err(storage),
         7 => conn
-            .execute_batch(&format!("{V8} PRAGMA user_version = {VERSION};"))
+            .execute_batch(&format!("{V8} {V9} PRAGMA user_version = {VERSION};"))
+            .map_err(storage),
+        8 => conn
+            .execute_batch(&format!("{V9} PRAGMA user_version = {VERSION};"))
             .map_err(storage),
         VERSION => Ok(()),
         _ => Err(Error::new(

@@ -4,8 +4,11 @@
 //! writes 25 MiB (plus its parts) once, not ten times, inside the write
 //! transaction every other writer waits for (sync.md §7).
 //!
-//! A holder whose item goes while copies still name it is listed in `kept`
-//! and freed, with its parts, when the last copy goes.
+//! A message's bytes go with the last item that reads them: removing an
+//! item (or deleting its collection) frees them unless the id is still
+//! live elsewhere (moved). A holder whose item goes while copies still name
+//! it is listed in `kept` and freed, with its parts, when the last copy
+//! goes.
 
 use super::{from_sql, storage, to_sql};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -39,55 +42,113 @@ pub(super) fn add_copy(conn: &Connection, id: u64, holder: u64) -> Result<()> {
         .map_err(storage)
 }
 
-/// Forgets the messages of `collection`'s items (before the items go):
-/// copies are dropped, holders still named by a copy elsewhere are kept,
-/// and every holder no copy names any more is freed with its parts.
+/// Forgets the messages of `collection`'s items (before the items go), as
+/// [`release`] does for each.
 pub(super) fn drop_messages(conn: &Connection, collection: u64) -> Result<()> {
-    let ids = |sql: &str| -> Result<Vec<i64>> {
-        conn.prepare(sql)
-            .and_then(|mut s| {
-                s.query_map([to_sql(collection)], |row| row.get(0))?
-                    .collect::<rusqlite::Result<_>>()
-            })
-            .map_err(storage)
-    };
-    let released = ids("DELETE FROM copies
-         WHERE id IN (SELECT id FROM items WHERE collection = ?1) RETURNING content")?;
-    conn.execute(
-        "INSERT OR IGNORE INTO kept (id)
-         SELECT id FROM messages WHERE id IN (SELECT id FROM items WHERE collection = ?1)
-         AND EXISTS (SELECT 1 FROM copies WHERE content = messages.id)",
-        [to_sql(collection)],
-    )
-    .map_err(storage)?;
-    let mut freed = ids("DELETE FROM messages
-         WHERE id IN (SELECT id FROM items WHERE collection = ?1)
-         AND id NOT IN (SELECT id FROM kept) RETURNING id")?;
-    for holder in released {
-        let unused = conn
-            .execute(
-                "DELETE FROM kept WHERE id = ?1
-                 AND NOT EXISTS (SELECT 1 FROM copies WHERE content = ?1)",
-                [holder],
-            )
-            .map_err(storage)?;
-        if unused > 0 {
-            conn.execute("DELETE FROM messages WHERE id = ?1", [holder])
-                .map_err(storage)?;
-            freed.push(holder);
-        }
-    }
-    for id in freed {
-        for sql in [
-            "DELETE FROM parts WHERE message = ?1",
-            "DELETE FROM part_chunks WHERE message = ?1",
-        ] {
-            conn.prepare_cached(sql)
-                .and_then(|mut s| s.execute([id]))
-                .map_err(storage)?;
-        }
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM items WHERE collection = ?1")
+        .and_then(|mut s| {
+            s.query_map([to_sql(collection)], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()
+        })
+        .map_err(storage)?;
+    for id in ids {
+        release(conn, from_sql(id), Some(collection))?;
     }
     Ok(())
+}
+
+/// Frees message `id`'s bytes now that its item is gone, unless the id is
+/// still live in another collection (a move upserts it into the target
+/// before removing it from the source). `dropping`: a collection all of
+/// whose items go (its rows count as gone). A copy drops its `copies` row
+/// and frees its holder when no copy names it and its own item is gone; a
+/// holder still named by copies is kept (see [`is_kept`]); any other
+/// holder is freed.
+pub(super) fn release(conn: &Connection, id: u64, dropping: Option<u64>) -> Result<()> {
+    if live(conn, to_sql(id), dropping)? {
+        return Ok(());
+    }
+    let copy_of = conn
+        .prepare_cached("DELETE FROM copies WHERE id = ?1 RETURNING content")
+        .and_then(|mut s| {
+            s.query_row([to_sql(id)], |row| row.get::<_, i64>(0))
+                .optional()
+        })
+        .map_err(storage)?;
+    if let Some(holder) = copy_of {
+        if named(conn, holder)? || live(conn, holder, dropping)? {
+            return Ok(());
+        }
+        conn.prepare_cached("DELETE FROM kept WHERE id = ?1")
+            .and_then(|mut s| s.execute([holder]))
+            .map_err(storage)?;
+        return free(conn, holder);
+    }
+    if named(conn, to_sql(id))? {
+        return conn
+            .prepare_cached("INSERT OR IGNORE INTO kept (id) SELECT id FROM messages WHERE id = ?1")
+            .and_then(|mut s| s.execute([to_sql(id)]))
+            .map(drop)
+            .map_err(storage);
+    }
+    free(conn, to_sql(id))
+}
+
+/// Whether item `id` is live in some collection other than `dropping`.
+fn live(conn: &Connection, id: i64, dropping: Option<u64>) -> Result<bool> {
+    conn.prepare_cached(
+        "SELECT 1 FROM items WHERE id = ?1 AND packed IS NOT NULL AND collection IS NOT ?2",
+    )
+    .and_then(|mut s| s.exists(params![id, dropping.map(to_sql)]))
+    .map_err(storage)
+}
+
+/// Whether a copy names holder `id`.
+fn named(conn: &Connection, id: i64) -> Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM copies WHERE content = ?1")
+        .and_then(|mut s| s.exists([id]))
+        .map_err(storage)
+}
+
+/// Deletes message `id`'s bytes and parts (nothing if it has none).
+fn free(conn: &Connection, id: i64) -> Result<()> {
+    for sql in [
+        "DELETE FROM messages WHERE id = ?1",
+        "DELETE FROM parts WHERE message = ?1",
+        "DELETE FROM part_chunks WHERE message = ?1",
+    ] {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute([id]))
+            .map_err(storage)?;
+    }
+    Ok(())
+}
+
+/// Looks at up to `window` stored messages and copies with ids above
+/// `after`, in id order, and frees those no live item reads (an older
+/// build left them when it removed their items). Returns the last id
+/// looked at, to go on from, or `None` when none is left. Each call reads
+/// a bounded slice, so a sweep of a large file never holds the write lock
+/// for long, and never reads the same rows twice.
+pub(super) fn free_orphans(conn: &Connection, after: u64, window: usize) -> Result<Option<u64>> {
+    let ids: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM (SELECT id FROM messages WHERE id > ?1
+                             UNION ALL SELECT id FROM copies WHERE id > ?1)
+             ORDER BY id LIMIT ?2",
+        )
+        .and_then(|mut s| {
+            let window = i64::try_from(window).unwrap_or(i64::MAX);
+            s.query_map(params![to_sql(after), window], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()
+        })
+        .map_err(storage)?;
+    // `release` leaves a live id alone and keeps a holder copies name.
+    for &id in &ids {
+        release(conn, from_sql(id), None)?;
+    }
+    Ok(ids.last().copied().map(from_sql))
 }
 
 #[cfg(test)]

@@ -89,3 +89,61 @@ fn abandoned_uploads_stay_within_the_day() {
         assert_eq!(held, [4, 4], "the documented bound: four per device");
     });
 }
+
+/// Raw messages an older build kept after removing their mail (their
+/// items tombstoned by hand here, in a file not swept yet) go at the
+/// server's next housekeeping; the bytes of live mail stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_an_older_build_kept_after_removal_is_freed_by_housekeeping() {
+    const SWEPT: &str = "removed_mail_swept";
+    let town = Town::with(|o| o.housekeeping_interval = Duration::from_millis(50)).await;
+    let mut admin = town.admin();
+    let inbox = tidings_server::admin::principal(&admin, seed::CHIEF)
+        .and_then(|p| admin.owned_collections(p.id))
+        .expect("collections")
+        .into_iter()
+        .find(|c| c.kind == tidings::proto::CollectionKind::Mail)
+        .expect("a mail folder")
+        .id;
+    let live = admin
+        .add_message(inbox, seed::FLOOD_WARNING.as_bytes(), 64)
+        .expect("live");
+    let leaked: Vec<u64> = (0..40)
+        .map(|_| admin.add_message(inbox, seed::FLOOD_WARNING.as_bytes(), 64))
+        .collect::<Result<_, _>>()
+        .expect("leaked");
+    // The server swept its new file once; an upgraded file has not been.
+    let started = Instant::now();
+    while admin.meta(SWEPT).expect("meta").is_none() && started.elapsed() < LIMIT {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admin.meta(SWEPT).expect("meta").is_some(), "swept at start");
+    for &id in &leaked {
+        admin
+            .companion_sql()
+            .execute(
+                "UPDATE items SET packed = NULL WHERE id = ?1",
+                [i64::try_from(id).expect("id")],
+            )
+            .expect("tombstone");
+    }
+    admin
+        .companion_sql()
+        .execute("DELETE FROM meta WHERE key = ?1", [SWEPT])
+        .expect("as before the upgrade");
+    let held = || {
+        leaked
+            .iter()
+            .filter(|&&id| admin.raw_message(id).expect("raw").is_some())
+            .count()
+    };
+    let started = Instant::now();
+    while held() > 0 && started.elapsed() < LIMIT {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(held(), 0, "every leaked message freed");
+    assert!(
+        admin.raw_message(live).expect("raw").is_some(),
+        "live mail kept"
+    );
+}

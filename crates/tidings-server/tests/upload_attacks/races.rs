@@ -43,8 +43,10 @@ async fn a_second_session_gets_no_608_for_parts_and_the_file_stays_whole() {
             .iter()
             .map(|s| s.outbox().iter().map(|o| o.op_id.clone()).collect())
             .collect();
-        let first = tokio::spawn(drain_outbox(addr.clone(), a));
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        // a's hello is stored before b's is sent (a hello stored after a
+        // later one is refused as a replay); their parts then race.
+        let a = resumed(&addr, a).await;
+        let first = tokio::spawn(drain(a));
         let second = tokio::spawn(drain_outbox(addr.clone(), b));
         let (first, second) = (first.await.expect("a"), second.await.expect("b"));
         let conflicts = first
@@ -179,10 +181,11 @@ fn postgres_two_sessions_sending_the_same_parts_keep_a_prefix() {
                 first.queue(op_id, kind.clone());
                 second.queue(op_id, kind);
             }
-            let x = tokio::spawn(drain_outbox(a.tcp.clone(), first));
             // The first hello stored before the second is read (a hello
             // committed after a later one is refused as a replay, 205).
-            tokio::time::sleep(Duration::from_millis(5 + 5 * round)).await;
+            let first = resumed(&a.tcp, first).await;
+            let x = tokio::spawn(drain(first));
+            tokio::time::sleep(Duration::from_millis(5 * round)).await;
             let y = tokio::spawn(drain_outbox(b.tcp.clone(), second));
             let (x, y) = (x.await.expect("x"), y.await.expect("y"));
             let held = site.upload_bytes(device, &id).unwrap_or_default();

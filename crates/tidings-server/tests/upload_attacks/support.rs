@@ -296,9 +296,50 @@ pub fn mib(bytes: u64) -> f64 {
 /// Resumes `state` and waits (bounded) until every op of its outbox is
 /// answered; the answers by op id.
 pub async fn drain_outbox(addr: String, state: ClientState) -> Vec<(Vec<u8>, Outcome)> {
+    drain(resumed(&addr, state).await).await
+}
+
+/// A session resumed and connected, with what it has answered so far.
+pub struct Resumed {
+    dev: Connection,
+    want: usize,
+    got: Vec<(Vec<u8>, Outcome)>,
+}
+
+/// Resumes `state` and waits until the server has taken its hello, so a
+/// session of the same device resumed after this returns (with a later
+/// hello) is not refused as a replay (205), however the connections are
+/// scheduled.
+pub async fn resumed(addr: &str, state: ClientState) -> Resumed {
     let want = state.outbox().len();
-    let mut dev = Connection::resume(&addr, state).await.expect("resume");
+    let mut dev = Connection::resume(addr, state).await.expect("resume");
     let mut got = Vec::new();
+    let connected = async {
+        loop {
+            match dev.next_event().await {
+                Ok(Some(ClientEvent::Connected { .. })) => break,
+                Ok(Some(ClientEvent::OperationResult(r))) => {
+                    got.push((r.op_id.clone(), r.outcome.expect("outcome")));
+                }
+                Ok(Some(_)) => {}
+                other => panic!("ended: {other:?}"),
+            }
+        }
+    };
+    tokio::time::timeout(LIMIT, connected)
+        .await
+        .expect("connected");
+    Resumed { dev, want, got }
+}
+
+/// Waits (bounded) until every operation of a resumed outbox is answered;
+/// the answers by op id.
+pub async fn drain(resumed: Resumed) -> Vec<(Vec<u8>, Outcome)> {
+    let Resumed {
+        mut dev,
+        want,
+        mut got,
+    } = resumed;
     let wait = async {
         while got.len() < want {
             match dev.next_event().await {
