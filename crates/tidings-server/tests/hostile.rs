@@ -342,6 +342,59 @@ async fn strangers_from_one_source_are_capped() {
     );
 }
 
+/// Like [`stalled_strangers`], from source address `from` (any of
+/// 127.0.0.0/8 reaches a loopback listener).
+async fn stalled_strangers_from(addr: &str, from: [u8; 4], n: usize) -> Vec<TcpStream> {
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..n {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind((from, 0).into()).expect("bind the source");
+        let mut stream = socket
+            .connect(addr.parse().expect("addr"))
+            .await
+            .expect("connect");
+        stream
+            .write_all(&[0, 100, 1, 1])
+            .await
+            .expect("a frame's start");
+        held.push(stream);
+    }
+    held
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_from_many_sources_cannot_keep_a_device_out() {
+    let _serial = SERIAL.lock().await;
+    const PER_SOURCE: usize = 10;
+    const SOURCES: u8 = 4;
+    let town = Town::with(|o: &mut ServerOptions| {
+        o.limits = Limits {
+            max_unauthenticated: PER_SOURCE * usize::from(SOURCES),
+            max_unauthenticated_per_source: PER_SOURCE,
+            ..Limits::DEFAULT
+        };
+    })
+    .await;
+    let mut legit = Legit::new(&town, LEGIT).await;
+    let addr = town.server.tcp_addr().expect("tcp").to_string();
+    // 127.0.0.2 to .5 fill the whole room with stalled handshakes.
+    let mut strangers = Vec::new();
+    for source in 2..2 + SOURCES {
+        strangers.extend(stalled_strangers_from(&addr, [127, 0, 0, source], PER_SOURCE).await);
+    }
+    // The device, from 127.0.0.1 (holding no stranger), still gets in: the
+    // oldest stranger of a source holding the most makes way.
+    tokio::time::timeout(Duration::from_secs(5), legit.reconnect_and_sync(&town, 0))
+        .await
+        .expect("the device got in while strangers filled the room");
+    let closed = closed_by_server(&mut strangers, Duration::from_millis(500)).await;
+    assert!(closed >= 1, "a stranger made way for the device");
+    assert!(
+        closed < strangers.len() / 2,
+        "only as many strangers made way as newcomers needed ({closed} closed)"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_websockets_and_slow_http_headers_are_bounded_and_dropped() {
     let _serial = SERIAL.lock().await;

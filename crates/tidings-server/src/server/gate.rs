@@ -5,10 +5,17 @@
 //! Every connection, raw TCP or HTTP (and the WebSocket it may become),
 //! holds an [`Admission`] for its whole life; dropping it gives the slot
 //! back.
+//!
+//! When the strangers' room is full, a newcomer from a source holding fewer
+//! strangers than the source holding the most closes that source's oldest
+//! stranger and takes its place (see [`State::evict_for`]): sources that
+//! fill the room between them cannot keep others' devices out.
 
 use super::limits::Limits;
-use std::collections::HashMap;
-use std::net::IpAddr;
+use socket2::SockRef;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Shutdown};
+use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -84,9 +91,21 @@ struct Source {
     unauthenticated: usize,
 }
 
+/// A connection not yet authenticated, as the gate keeps it.
+struct Stranger {
+    /// The source it counts under ([`source_of`]).
+    source: IpAddr,
+    /// The same socket (a duplicate descriptor), to close it by: shutting
+    /// it down ends the connection's reads, and so its task. `None` if the
+    /// descriptor could not be duplicated (it is then never evicted).
+    socket: Option<socket2::Socket>,
+}
+
 struct State {
     sources: HashMap<IpAddr, Source>,
-    unauthenticated: usize,
+    /// Every stranger, oldest first (by admission number).
+    strangers: BTreeMap<NonZeroU64, Stranger>,
+    last_admitted: u64,
     enroll: Bucket,
     /// Kept apart from `sources`: a source's budget must outlive its
     /// connections, or reconnecting would refill it.
@@ -129,6 +148,64 @@ fn source_of(ip: IpAddr) -> IpAddr {
 /// Remembered enrollment budgets before full ones are forgotten.
 const ENROLL_SOURCES_KEPT: usize = 10_000;
 
+impl State {
+    /// Makes room for a stranger from a source that holds `held` strangers
+    /// by closing the oldest stranger of the source that holds the most,
+    /// if it holds more than `held`; `false` if no source does.
+    ///
+    /// So a source is refused for lack of room only while it holds as
+    /// many strangers as any other: an attacker with many addresses can
+    /// fill the room, but a device from anywhere else still gets in, and
+    /// it is the attacker's oldest connection that makes way. The evicted
+    /// connection's task sees its socket shut and ends; its admission no
+    /// longer counts it.
+    fn evict_for(&mut self, held: usize) -> bool {
+        let most = self
+            .sources
+            .values()
+            .map(|s| s.unauthenticated)
+            .max()
+            .unwrap_or(0);
+        if most <= held {
+            return false;
+        }
+        let sources = &self.sources;
+        let Some(oldest) = self
+            .strangers
+            .iter()
+            .find(|(_, s)| {
+                sources
+                    .get(&s.source)
+                    .is_some_and(|s| s.unauthenticated == most)
+            })
+            .map(|(number, _)| *number)
+        else {
+            return false;
+        };
+        let Some(evicted) = self.strangers.remove(&oldest) else {
+            return false;
+        };
+        if let Some(source) = self.sources.get_mut(&evicted.source) {
+            source.unauthenticated = source.unauthenticated.saturating_sub(1);
+        }
+        tracing::debug!(source = %evicted.source, "stranger evicted to make room");
+        if let Some(socket) = evicted.socket {
+            // Already closed by its peer: nothing to do.
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+        true
+    }
+
+    /// Forgets stranger `number` if it still counts (not evicted).
+    fn no_longer_stranger(&mut self, number: NonZeroU64) {
+        if let Some(stranger) = self.strangers.remove(&number)
+            && let Some(source) = self.sources.get_mut(&stranger.source)
+        {
+            source.unauthenticated = source.unauthenticated.saturating_sub(1);
+        }
+    }
+}
+
 impl Gate {
     pub(crate) fn new(limits: Limits) -> Self {
         let now = Instant::now();
@@ -136,7 +213,8 @@ impl Gate {
         Self {
             state: Mutex::new(State {
                 sources: HashMap::new(),
-                unauthenticated: 0,
+                strangers: BTreeMap::new(),
+                last_admitted: 0,
                 enroll: Bucket::new(rate, 2.0 * rate, now),
                 enroll_by_source: HashMap::new(),
                 hellos_by_source: HashMap::new(),
@@ -149,26 +227,43 @@ impl Gate {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Admits a new, unauthenticated connection from `ip`, or refuses it.
-    pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admission, Refusal> {
+    /// Admits a new, unauthenticated connection from `ip` on `socket`, or
+    /// refuses it; when the strangers' room is full it may close an older
+    /// stranger to make room ([`State::evict_for`]).
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        socket: SockRef<'_>,
+    ) -> Result<Admission, Refusal> {
+        let key = source_of(ip);
         let mut state = self.state();
-        if state.unauthenticated >= self.limits.max_unauthenticated {
-            return Err(Refusal::Unauthenticated);
-        }
-        let source = state.sources.entry(source_of(ip)).or_default();
-        if source.connections >= self.limits.max_connections_per_source {
+        let (connections, held) = state
+            .sources
+            .get(&key)
+            .map_or((0, 0), |s| (s.connections, s.unauthenticated));
+        if connections >= self.limits.max_connections_per_source {
             return Err(Refusal::SourceConnections);
         }
-        if source.unauthenticated >= self.limits.max_unauthenticated_per_source {
+        if held >= self.limits.max_unauthenticated_per_source {
             return Err(Refusal::SourceUnauthenticated);
         }
+        if state.strangers.len() >= self.limits.max_unauthenticated && !state.evict_for(held) {
+            return Err(Refusal::Unauthenticated);
+        }
+        let source = state.sources.entry(key).or_default();
         source.connections += 1;
         source.unauthenticated += 1;
-        state.unauthenticated += 1;
+        state.last_admitted += 1;
+        let number = NonZeroU64::new(state.last_admitted).unwrap_or(NonZeroU64::MIN);
+        let stranger = Stranger {
+            source: key,
+            socket: socket.try_clone().ok(),
+        };
+        state.strangers.insert(number, stranger);
         Ok(Admission {
             gate: self.clone(),
+            stranger: Some(number),
             ip,
-            authenticated: false,
         })
     }
 
@@ -221,21 +316,16 @@ impl Gate {
 /// One admitted connection's slot; given back on drop.
 pub(crate) struct Admission {
     gate: Arc<Gate>,
+    /// Its number among the strangers until it authenticates.
+    stranger: Option<NonZeroU64>,
     ip: IpAddr,
-    authenticated: bool,
 }
 
 impl Admission {
     /// The connection authenticated: it no longer counts as a stranger.
     pub(crate) fn authenticated(&mut self) {
-        if self.authenticated {
-            return;
-        }
-        self.authenticated = true;
-        let mut state = self.gate.state();
-        state.unauthenticated = state.unauthenticated.saturating_sub(1);
-        if let Some(source) = state.sources.get_mut(&source_of(self.ip)) {
-            source.unauthenticated = source.unauthenticated.saturating_sub(1);
+        if let Some(number) = self.stranger.take() {
+            self.gate.state().no_longer_stranger(number);
         }
     }
 
@@ -248,15 +338,12 @@ impl Admission {
 impl Drop for Admission {
     fn drop(&mut self) {
         let mut state = self.gate.state();
-        if !self.authenticated {
-            state.unauthenticated = state.unauthenticated.saturating_sub(1);
+        if let Some(number) = self.stranger.take() {
+            state.no_longer_stranger(number);
         }
         let key = source_of(self.ip);
         let emptied = state.sources.get_mut(&key).is_some_and(|source| {
             source.connections = source.connections.saturating_sub(1);
-            if !self.authenticated {
-                source.unauthenticated = source.unauthenticated.saturating_sub(1);
-            }
             source.connections == 0
         });
         if emptied {
@@ -268,7 +355,37 @@ impl Drop for Admission {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
     use std::time::Duration;
+
+    /// A loopback listener whose accepted sockets the gate admits, as the
+    /// server's do; each admission comes with the peer's end and the
+    /// accepted one (held, as a connection's task holds it).
+    struct Sockets(TcpListener);
+
+    type Admitted = (Admission, TcpStream, TcpStream);
+
+    impl Sockets {
+        fn new() -> Self {
+            Self(TcpListener::bind("127.0.0.1:0").expect("bind"))
+        }
+
+        /// Admits a new connection as if from `ip`.
+        fn admit(&self, gate: &Arc<Gate>, ip: IpAddr) -> Result<Admitted, Refusal> {
+            let peer = TcpStream::connect(self.0.local_addr().expect("addr")).expect("connect");
+            let (accepted, _) = self.0.accept().expect("accept");
+            let admission = gate.admit(ip, SockRef::from(&accepted))?;
+            Ok((admission, peer, accepted))
+        }
+    }
+
+    /// Whether the server's side of `peer` was shut down (EOF at once).
+    fn shut(peer: &mut TcpStream) -> bool {
+        peer.set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        matches!(peer.read(&mut [0u8; 1]), Ok(0))
+    }
 
     #[test]
     fn an_ipv6_host_is_one_source_per_64_and_mapped_ipv4_is_ipv4() {
@@ -276,23 +393,27 @@ mod tests {
         let a: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
         let b: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("ip");
         let elsewhere: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
-        let first = gate.admit(a).expect("first");
-        let second = gate.admit(b).expect("second");
+        let sockets = Sockets::new();
+        let first = sockets.admit(&gate, a).expect("first");
+        let second = sockets.admit(&gate, b).expect("second");
         assert_eq!(
-            gate.admit(a).map(drop),
+            sockets.admit(&gate, a).map(drop),
             Err(Refusal::SourceConnections),
             "the /64's two connections are taken"
         );
         assert!(
-            gate.admit(elsewhere).is_ok(),
+            sockets.admit(&gate, elsewhere).is_ok(),
             "another /64 is another source"
         );
         drop((first, second));
         let mapped: IpAddr = "::ffff:10.0.0.1".parse().expect("ip");
         let plain: IpAddr = [10, 0, 0, 1].into();
-        let _one = gate.admit(mapped).expect("mapped");
-        let _two = gate.admit(plain).expect("plain");
-        assert_eq!(gate.admit(plain).map(drop), Err(Refusal::SourceConnections));
+        let _one = sockets.admit(&gate, mapped).expect("mapped");
+        let _two = sockets.admit(&gate, plain).expect("plain");
+        assert_eq!(
+            sockets.admit(&gate, plain).map(drop),
+            Err(Refusal::SourceConnections)
+        );
     }
 
     fn limits() -> Limits {
@@ -323,31 +444,83 @@ mod tests {
     fn a_source_gets_its_share_and_no_more_and_slots_come_back() {
         let gate = Arc::new(Gate::new(limits()));
         let a: IpAddr = [10, 0, 0, 1].into();
-        let first = gate.admit(a).expect("first");
-        let mut second = gate.admit(a).expect("second");
-        assert_eq!(gate.admit(a).err(), Some(Refusal::SourceConnections));
-        second.authenticated();
+        let sockets = Sockets::new();
+        let first = sockets.admit(&gate, a).expect("first");
+        let mut second = sockets.admit(&gate, a).expect("second");
+        assert_eq!(
+            sockets.admit(&gate, a).err(),
+            Some(Refusal::SourceConnections)
+        );
+        second.0.authenticated();
         drop(first);
         // One slot back; the authenticated one still counts as a connection.
-        let third = gate.admit(a).expect("third");
-        assert_eq!(gate.admit(a).err(), Some(Refusal::SourceConnections));
+        let third = sockets.admit(&gate, a).expect("third");
+        assert_eq!(
+            sockets.admit(&gate, a).err(),
+            Some(Refusal::SourceConnections)
+        );
         drop((second, third));
         assert!(gate.state().sources.is_empty());
-        assert_eq!(gate.state().unauthenticated, 0);
+        assert!(gate.state().strangers.is_empty());
     }
 
     #[test]
-    fn strangers_in_all_are_capped_across_sources() {
+    fn a_full_room_is_refused_to_a_source_holding_as_many_as_any() {
         let gate = Arc::new(Gate::new(limits()));
+        let sockets = Sockets::new();
         let held: Vec<_> = (1..=3u8)
-            .map(|i| gate.admit([10, 0, 0, i].into()).expect("admitted"))
+            .map(|i| {
+                sockets
+                    .admit(&gate, [10, 0, 0, i].into())
+                    .expect("admitted")
+            })
             .collect();
         assert_eq!(
-            gate.admit([10, 0, 0, 9].into()).err(),
-            Some(Refusal::Unauthenticated)
+            sockets.admit(&gate, [10, 0, 0, 1].into()).err(),
+            Some(Refusal::Unauthenticated),
+            "10.0.0.1 holds one, as every source does"
         );
         drop(held);
-        assert!(gate.admit([10, 0, 0, 9].into()).is_ok());
+        assert!(sockets.admit(&gate, [10, 0, 0, 9].into()).is_ok());
+    }
+
+    #[test]
+    fn a_newcomer_closes_the_oldest_stranger_of_the_source_holding_most() {
+        let gate = Arc::new(Gate::new(limits()));
+        let sockets = Sockets::new();
+        let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
+            [10, 0, 0, 1].into(),
+            [10, 0, 0, 2].into(),
+            [10, 0, 0, 3].into(),
+        );
+        let mut a1 = sockets.admit(&gate, a).expect("a1");
+        let mut a2 = sockets.admit(&gate, a).expect("a2");
+        let mut b1 = sockets.admit(&gate, b).expect("b1");
+        // Full. C holds none, A the most: A's oldest makes way.
+        let c1 = sockets.admit(&gate, c).expect("c1 gets in");
+        assert!(shut(&mut a1.1), "A's oldest stranger was closed");
+        assert!(!shut(&mut a2.1), "A's newer one was not");
+        assert!(!shut(&mut b1.1), "B's one was not");
+        assert_eq!(gate.state().strangers.len(), 3);
+        // Everyone holds one now: nobody else makes way.
+        assert_eq!(
+            sockets.admit(&gate, b).err(),
+            Some(Refusal::Unauthenticated)
+        );
+        // An authenticated connection is never closed to make room, and
+        // the closed one's admission, dropped late, counts nothing twice.
+        b1.0.authenticated();
+        drop(a1);
+        let d1 = sockets
+            .admit(&gate, [10, 0, 0, 4].into())
+            .expect("d1 in the free room");
+        // B holds no stranger, A, C and D one each: A's, the oldest, goes.
+        let b2 = sockets.admit(&gate, b).expect("b2");
+        assert!(shut(&mut a2.1), "A's remaining stranger made way");
+        assert!(!shut(&mut b1.1), "B's authenticated connection stays");
+        drop((a2, b1, b2, c1, d1));
+        let state = gate.state();
+        assert!(state.sources.is_empty() && state.strangers.is_empty());
     }
 
     #[test]

@@ -160,7 +160,10 @@ pub(super) async fn accept<B: Backend>(shared: Arc<Shared<B>>, listener: TcpList
         };
         match accepted {
             Ok((stream, peer)) => {
-                let admission = match shared.gate.admit(peer.ip()) {
+                let admission = match shared
+                    .gate
+                    .admit(peer.ip(), socket2::SockRef::from(&stream))
+                {
                     Ok(admission) => admission,
                     Err(why) => {
                         tracing::debug!(%peer, ?why, "HTTP connection refused");

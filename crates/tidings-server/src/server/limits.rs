@@ -18,8 +18,9 @@ pub struct Limits {
     /// Seconds an HTTP client has to send a request's headers.
     #[arg(long, default_value_t = Limits::DEFAULT.http_header_timeout_secs)]
     pub http_header_timeout_secs: u64,
-    /// Connections not yet authenticated, over all sources; a new one
-    /// beyond it is closed at once.
+    /// Connections not yet authenticated, over all sources. Beyond it, a
+    /// new one from a source holding fewer than the source holding the
+    /// most closes that source's oldest; any other is closed at once.
     #[arg(long, default_value_t = Limits::DEFAULT.max_unauthenticated)]
     pub max_unauthenticated: usize,
     /// Connections (TCP, HTTP and WebSocket) from one source address.

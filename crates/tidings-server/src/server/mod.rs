@@ -389,7 +389,10 @@ async fn accept_tcp<B: Backend>(shared: Arc<Shared<B>>, listener: TcpListener) {
         };
         match accepted {
             Ok((stream, peer)) => {
-                let admission = match shared.gate.admit(peer.ip()) {
+                let admission = match shared
+                    .gate
+                    .admit(peer.ip(), socket2::SockRef::from(&stream))
+                {
                     Ok(admission) => admission,
                     Err(why) => {
                         tracing::debug!(%peer, ?why, "connection refused");
