@@ -12,6 +12,17 @@
 //! Mirrored calendars go through [`crate::caldav::device_writes`]: a device's
 //! event operations become conditional `PUT`s and `DELETE`s.
 //!
+//! The store's write lock is held while the upstream answers, so a slow or
+//! unreachable upstream would make every other device's writes wait. Each
+//! answer is bounded ([`WRITE_TIMEOUT`](crate::writer::WRITE_TIMEOUT) for
+//! IMAP, and for each CalDAV request),
+//! and an account whose upstream failed a write (timed out, unreachable)
+//! cools down: its next writes fail at once with
+//! [`ErrorKind::UpstreamUnavailable`] (the device tries again later) for
+//! [`FIRST_COOL_DOWN`], doubling with each failure in a row up to
+//! [`MAX_COOL_DOWN`]. So one stalled upstream costs everyone at most one
+//! bounded wait per cool-down, not one per write.
+//!
 //! A move keeps the item's id: the item is re-filed in the target folder
 //! under the UID the upstream gave (`COPYUID`), and the core's removal from
 //! the source that follows finds no UID left there and only updates the
@@ -27,7 +38,8 @@ use crate::state::{self, Folder, Message};
 use crate::writer::{Located, Writer};
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 use tidings::store::{Directory, ItemStore};
 use tidings::{Error, ErrorKind, Result};
 use tidings_store_sqlite::{SqliteStore, WriteBack};
@@ -39,6 +51,30 @@ pub struct DeviceWrites {
     calendars: HashMap<u64, CalendarWriter>,
     outbox: Option<Arc<Outbox>>,
     runtime: tokio::runtime::Handle,
+    /// Accounts (by principal id) whose upstream failed a write lately.
+    cooling: Mutex<HashMap<u64, Cooling>>,
+}
+
+/// How long an account's writes fail at once after its upstream failed one.
+pub const FIRST_COOL_DOWN: Duration = Duration::from_secs(15);
+/// The longest cool-down, after failures in a row.
+pub const MAX_COOL_DOWN: Duration = Duration::from_secs(300);
+
+/// An account whose upstream failed a device write.
+#[derive(Debug, Clone, Copy)]
+struct Cooling {
+    /// Failures in a row.
+    failures: u32,
+    /// When its next write may go upstream.
+    until: Instant,
+}
+
+/// The cool-down after `failures` in a row: doubling, at most the maximum.
+fn cool_down(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    FIRST_COOL_DOWN
+        .saturating_mul(1 << doublings)
+        .min(MAX_COOL_DOWN)
 }
 
 fn gone_upstream() -> Error {
@@ -53,6 +89,7 @@ impl DeviceWrites {
             calendars: HashMap::new(),
             outbox: None,
             runtime,
+            cooling: Mutex::new(HashMap::new()),
         }
     }
 
@@ -97,19 +134,52 @@ impl DeviceWrites {
         Ok(Some((cal, writer)))
     }
 
-    fn writer(&self, store: &SqliteStore, collection: u64) -> Result<&Writer> {
+    /// The owner of `collection` and its account's IMAP writer.
+    fn writer(&self, store: &SqliteStore, collection: u64) -> Result<(u64, &Writer)> {
         let owner = store.collection(collection)?.owner;
-        self.writers.get(&owner).ok_or_else(|| {
+        let writer = self.writers.get(&owner).ok_or_else(|| {
             Error::new(
                 ErrorKind::UpstreamConfig,
                 "no upstream account for this principal",
             )
-        })
+        })?;
+        Ok((owner, writer))
     }
 
-    /// Waits on a store worker thread (never an async one) for the upstream.
-    fn wait<T>(&self, f: impl Future<Output = Result<T>>) -> Result<T> {
-        self.runtime.block_on(f)
+    /// Waits on a store worker thread (never an async one) for the
+    /// upstream of `owner`'s account, unless it is cooling down after a
+    /// failure (see the module's documentation).
+    fn wait<T>(&self, owner: u64, f: impl Future<Output = Result<T>>) -> Result<T> {
+        let cooling = || self.cooling.lock().unwrap_or_else(PoisonError::into_inner);
+        if cooling()
+            .get(&owner)
+            .is_some_and(|c| Instant::now() < c.until)
+        {
+            return Err(Error::new(
+                ErrorKind::UpstreamUnavailable,
+                "the upstream failed a moment ago; try again later",
+            ));
+        }
+        let result = self.runtime.block_on(f);
+        match &result {
+            Err(e) if e.kind() == ErrorKind::UpstreamUnavailable => {
+                let mut cooling = cooling();
+                let failures = cooling.get(&owner).map_or(0, |c| c.failures) + 1;
+                let wait = cool_down(failures);
+                tracing::warn!(
+                    principal = owner,
+                    error = %e,
+                    cool_down_secs = wait.as_secs(),
+                    "a device write failed upstream; the account's writes fail at once meanwhile"
+                );
+                let until = Instant::now() + wait;
+                cooling.insert(owner, Cooling { failures, until });
+            }
+            _ => {
+                cooling().remove(&owner);
+            }
+        }
+        result
     }
 }
 
@@ -157,7 +227,11 @@ impl DeviceWrites {
             ..answer
         });
         let outbox = self.outbox.as_deref();
-        let written = self.wait(writer.upsert(store, &cal, id, packed, outbox, comment))?;
+        let owner = store.collection(collection)?.owner;
+        let written = self.wait(
+            owner,
+            writer.upsert(store, &cal, id, packed, outbox, comment),
+        )?;
         // The organizer's copy, when the organizer is mirrored here too.
         if let Some(answer) = answer
             && let Some(organizer) = self.calendars.get(&answer.organizer)
@@ -197,8 +271,11 @@ impl WriteBack for DeviceWrites {
             .item(collection, id)?
             .map_or(message.flags, |(_, f)| f);
         let (set, clear) = (flags & !current, current & !flags);
-        let writer = self.writer(store, collection)?;
-        let answer = self.wait(writer.set_flags(located(&folder, &message), set, clear))?;
+        let (owner, writer) = self.writer(store, collection)?;
+        let answer = self.wait(
+            owner,
+            writer.set_flags(located(&folder, &message), set, clear),
+        )?;
         let Some(upstream) = answer else {
             return Err(forget(store, collection, &message)?);
         };
@@ -247,8 +324,9 @@ impl WriteBack for DeviceWrites {
             return Err(refused());
         }
         let from = folder(store, source)?;
-        let writer = self.writer(store, collection)?;
-        let answer = self.wait(writer.move_to(located(&from, &message), target.name.clone()))?;
+        let (owner, writer) = self.writer(store, collection)?;
+        let moved = writer.move_to(located(&from, &message), target.name.clone());
+        let answer = self.wait(owner, moved)?;
         let Some(new_uid) = answer else {
             return Err(forget(store, source, &message)?);
         };
@@ -286,17 +364,32 @@ impl WriteBack for DeviceWrites {
 
     fn remove(&self, store: &mut SqliteStore, collection: u64, id: u64) -> Result<u64> {
         if let Some((cal, writer)) = self.calendar(store, collection)? {
-            return self.wait(writer.remove(store, &cal, id));
+            let owner = store.collection(collection)?.owner;
+            return self.wait(owner, writer.remove(store, &cal, id));
         }
         let folder = folder(store, collection)?;
         let Some(message) = state::message_by_item(store.companion_sql(), collection, id)? else {
             return store.remove(collection, id);
         };
-        let writer = self.writer(store, collection)?;
-        if !self.wait(writer.delete(located(&folder, &message)))? {
+        let (owner, writer) = self.writer(store, collection)?;
+        if !self.wait(owner, writer.delete(located(&folder, &message)))? {
             return Err(forget(store, collection, &message)?);
         }
         state::remove_message(store.companion_sql(), collection, message.uid)?;
         store.remove(collection, id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cool_downs_double_with_failures_in_a_row_up_to_the_maximum() {
+        assert_eq!(cool_down(1), FIRST_COOL_DOWN);
+        assert_eq!(cool_down(2), FIRST_COOL_DOWN * 2);
+        assert_eq!(cool_down(3), FIRST_COOL_DOWN * 4);
+        assert_eq!(cool_down(6), MAX_COOL_DOWN);
+        assert_eq!(cool_down(u32::MAX), MAX_COOL_DOWN);
     }
 }

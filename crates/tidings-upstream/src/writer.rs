@@ -62,6 +62,17 @@ enum Order {
     },
 }
 
+impl Order {
+    /// Whether nobody waits for the answer any more.
+    fn abandoned(&self) -> bool {
+        match self {
+            Order::Flags { reply, .. } => reply.is_closed(),
+            Order::Move { reply, .. } => reply.is_closed(),
+            Order::Delete { reply, .. } => reply.is_closed(),
+        }
+    }
+}
+
 /// How device operations reach one account's writer.
 #[derive(Clone, Debug)]
 pub struct Writer {
@@ -130,6 +141,11 @@ impl Writer {
 async fn run(endpoint: Endpoint, credentials: Credentials, mut inbox: mpsc::Receiver<Order>) {
     let mut connection: Option<Upstream> = None;
     while let Some(order) = inbox.recv().await {
+        if order.abandoned() {
+            // Its caller gave up waiting (and its store transaction failed):
+            // writing it now would change the upstream behind the device.
+            continue;
+        }
         match order {
             Order::Flags {
                 at,

@@ -69,6 +69,12 @@ async fn fixture() -> Fixture {
 
 /// The fixture on `kind`; its calendar is at `cal.calendar_href("mayor")`.
 async fn fixture_on(kind: Kind) -> Fixture {
+    fixture_with(kind, None).await
+}
+
+/// The fixture on `kind`, its device writes sent to `writes_to` if given
+/// (the mirror still syncs from the real server).
+async fn fixture_with(kind: Kind, writes_to: Option<String>) -> Fixture {
     let cal = CalServer::start(kind);
     let desk = CalDesk::new(cal.addr(), "mayor", &cal.password("mayor"));
     let base = cal.calendar_href("mayor");
@@ -115,7 +121,14 @@ async fn fixture_on(kind: Kind) -> Fixture {
             (summary(&e).to_string(), (id, e))
         })
         .collect();
-    let writer = CalendarWriter::new(&server, &account).expect("writer");
+    let writes_to = match writes_to {
+        Some(url) => Server {
+            url: url.parse().expect("url"),
+            ca_file: None,
+        },
+        None => server,
+    };
+    let writer = CalendarWriter::new(&writes_to, &account).expect("writer");
     let hook = DeviceWrites::new(HashMap::new(), tokio::runtime::Handle::current())
         .with_calendars(HashMap::from([(mayor, writer)]));
     let pool = Arc::new(SqlitePool::new(store).with_write_back(Arc::new(hook)));
@@ -421,4 +434,53 @@ async fn answers_to_one_instance_or_the_series_land_upstream_where_they_belong()
         answers_upstream(&desk, &single_at),
         vec![("20270204T100000".into(), n(Accepted))]
     );
+}
+
+/// A CalDAV server that takes connections and never answers holds the
+/// store's write lock for one bounded wait (`WRITE_TIMEOUT` a request, not
+/// the mirror's minute), then the account cools down: its next write fails
+/// at once instead of holding the lock again, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_upstream_holds_the_write_lock_once_briefly_then_writes_fail_at_once() {
+    use std::time::{Duration, Instant};
+    use tidings_upstream::writer::WRITE_TIMEOUT;
+    // Listening, never accepting: the kernel completes each connection and
+    // nobody ever answers.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", hole.local_addr().expect("addr"));
+    let Fixture {
+        cal: _cal,
+        _dir,
+        pool,
+        calendar,
+        held,
+        ..
+    } = fixture_with(Kind::Radicale, Some(url)).await;
+    let (budget, budget_event) = held["Budget"].clone();
+    let write = |summary: &str| {
+        let draft = edit(&budget_event, summary);
+        let job: Job = Box::new(move |b| {
+            let err = b
+                .upsert(calendar, Some(budget), draft, 0)
+                .expect_err("stalled");
+            assert_eq!(err.kind(), ErrorKind::UpstreamUnavailable);
+        });
+        job
+    };
+    let started = Instant::now();
+    batch(&pool, write("Budget (draft)")).await;
+    let first = started.elapsed();
+    assert!(
+        first >= WRITE_TIMEOUT && first < WRITE_TIMEOUT * 3,
+        "the first write waited {first:?}"
+    );
+    let started = Instant::now();
+    batch(&pool, write("Budget (again)")).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the cooling account's write waited {:?}",
+        started.elapsed()
+    );
+    let kept = pool.read(|s| s.item(calendar, budget)).expect("read");
+    assert_eq!(summary(&decode(&kept.expect("held").0)), "Budget");
 }

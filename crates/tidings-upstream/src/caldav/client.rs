@@ -97,6 +97,8 @@ pub enum Written {
 pub struct Client {
     dav: CalDavClient<Http>,
     http: Http,
+    /// The longest one request may take ([`REQUEST_TIMEOUT`] unless set).
+    timeout: Duration,
 }
 
 impl Client {
@@ -106,7 +108,14 @@ impl Client {
         Ok(Client {
             dav: CalDavClient::new(WebDavClient::new(server.url.clone(), http.clone())),
             http,
+            timeout: REQUEST_TIMEOUT,
         })
+    }
+
+    /// The same client, each request bounded by `timeout` instead.
+    pub fn with_timeout(mut self, timeout: Duration) -> Client {
+        self.timeout = timeout;
+        self
     }
 
     /// Requests and bytes so far.
@@ -117,7 +126,7 @@ impl Client {
     /// The login's calendars: current-user-principal (RFC 5397), its
     /// calendar-home-set, the calendars in each home.
     pub async fn discover(&self) -> Result<Vec<RemoteCalendar>> {
-        let principal = timed(self.dav.find_current_user_principal())
+        let principal = timed(self.timeout, self.dav.find_current_user_principal())
             .await?
             .map_err(|e| match e {
                 libdav::dav::FindCurrentUserPrincipalError::RequestError(e) => failed(e),
@@ -126,15 +135,21 @@ impl Client {
                 }
             })?
             .ok_or_else(|| refused("the CalDAV server names no principal for the login"))?;
-        let homes = timed(self.dav.request(FindCalendarHomeSet::new(principal.path())))
-            .await?
-            .map_err(failed)?
-            .home_sets;
+        let homes = timed(
+            self.timeout,
+            self.dav.request(FindCalendarHomeSet::new(principal.path())),
+        )
+        .await?
+        .map_err(failed)?
+        .home_sets;
         let mut calendars = Vec::new();
         for home in homes {
-            let found = timed(self.dav.request(FindCalendars::new(home.path())))
-                .await?
-                .map_err(failed)?;
+            let found = timed(
+                self.timeout,
+                self.dav.request(FindCalendars::new(home.path())),
+            )
+            .await?
+            .map_err(failed)?;
             for calendar in found.calendars {
                 let name = calendar
                     .properties
@@ -157,7 +172,7 @@ impl Client {
     /// readable by the login.
     pub async fn calendar_named(&self, href: &str) -> Result<Option<RemoteCalendar>> {
         let exists = GetProperty::new(href, &libdav::names::RESOURCETYPE);
-        match timed(self.dav.request(exists)).await? {
+        match timed(self.timeout, self.dav.request(exists)).await? {
             Ok(_) => {}
             Err(WebDavError::BadStatusCode(StatusCode::NOT_FOUND | StatusCode::FORBIDDEN)) => {
                 return Ok(None);
@@ -165,7 +180,7 @@ impl Client {
             Err(e) => return Err(failed(e)),
         }
         let named = GetProperty::new(href, &libdav::names::DISPLAY_NAME);
-        let name = match timed(self.dav.request(named)).await? {
+        let name = match timed(self.timeout, self.dav.request(named)).await? {
             Ok(found) => found.value.filter(|n| !n.trim().is_empty()),
             // An unset display name is a 404 inside the multistatus.
             Err(WebDavError::BadStatusCode(_)) => None,
@@ -194,7 +209,7 @@ impl Client {
             .header("Content-Type", "application/xml; charset=utf-8")
             .body(PRIVILEGES.to_string())
             .map_err(|_| refused("an upstream href is not a valid path"))?;
-        let (parts, body) = timed(self.dav.request_raw(request))
+        let (parts, body) = timed(self.timeout, self.dav.request_raw(request))
             .await?
             .map_err(request_failed)?;
         match parts.status {
@@ -236,7 +251,7 @@ impl Client {
             .uri(uri)
             .body(String::new())
             .map_err(|_| refused("an upstream href is not a valid path"))?;
-        let (parts, _) = timed(self.dav.request_raw(request))
+        let (parts, _) = timed(self.timeout, self.dav.request_raw(request))
             .await?
             .map_err(request_failed)?;
         Ok(parts.headers.get_all("dav").iter().any(|value| {
@@ -253,7 +268,7 @@ impl Client {
         if let Some(token) = token {
             request = request.with_sync_token(token);
         }
-        match timed(self.dav.request(request)).await? {
+        match timed(self.timeout, self.dav.request(request)).await? {
             Ok(response) => Ok(Listing::Changes {
                 token: response.new_sync_token,
                 changed: response
@@ -308,7 +323,7 @@ impl Client {
         let mut batches: Vec<&[String]> = hrefs.chunks(MULTIGET_BATCH).rev().collect();
         while let Some(batch) = batches.pop() {
             let request = GetCalendarResources::new(collection).with_hrefs(batch);
-            let response = match timed(self.dav.request(request)).await? {
+            let response = match timed(self.timeout, self.dav.request(request)).await? {
                 Ok(response) => response,
                 Err(WebDavError::Request(RequestError::Http(e))) if e.is::<TooLarge>() => {
                     if let [href] = batch {
@@ -341,19 +356,31 @@ impl Client {
     /// Creates `href` (`If-None-Match: *`).
     pub async fn create(&self, href: &str, data: String) -> Result<Written> {
         let request = PutResource::new(href).create(data, ICALENDAR);
-        written(timed(self.dav.request(request)).await?.map(|r| r.etag))
+        written(
+            timed(self.timeout, self.dav.request(request))
+                .await?
+                .map(|r| r.etag),
+        )
     }
 
     /// Replaces `href` if it is still at `etag` (`If-Match`).
     pub async fn update(&self, href: &str, data: String, etag: &str) -> Result<Written> {
         let request = PutResource::new(href).update(data, ICALENDAR, etag);
-        written(timed(self.dav.request(request)).await?.map(|r| r.etag))
+        written(
+            timed(self.timeout, self.dav.request(request))
+                .await?
+                .map(|r| r.etag),
+        )
     }
 
     /// Deletes `href` if it is still at `etag` (`If-Match`).
     pub async fn delete(&self, href: &str, etag: &str) -> Result<Written> {
         let request = Delete::new(href).with_etag(etag);
-        written(timed(self.dav.request(request)).await?.map(|_| None))
+        written(
+            timed(self.timeout, self.dav.request(request))
+                .await?
+                .map(|_| None),
+        )
     }
 }
 

@@ -20,8 +20,11 @@
 //!
 //! Each account's client here is not the mirror's: the mirror may be
 //! waiting for the store's write lock, which the device's batch holds until
-//! the upstream answers ([`REQUEST_TIMEOUT`](super::client::REQUEST_TIMEOUT)
-//! at most).
+//! the upstream answers, each request within
+//! [`WRITE_TIMEOUT`](crate::writer::WRITE_TIMEOUT) (the mirror's own
+//! requests get [`REQUEST_TIMEOUT`](super::client::REQUEST_TIMEOUT)); an
+//! account whose upstream failed cools down
+//! ([`crate::device_writes`]).
 
 use super::client::{Client, Written};
 use super::config::{CalDavAccount, Server};
@@ -52,7 +55,10 @@ impl CalendarWriter {
     /// A client for `account` on `server` (nothing is sent yet).
     pub fn new(server: &Server, account: &CalDavAccount) -> Result<CalendarWriter> {
         Ok(CalendarWriter {
-            client: Client::new(server, &account.login, &account.password)?,
+            // Each request holds the store's write lock while it waits:
+            // bounded as the IMAP writer's are.
+            client: Client::new(server, &account.login, &account.password)?
+                .with_timeout(crate::writer::WRITE_TIMEOUT),
             auto_schedule: std::sync::OnceLock::new(),
         })
     }

@@ -2,7 +2,7 @@
 //! status, a failed request or a timeout means to the device and the log.
 
 use super::super::http::TooLarge;
-use super::{REQUEST_TIMEOUT, Written};
+use super::Written;
 use http::StatusCode;
 use libdav::dav::{RequestError, WebDavError};
 use std::future::Future;
@@ -16,8 +16,11 @@ pub(super) fn refused(why: &'static str) -> Error {
     Error::new(ErrorKind::UpstreamRefused, why)
 }
 
-pub(super) async fn timed<T>(future: impl Future<Output = T>) -> Result<T> {
-    tokio::time::timeout(REQUEST_TIMEOUT, future)
+pub(super) async fn timed<T>(
+    timeout: std::time::Duration,
+    future: impl Future<Output = T>,
+) -> Result<T> {
+    tokio::time::timeout(timeout, future)
         .await
         .map_err(|_| unavailable("the CalDAV server did not answer in time"))
 }
