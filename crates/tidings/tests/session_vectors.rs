@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use tidings::compress::{InflateLimits, unpack, unpad};
 use tidings::proto::{
-    self, CalendarItem, CollectionKind, Envelope, FetchRange, FreeBusyQuery, Item, Policy, Refetch,
-    Search, SetFlags, envelope::Body, item, operation::Kind, operation_result::Outcome,
+    self, CalendarItem, CollectionKind, Envelope, FetchRange, FreeBusyQuery, Item, MailItem,
+    Policy, Refetch, Search, SetFlags, envelope::Body, item, operation::Kind,
+    operation_result::Outcome,
 };
 use tidings::session::{ClientConfig, ClientSession, ClientState, ServerSession};
 use tidings::store::ItemStore;
@@ -154,6 +155,7 @@ fn fields(envelope: &Envelope) -> Value {
             "more": p.more,
             "upserts": p.upserts.iter().map(|u| json!({
                 "id": u.id, "flags": u.flags, "packed_flag": u.packed.first(),
+                "abridged": abridged_of(&u.packed),
             })).collect::<Vec<_>>(),
             "flag_changes": p.flag_changes.iter().map(|f| json!([f.id, f.flags])).collect::<Vec<_>>(),
             "removals": p.removals,
@@ -204,6 +206,41 @@ fn fields(envelope: &Envelope) -> Value {
         Some(Body::Error(e)) => json!({"code": e.code}),
         _ => json!({}),
     }
+}
+
+/// A mail's `abridged` field as (reason, packed size), if it has one.
+fn abridged_of(packed: &[u8]) -> Value {
+    let Ok(bytes) = unpack(packed, &InflateLimits::default()) else {
+        return Value::Null;
+    };
+    let Ok(item) = proto::decode::<Item>(&bytes) else {
+        return Value::Null;
+    };
+    match item.kind {
+        Some(item::Kind::Mail(MailItem {
+            abridged: Some(a), ..
+        })) => json!({"reason": a.reason, "packed_size": a.packed_size}),
+        _ => Value::Null,
+    }
+}
+
+/// A mail whose `Subject:` is 64,000 printable characters from a fixed
+/// pseudo-random sequence: deflate cannot make it fit a page (48 KiB).
+fn big_subject_mail() -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    let subject: String = (0..64_000)
+        .map(|_| {
+            // xorshift32: reproducible, and incompressible enough.
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            char::from(b'!' + u8::try_from(x % 94).expect("under 94"))
+        })
+        .collect();
+    format!(
+        "From: Harbour Office <harbour@town.example>\r\nTo: chief@town.example\r\nSubject: {subject}\r\nDate: Thu, 3 Dec 2026 09:30:00 +0000\r\nMessage-ID: <tide-table@town.example>\r\n\r\nThe tide table for December.\r\n"
+    )
+    .into_bytes()
 }
 
 fn upload_part(upload_id: [u8; 16], offset: u64, data: &[u8], total_size: u64) -> Kind {
@@ -408,6 +445,42 @@ fn generate() -> Value {
     );
     step(&mut client, &mut server, &mut town);
 
+    // An item too large for a page: a mail whose subject is 64,000
+    // incompressible printable characters. Its page carries it abridged
+    // (TOO_LARGE, with the whole packed size); two `packed_item` ranges
+    // bring the whole packed item, which the device keeps instead.
+    let big_raw = big_subject_mail();
+    let big = town
+        .store
+        .add_message(inbox, &big_raw, 2048)
+        .expect("the big mail");
+    server.push_changes(10_000, &town.store).expect("push");
+    step(&mut client, &mut server, &mut town);
+    let whole = town
+        .store
+        .item(inbox, big)
+        .expect("store")
+        .expect("the big mail")
+        .0;
+    for (n, offset) in [(14u8, 0u64), (15, 49_152)] {
+        op(
+            &mut client,
+            n,
+            Kind::FetchBody(FetchRange {
+                collection_id: inbox,
+                item_id: big,
+                part_id: 0,
+                offset,
+                length: 49_152,
+                packed_item: true,
+            }),
+        );
+    }
+    step(&mut client, &mut server, &mut town);
+    client
+        .complete_item(inbox, big, &whole)
+        .expect("the two ranges are the whole item");
+
     // A repair page, asked for by hand.
     let refetch = Envelope {
         body: Some(Body::Refetch(Refetch {
@@ -547,6 +620,32 @@ fn the_vectors_cover_every_envelope_kind_an_implementer_meets() {
     assert_eq!(
         outcome(13),
         json!({"offset": 0, "total_size": packed.len(), "len": packed.len()})
+    );
+    // The abridged mail: its page says how large the whole packed item
+    // is, and the two ranges (ops 14 and 15) bring exactly that many bytes.
+    let abridged: Vec<Value> = vectors["envelopes"]
+        .as_array()
+        .expect("envelopes")
+        .iter()
+        .filter_map(|v| v["fields"]["upserts"].as_array())
+        .flatten()
+        .filter(|u| !u["abridged"].is_null())
+        .map(|u| u["abridged"].clone())
+        .collect();
+    assert_eq!(abridged.len(), 1, "one abridged upsert: {abridged:?}");
+    assert_eq!(abridged[0]["reason"], 1, "TOO_LARGE");
+    let whole = abridged[0]["packed_size"].as_u64().expect("size");
+    assert!(
+        whole > 49_152 && whole <= 2 * 49_152,
+        "{whole} B: two ranges"
+    );
+    assert_eq!(
+        outcome(14),
+        json!({"offset": 0, "total_size": whole, "len": 49_152})
+    );
+    assert_eq!(
+        outcome(15),
+        json!({"offset": 49_152, "total_size": whole, "len": whole - 49_152})
     );
     assert_eq!(packed.first(), Some(&0x03), "deflated with dictionary v1");
     assert_eq!(
