@@ -265,3 +265,34 @@ async fn with_message(
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> Located {
+        Located {
+            folder: "INBOX".into(),
+            uidvalidity: 1,
+            uid: 7,
+        }
+    }
+
+    #[test]
+    fn an_order_nobody_waits_for_is_abandoned() {
+        let (reply, waiting) = oneshot::channel();
+        let order = Order::Delete { at: at(), reply };
+        assert!(!order.abandoned(), "its caller still waits");
+        drop(waiting);
+        assert!(order.abandoned(), "its caller timed out and left");
+        let (reply, waiting) = oneshot::channel();
+        let order = Order::Flags {
+            at: at(),
+            set: 1,
+            clear: 0,
+            reply,
+        };
+        drop(waiting);
+        assert!(order.abandoned());
+    }
+}
