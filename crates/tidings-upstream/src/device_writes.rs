@@ -14,14 +14,18 @@
 //!
 //! The store's write lock is held while the upstream answers, so a slow or
 //! unreachable upstream would make every other device's writes wait. Each
-//! answer is bounded ([`WRITE_TIMEOUT`](crate::writer::WRITE_TIMEOUT) for
-//! IMAP, and for each CalDAV request),
-//! and an account whose upstream failed a write (timed out, unreachable)
-//! cools down: its next writes fail at once with
+//! write's upstream work in all (an IMAP command; a CalDAV `PUT` and the
+//! fetches that may follow it; an organizer's copy) is bounded by
+//! [`WRITE_TIMEOUT`](crate::writer::WRITE_TIMEOUT), and an account's
+//! upstream that failed a write slowly (it held the lock
+//! [`SLOW_FAILURE`] or more: a timeout, a connection that hung) cools down:
+//! that upstream's next writes for the account fail at once with
 //! [`ErrorKind::UpstreamUnavailable`] (the device tries again later) for
-//! [`FIRST_COOL_DOWN`], doubling with each failure in a row up to
+//! [`FIRST_COOL_DOWN`], doubling with each such failure in a row up to
 //! [`MAX_COOL_DOWN`]. So one stalled upstream costs everyone at most one
-//! bounded wait per cool-down, not one per write.
+//! bounded wait per cool-down, not one per write. A quick refusal (a
+//! `5xx`, a refused connection) held the lock briefly and cools nothing;
+//! an account's IMAP and CalDAV servers cool down apart.
 //!
 //! A move keeps the item's id: the item is re-filed in the target folder
 //! under the UID the upstream gave (`COPYUID`), and the core's removal from
@@ -35,7 +39,7 @@ use crate::caldav::sync::load_event;
 use crate::mirror::remove_item;
 use crate::outbox::Outbox;
 use crate::state::{self, Folder, Message};
-use crate::writer::{Located, Writer};
+use crate::writer::{Located, WRITE_TIMEOUT, Writer};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -51,22 +55,49 @@ pub struct DeviceWrites {
     calendars: HashMap<u64, CalendarWriter>,
     outbox: Option<Arc<Outbox>>,
     runtime: tokio::runtime::Handle,
-    /// Accounts (by principal id) whose upstream failed a write lately.
-    cooling: Mutex<HashMap<u64, Cooling>>,
+    /// Accounts' upstreams that failed a write slowly lately.
+    cooling: Mutex<HashMap<Upstream, Cooling>>,
+}
+
+/// One account's upstream (by principal id): each cools down on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Upstream {
+    Imap(u64),
+    CalDav(u64),
 }
 
 /// How long an account's writes fail at once after its upstream failed one.
 pub const FIRST_COOL_DOWN: Duration = Duration::from_secs(15);
 /// The longest cool-down, after failures in a row.
 pub const MAX_COOL_DOWN: Duration = Duration::from_secs(300);
+/// A failed write that held the store's lock this long cools its upstream
+/// down: far longer than a working server's answer, far shorter than
+/// [`WRITE_TIMEOUT`].
+pub const SLOW_FAILURE: Duration = Duration::from_millis(500);
 
-/// An account whose upstream failed a device write.
+/// An upstream that failed a device write slowly.
 #[derive(Debug, Clone, Copy)]
 struct Cooling {
-    /// Failures in a row.
+    /// Slow failures in a row.
     failures: u32,
     /// When its next write may go upstream.
     until: Instant,
+}
+
+impl Cooling {
+    /// After one more slow failure at `now`: failures count in a row while
+    /// each comes within [`MAX_COOL_DOWN`] of the last cool-down's end, so
+    /// an upstream that failed once yesterday starts again from the first.
+    fn failed_again(previous: Option<Cooling>, now: Instant) -> Cooling {
+        let failures = match previous {
+            Some(p) if now < p.until + MAX_COOL_DOWN => p.failures.saturating_add(1),
+            _ => 1,
+        };
+        Cooling {
+            failures,
+            until: now + cool_down(failures),
+        }
+    }
 }
 
 /// The cool-down after `failures` in a row: doubling, at most the maximum.
@@ -134,8 +165,8 @@ impl DeviceWrites {
         Ok(Some((cal, writer)))
     }
 
-    /// The owner of `collection` and its account's IMAP writer.
-    fn writer(&self, store: &SqliteStore, collection: u64) -> Result<(u64, &Writer)> {
+    /// The IMAP upstream of `collection`'s owner and its writer.
+    fn writer(&self, store: &SqliteStore, collection: u64) -> Result<(Upstream, &Writer)> {
         let owner = store.collection(collection)?.owner;
         let writer = self.writers.get(&owner).ok_or_else(|| {
             Error::new(
@@ -143,41 +174,60 @@ impl DeviceWrites {
                 "no upstream account for this principal",
             )
         })?;
-        Ok((owner, writer))
+        Ok((Upstream::Imap(owner), writer))
     }
 
-    /// Waits on a store worker thread (never an async one) for the
-    /// upstream of `owner`'s account, unless it is cooling down after a
-    /// failure (see the module's documentation).
-    fn wait<T>(&self, owner: u64, f: impl Future<Output = Result<T>>) -> Result<T> {
-        let cooling = || self.cooling.lock().unwrap_or_else(PoisonError::into_inner);
-        if cooling()
-            .get(&owner)
-            .is_some_and(|c| Instant::now() < c.until)
+    fn cooling(&self) -> std::sync::MutexGuard<'_, HashMap<Upstream, Cooling>> {
+        self.cooling.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits on a store worker thread (never an async one) for `upstream`
+    /// to do a device's write, within [`WRITE_TIMEOUT`] in all, unless it
+    /// is cooling down after a slow failure (see the module's
+    /// documentation).
+    fn wait<T>(&self, upstream: Upstream, f: impl Future<Output = Result<T>>) -> Result<T> {
+        let started = Instant::now();
+        if self
+            .cooling()
+            .get(&upstream)
+            .is_some_and(|c| started < c.until)
         {
             return Err(Error::new(
                 ErrorKind::UpstreamUnavailable,
                 "the upstream failed a moment ago; try again later",
             ));
         }
-        let result = self.runtime.block_on(f);
+        // A write cut short here is as one cut short by a crash: what
+        // reached the upstream is found there on the device's retry.
+        let bounded = tokio::time::timeout(WRITE_TIMEOUT, f);
+        let result = self.runtime.block_on(bounded).unwrap_or_else(|_| {
+            Err(Error::new(
+                ErrorKind::UpstreamUnavailable,
+                "the upstream did not finish the write in time",
+            ))
+        });
+        let now = Instant::now();
         match &result {
-            Err(e) if e.kind() == ErrorKind::UpstreamUnavailable => {
-                let mut cooling = cooling();
-                let failures = cooling.get(&owner).map_or(0, |c| c.failures) + 1;
-                let wait = cool_down(failures);
+            Ok(_) => {
+                self.cooling().remove(&upstream);
+            }
+            Err(e)
+                if e.kind() == ErrorKind::UpstreamUnavailable
+                    && now.duration_since(started) >= SLOW_FAILURE =>
+            {
+                let mut cooling = self.cooling();
+                let next = Cooling::failed_again(cooling.get(&upstream).copied(), now);
                 tracing::warn!(
-                    principal = owner,
+                    ?upstream,
                     error = %e,
-                    cool_down_secs = wait.as_secs(),
-                    "a device write failed upstream; the account's writes fail at once meanwhile"
+                    cool_down_secs = next.until.duration_since(now).as_secs(),
+                    "a device write failed upstream slowly; its writes fail at once meanwhile"
                 );
-                let until = Instant::now() + wait;
-                cooling.insert(owner, Cooling { failures, until });
+                cooling.insert(upstream, next);
             }
-            _ => {
-                cooling().remove(&owner);
-            }
+            // A quick refusal, or the store's own error: the upstream's
+            // standing is unchanged.
+            Err(_) => {}
         }
         result
     }
@@ -229,15 +279,23 @@ impl DeviceWrites {
         let outbox = self.outbox.as_deref();
         let owner = store.collection(collection)?.owner;
         let written = self.wait(
-            owner,
+            Upstream::CalDav(owner),
             writer.upsert(store, &cal, id, packed, outbox, comment),
         )?;
-        // The organizer's copy, when the organizer is mirrored here too.
+        // The organizer's copy, when the organizer is mirrored here too;
+        // it never fails the attendee's answer (see `organizer_copy`).
         if let Some(answer) = answer
             && let Some(organizer) = self.calendars.get(&answer.organizer)
         {
-            self.runtime
-                .block_on(organizer.tell_organizer(store, &answer));
+            let upstream = Upstream::CalDav(answer.organizer);
+            if let Err(e) = self.wait(upstream, organizer.tell_organizer(store, &answer)) {
+                tracing::warn!(
+                    principal = answer.organizer,
+                    code = e.code(),
+                    error = %e,
+                    "the organizer's copy does not show the answer"
+                );
+            }
         }
         Ok(written)
     }
@@ -271,9 +329,9 @@ impl WriteBack for DeviceWrites {
             .item(collection, id)?
             .map_or(message.flags, |(_, f)| f);
         let (set, clear) = (flags & !current, current & !flags);
-        let (owner, writer) = self.writer(store, collection)?;
+        let (imap, writer) = self.writer(store, collection)?;
         let answer = self.wait(
-            owner,
+            imap,
             writer.set_flags(located(&folder, &message), set, clear),
         )?;
         let Some(upstream) = answer else {
@@ -324,9 +382,9 @@ impl WriteBack for DeviceWrites {
             return Err(refused());
         }
         let from = folder(store, source)?;
-        let (owner, writer) = self.writer(store, collection)?;
+        let (upstream, writer) = self.writer(store, collection)?;
         let moved = writer.move_to(located(&from, &message), target.name.clone());
-        let answer = self.wait(owner, moved)?;
+        let answer = self.wait(upstream, moved)?;
         let Some(new_uid) = answer else {
             return Err(forget(store, source, &message)?);
         };
@@ -365,14 +423,14 @@ impl WriteBack for DeviceWrites {
     fn remove(&self, store: &mut SqliteStore, collection: u64, id: u64) -> Result<u64> {
         if let Some((cal, writer)) = self.calendar(store, collection)? {
             let owner = store.collection(collection)?.owner;
-            return self.wait(owner, writer.remove(store, &cal, id));
+            return self.wait(Upstream::CalDav(owner), writer.remove(store, &cal, id));
         }
         let folder = folder(store, collection)?;
         let Some(message) = state::message_by_item(store.companion_sql(), collection, id)? else {
             return store.remove(collection, id);
         };
-        let (owner, writer) = self.writer(store, collection)?;
-        if !self.wait(owner, writer.delete(located(&folder, &message)))? {
+        let (upstream, writer) = self.writer(store, collection)?;
+        if !self.wait(upstream, writer.delete(located(&folder, &message)))? {
             return Err(forget(store, collection, &message)?);
         }
         state::remove_message(store.companion_sql(), collection, message.uid)?;
@@ -391,5 +449,20 @@ mod tests {
         assert_eq!(cool_down(3), FIRST_COOL_DOWN * 4);
         assert_eq!(cool_down(6), MAX_COOL_DOWN);
         assert_eq!(cool_down(u32::MAX), MAX_COOL_DOWN);
+    }
+
+    #[test]
+    fn slow_failures_count_in_a_row_only_while_they_come_close_together() {
+        let start = Instant::now();
+        let first = Cooling::failed_again(None, start);
+        assert_eq!((first.failures, first.until), (1, start + FIRST_COOL_DOWN));
+        // Failing again as soon as the cool-down ends: the second in a row.
+        let second = Cooling::failed_again(Some(first), first.until);
+        assert_eq!(second.failures, 2);
+        assert_eq!(second.until, first.until + FIRST_COOL_DOWN * 2);
+        // Failing again long after: counted from the first again.
+        let later = second.until + MAX_COOL_DOWN;
+        let again = Cooling::failed_again(Some(second), later);
+        assert_eq!((again.failures, again.until), (1, later + FIRST_COOL_DOWN));
     }
 }

@@ -20,10 +20,10 @@
 //!
 //! Each account's client here is not the mirror's: the mirror may be
 //! waiting for the store's write lock, which the device's batch holds until
-//! the upstream answers, each request within
+//! the upstream answers, the whole write within
 //! [`WRITE_TIMEOUT`](crate::writer::WRITE_TIMEOUT) (the mirror's own
 //! requests get [`REQUEST_TIMEOUT`](super::client::REQUEST_TIMEOUT)); an
-//! account whose upstream failed cools down
+//! account whose upstream failed slowly cools down
 //! ([`crate::device_writes`]).
 
 use super::client::{Client, Written};
@@ -63,14 +63,16 @@ impl CalendarWriter {
         })
     }
 
-    /// Whether the server updates organizers' copies itself (asked once,
-    /// on `href`; a server that cannot say is taken not to).
-    pub(crate) async fn auto_schedules(&self, href: &str) -> bool {
+    /// Whether the server updates organizers' copies itself, asked on
+    /// `href` until it answers once (a failed ask is not an answer: a
+    /// server down for a moment must not be taken for one that does not
+    /// schedule).
+    pub(crate) async fn auto_schedules(&self, href: &str) -> Result<bool> {
         if let Some(&known) = self.auto_schedule.get() {
-            return known;
+            return Ok(known);
         }
-        let asked = self.client.auto_schedules(href).await.unwrap_or(false);
-        *self.auto_schedule.get_or_init(|| asked)
+        let asked = self.client.auto_schedules(href).await?;
+        Ok(*self.auto_schedule.get_or_init(|| asked))
     }
 }
 

@@ -107,23 +107,16 @@ fn organizer_copy(
 
 impl CalendarWriter {
     /// Sets `answer` in the organizer's copy (this writer is the
-    /// organizer's). Logged, never returned: see the module.
-    pub(crate) async fn tell_organizer(&self, store: &mut SqliteStore, answer: &Answer) {
-        if let Err(e) = self.try_tell_organizer(store, answer).await {
-            tracing::warn!(
-                principal = answer.organizer,
-                code = e.code(),
-                error = %e,
-                "the organizer's copy does not show the answer"
-            );
-        }
-    }
-
-    async fn try_tell_organizer(&self, store: &mut SqliteStore, answer: &Answer) -> Result<()> {
+    /// organizer's). The caller logs a failure and goes on: see the module.
+    pub(crate) async fn tell_organizer(
+        &self,
+        store: &mut SqliteStore,
+        answer: &Answer,
+    ) -> Result<()> {
         let Some((calendar, id, mut event)) = organizer_copy(store, answer)? else {
             return Ok(());
         };
-        if self.auto_schedules(&calendar.href).await {
+        if self.auto_schedules(&calendar.href).await? {
             return Ok(());
         }
         let held = event.clone();
