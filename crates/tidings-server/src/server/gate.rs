@@ -8,12 +8,15 @@
 //!
 //! When the strangers' room is full, a newcomer from a source holding fewer
 //! strangers than the source holding the most closes that source's oldest
-//! stranger and takes its place (see [`State::evict_for`]): sources that
+//! stranger and takes its place (see [`State::eviction_for`]): sources that
 //! fill the room between them cannot keep others' devices out.
+//!
+//! The gate's lock is taken by every new connection, so nothing slow runs
+//! under it: no system call, and no scan of all strangers or sources.
 
 use super::limits::Limits;
 use socket2::SockRef;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Shutdown};
 use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -88,7 +91,8 @@ impl Bucket {
 #[derive(Default)]
 struct Source {
     connections: usize,
-    unauthenticated: usize,
+    /// Its strangers' admission numbers, oldest first.
+    strangers: BTreeSet<NonZeroU64>,
 }
 
 /// A connection not yet authenticated, as the gate keeps it.
@@ -99,12 +103,21 @@ struct Stranger {
     /// it down ends the connection's reads, and so its task. `None` if the
     /// descriptor could not be duplicated (it is then never evicted).
     socket: Option<socket2::Socket>,
+    /// Its authenticating turn is running in the store: it is not closed
+    /// meanwhile, or the store's work (and the device's) would be wasted.
+    authenticating: bool,
 }
+
+/// Sources a newcomer's eviction looks at, those holding most first: the
+/// oldest stranger among them gives way.
+const EVICTION_CANDIDATES: usize = 16;
 
 struct State {
     sources: HashMap<IpAddr, Source>,
-    /// Every stranger, oldest first (by admission number).
-    strangers: BTreeMap<NonZeroU64, Stranger>,
+    /// Every stranger, by admission number.
+    strangers: HashMap<NonZeroU64, Stranger>,
+    /// The sources holding strangers, by how many they hold.
+    by_held: BTreeSet<(usize, IpAddr)>,
     last_admitted: u64,
     enroll: Bucket,
     /// Kept apart from `sources`: a source's budget must outlive its
@@ -112,6 +125,8 @@ struct State {
     enroll_by_source: HashMap<IpAddr, Bucket>,
     /// Reconnects (IK hellos) per source, kept the same way.
     hellos_by_source: HashMap<IpAddr, Bucket>,
+    /// Strangers of others a source's newcomers closed, kept the same way.
+    evictions_by_source: HashMap<IpAddr, Bucket>,
 }
 
 /// Admission control for every new connection.
@@ -129,6 +144,7 @@ pub(crate) enum Refusal {
     EnrollRate,
     EnrollRateSource,
     HelloRateSource,
+    EvictionRateSource,
 }
 
 /// The source a per-source limit counts `ip` under: an IPv4 address (or an
@@ -148,61 +164,94 @@ fn source_of(ip: IpAddr) -> IpAddr {
 /// Remembered enrollment budgets before full ones are forgotten.
 const ENROLL_SOURCES_KEPT: usize = 10_000;
 
+/// `source`'s bucket in `buckets` (`rate` a second, `burst` saved up),
+/// forgetting full ones first when too many are kept.
+fn bucket_of(
+    buckets: &mut HashMap<IpAddr, Bucket>,
+    source: IpAddr,
+    (rate, burst): (f64, f64),
+    now: Instant,
+) -> &mut Bucket {
+    if buckets.len() >= ENROLL_SOURCES_KEPT {
+        buckets.retain(|_, b| !b.full(now));
+    }
+    buckets
+        .entry(source)
+        .or_insert_with(|| Bucket::new(rate, burst, now))
+}
+
 impl State {
-    /// Makes room for a stranger from a source that holds `held` strangers
-    /// by closing the oldest stranger of the source that holds the most,
-    /// if it holds more than `held`; `false` if no source does.
+    /// How many strangers `source` holds.
+    fn held(&self, source: &IpAddr) -> usize {
+        self.sources.get(source).map_or(0, |s| s.strangers.len())
+    }
+
+    /// Moves `source` in [`State::by_held`] from `before` to `after`.
+    fn reindex(&mut self, source: IpAddr, before: usize, after: usize) {
+        self.by_held.remove(&(before, source));
+        if after > 0 {
+            self.by_held.insert((after, source));
+        }
+    }
+
+    fn add_stranger(&mut self, number: NonZeroU64, stranger: Stranger) {
+        let key = stranger.source;
+        let source = self.sources.entry(key).or_default();
+        let before = source.strangers.len();
+        source.strangers.insert(number);
+        self.reindex(key, before, before + 1);
+        self.strangers.insert(number, stranger);
+    }
+
+    /// Forgets stranger `number` if it still counts (not evicted), and
+    /// gives it back (its descriptor is closed by the caller, after the
+    /// lock).
+    fn remove_stranger(&mut self, number: NonZeroU64) -> Option<Stranger> {
+        let stranger = self.strangers.remove(&number)?;
+        let key = stranger.source;
+        if let Some(source) = self.sources.get_mut(&key) {
+            let before = source.strangers.len();
+            if source.strangers.remove(&number) {
+                self.reindex(key, before, before - 1);
+            }
+        }
+        Some(stranger)
+    }
+
+    /// The stranger to close so that one from a source holding `held`
+    /// strangers gets in: the oldest stranger, not authenticating, of the
+    /// source holding the most, if it holds more than `held` (among up to
+    /// [`EVICTION_CANDIDATES`] sources holding that many).
     ///
     /// So a source is refused for lack of room only while it holds as
     /// many strangers as any other: an attacker with many addresses can
     /// fill the room, but a device from anywhere else still gets in, and
-    /// it is the attacker's oldest connection that makes way. The evicted
-    /// connection's task sees its socket shut and ends; its admission no
-    /// longer counts it.
-    fn evict_for(&mut self, held: usize) -> bool {
-        let most = self
-            .sources
-            .values()
-            .map(|s| s.unauthenticated)
-            .max()
-            .unwrap_or(0);
-        if most <= held {
-            return false;
-        }
-        let sources = &self.sources;
-        let Some(oldest) = self
-            .strangers
+    /// it is the attacker's oldest connection that makes way.
+    fn eviction_for(&self, held: usize) -> Option<NonZeroU64> {
+        let mut best: Option<(usize, NonZeroU64)> = None;
+        let candidates = self
+            .by_held
             .iter()
-            .find(|(_, s)| {
-                sources
-                    .get(&s.source)
-                    .is_some_and(|s| s.unauthenticated == most)
-            })
-            .map(|(number, _)| *number)
-        else {
-            return false;
-        };
-        let Some(evicted) = self.strangers.remove(&oldest) else {
-            return false;
-        };
-        if let Some(source) = self.sources.get_mut(&evicted.source) {
-            source.unauthenticated = source.unauthenticated.saturating_sub(1);
+            .rev()
+            .take_while(|(count, _)| *count > held)
+            .take(EVICTION_CANDIDATES);
+        for &(count, source) in candidates {
+            if best.is_some_and(|(most, _)| most > count) {
+                break;
+            }
+            let oldest = self.sources.get(&source).and_then(|s| {
+                s.strangers
+                    .iter()
+                    .copied()
+                    .find(|n| self.strangers.get(n).is_some_and(|s| !s.authenticating))
+            });
+            if let Some(number) = oldest
+                && best.is_none_or(|(_, older)| number < older)
+            {
+                best = Some((count, number));
+            }
         }
-        tracing::debug!(source = %evicted.source, "stranger evicted to make room");
-        if let Some(socket) = evicted.socket {
-            // Already closed by its peer: nothing to do.
-            let _ = socket.shutdown(Shutdown::Both);
-        }
-        true
-    }
-
-    /// Forgets stranger `number` if it still counts (not evicted).
-    fn no_longer_stranger(&mut self, number: NonZeroU64) {
-        if let Some(stranger) = self.strangers.remove(&number)
-            && let Some(source) = self.sources.get_mut(&stranger.source)
-        {
-            source.unauthenticated = source.unauthenticated.saturating_sub(1);
-        }
+        best.map(|(_, number)| number)
     }
 }
 
@@ -213,11 +262,13 @@ impl Gate {
         Self {
             state: Mutex::new(State {
                 sources: HashMap::new(),
-                strangers: BTreeMap::new(),
+                strangers: HashMap::new(),
+                by_held: BTreeSet::new(),
                 last_admitted: 0,
                 enroll: Bucket::new(rate, 2.0 * rate, now),
                 enroll_by_source: HashMap::new(),
                 hellos_by_source: HashMap::new(),
+                evictions_by_source: HashMap::new(),
             }),
             limits,
         }
@@ -229,37 +280,58 @@ impl Gate {
 
     /// Admits a new, unauthenticated connection from `ip` on `socket`, or
     /// refuses it; when the strangers' room is full it may close an older
-    /// stranger to make room ([`State::evict_for`]).
+    /// stranger to make room ([`State::eviction_for`]), as often as the
+    /// newcomer's source could fill its own share of the room once per
+    /// handshake deadline.
     pub(crate) fn admit(
         self: &Arc<Self>,
         ip: IpAddr,
         socket: SockRef<'_>,
     ) -> Result<Admission, Refusal> {
         let key = source_of(ip);
+        // Duplicated before the lock: no system call runs under it.
+        let duplicate = socket.try_clone().ok();
+        let now = Instant::now();
         let mut state = self.state();
-        let (connections, held) = state
-            .sources
-            .get(&key)
-            .map_or((0, 0), |s| (s.connections, s.unauthenticated));
+        let connections = state.sources.get(&key).map_or(0, |s| s.connections);
+        let held = state.held(&key);
         if connections >= self.limits.max_connections_per_source {
             return Err(Refusal::SourceConnections);
         }
         if held >= self.limits.max_unauthenticated_per_source {
             return Err(Refusal::SourceUnauthenticated);
         }
-        if state.strangers.len() >= self.limits.max_unauthenticated && !state.evict_for(held) {
-            return Err(Refusal::Unauthenticated);
+        let mut evicted = None;
+        if state.strangers.len() >= self.limits.max_unauthenticated {
+            let Some(number) = state.eviction_for(held) else {
+                return Err(Refusal::Unauthenticated);
+            };
+            #[allow(clippy::cast_precision_loss)]
+            let share = self.limits.max_unauthenticated_per_source as f64;
+            let deadline = self.limits.handshake_timeout().as_secs_f64().max(1.0);
+            let rate = (share / deadline, share);
+            if !bucket_of(&mut state.evictions_by_source, key, rate, now).take(now) {
+                return Err(Refusal::EvictionRateSource);
+            }
+            evicted = state.remove_stranger(number);
         }
-        let source = state.sources.entry(key).or_default();
-        source.connections += 1;
-        source.unauthenticated += 1;
+        state.sources.entry(key).or_default().connections += 1;
         state.last_admitted += 1;
         let number = NonZeroU64::new(state.last_admitted).unwrap_or(NonZeroU64::MIN);
         let stranger = Stranger {
             source: key,
-            socket: socket.try_clone().ok(),
+            socket: duplicate,
+            authenticating: false,
         };
-        state.strangers.insert(number, stranger);
+        state.add_stranger(number, stranger);
+        drop(state);
+        if let Some(evicted) = evicted {
+            tracing::debug!(source = %evicted.source, "stranger evicted to make room");
+            if let Some(socket) = evicted.socket {
+                // Already closed by its peer: nothing to do.
+                let _ = socket.shutdown(Shutdown::Both);
+            }
+        }
         Ok(Admission {
             gate: self.clone(),
             stranger: Some(number),
@@ -272,14 +344,8 @@ impl Gate {
         let now = Instant::now();
         let per_minute = f64::from(self.limits.enroll_per_minute_per_source);
         let mut state = self.state();
-        if state.enroll_by_source.len() >= ENROLL_SOURCES_KEPT {
-            state.enroll_by_source.retain(|_, b| !b.full(now));
-        }
-        let source = state
-            .enroll_by_source
-            .entry(source_of(ip))
-            .or_insert_with(|| Bucket::new(per_minute / 60.0, per_minute, now));
-        if !source.take(now) {
+        let rate = (per_minute / 60.0, per_minute);
+        if !bucket_of(&mut state.enroll_by_source, source_of(ip), rate, now).take(now) {
             return Err(Refusal::EnrollRateSource);
         }
         if !state.enroll.take(now) {
@@ -299,13 +365,12 @@ impl Gate {
         let now = Instant::now();
         let rate = f64::from(self.limits.hellos_per_second_per_source);
         let mut state = self.state();
-        if state.hellos_by_source.len() >= ENROLL_SOURCES_KEPT {
-            state.hellos_by_source.retain(|_, b| !b.full(now));
-        }
-        let source = state
-            .hellos_by_source
-            .entry(source_of(ip))
-            .or_insert_with(|| Bucket::new(rate, 10.0 * rate, now));
+        let source = bucket_of(
+            &mut state.hellos_by_source,
+            source_of(ip),
+            (rate, 10.0 * rate),
+            now,
+        );
         match source.take(now) {
             true => Ok(()),
             false => Err(Refusal::HelloRateSource),
@@ -325,7 +390,20 @@ impl Admission {
     /// The connection authenticated: it no longer counts as a stranger.
     pub(crate) fn authenticated(&mut self) {
         if let Some(number) = self.stranger.take() {
-            self.gate.state().no_longer_stranger(number);
+            let gone = self.gate.state().remove_stranger(number);
+            // Its duplicate descriptor is closed here, after the lock.
+            drop(gone);
+        }
+    }
+
+    /// The connection's authenticating turn starts (`true`) or ended
+    /// without authenticating it (`false`): meanwhile it is not closed to
+    /// make room.
+    pub(crate) fn authenticating(&mut self, running: bool) {
+        if let Some(number) = self.stranger
+            && let Some(stranger) = self.gate.state().strangers.get_mut(&number)
+        {
+            stranger.authenticating = running;
         }
     }
 
@@ -338,9 +416,7 @@ impl Admission {
 impl Drop for Admission {
     fn drop(&mut self) {
         let mut state = self.gate.state();
-        if let Some(number) = self.stranger.take() {
-            state.no_longer_stranger(number);
-        }
+        let gone = self.stranger.take().and_then(|n| state.remove_stranger(n));
         let key = source_of(self.ip);
         let emptied = state.sources.get_mut(&key).is_some_and(|source| {
             source.connections = source.connections.saturating_sub(1);
@@ -349,6 +425,9 @@ impl Drop for Admission {
         if emptied {
             state.sources.remove(&key);
         }
+        // Its duplicate descriptor is closed after the lock.
+        drop(state);
+        drop(gone);
     }
 }
 
@@ -521,6 +600,53 @@ mod tests {
         drop((a2, b1, b2, c1, d1));
         let state = gate.state();
         assert!(state.sources.is_empty() && state.strangers.is_empty());
+        assert!(state.by_held.is_empty());
+    }
+
+    #[test]
+    fn a_stranger_whose_handshake_the_store_is_working_on_is_not_closed() {
+        let gate = Arc::new(Gate::new(limits()));
+        let sockets = Sockets::new();
+        let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
+            [10, 0, 0, 1].into(),
+            [10, 0, 0, 2].into(),
+            [10, 0, 0, 3].into(),
+        );
+        let mut a1 = sockets.admit(&gate, a).expect("a1");
+        let mut a2 = sockets.admit(&gate, a).expect("a2");
+        let _b1 = sockets.admit(&gate, b).expect("b1");
+        a1.0.authenticating(true);
+        let _c1 = sockets.admit(&gate, c).expect("c1 gets in");
+        assert!(!shut(&mut a1.1), "A's oldest is authenticating: kept");
+        assert!(shut(&mut a2.1), "A's next one made way");
+        // Its turn ended without authenticating it: it may make way again.
+        a1.0.authenticating(false);
+        let _d1 = sockets.admit(&gate, [10, 0, 0, 4].into()).expect("d1");
+        assert!(shut(&mut a1.1), "A's oldest made way this time");
+    }
+
+    #[test]
+    fn a_source_closes_others_strangers_no_faster_than_its_share_per_deadline() {
+        // A share of two: two evictions saved up, one more each 5 s.
+        let gate = Arc::new(Gate::new(limits()));
+        let sockets = Sockets::new();
+        let ip = |i: u8| -> IpAddr { [10, 0, 0, i].into() };
+        let _a1 = sockets.admit(&gate, ip(1)).expect("a1");
+        let _a2 = sockets.admit(&gate, ip(1)).expect("a2");
+        let mut b1 = sockets.admit(&gate, ip(2)).expect("b1");
+        // C's newcomers each close one, leaving again to let another in.
+        let mut fillers = Vec::new();
+        for filler in [4, 5] {
+            drop(sockets.admit(&gate, ip(3)).expect("C evicts"));
+            fillers.push(sockets.admit(&gate, ip(filler)).expect("a free place"));
+        }
+        assert_eq!(gate.state().strangers.len(), 3, "the room is full again");
+        assert_eq!(
+            sockets.admit(&gate, ip(3)).err(),
+            Some(Refusal::EvictionRateSource),
+            "C spent what it had saved up"
+        );
+        assert!(!shut(&mut b1.1), "B's stranger was left alone");
     }
 
     #[test]

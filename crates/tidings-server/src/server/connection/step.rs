@@ -105,6 +105,12 @@ pub(super) async fn handle_step<B: Backend>(
             let (bytes, whole) = reserved.unwrap_or((shared.presences.sending_full(), true));
             session.set_outgoing_allowance(bytes, whole);
             let outbox = shared.outbox.clone();
+            // A stranger whose handshake the store is working on is not
+            // closed to make room for another meanwhile.
+            let authenticating = handshake.is_some();
+            if authenticating {
+                admission.authenticating(true);
+            }
             let turn = shared.access.run(move |pool| {
                 let outbox = outbox.as_deref();
                 turn(pool, session, handshake, frames, &input, now_ms(), outbox)
@@ -151,6 +157,9 @@ pub(super) async fn handle_step<B: Backend>(
                         return (Flow::Stop, None);
                     };
                     session = back;
+                    if device.is_none() && authenticating {
+                        admission.authenticating(false);
+                    }
                     if let Some(known) = &device {
                         admission.authenticated();
                         if let Budget::Own(own) = &budget {
