@@ -224,11 +224,11 @@ fn abridged_of(packed: &[u8]) -> Value {
     }
 }
 
-/// A mail whose `Subject:` is 64,000 printable characters from a fixed
-/// pseudo-random sequence: deflate cannot make it fit a page (48 KiB).
-fn big_subject_mail() -> Vec<u8> {
+/// 64,000 printable characters from a fixed pseudo-random sequence:
+/// deflate cannot make a mail with this subject fit a page (48 KiB).
+fn big_subject() -> String {
     let mut x: u32 = 0x1234_5678;
-    let subject: String = (0..64_000)
+    (0..64_000)
         .map(|_| {
             // xorshift32: reproducible, and incompressible enough.
             x ^= x << 13;
@@ -236,7 +236,12 @@ fn big_subject_mail() -> Vec<u8> {
             x ^= x << 5;
             char::from(b'!' + u8::try_from(x % 94).expect("under 94"))
         })
-        .collect();
+        .collect()
+}
+
+/// A mail whose `Subject:` is [`big_subject`].
+fn big_subject_mail() -> Vec<u8> {
+    let subject = big_subject();
     format!(
         "From: Harbour Office <harbour@town.example>\r\nTo: chief@town.example\r\nSubject: {subject}\r\nDate: Thu, 3 Dec 2026 09:30:00 +0000\r\nMessage-ID: <tide-table@town.example>\r\n\r\nThe tide table for December.\r\n"
     )
@@ -647,6 +652,37 @@ fn the_vectors_cover_every_envelope_kind_an_implementer_meets() {
         outcome(15),
         json!({"offset": 49_152, "total_size": whole, "len": whole - 49_152})
     );
+    // Joined, the two ranges are the whole packed item: the mail with its
+    // subject whole, which the page could not carry.
+    let range_data = |op: u8| -> Vec<u8> {
+        let op_id = hex::encode([op; 16]);
+        let v = vectors["envelopes"]
+            .as_array()
+            .expect("envelopes")
+            .iter()
+            .find(|v| v["from"] == "server" && v["fields"]["op_id"] == op_id.as_str())
+            .unwrap_or_else(|| panic!("no answer to op {op}"));
+        let encoded = hex::decode(v["envelope"].as_str().expect("hex")).expect("hex");
+        let envelope: Envelope = proto::decode(&encoded).expect("an envelope");
+        match envelope.body {
+            Some(Body::Result(r)) => match r.outcome {
+                Some(Outcome::Range(range)) => range.data.to_vec(),
+                other => panic!("op {op} answered {other:?}"),
+            },
+            other => panic!("op {op} answered by {other:?}"),
+        }
+    };
+    let mut joined = range_data(14);
+    joined.extend(range_data(15));
+    assert_eq!(joined.len() as u64, whole);
+    let item: Item =
+        proto::decode(&unpack(&joined, &InflateLimits::default()).expect("unpack")).expect("item");
+    let Some(item::Kind::Mail(mail)) = item.kind else {
+        panic!("not a mail: {item:?}");
+    };
+    let headers = mail.headers.expect("headers");
+    assert_eq!(headers.subject, big_subject(), "the subject, whole");
+    assert!(mail.abridged.is_none(), "the whole item is not abridged");
     assert_eq!(packed.first(), Some(&0x03), "deflated with dictionary v1");
     assert_eq!(
         vectors["packed_item"]["subject"],
