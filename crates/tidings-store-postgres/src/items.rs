@@ -185,13 +185,45 @@ pub(crate) fn remove(conn: &mut Conn, collection: u64, id: u64, free: bool) -> R
     })
 }
 
-/// Deletes mail `id`'s raw message, unless the id is live (a move upserted
-/// it elsewhere first, or its removal was rolled back).
+/// Frees mail `id`'s raw message now that its item is gone, unless the id
+/// is live (a move upserted it elsewhere first, or its removal was rolled
+/// back). A copy drops its `message_copies` row, and its holder's bytes go
+/// if no live item reads them any more; a holder copies still read is
+/// marked `kept` (its own id no longer reads them) and goes with the last
+/// copy.
+///
+/// Two transactions freeing the last two readers at once each still see
+/// the other's: the bytes then stay until housekeeping
+/// ([`PostgresStore::free_removed_messages`]) finds nobody reads them.
 pub(crate) fn free_message(conn: &mut Conn, id: u64) -> Result<()> {
+    let id = to_sql(id);
+    let live = conn.query_opt(
+        "SELECT 1 FROM items WHERE id = $1 AND packed IS NOT NULL LIMIT 1",
+        &[&id],
+    )?;
+    if live.is_some() {
+        return Ok(());
+    }
+    let copy_of = conn.query_opt(
+        "DELETE FROM message_copies WHERE id = $1 RETURNING content",
+        &[&id],
+    )?;
+    let holder = match copy_of {
+        Some(row) => get::<i64>(&row, 0)?,
+        None => {
+            conn.execute(
+                "UPDATE messages SET kept = true WHERE id = $1
+                 AND EXISTS (SELECT 1 FROM message_copies WHERE content = $1)",
+                &[&id],
+            )?;
+            id
+        }
+    };
     conn.execute(
         "DELETE FROM messages WHERE id = $1
+         AND NOT EXISTS (SELECT 1 FROM message_copies WHERE content = $1)
          AND NOT EXISTS (SELECT 1 FROM items WHERE id = $1 AND packed IS NOT NULL)",
-        &[&to_sql(id)],
+        &[&holder],
     )
     .map(drop)
 }
@@ -232,7 +264,8 @@ impl PostgresStore {
 
     /// Delivers one copy of `raw` into each of `collections`, as
     /// [`Self::add_message`] would, in one transaction; the message is
-    /// parsed once for every copy (a send to many local recipients).
+    /// parsed once for every copy (a send to many local recipients), and
+    /// its bytes are stored once, the other copies reading the first's.
     /// Returns the ids, in the order of `collections`.
     pub fn add_message_copies(
         &mut self,
@@ -256,10 +289,16 @@ impl PostgresStore {
                 let mut mail = parsed.clone();
                 (mail.id, mail.folder_id) = (id, collection);
                 let packed = pack_item(tidings::proto::item::Kind::Mail(mail));
-                conn.execute(
-                    "INSERT INTO messages (id, raw) VALUES ($1, $2)",
-                    &[&to_sql(id), &raw],
-                )?;
+                match ids.first() {
+                    None => conn.execute(
+                        "INSERT INTO messages (id, raw) VALUES ($1, $2)",
+                        &[&to_sql(id), &raw],
+                    )?,
+                    Some(&holder) => conn.execute(
+                        "INSERT INTO message_copies (id, content) VALUES ($1, $2)",
+                        &[&to_sql(id), &to_sql(holder)],
+                    )?,
+                };
                 write_live(conn, collection, id, modseq, &packed, 0, None)?;
                 ids.push(id);
             }
@@ -267,17 +306,22 @@ impl PostgresStore {
         })
     }
 
-    /// The raw RFC 5322 bytes of mail `id`, if it was delivered as a message.
+    /// The raw RFC 5322 bytes of mail `id`, if it was delivered as a message
+    /// (a copy reads its holder's).
     pub fn raw_message(&self, id: u64) -> Result<Option<Bytes>> {
-        let row = self
-            .conn()
-            .query_opt("SELECT raw FROM messages WHERE id = $1", &[&to_sql(id)])?;
+        let row = self.conn().query_opt(
+            "SELECT raw FROM messages
+             WHERE id = coalesce((SELECT content FROM message_copies WHERE id = $1), $1)
+               AND NOT (id = $1 AND kept)",
+            &[&to_sql(id)],
+        )?;
         row.map(|row| get::<Vec<u8>>(&row, 0).map(Bytes::from))
             .transpose()
     }
 
     /// Deletes the raw messages no live item reads any more (an older
-    /// build kept them after their items were removed) among the next
+    /// build kept them after their items were removed; or the last two
+    /// copies went at once, see [`free_message`]) among the next
     /// `window` ids above `after`: housekeeping sweeps the table this way,
     /// window by window, each its own transaction. Returns the id to go on
     /// from, or `None` at the end.
@@ -290,6 +334,7 @@ impl PostgresStore {
                  DELETE FROM messages m USING looked
                  WHERE m.id = looked.id
                    AND NOT EXISTS (SELECT 1 FROM items WHERE id = m.id AND packed IS NOT NULL)
+                   AND NOT EXISTS (SELECT 1 FROM message_copies WHERE content = m.id)
              )
              SELECT max(id) FROM looked",
             &[&to_sql(after), &window],

@@ -73,6 +73,11 @@ pub const MIGRATIONS: &[Migration] = &[
         file: "0010_items_by_id.sql",
         sql: include_str!("../migrations/0010_items_by_id.sql"),
     },
+    Migration {
+        version: 11,
+        file: "0011_message_copies.sql",
+        sql: include_str!("../migrations/0011_message_copies.sql"),
+    },
 ];
 
 /// The advisory lock key that serializes migrations ("tidings" in ASCII).

@@ -188,3 +188,99 @@ fn a_batch_deletes_what_it_removed_only_as_it_commits() {
     batch.finish().expect("commit");
     assert_eq!(messages(&db), 0, "deleted as the batch committed");
 }
+
+fn count(db: &TestDatabase, table: &str) -> i64 {
+    let sql = match table {
+        "messages" => "SELECT count(*) FROM messages",
+        _ => "SELECT count(*) FROM message_copies",
+    };
+    db.client()
+        .expect("client")
+        .query_one(sql, &[])
+        .expect("count")
+        .get(0)
+}
+
+/// A send to several local recipients stores the bytes once; each copy
+/// reads them whichever goes first, and the last one frees them.
+#[test]
+fn copies_store_the_bytes_once_and_free_them_with_the_last_copy() {
+    let db = TestDatabase::create().expect("PostgreSQL");
+    let mut store = db.store().expect("store");
+    let f = folders(&mut store, 3);
+    let ids = store.add_message_copies(&f, RAW, 64).expect("sent");
+    assert_eq!((count(&db, "messages"), count(&db, "copies")), (1, 2));
+    for (&folder, &id) in f.iter().zip(&ids) {
+        assert_eq!(store.raw_message(id).expect("raw").as_deref(), Some(RAW));
+        assert_eq!(
+            store.mail_part(folder, id, 2).expect("part").as_deref(),
+            Some(&b"file bytes"[..])
+        );
+    }
+    // The holder goes first: its id no longer reads, the copies still do.
+    store.remove(f[0], ids[0]).expect("removed");
+    assert_eq!(store.raw_message(ids[0]).expect("raw"), None);
+    assert_eq!(
+        store.raw_message(ids[2]).expect("raw").as_deref(),
+        Some(RAW)
+    );
+    // A copy moved keeps reading; removed from its source only, nothing goes.
+    store
+        .transaction(|store| {
+            let (packed, flags) = store.item(f[2], ids[2])?.expect("live");
+            store.upsert(f[0], Some(ids[2]), packed, flags)?;
+            store.remove(f[2], ids[2])
+        })
+        .expect("moved");
+    assert_eq!(
+        store.mail_part(f[0], ids[2], 2).expect("part").as_deref(),
+        Some(&b"file bytes"[..])
+    );
+    store.remove(f[0], ids[2]).expect("removed");
+    assert_eq!(
+        store.raw_message(ids[1]).expect("raw").as_deref(),
+        Some(RAW)
+    );
+    assert_eq!((count(&db, "messages"), count(&db, "copies")), (1, 1));
+    store.remove(f[1], ids[1]).expect("removed");
+    assert_eq!((count(&db, "messages"), count(&db, "copies")), (0, 0));
+}
+
+/// Two processes removing the last two readers at once each see the
+/// other's still there: the bytes are left to housekeeping, which frees
+/// them, and never frees a holder a copy still reads.
+#[test]
+fn housekeeping_frees_a_holder_nobody_reads_and_keeps_one_a_copy_reads() {
+    let db = TestDatabase::create().expect("PostgreSQL");
+    let mut store = db.store().expect("store");
+    let f = folders(&mut store, 2);
+    let left = store.add_message_copies(&f, RAW, 64).expect("sent");
+    let read = store.add_message_copies(&f, RAW, 64).expect("sent");
+    // Both holders go: each is kept for its copy.
+    store.remove(f[0], left[0]).expect("removed");
+    store.remove(f[0], read[0]).expect("removed");
+    // What the race leaves: the first one's copy gone, its holder kept.
+    let mut client = db.client().expect("client");
+    let copy = i64::try_from(left[1]).expect("id");
+    client
+        .execute("UPDATE items SET packed = NULL WHERE id = $1", &[&copy])
+        .expect("tombstone");
+    client
+        .execute("DELETE FROM message_copies WHERE id = $1", &[&copy])
+        .expect("copy row");
+    assert_eq!(count(&db, "messages"), 2);
+    assert_eq!(
+        store.free_removed_messages(0, 100).expect("sweep"),
+        Some(read[0])
+    );
+    assert_eq!(
+        count(&db, "messages"),
+        1,
+        "the holder nobody reads is freed"
+    );
+    assert_eq!(
+        store.raw_message(read[1]).expect("raw").as_deref(),
+        Some(RAW),
+        "the one a copy reads is kept"
+    );
+}
