@@ -1,9 +1,12 @@
 //! A file far larger than one operation, through the running server: the
 //! chief's phone uploads 2 MiB in parts, sends it to the mayor, and the
 //! mayor's phone downloads the attachment by ranges, byte for byte; the
-//! chief's Sent folder holds the mail too.
+//! chief's Sent folder holds the mail too. And a forward carries its
+//! original whole even when the original is deleted in the same turn.
 
 mod common;
+#[path = "uploads/forward_and_delete.rs"]
+mod forward_and_delete;
 
 use common::{LIMIT, Town, collection, operate_within, until};
 use tidings::proto::{

@@ -3,10 +3,8 @@
 //! original whole, and the original's bytes are freed once the turn has
 //! composed it (server.md, "Removed mail is freed").
 
-mod common;
-
-use common::hostile::Raw;
-use common::{LIMIT, Town, collection};
+use super::common::hostile::Raw;
+use super::common::{LIMIT, Town, collection};
 use std::time::Instant;
 use tidings::compress::{InflateLimits, unpack};
 use tidings::proto::{
