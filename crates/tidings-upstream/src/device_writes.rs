@@ -21,11 +21,13 @@
 //! [`SLOW_FAILURE`] or more: a timeout, a connection that hung) cools down:
 //! that upstream's next writes for the account fail at once with
 //! [`ErrorKind::UpstreamUnavailable`] (the device tries again later) for
-//! [`FIRST_COOL_DOWN`], doubling with each such failure in a row up to
-//! [`MAX_COOL_DOWN`]. So one stalled upstream costs everyone at most one
-//! bounded wait per cool-down, not one per write. A quick refusal (a
-//! `5xx`, a refused connection) held the lock briefly and cools nothing;
-//! an account's IMAP and CalDAV servers cool down apart.
+//! [`FIRST_COOL_DOWN`](crate::cool_down::FIRST_COOL_DOWN), doubling with
+//! each such failure in a row, and once two accounts have failed slowly
+//! on one server, the whole server does ([`crate::cool_down`]). So one
+//! stalled server costs everyone two bounded waits per cool-down, not one
+//! per write or per account. A quick refusal (a `5xx`, a refused
+//! connection) held the lock briefly and cools nothing; the IMAP and
+//! CalDAV servers cool down apart.
 //!
 //! A move keeps the item's id: the item is re-filed in the target folder
 //! under the UID the upstream gave (`COPYUID`), and the core's removal from
@@ -36,6 +38,7 @@ use crate::caldav::device_writes::{self as calendar_writes, CalendarWriter, deco
 use crate::caldav::organizer_copy::{Answer, local_answer};
 use crate::caldav::state::Calendar;
 use crate::caldav::sync::load_event;
+use crate::cool_down::{CoolDowns, Upstream};
 use crate::mirror::remove_item;
 use crate::outbox::Outbox;
 use crate::state::{self, Folder, Message};
@@ -55,58 +58,14 @@ pub struct DeviceWrites {
     calendars: HashMap<u64, CalendarWriter>,
     outbox: Option<Arc<Outbox>>,
     runtime: tokio::runtime::Handle,
-    /// Accounts' upstreams that failed a write slowly lately.
-    cooling: Mutex<HashMap<Upstream, Cooling>>,
+    /// Upstreams and servers that failed writes slowly lately.
+    cooling: Mutex<CoolDowns>,
 }
 
-/// One account's upstream (by principal id): each cools down on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Upstream {
-    Imap(u64),
-    CalDav(u64),
-}
-
-/// How long an account's writes fail at once after its upstream failed one.
-pub const FIRST_COOL_DOWN: Duration = Duration::from_secs(15);
-/// The longest cool-down, after failures in a row.
-pub const MAX_COOL_DOWN: Duration = Duration::from_secs(300);
 /// A failed write that held the store's lock this long cools its upstream
 /// down: far longer than a working server's answer, far shorter than
 /// [`WRITE_TIMEOUT`].
 pub const SLOW_FAILURE: Duration = Duration::from_millis(500);
-
-/// An upstream that failed a device write slowly.
-#[derive(Debug, Clone, Copy)]
-struct Cooling {
-    /// Slow failures in a row.
-    failures: u32,
-    /// When its next write may go upstream.
-    until: Instant,
-}
-
-impl Cooling {
-    /// After one more slow failure at `now`: failures count in a row while
-    /// each comes within [`MAX_COOL_DOWN`] of the last cool-down's end, so
-    /// an upstream that failed once yesterday starts again from the first.
-    fn failed_again(previous: Option<Cooling>, now: Instant) -> Cooling {
-        let failures = match previous {
-            Some(p) if now < p.until + MAX_COOL_DOWN => p.failures.saturating_add(1),
-            _ => 1,
-        };
-        Cooling {
-            failures,
-            until: now + cool_down(failures),
-        }
-    }
-}
-
-/// The cool-down after `failures` in a row: doubling, at most the maximum.
-fn cool_down(failures: u32) -> Duration {
-    let doublings = failures.saturating_sub(1).min(16);
-    FIRST_COOL_DOWN
-        .saturating_mul(1 << doublings)
-        .min(MAX_COOL_DOWN)
-}
 
 fn gone_upstream() -> Error {
     Error::new(ErrorKind::NotFound, "the message was deleted upstream")
@@ -120,7 +79,7 @@ impl DeviceWrites {
             calendars: HashMap::new(),
             outbox: None,
             runtime,
-            cooling: Mutex::new(HashMap::new()),
+            cooling: Mutex::new(CoolDowns::default()),
         }
     }
 
@@ -177,21 +136,17 @@ impl DeviceWrites {
         Ok((Upstream::Imap(owner), writer))
     }
 
-    fn cooling(&self) -> std::sync::MutexGuard<'_, HashMap<Upstream, Cooling>> {
+    fn cooling(&self) -> std::sync::MutexGuard<'_, CoolDowns> {
         self.cooling.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Waits on a store worker thread (never an async one) for `upstream`
     /// to do a device's write, within [`WRITE_TIMEOUT`] in all, unless it
     /// is cooling down after a slow failure (see the module's
-    /// documentation).
+    /// documentation and [`crate::cool_down`]).
     fn wait<T>(&self, upstream: Upstream, f: impl Future<Output = Result<T>>) -> Result<T> {
         let started = Instant::now();
-        if self
-            .cooling()
-            .get(&upstream)
-            .is_some_and(|c| started < c.until)
-        {
+        if self.cooling().refuses(upstream, started) {
             return Err(Error::new(
                 ErrorKind::UpstreamUnavailable,
                 "the upstream failed a moment ago; try again later",
@@ -208,22 +163,18 @@ impl DeviceWrites {
         });
         let now = Instant::now();
         match &result {
-            Ok(_) => {
-                self.cooling().remove(&upstream);
-            }
+            Ok(_) => self.cooling().succeeded(upstream),
             Err(e)
                 if e.kind() == ErrorKind::UpstreamUnavailable
                     && now.duration_since(started) >= SLOW_FAILURE =>
             {
-                let mut cooling = self.cooling();
-                let next = Cooling::failed_again(cooling.get(&upstream).copied(), now);
+                let wait = self.cooling().failed_slowly(upstream, now);
                 tracing::warn!(
                     ?upstream,
                     error = %e,
-                    cool_down_secs = next.until.duration_since(now).as_secs(),
+                    cool_down_secs = wait.as_secs(),
                     "a device write failed upstream slowly; its writes fail at once meanwhile"
                 );
-                cooling.insert(upstream, next);
             }
             // A quick refusal, or the store's own error: the upstream's
             // standing is unchanged.
@@ -435,34 +386,5 @@ impl WriteBack for DeviceWrites {
         }
         state::remove_message(store.companion_sql(), collection, message.uid)?;
         store.remove(collection, id)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cool_downs_double_with_failures_in_a_row_up_to_the_maximum() {
-        assert_eq!(cool_down(1), FIRST_COOL_DOWN);
-        assert_eq!(cool_down(2), FIRST_COOL_DOWN * 2);
-        assert_eq!(cool_down(3), FIRST_COOL_DOWN * 4);
-        assert_eq!(cool_down(6), MAX_COOL_DOWN);
-        assert_eq!(cool_down(u32::MAX), MAX_COOL_DOWN);
-    }
-
-    #[test]
-    fn slow_failures_count_in_a_row_only_while_they_come_close_together() {
-        let start = Instant::now();
-        let first = Cooling::failed_again(None, start);
-        assert_eq!((first.failures, first.until), (1, start + FIRST_COOL_DOWN));
-        // Failing again as soon as the cool-down ends: the second in a row.
-        let second = Cooling::failed_again(Some(first), first.until);
-        assert_eq!(second.failures, 2);
-        assert_eq!(second.until, first.until + FIRST_COOL_DOWN * 2);
-        // Failing again long after: counted from the first again.
-        let later = second.until + MAX_COOL_DOWN;
-        let again = Cooling::failed_again(Some(second), later);
-        assert_eq!((again.failures, again.until), (1, later + FIRST_COOL_DOWN));
     }
 }

@@ -38,6 +38,7 @@ pub mod account;
 pub mod caldav;
 pub mod config;
 pub mod connect;
+pub mod cool_down;
 pub mod device_writes;
 pub mod dovecot_push;
 pub mod fetch;
