@@ -108,6 +108,15 @@ struct Stranger {
     authenticating: bool,
 }
 
+impl Stranger {
+    /// Whether it may be closed to make room: not while the store works on
+    /// its handshake, and never without a descriptor to close it by (it
+    /// would go on uncounted).
+    fn closable(&self) -> bool {
+        !self.authenticating && self.socket.is_some()
+    }
+}
+
 /// Sources a newcomer's eviction looks at, those holding most first: the
 /// oldest stranger among them gives way.
 const EVICTION_CANDIDATES: usize = 16;
@@ -219,7 +228,7 @@ impl State {
     }
 
     /// The stranger to close so that one from a source holding `held`
-    /// strangers gets in: the oldest stranger, not authenticating, of the
+    /// strangers gets in: the oldest [closable](Stranger::closable) one of the
     /// source holding the most, if it holds more than `held` (among up to
     /// [`EVICTION_CANDIDATES`] sources holding that many).
     ///
@@ -243,7 +252,7 @@ impl State {
                 s.strangers
                     .iter()
                     .copied()
-                    .find(|n| self.strangers.get(n).is_some_and(|s| !s.authenticating))
+                    .find(|n| self.strangers.get(n).is_some_and(Stranger::closable))
             });
             if let Some(number) = oldest
                 && best.is_none_or(|(_, older)| number < older)
