@@ -8,9 +8,12 @@
 //! shares one IMAP server and one CalDAV server, so when one is down each
 //! account would still pay one bounded wait of its own: once two different
 //! accounts have failed slowly on one server with no success between, the
-//! whole server cools down the same way. One account alone (a hostile user
-//! whose own mailbox makes the upstream slow) cannot cool others' writes.
-//! Any success on a server ends its cool-down and the account's.
+//! whole server cools down the same way (two within [`MAX_COOL_DOWN`] of
+//! each other). One account alone (a user whose own mailbox makes the
+//! upstream slow) cannot cool others' writes. Failures count against the
+//! account the write goes to: a delegate writing into others' folders
+//! counts as each of their owners. Any success on a server ends its
+//! cool-down and the account's.
 //!
 //! Pure bookkeeping: times are inputs.
 
@@ -80,8 +83,9 @@ fn cool_down(failures: u32) -> Duration {
 
 #[derive(Debug, Default)]
 struct ServerStanding {
-    /// The account whose slow failure came last, with no success since.
-    suspect: Option<Upstream>,
+    /// The account whose slow failure came last, with no success since,
+    /// and when.
+    suspect: Option<(Upstream, Instant)>,
     cooling: Option<Cooling>,
 }
 
@@ -116,10 +120,14 @@ impl CoolDowns {
         let account = Cooling::failed_again(self.accounts.get(&upstream).copied(), now);
         self.accounts.insert(upstream, account);
         let server = self.servers.entry(upstream.server()).or_default();
-        if server.suspect.is_some_and(|other| other != upstream) {
+        // Another account's slow failure counts within `MAX_COOL_DOWN`:
+        // two failures a day apart say nothing about the server.
+        let recent =
+            |(other, at): (Upstream, Instant)| other != upstream && now < at + MAX_COOL_DOWN;
+        if server.suspect.is_some_and(recent) {
             server.cooling = Some(Cooling::failed_again(server.cooling, now));
         }
-        server.suspect = Some(upstream);
+        server.suspect = Some((upstream, now));
         let until = server
             .cooling
             .map_or(account.until, |s| s.until.max(account.until));
@@ -184,5 +192,18 @@ mod tests {
         // And one account failing after it cools only itself again.
         cool.failed_slowly(chief, again);
         assert!(!cool.refuses(Upstream::Imap(5), again));
+    }
+
+    #[test]
+    fn two_accounts_failing_far_apart_do_not_cool_their_server() {
+        let now = Instant::now();
+        let mut cool = CoolDowns::default();
+        cool.failed_slowly(Upstream::CalDav(1), now);
+        let much_later = now + MAX_COOL_DOWN * 2;
+        assert_eq!(
+            cool.failed_slowly(Upstream::CalDav(2), much_later),
+            FIRST_COOL_DOWN
+        );
+        assert!(!cool.refuses(Upstream::CalDav(3), much_later));
     }
 }

@@ -34,6 +34,7 @@
 //! the source that follows finds no UID left there and only updates the
 //! store.
 
+use crate::caldav::client::within;
 use crate::caldav::device_writes::{self as calendar_writes, CalendarWriter, decode_event};
 use crate::caldav::organizer_copy::{Answer, local_answer};
 use crate::caldav::state::Calendar;
@@ -66,6 +67,11 @@ pub struct DeviceWrites {
 /// down: far longer than a working server's answer, far shorter than
 /// [`WRITE_TIMEOUT`].
 pub const SLOW_FAILURE: Duration = Duration::from_millis(500);
+
+/// When a device write starting now must be done with its upstreams.
+fn write_deadline() -> Instant {
+    Instant::now() + WRITE_TIMEOUT
+}
 
 fn gone_upstream() -> Error {
     Error::new(ErrorKind::NotFound, "the message was deleted upstream")
@@ -141,10 +147,16 @@ impl DeviceWrites {
     }
 
     /// Waits on a store worker thread (never an async one) for `upstream`
-    /// to do a device's write, within [`WRITE_TIMEOUT`] in all, unless it
-    /// is cooling down after a slow failure (see the module's
-    /// documentation and [`crate::cool_down`]).
-    fn wait<T>(&self, upstream: Upstream, f: impl Future<Output = Result<T>>) -> Result<T> {
+    /// to do a device's write, its requests bounded in all by `deadline`
+    /// (IMAP's writer bounds its own), unless the upstream is cooling down
+    /// after a slow failure (see the module's documentation and
+    /// [`crate::cool_down`]).
+    fn wait<T>(
+        &self,
+        upstream: Upstream,
+        deadline: Instant,
+        f: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
         let started = Instant::now();
         if self.cooling().refuses(upstream, started) {
             return Err(Error::new(
@@ -152,15 +164,11 @@ impl DeviceWrites {
                 "the upstream failed a moment ago; try again later",
             ));
         }
-        // A write cut short here is as one cut short by a crash: what
-        // reached the upstream is found there on the device's retry.
-        let bounded = tokio::time::timeout(WRITE_TIMEOUT, f);
-        let result = self.runtime.block_on(bounded).unwrap_or_else(|_| {
-            Err(Error::new(
-                ErrorKind::UpstreamUnavailable,
-                "the upstream did not finish the write in time",
-            ))
-        });
+        // Each request fails when the deadline passes; the write itself is
+        // never cut short, so what it stored before a request failed is
+        // what it meant to store.
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let result = self.runtime.block_on(within(deadline, f));
         let now = Instant::now();
         match &result {
             Ok(_) => self.cooling().succeeded(upstream),
@@ -229,8 +237,12 @@ impl DeviceWrites {
         });
         let outbox = self.outbox.as_deref();
         let owner = store.collection(collection)?.owner;
+        // The answer and the organizer's copy share one deadline: the
+        // whole operation waits for upstreams at most `WRITE_TIMEOUT`.
+        let deadline = write_deadline();
         let written = self.wait(
             Upstream::CalDav(owner),
+            deadline,
             writer.upsert(store, &cal, id, packed, outbox, comment),
         )?;
         // The organizer's copy, when the organizer is mirrored here too;
@@ -239,7 +251,8 @@ impl DeviceWrites {
             && let Some(organizer) = self.calendars.get(&answer.organizer)
         {
             let upstream = Upstream::CalDav(answer.organizer);
-            if let Err(e) = self.wait(upstream, organizer.tell_organizer(store, &answer)) {
+            let told = self.wait(upstream, deadline, organizer.tell_organizer(store, &answer));
+            if let Err(e) = told {
                 tracing::warn!(
                     principal = answer.organizer,
                     code = e.code(),
@@ -283,6 +296,7 @@ impl WriteBack for DeviceWrites {
         let (imap, writer) = self.writer(store, collection)?;
         let answer = self.wait(
             imap,
+            write_deadline(),
             writer.set_flags(located(&folder, &message), set, clear),
         )?;
         let Some(upstream) = answer else {
@@ -335,7 +349,7 @@ impl WriteBack for DeviceWrites {
         let from = folder(store, source)?;
         let (upstream, writer) = self.writer(store, collection)?;
         let moved = writer.move_to(located(&from, &message), target.name.clone());
-        let answer = self.wait(upstream, moved)?;
+        let answer = self.wait(upstream, write_deadline(), moved)?;
         let Some(new_uid) = answer else {
             return Err(forget(store, source, &message)?);
         };
@@ -374,14 +388,16 @@ impl WriteBack for DeviceWrites {
     fn remove(&self, store: &mut SqliteStore, collection: u64, id: u64) -> Result<u64> {
         if let Some((cal, writer)) = self.calendar(store, collection)? {
             let owner = store.collection(collection)?.owner;
-            return self.wait(Upstream::CalDav(owner), writer.remove(store, &cal, id));
+            let removed = writer.remove(store, &cal, id);
+            return self.wait(Upstream::CalDav(owner), write_deadline(), removed);
         }
         let folder = folder(store, collection)?;
         let Some(message) = state::message_by_item(store.companion_sql(), collection, id)? else {
             return store.remove(collection, id);
         };
         let (upstream, writer) = self.writer(store, collection)?;
-        if !self.wait(upstream, writer.delete(located(&folder, &message)))? {
+        let deleted = writer.delete(located(&folder, &message));
+        if !self.wait(upstream, write_deadline(), deleted)? {
             return Err(forget(store, collection, &message)?);
         }
         state::remove_message(store.companion_sql(), collection, message.uid)?;

@@ -485,31 +485,137 @@ async fn a_stalled_upstream_holds_the_write_lock_once_briefly_then_writes_fail_a
     assert_eq!(summary(&decode(&kept.expect("held").0)), "Budget");
 }
 
+/// How a stub CalDAV server answers one request.
+#[derive(Clone, Copy)]
+enum Stub {
+    /// This answer (a whole HTTP response), after this long.
+    After(std::time::Duration, &'static str),
+    /// Nothing, ever.
+    Stall,
+}
+
+const NO_ETAG: &str = "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+const PRECONDITION_FAILED: &str =
+    "HTTP/1.1 412 Precondition Failed\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+const UNAVAILABLE: &str =
+    "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+/// A CalDAV server on loopback answering its requests in turn as `script`
+/// says (its last entry for every request after): its URL, and how many
+/// requests it was sent.
+fn stub(script: Vec<Stub>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counted = asked.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            let step = script[n.min(script.len() - 1)];
+            // Each on its own thread: a stalled one holds nobody else up.
+            std::thread::spawn(move || {
+                // The request's head; its body, if any, is left unread.
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                match step {
+                    Stub::After(wait, answer) => {
+                        std::thread::sleep(wait);
+                        let _ = stream.write_all(answer.as_bytes());
+                    }
+                    Stub::Stall => std::thread::sleep(std::time::Duration::from_secs(60)),
+                }
+            });
+        }
+    });
+    (url, asked)
+}
+
+/// A write's requests share one `WRITE_TIMEOUT`: a `412` after 3 s, then a
+/// fetch that never answers, fail the write after 5 s in all, not 3 + 5.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_waits_for_the_upstream_five_seconds_in_all_however_many_requests() {
+    use std::time::{Duration, Instant};
+    use tidings_upstream::writer::WRITE_TIMEOUT;
+    let (url, asked) = stub(vec![
+        Stub::After(Duration::from_secs(3), PRECONDITION_FAILED),
+        Stub::Stall,
+    ]);
+    let Fixture {
+        cal: _cal,
+        _dir,
+        pool,
+        calendar,
+        held,
+        ..
+    } = fixture_with(Kind::Radicale, Some(url)).await;
+    let (budget, budget_event) = held["Budget"].clone();
+    let draft = edit(&budget_event, "Budget (draft)");
+    let job: Job = Box::new(move |b| {
+        let err = b
+            .upsert(calendar, Some(budget), draft, 0)
+            .expect_err("stalled");
+        assert_eq!(err.kind(), ErrorKind::UpstreamUnavailable);
+    });
+    let started = Instant::now();
+    batch(&pool, job).await;
+    let took = started.elapsed();
+    assert!(
+        took < WRITE_TIMEOUT + Duration::from_secs(1),
+        "the write waited {took:?}"
+    );
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "a PUT, then a fetch"
+    );
+    let kept = pool.read(|s| s.item(calendar, budget)).expect("read");
+    assert_eq!(summary(&decode(&kept.expect("held").0)), "Budget");
+}
+
+/// A `PUT` answered without an ETag is stored at once; the server's version
+/// is fetched after, and when that fetch fails the write still stands (it
+/// is in the store and upstream): the device is told `Done`, not 710.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_stored_upstream_stands_when_the_fetch_after_it_fails() {
+    let (url, asked) = stub(vec![
+        Stub::After(std::time::Duration::ZERO, NO_ETAG),
+        Stub::Stall,
+    ]);
+    let Fixture {
+        cal: _cal,
+        _dir,
+        pool,
+        calendar,
+        held,
+        ..
+    } = fixture_with(Kind::Radicale, Some(url)).await;
+    let (budget, budget_event) = held["Budget"].clone();
+    let draft = edit(&budget_event, "Budget (final)");
+    let job: Job = Box::new(move |b| {
+        b.upsert(calendar, Some(budget), draft, 0)
+            .expect("written upstream and stored");
+    });
+    batch(&pool, job).await;
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "a PUT, then a fetch"
+    );
+    let kept = pool.read(|s| s.item(calendar, budget)).expect("read");
+    assert_eq!(summary(&decode(&kept.expect("held").0)), "Budget (final)");
+}
+
 /// A CalDAV server that refuses at once (`503`) held the lock briefly: its
 /// account does not cool down, and each device write is asked of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_that_refuses_at_once_is_asked_again() {
-    use std::io::{Read, Write};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let refusing = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/", refusing.local_addr().expect("addr"));
-    let asked = Arc::new(AtomicUsize::new(0));
-    let counted = asked.clone();
-    std::thread::spawn(move || {
-        for stream in refusing.incoming() {
-            let Ok(mut stream) = stream else { return };
-            // The request's head; its body, if any, is left unread.
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                head.push(byte[0]);
-            }
-            counted.fetch_add(1, Ordering::SeqCst);
-            let answer = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
-            let _ = stream.write_all(answer.as_bytes());
-        }
-    });
+    let (url, asked) = stub(vec![Stub::After(std::time::Duration::ZERO, UNAVAILABLE)]);
     let Fixture {
         cal: _cal,
         _dir,
@@ -529,7 +635,40 @@ async fn an_upstream_that_refuses_at_once_is_asked_again() {
         });
         batch(&pool, job).await;
     }
-    assert_eq!(asked.load(Ordering::SeqCst), 2, "both writes went upstream");
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "both writes went upstream"
+    );
     let kept = pool.read(|s| s.item(calendar, budget)).expect("read");
     assert_eq!(summary(&decode(&kept.expect("held").0)), "Budget");
+}
+
+/// The scheduling probe (`OPTIONS`): a server that failed (`503`) did not
+/// say whether it schedules, so the probe fails and is asked again; one
+/// that does not take `OPTIONS` (`405`) does not schedule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduling_probe_the_server_failed_is_an_error_not_a_no() {
+    use tidings_upstream::caldav::client::Client;
+    const NOT_ALLOWED: &str =
+        "HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+    let client = |url: String| {
+        let server = Server {
+            url: url.parse().expect("url"),
+            ca_file: None,
+        };
+        Client::new(&server, "mayor", &Secret::new("pw")).expect("client")
+    };
+    let (failing, _) = stub(vec![Stub::After(std::time::Duration::ZERO, UNAVAILABLE)]);
+    let err = client(failing)
+        .auto_schedules("/mayor/calendar/")
+        .await
+        .expect_err("a 503 says nothing");
+    assert_eq!(err.kind(), ErrorKind::UpstreamUnavailable);
+    let (refusing, _) = stub(vec![Stub::After(std::time::Duration::ZERO, NOT_ALLOWED)]);
+    let schedules = client(refusing)
+        .auto_schedules("/mayor/calendar/")
+        .await
+        .expect("a 405 is an answer");
+    assert!(!schedules);
 }

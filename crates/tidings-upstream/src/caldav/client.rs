@@ -20,6 +20,7 @@ use tidings::Result;
 
 mod answers;
 pub(super) use answers::unavailable;
+pub(crate) use answers::within;
 use answers::{failed, refused, request_failed, status_error, timed, written};
 
 /// The longest one request may take, its whole answer read (libdav reads
@@ -240,7 +241,10 @@ impl Client {
     }
 
     /// Whether the server schedules (RFC 6638 §5.1: `calendar-auto-schedule`
-    /// in the `DAV` header of an `OPTIONS` on a calendar).
+    /// in the `DAV` header of an `OPTIONS` on a calendar). A server that
+    /// failed (`5xx`) or refused the login did not say: an error, not
+    /// `false`. One that does not take `OPTIONS` (another `4xx`) says it
+    /// does not.
     pub async fn auto_schedules(&self, href: &str) -> Result<bool> {
         let uri = self
             .dav
@@ -254,6 +258,13 @@ impl Client {
         let (parts, _) = timed(self.timeout, self.dav.request_raw(request))
             .await?
             .map_err(request_failed)?;
+        let status = parts.status;
+        if status.is_server_error()
+            || status == StatusCode::UNAUTHORIZED
+            || status == StatusCode::FORBIDDEN
+        {
+            return Err(status_error(status));
+        }
         Ok(parts.headers.get_all("dav").iter().any(|value| {
             value.to_str().is_ok_and(|v| {
                 v.split(',')

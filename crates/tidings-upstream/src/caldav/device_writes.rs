@@ -239,7 +239,17 @@ impl CalendarWriter {
                 etag: String::new(),
             };
             state::put_resource(store.companion_sql(), cal.collection, &placeholder)?;
-            self.refetch(store, cal, &href).await?;
+            // The store holds the write already, so it stands: a fetch
+            // that fails leaves the placeholder's empty ETag, and the
+            // mirror fetches the server's version at its next sync.
+            match self.refetch(store, cal, &href).await {
+                Err(e) if e.kind() != ErrorKind::Storage => tracing::warn!(
+                    code = e.code(),
+                    error = %e,
+                    "the server's version of a written event is left to the mirror"
+                ),
+                fetched => fetched?,
+            }
             return Ok(stored);
         };
         let row = state::Resource {

@@ -16,10 +16,32 @@ pub(super) fn refused(why: &'static str) -> Error {
     Error::new(ErrorKind::UpstreamRefused, why)
 }
 
+tokio::task_local! {
+    /// When the device write these requests serve must be done by: each
+    /// request gets what is left of it (see [`within`]).
+    static DEADLINE: tokio::time::Instant;
+}
+
+/// Runs `future` (a device write's requests) with every CalDAV request in
+/// it bounded by what is left until `deadline`, as well as by the client's
+/// own timeout: the write waits for the upstream at most that long in all,
+/// however many requests it makes. The future itself is never cut short,
+/// so what it wrote to the store when a request fails is what it meant to.
+pub(crate) async fn within<T>(
+    deadline: tokio::time::Instant,
+    future: impl Future<Output = T>,
+) -> T {
+    DEADLINE.scope(deadline, future).await
+}
+
 pub(super) async fn timed<T>(
     timeout: std::time::Duration,
     future: impl Future<Output = T>,
 ) -> Result<T> {
+    let left = DEADLINE
+        .try_with(|deadline| deadline.saturating_duration_since(tokio::time::Instant::now()))
+        .ok();
+    let timeout = left.map_or(timeout, |left| left.min(timeout));
     tokio::time::timeout(timeout, future)
         .await
         .map_err(|_| unavailable("the CalDAV server did not answer in time"))
