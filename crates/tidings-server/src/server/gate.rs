@@ -12,7 +12,9 @@
 //! fill the room between them cannot keep others' devices out.
 //!
 //! The gate's lock is taken by every new connection, so nothing slow runs
-//! under it: no system call, and no scan of all strangers or sources.
+//! under it: no system call, and no scan of all strangers or sources (only
+//! the rate buckets are pruned there, once more than
+//! [`ENROLL_SOURCES_KEPT`] sources' are kept).
 
 use super::limits::Limits;
 use socket2::SockRef;
