@@ -321,7 +321,7 @@ impl PostgresStore {
 
     /// Deletes the raw messages no live item reads any more (an older
     /// build kept them after their items were removed; or the last two
-    /// copies went at once, see [`free_message`]) among the next
+    /// copies went at once, see `free_message`) among the next
     /// `window` ids above `after`: housekeeping sweeps the table this way,
     /// window by window, each its own transaction. Returns the id to go on
     /// from, or `None` at the end.

@@ -16,7 +16,7 @@
 //! unreachable upstream would make every other device's writes wait. Each
 //! write's upstream work in all (an IMAP command; a CalDAV `PUT` and the
 //! fetches that may follow it; an organizer's copy) is bounded by
-//! [`WRITE_TIMEOUT`](crate::writer::WRITE_TIMEOUT), and an account's
+//! [`WRITE_TIMEOUT`], and an account's
 //! upstream that failed a write slowly (it held the lock
 //! [`SLOW_FAILURE`] or more: a timeout, a connection that hung) cools down:
 //! that upstream's next writes for the account fail at once with
