@@ -42,6 +42,8 @@ use tower_http::services::ServeDir;
 
 /// Largest WebSocket message accepted: a little more than one frame.
 const MAX_WS_MESSAGE: usize = 70 << 10;
+/// The most a WebSocket's unsent output may hold (see `upgrade`).
+const MAX_WS_WRITE_BUFFER: usize = 4 * MAX_WS_MESSAGE;
 
 /// A WebSocket's read buffer: tungstenite's default (128 KiB) would cost
 /// that much per idle or stalled socket.
@@ -274,6 +276,11 @@ async fn upgrade<B: Backend>(
         .max_frame_size(MAX_WS_MESSAGE)
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)
+        // A peer that pings without reading would queue a pong per ping
+        // without bound (gigabytes in seconds); past this the connection
+        // ends. The server's own messages wait for the socket first, so
+        // they never fill it.
+        .max_write_buffer_size(MAX_WS_WRITE_BUFFER)
         .on_upgrade(move |socket| {
             connection::serve(shared, Wire::Ws(Box::new(socket)), admission, permit)
         })
