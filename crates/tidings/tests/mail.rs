@@ -611,3 +611,61 @@ fn a_date_without_seconds_is_read() {
     let seconds = item("From: a@ex.org\r\nDate: Sat, 5 Dec 2026 12:30:45 GMT\r\n\r\nb\r\n");
     assert_eq!(seconds.headers.expect("headers").date, 1_796_473_845);
 }
+
+/// A mail of messages each attached inside the last overflowed the stack
+/// (30,000 deep in 1 MB) and aborted the server: it is refused as data,
+/// folded header or not, while a few nested forwards still convert.
+#[test]
+fn a_mail_nesting_thousands_of_messages_is_refused_not_a_crash() {
+    let nested = |depth: usize, folded: bool| {
+        let mut raw = String::from("From: a@example.org\r\nSubject: nest\r\n");
+        for _ in 0..depth {
+            raw.push_str(match folded {
+                false => "Content-Type: message/rfc822\r\n\r\n",
+                true => "Content-Type:\r\n message/rfc822\r\n\r\n",
+            });
+        }
+        raw.push_str("From: b@example.org\r\nSubject: inner\r\n\r\nInnermost.\r\n");
+        raw.into_bytes()
+    };
+    for folded in [false, true] {
+        let err = mail_item_from_message(&nested(30_000, folded), &MailItemOptions::default())
+            .expect_err("refused");
+        assert_eq!(err.kind(), ErrorKind::InvalidData);
+    }
+    // The same nest attached base64-encoded, which the parser decodes and
+    // parses: counted inside too.
+    let inner = nested(30_000, false);
+    let encoded = base64(&inner);
+    let outer = format!(
+        "From: c@example.org\r\nSubject: outer\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+--b\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{encoded}\r\n--b--\r\n"
+    );
+    let err =
+        mail_item_from_message(outer.as_bytes(), &MailItemOptions::default()).expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::InvalidData);
+    let item = mail_item_from_message(&nested(3, false), &MailItemOptions::default())
+        .expect("three forwards deep converts");
+    assert_eq!(item.headers.expect("headers").subject, "nest");
+}
+
+/// Standard base64 with padding, in 76-character lines.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (n, chunk) in data.chunks(3).enumerate() {
+        if n > 0 && n % 19 == 0 {
+            out.push_str("\r\n");
+        }
+        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let word = byte(0) << 16 | byte(1) << 8 | byte(2);
+        for i in 0..4 {
+            out.push(match i <= chunk.len() {
+                true => char::from(ALPHABET[((word >> (18 - 6 * i)) & 63) as usize]),
+                false => '=',
+            });
+        }
+    }
+    out
+}
