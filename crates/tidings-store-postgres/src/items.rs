@@ -193,8 +193,9 @@ pub(crate) fn remove(conn: &mut Conn, collection: u64, id: u64, free: bool) -> R
 /// copy.
 ///
 /// Two transactions freeing the last two readers at once each still see
-/// the other's: the bytes then stay until housekeeping
-/// ([`PostgresStore::free_removed_messages`]) finds nobody reads them.
+/// the other's: the bytes then stay, marked `kept`, until a sweep
+/// ([`PostgresStore::free_removed_messages`]) finds nobody reads them
+/// (housekeeping runs it once per database: not yet on every pass).
 pub(crate) fn free_message(conn: &mut Conn, id: u64) -> Result<()> {
     let id = to_sql(id);
     let live = conn.query_opt(
