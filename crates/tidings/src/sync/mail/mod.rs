@@ -38,6 +38,7 @@
 //! MIME part, and left out of the preview.
 
 mod charset;
+mod guard;
 mod headers;
 mod html;
 mod name_words;
@@ -48,6 +49,7 @@ mod reply;
 mod uuencode;
 mod words;
 
+pub use guard::{MAX_ATTACHED_MESSAGES, MAX_PARAMETER_WORK};
 pub use outgoing::{
     MAX_ADDRESS_BYTES, check_address, check_media_type, check_outgoing, header_text,
     media_type_charset,
@@ -215,117 +217,11 @@ fn parse(raw: &[u8]) -> Result<Message<'_>> {
             "not a mail message: it does not start with a header field",
         ));
     }
-    if attached_messages(raw) > MAX_ATTACHED_MESSAGES {
-        return Err(Error::new(
-            ErrorKind::InvalidData,
-            "too many attached messages: refused rather than parsed",
-        ));
-    }
+    guard::check(raw)?;
     MessageParser::default().parse(raw).ok_or(Error::new(
         ErrorKind::InvalidData,
         "no RFC 5322 message header found",
     ))
-}
-
-/// The most messages one mail may attach, however nested. The parser
-/// nests a value per attached message, and so does everything that walks
-/// or drops it: a 1 MB mail of 30,000 messages each inside the last
-/// overflowed the stack and aborted the server. Mailing-list digests of a
-/// few hundred stay well within it.
-pub const MAX_ATTACHED_MESSAGES: usize = 1000;
-
-/// How many header lines of `raw` declare an attached message (a
-/// `Content-Type` of `message/…`) or a digest (`multipart/digest`, whose
-/// parts are messages by default), a folded value included, and in the
-/// base64 or quoted-printable messages it attaches (which the parser
-/// decodes and parses, three levels deep). Counted over the whole text: a
-/// body line that looks like one only makes the count larger.
-fn attached_messages(raw: &[u8]) -> usize {
-    attached_messages_within(raw, 3)
-}
-
-fn attached_messages_within(raw: &[u8], encoded_levels: usize) -> usize {
-    let mut count = 0;
-    let mut rest = raw;
-    while !rest.is_empty() {
-        let (line, after) = match rest.iter().position(|&b| b == b'\n') {
-            Some(n) => (
-                rest.get(..n).unwrap_or_default(),
-                rest.get(n + 1..).unwrap_or_default(),
-            ),
-            None => (rest, &[][..]),
-        };
-        rest = after;
-        let Some(value) = header_value(line, b"content-type:") else {
-            continue;
-        };
-        // `Content-Type:` alone on its line: the value is folded below.
-        let value = match value {
-            [] => first_line(rest).trim_ascii(),
-            value => value,
-        };
-        if starts_with_ignoring_case(value, b"multipart/digest") {
-            count += 1;
-        } else if starts_with_ignoring_case(value, b"message/") {
-            count += 1;
-            if encoded_levels > 0
-                && let Some(decoded) = encoded_body(rest)
-            {
-                count += attached_messages_within(&decoded, encoded_levels - 1);
-            }
-        }
-    }
-    count
-}
-
-fn first_line(raw: &[u8]) -> &[u8] {
-    raw.split(|&b| b == b'\n').next().unwrap_or_default()
-}
-
-fn starts_with_ignoring_case(value: &[u8], prefix: &[u8]) -> bool {
-    value
-        .get(..prefix.len())
-        .is_some_and(|v| v.eq_ignore_ascii_case(prefix))
-}
-
-/// The trimmed value of `line` if it is the header field `name` (with its
-/// colon).
-fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    starts_with_ignoring_case(line, name)
-        .then(|| line.get(name.len()..).unwrap_or_default().trim_ascii())
-}
-
-/// The body of the part whose header block `rest` continues, decoded, if
-/// the block says base64 or quoted-printable: up to the next boundary line
-/// (`--…`).
-fn encoded_body(rest: &[u8]) -> Option<Vec<u8>> {
-    let mut lines = rest.split(|&b| b == b'\n');
-    let mut encoding = None;
-    for line in lines.by_ref() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            break;
-        }
-        if let Some(value) = header_value(line, b"content-transfer-encoding:") {
-            encoding = Some(value.to_ascii_lowercase());
-        }
-    }
-    let encoding = encoding?;
-    let mut body = Vec::new();
-    for line in lines.take_while(|l| !l.starts_with(b"--")) {
-        body.extend_from_slice(line);
-        body.push(b'\n');
-    }
-    match encoding.as_slice() {
-        b"base64" => {
-            body.retain(|b| !b.is_ascii_whitespace());
-            mail_parser::decoders::base64::base64_decode(&body)
-        }
-        b"quoted-printable" => {
-            mail_parser::decoders::quoted_printable::quoted_printable_decode(&body)
-        }
-        _ => None,
-    }
 }
 
 /// Whether `raw` starts as RFC 5322 mail does: a header field (`Name:`
