@@ -117,9 +117,7 @@ impl Batch {
         match core::mem::take(&mut self.began) {
             true => {
                 let mut conn = self.store.conn();
-                let freed = removed
-                    .into_iter()
-                    .try_for_each(|id| crate::items::free_message(&mut conn, id));
+                let freed = crate::items::free_messages(&mut conn, &removed);
                 let committed = conn.end(freed.is_ok());
                 freed.and(committed)
             }

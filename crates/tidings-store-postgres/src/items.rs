@@ -166,7 +166,7 @@ fn set_flags(conn: &mut Conn, collection: u64, id: u64, flags: u32) -> Result<u6
 }
 
 /// Writes item `id`'s tombstone; with `free`, its raw message goes too,
-/// else the caller frees it later with [`free_message`].
+/// else the caller frees it later with [`free_messages`].
 pub(crate) fn remove(conn: &mut Conn, collection: u64, id: u64, free: bool) -> Result<u64> {
     conn.atomic(|conn| {
         lock_head(conn, collection)?;
@@ -179,52 +179,78 @@ pub(crate) fn remove(conn: &mut Conn, collection: u64, id: u64, free: bool) -> R
             &[&to_sql(collection), &to_sql(id), &to_sql(modseq)],
         )?;
         if free {
-            free_message(conn, id)?;
+            free_messages(conn, &[id])?;
         }
         Ok(modseq)
     })
 }
 
-/// Frees mail `id`'s raw message now that its item is gone, unless the id
-/// is live (a move upserted it elsewhere first, or its removal was rolled
-/// back). A copy drops its `message_copies` row, and its holder's bytes go
-/// if no live item reads them any more; a holder copies still read is
-/// marked `kept` (its own id no longer reads them) and goes with the last
-/// copy.
+/// Frees the raw messages of mails `ids` now that their items are gone,
+/// except an id still live (a move upserted it elsewhere first, or its
+/// removal was rolled back). A copy drops its `message_copies` row, and
+/// its holder's bytes go once no live item reads them; a holder copies
+/// still read is marked `kept` (its own id no longer reads them) and goes
+/// with the last copy. Six statements, however many ids.
 ///
-/// Two transactions freeing the last two readers at once each still see
-/// the other's: the bytes then stay, marked `kept`, until a sweep
-/// ([`PostgresStore::free_removed_messages`]) finds nobody reads them
-/// (housekeeping runs it once per database: not yet on every pass).
-pub(crate) fn free_message(conn: &mut Conn, id: u64) -> Result<()> {
-    let id = to_sql(id);
-    let live = conn.query_opt(
-        "SELECT 1 FROM items WHERE id = $1 AND packed IS NOT NULL LIMIT 1",
-        &[&id],
-    )?;
-    if live.is_some() {
+/// Each holder's row is locked before anything is looked at, in id order
+/// (two frees never wait on each other in a cycle). Of two transactions
+/// removing the last two readers of some bytes at once, the second to
+/// lock therefore sees the first's removal committed, and frees them:
+/// without the lock each saw the other's reader still there, and the
+/// bytes stayed with nobody to free them.
+pub(crate) fn free_messages(conn: &mut Conn, ids: &[u64]) -> Result<()> {
+    if ids.is_empty() {
         return Ok(());
     }
-    let copy_of = conn.query_opt(
-        "DELETE FROM message_copies WHERE id = $1 RETURNING content",
-        &[&id],
+    let ids: Vec<i64> = ids.iter().map(|&id| to_sql(id)).collect();
+    // A copy's holder never changes: read before the lock, it stays right.
+    let copies = conn.query(
+        "SELECT id, content FROM message_copies WHERE id = ANY($1)",
+        &[&ids],
     )?;
-    let holder = match copy_of {
-        Some(row) => get::<i64>(&row, 0)?,
-        None => {
-            conn.execute(
-                "UPDATE messages SET kept = true WHERE id = $1
-                 AND EXISTS (SELECT 1 FROM message_copies WHERE content = $1)",
-                &[&id],
-            )?;
-            id
-        }
-    };
+    let mut holder_of = std::collections::HashMap::with_capacity(copies.len());
+    for row in &copies {
+        holder_of.insert(get::<i64>(row, 0)?, get::<i64>(row, 1)?);
+    }
+    let mut holders: Vec<i64> = ids
+        .iter()
+        .map(|id| holder_of.get(id).copied().unwrap_or(*id))
+        .collect();
+    holders.sort_unstable();
+    holders.dedup();
+    conn.query(
+        "SELECT id FROM messages WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+        &[&holders],
+    )?;
+    let live: std::collections::HashSet<i64> = conn
+        .query(
+            "SELECT DISTINCT id FROM items WHERE id = ANY($1) AND packed IS NOT NULL",
+            &[&ids],
+        )?
+        .iter()
+        .map(|row| get::<i64>(row, 0))
+        .collect::<Result<_>>()?;
+    let gone: Vec<i64> = ids.into_iter().filter(|id| !live.contains(id)).collect();
+    if gone.is_empty() {
+        return Ok(());
+    }
+    let mut freed_holders: Vec<i64> = gone
+        .iter()
+        .map(|id| holder_of.get(id).copied().unwrap_or(*id))
+        .collect();
+    freed_holders.sort_unstable();
+    freed_holders.dedup();
+    conn.execute("DELETE FROM message_copies WHERE id = ANY($1)", &[&gone])?;
     conn.execute(
-        "DELETE FROM messages WHERE id = $1
-         AND NOT EXISTS (SELECT 1 FROM message_copies WHERE content = $1)
-         AND NOT EXISTS (SELECT 1 FROM items WHERE id = $1 AND packed IS NOT NULL)",
-        &[&holder],
+        "UPDATE messages SET kept = true WHERE id = ANY($1) AND NOT kept
+         AND EXISTS (SELECT 1 FROM message_copies c WHERE c.content = messages.id)",
+        &[&gone],
+    )?;
+    conn.execute(
+        "DELETE FROM messages m WHERE m.id = ANY($1)
+         AND NOT EXISTS (SELECT 1 FROM message_copies c WHERE c.content = m.id)
+         AND NOT EXISTS (SELECT 1 FROM items i WHERE i.id = m.id AND i.packed IS NOT NULL)",
+        &[&freed_holders],
     )
     .map(drop)
 }
@@ -322,7 +348,8 @@ impl PostgresStore {
 
     /// Deletes the raw messages no live item reads any more (an older
     /// build kept them after their items were removed; or the last two
-    /// copies went at once, see `free_message`) among the next
+    /// copies went at once under a build without
+    /// `free_messages`' lock) among the next
     /// `window` ids above `after`: housekeeping sweeps the table this way,
     /// window by window, each its own transaction. Returns the id to go on
     /// from, or `None` at the end.
@@ -513,3 +540,7 @@ impl ItemStore for PostgresStore {
         remove(&mut self.conn(), collection, id, true)
     }
 }
+
+#[cfg(test)]
+#[path = "freeing_race_tests.rs"]
+mod freeing_race_tests;
