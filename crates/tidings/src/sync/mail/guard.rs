@@ -1,15 +1,26 @@
 //! Bounds checked on a mail's bytes before the parser sees them.
 //!
 //! mail-parser never panics, but some shapes make its work or its stack
-//! grow faster than the mail: a message attached inside a message inside a
-//! message (a stack frame per level), and a parameter cut into thousands of
-//! RFC 2231 sections (each section re-copies the value so far). One scan
-//! over the mail's lines, linear in its size, counts both and refuses the
-//! mail as `InvalidData` before any parse starts. The scan reads header
-//! fields the way the parser does (a name may hold spaces, a value may be
-//! folded over lines starting with a space or tab) but over the whole text,
-//! bodies included: a body line that looks like a field only makes a count
-//! larger, never smaller.
+//! grow faster than the mail. One scan over the mail's lines, linear in its
+//! size, weighs each and refuses the mail as `InvalidData` before any parse
+//! starts:
+//!
+//! - a message attached inside a message inside a message: a stack frame
+//!   per level, which overflowed the stack at 30,000 levels;
+//! - a parameter cut into thousands of RFC 2231 sections, or a value of
+//!   thousands of `'`: each re-copies or re-searches what came before;
+//! - thousands of encoded words that never end (`=?cs?q?…` without `?=`):
+//!   each is read to the end of its field before it is given up;
+//! - thousands of multiparts whose boundary comes late or never: each
+//!   looks for it to the end of the mail; and a boundary of megabytes,
+//!   compared wherever `--` occurs.
+//!
+//! The scan reads header fields the way the parser does (a name may hold
+//! spaces, a value is folded over lines starting with a space or tab) but
+//! over the whole text, bodies included, and always errs on the side of
+//! more work: a body line that looks like a field only adds to a weight.
+
+use std::collections::HashMap;
 
 use crate::{Error, ErrorKind, Result};
 
@@ -20,13 +31,30 @@ use crate::{Error, ErrorKind, Result};
 /// few hundred stay well within it.
 pub const MAX_ATTACHED_MESSAGES: usize = 1000;
 
-/// The most parameter work one mail may cost: over its `Content-Type` and
-/// `Content-Disposition` fields, the sum of each field's `*` count (every
-/// RFC 2231 section has one) times the field's length. Joining a
-/// parameter's sections copies the value once per section, so a 4 MB field
-/// of 200,000 sections took the parser 11 s (12 MB: 199 s). A long
-/// filename in a few dozen sections costs a few kilobytes.
-pub const MAX_PARAMETER_WORK: u64 = 1 << 26;
+/// The most work the parser may spend on one mail's header fields, in
+/// bytes read again: each RFC 2231 section or `'` of a `Content-Type` or
+/// `Content-Disposition` field costs the field's length, each encoded word
+/// the bytes to where it ends (its `?=`, else the field's end). A 4 MB
+/// field of 200,000 sections took the parser 11 s, a 256 KB subject of
+/// unended words 9 s. A long filename in a few dozen sections, or a subject
+/// of a few dozen words, costs kilobytes.
+pub const MAX_HEADER_WORK: u64 = 1 << 26;
+
+/// The most bytes the parser may read looking for boundaries, beyond
+/// `BOUNDARY_SEEKS_PER_BYTE` times the mail's size: each multipart looks
+/// for its boundary from where it is declared to where it first occurs (to
+/// the mail's end when it never does).
+pub const MAX_EXTRA_BOUNDARY_SEEK: u64 = 1 << 26;
+
+/// How many times over its own size a mail may be read looking for
+/// boundaries: a few multiparts whose boundary is missing are mail's own
+/// damage, 25,000 in 1 MB (27 s for 2 MB) an attack.
+pub const BOUNDARY_SEEKS_PER_BYTE: u64 = 8;
+
+/// The longest `Content-Type` field of a multipart, folds included: its
+/// boundary is compared wherever `--` occurs in the mail (RFC 2046 allows
+/// 70 bytes; a 1 MB boundary over a body of dashes took 2.4 s).
+pub const MAX_MULTIPART_FIELD: usize = 998;
 
 /// How many levels of base64 or quoted-printable messages the scan
 /// decodes and scans in turn, as the parser would parse them.
@@ -36,24 +64,13 @@ const ENCODED_LEVELS: usize = 3;
 pub(super) fn check(raw: &[u8]) -> Result<()> {
     let mut tally = Tally {
         attached_messages: 0,
-        parameter_work: 0,
+        header_work: 0,
         // Each decoded body is read up to the next boundary line, so
         // bodies that never reach one would be decoded again and again:
         // the decoding, every level together, is bounded by the mail.
         decode_budget: raw.len().saturating_mul(4).saturating_add(1 << 16),
     };
-    tally.scan(raw, ENCODED_LEVELS)?;
-    if tally.attached_messages > MAX_ATTACHED_MESSAGES {
-        return Err(refused(
-            "too many attached messages: refused rather than parsed",
-        ));
-    }
-    if tally.parameter_work > MAX_PARAMETER_WORK {
-        return Err(refused(
-            "header parameters cut into too many sections: refused rather than parsed",
-        ));
-    }
-    Ok(())
+    tally.scan(raw, ENCODED_LEVELS)
 }
 
 fn refused(why: &'static str) -> Error {
@@ -62,19 +79,75 @@ fn refused(why: &'static str) -> Error {
 
 struct Tally {
     attached_messages: usize,
-    parameter_work: u64,
+    header_work: u64,
     decode_budget: usize,
 }
 
-/// The fields the scan reads.
+/// The fields the scan reads; any other line holding a colon is `Other`.
 #[derive(Clone, Copy, PartialEq)]
 enum Field {
     ContentType,
     ContentDisposition,
+    Other,
+}
+
+/// The multipart boundaries one text declares, and where.
+#[derive(Default)]
+struct Boundaries {
+    /// Each declared boundary's index in `lines`.
+    ids: HashMap<Vec<u8>, usize>,
+    /// Per boundary, the offsets of the lines that are exactly it.
+    lines: Vec<Vec<usize>>,
+    /// Each declaration: its boundary (`None`: one the scan cannot read,
+    /// sought to the end) and the offset it is sought from.
+    declared: Vec<(Option<usize>, usize)>,
+}
+
+impl Boundaries {
+    fn declare(&mut self, boundary: Option<&[u8]>, from: usize) {
+        let id = boundary.map(|b| {
+            let next = self.lines.len();
+            *self.ids.entry(b.to_vec()).or_insert(next)
+        });
+        if id == Some(self.lines.len()) {
+            self.lines.push(Vec::new());
+        }
+        self.declared.push((id, from));
+    }
+
+    /// Notes `line`, at offset `at`, if it is a declared boundary's.
+    fn see(&mut self, line: &[u8], at: usize) {
+        let Some(token) = line.strip_prefix(b"--") else {
+            return;
+        };
+        let token = token.trim_ascii_end();
+        let token = token.strip_suffix(b"--").unwrap_or(token);
+        if let Some(&id) = self.ids.get(token)
+            && let Some(lines) = self.lines.get_mut(id)
+        {
+            lines.push(at);
+        }
+    }
+
+    /// The bytes the parser reads looking for each declared boundary, in
+    /// a text of `len` bytes: to its first line after the declaration. A
+    /// boundary found elsewhere (mid-line, or as a prefix of a longer
+    /// one) is found sooner, so this never counts short.
+    fn seeking(&self, len: usize) -> u64 {
+        self.declared
+            .iter()
+            .map(|&(id, from)| {
+                let lines = id.and_then(|id| self.lines.get(id));
+                let found = lines.and_then(|l| l.get(l.partition_point(|&at| at < from)));
+                found.copied().unwrap_or(len).saturating_sub(from) as u64
+            })
+            .sum()
+    }
 }
 
 impl Tally {
     fn scan(&mut self, raw: &[u8], encoded_levels: usize) -> Result<()> {
+        let mut boundaries = Boundaries::default();
         // The open field: its kind and where its value starts.
         let mut open: Option<(Field, usize)> = None;
         let mut at = 0;
@@ -87,66 +160,88 @@ impl Tally {
             let line = rest.get(..line_len).unwrap_or_default();
             let folded = matches!(line.first(), Some(b' ' | b'\t'));
             if !folded && let Some((field, value_at)) = open.take() {
-                self.close(
-                    field,
-                    raw.get(value_at..at).unwrap_or_default(),
-                    rest,
-                    encoded_levels,
-                )?;
+                let value = raw.get(value_at..at).unwrap_or_default();
+                self.close(field, value, rest, at, encoded_levels, &mut boundaries)?;
             }
-            if open.is_none()
-                && let Some((field, value_offset)) = field_name(line)
-            {
-                open = Some((field, at + value_offset));
+            boundaries.see(line, at);
+            if open.is_none() {
+                open = field_start(line).map(|(field, offset)| (field, at + offset));
             }
             at += line_len;
-            if self.over() {
-                return Ok(());
-            }
         }
         if let Some((field, value_at)) = open {
+            let value = raw.get(value_at..).unwrap_or_default();
             self.close(
                 field,
-                raw.get(value_at..).unwrap_or_default(),
+                value,
                 &[],
+                raw.len(),
                 encoded_levels,
+                &mut boundaries,
             )?;
+        }
+        let allowed = (raw.len() as u64)
+            .saturating_mul(BOUNDARY_SEEKS_PER_BYTE)
+            .saturating_add(MAX_EXTRA_BOUNDARY_SEEK);
+        if boundaries.seeking(raw.len()) > allowed {
+            return Err(refused(
+                "too many multiparts whose boundary comes late or never: refused rather than parsed",
+            ));
         }
         Ok(())
     }
 
-    /// Counts one whole field: its `value` (folded lines included) and,
-    /// for an attached message, the encoded message in `rest`, the lines
-    /// after it.
+    /// Weighs one whole field: its `value` (folded lines included), which
+    /// ends at offset `end`, and, for an attached message, the encoded
+    /// message in `rest`, the lines after it.
     fn close(
         &mut self,
         field: Field,
         value: &[u8],
         rest: &[u8],
+        end: usize,
         encoded_levels: usize,
+        boundaries: &mut Boundaries,
     ) -> Result<()> {
-        let stars = value.iter().filter(|&&b| b == b'*').count();
-        let work = (stars as u64).saturating_mul(value.len() as u64);
-        self.parameter_work = self.parameter_work.saturating_add(work);
+        let mut work = encoded_word_work(value);
+        if field != Field::Other {
+            let marks = value.iter().filter(|&&b| b == b'*' || b == b'\'').count();
+            work = work.saturating_add((marks as u64).saturating_mul(value.len() as u64));
+        }
+        self.header_work = self.header_work.saturating_add(work);
+        if self.header_work > MAX_HEADER_WORK {
+            return Err(refused(
+                "header fields too costly to read (parameter sections, unended encoded words): refused rather than parsed",
+            ));
+        }
         if field != Field::ContentType {
             return Ok(());
         }
-        let media_type = value.trim_ascii_start();
-        if starts_with_ignoring_case(media_type, b"multipart/digest") {
+        let media_type = media_type(value);
+        let attaches = media_type.starts_with(b"message/");
+        if media_type.starts_with(b"multipart/") {
+            if value.len() > MAX_MULTIPART_FIELD {
+                return Err(refused(
+                    "a multipart's boundary is too long: refused rather than parsed",
+                ));
+            }
+            boundaries.declare(boundary(value), end);
+        }
+        if attaches || media_type.starts_with(b"multipart/digest") {
             self.attached_messages += 1;
-        } else if starts_with_ignoring_case(media_type, b"message/") {
-            self.attached_messages += 1;
-            if encoded_levels > 0
-                && let Some(decoded) = self.encoded_body(rest)?
-            {
-                self.scan(&decoded, encoded_levels - 1)?;
+            if self.attached_messages > MAX_ATTACHED_MESSAGES {
+                return Err(refused(
+                    "too many attached messages: refused rather than parsed",
+                ));
             }
         }
+        if attaches
+            && encoded_levels > 0
+            && let Some(decoded) = self.encoded_body(rest)?
+        {
+            self.scan(&decoded, encoded_levels - 1)?;
+        }
         Ok(())
-    }
-
-    fn over(&self) -> bool {
-        self.attached_messages > MAX_ATTACHED_MESSAGES || self.parameter_work > MAX_PARAMETER_WORK
     }
 
     /// The body of the part whose header block `rest` continues, decoded,
@@ -160,7 +255,8 @@ impl Tally {
             if line.is_empty() {
                 break;
             }
-            if let Some(value) = header_value(line, b"content-transfer-encoding") {
+            if let Some(end) = name_end(line, b"content-transfer-encoding") {
+                let value = line.get(end..).unwrap_or_default().trim_ascii();
                 encoding = Some(value.to_ascii_lowercase());
             }
         }
@@ -192,10 +288,25 @@ impl Tally {
     }
 }
 
-/// The field `line` starts, and where its value starts in it, if it is one
-/// the scan reads. Like the parser, spaces anywhere in the name are
-/// ignored (`Content - Type :` is a `Content-Type`).
-fn field_name(line: &[u8]) -> Option<(Field, usize)> {
+/// The bytes the parser reads trying the encoded words of a field's
+/// `value`: from each `=?` to the `?=` after it, or to the field's end.
+fn encoded_word_work(value: &[u8]) -> u64 {
+    let mut work = 0u64;
+    // Where the next `?=` starts, found walking back from the end.
+    let mut word_end = value.len();
+    for at in (0..value.len()).rev() {
+        match value.get(at..at + 2) {
+            Some(b"?=") => word_end = at,
+            Some(b"=?") => work = work.saturating_add((word_end.saturating_sub(at)) as u64),
+            _ => {}
+        }
+    }
+    work
+}
+
+/// The field `line` starts, and where its value starts in it: any line
+/// holding a colon may be a header field where the parser reads one.
+fn field_start(line: &[u8]) -> Option<(Field, usize)> {
     for (field, name) in [
         (Field::ContentType, &b"content-type"[..]),
         (Field::ContentDisposition, b"content-disposition"),
@@ -204,18 +315,19 @@ fn field_name(line: &[u8]) -> Option<(Field, usize)> {
             return Some((field, value_offset));
         }
     }
-    None
+    let colon = line.iter().position(|&b| b == b':')?;
+    Some((Field::Other, colon + 1))
 }
 
-/// The offset just past the colon if `line` is the field `name`, spaces
-/// ignored.
+/// The offset just past the colon if `line` is the field `name`. Like the
+/// parser, spaces anywhere in the name are ignored (`Content - Type :` is
+/// a `Content-Type`), and so are colons before it.
 fn name_end(line: &[u8], name: &[u8]) -> Option<usize> {
     let mut wanted = name.iter();
     for (at, &b) in line.iter().enumerate() {
         match b {
             b' ' | b'\t' | b'\r' => continue,
             b':' if wanted.len() == 0 => return Some(at + 1),
-            // The parser skips colons before any name.
             b':' if wanted.len() == name.len() => continue,
             _ => {
                 if wanted.next().is_none_or(|&w| !b.eq_ignore_ascii_case(&w)) {
@@ -227,68 +339,55 @@ fn name_end(line: &[u8], name: &[u8]) -> Option<usize> {
     None
 }
 
-/// The trimmed value of `line` if it is the header field `name`.
-fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    let end = name_end(line, name)?;
-    Some(line.get(end..).unwrap_or_default().trim_ascii())
+/// A `Content-Type` value's media type as the parser reads it: in lower
+/// case, without the spaces, comments and quotes it skips (so
+/// `(x) "message" /rfc822` is `message/rfc822`), up to its first `;`; at
+/// most 32 bytes.
+fn media_type(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut comment_depth = 0usize;
+    let mut bytes = value.iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b'(' => comment_depth += 1,
+            b')' => comment_depth = comment_depth.saturating_sub(1),
+            b'\\' if comment_depth > 0 => {
+                bytes.next();
+            }
+            _ if comment_depth > 0 => {}
+            b';' => break,
+            b'"' => {}
+            _ if b.is_ascii_whitespace() => {}
+            _ => {
+                out.push(b.to_ascii_lowercase());
+                if out.len() >= 32 {
+                    break;
+                }
+            }
+        }
+    }
+    out
 }
 
-fn starts_with_ignoring_case(value: &[u8], prefix: &[u8]) -> bool {
-    value
-        .get(..prefix.len())
-        .is_some_and(|v| v.eq_ignore_ascii_case(prefix))
+/// A `Content-Type` value's `boundary` parameter, when it is given
+/// plainly (`boundary=x` or `boundary="x"`); `None` when it is given in
+/// RFC 2231 sections or not found, and then sought to the end.
+fn boundary(value: &[u8]) -> Option<&[u8]> {
+    let lower = value.to_ascii_lowercase();
+    let name = lower
+        .windows(9)
+        .position(|w| w == b"boundary=" || w == b"boundary ")?;
+    let after = value.get(name + 8..)?.trim_ascii_start();
+    let after = after.strip_prefix(b"=")?.trim_ascii_start();
+    let boundary = match after.strip_prefix(b"\"") {
+        Some(quoted) => quoted.split(|&b| b == b'"').next()?,
+        None => after
+            .split(|&b| b == b';' || b.is_ascii_whitespace())
+            .next()?,
+    };
+    (!boundary.is_empty()).then_some(boundary)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_read_as_the_parser_reads_them() {
-        assert_eq!(
-            name_end(b"Content-Type: text/plain", b"content-type"),
-            Some(13)
-        );
-        assert_eq!(name_end(b"content - TYPE :x", b"content-type"), Some(16));
-        assert_eq!(name_end(b"Content-Typed: x", b"content-type"), None);
-        assert_eq!(name_end(b"Content-Type x", b"content-type"), None);
-        assert_eq!(name_end(b"X-Content-Type: x", b"content-type"), None);
-    }
-
-    /// A mail whose attachment's filename is cut into `sections` RFC 2231
-    /// sections of `section` bytes each.
-    fn sectioned(sections: usize, section: usize) -> Vec<u8> {
-        let mut raw = String::from(
-            "From: a@ex.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
-Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n\
-Content-Type: application/pdf\r\nContent-Disposition: attachment;",
-        );
-        for n in 0..sections {
-            raw.push_str(&format!("\r\n filename*{n}*={};", "a".repeat(section)));
-        }
-        raw.push_str("\r\n\r\nJVBERi0=\r\n--B--\r\n");
-        raw.into_bytes()
-    }
-
-    #[test]
-    fn a_filename_in_many_sections_is_refused_and_a_few_are_not() {
-        assert!(check(&sectioned(40, 30)).is_ok());
-        let err = check(&sectioned(20_000, 16)).expect_err("refused");
-        assert_eq!(err.kind(), ErrorKind::InvalidData);
-    }
-
-    #[test]
-    fn bodies_that_never_end_are_decoded_within_the_mails_size() {
-        // Hundreds of attached messages whose bodies all run to the end:
-        // each would be decoded whole, again and again.
-        let mut raw = String::from("From: a@ex.org\r\nSubject: s\r\n\r\n");
-        for _ in 0..900 {
-            raw.push_str(
-                "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-            );
-        }
-        raw.push_str(&"QUFB\r\n".repeat(100_000));
-        let err = check(raw.as_bytes()).expect_err("refused");
-        assert_eq!(err.kind(), ErrorKind::InvalidData);
-    }
-}
+#[path = "guard_tests.rs"]
+mod tests;

@@ -49,7 +49,10 @@ mod reply;
 mod uuencode;
 mod words;
 
-pub use guard::{MAX_ATTACHED_MESSAGES, MAX_PARAMETER_WORK};
+pub use guard::{
+    BOUNDARY_SEEKS_PER_BYTE, MAX_ATTACHED_MESSAGES, MAX_EXTRA_BOUNDARY_SEEK, MAX_HEADER_WORK,
+    MAX_MULTIPART_FIELD,
+};
 pub use outgoing::{
     MAX_ADDRESS_BYTES, check_address, check_media_type, check_outgoing, header_text,
     media_type_charset,

@@ -1,0 +1,182 @@
+use super::*;
+
+const HEAD: &str = "From: a@ex.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n";
+
+fn refused(raw: &[u8]) -> bool {
+    check(raw).is_err_and(|e| e.kind() == ErrorKind::InvalidData)
+}
+
+/// `unit` repeated to about `bytes`, between `head` and `tail`.
+fn filled(head: &str, unit: impl Fn(usize) -> String, bytes: usize, tail: &str) -> Vec<u8> {
+    let mut raw = String::from(head);
+    let mut n = 0;
+    while raw.len() < bytes {
+        raw.push_str(&unit(n));
+        n += 1;
+    }
+    raw.push_str(tail);
+    raw.into_bytes()
+}
+
+#[test]
+fn names_are_read_as_the_parser_reads_them() {
+    assert_eq!(
+        name_end(b"Content-Type: text/plain", b"content-type"),
+        Some(13)
+    );
+    assert_eq!(name_end(b"content - TYPE :x", b"content-type"), Some(16));
+    assert_eq!(name_end(b"Content-Typed: x", b"content-type"), None);
+    assert_eq!(name_end(b"Content-Type x", b"content-type"), None);
+    assert_eq!(name_end(b"X-Content-Type: x", b"content-type"), None);
+}
+
+#[test]
+fn media_types_are_read_without_comments_quotes_or_spaces() {
+    for value in [
+        &b" message/rfc822"[..],
+        b"(c)message/rfc822",
+        b" message /rfc822",
+        b"\"message\"/rfc822",
+        b"(a (nested\\) one)) Message/RFC822; x=y",
+    ] {
+        assert_eq!(media_type(value), b"message/rfc822", "{value:?}");
+    }
+    assert_eq!(
+        boundary(b"multipart/mixed; boundary=\"a b\"; x=y"),
+        Some(&b"a b"[..])
+    );
+    assert_eq!(
+        boundary(b"multipart/mixed; BOUNDARY = zz ; x=y"),
+        Some(&b"zz"[..])
+    );
+    assert_eq!(boundary(b"multipart/mixed; boundary*0=zz"), None);
+}
+
+/// A mail whose attachment's filename is cut into `sections` RFC 2231
+/// sections of `section` bytes each.
+fn sectioned(sections: usize, section: usize) -> Vec<u8> {
+    let mut raw = format!(
+        "{HEAD}Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n\
+Content-Type: application/pdf\r\nContent-Disposition: attachment;"
+    );
+    for n in 0..sections {
+        raw.push_str(&format!("\r\n filename*{n}*={};", "a".repeat(section)));
+    }
+    raw.push_str("\r\n\r\nJVBERi0=\r\n--B--\r\n");
+    raw.into_bytes()
+}
+
+#[test]
+fn a_filename_in_many_sections_is_refused_and_a_few_are_not() {
+    assert!(check(&sectioned(40, 30)).is_ok());
+    assert!(refused(&sectioned(20_000, 16)));
+}
+
+/// Thousands of plain parameters, then one value of thousands of `'`:
+/// the parser searched every parameter at each `'`.
+#[test]
+fn a_value_of_many_quotes_is_refused() {
+    let params = filled(
+        &format!("{HEAD}Content-Type: text/plain"),
+        |_| ";a=b".into(),
+        128 << 10,
+        ";z*=c'",
+    );
+    let mut raw = String::from_utf8(params).expect("ascii");
+    raw.push_str(&"x'".repeat(64 << 10));
+    raw.push_str("\r\n\r\nbody\r\n");
+    assert!(refused(raw.as_bytes()));
+    let fine = format!(
+        "{HEAD}Content-Disposition: attachment; filename*=utf-8'de'M%C3%A4rz.pdf\r\n\r\nb\r\n"
+    );
+    assert!(check(fine.as_bytes()).is_ok());
+}
+
+#[test]
+fn encoded_words_that_never_end_are_refused_and_ended_ones_are_not() {
+    for (head, unit) in [
+        ("Subject: ", "=?aa?q?x"),
+        ("To: ", " =?aa?q?x"),
+        ("Subject: ", "=?aa?q?x\r\n "),
+    ] {
+        let raw = filled(
+            &format!("From: a@ex.org\r\n{head}"),
+            |_| unit.into(),
+            256 << 10,
+            "\r\n\r\nbody\r\n",
+        );
+        assert!(refused(&raw), "{unit:?}");
+    }
+    let ended = filled(
+        "From: a@ex.org\r\nSubject: ",
+        |_| "=?utf-8?q?Gr=C3=BC=C3=9Fe?= ".into(),
+        64 << 10,
+        "\r\n\r\nb\r\n",
+    );
+    assert!(check(&ended).is_ok());
+    assert_eq!(encoded_word_work(b"=?a?q?bc?= =?x"), 8 + 3);
+}
+
+#[test]
+fn messages_nested_under_any_spelling_of_their_type_are_refused() {
+    for content_type in [
+        "Content-Type: message/rfc822",
+        "Content-Type: (c)message/rfc822",
+        "Content-Type: message /rfc822",
+        "Content-Type: \"message\"/rfc822",
+        " Content-Type: message/global",
+        "Content-Type: (c)multipart/digest; boundary=b\r\n\r\n--b",
+    ] {
+        let raw = format!("{content_type}\r\n\r\n").repeat(2000) + "x: y\r\n\r\nbody\r\n";
+        assert!(refused(raw.as_bytes()), "{content_type}");
+    }
+    let three = format!(
+        "{HEAD}{}",
+        "Content-Type: (c) message/rfc822\r\n\r\n".repeat(3)
+    );
+    assert!(check(format!("{three}x: y\r\n\r\nbody\r\n").as_bytes()).is_ok());
+}
+
+#[test]
+fn multiparts_whose_boundary_never_comes_are_refused_and_a_few_are_not() {
+    let part = |_| "--b\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\nx\r\n".to_string();
+    let head = format!("{HEAD}Content-Type: multipart/mixed; boundary=b\r\n\r\n");
+    assert!(refused(&filled(&head, part, 1 << 20, "--b--\r\n")));
+    // Three broken ones in a mail of ordinary parts.
+    let ordinary = |n| format!("--b\r\nContent-Type: text/plain\r\n\r\nline {n}\r\n");
+    let mut raw = String::from_utf8(filled(&head, ordinary, 1 << 20, "")).expect("ascii");
+    raw.push_str(&part(0).repeat(3));
+    raw.push_str("--b--\r\n");
+    assert!(check(raw.as_bytes()).is_ok());
+    // Thousands of nested multiparts whose boundaries all come.
+    let nested = |n| {
+        format!(
+            "--b{n}\r\nContent-Type: multipart/alternative; boundary=b{}\r\n\r\n",
+            n + 1
+        )
+    };
+    let head = format!("{HEAD}Content-Type: multipart/mixed; boundary=b0\r\n\r\n");
+    assert!(check(&filled(&head, nested, 1 << 20, "")).is_ok());
+}
+
+#[test]
+fn a_boundary_of_more_than_a_line_is_refused() {
+    let long = format!(
+        "{HEAD}Content-Type: multipart/mixed; boundary=\"{}x\"\r\n\r\n{}\r\n",
+        "-".repeat(4000),
+        "-".repeat(8000)
+    );
+    assert!(refused(long.as_bytes()));
+}
+
+#[test]
+fn bodies_that_never_end_are_decoded_within_the_mails_size() {
+    // Hundreds of attached messages whose bodies all run to the end:
+    // each would be decoded whole, again and again.
+    let mut raw = String::from("From: a@ex.org\r\nSubject: s\r\n\r\n");
+    for _ in 0..900 {
+        raw.push_str("Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    }
+    raw.push_str(&"QUFB\r\n".repeat(100_000));
+    assert!(refused(raw.as_bytes()));
+}
