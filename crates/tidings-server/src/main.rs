@@ -123,8 +123,8 @@ enum Command {
     /// payload and a QR code.
     Enroll {
         email: String,
-        /// Minutes the code stays valid.
-        #[arg(long, default_value_t = 60)]
+        /// Minutes the code stays valid (1 to 10080, a week).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=10_080))]
         valid_minutes: u64,
         /// Print only the payload.
         #[arg(long)]
@@ -508,8 +508,8 @@ fn administer(store: &mut impl ServerStore, db: &str, command: Command) -> Outco
             return Ok(print_report(&report));
         }
         Command::Deliver { email, path } => {
-            let bytes = std::fs::read(&path)
-                .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
+            let bytes =
+                import::read(&path, import::MAX_IMPORT_MESSAGE_BYTES).map_err(Failure::new)?;
             let owner = principal(store, db, &email)?;
             let is_ics = path
                 .extension()

@@ -265,6 +265,19 @@ fn import_and_deliver_say_what_went_wrong_and_where() {
         "{told}"
     );
 
+    // An endless file is refused at once, not read whole.
+    let told = s.fails(&["import", "mbox", "mayor@town.example", "/dev/zero"]);
+    assert!(told.contains("not an mbox"), "{told}");
+    let told = s.fails(&["deliver", "mayor@town.example", "/dev/zero"]);
+    assert!(told.contains("larger than"), "{told}");
+    let told = s.fails(&[
+        "enroll",
+        "mayor@town.example",
+        "--valid-minutes",
+        "18446744073709551615",
+    ]);
+    assert!(told.contains("valid-minutes"), "{told}");
+
     let empty = s.file(
         "empty.ics",
         b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n",

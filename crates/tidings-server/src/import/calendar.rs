@@ -145,7 +145,7 @@ pub fn ics(store: &mut impl ServerStore, calendar: u64, path: &Path) -> Result<R
         report.refuse(source, "a directory: name the .ics files in it one by one");
         return Ok(report);
     }
-    let bytes = match read(path) {
+    let bytes = match read(path, super::MAX_IMPORT_MESSAGE_BYTES) {
         Ok(bytes) => bytes,
         Err(why) => {
             report.refuse(source, why);

@@ -1,6 +1,7 @@
 //! Messages from a Maildir or an mbox file, each stored or refused alone.
 
-use super::{BATCH, Report, read, reason, split_mbox_numbered};
+use super::mbox::MboxReader;
+use super::{BATCH, MAX_IMPORT_MESSAGE_BYTES, Report, read, reason};
 use crate::stores::ServerStore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -204,7 +205,7 @@ pub fn maildir(store: &mut impl ServerStore, folder: u64, dir: &Path) -> Result<
         store.atomic(|s| {
             for file in batch {
                 let source = file.display().to_string();
-                let raw = match read(file) {
+                let raw = match read(file, MAX_IMPORT_MESSAGE_BYTES) {
                     Ok(raw) => raw,
                     Err(why) => {
                         report.refuse(source, why);
@@ -324,8 +325,11 @@ fn note_subfolder(path: &Path, report: &mut Report) {
     }
 }
 
-/// Imports every message of an mbox file into `folder`. A file without any
-/// `From ` separator line is refused, naming what it looks like instead.
+/// Imports every message of an mbox file into `folder`, read one message
+/// at a time: memory holds at most a batch of messages, however large the
+/// file. A message over [`MAX_IMPORT_MESSAGE_BYTES`] is refused by its
+/// line, and a file without a `From ` separator line in its first 64 KiB
+/// is refused, naming what it looks like instead.
 ///
 /// # Errors
 ///
@@ -337,34 +341,97 @@ pub fn mbox(store: &mut impl ServerStore, folder: u64, path: &Path) -> Result<Re
         report.refuse(source, "a directory: for a Maildir use `import maildir`");
         return Ok(report);
     }
-    let bytes = match read(path) {
-        Ok(bytes) => bytes,
-        Err(why) => {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) => {
+            let why = format!("cannot read {source}: {e}");
             report.refuse(source, why);
             return Ok(report);
         }
     };
-    let messages = split_mbox_numbered(&bytes);
-    if messages.is_empty() && !bytes.is_empty() {
-        let one_message = mail_item_from_message(&bytes, &MailItemOptions::default()).is_ok();
-        report.refuse(
-            source,
-            match one_message {
-                true => "one message without an mbox `From ` line: use `deliver EMAIL FILE`, or put it in a Maildir",
-                false => "not an mbox file: no line starts with `From `",
-            },
-        );
-        return Ok(report);
-    }
+    let mut reader = MboxReader::new(std::io::BufReader::new(file), MAX_IMPORT_MESSAGE_BYTES);
     let mut present = Present::of(store, folder)?;
-    for batch in messages.chunks(BATCH) {
-        store.atomic(|s| {
-            for (line, raw) in batch {
-                let source = format!("{}:{line}", path.display());
-                store_message(s, folder, &mut present, (source, raw, 0), &mut report)?;
+    let mut batch: Vec<(usize, Vec<u8>)> = Vec::new();
+    loop {
+        let next = match reader.next_message() {
+            Ok(next) => next,
+            Err(e) if !reader.separated() => {
+                report.refuse(source.clone(), not_an_mbox(path, &e.to_string()));
+                break;
             }
-            Ok(())
-        })?;
+            Err(e) => {
+                report.refuse(source.clone(), format!("cannot read on: {e}"));
+                break;
+            }
+        };
+        match next {
+            Some((line, Ok(raw))) => batch.push((line, raw)),
+            Some((line, Err(size))) => report.refuse(
+                format!("{source}:{line}"),
+                format!("a message of {size} bytes, over the {MAX_IMPORT_MESSAGE_BYTES} a message may have"),
+            ),
+            None => break,
+        }
+        let held: usize = batch.iter().map(|(_, raw)| raw.len()).sum();
+        if batch.len() >= BATCH || held >= MAX_IMPORT_MESSAGE_BYTES {
+            store_mbox_batch(
+                store,
+                folder,
+                &mut present,
+                &source,
+                &mut batch,
+                &mut report,
+            )?;
+        }
+    }
+    store_mbox_batch(
+        store,
+        folder,
+        &mut present,
+        &source,
+        &mut batch,
+        &mut report,
+    )?;
+    if !reader.separated() && reader.preamble() > 0 && report.refused.is_empty() {
+        report.refuse(source, not_an_mbox(path, "no line starts with `From `"));
     }
     Ok(report)
+}
+
+/// Stores and empties `batch`, in one transaction.
+fn store_mbox_batch(
+    store: &mut impl ServerStore,
+    folder: u64,
+    present: &mut Present,
+    source: &str,
+    batch: &mut Vec<(usize, Vec<u8>)>,
+    report: &mut Report,
+) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    store.atomic(|s| {
+        for (line, raw) in batch.iter() {
+            let source = format!("{source}:{line}");
+            store_message(s, folder, present, (source, raw, 0), report)?;
+        }
+        Ok(())
+    })?;
+    batch.clear();
+    Ok(())
+}
+
+/// Why a file given as an mbox is not one, and, when it starts as one
+/// mail, what to do instead.
+fn not_an_mbox(path: &Path, why: &str) -> String {
+    // Its start only: a mail's headers are there.
+    let mut start = Vec::new();
+    if let Ok(file) = std::fs::File::open(path) {
+        use std::io::Read;
+        let _ = file.take(super::mbox::MAX_PREAMBLE).read_to_end(&mut start);
+    }
+    match mail_item_from_message(&start, &MailItemOptions::default()).is_ok() {
+        true => "one message without an mbox `From ` line: use `deliver EMAIL FILE`, or put it in a Maildir".into(),
+        false => format!("not an mbox file: {why}"),
+    }
 }

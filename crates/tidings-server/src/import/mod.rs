@@ -17,13 +17,19 @@ mod mbox;
 
 pub use calendar::ics;
 pub use mail::{maildir, maildir_flags, mbox};
-pub use mbox::{split_mbox, split_mbox_numbered};
+pub use mbox::{MAX_PREAMBLE, MboxMessage, MboxReader, split_mbox, split_mbox_numbered};
 
 use std::fmt;
 use std::path::Path;
 
 /// Items stored per transaction.
 pub const BATCH: usize = 500;
+
+/// The most bytes of one imported message (a Maildir file, an mbox
+/// message) or `.ics` file: what the IMAP mirror fetches of one message.
+/// Files are read up to it, never whole, so a huge or endless file
+/// (`/dev/zero`) is refused, not held.
+pub const MAX_IMPORT_MESSAGE_BYTES: usize = 64 << 20;
 
 /// One item (or file) refused, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,9 +98,20 @@ impl Report {
     }
 }
 
-/// Reads a whole file, or says which and why not.
-pub(crate) fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+/// Reads a whole file of at most `max` bytes (reading no further), or
+/// says which and why not.
+pub fn read(path: &Path, max: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > max {
+        return Err(format!("larger than the {max} bytes one file may have"));
+    }
+    Ok(bytes)
 }
 
 /// A core error as a reason an operator reads: its text and its code.
