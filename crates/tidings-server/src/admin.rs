@@ -141,9 +141,24 @@ pub fn record_addresses(store: &mut impl ServerStore, tcp: &str, ws: Option<&str
     store.set_meta(WS_URL, ws.unwrap_or_default().as_bytes())
 }
 
+/// The longest an activation code may stay valid: a code is a secret
+/// handed over once, and one that never expires is a standing way in.
+pub const MAX_ACTIVATION_VALID_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+
 /// Creates a one-time activation code for a device of `email`, valid for
-/// `valid_ms`, and returns the enrollment payload.
+/// `valid_ms` (at most [`MAX_ACTIVATION_VALID_MS`]), and returns the
+/// enrollment payload.
+///
+/// # Errors
+///
+/// `InvalidArgument` for a validity of 0 or over the maximum; the store's.
 pub fn enroll(store: &mut impl ServerStore, email: &str, valid_ms: u64) -> Result<Activation> {
+    if !(1..=MAX_ACTIVATION_VALID_MS).contains(&valid_ms) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "an activation code is valid for at most 7 days (10080 minutes), and not for 0",
+        ));
+    }
     let principal = principal(store, email)?;
     let expires = now_ms().saturating_add(valid_ms);
     let mut code = ActivationCode::from_random(random());

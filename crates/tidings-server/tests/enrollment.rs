@@ -22,3 +22,23 @@ fn thousands_of_outstanding_codes_all_stay_redeemable() {
             .expect("every code redeems");
     }
 }
+
+#[test]
+fn a_code_valid_for_ever_or_for_nothing_is_refused() {
+    let mut store = SqliteStore::open_in_memory().expect("open");
+    admin::add_principal(&mut store, "Ada", "ada@town.example").expect("principal");
+    for valid_ms in [0, admin::MAX_ACTIVATION_VALID_MS + 1, u64::MAX] {
+        let err = admin::enroll(&mut store, "ada@town.example", valid_ms).expect_err("refused");
+        assert_eq!(
+            err.kind(),
+            tidings::ErrorKind::InvalidArgument,
+            "{valid_ms}"
+        );
+    }
+    admin::enroll(
+        &mut store,
+        "ada@town.example",
+        admin::MAX_ACTIVATION_VALID_MS,
+    )
+    .expect("a week is allowed");
+}
