@@ -41,15 +41,26 @@ fn media_types_are_read_without_comments_quotes_or_spaces() {
     ] {
         assert_eq!(media_type(value), b"message/rfc822", "{value:?}");
     }
+    let read =
+        |value: &[u8]| boundary(value).map(|b| b.map(|b| String::from_utf8(b).expect("utf-8")));
     assert_eq!(
-        boundary(b"multipart/mixed; boundary=\"a b\"; x=y"),
-        Some(&b"a b"[..])
+        read(b"multipart/mixed; boundary=\"a b\"; x=y"),
+        Ok(Some("a b".into()))
     );
     assert_eq!(
-        boundary(b"multipart/mixed; BOUNDARY = zz ; x=y"),
-        Some(&b"zz"[..])
+        read(b"multipart/mixed; BOUNDARY = zz ; x=y"),
+        Ok(Some("zz".into()))
     );
-    assert_eq!(boundary(b"multipart/mixed; boundary*0=zz"), None);
+    assert_eq!(
+        read(b"multipart/signed; boundary*=\"ansi-x3.4-1968''Ee%51f\""),
+        Ok(Some("EeQf".into()))
+    );
+    assert_eq!(read(b"multipart/mixed"), Ok(None));
+    assert_eq!(read(b"multipart/mixed; boundary*0=zz"), Err(()));
+    assert_eq!(
+        read(b"multipart/mixed; boundary=\"=?utf-8?q?b?=\""),
+        Err(())
+    );
 }
 
 /// A mail whose attachment's filename is cut into `sections` RFC 2231
@@ -179,4 +190,64 @@ fn bodies_that_never_end_are_decoded_within_the_mails_size() {
     }
     raw.push_str(&"QUFB\r\n".repeat(100_000));
     assert!(refused(raw.as_bytes()));
+}
+
+/// Mail made of the smallest fields, addresses or parts took the parser
+/// 40 times its size; ordinary mail, however large, is let through.
+#[test]
+fn mail_of_the_smallest_records_is_refused_and_ordinary_mail_is_not() {
+    let size = 4 << 20;
+    let shapes: [(&str, &str, &str); 4] = [
+        ("", "a:\r\n", "\r\nbody\r\n"),
+        ("From: a@ex.org\r\nTo: ", "a,", "\r\n\r\nbody\r\n"),
+        ("From: a@ex.org\r\nReferences: ", "<a>", "\r\n\r\nbody\r\n"),
+        (
+            "From: a@ex.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n",
+            "x--b\r\n\r\n",
+            "--b--\r\n",
+        ),
+    ];
+    for (head, unit, tail) in shapes {
+        assert!(
+            refused(&filled(head, |_| unit.into(), size, tail)),
+            "{unit:?}"
+        );
+    }
+    // Each message of a digest (its parts are messages: their fields are
+    // read too) made of the smallest fields.
+    let digest = "From: a@ex.org\r\nContent-Type: multipart/digest; boundary=b\r\n\r\n";
+    let message = format!("--b\r\n\r\n{}\r\nx\r\n", "a:\r\n".repeat(50));
+    assert!(refused(&filled(
+        digest,
+        |_| message.clone(),
+        size,
+        "--b--\r\n"
+    )));
+    // A boundary the scan could not find is refused, not trusted.
+    for content_type in [
+        "multipart/mixed; boundary*0=b",
+        "multipart/mixed; boundary=\"=?utf-8?q?b?=\"",
+    ] {
+        let raw = format!("{HEAD}Content-Type: {content_type}\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n");
+        assert!(refused(raw.as_bytes()), "{content_type}");
+    }
+    // A long thread's headers, a list of a thousand recipients, and a
+    // log of short lines attached as text, all large.
+    let received = |n| format!("Received: from relay{n}.ex.org by mx.ex.org; Sat, 5 Dec 2026\r\n");
+    assert!(check(&filled("", received, size, "\r\nbody\r\n")).is_ok());
+    let to = |n| format!("person{n}@town.example, ");
+    assert!(
+        check(&filled(
+            "From: a@ex.org\r\nTo: ",
+            to,
+            64 << 10,
+            "\r\n\r\nhi\r\n"
+        ))
+        .is_ok()
+    );
+    let log = |n| format!("12:{:02}:{:02} ok\r\n", n % 60, n % 60);
+    let head = format!(
+        "{HEAD}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+    );
+    assert!(check(&filled(&head, log, size, "--b--\r\n")).is_ok());
 }
