@@ -506,6 +506,75 @@ async fn stalled_websockets_and_slow_http_headers_are_bounded_and_dropped() {
     );
 }
 
+/// A WebSocket that pings and never reads made the server queue a pong
+/// per ping without bound (2.4 GB in 10 s). Its unsent output is now
+/// capped: 256 MiB of pings, read by the server, leave its memory where it
+/// was (the server and this client share the process: both are counted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_that_pings_without_reading_costs_no_memory() {
+    let _serial = SERIAL.lock().await;
+    let town = Town::with(|o: &mut ServerOptions| {
+        // The handshake deadline must not be what closes it.
+        o.limits = Limits {
+            handshake_timeout_secs: 600,
+            ..Limits::DEFAULT
+        };
+    })
+    .await;
+    let url = town.server.ws_url().expect("ws");
+    let path = url.splitn(4, '/').nth(3).unwrap_or_default();
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .set_recv_buffer_size(4096)
+        .expect("small receive buffer");
+    let mut stream = socket
+        .connect(town.server.http_addr().expect("http"))
+        .await
+        .expect("connect");
+    let upgrade = format!(
+        "GET /{path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(upgrade.as_bytes()).await.expect("upgrade");
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"\r\n\r\n") {
+        let mut byte = [0];
+        stream.read_exact(&mut byte).await.expect("answer");
+        answer.push(byte[0]);
+    }
+    assert!(
+        answer.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    // Masked pings of 125 bytes (zeros under the mask), a thousand a write.
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut ping = vec![0x89, 0x80 | 125];
+    ping.extend_from_slice(&mask);
+    ping.extend((0..125).map(|i| mask[i % 4]));
+    let pings = ping.repeat(1000);
+    const FLOOD: u64 = 256 * MIB;
+    let rss_before = rss_bytes();
+    let mut sent = 0u64;
+    while sent < FLOOD {
+        match tokio::time::timeout(Duration::from_secs(30), stream.write_all(&pings)).await {
+            Ok(Ok(())) => sent += pings.len() as u64,
+            // Ended by the server, or no longer read: either way bounded.
+            Ok(Err(_)) | Err(_) => break,
+        }
+    }
+    let growth = rss_bytes().saturating_sub(rss_before);
+    println!(
+        "{:.1} MiB of pings: RSS growth {:.1} MiB",
+        sent as f64 / MIB as f64,
+        growth as f64 / MIB as f64
+    );
+    assert!(
+        growth < 32 * MIB,
+        "{growth} bytes for {sent} bytes of pings"
+    );
+}
+
 // ---- attack 7: enrollment guesses ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

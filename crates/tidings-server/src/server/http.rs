@@ -277,9 +277,10 @@ async fn upgrade<B: Backend>(
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)
         // A peer that pings without reading would queue a pong per ping
-        // without bound (gigabytes in seconds); past this the connection
-        // ends. The server's own messages wait for the socket first, so
-        // they never fill it.
+        // without bound (gigabytes in seconds); past this the pong waits
+        // (tungstenite keeps one, a later ping's replacing it) and the
+        // buffer stops growing. The server's own messages wait for the
+        // socket first, so they never fill it.
         .max_write_buffer_size(MAX_WS_WRITE_BUFFER)
         .on_upgrade(move |socket| {
             connection::serve(shared, Wire::Ws(Box::new(socket)), admission, permit)
