@@ -73,6 +73,11 @@ pub const STRUCTURE_PER_BYTE: u64 = 8;
 /// fields' worth).
 pub const MAX_EXTRA_STRUCTURE: u64 = 16 << 20;
 
+/// The most bytes of distinct boundaries one text may declare: the scan
+/// searches for them all at once (Aho–Corasick), whose automaton grows
+/// with them. A digest of a thousand multipart messages declares 40 KB.
+pub const MAX_BOUNDARY_BYTES: usize = 256 << 10;
+
 /// How many levels of base64 or quoted-printable messages the scan
 /// decodes and scans in turn, as the parser would parse them.
 const ENCODED_LEVELS: usize = 3;
@@ -120,10 +125,22 @@ struct Boundaries {
     declared: Vec<(Option<usize>, usize)>,
     /// Per boundary, whether a digest declared it (its parts are messages).
     digest: Vec<bool>,
+    /// The bytes of the distinct boundaries.
+    distinct_bytes: usize,
 }
 
 impl Boundaries {
-    fn declare(&mut self, boundary: Option<&[u8]>, from: usize, digest: bool) {
+    fn declare(&mut self, boundary: Option<&[u8]>, from: usize, digest: bool) -> Result<()> {
+        if let Some(b) = boundary
+            && !self.ids.contains_key(b)
+        {
+            self.distinct_bytes += b.len();
+            if self.distinct_bytes > MAX_BOUNDARY_BYTES {
+                return Err(refused(
+                    "too many distinct multipart boundaries: refused rather than parsed",
+                ));
+            }
+        }
         let id = boundary.map(|b| {
             let next = self.lines.len();
             *self.ids.entry(b.to_vec()).or_insert(next)
@@ -136,6 +153,7 @@ impl Boundaries {
             *flag |= digest;
         }
         self.declared.push((id, from));
+        Ok(())
     }
 
     /// Notes `line`, at offset `at`, if it is a declared boundary's.
@@ -215,7 +233,6 @@ impl Tally {
                 &mut boundaries,
             )?;
         }
-        structure::weigh(raw, &boundaries)?;
         let allowed = (raw.len() as u64)
             .saturating_mul(BOUNDARY_SEEKS_PER_BYTE)
             .saturating_add(MAX_EXTRA_BOUNDARY_SEEK);
@@ -224,6 +241,8 @@ impl Tally {
                 "too many multiparts whose boundary comes late or never: refused rather than parsed",
             ));
         }
+        // Last: it searches for every boundary at once.
+        structure::weigh(raw, &boundaries)?;
         Ok(())
     }
 
@@ -267,7 +286,7 @@ impl Tally {
                 ));
             };
             let digest = media_type.starts_with(b"multipart/digest");
-            boundaries.declare(plain.as_deref(), end, digest);
+            boundaries.declare(plain.as_deref(), end, digest)?;
         }
         if attaches || media_type.starts_with(b"multipart/digest") {
             self.attached_messages += 1;

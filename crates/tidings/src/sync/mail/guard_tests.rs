@@ -251,3 +251,22 @@ fn mail_of_the_smallest_records_is_refused_and_ordinary_mail_is_not() {
     );
     assert!(check(&filled(&head, log, size, "--b--\r\n")).is_ok());
 }
+
+/// The scan looks for every boundary at once; a mail declaring megabytes
+/// of them would grow its automaton, not just the parser's work.
+#[test]
+fn megabytes_of_distinct_boundaries_are_refused() {
+    let part = |n| {
+        let boundary = format!("{n:0>900}");
+        format!(
+            "--b\r\nContent-Type: multipart/mixed; boundary={boundary}\r\n\r\n--{boundary}\r\n\r\nx\r\n--{boundary}--\r\n"
+        )
+    };
+    let head = format!("{HEAD}Content-Type: multipart/mixed; boundary=b\r\n\r\n");
+    let err = check(&filled(&head, part, 1 << 20, "--b--\r\n")).expect_err("refused");
+    assert!(
+        err.to_string().contains("distinct multipart boundaries"),
+        "{err}"
+    );
+    assert!(check(&filled(&head, part, 128 << 10, "--b--\r\n")).is_ok());
+}
