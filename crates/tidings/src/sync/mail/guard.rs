@@ -387,7 +387,8 @@ fn name_end(line: &[u8], name: &[u8]) -> Option<usize> {
     let mut wanted = name.iter();
     for (at, &b) in line.iter().enumerate() {
         match b {
-            b' ' | b'\t' | b'\r' => continue,
+            // The parser's whitespace: form feed included.
+            b' ' | b'\t' | b'\r' | b'\x0c' => continue,
             b':' if wanted.len() == 0 => return Some(at + 1),
             b':' if wanted.len() == name.len() => continue,
             _ => {

@@ -136,6 +136,8 @@ fn messages_nested_under_any_spelling_of_their_type_are_refused() {
         "Content-Type: message /rfc822",
         "Content-Type: \"message\"/rfc822",
         " Content-Type: message/global",
+        "Content-Type\x0c: message/rfc822",
+        "\x0cContent-Type: message/rfc822",
         "Content-Type: (c)multipart/digest; boundary=b\r\n\r\n--b",
     ] {
         let raw = format!("{content_type}\r\n\r\n").repeat(2000) + "x: y\r\n\r\nbody\r\n";
