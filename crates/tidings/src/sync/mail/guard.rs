@@ -127,6 +127,10 @@ struct Boundaries {
     digest: Vec<bool>,
     /// The bytes of the distinct boundaries.
     distinct_bytes: usize,
+    /// Where each `message/*` field's value starts, in order: its block is
+    /// followed by the attached message's (read folded, as the parser
+    /// reads it).
+    attached_at: Vec<usize>,
 }
 
 impl Boundaries {
@@ -167,6 +171,12 @@ impl Boundaries {
             && let Some(lines) = self.lines.get_mut(id)
         {
             lines.push(at);
+        }
+    }
+
+    fn note_attached(&mut self, field: Field, value: &[u8], value_at: usize) {
+        if field == Field::ContentType && media_type(value).starts_with(b"message/") {
+            self.attached_at.push(value_at);
         }
     }
 
@@ -214,6 +224,7 @@ impl Tally {
             let folded = matches!(line.first(), Some(b' ' | b'\t'));
             if !folded && let Some((field, value_at)) = open.take() {
                 let value = raw.get(value_at..at).unwrap_or_default();
+                boundaries.note_attached(field, value, value_at);
                 self.close(field, value, rest, at, encoded_levels, &mut boundaries)?;
             }
             boundaries.see(line, at);
@@ -224,6 +235,7 @@ impl Tally {
         }
         if let Some((field, value_at)) = open {
             let value = raw.get(value_at..).unwrap_or_default();
+            boundaries.note_attached(field, value, value_at);
             self.close(
                 field,
                 value,
@@ -312,6 +324,13 @@ impl Tally {
         let mut lines = rest.split(|&b| b == b'\n');
         let mut encoding = None;
         for line in lines.by_ref() {
+            // The rest of the block is read once per attached message in
+            // it: charged like decoding, so a thousand of them over a
+            // block that never ends cannot make the scan quadratic.
+            self.decode_budget = self
+                .decode_budget
+                .checked_sub(line.len() + 1)
+                .ok_or_else(|| refused("attached messages overlap: refused rather than parsed"))?;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.is_empty() {
                 break;
@@ -438,8 +457,19 @@ fn media_type(value: &[u8]) -> Vec<u8> {
 /// parser would (in sections, or an encoded word), which no mailer is
 /// known to write.
 fn boundary(value: &[u8]) -> std::result::Result<Option<Vec<u8>>, ()> {
+    // The parameter named exactly `boundary`, outside comments: not
+    // `xboundary=`, not `(boundary=…)`.
+    let value = without_comments(value);
     let lower = value.to_ascii_lowercase();
-    let Some(name) = lower.windows(8).position(|w| w == b"boundary") else {
+    let named = |at: usize| {
+        let before = lower.get(..at).unwrap_or_default().trim_ascii_end();
+        before.last() == Some(&b';')
+    };
+    let Some(name) = lower
+        .windows(8)
+        .enumerate()
+        .position(|(at, w)| w == b"boundary" && named(at))
+    else {
         return Ok(None);
     };
     let after = value.get(name + 8..).unwrap_or_default().trim_ascii_start();
@@ -474,6 +504,38 @@ fn boundary(value: &[u8]) -> std::result::Result<Option<Vec<u8>>, ()> {
         return Err(());
     }
     Ok((!boundary.is_empty()).then_some(boundary))
+}
+
+/// `value` without its comments (parenthesized, nested, outside quotes).
+fn without_comments(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    let (mut depth, mut quoted, mut escaped) = (0usize, false, false);
+    for &b in value {
+        if escaped {
+            escaped = false;
+            if depth == 0 {
+                out.push(b);
+            }
+            continue;
+        }
+        match b {
+            b'\\' => {
+                escaped = true;
+                if depth == 0 {
+                    out.push(b);
+                }
+            }
+            b'"' if depth == 0 => {
+                quoted = !quoted;
+                out.push(b);
+            }
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted && depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(b),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn percent_decode(encoded: &[u8]) -> Vec<u8> {

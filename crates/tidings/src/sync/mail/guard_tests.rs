@@ -56,6 +56,16 @@ fn media_types_are_read_without_comments_quotes_or_spaces() {
         Ok(Some("EeQf".into()))
     );
     assert_eq!(read(b"multipart/mixed"), Ok(None));
+    // The parameter named exactly so, outside comments, as the parser
+    // takes it.
+    assert_eq!(
+        read(b"multipart/mixed; xboundary=zz; boundary=b"),
+        Ok(Some("b".into()))
+    );
+    assert_eq!(
+        read(b"multipart/mixed; (boundary=zz) boundary=b"),
+        Ok(Some("b".into()))
+    );
     assert_eq!(read(b"multipart/mixed; boundary*0=zz"), Err(()));
     assert_eq!(
         read(b"multipart/mixed; boundary=\"=?utf-8?q?b?=\""),
@@ -271,4 +281,22 @@ fn megabytes_of_distinct_boundaries_are_refused() {
         "{err}"
     );
     assert!(check(&filled(&head, part, 128 << 10, "--b--\r\n")).is_ok());
+}
+
+/// Found by an outside review: an attached message's folded type hid the
+/// block after it from the weight; a thousand attached messages over a
+/// block that never ends made the scan read it a thousand times.
+#[test]
+fn folded_types_and_endless_blocks_do_not_hide_work() {
+    let folded = "From: a@ex.org\r\nContent-Type:\r\n message/rfc822\r\n\r\n";
+    assert!(refused(&filled(
+        folded,
+        |_| "a:\r\n".into(),
+        4 << 20,
+        "\r\nbody\r\n"
+    )));
+    let head = "From: a@ex.org\r\n".to_string() + &"Content-Type: message/rfc822\r\n".repeat(999);
+    let line = |_| format!("X-{}\r\n", "y".repeat(66));
+    let err = check(&filled(&head, line, 1 << 20, "")).expect_err("refused");
+    assert!(err.to_string().contains("overlap"), "{err}");
 }

@@ -10,9 +10,7 @@
 
 use aho_corasick::AhoCorasick;
 
-use super::{
-    Boundaries, Field, MAX_EXTRA_STRUCTURE, STRUCTURE_PER_BYTE, field_start, media_type, refused,
-};
+use super::{Boundaries, MAX_EXTRA_STRUCTURE, STRUCTURE_PER_BYTE, refused};
 use crate::Result;
 
 /// A header field: mail-parser's `Header` (120 bytes) and its slot.
@@ -78,9 +76,11 @@ pub(super) fn weigh(raw: &[u8], boundaries: &Boundaries) -> Result<()> {
             .filter(|&&b| matches!(b, b',' | b';' | b':' | b'<'))
             .count() as u64;
         weight = weight.saturating_add(items.saturating_mul(ITEM_WEIGHT));
-        if let Some((Field::ContentType, offset)) = field_start(line)
-            && media_type(line.get(offset..).unwrap_or_default()).starts_with(b"message/")
-        {
+        // A `message/*` field found by the first pass, folded or not.
+        let first = boundaries
+            .attached_at
+            .partition_point(|&v| v < end - line_len);
+        if boundaries.attached_at.get(first).is_some_and(|&v| v < end) {
             attaches = true;
         }
     }
