@@ -42,6 +42,10 @@ pub(crate) async fn start_sqlite(
 }
 
 /// Serves with the server `start` starts until SIGINT or SIGTERM.
+/// The stack of the server's threads: 256 MiB (tokio's default is 2 MiB),
+/// which holds the deepest nesting a 64 MiB mail can express.
+const PARSING_STACK: usize = 256 << 20;
+
 pub(crate) fn serve<B: Backend, F>(
     listen: Listen,
     ready_file: Option<PathBuf>,
@@ -53,6 +57,12 @@ where
 {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Mail is parsed on these threads, and a mail nesting messages
+        // deeply takes the parser a stack frame per level. The core refuses
+        // such mail before parsing (`tidings::sync::mail`'s guard); this
+        // is the margin should a shape it does not model get through: the
+        // reservation is address space, taken only as it is used.
+        .thread_stack_size(PARSING_STACK)
         .build()
         .map_err(|_| tidings::Error::new(tidings::ErrorKind::InvalidState, "no async runtime"))?;
     runtime.block_on(async move {
