@@ -650,6 +650,44 @@ Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/p
     assert_eq!(item.headers.expect("headers").subject, "nest");
 }
 
+/// Found by an outside review: attached messages encoded in ways the
+/// first guard did not decode still nested unseen and overflowed the
+/// stack. The transfer encoding is now read wherever the block names it,
+/// folded or as an encoded word, and decoded leniently, as the parser does.
+#[test]
+fn an_encoded_nest_is_refused_however_its_encoding_is_written() {
+    let mut inner = String::from("From: a@example.org\r\n");
+    inner.push_str(&"Content-Type: message/rfc822\r\n\r\n".repeat(30_000));
+    inner.push_str("x: y\r\n\r\nbody\r\n");
+    let b64 = base64(inner.as_bytes());
+    let head = "From: c@example.org\r\nSubject: outer\r\nMIME-Version: 1.0\r\n";
+    let shapes = [
+        format!(
+            "{head}Content-Transfer-Encoding: base64\r\nContent-Type: message/rfc822\r\n\r\n{b64}"
+        ),
+        format!(
+            "{head}Content-Type: message/rfc822\r\nContent-Transfer-Encoding:\r\n base64\r\n\r\n{b64}"
+        ),
+        format!(
+            "{head}Content-Type: message/rfc822\r\nContent-Transfer-Encoding: =?us-ascii?q?base64?=\r\n\r\n{b64}"
+        ),
+        format!(
+            "{head}Content-Type: message/rfc822\r\nContent-Transfer-Encoding\x0c: base64\r\n\r\n{b64}"
+        ),
+        format!(
+            "{head}Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n-\r\n{b64}"
+        ),
+        format!(
+            "{head}Content-Type: multipart/digest; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b--\r\n"
+        ),
+    ];
+    for raw in shapes {
+        let err = mail_item_from_message(raw.as_bytes(), &MailItemOptions::default())
+            .expect_err("refused");
+        assert_eq!(err.kind(), ErrorKind::InvalidData);
+    }
+}
+
 /// Standard base64 with padding, in 76-character lines.
 fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

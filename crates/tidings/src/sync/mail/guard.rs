@@ -110,6 +110,7 @@ struct Tally {
 enum Field {
     ContentType,
     ContentDisposition,
+    TransferEncoding,
     Other,
 }
 
@@ -161,17 +162,19 @@ impl Boundaries {
     }
 
     /// Notes `line`, at offset `at`, if it is a declared boundary's.
-    fn see(&mut self, line: &[u8], at: usize) {
-        let Some(token) = line.strip_prefix(b"--") else {
-            return;
-        };
-        let token = token.trim_ascii_end();
+    /// Notes `line`, at offset `at`, if it is a declared boundary's, and
+    /// says whether it is (and whether a digest declared it).
+    fn see(&mut self, line: &[u8], at: usize) -> Option<bool> {
+        let id = self.line_of(line)?;
+        self.lines.get_mut(id)?.push(at);
+        self.digest.get(id).copied()
+    }
+
+    /// The boundary `line` is exactly, if any.
+    fn line_of(&self, line: &[u8]) -> Option<usize> {
+        let token = line.strip_prefix(b"--")?.trim_ascii_end();
         let token = token.strip_suffix(b"--").unwrap_or(token);
-        if let Some(&id) = self.ids.get(token)
-            && let Some(lines) = self.lines.get_mut(id)
-        {
-            lines.push(at);
-        }
+        self.ids.get(token).copied()
     }
 
     fn note_attached(&mut self, field: Field, value: &[u8], value_at: usize) {
@@ -213,6 +216,11 @@ impl Tally {
         let mut boundaries = Boundaries::default();
         // The open field: its kind and where its value starts.
         let mut open: Option<(Field, usize)> = None;
+        // The header block being read: whether it attaches a message (a
+        // `message/*` type, or a digest's part), and the transfer
+        // encoding it names, wherever in the block, folded or not.
+        let mut attaches = false;
+        let mut encoding: Option<Vec<u8>> = None;
         let mut at = 0;
         while at < raw.len() {
             let rest = raw.get(at..).unwrap_or_default();
@@ -225,25 +233,41 @@ impl Tally {
             if !folded && let Some((field, value_at)) = open.take() {
                 let value = raw.get(value_at..at).unwrap_or_default();
                 boundaries.note_attached(field, value, value_at);
-                self.close(field, value, rest, at, encoded_levels, &mut boundaries)?;
-            }
-            boundaries.see(line, at);
-            if open.is_none() {
-                open = field_start(line).map(|(field, offset)| (field, at + offset));
+                attaches |=
+                    field == Field::ContentType && media_type(value).starts_with(b"message/");
+                if field == Field::TransferEncoding {
+                    encoding = Some(value.to_ascii_lowercase());
+                }
+                self.close(field, value, at, &mut boundaries)?;
             }
             at += line_len;
+            if let Some(digest) = boundaries.see(line, at - line_len) {
+                (attaches, encoding) = (digest, None);
+                continue;
+            }
+            if matches!(line, b"\n" | b"\r\n") {
+                // The block ends: an attached message's body follows.
+                if attaches
+                    && encoded_levels > 0
+                    && let Some(decoded) = self.encoded_body(
+                        raw.get(at..).unwrap_or_default(),
+                        encoding.as_deref(),
+                        &boundaries,
+                    )?
+                {
+                    self.scan(&decoded, encoded_levels - 1)?;
+                }
+                (attaches, encoding) = (false, None);
+                continue;
+            }
+            if open.is_none() {
+                open = field_start(line).map(|(field, offset)| (field, at - line_len + offset));
+            }
         }
         if let Some((field, value_at)) = open {
             let value = raw.get(value_at..).unwrap_or_default();
             boundaries.note_attached(field, value, value_at);
-            self.close(
-                field,
-                value,
-                &[],
-                raw.len(),
-                encoded_levels,
-                &mut boundaries,
-            )?;
+            self.close(field, value, raw.len(), &mut boundaries)?;
         }
         let allowed = (raw.len() as u64)
             .saturating_mul(BOUNDARY_SEEKS_PER_BYTE)
@@ -265,13 +289,11 @@ impl Tally {
         &mut self,
         field: Field,
         value: &[u8],
-        rest: &[u8],
         end: usize,
-        encoded_levels: usize,
         boundaries: &mut Boundaries,
     ) -> Result<()> {
         let mut work = encoded_word_work(value);
-        if field != Field::Other {
+        if matches!(field, Field::ContentType | Field::ContentDisposition) {
             let marks = value.iter().filter(|&&b| b == b'*' || b == b'\'').count();
             work = work.saturating_add((marks as u64).saturating_mul(value.len() as u64));
         }
@@ -308,63 +330,50 @@ impl Tally {
                 ));
             }
         }
-        if attaches
-            && encoded_levels > 0
-            && let Some(decoded) = self.encoded_body(rest)?
-        {
-            self.scan(&decoded, encoded_levels - 1)?;
-        }
         Ok(())
     }
 
-    /// The body of the part whose header block `rest` continues, decoded,
-    /// if the block says base64 or quoted-printable: up to the next
-    /// boundary line (`--…`).
-    fn encoded_body(&mut self, rest: &[u8]) -> Result<Option<Vec<u8>>> {
-        let mut lines = rest.split(|&b| b == b'\n');
-        let mut encoding = None;
-        for line in lines.by_ref() {
-            // The rest of the block is read once per attached message in
-            // it: charged like decoding, so a thousand of them over a
-            // block that never ends cannot make the scan quadratic.
-            self.decode_budget = self
-                .decode_budget
-                .checked_sub(line.len() + 1)
-                .ok_or_else(|| refused("attached messages overlap: refused rather than parsed"))?;
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.is_empty() {
-                break;
-            }
-            if let Some(end) = name_end(line, b"content-transfer-encoding") {
-                let value = line.get(end..).unwrap_or_default().trim_ascii();
-                encoding = Some(value.to_ascii_lowercase());
-            }
-        }
+    /// The body `rest` of an attached message, decoded as its block's
+    /// transfer `encoding` (its field's value, folded or an encoded word)
+    /// says, leniently as the parser's decoders are: up to the next line
+    /// that is a declared boundary, or the end. `None` when it is not
+    /// encoded (the lines are then scanned where they are).
+    fn encoded_body(
+        &mut self,
+        rest: &[u8],
+        encoding: Option<&[u8]>,
+        boundaries: &Boundaries,
+    ) -> Result<Option<Vec<u8>>> {
         let Some(encoding) = encoding else {
             return Ok(None);
         };
+        let contains = |word: &[u8]| encoding.windows(word.len()).any(|w| w == word);
+        let plain = [&b"7bit"[..], b"8bit", b"binary", b""].contains(&encoding.trim_ascii());
+        if plain {
+            return Ok(None);
+        }
         let mut body = Vec::new();
-        for line in lines.take_while(|l| !l.starts_with(b"--")) {
-            if body.len() >= self.decode_budget {
+        for line in rest.split_inclusive(|&b| b == b'\n') {
+            if boundaries.line_of(line).is_some() || body.len() >= self.decode_budget {
                 break;
             }
             body.extend_from_slice(line);
-            body.push(b'\n');
         }
         self.decode_budget = self
             .decode_budget
             .checked_sub(body.len())
             .ok_or_else(|| refused("attached messages overlap: refused rather than parsed"))?;
-        Ok(match encoding.as_slice() {
-            b"base64" => {
-                body.retain(|b| !b.is_ascii_whitespace());
-                mail_parser::decoders::base64::base64_decode(&body)
-            }
-            b"quoted-printable" => {
-                mail_parser::decoders::quoted_printable::quoted_printable_decode(&body)
-            }
-            _ => None,
-        })
+        if contains(b"quoted") {
+            return Ok(mail_parser::decoders::quoted_printable::quoted_printable_decode(&body));
+        }
+        // Base64, or an encoding the parser may read as it (spelled as an
+        // encoded word): every byte outside the alphabet skipped, as the
+        // parser's decoder skips it.
+        body.retain(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'));
+        while body.len() % 4 != 0 {
+            body.push(b'=');
+        }
+        Ok(mail_parser::decoders::base64::base64_decode(&body))
     }
 }
 
@@ -390,6 +399,7 @@ fn field_start(line: &[u8]) -> Option<(Field, usize)> {
     for (field, name) in [
         (Field::ContentType, &b"content-type"[..]),
         (Field::ContentDisposition, b"content-disposition"),
+        (Field::TransferEncoding, b"content-transfer-encoding"),
     ] {
         if let Some(value_offset) = name_end(line, name) {
             return Some((field, value_offset));
