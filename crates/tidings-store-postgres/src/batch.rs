@@ -40,9 +40,9 @@ pub struct Batch {
     /// The collections a principal may see, read with its device.
     infos: RefCell<Option<(u64, Vec<CollectionInfo>)>>,
     /// Mails removed in this batch, whose raw messages are deleted just
-    /// before it commits: the server composes the mails a turn sent after
-    /// applying all its operations, and a forward or reply reads its
-    /// original then, even when an operation after it removed it.
+    /// before it commits, in one pass: an application that composes the
+    /// mails a turn sent after applying all its operations reads a forward's
+    /// or reply's original then, even when an operation after it removed it.
     removed: Vec<u64>,
 }
 

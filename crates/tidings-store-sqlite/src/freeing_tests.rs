@@ -232,9 +232,10 @@ fn a_file_that_received_and_deleted_mail_does_not_grow() {
     assert!(file < (2 * N as u64 + 8) << 20, "file of {file} B");
 }
 
-/// A server batch composes the mails its operations sent after applying
-/// them all: a mail removed in the batch keeps its bytes until the batch
-/// ends, so a forward of it sent before the removal still attaches it.
+/// An application may compose the mails a batch's operations sent after
+/// applying them all: a mail removed in the batch keeps its bytes until
+/// the batch ends, so a forward of it sent before the removal still
+/// attaches it.
 #[test]
 fn a_batch_frees_what_it_removed_only_as_it_commits() {
     let (store, f) = folders(2);

@@ -160,10 +160,11 @@ impl SqliteStore {
             .map_err(storage)
     }
 
-    /// Until [`Self::free_deferred`], removals keep their mails' bytes: a
-    /// server batch applies all of a turn's operations before it composes
-    /// the mails they sent, and a forward or reply reads its original's
-    /// bytes then, even when an operation after it removed the original.
+    /// Until [`Self::free_deferred`], removals keep their mails' bytes: an
+    /// application that composes the mails a turn sent after applying all
+    /// its operations (`ServerEvent::Outgoing`) reads a forward's or
+    /// reply's original then, even when an operation after it removed the
+    /// original.
     pub fn defer_frees(&mut self) {
         self.deferred_frees.get_or_insert_with(Vec::new);
     }

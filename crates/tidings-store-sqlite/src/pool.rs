@@ -273,7 +273,8 @@ impl Batch<'_> {
         }
         let began = core::mem::take(&mut self.began);
         if let Some(mut writer) = self.writer.take() {
-            // Removed mails' bytes go last: the batch's mails are composed.
+            // Removed mails' bytes go last: an application composing after
+            // the turn has read what its mails attach.
             let freed = writer.free_deferred();
             if began {
                 let committed =

@@ -7,8 +7,11 @@ use tidings::proto::{
     self, Item, ParticipationStatus, RespondToInvitation, UpdateEvent, item, operation::Kind,
     operation_result::Outcome,
 };
-use tidings::session::{ClientEvent, ServerEvent};
+use tidings::session::{
+    ClientEvent, ClientSession, MailTransport, Outgoing, ServerEvent, ServerSession,
+};
 use tidings::store::ItemStore;
+use tidings::store::MemoryStore;
 use town::*;
 
 #[test]
@@ -488,5 +491,109 @@ fn declining_one_instance_reaches_both_copies_and_a_wrong_instance_changes_nothi
     assert!(
         notes(&after_ok.0).is_empty(),
         "the mayor's item keeps no note"
+    );
+}
+
+/// Takes mail, or refuses it with `refuse`.
+struct Transport {
+    refuse: Option<ErrorKind>,
+    taken: Vec<Outgoing>,
+}
+
+impl MailTransport<MemoryStore> for Transport {
+    fn send(&mut self, _: &mut MemoryStore, outgoing: &Outgoing) -> tidings::Result<()> {
+        match self.refuse {
+            Some(kind) => Err(tidings::Error::new(kind, "the transport refuses it")),
+            None => {
+                self.taken.push(outgoing.clone());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `op_id` sending a note to the clerk, through `transport`; its outcome.
+fn send_through(
+    town: &mut Town,
+    (chief, server): (&mut ClientSession, &mut ServerSession),
+    transport: &mut Transport,
+    op_id: [u8; 16],
+) -> Outcome {
+    let mail = proto::OutgoingMail {
+        to: vec![proto::Address {
+            name: String::new(),
+            email: "clerk@town.example".into(),
+        }],
+        text: "notes".into(),
+        ..Default::default()
+    };
+    let send = Kind::SendMail(proto::SendMail { mail: Some(mail) });
+    chief.submit(2_000, op_id, send).expect("submit");
+    while let Some(bytes) = chief.poll_transmit() {
+        server
+            .handle_bytes_sending(2_000, &bytes, &mut town.store, transport)
+            .expect("handled");
+    }
+    pump(chief, server, &mut town.store, 2_000);
+    let outcomes: Vec<Outcome> = client_events(chief)
+        .into_iter()
+        .filter_map(|e| match e {
+            ClientEvent::OperationResult(r) if r.op_id == op_id => r.outcome,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    outcomes.into_iter().next().expect("one")
+}
+
+#[test]
+fn a_mail_handed_to_a_transport_is_answered_by_what_the_transport_did() {
+    let mut town = Town::new();
+    let (mut chief, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    server_events(&mut server);
+    server.take_outgoing_charged();
+    let mut refusing = Transport {
+        refuse: Some(ErrorKind::InvalidData),
+        taken: Vec::new(),
+    };
+    let outcome = send_through(
+        &mut town,
+        (&mut chief, &mut server),
+        &mut refusing,
+        [30; 16],
+    );
+    assert!(
+        matches!(&outcome, Outcome::Error(e) if e.code == u32::from(ErrorKind::InvalidData.code())),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        server.take_outgoing_charged(),
+        0,
+        "nothing sent, nothing charged"
+    );
+
+    // The refusal is the operation's answer, remembered: the same op id is
+    // not handed over again, even to a transport that would take it.
+    let mut taking = Transport {
+        refuse: None,
+        taken: Vec::new(),
+    };
+    let again = send_through(&mut town, (&mut chief, &mut server), &mut taking, [30; 16]);
+    assert_eq!(again, outcome);
+    assert!(taking.taken.is_empty());
+
+    let outcome = send_through(&mut town, (&mut chief, &mut server), &mut taking, [31; 16]);
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    assert_eq!(taking.taken.len(), 1);
+    assert_eq!(taking.taken[0].mail.text, "notes");
+    assert!(
+        server.take_outgoing_charged() > 0,
+        "a mail taken is charged"
+    );
+    // Handed over already: not handed to the application a second time.
+    assert!(
+        !server_events(&mut server)
+            .iter()
+            .any(|e| matches!(e, ServerEvent::Outgoing(_)))
     );
 }

@@ -22,9 +22,10 @@ use super::hub::Change;
 use super::presence::{Ended, Presence};
 use super::wire::Wire;
 use crate::clock::{now_ms, random};
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tidings::session::{ServerEvent, ServerSession};
+use tidings::session::{MailTransport, Outgoing, ServerEvent, ServerSession};
 use tidings::store::{DeviceRegistry, Directory, Store, WipeState};
 use tidings_upstream::outbox::Outbox;
 use tokio::sync::OwnedSemaphorePermit;
@@ -393,22 +394,21 @@ fn turn<B: Backend>(
     let mut delivered = false;
     let mut online = None;
     let committed = pool.batch().and_then(|mut batch| {
+        let mut sender = Sender::<B> {
+            outbox,
+            delivered: false,
+            backend: PhantomData,
+        };
         handled = feed(
             &mut session,
             &mut handshake,
-            &frames,
-            input,
+            (&frames, input),
             &mut batch,
+            &mut sender,
             now,
         );
-        // Mail to send commits with the operation that sent it.
-        deliver_outgoing::<B>(
-            &mut session,
-            &mut batch,
-            &mut events,
-            &mut delivered,
-            outbox,
-        );
+        delivered = sender.delivered;
+        events.extend(std::iter::from_fn(|| session.poll_event()));
         online = online_of(&batch, &events, &session);
         B::finish(batch)
     });
@@ -424,25 +424,25 @@ fn turn<B: Backend>(
     }
 }
 
-fn feed(
+fn feed<S: Store>(
     session: &mut ServerSession,
     handshake: &mut Option<Box<HandshakeFrames>>,
-    frames: &[Vec<u8>],
-    input: &[u8],
-    batch: &mut impl tidings::store::Store,
+    (frames, input): (&[Vec<u8>], &[u8]),
+    batch: &mut S,
+    sender: &mut dyn MailTransport<S>,
     now: u64,
 ) -> tidings::Result<()> {
     for frame in frames {
-        session.handle_bytes(now, frame, batch)?;
+        session.handle_bytes_sending(now, frame, batch, sender)?;
     }
     if handshake.is_some() && session.device().is_some() {
         let rest = handshake.take().map(|frames| frames.into_rest());
-        session.handle_bytes(now, &rest.unwrap_or_default(), batch)?;
+        session.handle_bytes_sending(now, &rest.unwrap_or_default(), batch, sender)?;
     }
     // Even with no new bytes: messages may wait in the session for a store
     // (see `without_store`).
     if handshake.is_none() && !session.is_closed() {
-        session.handle_bytes(now, input, batch)?;
+        session.handle_bytes_sending(now, input, batch, sender)?;
     }
     Ok(())
 }
@@ -570,51 +570,35 @@ fn follows_of(store: &impl Directory, principal: u64) -> tidings::Result<Vec<u64
     Ok(ids)
 }
 
-/// Keeps each address once over `to`, `cc` and `bcc` (first place wins,
-/// ignoring case): a recipient named a thousand times gets one copy, and
-/// one request cannot make the batch, and the write lock it holds, that long.
-fn distinct_recipients(mail: &mut tidings::proto::OutgoingMail) {
-    let mut seen = std::collections::HashSet::new();
-    for list in [&mut mail.to, &mut mail.cc, &mut mail.bcc] {
-        list.retain(|a| seen.insert(a.email.to_ascii_lowercase()));
-    }
+/// Composes and delivers the mail a device sends, inside its operation
+/// and so in the batch's transaction (a principal mirrored from an
+/// upstream with SMTP: queued in the gateway's `outbox`, in the same
+/// transaction). A mail that cannot be composed refuses the operation
+/// (sync.md §6): nothing is sent, and the device is told why.
+struct Sender<'o, B> {
+    outbox: Option<&'o Outbox>,
+    /// Mail was delivered: the watcher must look after the commit.
+    delivered: bool,
+    backend: PhantomData<fn(B)>,
 }
 
-/// Delivers the mail the device asked to send, inside the batch's
-/// transaction (a principal mirrored from an upstream with SMTP: queued in
-/// the gateway's `outbox`, in the same transaction); every other event is
-/// kept for [`handle_event`].
-fn deliver_outgoing<B: Backend>(
-    session: &mut ServerSession,
-    batch: &mut B::Batch<'_>,
-    events: &mut Vec<ServerEvent>,
-    delivered: &mut bool,
-    outbox: Option<&Outbox>,
-) {
-    while let Some(event) = session.poll_event() {
-        let ServerEvent::Outgoing(mut outgoing) = event else {
-            events.push(event);
-            continue;
-        };
-        distinct_recipients(&mut outgoing.mail);
-        let upstream = outbox.filter(|o| o.sends_for(outgoing.principal_id));
-        let sent = B::in_batch(batch).and_then(|store| match upstream {
-            Some(outbox) => crate::compose::outbox::queue(store, &outgoing, outbox),
-            None => crate::compose::deliver(store, &outgoing),
-        });
-        match sent {
-            Ok(report) => {
-                tracing::info!(
-                    local = report.local,
-                    external = report.external,
-                    "mail sent"
-                );
-                // The watcher is poked once this batch has committed: it
-                // reads committed state and would not see this yet.
-                *delivered = true;
-            }
-            Err(e) => tracing::warn!(code = e.code(), error = %e, "outgoing mail not delivered"),
+impl<'b, B: Backend> MailTransport<B::Batch<'b>> for Sender<'_, B> {
+    fn send(&mut self, batch: &mut B::Batch<'b>, outgoing: &Outgoing) -> tidings::Result<()> {
+        let store = B::in_batch(batch)?;
+        let report = match self.outbox.filter(|o| o.sends_for(outgoing.principal_id)) {
+            Some(outbox) => crate::compose::outbox::queue(store, outgoing, outbox),
+            None => crate::compose::deliver(store, outgoing),
         }
+        .inspect_err(|e| tracing::warn!(code = e.code(), error = %e, "mail not sent"))?;
+        tracing::info!(
+            local = report.local,
+            external = report.external,
+            "mail sent"
+        );
+        // The watcher is poked once this batch has committed: it reads
+        // committed state and would not see this yet.
+        self.delivered = true;
+        Ok(())
     }
 }
 
@@ -710,31 +694,4 @@ async fn handle_events<B: Backend>(
         }
     }
     Some(session)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::distinct_recipients;
-    use tidings::proto::{Address, OutgoingMail};
-
-    fn to(email: &str) -> Address {
-        Address {
-            name: String::new(),
-            email: email.into(),
-        }
-    }
-
-    #[test]
-    fn a_recipient_named_many_times_is_kept_once_where_first_named() {
-        let mut mail = OutgoingMail {
-            to: vec![to("a@x"); 1000],
-            cc: vec![to("b@x"), to("A@X")],
-            bcc: vec![to("b@x"), to("c@x")],
-            ..OutgoingMail::default()
-        };
-        distinct_recipients(&mut mail);
-        assert_eq!(mail.to, [to("a@x")]);
-        assert_eq!(mail.cc, [to("b@x")]);
-        assert_eq!(mail.bcc, [to("c@x")]);
-    }
 }

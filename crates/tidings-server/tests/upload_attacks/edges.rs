@@ -229,3 +229,50 @@ async fn another_devices_upload_is_not_found() {
     .await;
     assert_eq!(error_code(&outcome), Some(NOT_FOUND), "{outcome:?}");
 }
+
+/// A mail the server will not parse once composed (here an attached
+/// `.eml` nesting more messages than the mail guard allows) is refused as
+/// `InvalidData` (sync.md §6), not answered `Done` and dropped: nothing
+/// reaches the recipient or the sender's Sent folder, and the upload is
+/// kept, so the device may send the same file another way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_that_cannot_be_composed_is_refused_and_nothing_is_sent() {
+    const INVALID_DATA: u32 = 505;
+    let town = Town::new().await;
+    let mut dev = town.device(seed::CHIEF, "nest").await;
+    let levels = tidings::sync::mail::MAX_ATTACHED_MESSAGES + 100;
+    let mut nest = b"Subject: nest\r\nContent-Type: message/rfc822\r\n\r\n".repeat(levels);
+    nest.extend_from_slice(b"Subject: core\r\n\r\nthe innermost message\r\n");
+    let id = upload_id();
+    upload(&mut dev, &id, &nest, 4).await;
+    let before = (
+        town.visible_items(seed::MAYOR),
+        town.visible_items(seed::CHIEF),
+    );
+    let attaching = |content_type: &str| {
+        Kind::SendMail(SendMail {
+            mail: Some(OutgoingMail {
+                to: vec![address(seed::MAYOR)],
+                subject: "nested".into(),
+                attachments: vec![OutgoingAttachment {
+                    filename: "nest.eml".into(),
+                    content_type: content_type.into(),
+                    upload_id: id.clone(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+        })
+    };
+    let outcome = operate_within(&mut dev, LIMIT, attaching("message/rfc822")).await;
+    assert_eq!(error_code(&outcome), Some(INVALID_DATA), "{outcome:?}");
+    let after = (
+        town.visible_items(seed::MAYOR),
+        town.visible_items(seed::CHIEF),
+    );
+    assert_eq!(before, after, "a refused send stored nothing");
+    // The same file as opaque bytes is a mail the server parses.
+    let outcome = operate_within(&mut dev, LIMIT, attaching("application/octet-stream")).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    assert_ne!(town.visible_items(seed::MAYOR), before.0, "delivered");
+}

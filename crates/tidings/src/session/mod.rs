@@ -53,7 +53,7 @@ pub use fanout::PreparedPage;
 pub use loopback::pump;
 pub use ops::{
     MAX_ITEMS_PER_OPERATION, MAX_RANGE_BYTES, MAX_RECIPIENTS, MAX_SEARCH_COLLECTIONS,
-    MAX_SEARCH_QUERY_BYTES, MAX_SEND_STORED_BYTES, Original, Outgoing, Relation,
+    MAX_SEARCH_QUERY_BYTES, MAX_SEND_STORED_BYTES, MailTransport, Original, Outgoing, Relation,
 };
 pub use payload::ActivationPayload;
 pub use server::{

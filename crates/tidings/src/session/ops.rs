@@ -59,6 +59,35 @@ pub struct Outgoing {
     pub original: Option<Original>,
 }
 
+/// Where the mail a device sends goes, when the server hands it over inside
+/// the operation ([`ServerSession::handle_bytes_sending`]): `send` runs in
+/// the same write that records the operation's result, before it is
+/// recorded. An error refuses the operation with that error's code (a
+/// [`Storage`](ErrorKind::Storage) error is not an answer: the session ends
+/// and the device retries), so a device answered `Done` knows its mail was
+/// taken, and one refused knows nothing was sent (sync.md §6).
+///
+/// [`ServerSession::handle_bytes_sending`]: crate::session::ServerSession::handle_bytes_sending
+pub trait MailTransport<S: ?Sized> {
+    /// Takes `outgoing`, writing what it must through `store`.
+    ///
+    /// # Errors
+    ///
+    /// Why the mail cannot be sent; the operation is answered with it.
+    fn send(&mut self, store: &mut S, outgoing: &Outgoing) -> Result<()>;
+}
+
+/// `transport` again, for one call (an `Option` of a trait object does
+/// not shorten its borrow by itself).
+pub(crate) fn reborrow<'b, S: ?Sized>(
+    transport: &'b mut Option<&mut dyn MailTransport<S>>,
+) -> Option<&'b mut dyn MailTransport<S>> {
+    match transport {
+        Some(transport) => Some(&mut **transport),
+        None => None,
+    }
+}
+
 /// What a device may still send in this turn (see
 /// `ServerSession::set_outgoing_allowance`).
 #[derive(Clone, Copy, Debug)]
@@ -196,12 +225,16 @@ fn distinct_recipients(mut mail: proto::OutgoingMail) -> Result<proto::OutgoingM
 /// Applies `op` for `device` unless it was applied before, in which case the
 /// remembered result is returned again. Returns the result and the
 /// collections that changed.
+///
+/// With a `transport`, mail the operation sends is handed to it before the
+/// result is recorded; without one, it is left in the effects for the
+/// application ([`ServerEvent::Outgoing`](crate::session::ServerEvent::Outgoing)).
 pub(crate) fn apply<S: Store>(
     store: &mut S,
-    device: u64,
-    principal: u64,
+    (device, principal): (u64, u64),
     op: &Operation,
     allowance: &mut Allowance,
+    transport: Option<&mut dyn MailTransport<S>>,
     now_ms: u64,
 ) -> Result<(OperationResult, Effects)> {
     // Reads change nothing and may be large: only changes are remembered.
@@ -275,6 +308,15 @@ pub(crate) fn apply<S: Store>(
     cost = cost.saturating_sub(effects.uploaded);
     if cost > 0 && !allowance.admits(cost) {
         return Ok((over_allowance(op), Effects::default()));
+    }
+    if let (Some(transport), Ok(_)) = (transport, &outcome) {
+        if let Err(refused) = hand_over(store, transport, &mut effects) {
+            // A storage failure is not an answer (below); a refusal
+            // sends nothing and keeps the uploads the mail would take.
+            effects = Effects::default();
+            cost = 0;
+            outcome = Err(refused);
+        }
     }
     allowance.charge(cost.saturating_add(upload_cost));
     for id in &effects.uploads_taken {
@@ -508,6 +550,19 @@ fn run<S: Store>(
         Kind::FreeBusy(query) => free_busy(store, principal, query).map(Outcome::FreeBusy),
         Kind::UploadPart(part) => uploads::upload_part(store, device, part, now_ms),
     }
+}
+
+/// Hands the mail in `effects` (an operation sends one at most) to
+/// `transport`.
+fn hand_over<S: Store>(
+    store: &mut S,
+    transport: &mut dyn MailTransport<S>,
+    effects: &mut Effects,
+) -> Result<()> {
+    for outgoing in core::mem::take(&mut effects.outgoing) {
+        transport.send(store, &outgoing)?;
+    }
+    Ok(())
 }
 
 /// A reply or forward: the original comes from the store, read with the

@@ -8,7 +8,7 @@ use super::channel::{Channel, Keepalives, Timers};
 use super::dh_cache::SharedDhCache;
 use super::fanout::PreparedPage;
 use super::follow::{Follows, Next};
-use super::ops::{self, Outgoing};
+use super::ops::{self, MailTransport, Outgoing};
 use super::{HANDSHAKE_IK, HANDSHAKE_XK};
 use crate::compress::{pad, unpad};
 use crate::crypto::{IkResponder, RekeyPolicy, StaticKeypair, XkResponded, XkResponder};
@@ -111,7 +111,9 @@ pub enum ServerEvent {
         /// The collection.
         collection_id: u64,
     },
-    /// The device asked to send mail: deliver it (see [`Outgoing`]).
+    /// The device asked to send mail, and was answered `Done`: deliver it
+    /// (see [`Outgoing`]). Only from [`ServerSession::handle_bytes`]; with
+    /// [`ServerSession::handle_bytes_sending`] the transport has it.
     Outgoing(Outgoing),
     /// The device confirmed a remote wipe.
     WipeAcknowledged {
@@ -303,16 +305,43 @@ impl ServerSession {
     // ---- inputs ----
 
     /// Feeds bytes received from the device. An error closes the session.
+    /// Mail the device sends is answered `Done` and handed to the
+    /// application as [`ServerEvent::Outgoing`];
+    /// [`handle_bytes_sending`](Self::handle_bytes_sending) hands it to a
+    /// transport first, so a mail that cannot be sent is refused.
     pub fn handle_bytes<S: Store>(
+        &mut self,
+        now_ms: u64,
+        bytes: &[u8],
+        store: &mut S,
+    ) -> Result<()> {
+        self.handle_bytes_with(now_ms, bytes, store, None)
+    }
+
+    /// As [`handle_bytes`](Self::handle_bytes), with mail the device sends
+    /// handed to `transport` inside its operation, before the result is
+    /// recorded: the answer says whether the transport took it.
+    pub fn handle_bytes_sending<S: Store>(
+        &mut self,
+        now_ms: u64,
+        bytes: &[u8],
+        store: &mut S,
+        transport: &mut dyn MailTransport<S>,
+    ) -> Result<()> {
+        self.handle_bytes_with(now_ms, bytes, store, Some(transport))
+    }
+
+    fn handle_bytes_with<S: Store>(
         &mut self,
         now_ms: u64,
         mut bytes: &[u8],
         store: &mut S,
+        mut transport: Option<&mut dyn MailTransport<S>>,
     ) -> Result<()> {
         if self.is_closed() {
             return Err(ErrorKind::SessionClosed.into());
         }
-        self.handle_waiting(now_ms, store)?;
+        self.handle_waiting(now_ms, store, ops::reborrow(&mut transport))?;
         if self.is_closed() {
             return Ok(());
         }
@@ -320,7 +349,8 @@ impl ServerSession {
             let Some(frame) = self.next_frame(now_ms, &mut bytes)? else {
                 return Ok(());
             };
-            if let Err(e) = self.handle_frame(now_ms, &frame, store) {
+            if let Err(e) = self.handle_frame(now_ms, &frame, store, ops::reborrow(&mut transport))
+            {
                 self.tell_device(now_ms, &e);
                 return Err(self.fail(e));
             }
@@ -688,7 +718,13 @@ impl ServerSession {
 
     // ---- internals ----
 
-    fn handle_frame<S: Store>(&mut self, now_ms: u64, frame: &[u8], store: &mut S) -> Result<()> {
+    fn handle_frame<S: Store>(
+        &mut self,
+        now_ms: u64,
+        frame: &[u8],
+        store: &mut S,
+        transport: Option<&mut dyn MailTransport<S>>,
+    ) -> Result<()> {
         match core::mem::replace(&mut self.phase, Phase::Closed) {
             Phase::AwaitingHandshake(ephemeral) => match frame.split_first() {
                 Some((&HANDSHAKE_IK, hello)) => self.accept_ik(now_ms, *ephemeral, hello, store),
@@ -709,7 +745,9 @@ impl ServerSession {
             phase @ (Phase::AwaitingHello { .. } | Phase::Established { .. }) => {
                 self.phase = phase;
                 match self.channel.open(frame)? {
-                    Some(Envelope { body: Some(body) }) => self.handle_body(now_ms, body, store),
+                    Some(Envelope { body: Some(body) }) => {
+                        self.handle_body(now_ms, body, store, transport)
+                    }
                     _ => Ok(()), // keepalive or rekey marker
                 }
             }
@@ -888,7 +926,13 @@ impl ServerSession {
         }
     }
 
-    fn handle_body<S: Store>(&mut self, now_ms: u64, body: Body, store: &mut S) -> Result<()> {
+    fn handle_body<S: Store>(
+        &mut self,
+        now_ms: u64,
+        body: Body,
+        store: &mut S,
+        transport: Option<&mut dyn MailTransport<S>>,
+    ) -> Result<()> {
         let (device, principal) = self.device().ok_or(ErrorKind::InvalidState)?;
         match body {
             Body::Hello(_) if matches!(self.phase, Phase::Established { .. }) => Err(Error::new(
@@ -929,13 +973,20 @@ impl ServerSession {
             }
             Body::Operation(op) => {
                 let allowance = &mut self.outgoing_allowance;
-                let (result, effects) =
-                    match ops::apply(store, device, principal, &op, allowance, now_ms) {
-                        Err(e) if e.kind() == ErrorKind::DeviceRevoked => {
-                            return self.revoke(now_ms, store);
-                        }
-                        applied => applied?,
-                    };
+                let applied = ops::apply(
+                    store,
+                    (device, principal),
+                    &op,
+                    allowance,
+                    transport,
+                    now_ms,
+                );
+                let (result, effects) = match applied {
+                    Err(e) if e.kind() == ErrorKind::DeviceRevoked => {
+                        return self.revoke(now_ms, store);
+                    }
+                    applied => applied?,
+                };
                 self.channel.send(
                     now_ms,
                     &Envelope {

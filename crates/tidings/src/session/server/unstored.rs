@@ -4,7 +4,7 @@
 //! arrive and hand the cursors to a writer of its own, rather than pay a
 //! thread hand-off and a transaction per acknowledgement.
 
-use super::{Phase, ServerSession};
+use super::{MailTransport, Phase, ServerSession, ops};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{Cursor, Envelope, envelope::Body};
 
@@ -85,9 +85,10 @@ impl ServerSession {
         &mut self,
         now_ms: u64,
         store: &mut S,
+        mut transport: Option<&mut dyn MailTransport<S>>,
     ) -> Result<()> {
         while let Some(body) = self.waiting.pop_front() {
-            if let Err(e) = self.handle_body(now_ms, body, store) {
+            if let Err(e) = self.handle_body(now_ms, body, store, ops::reborrow(&mut transport)) {
                 self.tell_device(now_ms, &e);
                 return Err(self.fail(e));
             }
