@@ -158,3 +158,29 @@ fn the_checker_sees_an_untagged_must_and_a_tag() {
     assert_eq!(untagged.len(), 2, "{units:?}");
     assert_eq!(tags("x [C-12] y [S-3] [C-] [D-1]"), vec!["C-12", "S-3"]);
 }
+
+/// The schema an implementer reads (`docs/spec/proto/`) is the one the
+/// reference implementation compiles (`crates/tidings/proto/`), file by
+/// file, and every wire schema file is published.
+#[test]
+fn the_spec_publishes_the_schema_the_crate_compiles() {
+    let compiled = root().join("crates/tidings/proto/tidings/v1");
+    let published = root().join("docs/spec/proto/tidings/v1");
+    let names = |dir: &Path| -> BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    // The reference device's saved state never goes on the wire.
+    let mut wire = names(&compiled);
+    wire.remove("state.proto");
+    assert_eq!(names(&published), wire, "the same files, but state.proto");
+    for name in &wire {
+        assert!(
+            read(&compiled.join(name)) == read(&published.join(name)),
+            "docs/spec/proto/tidings/v1/{name} differs from the compiled schema: \
+             cp crates/tidings/proto/tidings/v1/{name} docs/spec/proto/tidings/v1/"
+        );
+    }
+}
