@@ -97,7 +97,6 @@ pub fn compose(
     let mut forwarded = None;
     let mut builder = MessageBuilder::new()
         .header("From", Raw::new(mailbox(&sender.name, &sender.email)?))
-        .subject(header_text(&mail.subject))
         .date(now_ms() / 1000)
         .message_id(message_id);
     if let Some(to) = address_list(&mail.to)? {
@@ -108,6 +107,7 @@ pub fn compose(
     }
     // Bcc is never written, but a bad one is refused like any recipient.
     address_list(&mail.bcc)?;
+    let mut subject = mail.subject.clone();
     if let Some(original) = &outgoing.original {
         let packed = unpack(&original.packed, &InflateLimits::default())?;
         let item: Item = proto::decode(&packed)?;
@@ -115,6 +115,9 @@ pub fn compose(
             return Err(Error::new(ErrorKind::InvalidData, "original is not a mail"));
         };
         let headers = old.headers.clone().unwrap_or_default();
+        if subject.trim().is_empty() {
+            subject = answer_subject(original.relation, &headers.subject);
+        }
         match original.relation {
             Relation::Reply { .. } => {
                 if let Some(id) = safe_id(&headers.message_id) {
@@ -151,6 +154,7 @@ pub fn compose(
             }
         }
     }
+    builder = builder.subject(header_text(&subject));
     let mut parts = vec![MimePart::new("text/plain", BodyPart::Text(text.into()))];
     parts.extend(forwarded);
     for attachment in &mail.attachments {
@@ -171,6 +175,27 @@ pub fn compose(
         .body(body)
         .write_to_vec()
         .map_err(|_| Error::new(ErrorKind::InvalidData, "mail could not be composed"))
+}
+
+/// The subject of a reply or forward the device gave none: the original's,
+/// marked `Re:` or `Fwd:` unless it already is (`Fw:` too, as Outlook
+/// writes it), so a thread does not grow `Re: Re: `.
+fn answer_subject(relation: Relation, original: &str) -> String {
+    let original = original.trim();
+    let (mark, already): (&str, &[&str]) = match relation {
+        Relation::Reply { .. } => ("Re:", &["re:"]),
+        Relation::Forward => ("Fwd:", &["fwd:", "fw:"]),
+    };
+    let marked = already.iter().any(|m| {
+        original
+            .get(..m.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(m))
+    });
+    match (marked, original.is_empty()) {
+        (true, _) => original.to_owned(),
+        (false, true) => mark.to_owned(),
+        (false, false) => format!("{mark} {original}"),
+    }
 }
 
 /// Most of an original's text a reply quotes.

@@ -331,3 +331,65 @@ fn a_reply_quotes_the_whole_text_line_by_line() {
     let blank_quoted = text.lines().filter(|l| l.trim_end() == ">").count();
     assert_eq!(blank_quoted, 2, "blank lines kept: {text}");
 }
+
+#[test]
+fn a_reply_or_forward_without_a_subject_takes_the_originals_marked_once() {
+    let (store, id) = store();
+    let sender = store.principal(id).expect("sender");
+    let subject_of = |relation, original_subject: &str, given: &str| {
+        let mut outgoing = plain(id);
+        outgoing.mail.subject = given.into();
+        let mut original = original(relation, "x@y", Vec::new());
+        let mut item: tidings::proto::Item = tidings::proto::decode(
+            &tidings::compress::unpack(&original.packed, &Default::default()).expect("unpack"),
+        )
+        .expect("item");
+        if let Some(item::Kind::Mail(mail)) = item.kind.as_mut() {
+            mail.headers.get_or_insert_default().subject = original_subject.into();
+        }
+        original.packed = pack_item(item.kind.expect("mail"));
+        outgoing.original = Some(original);
+        let raw = compose(&store, &sender, &outgoing).expect("composed");
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        text.split("\r\n")
+            .find_map(|l| l.strip_prefix("Subject: ").map(str::to_owned))
+    };
+    let reply = Relation::Reply { all: false };
+    let cases = [
+        (reply, "Gritting tonight", "", Some("Re: Gritting tonight")),
+        (
+            reply,
+            "RE: Gritting tonight",
+            "",
+            Some("RE: Gritting tonight"),
+        ),
+        (
+            reply,
+            "Gritting tonight",
+            "  ",
+            Some("Re: Gritting tonight"),
+        ),
+        (reply, "Gritting tonight", "Yes", Some("Yes")),
+        (reply, "", "", Some("Re:")),
+        (
+            Relation::Forward,
+            "Gritting tonight",
+            "",
+            Some("Fwd: Gritting tonight"),
+        ),
+        (Relation::Forward, "FW: Gritting", "", Some("FW: Gritting")),
+        (
+            Relation::Forward,
+            "Ré: Grüße",
+            "",
+            Some("=?utf-8?B?RndkOiBSw6k6IEdyw7zDn2U=?="),
+        ),
+    ];
+    for (relation, original_subject, given, expected) in cases {
+        assert_eq!(
+            subject_of(relation, original_subject, given).as_deref(),
+            expected,
+            "{relation:?} of {original_subject:?}, given {given:?}"
+        );
+    }
+}
