@@ -597,3 +597,55 @@ fn a_mail_handed_to_a_transport_is_answered_by_what_the_transport_did() {
             .any(|e| matches!(e, ServerEvent::Outgoing(_)))
     );
 }
+
+/// The folder a mail names, in the store and on the device, is the one it
+/// was moved to (it kept its old folder's id before).
+#[test]
+fn a_moved_mail_names_the_folder_it_moved_to() {
+    let mut town = Town::new();
+    let archive = town
+        .store
+        .add_collection(town.chief, proto::CollectionKind::Mail, "Archive")
+        .expect("chief");
+    let (mut chief, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let folder_of = |item: &Item| match &item.kind {
+        Some(item::Kind::Mail(mail)) => mail.folder_id,
+        other => panic!("not a mail: {other:?}"),
+    };
+    let held = |chief: &ClientSession, collection: u64| -> Vec<(u64, u64)> {
+        chief
+            .state()
+            .replica()
+            .collection(collection)
+            .map(|r| {
+                r.items()
+                    .iter()
+                    .map(|(id, i)| (*id, folder_of(&i.item)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let [(mail, _)] = held(&chief, town.chief_inbox)[..] else {
+        panic!("one mail in the inbox");
+    };
+    let move_items = proto::MoveItems {
+        collection_id: town.chief_inbox,
+        item_ids: vec![mail],
+        to_collection_id: archive,
+    };
+    chief
+        .submit(2_000, [13; 16], Kind::MoveItems(move_items))
+        .expect("submit");
+    pump(&mut chief, &mut server, &mut town.store, 2_000);
+    server.push_changes(2_000, &town.store).expect("push");
+    pump(&mut chief, &mut server, &mut town.store, 2_000);
+    let (packed, _) = town
+        .store
+        .item(archive, mail)
+        .expect("store")
+        .expect("moved");
+    let bytes = tidings::compress::unpack(&packed, &Default::default()).expect("packed");
+    assert_eq!(folder_of(&proto::decode(&bytes).expect("item")), archive);
+    assert_eq!(held(&chief, archive), [(mail, archive)]);
+    assert!(held(&chief, town.chief_inbox).is_empty());
+}

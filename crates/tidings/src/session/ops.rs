@@ -420,6 +420,7 @@ fn run<S: Store>(
                     .extend([op.collection_id, op.to_collection_id]);
             }
             for (id, packed, flags) in moving {
+                let packed = crate::sync::refiled(&packed, op.to_collection_id);
                 store.upsert(op.to_collection_id, Some(id), packed, flags)?;
                 store.remove(op.collection_id, id)?;
             }

@@ -51,3 +51,24 @@ pub fn pack_item(kind: crate::proto::item::Kind) -> bytes::Bytes {
     )
     .into()
 }
+
+/// `packed` as filed in collection `to`: the collection an item names
+/// (`MailItem.folder_id`, `CalendarItem.calendar_id`) follows it when it
+/// moves. Bytes that do not unpack to an item are kept as they are.
+pub fn refiled(packed: &bytes::Bytes, to: u64) -> bytes::Bytes {
+    use crate::proto::item::Kind;
+    let limits = crate::compress::InflateLimits::default();
+    let Some(mut kind) = crate::compress::unpack(packed, &limits)
+        .ok()
+        .and_then(|bytes| crate::proto::decode::<crate::proto::Item>(&bytes).ok())
+        .and_then(|item| item.kind)
+    else {
+        return packed.clone();
+    };
+    match &mut kind {
+        Kind::Mail(mail) if mail.folder_id != to => mail.folder_id = to,
+        Kind::Calendar(event) if event.calendar_id != to => event.calendar_id = to,
+        _ => return packed.clone(),
+    }
+    pack_item(kind)
+}
