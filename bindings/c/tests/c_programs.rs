@@ -67,17 +67,21 @@ fn vector_lines() -> String {
         ));
     }
     // session.json names bodies in words ("caught_up", "delta (repair)",
-    // "result done"); the protobuf oneof's are CaughtUp, Delta, Result.
+    // "result done"); the protobuf oneof's are CaughtUp, Delta, Result. A
+    // keepalive has no body.
     let session = read("session.json");
     for v in session["envelopes"].as_array().expect("envelopes") {
         let body = v["body"].as_str().expect("body");
-        let name: String = body
-            .split(' ')
-            .next()
-            .unwrap_or_default()
-            .split('_')
-            .map(|w| w[..1].to_uppercase() + &w[1..])
-            .collect();
+        let name: String = if body == "keepalive" {
+            "-".into()
+        } else {
+            body.split(' ')
+                .next()
+                .unwrap_or_default()
+                .split('_')
+                .map(|w| w[..1].to_uppercase() + &w[1..])
+                .collect()
+        };
         let (padded, envelope) = (text(&v["padded"]), text(&v["envelope"]));
         lines.push(format!("envelope {padded} {envelope} {name}"));
     }

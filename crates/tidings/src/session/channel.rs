@@ -183,6 +183,9 @@ impl Channel {
         let transport = self.transport.as_mut().ok_or(ErrorKind::InvalidState)?;
         let mut sealed = Vec::with_capacity(plaintext.len().saturating_add(16));
         transport.seal(plaintext, &mut sealed)?;
+        if let Some(log) = self.sent_log.as_mut().filter(|log| log.len() < 1024) {
+            log.push(plaintext.to_vec());
+        }
         let mut wire = Vec::with_capacity(sealed.len().saturating_add(2));
         self.encoder.encode(&sealed, &mut wire)?;
         self.queue(now_ms, wire);
