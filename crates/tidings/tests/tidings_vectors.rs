@@ -18,11 +18,54 @@ use common::*;
 use tidings::crypto::{
     HandshakePattern, IkInitiator, IkResponder, Opened, Transport, XkInitiator, XkResponder,
 };
+use tidings::proto::{self, Envelope, envelope::Body};
 
 const IK_TIMESTAMP: u64 = 1_000_042;
-const IK_EARLY: &[u8] = b"RESUME inbox@1287 calendar@88";
-const IK_RESPONSE: &[u8] = b"WELCOME";
-const XK_ACTIVATION_CODE: &[u8] = b"4711-0815-2342";
+const XK_ACTIVATION_CODE: &str = "47QK-80HT-23WZ-M4RA";
+
+/// `body` as a padded envelope, as the IK payloads carry it.
+fn padded(body: Body) -> Vec<u8> {
+    let mut out = Vec::new();
+    tidings::compress::pad(&proto::encode(&Envelope { body: Some(body) }), &mut out);
+    out
+}
+
+/// The IK early payload: a device resuming two collections.
+fn ik_early() -> Vec<u8> {
+    let cursor = |collection_id, modseq| proto::Cursor {
+        collection_id,
+        epoch: 1,
+        modseq,
+        ..Default::default()
+    };
+    padded(Body::Hello(proto::Hello {
+        cursors: vec![cursor(1, 1287), cursor(2, 88)],
+        features: 3,
+        ..Default::default()
+    }))
+}
+
+/// The IK response payload: a short Welcome.
+fn ik_response() -> Vec<u8> {
+    padded(Body::Welcome(proto::Welcome {
+        collections: vec![proto::CollectionInfo {
+            id: 1,
+            name: "Inbox".into(),
+            ..Default::default()
+        }],
+        features: 3,
+        ..Default::default()
+    }))
+}
+
+/// Message 3 of XK: the encoded `Enroll`.
+fn xk_enroll() -> Vec<u8> {
+    proto::encode(&proto::Enroll {
+        activation_code: XK_ACTIVATION_CODE.into(),
+        device_name: "Sam's phone".into(),
+        platform: "android".into(),
+    })
+}
 
 fn file_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -118,8 +161,10 @@ fn generate_ik() -> VectorFile {
     let (device, server) = (device_keys(), server_keys());
     let mut v = base_vector(
         HandshakePattern::Ik,
-        "Tidings v1 reconnect. Message 0 payload: 8-byte big-endian timestamp (1000042) || early payload. \
-         Messages 2-5: transport. Messages 6-7: rekey markers (empty payload), after which each sender rekeys.",
+        "Tidings v1 reconnect. Message 0 payload: 8-byte big-endian timestamp (1000042) || early payload \
+         (a padded Envelope holding a Hello with two cursors). Message 1 payload: a padded Envelope holding a \
+         Welcome. Messages 2-5: transport (stand-in payloads). Messages 6-7: rekey markers (empty payload), \
+         after which each sender rekeys.",
     );
     let mut hello = Vec::new();
     let sent = IkInitiator::new(
@@ -128,21 +173,21 @@ fn generate_ik() -> VectorFile {
         counting(DEVICE_EPHEMERAL),
         IK_TIMESTAMP,
     )
-    .write_hello(IK_EARLY, &mut hello)
+    .write_hello(&ik_early(), &mut hello)
     .unwrap();
     let received = IkResponder::new(&server, counting(SERVER_EPHEMERAL))
         .read_hello(&hello)
         .unwrap();
     let mut response = Vec::new();
     let mut resp = received
-        .accept(Some(IK_TIMESTAMP - 1), IK_RESPONSE, &mut response)
+        .accept(Some(IK_TIMESTAMP - 1), &ik_response(), &mut response)
         .unwrap();
     let mut init = sent.read_response(&response, &mut Vec::new()).unwrap();
     v.messages.push(message(
-        &[&IK_TIMESTAMP.to_be_bytes()[..], IK_EARLY].concat(),
+        &[&IK_TIMESTAMP.to_be_bytes()[..], &ik_early()].concat(),
         &hello,
     ));
-    v.messages.push(message(IK_RESPONSE, &response));
+    v.messages.push(message(&ik_response(), &response));
     v.handshake_hash = Some(hex::encode(init.handshake_hash()));
     v.tidings_after_rekey = transport_part(&mut init, &mut resp, &mut v.messages, true);
     VectorFile {
@@ -155,8 +200,9 @@ fn generate_xk() -> VectorFile {
     let (device, server) = (device_keys(), server_keys());
     let mut v = base_vector(
         HandshakePattern::Xk,
-        "Tidings v1 enrollment. Messages 0-1: empty payloads. Message 2 payload: the activation code. \
-         Messages 3-6: transport. Messages 7-8: rekey markers (empty payload), after which each sender rekeys.",
+        "Tidings v1 enrollment. Messages 0-1: empty payloads. Message 2 payload: the encoded Enroll \
+         (activation code 47QK-80HT-23WZ-M4RA, device name, platform; not padded). Messages 3-6: transport \
+         (stand-in payloads). Messages 7-8: rekey markers (empty payload), after which each sender rekeys.",
     );
     let (mut m1, mut m2, mut m3) = (Vec::new(), Vec::new(), Vec::new());
     let started = XkInitiator::new(&device, server.public_key(), counting(DEVICE_EPHEMERAL))
@@ -165,13 +211,13 @@ fn generate_xk() -> VectorFile {
     let responded = XkResponder::new(&server, counting(SERVER_EPHEMERAL))
         .respond(&m1, &mut m2)
         .unwrap();
-    let mut init = started.finish(&m2, XK_ACTIVATION_CODE, &mut m3).unwrap();
+    let mut init = started.finish(&m2, &xk_enroll(), &mut m3).unwrap();
     let enrollment = responded.read_enrollment(&m3).unwrap();
-    assert_eq!(enrollment.activation_code(), XK_ACTIVATION_CODE);
+    assert_eq!(enrollment.activation_code(), xk_enroll().as_slice());
     let mut resp = enrollment.accept().unwrap();
     v.messages.push(message(&[], &m1));
     v.messages.push(message(&[], &m2));
-    v.messages.push(message(XK_ACTIVATION_CODE, &m3));
+    v.messages.push(message(&xk_enroll(), &m3));
     v.handshake_hash = Some(hex::encode(init.handshake_hash()));
     // Three handshake messages: the responder sends the first transport message.
     v.tidings_after_rekey = transport_part(&mut init, &mut resp, &mut v.messages, false);
