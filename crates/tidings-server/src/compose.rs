@@ -14,7 +14,7 @@ use file_part::{Body, file_part};
 use mail_builder::MessageBuilder;
 use mail_builder::headers::raw::Raw;
 use mail_builder::mime::{BodyPart, MimePart};
-use tidings::compress::{InflateLimits, unpack};
+use tidings::compress::unpack;
 use tidings::proto::{self, Address, CollectionKind, Item, item};
 use tidings::session::{Outgoing, Relation};
 use tidings::store::Principal;
@@ -109,7 +109,7 @@ pub fn compose(
     address_list(&mail.bcc)?;
     let mut subject = mail.subject.clone();
     if let Some(original) = &outgoing.original {
-        let packed = unpack(&original.packed, &InflateLimits::default())?;
+        let packed = unpack(&original.packed, &tidings::sync::STORED_ITEM_LIMITS)?;
         let item: Item = proto::decode(&packed)?;
         let Some(item::Kind::Mail(old)) = item.kind else {
             return Err(Error::new(ErrorKind::InvalidData, "original is not a mail"));

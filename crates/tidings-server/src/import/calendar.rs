@@ -6,7 +6,7 @@ use crate::stores::ServerStore;
 use std::collections::HashMap;
 use std::path::Path;
 use tidings::Result;
-use tidings::compress::{InflateLimits, unpack};
+use tidings::compress::unpack;
 use tidings::proto::{self, CalendarEvent, CalendarItem, Item, item};
 use tidings::sync::ical::calendar_items_per_event;
 use tidings::sync::pack_item;
@@ -21,7 +21,7 @@ fn uid(item: &CalendarItem) -> Option<&str> {
 fn present(store: &impl ServerStore, calendar: u64) -> Result<HashMap<String, CalendarItem>> {
     let mut present = HashMap::new();
     for (_, packed, _) in store.items(calendar)? {
-        let decoded = unpack(&packed, &InflateLimits::default())
+        let decoded = unpack(&packed, &tidings::sync::STORED_ITEM_LIMITS)
             .and_then(|bytes| proto::decode::<Item>(&bytes));
         if let Ok(Item {
             kind: Some(item::Kind::Calendar(held)),

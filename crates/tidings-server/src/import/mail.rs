@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::FileType;
 use std::path::{Path, PathBuf};
-use tidings::compress::{InflateLimits, unpack};
+use tidings::compress::unpack;
 use tidings::proto::{self, Item, MailFlag, MailItem, item};
 use tidings::sync::mail::{DEFAULT_PREVIEW_BYTES, MailItemOptions, mail_item_from_message};
 use tidings::{ErrorKind, Result};
@@ -89,7 +89,7 @@ impl Present {
     fn of(store: &impl ServerStore, folder: u64) -> Result<Self> {
         let mut present = HashMap::new();
         for (id, packed, flags) in store.items(folder)? {
-            let decoded = unpack(&packed, &InflateLimits::default())
+            let decoded = unpack(&packed, &tidings::sync::STORED_ITEM_LIMITS)
                 .and_then(|bytes| proto::decode::<Item>(&bytes));
             let Ok(Item {
                 kind: Some(item::Kind::Mail(mail)),

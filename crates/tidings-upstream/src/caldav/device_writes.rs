@@ -35,7 +35,7 @@ use super::writeback::{resource_name, uid};
 use crate::notice::notice;
 use crate::outbox::Outbox;
 use bytes::Bytes;
-use tidings::compress::{InflateLimits, unpack};
+use tidings::compress::unpack;
 use tidings::proto::{self, CalendarItem, Item, item};
 use tidings::store::{Directory, ItemStore};
 use tidings::sync::ical::calendar_items_from_ical;
@@ -89,7 +89,7 @@ fn conflict() -> Error {
 }
 
 pub(crate) fn decode_event(packed: &Bytes) -> Result<CalendarItem> {
-    let item: Item = proto::decode(&unpack(packed, &InflateLimits::default())?)?;
+    let item: Item = proto::decode(&unpack(packed, &tidings::sync::STORED_ITEM_LIMITS)?)?;
     match item.kind {
         Some(item::Kind::Calendar(event)) => Ok(event),
         _ => Err(Error::new(

@@ -16,7 +16,7 @@ use super::config::{CalDavAccount, Server};
 use super::state::{self, Calendar};
 use crate::account::{SharedStore, lock};
 use std::collections::{HashMap, HashSet};
-use tidings::compress::{InflateLimits, unpack};
+use tidings::compress::unpack;
 use tidings::proto::{self, CalendarItem, Item, item};
 use tidings::store::{Directory, ItemStore};
 use tidings::sync::ical::calendar_items_from_ical;
@@ -260,7 +260,7 @@ pub(crate) fn load_event(
     let Some((packed, _)) = store.item(collection, id)? else {
         return Ok(None);
     };
-    let item: Item = proto::decode(&unpack(&packed, &InflateLimits::default())?)?;
+    let item: Item = proto::decode(&unpack(&packed, &tidings::sync::STORED_ITEM_LIMITS)?)?;
     match item.kind {
         Some(item::Kind::Calendar(event)) => Ok(Some(event)),
         _ => Err(Error::new(

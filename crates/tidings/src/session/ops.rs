@@ -2,7 +2,7 @@
 //! checked against the collection, each with a typed result.
 
 use super::uploads;
-use crate::compress::{InflateLimits, unpack};
+use crate::compress::unpack;
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
     self, CalendarItem, Conflict, Done, ErrorInfo, Item, Operation, OperationResult,
@@ -11,6 +11,7 @@ use crate::proto::{
 };
 use crate::store::{Store, UploadId, hide_missing};
 use crate::sync::Rights;
+use crate::sync::abridge::STORED_ITEM_LIMITS;
 use crate::sync::attendee_comment;
 use crate::sync::invitation::{self, Answered};
 use crate::sync::mail::{check_outgoing, reply_recipients};
@@ -581,7 +582,7 @@ fn send_about<S: Store>(
     let (packed, _) = store
         .item(collection_id, item_id)?
         .ok_or(ErrorKind::NotFound)?;
-    let stored = crate::compress::unpack(&packed, &crate::compress::InflateLimits::default())
+    let stored = unpack(&packed, &STORED_ITEM_LIMITS)
         .and_then(|bytes| proto::decode::<proto::Item>(&bytes))
         .ok()
         .and_then(|item| match item.kind {
@@ -720,8 +721,9 @@ fn pack_event(event: &CalendarItem) -> Bytes {
     crate::sync::pack_item(item::Kind::Calendar(event.clone()))
 }
 
+/// A stored item, as the server reads its own (any ratio, bounded size).
 fn decode_item(packed: &[u8]) -> Result<Item> {
-    proto::decode(&unpack(packed, &InflateLimits::default())?)
+    proto::decode(&unpack(packed, &STORED_ITEM_LIMITS)?)
 }
 
 fn load_event<S: Store>(store: &S, calendar: u64, id: u64) -> Result<CalendarItem> {

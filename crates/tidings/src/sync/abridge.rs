@@ -25,9 +25,11 @@ use bytes::Bytes;
 /// conflict answer: with its page it fits one frame.
 pub const MAX_PACKED_ITEM: usize = 48 << 10;
 
-/// How far the server inflates its own items to abridge them: they are
-/// trusted, but memory stays bounded all the same.
-const SERVER_LIMITS: InflateLimits = InflateLimits {
+/// How far the server inflates its own stored items (to abridge them, and
+/// to act on them: answers, replies, forwards, searches, free/busy): they
+/// are trusted, and may compress better than a device's limits allow (a
+/// subject of one repeated letter), but memory stays bounded all the same.
+pub const STORED_ITEM_LIMITS: InflateLimits = InflateLimits {
     max_output: 64 << 20,
     max_ratio: 1100,
     ratio_floor: 64 << 10,
@@ -79,7 +81,8 @@ pub fn fit_packed(packed: &Bytes) -> Bytes {
 /// whatever the input.
 pub fn abridge(packed: &[u8]) -> Vec<u8> {
     let size = u64::try_from(packed.len()).unwrap_or(u64::MAX);
-    let decoded = unpack(packed, &SERVER_LIMITS).and_then(|bytes| proto::decode::<Item>(&bytes));
+    let decoded =
+        unpack(packed, &STORED_ITEM_LIMITS).and_then(|bytes| proto::decode::<Item>(&bytes));
     let Ok(Item { kind: Some(kind) }) = decoded else {
         // Unreadable: a placeholder the device fills in with its reason.
         return pack_kind(None);

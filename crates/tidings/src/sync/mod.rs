@@ -34,7 +34,7 @@ pub mod patch;
 mod replica;
 mod rights;
 
-pub use abridge::{MAX_PACKED_ITEM, deliverable_whole, fit_packed};
+pub use abridge::{MAX_PACKED_ITEM, STORED_ITEM_LIMITS, deliverable_whole, fit_packed};
 pub use changelog::ChangeLog;
 pub use page::{Delta, ItemState, LogEntry, LogHead, PageLimits, StoredPatch, page_after};
 pub use replica::{Applied, CollectionReplica, Replica, ReplicaItem};
@@ -57,8 +57,7 @@ pub fn pack_item(kind: crate::proto::item::Kind) -> bytes::Bytes {
 /// moves. Bytes that do not unpack to an item are kept as they are.
 pub fn refiled(packed: &bytes::Bytes, to: u64) -> bytes::Bytes {
     use crate::proto::item::Kind;
-    let limits = crate::compress::InflateLimits::default();
-    let Some(mut kind) = crate::compress::unpack(packed, &limits)
+    let Some(mut kind) = crate::compress::unpack(packed, &abridge::STORED_ITEM_LIMITS)
         .ok()
         .and_then(|bytes| crate::proto::decode::<crate::proto::Item>(&bytes).ok())
         .and_then(|item| item.kind)

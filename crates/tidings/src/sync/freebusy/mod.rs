@@ -41,7 +41,7 @@ mod tz;
 #[cfg(feature = "iana-tz")]
 mod windows_zones;
 
-use crate::compress::{InflateLimits, unpack};
+use crate::compress::unpack;
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
     self, BusyPeriod, CalendarItem, CalendarTime, FreeBusy, Item, SkippedEvent, item as kind,
@@ -126,7 +126,7 @@ pub fn free_busy(items: &[StoredItem<'_>], start: i64, end: i64) -> Result<FreeB
     let mut events = Vec::with_capacity(items.len());
     let mut sources = Vec::with_capacity(items.len());
     for stored in items {
-        let decoded = unpack(stored.packed, &InflateLimits::default())
+        let decoded = unpack(stored.packed, &crate::sync::abridge::STORED_ITEM_LIMITS)
             .and_then(|bytes| proto::decode::<Item>(&bytes));
         match decoded {
             Ok(Item {
