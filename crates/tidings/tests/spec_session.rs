@@ -94,14 +94,56 @@ fn a_long_device_name_is_cut_on_a_character_boundary_within_64_bytes() {
 
 #[test]
 fn an_enroll_field_over_its_limit_is_answered_with_an_error_info() {
-    use tidings::crypto::{StaticKeypair, XkInitiator};
-    use tidings::proto::{self, Enroll, Envelope};
+    use tidings::proto::Enroll;
+    use tidings::session::{MAX_ENROLL_CODE_BYTES, MAX_PLATFORM_BYTES};
     let mut town = Town::new();
     let code = town.activation(town.chief, 3);
-    let device = StaticKeypair::from_secret_bytes([3; 32]);
+    // The code itself, padded with spaces a typist might leave: it would
+    // be redeemed, were the field not over its limit.
+    let padded = format!("{code:<width$}", width = MAX_ENROLL_CODE_BYTES + 1);
+    let cases = [
+        Enroll {
+            activation_code: code.clone(),
+            device_name: "n".repeat(MAX_DEVICE_NAME_BYTES + 1),
+            platform: String::new(),
+        },
+        Enroll {
+            activation_code: padded,
+            device_name: "phone".into(),
+            platform: String::new(),
+        },
+        Enroll {
+            activation_code: code.clone(),
+            device_name: "phone".into(),
+            platform: "p".repeat(MAX_PLATFORM_BYTES + 1),
+        },
+    ];
+    for (n, enroll) in cases.into_iter().enumerate() {
+        let refusal = enroll_refused(&mut town, &enroll, n as u8);
+        assert_eq!(refusal, Some(608), "case {n}");
+    }
+    // Nothing was redeemed: the code still works.
+    let (client, _) = {
+        let state = ClientState::new([9; 32], town.server_public());
+        let mut client =
+            ClientSession::enroll(ClientConfig::default(), state, &code, "ok", [4; 32], 2)
+                .expect("enroll");
+        let mut server = town.server_session(6, 2);
+        pump(&mut client, &mut server, &mut town.store, 2);
+        (client, server)
+    };
+    assert!(client.is_established());
+}
+
+/// Sends `enroll` by hand (XK) and returns the code of the `ErrorInfo`
+/// that refused it, read through the encrypted channel.
+fn enroll_refused(town: &mut Town, enroll: &tidings::proto::Enroll, seed: u8) -> Option<u32> {
+    use tidings::crypto::{StaticKeypair, XkInitiator};
     use tidings::frame::{FrameDecoder, FrameEncoder};
+    use tidings::proto::{self, Envelope};
+    let device = StaticKeypair::from_secret_bytes([30 + seed; 32]);
     let mut first = vec![tidings::session::HANDSHAKE_XK];
-    let started = XkInitiator::new(&device, town.server_public(), [4; 32])
+    let started = XkInitiator::new(&device, town.server_public(), [40 + seed; 32])
         .start(&mut first)
         .expect("start");
     let (mut encoder, mut decoder) = (FrameEncoder::new(), FrameDecoder::new());
@@ -116,14 +158,9 @@ fn an_enroll_field_over_its_limit_is_answered_with_an_error_info() {
         .decode(&mut bytes.as_slice())
         .expect("frame")
         .expect("whole");
-    let enroll = Enroll {
-        activation_code: code.clone(),
-        device_name: "n".repeat(MAX_DEVICE_NAME_BYTES + 1),
-        platform: String::new(),
-    };
     let mut last = Vec::new();
     let mut transport = started
-        .finish(&reply, &proto::encode(&enroll), &mut last)
+        .finish(&reply, &proto::encode(enroll), &mut last)
         .expect("finish");
     let mut framed = Vec::new();
     encoder.encode(&last, &mut framed).expect("frame");
@@ -139,21 +176,10 @@ fn an_enroll_field_over_its_limit_is_answered_with_an_error_info() {
     let _ = transport.open(&frame, &mut plain).expect("open");
     let envelope: Envelope =
         proto::decode(tidings::compress::unpad(&plain).expect("unpad")).expect("envelope");
-    assert!(
-        matches!(envelope.body, Some(Body::Error(ref info)) if info.code == 608),
-        "{envelope:?}"
-    );
-    // Nothing was redeemed: the code still works.
-    let (client, _) = {
-        let state = ClientState::new([9; 32], town.server_public());
-        let mut client =
-            ClientSession::enroll(ClientConfig::default(), state, &code, "ok", [4; 32], 2)
-                .expect("enroll");
-        let mut server = town.server_session(6, 2);
-        pump(&mut client, &mut server, &mut town.store, 2);
-        (client, server)
-    };
-    assert!(client.is_established());
+    match envelope.body {
+        Some(Body::Error(info)) => Some(info.code),
+        _ => None,
+    }
 }
 
 #[test]

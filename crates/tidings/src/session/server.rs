@@ -880,12 +880,14 @@ impl ServerSession {
     ) -> Result<()> {
         let enrollment = responded.read_enrollment(msg)?;
         let mut request: Enroll = proto::decode(enrollment.activation_code())?;
+        // Checked whole, before the code is taken out of it.
+        let checked = super::enroll::check(&request);
         let code = Zeroizing::new(core::mem::take(&mut request.activation_code));
         let device_key = enrollment.device_key();
         // Completing the handshake lets a refusal travel encrypted and typed.
         let transport = enrollment.accept()?;
         self.channel.establish(transport);
-        let redeemed = super::enroll::check(&request).and_then(|()| {
+        let redeemed = checked.and_then(|()| {
             store.redeem_activation(&code, device_key, &request.device_name, now_ms)
         });
         match redeemed {
