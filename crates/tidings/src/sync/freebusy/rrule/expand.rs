@@ -19,7 +19,9 @@ pub(in crate::sync::freebusy) struct Bounds<'f> {
 impl Rule {
     /// Appends the civil start of every instance in `bounds` to `out`, DTSTART
     /// included (it is always the first instance), spending one unit of
-    /// `budget` per instance generated; running out is an error.
+    /// `budget` per instance generated and one per [`DAYS_PER_UNIT`] days
+    /// examined, so a rule that matches seldom or never (the 30th of
+    /// February) cannot walk millennia for free; running out is an error.
     pub(in crate::sync::freebusy) fn expand(
         &self,
         dtstart: i64,
@@ -61,6 +63,7 @@ impl Rule {
             out.push(dtstart);
         }
         let mut days = Vec::with_capacity(366);
+        let mut walked = 0;
         loop {
             let first = match rule.freq {
                 Freq::Daily => day0 + k * rule.interval,
@@ -71,7 +74,11 @@ impl Rule {
             if first * DAY > b.to || first * DAY >= MAX_SECS {
                 return Ok(());
             }
-            rule.candidates(first, &mut days);
+            walked += rule.candidates(first, &mut days);
+            while walked >= DAYS_PER_UNIT {
+                walked -= DAYS_PER_UNIT;
+                spend(budget)?;
+            }
             for &day in &days {
                 let t = day * DAY + tod;
                 if t <= dtstart {
@@ -96,8 +103,9 @@ impl Rule {
         }
     }
 
-    /// The sorted days of the period starting on day `first` that the rule selects.
-    fn candidates(&self, first: i64, out: &mut Vec<i64>) {
+    /// The sorted days of the period starting on day `first` that the rule
+    /// selects; returns how many days it examined.
+    fn candidates(&self, first: i64, out: &mut Vec<i64>) -> i64 {
         out.clear();
         let (y, m, _) = civil_from_days(first);
         let span: Vec<(i64, i64)> = match self.freq {
@@ -114,7 +122,9 @@ impl Rule {
                 })
                 .collect(),
         };
+        let mut examined = 0;
         for (lo, hi) in span {
+            examined += hi - lo;
             out.extend((lo..hi).filter(|&d| self.selects(d)));
         }
         if !self.by_set_pos.is_empty() {
@@ -130,6 +140,7 @@ impl Rule {
             out.sort_unstable();
             out.dedup();
         }
+        examined
     }
 
     fn selects(&self, day: i64) -> bool {
@@ -167,9 +178,13 @@ fn month_start(index: i64) -> i64 {
     days_from_civil(index.div_euclid(12), (index.rem_euclid(12) + 1) as u32, 1)
 }
 
+/// Days examined (each filtered by every BYxxx list, at most 128 entries
+/// each) that cost one unit of the budget an instance costs.
+const DAYS_PER_UNIT: i64 = 16;
+
 fn spend(budget: &mut usize) -> Result<()> {
     *budget = budget
         .checked_sub(1)
-        .ok_or_else(|| invalid("recurrence exceeds 10000 instances"))?;
+        .ok_or_else(|| invalid("recurrence exceeds its expansion budget"))?;
     Ok(())
 }

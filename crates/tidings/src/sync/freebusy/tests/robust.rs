@@ -107,6 +107,18 @@ fn an_unknown_rrule_part_is_skipped_and_named() {
     poisoned_by(item(m, vec![], &[]), ErrorKind::InvalidData);
 }
 
+/// A rule no day can match (the 30th of February) with a COUNT walks from
+/// DTSTART, day by day: from year 1 it would walk two millennia to reach
+/// the window. The days it examines are spent like instances, so it runs
+/// out and is skipped instead.
+#[test]
+fn a_rule_that_never_matches_is_skipped_not_walked_for_ever() {
+    let mut m = event("00010101T090000Z", "00010101T100000Z", "");
+    let thirtieth = vec!["30"; 128].join(",");
+    m.rrule = format!("FREQ=DAILY;COUNT=2;BYMONTH=2;BYMONTHDAY={thirtieth}");
+    poisoned_by(item(m, vec![], &[]), ErrorKind::InvalidData);
+}
+
 #[test]
 fn range_thisandfuture_is_skipped_and_named() {
     let mut m = event("20261201T140000Z", "20261201T150000Z", "");
