@@ -124,8 +124,14 @@ impl Rule {
         if r.freq == Freq::Weekly && !r.by_month_day.is_empty() {
             return Err(invalid("RRULE BYMONTHDAY with FREQ=WEEKLY"));
         }
+        // Each day examined is filtered by these lists: a value repeated
+        // (BYMONTHDAY=30,30,…) costs once.
         r.by_month.sort_unstable();
         r.by_month.dedup();
+        r.by_month_day.sort_unstable();
+        r.by_month_day.dedup();
+        r.by_day.sort_unstable();
+        r.by_day.dedup();
         Ok(r)
     }
 }
