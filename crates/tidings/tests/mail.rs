@@ -413,6 +413,30 @@ fn inline_uuencode_in_plain_text_is_an_attachment_not_preview() {
     assert!(mail.attachments.is_empty());
 }
 
+/// A text of a thousand tiny pasted files (a dozen bytes each) gives the
+/// first 256 as attachments and stored parts; the rest stay text, so such a
+/// mail costs about what it weighs.
+#[test]
+fn at_most_256_pasted_files_are_read_out_of_one_mail() {
+    let mut raw = String::from("From: a@ex.org\r\nSubject: blocks\r\n\r\n");
+    for n in 0..1000 {
+        raw.push_str(&format!("begin 644 f{n}\r\n!80``\r\n`\r\nend\r\n"));
+    }
+    let mail = item(&raw);
+    assert_eq!(
+        mail.attachments.len(),
+        tidings::sync::mail::MAX_PASTED_FILES as usize
+    );
+    assert_eq!(mail.attachments[255].filename, "f255");
+    let mut kept = 0;
+    for_each_part(raw.as_bytes(), |_, _| {
+        kept += 1;
+        Ok(())
+    })
+    .expect("parts");
+    assert_eq!(kept, 1 + 256, "the text and the files read out of it");
+}
+
 /// Three files uuencoded as `uuencode` writes them: name, then block.
 const FIRST: &str = "begin 644 first.txt\n+9FER<W0@9FEL90H`\n`\nend\n";
 const SECOND: &str = "begin 644 second.txt\n'<V5C;VYD\"@``\n`\nend\n";

@@ -57,6 +57,7 @@ pub use outgoing::{
     MAX_ADDRESS_BYTES, check_address, check_media_type, check_outgoing, header_text,
     media_type_charset,
 };
+pub use parts::MAX_PASTED_FILES;
 pub use reply::reply_recipients;
 
 use std::borrow::Cow;

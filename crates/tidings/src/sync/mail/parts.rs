@@ -296,6 +296,12 @@ pub(super) enum Role {
     File,
 }
 
+/// Most uuencoded files read out of one mail's text: each becomes an
+/// attachment entry and a stored part, and a block can be a dozen bytes
+/// (`begin`, one data line, `end`), so a text of them would otherwise cost
+/// far more than its size. Blocks past it stay text.
+pub const MAX_PASTED_FILES: u32 = 256;
+
 /// Calls `each(part_id, block)` for every file uuencoded into plain text
 /// (see the module documentation), in id order, until `each` breaks.
 ///
@@ -303,18 +309,24 @@ pub(super) enum Role {
 /// to serve a part id handed out long ago), so they depend only on the
 /// MIME structure and text: every leaf read as plain text ([`plain_text`])
 /// is scanned in part order, whether it is a body part or an attachment,
-/// and the blocks are numbered from the number of MIME parts on. Nothing
-/// is decoded here.
+/// and the blocks are numbered from the number of MIME parts on, up to
+/// [`MAX_PASTED_FILES`] (a block past it, which versions before the bound
+/// listed, is text now and its old id is not served). Nothing is decoded
+/// here.
 pub(super) fn each_pasted_file<B>(
     message: &Message<'_>,
     mut each: impl FnMut(u32, &str) -> ControlFlow<B>,
 ) -> Option<B> {
-    let mut next = u32::try_from(message.parts.len()).ok()?;
+    let first = u32::try_from(message.parts.len()).ok()?;
+    let mut next = first;
     for part in &message.parts {
         let Some(text) = plain_text(part) else {
             continue;
         };
         for range in uuencode::blocks_in_text(&text) {
+            if next - first >= MAX_PASTED_FILES {
+                return None;
+            }
             if let ControlFlow::Break(done) = each(next, text.get(range).unwrap_or_default()) {
                 return Some(done);
             }
