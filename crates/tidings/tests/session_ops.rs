@@ -376,7 +376,8 @@ fn mail_cannot_be_moved_into_a_calendar() {
 /// The event as the server's store holds it.
 fn stored(town: &Town, calendar: u64, id: u64) -> proto::CalendarItem {
     let (packed, _) = town.store.item(calendar, id).expect("store").expect("live");
-    let bytes = tidings::compress::unpack(&packed, &Default::default()).expect("packed");
+    let bytes =
+        tidings::compress::unpack(&packed, &tidings::sync::STORED_ITEM_LIMITS).expect("packed");
     match proto::decode::<Item>(&bytes).expect("item").kind {
         Some(item::Kind::Calendar(event)) => event,
         other => panic!("not an event: {other:?}"),
@@ -648,4 +649,88 @@ fn a_moved_mail_names_the_folder_it_moved_to() {
     assert_eq!(folder_of(&proto::decode(&bytes).expect("item")), archive);
     assert_eq!(held(&chief, archive), [(mail, archive)]);
     assert!(held(&chief, town.chief_inbox).is_empty());
+}
+
+/// An attendee's answers cannot grow the organizer's event past what every
+/// device can hold, nor carry a note longer than 4 KiB: each answer to one
+/// instance adds a copy of the series' event to both copies.
+#[test]
+fn answers_cannot_grow_the_organizers_event_without_bound() {
+    use tidings::session::{MAX_ANSWERED_EVENT_BYTES, MAX_RESPONSE_COMMENT_BYTES};
+    let mut town = Town::new();
+    let series = |id, calendar, description: String| {
+        let mut event = meeting(id, calendar, "daily@town", "Daily", &["mayor@town.example"]);
+        if let Some(m) = event.master.as_mut() {
+            m.start = Some(proto::CalendarTime {
+                value: "20261203T090000Z".into(),
+                ..Default::default()
+            });
+            m.end = Some(proto::CalendarTime {
+                value: "20261203T093000Z".into(),
+                ..Default::default()
+            });
+            m.rrule = "FREQ=DAILY;COUNT=10".into();
+            m.organizer = Some(proto::Address {
+                name: String::new(),
+                email: "chief@town.example".into(),
+            });
+            m.description = description;
+        }
+        item::Kind::Calendar(event)
+    };
+    let (mayor_calendar, chief_calendar) = (town.mayor_calendar, town.chief_calendar);
+    let own = town.store.allocate_id().expect("id");
+    let own_packed = packed(series(own, mayor_calendar, "Stand-up.".into()));
+    town.store
+        .upsert(mayor_calendar, Some(own), own_packed, 0)
+        .expect("attendee's copy");
+    // The organizer's copy carries 1.5 MiB of notes: a second copy of it
+    // (one answered instance) fits, a third does not.
+    let organizers = town.store.allocate_id().expect("id");
+    let notes = "Minutes of every stand-up so far. ".repeat(48_000);
+    let organizers_packed = packed(series(organizers, chief_calendar, notes));
+    town.store
+        .upsert(chief_calendar, Some(organizers), organizers_packed, 0)
+        .expect("organizer's copy");
+    let (mut mayor, mut server) = enroll(&mut town, MAYOR, 9, 1_000);
+    let answer = |day: u32, comment: String| {
+        Kind::Respond(RespondToInvitation {
+            calendar_id: mayor_calendar,
+            item_id: own,
+            status: ParticipationStatus::Accepted as i32,
+            recurrence_id: Some(proto::CalendarTime {
+                value: format!("202612{day:02}T090000Z"),
+                ..Default::default()
+            }),
+            comment,
+        })
+    };
+    let long = "x".repeat(MAX_RESPONSE_COMMENT_BYTES + 1);
+    let ops = [
+        answer(4, long),
+        answer(4, "Yes.".into()),
+        answer(5, "Yes.".into()),
+        answer(6, "Yes.".into()),
+    ];
+    for (n, op) in ops.into_iter().enumerate() {
+        mayor.submit(2_000, [60 + n as u8; 16], op).expect("submit");
+    }
+    pump(&mut mayor, &mut server, &mut town.store, 2_000);
+    let answers = outcomes(&mut mayor);
+    assert_eq!(answers.len(), 4, "{answers:?}");
+    let over = u32::from(ErrorKind::LimitExceeded.code());
+    assert!(
+        matches!(&answers[0], Outcome::Error(e) if e.code == over),
+        "{:?}",
+        answers[0]
+    );
+    for answered in &answers[1..] {
+        assert!(matches!(answered, Outcome::Done(_)), "{answered:?}");
+    }
+    // The attendee's copy took all three; the organizer's took the first,
+    // and stayed within what a device can hold.
+    assert_eq!(stored(&town, mayor_calendar, own).overrides.len(), 3);
+    let theirs = stored(&town, chief_calendar, organizers);
+    assert_eq!(theirs.overrides.len(), 1);
+    assert!(proto::encode(&theirs).len() <= MAX_ANSWERED_EVENT_BYTES);
 }

@@ -52,8 +52,9 @@ pub use enroll::{MAX_DEVICE_NAME_BYTES, MAX_ENROLL_CODE_BYTES, MAX_PLATFORM_BYTE
 pub use fanout::PreparedPage;
 pub use loopback::pump;
 pub use ops::{
-    MAX_ITEMS_PER_OPERATION, MAX_RANGE_BYTES, MAX_RECIPIENTS, MAX_SEARCH_COLLECTIONS,
-    MAX_SEARCH_QUERY_BYTES, MAX_SEND_STORED_BYTES, MailTransport, Original, Outgoing, Relation,
+    MAX_ANSWERED_EVENT_BYTES, MAX_ITEMS_PER_OPERATION, MAX_RANGE_BYTES, MAX_RECIPIENTS,
+    MAX_RESPONSE_COMMENT_BYTES, MAX_SEARCH_COLLECTIONS, MAX_SEARCH_QUERY_BYTES,
+    MAX_SEND_STORED_BYTES, MailTransport, Original, Outgoing, Relation,
 };
 pub use payload::ActivationPayload;
 pub use server::{

@@ -194,6 +194,18 @@ pub const MAX_SEND_STORED_BYTES: u64 = 256 << 20;
 /// address counts, and is then sent to once.
 pub const MAX_RECIPIENTS: usize = 100;
 
+/// Most bytes of `RespondToInvitation.comment`: a note to the organizer,
+/// which goes into the organizer's copy of the event too.
+pub const MAX_RESPONSE_COMMENT_BYTES: usize = 4 << 10;
+
+/// Most bytes an event may encode to once an answer is recorded in it: the
+/// attendee's copy is refused beyond it, the organizer's left as it was.
+/// An answer to one instance adds an override (a copy of the series'
+/// event), so answers could otherwise grow another principal's event
+/// without bound. The default inflate limit of a device, so every device
+/// can still hold the answered event whole.
+pub const MAX_ANSWERED_EVENT_BYTES: usize = 4 << 20;
+
 /// `ids` without repeats (in first-seen order), refused with
 /// [`ErrorKind::LimitExceeded`] when the request names more than `max`:
 /// the count is checked before any work starts.
@@ -498,10 +510,22 @@ fn run<S: Store>(
             }
             let status = ParticipationStatus::try_from(op.status)
                 .map_err(|_| ErrorKind::ProtoInvalidValue)?;
+            if op.comment.len() > MAX_RESPONSE_COMMENT_BYTES {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    "the comment is too long",
+                ));
+            }
             let owner = store.principal(store.collection(op.calendar_id)?.owner)?;
             let mut event = load_event(store, op.calendar_id, op.item_id)?;
             let rid = op.recurrence_id.as_ref();
             let answered = invitation::answer(&mut event, &owner.email, status, rid)?;
+            if proto::encode(&event).len() > MAX_ANSWERED_EVENT_BYTES {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    "the event would be too large with this answer",
+                ));
+            }
             event.version = event.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
             let answer = (answered, owner.email.as_str(), status, op.comment.as_str());
             let organizer_copy = organizer_copy(store, &event, answer)?;
@@ -840,6 +864,11 @@ fn organizer_copy<S: Store>(
                 Ok(in_copy) => attendee_comment::set(&mut copy, in_copy, attendee, comment),
                 Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
                 Err(e) => return Err(e),
+            }
+            // An attendee cannot grow the organizer's event past what
+            // every device can hold: the attendee's answer stands alone.
+            if proto::encode(&copy).len() > MAX_ANSWERED_EVENT_BYTES {
+                return Ok(None);
             }
             copy.version = copy.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
             return Ok(Some((calendar.id, id, pack_event(&copy))));
