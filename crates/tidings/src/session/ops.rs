@@ -2,158 +2,28 @@
 //! checked against the collection, each with a typed result.
 
 use super::uploads;
-use crate::compress::unpack;
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
-    self, CalendarItem, Conflict, Done, ErrorInfo, Item, Operation, OperationResult,
-    ParticipationStatus, SearchHit, SearchResults, item, operation::Kind,
+    self, Done, ErrorInfo, Operation, OperationResult, ParticipationStatus, operation::Kind,
     operation_result::Outcome,
 };
 use crate::store::{Store, UploadId, hide_missing};
 use crate::sync::Rights;
-use crate::sync::abridge::STORED_ITEM_LIMITS;
-use crate::sync::attendee_comment;
-use crate::sync::invitation::{self, Answered};
-use crate::sync::mail::{check_outgoing, reply_recipients};
-use bytes::Bytes;
+use crate::sync::invitation;
+use crate::sync::mail::check_outgoing;
+use events::{
+    current_event, load_event, organizer_copy, pack_event, refill_conflict, refuse_abridged,
+    refused_as_conflict, remembered,
+};
+use search::search;
 
-/// How an outgoing mail relates to one the principal received.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Relation {
-    /// A reply (to all recipients, or to the sender only).
-    Reply {
-        /// Reply to all recipients.
-        all: bool,
-    },
-    /// A forward.
-    Forward,
-}
+pub(crate) use sending::{Allowance, reborrow, stored_bytes};
+pub use sending::{MailTransport, Original, Outgoing, Relation};
+use sending::{distinct_recipients, hand_over, send_about};
 
-/// The mail an outgoing message answers or forwards, from the server's store:
-/// the device never uploads it again.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Original {
-    /// Its folder.
-    pub collection_id: u64,
-    /// Its id.
-    pub item_id: u64,
-    /// Reply or forward.
-    pub relation: Relation,
-    /// The original item, packed (see [`compress::unpack`](crate::compress::unpack)).
-    pub packed: Bytes,
-    /// The original message's whole size, as stored (`MailItem.size`):
-    /// what a forward, which attaches it, may store per recipient.
-    pub size: u64,
-}
-
-/// Mail a device asked to send. The core does not speak SMTP: the server
-/// application composes the message (quoting or attaching `original`, which
-/// the device never uploads) and hands it to its mail transport. Each
-/// operation yields this once, however often the device retries.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outgoing {
-    /// The sender.
-    pub principal_id: u64,
-    /// What the device wrote.
-    pub mail: proto::OutgoingMail,
-    /// The mail it answers or forwards, if any.
-    pub original: Option<Original>,
-}
-
-/// Where the mail a device sends goes, when the server hands it over inside
-/// the operation ([`ServerSession::handle_bytes_sending`]): `send` runs in
-/// the same write that records the operation's result, before it is
-/// recorded. An error refuses the operation with that error's code (a
-/// [`Storage`](ErrorKind::Storage) error is not an answer: the session ends
-/// and the device retries), so a device answered `Done` knows its mail was
-/// taken, and one refused knows nothing was sent (sync.md §6).
-///
-/// [`ServerSession::handle_bytes_sending`]: crate::session::ServerSession::handle_bytes_sending
-pub trait MailTransport<S: ?Sized> {
-    /// Takes `outgoing`, writing what it must through `store`.
-    ///
-    /// # Errors
-    ///
-    /// Why the mail cannot be sent; the operation is answered with it.
-    fn send(&mut self, store: &mut S, outgoing: &Outgoing) -> Result<()>;
-}
-
-/// `transport` again, for one call (an `Option` of a trait object does
-/// not shorten its borrow by itself).
-pub(crate) fn reborrow<'b, S: ?Sized>(
-    transport: &'b mut Option<&mut dyn MailTransport<S>>,
-) -> Option<&'b mut dyn MailTransport<S>> {
-    match transport {
-        Some(transport) => Some(&mut **transport),
-        None => None,
-    }
-}
-
-/// What a device may still send in this turn (see
-/// `ServerSession::set_outgoing_allowance`).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Allowance {
-    /// Bytes left.
-    pub(crate) bytes: u64,
-    /// The device has its whole budget: one send of any size may go (a
-    /// mail larger than the budget would otherwise never go), and the
-    /// server carries the debt.
-    pub(crate) whole: bool,
-    /// Bytes charged since the server last asked.
-    pub(crate) charged: u64,
-}
-
-impl Allowance {
-    /// No bound.
-    pub(crate) const UNBOUNDED: Self = Self {
-        bytes: u64::MAX,
-        whole: true,
-        charged: 0,
-    };
-
-    fn admits(&self, cost: u64) -> bool {
-        cost <= self.bytes || self.whole
-    }
-
-    fn charge(&mut self, cost: u64) {
-        self.bytes = self.bytes.saturating_sub(cost);
-        self.whole = false;
-        self.charged = self.charged.saturating_add(cost);
-    }
-}
-
-impl Outgoing {
-    /// What sending it may store: the mail (with the original it answers
-    /// or forwards) once for the sender and once per recipient.
-    pub fn stored_bytes(&self) -> u64 {
-        let mail = u64::try_from(prost::Message::encoded_len(&self.mail)).unwrap_or(u64::MAX);
-        stored_bytes(mail, &self.mail, self.original.as_ref())
-    }
-}
-
-/// What sending `mail`, whose encoded size is `size`, with `original`
-/// may store (see [`Outgoing::stored_bytes`]).
-pub(crate) fn stored_bytes(
-    size: u64,
-    mail: &proto::OutgoingMail,
-    original: Option<&Original>,
-) -> u64 {
-    // A reply quotes the original's text; a forward attaches it whole.
-    let original = original.map_or(0, |o| match o.relation {
-        Relation::Forward => o
-            .size
-            .max(u64::try_from(o.packed.len()).unwrap_or(u64::MAX)),
-        Relation::Reply { .. } => u64::try_from(o.packed.len()).unwrap_or(u64::MAX),
-    });
-    let size = size.saturating_add(original);
-    let recipients = [&mail.to, &mail.cc, &mail.bcc]
-        .iter()
-        .fold(0usize, |n, list| n.saturating_add(list.len()));
-    let copies = u64::try_from(recipients)
-        .unwrap_or(u64::MAX)
-        .saturating_add(1);
-    size.saturating_mul(copies)
-}
+mod events;
+mod search;
+mod sending;
 
 /// What applying an operation did besides its result.
 #[derive(Debug, Default)]
@@ -219,22 +89,6 @@ pub(crate) fn distinct(ids: &[u64], max: usize) -> Result<Vec<u64>> {
 
 /// The mail with each address once (case-insensitively, first list wins:
 /// to, then cc, then bcc), refused when it names more than [`MAX_RECIPIENTS`].
-fn distinct_recipients(mut mail: proto::OutgoingMail) -> Result<proto::OutgoingMail> {
-    let named = mail
-        .to
-        .len()
-        .saturating_add(mail.cc.len())
-        .saturating_add(mail.bcc.len());
-    if named > MAX_RECIPIENTS {
-        return Err(Error::new(ErrorKind::LimitExceeded, "too many recipients"));
-    }
-    let mut seen = std::collections::HashSet::with_capacity(named);
-    for list in [&mut mail.to, &mut mail.cc, &mut mail.bcc] {
-        list.retain(|a| seen.insert(a.email.to_ascii_lowercase()));
-    }
-    Ok(mail)
-}
-
 /// Applies `op` for `device` unless it was applied before, in which case the
 /// remembered result is returned again. Returns the result and the
 /// collections that changed.
@@ -270,7 +124,8 @@ pub(crate) fn apply<S: Store>(
             "the device was revoked",
         ));
     }
-    if let Some(done) = store.applied_operation(device, &op.op_id)? {
+    if let Some(mut done) = store.applied_operation(device, &op.op_id)? {
+        refill_conflict(store, op, &mut done)?;
         return Ok((done, Effects::default()));
     }
     // An upload part stores its bytes as it runs: what the device may
@@ -349,7 +204,7 @@ pub(crate) fn apply<S: Store>(
         outcome: Some(outcome),
     };
     if op.op_id.len() == 16 && !read_only {
-        store.record_operation(device, result.clone())?;
+        store.record_operation(device, remembered(&result))?;
     }
     effects.changed.dedup();
     Ok((result, effects))
@@ -578,67 +433,6 @@ fn run<S: Store>(
     }
 }
 
-/// Hands the mail in `effects` (an operation sends one at most) to
-/// `transport`.
-fn hand_over<S: Store>(
-    store: &mut S,
-    transport: &mut dyn MailTransport<S>,
-    effects: &mut Effects,
-) -> Result<()> {
-    for outgoing in core::mem::take(&mut effects.outgoing) {
-        transport.send(store, &outgoing)?;
-    }
-    Ok(())
-}
-
-/// A reply or forward: the original comes from the store, read with the
-/// sender's rights, never from the device. `(device, principal)` asks;
-/// `(collection_id, item_id)` names the original.
-fn send_about<S: Store>(
-    store: &S,
-    (device, principal): (u64, u64),
-    (collection_id, item_id): (u64, u64),
-    relation: Relation,
-    mail: Option<proto::OutgoingMail>,
-    effects: &mut Effects,
-) -> Result<Outcome> {
-    store.require(principal, collection_id, Rights::READ)?;
-    let (packed, _) = store
-        .item(collection_id, item_id)?
-        .ok_or(ErrorKind::NotFound)?;
-    let stored = unpack(&packed, &STORED_ITEM_LIMITS)
-        .and_then(|bytes| proto::decode::<proto::Item>(&bytes))
-        .ok()
-        .and_then(|item| match item.kind {
-            Some(proto::item::Kind::Mail(mail)) => Some(mail),
-            _ => None,
-        });
-    let mut mail = mail.unwrap_or_default();
-    let unnamed = mail.to.is_empty() && mail.cc.is_empty() && mail.bcc.is_empty();
-    if let (Relation::Reply { all }, true) = (relation, unnamed) {
-        let own = store.principal(principal)?.email;
-        let headers = stored.as_ref().and_then(|m| m.headers.as_ref());
-        (mail.to, mail.cc) = reply_recipients(headers.unwrap_or(&Default::default()), &own, all);
-    }
-    let original = Original {
-        collection_id,
-        item_id,
-        relation,
-        packed,
-        size: stored.map_or(0, |m| m.size),
-    };
-    let mut mail = distinct_recipients(mail)?;
-    check_outgoing(&mail)?;
-    (effects.uploads_taken, effects.uploaded) =
-        uploads::attach_uploads(store, device, &mut mail, Some(&original))?;
-    effects.outgoing.push(Outgoing {
-        principal_id: principal,
-        mail,
-        original: Some(original),
-    });
-    Ok(done(0, 0))
-}
-
 /// Bytes `offset..offset + length` of one part, at most [`MAX_RANGE_BYTES`]:
 /// a download broken by a disconnect resumes from the bytes held. With
 /// `packed_item`, of the item's whole packed form instead (how a device
@@ -728,217 +522,6 @@ fn free_busy<S: Store>(
     crate::sync::freebusy::free_busy(&items, query.start, query.end)
 }
 
-/// An abridged event is not the whole event: storing it would lose what the
-/// device was not shown (sync.md §3 rule 9).
-fn refuse_abridged(event: &CalendarItem) -> Result<()> {
-    match event.abridged {
-        Some(_) => Err(ErrorKind::ItemAbridged.into()),
-        None => Ok(()),
-    }
-}
-
 pub(crate) fn done(item_id: u64, version: u64) -> Outcome {
     Outcome::Done(Done { item_id, version })
-}
-
-fn pack_event(event: &CalendarItem) -> Bytes {
-    crate::sync::pack_item(item::Kind::Calendar(event.clone()))
-}
-
-/// A stored item, as the server reads its own (any ratio, bounded size).
-fn decode_item(packed: &[u8]) -> Result<Item> {
-    proto::decode(&unpack(packed, &STORED_ITEM_LIMITS)?)
-}
-
-fn load_event<S: Store>(store: &S, calendar: u64, id: u64) -> Result<CalendarItem> {
-    let (packed, _) = store.item(calendar, id)?.ok_or(ErrorKind::NotFound)?;
-    match decode_item(&packed)?.kind {
-        Some(item::Kind::Calendar(event)) => Ok(event),
-        _ => Err(Error::new(
-            ErrorKind::InvalidArgument,
-            "item is not an event",
-        )),
-    }
-}
-
-/// The current event if it is at `expected`, else the conflict answer.
-fn current_event<S: Store>(
-    store: &S,
-    calendar: u64,
-    id: u64,
-    expected: u64,
-) -> Result<Result<CalendarItem, Outcome>> {
-    let current = load_event(store, calendar, id)?;
-    if current.version == expected {
-        return Ok(Ok(current));
-    }
-    // An answer fits one frame: a large item goes abridged, as in a page.
-    let packed = store
-        .item(calendar, id)?
-        .map(|(p, _)| crate::sync::fit_packed(&p).to_vec())
-        .unwrap_or_default();
-    Ok(Err(Outcome::Conflict(Conflict {
-        current_version: current.version,
-        current: packed,
-    })))
-}
-
-/// A write the store refused as [`ErrorKind::Conflict`]: a collection whose
-/// truth lives upstream, changed there first. The store then holds the
-/// upstream's version (or nothing, if it was deleted there), which the
-/// device gets as the protocol's `Conflict`, as for a stale version.
-fn refused_as_conflict<S: Store>(store: &S, calendar: u64, id: u64, e: Error) -> Result<Outcome> {
-    if e.kind() != ErrorKind::Conflict {
-        return Err(e);
-    }
-    let Some((packed, _)) = store.item(calendar, id)? else {
-        return Ok(Outcome::Conflict(Conflict {
-            current_version: 0,
-            current: Vec::new(),
-        }));
-    };
-    let current = load_event(store, calendar, id)?;
-    Ok(Outcome::Conflict(Conflict {
-        current_version: current.version,
-        current: crate::sync::fit_packed(&packed).to_vec(),
-    }))
-}
-
-/// The organizer's copy of the event with the same answer recorded, when
-/// the organizer is a principal of this server: (calendar, id, packed), to
-/// be written with the attendee's copy once both are known to succeed. A
-/// copy that cannot take the answer (it does not list the attendee, or
-/// lacks the instance) is left as it is: the attendee's answer stands. The
-/// attendee's note goes with the answer ([`attendee_comment`]).
-fn organizer_copy<S: Store>(
-    store: &S,
-    event: &CalendarItem,
-    (answered, attendee, status, comment): (Answered, &str, ParticipationStatus, &str),
-) -> Result<Option<(u64, u64, Bytes)>> {
-    let series = event.master.iter().chain(&event.overrides);
-    let (answered_event, rid) = match answered {
-        Answered::Series => (series.clone().next(), None),
-        Answered::Instance(i) => {
-            let o = event.overrides.get(i);
-            (o, o.and_then(|o| o.recurrence_id.as_ref()))
-        }
-    };
-    let Some(answered_event) = answered_event else {
-        return Ok(None);
-    };
-    // An instance's own ORGANIZER, else the series'.
-    let organizer = answered_event
-        .organizer
-        .as_ref()
-        .or_else(|| series.clone().find_map(|e| e.organizer.as_ref()));
-    let Some(organizer) = organizer
-        .and_then(|o| store.principal_by_email(&o.email).transpose())
-        .transpose()?
-    else {
-        return Ok(None);
-    };
-    let uid = answered_event.uid.as_str();
-    for (calendar, rights) in store.visible_collections(organizer.id)? {
-        if calendar.owner != organizer.id
-            || !rights.contains(Rights::WRITE)
-            || calendar.id == event.calendar_id
-        {
-            continue;
-        }
-        for (id, packed, _) in store.items(calendar.id)? {
-            let Ok(Item {
-                kind: Some(item::Kind::Calendar(mut copy)),
-            }) = decode_item(&packed)
-            else {
-                continue;
-            };
-            if !copy
-                .master
-                .iter()
-                .chain(&copy.overrides)
-                .any(|e| e.uid == uid)
-            {
-                continue;
-            }
-            match invitation::answer(&mut copy, attendee, status, rid) {
-                Ok(in_copy) => attendee_comment::set(&mut copy, in_copy, attendee, comment),
-                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(e),
-            }
-            // An attendee cannot grow the organizer's event past what
-            // every device can hold: the attendee's answer stands alone.
-            if proto::encode(&copy).len() > MAX_ANSWERED_EVENT_BYTES {
-                return Ok(None);
-            }
-            copy.version = copy.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
-            return Ok(Some((calendar.id, id, pack_event(&copy))));
-        }
-    }
-    Ok(None)
-}
-
-fn search<S: Store>(store: &S, principal: u64, op: &proto::Search) -> Result<SearchResults> {
-    if op.query.len() > MAX_SEARCH_QUERY_BYTES {
-        return Err(Error::new(
-            ErrorKind::LimitExceeded,
-            "search query too long",
-        ));
-    }
-    let query = op.query.to_lowercase();
-    if query.trim().is_empty() {
-        return Err(Error::new(ErrorKind::InvalidArgument, "empty search"));
-    }
-    let named = distinct(&op.collection_ids, MAX_SEARCH_COLLECTIONS)?;
-    let collections: Vec<u64> = if named.is_empty() {
-        store
-            .visible_collections(principal)?
-            .into_iter()
-            .map(|(c, _)| c.id)
-            .collect()
-    } else {
-        named
-    };
-    let limit = usize::try_from(op.limit)
-        .unwrap_or(MAX_SEARCH_HITS)
-        .clamp(1, MAX_SEARCH_HITS);
-    let mut results = SearchResults::default();
-    // Every named collection is checked before any is read.
-    for &collection in &collections {
-        store.require(principal, collection, Rights::READ)?;
-    }
-    for collection in collections {
-        for (id, packed, _) in store.items(collection)? {
-            if decode_item(&packed).is_ok_and(|item| matches(&item, &query)) {
-                if results.hits.len() == limit {
-                    results.truncated = true;
-                    return Ok(results);
-                }
-                results.hits.push(SearchHit {
-                    collection_id: collection,
-                    item_id: id,
-                });
-            }
-        }
-    }
-    Ok(results)
-}
-
-fn matches(item: &Item, query: &str) -> bool {
-    let found = |text: &str| text.to_lowercase().contains(query);
-    match &item.kind {
-        Some(item::Kind::Mail(mail)) => {
-            let headers = mail.headers.clone().unwrap_or_default();
-            found(&headers.subject)
-                || found(&mail.preview)
-                || headers
-                    .from
-                    .iter()
-                    .any(|a| found(&a.name) || found(&a.email))
-        }
-        Some(item::Kind::Calendar(event)) => event
-            .master
-            .as_ref()
-            .is_some_and(|m| found(&m.summary) || found(&m.location) || found(&m.description)),
-        None => false,
-    }
 }
