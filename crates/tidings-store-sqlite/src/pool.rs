@@ -153,6 +153,7 @@ impl SqlitePool {
             writer,
             began: false,
             acked: Vec::new(),
+            waited: Duration::ZERO,
         })
     }
 
@@ -213,6 +214,8 @@ pub struct Batch<'a> {
     /// Cursors acknowledged while the batch had not written: committed at
     /// its end, with other devices' (see the `acks` module).
     acked: Vec<(u64, Cursor)>,
+    /// How long the batch waited for the write lock (see [`Batch::waited`]).
+    waited: Duration,
 }
 
 impl Batch<'_> {
@@ -233,16 +236,27 @@ impl Batch<'_> {
 
     /// The writer, in this batch's transaction (begun on first use).
     pub fn w(&mut self) -> Result<&mut SqliteStore> {
+        let asked = Instant::now();
         let writer = match &mut self.writer {
             Some(writer) => writer,
             slot => slot.insert(self.pool.writer()),
         };
         if !self.began {
-            begin_immediate(writer)?;
+            let begun = begin_immediate(writer);
+            self.waited += asked.elapsed();
+            begun?;
             self.began = true;
             writer.defer_frees();
         }
         Ok(writer)
+    }
+
+    /// How long this batch waited for the write lock: for another batch
+    /// of this process, or for another process's transaction. A server
+    /// that charges devices for their store time leaves this out, so a
+    /// device is not charged for another's write.
+    pub fn waited(&self) -> Duration {
+        self.waited
     }
 
     /// The pool's write-back, if it claims `collection`.
@@ -545,6 +559,11 @@ mod tests {
             .and_then(|s| s.add_collection(p, tidings::proto::CollectionKind::Mail, "Inbox"))
             .expect("written after the lock is free");
         assert!(batch.wrote());
+        // The wait is told apart, for a server not to charge it to the
+        // device whose batch this is.
+        let waited = batch.waited();
+        assert!(waited >= hold - Duration::from_millis(100), "{waited:?}");
+        assert!(waited <= started.elapsed());
         batch.finish().expect("commit");
         assert!(started.elapsed() >= hold - Duration::from_millis(100));
         holder.join().expect("holder");

@@ -41,6 +41,10 @@ pub trait Backend: Send + Sync + 'static {
     fn in_batch<'b>(batch: &'b mut Self::Batch<'_>) -> Result<&'b mut Self::Store>;
     /// Commits what `batch` wrote, if anything.
     fn finish(batch: Self::Batch<'_>) -> Result<()>;
+    /// How long `batch` waited for a lock another writer held, as far as
+    /// the store can tell (SQLite's single writer; PostgreSQL's row locks
+    /// are waited for inside statements and not told apart).
+    fn waited(batch: &Self::Batch<'_>) -> std::time::Duration;
     /// A value that changes when another process commits; `None` when it
     /// cannot be read without waiting (look again later).
     fn change_token(&self) -> Result<Option<u64>>;
@@ -75,6 +79,10 @@ impl Backend for SqlitePool {
 
     fn finish(batch: Batch<'_>) -> Result<()> {
         batch.finish()
+    }
+
+    fn waited(batch: &Batch<'_>) -> std::time::Duration {
+        batch.waited()
     }
 
     fn change_token(&self) -> Result<Option<u64>> {
@@ -117,6 +125,10 @@ impl Backend for PostgresPool {
 
     fn finish(batch: Self::Batch<'_>) -> Result<()> {
         batch.finish()
+    }
+
+    fn waited(_: &Self::Batch<'_>) -> std::time::Duration {
+        std::time::Duration::ZERO
     }
 
     fn change_token(&self) -> Result<Option<u64>> {

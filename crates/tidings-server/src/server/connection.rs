@@ -326,6 +326,8 @@ struct Turn {
     delivered: bool,
     /// What the device that came online in this turn needs, if one did.
     online: Option<tidings::Result<Online>>,
+    /// Store time charged to the device: the turn's, less its waits for
+    /// another writer.
     spent: Duration,
 }
 
@@ -393,6 +395,7 @@ fn turn<B: Backend>(
     let mut handled = Ok(());
     let mut delivered = false;
     let mut online = None;
+    let mut waited = Duration::ZERO;
     let committed = pool.batch().and_then(|mut batch| {
         let mut sender = Sender::<B> {
             outbox,
@@ -410,6 +413,7 @@ fn turn<B: Backend>(
         delivered = sender.delivered;
         events.extend(std::iter::from_fn(|| session.poll_event()));
         online = online_of(&batch, &events, &session);
+        waited = B::waited(&batch);
         B::finish(batch)
     });
     Turn {
@@ -420,7 +424,9 @@ fn turn<B: Backend>(
         events,
         delivered,
         online,
-        spent: started.elapsed(),
+        // Not the wait for another writer: the device is not charged
+        // for another device's (or the operator's) transaction.
+        spent: started.elapsed().saturating_sub(waited),
     }
 }
 
