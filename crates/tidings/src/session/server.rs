@@ -195,6 +195,8 @@ pub struct ServerSession {
     waiting: VecDeque<Body>,
     /// The device's wipe state in the record read to authenticate it.
     wipe_at_hello: WipeState,
+    /// A wipe was ordered in this session.
+    wipe_ordered: bool,
     /// Mail the device may still send ([`Outgoing::stored_bytes`]).
     outgoing_allowance: ops::Allowance,
 }
@@ -230,6 +232,7 @@ impl ServerSession {
             collections: [0; 32],
             waiting: VecDeque::new(),
             wipe_at_hello: WipeState::None,
+            wipe_ordered: false,
             outgoing_allowance: ops::Allowance::UNBOUNDED,
         }
     }
@@ -394,11 +397,21 @@ impl ServerSession {
         self.push_in(now_ms, store, all)
     }
 
+    /// Whether a wipe is pending for the device: it is then sent no data
+    /// and none of its operations is applied, so a lost handset whose app
+    /// ignores the order gets nothing more (sync.md §5.8).
+    fn withholding(&self) -> bool {
+        self.wipe_ordered || matches!(self.wipe_at_hello, WipeState::Pending(_))
+    }
+
     /// Sends what `collections` owe the device, within the page window.
     fn push_in<S: Store>(&mut self, now_ms: u64, store: &S, collections: Vec<u64>) -> Result<()> {
         let Phase::Established { principal, .. } = self.phase else {
             return Ok(());
         };
+        if self.withholding() {
+            return Ok(());
+        }
         for collection in collections {
             if self.may_read(store, principal, collection)? {
                 self.push_readable(now_ms, store, collection, None)?;
@@ -522,7 +535,7 @@ impl ServerSession {
 
     /// Sends `page` if this session stands where it starts.
     fn send_prepared(&mut self, now_ms: u64, page: &PreparedPage) -> Result<bool> {
-        if !self.follows.take_prepared(page) {
+        if self.withholding() || !self.follows.take_prepared(page) {
             return Ok(false);
         }
         self.channel
@@ -593,10 +606,13 @@ impl ServerSession {
         }
     }
 
-    /// Orders a remote wipe (and stores the order).
+    /// Orders a remote wipe (and stores the order). From then on the
+    /// session sends the device no data and applies none of its
+    /// operations (sync.md §5.8).
     pub fn order_wipe<S: Store>(&mut self, now_ms: u64, store: &mut S, wipe_id: u64) -> Result<()> {
         let (device, _) = self.device().ok_or(ErrorKind::InvalidState)?;
         store.set_wipe(device, WipeState::Pending(wipe_id))?;
+        self.wipe_ordered = true;
         self.channel.send(
             now_ms,
             &Envelope {
@@ -973,6 +989,20 @@ impl ServerSession {
                 let waiting = self.follows.unsettled();
                 self.push_in(now_ms, store, waiting)
             }
+            // Ordered wiped: answered, not applied nor remembered.
+            Body::Operation(op) if self.withholding() => self.channel.send(
+                now_ms,
+                &Envelope {
+                    body: Some(Body::Result(proto::OperationResult {
+                        op_id: op.op_id,
+                        outcome: Some(proto::operation_result::Outcome::Error(ErrorInfo {
+                            code: ErrorKind::PermissionDenied.code().into(),
+                            hello_floor: 0,
+                        })),
+                    })),
+                },
+            ),
+            Body::Refetch(_) if self.withholding() => Ok(()),
             Body::Operation(op) => {
                 let allowance = &mut self.outgoing_allowance;
                 let applied = ops::apply(
@@ -1112,6 +1142,9 @@ impl ServerSession {
         let patches = self.has(Feature::ItemPatches);
         let ids: Vec<u64> = welcome.collections.iter().map(|c| c.id).collect();
         self.follows.start(&ids, hello, patches);
+        if self.withholding() {
+            return Ok(());
+        }
         // Every readable collection's first delta in one read.
         let mut wanted = Vec::new();
         for info in &welcome.collections {
