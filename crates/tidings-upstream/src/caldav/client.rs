@@ -32,6 +32,14 @@ pub const MULTIGET_BATCH: usize = 32;
 /// The media type of what the gateway writes.
 const ICALENDAR: &str = "text/calendar; charset=utf-8";
 
+/// Most calendar homes of one login asked for their calendars (RFC 4791
+/// allows several; servers name one or two).
+pub const MAX_CALENDAR_HOMES: usize = 16;
+
+/// Most calendars read from one login's homes, of which at most
+/// `MAX_CALENDARS` are mirrored.
+pub const MAX_DISCOVERED_CALENDARS: usize = 10_000;
+
 /// A calendar found upstream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteCalendar {
@@ -125,7 +133,10 @@ impl Client {
     }
 
     /// The login's calendars: current-user-principal (RFC 5397), its
-    /// calendar-home-set, the calendars in each home.
+    /// calendar-home-set, the calendars in each home: at most
+    /// [`MAX_CALENDAR_HOMES`] homes and [`MAX_DISCOVERED_CALENDARS`]
+    /// calendars in all, so a hostile server's million calendars cost the
+    /// mirror neither memory nor the comparisons that follow.
     pub async fn discover(&self) -> Result<Vec<RemoteCalendar>> {
         let principal = timed(self.timeout, self.dav.find_current_user_principal())
             .await?
@@ -143,8 +154,14 @@ impl Client {
         .await?
         .map_err(failed)?
         .home_sets;
+        if homes.len() > MAX_CALENDAR_HOMES {
+            tracing::warn!(
+                homes = homes.len(),
+                "the CalDAV server names more calendar homes than are asked ({MAX_CALENDAR_HOMES})"
+            );
+        }
         let mut calendars = Vec::new();
-        for home in homes {
+        for home in homes.into_iter().take(MAX_CALENDAR_HOMES) {
             let found = timed(
                 self.timeout,
                 self.dav.request(FindCalendars::new(home.path())),
@@ -152,6 +169,13 @@ impl Client {
             .await?
             .map_err(failed)?;
             for calendar in found.calendars {
+                if calendars.len() == MAX_DISCOVERED_CALENDARS {
+                    tracing::warn!(
+                        "the CalDAV server lists more calendars than are read \
+                         ({MAX_DISCOVERED_CALENDARS}); the rest are not mirrored"
+                    );
+                    return Ok(calendars);
+                }
                 let name = calendar
                     .properties
                     .first()
