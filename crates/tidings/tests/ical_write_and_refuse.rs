@@ -171,3 +171,20 @@ fn long_date_lists_cannot_multiply_memory() {
     assert_eq!(event.other.len(), 1);
     assert_eq!(event.other[0].value.len(), dates.len());
 }
+
+#[test]
+fn text_of_tiny_properties_is_refused_before_it_is_read() {
+    // 10 MB of `X-A:1` took 730 MB to import: each line is a record of its own.
+    let tiny = |lines: usize| {
+        vevent(&format!(
+            "UID:1\r\nDTSTART:20261130T090000Z\r\n{}",
+            "X-A:1\r\n".repeat(lines)
+        ))
+    };
+    assert_eq!(master(&tiny(10_000)).other.len(), 10_000);
+    let reason =
+        "iCalendar text of too many short lines: reading it would cost more than 8 times its size";
+    assert_eq!(refusal(&tiny(1_500_000)), reason);
+    let per_event = tidings::sync::ical::calendar_items_per_event(&tiny(1_500_000), 1);
+    assert!(per_event.unwrap_err().to_string().contains(reason));
+}

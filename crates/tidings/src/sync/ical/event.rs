@@ -16,9 +16,10 @@ use crate::proto::{Alarm, CalendarEvent, CalendarTime, RawProperty};
 /// Converts a VEVENT component, refusing one without UID or DTSTART.
 pub(crate) fn event(component: &Component<'_>) -> Result<CalendarEvent> {
     let mut event = CalendarEvent::default();
-    for line in &component.properties()? {
-        if !model(&mut event, line) {
-            event.other.push(raw(line));
+    for line in component.properties() {
+        let line = line?;
+        if !model(&mut event, &line) {
+            event.other.push(raw(&line));
         }
     }
     for child in &component.children {
@@ -137,7 +138,8 @@ fn set_sequence(field: &mut u32, value: &str) -> bool {
 /// Converts a VALARM: ACTION, TRIGGER (with its parameters) and DESCRIPTION.
 fn alarm(component: &Component<'_>) -> Result<Alarm> {
     let mut alarm = Alarm::default();
-    for line in &component.properties()? {
+    for line in component.properties() {
+        let line = line?;
         let plain = line.params.is_empty();
         let modelled = match line.name.to_ascii_uppercase().as_str() {
             "ACTION" => plain && set(&mut alarm.action, line.value),
@@ -152,7 +154,7 @@ fn alarm(component: &Component<'_>) -> Result<Alarm> {
             _ => false,
         };
         if !modelled {
-            alarm.other.push(raw(line));
+            alarm.other.push(raw(&line));
         }
     }
     for child in &component.children {

@@ -51,7 +51,11 @@
 //! empty one, or one with parameters), without DTSTART or with a malformed
 //! one, or with a malformed RECURRENCE-ID; two VEVENTs with one UID and no
 //! RECURRENCE-ID; and VTIMEZONEs shared by so many items that their copies
-//! would exceed 64 times the input's size. Overrides whose master is absent
+//! would exceed 64 times the input's size; and, before any of it is read,
+//! text of so many short lines that reading it would cost more than 8 times
+//! its size and 16 MiB (each content line, and each value of an EXDATE or
+//! RDATE list, taken to cost 128 bytes, so lines averaging under 16 bytes;
+//! real calendars' lines average 20 to 80). Overrides whose master is absent
 //! are accepted: the item's `master` is then `None`, as when a user is
 //! invited to one instance of a series only.
 //!
@@ -74,6 +78,7 @@ mod per_event;
 mod props;
 mod tree;
 mod value;
+mod weight;
 mod write;
 
 pub use per_event::{EventProblem, PerEvent, calendar_items_per_event};

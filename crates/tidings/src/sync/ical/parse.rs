@@ -29,6 +29,7 @@ fn invalid(reason: &'static str) -> Error {
 
 /// See [`calendar_items_from_ical`](super::calendar_items_from_ical).
 pub(crate) fn items(text: &str, calendar_id: u64) -> Result<Vec<CalendarItem>> {
+    super::weight::check(text)?;
     let unfolded = unfold(text)?;
     let lines: Vec<&str> = match unfolded.as_str() {
         "" => Vec::new(),

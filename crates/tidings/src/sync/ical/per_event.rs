@@ -99,9 +99,11 @@ fn invalid(reason: &'static str) -> Error {
 /// # Errors
 ///
 /// [`ErrorKind::InvalidData`] only when `text` is not iCalendar at all (no
-/// `BEGIN:VCALENDAR` or `BEGIN:VEVENT` line). A calendar without events is
-/// not an error: it yields no items.
+/// `BEGIN:VCALENDAR` or `BEGIN:VEVENT` line) or would cost too much to read
+/// (the [module's](super#what-is-refused) bound on short lines). A calendar
+/// without events is not an error: it yields no items.
 pub fn calendar_items_per_event(text: &str, calendar_id: u64) -> Result<PerEvent> {
+    super::weight::check(text)?;
     let lines = unfold_numbered(text);
     let begins = |name: &str| {
         lines

@@ -32,9 +32,10 @@ impl<'a> Component<'a> {
         self.name.eq_ignore_ascii_case(name)
     }
 
-    /// The component's own properties, in order.
-    pub(crate) fn properties(&self) -> Result<Vec<ContentLine<'a>>> {
-        self.property_lines.iter().map(|line| lex(line)).collect()
+    /// The component's own properties, in order, each read when reached
+    /// (a component may hold millions of lines: not all read at once).
+    pub(crate) fn properties(&self) -> impl Iterator<Item = Result<ContentLine<'a>>> + '_ {
+        self.property_lines.iter().map(|line| lex(line))
     }
 
     /// The first own property called `name` that reads as a content line.
