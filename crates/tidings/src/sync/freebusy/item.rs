@@ -133,17 +133,18 @@ fn start_of(e: &CalendarEvent) -> Result<&CalendarTime> {
         .ok_or_else(|| invalid("event without DTSTART"))
 }
 
-/// Appends the spans of `item` that reach into [start, end) to `out`, unclipped.
+/// Appends the spans of `item` that reach into [start, end) to `out`,
+/// unclipped, spending `budget` (the caller's [`MAX_INSTANCES`] for the item).
 pub(super) fn spans<'a>(
     item: &'a CalendarItem,
     zones: &mut Zones<'a>,
     start: i64,
     end: i64,
+    budget: &mut usize,
     out: &mut Vec<Span>,
 ) -> Result<()> {
     zones.add(item);
     let clock = Clock { zones, item };
-    let mut budget = MAX_INSTANCES;
     // A cancelled series frees its overridden instances too.
     if item
         .master
@@ -164,7 +165,7 @@ pub(super) fn spans<'a>(
         replaced.push(clock.at(clock.read(&id.value, &id.tzid)?)?);
         let s = clock.read(&start_of(o)?.value, &start_of(o)?.tzid)?;
         let len = clock.length(o, s)?;
-        spend(&mut budget)?;
+        spend(budget)?;
         if let Some(tentative) = blocks(o) {
             out.push(Span {
                 start: clock.at(s)?,
@@ -189,7 +190,7 @@ pub(super) fn spans<'a>(
     };
     let (from, to) = (start - reach - 2 * DAY, end + 2 * DAY);
     replaced.sort_unstable();
-    for (t, own) in instances(&clock, master, first, from, to, &mut budget)? {
+    for (t, own) in instances(&clock, master, first, from, to, budget)? {
         let utc = clock.at(t)?;
         if replaced.binary_search(&utc).is_err() {
             out.push(Span {

@@ -28,7 +28,9 @@
 //!   COUNT rules) and stops past its end; an item generating more than
 //!   10,000 instances, RDATEs and overrides included, is refused with
 //!   [`ErrorKind::InvalidData`] rather than truncated, since a truncated
-//!   answer would show busy time as free.
+//!   answer would show busy time as free. One query spends at most
+//!   [`MAX_QUERY_UNITS`] over all its items; the items after that are
+//!   skipped, unexpanded, with [`ErrorKind::LimitExceeded`].
 //! - One item never fails the query: [`free_busy`] leaves out an item it
 //!   cannot read or expand, and counts and names it in the answer
 //!   (`FreeBusy.skipped`), so its owner can find and mend it. Only
@@ -76,6 +78,12 @@ pub struct StoredItem<'a> {
 pub const MAX_WINDOW: i64 = 366 * DAY;
 /// Most instances one item may generate.
 pub const MAX_INSTANCES: usize = 10_000;
+/// Most expansion units (instances, and days examined by sixteens) one
+/// query may spend over all its items: fifty items at their most, or a
+/// year of daily instances from 1,300 series. Items past it are skipped
+/// with [`ErrorKind::LimitExceeded`], unexpanded, so a calendar of many
+/// costly series costs one query this much and no more.
+pub const MAX_QUERY_UNITS: usize = 50 * MAX_INSTANCES;
 
 /// One instance's time, before clipping and merging.
 #[derive(Clone, Copy, Debug)]
@@ -209,9 +217,18 @@ fn periods(
     let mut zones = item::Zones::new(end);
     let (mut busy, mut tentative) = (Vec::new(), Vec::new());
     let mut spans = Vec::new();
+    let mut left = MAX_QUERY_UNITS;
     for (i, item) in items.iter().enumerate() {
         spans.clear();
-        if let Err(e) = item::spans(item, &mut zones, start, end, &mut spans) {
+        if left == 0 {
+            let spent = "free/busy query exceeds its expansion budget";
+            failed(i, Error::new(ErrorKind::LimitExceeded, spent));
+            continue;
+        }
+        let mut budget = MAX_INSTANCES;
+        let expanded = item::spans(item, &mut zones, start, end, &mut budget, &mut spans);
+        left = left.saturating_sub(MAX_INSTANCES - budget);
+        if let Err(e) = expanded {
             failed(i, e);
             continue;
         }
