@@ -25,6 +25,26 @@ pub const MAX_UNTAGGED: usize = 2_000_000;
 /// large mails).
 pub const MAX_BODY_BYTES: usize = 1 << 30;
 
+/// Most bytes of one command's answer besides message bodies: folder
+/// names, flags, envelopes, structures. Two million `UID FETCH (UID FLAGS
+/// MODSEQ)` responses are about 120 MB; a hostile upstream's thousand
+/// folder names of a megabyte each held 1.6 GB before this bound.
+pub const MAX_OTHER_BYTES: usize = 256 << 20;
+
+/// What one command's answer may hold before the connection is dropped.
+#[derive(Clone, Copy, Debug)]
+struct Bounds {
+    untagged: usize,
+    body_bytes: usize,
+    other_bytes: usize,
+}
+
+const BOUNDS: Bounds = Bounds {
+    untagged: MAX_UNTAGGED,
+    body_bytes: MAX_BODY_BYTES,
+    other_bytes: MAX_OTHER_BYTES,
+};
+
 /// A logged-in connection to the upstream IMAP server.
 pub struct Upstream {
     session: async_imap::Session<Stream>,
@@ -79,32 +99,29 @@ impl Upstream {
     /// Runs `command`; returns its untagged responses, or an error if the
     /// server answered NO or BAD.
     pub async fn command(&mut self, command: &str) -> Result<Vec<Reply>> {
-        self.command_within(command, MAX_UNTAGGED, MAX_BODY_BYTES)
-            .await
+        self.command_within(command, BOUNDS).await
     }
 
-    /// [`command`](Self::command), keeping at most `max_untagged` responses
-    /// and `max_body_bytes` of message bodies.
-    async fn command_within(
-        &mut self,
-        command: &str,
-        max_untagged: usize,
-        max_body_bytes: usize,
-    ) -> Result<Vec<Reply>> {
+    /// [`command`](Self::command), keeping what `bounds` allows.
+    async fn command_within(&mut self, command: &str, bounds: Bounds) -> Result<Vec<Reply>> {
         let tag = self
             .session
             .run_command(command)
             .await
             .map_err(|_| unavailable("the upstream connection failed"))?;
         let mut untagged = Vec::new();
-        let mut body_bytes = 0usize;
+        let (mut body_bytes, mut other_bytes) = (0usize, 0usize);
         loop {
-            let response = self.read().await?;
-            body_bytes = body_bytes.saturating_add(body_len(&response));
-            let what = if untagged.len() >= max_untagged {
+            let (response, bytes) = self.read().await?;
+            let body = body_len(&response);
+            body_bytes = body_bytes.saturating_add(body);
+            other_bytes = other_bytes.saturating_add(bytes.saturating_sub(body));
+            let what = if untagged.len() >= bounds.untagged {
                 "responses"
-            } else if body_bytes > max_body_bytes {
+            } else if body_bytes > bounds.body_bytes {
                 "bytes of message bodies"
+            } else if other_bytes > bounds.other_bytes {
+                "bytes besides message bodies"
             } else {
                 ""
             };
@@ -114,8 +131,8 @@ impl Upstream {
                     folder = self.selected.as_deref().unwrap_or(""),
                     responses = untagged.len(),
                     body_bytes,
-                    max_untagged,
-                    max_body_bytes,
+                    other_bytes,
+                    ?bounds,
                     "the upstream answered one command with more {what} than the gateway keeps; \
                      connection dropped"
                 );
@@ -144,23 +161,26 @@ impl Upstream {
         }
     }
 
-    /// Reads the next response, within [`READ_TIMEOUT`].
-    pub(crate) async fn read(&mut self) -> Result<Reply> {
+    /// Reads the next response, within [`READ_TIMEOUT`], with its size as
+    /// sent.
+    async fn read(&mut self) -> Result<(Reply, usize)> {
         self.read_within(READ_TIMEOUT)
             .await?
             .ok_or_else(|| unavailable("the upstream did not answer in time"))
     }
 
-    /// Reads the next response, or `None` if none came within `limit`.
-    pub(crate) async fn read_within(&mut self, limit: Duration) -> Result<Option<Reply>> {
+    /// Reads the next response and its size as sent, or `None` if none came
+    /// within `limit`.
+    async fn read_within(&mut self, limit: Duration) -> Result<Option<(Reply, usize)>> {
         match tokio::time::timeout(limit, self.session.read_response()).await {
             Err(_) => Ok(None),
             Ok(Ok(Some(response))) => {
                 // The parsed form borrows async-imap's buffer (a type it does
                 // not export); parsing its raw bytes again gives an owned one.
-                let (_, parsed) = Response::parse(response.borrow_owner())
+                let raw = response.borrow_owner();
+                let (_, parsed) = Response::parse(raw)
                     .map_err(|_| refused("an upstream response could not be parsed"))?;
-                Ok(Some(parsed.into_owned()))
+                Ok(Some((parsed.into_owned(), raw.len())))
             }
             // async-imap's own bound on one response (a literal
             // included); its other errors may quote the server's bytes,
@@ -334,7 +354,13 @@ mod tests {
         let mut upstream = flooded(b"* 1 FETCH (UID 1 FLAGS ())\r\n").await;
         let answer = tokio::time::timeout(
             Duration::from_secs(30),
-            upstream.command_within("UID FETCH 1:* (UID FLAGS)", 1_000, MAX_BODY_BYTES),
+            upstream.command_within(
+                "UID FETCH 1:* (UID FLAGS)",
+                Bounds {
+                    untagged: 1_000,
+                    ..BOUNDS
+                },
+            ),
         )
         .await
         .expect("cut within the bound");
@@ -347,7 +373,39 @@ mod tests {
         let mut upstream = flooded(b"* 1 FETCH (UID 1 BODY[] {10}\r\n0123456789)\r\n").await;
         let answer = tokio::time::timeout(
             Duration::from_secs(30),
-            upstream.command_within("UID FETCH 1 (BODY.PEEK[])", usize::MAX, 10_000),
+            upstream.command_within(
+                "UID FETCH 1 (BODY.PEEK[])",
+                Bounds {
+                    untagged: usize::MAX,
+                    body_bytes: 10_000,
+                    ..BOUNDS
+                },
+            ),
+        )
+        .await
+        .expect("cut within the bound");
+        assert_eq!(
+            answer.expect_err("refused").kind(),
+            tidings::ErrorKind::UpstreamUnavailable
+        );
+    }
+
+    #[tokio::test]
+    async fn answers_beyond_the_byte_bound_are_cut_whatever_they_hold() {
+        // Folder names are not bodies: 1,000 names of 1 MiB held 1.6 GB.
+        let name = "n".repeat(4096);
+        let listing = format!("* LIST () \"/\" \"{name}\"\r\n").into_bytes();
+        let mut upstream = flooded(Box::leak(listing.into_boxed_slice())).await;
+        let answer = tokio::time::timeout(
+            Duration::from_secs(30),
+            upstream.command_within(
+                "LIST \"\" *",
+                Bounds {
+                    untagged: usize::MAX,
+                    other_bytes: 100_000,
+                    ..BOUNDS
+                },
+            ),
         )
         .await
         .expect("cut within the bound");
