@@ -18,22 +18,20 @@ use crate::stores::ServerStore;
 use tidings::proto::MailFlag;
 use tidings::session::{Outgoing, Relation};
 use tidings::store::Directory;
-use tidings::sync::mail::header_text;
 use tidings::{Error, ErrorKind, Result};
-use tidings_upstream::notice::notice;
 use tidings_upstream::outbox::{Answers, Outbox};
 use tidings_upstream::state;
 
 /// Composes `outgoing` and queues it in `outbox`, inside the caller's
-/// transaction. The outbox's limit is checked before composing: when the
-/// sender's outbox is full, the mail is not sent and a notice (`Not sent:
-/// <subject>`, `X-Tidings-Error: 711`) is queued for its INBOX instead.
+/// transaction. The outbox's limit is checked before composing.
 ///
 /// # Errors
 ///
-/// Those of
-/// [`compose`]; [`ErrorKind::UpstreamConfig`] on a store
-/// that is not SQLite (the gateway runs only there).
+/// [`ErrorKind::UpstreamUnavailable`] when the sender's outbox is full
+/// (the SMTP server has not taken what waits): nothing is composed or
+/// queued, and the device is answered so, inside its operation; those of
+/// [`compose`]; [`ErrorKind::UpstreamConfig`] on a store that is not
+/// SQLite (the gateway runs only there).
 pub fn queue(
     store: &mut impl ServerStore,
     outgoing: &Outgoing,
@@ -59,17 +57,13 @@ pub fn queue(
         if full.kind() != ErrorKind::LimitExceeded {
             return Err(full);
         }
-        // The device was answered `Done` already: it learns by a notice.
-        let subject = format!("Subject: {}\r\n\r\n", header_text(&mail.subject));
-        let why = "too many of your mails were waiting to be sent; this one was not sent";
-        let notice = notice(&sender.email, "", &to, subject.as_bytes(), "Not sent", why);
-        let queued = outbox.enqueue_notice(store.companion_sql(), sender.id, &notice)?;
-        tracing::warn!(
-            principal = sender.id,
-            notice = queued,
-            "outbox full: mail not sent"
-        );
-        return Ok(Delivery::default());
+        // Answered inside the operation: the device keeps the mail and
+        // knows it was not sent, rather than a `Done` and a notice later.
+        tracing::warn!(principal = sender.id, "outbox full: mail not sent");
+        return Err(Error::new(
+            ErrorKind::UpstreamUnavailable,
+            "too many of the sender's mails wait for the SMTP server; this one was not sent",
+        ));
     }
     let raw = compose(store, &sender, outgoing)?;
     let answers = match &outgoing.original {

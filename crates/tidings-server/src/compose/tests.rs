@@ -393,3 +393,22 @@ fn a_reply_or_forward_without_a_subject_takes_the_originals_marked_once() {
         );
     }
 }
+
+/// A full outbox answered `Done` and queued a notice: the device believed
+/// the mail taken. It is refused inside the operation now, and nothing is
+/// queued.
+#[test]
+fn a_send_to_a_full_outbox_is_refused_and_nothing_is_queued() {
+    use tidings_upstream::outbox::{Outbox, migrate};
+    let (mut store, mayor) = store();
+    migrate(store.companion_sql()).expect("outbox table");
+    let outbox = Outbox::new(std::collections::HashSet::from([mayor]), 1);
+    super::outbox::queue(&mut store, &plain(mayor), &outbox).expect("the first is queued");
+    let refused = super::outbox::queue(&mut store, &plain(mayor), &outbox).expect_err("full");
+    assert_eq!(refused.kind(), tidings::ErrorKind::UpstreamUnavailable);
+    let rows: i64 = store
+        .companion_sql()
+        .query_row("SELECT COUNT(*) FROM upstream_outbox", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(rows, 1, "neither the mail nor a notice was queued");
+}
