@@ -33,8 +33,10 @@
 //! Items hold events only: VTODO, VJOURNAL and other top-level components
 //! are not events and are skipped, as are the calendar's own properties
 //! (METHOD, X-WR-CALNAME, …), which describe the collection, not the item;
-//! lines in what is skipped are not judged. VTIMEZONEs are kept verbatim with
-//! each item whose times refer to them.
+//! lines in what is skipped are not judged. The one calendar property read
+//! is X-WR-TIMEZONE, the zone of floating times, kept in each item as
+//! `floating_tzid`. VTIMEZONEs are kept verbatim with each item whose times
+//! refer to them.
 //!
 //! Some leniency real exporters need: bare LF line ends, blank lines, a
 //! byte-order mark, VEVENTs outside any VCALENDAR, and a DATE (or PERIOD)

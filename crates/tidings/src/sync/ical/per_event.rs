@@ -114,6 +114,9 @@ pub fn calendar_items_per_event(text: &str, calendar_id: u64) -> Result<PerEvent
         return Err(invalid("not iCalendar text: no BEGIN:VCALENDAR line"));
     }
     let (events, zones) = cut(&lines);
+    // Each event is read as a calendar of its own: it takes the calendar's
+    // zone for floating times with it, as the whole would have given it.
+    let floating_zone = calendar_property(&lines, "X-WR-TIMEZONE");
     let zones: Vec<(String, String, &Chunk)> = zones
         .iter()
         .filter(|z| z.broken.is_none())
@@ -145,6 +148,10 @@ pub fn calendar_items_per_event(text: &str, calendar_id: u64) -> Result<PerEvent
             continue;
         }
         let mut event_text = String::from("BEGIN:VCALENDAR\r\n");
+        if let Some(zone) = floating_zone {
+            event_text.push_str(zone);
+            event_text.push_str("\r\n");
+        }
         let body = chunk_text(&lines, chunk);
         let mut used = Vec::new();
         for (index, (tzid, zone, _)) in zones.iter().enumerate() {
@@ -242,6 +249,26 @@ fn structure(line: &str) -> Option<(bool, &str)> {
         .into_iter()
         .find(|n| n.eq_ignore_ascii_case(value));
     Some((begin, upper.unwrap_or(value)))
+}
+
+/// The first line of the calendar's own property `name` (directly inside
+/// the first-level component), as written.
+fn calendar_property<'a>(lines: &'a [Line], name: &str) -> Option<&'a str> {
+    let mut depth = 0usize;
+    for line in lines {
+        match structure(&line.text) {
+            Some((true, _)) => depth += 1,
+            Some((false, _)) => depth = depth.saturating_sub(1),
+            None if depth == 1 => {
+                let lexed = lex(&line.text).ok();
+                if lexed.is_some_and(|p| p.is(name)) {
+                    return Some(&line.text);
+                }
+            }
+            None => {}
+        }
+    }
+    None
 }
 
 /// Cuts out every VEVENT and VTIMEZONE, wherever it sits, as line indexes.

@@ -144,6 +144,29 @@ fn time_zones_travel_with_the_events_that_name_them() {
     );
 }
 
+/// `import` and `deliver` read one event at a time, and so lost the
+/// calendar's zone for floating times: free/busy put a Google export's
+/// floating 10:00 New York at 10:00 UTC.
+#[test]
+fn the_calendars_zone_for_floating_times_travels_with_every_event() {
+    let floating = "BEGIN:VEVENT\r\nUID:f\r\nDTSTART:20261203T100000\r\nEND:VEVENT\r\n";
+    let text = calendar(&format!(
+        "X-WR-TIMEZONE:America/New_York\r\n{floating}{}",
+        event("u", "")
+    ));
+    let read = calendar_items_per_event(&text, 1).expect("calendar");
+    let zones: Vec<&str> = read
+        .items
+        .iter()
+        .map(|i| i.floating_tzid.as_str())
+        .collect();
+    assert_eq!(zones, ["America/New_York", "America/New_York"]);
+    assert_eq!(
+        read.items,
+        calendar_items_from_ical(&text, 1).expect("strict")
+    );
+}
+
 proptest! {
     /// Whatever the text, reading never panics, and every problem names a
     /// line of the input.
