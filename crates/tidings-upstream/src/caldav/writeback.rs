@@ -53,8 +53,18 @@ pub(crate) fn uid(item: &CalendarItem) -> Option<&str> {
         .find(|u| !u.is_empty())
 }
 
+/// Longest resource name written from a UID as it is (`.ics` included):
+/// servers store names in file names or `varchar(255)` columns, and
+/// Radicale refused a 312-byte name with 400.
+const MAX_RESOURCE_NAME: usize = 200;
+
+/// Bytes of an escaped UID kept before its hash in a name too long.
+const HASHED_NAME_PREFIX: usize = 96;
+
 /// A resource name from a UID: unreserved characters kept, others as `_`
-/// plus their hex code, so distinct UIDs get distinct names.
+/// plus their hex code, so distinct UIDs get distinct names. A name past
+/// [`MAX_RESOURCE_NAME`] keeps its start and ends in the UID's SHA-256, so
+/// it stays distinct and fits every server.
 pub(crate) fn resource_name(uid: &str) -> String {
     let mut name = String::with_capacity(uid.len() + 4);
     for byte in uid.bytes() {
@@ -63,6 +73,15 @@ pub(crate) fn resource_name(uid: &str) -> String {
                 name.push(char::from(byte))
             }
             other => name.push_str(&format!("_{other:02X}")),
+        }
+    }
+    if name.len() + ".ics".len() > MAX_RESOURCE_NAME {
+        use sha2::{Digest, Sha256};
+        // Escaped names are ASCII: any cut is a character boundary.
+        name.truncate(HASHED_NAME_PREFIX);
+        name.push('-');
+        for byte in Sha256::digest(uid.as_bytes()) {
+            name.push_str(&format!("{byte:02x}"));
         }
     }
     name.push_str(".ics");
@@ -368,8 +387,23 @@ pub(crate) fn to_upstream(item: &CalendarItem) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::to_upstream;
+    use super::{MAX_RESOURCE_NAME, resource_name, to_upstream};
     use tidings::proto::{CalendarEvent, CalendarItem};
+
+    /// A device could not create an event with a 312-character UID in a
+    /// mirrored calendar: its name was refused upstream (400).
+    #[test]
+    fn resource_names_fit_every_server_and_stay_distinct() {
+        assert_eq!(resource_name("a b@x.org"), "a_20b_40x.org.ics");
+        let long = "{0A1B}_".repeat(60);
+        let name = resource_name(&long);
+        assert!(name.len() <= MAX_RESOURCE_NAME, "{name}");
+        assert!(name.starts_with("_7B0A1B_7D_5F_7B"), "{name}");
+        let other = format!("{long}!");
+        assert_ne!(name, resource_name(&other));
+        let fits = "u".repeat(MAX_RESOURCE_NAME - 4);
+        assert_eq!(resource_name(&fits), format!("{fits}.ics"));
+    }
 
     #[test]
     fn every_event_goes_upstream_with_a_dtstamp() {
