@@ -235,12 +235,8 @@ pub(crate) fn store_resources(
 ) -> Result<()> {
     for resource in resources {
         let held = state::resource_by_href(store.companion_sql(), collection, &resource.href)?;
-        let item = apply(
-            store,
-            collection,
-            held.map_or(0, |r| r.item),
-            &resource.data,
-        )?;
+        let held = held.map_or(0, |r| r.item);
+        let item = apply(store, collection, held, &resource.href, &resource.data)?;
         let row = state::Resource {
             href: resource.href.clone(),
             item,
@@ -311,25 +307,54 @@ pub(crate) fn store_event(
 /// core cannot read as exactly one event is skipped (item 0, its ETag
 /// remembered so it is not fetched again) and any older copy removed: the
 /// device must not keep a version the upstream no longer holds.
-fn apply(store: &mut SqliteStore, collection: u64, id: u64, text: &str) -> Result<u64> {
-    let event = match calendar_items_from_ical(text, collection) {
-        Ok(mut items) if items.len() == 1 => items.pop(),
-        _ => None,
-    };
-    match event {
-        Some(event) => store_event(store, collection, id, event),
-        None => {
-            tracing::warn!(
-                collection,
-                "upstream calendar resource could not be converted"
-            );
-            remove_item(store, collection, id)?;
-            Ok(0)
+fn apply(store: &mut SqliteStore, collection: u64, id: u64, href: &str, text: &str) -> Result<u64> {
+    // The href as logged: an upstream's, so cut and escaped (`?`).
+    let href = href.get(..href.len().min(256)).unwrap_or("");
+    match calendar_items_from_ical(text, collection) {
+        Ok(mut items) if items.len() == 1 => {
+            if let Some(event) = items.pop() {
+                return store_event(store, collection, id, event);
+            }
         }
+        Ok(items) => tracing::warn!(
+            collection,
+            ?href,
+            uids = items.len(),
+            "upstream calendar resource holds several events (UIDs): skipped"
+        ),
+        // A task, journal or free/busy resource: not an event, not a fault.
+        Err(e) if e.to_string().ends_with(NO_EVENT) => tracing::debug!(
+            collection,
+            ?href,
+            "upstream calendar resource holds no event: skipped"
+        ),
+        // The core's reasons are fixed texts, never the resource's bytes.
+        Err(e) => tracing::warn!(
+            collection,
+            ?href,
+            error = %e,
+            "upstream calendar resource could not be read: skipped"
+        ),
     }
+    remove_item(store, collection, id)?;
+    Ok(0)
 }
+
+/// The core's reason for iCalendar text without a VEVENT.
+const NO_EVENT: &str = "iCalendar text holds no VEVENT";
 
 /// Removes an item that is gone upstream; one already gone is fine.
 pub(crate) fn remove_item(store: &mut SqliteStore, collection: u64, item: u64) -> Result<()> {
     crate::mirror::remove_item(store, collection, item)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A task resource is logged quietly: it is told by the core's reason.
+    #[test]
+    fn a_resource_without_an_event_is_told_by_the_cores_reason() {
+        let task = "BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:t\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
+        let e = tidings::sync::ical::calendar_items_from_ical(task, 1).expect_err("no event");
+        assert!(e.to_string().ends_with(super::NO_EVENT), "{e}");
+    }
 }
