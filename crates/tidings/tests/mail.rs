@@ -764,3 +764,49 @@ Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/p
         assert_eq!(err.kind(), ErrorKind::InvalidData);
     }
 }
+
+/// Every part `raw` lists, fetched one by one and walked once, as
+/// `(filename, listed size, fetched bytes, stored bytes)`.
+fn served_files(raw: &[u8]) -> Vec<(String, u64, Vec<u8>, Vec<u8>)> {
+    let mail = mail_item_from_message(raw, &MailItemOptions::default()).expect("converts");
+    let mut stored = std::collections::BTreeMap::new();
+    for_each_part(raw, |id, bytes| {
+        stored.insert(id, bytes.to_vec());
+        Ok(())
+    })
+    .expect("parts");
+    mail.attachments
+        .iter()
+        .map(|a| {
+            let fetched = part_bytes(raw, a.part_id).expect("file");
+            let kept = stored.remove(&a.part_id).unwrap_or_default();
+            (a.filename.clone(), a.size, fetched, kept)
+        })
+        .collect()
+}
+
+/// Base64 whose last group lost its `=` padding (two or three characters
+/// left) still decodes to every byte, as Python and Thunderbird read it:
+/// a binary file and a text file alike.
+#[test]
+fn base64_without_its_final_padding_keeps_its_last_bytes() {
+    for file in [&b"hello, world!"[..], b"hello, world!!"] {
+        let unpadded = base64(file).trim_end_matches('=').to_owned();
+        let raw = format!(
+            "From: a@ex.org\r\nSubject: nopad\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=bb\r\n\r\n\
+             --bb\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+             --bb\r\nContent-Type: application/octet-stream\r\n\
+             Content-Disposition: attachment; filename=x.bin\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{unpadded}\r\n\
+             --bb\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Disposition: attachment; filename=x.txt\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{unpadded}\r\n--bb--\r\n"
+        );
+        for (name, size, fetched, stored) in served_files(raw.as_bytes()) {
+            assert_eq!(fetched, file, "{name}");
+            assert_eq!(stored, file, "{name}");
+            assert_eq!(size, file.len() as u64, "{name}");
+        }
+    }
+}

@@ -170,17 +170,21 @@ fn served_as_text(part: &MessagePart<'_>) -> bool {
 pub(super) fn unsplit_text<'a>(part: &'a MessagePart<'a>) -> Cow<'a, str> {
     match &part.body {
         PartType::Text(text) | PartType::Html(text) => Cow::Borrowed(text.as_ref()),
-        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
-            let decoder = part
-                .content_type()
-                .and_then(|ct| ct.attribute("charset"))
-                .and_then(|label| charset_decoder(label.as_bytes()));
-            match decoder {
-                Some(decode) => Cow::Owned(decode(bytes)),
-                None => String::from_utf8_lossy(bytes),
-            }
-        }
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => in_charset(part, bytes),
         PartType::Message(_) | PartType::Multipart(_) => Cow::Borrowed(""),
+    }
+}
+
+/// `bytes` read in the charset the part names, else as UTF-8 (invalid
+/// sequences replaced), as mail-parser reads a text part.
+fn in_charset<'a>(part: &MessagePart<'_>, bytes: &'a [u8]) -> Cow<'a, str> {
+    let decoder = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .and_then(|label| charset_decoder(label.as_bytes()));
+    match decoder {
+        Some(decode) => Cow::Owned(decode(bytes)),
+        None => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -374,13 +378,19 @@ fn content<'a>(
     role: Role,
 ) -> Option<Cow<'a, [u8]>> {
     match &part.body {
-        PartType::Text(text) | PartType::Html(text) => match role {
-            Role::Body => Some(Cow::Borrowed(text.as_bytes())),
-            Role::File => Some(file_bytes(message, part).unwrap_or(Cow::Borrowed(text.as_bytes()))),
+        PartType::Text(text) | PartType::Html(text) => match (role, repaired(message, part)) {
+            (Role::Body, Some(bytes)) => Some(Cow::Owned(
+                in_charset(part, &bytes).into_owned().into_bytes(),
+            )),
+            (Role::Body, None) => Some(Cow::Borrowed(text.as_bytes())),
+            (Role::File, Some(bytes)) => Some(Cow::Owned(bytes)),
+            (Role::File, None) => {
+                Some(file_bytes(message, part).unwrap_or(Cow::Borrowed(text.as_bytes())))
+            }
         },
         PartType::Binary(bytes) | PartType::InlineBinary(bytes) => match uudecoded(part) {
             Some(decoded) => Some(Cow::Owned(decoded.bytes)),
-            None => Some(Cow::Borrowed(bytes)),
+            None => Some(repaired(message, part).map_or(Cow::Borrowed(bytes), Cow::Owned)),
         },
         // mail-parser reads an unencoded attached message in place and gives
         // it the whole outer message as `raw_message`; its own bytes are the
@@ -405,9 +415,11 @@ fn content<'a>(
 /// its end rather than to a boundary: `offset_end` is where the decoder
 /// found the boundary's line). `None` when the part's range is not in the
 /// message (the caller then serves its text).
+///
+/// mail-parser's MIME base64 decoder drops a last group sent without its
+/// `=` padding; its bytes are added here (see [`unpadded_tail`]).
 fn file_bytes<'a>(message: &'a Message<'a>, part: &MessagePart<'a>) -> Option<Cow<'a, [u8]>> {
-    let range = usize::try_from(part.offset_body).ok()?..usize::try_from(part.offset_end).ok()?;
-    let body = message.raw_message.get(range)?;
+    let body = raw_body(message, part)?;
     let encoding = match part.encoding {
         Encoding::None => return Some(Cow::Borrowed(body)),
         Encoding::QuotedPrintable => "quoted-printable",
@@ -419,10 +431,72 @@ fn file_bytes<'a>(message: &'a Message<'a>, part: &MessagePart<'a>) -> Option<Co
     .into_bytes();
     alone.extend_from_slice(body);
     let parsed = MessageParser::default().parse(&alone)?;
-    match parsed.parts.into_iter().next()?.body {
-        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
-            Some(Cow::Owned(bytes.into_owned()))
+    let mut bytes = match parsed.parts.into_iter().next()?.body {
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => bytes.into_owned(),
+        _ => return None,
+    };
+    if encoding == "base64" {
+        bytes.extend(unpadded_tail(body));
+    }
+    Some(Cow::Owned(bytes))
+}
+
+/// The part's body as it is in the message, still transfer-encoded.
+fn raw_body<'a>(message: &'a Message<'a>, part: &MessagePart<'a>) -> Option<&'a [u8]> {
+    let range = usize::try_from(part.offset_body).ok()?..usize::try_from(part.offset_end).ok()?;
+    message.raw_message.get(range)
+}
+
+/// The part's bytes decoded again from its body when mail-parser's are
+/// not the file sent (see [`unpadded_tail`]); `None` when they are.
+fn repaired(message: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>> {
+    let unpadded = part.encoding == Encoding::Base64
+        && raw_body(message, part).is_some_and(|body| !unpadded_tail(body).is_empty());
+    match unpadded {
+        true => file_bytes(message, part).map(Cow::into_owned),
+        false => None,
+    }
+}
+
+/// The bytes of a last base64 group sent without its `=` padding, which
+/// mail-parser's MIME decoder drops (it writes out whole groups of four
+/// characters, and a short group only at an `=`): the one or two bytes of
+/// its two or three characters, as Python and Thunderbird decode them.
+/// Empty when `body` ends in a whole group or padding. A lone character
+/// (six bits) makes no byte.
+fn unpadded_tail(body: &[u8]) -> Vec<u8> {
+    // The last three characters' values, the last one first, and how many
+    // there are since the last `=`.
+    let mut last = [0u8; 3];
+    let mut count = 0usize;
+    for &b in body.iter().rev() {
+        if matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+            continue;
         }
+        let Some(value) = base64_value(b) else {
+            break;
+        };
+        if let Some(slot) = last.get_mut(count) {
+            *slot = value;
+        }
+        count += 1;
+    }
+    let [c, b, a] = last;
+    match count % 4 {
+        2 => vec![(b << 2) | (c >> 4)],
+        3 => vec![(a << 2) | (b >> 4), ((b & 0x0f) << 4) | (c >> 2)],
+        _ => Vec::new(),
+    }
+}
+
+/// The six bits a base64 character stands for.
+fn base64_value(b: u8) -> Option<u8> {
+    match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
         _ => None,
     }
 }
