@@ -810,3 +810,36 @@ fn base64_without_its_final_padding_keeps_its_last_bytes() {
         }
     }
 }
+
+/// A multipart whose closing boundary never comes (a truncating gateway,
+/// Outlook) still has its last attachment decoded from its transfer
+/// encoding, as Python and Thunderbird read it, not served as encoded text.
+#[test]
+fn an_attachment_after_which_the_closing_boundary_never_comes_is_decoded() {
+    let file: &[u8] = b"\x00\x01\x02 binary \xff\xfe file";
+    let encodings = [
+        ("base64", base64(file)),
+        (
+            "quoted-printable",
+            "=00=01=02 binary =FF=FE=\r\n file".to_owned(),
+        ),
+    ];
+    for (encoding, body) in encodings {
+        let raw = format!(
+            "From: a@ex.org\r\nSubject: no close\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=bb\r\n\r\n\
+             --bb\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+             --bb\r\nContent-Type: application/octet-stream\r\n\
+             Content-Disposition: attachment; filename=x.bin\r\n\
+             Content-Transfer-Encoding: {encoding}\r\n\r\n{body}\r\n"
+        );
+        let served = served_files(raw.as_bytes());
+        let [(name, size, fetched, stored)] = &served[..] else {
+            panic!("one attachment: {served:?}");
+        };
+        assert_eq!(name, "x.bin");
+        assert_eq!(fetched, file, "{encoding}");
+        assert_eq!(stored, file, "{encoding}");
+        assert_eq!(*size, file.len() as u64, "{encoding}");
+    }
+}

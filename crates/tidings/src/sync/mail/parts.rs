@@ -419,8 +419,16 @@ fn content<'a>(
 /// mail-parser's MIME base64 decoder drops a last group sent without its
 /// `=` padding; its bytes are added here (see [`unpadded_tail`]).
 fn file_bytes<'a>(message: &'a Message<'a>, part: &MessagePart<'a>) -> Option<Cow<'a, [u8]>> {
-    let body = raw_body(message, part)?;
-    let encoding = match part.encoding {
+    let mut body = raw_body(message, part)?;
+    if transfer_encoding(part) != part.encoding {
+        // Read to the end of the message: its last line break is where the
+        // closing boundary's would be, not the file's.
+        let unbroken = body
+            .strip_suffix(b"\n")
+            .map(|b| b.strip_suffix(b"\r").unwrap_or(b));
+        body = unbroken.unwrap_or(body);
+    }
+    let encoding = match transfer_encoding(part) {
         Encoding::None => return Some(Cow::Borrowed(body)),
         Encoding::QuotedPrintable => "quoted-printable",
         Encoding::Base64 => "base64",
@@ -447,12 +455,35 @@ fn raw_body<'a>(message: &'a Message<'a>, part: &MessagePart<'a>) -> Option<&'a 
     message.raw_message.get(range)
 }
 
+/// The part's transfer encoding: as mail-parser decoded it, or as its
+/// Content-Transfer-Encoding names it when mail-parser gave up decoding
+/// it. Its base64 and quoted-printable decoders give up on the last part
+/// of a multipart whose closing boundary never comes (`--b--` missing, as
+/// truncating gateways and Outlook send it): the part is then read as
+/// text, still encoded. Decoding its body again alone, to the end of the
+/// message, reads it as Python and Thunderbird do; a body that is not
+/// valid in its encoding fails that too and stays as it was read.
+fn transfer_encoding(part: &MessagePart<'_>) -> Encoding {
+    if !part.is_encoding_problem || part.encoding != Encoding::None {
+        return part.encoding;
+    }
+    match part.content_transfer_encoding().map(str::trim) {
+        Some(name) if name.eq_ignore_ascii_case("base64") => Encoding::Base64,
+        Some(name) if name.eq_ignore_ascii_case("quoted-printable") => Encoding::QuotedPrintable,
+        _ => Encoding::None,
+    }
+}
+
 /// The part's bytes decoded again from its body when mail-parser's are
-/// not the file sent (see [`unpadded_tail`]); `None` when they are.
+/// not the file sent (see [`transfer_encoding`] and [`unpadded_tail`]);
+/// `None` when they are.
 fn repaired(message: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>> {
-    let unpadded = part.encoding == Encoding::Base64
-        && raw_body(message, part).is_some_and(|body| !unpadded_tail(body).is_empty());
-    match unpadded {
+    let gave_up = transfer_encoding(part) != part.encoding;
+    let unpadded = || {
+        part.encoding == Encoding::Base64
+            && raw_body(message, part).is_some_and(|body| !unpadded_tail(body).is_empty())
+    };
+    match gave_up || unpadded() {
         true => file_bytes(message, part).map(Cow::into_owned),
         false => None,
     }
