@@ -204,7 +204,9 @@ const MAX_QUOTED_BYTES: usize = 64 << 10;
 /// The text a reply quotes: the original's first plain-text body part as
 /// written (its lines kept, unlike the preview), at most
 /// [`MAX_QUOTED_BYTES`], cut on a character boundary with a mark; `None`
-/// when it has none (the caller quotes the preview).
+/// when it has none or it is blank (an empty plain alternative beside the
+/// HTML): the caller then quotes the preview, which is the HTML's text, as
+/// for HTML-only mail.
 fn body_text(raw: &[u8]) -> Option<String> {
     let item = mail_item_from_message(raw, &MailItemOptions::default()).ok()?;
     let part = item
@@ -213,6 +215,9 @@ fn body_text(raw: &[u8]) -> Option<String> {
         .find(|p| p.content_type == "text/plain")?;
     let bytes = part_bytes(raw, part.part_id).ok()?;
     let text = String::from_utf8_lossy(&bytes);
+    if text.trim().is_empty() {
+        return None;
+    }
     if text.len() <= MAX_QUOTED_BYTES {
         return Some(text.into_owned());
     }

@@ -843,3 +843,17 @@ fn an_attachment_after_which_the_closing_boundary_never_comes_is_decoded() {
         assert_eq!(*size, file.len() as u64, "{encoding}");
     }
 }
+
+/// A plain alternative with no text in it (blank lines only) beside the
+/// HTML: the preview is the HTML's text, as for HTML-only mail.
+#[test]
+fn an_empty_plain_alternative_previews_the_html() {
+    let raw = "From: a@ex.org\r\nSubject: empty plain\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/alternative; boundary=ab\r\n\r\n\
+        --ab\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n \r\n\t\r\n\
+        --ab\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+        <div>Only the HTML has words.</div>\r\n--ab--\r\n";
+    assert_eq!(item(raw).preview, "Only the HTML has words.");
+    let plain = raw.replace(" \r\n\t\r\n", "Plain words.\r\n");
+    assert_eq!(item(&plain).preview, "Plain words.");
+}

@@ -412,3 +412,42 @@ fn a_send_to_a_full_outbox_is_refused_and_nothing_is_queued() {
         .expect("count");
     assert_eq!(rows, 1, "neither the mail nor a notice was queued");
 }
+
+#[test]
+fn a_reply_to_mail_whose_plain_alternative_is_empty_quotes_the_html_text() {
+    let (mut store, id) = store();
+    let inbox = super::mail_folder(&store, id, "Inbox")
+        .expect("folders")
+        .expect("inbox");
+    let original_raw = "From: Clerk <clerk@town.example>\r\nSubject: Minutes\r\n\
+        Message-ID: <minutes@town.example>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/alternative; boundary=ab\r\n\r\n\
+        --ab\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\r\n\
+        --ab\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+        <div>Only the HTML has words.</div>\r\n--ab--\r\n";
+    let item_id =
+        crate::stores::ServerStore::add_message(&mut store, inbox, original_raw.as_bytes(), 256)
+            .expect("stored");
+    let sender = store.principal(id).expect("sender");
+    let mut outgoing = plain(id);
+    let mut original = original(
+        Relation::Reply { all: false },
+        "minutes@town.example",
+        Vec::new(),
+    );
+    original.collection_id = inbox;
+    original.item_id = item_id;
+    original.packed = tidings::store::ItemStore::item(&store, inbox, item_id)
+        .expect("read")
+        .expect("live")
+        .0;
+    outgoing.original = Some(original);
+    let raw = compose(&store, &sender, &outgoing).expect("composed");
+    let mail = mail_item_from_message(&raw, &MailItemOptions::default()).expect("parses");
+    let text = tidings::sync::mail::part_bytes(&raw, mail.body_parts[0].part_id).expect("text");
+    let text = String::from_utf8(text).expect("UTF-8");
+    assert!(
+        text.contains("wrote:\r\n> Only the HTML has words.\r\n"),
+        "{text}"
+    );
+}

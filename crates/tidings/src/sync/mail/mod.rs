@@ -250,11 +250,23 @@ fn starts_as_mail(raw: &[u8]) -> bool {
     named && !first.contains(&0)
 }
 
-/// The preview from the text view of the message's body parts, in order.
+/// The preview from the text view of the message's body parts, in order;
+/// from the HTML view when the text view has no text (an empty plain
+/// alternative beside the HTML, as some mailers send: it is read as
+/// HTML-only mail is).
 fn preview_of(message: &Message<'_>, max: usize) -> (String, bool) {
+    let from_text = preview_from(message, parts::text_view(message), max);
+    if !from_text.0.is_empty() {
+        return from_text;
+    }
+    preview_from(message, parts::html_view(message), max)
+}
+
+/// The preview from the parts `ids`, in order.
+fn preview_from(message: &Message<'_>, ids: Vec<u32>, max: usize) -> (String, bool) {
     let mut preview = preview::Preview::new(max);
     let mut seen = HashSet::new();
-    for id in parts::text_view(message) {
+    for id in ids {
         // Each part once, HTML as text, and inline images not at all.
         if !seen.insert(id) {
             continue;

@@ -94,6 +94,13 @@ pub(super) fn text_view(message: &Message<'_>) -> Vec<u32> {
     ids
 }
 
+/// Part ids of the message's HTML view, in order, without named files.
+pub(super) fn html_view(message: &Message<'_>) -> Vec<u32> {
+    let named = named_files(message);
+    let html = message.html_body.iter().copied();
+    html.filter(|id| !named.contains(id)).collect()
+}
+
 /// Text and HTML parts of the views that are files by their name: named,
 /// and neither the root nor the first part of their multipart.
 fn named_files(message: &Message<'_>) -> HashSet<u32> {
