@@ -155,7 +155,8 @@ pub fn compose(
         }
     }
     builder = builder.subject(header_text(&subject));
-    let mut parts = vec![MimePart::new("text/plain", BodyPart::Text(text.into()))];
+    let text = BodyPart::Text(crlf_lines(&text).into());
+    let mut parts = vec![MimePart::new("text/plain", text)];
     parts.extend(forwarded);
     for attachment in &mail.attachments {
         let (media_type, charset) = attachment_type(&attachment.content_type, &attachment.data)?;
@@ -226,6 +227,27 @@ fn body_text(raw: &[u8]) -> Option<String> {
         end -= 1;
     }
     Some(format!("{}\n[…]", text.get(..end).unwrap_or_default()))
+}
+
+/// `text` with every line break (LF, CRLF or a lone CR) written CRLF, as
+/// RFC 2046 §4.1.1 requires of text: mail-builder encodes a text body in
+/// base64 as it is given (its quoted-printable and 7bit encoders write
+/// CRLF themselves), and a device's text and the quoting of a reply break
+/// lines with LF.
+fn crlf_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().saturating_add(text.len() / 32));
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                chars.next_if_eq(&'\n');
+                out.push_str("\r\n");
+            }
+            '\n' => out.push_str("\r\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// An attachment's bare media type from the type the device gave (`""`: a

@@ -451,3 +451,23 @@ fn a_reply_to_mail_whose_plain_alternative_is_empty_quotes_the_html_text() {
         "{text}"
     );
 }
+
+#[test]
+fn a_text_body_sent_in_base64_has_crlf_line_breaks() {
+    // RFC 2046 §4.1.1: canonical text breaks lines with CRLF, which the
+    // base64 encoding carries as it is (quoted-printable and 7bit write
+    // CRLF themselves).
+    let (store, id) = store();
+    let sender = store.principal(id).expect("sender");
+    let mut outgoing = plain(id);
+    outgoing.mail.text = "Привет всем!\n\nИван\rПетров\r\nМэрия".into();
+    let raw = compose(&store, &sender, &outgoing).expect("composed");
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("Content-Transfer-Encoding: base64"), "{text}");
+    let mail = mail_item_from_message(&raw, &MailItemOptions::default()).expect("parses");
+    let body = tidings::sync::mail::part_bytes(&raw, mail.body_parts[0].part_id).expect("text");
+    assert_eq!(
+        String::from_utf8(body).expect("UTF-8"),
+        "Привет всем!\r\n\r\nИван\r\nПетров\r\nМэрия"
+    );
+}
