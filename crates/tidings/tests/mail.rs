@@ -857,3 +857,24 @@ fn an_empty_plain_alternative_previews_the_html() {
     let plain = raw.replace(" \r\n\t\r\n", "Plain words.\r\n");
     assert_eq!(item(&plain).preview, "Plain words.");
 }
+
+/// A display name whose character a mailer cut across two encoded words
+/// reads whole, as the same words in a Subject do, whatever address
+/// syntax is around it.
+#[test]
+fn a_display_name_cut_inside_a_character_reads_whole() {
+    let raw = "From: =?UTF-8?B?ww==?= =?UTF-8?B?hHJnZXI=?= <aerger@example.de>\r\n\
+        To: alice@ex.org, =?utf-8?Q?M=C3?=\r\n =?utf-8?Q?=BCller=2C_Hans?= <hans@ex.org>\r\n\
+        Subject: =?UTF-8?B?ww==?= =?UTF-8?B?hHJnZXI=?=\r\n\r\nbody\r\n";
+    let h = item(raw).headers.expect("headers");
+    assert_eq!(h.subject, "Ärger");
+    assert_eq!(
+        (h.from[0].name.as_str(), h.from[0].email.as_str()),
+        ("Ärger", "aerger@example.de")
+    );
+    let to: Vec<(&str, &str)> =
+        h.to.iter()
+            .map(|a| (a.name.as_str(), a.email.as_str()))
+            .collect();
+    assert_eq!(to, [("", "alice@ex.org"), ("Müller, Hans", "hans@ex.org")]);
+}

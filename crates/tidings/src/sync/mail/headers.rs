@@ -29,11 +29,11 @@ pub(super) fn headers(message: &Message<'_>) -> MailHeaders {
 fn from_fields(fields: &[Header<'_>], raw: &[u8]) -> MailHeaders {
     let (date, date_offset_minutes) = date(fields, raw);
     MailHeaders {
-        from: addresses(fields, &HeaderName::From),
-        to: addresses(fields, &HeaderName::To),
-        cc: addresses(fields, &HeaderName::Cc),
-        bcc: addresses(fields, &HeaderName::Bcc),
-        reply_to: addresses(fields, &HeaderName::ReplyTo),
+        from: addresses(fields, &HeaderName::From, raw),
+        to: addresses(fields, &HeaderName::To, raw),
+        cc: addresses(fields, &HeaderName::Cc, raw),
+        bcc: addresses(fields, &HeaderName::Bcc, raw),
+        reply_to: addresses(fields, &HeaderName::ReplyTo, raw),
         subject: subject(fields, raw),
         date,
         date_offset_minutes,
@@ -53,18 +53,33 @@ fn first<'a>(fields: &'a [Header<'_>], name: &HeaderName<'_>) -> Option<&'a Head
 }
 
 /// Every mailbox in every header called `name` (obsolete syntax allows
-/// several To: lines), with group members flattened.
-fn addresses(fields: &[Header<'_>], name: &HeaderName<'_>) -> Vec<Address> {
-    let values = fields.iter().filter(|h| &h.name == name);
-    let lists = values.filter_map(|h| h.value.as_address());
-    lists
-        .flat_map(|list| list.iter())
-        .map(|addr| Address {
+/// several To: lines), with group members flattened. A display name cut
+/// into adjacent encoded words is read with the words joined, as a
+/// Subject is (see [`words::joined_words`](super::words::joined_words)).
+fn addresses(fields: &[Header<'_>], name: &HeaderName<'_>, raw: &[u8]) -> Vec<Address> {
+    let mut all = Vec::new();
+    for field in fields.iter().filter(|h| &h.name == name) {
+        let joined = value_bytes(field, raw).and_then(super::words::joined_words);
+        let reread = joined
+            .as_deref()
+            .map(|value| MessageStream::new(value.as_bytes()).parse_address());
+        let Some(list) = reread.as_ref().unwrap_or(&field.value).as_address() else {
+            continue;
+        };
+        let mailboxes = list.iter().map(|addr| Address {
             name: addr.name().unwrap_or_default().trim().to_owned(),
             email: addr.address().unwrap_or_default().trim().to_owned(),
-        })
-        .filter(|a| !(a.name.is_empty() && a.email.is_empty()))
-        .collect()
+        });
+        all.extend(mailboxes.filter(|a| !(a.name.is_empty() && a.email.is_empty())));
+    }
+    all
+}
+
+/// The field's value as it is in `raw`, folded.
+fn value_bytes<'a>(field: &Header<'_>, raw: &'a [u8]) -> Option<&'a [u8]> {
+    let range =
+        usize::try_from(field.offset_start).ok()?..usize::try_from(field.offset_end).ok()?;
+    raw.get(range)
 }
 
 /// Message ids of the first header called `name`; mail-parser has already

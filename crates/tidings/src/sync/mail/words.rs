@@ -6,7 +6,9 @@
 //! space before it. Here, as Thunderbird and Gmail read them, adjacent
 //! encoded words in one charset are decoded together (the white space
 //! between encoded words is dropped, RFC 2047 §6.2) and a word inside
-//! text is decoded where it stands.
+//! text is decoded where it stands. An address field's display names get
+//! the same joining ([`joined_words`]), their syntax still read by
+//! mail-parser.
 
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::charsets::map::charset_decoder;
@@ -72,6 +74,78 @@ pub(super) fn unstructured(raw: &[u8]) -> Option<String> {
     flush(&mut out, pending);
     out.push_str(&gap);
     Some(out)
+}
+
+/// An address field's value `raw` (as it is in the message, folded) with
+/// each run of adjacent encoded words in one charset made one base64 word,
+/// for mail-parser's address parser to read: it decodes each word on its
+/// own, so a display name whose character a mailer cut across two words
+/// came out with replacement characters. Joined, the name reads as a
+/// Subject does ([`unstructured`]), and the address syntax around it
+/// (quotes, commas, angle brackets) is still mail-parser's to read. `None`
+/// when no run has two words, or the value is not UTF-8 or is longer than
+/// 16 KiB.
+pub(super) fn joined_words(raw: &[u8]) -> Option<String> {
+    if raw.len() > MAX_VALUE_BYTES {
+        return None;
+    }
+    let text = std::str::from_utf8(raw).ok()?;
+    if !text.contains("=?") {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut joined = false;
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some((charset, mut bytes, mut after)) = encoded_word(rest) {
+            let mut words = 1;
+            // Only white space (folds included) between the words.
+            while let Some((next, more, next_after)) =
+                encoded_word(after.trim_start_matches([' ', '\t', '\r', '\n']))
+            {
+                if !next.eq_ignore_ascii_case(&charset) {
+                    break;
+                }
+                bytes.extend_from_slice(&more);
+                after = next_after;
+                words += 1;
+            }
+            if words > 1 {
+                out.push_str(&format!("=?{charset}?B?{}?=", base64(&bytes)));
+                joined = true;
+            } else {
+                let word_len = rest.len().saturating_sub(after.len());
+                out.push_str(rest.get(..word_len).unwrap_or_default());
+            }
+            rest = after;
+            continue;
+        }
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        out.push(c);
+        rest = rest.get(c.len_utf8()..).unwrap_or_default();
+    }
+    joined.then_some(out)
+}
+
+/// `bytes` in standard base64 with padding, on one line.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3).saturating_mul(4));
+    for group in bytes.chunks(3) {
+        let byte = |i: usize| u32::from(group.get(i).copied().unwrap_or(0));
+        let word = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        for i in 0..4 {
+            let sextet = (word >> (18 - 6 * i)) & 63;
+            let c = ALPHABET.get(sextet as usize).copied().unwrap_or(b'=');
+            out.push(match i <= group.len() {
+                true => char::from(c),
+                false => '=',
+            });
+        }
+    }
+    out
 }
 
 /// Decodes held bytes in their charset onto `out`.
@@ -144,7 +218,22 @@ fn q_decode(text: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::unstructured;
+    use super::{base64, joined_words, unstructured};
+
+    #[test]
+    fn adjacent_words_in_one_charset_are_joined_and_others_kept() {
+        assert_eq!(base64(b"\xc3\x84rger"), "w4RyZ2Vy");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(
+            joined_words(b" =?UTF-8?B?ww==?=\r\n =?UTF-8?B?hHJnZXI=?= <a@ex.de>").as_deref(),
+            Some(" =?UTF-8?B?w4RyZ2Vy?= <a@ex.de>")
+        );
+        assert_eq!(
+            joined_words(b" =?utf-8?Q?a?= =?iso-8859-1?Q?b?= <a@ex.de>, c@ex.de"),
+            None
+        );
+        assert_eq!(joined_words(b" Plain <a@ex.de>"), None);
+    }
 
     fn read(raw: &str) -> Option<String> {
         unstructured(raw.as_bytes())
