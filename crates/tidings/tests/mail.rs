@@ -878,3 +878,35 @@ fn a_display_name_cut_inside_a_character_reads_whole() {
             .collect();
     assert_eq!(to, [("", "alice@ex.org"), ("Müller, Hans", "hans@ex.org")]);
 }
+
+/// An HTML part whose Content-Type names no charset is read in the one
+/// its `<meta>` declares (in its first 1024 bytes), as a browser's
+/// encoding prescan reads it; a charset in the MIME header still wins.
+#[test]
+fn an_html_part_without_a_mime_charset_is_read_in_its_meta_charset() {
+    let metas = [
+        r#"<meta http-equiv="Content-Type" content="text/html; charset=windows-1252">"#,
+        "<META charset='Windows-1252' />",
+    ];
+    for meta in metas {
+        let raw = [
+            b"From: shop@ex.fr\r\nSubject: Commande\r\nMIME-Version: 1.0\r\n\
+              Content-Type: text/html\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+              <html><head>"
+                .as_slice(),
+            meta.as_bytes(),
+            b"</head><body><p>Exp\xe9di\xe9e \x96 49 \x80</p></body></html>\r\n",
+        ]
+        .concat();
+        let mail = mail_item_from_message(&raw, &MailItemOptions::default()).expect("converts");
+        assert_eq!(mail.preview, "Expédiée – 49 €", "{meta}");
+        let html = part_bytes(&raw, mail.body_parts[0].part_id).expect("html");
+        let html = String::from_utf8(html).expect("UTF-8");
+        assert!(html.contains("<p>Expédiée – 49 €</p>"), "{html}");
+        assert_eq!(mail.body_parts[0].size, html.len() as u64);
+    }
+    let labelled = "From: shop@ex.fr\r\nMIME-Version: 1.0\r\n\
+        Content-Type: text/html; charset=utf-8\r\n\r\n\
+        <meta charset=\"windows-1252\"><p>Expédiée</p>\r\n";
+    assert_eq!(item(labelled).preview, "Expédiée");
+}

@@ -278,7 +278,10 @@ fn preview_from(message: &Message<'_>, ids: Vec<u32>, max: usize) -> (String, bo
         // pasted into it, which are attachments.
         let pushed = match (parts::plain_text(part), &part.body) {
             (Some(text), _) => preview.push_part(&parts::without_pasted_files(&text)),
-            (None, PartType::Html(html)) => preview.push_part(&html::preview_text(html)),
+            (None, PartType::Html(html)) => {
+                let html = parts::shown_text(message, part, html);
+                preview.push_part(&html::preview_text(&html))
+            }
             (None, _) => continue,
         };
         if !pushed {

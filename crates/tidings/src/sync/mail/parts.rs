@@ -385,15 +385,15 @@ fn content<'a>(
     role: Role,
 ) -> Option<Cow<'a, [u8]>> {
     match &part.body {
-        PartType::Text(text) | PartType::Html(text) => match (role, repaired(message, part)) {
-            (Role::Body, Some(bytes)) => Some(Cow::Owned(
-                in_charset(part, &bytes).into_owned().into_bytes(),
-            )),
-            (Role::Body, None) => Some(Cow::Borrowed(text.as_bytes())),
-            (Role::File, Some(bytes)) => Some(Cow::Owned(bytes)),
-            (Role::File, None) => {
-                Some(file_bytes(message, part).unwrap_or(Cow::Borrowed(text.as_bytes())))
-            }
+        PartType::Text(text) | PartType::Html(text) => match role {
+            Role::Body => Some(match shown_text(message, part, text) {
+                Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+                Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+            }),
+            Role::File => Some(match repaired(message, part) {
+                Some(bytes) => Cow::Owned(bytes),
+                None => file_bytes(message, part).unwrap_or(Cow::Borrowed(text.as_bytes())),
+            }),
         },
         PartType::Binary(bytes) | PartType::InlineBinary(bytes) => match uudecoded(part) {
             Some(decoded) => Some(Cow::Owned(decoded.bytes)),
@@ -454,6 +454,100 @@ fn file_bytes<'a>(message: &'a Message<'a>, part: &MessagePart<'a>) -> Option<Co
         bytes.extend(unpadded_tail(body));
     }
     Some(Cow::Owned(bytes))
+}
+
+/// A body part's text as shown: `text` as mail-parser read it, unless its
+/// bytes had to be decoded again ([`repaired`]) or it is HTML read in the
+/// charset its `<meta>` declares ([`meta_charset`]).
+pub(super) fn shown_text<'a>(
+    message: &Message<'_>,
+    part: &MessagePart<'_>,
+    text: &'a str,
+) -> Cow<'a, str> {
+    if let Some(text) = in_meta_charset(message, part) {
+        return Cow::Owned(text);
+    }
+    match repaired(message, part) {
+        Some(bytes) => Cow::Owned(in_charset(part, &bytes).into_owned()),
+        None => Cow::Borrowed(text),
+    }
+}
+
+/// An HTML part's text in the charset its `<meta>` declares, when its
+/// Content-Type names none: mail-parser then reads it as UTF-8, and a page
+/// in Windows-1252 came out as replacement characters. A browser applies
+/// the same prescan. `None` for any other part, or when the HTML declares
+/// no charset that can be read.
+fn in_meta_charset(message: &Message<'_>, part: &MessagePart<'_>) -> Option<String> {
+    let labelled = part
+        .content_type()
+        .is_some_and(|ct| ct.attribute("charset").is_some());
+    if labelled || !matches!(part.body, PartType::Html(_)) {
+        return None;
+    }
+    let bytes = match repaired(message, part) {
+        Some(bytes) => Cow::Owned(bytes),
+        None => file_bytes(message, part)?,
+    };
+    let decode = charset_decoder(meta_charset(&bytes)?.as_bytes())?;
+    Some(decode(&bytes))
+}
+
+/// Bytes of HTML a browser looks through for a `<meta>` charset.
+const META_PRESCAN_BYTES: usize = 1024;
+
+/// The charset label a `<meta charset=…>` or `<meta http-equiv=…
+/// content="…; charset=…">` tag in the first 1024 bytes of `html` names,
+/// as the HTML encoding prescan finds it (simplified: the first `charset=`
+/// inside a `<meta` tag). A UTF-16 label is read as UTF-8, as browsers do,
+/// so it gives `None` (mail-parser's reading).
+fn meta_charset(html: &[u8]) -> Option<String> {
+    let head = html.get(..html.len().min(META_PRESCAN_BYTES))?;
+    let lower = head.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = find(lower.get(from..)?, b"<meta") {
+        let start = from.checked_add(at)?.checked_add(5)?;
+        let rest = lower.get(start..)?;
+        let tag_len = rest.iter().position(|&b| b == b'>').unwrap_or(rest.len());
+        let tag = rest.get(..tag_len)?;
+        let opens = tag
+            .first()
+            .is_some_and(|&b| b.is_ascii_whitespace() || b == b'/');
+        if let Some(label) = opens.then(|| charset_in(tag)).flatten() {
+            return (!label.starts_with("utf-16")).then_some(label);
+        }
+        from = start.checked_add(tag_len)?;
+    }
+    None
+}
+
+/// The value after the first `charset` `=` in a (lower-case) tag.
+fn charset_in(tag: &[u8]) -> Option<String> {
+    let mut rest = tag;
+    while let Some(at) = find(rest, b"charset") {
+        rest = rest.get(at.checked_add(7)?..)?;
+        let after = rest.trim_ascii_start();
+        let Some(value) = after.strip_prefix(b"=") else {
+            continue;
+        };
+        let value = value.trim_ascii_start();
+        let value = value
+            .strip_prefix(b"\"")
+            .or_else(|| value.strip_prefix(b"'"))
+            .unwrap_or(value);
+        let end = value
+            .iter()
+            .position(|&b| b.is_ascii_whitespace() || b"\"';/>".contains(&b))
+            .unwrap_or(value.len());
+        let label = value.get(..end)?;
+        return (!label.is_empty()).then(|| String::from_utf8_lossy(label).into_owned());
+    }
+    None
+}
+
+/// Where `needle` first starts in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The part's body as it is in the message, still transfer-encoded.
