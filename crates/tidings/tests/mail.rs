@@ -910,3 +910,26 @@ fn an_html_part_without_a_mime_charset_is_read_in_its_meta_charset() {
         <meta charset=\"windows-1252\"><p>Expédiée</p>\r\n";
     assert_eq!(item(labelled).preview, "Expédiée");
 }
+
+/// Flowed text (RFC 3676) was served and previewed as wrapped on the
+/// writer's screen, a DelSp break's space left in a word.
+#[test]
+fn flowed_text_is_served_and_previewed_as_its_paragraphs() {
+    let raw = "From: pat@example.net\r\nSubject: flowed\r\n\
+        Content-Type: text/plain; charset=us-ascii; format=flowed; delsp=yes\r\n\r\n\
+        Supercalifragilistic \r\nwordthatwassplit here, and a  \r\n\
+        second line.\r\n\r\n> quoted  \r\n> text\r\n";
+    let item = item(raw);
+    let body = item.body_parts.first().expect("a body part");
+    let served = part_bytes(raw.as_bytes(), body.part_id).expect("served");
+    let text =
+        "Supercalifragilisticwordthatwassplit here, and a second line.\r\n\r\n> quoted text\r\n";
+    assert_eq!(String::from_utf8_lossy(&served), text);
+    assert_eq!(body.size, text.len() as u64);
+    assert!(
+        item.preview
+            .starts_with("Supercalifragilisticwordthatwassplit here"),
+        "{}",
+        item.preview
+    );
+}

@@ -38,6 +38,7 @@
 //! MIME part, and left out of the preview.
 
 mod charset;
+mod flowed;
 mod guard;
 mod headers;
 mod html;
@@ -277,7 +278,10 @@ fn preview_from(message: &Message<'_>, ids: Vec<u32>, max: usize) -> (String, bo
         // Plain text (a multipart read whole included) without the files
         // pasted into it, which are attachments.
         let pushed = match (parts::plain_text(part), &part.body) {
-            (Some(text), _) => preview.push_part(&parts::without_pasted_files(&text)),
+            (Some(text), _) => {
+                let text = parts::without_pasted_files(&text);
+                preview.push_part(&parts::as_read(part, text))
+            }
             (None, PartType::Html(html)) => {
                 let html = parts::shown_text(message, part, html);
                 preview.push_part(&html::preview_text(&html))

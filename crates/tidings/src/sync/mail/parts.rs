@@ -50,6 +50,7 @@ use std::ops::ControlFlow;
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::{Encoding, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
+use super::flowed;
 use super::headers::headers;
 use super::uuencode;
 use crate::proto::{Attachment, BodyPart};
@@ -361,6 +362,16 @@ pub(super) fn plain_text<'a>(part: &'a MessagePart<'a>) -> Option<Cow<'a, str>> 
     }
 }
 
+/// `text`, a part's plain text, as a reader sees it: flowed text with its
+/// soft breaks joined ([`flowed`]). Pasted files are found in the text as
+/// written ([`each_pasted_file`]), so their ids do not depend on this.
+pub(super) fn as_read<'a>(part: &MessagePart<'_>, text: Cow<'a, str>) -> Cow<'a, str> {
+    match flowed::flowed(part) {
+        Some(delsp) => Cow::Owned(flowed::unflowed(&text, delsp)),
+        None => text,
+    }
+}
+
 /// `text` without the uuencoded files pasted into it.
 pub(super) fn without_pasted_files(text: &str) -> Cow<'_, str> {
     let blocks = uuencode::blocks_in_text(text);
@@ -458,7 +469,8 @@ fn file_bytes<'a>(message: &'a Message<'a>, part: &MessagePart<'a>) -> Option<Co
 
 /// A body part's text as shown: `text` as mail-parser read it, unless its
 /// bytes had to be decoded again ([`repaired`]) or it is HTML read in the
-/// charset its `<meta>` declares ([`meta_charset`]).
+/// charset its `<meta>` declares ([`meta_charset`]); flowed text with its
+/// soft breaks joined ([`flowed`]).
 pub(super) fn shown_text<'a>(
     message: &Message<'_>,
     part: &MessagePart<'_>,
@@ -467,10 +479,11 @@ pub(super) fn shown_text<'a>(
     if let Some(text) = in_meta_charset(message, part) {
         return Cow::Owned(text);
     }
-    match repaired(message, part) {
+    let text = match repaired(message, part) {
         Some(bytes) => Cow::Owned(in_charset(part, &bytes).into_owned()),
         None => Cow::Borrowed(text),
-    }
+    };
+    as_read(part, text)
 }
 
 /// An HTML part's text in the charset its `<meta>` declares, when its
