@@ -308,6 +308,7 @@ impl PostgresStore {
             ..MailItemOptions::default()
         };
         let parsed = mail_item_from_message(raw, &options)?;
+        let parts = crate::parts::decode(raw)?;
         self.conn().atomic(|conn| {
             let mut ids = Vec::with_capacity(collections.len());
             for &collection in collections {
@@ -317,10 +318,14 @@ impl PostgresStore {
                 (mail.id, mail.folder_id) = (id, collection);
                 let packed = pack_item(tidings::proto::item::Kind::Mail(mail));
                 match ids.first() {
-                    None => conn.execute(
-                        "INSERT INTO messages (id, raw) VALUES ($1, $2)",
-                        &[&to_sql(id), &raw],
-                    )?,
+                    None => {
+                        conn.execute(
+                            "INSERT INTO messages (id, raw) VALUES ($1, $2)",
+                            &[&to_sql(id), &raw],
+                        )?;
+                        crate::parts::store(conn, id, &parts)?;
+                        1
+                    }
                     Some(&holder) => conn.execute(
                         "INSERT INTO message_copies (id, content) VALUES ($1, $2)",
                         &[&to_sql(id), &to_sql(holder)],
@@ -516,6 +521,35 @@ impl ItemStore for PostgresStore {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    fn mail_part_range(
+        &self,
+        collection: u64,
+        id: u64,
+        part_id: u32,
+        offset: u64,
+        length: usize,
+    ) -> Result<Option<(u64, Bytes)>> {
+        let live = self.conn().query_opt(
+            "SELECT 1 FROM items WHERE collection = $1 AND id = $2 AND packed IS NOT NULL",
+            &[&to_sql(collection), &to_sql(id)],
+        )?;
+        if live.is_none() {
+            return Ok(None);
+        }
+        if let Some(range) = self.part_range(id, part_id, offset, length)? {
+            return Ok(Some(range));
+        }
+        // Delivered before parts were kept apart: the whole part, the slow way.
+        let Some(part) = self.mail_part(collection, id, part_id)? else {
+            return Ok(None);
+        };
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(part.len());
+        let end = start.saturating_add(length).min(part.len());
+        Ok(Some((part.len() as u64, part.slice(start..end))))
     }
 
     fn allocate_id(&mut self) -> Result<u64> {

@@ -50,6 +50,7 @@ mod items;
 pub mod migrate;
 mod notify;
 mod pages;
+mod parts;
 mod pool;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -78,6 +78,11 @@ pub const MIGRATIONS: &[Migration] = &[
         file: "0011_message_copies.sql",
         sql: include_str!("../migrations/0011_message_copies.sql"),
     },
+    Migration {
+        version: 12,
+        file: "0012_message_parts.sql",
+        sql: include_str!("../migrations/0012_message_parts.sql"),
+    },
 ];
 
 /// The advisory lock key that serializes migrations ("tidings" in ASCII).

@@ -284,3 +284,54 @@ fn housekeeping_frees_a_holder_nobody_reads_and_keeps_one_a_copy_reads() {
         "the one a copy reads is kept"
     );
 }
+
+fn pieces(db: &TestDatabase) -> i64 {
+    db.client()
+        .expect("client")
+        .query_one("SELECT count(*) FROM message_part_pieces", &[])
+        .expect("count")
+        .get(0)
+}
+
+/// Every range of a 20 MB attachment parsed the whole message again (12
+/// minutes for the file): parts are kept in pieces at delivery, a range
+/// reads only those it needs, and they go with the message.
+#[test]
+fn a_range_reads_the_parts_pieces_and_they_go_with_the_message() {
+    let db = TestDatabase::create().expect("PostgreSQL");
+    let mut store = db.store().expect("store");
+    let f = folders(&mut store, 2);
+    let lines: Vec<String> = (0..20_000).map(|i| format!("{i:08}")).collect();
+    let file = lines.join("\r\n");
+    let raw = format!(
+        "From: a@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+         Content-Type: text/plain\r\n\r\nHello.\r\n--b\r\n\
+         Content-Type: text/csv\r\n\
+         Content-Disposition: attachment; filename=\"a.csv\"\r\n\r\n{file}\r\n--b--\r\n"
+    );
+    let ids = store
+        .add_message_copies(&f, raw.as_bytes(), 64)
+        .expect("sent");
+    assert_eq!(
+        pieces(&db),
+        4 + 1,
+        "a 200 kB file in 64 KiB pieces, and the text"
+    );
+    for (&folder, &id) in f.iter().zip(&ids) {
+        let mut joined = Vec::new();
+        while let Some((size, bytes)) = store
+            .mail_part_range(folder, id, 2, joined.len() as u64, 49_152)
+            .expect("range")
+            .filter(|(_, b)| !b.is_empty())
+        {
+            assert_eq!(size, file.len() as u64);
+            joined.extend_from_slice(&bytes);
+        }
+        assert_eq!(joined, file.as_bytes());
+    }
+    for (&folder, &id) in f.iter().zip(&ids) {
+        store.remove(folder, id).expect("removed");
+    }
+    assert_eq!((messages(&db), pieces(&db)), (0, 0));
+}
