@@ -84,6 +84,11 @@ pub const MAX_INSTANCES: usize = 10_000;
 /// with [`ErrorKind::LimitExceeded`], unexpanded, so a calendar of many
 /// costly series costs one query this much and no more.
 pub const MAX_QUERY_UNITS: usize = 50 * MAX_INSTANCES;
+/// Most bytes of an encoded answer: with its envelope and padding it must
+/// fit one frame (about 3,500 periods; fifteen short meetings a day for a
+/// year are 5,475). A busier window is refused rather than cut, since a
+/// cut answer would show busy time as free.
+pub const MAX_ANSWER_BYTES: usize = 48 << 10;
 
 /// One instance's time, before clipping and merging.
 #[derive(Clone, Copy, Debug)]
@@ -110,7 +115,8 @@ pub fn busy_periods(items: &[CalendarItem], start: i64, end: i64) -> Result<Vec<
 /// [`busy_periods`] gives them, from every item that can be read and
 /// expanded; every other item is left out, counted and (the first
 /// [`MAX_SKIPPED_NAMED`]) named with the code saying why. Only a bad window
-/// fails the call.
+/// fails the call, and a window so busy that its answer would pass
+/// [`MAX_ANSWER_BYTES`] ([`ErrorKind::LimitExceeded`]).
 pub fn free_busy(items: &[StoredItem<'_>], start: i64, end: i64) -> Result<FreeBusy> {
     check_window(start, end)?;
     let mut answer = FreeBusy::default();
@@ -158,6 +164,12 @@ pub fn free_busy(items: &[StoredItem<'_>], start: i64, end: i64) -> Result<FreeB
         }
     }
     answer.periods = periods;
+    if prost::Message::encoded_len(&answer) > MAX_ANSWER_BYTES {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            "free/busy answer too large for one frame: ask for a shorter window",
+        ));
+    }
     Ok(answer)
 }
 

@@ -150,6 +150,33 @@ fn a_query_stops_expanding_once_its_own_budget_is_spent() {
     assert_eq!(fb.skipped.last().map(|s| s.item_id), Some(1));
 }
 
+/// Fifteen short meetings a day for a year made an answer over one frame,
+/// and the server ended the session instead of answering.
+#[test]
+fn an_answer_too_large_for_a_frame_is_refused_not_sent() {
+    let meetings: Vec<CalendarItem> = (0..15u64)
+        .map(|i| {
+            let at = |minute: u64| format!("20260101T08{minute:02}00Z");
+            let mut m = event(&at(i * 3), &at(i * 3 + 2), "");
+            m.rrule = "FREQ=DAILY".into();
+            named(item(m, vec![], &[]), 100 + i, "daily")
+        })
+        .collect();
+    let month = answer(&meetings, "20260301T000000Z", "20260401T000000Z");
+    assert_eq!(month.periods.len(), 15 * 31);
+    let bytes: Vec<(u64, Vec<u8>)> = meetings.iter().map(|i| (i.id, packed(i))).collect();
+    let stored: Vec<StoredItem<'_>> = bytes
+        .iter()
+        .map(|(id, p)| StoredItem {
+            calendar_id: 5,
+            item_id: *id,
+            packed: p,
+        })
+        .collect();
+    let year = free_busy(&stored, at("20260101T000000Z"), at("20270101T000000Z"));
+    assert_eq!(year.map_err(|e| e.kind()), Err(ErrorKind::LimitExceeded));
+}
+
 #[test]
 fn range_thisandfuture_is_skipped_and_named() {
     let mut m = event("20261201T140000Z", "20261201T150000Z", "");
