@@ -329,6 +329,8 @@ struct Turn {
     /// Store time charged to the device: the turn's, less its waits for
     /// another writer.
     spent: Duration,
+    /// Bytes of mail the committed batches sent.
+    sent: u64,
 }
 
 /// What a device that came online needs from the store: looked up in the
@@ -378,9 +380,20 @@ fn look_up_online(
     })
 }
 
-/// Feeds one read's bytes to the session in one batch, on a store worker.
-/// Before authentication the bytes arrive as whole `frames`; once the
-/// session authenticates, whatever follows them is fed as it is.
+/// How long one batch of a turn may run before what it wrote is committed
+/// and the rest of the turn's bytes go on in a new batch: a turn of many
+/// slow reads after one write held that write's locks (on PostgreSQL, its
+/// rows) for as long as all of them took, and others' writes waited.
+const BATCH_SLICE: Duration = Duration::from_millis(50);
+
+/// Bytes fed to the session at a time, between looks at the clock.
+const FEED_CHUNK: usize = 1024;
+
+/// Feeds one read's bytes to the session, on a store worker, in batches of
+/// at most about [`BATCH_SLICE`] each (an operation is never cut: the
+/// session takes whole frames). Before authentication the bytes arrive as
+/// whole `frames`; once the session authenticates, whatever follows them
+/// is fed as it is.
 fn turn<B: Backend>(
     pool: &B,
     mut session: Box<ServerSession>,
@@ -396,26 +409,43 @@ fn turn<B: Backend>(
     let mut delivered = false;
     let mut online = None;
     let mut waited = Duration::ZERO;
-    let committed = pool.batch().and_then(|mut batch| {
-        let mut sender = Sender::<B> {
-            outbox,
-            delivered: false,
-            backend: PhantomData,
-        };
-        handled = feed(
-            &mut session,
-            &mut handshake,
-            (&frames, input),
-            &mut batch,
-            &mut sender,
-            now,
-        );
-        delivered = sender.delivered;
-        events.extend(std::iter::from_fn(|| session.poll_event()));
-        online = online_of(&batch, &events, &session);
-        waited = B::waited(&batch);
-        B::finish(batch)
-    });
+    let mut sent = 0;
+    let mut fed = 0;
+    let mut frames = frames.as_slice();
+    let committed = loop {
+        let slice_started = Instant::now();
+        let committed = pool.batch().and_then(|mut batch| {
+            let mut sender = Sender::<B> {
+                outbox,
+                delivered: false,
+                backend: PhantomData,
+            };
+            handled = feed(
+                &mut session,
+                &mut handshake,
+                (core::mem::take(&mut frames), input, &mut fed),
+                (&mut batch, &mut sender),
+                now,
+                slice_started,
+            );
+            delivered |= sender.delivered;
+            events.extend(std::iter::from_fn(|| session.poll_event()));
+            if online.is_none() {
+                online = online_of(&batch, &events, &session);
+            }
+            waited += B::waited(&batch);
+            B::finish(batch)
+        });
+        // What this batch sent counts once it committed (a rolled-back
+        // send sent nothing).
+        let charged = session.take_outgoing_charged();
+        if committed.is_ok() {
+            sent += charged;
+        }
+        if committed.is_err() || handled.is_err() || fed >= input.len() {
+            break committed;
+        }
+    };
     Turn {
         session,
         handshake,
@@ -424,19 +454,23 @@ fn turn<B: Backend>(
         events,
         delivered,
         online,
+        sent,
         // Not the wait for another writer: the device is not charged
         // for another device's (or the operator's) transaction.
         spent: started.elapsed().saturating_sub(waited),
     }
 }
 
+/// Feeds `frames`, then `input` from `fed` on, in [`FEED_CHUNK`]s, until
+/// all is fed or the batch has run [`BATCH_SLICE`] since `slice_started`;
+/// `fed` is moved past what was fed.
 fn feed<S: Store>(
     session: &mut ServerSession,
     handshake: &mut Option<Box<HandshakeFrames>>,
-    (frames, input): (&[Vec<u8>], &[u8]),
-    batch: &mut S,
-    sender: &mut dyn MailTransport<S>,
+    (frames, input, fed): (&[Vec<u8>], &[u8], &mut usize),
+    (batch, sender): (&mut S, &mut dyn MailTransport<S>),
     now: u64,
+    slice_started: Instant,
 ) -> tidings::Result<()> {
     for frame in frames {
         session.handle_bytes_sending(now, frame, batch, sender)?;
@@ -445,12 +479,25 @@ fn feed<S: Store>(
         let rest = handshake.take().map(|frames| frames.into_rest());
         session.handle_bytes_sending(now, &rest.unwrap_or_default(), batch, sender)?;
     }
+    if handshake.is_some() || session.is_closed() {
+        *fed = input.len();
+        return Ok(());
+    }
     // Even with no new bytes: messages may wait in the session for a store
     // (see `without_store`).
-    if handshake.is_none() && !session.is_closed() {
-        session.handle_bytes_sending(now, input, batch, sender)?;
+    loop {
+        let rest = input.get(*fed..).unwrap_or_default();
+        let chunk = rest.get(..rest.len().min(FEED_CHUNK)).unwrap_or_default();
+        session.handle_bytes_sending(now, chunk, batch, sender)?;
+        *fed += chunk.len();
+        if *fed >= input.len() || session.is_closed() {
+            *fed = input.len();
+            return Ok(());
+        }
+        if slice_started.elapsed() >= BATCH_SLICE {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 
 fn drain(session: &mut ServerSession) -> Vec<Vec<u8>> {

@@ -121,10 +121,9 @@ pub(super) async fn handle_step<B: Backend>(
             session = done.session;
             handshake = done.handshake;
             budget.spend(store_ms(done.spent), Instant::now());
-            // What was sent, if the batch committed (a rolled-back
-            // send sent nothing); what was held and not sent goes back.
-            let charged = session.take_outgoing_charged();
-            let sent = if done.committed.is_ok() { charged } else { 0 };
+            // What the committed batches sent; what was held and not
+            // sent goes back.
+            let sent = done.sent;
             if let (Some((held, _)), Budget::Device(presence)) = (reserved, &budget) {
                 presence.settle_sending(held, sent, Instant::now());
             }
