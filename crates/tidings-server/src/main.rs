@@ -377,6 +377,11 @@ fn run(cli: Cli) -> Outcome {
             };
             return administer(&mut store, &db.display().to_string(), command);
         }
+        (Db::Postgres(url), Command::Compact { email, folder }) => {
+            let mut store = PostgresStore::connect(&url)?;
+            let floor = triggers::compact_postgres(&mut store, &email, &folder)?;
+            println!("{folder} of {email}: log compacted up to modseq {floor}");
+        }
         (Db::Postgres(url), command) => {
             let mut store = PostgresStore::connect(&url)?;
             return administer(&mut store, "the PostgreSQL database", command);
@@ -393,7 +398,7 @@ fn administer(store: &mut impl ServerStore, db: &str, command: Command) -> Outco
         }
         Command::Compact { .. } | Command::Recreate { .. } => {
             return Err(Failure::new(
-                "compact and recreate (conformance triggers) work on a SQLite database only",
+                "recreate (a conformance trigger) works on a SQLite database only",
             ));
         }
         Command::AddPrincipal { name, email } => {

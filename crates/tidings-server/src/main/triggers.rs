@@ -5,6 +5,7 @@
 
 use tidings_server::admin;
 use tidings_server::store::SqliteStore;
+use tidings_store_postgres::PostgresStore;
 
 /// The mail folder `folder` of `email`.
 fn folder(store: &SqliteStore, email: &str, folder: &str) -> tidings::Result<u64> {
@@ -22,6 +23,20 @@ pub(crate) fn compact(store: &mut SqliteStore, email: &str, name: &str) -> tidin
         s.compact(collection, head.modseq)?;
         Ok(head.modseq)
     })
+}
+
+/// [`compact`] on PostgreSQL: tombstones grow there as on SQLite, and the
+/// operator needs the same way to forget them.
+pub(crate) fn compact_postgres(
+    store: &mut PostgresStore,
+    email: &str,
+    name: &str,
+) -> tidings::Result<u64> {
+    let principal = admin::principal(store, email)?;
+    let collection = admin::existing_folder(store, principal.id, name)?;
+    let head = store.head(collection)?;
+    store.compact(collection, head.modseq)?;
+    Ok(head.modseq)
 }
 
 /// Starts the folder afresh in a new epoch with no items: every device
