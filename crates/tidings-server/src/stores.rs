@@ -75,6 +75,9 @@ pub trait ServerStore: Store + Send + 'static {
     ) -> Result<Vec<u64>>;
     /// The raw message of a mail item, if kept.
     fn raw_message(&self, id: u64) -> Result<Option<Bytes>>;
+    /// Forgets `collection`'s removals up to `up_to` and raises its floor
+    /// there (sync.md §4).
+    fn compact(&mut self, collection: u64, up_to: u64) -> Result<()>;
     /// Frees the raw messages no live item reads (left by older builds)
     /// among the next `window` ids above `after`; returns the id to go on
     /// from, or `None` at the end.
@@ -156,6 +159,9 @@ macro_rules! server_store {
             }
             fn raw_message(&self, id: u64) -> Result<Option<Bytes>> {
                 <$store>::raw_message(self, id)
+            }
+            fn compact(&mut self, collection: u64, up_to: u64) -> Result<()> {
+                <$store>::compact(self, collection, up_to)
             }
             fn free_removed_messages(&mut self, after: u64, window: usize) -> Result<Option<u64>> {
                 <$store>::free_removed_messages(self, after, window)

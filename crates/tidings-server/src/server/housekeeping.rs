@@ -5,6 +5,7 @@
 //! that never come back. Raw messages an older build kept after their
 //! mail was removed are freed once per store, by a sweep that reads a
 //! bounded window per transaction (removals free their own at once).
+//! Change logs are compacted behind the devices in use (`compaction`).
 
 use super::access::{Access, Backend};
 use crate::clock::now_ms;
@@ -55,6 +56,32 @@ async fn free_removed_messages<B: Backend>(access: &Access<B>) {
     }
 }
 
+/// Compacts every change log behind the devices in use
+/// ([`compaction`](super::compaction)): read at once, then each
+/// collection compacted in a transaction of its own, so other writers wait
+/// one collection's tombstones at a time. A cursor that moves meanwhile
+/// only moves forward, so what was read stays safe to compact.
+async fn compact_logs<B: Backend>(access: &Access<B>) {
+    let now = now_ms();
+    let wanted = access.run(move |pool| pool.read(|s| super::compaction::compactable(s, now)));
+    let wanted = match wanted.await {
+        Some(Ok(wanted)) => wanted,
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "reading what to compact failed");
+            return;
+        }
+        None => return,
+    };
+    for (collection, up_to) in wanted {
+        let job = access.run(move |pool| pool.write(|s| s.compact(collection, up_to)));
+        match job.await {
+            Some(Ok(())) => tracing::debug!(collection, up_to, "change log compacted"),
+            Some(Err(e)) => tracing::warn!(collection, error = %e, "compacting failed"),
+            None => return,
+        }
+    }
+}
+
 /// Tidies now and then every `every`, until `stop` resolves.
 pub(crate) async fn run<B: Backend>(
     access: Arc<Access<B>>,
@@ -76,6 +103,7 @@ pub(crate) async fn run<B: Backend>(
             Some(Err(e)) => tracing::warn!(error = %e, "discarding idle uploads failed"),
         }
         free_removed_messages(&access).await;
+        compact_logs(&access).await;
         tokio::select! {
             () = &mut stop => return,
             () = tokio::time::sleep(every) => {}

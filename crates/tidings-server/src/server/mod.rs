@@ -15,6 +15,7 @@
 //! ```
 
 pub mod access;
+mod compaction;
 mod connection;
 mod cursors;
 mod gate;
