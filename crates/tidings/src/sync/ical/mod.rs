@@ -57,7 +57,8 @@
 //! text of so many short lines that reading it would cost more than 8 times
 //! its size and 16 MiB (each content line, and each value of an EXDATE or
 //! RDATE list, taken to cost 128 bytes, so lines averaging under 16 bytes;
-//! real calendars' lines average 20 to 80). Overrides whose master is absent
+//! real calendars' lines average 20 to 80), or a line of more than 4,096
+//! parameters and parameter values. Overrides whose master is absent
 //! are accepted: the item's `master` is then `None`, as when a user is
 //! invited to one instance of a series only.
 //!
