@@ -211,7 +211,12 @@ impl CalAccount {
             self.fetched.resources += 1;
             self.fetched.bytes += resource.data.len() as u64;
         }
-        self.transaction(|store| store_resources(store, collection, resources))
+        // Read before the store's lock is taken: a resource of many events
+        // and zones, or megabytes of properties, is read while nobody waits.
+        crate::account::blocking(|| {
+            let read = read_resources(collection, resources);
+            lock(&self.store)?.transaction(|store| store_read(store, collection, &read))
+        })
     }
 
     /// Runs `f` in one store transaction: what it mirrors and the mirror's
@@ -226,6 +231,23 @@ impl CalAccount {
     }
 }
 
+/// One fetched resource, read by the core's iCalendar mapping.
+pub(crate) struct Read<'r> {
+    resource: &'r Resource,
+    items: Result<Vec<CalendarItem>>,
+}
+
+/// Reads fetched resources, without the store.
+pub(crate) fn read_resources(collection: u64, resources: &[Resource]) -> Vec<Read<'_>> {
+    resources
+        .iter()
+        .map(|resource| Read {
+            resource,
+            items: calendar_items_from_ical(&resource.data, collection),
+        })
+        .collect()
+}
+
 /// Stores fetched resources (in the caller's transaction), each as one
 /// item with its href/ETag row; a resource already mirrored keeps its id.
 pub(crate) fn store_resources(
@@ -233,14 +255,24 @@ pub(crate) fn store_resources(
     collection: u64,
     resources: &[Resource],
 ) -> Result<()> {
-    for resource in resources {
-        let held = state::resource_by_href(store.companion_sql(), collection, &resource.href)?;
+    store_read(store, collection, &read_resources(collection, resources))
+}
+
+/// [`store_resources`] of resources read already.
+pub(crate) fn store_read(
+    store: &mut SqliteStore,
+    collection: u64,
+    read: &[Read<'_>],
+) -> Result<()> {
+    for one in read {
+        let href = &one.resource.href;
+        let held = state::resource_by_href(store.companion_sql(), collection, href)?;
         let held = held.map_or(0, |r| r.item);
-        let item = apply(store, collection, held, &resource.href, &resource.data)?;
+        let item = apply(store, collection, held, href, &one.items)?;
         let row = state::Resource {
-            href: resource.href.clone(),
+            href: href.clone(),
             item,
-            etag: resource.etag.clone(),
+            etag: one.resource.etag.clone(),
         };
         state::put_resource(store.companion_sql(), collection, &row)?;
     }
@@ -307,13 +339,19 @@ pub(crate) fn store_event(
 /// core cannot read as exactly one event is skipped (item 0, its ETag
 /// remembered so it is not fetched again) and any older copy removed: the
 /// device must not keep a version the upstream no longer holds.
-fn apply(store: &mut SqliteStore, collection: u64, id: u64, href: &str, text: &str) -> Result<u64> {
+fn apply(
+    store: &mut SqliteStore,
+    collection: u64,
+    id: u64,
+    href: &str,
+    read: &Result<Vec<CalendarItem>>,
+) -> Result<u64> {
     // The href as logged: an upstream's, so cut and escaped (`?`).
     let href = href.get(..href.len().min(256)).unwrap_or("");
-    match calendar_items_from_ical(text, collection) {
-        Ok(mut items) if items.len() == 1 => {
-            if let Some(event) = items.pop() {
-                return store_event(store, collection, id, event);
+    match read {
+        Ok(items) if items.len() == 1 => {
+            if let Some(event) = items.first() {
+                return store_event(store, collection, id, event.clone());
             }
         }
         Ok(items) => tracing::warn!(
