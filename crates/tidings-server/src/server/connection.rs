@@ -331,6 +331,8 @@ struct Turn {
     spent: Duration,
     /// Bytes of mail the committed batches sent.
     sent: u64,
+    /// Some batch of the turn committed (a later one may still fail).
+    committed_some: bool,
 }
 
 /// What a device that came online needs from the store: looked up in the
@@ -411,9 +413,11 @@ fn turn<B: Backend>(
     let mut waited = Duration::ZERO;
     let mut sent = 0;
     let mut fed = 0;
+    let mut committed_some = false;
     let mut frames = frames.as_slice();
     let committed = loop {
         let slice_started = Instant::now();
+        let mut batch_delivered = false;
         let committed = pool.batch().and_then(|mut batch| {
             let mut sender = Sender::<B> {
                 outbox,
@@ -428,7 +432,7 @@ fn turn<B: Backend>(
                 now,
                 slice_started,
             );
-            delivered |= sender.delivered;
+            batch_delivered = sender.delivered;
             events.extend(std::iter::from_fn(|| session.poll_event()));
             if online.is_none() {
                 online = online_of(&batch, &events, &session);
@@ -441,6 +445,8 @@ fn turn<B: Backend>(
         let charged = session.take_outgoing_charged();
         if committed.is_ok() {
             sent += charged;
+            delivered |= batch_delivered;
+            committed_some = true;
         }
         if committed.is_err() || handled.is_err() || fed >= input.len() {
             break committed;
@@ -455,6 +461,7 @@ fn turn<B: Backend>(
         delivered,
         online,
         sent,
+        committed_some,
         // Not the wait for another writer: the device is not charged
         // for another device's (or the operator's) transaction.
         spent: started.elapsed().saturating_sub(waited),

@@ -133,6 +133,15 @@ pub(super) async fn handle_step<B: Backend>(
                 // rolled back: nothing is sent, the device resumes later.
                 Err(e) => {
                     tracing::warn!(peer = %admission.ip(), code = e.code(), "batch not committed");
+                    // What an earlier batch of the turn committed (a send,
+                    // a change) is pushed and queued mail goes out all the
+                    // same: the watcher and the outbox read committed state.
+                    if done.committed_some {
+                        shared.hub.poke();
+                        if let Some(outbox) = &shared.outbox {
+                            outbox.wake_if_queued();
+                        }
+                    }
                     return (Flow::Stop, None);
                 }
                 Ok(()) => {
