@@ -933,3 +933,17 @@ fn flowed_text_is_served_and_previewed_as_its_paragraphs() {
         item.preview
     );
 }
+
+/// The preview of a text body in base64 without its final padding lost
+/// its last character (the body itself was served whole).
+#[test]
+fn a_text_body_without_its_final_padding_previews_whole() {
+    let raw = "From: a@example.org\r\nSubject: unpadded\r\nMIME-Version: 1.0\r\n\
+        Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+        SGVsbG8sIHdvcmxkIQ\r\n";
+    let item = item(raw);
+    assert_eq!(item.preview, "Hello, world!");
+    let body = item.body_parts.first().expect("a body part");
+    let served = part_bytes(raw.as_bytes(), body.part_id).expect("served");
+    assert_eq!(served.as_slice(), b"Hello, world!");
+}

@@ -278,6 +278,12 @@ fn preview_from(message: &Message<'_>, ids: Vec<u32>, max: usize) -> (String, bo
         // Plain text (a multipart read whole included) without the files
         // pasted into it, which are attachments.
         let pushed = match (parts::plain_text(part), &part.body) {
+            // A text part as served: decoded again when mail-parser could
+            // not (a truncated multipart), flowed text joined.
+            (Some(_), PartType::Text(text)) => {
+                let shown = parts::shown_text(message, part, text);
+                preview.push_part(&parts::without_pasted_files(&shown))
+            }
             (Some(text), _) => {
                 let text = parts::without_pasted_files(&text);
                 preview.push_part(&parts::as_read(part, text))
