@@ -308,7 +308,17 @@ pub(crate) fn store_event(
 ) -> Result<u64> {
     let held = match id {
         0 => None,
-        id => load_event(store, collection, id)?,
+        id => match load_event(store, collection, id) {
+            Ok(held) => held,
+            // A copy this server cannot read back (stored before items were
+            // bounded to what it reads) is replaced by a new item; kept, it
+            // failed every later cycle of the account with 300.
+            Err(e) => {
+                tracing::warn!(collection, id, error = %e, "held event cannot be read: replaced");
+                remove_item(store, collection, id)?;
+                None
+            }
+        },
     };
     event.calendar_id = collection;
     match held {
@@ -349,6 +359,11 @@ fn apply(
     // The href as logged: an upstream's, so cut and escaped (`?`).
     let href = href.get(..href.len().min(256)).unwrap_or("");
     match read {
+        Ok(items) if items.len() == 1 && !readable(items) => tracing::warn!(
+            collection,
+            ?href,
+            "upstream calendar resource larger than the server reads back: skipped"
+        ),
         Ok(items) if items.len() == 1 => {
             if let Some(event) = items.first() {
                 return store_event(store, collection, id, event.clone());
@@ -378,6 +393,14 @@ fn apply(
     Ok(0)
 }
 
+/// Whether `items` encode within what the server reads back of a stored
+/// item ([`STORED_ITEM_LIMITS`](tidings::sync::STORED_ITEM_LIMITS)): an
+/// item past it would be stored and then fail every read.
+fn readable(items: &[CalendarItem]) -> bool {
+    let size: usize = items.iter().map(prost::Message::encoded_len).sum();
+    size <= tidings::sync::STORED_ITEM_LIMITS.max_output
+}
+
 /// The core's reason for iCalendar text without a VEVENT.
 const NO_EVENT: &str = "iCalendar text holds no VEVENT";
 
@@ -388,6 +411,40 @@ pub(crate) fn remove_item(store: &mut SqliteStore, collection: u64, item: u64) -
 
 #[cfg(test)]
 mod tests {
+    /// A held copy the server could not read back failed every later
+    /// cycle of the account (300): it is replaced by a new item.
+    #[test]
+    fn a_held_event_that_cannot_be_read_is_replaced_not_in_the_way() {
+        use tidings::proto::{CalendarEvent, CalendarItem, CollectionKind};
+        use tidings::store::ItemStore;
+        let mut store = tidings_store_sqlite::SqliteStore::open_in_memory().expect("store");
+        let owner = store
+            .add_principal("P", "p@example.org")
+            .expect("principal");
+        let cal = store
+            .add_collection(owner, CollectionKind::Calendar, "Cal")
+            .expect("calendar");
+        let id = store.allocate_id().expect("id");
+        let garbage = bytes::Bytes::from_static(&[1, 0x80, 0x80, 0x80, 0x80, 0x7f, 0]);
+        store.upsert(cal, Some(id), garbage, 0).expect("stored");
+        assert!(super::load_event(&store, cal, id).is_err());
+        let event = CalendarItem {
+            master: Some(CalendarEvent {
+                uid: "u".into(),
+                ..CalendarEvent::default()
+            }),
+            ..CalendarItem::default()
+        };
+        let stored = super::store_event(&mut store, cal, id, event).expect("replaced");
+        assert_ne!(stored, id);
+        assert!(store.item(cal, id).expect("read").is_none());
+        assert!(
+            super::load_event(&store, cal, stored)
+                .expect("readable")
+                .is_some()
+        );
+    }
+
     /// A task resource is logged quietly: it is told by the core's reason.
     #[test]
     fn a_resource_without_an_event_is_told_by_the_cores_reason() {

@@ -39,14 +39,14 @@ pub(crate) fn check(text: &str) -> Result<()> {
         .len()
         .saturating_mul(WEIGHT_PER_BYTE)
         .saturating_add(WEIGHT_ALLOWANCE);
-    let (records, most_parameters) = records(text);
+    let (weight, most_parameters) = weigh(text);
     if most_parameters > MAX_LINE_PARAMETERS {
         return Err(Error::new(
             ErrorKind::InvalidData,
             "iCalendar line with more than 4,096 parameters and parameter values",
         ));
     }
-    if records.saturating_mul(RECORD_WEIGHT) > allowed {
+    if weight > allowed {
         return Err(Error::new(
             ErrorKind::InvalidData,
             "iCalendar text of too many short lines: reading it would cost more than 8 times its size",
@@ -55,15 +55,19 @@ pub(crate) fn check(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Content lines and values past the first of EXDATE and RDATE lists, and
-/// the most parameters and parameter values one line has (each `;` and `,`
-/// before the line's value, outside quotes).
-fn records(text: &str) -> (usize, usize) {
-    let (mut records, mut most, mut parameters) = (0usize, 0usize, 0usize);
+/// The text's weight, and the most parameters and parameter values one
+/// line has (each `;` and `,` before the line's value, outside quotes).
+/// A content line weighs [`RECORD_WEIGHT`]; each value past the first of
+/// an EXDATE or RDATE list weighs that and its line's name and parameters,
+/// since every value is read with its own copy of the TZID (a thousand
+/// values under a 250-character TZID cost 90 to 130 times their text).
+fn weigh(text: &str) -> (usize, usize) {
+    let (mut weight, mut most, mut parameters) = (0usize, 0usize, 0usize);
     // Whether the content line being read is an EXDATE or RDATE.
     let mut list = false;
-    // Whether its name and parameters are being read, and inside quotes.
-    let (mut head, mut quoted) = (false, false);
+    // Whether its name and parameters are being read, inside quotes, and
+    // their length so far.
+    let (mut head, mut quoted, mut head_len) = (false, false, 0usize);
     for physical in text.split('\n') {
         if !physical.starts_with([' ', '\t']) {
             list = false;
@@ -71,12 +75,13 @@ fn records(text: &str) -> (usize, usize) {
                 head = false;
                 continue;
             }
-            records += 1;
+            weight = weight.saturating_add(RECORD_WEIGHT);
             list = is_list(physical);
-            (head, quoted, parameters) = (true, false, 0);
+            (head, quoted, parameters, head_len) = (true, false, 0, 0);
         }
         let mut value = physical.as_bytes();
         if head {
+            head_len = head_len.saturating_add(physical.len());
             for (at, &b) in physical.as_bytes().iter().enumerate() {
                 match b {
                     b'"' => quoted = !quoted,
@@ -87,6 +92,7 @@ fn records(text: &str) -> (usize, usize) {
                     b':' if !quoted => {
                         head = false;
                         value = physical.as_bytes().get(at..).unwrap_or_default();
+                        head_len = head_len.saturating_sub(value.len());
                         break;
                     }
                     _ => {}
@@ -97,10 +103,12 @@ fn records(text: &str) -> (usize, usize) {
             }
         }
         if list {
-            records += value.iter().filter(|&&b| b == b',').count();
+            let values = value.iter().filter(|&&b| b == b',').count();
+            let each = RECORD_WEIGHT.saturating_add(head_len);
+            weight = weight.saturating_add(values.saturating_mul(each));
         }
     }
-    (records, most)
+    (weight, most)
 }
 
 /// Whether `line` starts a property whose value is a list of times.
@@ -121,7 +129,9 @@ mod tests {
         let text =
             "BEGIN:VEVENT\r\nSUMMARY:a,\r\n b\r\n\r\nEXDATE:1,2\r\n ,3\r\nrdate:4,5\nEND:VEVENT";
         // Five content lines (the blank one is none), two more EXDATE values, one RDATE.
-        assert_eq!(records(text).0, 5 + 2 + 1);
+        // The list lines' names weigh with each value: EXDATE 6, rdate 5.
+        let lists = 2 * (RECORD_WEIGHT + 6) + (RECORD_WEIGHT + 5);
+        assert_eq!(weigh(text).0, 5 * RECORD_WEIGHT + lists);
     }
 
     #[test]
@@ -129,7 +139,7 @@ mod tests {
         // Two parameters, one with two values, the quoted comma and ';' one
         // value; folded inside the parameters; the value's ';' and ',' none.
         let text = "ATTENDEE;CN=\"a;b,c\";ROLE=X,\r\n Y:mailto:a;b,c\r\nRRULE:FREQ=DAILY;COUNT=2";
-        assert_eq!(records(text), (2, 3));
+        assert_eq!(weigh(text), (2 * RECORD_WEIGHT, 3));
         // A million `;a=` on one line: 546 MB to read 10 MB before.
         let line = |n: usize| format!("X-A{}:1\r\n", ";a=".repeat(n));
         assert!(check(&line(MAX_LINE_PARAMETERS)).is_ok());
@@ -159,5 +169,28 @@ mod tests {
         assert!(check(&text).is_ok());
         let exdates = format!("EXDATE:{}\r\n", ["20270101T090000Z"; 100_000].join(","));
         assert!(check(&exdates.repeat(40)).is_ok());
+        // Outlook's longest zone names weigh 13 times a list's text: a
+        // megabyte of nothing else is read (a calendar of such lists alone
+        // is refused past about 6 MB).
+        let outlook =
+            "EXDATE;TZID=\"(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna\":";
+        let listed = format!("{outlook}{}\r\n", ["20270101T090000"; 1_000].join(","));
+        assert!(check(&listed.repeat(60)).is_ok());
+    }
+
+    #[test]
+    fn a_list_under_a_long_time_zone_name_weighs_its_copies() {
+        // 1,000 values sharing a 250-character TZID: 869 MB for 9.76 MB.
+        let tzid = "Z".repeat(250);
+        let line = format!(
+            "EXDATE;TZID={tzid}:{}\r\n",
+            ["20270101T090000"; 1_000].join(",")
+        );
+        let text = line.repeat(600);
+        assert!(text.len() < 10 << 20);
+        assert!(check(&text).is_err());
+        // Without the TZID the same list is read.
+        let plain = format!("EXDATE:{}\r\n", ["20270101T090000Z"; 1_000].join(",")).repeat(600);
+        assert!(check(&plain).is_ok());
     }
 }
