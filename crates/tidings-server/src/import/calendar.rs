@@ -64,17 +64,38 @@ fn merge(held: &mut CalendarItem, new: CalendarItem) -> bool {
             None => held.master = Some(master),
         }
     }
+    // Each held instance by its RECURRENCE-ID: a linear search per new
+    // instance made 20,000 overrides onto 40,000 take 20 s in the write
+    // transaction.
+    let mut at: HashMap<Option<Instant>, usize> = held
+        .overrides
+        .iter()
+        .enumerate()
+        .map(|(index, o)| (instant(o), index))
+        .collect();
     for instance in new.overrides {
-        let same = held
-            .overrides
-            .iter_mut()
-            .find(|o| o.recurrence_id == instance.recurrence_id);
-        match same {
+        let key = instant(&instance);
+        match at
+            .get(&key)
+            .and_then(|&index| held.overrides.get_mut(index))
+        {
             Some(slot) => older |= !keep_latest(slot, instance),
-            None => held.overrides.push(instance),
+            None => {
+                at.insert(key, held.overrides.len());
+                held.overrides.push(instance);
+            }
         }
     }
     older
+}
+
+/// A RECURRENCE-ID as written (value, TZID, parameters): what tells one
+/// instance from another.
+type Instant = (String, String, String);
+
+fn instant(event: &CalendarEvent) -> Option<Instant> {
+    let id = event.recurrence_id.as_ref()?;
+    Some((id.value.clone(), id.tzid.clone(), id.params.clone()))
 }
 
 /// iCalendar is UTF-8; exporters that write Windows-1252 still exist.

@@ -440,11 +440,18 @@ struct Merged {
     zone_order: Vec<String>,
     /// The dropped lines of each event version held, by UID, then by
     /// RECURRENCE-ID (`None` for the master).
-    dropped: HashMap<String, Vec<VersionLines>>,
+    dropped: HashMap<String, HashMap<Option<Instant>, Vec<usize>>>,
+    /// Where each held override is in its item, by UID, then RECURRENCE-ID.
+    overrides_at: HashMap<String, HashMap<Option<Instant>, usize>>,
 }
 
-/// An event version's RECURRENCE-ID and the lines dropped from it.
-type VersionLines = (Option<CalendarTime>, Vec<usize>);
+/// A RECURRENCE-ID as written (value, TZID, parameters): what tells one
+/// instance from another.
+type Instant = (String, String, String);
+
+fn instant(id: Option<&CalendarTime>) -> Option<Instant> {
+    id.map(|t| (t.value.clone(), t.tzid.clone(), t.params.clone()))
+}
 
 /// SEQUENCE, then DTSTAMP (UTC, so its text orders as its time).
 fn version(event: &CalendarEvent) -> (u32, &str) {
@@ -472,14 +479,20 @@ impl Merged {
         // The item's dropped lines go with its (first) event: they replace
         // those of a version it supersedes, and are forgotten when a later
         // version is held.
-        let recurrence = first.recurrence_id.clone();
+        let recurrence = instant(first.recurrence_id.as_ref());
         let Some(held) = self.by_uid.get_mut(&uid) else {
             self.dropped
-                .insert(uid.clone(), vec![(recurrence, dropped)]);
+                .insert(uid.clone(), HashMap::from([(recurrence, dropped)]));
+            let at = item.overrides.iter().enumerate();
+            let at = at.map(|(index, o)| (instant(o.recurrence_id.as_ref()), index));
+            self.overrides_at.insert(uid.clone(), at.collect());
             self.order.push(uid.clone());
             self.by_uid.insert(uid, item);
             return 0;
         };
+        // Instances are found by RECURRENCE-ID: a search through those held
+        // made 40,000 overrides of one UID take 25 s.
+        let at = self.overrides_at.entry(uid.clone()).or_default();
         let mut superseded = 0;
         let mut first_kept = None;
         for zone in item.timezones {
@@ -501,16 +514,17 @@ impl Merged {
             first_kept.get_or_insert(kept);
         }
         for instance in item.overrides {
-            let same = held
-                .overrides
-                .iter_mut()
-                .find(|o| o.recurrence_id == instance.recurrence_id);
-            let kept = match same {
+            let key = instant(instance.recurrence_id.as_ref());
+            let kept = match at
+                .get(&key)
+                .and_then(|&index| held.overrides.get_mut(index))
+            {
                 Some(slot) => {
                     superseded += 1;
                     keep_latest(slot, instance)
                 }
                 None => {
+                    at.insert(key, held.overrides.len());
                     held.overrides.push(instance);
                     true
                 }
@@ -519,10 +533,7 @@ impl Merged {
         }
         if first_kept == Some(true) {
             let versions = self.dropped.entry(uid).or_default();
-            match versions.iter_mut().find(|(r, _)| *r == recurrence) {
-                Some((_, lines)) => *lines = dropped,
-                None => versions.push((recurrence, dropped)),
-            }
+            versions.insert(recurrence, dropped);
         }
         superseded
     }
@@ -535,13 +546,16 @@ impl Merged {
             .iter()
             .filter_map(|uid| by_uid.remove(uid))
             .collect();
-        let zone_order = &self.zone_order;
-        let position = |tzid: &str| zone_order.iter().position(|z| z == tzid);
+        let mut zone_order = HashMap::new();
+        for (index, tzid) in self.zone_order.iter().enumerate() {
+            zone_order.entry(tzid.as_str()).or_insert(index);
+        }
+        let position = |tzid: &str| zone_order.get(tzid).copied();
         for item in &mut items {
             item.timezones.sort_by_key(|z| position(&z.tzid));
         }
-        let dropped = self.dropped.into_values().flatten();
-        (items, dropped.flat_map(|(_, lines)| lines).collect())
+        let dropped = self.dropped.into_values().flat_map(HashMap::into_values);
+        (items, dropped.flatten().collect())
     }
 }
 
