@@ -83,14 +83,15 @@ pub(crate) fn times(line: &ContentLine<'_>, periods: bool) -> Option<Vec<Calenda
     }
     let tzid = tzid.unwrap_or_default();
     let params = others.join(";");
-    // Each value gets its own copy of the TZID and parameters. A long list
-    // sharing long parameters would multiply memory, so it stays verbatim;
-    // real lines stay far below this.
+    // Each value gets its own copy of the TZID and parameters (at most the
+    // parameters as written). A long list sharing long parameters would
+    // multiply memory, so it stays verbatim; real lines stay far below
+    // this. The weighing before reading (`weight`) counts by the same rule.
     let copies = line
         .value
         .split(',')
         .count()
-        .saturating_mul(tzid.len() + params.len());
+        .saturating_mul(line.params_raw.len());
     if copies > (line.params_raw.len() + line.value.len()).saturating_mul(16) {
         return None;
     }

@@ -60,28 +60,36 @@ pub(crate) fn check(text: &str) -> Result<()> {
 /// A content line weighs [`RECORD_WEIGHT`]; each value past the first of
 /// an EXDATE or RDATE list weighs that and its line's name and parameters,
 /// since every value is read with its own copy of the TZID (a thousand
-/// values under a 250-character TZID cost 90 to 130 times their text).
+/// values under a 250-character TZID cost 90 to 130 times their text),
+/// unless the copies would pass [`LIST_COPIES_PER_LINE_BYTE`] times the
+/// line, which is then kept as written instead.
 fn weigh(text: &str) -> (usize, usize) {
     let (mut weight, mut most, mut parameters) = (0usize, 0usize, 0usize);
-    // Whether the content line being read is an EXDATE or RDATE.
-    let mut list = false;
-    // Whether its name and parameters are being read, inside quotes, and
-    // their length so far.
+    // The list line being read: its values past the first so far.
+    let mut list: Option<ListLine> = None;
+    // Whether a line's name and parameters are being read, inside quotes,
+    // and their length so far.
     let (mut head, mut quoted, mut head_len) = (false, false, 0usize);
     for physical in text.split('\n') {
         if !physical.starts_with([' ', '\t']) {
-            list = false;
+            weight = weight.saturating_add(list.take().map_or(0, |l| l.weight()));
             if physical.strip_suffix('\r').unwrap_or(physical).is_empty() {
                 head = false;
                 continue;
             }
             weight = weight.saturating_add(RECORD_WEIGHT);
-            list = is_list(physical);
+            list = list_name(physical).map(|name| ListLine {
+                name_len: name.len(),
+                ..ListLine::default()
+            });
             (head, quoted, parameters, head_len) = (true, false, 0, 0);
         }
         let mut value = physical.as_bytes();
         if head {
             head_len = head_len.saturating_add(physical.len());
+            if let Some(list) = list.as_mut() {
+                list.head_lines += 1;
+            }
             for (at, &b) in physical.as_bytes().iter().enumerate() {
                 match b {
                     b'"' => quoted = !quoted,
@@ -102,22 +110,63 @@ fn weigh(text: &str) -> (usize, usize) {
                 continue;
             }
         }
-        if list {
-            let values = value.iter().filter(|&&b| b == b',').count();
-            let each = RECORD_WEIGHT.saturating_add(head_len);
-            weight = weight.saturating_add(values.saturating_mul(each));
+        if let Some(list) = list.as_mut() {
+            list.head_len = head_len;
+            list.values += value.iter().filter(|&&b| b == b',').count();
+            list.value_len = list.value_len.saturating_add(value.len());
         }
     }
-    (weight, most)
+    let last = list.map_or(0, |l| l.weight());
+    (weight.saturating_add(last), most)
 }
 
-/// Whether `line` starts a property whose value is a list of times.
-fn is_list(line: &str) -> bool {
+/// Most bytes of TZID and parameter copies a list line's values are read
+/// with, per byte of the line; past it the reader keeps the line as
+/// written (`props::times`).
+const LIST_COPIES_PER_LINE_BYTE: usize = 16;
+
+/// An EXDATE or RDATE line being weighed, as written (folds included).
+#[derive(Default)]
+struct ListLine {
+    /// Bytes of its name.
+    name_len: usize,
+    /// Bytes of its name and parameters, and the physical lines they span.
+    head_len: usize,
+    head_lines: usize,
+    /// Values past the first.
+    values: usize,
+    /// Bytes of its value.
+    value_len: usize,
+}
+
+impl ListLine {
+    /// What its values weigh beyond its record: each its record and a copy
+    /// of the name and parameters, unless the reader keeps the line as
+    /// written. That is judged as the reader judges it, from bounds that
+    /// only err towards weighing: the parameters' length less every fold
+    /// and line end, against the line's whole length.
+    fn weight(&self) -> usize {
+        let params_high = self.head_len.saturating_sub(self.name_len);
+        let params_low = params_high.saturating_sub(2 * self.head_lines + 1);
+        let copies = self.values.saturating_add(1).saturating_mul(params_low);
+        let line = params_high.saturating_add(self.value_len);
+        if copies > line.saturating_mul(LIST_COPIES_PER_LINE_BYTE) {
+            return 0;
+        }
+        let each = RECORD_WEIGHT.saturating_add(params_high);
+        self.values.saturating_mul(each)
+    }
+}
+
+/// The name `line` starts with when it is a property whose value is a
+/// list of times.
+fn list_name(line: &str) -> Option<&str> {
     let name_len = line
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .unwrap_or(line.len());
     let name = line.get(..name_len).unwrap_or_default();
-    name.eq_ignore_ascii_case("EXDATE") || name.eq_ignore_ascii_case("RDATE")
+    let list = name.eq_ignore_ascii_case("EXDATE") || name.eq_ignore_ascii_case("RDATE");
+    list.then_some(name)
 }
 
 #[cfg(test)]
@@ -129,8 +178,8 @@ mod tests {
         let text =
             "BEGIN:VEVENT\r\nSUMMARY:a,\r\n b\r\n\r\nEXDATE:1,2\r\n ,3\r\nrdate:4,5\nEND:VEVENT";
         // Five content lines (the blank one is none), two more EXDATE values, one RDATE.
-        // The list lines' names weigh with each value: EXDATE 6, rdate 5.
-        let lists = 2 * (RECORD_WEIGHT + 6) + (RECORD_WEIGHT + 5);
+        // Two more EXDATE values and one RDATE, without parameters to copy.
+        let lists = 3 * RECORD_WEIGHT;
         assert_eq!(weigh(text).0, 5 * RECORD_WEIGHT + lists);
     }
 
