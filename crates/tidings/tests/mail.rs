@@ -312,6 +312,33 @@ fn a_date_in_year_9999_is_read_as_written() {
 }
 
 #[test]
+fn mail_without_a_date_is_dated_when_its_last_server_took_it_in() {
+    // Cron jobs, scanners and some gateways send mail with no Date:, or
+    // with one that is not a date; clients then show when it arrived.
+    let received = "Received: from mx.example.org (mx.example.org [192.0.2.7])\r\n\
+        \tby mail.town.example (Postfix) with ESMTPS id 4F2;\r\n\
+        \tSat, 5 Dec 2026 14:03:09 +0100 (CET)\r\n\
+        Received: from scanner.local by mx.example.org; Sat, 5 Dec 2026 13:00:00 +0000\r\n";
+    for date in ["", "Date: yesterday, probably\r\n"] {
+        let raw = format!("{received}From: scanner@ex.org\r\n{date}Subject: scan\r\n\r\nx\r\n");
+        let h = item(&raw).headers.expect("headers");
+        // 2026-12-05T13:03:09Z, from the topmost (latest) Received: field.
+        assert_eq!(
+            (h.date, h.date_offset_minutes),
+            (1_796_475_789, 60),
+            "{date}"
+        );
+    }
+    // A Date: that is one wins over every Received: field.
+    let dated =
+        format!("{received}From: a@ex.org\r\nDate: Sat, 5 Dec 2026 12:00 +0000\r\n\r\nx\r\n");
+    assert_eq!(item(&dated).headers.expect("headers").date, 1_796_472_000);
+    // A Received: field with no date after its `;` leaves no date at all.
+    let undated = "Received: by localhost\r\nFrom: a@ex.org\r\n\r\nx\r\n";
+    assert_eq!(item(undated).headers.expect("headers").date, 0);
+}
+
+#[test]
 fn previews_carry_no_control_characters_but_keep_tabs_and_lines() {
     let raw = "From: a@ex.org\r\nSubject: nul\r\n\r\n\
                body with \0 NUL \0 bytes\x07\x1b[0m\r\nnext\tline\x7f\r\n";

@@ -96,27 +96,46 @@ fn ids(fields: &[Header<'_>], name: &HeaderName<'_>) -> Vec<String> {
     bare.filter(|id| !id.is_empty()).collect()
 }
 
-/// The Date: header as UTC seconds and its own offset in minutes; zeros
-/// when absent or not a real date.
+/// The Date: header as UTC seconds and its own offset in minutes. Without
+/// a real one, the date the last server to take the message in wrote in
+/// its Received: field (the topmost), as mail clients show mail that has
+/// no Date:; zeros when neither is a real date.
 fn date(fields: &[Header<'_>], raw: &[u8]) -> (i64, i32) {
     let without_seconds = || {
         let field = fields.iter().find(|h| h.name == HeaderName::Date)?;
-        let range =
-            usize::try_from(field.offset_start).ok()?..usize::try_from(field.offset_end).ok()?;
-        with_seconds(raw.get(range)?)
+        with_seconds(value_bytes(field, raw)?)
     };
     let reread = without_seconds();
     let parsed = match &reread {
         Some(value) => value.as_datetime(),
         None => first(fields, &HeaderName::Date).and_then(HeaderValue::as_datetime),
     };
-    let Some(date) = parsed else {
-        return (0, 0);
-    };
-    if !is_real_date(date) {
-        return (0, 0);
+    let received = || received_date(fields, raw);
+    match parsed
+        .filter(|date| is_real_date(date))
+        .cloned()
+        .or_else(received)
+    {
+        Some(date) => (date.to_timestamp(), offset_minutes(&date)),
+        None => (0, 0),
     }
-    (date.to_timestamp(), offset_minutes(date))
+}
+
+/// The date-time after the last `;` of the topmost Received: field
+/// (RFC 5321 §4.4), read by the rules of a Date: value.
+fn received_date(fields: &[Header<'_>], raw: &[u8]) -> Option<DateTime> {
+    let field = fields.iter().find(|h| h.name == HeaderName::Received)?;
+    let value = value_bytes(field, raw)?;
+    let after = value.get(value.iter().rposition(|b| *b == b';')?.checked_add(1)?..)?;
+    let reread = with_seconds(after);
+    let parsed = match &reread {
+        Some(value) => value.as_datetime().cloned(),
+        None => match MessageStream::new(after).parse_date() {
+            HeaderValue::DateTime(date) => Some(date),
+            _ => None,
+        },
+    };
+    parsed.filter(is_real_date)
 }
 
 /// The Subject: encoded words read as mail clients read them (see
