@@ -2,7 +2,8 @@
 //! than one delta page reaches the replica cut short and marked abridged.
 //! The handset fetches the whole packed form in ranges and completes the
 //! replica's copy with it; until then an edit of the item is refused (515),
-//! so nothing the handset never saw is lost.
+//! so nothing the handset never saw is lost, unless abridging only dropped
+//! long properties whole, which the server puts back (sync.md §3 rule 9).
 
 use crate::client::tidings_client;
 use crate::handle::{Out, borrow, borrow_mut, input};

@@ -56,6 +56,7 @@ fn abridged(reason: AbridgedReason) -> Abridged {
         packed_size: 120_345,
         cut_texts: 3,
         omitted_entries: 70,
+        dropped_whole: 2,
     }
 }
 

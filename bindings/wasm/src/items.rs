@@ -79,6 +79,7 @@ fn abridged(a: &Abridged) -> JsValue {
         .num("packedSize", a.packed_size)
         .num("cutTexts", a.cut_texts)
         .num("omittedEntries", a.omitted_entries)
+        .num("droppedWhole", a.dropped_whole)
         .done()
 }
 
@@ -293,6 +294,7 @@ fn read_abridged(value: &JsValue) -> Result<Abridged, Thrown> {
         packed_size: f.size("packedSize")?,
         cut_texts: f.u32("cutTexts")?,
         omitted_entries: f.u32("omittedEntries")?,
+        dropped_whole: f.u32("droppedWhole")?,
     })
 }
 

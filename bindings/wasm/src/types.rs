@@ -76,6 +76,14 @@ export interface Abridged {
   cutTexts: number;
   /** How many list entries (addresses, parts, attendees, properties…) were left out. */
   omittedEntries: number;
+  /**
+   * Of `omittedEntries`, the events' unmodelled properties and
+   * sub-components and the time zones dropped whole for their length (an
+   * inline image, a file as a binary `ATTACH`). When every omitted entry is
+   * one of these and `cutTexts` is 0, the item may be edited as it is held:
+   * the server puts them back.
+   */
+  droppedWhole: number;
 }
 
 /** A mail as the device holds it: headers, a preview, the structure. */
@@ -183,9 +191,11 @@ export interface CalendarItem {
   timezones: TimeZone[];
   /**
    * Set when this is not the whole item. Keep it on an item passed back:
-   * the server then refuses the update (515 ItemAbridged) instead of
-   * losing what the device was not shown. Complete the item first
-   * (`Client.fetchItem`, `Client.completeItem`) to edit it.
+   * the server then puts back what it dropped whole (`droppedWhole`), or,
+   * when texts were cut or lists shortened, refuses the update (515
+   * ItemAbridged) instead of losing what the device was not shown.
+   * Complete such an item first (`Client.fetchItem`,
+   * `Client.completeItem`) to edit it.
    */
   abridged?: Abridged;
   /**

@@ -240,7 +240,14 @@ fn shape(calendar: bool, make: fn(u64, u64) -> item::Kind) {
     );
 
     // An abridged event sent back whole would lose what was cut: refused.
-    if let Some(item::Kind::Calendar(cut)) = held(&old, collection, id).and_then(|i| i.kind) {
+    // (One whose abridging only dropped properties whole is another case:
+    // `an_edit_of_an_invitation_abridged_for_its_image_keeps_the_image`.)
+    let lost_more =
+        |mark: &proto::Abridged| mark.cut_texts > 0 || mark.omitted_entries != mark.dropped_whole;
+    let held_event = held(&old, collection, id).and_then(|i| i.kind);
+    if let Some(item::Kind::Calendar(cut)) = held_event
+        .filter(|kind| matches!(kind, item::Kind::Calendar(c) if c.abridged.as_ref().is_some_and(lost_more)))
+    {
         let update = UpdateEvent {
             calendar_id: collection,
             item: Some(cut),
@@ -288,6 +295,57 @@ fn shape(calendar: bool, make: fn(u64, u64) -> item::Kind) {
 #[test]
 fn an_outlook_invitation_with_an_inline_image() {
     shape(true, inline_image_invitation);
+}
+
+#[test]
+fn an_edit_of_an_invitation_abridged_for_its_image_keeps_the_image() {
+    let mut town = Town::new();
+    let (mut device, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let calendar = town.chief_calendar;
+    let id = town.store.allocate_id().expect("id");
+    let whole = inline_image_invitation(id, calendar);
+    town.store
+        .upsert(calendar, Some(id), packed(whole.clone()), 0)
+        .expect("stored");
+    server.push_changes(2_000, &town.store).expect("pushed");
+    pump(&mut device, &mut server, &mut town.store, 2_000);
+    let Some(item::Kind::Calendar(mut edit)) = held(&device, calendar, id).and_then(|i| i.kind)
+    else {
+        panic!("the invitation is held");
+    };
+    let mark = edit.abridged.expect("abridged for its image");
+    assert_eq!(
+        (mark.cut_texts, mark.omitted_entries, mark.dropped_whole),
+        (0, 1, 1)
+    );
+
+    // The device moves the meeting from the copy it holds, image and all.
+    edit.master.as_mut().expect("master").summary = "Budget review (moved)".into();
+    let update = UpdateEvent {
+        calendar_id: calendar,
+        item: Some(edit),
+        expected_version: 1,
+    };
+    device
+        .submit(3_000, [0xed; 16], Kind::UpdateEvent(update))
+        .expect("queued");
+    pump(&mut device, &mut server, &mut town.store, 3_000);
+    assert!(matches!(
+        outcomes(&mut device).pop(),
+        Some(Outcome::Done(_))
+    ));
+
+    let (stored, _) = town.store.item(calendar, id).expect("store").expect("kept");
+    let mut expected = whole;
+    if let item::Kind::Calendar(event) = &mut expected {
+        event.version = 2;
+        event.master.as_mut().expect("master").summary = "Budget review (moved)".into();
+    }
+    assert_eq!(
+        stored,
+        packed(expected),
+        "the edit, with the image it never saw"
+    );
 }
 
 #[test]

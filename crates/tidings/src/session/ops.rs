@@ -12,8 +12,8 @@ use crate::sync::Rights;
 use crate::sync::invitation;
 use crate::sync::mail::check_outgoing;
 use events::{
-    current_event, load_event, organizer_copy, pack_event, refill_conflict, refuse_abridged,
-    refused_as_conflict, remembered,
+    current_event, load_event, organizer_copy, pack_event, put_back_dropped, refill_conflict,
+    refuse_abridged, refused_as_conflict, remembered,
 };
 use search::search;
 
@@ -325,12 +325,12 @@ fn run<S: Store>(
         Kind::UpdateEvent(op) => {
             need(store, op.calendar_id, Rights::WRITE)?;
             let mut event = op.item.clone().ok_or(ErrorKind::ProtoMissingField)?;
-            refuse_abridged(&event)?;
             let current = match current_event(store, op.calendar_id, event.id, op.expected_version)?
             {
                 Ok(current) => current,
                 Err(conflict) => return Ok(conflict),
             };
+            put_back_dropped(store, op.calendar_id, &mut event)?;
             event.calendar_id = op.calendar_id;
             event.version = current.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
             let id = event.id;

@@ -21,6 +21,9 @@ use crate::proto::{
 };
 use bytes::Bytes;
 
+mod put_back;
+pub use put_back::put_back_dropped;
+
 /// Most bytes of one packed item in a delta page, a repair page or a
 /// conflict answer: with its page it fits one frame.
 pub const MAX_PACKED_ITEM: usize = 48 << 10;
@@ -87,20 +90,8 @@ pub fn abridge(packed: &[u8]) -> Vec<u8> {
         // Unreadable: a placeholder the device fills in with its reason.
         return pack_kind(None);
     };
-    for caps in PASSES {
-        let mut cutter = Cutter {
-            caps,
-            cut_texts: 0,
-            omitted: 0,
-        };
-        let mut kind = kind.clone();
-        cutter.kind(&mut kind);
-        let mark = cutter.mark(size);
-        set_mark(&mut kind, mark);
-        let out = pack_kind(Some(kind));
-        if deliverable_whole(&out) {
-            return out;
-        }
+    if let Some((_, _, out)) = first_pass_that_fits(&kind, size) {
+        return out;
     }
     let mark = Abridged {
         reason: AbridgedReason::TooLarge as i32,
@@ -108,6 +99,25 @@ pub fn abridge(packed: &[u8]) -> Vec<u8> {
         ..Abridged::default()
     };
     pack_kind(Some(skeleton(&kind, mark)))
+}
+
+/// The first of [`PASSES`] whose result a page may carry: its caps, the
+/// mark it sets and the packed result; `None` when ids alone must go.
+fn first_pass_that_fits(kind: &item::Kind, size: u64) -> Option<(Caps, Abridged, Vec<u8>)> {
+    PASSES.into_iter().find_map(|caps| {
+        let mut cutter = Cutter {
+            caps,
+            cut_texts: 0,
+            omitted: 0,
+            dropped_whole: 0,
+        };
+        let mut kind = kind.clone();
+        cutter.kind(&mut kind);
+        let mark = cutter.mark(size);
+        set_mark(&mut kind, mark);
+        let out = pack_kind(Some(kind));
+        deliverable_whole(&out).then_some((caps, mark, out))
+    })
 }
 
 /// A placeholder of the same kind holding ids only, marked with `mark`.
@@ -154,6 +164,8 @@ struct Cutter {
     caps: Caps,
     cut_texts: u32,
     omitted: u32,
+    /// Of `omitted`, what an edit can have put back ([`put_back_dropped`]).
+    dropped_whole: u32,
 }
 
 impl Cutter {
@@ -163,6 +175,7 @@ impl Cutter {
             packed_size,
             cut_texts: self.cut_texts,
             omitted_entries: self.omitted,
+            dropped_whole: self.dropped_whole,
         }
     }
 
@@ -199,6 +212,18 @@ impl Cutter {
         let before = list.len();
         list.retain(keep);
         let gone = u32::try_from(before - list.len()).unwrap_or(u32::MAX);
+        self.omitted = self.omitted.saturating_add(gone);
+        self.list(list, self.caps.list);
+    }
+
+    /// [`Cutter::filter`] of a list whose dropped entries an edit can have
+    /// put back: an event's unmodelled properties and sub-components, and
+    /// an item's time zones ([`put_back_dropped`] mirrors `keep`).
+    fn drop_whole<T>(&mut self, list: &mut Vec<T>, keep: impl Fn(&T) -> bool) {
+        let before = list.len();
+        list.retain(keep);
+        let gone = u32::try_from(before - list.len()).unwrap_or(u32::MAX);
+        self.dropped_whole = self.dropped_whole.saturating_add(gone);
         self.omitted = self.omitted.saturating_add(gone);
         self.list(list, self.caps.list);
     }
@@ -328,11 +353,11 @@ impl Cutter {
         }
         // An inline image (X-ALT-DESC, ATTACH;VALUE=BINARY) goes whole or not at all.
         let cap = self.caps.text;
-        self.filter(&mut e.other, |p| {
+        self.drop_whole(&mut e.other, |p| {
             p.name.len() + p.params.len() + p.value.len() <= cap
         });
         let long = self.caps.long_text;
-        self.filter(&mut e.components, |c| c.len() <= long);
+        self.drop_whole(&mut e.components, |c| c.len() <= long);
     }
 
     fn calendar(&mut self, c: &mut CalendarItem) {
@@ -342,7 +367,7 @@ impl Cutter {
         self.list(&mut c.overrides, self.caps.list);
         c.overrides.iter_mut().for_each(|o| self.event(o));
         let long = self.caps.long_text;
-        self.filter(&mut c.timezones, |tz| {
+        self.drop_whole(&mut c.timezones, |tz| {
             tz.tzid.len() + tz.vtimezone.len() <= long
         });
         self.text(&mut c.floating_tzid);
@@ -528,6 +553,7 @@ mod tests {
             caps: PASSES[0],
             cut_texts: 0,
             omitted: 0,
+            dropped_whole: 0,
         };
         let mut text = "é".repeat(1000); // 2000 bytes
         cutter.text(&mut text);

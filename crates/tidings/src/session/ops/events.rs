@@ -24,6 +24,24 @@ pub(super) fn refuse_abridged(event: &CalendarItem) -> Result<()> {
     }
 }
 
+/// An edit of an abridged event keeps what abridging dropped whole from
+/// the stored one, which the device never saw; any other abridged edit is
+/// refused, as it would lose what was cut (sync.md §3 rule 9).
+pub(super) fn put_back_dropped<S: Store>(
+    store: &S,
+    calendar: u64,
+    event: &mut CalendarItem,
+) -> Result<()> {
+    if event.abridged.is_none() {
+        return Ok(());
+    }
+    let (packed, _) = store.item(calendar, event.id)?.ok_or(ErrorKind::NotFound)?;
+    match crate::sync::abridge::put_back_dropped(event, &packed) {
+        true => Ok(()),
+        false => Err(ErrorKind::ItemAbridged.into()),
+    }
+}
+
 pub(super) fn pack_event(event: &CalendarItem) -> Bytes {
     crate::sync::pack_item(item::Kind::Calendar(event.clone()))
 }
