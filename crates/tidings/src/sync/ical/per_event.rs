@@ -405,8 +405,12 @@ fn own_property(lines: &[Line], chunk: &Chunk, name: &str) -> Option<String> {
     None
 }
 
+/// A zone's TZID as events name it: the property is TEXT, so Outlook's
+/// `TZID:Amsterdam\, Berlin` names `TZID="Amsterdam, Berlin"`.
 fn zone_tzid(lines: &[Line], zone: &Chunk) -> Option<String> {
-    own_property(lines, zone, "TZID").filter(|t| !t.is_empty())
+    own_property(lines, zone, "TZID")
+        .map(|tzid| super::value::unescape_text(&tzid))
+        .filter(|t| !t.is_empty())
 }
 
 /// The VEVENT's text with a UID derived from its content inserted after
