@@ -68,7 +68,9 @@ fn model(event: &mut CalendarEvent, line: &ContentLine<'_>) -> bool {
         "DTEND" => set_time(&mut event.end, line),
         "RECURRENCE-ID" => set_time(&mut event.recurrence_id, line),
         "DURATION" => plain && is_duration(value) && set(&mut event.duration, value),
-        "RRULE" => plain && set(&mut event.rrule, value),
+        // Its parameters are other-param only (Evolution's
+        // X-EVOLUTION-ENDDATE, Lotus Notes' TZID): the rule is what counts.
+        "RRULE" => set(&mut event.rrule, value),
         "STATUS" => plain && set(&mut event.status, value),
         "DTSTAMP" => plain && is_utc_date_time(value) && set(&mut event.dtstamp, value),
         "SEQUENCE" => plain && event.sequence == 0 && set_sequence(&mut event.sequence, value),

@@ -144,6 +144,36 @@ fn time_zones_travel_with_the_events_that_name_them() {
     );
 }
 
+/// Outlook and Exchange name zones with commas, escaped in the VTIMEZONE
+/// (TZID is TEXT) and quoted in the parameter: the zone was lost and its
+/// times read as UTC, 8 hours off for Kuala Lumpur.
+#[test]
+fn a_zone_whose_name_has_an_escaped_comma_is_found() {
+    let zone = "BEGIN:VTIMEZONE\r\nTZID:Kuala Lumpur\\, Singapore\r\nBEGIN:STANDARD\r\nDTSTART:16010101T000000\r\nTZOFFSETFROM:+0800\r\nTZOFFSETTO:+0800\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+    let zoned = "BEGIN:VEVENT\r\nUID:kl\r\nDTSTART;TZID=\"Kuala Lumpur, Singapore\":20261005T093000\r\nEND:VEVENT\r\n";
+    let text = calendar(&format!("{zone}{zoned}"));
+    let read = calendar_items_per_event(&text, 1).expect("calendar");
+    let zones = &read.items[0].timezones;
+    assert_eq!(zones.len(), 1, "{read:?}");
+    assert_eq!(zones[0].tzid, "Kuala Lumpur, Singapore");
+    assert_eq!(
+        read.items,
+        calendar_items_from_ical(&text, 1).expect("strict")
+    );
+}
+
+/// Evolution writes `RRULE;X-EVOLUTION-ENDDATE=…:` on every counted rule:
+/// the event read as a single one, and free/busy expanded nothing.
+#[test]
+fn a_rule_with_parameters_is_still_the_events_rule() {
+    let rule = "RRULE;X-EVOLUTION-ENDDATE=20261211T100000Z:FREQ=WEEKLY;COUNT=3;INTERVAL=2\r\n";
+    let text = calendar(&event("evo", rule));
+    let read = calendar_items_per_event(&text, 1).expect("calendar");
+    let master = read.items[0].master.as_ref().expect("master");
+    assert_eq!(master.rrule, "FREQ=WEEKLY;COUNT=3;INTERVAL=2");
+    assert!(master.other.is_empty(), "{:?}", master.other);
+}
+
 /// `import` and `deliver` read one event at a time, and so lost the
 /// calendar's zone for floating times: free/busy put a Google export's
 /// floating 10:00 New York at 10:00 UTC.
