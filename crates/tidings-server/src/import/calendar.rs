@@ -3,7 +3,7 @@
 
 use super::{BATCH, Refusal, Report, read, reason};
 use crate::stores::ServerStore;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use tidings::Result;
 use tidings::compress::unpack;
@@ -50,8 +50,26 @@ fn keep_latest(slot: &mut CalendarEvent, new: CalendarEvent) -> bool {
 
 /// `held` with the events of `new` that are not older than its own.
 /// Returns whether something of `new` was older than what is held.
+///
+/// A newer series (its master's SEQUENCE, then DTSTAMP, above the held
+/// master's) replaces the series as RFC 5546 §2.1.5 has it: a held
+/// instance it does not carry goes, unless that instance is itself newer
+/// (an update of one instance sent after the series). A withdrawn
+/// exception otherwise stayed, and free/busy showed the old time.
 fn merge(held: &mut CalendarItem, new: CalendarItem) -> bool {
     let mut older = false;
+    let series = match (&held.master, &new.master) {
+        (Some(held), Some(new)) if version(new) > version(held) => {
+            Some((new.sequence, new.dtstamp.clone()))
+        }
+        _ => None,
+    };
+    if let Some(series) = &series {
+        let carried: HashSet<Option<Instant>> = new.overrides.iter().map(instant).collect();
+        let series = (series.0, series.1.as_str());
+        held.overrides
+            .retain(|o| carried.contains(&instant(o)) || version(o) > series);
+    }
     for zone in new.timezones {
         match held.timezones.iter_mut().find(|z| z.tzid == zone.tzid) {
             Some(slot) => *slot = zone,
@@ -275,4 +293,78 @@ fn store_item(
     store.upsert(calendar, Some(item.id), packed, 0)?;
     present.insert(key, item);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tidings::proto::CalendarTime;
+
+    fn event(sequence: u32, stamp: &str, instance: Option<&str>, summary: &str) -> CalendarEvent {
+        CalendarEvent {
+            uid: "series".into(),
+            summary: summary.into(),
+            sequence,
+            dtstamp: stamp.into(),
+            recurrence_id: instance.map(|value| CalendarTime {
+                value: value.into(),
+                ..CalendarTime::default()
+            }),
+            ..CalendarEvent::default()
+        }
+    }
+
+    fn summaries(item: &CalendarItem) -> Vec<&str> {
+        item.overrides.iter().map(|o| o.summary.as_str()).collect()
+    }
+
+    #[test]
+    fn a_newer_series_takes_away_the_instances_it_no_longer_has() {
+        let mut held = CalendarItem {
+            master: Some(event(0, "20261101T000000Z", None, "weekly")),
+            overrides: vec![
+                event(0, "20261101T000000Z", Some("20261110T090000Z"), "moved"),
+                event(
+                    2,
+                    "20261103T000000Z",
+                    Some("20261117T090000Z"),
+                    "later update",
+                ),
+                event(0, "20261101T000000Z", Some("20261124T090000Z"), "kept"),
+            ],
+            ..CalendarItem::default()
+        };
+        let update = CalendarItem {
+            master: Some(event(1, "20261102T000000Z", None, "weekly, new room")),
+            overrides: vec![event(
+                1,
+                "20261102T000000Z",
+                Some("20261124T090000Z"),
+                "kept, new room",
+            )],
+            ..CalendarItem::default()
+        };
+        assert!(!merge(&mut held, update));
+        assert_eq!(summaries(&held), ["later update", "kept, new room"]);
+
+        // The same series again, or an older one, takes nothing away.
+        let again = CalendarItem {
+            master: Some(event(1, "20261102T000000Z", None, "weekly, new room")),
+            ..CalendarItem::default()
+        };
+        merge(&mut held, again);
+        assert_eq!(summaries(&held), ["later update", "kept, new room"]);
+        // Nor does one instance sent alone.
+        let one = CalendarItem {
+            overrides: vec![event(
+                3,
+                "20261104T000000Z",
+                Some("20261201T090000Z"),
+                "one",
+            )],
+            ..CalendarItem::default()
+        };
+        merge(&mut held, one);
+        assert_eq!(summaries(&held), ["later update", "kept, new room", "one"]);
+    }
 }
