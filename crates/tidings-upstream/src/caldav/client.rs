@@ -19,9 +19,13 @@ use std::time::Duration;
 use tidings::Result;
 
 mod answers;
+mod discovered;
+
 pub(super) use answers::unavailable;
 pub(crate) use answers::within;
 use answers::{failed, refused, request_failed, status_error, timed, written};
+use discovered::Discovered;
+pub use discovered::MAX_DISCOVERED_BYTES;
 
 /// The longest one request may take, its whole answer read (libdav reads
 /// the body inside the request); its size is bounded by
@@ -134,9 +138,10 @@ impl Client {
 
     /// The login's calendars: current-user-principal (RFC 5397), its
     /// calendar-home-set, the calendars in each home: at most
-    /// [`MAX_CALENDAR_HOMES`] homes and [`MAX_DISCOVERED_CALENDARS`]
-    /// calendars in all, so a hostile server's million calendars cost the
-    /// mirror neither memory nor the comparisons that follow.
+    /// [`MAX_CALENDAR_HOMES`] homes, [`MAX_DISCOVERED_CALENDARS`]
+    /// calendars and [`MAX_DISCOVERED_BYTES`] of hrefs and names in all, so
+    /// a hostile server's million calendars cost the mirror neither memory
+    /// nor the comparisons that follow.
     pub async fn discover(&self) -> Result<Vec<RemoteCalendar>> {
         let principal = timed(self.timeout, self.dav.find_current_user_principal())
             .await?
@@ -160,7 +165,7 @@ impl Client {
                 "the CalDAV server names more calendar homes than are asked ({MAX_CALENDAR_HOMES})"
             );
         }
-        let mut calendars = Vec::new();
+        let mut kept = Discovered::default();
         for home in homes.into_iter().take(MAX_CALENDAR_HOMES) {
             let found = timed(
                 self.timeout,
@@ -169,26 +174,13 @@ impl Client {
             .await?
             .map_err(failed)?;
             for calendar in found.calendars {
-                if calendars.len() == MAX_DISCOVERED_CALENDARS {
-                    tracing::warn!(
-                        "the CalDAV server lists more calendars than are read \
-                         ({MAX_DISCOVERED_CALENDARS}); the rest are not mirrored"
-                    );
-                    return Ok(calendars);
+                let name = calendar.properties.into_iter().next().and_then(|(_, v)| v);
+                if !kept.take(calendar.href, name) {
+                    return Ok(kept.calendars);
                 }
-                let name = calendar
-                    .properties
-                    .first()
-                    .and_then(|(_, value)| value.clone())
-                    .filter(|n| !n.trim().is_empty())
-                    .unwrap_or_else(|| last_segment(&calendar.href));
-                calendars.push(RemoteCalendar {
-                    href: calendar.href,
-                    name,
-                });
             }
         }
-        Ok(calendars)
+        Ok(kept.calendars)
     }
 
     /// The calendar at `href` with its display name (two PROPFINDs, Depth
