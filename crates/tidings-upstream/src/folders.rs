@@ -12,8 +12,13 @@
 //! Dovecot's `lda_mailbox_autocreate`). Folders mirrored already keep their
 //! place; new ones are added in LIST order while both bounds hold, and the
 //! rest are left out with a warning.
+//!
+//! A folder's collection is named as people read the folder's name
+//! ([`display_name`]); the mirror keeps the name as LIST gave it for its
+//! commands.
 
 use crate::account::Account;
+use crate::folder_names::display_name;
 use crate::session::quote;
 use crate::state::{self, Folder};
 use async_imap::imap_proto::{MailboxDatum, NameAttribute, Response, StatusAttribute};
@@ -50,11 +55,12 @@ impl Account {
                 match renamed {
                     Some(at) => {
                         let folder = gone.swap_remove(at);
-                        store.rename_collection(folder.collection, name)?;
+                        store.rename_collection(folder.collection, &display_name(name))?;
                         state::rename_folder(store.companion_sql(), folder.collection, name)?;
                     }
                     None => {
-                        let collection = adopt_or_add(store, principal, &known, name)?;
+                        let shown = display_name(name);
+                        let collection = adopt_or_add(store, principal, &known, &shown)?;
                         state::add_folder(
                             store.companion_sql(),
                             principal,
@@ -124,14 +130,15 @@ fn within_bounds(
     let gone: HashSet<u64> = gone.iter().map(|g| g.collection).collect();
     let kept = known.iter().filter(|f| !gone.contains(&f.collection));
     let (mut count, mut bytes) = kept.fold((0usize, 0usize), |(n, b), f| {
-        (n + 1, b.saturating_add(f.name.len()))
+        (n + 1, b.saturating_add(name_bytes(&f.name)))
     });
     let mut fits = Vec::new();
     let mut left_out = 0usize;
     for name in listed.iter().filter(|n| !known_names.contains(n.as_str())) {
-        if count < MAX_FOLDERS && bytes.saturating_add(name.len()) <= MAX_FOLDER_NAME_BYTES {
+        let size = name_bytes(name);
+        if count < MAX_FOLDERS && bytes.saturating_add(size) <= MAX_FOLDER_NAME_BYTES {
             count += 1;
-            bytes = bytes.saturating_add(name.len());
+            bytes = bytes.saturating_add(size);
             fits.push(name.clone());
         } else {
             left_out += 1;
@@ -146,6 +153,12 @@ fn within_bounds(
         );
     }
     fits
+}
+
+/// What a folder's name weighs: the longer of its two forms (decoded CJK
+/// is longer than its modified UTF-7).
+fn name_bytes(wire: &str) -> usize {
+    wire.len().max(display_name(wire).len())
 }
 
 /// The collection for a new upstream folder: a mail collection of the same

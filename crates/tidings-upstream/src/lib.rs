@@ -43,6 +43,7 @@ pub mod device_writes;
 pub mod dovecot_push;
 pub mod fetch;
 pub mod flags;
+pub mod folder_names;
 pub mod folders;
 pub mod gateway;
 pub(crate) mod imap_ops;

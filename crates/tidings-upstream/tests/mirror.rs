@@ -178,20 +178,27 @@ async fn desktop_folder_create_rename_delete_are_mirrored() {
         account.sync_all().await.expect("sync");
         let projects = collection(&store, "Projects").expect("created");
 
-        desktop.rename("Projects", "Projects 2027");
+        // Renamed into a name IMAP writes in modified UTF-7: devices see
+        // it as every other client shows it.
+        desktop.rename("Projects", "Entw&APw-rfe 2027");
         account.sync_all().await.expect("sync after rename");
         assert_eq!(
-            collection(&store, "Projects 2027"),
+            collection(&store, "Entwürfe 2027"),
             Some(projects),
             "same collection"
         );
         assert_eq!(collection(&store, "Projects"), None);
         assert!(device_view(&store, projects).contains_key("Bridge"));
         assert_eq!(account.fetched().messages, 1, "a rename downloads nothing");
+        desktop.create("&ZeVnLIqe-");
+        desktop.append("&ZeVnLIqe-", "", &mail("Kaigi"));
+        account.sync_all().await.expect("sync after create");
+        let japanese = collection(&store, "日本語").expect("created, named as shown");
+        assert!(device_view(&store, japanese).contains_key("Kaigi"));
 
-        desktop.delete("Projects 2027");
+        desktop.delete("Entw&APw-rfe 2027");
         account.sync_all().await.expect("sync after delete");
-        assert_eq!(collection(&store, "Projects 2027"), None);
+        assert_eq!(collection(&store, "Entwürfe 2027"), None);
     })
     .await;
 }
