@@ -312,6 +312,25 @@ fn a_date_in_year_9999_is_read_as_written() {
 }
 
 #[test]
+fn replies_share_their_originals_conversation() {
+    let original = "From: a@ex.org\r\nMessage-ID: <root@ex.org>\r\nSubject: s\r\n\r\nx\r\n";
+    let reply = "From: b@ex.org\r\nMessage-ID: <r1@ex.org>\r\nIn-Reply-To: <root@ex.org>\r\n\
+        References: <root@ex.org>\r\n\r\nx\r\n";
+    let reply_to_reply = "From: a@ex.org\r\nMessage-ID: <r2@ex.org>\r\nIn-Reply-To: <r1@ex.org>\r\n\
+        References: <root@ex.org> <r1@ex.org>\r\n\r\nx\r\n";
+    let other = "From: c@ex.org\r\nMessage-ID: <other@ex.org>\r\n\r\nx\r\n";
+    let thread = |raw: &str| item(raw).headers.expect("headers").thread_id;
+    let root = thread(original);
+    assert_ne!(root, 0);
+    assert_eq!(thread(reply), root);
+    assert_eq!(thread(reply_to_reply), root);
+    assert_ne!(thread(other), root);
+    // The id of the spec's rule: SHA-256("root@ex.org"), first 8 bytes.
+    assert_eq!(root, 0x4e85_e0df_456b_c422);
+    assert_eq!(thread("From: a@ex.org\r\n\r\nno ids\r\n"), 0);
+}
+
+#[test]
 fn mail_without_a_date_is_dated_when_its_last_server_took_it_in() {
     // Cron jobs, scanners and some gateways send mail with no Date:, or
     // with one that is not a date; clients then show when it arrived.

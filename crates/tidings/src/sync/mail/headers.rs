@@ -10,7 +10,7 @@ use mail_parser::{DateTime, Header, HeaderName, HeaderValue, Message, MessagePar
 use super::charset;
 use crate::proto::{Address, MailHeaders};
 
-/// The headers of `message`; `thread_id` is left for the server to assign.
+/// The headers of `message`, with the `thread_id` of [`thread_id`].
 /// A header block in raw 8-bit or ISO-2022-JP is decoded first (see
 /// [`charset`]).
 pub(super) fn headers(message: &Message<'_>) -> MailHeaders {
@@ -28,7 +28,7 @@ pub(super) fn headers(message: &Message<'_>) -> MailHeaders {
 /// into.
 fn from_fields(fields: &[Header<'_>], raw: &[u8]) -> MailHeaders {
     let (date, date_offset_minutes) = date(fields, raw);
-    MailHeaders {
+    let mut headers = MailHeaders {
         from: addresses(fields, &HeaderName::From, raw),
         to: addresses(fields, &HeaderName::To, raw),
         cc: addresses(fields, &HeaderName::Cc, raw),
@@ -44,7 +44,30 @@ fn from_fields(fields: &[Header<'_>], raw: &[u8]) -> MailHeaders {
         in_reply_to: ids(fields, &HeaderName::InReplyTo),
         references: ids(fields, &HeaderName::References),
         thread_id: 0,
+    };
+    headers.thread_id = thread_id(&headers);
+    headers
+}
+
+/// The conversation a message belongs to: the first 8 bytes of the
+/// SHA-256 of the first message id of its thread as it names it (the
+/// oldest of References, else the first In-Reply-To, else its own
+/// Message-ID); 0 when it names none. Every reply whose References keeps
+/// its thread's root (RFC 5322 §3.6.4 asks for that) lands in its
+/// original's conversation, whatever folder or order they arrive in, and
+/// without the server keeping anything.
+fn thread_id(headers: &MailHeaders) -> u64 {
+    use sha2::{Digest, Sha256};
+    let root = (headers.references.first())
+        .or(headers.in_reply_to.first())
+        .unwrap_or(&headers.message_id);
+    if root.is_empty() {
+        return 0;
     }
+    let digest = Sha256::digest(root.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(digest.get(..8).unwrap_or(&[0; 8]));
+    u64::from_be_bytes(first).max(1)
 }
 
 /// The value of the first header called `name`.

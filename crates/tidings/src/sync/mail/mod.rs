@@ -98,7 +98,8 @@ impl Default for MailItemOptions {
 /// text preview (derived from HTML for HTML-only mail), body parts and
 /// attachment metadata with stable part ids, and `size` = `raw.len()`.
 ///
-/// `flags` and `headers.thread_id` are left at 0 for the server to set.
+/// `flags` are left at 0 for the server to set; `headers.thread_id` names
+/// the message's conversation by its thread's first message id.
 ///
 /// # Errors
 ///
