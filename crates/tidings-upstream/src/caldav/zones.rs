@@ -5,13 +5,15 @@
 //!
 //! A TZID the item defines is kept as it is. Any other one gets a
 //! VTIMEZONE from jiff's bundled tz database ([`super::vtimezone`]): for an
-//! IANA name, or for a Windows name (Outlook's) through the CLDR mapping.
+//! IANA name, for a Windows name (Outlook's) through the CLDR mapping, or
+//! for an IANA name after a prefix (Evolution's and Thunderbird's own
+//! TZIDs), the TZID kept as written.
 //! A TZID neither knows has no definition to send: its times are written
 //! in UTC, as the core's free/busy reads them (the local time as if UTC).
 
 use super::vtimezone::vtimezone;
 use tidings::proto::{CalendarEvent, CalendarItem, CalendarTime, TimeZone};
-use tidings::sync::freebusy::windows_zone_to_iana;
+use tidings::sync::freebusy::iana_zone_name;
 
 /// `item` with a VTIMEZONE for every TZID its events use, or those times
 /// in UTC where no definition is known.
@@ -28,11 +30,8 @@ pub(crate) fn complete(item: &mut CalendarItem) {
     }
     let mut unknown = Vec::new();
     for tzid in missing {
-        let iana = match jiff::tz::db().get(&tzid) {
-            Ok(_) => Some(tzid.as_str()),
-            Err(_) => windows_zone_to_iana(&tzid),
-        };
-        match iana.and_then(|iana| vtimezone(&tzid, iana, first_year)) {
+        let iana = iana_zone_name(&tzid);
+        match iana.and_then(|iana| vtimezone(&tzid, &iana, first_year)) {
             Some(vtimezone) => item.timezones.push(TimeZone { tzid, vtimezone }),
             None => unknown.push(tzid),
         }

@@ -58,6 +58,15 @@ pub fn windows_zone_to_iana(tzid: &str) -> Option<&'static str> {
     windows_zones::iana_name(tzid)
 }
 
+/// The IANA zone a TZID without a VTIMEZONE names, if any: itself, a
+/// Windows name by the CLDR mapping, or an IANA name after a prefix
+/// (Thunderbird's `/mozilla.org/20070129_1/America/New_York`). Free/busy
+/// reads such times in that zone; the CalDAV gateway writes its VTIMEZONE.
+#[cfg(feature = "iana-tz")]
+pub fn iana_zone_name(tzid: &str) -> Option<String> {
+    tz::iana_zone(tzid).map(|(_, name)| name)
+}
+
 /// Most skipped items named in one answer (all are counted).
 pub const MAX_SKIPPED_NAMED: usize = 32;
 /// Most bytes of a skipped item's UID in an answer.

@@ -180,15 +180,31 @@ pub(super) fn horizon(end: i64) -> i64 {
     end + 731 * DAY
 }
 
-/// Resolves an IANA TZID with jiff's bundled tz database, or a Windows
-/// zone name (Exchange's) by the IANA zone CLDR maps it to.
+/// The zone of jiff's bundled tz database a TZID names, and its name:
+/// an IANA name; a Windows name (Exchange's) by the zone CLDR maps it to;
+/// or an IANA name after a prefix, as Thunderbird and Evolution write
+/// their own (`/mozilla.org/20070129_1/America/New_York`,
+/// `/softwarestudio.org/Olson_20011030_5/Pacific/Auckland`) and read
+/// others', the longest such name first.
+#[cfg(feature = "iana-tz")]
+pub(super) fn iana_zone(tzid: &str) -> Option<(jiff::tz::TimeZone, String)> {
+    let db = jiff::tz::db();
+    if let Ok(tz) = db.get(tzid) {
+        return Some((tz, tzid.to_owned()));
+    }
+    if let Some(name) = super::windows_zones::iana_name(tzid) {
+        return Some((db.get(name).ok()?, name.to_owned()));
+    }
+    let suffixes = tzid.match_indices('/').map(|(at, _)| &tzid[at + 1..]);
+    suffixes
+        .filter(|name| name.contains('/'))
+        .find_map(|name| Some((db.get(name).ok()?, name.to_owned())))
+}
+
+/// Resolves a TZID no VTIMEZONE defines by [`iana_zone`].
 #[cfg(feature = "iana-tz")]
 pub(super) fn iana_to_utc(tzid: &str, local: i64) -> Option<i64> {
-    let db = jiff::tz::db();
-    let tz = match db.get(tzid) {
-        Ok(tz) => tz,
-        Err(_) => db.get(super::windows_zones::iana_name(tzid)?).ok()?,
-    };
+    let (tz, _) = iana_zone(tzid)?;
     let naive = jiff::Timestamp::from_second(local).ok()?;
     let civil = jiff::tz::Offset::UTC.to_datetime(naive);
     // `compatible` is RFC 5545's rule: the offset before a gap, the first of a fold.

@@ -323,6 +323,43 @@ fn a_bare_iana_tzid_is_resolved_and_a_cancelled_instance_is_free() {
     assert_eq!(got, Ok(want));
 }
 
+/// Evolution and Thunderbird name zones with a prefix of their own
+/// (`/softwarestudio.org/Olson_20011030_5/Pacific/Auckland`), often with
+/// no VTIMEZONE: read as UTC, 12 hours off.
+#[cfg(feature = "iana-tz")]
+#[test]
+fn a_prefixed_iana_name_is_resolved_by_the_zone_it_ends_with() {
+    let evolution = event(
+        "20270115T160000",
+        "20270115T163000",
+        "/softwarestudio.org/Olson_20011030_5/Pacific/Auckland",
+    );
+    let lightning = event(
+        "20270715T100000",
+        "20270715T110000",
+        "/mozilla.org/20070129_1/America/New_York",
+    );
+    let got = fb(
+        &[item(evolution, vec![], &[]), item(lightning, vec![], &[])],
+        "20270101T000000Z",
+        "20271231T000000Z",
+    );
+    let want = vec![
+        // Auckland in summer is UTC+13, New York in summer UTC-4.
+        busy("20270115T030000Z", "20270115T033000Z"),
+        busy("20270715T140000Z", "20270715T150000Z"),
+    ];
+    assert_eq!(got, Ok(want));
+    // A name that only ends in a word is no zone: still read as UTC.
+    for unknown in ["Western/Central Europe", "/Europe", "Custom/UTC+2"] {
+        assert_eq!(
+            crate::sync::freebusy::iana_zone_name(unknown),
+            None,
+            "{unknown}"
+        );
+    }
+}
+
 /// Exchange's shape: a Windows zone name as TZID, quoted, with no
 /// VTIMEZONE. Read as UTC it was an hour off in a Berlin winter.
 #[cfg(feature = "iana-tz")]
