@@ -102,7 +102,18 @@ use crate::proto::CalendarItem;
 /// [`ErrorKind::InvalidData`](crate::ErrorKind::InvalidData) as listed in the
 /// [module documentation](self#what-is-refused).
 pub fn calendar_items_from_ical(text: &str, calendar_id: u64) -> Result<Vec<CalendarItem>> {
-    parse::items(text, calendar_id)
+    parse::items(&with_line_feeds(text), calendar_id)
+}
+
+/// `text` with CRLF line ends when it has carriage returns and no line
+/// feed at all: old Mac OS and Lotus Notes end lines with CR alone, and the
+/// whole file read as one line ("no BEGIN:VCALENDAR line"). A CR inside a
+/// text that has line feeds is still a stray one.
+pub(crate) fn with_line_feeds(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.contains('\r') && !text.contains('\n') {
+        true => text.replace('\r', "\r\n").into(),
+        false => text.into(),
+    }
 }
 
 /// Writes `item` as a complete VCALENDAR: VERSION and PRODID, its time

@@ -104,6 +104,7 @@ fn invalid(reason: &'static str) -> Error {
 /// (the [module's](super#what-is-refused) bound on short lines). A calendar
 /// without events is not an error: it yields no items.
 pub fn calendar_items_per_event(text: &str, calendar_id: u64) -> Result<PerEvent> {
+    let text = &super::with_line_feeds(text);
     super::weight::check(text)?;
     let lines = unfold_numbered(text);
     let begins = |name: &str| {

@@ -162,6 +162,24 @@ fn a_zone_whose_name_has_an_escaped_comma_is_found() {
     );
 }
 
+/// Lotus Notes and old Mac OS end lines with CR alone: the file was one
+/// line, refused as "no BEGIN:VCALENDAR line".
+#[test]
+fn a_calendar_with_carriage_returns_alone_is_read() {
+    let crlf = calendar(&event("mac", "SUMMARY:Staff\r\n DAY\r\n"));
+    let cr = crlf.replace("\r\n", "\r");
+    let read = calendar_items_per_event(&cr, 1).expect("calendar");
+    assert_eq!(summaries(&read.items), ["StaffDAY"]);
+    assert_eq!(
+        read.items,
+        calendar_items_per_event(&crlf, 1).expect("crlf").items
+    );
+    assert_eq!(
+        calendar_items_from_ical(&cr, 1).expect("strict"),
+        calendar_items_from_ical(&crlf, 1).expect("strict")
+    );
+}
+
 /// Evolution writes `RRULE;X-EVOLUTION-ENDDATE=…:` on every counted rule:
 /// the event read as a single one, and free/busy expanded nothing.
 #[test]
