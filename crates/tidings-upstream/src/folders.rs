@@ -19,7 +19,7 @@
 
 use crate::account::Account;
 use crate::folder_names::display_name;
-use crate::session::quote;
+use crate::session::{listed_name, quote};
 use crate::state::{self, Folder};
 use async_imap::imap_proto::{MailboxDatum, NameAttribute, Response, StatusAttribute};
 use std::collections::HashSet;
@@ -91,7 +91,7 @@ impl Account {
                     _ => false,
                 });
                 if !unselectable {
-                    names.push(data.name.to_string());
+                    names.push(listed_name(&data.name));
                 }
             }
         }

@@ -337,7 +337,7 @@ async fn sent_folder(upstream: &mut Upstream) -> Result<String> {
     for response in listed {
         if let Response::MailboxData(MailboxDatum::List(data)) = response {
             if data.name_attributes.contains(&NameAttribute::Sent) {
-                return Ok(data.name.to_string());
+                return Ok(crate::session::listed_name(&data.name));
             }
             named_sent |= data.name == "Sent";
         }

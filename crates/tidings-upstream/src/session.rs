@@ -257,6 +257,24 @@ pub fn quote(name: &str) -> Result<String> {
     Ok(quoted)
 }
 
+/// A mailbox name as imap-proto gives it from LIST, which keeps a quoted
+/// string's escapes (`Q\"x` for the folder `Q"x`): without them, since
+/// [`quote`] escapes again. A folder named with `"` or `\` otherwise made
+/// every STATUS of the account name a folder that does not exist, and the
+/// whole account's mirror stopped. An atom cannot hold either character,
+/// so only a quoted name has them.
+pub fn listed_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut chars = name.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next().unwrap_or('\\')),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A set of UIDs as IMAP writes it (`1:4,7`), from sorted, distinct UIDs.
 pub fn uid_set(uids: &[u32]) -> String {
     let mut out = String::new();

@@ -195,6 +195,15 @@ async fn desktop_folder_create_rename_delete_are_mirrored() {
         account.sync_all().await.expect("sync after create");
         let japanese = collection(&store, "日本語").expect("created, named as shown");
         assert!(device_view(&store, japanese).contains_key("Kaigi"));
+        // Quotes and backslashes in a name (anyone who can create a folder
+        // could stop the account's mirror with one).
+        for (wire, name) in [(r#"Q\\"x"#, "Q\"x"), (r#"B\\\\x"#, "B\\x")] {
+            desktop.create(wire);
+            desktop.append(wire, "", &mail(name));
+            account.sync_all().await.expect("sync with the odd name");
+            let odd = collection(&store, name).expect("mirrored");
+            assert!(device_view(&store, odd).contains_key(name));
+        }
 
         desktop.delete("Entw&APw-rfe 2027");
         account.sync_all().await.expect("sync after delete");
