@@ -20,6 +20,7 @@ use tidings::Result;
 
 mod answers;
 mod discovered;
+mod put;
 
 pub(super) use answers::unavailable;
 pub(crate) use answers::within;
@@ -382,7 +383,7 @@ impl Client {
 
     /// Creates `href` (`If-None-Match: *`).
     pub async fn create(&self, href: &str, data: String) -> Result<Written> {
-        let request = PutResource::new(href).create(data, ICALENDAR);
+        let request = put::Put(PutResource::new(href).create(data, ICALENDAR));
         written(
             timed(self.timeout, self.dav.request(request))
                 .await?
@@ -392,7 +393,7 @@ impl Client {
 
     /// Replaces `href` if it is still at `etag` (`If-Match`).
     pub async fn update(&self, href: &str, data: String, etag: &str) -> Result<Written> {
-        let request = PutResource::new(href).update(data, ICALENDAR, etag);
+        let request = put::Put(PutResource::new(href).update(data, ICALENDAR, etag));
         written(
             timed(self.timeout, self.dav.request(request))
                 .await?

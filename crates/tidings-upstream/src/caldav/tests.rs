@@ -170,3 +170,57 @@ async fn a_caldav_body_announced_huge_is_refused_before_it_is_read() {
     let received = client.traffic().received;
     assert!(received < 4096, "read {received} bytes of it");
 }
+
+/// A CalDAV client of a server on loopback that answers every request
+/// with `answer` and closes.
+async fn answering(answer: String) -> super::client::Client {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 65536];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let server = super::config::Server {
+        url: format!("http://{addr}/").parse().expect("url"),
+        ca_file: None,
+    };
+    super::client::Client::new(&server, "u", &crate::config::Secret::new("p")).expect("client")
+}
+
+/// Xandikos refuses a create whose UID another resource holds with 207
+/// and an inner 412: read as written, the device was told `Done` and its
+/// event vanished at the next sync.
+#[tokio::test]
+async fn a_put_answered_multi_status_is_refused_not_written() {
+    let body = "<?xml version=\"1.0\"?><ns0:multistatus xmlns:ns0=\"DAV:\" \
+                xmlns:ns1=\"urn:ietf:params:xml:ns:caldav\"><ns0:response>\
+                <ns0:href>/cal/new.ics</ns0:href><ns0:status>HTTP/1.1 412 Precondition Failed\
+                </ns0:status><ns0:error><ns1:no-uid-conflict/></ns0:error></ns0:response>\
+                </ns0:multistatus>";
+    let answer = format!(
+        "HTTP/1.1 207 Multi-Status\r\nContent-Type: application/xml\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let client = answering(answer).await;
+    let ics = "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".to_owned();
+    let created = client.create("/cal/new.ics", ics.clone()).await;
+    assert_eq!(
+        created.expect_err("refused").kind(),
+        ErrorKind::UpstreamRefused
+    );
+    let updated = client.update("/cal/new.ics", ics, "\"1\"").await;
+    assert_eq!(
+        updated.expect_err("refused").kind(),
+        ErrorKind::UpstreamRefused
+    );
+}
