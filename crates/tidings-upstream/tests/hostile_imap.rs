@@ -73,13 +73,22 @@ async fn an_answer_too_large_is_logged_with_account_folder_and_what() {
         .finish();
     // This test's runtime has one thread: the mirror's task logs here.
     let _default = tracing::subscriber::set_default(subscriber);
+    let logged = log.clone();
     bounded(async {
         let upstream = FakeImap::start(vec![plain(1, "Budget")], Misbehave::HugeListing).await;
         let dir = tempfile::tempdir().expect("dir");
         let store = store_at(&dir.path().join("store.db"));
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let (_handle, task) = tidings_upstream::gateway::spawn(options(&upstream), store, shutdown);
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Until the mirror has hit the bound and said so (a fixed wait was
+        // too short on a loaded machine); `bounded` ends a test that hangs.
+        let said = || {
+            let text = logged.0.lock().expect("log");
+            String::from_utf8_lossy(&text).contains("upstream mirror interrupted")
+        };
+        while !said() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         stop.send(true).expect("stop");
         task.await.expect("stopped");
     })
