@@ -207,6 +207,12 @@ pub(super) fn send_about<S: Store>(
         let own = store.principal(principal)?.email;
         let headers = stored.as_ref().and_then(|m| m.headers.as_ref());
         (mail.to, mail.cc) = reply_recipients(headers.unwrap_or(&Default::default()), &own, all);
+        if mail.to.is_empty() && mail.cc.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "the original names no address a reply can go to",
+            ));
+        }
     }
     let original = Original {
         collection_id,

@@ -6,8 +6,21 @@
 //! mail's recipients instead. Replying to all adds the original's other
 //! recipients (To and Cc) as Cc. The replier's own address is never a
 //! recipient, and each address appears once.
+//!
+//! Real mail holds addresses no reply can go to: `Reply-To: "Klaus" <>`,
+//! sendmail's `To: unlisted-recipients:; (no To-header on input)`, a host
+//! name with `_`. As Thunderbird and Gmail do, those are skipped rather than
+//! refusing the whole reply: a Reply-To with no usable address falls back
+//! to From, and only a reply left with nobody is refused (by
+//! [`check_outgoing`](super::check_outgoing), as any mail without recipient).
 
+use super::outgoing::check_address;
 use crate::proto::{Address, MailHeaders};
+
+/// The addresses of `list` a mail can be sent to (see [`check_address`]).
+fn usable(list: &[Address]) -> impl Iterator<Item = &Address> {
+    list.iter().filter(|a| check_address(&a.email).is_ok())
+}
 
 /// `(to, cc)` for a reply by `own` (the replier's address) to a mail with
 /// `original` headers; `all` to reply to all.
@@ -16,20 +29,26 @@ pub fn reply_recipients(
     own: &str,
     all: bool,
 ) -> (Vec<Address>, Vec<Address>) {
-    let not_own = |a: &&Address| !a.email.eq_ignore_ascii_case(own);
-    let author = match original.reply_to.is_empty() {
-        true => &original.from,
-        false => &original.reply_to,
-    };
-    let mut to: Vec<Address> = author.iter().filter(not_own).cloned().collect();
-    let own_mail = to.is_empty() && author.iter().any(|a| !not_own(&a));
-    if own_mail {
-        to = original.to.iter().filter(not_own).cloned().collect();
+    let is_own = |a: &Address| a.email.eq_ignore_ascii_case(own);
+    let mut author: Vec<&Address> = usable(&original.reply_to).collect();
+    if author.is_empty() {
+        author = usable(&original.from).collect();
+    }
+    let mut to: Vec<Address> = author
+        .iter()
+        .filter(|a| !is_own(a))
+        .map(|&a| a.clone())
+        .collect();
+    if to.is_empty() && author.iter().any(|a| is_own(a)) {
+        to = usable(&original.to)
+            .filter(|a| !is_own(a))
+            .cloned()
+            .collect();
     }
     let mut cc = Vec::new();
     if all {
-        let others = original.to.iter().chain(&original.cc).filter(not_own);
-        for address in others {
+        let others = usable(&original.to).chain(usable(&original.cc));
+        for address in others.filter(|a| !is_own(a)) {
             let named = |a: &Address| a.email.eq_ignore_ascii_case(&address.email);
             if !to.iter().any(named) && !cc.iter().any(named) {
                 cc.push(address.clone());
@@ -104,5 +123,32 @@ mod tests {
         let sent = headers("mayor@town.example", &[], &["clerk@town.example"], &[]);
         let (to, _) = reply_recipients(&sent, "MAYOR@town.example", false);
         assert_eq!(emails(&to), ["clerk@town.example"]);
+    }
+
+    #[test]
+    fn unusable_addresses_are_skipped_and_reply_to_falls_back_to_from() {
+        // `Reply-To: "Klaus" <>`, sendmail's `unlisted-recipients:;` read as
+        // an empty mailbox, a host name with `_`, a kept obs-route.
+        let odd = headers(
+            "boss@example.org",
+            &[""],
+            &["", "foo@zero_pct.com", "@node.test:mary@example.net"],
+            &["helper@example.org"],
+        );
+        let (to, cc) = reply_recipients(&odd, "mayor@town.example", true);
+        assert_eq!(
+            (emails(&to), emails(&cc)),
+            (vec!["boss@example.org"], vec!["helper@example.org"])
+        );
+        let nobody = headers("", &["undisclosed-recipients;;"], &[""], &[]);
+        let (to, cc) = reply_recipients(&nobody, "mayor@town.example", true);
+        assert!(to.is_empty() && cc.is_empty(), "{to:?} {cc:?}");
+    }
+
+    #[test]
+    fn a_usable_reply_to_still_wins_over_from() {
+        let list = headers("poster@ex.org", &["", "list@lists.ex.org"], &[], &[]);
+        let (to, _) = reply_recipients(&list, "mayor@town.example", false);
+        assert_eq!(emails(&to), ["list@lists.ex.org"]);
     }
 }
