@@ -42,7 +42,7 @@ pub(super) fn unstructured(raw: &[u8]) -> Option<String> {
         if let Some((charset, bytes, after)) = encoded_word(rest) {
             match &mut pending {
                 Some((held, so_far)) if held.eq_ignore_ascii_case(&charset) => {
-                    so_far.extend_from_slice(&bytes);
+                    join_bytes(&charset, so_far, &bytes);
                 }
                 Some(_) => {
                     // Another charset: the space between words still goes.
@@ -106,7 +106,7 @@ pub(super) fn joined_words(raw: &[u8]) -> Option<String> {
                 if !next.eq_ignore_ascii_case(&charset) {
                     break;
                 }
-                bytes.extend_from_slice(&more);
+                join_bytes(&charset, &mut bytes, &more);
                 after = next_after;
                 words += 1;
             }
@@ -127,6 +127,22 @@ pub(super) fn joined_words(raw: &[u8]) -> Option<String> {
         rest = rest.get(c.len_utf8()..).unwrap_or_default();
     }
     joined.then_some(out)
+}
+
+/// Appends the bytes of the next encoded word in `charset` to `held`. An
+/// ISO-2022 word is self-contained: it ends by shifting back to ASCII
+/// (`ESC ( B`, RFC 1468), and the next one starts with its own shift
+/// (`ESC $ B`). Two escapes in a row are an error to the WHATWG decoder
+/// (a U+FFFD between every two words of a long Japanese subject), so a
+/// shift at the end of `held` that the next word overrides at once goes.
+fn join_bytes(charset: &str, held: &mut Vec<u8>, next: &[u8]) {
+    const ESC: u8 = 0x1b;
+    let stateful = charset.to_ascii_lowercase().contains("2022");
+    let overridden = held.len() >= 3 && held.get(held.len() - 3) == Some(&ESC);
+    if stateful && overridden && next.first() == Some(&ESC) {
+        held.truncate(held.len() - 3);
+    }
+    held.extend_from_slice(next);
 }
 
 /// `bytes` in standard base64 with padding, on one line.
@@ -233,6 +249,30 @@ mod tests {
             None
         );
         assert_eq!(joined_words(b" Plain <a@ex.de>"), None);
+    }
+
+    #[test]
+    fn adjacent_iso_2022_jp_words_join_without_a_replacement_character() {
+        // Each word is ESC $ B "テスト" ESC ( B, as Outlook and Thunderbird
+        // split a long Japanese subject; joined, only the shift back between
+        // them goes.
+        let word = "=?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=";
+        let subject = format!(" {word}\r\n {word}");
+        assert_eq!(read(&subject).as_deref(), Some("テストテスト"));
+        let joined = joined_words(format!("{subject} <a@example.org>").as_bytes());
+        let name = joined.as_deref().unwrap_or_default();
+        let encoded = name.trim_start().split('?').nth(3).unwrap_or_default();
+        let bytes = mail_parser::decoders::base64::base64_decode(encoded.as_bytes());
+        assert_eq!(
+            bytes.as_deref(),
+            Some(&b"\x1b$B%F%9%H\x1b$B%F%9%H\x1b(B"[..]),
+            "{name}"
+        );
+        // A word cut inside a shifted run keeps its bytes as they are.
+        assert_eq!(
+            read(" =?iso-2022-jp?B?GyRCJUY=?= =?iso-2022-jp?B?JTklSBsoQg==?=").as_deref(),
+            Some("テスト")
+        );
     }
 
     fn read(raw: &str) -> Option<String> {
