@@ -34,3 +34,27 @@ fn adjacent_iso_2022_jp_words_read_as_one_text() {
     assert_eq!(headers.from[0].name, "テストテスト");
     assert_eq!(mail.attachments[0].filename, "テストテスト.txt");
 }
+
+/// RFC 5322 Appendix A.6.3: white space before the colon (obs-optional),
+/// which a receiver must accept, in the very first field too; with or
+/// without an mbox `From ` line before it.
+#[test]
+fn white_space_before_the_colon_of_the_first_field_is_mail() {
+    let raw = "From  : John Doe <jdoe@example.org>\r\n\
+               To    : Mary Smith <mary@example.net>\r\n\
+               Subject     : Saying Hello\r\n\
+               Date  : Fri, 21 Nov 1997 09:55:06 -0600\r\n\r\n\
+               This is a message just to say hello.\r\n";
+    for raw in [
+        raw.to_owned(),
+        format!("From jdoe@example.org Fri Nov 21 09:55:06 1997\r\n{raw}"),
+    ] {
+        let mail = item(raw.as_bytes());
+        let headers = headers(&mail);
+        assert_eq!(headers.subject, "Saying Hello");
+        assert_eq!(headers.from[0].email, "jdoe@example.org");
+    }
+    for not_mail in [&b"From  :\0x\r\n\r\n"[..], b"Not a field : x\r\n\r\n"] {
+        assert!(mail_item_from_message(not_mail, &MailItemOptions::default()).is_err());
+    }
+}

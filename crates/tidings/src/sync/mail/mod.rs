@@ -238,18 +238,28 @@ fn parse(raw: &[u8]) -> Result<Message<'_>> {
 /// empty mail.
 fn starts_as_mail(raw: &[u8]) -> bool {
     let mut lines = raw.split(|&b| b == b'\n').peekable();
-    if lines.peek().is_some_and(|l| l.starts_with(b"From ")) {
+    // `From  : …` is a field (below), not an mbox line.
+    let mbox_line = |l: &&[u8]| l.starts_with(b"From ") && !is_field(l);
+    if lines.peek().is_some_and(mbox_line) {
         lines.next();
     }
-    let Some(first) = lines.peek() else {
-        return false;
-    };
-    let name = first
+    lines.peek().is_some_and(|first| is_field(first))
+}
+
+/// Whether `line` is a header field: a printable ASCII name, then `:`,
+/// with no NUL byte. White space may come before the colon (`From  :`):
+/// RFC 5322 §4.5.3 obs-optional, which a receiver must accept (§4).
+fn is_field(line: &[u8]) -> bool {
+    let name = line
         .iter()
         .position(|&b| b == b':')
-        .and_then(|end| first.get(..end));
+        .and_then(|end| line.get(..end))
+        .map(|n| {
+            let wsp = n.iter().rev().take_while(|&&b| b == b' ' || b == b'\t');
+            n.get(..n.len() - wsp.count()).unwrap_or_default()
+        });
     let named = name.is_some_and(|n| !n.is_empty() && n.iter().all(|&b| (33..=126).contains(&b)));
-    named && !first.contains(&0)
+    named && !line.contains(&0)
 }
 
 /// The preview from the text view of the message's body parts, in order;
