@@ -4,7 +4,7 @@
 //! the reading asserted here).
 
 use tidings::proto::{MailHeaders, MailItem};
-use tidings::sync::mail::{MailItemOptions, mail_item_from_message};
+use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
 
 fn item(raw: &[u8]) -> MailItem {
     mail_item_from_message(raw, &MailItemOptions::default()).expect("a mail")
@@ -57,4 +57,36 @@ fn white_space_before_the_colon_of_the_first_field_is_mail() {
     for not_mail in [&b"From  :\0x\r\n\r\n"[..], b"Not a field : x\r\n\r\n"] {
         assert!(mail_item_from_message(not_mail, &MailItemOptions::default()).is_err());
     }
+}
+
+/// A list footer or a disclaimer after a part's base64 data (mu's
+/// Emacs/SEMI test mail ends its last JPEG with "Cheerio!"): the data is
+/// decoded, the tail dropped, as Python and MimeKit read it.
+#[test]
+fn base64_with_text_after_its_data_is_decoded() {
+    let attached = b"From: a@example.org\r\n\
+Subject: base64 then a footer\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"OUT\"\r\n\r\n\
+--OUT\r\nContent-Type: text/plain\r\n\r\nfile attached\r\n\
+--OUT\r\n\
+Content-Type: application/octet-stream; name=\"a.bin\"\r\n\
+Content-Transfer-Encoding: base64\r\n\
+Content-Disposition: attachment; filename=\"a.bin\"\r\n\r\n\
+SGVsbG8sIHdvcmxkIQ==\r\n\r\nCheerio!\r\n\r\n--OUT--\r\n";
+    let mail = item(attached);
+    let file = &mail.attachments[0];
+    assert_eq!((file.filename.as_str(), file.size), ("a.bin", 13));
+    let bytes = part_bytes(attached, file.part_id).expect("served");
+    assert_eq!(bytes, b"Hello, world!");
+
+    let body = b"From: a@example.org\r\n\
+Subject: base64 body with footer\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n\
+SGVsbG8sIHdvcmxkIQ==\r\n\r\n_______________\r\nlist footer\r\n";
+    let mail = item(body);
+    assert_eq!(mail.preview, "Hello, world!");
+    let text = part_bytes(body, mail.body_parts[0].part_id).expect("served");
+    assert_eq!(text, b"Hello, world!");
 }

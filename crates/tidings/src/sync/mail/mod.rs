@@ -37,6 +37,7 @@
 //! text leaf, body or not) is an attachment too, numbered after the last
 //! MIME part, and left out of the preview.
 
+mod base64_end;
 mod charset;
 mod flowed;
 mod guard;

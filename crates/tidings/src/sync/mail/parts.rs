@@ -50,6 +50,7 @@ use std::ops::ControlFlow;
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::{Encoding, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
+use super::base64_end;
 use super::flowed;
 use super::headers::headers;
 use super::uuencode;
@@ -435,7 +436,9 @@ fn content<'a>(
 /// message (the caller then serves its text).
 ///
 /// mail-parser's MIME base64 decoder drops a last group sent without its
-/// `=` padding; its bytes are added here (see [`unpadded_tail`]).
+/// `=` padding; its bytes are added here (see [`unpadded_tail`]). It gives
+/// up on base64 with text after the data; the data is decoded alone then
+/// (see [`base64_end`]).
 fn file_bytes<'a>(message: &'a Message<'a>, part: &MessagePart<'a>) -> Option<Cow<'a, [u8]>> {
     let mut body = raw_body(message, part)?;
     if transfer_encoding(part) != part.encoding {
@@ -451,20 +454,34 @@ fn file_bytes<'a>(message: &'a Message<'a>, part: &MessagePart<'a>) -> Option<Co
         Encoding::QuotedPrintable => "quoted-printable",
         Encoding::Base64 => "base64",
     };
+    let mut bytes = match decoded_alone(encoding, body) {
+        Some(bytes) => bytes,
+        // Text after the data (a list footer): the data alone.
+        None if encoding == "base64" => {
+            body = body.get(..base64_end::data_end(body)?)?;
+            decoded_alone(encoding, body)?
+        }
+        None => return None,
+    };
+    if encoding == "base64" {
+        bytes.extend(unpadded_tail(body));
+    }
+    Some(Cow::Owned(bytes))
+}
+
+/// `body` decoded from `encoding` by mail-parser's decoder, as a part of
+/// its own; `None` when the decoder gives up on it.
+fn decoded_alone(encoding: &str, body: &[u8]) -> Option<Vec<u8>> {
     let mut alone = format!(
         "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n"
     )
     .into_bytes();
     alone.extend_from_slice(body);
     let parsed = MessageParser::default().parse(&alone)?;
-    let mut bytes = match parsed.parts.into_iter().next()?.body {
-        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => bytes.into_owned(),
-        _ => return None,
-    };
-    if encoding == "base64" {
-        bytes.extend(unpadded_tail(body));
+    match parsed.parts.into_iter().next()?.body {
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => Some(bytes.into_owned()),
+        _ => None,
     }
-    Some(Cow::Owned(bytes))
 }
 
 /// A body part's text as shown: `text` as mail-parser read it, unless its
