@@ -122,14 +122,23 @@ fn instant(event: &CalendarEvent) -> Option<Instant> {
 /// character: the raw file is then not UTF-8 although its unfolded lines
 /// are. The charset is decided on the file with such folds mended, so one
 /// split character does not turn every other event's text to mojibake.
+/// Nor does one broken sequence in a UTF-8 file: text with more characters
+/// that are whole UTF-8 sequences than bytes that are not is UTF-8 (the
+/// broken ones read as U+FFFD); Windows-1252 text almost never forms a
+/// multibyte UTF-8 sequence by chance.
 fn text_of(bytes: &[u8]) -> Option<String> {
     if bytes.contains(&0) {
         return std::str::from_utf8(bytes).ok().map(str::to_owned);
     }
     let mended = mend_split_folds(bytes);
-    match String::from_utf8(mended) {
-        Ok(text) => Some(text),
-        Err(_) => Some(encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned()),
+    let (mut whole, mut broken) = (0usize, 0usize);
+    for chunk in mended.utf8_chunks() {
+        whole += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        broken += chunk.invalid().len();
+    }
+    match broken == 0 || whole > broken {
+        true => Some(String::from_utf8_lossy(&mended).into_owned()),
+        false => Some(encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned()),
     }
 }
 

@@ -388,6 +388,30 @@ fn a_fold_inside_a_utf8_character_does_not_make_the_file_windows_1252() {
     assert_eq!(summaries(&store, calendar), expected);
 }
 
+/// A real file: Japanese summaries in UTF-8 and one broken sequence. The
+/// whole file was read as Windows-1252 and every summary garbled.
+#[test]
+fn one_broken_sequence_does_not_make_a_utf8_file_windows_1252() {
+    let (mut store, _, calendar) = town();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut file = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n".to_vec();
+    file.extend_from_slice(EVENT.replace("SUMMARY:Council", "SUMMARY:会議").as_bytes());
+    let broken = EVENT
+        .replace("u1", "u2")
+        .replace("SUMMARY:Council", "SUMMARY:打ち合わせ\u{1}");
+    file.extend_from_slice(broken.as_bytes());
+    let at = file.iter().position(|&b| b == 1).expect("marker");
+    file[at] = 0xE3; // a lead byte with no continuation
+    file.extend_from_slice(b"END:VCALENDAR\r\n");
+    let path = dir.path().join("broken.ics");
+    write(&path, &file);
+    let report = ics(&mut store, calendar, &path).expect("import");
+    assert_eq!(report.stored, 2, "{report:?}");
+    let mut expected = vec!["会議".to_string(), "打ち合わせ\u{FFFD}".to_string()];
+    expected.sort();
+    assert_eq!(summaries(&store, calendar), expected);
+}
+
 #[test]
 fn a_windows_1252_calendar_is_still_read_as_windows_1252() {
     let (mut store, _, calendar) = town();
