@@ -90,3 +90,23 @@ SGVsbG8sIHdvcmxkIQ==\r\n\r\n_______________\r\nlist footer\r\n";
     let text = part_bytes(body, mail.body_parts[0].part_id).expect("served");
     assert_eq!(text, b"Hello, world!");
 }
+
+/// A nickname in quotes inside a display name (directory-built names from
+/// an Exchange GAL or LDAP): the words keep the space between them.
+#[test]
+fn a_quoted_word_inside_a_display_name_keeps_its_spaces() {
+    let raw = b"From: Robert \"Bob\" Smith <bob@example.org>\r\n\
+To: Jane \"JJ\" Doe <jj@example.org>, \"Dr.\" Who <who@example.org>\r\n\
+Cc: First\r\n \"M.\" Last <user@example.org>, =?utf-8?q?J=C3=B6rg?= \"Joe\" <j@example.org>\r\n\
+Subject: quoted word inside a display name\r\n\r\nx\r\n";
+    let mail = item(raw);
+    let headers = headers(&mail);
+    let names = |list: &[tidings::proto::Address]| -> Vec<String> {
+        list.iter().map(|a| a.name.clone()).collect()
+    };
+    assert_eq!(names(&headers.from), ["Robert Bob Smith"]);
+    assert_eq!(names(&headers.to), ["Jane JJ Doe", "Dr. Who"]);
+    assert_eq!(names(&headers.cc), ["First M. Last", "Jörg Joe"]);
+    assert_eq!(headers.from[0].email, "bob@example.org");
+    assert_eq!(headers.cc[1].email, "j@example.org");
+}

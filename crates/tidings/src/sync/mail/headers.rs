@@ -78,11 +78,19 @@ fn first<'a>(fields: &'a [Header<'_>], name: &HeaderName<'_>) -> Option<&'a Head
 /// Every mailbox in every header called `name` (obsolete syntax allows
 /// several To: lines), with group members flattened. A display name cut
 /// into adjacent encoded words is read with the words joined, as a
-/// Subject is (see [`words::joined_words`](super::words::joined_words)).
+/// Subject is (see [`words::joined_words`](super::words::joined_words)),
+/// and one with a quoted word after another word keeps the space between
+/// them (see [`phrase`](super::phrase)).
 fn addresses(fields: &[Header<'_>], name: &HeaderName<'_>, raw: &[u8]) -> Vec<Address> {
     let mut all = Vec::new();
     for field in fields.iter().filter(|h| &h.name == name) {
-        let joined = value_bytes(field, raw).and_then(super::words::joined_words);
+        let value = value_bytes(field, raw);
+        let joined = value.and_then(super::words::joined_words);
+        let text = match &joined {
+            Some(joined) => Some(joined.as_str()),
+            None => value.and_then(|v| std::str::from_utf8(v).ok()),
+        };
+        let joined = text.and_then(super::phrase::spaced_quotes).or(joined);
         let reread = joined
             .as_deref()
             .map(|value| MessageStream::new(value.as_bytes()).parse_address());

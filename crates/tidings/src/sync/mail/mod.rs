@@ -46,6 +46,7 @@ mod html;
 mod name_words;
 mod outgoing;
 mod parts;
+mod phrase;
 mod preview;
 mod reply;
 mod uuencode;
