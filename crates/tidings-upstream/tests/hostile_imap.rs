@@ -5,9 +5,9 @@
 mod support;
 
 use std::time::Duration;
-use support::account::{ALICE, alice, bounded, collection, device_view, mail, store_at};
-use support::fake_imap::{FakeImap, Mail, Misbehave};
-use tidings_upstream::{Account, AccountOptions};
+use support::account::{ALICE, alice, bounded, collection, device_view, store_at};
+use support::fake_imap::{FakeImap, Mail, Misbehave, options, plain};
+use tidings_upstream::Account;
 
 /// The preview of the mail with `subject` in `collection`.
 fn preview(store: &tidings_upstream::SharedStore, collection: u64, subject: &str) -> String {
@@ -25,89 +25,6 @@ fn preview(store: &tidings_upstream::SharedStore, collection: u64, subject: &str
         }
     }
     panic!("no mail with subject {subject}");
-}
-
-fn plain(uid: u32, subject: &str) -> Mail {
-    Mail {
-        uid,
-        raw: mail(subject),
-        huge: None,
-        announced: None,
-    }
-}
-
-fn options(upstream: &FakeImap) -> AccountOptions {
-    AccountOptions {
-        endpoint: upstream.endpoint(),
-        credentials: alice(),
-        principal: ALICE.to_string(),
-        preview_bytes: 2048,
-        poll: Duration::from_secs(300),
-        dovecot_push: false,
-    }
-}
-
-/// What the gateway logs, kept for a test to read.
-#[derive(Clone, Default)]
-struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Log {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn an_answer_too_large_is_logged_with_account_folder_and_what() {
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    // This test's runtime has one thread: the mirror's task logs here.
-    let _default = tracing::subscriber::set_default(subscriber);
-    let logged = log.clone();
-    bounded(async {
-        let upstream = FakeImap::start(vec![plain(1, "Budget")], Misbehave::HugeListing).await;
-        let dir = tempfile::tempdir().expect("dir");
-        let store = store_at(&dir.path().join("store.db"));
-        let (stop, shutdown) = tokio::sync::watch::channel(false);
-        let (_handle, task) = tidings_upstream::gateway::spawn(options(&upstream), store, shutdown);
-        // Until the mirror has hit the bound and said so (a fixed wait was
-        // too short on a loaded machine); `bounded` ends a test that hangs.
-        let said = || {
-            let text = logged.0.lock().expect("log");
-            String::from_utf8_lossy(&text).contains("upstream mirror interrupted")
-        };
-        while !said() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        stop.send(true).expect("stop");
-        task.await.expect("stopped");
-    })
-    .await;
-    let text = String::from_utf8_lossy(&log.0.lock().expect("log")).into_owned();
-    let line = |needle: &str| {
-        text.lines()
-            .find(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
-            .to_owned()
-    };
-    let cause = line("512 MiB");
-    assert!(cause.contains(ALICE) && cause.contains("INBOX"), "{cause}");
-    let interrupted = line("upstream mirror interrupted");
-    assert!(interrupted.contains(ALICE), "{interrupted}");
-    assert!(
-        interrupted.contains("larger than the IMAP client keeps"),
-        "{interrupted}"
-    );
 }
 
 #[tokio::test]

@@ -224,3 +224,24 @@ fn fetch(command: &str, mails: &[Mail], out: &mut Vec<u8>) -> bool {
     }
     false
 }
+
+/// A plain mail at `uid`.
+pub fn plain(uid: u32, subject: &str) -> Mail {
+    Mail {
+        uid,
+        raw: super::account::mail(subject),
+        huge: None,
+        announced: None,
+    }
+}
+
+pub fn options(upstream: &FakeImap) -> tidings_upstream::AccountOptions {
+    tidings_upstream::AccountOptions {
+        endpoint: upstream.endpoint(),
+        credentials: super::account::alice(),
+        principal: super::account::ALICE.to_string(),
+        preview_bytes: 2048,
+        poll: std::time::Duration::from_secs(300),
+        dovecot_push: false,
+    }
+}
