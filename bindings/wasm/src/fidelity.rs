@@ -128,6 +128,7 @@ fn event(tag: &str, recurrence: bool) -> CalendarEvent {
             role: AttendeeRole::Optional as i32,
             rsvp: true,
             other_params: "CUTYPE=ROOM".to_string(),
+            uri: format!("urn:uuid:{tag}-attendee"),
         }],
         rrule: "FREQ=WEEKLY;BYDAY=TH".to_string(),
         exdates: vec![time("20261210T090000", "Europe/London", "X-X=1")],
@@ -152,6 +153,7 @@ fn event(tag: &str, recurrence: bool) -> CalendarEvent {
         description_params: "LANGUAGE=de".to_string(),
         organizer_params: "SENT-BY=\"mailto:clerk@town.example\"".to_string(),
         components: vec!["BEGIN:VLOCATION\r\nUID:l1\r\nEND:VLOCATION\r\n".to_string()],
+        organizer_uri: format!("urn:uuid:{tag}-organizer"),
     }
 }
 

@@ -122,6 +122,7 @@ fn attendee(a: &Attendee) -> JsValue {
         .num("role", a.role)
         .flag("rsvp", a.rsvp)
         .text("otherParams", &a.other_params)
+        .text("uri", &a.uri)
         .done()
 }
 
@@ -162,6 +163,7 @@ fn event(e: &CalendarEvent) -> JsValue {
         .text("descriptionParams", &e.description_params)
         .text("organizerParams", &e.organizer_params)
         .set("components", texts(&e.components))
+        .text("organizerUri", &e.organizer_uri)
         .done()
 }
 
@@ -234,6 +236,7 @@ fn read_attendee(value: &JsValue) -> Result<Attendee, Thrown> {
         role: f.i32("role")?,
         rsvp: f.flag("rsvp")?,
         other_params: f.text("otherParams")?,
+        uri: f.text("uri")?,
     })
 }
 
@@ -276,6 +279,7 @@ fn read_event(value: &JsValue) -> Result<CalendarEvent, Thrown> {
         description_params: f.text("descriptionParams")?,
         organizer_params: f.text("organizerParams")?,
         components: f.texts("components")?,
+        organizer_uri: f.text("organizerUri")?,
     })
 }
 

@@ -129,6 +129,11 @@ export interface Attendee {
   role: AttendeeRole;
   rsvp: boolean;
   otherParams: string;
+  /**
+   * The attendee as written when not a `mailto:` URI (`urn:uuid:…`), else
+   * "": `address.email` is then its EMAIL parameter, in `otherParams`.
+   */
+  uri: string;
 }
 
 /** A property the schema does not model, kept verbatim. */
@@ -177,6 +182,8 @@ export interface CalendarEvent {
   descriptionParams: string;
   organizerParams: string;
   components: string[];
+  /** The organizer as written when not a `mailto:` URI, as `Attendee.uri`. */
+  organizerUri: string;
 }
 
 /** An event series (or single event) with its overrides. */

@@ -4,6 +4,7 @@ mod items;
 
 use items::cal::{items, master, time, vevent};
 use tidings::proto::{AttendeeRole, ParticipationStatus, RawProperty, Transparency};
+use tidings::sync::ical::{calendar_item_to_ical, calendar_items_from_ical};
 
 #[test]
 fn text_is_unescaped_and_its_parameters_kept() {
@@ -142,13 +143,50 @@ fn organizer_and_attendees() {
         )
     );
     assert_eq!(optional.other_params, "RSVP=FALSE;PARTSTAT=X-UNKNOWN");
-    // Not a mailto: address: kept whole.
+    assert!(babe.uri.is_empty() && event.organizer_uri.is_empty());
+    // Not a mailto: address, and no EMAIL to show: kept whole.
     let room = RawProperty {
         name: "ATTENDEE".into(),
         params: "CUTYPE=ROOM".into(),
         value: "urn:uuid:room-1".into(),
     };
     assert_eq!(event.other, [room]);
+}
+
+/// CalendarServer names every user it knows by a URN, with the address
+/// in an EMAIL parameter: shown, answered and written back as it came.
+#[test]
+fn a_user_named_by_a_urn_has_the_address_of_its_email_parameter() {
+    let text = vevent(
+        "UID:1\r\nDTSTART:20261130T090000Z\r\n\
+         ORGANIZER;CN=Mayor;EMAIL=mayor@town.example:urn:x-uid:0A1B\r\n\
+         ATTENDEE;CN=Cos;CUTYPE=INDIVIDUAL;EMAIL=\"cos@town.example\";PARTSTAT=NEEDS-ACTION;\
+         RSVP=TRUE:urn:uuid:9C2D\r\n",
+    );
+    let event = master(&text);
+    let organizer = event.organizer.as_ref().unwrap();
+    assert_eq!(organizer.email, "mayor@town.example");
+    assert_eq!(event.organizer_uri, "urn:x-uid:0A1B");
+    assert_eq!(event.organizer_params, "EMAIL=mayor@town.example");
+    let [cos] = event.attendees.as_slice() else {
+        panic!("{:?}", event.attendees)
+    };
+    assert_eq!(cos.address.as_ref().unwrap().email, "cos@town.example");
+    assert_eq!(cos.uri, "urn:uuid:9C2D");
+    assert_eq!(cos.status(), ParticipationStatus::NeedsAction);
+    assert_eq!(
+        cos.other_params,
+        "CUTYPE=INDIVIDUAL;EMAIL=\"cos@town.example\""
+    );
+    assert!(event.other.is_empty(), "{:?}", event.other);
+    let item = &items(&text)[0];
+    let written = calendar_item_to_ical(item);
+    assert!(written.contains(":urn:uuid:9C2D\r\n"), "{written}");
+    assert!(!written.contains("mailto:cos"), "{written}");
+    assert_eq!(
+        calendar_items_from_ical(&written, item.calendar_id).unwrap(),
+        std::slice::from_ref(item)
+    );
 }
 
 #[test]

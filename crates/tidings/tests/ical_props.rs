@@ -38,6 +38,8 @@ fn property() -> impl Strategy<Value = String> {
         10 => Just("summary:lower".to_owned()),
         10 => Just("ATTENDEE;CN=\"A, B\";PARTSTAT=accepted;RSVP=TRUE;X=1:mailto:a@b".to_owned()),
         10 => Just("ATTENDEE;RSVP=FALSE;ROLE=CHAIR;ROLE=X:urn:uuid:1".to_owned()),
+        10 => Just("ATTENDEE;CN=U;EMAIL=\"u@b\";PARTSTAT=DECLINED:urn:uuid:2".to_owned()),
+        5 => Just("ORGANIZER;EMAIL=o@b;EMAIL=p@b:urn:uuid:3".to_owned()),
         10 => Just("ORGANIZER;CN=O^'K^';SENT-BY=\"mailto:s@b\":MAILTO:o@b".to_owned()),
         10 => Just("SEQUENCE:3".to_owned()),
         10 => Just("SEQUENCE:0".to_owned()),

@@ -78,6 +78,39 @@ fn leniencies_real_exporters_need() {
 }
 
 #[test]
+fn a_time_with_blanks_around_it_or_an_empty_zone_is_read_as_meant() {
+    let event = master(&vevent(
+        "UID:1\r\nDTSTART;TZID=;X-A=b:20261130T090000 \r\nDTEND: 20261130T100000Z\r\n",
+    ));
+    let mut start = time("20261130T090000", "");
+    start.params = "X-A=b".into();
+    assert_eq!(event.start, Some(start));
+    assert_eq!(event.end, Some(time("20261130T100000Z", "")));
+    assert!(event.other.is_empty(), "{:?}", event.other);
+    let instance = &items(&vevent(
+        "UID:1\r\nDTSTART:20261130T090000Z\r\nRECURRENCE-ID;TZID=Europe/Berlin:20261130T090000\t\r\n",
+    ))[0]
+        .overrides[0];
+    assert_eq!(
+        instance.recurrence_id,
+        Some(time("20261130T090000", "Europe/Berlin"))
+    );
+    // What is written back is the repaired form, and reads as itself.
+    let item = &items(&vevent("UID:1\r\nDTSTART;TZID=:20261130T090000 \r\n"))[0];
+    let text = calendar_item_to_ical(item);
+    assert!(text.contains("\r\nDTSTART:20261130T090000\r\n"), "{text}");
+    assert_eq!(
+        calendar_items_from_ical(&text, item.calendar_id).unwrap(),
+        std::slice::from_ref(item)
+    );
+    // A value that is no time with or without its blanks is still refused.
+    assert_eq!(
+        refusal(&vevent("UID:1\r\nDTSTART: soon \r\n")),
+        "VEVENT DTSTART is not a valid DATE or DATE-TIME"
+    );
+}
+
+#[test]
 fn written_text_is_a_complete_folded_vcalendar() {
     let summary = "Ünïcode ".repeat(30);
     let item = &items(&vevent(&format!(
@@ -187,4 +220,47 @@ fn text_of_tiny_properties_is_refused_before_it_is_read() {
     assert_eq!(refusal(&tiny(1_500_000)), reason);
     let per_event = tidings::sync::ical::calendar_items_per_event(&tiny(1_500_000), 1);
     assert!(per_event.unwrap_err().to_string().contains(reason));
+}
+
+#[test]
+fn an_ios_location_with_escapes_in_a_parameter_is_kept_as_written() {
+    let location = "X-APPLE-STRUCTURED-LOCATION;VALUE=URI;X-ADDRESS=1 Main St\\nSpringfield\\, \
+                    IL\\;United States;X-APPLE-RADIUS=70;X-TITLE=Town Hall:geo:39.80,-89.64";
+    let event = master(&vevent(&format!(
+        "UID:1\r\nDTSTART:20261130T090000Z\r\n{location}\r\n"
+    )));
+    assert_eq!(event.other.len(), 1, "{:?}", event.other);
+    let kept = &event.other[0];
+    assert_eq!(kept.name, "X-APPLE-STRUCTURED-LOCATION");
+    assert!(
+        kept.params.ends_with("X-TITLE=Town Hall"),
+        "{}",
+        kept.params
+    );
+    assert_eq!(kept.value, "geo:39.80,-89.64");
+    let item = &items(&vevent(&format!(
+        "UID:1\r\nDTSTART:20261130T090000Z\r\n{location}\r\n"
+    )))[0];
+    let written = calendar_item_to_ical(item);
+    assert_eq!(
+        calendar_items_from_ical(&written, item.calendar_id).unwrap(),
+        std::slice::from_ref(item)
+    );
+}
+
+/// A stamp with `VALUE=DATE-TIME` (Radicale's and ical.net's writers add
+/// it) is the stamp, written without it; one the model cannot hold
+/// (KAlarm's floating stamp) stays verbatim, as it came.
+#[test]
+fn a_dtstamp_with_its_value_type_is_the_stamp() {
+    let valued = master(&vevent(
+        "UID:1\r\nDTSTART:20261130T090000Z\r\nDTSTAMP;VALUE=date-time:20250723T080354Z\r\n",
+    ));
+    assert_eq!(valued.dtstamp, "20250723T080354Z");
+    assert!(valued.other.is_empty(), "{:?}", valued.other);
+    let floating = master(&vevent(
+        "UID:1\r\nDTSTART:20261130T090000Z\r\nDTSTAMP:20050522T130601\r\n",
+    ));
+    assert!(floating.dtstamp.is_empty());
+    assert_eq!(floating.other[0].value, "20050522T130601");
 }

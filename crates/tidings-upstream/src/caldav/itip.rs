@@ -48,14 +48,11 @@ pub fn reply(
     // An instance's own ORGANIZER, else the series'.
     let series = after.master.iter().chain(&after.overrides);
     let organizer_of = |e: &CalendarEvent| {
-        e.organizer
-            .clone()
-            .map(|o| (o, e.organizer_params.clone()))
-            .or_else(|| {
-                series
-                    .clone()
-                    .find_map(|s| Some((s.organizer.clone()?, s.organizer_params.clone())))
-            })
+        let with_params = |e: &CalendarEvent| {
+            let params = (e.organizer_params.clone(), e.organizer_uri.clone());
+            Some((e.organizer.clone()?, params))
+        };
+        with_params(e).or_else(|| series.clone().find_map(with_params))
     };
     let first = parts.first()?;
     let (organizer, _) = organizer_of(first)?;
@@ -65,7 +62,7 @@ pub fn reply(
         ..CalendarItem::default()
     };
     for part in &parts {
-        let Some((organizer, organizer_params)) = organizer_of(part) else {
+        let Some((organizer, (organizer_params, organizer_uri))) = organizer_of(part) else {
             continue;
         };
         // ORGANIZER, the replying ATTENDEE, UID, DTSTAMP, SEQUENCE,
@@ -87,6 +84,7 @@ pub fn reply(
             dtstamp: dtstamp.to_string(),
             organizer: Some(organizer),
             organizer_params,
+            organizer_uri,
             attendees: part
                 .attendees
                 .iter()

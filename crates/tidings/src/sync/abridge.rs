@@ -318,6 +318,7 @@ impl Cutter {
             &mut e.location_params,
             &mut e.description_params,
             &mut e.organizer_params,
+            &mut e.organizer_uri,
         ] {
             self.text(params);
         }
@@ -337,6 +338,7 @@ impl Cutter {
                 self.address(addr);
             }
             self.text(&mut a.other_params);
+            self.text(&mut a.uri);
         }
         self.times(&mut e.exdates);
         self.times(&mut e.rdates);

@@ -98,6 +98,8 @@ fn attendee() -> impl Strategy<Value = Attendee> {
         Just("DELEGATED-TO=\"mailto:a@example.org\",\"mailto:b@example.org\"".to_owned()),
         Just("PARTSTAT=IN-PROCESS".to_owned()),
     ];
+    // CalendarServer's form: a URN, the address in an EMAIL parameter.
+    let urn = option::of("urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}");
     (
         maybe_text(),
         email(),
@@ -105,13 +107,25 @@ fn attendee() -> impl Strategy<Value = Attendee> {
         0i32..=4,
         any::<bool>(),
         other,
+        urn,
     )
-        .prop_map(|(name, email, status, role, rsvp, other_params)| Attendee {
-            address: Some(Address { name, email }),
-            status,
-            role,
-            rsvp,
-            other_params,
+        .prop_map(|(name, email, status, role, rsvp, other, urn)| {
+            let (uri, other_params) = match urn {
+                None => (String::new(), other),
+                Some(urn) => {
+                    let with_email = format!("EMAIL=\"{email}\"");
+                    let params = [other, with_email].into_iter().filter(|p| !p.is_empty());
+                    (urn, params.collect::<Vec<_>>().join(";"))
+                }
+            };
+            Attendee {
+                address: Some(Address { name, email }),
+                status,
+                role,
+                rsvp,
+                other_params,
+                uri,
+            }
         })
 }
 

@@ -43,7 +43,14 @@ impl Comp {
 }
 
 const TEXT: &[&str] = &["SUMMARY", "LOCATION", "DESCRIPTION"];
-const TIMES: &[&str] = &["DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE"];
+const TIMES: &[&str] = &[
+    "DTSTART",
+    "DTEND",
+    "RECURRENCE-ID",
+    "EXDATE",
+    "RDATE",
+    "DTSTAMP",
+];
 const ENUMERATED: &[&str] = &["PARTSTAT", "ROLE", "RSVP", "VALUE"];
 const CARETS: &[&str] = &["CN", "TZID"];
 

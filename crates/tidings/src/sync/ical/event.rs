@@ -6,7 +6,7 @@
 //! knows or keeps verbatim beside it). Anything else is kept verbatim in
 //! `other`, in order, and written back as it came.
 
-use super::line::ContentLine;
+use super::line::{ContentLine, Param, lex};
 use super::props::{TRANSP, attendee, lookup, organizer, time, times};
 use super::tree::Component;
 use super::value::{is_duration, is_utc_date_time, unescape_text};
@@ -72,7 +72,17 @@ fn model(event: &mut CalendarEvent, line: &ContentLine<'_>) -> bool {
         // X-EVOLUTION-ENDDATE, Lotus Notes' TZID): the rule is what counts.
         "RRULE" => set(&mut event.rrule, value),
         "STATUS" => plain && set(&mut event.status, value),
-        "DTSTAMP" => plain && is_utc_date_time(value) && set(&mut event.dtstamp, value),
+        // `VALUE=DATE-TIME` says what the form says (Radicale's and ical.net's
+        // writers add it): modelled, and written without it.
+        "DTSTAMP" => {
+            let value_param = |p: &Param<'_>| {
+                p.is("VALUE")
+                    && p.single()
+                        .is_some_and(|v| v.eq_ignore_ascii_case("DATE-TIME"))
+            };
+            let params_ok = line.params.iter().all(value_param);
+            params_ok && is_utc_date_time(value) && set(&mut event.dtstamp, value)
+        }
         "SEQUENCE" => plain && event.sequence == 0 && set_sequence(&mut event.sequence, value),
         "TRANSP" => match lookup(TRANSP, value) {
             Some(t) if plain && event.transparency == 0 => {
@@ -86,8 +96,9 @@ fn model(event: &mut CalendarEvent, line: &ContentLine<'_>) -> bool {
             .is_some(),
         "RDATE" => times(line, true).map(|t| event.rdates.extend(t)).is_some(),
         "ORGANIZER" if event.organizer.is_none() => match organizer(line) {
-            Some((address, params)) => {
+            Some((address, uri, params)) => {
                 event.organizer = Some(address);
+                event.organizer_uri = uri;
                 event.organizer_params = params;
                 true
             }
@@ -116,13 +127,38 @@ fn set_text(field: &mut String, params: &mut String, line: &ContentLine<'_>) -> 
     fits
 }
 
-/// Sets an unset time field.
+/// Sets an unset time field, from the line as written or, failing that, as
+/// [`repaired`].
 fn set_time(field: &mut Option<CalendarTime>, line: &ContentLine<'_>) -> bool {
     if field.is_some() {
         return false;
     }
-    *field = time(line);
+    *field = time(line).or_else(|| {
+        let text = repaired(line)?;
+        time(&lex(&text).ok()?)
+    });
     field.is_some()
+}
+
+/// A time line as its writer meant it, when it is malformed in one of two
+/// ways real exporters have: white space around the value
+/// (`DTSTART:20261203T090000 `) or an empty `TZID=` (a floating time whose
+/// zone the writer did not know). Without this the event had no start and
+/// was refused. The repaired line is what the item holds and writes back.
+fn repaired(line: &ContentLine<'_>) -> Option<String> {
+    let empty_tzid = |p: &Param<'_>| p.is("TZID") && p.values.iter().all(|v| v.is_empty());
+    let value = line.value.trim_matches([' ', '\t']);
+    if value.len() == line.value.len() && !line.params.iter().any(empty_tzid) {
+        return None;
+    }
+    let mut text = line.name.to_owned();
+    for param in line.params.iter().filter(|p| !empty_tzid(p)) {
+        text.push(';');
+        text.push_str(param.raw);
+    }
+    text.push(':');
+    text.push_str(value);
+    Some(text)
 }
 
 /// SEQUENCE in canonical form and above zero (zero could not be told from

@@ -103,7 +103,19 @@ pub(crate) fn unfold(text: &str) -> Result<String> {
 }
 
 /// Splits one unfolded content line into name, parameters and value.
+///
+/// A line that is malformed only because an unquoted parameter value
+/// holds a backslash-escaped `;`, `:`, `,` or `"` (iOS writes
+/// `X-APPLE-STRUCTURED-LOCATION;X-ADDRESS=Main St\;Springfield;…`, which
+/// RFC 5545 does not allow), or a quoted value comes after blanks, is read
+/// with those escapes inside the value and without the blanks, so that it
+/// is kept rather than dropped or its event refused. A well-formed line is
+/// always read by the RFC's rules alone.
 pub(crate) fn lex(line: &str) -> Result<ContentLine<'_>> {
+    lex_with(line, false).or_else(|error| lex_with(line, true).map_err(|_| error))
+}
+
+fn lex_with(line: &str, escapes: bool) -> Result<ContentLine<'_>> {
     let malformed = || Error::new(ErrorKind::InvalidData, MALFORMED);
     let name_len = line.find(|c| !is_name_char(c)).unwrap_or(line.len());
     let (name, mut rest) = line.split_at_checked(name_len).ok_or_else(malformed)?;
@@ -112,7 +124,7 @@ pub(crate) fn lex(line: &str) -> Result<ContentLine<'_>> {
     }
     let mut params = Vec::new();
     while let Some(after) = rest.strip_prefix(';') {
-        let (param, remaining) = lex_param(after).ok_or_else(malformed)?;
+        let (param, remaining) = lex_param(after, escapes).ok_or_else(malformed)?;
         params.push(param);
         rest = remaining;
     }
@@ -132,7 +144,9 @@ pub(crate) fn lex(line: &str) -> Result<ContentLine<'_>> {
 }
 
 /// Lexes one parameter at the start of `s`; returns it and what follows it.
-fn lex_param(s: &str) -> Option<(Param<'_>, &str)> {
+/// With `escapes`, a backslash in an unquoted value takes the character
+/// after it into the value.
+fn lex_param(s: &str, escapes: bool) -> Option<(Param<'_>, &str)> {
     let name_len = s.find(|c| !is_name_char(c)).unwrap_or(s.len());
     let (name, after_name) = s.split_at_checked(name_len)?;
     let mut rest = after_name.strip_prefix('=')?;
@@ -141,12 +155,18 @@ fn lex_param(s: &str) -> Option<(Param<'_>, &str)> {
     }
     let mut values = Vec::new();
     loop {
+        // Leniently, blanks before a quoted value: a fold after `=` with
+        // two blanks (the RFC 5545 §3.8.4.1 example, as khal keeps it).
+        let blanks = rest.trim_start_matches([' ', '\t']);
+        if escapes && blanks.starts_with('"') {
+            rest = blanks;
+        }
         let (value, remaining) = if let Some(quoted) = rest.strip_prefix('"') {
             let end = quoted.find('"')?;
             let (value, closing) = quoted.split_at_checked(end)?;
             (value, closing.get(1..)?)
         } else {
-            let end = rest.find([';', ':', ',', '"']).unwrap_or(rest.len());
+            let end = unquoted_end(rest, escapes);
             rest.split_at_checked(end)?
         };
         values.push(value);
@@ -164,13 +184,32 @@ fn lex_param(s: &str) -> Option<(Param<'_>, &str)> {
     Some((Param { name, values, raw }, rest))
 }
 
+/// Where an unquoted parameter value at the start of `s` ends.
+fn unquoted_end(s: &str, escapes: bool) -> usize {
+    let mut chars = s.char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            ';' | ':' | ',' | '"' => return at,
+            '\\' if escapes => {
+                chars.next();
+            }
+            _ => {}
+        }
+    }
+    s.len()
+}
+
 /// Lexes a parameter list as written after a property name (without the
-/// leading ';'), or `None` when it is not one.
+/// leading ';'), or `None` when it is not one; read as [`lex`] reads it.
 pub(crate) fn lex_params(params_raw: &str) -> Option<Vec<Param<'_>>> {
+    lex_params_with(params_raw, false).or_else(|| lex_params_with(params_raw, true))
+}
+
+fn lex_params_with(params_raw: &str, escapes: bool) -> Option<Vec<Param<'_>>> {
     let mut params = Vec::new();
     let mut rest = params_raw;
     while !rest.is_empty() {
-        let (param, remaining) = lex_param(rest)?;
+        let (param, remaining) = lex_param(rest, escapes)?;
         params.push(param);
         rest = match remaining {
             "" => "",
@@ -178,4 +217,29 @@ pub(crate) fn lex_params(params_raw: &str) -> Option<Vec<Param<'_>>> {
         };
     }
     Some(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{lex, lex_params};
+
+    #[test]
+    fn escapes_in_a_parameter_are_read_only_where_the_rules_fail() {
+        // Well formed by the RFC: `A` is `a\`, then `B=c`.
+        let line = lex("X-P;A=a\\;B=c:v").unwrap();
+        assert_eq!(line.params.len(), 2);
+        assert_eq!(line.params[0].values, ["a\\"]);
+        // Malformed by the RFC (`d` has no `=`): the escape joins it.
+        let line = lex("X-P;A=a\\;d;B=c\\:x:v").unwrap();
+        let values: Vec<_> = line.params.iter().map(|p| p.values.clone()).collect();
+        assert_eq!(values, [vec!["a\\;d"], vec!["c\\:x"]]);
+        assert_eq!(line.value, "v");
+        assert_eq!(lex_params("A=a\\;d").unwrap()[0].values, ["a\\;d"]);
+        assert!(lex("X-P;A=a;d:v").is_err());
+        // Blanks before a quoted value, as a fold after `=` leaves them.
+        let line =
+            lex("ATTENDEE;DELEGATED-FROM=  \"mailto:a@b\",\t\"mailto:c@d\":mailto:e@f").unwrap();
+        assert_eq!(line.params[0].values, ["mailto:a@b", "mailto:c@d"]);
+        assert_eq!(line.value, "mailto:e@f");
+    }
 }

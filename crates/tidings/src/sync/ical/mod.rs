@@ -18,7 +18,8 @@
 //! Every VEVENT becomes a [`CalendarEvent`](crate::proto::CalendarEvent). A
 //! property lands in a modelled field only when the field holds it exactly
 //! and can tell it from absence; anything else (a second SUMMARY,
-//! `RSVP=FALSE`, `SEQUENCE:0`, an ATTENDEE that is not a `mailto:` address,
+//! `RSVP=FALSE`, `SEQUENCE:0`, an ATTENDEE that is neither a `mailto:` address
+//! nor another URI with one EMAIL parameter (the `uri` field then),
 //! a malformed EXDATE, every property the schema does not model) is kept
 //! verbatim in `other`, in order. Parameters a modelled property carries
 //! beyond the modelled ones are kept verbatim beside it (`summary_params`,
@@ -39,8 +40,10 @@
 //! refer to them.
 //!
 //! Some leniency real exporters need: bare LF line ends, blank lines, a
-//! byte-order mark, VEVENTs outside any VCALENDAR, and a DATE (or PERIOD)
-//! written without its VALUE parameter.
+//! byte-order mark, VEVENTs outside any VCALENDAR, a DATE (or PERIOD)
+//! written without its VALUE parameter, and a DTSTART, DTEND or
+//! RECURRENCE-ID with blanks around its value or an empty `TZID=` (read,
+//! and written back, without them).
 //!
 //! # What is refused
 //!

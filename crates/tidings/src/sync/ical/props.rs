@@ -127,9 +127,25 @@ fn common_name(param: &Param<'_>) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// ORGANIZER: the address and the parameters other than CN.
-pub(crate) fn organizer(line: &ContentLine<'_>) -> Option<(Address, String)> {
-    let email = mailto(line.value)?.to_owned();
+/// The address of a calendar user (RFC 5545 §3.3.3): a `mailto:` URI's,
+/// or, for another URI, its EMAIL parameter's (RFC 7986 §6.2), with the
+/// URI. CalendarServer writes `urn:uuid:…;EMAIL=…` for every user it
+/// knows; without an EMAIL there is no address to show or answer from,
+/// and the line stays verbatim.
+fn calendar_user(line: &ContentLine<'_>) -> Option<(String, String)> {
+    if let Some(email) = mailto(line.value) {
+        return Some((email.to_owned(), String::new()));
+    }
+    let mut emails = line.params.iter().filter(|p| p.is("EMAIL"));
+    let email = decode_param(emails.next()?.single()?);
+    let one = emails.next().is_none();
+    (one && !email.is_empty() && !line.value.is_empty()).then(|| (email, line.value.to_owned()))
+}
+
+/// ORGANIZER: the address, its URI when not `mailto:` (see
+/// [`calendar_user`]), and the parameters other than CN.
+pub(crate) fn organizer(line: &ContentLine<'_>) -> Option<(Address, String, String)> {
+    let (email, uri) = calendar_user(line)?;
     let mut name = None;
     let mut others = Vec::new();
     for param in &line.params {
@@ -142,14 +158,15 @@ pub(crate) fn organizer(line: &ContentLine<'_>) -> Option<(Address, String)> {
         }
     }
     let name = name.unwrap_or_default();
-    Some((Address { name, email }, others.join(";")))
+    Some((Address { name, email }, uri, others.join(";")))
 }
 
-/// ATTENDEE: address, PARTSTAT, ROLE and RSVP=TRUE; the rest verbatim.
+/// ATTENDEE: address (and URI, see [`calendar_user`]), PARTSTAT, ROLE and
+/// RSVP=TRUE; the rest verbatim.
 ///
 /// RSVP=FALSE stays verbatim: `rsvp: false` could not tell it from absence.
 pub(crate) fn attendee(line: &ContentLine<'_>) -> Option<Attendee> {
-    let email = mailto(line.value)?.to_owned();
+    let (email, uri) = calendar_user(line)?;
     let mut address = Address {
         name: String::new(),
         email,
@@ -178,5 +195,6 @@ pub(crate) fn attendee(line: &ContentLine<'_>) -> Option<Attendee> {
     }
     attendee.address = Some(address);
     attendee.other_params = others.join(";");
+    attendee.uri = uri;
     Some(attendee)
 }

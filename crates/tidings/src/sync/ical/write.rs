@@ -103,7 +103,8 @@ impl Writer {
                 common_name(&organizer.name),
                 verbatim_params(&event.organizer_params),
             ];
-            self.property("ORGANIZER", &params, &format!("mailto:{}", organizer.email));
+            let value = user_value(&event.organizer_uri, &organizer.email);
+            self.property("ORGANIZER", &params, &value);
         }
         for attendee in &event.attendees {
             self.attendee(attendee);
@@ -155,7 +156,8 @@ impl Writer {
             params.push("RSVP=TRUE".to_owned());
         }
         params.push(verbatim_params(&attendee.other_params));
-        self.property("ATTENDEE", &params, &format!("mailto:{}", address.email));
+        let value = user_value(&attendee.uri, &address.email);
+        self.property("ATTENDEE", &params, &value);
     }
 
     fn alarm(&mut self, alarm: &Alarm) {
@@ -199,6 +201,15 @@ impl Writer {
                 self.line(line);
             }
         }
+    }
+}
+
+/// A calendar user's value: its URI when it has one (the address is then
+/// its EMAIL parameter, written among the verbatim ones), else `mailto:`.
+fn user_value(uri: &str, email: &str) -> String {
+    match uri {
+        "" => format!("mailto:{email}"),
+        uri => uri.to_owned(),
     }
 }
 
