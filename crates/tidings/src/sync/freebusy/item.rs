@@ -65,6 +65,16 @@ impl Clock<'_> {
         Ok(Time { local, form, tzid })
     }
 
+    /// `t`, a DTEND, EXDATE, RDATE or RECURRENCE-ID of an event whose
+    /// DTSTART is in `start_tzid`: a floating one is read in that zone.
+    /// RFC 5545 wants them of DTSTART's form; Thunderbird writes a floating
+    /// DTEND after a zoned DTSTART and Outlook a floating EXDATE, meaning
+    /// the start's zone, as other readers take them (read as UTC, a 1-hour
+    /// meeting in Brussels was 3 hours busy, or ended before it started).
+    fn read_beside<'t>(&self, t: &'t CalendarTime, start_tzid: &'t str) -> Result<Time<'t>> {
+        self.read(&t.value, beside(&t.tzid, start_tzid))
+    }
+
     fn utc(&self, local: i64, form: Form, tzid: &str) -> Result<i64> {
         if form != Form::Local {
             return Ok(local); // UTC, or a date read as UTC
@@ -106,7 +116,7 @@ impl Clock<'_> {
 
     fn length(&self, e: &CalendarEvent, start: Time<'_>) -> Result<Length> {
         if let Some(end) = &e.end {
-            let secs = self.at(self.read(&end.value, &end.tzid)?)? - self.at(start)?;
+            let secs = self.at(self.read_beside(end, start.tzid)?)? - self.at(start)?;
             return (secs >= 0)
                 .then_some(Length::Exact(secs))
                 .ok_or_else(|| invalid("event ends before it starts"));
@@ -116,6 +126,16 @@ impl Clock<'_> {
         }
         let days = i64::from(start.form == Form::Date);
         Ok(Length::Nominal(Duration { days, secs: 0 }))
+    }
+}
+
+/// The zone of a time written with `tzid` in an event starting in
+/// `start_tzid`: its own, or the start's when it has none (see
+/// [`Clock::read_beside`]).
+fn beside<'t>(tzid: &'t str, start_tzid: &'t str) -> &'t str {
+    match tzid {
+        "" => start_tzid,
+        named => named,
     }
 }
 
@@ -153,6 +173,14 @@ pub(super) fn spans<'a>(
     {
         return Ok(());
     }
+    let series_tzid = match &item.master {
+        Some(m) => start_of(m)?.tzid.as_str(),
+        None => "",
+    };
+    let excluded = match &item.master {
+        Some(m) => Excluded::of(&clock, m)?,
+        None => Excluded::default(),
+    };
     let mut replaced = Vec::with_capacity(item.overrides.len());
     for o in &item.overrides {
         let id = o
@@ -162,8 +190,15 @@ pub(super) fn spans<'a>(
         if id.params.to_ascii_uppercase().contains("THISANDFUTURE") {
             return Err(invalid("RANGE=THISANDFUTURE is not supported"));
         }
-        replaced.push(clock.at(clock.read(&id.value, &id.tzid)?)?);
-        let s = clock.read(&start_of(o)?.value, &start_of(o)?.tzid)?;
+        let own_tzid = start_of(o)?.tzid.as_str();
+        let id = clock.read_beside(id, beside(series_tzid, own_tzid))?;
+        replaced.push(clock.at(id)?);
+        // An instance the series excludes does not exist, nor does its
+        // override (some clients leave one behind a deleted instance).
+        if excluded.holds(&clock, id)? {
+            continue;
+        }
+        let s = clock.read(&start_of(o)?.value, own_tzid)?;
         let len = clock.length(o, s)?;
         spend(budget)?;
         if let Some(tentative) = blocks(o) {
@@ -250,40 +285,62 @@ fn instances<'m>(
             Some((v, p)) => (v, Some(p)),
             None => (rdate.value.as_str(), None),
         };
-        let t = clock.read(value, &rdate.tzid)?;
+        let tzid = beside(&rdate.tzid, first.tzid);
+        let t = clock.read(value, tzid)?;
         let own = match period {
             None => None,
             Some(p) if p.starts_with(['P', '+']) => Some(Length::Nominal(parse_duration(p)?)),
             Some(p) => {
-                let secs = clock.at(clock.read(p, &rdate.tzid)?)? - clock.at(t)?;
+                let secs = clock.at(clock.read(p, tzid)?)? - clock.at(t)?;
                 let ok = (secs >= 0).then_some(Length::Exact(secs));
                 Some(ok.ok_or_else(|| invalid("event ends before it starts"))?)
             }
         };
         instances.push((t, own));
     }
-    // Sorted, so each instance is checked in O(log n).
-    let (mut ex_days, mut ex_times) = (Vec::new(), Vec::new());
-    for ex in &master.exdates {
-        let t = clock.read(&ex.value, &ex.tzid)?;
-        // A DATE EXDATE on a timed series excludes that local day's instances.
-        match t.form == Form::Date && first.form != Form::Date {
-            true => ex_days.push(t.local),
-            false => ex_times.push(clock.at(t)?),
-        }
-    }
-    ex_days.sort_unstable();
-    ex_times.sort_unstable();
+    let excluded = Excluded::of(clock, master)?;
     let mut kept = Vec::with_capacity(instances.len());
     for (t, own) in instances {
-        let day = t.local.div_euclid(DAY) * DAY;
-        let gone =
-            ex_days.binary_search(&day).is_ok() || ex_times.binary_search(&clock.at(t)?).is_ok();
-        if !gone {
+        if !excluded.holds(clock, t)? {
             kept.push((t, own));
         }
     }
     Ok(kept)
+}
+
+/// A series' EXDATEs, sorted, so each instance is checked in O(log n).
+#[derive(Default)]
+struct Excluded {
+    /// Local days a DATE EXDATE of a timed series excludes whole.
+    days: Vec<i64>,
+    /// Excluded instants.
+    times: Vec<i64>,
+}
+
+impl Excluded {
+    fn of(clock: &Clock<'_>, master: &CalendarEvent) -> Result<Excluded> {
+        let start = start_of(master)?;
+        let timed = parse_time(&start.value)?.1 != Form::Date;
+        let mut excluded = Excluded::default();
+        for ex in &master.exdates {
+            let t = clock.read_beside(ex, &start.tzid)?;
+            // A DATE EXDATE on a timed series excludes that local day's instances.
+            match t.form == Form::Date && timed {
+                true => excluded.days.push(t.local),
+                false => excluded.times.push(clock.at(t)?),
+            }
+        }
+        excluded.days.sort_unstable();
+        excluded.times.sort_unstable();
+        Ok(excluded)
+    }
+
+    /// Whether the instance starting at `t` is excluded.
+    fn holds(&self, clock: &Clock<'_>, t: Time<'_>) -> Result<bool> {
+        let day = t.local.div_euclid(DAY) * DAY;
+        let by_day = t.form != Form::Date && self.days.binary_search(&day).is_ok();
+        Ok(by_day || self.times.binary_search(&clock.at(t)?).is_ok())
+    }
 }
 
 /// Where one instance of a series is, as an override of it writes its
@@ -306,8 +363,8 @@ pub(super) fn instance(
         zones: &zones,
         item,
     };
-    let wanted = clock.at(clock.read(&recurrence_id.value, &recurrence_id.tzid)?)?;
     let dtstart = start_of(master)?;
+    let wanted = clock.at(clock.read_beside(recurrence_id, &dtstart.tzid)?)?;
     let first = clock.read(&dtstart.value, &dtstart.tzid)?;
     let mut budget = MAX_INSTANCES;
     let (from, to) = (wanted - 2 * DAY, wanted + 2 * DAY);
@@ -331,7 +388,7 @@ pub(super) fn instance(
     let end = match &master.end {
         None => None,
         Some(end) => {
-            let e = clock.read(&end.value, &end.tzid)?;
+            let e = clock.read_beside(end, &dtstart.tzid)?;
             Some(match e.form == first.form && end.tzid == dtstart.tzid {
                 true => CalendarTime {
                     value: format_time(e.local - first.local + t.local, e.form),

@@ -5,6 +5,7 @@ use super::*;
 use crate::proto::{CalendarEvent, CalendarTime, TimeZone};
 
 mod civil;
+mod floating;
 mod props;
 mod python;
 mod robust;

@@ -186,8 +186,16 @@ pub(super) fn horizon(end: i64) -> i64 {
 /// their own (`/mozilla.org/20070129_1/America/New_York`,
 /// `/softwarestudio.org/Olson_20011030_5/Pacific/Auckland`) and read
 /// others', the longest such name first.
+///
+/// A TZID longer than [`MAX_NAMED_TZID`] names no zone, and only the last
+/// [`MAX_ZONE_NAME`] bytes are tried as an IANA name: every suffix of a
+/// 1 MB name of `/`s was looked up, at every instance, and one stranger's
+/// invitation made its owner's free/busy query run for half an hour.
 #[cfg(feature = "iana-tz")]
 pub(super) fn iana_zone(tzid: &str) -> Option<(jiff::tz::TimeZone, String)> {
+    if tzid.len() > MAX_NAMED_TZID {
+        return None;
+    }
     let db = jiff::tz::db();
     if let Ok(tz) = db.get(tzid) {
         return Some((tz, tzid.to_owned()));
@@ -197,9 +205,16 @@ pub(super) fn iana_zone(tzid: &str) -> Option<(jiff::tz::TimeZone, String)> {
     }
     let suffixes = tzid.match_indices('/').map(|(at, _)| &tzid[at + 1..]);
     suffixes
-        .filter(|name| name.contains('/'))
+        .filter(|name| name.len() <= MAX_ZONE_NAME && name.contains('/'))
         .find_map(|name| Some((db.get(name).ok()?, name.to_owned())))
 }
+
+/// Longest TZID looked up as a zone name: the longest IANA name has 32
+/// bytes, a Windows name 50, a writer's prefix and an IANA name about 60.
+pub(super) const MAX_NAMED_TZID: usize = 256;
+
+/// Longest IANA name tried after a writer's prefix.
+const MAX_ZONE_NAME: usize = 64;
 
 /// Resolves a TZID no VTIMEZONE defines by [`iana_zone`].
 #[cfg(feature = "iana-tz")]

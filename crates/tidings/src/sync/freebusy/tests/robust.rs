@@ -360,6 +360,34 @@ fn a_prefixed_iana_name_is_resolved_by_the_zone_it_ends_with() {
     }
 }
 
+/// A stranger's invitation named its zone with 1 MB of `/`: every suffix
+/// was looked up at every instance, and its owner's free/busy query ran
+/// for half an hour. Past 256 bytes a TZID names no zone, and only the
+/// last 64 bytes are tried after a prefix.
+#[cfg(feature = "iana-tz")]
+#[test]
+fn a_long_zone_name_is_no_zone_and_costs_nothing() {
+    use crate::sync::freebusy::iana_zone_name;
+    let long = format!("{}/Europe/Berlin", "/".repeat(1 << 20));
+    assert_eq!(iana_zone_name(&long), None);
+    let prefixed = format!("/{}/Europe/Berlin", "x".repeat(100));
+    assert_eq!(iana_zone_name(&prefixed).as_deref(), Some("Europe/Berlin"));
+    let mut daily = event("20270101T100000", "20270101T110000", &long);
+    daily.rrule = "FREQ=DAILY;COUNT=365".into();
+    let got = fb(
+        &[item(daily, vec![], &[])],
+        "20270101T000000Z",
+        "20270103T000000Z",
+    );
+    assert_eq!(
+        got,
+        Ok(vec![
+            busy("20270101T100000Z", "20270101T110000Z"),
+            busy("20270102T100000Z", "20270102T110000Z"),
+        ])
+    );
+}
+
 /// Exchange's shape: a Windows zone name as TZID, quoted, with no
 /// VTIMEZONE. Read as UTC it was an hour off in a Berlin winter.
 #[cfg(feature = "iana-tz")]
