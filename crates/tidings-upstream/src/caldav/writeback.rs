@@ -366,7 +366,10 @@ impl CalAccount {
 /// `item` as iCalendar for the upstream, every VEVENT stamped: RFC 5545
 /// §3.6.1 requires DTSTAMP, which an event made on a phone often lacks
 /// (Xandikos stores what it is sent, so other clients got an invalid
-/// event). A stamp already there is kept.
+/// event). A stamp already there is kept; one the model could not hold
+/// (KAlarm's floating `DTSTAMP:20050522T130601`, kept verbatim) gives way
+/// to a new one, as RFC 5545 allows one stamp (both were written, and
+/// Radicale refused every edit of such an event).
 ///
 /// Every TZID it uses is defined ([`super::zones`]).
 pub(crate) fn to_upstream(item: &CalendarItem) -> String {
@@ -381,6 +384,9 @@ pub(crate) fn to_upstream(item: &CalendarItem) -> String {
         if event.dtstamp.is_empty() {
             event.dtstamp.clone_from(&stamp);
         }
+        event
+            .other
+            .retain(|p| !p.name.eq_ignore_ascii_case("DTSTAMP"));
     }
     calendar_item_to_ical(&stamped)
 }
@@ -388,7 +394,7 @@ pub(crate) fn to_upstream(item: &CalendarItem) -> String {
 #[cfg(test)]
 mod tests {
     use super::{MAX_RESOURCE_NAME, resource_name, to_upstream};
-    use tidings::proto::{CalendarEvent, CalendarItem};
+    use tidings::proto::{CalendarEvent, CalendarItem, RawProperty};
 
     /// A device could not create an event with a 312-character UID in a
     /// mirrored calendar: its name was refused upstream (400).
@@ -413,9 +419,19 @@ mod tests {
             summary: "Made on a phone".into(),
             ..CalendarEvent::default()
         };
+        // KAlarm's floating stamp, which the model keeps verbatim, on both.
+        let floating = RawProperty {
+            name: "DTSTAMP".into(),
+            params: String::new(),
+            value: "20050522T130601".into(),
+        };
+        let mut master = event("phone-1", "");
+        master.other.push(floating.clone());
+        let mut instance = event("phone-1", "20261201T080000Z");
+        instance.other.push(floating);
         let item = CalendarItem {
-            master: Some(event("phone-1", "")),
-            overrides: vec![event("phone-1", "20261201T080000Z")],
+            master: Some(master),
+            overrides: vec![instance],
             ..CalendarItem::default()
         };
         let text = to_upstream(&item);
@@ -423,7 +439,7 @@ mod tests {
             .lines()
             .filter_map(|l| l.strip_prefix("DTSTAMP:"))
             .collect();
-        assert_eq!(stamps.len(), 2, "{text}");
+        assert_eq!(stamps.len(), 2, "one each: {text}");
         assert!(stamps.contains(&"20261201T080000Z"), "kept: {text}");
         assert!(
             stamps.iter().all(|s| s.len() == 16 && s.ends_with('Z')),
