@@ -110,3 +110,77 @@ Subject: quoted word inside a display name\r\n\r\nx\r\n";
     assert_eq!(headers.from[0].email, "bob@example.org");
     assert_eq!(headers.cc[1].email, "j@example.org");
 }
+
+/// Some mailers fold a parameter right after its `=`: the multipart kept
+/// its boundary only when unfolded first (RFC 5322 §2.2.3), else every
+/// attachment in it was lost; a file name folded so kept its name.
+#[test]
+fn a_parameter_folded_after_its_equals_keeps_its_value() {
+    for (fold, end) in [("\r\n\t", "\r\n"), ("\n ", "\n")] {
+        let raw = format!(
+            "From: a@example.org{end}To: b@example.org{end}Subject: folded{end}\
+             Content-Type: multipart/mixed; boundary={fold}\"==b==\"{end}{end}\
+             --==b=={end}Content-Type: text/plain; charset=utf-8{end}{end}see the file{end}\
+             --==b=={end}Content-Type: application/pdf{end}\
+             Content-Disposition: attachment; filename={fold}\"report.pdf\"{end}\
+             Content-Transfer-Encoding: base64{end}{end}JVBERi0x{end}--==b==--{end}"
+        );
+        let mail = item(raw.as_bytes());
+        assert_eq!(mail.attachments.len(), 1, "{raw}");
+        let file = &mail.attachments[0];
+        assert_eq!(file.filename, "report.pdf");
+        assert_eq!(part_bytes(raw.as_bytes(), file.part_id).unwrap(), b"%PDF-1");
+        assert_eq!(mail.body_parts.len(), 1);
+        let text = part_bytes(raw.as_bytes(), mail.body_parts[0].part_id).unwrap();
+        assert_eq!(String::from_utf8(text).unwrap().trim_end(), "see the file");
+    }
+}
+
+/// RFC 5322's zone names are case-insensitive: `cst` is six hours west,
+/// as `CST` is, not UTC.
+#[test]
+fn a_zone_name_in_lower_case_is_that_zone() {
+    for zone in ["CST", "cst", "Cst"] {
+        let raw =
+            format!("From: a@example.org\r\nDate: mon, 1 jan 2001 10:00:00 {zone}\r\n\r\nhi\r\n");
+        let mail = item(raw.as_bytes());
+        assert_eq!(headers(&mail).date, 978_364_800, "{zone}");
+        assert_eq!(headers(&mail).date_offset_minutes, -360, "{zone}");
+    }
+}
+
+/// A Date ending in `UT`, a military letter or `PM`: the field after it
+/// (here From) was read as part of the Date and lost, and the body with
+/// it when the Date ended the header block.
+#[test]
+fn a_date_with_a_short_zone_leaves_the_next_field_alone() {
+    for zone in ["UT", "Z", "A", "PM"] {
+        let raw = format!(
+            "Subject: hi\r\nDate: Fri, 06 Jul 2001 08:00:34 {zone}\r\nFrom: a@example.org\r\n\r\nbody\r\n"
+        );
+        let mail = item(raw.as_bytes());
+        assert_eq!(headers(&mail).from[0].email, "a@example.org", "{zone}");
+        if zone != "PM" {
+            // The letters and UT read as UTC (RFC 5322 §4.3).
+            assert_eq!(headers(&mail).date, 994_406_434, "{zone}");
+        }
+        let last = format!(
+            "From: a@example.org\r\nDate: Fri, 06 Jul 2001 08:00:34 {zone}\r\n\r\nbody\r\n"
+        );
+        assert_eq!(item(last.as_bytes()).preview, "body", "{zone}");
+    }
+}
+
+/// Forms mail clients read and mail-parser did not: no zone (read as
+/// UTC), month and day names in full.
+#[test]
+fn a_date_without_a_zone_or_with_full_names_is_read() {
+    for date in [
+        "Fri, 06 Jul 2001 08:00:34",
+        "Friday, 06 July 2001 08:00:34 +0000",
+        "6 July 2001 08:00:34 GMT",
+    ] {
+        let raw = format!("From: a@example.org\r\nDate: {date}\r\n\r\nhi\r\n");
+        assert_eq!(headers(&item(raw.as_bytes())).date, 994_406_434, "{date}");
+    }
+}

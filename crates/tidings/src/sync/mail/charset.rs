@@ -33,8 +33,52 @@ pub(super) fn header_block(message: &Message<'_>) -> Option<String> {
     if !escapes && let Ok(text) = std::str::from_utf8(&raw) {
         return Some(text.to_owned());
     }
+    // Field by field: a mailer that writes a raw Latin-1 name beside a raw
+    // UTF-8 subject (or one stray byte in a long UTF-8 header) would
+    // otherwise have every UTF-8 field read in the other charset.
+    let fields = fields(&raw);
+    let foreign: Vec<u8> = fields
+        .iter()
+        .filter(|f| !is_plain(f))
+        .flat_map(|f| f.iter().copied())
+        .collect();
     let declared = root.content_type().and_then(|ct| ct.attribute("charset"));
-    Some(decode(&raw, declared).into_owned())
+    let charset = Charset::chosen(&foreign, declared);
+    let mut text = String::with_capacity(raw.len());
+    for field in fields {
+        match std::str::from_utf8(field) {
+            Ok(plain) if !field.contains(&0x1b) => text.push_str(plain),
+            _ => text.push_str(&charset.decode(field)),
+        }
+    }
+    Some(text)
+}
+
+/// `block` cut into its fields, each with its folded lines and line ends.
+fn fields(block: &[u8]) -> Vec<&[u8]> {
+    let mut fields = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    while let Some(lf) = block
+        .get(at..)
+        .and_then(|r| r.iter().position(|&b| b == b'\n'))
+    {
+        at += lf + 1;
+        let next_continues = matches!(block.get(at), Some(b' ' | b'\t'));
+        if !next_continues {
+            fields.push(block.get(start..at).unwrap_or_default());
+            start = at;
+        }
+    }
+    if start < block.len() {
+        fields.push(block.get(start..).unwrap_or_default());
+    }
+    fields
+}
+
+/// Whether `field` is UTF-8 text without ISO-2022-JP escapes.
+fn is_plain(field: &[u8]) -> bool {
+    !field.contains(&0x1b) && std::str::from_utf8(field).is_ok()
 }
 
 /// `raw` with every 8-bit byte in the text of a Q-encoded word
@@ -98,28 +142,49 @@ fn q_word(bytes: &[u8]) -> Option<(usize, usize)> {
     Some((prefix, end))
 }
 
+/// The charset the fields that are not UTF-8 are read in.
 #[cfg(feature = "full-charsets")]
-fn decode<'a>(raw: &'a [u8], declared: Option<&str>) -> Cow<'a, str> {
-    use encoding_rs::Encoding;
-    let declared = declared.and_then(|label| Encoding::for_label(label.trim().as_bytes()));
-    // A declared UTF-8 or ASCII is what failed: guess instead.
-    let declared = declared.filter(|e| *e != encoding_rs::UTF_8 && e.is_ascii_compatible());
-    let encoding = declared.unwrap_or_else(|| {
-        let mut detector = chardetng::EncodingDetector::new();
-        detector.feed(raw, true);
-        detector.guess(None, true)
-    });
-    if encoding == encoding_rs::UTF_8 {
-        // The detector's answer for mostly-UTF-8 text with a stray byte.
-        return String::from_utf8_lossy(raw);
+struct Charset(&'static encoding_rs::Encoding);
+
+#[cfg(feature = "full-charsets")]
+impl Charset {
+    /// The charset `declared` for the body, else the one that best fits
+    /// `sample` (the fields that are not UTF-8).
+    fn chosen(sample: &[u8], declared: Option<&str>) -> Charset {
+        use encoding_rs::Encoding;
+        let declared = declared.and_then(|label| Encoding::for_label(label.trim().as_bytes()));
+        // A declared UTF-8 or ASCII is what failed: guess instead.
+        let declared = declared.filter(|e| *e != encoding_rs::UTF_8 && e.is_ascii_compatible());
+        Charset(declared.unwrap_or_else(|| {
+            let mut detector = chardetng::EncodingDetector::new();
+            detector.feed(sample, true);
+            detector.guess(None, true)
+        }))
     }
-    encoding.decode_without_bom_handling(raw).0
+
+    fn decode<'a>(&self, raw: &'a [u8]) -> Cow<'a, str> {
+        if self.0 == encoding_rs::UTF_8 {
+            // The detector's answer for mostly-UTF-8 text with a stray byte.
+            return String::from_utf8_lossy(raw);
+        }
+        self.0.decode_without_bom_handling(raw).0
+    }
 }
 
+/// Latin-1, the one charset without the `full-charsets` feature.
 #[cfg(not(feature = "full-charsets"))]
-fn decode<'a>(raw: &'a [u8], _declared: Option<&str>) -> Cow<'a, str> {
-    // Latin-1: every byte is the code point of the same number.
-    Cow::Owned(raw.iter().map(|&b| char::from(b)).collect())
+struct Charset;
+
+#[cfg(not(feature = "full-charsets"))]
+impl Charset {
+    fn chosen(_sample: &[u8], _declared: Option<&str>) -> Charset {
+        Charset
+    }
+
+    fn decode<'a>(&self, raw: &'a [u8]) -> Cow<'a, str> {
+        // Latin-1: every byte is the code point of the same number.
+        Cow::Owned(raw.iter().map(|&b| char::from(b)).collect())
+    }
 }
 
 #[cfg(test)]

@@ -151,3 +151,21 @@ fn raw_8bit_in_an_encoded_word_next_to_raw_8bit_text_takes_each_charset() {
     assert_eq!(subject, "Привет café");
     assert_eq!(sender, "Zoë");
 }
+
+#[test]
+fn a_field_in_another_charset_leaves_the_utf8_fields_as_written() {
+    // A raw UTF-8 subject beside a name in raw Latin-1, and the body
+    // declared Latin-1: each field is read in what it is.
+    let mut headers = "Subject: Grüße aus Köln, 会議\r\n".as_bytes().to_vec();
+    headers.extend_from_slice(b"From: Zo\xeb <z@example.fr>\r\n");
+    let raw = message(&headers, "iso-8859-1", b"Hallo");
+    let (subject, sender, _) = read(&raw);
+    assert_eq!(subject, "Grüße aus Köln, 会議");
+    assert_eq!(sender, "Zoë");
+    // Undeclared, the guess is made from the Latin-1 field alone.
+    let mut raw = "Subject: Grüße\r\n X-Folded: ü\r\n".as_bytes().to_vec();
+    raw.extend_from_slice(b"From: Andr\xe9 <a@example.fr>\r\n\r\nHallo\r\n");
+    let (subject, sender, _) = read(&raw);
+    assert_eq!(subject, "Grüße X-Folded: ü");
+    assert_eq!(sender, "André");
+}

@@ -132,21 +132,11 @@ fn ids(fields: &[Header<'_>], name: &HeaderName<'_>) -> Vec<String> {
 /// its Received: field (the topmost), as mail clients show mail that has
 /// no Date:; zeros when neither is a real date.
 fn date(fields: &[Header<'_>], raw: &[u8]) -> (i64, i32) {
-    let without_seconds = || {
-        let field = fields.iter().find(|h| h.name == HeaderName::Date)?;
-        with_seconds(value_bytes(field, raw)?)
-    };
-    let reread = without_seconds();
-    let parsed = match &reread {
-        Some(value) => value.as_datetime(),
-        None => first(fields, &HeaderName::Date).and_then(HeaderValue::as_datetime),
-    };
-    let received = || received_date(fields, raw);
-    match parsed
-        .filter(|date| is_real_date(date))
-        .cloned()
-        .or_else(received)
-    {
+    let field = fields.iter().find(|h| h.name == HeaderName::Date);
+    let parsed = field
+        .and_then(|f| date_value(value_bytes(f, raw)?))
+        .filter(is_real_date);
+    match parsed.or_else(|| received_date(fields, raw)) {
         Some(date) => (date.to_timestamp(), offset_minutes(&date)),
         None => (0, 0),
     }
@@ -158,15 +148,78 @@ fn received_date(fields: &[Header<'_>], raw: &[u8]) -> Option<DateTime> {
     let field = fields.iter().find(|h| h.name == HeaderName::Received)?;
     let value = value_bytes(field, raw)?;
     let after = value.get(value.iter().rposition(|b| *b == b';')?.checked_add(1)?..)?;
-    let reread = with_seconds(after);
-    let parsed = match &reread {
-        Some(value) => value.as_datetime().cloned(),
-        None => match MessageStream::new(after).parse_date() {
-            HeaderValue::DateTime(date) => Some(date),
+    date_value(after).filter(is_real_date)
+}
+
+/// A Date: value read by mail-parser, in upper case: RFC 5322's names are
+/// case-insensitive (§1.2.2), but mail-parser knows the zone names of
+/// §4.3 only in upper case and read `-0600 (cst)`'s older form `cst` as
+/// UTC. Also read [`with_seconds`].
+///
+/// Then, as mail clients read them, forms mail-parser does not: month and
+/// day names written in full (`12 June 2025`), and no zone at all, read as
+/// UTC (`-0000`: RFC 5322 §3.3's "no information about the local zone").
+fn date_value(value: &[u8]) -> Option<DateTime> {
+    let upper = value.to_ascii_uppercase();
+    let short = short_names(&upper);
+    let mut unzoned = short.trim_ascii_end().to_vec();
+    unzoned.extend_from_slice(b" -0000");
+    [upper, short, unzoned].iter().find_map(|value| {
+        if let Some(HeaderValue::DateTime(date)) = with_seconds(value) {
+            return Some(date);
+        }
+        match MessageStream::new(value).parse_date() {
+            HeaderValue::DateTime(date) if is_real_date(&date) => Some(date),
             _ => None,
-        },
-    };
-    parsed.filter(is_real_date)
+        }
+    })
+}
+
+/// Month and weekday names in full cut to their three letters.
+fn short_names(value: &[u8]) -> Vec<u8> {
+    const NAMES: [&[u8]; 19] = [
+        b"JANUARY",
+        b"FEBRUARY",
+        b"MARCH",
+        b"APRIL",
+        b"JUNE",
+        b"JULY",
+        b"AUGUST",
+        b"SEPTEMBER",
+        b"OCTOBER",
+        b"NOVEMBER",
+        b"DECEMBER",
+        b"MONDAY",
+        b"TUESDAY",
+        b"WEDNESDAY",
+        b"THURSDAY",
+        b"FRIDAY",
+        b"SATURDAY",
+        b"SUNDAY",
+        b"SEPT",
+    ];
+    let mut out = Vec::with_capacity(value.len());
+    let mut at = 0;
+    while at < value.len() {
+        let word = value
+            .get(at..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        if word == 0 {
+            out.extend(value.get(at).copied());
+            at += 1;
+            continue;
+        }
+        let text = value.get(at..at + word).unwrap_or_default();
+        match NAMES.contains(&text) {
+            true => out.extend_from_slice(text.get(..3).unwrap_or(text)),
+            false => out.extend_from_slice(text),
+        }
+        at += word;
+    }
+    out
 }
 
 /// The Subject: encoded words read as mail clients read them (see

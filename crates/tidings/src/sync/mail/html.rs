@@ -36,6 +36,27 @@ const BLOCKS: &[&str] = &[
     "ul",
 ];
 
+/// Elements whose text a browser never shows (HTML §4.2.6, §4.12.1).
+const HIDDEN: &[&str] = &["style", "script"];
+
+/// What follows the closing tag of `name` in `html` (the text after an
+/// opening one), or nothing when it is never closed.
+fn after_closing_tag<'a>(html: &'a str, name: &str) -> &'a str {
+    let mut from = 0;
+    while let Some(found) = html.get(from..).and_then(|r| r.find("</")) {
+        let at = from + found;
+        let candidate = html.get(at + 2..at + 2 + name.len());
+        if candidate.is_some_and(|c| c.eq_ignore_ascii_case(name)) {
+            let after = html.get(at..).unwrap_or_default();
+            return after
+                .find('>')
+                .map_or("", |end| after.get(end + 1..).unwrap_or_default());
+        }
+        from = at + 2;
+    }
+    ""
+}
+
 /// Elements set apart from their neighbours on one line.
 const CELLS: &[&str] = &["td", "th"];
 
@@ -62,11 +83,53 @@ pub(super) fn preview_text(html: &str) -> String {
         } else if CELLS.contains(&name.as_str()) {
             marked.push(' ');
         }
+        if !closing && HIDDEN.contains(&name.as_str()) {
+            // Its text is never shown; mail-parser skipped it only before
+            // `<body>`, and a newsletter's CSS became its preview.
+            rest = after_closing_tag(inner, &name);
+            continue;
+        }
         marked.push('<');
         rest = inner;
+        if name_len > 0 {
+            let (tag, after) = tag_to_its_end(inner);
+            marked.push_str(&tag);
+            rest = after;
+        }
     }
     marked.push_str(rest);
     html_to_text(&marked)
+}
+
+/// The rest of a tag after its `<`, to its `>`, and what follows it. A
+/// `<` or `>` inside a quoted attribute value (`title="a > b"`) is made a
+/// space: mail-parser ends a tag at any `>`, so the rest of the value
+/// showed in the preview.
+fn tag_to_its_end(inner: &str) -> (String, &str) {
+    let mut tag = String::new();
+    let mut quote = None;
+    let mut after_equals = false;
+    for (at, c) in inner.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) if matches!(c, '<' | '>') => {
+                tag.push(' ');
+                continue;
+            }
+            Some(_) => {}
+            None if c == '>' => {
+                tag.push(c);
+                return (tag, inner.get(at + 1..).unwrap_or_default());
+            }
+            None if after_equals && matches!(c, '"' | '\'') => quote = Some(c),
+            None => {}
+        }
+        if quote.is_none() && !c.is_ascii_whitespace() {
+            after_equals = c == '=';
+        }
+        tag.push(c);
+    }
+    (tag, "")
 }
 
 #[cfg(test)]
@@ -93,6 +156,27 @@ mod tests {
             "20 % Rabatt ab 5 €\nDezember"
         );
         assert_eq!(preview("<DIV>Hello</DIV><div>World</div>"), "Hello\nWorld");
+    }
+
+    #[test]
+    fn a_bracket_inside_a_quoted_attribute_does_not_end_the_tag() {
+        assert_eq!(
+            preview("<p title=\"a > b\" class='<x>'>Hello</p><a href = \"?q=>\">there</a>"),
+            "Hello\nthere"
+        );
+        // Unquoted, or a quote not after '=': the tag ends at its '>'.
+        assert_eq!(preview("<p x=a>b>Hi</p><p x\">Yo</p>"), "b>Hi\nYo");
+    }
+
+    #[test]
+    fn style_and_script_inside_the_body_are_not_text() {
+        assert_eq!(
+            preview(
+                "<body><style>.x { color: red; }</style><p>Hello <SCRIPT>x()</Script>there</p>"
+            ),
+            "Hello there"
+        );
+        assert_eq!(preview("<p>a</p><style>never closed"), "a");
     }
 
     #[test]

@@ -39,12 +39,14 @@
 
 mod base64_end;
 mod charset;
+mod date_zones;
 mod flowed;
 mod guard;
 mod headers;
 mod html;
 mod name_words;
 mod outgoing;
+mod param_folds;
 mod parts;
 mod phrase;
 mod preview;
@@ -109,7 +111,7 @@ impl Default for MailItemOptions {
 /// finds no header). Malformed but readable mail is converted as far as it
 /// can be read, as a mail client would show it.
 pub fn mail_item_from_message(raw: &[u8], options: &MailItemOptions) -> Result<MailItem> {
-    let lines = line_ends(raw);
+    let lines = readable(raw);
     let message = parse(&lines)?;
     let body_ids = parts::body_part_ids(&message);
     let (preview, preview_truncated) = preview_of(&message, options.preview_bytes);
@@ -140,7 +142,7 @@ pub fn mail_item_from_message(raw: &[u8], options: &MailItemOptions) -> Result<M
 /// [`ErrorKind::InvalidData`] as for [`mail_item_from_message`], and
 /// [`ErrorKind::NotFound`] when no body part or attachment has `part_id`.
 pub fn part_bytes(raw: &[u8], part_id: u32) -> Result<Vec<u8>> {
-    let lines = line_ends(raw);
+    let lines = readable(raw);
     let message = parse(&lines)?;
     let bytes = parts::decoded_bytes(&message, part_id).map(Cow::into_owned);
     bytes.ok_or(Error::new(
@@ -160,7 +162,7 @@ pub fn part_bytes(raw: &[u8], part_id: u32) -> Result<Vec<u8>> {
 /// [`ErrorKind::InvalidData`] as for [`mail_item_from_message`], and any
 /// error `each` returns (which stops the walk).
 pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>) -> Result<()> {
-    let lines = line_ends(raw);
+    let lines = readable(raw);
     let message = parse(&lines)?;
     let body_ids = parts::body_part_ids(&message);
     let ids = parts::body_parts(&message, &body_ids)
@@ -190,6 +192,23 @@ pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>)
         }
     });
     failed.map_or(Ok(()), Err)
+}
+
+/// `raw` as mail-parser can read it: [`line_ends`], then
+/// [`param_folds::joined`] and [`date_zones::padded`]. Each copies only
+/// when it changes something, which is rare.
+fn readable(raw: &[u8]) -> Cow<'_, [u8]> {
+    let lines = line_ends(raw);
+    let joined = then(lines, param_folds::joined);
+    then(joined, date_zones::padded)
+}
+
+/// `cow` after `step`, borrowing still when `step` changed nothing.
+fn then<'a>(cow: Cow<'a, [u8]>, step: fn(&[u8]) -> Cow<'_, [u8]>) -> Cow<'a, [u8]> {
+    match step(&cow) {
+        Cow::Borrowed(_) => cow,
+        Cow::Owned(changed) => Cow::Owned(changed),
+    }
 }
 
 /// `raw` without a leading UTF-8 byte-order mark (some Windows tools write
