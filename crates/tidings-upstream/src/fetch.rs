@@ -220,7 +220,12 @@ impl Account {
                     // remembered, so it is not fetched again), not fatal to
                     // the folder. Item 0 marks it.
                     Err(e) if e.kind() == ErrorKind::InvalidData => {
-                        tracing::warn!(collection, uid, "upstream message could not be converted");
+                        tracing::warn!(
+                            collection,
+                            uid,
+                            reason = %e,
+                            "upstream message could not be converted"
+                        );
                         0
                     }
                     Err(e) => return Err(e),
