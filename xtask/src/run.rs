@@ -128,19 +128,22 @@ pub(crate) fn cargo_target_dir() -> PathBuf {
     }
 }
 
-/// A binary or example of the workspace built with the feature set of
-/// `cargo test --workspace --all-features`, so that `cargo xtask test` reuses
-/// that build instead of compiling the crates again for another feature set.
-/// `name` is relative to `target/debug/`, e.g. `examples/load`.
+/// A binary or example of the workspace as `cargo test --workspace
+/// --all-features` builds it (its bins for the integration tests, its
+/// examples to check they compile), so that `cargo xtask test` reuses that
+/// build. Asking `cargo test --no-run` for it, not `cargo build`, keeps the
+/// very same units: `cargo build --bins --examples` chose other profiles for
+/// the proc-macro crates, and every crate using a derive was compiled again
+/// (five minutes of each CI run). `name` is relative to `target/debug/`,
+/// e.g. `examples/load`.
 pub(crate) fn test_build_binary(name: &str) -> Result<PathBuf, String> {
     cargo(
         &[
-            "build",
+            "test",
             "--quiet",
             "--workspace",
             "--all-features",
-            "--bins",
-            "--examples",
+            "--no-run",
         ],
         &[],
     )?;
