@@ -164,7 +164,7 @@ fn date_value(value: &[u8]) -> Option<DateTime> {
     let short = short_names(&upper);
     let mut unzoned = short.trim_ascii_end().to_vec();
     unzoned.extend_from_slice(b" -0000");
-    [upper, short, unzoned].iter().find_map(|value| {
+    let mut date = [&upper, &short, &unzoned].iter().find_map(|value| {
         if let Some(HeaderValue::DateTime(date)) = with_seconds(value) {
             return Some(date);
         }
@@ -172,7 +172,16 @@ fn date_value(value: &[u8]) -> Option<DateTime> {
             HeaderValue::DateTime(date) if is_real_date(&date) => Some(date),
             _ => None,
         }
-    })
+    })?;
+    // `08:00:34 PM`: mail-parser took PM for a zone (UTC) and the hour as
+    // written; a 12-hour clock's hour is moved to the 24-hour one.
+    let words = || upper.split(|b| !b.is_ascii_alphabetic());
+    match (words().any(|w| w == b"PM"), words().any(|w| w == b"AM")) {
+        (true, false) if date.hour < 12 => date.hour += 12,
+        (false, true) if date.hour == 12 => date.hour = 0,
+        _ => {}
+    }
+    Some(date)
 }
 
 /// Month and weekday names in full cut to their three letters.
