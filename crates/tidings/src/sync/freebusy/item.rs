@@ -17,6 +17,8 @@ fn invalid(reason: &'static str) -> Error {
 pub(super) struct Zones<'a> {
     horizon: i64,
     parsed: BTreeMap<&'a str, Result<Zone>>,
+    /// Expansion units spent parsing, for the query's budget.
+    pub(super) spent: usize,
 }
 
 impl<'a> Zones<'a> {
@@ -24,16 +26,20 @@ impl<'a> Zones<'a> {
         Zones {
             horizon: horizon(end),
             parsed: BTreeMap::new(),
+            spent: 0,
         }
     }
 
     /// Parses the VTIMEZONEs of `item` not parsed yet.
     fn add(&mut self, item: &'a CalendarItem) {
         for tz in &item.timezones {
-            let horizon = self.horizon;
-            self.parsed
-                .entry(&tz.vtimezone)
-                .or_insert_with(|| Zone::parse(&tz.vtimezone, horizon));
+            if let std::collections::btree_map::Entry::Vacant(entry) =
+                self.parsed.entry(&tz.vtimezone)
+            {
+                let (zone, spent) = Zone::parse(&tz.vtimezone, self.horizon);
+                entry.insert(zone);
+                self.spent = self.spent.saturating_add(spent);
+            }
         }
     }
 }

@@ -247,8 +247,12 @@ fn periods(
             continue;
         }
         let mut budget = MAX_INSTANCES;
+        let zones_spent = zones.spent;
         let expanded = item::spans(item, &mut zones, start, end, &mut budget, &mut spans);
-        left = left.saturating_sub(MAX_INSTANCES - budget);
+        // New zones are paid for too: many items, each with a costly zone
+        // of its own, would otherwise cost a query without bound.
+        let spent = (MAX_INSTANCES - budget).saturating_add(zones.spent - zones_spent);
+        left = left.saturating_sub(spent);
         if let Err(e) = expanded {
             failed(i, e);
             continue;

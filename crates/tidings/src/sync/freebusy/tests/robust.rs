@@ -150,6 +150,63 @@ fn a_query_stops_expanding_once_its_own_budget_is_spent() {
     assert_eq!(fb.skipped.last().map(|s| s.item_id), Some(1));
 }
 
+/// A VTIMEZONE of `observances` yearly observances since 1601, named `tzid`.
+fn zone_of_observances(tzid: &str, observances: usize) -> String {
+    let observance = "BEGIN:STANDARD\r\nDTSTART:16010101T000000\r\n\
+        RRULE:FREQ=YEARLY\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\n";
+    format!(
+        "BEGIN:VTIMEZONE\r\nTZID:{tzid}\r\n{}END:VTIMEZONE\r\n",
+        observance.repeat(observances)
+    )
+}
+
+fn zoned(id: u64, tzid: &str, vtimezone: &str) -> CalendarItem {
+    let m = event("20261201T110000", "20261201T120000", tzid);
+    named(item(m, vec![], &[(tzid, vtimezone)]), id, "zoned")
+}
+
+/// A stranger's invitation carried a VTIMEZONE of thousands of yearly
+/// observances: each had an expansion budget of its own, and every
+/// free/busy query over its owner's calendar took 4 to 11 s. The zone has
+/// one budget for all of them; past it, the event is skipped and named.
+#[test]
+fn a_zone_of_thousands_of_observances_is_skipped_not_expanded() {
+    let costly = zone_of_observances("Costly", 3000);
+    poisoned_by(zoned(2, "Costly", &costly), ErrorKind::InvalidData);
+    // Twenty observances are four centuries of yearly onsets each: read.
+    let fine = zone_of_observances("Fine", 20);
+    let fb = answer(
+        &[zoned(2, "Fine", &fine)],
+        "20261130T000000Z",
+        "20261203T000000Z",
+    );
+    assert_eq!(fb.skipped_count, 0);
+    assert_eq!(
+        periods(&fb),
+        vec![busy("20261201T100000Z", "20261201T110000Z")]
+    );
+}
+
+/// Items each with a costly zone of its own were free of the query's
+/// budget: a zone's expansion is paid from it as the item's is.
+#[test]
+fn each_new_zone_is_paid_from_the_query_budget() {
+    // 60 observances from 1601 to the horizon: tens of thousands of units.
+    let items: Vec<CalendarItem> = (0..60u64)
+        .map(|i| {
+            let tzid = format!("Zone{i}");
+            zoned(100 + i, &tzid, &zone_of_observances(&tzid, 60))
+        })
+        .collect();
+    let fb = answer(&items, "20261130T000000Z", "20261203T000000Z");
+    assert!(fb.skipped_count > 40, "{} skipped", fb.skipped_count);
+    assert!(
+        fb.skipped
+            .iter()
+            .all(|s| s.code == ErrorKind::LimitExceeded.code().into())
+    );
+}
+
 /// Fifteen short meetings a day for a year made an answer over one frame,
 /// and the server ended the session instead of answering.
 #[test]
