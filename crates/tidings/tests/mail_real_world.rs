@@ -184,3 +184,51 @@ fn a_date_without_a_zone_or_with_full_names_is_read() {
         assert_eq!(headers(&item(raw.as_bytes())).date, 994_406_434, "{date}");
     }
 }
+
+/// A mail cut short inside its last part (truncated in transit or by an
+/// archive, or from a tool that never closes its multipart): mail-parser
+/// read that part as damaged, and the text became an unnamed attachment,
+/// the mail showing no text (23 of 5,562 real mails, often the longest).
+/// The part ends where the mail does, as Python's email reads it; nested
+/// multiparts left open are closed too, and so is an HTML alternative.
+#[test]
+fn a_multipart_never_closed_ends_its_last_part_at_the_end() {
+    let head = "From: a@example.org\r\nTo: b@example.org\r\nSubject: cut\r\n\
+                MIME-Version: 1.0\r\n";
+    let plain = format!(
+        "{head}Content-Type: multipart/mixed; boundary=\"out\"\r\n\r\n\
+         --out\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe text, cut short.\r\n"
+    );
+    let mail = item(plain.as_bytes());
+    assert_eq!(mail.preview, "The text, cut short.");
+    assert!(mail.attachments.is_empty(), "{:?}", mail.attachments);
+    let text = part_bytes(plain.as_bytes(), mail.body_parts[0].part_id).expect("its text");
+    assert_eq!(text, b"The text, cut short.");
+
+    // Without a line break at the very end, and nested: the alternative
+    // inside the mixed one, both open.
+    let nested = format!(
+        "{head}Content-Type: multipart/mixed; boundary=\"out\"\r\n\r\n\
+         --out\r\nContent-Type: multipart/alternative; boundary=\"in\"\r\n\r\n\
+         --in\r\nContent-Type: text/plain\r\n\r\nPlain.\r\n\
+         --in\r\nContent-Type: text/html\r\n\r\n<p>Rich.</p>"
+    );
+    let mail = item(nested.as_bytes());
+    assert_eq!(mail.preview, "Plain.");
+    let types: Vec<&str> = mail
+        .body_parts
+        .iter()
+        .map(|p| p.content_type.as_str())
+        .collect();
+    assert_eq!(types, ["text/plain", "text/html"]);
+    assert!(mail.attachments.is_empty(), "{:?}", mail.attachments);
+    let html = part_bytes(nested.as_bytes(), mail.body_parts[1].part_id).expect("its HTML");
+    assert_eq!(html, b"<p>Rich.</p>");
+
+    // A closed multipart is read as before, its epilogue left out.
+    let closed = format!("{plain}--out--\r\nan epilogue\r\n");
+    let mail = item(closed.as_bytes());
+    assert_eq!(mail.preview, "The text, cut short.");
+    assert_eq!(mail.body_parts.len(), 1);
+    assert!(mail.attachments.is_empty());
+}

@@ -231,9 +231,11 @@ pub(super) fn iana_zone(tzid: &str) -> Option<(jiff::tz::TimeZone, String)> {
 
 /// Longest TZID looked up as a zone name: the longest IANA name has 32
 /// bytes, a Windows name 50, a writer's prefix and an IANA name about 60.
+#[cfg(feature = "iana-tz")]
 pub(super) const MAX_NAMED_TZID: usize = 256;
 
 /// Longest IANA name tried after a writer's prefix.
+#[cfg(feature = "iana-tz")]
 const MAX_ZONE_NAME: usize = 64;
 
 /// Resolves a TZID no VTIMEZONE defines by [`iana_zone`].

@@ -82,8 +82,15 @@ pub const MAX_BOUNDARY_BYTES: usize = 256 << 10;
 /// decodes and scans in turn, as the parser would parse them.
 const ENCODED_LEVELS: usize = 3;
 
-/// Refuses, as `InvalidData`, a mail over one of this module's bounds.
-pub(super) fn check(raw: &[u8]) -> Result<()> {
+/// Most unclosed multiparts [`check`] reports: real mail cut short leaves
+/// one or two open, nested.
+const MAX_CLOSED: usize = 8;
+
+/// Refuses, as `InvalidData`, a mail over one of this module's bounds;
+/// returns the boundaries of its multiparts (not those of attached
+/// messages) that are never closed, in the order declared, for the caller
+/// to close at the end (see [`super::unclosed`]).
+pub(super) fn check(raw: &[u8]) -> Result<Vec<Vec<u8>>> {
     let mut tally = Tally {
         attached_messages: 0,
         header_work: 0,
@@ -126,6 +133,8 @@ struct Boundaries {
     declared: Vec<(Option<usize>, usize)>,
     /// Per boundary, whether a digest declared it (its parts are messages).
     digest: Vec<bool>,
+    /// Per boundary, the offset of its last close delimiter line.
+    closed_at: Vec<Option<usize>>,
     /// The bytes of the distinct boundaries.
     distinct_bytes: usize,
     /// Where each `message/*` field's value starts, in order: its block is
@@ -153,6 +162,7 @@ impl Boundaries {
         if id == Some(self.lines.len()) {
             self.lines.push(Vec::new());
             self.digest.push(false);
+            self.closed_at.push(None);
         }
         if let Some(flag) = id.and_then(|id| self.digest.get_mut(id)) {
             *flag |= digest;
@@ -161,20 +171,61 @@ impl Boundaries {
         Ok(())
     }
 
-    /// Notes `line`, at offset `at`, if it is a declared boundary's.
     /// Notes `line`, at offset `at`, if it is a declared boundary's, and
     /// says whether it is (and whether a digest declared it).
     fn see(&mut self, line: &[u8], at: usize) -> Option<bool> {
-        let id = self.line_of(line)?;
+        let (id, close) = self.line_of(line)?;
         self.lines.get_mut(id)?.push(at);
+        if close && let Some(closed_at) = self.closed_at.get_mut(id) {
+            *closed_at = Some(at);
+        }
         self.digest.get(id).copied()
     }
 
-    /// The boundary `line` is exactly, if any.
-    fn line_of(&self, line: &[u8]) -> Option<usize> {
+    /// The boundary `line` is exactly, if any, and whether it closes it.
+    fn line_of(&self, line: &[u8]) -> Option<(usize, bool)> {
         let token = line.strip_prefix(b"--")?.trim_ascii_end();
-        let token = token.strip_suffix(b"--").unwrap_or(token);
-        self.ids.get(token).copied()
+        if let Some(open) = token.strip_suffix(b"--")
+            && let Some(&id) = self.ids.get(open)
+        {
+            return Some((id, true));
+        }
+        self.ids.get(token).map(|&id| (id, false))
+    }
+
+    /// The boundaries of multiparts whose parts start (a delimiter line
+    /// follows the declaration) and never end (no close delimiter line
+    /// follows it), in the order declared, at most [`MAX_CLOSED`].
+    fn unclosed(&self) -> Vec<Vec<u8>> {
+        let mut names: Vec<Option<&[u8]>> = vec![None; self.lines.len()];
+        for (boundary, &id) in &self.ids {
+            if let Some(name) = names.get_mut(id) {
+                *name = Some(boundary);
+            }
+        }
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for &(id, from) in &self.declared {
+            let Some(id) = id else { continue };
+            let opened = self
+                .lines
+                .get(id)
+                .and_then(|l| l.last())
+                .is_some_and(|&at| at >= from);
+            let closed = self
+                .closed_at
+                .get(id)
+                .copied()
+                .flatten()
+                .is_some_and(|at| at >= from);
+            let name = names.get(id).copied().flatten();
+            if let Some(name) = name.filter(|_| opened && !closed)
+                && !out.iter().any(|b| b == name)
+            {
+                out.push(name.to_vec());
+            }
+        }
+        out.truncate(MAX_CLOSED);
+        out
     }
 
     fn note_attached(&mut self, field: Field, value: &[u8], value_at: usize) {
@@ -212,7 +263,8 @@ impl Boundaries {
 }
 
 impl Tally {
-    fn scan(&mut self, raw: &[u8], encoded_levels: usize) -> Result<()> {
+    /// Scans `raw`; returns its unclosed multiparts' boundaries.
+    fn scan(&mut self, raw: &[u8], encoded_levels: usize) -> Result<Vec<Vec<u8>>> {
         let mut boundaries = Boundaries::default();
         // The open field: its kind and where its value starts.
         let mut open: Option<(Field, usize)> = None;
@@ -279,7 +331,7 @@ impl Tally {
         }
         // Last: it searches for every boundary at once.
         structure::weigh(raw, &boundaries)?;
-        Ok(())
+        Ok(boundaries.unclosed())
     }
 
     /// Weighs one whole field: its `value` (folded lines included), which

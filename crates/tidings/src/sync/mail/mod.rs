@@ -33,7 +33,8 @@
 //! included); an attached message is one attachment whose own parts are not
 //! numbered. A multipart without a boundary is read as one text part,
 //! served as it was before it was one (its bytes as sent: when they are not
-//! UTF-8 it stays an attachment). A file uuencoded inside plain text (any
+//! UTF-8 it stays an attachment). A multipart never closed ends its last part
+//! where the mail ends, as if it were closed there. A file uuencoded inside plain text (any
 //! text leaf, body or not) is an attachment too, numbered after the last
 //! MIME part, and left out of the preview.
 
@@ -51,6 +52,7 @@ mod parts;
 mod phrase;
 mod preview;
 mod reply;
+mod unclosed;
 mod uuencode;
 mod words;
 
@@ -111,7 +113,7 @@ impl Default for MailItemOptions {
 /// finds no header). Malformed but readable mail is converted as far as it
 /// can be read, as a mail client would show it.
 pub fn mail_item_from_message(raw: &[u8], options: &MailItemOptions) -> Result<MailItem> {
-    let lines = readable(raw);
+    let lines = readable(raw)?;
     let message = parse(&lines)?;
     let body_ids = parts::body_part_ids(&message);
     let (preview, preview_truncated) = preview_of(&message, options.preview_bytes);
@@ -142,7 +144,7 @@ pub fn mail_item_from_message(raw: &[u8], options: &MailItemOptions) -> Result<M
 /// [`ErrorKind::InvalidData`] as for [`mail_item_from_message`], and
 /// [`ErrorKind::NotFound`] when no body part or attachment has `part_id`.
 pub fn part_bytes(raw: &[u8], part_id: u32) -> Result<Vec<u8>> {
-    let lines = readable(raw);
+    let lines = readable(raw)?;
     let message = parse(&lines)?;
     let bytes = parts::decoded_bytes(&message, part_id).map(Cow::into_owned);
     bytes.ok_or(Error::new(
@@ -162,7 +164,7 @@ pub fn part_bytes(raw: &[u8], part_id: u32) -> Result<Vec<u8>> {
 /// [`ErrorKind::InvalidData`] as for [`mail_item_from_message`], and any
 /// error `each` returns (which stops the walk).
 pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>) -> Result<()> {
-    let lines = readable(raw);
+    let lines = readable(raw)?;
     let message = parse(&lines)?;
     let body_ids = parts::body_part_ids(&message);
     let ids = parts::body_parts(&message, &body_ids)
@@ -195,12 +197,25 @@ pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>)
 }
 
 /// `raw` as mail-parser can read it: [`line_ends`], then
-/// [`param_folds::joined`] and [`date_zones::padded`]. Each copies only
-/// when it changes something, which is rare.
-fn readable(raw: &[u8]) -> Cow<'_, [u8]> {
+/// [`param_folds::joined`] and [`date_zones::padded`], checked by
+/// [`guard::check`], its unclosed multiparts [`unclosed::closed`]. Each
+/// step copies only when it changes something, which is rare.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidData`] when it is not mail or the guard refuses it.
+fn readable(raw: &[u8]) -> Result<Cow<'_, [u8]>> {
     let lines = line_ends(raw);
     let joined = then(lines, param_folds::joined);
-    then(joined, date_zones::padded)
+    let text = then(joined, date_zones::padded);
+    if !starts_as_mail(&text) {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            "not a mail message: it does not start with a header field",
+        ));
+    }
+    let unclosed = guard::check(&text)?;
+    Ok(unclosed::closed(text, &unclosed))
 }
 
 /// `cow` after `step`, borrowing still when `step` changed nothing.
@@ -237,14 +252,8 @@ fn line_ends(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// Parses text made [`readable`].
 fn parse(raw: &[u8]) -> Result<Message<'_>> {
-    if !starts_as_mail(raw) {
-        return Err(Error::new(
-            ErrorKind::InvalidData,
-            "not a mail message: it does not start with a header field",
-        ));
-    }
-    guard::check(raw)?;
     MessageParser::default().parse(raw).ok_or(Error::new(
         ErrorKind::InvalidData,
         "no RFC 5322 message header found",
