@@ -9,7 +9,7 @@ use crate::stores::ServerStore;
 use tidings::proto::{CollectionKind, Policy, item};
 use tidings::store::{ActivationCode, Principal, WipeState};
 use tidings::sync::ical::calendar_items_from_ical;
-use tidings::sync::mail::{DEFAULT_PREVIEW_BYTES, check_address};
+use tidings::sync::mail::{DEFAULT_PREVIEW_BYTES, ParsedMail, check_address};
 use tidings::sync::{Rights, pack_item};
 use tidings::{Error, ErrorKind, Result};
 
@@ -237,9 +237,29 @@ pub fn set_policy(store: &mut impl ServerStore, device: u64, rules: PolicyRules)
 
 /// Delivers a raw RFC 5322 message into `email`'s Inbox; returns its id.
 pub fn deliver_mail(store: &mut impl ServerStore, email: &str, raw: &[u8]) -> Result<u64> {
+    let mail = read_mail(raw)?;
+    deliver_parsed_mail(store, email, raw, &mail)
+}
+
+/// Reads `raw` for [`deliver_parsed_mail`], with the preview delivery gives.
+pub fn read_mail(raw: &[u8]) -> Result<ParsedMail> {
+    ParsedMail::parse(raw, DEFAULT_PREVIEW_BYTES)
+}
+
+/// [`deliver_mail`] of a mail read beforehand by [`read_mail`]: run in a
+/// transaction, the mail is read before it opens.
+pub fn deliver_parsed_mail(
+    store: &mut impl ServerStore,
+    email: &str,
+    raw: &[u8],
+    mail: &ParsedMail,
+) -> Result<u64> {
     let principal = principal(store, email)?;
     let inbox = folder(store, principal.id, "Inbox")?;
-    store.add_message(inbox, raw, DEFAULT_PREVIEW_BYTES)
+    let ids = store.add_parsed_message_copies(&[inbox], raw, mail)?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| Error::new(ErrorKind::Storage, "no copy delivered"))
 }
 
 /// Adds every event of an iCalendar text to `calendar`; returns their ids.

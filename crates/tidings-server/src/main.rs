@@ -523,8 +523,12 @@ fn administer(store: &mut impl ServerStore, db: &str, command: Command) -> Outco
                 let calendar = admin::calendar(store, owner.id)?;
                 return Ok(print_report(&import::ics(store, calendar, &path)?));
             }
-            let id = store
-                .transaction(|s| admin::deliver_mail(s, &email, &bytes))
+            // Read before the transaction: a costly mail must not hold
+            // the write lock the running server's devices wait for.
+            let id = admin::read_mail(&bytes)
+                .and_then(|mail| {
+                    store.transaction(|s| admin::deliver_parsed_mail(s, &email, &bytes, &mail))
+                })
                 .map_err(|e| match e.kind() {
                     tidings::ErrorKind::InvalidData => Failure::new(format!(
                         "{} is not a mail message, nothing delivered: {e} (error {})",

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use tidings::Result;
 use tidings::proto::CollectionKind;
 use tidings::store::{Collection, DeviceRecord, Principal, Store};
+use tidings::sync::mail::ParsedMail;
 use tidings::sync::{LogHead, Rights};
 pub use tidings_store_postgres::PostgresStore;
 
@@ -72,6 +73,15 @@ pub trait ServerStore: Store + Send + 'static {
         collections: &[u64],
         raw: &[u8],
         preview_bytes: usize,
+    ) -> Result<Vec<u64>>;
+    /// Stores one copy of `raw`, read beforehand as `mail`, in each of
+    /// `collections`; returns their ids in that order. Read the mail
+    /// before a transaction opens, so a costly mail does not hold it.
+    fn add_parsed_message_copies(
+        &mut self,
+        collections: &[u64],
+        raw: &[u8],
+        mail: &ParsedMail,
     ) -> Result<Vec<u64>>;
     /// The raw message of a mail item, if kept.
     fn raw_message(&self, id: u64) -> Result<Option<Bytes>>;
@@ -156,6 +166,14 @@ macro_rules! server_store {
                 preview_bytes: usize,
             ) -> Result<Vec<u64>> {
                 <$store>::add_message_copies(self, collections, raw, preview_bytes)
+            }
+            fn add_parsed_message_copies(
+                &mut self,
+                collections: &[u64],
+                raw: &[u8],
+                mail: &ParsedMail,
+            ) -> Result<Vec<u64>> {
+                <$store>::add_parsed_message_copies(self, collections, raw, mail)
             }
             fn raw_message(&self, id: u64) -> Result<Option<Bytes>> {
                 <$store>::raw_message(self, id)

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use postgres::Row;
 use tidings::proto::Cursor;
 use tidings::store::ItemStore;
-use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
+use tidings::sync::mail::{ParsedMail, part_bytes};
 use tidings::sync::{Delta, LogHead, PageLimits, StoredPatch, pack_item};
 use tidings::{Error, ErrorKind, Result};
 
@@ -303,12 +303,20 @@ impl PostgresStore {
         if collections.is_empty() {
             return Ok(Vec::new());
         }
-        let options = MailItemOptions {
-            preview_bytes,
-            ..MailItemOptions::default()
-        };
-        let parsed = mail_item_from_message(raw, &options)?;
-        let parts = crate::parts::decode(raw)?;
+        let mail = ParsedMail::parse(raw, preview_bytes)?;
+        self.add_parsed_message_copies(collections, raw, &mail)
+    }
+
+    /// [`Self::add_message_copies`] of a mail read beforehand (`mail`, of
+    /// `raw`): callers that hold a transaction read the mail before they
+    /// open it, so that a costly mail does not keep others waiting.
+    pub fn add_parsed_message_copies(
+        &mut self,
+        collections: &[u64],
+        raw: &[u8],
+        mail: &ParsedMail,
+    ) -> Result<Vec<u64>> {
+        let (parsed, parts) = (&mail.item, &mail.parts);
         self.conn().atomic(|conn| {
             let mut ids = Vec::with_capacity(collections.len());
             for &collection in collections {
@@ -323,7 +331,7 @@ impl PostgresStore {
                             "INSERT INTO messages (id, raw) VALUES ($1, $2)",
                             &[&to_sql(id), &raw],
                         )?;
-                        crate::parts::store(conn, id, &parts)?;
+                        crate::parts::store(conn, id, parts)?;
                         1
                     }
                     Some(&holder) => conn.execute(

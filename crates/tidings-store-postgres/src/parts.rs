@@ -7,23 +7,11 @@ use crate::PostgresStore;
 use crate::conn::{Conn, get, to_sql};
 use bytes::Bytes;
 use tidings::Result;
-use tidings::sync::mail::for_each_part;
 
 /// Bytes of one piece: a 48 KiB range reads one or two.
 const PIECE: usize = 64 << 10;
 
-/// The decoded bytes of every part of `raw`, by part id: decoded once, and
-/// before the delivery's transaction, which others may be waiting for.
-pub(crate) fn decode(raw: &[u8]) -> Result<Vec<(u32, Vec<u8>)>> {
-    let mut parts = Vec::new();
-    for_each_part(raw, |part, bytes| {
-        parts.push((part, bytes.to_vec()));
-        Ok(())
-    })?;
-    Ok(parts)
-}
-
-/// Stores `parts` (from [`decode`]) as message `id`'s, in pieces: one
+/// Stores `parts` (from [`ParsedMail`](tidings::sync::mail::ParsedMail)) as message `id`'s, in pieces: one
 /// statement per part.
 pub(crate) fn store(conn: &mut Conn, id: u64, parts: &[(u32, Vec<u8>)]) -> Result<()> {
     for (part, bytes) in parts {

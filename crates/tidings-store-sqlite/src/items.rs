@@ -7,7 +7,7 @@ use bytes::Bytes;
 use rusqlite::{OptionalExtension, params};
 use tidings::proto::Cursor;
 use tidings::store::ItemStore;
-use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
+use tidings::sync::mail::{ParsedMail, part_bytes};
 use tidings::sync::{
     Delta, ItemState, LogEntry, LogHead, MAX_PACKED_ITEM, PageLimits, StoredPatch, pack_item,
     page_after,
@@ -92,17 +92,24 @@ impl SqliteStore {
         if collections.is_empty() {
             return Ok(Vec::new());
         }
-        let options = MailItemOptions {
-            preview_bytes,
-            ..MailItemOptions::default()
-        };
-        let mail = mail_item_from_message(raw, &options)?;
-        let parts = super::parts::decode(raw)?;
+        let mail = ParsedMail::parse(raw, preview_bytes)?;
+        self.add_parsed_message_copies(collections, raw, &mail)
+    }
+
+    /// [`Self::add_message_copies`] of a mail read beforehand (`mail`, of
+    /// `raw`): callers that hold a transaction read the mail before they
+    /// open it, so that a costly mail does not keep the write lock.
+    pub fn add_parsed_message_copies(
+        &mut self,
+        collections: &[u64],
+        raw: &[u8],
+        mail: &ParsedMail,
+    ) -> Result<Vec<u64>> {
         self.atomic(|store| {
             let mut ids: Vec<u64> = Vec::with_capacity(collections.len());
             for &collection in collections {
                 let holder = ids.first().copied();
-                ids.push(store.add_copy(collection, raw, &mail, &parts, holder)?);
+                ids.push(store.add_copy(collection, raw, &mail.item, &mail.parts, holder)?);
             }
             Ok(ids)
         })

@@ -4,13 +4,14 @@
 //! and new mail still arrives. (Fetching it whole would fail the same way
 //! at every sync: the folder's mirror would retry it forever.)
 
-use crate::account::Account;
+use crate::account::{Account, blocking};
 use crate::mirror::{STORE_BATCH_BYTES, uid_and_flags};
 use crate::session::{MAX_BODY_BYTES, uid_set};
 use crate::state::{self, Message};
 use async_imap::imap_proto::{AttributeValue, Response};
 use std::collections::VecDeque;
 use tidings::store::ItemStore;
+use tidings::sync::mail::ParsedMail;
 use tidings::{ErrorKind, Result};
 
 /// The largest message mirrored whole; a larger one is mirrored as a stub
@@ -208,14 +209,24 @@ impl Account {
         messages: &[(u32, u32, &[u8])],
         preview: usize,
     ) -> Result<()> {
+        // Read before the transaction opens: a costly mail costs its own
+        // account time, not the write lock every device waits for.
+        let read: Vec<Result<ParsedMail>> = blocking(|| {
+            let parse = |(_, _, body): &(u32, u32, &[u8])| ParsedMail::parse(body, preview);
+            messages.iter().map(parse).collect()
+        });
         self.transaction(|store| {
-            for (uid, bits, body) in messages {
+            for ((uid, bits, body), mail) in messages.iter().zip(&read) {
                 // Re-filed by a device's move meanwhile: already mirrored.
                 if state::message_by_uid(store.companion_sql(), collection, *uid)?.is_some() {
                     continue;
                 }
-                let item = match store.add_message(collection, body, preview) {
-                    Ok(item) => item,
+                let added = match mail {
+                    Ok(mail) => store.add_parsed_message_copies(&[collection], body, mail),
+                    Err(e) => Err(e.clone()),
+                };
+                let item = match added {
+                    Ok(ids) => ids.first().copied().unwrap_or(0),
                     // A message the core cannot convert is skipped (and
                     // remembered, so it is not fetched again), not fatal to
                     // the folder. Item 0 marks it.

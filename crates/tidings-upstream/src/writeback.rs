@@ -7,11 +7,12 @@
 //! step, so the device that asked (and every other) converges on the next
 //! delta.
 
-use crate::account::Account;
+use crate::account::{Account, blocking};
 use crate::imap_ops;
 use crate::mirror::remove_item;
 use crate::state::{self, Folder, Message};
 use tidings::store::ItemStore;
+use tidings::sync::mail::ParsedMail;
 use tidings::{Error, ErrorKind, Result};
 
 fn gone_upstream() -> Error {
@@ -71,16 +72,26 @@ impl Account {
         }
         let new_uid = imap_ops::uid_move(&mut self.upstream, message.uid, &target.name).await?;
         let preview = self.preview_bytes;
+        // The message is read before the transaction opens (its bytes never
+        // change): a costly one must not hold the store's write lock.
+        let stored: Option<bytes::Bytes> = self.reading(|store| store.raw_message(item))?;
+        let read = match (&new_uid, stored) {
+            (Some(_), Some(raw)) => {
+                let mail = blocking(|| ParsedMail::parse(&raw, preview))?;
+                Some((raw, mail))
+            }
+            _ => None,
+        };
         self.transaction(|store| {
-            let stored: Option<bytes::Bytes> = store.raw_message(item)?;
             remove_item(store, collection, item)?;
             state::remove_message(store.companion_sql(), collection, message.uid)?;
             // Without COPYUID (or the raw bytes) the next sync of the target
             // folder fetches it.
-            let (Some(uid), Some(raw)) = (new_uid, stored) else {
+            let (Some(uid), Some((raw, mail))) = (new_uid, read) else {
                 return Ok(0);
             };
-            let moved = store.add_message(to, &raw, preview)?;
+            let copies = store.add_parsed_message_copies(&[to], &raw, &mail)?;
+            let moved = copies.first().copied().unwrap_or(0);
             if message.flags != 0 {
                 store.set_flags(to, moved, message.flags)?;
             }

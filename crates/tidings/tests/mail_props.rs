@@ -1,9 +1,12 @@
-//! Property tests of the mail converter: no input makes it panic, and every
-//! part it lists can be fetched with exactly the listed size.
+//! Property tests of the mail converter: no input makes it panic, every
+//! part it lists can be fetched with exactly the listed size, and a mail
+//! read once for storing (`ParsedMail`) is what the two reads give.
 
 use proptest::prelude::*;
 use tidings::ErrorKind;
-use tidings::sync::mail::{MailItemOptions, mail_item_from_message, part_bytes};
+use tidings::sync::mail::{
+    MailItemOptions, ParsedMail, for_each_part, mail_item_from_message, part_bytes,
+};
 
 /// Converts `raw` and checks what must hold for any message.
 fn check(raw: &[u8], preview_bytes: usize) -> Result<(), TestCaseError> {
@@ -11,13 +14,26 @@ fn check(raw: &[u8], preview_bytes: usize) -> Result<(), TestCaseError> {
         preview_bytes,
         ..MailItemOptions::default()
     };
+    let read = ParsedMail::parse(raw, preview_bytes);
     let item = match mail_item_from_message(raw, &options) {
         Ok(item) => item,
         Err(e) => {
             prop_assert_eq!(e.kind(), ErrorKind::InvalidData);
+            prop_assert_eq!(read.map_err(|e| e.kind()), Err(ErrorKind::InvalidData));
             return Ok(());
         }
     };
+    let mut parts = Vec::new();
+    let walked = for_each_part(raw, |id, bytes| {
+        parts.push((id, bytes.to_vec()));
+        Ok(())
+    });
+    prop_assert!(walked.is_ok());
+    let expected = ParsedMail {
+        item: item.clone(),
+        parts,
+    };
+    prop_assert_eq!(read.ok(), Some(expected));
     prop_assert!(item.preview.len() <= preview_bytes);
     prop_assert_eq!(item.size, raw.len() as u64);
     let bodies = item.body_parts.iter().map(|p| (p.part_id, p.size));

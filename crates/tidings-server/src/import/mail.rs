@@ -9,7 +9,9 @@ use std::fs::FileType;
 use std::path::{Path, PathBuf};
 use tidings::compress::unpack;
 use tidings::proto::{self, Item, MailFlag, MailItem, item};
-use tidings::sync::mail::{DEFAULT_PREVIEW_BYTES, MailItemOptions, mail_item_from_message};
+use tidings::sync::mail::{
+    DEFAULT_PREVIEW_BYTES, MailItemOptions, ParsedMail, mail_item_from_message,
+};
 use tidings::{ErrorKind, Result};
 
 /// What makes two messages the same message.
@@ -142,24 +144,80 @@ pub fn maildir_flags(file_name: &str) -> u32 {
     info.chars().map(bit).fold(0, |all, b| all | b)
 }
 
+/// A message read for import, before the transaction that stores it: a
+/// costly mail is read with no write lock held.
+struct Message {
+    /// Where it came from, as refusals name it.
+    source: String,
+    raw: Vec<u8>,
+    flags: u32,
+    mail: Result<ParsedMail>,
+}
+
+impl Message {
+    fn read(source: String, raw: Vec<u8>, flags: u32) -> Message {
+        let mail = ParsedMail::parse(&raw, DEFAULT_PREVIEW_BYTES);
+        Message {
+            source,
+            raw,
+            flags,
+            mail,
+        }
+    }
+}
+
+/// Messages read and waiting to be stored in one transaction.
+#[derive(Default)]
+struct Batch(Vec<Message>);
+
+impl Batch {
+    /// Whether it is as large as one transaction should be.
+    fn full(&self) -> bool {
+        let held: usize = self.0.iter().map(|m| m.raw.len()).sum();
+        self.0.len() >= BATCH || held >= MAX_IMPORT_MESSAGE_BYTES
+    }
+
+    /// Stores and empties the batch, in one transaction.
+    fn store(
+        &mut self,
+        store: &mut impl ServerStore,
+        folder: u64,
+        present: &mut Present,
+        report: &mut Report,
+    ) -> Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        store.atomic(|s| {
+            for message in &self.0 {
+                store_message(s, folder, present, message, report)?;
+            }
+            Ok(())
+        })?;
+        self.0.clear();
+        Ok(())
+    }
+}
+
 /// Stores one message unless the folder holds it already; a message that
 /// is not mail is refused in `report`.
 fn store_message(
     store: &mut impl ServerStore,
     folder: u64,
     present: &mut Present,
-    (source, raw, flags): (String, &[u8], u32),
+    message: &Message,
     report: &mut Report,
 ) -> Result<()> {
-    let mail = match mail_item_from_message(raw, &MailItemOptions::default()) {
+    let (raw, flags) = (message.raw.as_slice(), message.flags);
+    let mail = match &message.mail {
         Ok(mail) => mail,
         Err(e) if e.kind() == ErrorKind::InvalidData => {
-            report.refuse(source, reason(&e));
+            report.refuse(message.source.clone(), reason(e));
             return Ok(());
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.clone()),
     };
-    let mut identity = identity(&mail, raw);
+    let mut identity = identity(&mail.item, raw);
     if !present.0.contains_key(&identity)
         && let Some(held) = present.same_bytes(store, &identity, raw)?
     {
@@ -177,7 +235,10 @@ fn store_message(
         }
         return Ok(());
     }
-    let id = store.add_message(folder, raw, DEFAULT_PREVIEW_BYTES)?;
+    let ids = store.add_parsed_message_copies(&[folder], raw, mail)?;
+    let Some(&id) = ids.first() else {
+        return Ok(());
+    };
     if flags != 0 {
         store.set_flags(folder, id, flags)?;
     }
@@ -201,24 +262,24 @@ pub fn maildir(store: &mut impl ServerStore, folder: u64, dir: &Path) -> Result<
     let mut report = Report::default();
     let files = maildir_files(dir, &mut report);
     let mut present = Present::of(store, folder)?;
-    for batch in files.chunks(BATCH) {
-        store.atomic(|s| {
-            for file in batch {
-                let source = file.display().to_string();
-                let raw = match read(file, MAX_IMPORT_MESSAGE_BYTES) {
-                    Ok(raw) => raw,
-                    Err(why) => {
-                        report.refuse(source, why);
-                        continue;
-                    }
-                };
-                let name = file.file_name().map(|n| n.to_string_lossy());
-                let flags = name.as_deref().map_or(0, maildir_flags);
-                store_message(s, folder, &mut present, (source, &raw, flags), &mut report)?;
+    let mut batch = Batch::default();
+    for file in files {
+        let source = file.display().to_string();
+        let raw = match read(&file, MAX_IMPORT_MESSAGE_BYTES) {
+            Ok(raw) => raw,
+            Err(why) => {
+                report.refuse(source, why);
+                continue;
             }
-            Ok(())
-        })?;
+        };
+        let name = file.file_name().map(|n| n.to_string_lossy());
+        let flags = name.as_deref().map_or(0, maildir_flags);
+        batch.0.push(Message::read(source, raw, flags));
+        if batch.full() {
+            batch.store(store, folder, &mut present, &mut report)?;
+        }
     }
+    batch.store(store, folder, &mut present, &mut report)?;
     Ok(report)
 }
 
@@ -351,7 +412,7 @@ pub fn mbox(store: &mut impl ServerStore, folder: u64, path: &Path) -> Result<Re
     };
     let mut reader = MboxReader::new(std::io::BufReader::new(file), MAX_IMPORT_MESSAGE_BYTES);
     let mut present = Present::of(store, folder)?;
-    let mut batch: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut batch = Batch::default();
     loop {
         let next = match reader.next_message() {
             Ok(next) => next,
@@ -365,60 +426,22 @@ pub fn mbox(store: &mut impl ServerStore, folder: u64, path: &Path) -> Result<Re
             }
         };
         match next {
-            Some((line, Ok(raw))) => batch.push((line, raw)),
+            Some((line, Ok(raw))) => batch.0.push(Message::read(format!("{source}:{line}"), raw, 0)),
             Some((line, Err(size))) => report.refuse(
                 format!("{source}:{line}"),
                 format!("a message of {size} bytes, over the {MAX_IMPORT_MESSAGE_BYTES} a message may have"),
             ),
             None => break,
         }
-        let held: usize = batch.iter().map(|(_, raw)| raw.len()).sum();
-        if batch.len() >= BATCH || held >= MAX_IMPORT_MESSAGE_BYTES {
-            store_mbox_batch(
-                store,
-                folder,
-                &mut present,
-                &source,
-                &mut batch,
-                &mut report,
-            )?;
+        if batch.full() {
+            batch.store(store, folder, &mut present, &mut report)?;
         }
     }
-    store_mbox_batch(
-        store,
-        folder,
-        &mut present,
-        &source,
-        &mut batch,
-        &mut report,
-    )?;
+    batch.store(store, folder, &mut present, &mut report)?;
     if !reader.separated() && reader.preamble() > 0 && report.refused.is_empty() {
         report.refuse(source, not_an_mbox(path, "no line starts with `From `"));
     }
     Ok(report)
-}
-
-/// Stores and empties `batch`, in one transaction.
-fn store_mbox_batch(
-    store: &mut impl ServerStore,
-    folder: u64,
-    present: &mut Present,
-    source: &str,
-    batch: &mut Vec<(usize, Vec<u8>)>,
-    report: &mut Report,
-) -> Result<()> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    store.atomic(|s| {
-        for (line, raw) in batch.iter() {
-            let source = format!("{source}:{line}");
-            store_message(s, folder, present, (source, raw, 0), report)?;
-        }
-        Ok(())
-    })?;
-    batch.clear();
-    Ok(())
 }
 
 /// Why a file given as an mbox is not one, and, when it starts as one

@@ -48,6 +48,7 @@ mod html;
 mod name_words;
 mod outgoing;
 mod param_folds;
+mod parsed;
 mod parts;
 mod phrase;
 mod preview;
@@ -64,6 +65,7 @@ pub use outgoing::{
     MAX_ADDRESS_BYTES, check_address, check_media_type, check_outgoing, header_text,
     media_type_charset,
 };
+pub use parsed::ParsedMail;
 pub use parts::MAX_PASTED_FILES;
 pub use reply::reply_recipients;
 
@@ -115,20 +117,25 @@ impl Default for MailItemOptions {
 pub fn mail_item_from_message(raw: &[u8], options: &MailItemOptions) -> Result<MailItem> {
     let lines = readable(raw)?;
     let message = parse(&lines)?;
-    let body_ids = parts::body_part_ids(&message);
-    let (preview, preview_truncated) = preview_of(&message, options.preview_bytes);
-    Ok(MailItem {
+    Ok(item_of(&message, raw.len(), options))
+}
+
+/// The item of a parsed message of `size` bytes.
+fn item_of(message: &Message<'_>, size: usize, options: &MailItemOptions) -> MailItem {
+    let body_ids = parts::body_part_ids(message);
+    let (preview, preview_truncated) = preview_of(message, options.preview_bytes);
+    MailItem {
         id: options.id,
         folder_id: options.folder_id,
-        headers: Some(headers::headers(&message)),
+        headers: Some(headers::headers(message)),
         preview,
         preview_truncated,
-        body_parts: parts::body_parts(&message, &body_ids),
-        attachments: parts::attachments(&message, &body_ids),
+        body_parts: parts::body_parts(message, &body_ids),
+        attachments: parts::attachments(message, &body_ids),
         flags: 0,
-        size: u64::try_from(raw.len()).unwrap_or(u64::MAX),
+        size: u64::try_from(size).unwrap_or(u64::MAX),
         abridged: None,
-    })
+    }
 }
 
 /// The decoded bytes of the body part or attachment `part_id` of `raw`, as
@@ -163,30 +170,38 @@ pub fn part_bytes(raw: &[u8], part_id: u32) -> Result<Vec<u8>> {
 ///
 /// [`ErrorKind::InvalidData`] as for [`mail_item_from_message`], and any
 /// error `each` returns (which stops the walk).
-pub fn for_each_part(raw: &[u8], mut each: impl FnMut(u32, &[u8]) -> Result<()>) -> Result<()> {
+pub fn for_each_part(raw: &[u8], each: impl FnMut(u32, &[u8]) -> Result<()>) -> Result<()> {
     let lines = readable(raw)?;
     let message = parse(&lines)?;
-    let body_ids = parts::body_part_ids(&message);
-    let ids = parts::body_parts(&message, &body_ids)
+    each_part_of(&message, each)
+}
+
+/// [`for_each_part`] of a parsed message.
+fn each_part_of(
+    message: &Message<'_>,
+    mut each: impl FnMut(u32, &[u8]) -> Result<()>,
+) -> Result<()> {
+    let body_ids = parts::body_part_ids(message);
+    let ids = parts::body_parts(message, &body_ids)
         .into_iter()
         .map(|p| p.part_id)
         .chain(
-            parts::attachments(&message, &body_ids)
+            parts::attachments(message, &body_ids)
                 .into_iter()
                 .map(|a| a.part_id),
         );
     // MIME parts by id; pasted files, numbered after them, decoded once
     // and one at a time.
-    for id in ids.filter(|&id| parts::part(&message, id).is_some()) {
+    for id in ids.filter(|&id| parts::part(message, id).is_some()) {
         let role = match body_ids.binary_search(&id) {
             Ok(_) => parts::Role::Body,
             Err(_) => parts::Role::File,
         };
-        if let Some(bytes) = parts::decoded_bytes_as(&message, id, role) {
+        if let Some(bytes) = parts::decoded_bytes_as(message, id, role) {
             each(id, &bytes)?;
         }
     }
-    let failed = parts::each_pasted_file(&message, |id, block| {
+    let failed = parts::each_pasted_file(message, |id, block| {
         let bytes = uuencode::decode(block.as_bytes()).map(|d| d.bytes);
         match each(id, bytes.as_deref().unwrap_or_default()) {
             Ok(()) => ControlFlow::Continue(()),
