@@ -102,7 +102,10 @@ impl Clock<'_> {
                 Ok(iana_to_utc(tzid, local).unwrap_or_else(|| zone.to_utc_carried_back(local)))
             }
             Some(Ok(zone)) => Ok(zone.to_utc(local)),
-            Some(Err(e)) => Err(e.clone()),
+            // A VTIMEZONE that cannot be read (an observance without its
+            // offsets, as some old writers left them, or one too costly):
+            // the IANA zone of its name, if it names one, else skipped.
+            Some(Err(e)) => iana_to_utc(tzid, local).ok_or_else(|| e.clone()),
             None => Ok(iana_to_utc(tzid, local).unwrap_or(local)),
         }
     }

@@ -187,6 +187,30 @@ fn a_zone_of_thousands_of_observances_is_skipped_not_expanded() {
     );
 }
 
+/// A VTIMEZONE that cannot be read (here an observance without its
+/// TZOFFSETFROM) skipped every event that used it, though its TZID names
+/// an IANA zone: it is read in that zone instead.
+#[cfg(feature = "iana-tz")]
+#[test]
+fn an_unreadable_zone_that_names_an_iana_zone_is_read_in_that_zone() {
+    let broken = "BEGIN:VTIMEZONE\r\nTZID:America/New_York\r\nBEGIN:STANDARD\r\n\
+        DTSTART:19701101T020000\r\nTZOFFSETTO:-0500\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+    let fb = answer(
+        &[zoned(2, "America/New_York", broken)],
+        "20261130T000000Z",
+        "20261203T000000Z",
+    );
+    assert_eq!(fb.skipped_count, 0);
+    // 11:00 in New York in December is 16:00 UTC.
+    assert_eq!(
+        periods(&fb),
+        vec![busy("20261201T160000Z", "20261201T170000Z")]
+    );
+    // A name that is no IANA zone is still skipped and named.
+    let unnamed = broken.replace("America/New_York", "Custom Zone");
+    poisoned_by(zoned(2, "Custom Zone", &unnamed), ErrorKind::InvalidData);
+}
+
 /// Items each with a costly zone of its own were free of the query's
 /// budget: a zone's expansion is paid from it as the item's is.
 #[test]
