@@ -190,7 +190,8 @@ fn a_date_without_a_zone_or_with_full_names_is_read() {
 /// read that part as damaged, and the text became an unnamed attachment,
 /// the mail showing no text (23 of 5,562 real mails, often the longest).
 /// The part ends where the mail does, as Python's email reads it; nested
-/// multiparts left open are closed too, and so is an HTML alternative.
+/// multiparts left open are closed too, and so is an HTML alternative; one
+/// left open inside a closed one ends where that one goes on.
 #[test]
 fn a_multipart_never_closed_ends_its_last_part_at_the_end() {
     let head = "From: a@example.org\r\nTo: b@example.org\r\nSubject: cut\r\n\
@@ -224,6 +225,38 @@ fn a_multipart_never_closed_ends_its_last_part_at_the_end() {
     assert!(mail.attachments.is_empty(), "{:?}", mail.attachments);
     let html = part_bytes(nested.as_bytes(), mail.body_parts[1].part_id).expect("its HTML");
     assert_eq!(html, b"<p>Rich.</p>");
+
+    // One left open inside a closed one ends where that one goes on: its
+    // last part took in every part after it.
+    let inside = format!(
+        "{head}Content-Type: multipart/mixed; boundary=\"out\"\r\n\r\n\
+         --out\r\nContent-Type: multipart/alternative; boundary=\"in\"\r\n\r\n\
+         --in\r\nContent-Type: text/plain\r\n\r\nPlain.\r\n\
+         --out\r\nContent-Type: application/pdf; name=\"a.pdf\"\r\n\r\nPDF\r\n--out--\r\n"
+    );
+    let mail = item(inside.as_bytes());
+    assert_eq!(mail.preview, "Plain.");
+    let files: Vec<&str> = mail
+        .attachments
+        .iter()
+        .map(|a| a.filename.as_str())
+        .collect();
+    assert_eq!(files, ["a.pdf"]);
+    let pdf = part_bytes(inside.as_bytes(), mail.attachments[0].part_id).expect("the file");
+    assert_eq!(pdf, b"PDF");
+
+    // An open one whose last part is a multipart that is closed: that
+    // part's lines are inside it and do not end it.
+    let around = format!(
+        "{head}Content-Type: multipart/mixed; boundary=\"out\"\r\n\r\n\
+         --out\r\nContent-Type: multipart/alternative; boundary=\"in\"\r\n\r\n\
+         --in\r\nContent-Type: text/plain\r\n\r\nPlain.\r\n\
+         --in\r\nContent-Type: text/html\r\n\r\n<p>Rich.</p>\r\n--in--\r\n"
+    );
+    let mail = item(around.as_bytes());
+    assert_eq!(mail.preview, "Plain.");
+    assert_eq!(mail.body_parts.len(), 2);
+    assert!(mail.attachments.is_empty(), "{:?}", mail.attachments);
 
     // A closed multipart is read as before, its epilogue left out.
     let closed = format!("{plain}--out--\r\nan epilogue\r\n");

@@ -23,9 +23,11 @@
 //! over the whole text, bodies included, and always errs on the side of
 //! more work: a body line that looks like a field only adds to a weight.
 
-use std::collections::HashMap;
-
+mod boundaries;
 mod structure;
+
+use boundaries::Boundaries;
+pub(super) use boundaries::Close;
 
 use crate::{Error, ErrorKind, Result};
 
@@ -87,10 +89,10 @@ const ENCODED_LEVELS: usize = 3;
 const MAX_CLOSED: usize = 8;
 
 /// Refuses, as `InvalidData`, a mail over one of this module's bounds;
-/// returns the boundaries of its multiparts (not those of attached
-/// messages) that are never closed, in the order declared, for the caller
-/// to close at the end (see [`super::unclosed`]).
-pub(super) fn check(raw: &[u8]) -> Result<Vec<Vec<u8>>> {
+/// returns the multiparts (not those of encoded attached messages) that
+/// are never closed, in the order declared, for the caller to close (see
+/// [`super::unclosed`]).
+pub(super) fn check(raw: &[u8]) -> Result<Vec<Close>> {
     let mut tally = Tally {
         attached_messages: 0,
         header_work: 0,
@@ -121,150 +123,9 @@ enum Field {
     Other,
 }
 
-/// The multipart boundaries one text declares, and where.
-#[derive(Default)]
-struct Boundaries {
-    /// Each declared boundary's index in `lines`.
-    ids: HashMap<Vec<u8>, usize>,
-    /// Per boundary, the offsets of the lines that are exactly it.
-    lines: Vec<Vec<usize>>,
-    /// Each declaration: its boundary (`None`: one the scan cannot read,
-    /// sought to the end) and the offset it is sought from.
-    declared: Vec<(Option<usize>, usize)>,
-    /// Per boundary, whether a digest declared it (its parts are messages).
-    digest: Vec<bool>,
-    /// Per boundary, the offset of its last close delimiter line.
-    closed_at: Vec<Option<usize>>,
-    /// The bytes of the distinct boundaries.
-    distinct_bytes: usize,
-    /// Where each `message/*` field's value starts, in order: its block is
-    /// followed by the attached message's (read folded, as the parser
-    /// reads it).
-    attached_at: Vec<usize>,
-}
-
-impl Boundaries {
-    fn declare(&mut self, boundary: Option<&[u8]>, from: usize, digest: bool) -> Result<()> {
-        if let Some(b) = boundary
-            && !self.ids.contains_key(b)
-        {
-            self.distinct_bytes += b.len();
-            if self.distinct_bytes > MAX_BOUNDARY_BYTES {
-                return Err(refused(
-                    "too many distinct multipart boundaries: refused rather than parsed",
-                ));
-            }
-        }
-        let id = boundary.map(|b| {
-            let next = self.lines.len();
-            *self.ids.entry(b.to_vec()).or_insert(next)
-        });
-        if id == Some(self.lines.len()) {
-            self.lines.push(Vec::new());
-            self.digest.push(false);
-            self.closed_at.push(None);
-        }
-        if let Some(flag) = id.and_then(|id| self.digest.get_mut(id)) {
-            *flag |= digest;
-        }
-        self.declared.push((id, from));
-        Ok(())
-    }
-
-    /// Notes `line`, at offset `at`, if it is a declared boundary's, and
-    /// says whether it is (and whether a digest declared it).
-    fn see(&mut self, line: &[u8], at: usize) -> Option<bool> {
-        let (id, close) = self.line_of(line)?;
-        self.lines.get_mut(id)?.push(at);
-        if close && let Some(closed_at) = self.closed_at.get_mut(id) {
-            *closed_at = Some(at);
-        }
-        self.digest.get(id).copied()
-    }
-
-    /// The boundary `line` is exactly, if any, and whether it closes it.
-    fn line_of(&self, line: &[u8]) -> Option<(usize, bool)> {
-        let token = line.strip_prefix(b"--")?.trim_ascii_end();
-        if let Some(open) = token.strip_suffix(b"--")
-            && let Some(&id) = self.ids.get(open)
-        {
-            return Some((id, true));
-        }
-        self.ids.get(token).map(|&id| (id, false))
-    }
-
-    /// The boundaries of multiparts whose parts start (a delimiter line
-    /// follows the declaration) and never end (no close delimiter line
-    /// follows it), in the order declared, at most [`MAX_CLOSED`].
-    fn unclosed(&self) -> Vec<Vec<u8>> {
-        let mut names: Vec<Option<&[u8]>> = vec![None; self.lines.len()];
-        for (boundary, &id) in &self.ids {
-            if let Some(name) = names.get_mut(id) {
-                *name = Some(boundary);
-            }
-        }
-        let mut out: Vec<Vec<u8>> = Vec::new();
-        for &(id, from) in &self.declared {
-            let Some(id) = id else { continue };
-            let opened = self
-                .lines
-                .get(id)
-                .and_then(|l| l.last())
-                .is_some_and(|&at| at >= from);
-            let closed = self
-                .closed_at
-                .get(id)
-                .copied()
-                .flatten()
-                .is_some_and(|at| at >= from);
-            let name = names.get(id).copied().flatten();
-            if let Some(name) = name.filter(|_| opened && !closed)
-                && !out.iter().any(|b| b == name)
-            {
-                out.push(name.to_vec());
-            }
-        }
-        out.truncate(MAX_CLOSED);
-        out
-    }
-
-    fn note_attached(&mut self, field: Field, value: &[u8], value_at: usize) {
-        if field == Field::ContentType && media_type(value).starts_with(b"message/") {
-            self.attached_at.push(value_at);
-        }
-    }
-
-    /// Each declared boundary as the parser looks for it (`--` and the
-    /// boundary), in the order of their ids.
-    fn patterns(&self) -> Vec<Vec<u8>> {
-        let mut patterns = vec![Vec::new(); self.lines.len()];
-        for (boundary, &id) in &self.ids {
-            if let Some(pattern) = patterns.get_mut(id) {
-                *pattern = [&b"--"[..], boundary].concat();
-            }
-        }
-        patterns
-    }
-
-    /// The bytes the parser reads looking for each declared boundary, in
-    /// a text of `len` bytes: to its first line after the declaration. A
-    /// boundary found elsewhere (mid-line, or as a prefix of a longer
-    /// one) is found sooner, so this never counts short.
-    fn seeking(&self, len: usize) -> u64 {
-        self.declared
-            .iter()
-            .map(|&(id, from)| {
-                let lines = id.and_then(|id| self.lines.get(id));
-                let found = lines.and_then(|l| l.get(l.partition_point(|&at| at < from)));
-                found.copied().unwrap_or(len).saturating_sub(from) as u64
-            })
-            .sum()
-    }
-}
-
 impl Tally {
-    /// Scans `raw`; returns its unclosed multiparts' boundaries.
-    fn scan(&mut self, raw: &[u8], encoded_levels: usize) -> Result<Vec<Vec<u8>>> {
+    /// Scans `raw`; returns its unclosed multiparts.
+    fn scan(&mut self, raw: &[u8], encoded_levels: usize) -> Result<Vec<Close>> {
         let mut boundaries = Boundaries::default();
         // The open field: its kind and where its value starts.
         let mut open: Option<(Field, usize)> = None;
@@ -331,7 +192,7 @@ impl Tally {
         }
         // Last: it searches for every boundary at once.
         structure::weigh(raw, &boundaries)?;
-        Ok(boundaries.unclosed())
+        Ok(boundaries.unclosed(raw.len()))
     }
 
     /// Weighs one whole field: its `value` (folded lines included), which

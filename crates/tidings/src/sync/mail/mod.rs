@@ -34,7 +34,7 @@
 //! numbered. A multipart without a boundary is read as one text part,
 //! served as it was before it was one (its bytes as sent: when they are not
 //! UTF-8 it stays an attachment). A multipart never closed ends its last part
-//! where the mail ends, as if it were closed there. A file uuencoded inside plain text (any
+//! where the multipart around it goes on, or where the mail ends. A file uuencoded inside plain text (any
 //! text leaf, body or not) is an attachment too, numbered after the last
 //! MIME part, and left out of the preview.
 
@@ -229,8 +229,8 @@ fn readable(raw: &[u8]) -> Result<Cow<'_, [u8]>> {
             "not a mail message: it does not start with a header field",
         ));
     }
-    let unclosed = guard::check(&text)?;
-    Ok(unclosed::closed(text, &unclosed))
+    let closes = guard::check(&text)?;
+    Ok(unclosed::closed(text, &closes))
 }
 
 /// `cow` after `step`, borrowing still when `step` changed nothing.
