@@ -265,3 +265,52 @@ fn a_multipart_never_closed_ends_its_last_part_at_the_end() {
     assert_eq!(mail.body_parts.len(), 1);
     assert!(mail.attachments.is_empty());
 }
+
+/// Transfer encodings written loosely, which mail-parser's decoders gave
+/// up on (the text shown still encoded) or read short: an `=` that starts
+/// no escape, a stray character among base64 data, a soft line break right
+/// before the boundary. Read as Python's email and RFC 2045 §6.7 and §6.8
+/// read them.
+#[test]
+fn loose_transfer_encodings_are_decoded() {
+    let head = "From: a@example.org\r\nTo: b@example.org\r\nSubject: loose\r\n\
+                MIME-Version: 1.0\r\n";
+    let equals = format!(
+        "{head}Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: quoted-printable\r\n\r\nCaf=C3=A9: a == b, x =Z\r\n"
+    );
+    assert_eq!(item(equals.as_bytes()).preview, "Café: a == b, x =Z");
+
+    let stray = format!(
+        "{head}Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         SGVsbG8g!d29ybGQ=\r\n"
+    );
+    let mail = item(stray.as_bytes());
+    assert_eq!(mail.preview, "Hello world");
+    let text = part_bytes(stray.as_bytes(), mail.body_parts[0].part_id).expect("its text");
+    assert_eq!(text, b"Hello world");
+
+    let soft = format!(
+        "{head}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+         Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+         The last words=\r\n--b--\r\n"
+    );
+    let mail = item(soft.as_bytes());
+    assert_eq!(mail.preview, "The last words");
+    let text = part_bytes(soft.as_bytes(), mail.body_parts[0].part_id).expect("its text");
+    assert_eq!(text, b"The last words");
+}
+
+/// A numeric zone of three digits, the hour's leading zero left out:
+/// mail-parser read `-600` as twelve hours west; it is six.
+#[test]
+fn a_three_digit_zone_is_read_with_its_leading_zero() {
+    let raw = b"From: a@example.org\r\nDate: Mon, 1 Jan 2024 10:00:00 -600\r\n\
+                Subject: s\r\n\r\nx\r\n";
+    let mail = item(raw);
+    let headers = headers(&mail);
+    assert_eq!(headers.date_offset_minutes, -360);
+    assert_eq!(headers.subject, "s");
+    // 10:00 six hours west is 16:00 UTC.
+    assert_eq!(headers.date, 1_704_124_800);
+}

@@ -8,12 +8,15 @@
 //! as part of the Date, and after a Date that ended the header block, the
 //! whole body. A short zone gets spaces after it to make three bytes, so
 //! the parse ends where the field does; the name itself is read as UTC,
-//! as RFC 5322 asks of the letters.
+//! as RFC 5322 asks of the letters. A numeric zone of three digits
+//! (`-600`, `+530`: the hour's leading zero left out) gets that zero, as
+//! Python reads it; mail-parser read `-600` as twelve hours west.
 
 use std::borrow::Cow;
 
 /// `raw` with each `Date:` or `Resent-Date:` field of its header block that
-/// ends in a word of one or two letters padded to three bytes; `raw`
+/// ends in a word of one or two letters padded to three bytes, and each
+/// that ends in a three-digit zone given its hour's leading zero; `raw`
 /// itself when there is none.
 pub(super) fn padded(raw: &[u8]) -> Cow<'_, [u8]> {
     let ends = short_zone_ends(raw);
@@ -22,18 +25,18 @@ pub(super) fn padded(raw: &[u8]) -> Cow<'_, [u8]> {
     }
     let mut out = Vec::with_capacity(raw.len() + 2 * ends.len());
     let mut from = 0;
-    for (at, pad) in ends {
+    for (at, insert) in ends {
         out.extend_from_slice(raw.get(from..at).unwrap_or_default());
-        out.extend(std::iter::repeat_n(b' ', pad));
+        out.extend_from_slice(insert);
         from = at;
     }
     out.extend_from_slice(raw.get(from..).unwrap_or_default());
     Cow::Owned(out)
 }
 
-/// Where each short zone of the mail's header block ends, and how many
-/// spaces it needs.
-fn short_zone_ends(raw: &[u8]) -> Vec<(usize, usize)> {
+/// Where each short zone of the mail's header block needs bytes, and
+/// which.
+fn short_zone_ends(raw: &[u8]) -> Vec<(usize, &'static [u8])> {
     let mut ends = Vec::new();
     let mut at = 0;
     let mut in_date = false;
@@ -63,7 +66,19 @@ fn short_zone_ends(raw: &[u8]) -> Vec<(usize, usize)> {
             let before = value.len() - word;
             let spaced = matches!(value.get(before.wrapping_sub(1)), Some(b' ' | b'\t'));
             if (1..=2).contains(&word) && spaced {
-                ends.push((at + value.len(), 3 - word));
+                let pad = b"  ".get(..3 - word).unwrap_or_default();
+                ends.push((at + value.len(), pad));
+            }
+            let digits = value
+                .iter()
+                .rev()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            let sign_at = value.len().wrapping_sub(digits + 1);
+            let signed = matches!(value.get(sign_at), Some(b'+' | b'-'));
+            let spaced = matches!(value.get(sign_at.wrapping_sub(1)), Some(b' ' | b'\t'));
+            if digits == 3 && signed && spaced {
+                ends.push((at + sign_at + 1, b"0"));
             }
         }
         at += len;
@@ -96,8 +111,15 @@ mod tests {
             &padded(folded)[..],
             b"resent-date: Fri, 06 Jul 2001\n 08:00:34 Z  \nCc: c@d\n"
         );
+        let three = b"Date: Fri, 06 Jul 2001 08:00:34 -600\r\nFrom: a@b\r\n";
+        assert_eq!(
+            &padded(three)[..],
+            b"Date: Fri, 06 Jul 2001 08:00:34 -0600\r\nFrom: a@b\r\n"
+        );
         for kept in [
             &b"Date: Fri, 06 Jul 2001 08:00:34 GMT\r\n"[..],
+            b"Date: Fri, 06 Jul 2001 08:00:34 -0600\r\n",
+            b"Date: Fri, 06 Jul 2001 08:00:34\r\n",
             b"Date: Fri, 06 Jul 2001 08:00:34 +0000 (UT)\r\n",
             b"X-Date: a UT\r\n",
         ] {
