@@ -314,3 +314,21 @@ fn a_three_digit_zone_is_read_with_its_leading_zero() {
     // 10:00 six hours west is 16:00 UTC.
     assert_eq!(headers.date, 1_704_124_800);
 }
+
+/// A boundary holding `=?` that is no encoded word, which the parser reads
+/// as written: the whole mail was refused as "encoded past reading".
+#[test]
+fn a_boundary_with_an_equals_question_mark_is_read_as_written() {
+    let boundary = "----=?NextPart_01";
+    let raw = format!(
+        "From: a@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
+         --{boundary}\r\nContent-Type: text/plain\r\n\r\nHello.\r\n\
+         --{boundary}\r\nContent-Type: application/pdf; name=a.pdf\r\n\r\nPDF\r\n\
+         --{boundary}--\r\n"
+    );
+    let mail = item(raw.as_bytes());
+    assert_eq!(mail.preview, "Hello.");
+    assert_eq!(mail.attachments.len(), 1);
+    assert_eq!(mail.attachments[0].filename, "a.pdf");
+}

@@ -423,10 +423,31 @@ fn boundary(value: &[u8]) -> std::result::Result<Option<Vec<u8>>, ()> {
             percent_decode(encoded)
         }
     };
-    if boundary.windows(2).any(|w| w == b"=?") {
+    if has_encoded_word(&boundary) {
         return Err(());
     }
     Ok((!boundary.is_empty()).then_some(boundary))
+}
+
+/// Whether `value` may hold what the parser decodes as an RFC 2047 encoded
+/// word: `=?charset?B|Q?text?=`, at the start or after white space (the
+/// parser also wants a charset of two bytes or more; erring toward a
+/// refusal, one is enough here). Any other `=?` (`----=?NextPart_01`,
+/// `pre=?a?b?=`) it reads as written.
+fn has_encoded_word(value: &[u8]) -> bool {
+    let starts = value.windows(2).enumerate().filter(|&(at, w)| {
+        w == b"=?" && (at == 0 || value.get(at - 1).is_some_and(u8::is_ascii_whitespace))
+    });
+    starts.into_iter().any(|(at, _)| {
+        let rest = value.get(at + 2..).unwrap_or_default();
+        let mut fields = rest.splitn(3, |&b| b == b'?');
+        let charset = fields.next().unwrap_or_default();
+        let encoding = fields.next().unwrap_or_default();
+        let text = fields.next().unwrap_or_default();
+        !charset.is_empty()
+            && matches!(encoding, b"b" | b"B" | b"q" | b"Q")
+            && text.windows(2).any(|w| w == b"?=")
+    })
 }
 
 /// `value` without its comments (parenthesized, nested, outside quotes).

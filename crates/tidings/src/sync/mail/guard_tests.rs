@@ -71,6 +71,25 @@ fn media_types_are_read_without_comments_quotes_or_spaces() {
         read(b"multipart/mixed; boundary=\"=?utf-8?q?b?=\""),
         Err(())
     );
+    assert_eq!(
+        read(b"multipart/mixed; boundary=\"x =?UTF-8?B?Yg==?=\""),
+        Err(())
+    );
+    // An `=?` that is no encoded word is read as written, as the parser
+    // reads it (the mail was refused).
+    for written in [
+        "----=?NextPart_01",
+        "=?x?=",
+        "pre=?utf-8?q?b?=",
+        "=?utf-8?x?b?=",
+    ] {
+        let value = format!("multipart/mixed; boundary=\"{written}\"");
+        assert_eq!(
+            read(value.as_bytes()),
+            Ok(Some(written.into())),
+            "{written}"
+        );
+    }
 }
 
 /// A mail whose attachment's filename is cut into `sections` RFC 2231
