@@ -332,3 +332,24 @@ fn a_boundary_with_an_equals_question_mark_is_read_as_written() {
     assert_eq!(mail.attachments.len(), 1);
     assert_eq!(mail.attachments[0].filename, "a.pdf");
 }
+
+/// `Content-Type: text` with no subtype was an unnamed attachment and the
+/// mail showed no text; a charset Windows and Python name `cp932` was read
+/// as UTF-8, every Japanese character garbled, in the body and in an
+/// encoded word alike.
+#[test]
+fn a_bare_text_type_and_a_windows_charset_name_are_read() {
+    let bare = b"From: a@example.org\r\nSubject: s\r\nContent-Type: text\r\n\r\nJust text.\r\n";
+    let mail = item(bare);
+    assert_eq!(mail.preview, "Just text.");
+    assert!(mail.attachments.is_empty(), "{:?}", mail.attachments);
+    assert_eq!(mail.body_parts[0].content_type, "text/plain");
+
+    let mut japanese = b"From: a@example.org\r\nSubject: =?cp932?B?gqCCog==?=\r\n\
+        Content-Type: text/plain; charset=cp932\r\n\r\n"
+        .to_vec();
+    japanese.extend_from_slice(b"\x82\xa0\x82\xa2\r\n");
+    let mail = item(&japanese);
+    assert_eq!(headers(&mail).subject, "あい");
+    assert_eq!(mail.preview, "あい");
+}

@@ -45,6 +45,7 @@ mod flowed;
 mod guard;
 mod headers;
 mod html;
+mod labels;
 mod name_words;
 mod outgoing;
 mod param_folds;
@@ -212,7 +213,7 @@ fn each_part_of(
 }
 
 /// `raw` as mail-parser can read it: [`line_ends`], then
-/// [`param_folds::joined`] and [`date_zones::padded`], checked by
+/// [`param_folds::joined`], [`labels::named`] and [`date_zones::padded`], checked by
 /// [`guard::check`], its unclosed multiparts [`unclosed::closed`]. Each
 /// step copies only when it changes something, which is rare.
 ///
@@ -222,7 +223,8 @@ fn each_part_of(
 fn readable(raw: &[u8]) -> Result<Cow<'_, [u8]>> {
     let lines = line_ends(raw);
     let joined = then(lines, param_folds::joined);
-    let text = then(joined, date_zones::padded);
+    let named = then(joined, labels::named);
+    let text = then(named, date_zones::padded);
     if !starts_as_mail(&text) {
         return Err(Error::new(
             ErrorKind::InvalidData,

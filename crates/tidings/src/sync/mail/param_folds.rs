@@ -43,12 +43,36 @@ pub(super) fn joined(raw: &[u8]) -> Cow<'_, [u8]> {
 /// Offsets of the LF of each line break [`joined`] replaces.
 fn breaks_to_join(raw: &[u8]) -> Vec<usize> {
     let mut breaks = Vec::new();
-    // Whether the line is in a header block: the mail's first, one after a
-    // boundary line, one after a block that declares an attached message.
+    each_header_line(raw, |line| {
+        if line.in_content_field && line.next_continues && ends_in_parameter_equals(line.text) {
+            breaks.push(line.end);
+        }
+    });
+    breaks
+}
+
+/// One line of a header block, as [`each_header_line`] gives it.
+pub(super) struct HeaderLine<'a> {
+    /// Where the line starts in the text.
+    pub(super) at: usize,
+    /// Its bytes, without its line break.
+    pub(super) text: &'a [u8],
+    /// The offset of its LF.
+    pub(super) end: usize,
+    /// Whether it continues the field before it (folded).
+    pub(super) continues: bool,
+    /// Whether the next line continues its field.
+    pub(super) next_continues: bool,
+    /// Whether its field is a `Content-Type` or `Content-Disposition`.
+    pub(super) in_content_field: bool,
+}
+
+/// Calls `each` with every line of every header block of `raw` that ends
+/// in a line break: the mail's first block, one after a boundary line,
+/// one after a block that declares an attached message.
+pub(super) fn each_header_line<'a>(raw: &'a [u8], mut each: impl FnMut(HeaderLine<'a>)) {
     let mut in_header = true;
     let mut attaches = false;
-    // Whether the field the line belongs to is one whose parameters
-    // mail-parser reads.
     let mut in_content_field = false;
     let mut at = 0;
     while at < raw.len() {
@@ -57,14 +81,15 @@ fn breaks_to_join(raw: &[u8]) -> Vec<usize> {
             break;
         };
         let line = rest.get(..lf).unwrap_or_default();
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let text = line.strip_suffix(b"\r").unwrap_or(line);
+        let line_at = at;
         at += lf + 1;
-        if line.is_empty() {
+        if text.is_empty() {
             (in_header, attaches) = (in_header && attaches, false);
             in_content_field = false;
             continue;
         }
-        if line.starts_with(b"--") {
+        if text.starts_with(b"--") {
             (in_header, attaches) = (true, false);
             in_content_field = false;
             continue;
@@ -72,19 +97,22 @@ fn breaks_to_join(raw: &[u8]) -> Vec<usize> {
         if !in_header {
             continue;
         }
-        let continues = matches!(line.first(), Some(b' ' | b'\t'));
+        let continues = matches!(text.first(), Some(b' ' | b'\t'));
         if !continues {
-            in_content_field = is_content_field(line);
+            in_content_field = is_content_field(text);
         }
-        if in_content_field && contains_ignoring_case(line, b"message/") {
+        if in_content_field && contains_ignoring_case(text, b"message/") {
             attaches = true;
         }
-        let next_continues = matches!(rest.get(lf + 1), Some(b' ' | b'\t'));
-        if in_content_field && next_continues && ends_in_parameter_equals(line) {
-            breaks.push(at - 1);
-        }
+        each(HeaderLine {
+            at: line_at,
+            text,
+            end: at - 1,
+            continues,
+            next_continues: matches!(rest.get(lf + 1), Some(b' ' | b'\t')),
+            in_content_field,
+        });
     }
-    breaks
 }
 
 /// Whether `haystack` holds `needle`, ASCII case ignored.
