@@ -353,3 +353,22 @@ fn a_bare_text_type_and_a_windows_charset_name_are_read() {
     assert_eq!(headers(&mail).subject, "あい");
     assert_eq!(mail.preview, "あい");
 }
+
+/// Base64 text with a mailing list's footer after the data, in a
+/// multipart (here one left open, as a list's archive cut it): mail-parser
+/// gave up decoding it and it was an unnamed attachment of still-encoded
+/// text. The data is decoded and shown as the text.
+#[test]
+fn base64_text_with_a_footer_in_a_multipart_is_the_text() {
+    let raw = b"From: a@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n\
+        --XX\r\nContent-Type: text/plain; charset=utf-8\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\n\
+        SGVsbG8gdGhlcmUsIHRoZSB0ZXh0Lg==\r\n\r\n\
+        _______________\r\nList footer\r\n";
+    let mail = item(raw);
+    assert_eq!(mail.preview, "Hello there, the text.");
+    assert!(mail.attachments.is_empty(), "{:?}", mail.attachments);
+    let text = part_bytes(raw, mail.body_parts[0].part_id).expect("its text");
+    assert_eq!(text, b"Hello there, the text.");
+}

@@ -69,6 +69,8 @@ pub(super) fn body_part_ids(message: &Message<'_>) -> Vec<u32> {
         .copied()
         .filter(|id| !named.contains(id))
         .chain(unsplit_multiparts(message))
+        .chain(undecoded_text(message, "plain"))
+        .chain(undecoded_text(message, "html"))
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -91,8 +93,10 @@ pub(super) fn text_view(message: &Message<'_>) -> Vec<u32> {
         .filter(|id| !named.contains(id))
         .collect();
     let unsplit = unsplit_multiparts(message);
-    if !unsplit.is_empty() {
+    let undecoded = undecoded_text(message, "plain");
+    if !unsplit.is_empty() || !undecoded.is_empty() {
         ids.extend(unsplit);
+        ids.extend(undecoded);
         ids.sort_unstable();
         ids.dedup();
     }
@@ -103,7 +107,39 @@ pub(super) fn text_view(message: &Message<'_>) -> Vec<u32> {
 pub(super) fn html_view(message: &Message<'_>) -> Vec<u32> {
     let named = named_files(message);
     let html = message.html_body.iter().copied();
-    html.filter(|id| !named.contains(id)).collect()
+    let mut ids: Vec<u32> = html.filter(|id| !named.contains(id)).collect();
+    let undecoded = undecoded_text(message, "html");
+    if !undecoded.is_empty() {
+        ids.extend(undecoded);
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    ids
+}
+
+/// `text/<subtype>` parts mail-parser listed as attachments only because
+/// its decoder gave up on them (base64 text with a mailing list's footer
+/// after the data, a stray character), unnamed and not marked as
+/// attachments, that are decoded again ([`file_bytes`]): a mail client
+/// shows such an inline part as text, and so are they shown.
+fn undecoded_text(message: &Message<'_>, subtype: &str) -> Vec<u32> {
+    let shown = |p: &MessagePart<'_>| {
+        p.is_encoding_problem
+            && matches!(p.body, PartType::Text(_) | PartType::Html(_))
+            && p.attachment_name().is_none_or(|n| n.trim().is_empty())
+            && !p.content_disposition().is_some_and(|d| d.is_attachment())
+            && p.content_type().is_some_and(|ct| {
+                ct.ctype().eq_ignore_ascii_case("text")
+                    && ct
+                        .subtype()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(subtype))
+            })
+            && file_bytes(message, p).is_some()
+    };
+    let attachments = message.attachments.iter().copied();
+    attachments
+        .filter(|&id| part(message, id).is_some_and(shown))
+        .collect()
 }
 
 /// Text and HTML parts of the views that are files by their name: named,
