@@ -122,8 +122,12 @@ pub(super) fn html_view(message: &Message<'_>) -> Vec<u32> {
 /// after the data, a stray character), unnamed and not marked as
 /// attachments, that are decoded again ([`file_bytes`]): a mail client
 /// shows such an inline part as text, and so are they shown.
+///
+/// At most [`MAX_UNDECODED_SHOWN`] are looked at: each is decoded again
+/// to see whether it can be, and a mail of many thousands of them would
+/// pay for that on every reading.
 fn undecoded_text(message: &Message<'_>, subtype: &str) -> Vec<u32> {
-    let shown = |p: &MessagePart<'_>| {
+    let candidate = |p: &MessagePart<'_>| {
         p.is_encoding_problem
             && matches!(p.body, PartType::Text(_) | PartType::Html(_))
             && p.attachment_name().is_none_or(|n| n.trim().is_empty())
@@ -134,13 +138,18 @@ fn undecoded_text(message: &Message<'_>, subtype: &str) -> Vec<u32> {
                         .subtype()
                         .is_some_and(|s| s.eq_ignore_ascii_case(subtype))
             })
-            && file_bytes(message, p).is_some()
     };
     let attachments = message.attachments.iter().copied();
     attachments
-        .filter(|&id| part(message, id).is_some_and(shown))
+        .filter(|&id| part(message, id).is_some_and(candidate))
+        .take(MAX_UNDECODED_SHOWN)
+        .filter(|&id| part(message, id).is_some_and(|p| file_bytes(message, p).is_some()))
         .collect()
 }
+
+/// Most text parts of one subtype [`undecoded_text`] looks at: real mail
+/// has one or two.
+const MAX_UNDECODED_SHOWN: usize = 16;
 
 /// Text and HTML parts of the views that are files by their name: named,
 /// and neither the root nor the first part of their multipart.
