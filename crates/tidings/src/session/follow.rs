@@ -12,13 +12,17 @@ use crate::store::ItemStore;
 use crate::sync::abridge::abridge;
 use crate::sync::{Delta, PageLimits, deliverable_whole};
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Follow {
     /// Where the last page sent in this session ended.
     sent: Cursor,
     /// A page was sent in this session: the next may use the continuing form.
     continuing: bool,
-    unacked: u32,
+    /// Where each page in flight ends ([`position`]), in the order sent:
+    /// an acknowledgement frees every page it covers, however many (one
+    /// cumulative cursor for four pages frees four slots, a repeated one
+    /// frees none). Empty, and so without an allocation, when none is.
+    in_flight: Vec<u64>,
     /// `CaughtUp` was due and given for the catch-up under way: set once the
     /// device has been sent everything, cleared by a resync.
     caught_up: bool,
@@ -56,6 +60,19 @@ pub(crate) struct Follows {
     max_unacked: u32,
 }
 
+impl Follow {
+    /// Whether a window of `max_unacked` pages is in flight.
+    fn window_full(&self, max_unacked: u32) -> bool {
+        self.in_flight.len() >= usize::try_from(max_unacked).unwrap_or(usize::MAX)
+    }
+}
+
+/// Where a cursor stands, as a number that orders pages: its modseq, and
+/// within it a page cut there (`partial`) before the complete one.
+fn position(cursor: &Cursor) -> u64 {
+    cursor.modseq.saturating_mul(2) | u64::from(!cursor.partial)
+}
+
 fn fresh(collection_id: u64) -> Cursor {
     Cursor {
         collection_id,
@@ -68,7 +85,7 @@ impl From<Cursor> for Follow {
         Self {
             sent,
             continuing: false,
-            unacked: 0,
+            in_flight: Vec::new(),
             caught_up: false,
             settled: false,
         }
@@ -168,7 +185,7 @@ impl Follows {
         };
         // Settled only by finding nothing more below.
         follow.settled = false;
-        if follow.unacked >= self.max_unacked {
+        if follow.window_full(self.max_unacked) {
             return Err(Next::Window);
         }
         Ok(follow.sent)
@@ -195,7 +212,7 @@ impl Follows {
                 follow.continuing = false;
                 follow.caught_up = false;
                 // Pages in flight are moot now; their acks will be stale.
-                follow.unacked = 0;
+                follow.in_flight = Vec::new();
                 Ok(Next::Send(Box::new(Body::ResyncRequired(resync))))
             }
             Delta::Page(mut page) => {
@@ -235,7 +252,7 @@ impl Follows {
                     page.epoch = 0;
                 }
                 follow.continuing = true;
-                follow.unacked += 1;
+                follow.in_flight.push(position(&follow.sent));
                 if let Some(limit) = self.trim_to {
                     preview::trim(&mut page, limit)?;
                 }
@@ -262,11 +279,11 @@ impl Follows {
         let at = follow.sent.epoch == from.epoch
             && follow.sent.modseq == from.modseq
             && !follow.sent.partial;
-        if !at || !follow.continuing || follow.unacked >= self.max_unacked {
+        if !at || !follow.continuing || follow.window_full(self.max_unacked) {
             return false;
         }
         follow.sent = *to;
-        follow.unacked += 1;
+        follow.in_flight.push(position(to));
         // The page reached the head as it was prepared, unless it was cut.
         follow.settled = !to.partial;
         true
@@ -286,7 +303,14 @@ impl Follows {
         if cursor.epoch != follow.sent.epoch || cursor.modseq > follow.sent.modseq {
             return false;
         }
-        follow.unacked = follow.unacked.saturating_sub(1);
+        // Cursors are cumulative: every page ending at or before this one
+        // is acknowledged by it.
+        let at = position(cursor);
+        follow.in_flight.retain(|&end| end > at);
+        if follow.in_flight.is_empty() {
+            // No capacity kept by an idle device.
+            follow.in_flight = Vec::new();
+        }
         true
     }
 
@@ -317,3 +341,6 @@ impl Follows {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
