@@ -973,9 +973,17 @@ impl ServerSession {
                 self.phase = Phase::Established { device, principal };
                 self.start_following(now_ms, store, &welcome, &hello)
             }
-            _ if matches!(self.phase, Phase::AwaitingHello { .. }) => {
-                Err(Error::new(ErrorKind::InvalidState, "Hello must come first"))
+            // A device may end the session before its Hello: no error.
+            Body::Close(_) if matches!(self.phase, Phase::AwaitingHello { .. }) => {
+                self.finish(None);
+                Ok(())
             }
+            // A message the device sends, but not before its Hello
+            // (sync.md §5.4).
+            _ if matches!(self.phase, Phase::AwaitingHello { .. }) => Err(Error::new(
+                ErrorKind::UnexpectedMessage,
+                "Hello must come first",
+            )),
             Body::Ack(ack) => {
                 for cursor in ack.cursors {
                     if self.follows.acked(&cursor) {
