@@ -133,8 +133,56 @@ fn a_timestamp_at_u64_max_is_refused_and_the_device_recovers() {
     let mut server = town.server_session(43, 3_000);
     pump(&mut client, &mut server, &mut town.store, 3_000);
     assert!(client.is_established());
+    // The refused timestamp was above the floor (not stale): the floor
+    // itself was sent, and stored.
     let device = town.store.device(chief_device(&town)).expect("device");
-    assert_eq!(device.last_hello, Some(3_000));
+    assert_eq!(device.last_hello, Some(1));
+}
+
+/// A device whose clock ran more than a day ahead of the server's was
+/// refused at every hello: it adopted the floor, then sent its clock again
+/// (an outside implementer found it, and the reference device did the
+/// same). A refused timestamp at or above the floor means the clock, not
+/// the counter, is wrong: the next hello sends the floor itself.
+#[test]
+fn a_clock_more_than_a_day_fast_recovers_with_the_floor() {
+    const DAY: u64 = 86_400_000;
+    let mut town = Town::new();
+    let saved = enrolled_chief(&mut town);
+    let server_now = 10 * DAY;
+    let fast = server_now + DAY + 3_600_000;
+
+    let (mut client, _) = resume(&saved, fast, 50);
+    let mut server = town.server_session(51, server_now);
+    pump(&mut client, &mut server, &mut town.store, server_now);
+    assert_eq!(closed_with(&mut client), Some(ErrorKind::Replay));
+
+    // The clock is still fast: the floor is sent, and accepted.
+    let refused = client.state().to_bytes().to_vec();
+    let (mut client, _) = resume(&refused, fast + 1_000, 52);
+    let mut server = town.server_session(53, server_now);
+    pump(&mut client, &mut server, &mut town.store, server_now);
+    assert!(client.is_established());
+    let stored = town.store.device(chief_device(&town)).expect("device");
+    assert!(stored.last_hello.is_some_and(|t| t < fast), "{stored:?}");
+
+    // A stale counter (a restored old state) is not taken for a fast
+    // clock: after its refusal the clock is used again.
+    let (mut client, _) = resume(&saved, 0, 54);
+    let mut server = town.server_session(55, server_now);
+    pump(&mut client, &mut server, &mut town.store, server_now);
+    assert_eq!(closed_with(&mut client), Some(ErrorKind::Replay));
+    let floor_given = client.state().to_bytes().to_vec();
+    let (mut client, _) = resume(&floor_given, server_now, 56);
+    let mut server = town.server_session(57, server_now);
+    pump(&mut client, &mut server, &mut town.store, server_now);
+    assert!(client.is_established());
+    let stored = town.store.device(chief_device(&town)).expect("device");
+    assert_eq!(
+        stored.last_hello,
+        Some(server_now),
+        "the clock, not the floor"
+    );
 }
 
 #[test]

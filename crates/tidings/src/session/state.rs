@@ -18,6 +18,9 @@ pub struct ClientState {
     pub(crate) device_id: u64,
     pub(crate) principal_id: u64,
     pub(crate) next_hello_timestamp: u64,
+    /// The next hello sends exactly `next_hello_timestamp`: the last was
+    /// refused for a clock more than a day ahead of the server's.
+    pub(crate) hello_floor_next: bool,
     pub(crate) replica: Replica,
     pub(crate) outbox: Vec<Operation>,
     pub(crate) policy: Policy,
@@ -44,6 +47,7 @@ impl ClientState {
             device_id: 0,
             principal_id: 0,
             next_hello_timestamp: 1,
+            hello_floor_next: false,
             replica: Replica::default(),
             outbox: Vec::new(),
             policy: Policy::default(),
@@ -107,15 +111,24 @@ impl ClientState {
     /// with the counter moved past it (saturating: a counter at `u64::MAX`
     /// is refused by the server, which answers with its floor).
     pub(crate) fn take_hello_timestamp(&mut self, now_ms: u64) -> u64 {
-        let timestamp = self.next_hello_timestamp.max(now_ms);
+        let timestamp = match self.hello_floor_next {
+            true => self.next_hello_timestamp,
+            false => self.next_hello_timestamp.max(now_ms),
+        };
+        self.hello_floor_next = false;
         self.next_hello_timestamp = timestamp.saturating_add(1);
         timestamp
     }
 
     /// Adopts the floor a server sent, authenticated, with its refusal of a
-    /// stale hello: the next hello is accepted whatever the counter was
-    /// (a restored old state, or a counter pushed past the server's bound).
+    /// hello: the next hello is accepted whatever the counter was (a
+    /// restored old state, or a counter pushed past the server's bound).
+    /// A refused timestamp at or above the floor was not stale: the clock
+    /// is more than a day ahead of the server's, and the next hello sends
+    /// the floor itself rather than the clock again (handshake.md §4).
     pub(crate) fn adopt_hello_floor(&mut self, floor: u64) {
+        let refused = self.next_hello_timestamp.saturating_sub(1);
+        self.hello_floor_next = refused >= floor;
         self.next_hello_timestamp = floor;
     }
 
@@ -149,6 +162,7 @@ impl ClientState {
             device_id: self.device_id,
             principal_id: self.principal_id,
             next_hello_timestamp: self.next_hello_timestamp,
+            hello_floor_next: self.hello_floor_next,
             collections,
             cursors,
             items,
@@ -216,6 +230,7 @@ impl ClientState {
             device_id: saved.device_id,
             principal_id: saved.principal_id,
             next_hello_timestamp: saved.next_hello_timestamp,
+            hello_floor_next: saved.hello_floor_next,
             replica,
             outbox: saved.outbox,
             policy: saved.policy.unwrap_or_default(),
