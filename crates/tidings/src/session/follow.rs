@@ -18,11 +18,19 @@ struct Follow {
     sent: Cursor,
     /// A page was sent in this session: the next may use the continuing form.
     continuing: bool,
-    /// Where each page in flight ends ([`position`]), in the order sent:
-    /// an acknowledgement frees every page it covers, however many (one
-    /// cumulative cursor for four pages frees four slots, a repeated one
-    /// frees none). Empty, and so without an allocation, when none is.
-    in_flight: Vec<u64>,
+    /// Pages in flight: sent, not yet acknowledged.
+    unacked: u32,
+    /// Where each page in flight but the last ends ([`position`]), oldest
+    /// first (the last ends at `sent`): an acknowledgement frees every
+    /// page it covers, however many (one cumulative cursor for four pages
+    /// frees four slots, a repeated one frees none). `None`, no
+    /// allocation and one word, while at most one page is in flight, as
+    /// it is for a device that keeps up.
+    #[expect(
+        clippy::box_collection,
+        reason = "one word per followed collection while idle, not a Vec's three"
+    )]
+    earlier: Option<Box<Vec<u64>>>,
     /// `CaughtUp` was due and given for the catch-up under way: set once the
     /// device has been sent everything, cleared by a resync.
     caught_up: bool,
@@ -63,7 +71,36 @@ pub(crate) struct Follows {
 impl Follow {
     /// Whether a window of `max_unacked` pages is in flight.
     fn window_full(&self, max_unacked: u32) -> bool {
-        self.in_flight.len() >= usize::try_from(max_unacked).unwrap_or(usize::MAX)
+        self.unacked >= max_unacked
+    }
+
+    /// Records a page sent, ending at `to`.
+    fn sent_page(&mut self, to: Cursor) {
+        if self.unacked > 0 {
+            // The page that ended at `sent` is still in flight.
+            let earlier = self.earlier.get_or_insert_with(Box::default);
+            earlier.push(position(&self.sent));
+        }
+        self.sent = to;
+        self.unacked = self.unacked.saturating_add(1);
+    }
+
+    /// Frees every page in flight that ends at or before `cursor`.
+    fn acknowledged(&mut self, cursor: &Cursor) {
+        let at = position(cursor);
+        if at >= position(&self.sent) {
+            (self.unacked, self.earlier) = (0, None);
+            return;
+        }
+        if let Some(earlier) = self.earlier.as_mut() {
+            let covered = earlier.partition_point(|&end| end <= at);
+            earlier.drain(..covered);
+            let covered = u32::try_from(covered).unwrap_or(u32::MAX);
+            self.unacked = self.unacked.saturating_sub(covered);
+            if earlier.is_empty() {
+                self.earlier = None;
+            }
+        }
     }
 }
 
@@ -85,7 +122,8 @@ impl From<Cursor> for Follow {
         Self {
             sent,
             continuing: false,
-            in_flight: Vec::new(),
+            unacked: 0,
+            earlier: None,
             caught_up: false,
             settled: false,
         }
@@ -212,7 +250,7 @@ impl Follows {
                 follow.continuing = false;
                 follow.caught_up = false;
                 // Pages in flight are moot now; their acks will be stale.
-                follow.in_flight = Vec::new();
+                (follow.unacked, follow.earlier) = (0, None);
                 Ok(Next::Send(Box::new(Body::ResyncRequired(resync))))
             }
             Delta::Page(mut page) => {
@@ -236,13 +274,13 @@ impl Follows {
                         modseq: page.to_modseq,
                     })));
                 }
-                follow.sent = Cursor {
+                follow.sent_page(Cursor {
                     collection_id: collection,
                     epoch: page.epoch,
                     modseq: page.to_modseq,
                     floor: page.floor,
                     partial: page.more,
-                };
+                });
                 if follow.continuing && page.from_modseq < page.to_modseq {
                     // Continuing form: epoch, from and to are implied by the
                     // previous page (an epoch change is always a resync first).
@@ -252,7 +290,6 @@ impl Follows {
                     page.epoch = 0;
                 }
                 follow.continuing = true;
-                follow.in_flight.push(position(&follow.sent));
                 if let Some(limit) = self.trim_to {
                     preview::trim(&mut page, limit)?;
                 }
@@ -282,8 +319,7 @@ impl Follows {
         if !at || !follow.continuing || follow.window_full(self.max_unacked) {
             return false;
         }
-        follow.sent = *to;
-        follow.in_flight.push(position(to));
+        follow.sent_page(*to);
         // The page reached the head as it was prepared, unless it was cut.
         follow.settled = !to.partial;
         true
@@ -305,12 +341,7 @@ impl Follows {
         }
         // Cursors are cumulative: every page ending at or before this one
         // is acknowledged by it.
-        let at = position(cursor);
-        follow.in_flight.retain(|&end| end > at);
-        if follow.in_flight.is_empty() {
-            // No capacity kept by an idle device.
-            follow.in_flight = Vec::new();
-        }
+        follow.acknowledged(cursor);
         true
     }
 

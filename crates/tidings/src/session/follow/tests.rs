@@ -100,5 +100,32 @@ fn a_partial_cursor_frees_only_the_page_cut_there() {
     assert!(follows.acked(&partial));
     assert!(!window_full(&mut follows));
     assert!(ack(&mut follows, 3));
-    assert!(follows.map.iter().all(|(_, f)| f.in_flight.is_empty()));
+    assert!(
+        follows
+            .map
+            .iter()
+            .all(|(_, f)| f.unacked == 0 && f.earlier.is_none())
+    );
+}
+
+/// A device that keeps up has one page in flight at a time: nothing is
+/// allocated to remember where earlier pages end.
+#[test]
+fn one_page_at_a_time_holds_no_list() {
+    let mut follows = follows(4);
+    for modseq in 0..3 {
+        send(&mut follows, modseq, modseq + 1);
+        assert!(follows.map.iter().all(|(_, f)| f.earlier.is_none()));
+        assert!(ack(&mut follows, modseq + 1));
+    }
+    send(&mut follows, 3, 4);
+    send(&mut follows, 4, 5);
+    assert!(follows.map.iter().all(|(_, f)| f.earlier.is_some()));
+    assert!(ack(&mut follows, 5));
+    assert!(
+        follows
+            .map
+            .iter()
+            .all(|(_, f)| f.unacked == 0 && f.earlier.is_none())
+    );
 }
