@@ -129,6 +129,13 @@ enum Command {
         /// Print only the payload.
         #[arg(long)]
         no_qr: bool,
+        /// The TCP address devices reach the server at, put in the payload
+        /// (default: where the last `serve` of this database listened, else
+        /// 127.0.0.1:4650). Name it when enrolling before the first `serve`,
+        /// or for an address that differs from where it listens (a load
+        /// balancer's).
+        #[arg(long)]
+        tcp: Option<String>,
     },
     /// Revoke a device.
     Revoke { device: u64 },
@@ -449,10 +456,22 @@ fn administer(store: &mut impl ServerStore, db: &str, command: Command) -> Outco
             email,
             valid_minutes,
             no_qr,
+            tcp,
         } => {
             principal(store, db, &email)?;
+            if let Some(tcp) = tcp.as_deref()
+                && !is_host_port(tcp)
+            {
+                return Err(Failure::new(format!(
+                    "--tcp {} is not host:port (a name or an address, then a port)",
+                    printable(tcp)
+                )));
+            }
             let valid_ms = valid_minutes.saturating_mul(60_000);
-            let activation = store.transaction(|s| admin::enroll(s, &email, valid_ms))?;
+            let mut activation = store.transaction(|s| admin::enroll(s, &email, valid_ms))?;
+            if tcp.is_some() {
+                activation.tcp = tcp;
+            }
             if !no_qr {
                 println!("{}", tidings_server::activation::qr_code(&activation)?);
                 println!("server   {}", activation.tcp.as_deref().unwrap_or("-"));
@@ -541,6 +560,19 @@ fn administer(store: &mut impl ServerStore, db: &str, command: Command) -> Outco
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `text` is `host:port`: a name or an address (an IPv6 one in
+/// brackets), then a port from 1 to 65535.
+fn is_host_port(text: &str) -> bool {
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return false;
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
+    host_ok && port.parse::<u16>().is_ok_and(|p| p != 0)
 }
 
 /// The principal's existing mail folder `name`, or what to do.

@@ -278,6 +278,20 @@ fn import_and_deliver_say_what_went_wrong_and_where() {
     ]);
     assert!(told.contains("valid-minutes"), "{told}");
 
+    // Before any `serve`, the payload names the default address unless
+    // told another (an outside implementer's devices went to 4650 while
+    // the server listened elsewhere).
+    let payload = s.ok(&[
+        "enroll",
+        "mayor@town.example",
+        "--no-qr",
+        "--tcp",
+        "hall:47650",
+    ]);
+    assert!(payload.contains("tcp=hall:47650"), "{payload}");
+    let told = s.fails(&["enroll", "mayor@town.example", "--tcp", "47650"]);
+    assert!(told.contains("not host:port"), "{told}");
+
     let empty = s.file(
         "empty.ics",
         b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n",
