@@ -19,8 +19,8 @@ use tidings::proto::{self, Address, CollectionKind, Item, item};
 use tidings::session::{Outgoing, Relation};
 use tidings::store::Principal;
 use tidings::sync::mail::{
-    DEFAULT_PREVIEW_BYTES, MailItemOptions, check_address, check_media_type, header_text,
-    mail_item_from_message, media_type_charset, part_bytes,
+    DEFAULT_PREVIEW_BYTES, MailItemOptions, ParsedMail, check_address, check_media_type,
+    header_text, mail_item_from_message, media_type_charset, part_bytes,
 };
 use tidings::{Error, ErrorKind, Result};
 
@@ -319,9 +319,29 @@ fn forwarded_part(raw: &[u8], name: String) -> MimePart<'static> {
 pub fn deliver(store: &mut impl ServerStore, outgoing: &Outgoing) -> Result<Delivery> {
     let sender = store.principal(outgoing.principal_id)?;
     let raw = compose(store, &sender, outgoing)?;
+    let mail = ParsedMail::parse(&raw, DEFAULT_PREVIEW_BYTES);
+    deliver_composed(store, outgoing, &raw, mail)
+}
+
+/// Delivers `outgoing`, composed beforehand as `raw` and read as `mail`
+/// (so that a costly mail is read before the transaction, not in it).
+/// Runs inside the caller's transaction.
+///
+/// # Errors
+///
+/// `mail`'s, when it could not be read (the mail guard): nothing is
+/// delivered.
+pub fn deliver_composed(
+    store: &mut impl ServerStore,
+    outgoing: &Outgoing,
+    raw: &[u8],
+    mail: Result<ParsedMail>,
+) -> Result<Delivery> {
+    let read = mail?;
+    let sender = store.principal(outgoing.principal_id)?;
     let mut delivery = Delivery::default();
     let mail = &outgoing.mail;
-    // Every local copy is parsed from the one composed message, once.
+    // Every local copy is of the one composed message, read once.
     let mut folders = Vec::new();
     for recipient in mail.to.iter().chain(&mail.cc).chain(&mail.bcc) {
         let inbox = match store.principal_by_email(&recipient.email)? {
@@ -334,9 +354,7 @@ pub fn deliver(store: &mut impl ServerStore, outgoing: &Outgoing) -> Result<Deli
         }
     }
     folders.extend(mail_folder(store, sender.id, "Sent")?);
-    delivery.local = store
-        .add_message_copies(&folders, &raw, DEFAULT_PREVIEW_BYTES)?
-        .len();
+    delivery.local = store.add_parsed_message_copies(&folders, raw, &read)?.len();
     Ok(delivery)
 }
 

@@ -97,6 +97,12 @@ impl Batch {
         record
     }
 
+    /// The store this batch reads: each read a committed snapshot until
+    /// the batch writes, then inside its transaction.
+    pub fn reads(&self) -> &PostgresStore {
+        self.r()
+    }
+
     fn r(&self) -> &PostgresStore {
         &self.store
     }
@@ -188,6 +194,14 @@ impl ItemStore for Batch {
     }
     fn prepare_write(&mut self) -> Result<()> {
         self.w().map(drop)
+    }
+    fn settle(&mut self) -> Result<()> {
+        // Row locks taken by the batch's writes so far are let go; a held
+        // hello stays held (it locks nothing).
+        match self.began {
+            true => self.end(),
+            false => Ok(()),
+        }
     }
     fn allocate_id(&mut self) -> Result<u64> {
         self.w()?.allocate_id()

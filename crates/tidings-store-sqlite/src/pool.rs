@@ -224,6 +224,12 @@ impl Batch<'_> {
         self.began
     }
 
+    /// The store this batch reads: from its reader, without the write
+    /// lock, until the batch writes (then the writer, in its transaction).
+    pub fn reads(&self) -> Result<&SqliteStore> {
+        self.r()
+    }
+
     /// The connection reads go to: the writer once held, else the reader.
     fn r(&self) -> Result<&SqliteStore> {
         match (&self.writer, &self.reader) {
@@ -265,6 +271,27 @@ impl Batch<'_> {
             return Ok(None);
         };
         Ok(hook.claims(self.w()?, collection)?.then_some(hook))
+    }
+
+    /// Commits what the batch wrote so far and lets the write lock go,
+    /// keeping the reader: what it writes next opens a new transaction.
+    /// In memory (no readers) the batch keeps the writer, and this does
+    /// nothing.
+    fn commit_so_far(&mut self) -> Result<()> {
+        if !self.began || self.reader.is_none() {
+            return Ok(());
+        }
+        let Some(mut writer) = self.writer.take() else {
+            return Ok(());
+        };
+        self.began = false;
+        let committed = writer
+            .free_deferred()
+            .and_then(|()| writer.conn.execute_batch("COMMIT").map_err(storage));
+        if committed.is_err() {
+            let _ = writer.conn.execute_batch("ROLLBACK");
+        }
+        committed
     }
 
     /// Commits what the batch wrote, if anything, and returns the reader
@@ -357,6 +384,9 @@ impl ItemStore for Batch<'_> {
     }
     fn prepare_write(&mut self) -> Result<()> {
         self.w().map(drop)
+    }
+    fn settle(&mut self) -> Result<()> {
+        self.commit_so_far()
     }
     fn allocate_id(&mut self) -> Result<u64> {
         self.w()?.allocate_id()
@@ -593,5 +623,44 @@ mod tests {
             .map(|c| c.name)
             .collect();
         assert_eq!(names, ["Inbox", "Sent"]);
+    }
+
+    #[test]
+    fn a_settled_batch_has_committed_and_lets_other_writers_in() {
+        use tidings::proto::CollectionKind::Mail;
+        let dir = tempfile::tempdir().expect("dir");
+        let (pool, p) = pool_with_principal(dir.path());
+        let mut batch = pool.batch().expect("batch");
+        let inbox = batch
+            .w()
+            .and_then(|s| s.add_collection(p, Mail, "Inbox"))
+            .expect("write");
+        assert!(
+            pool.try_writer().is_none(),
+            "a batch that wrote holds the writer"
+        );
+        batch.settle().expect("settle");
+        assert!(!batch.wrote());
+        // Another writer gets in while the batch still runs, and the
+        // batch's reads see what it wrote before settling.
+        drop(pool.try_writer().expect("the writer is free"));
+        pool.write(|s| s.add_collection(p, Mail, "Sent"))
+            .expect("another write");
+        assert_eq!(batch.collection(inbox).expect("read").name, "Inbox");
+        // What the batch writes next is a transaction of its own,
+        // committed when the batch finishes.
+        batch
+            .w()
+            .and_then(|s| s.add_collection(p, Mail, "Archive"))
+            .expect("write again");
+        batch.finish().expect("finish");
+        let other = SqliteStore::open(&dir.path().join("t.db"), Durability::Process).expect("open");
+        let names: Vec<_> = other
+            .owned_collections(p)
+            .expect("read")
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, ["Inbox", "Sent", "Archive"]);
     }
 }

@@ -499,9 +499,14 @@ fn declining_one_instance_reaches_both_copies_and_a_wrong_instance_changes_nothi
 struct Transport {
     refuse: Option<ErrorKind>,
     taken: Vec<Outgoing>,
+    /// What it was given to compose before the operation took the lock.
+    prepared: Vec<Outgoing>,
 }
 
 impl MailTransport<MemoryStore> for Transport {
+    fn prepare(&mut self, _: &MemoryStore, outgoing: &Outgoing) {
+        self.prepared.push(outgoing.clone());
+    }
     fn send(&mut self, _: &mut MemoryStore, outgoing: &Outgoing) -> tidings::Result<()> {
         match self.refuse {
             Some(kind) => Err(tidings::Error::new(kind, "the transport refuses it")),
@@ -556,6 +561,7 @@ fn a_mail_handed_to_a_transport_is_answered_by_what_the_transport_did() {
     let mut refusing = Transport {
         refuse: Some(ErrorKind::InvalidData),
         taken: Vec::new(),
+        prepared: Vec::new(),
     };
     let outcome = send_through(
         &mut town,
@@ -578,15 +584,22 @@ fn a_mail_handed_to_a_transport_is_answered_by_what_the_transport_did() {
     let mut taking = Transport {
         refuse: None,
         taken: Vec::new(),
+        prepared: Vec::new(),
     };
     let again = send_through(&mut town, (&mut chief, &mut server), &mut taking, [30; 16]);
     assert_eq!(again, outcome);
     assert!(taking.taken.is_empty());
+    assert!(
+        taking.prepared.is_empty(),
+        "nothing to compose for an answered op"
+    );
 
     let outcome = send_through(&mut town, (&mut chief, &mut server), &mut taking, [31; 16]);
     assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
     assert_eq!(taking.taken.len(), 1);
     assert_eq!(taking.taken[0].mail.text, "notes");
+    // The transport was given the mail to compose beforehand, as sent.
+    assert_eq!(taking.prepared, taking.taken);
     assert!(
         server.take_outgoing_charged() > 0,
         "a mail taken is charged"

@@ -22,8 +22,9 @@ use tidings::{Error, ErrorKind, Result};
 use tidings_upstream::outbox::{Answers, Outbox};
 use tidings_upstream::state;
 
-/// Composes `outgoing` and queues it in `outbox`, inside the caller's
-/// transaction. The outbox's limit is checked before composing.
+/// Composes `outgoing` (unless `composed` gives it, composed beforehand
+/// so as not to hold the transaction) and queues it in `outbox`, inside
+/// the caller's transaction. The outbox's limit is checked first.
 ///
 /// # Errors
 ///
@@ -36,6 +37,7 @@ pub fn queue(
     store: &mut impl ServerStore,
     outgoing: &Outgoing,
     outbox: &Outbox,
+    composed: Option<Vec<u8>>,
 ) -> Result<Delivery> {
     let any: &mut dyn std::any::Any = store;
     let store = any.downcast_mut::<SqliteStore>().ok_or_else(|| {
@@ -65,7 +67,10 @@ pub fn queue(
             "too many of the sender's mails wait for the SMTP server; this one was not sent",
         ));
     }
-    let raw = compose(store, &sender, outgoing)?;
+    let raw = match composed {
+        Some(raw) => raw,
+        None => compose(store, &sender, outgoing)?,
+    };
     let answers = match &outgoing.original {
         Some(original) => {
             let conn = store.companion_sql();

@@ -403,8 +403,8 @@ fn a_send_to_a_full_outbox_is_refused_and_nothing_is_queued() {
     let (mut store, mayor) = store();
     migrate(store.companion_sql()).expect("outbox table");
     let outbox = Outbox::new(std::collections::HashSet::from([mayor]), 1);
-    super::outbox::queue(&mut store, &plain(mayor), &outbox).expect("the first is queued");
-    let refused = super::outbox::queue(&mut store, &plain(mayor), &outbox).expect_err("full");
+    super::outbox::queue(&mut store, &plain(mayor), &outbox, None).expect("the first is queued");
+    let refused = super::outbox::queue(&mut store, &plain(mayor), &outbox, None).expect_err("full");
     assert_eq!(refused.kind(), tidings::ErrorKind::UpstreamUnavailable);
     let rows: i64 = store
         .companion_sql()

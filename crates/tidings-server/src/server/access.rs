@@ -39,6 +39,8 @@ pub trait Backend: Send + Sync + 'static {
     /// The store inside `batch`'s transaction, for writes beyond the core's
     /// traits (mail delivery) that commit with the batch.
     fn in_batch<'b>(batch: &'b mut Self::Batch<'_>) -> Result<&'b mut Self::Store>;
+    /// What `batch` reads, without taking a write lock it does not hold.
+    fn batch_reads<'b>(batch: &'b Self::Batch<'_>) -> Result<&'b Self::Store>;
     /// Commits what `batch` wrote, if anything.
     fn finish(batch: Self::Batch<'_>) -> Result<()>;
     /// How long `batch` waited for a lock another writer held, as far as
@@ -75,6 +77,10 @@ impl Backend for SqlitePool {
 
     fn in_batch<'b>(batch: &'b mut Batch<'_>) -> Result<&'b mut SqliteStore> {
         batch.w()
+    }
+
+    fn batch_reads<'b>(batch: &'b Batch<'_>) -> Result<&'b SqliteStore> {
+        batch.reads()
     }
 
     fn finish(batch: Batch<'_>) -> Result<()> {
@@ -121,6 +127,10 @@ impl Backend for PostgresPool {
 
     fn in_batch<'b>(batch: &'b mut Self::Batch<'_>) -> Result<&'b mut PostgresStore> {
         batch.w()
+    }
+
+    fn batch_reads<'b>(batch: &'b Self::Batch<'_>) -> Result<&'b PostgresStore> {
+        Ok(batch.reads())
     }
 
     fn finish(batch: Self::Batch<'_>) -> Result<()> {

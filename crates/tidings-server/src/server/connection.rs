@@ -22,16 +22,18 @@ use super::hub::Change;
 use super::presence::{Ended, Presence};
 use super::wire::Wire;
 use crate::clock::{now_ms, random};
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tidings::session::{MailTransport, Outgoing, ServerEvent, ServerSession};
+use tidings::session::{MailTransport, ServerEvent, ServerSession};
 use tidings::store::{DeviceRegistry, Directory, Store, WipeState};
 use tidings_upstream::outbox::Outbox;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+mod sender;
 mod step;
+
+use sender::Sender;
 
 /// Where this connection stands with its device.
 struct Device {
@@ -419,11 +421,7 @@ fn turn<B: Backend>(
         let slice_started = Instant::now();
         let mut batch_delivered = false;
         let committed = pool.batch().and_then(|mut batch| {
-            let mut sender = Sender::<B> {
-                outbox,
-                delivered: false,
-                backend: PhantomData,
-            };
+            let mut sender = Sender::<B>::new(outbox);
             handled = feed(
                 &mut session,
                 &mut handshake,
@@ -628,38 +626,6 @@ fn follows_of(store: &impl Directory, principal: u64) -> tidings::Result<Vec<u64
     let mut ids = Vec::with_capacity(visible.len());
     ids.extend(visible.into_iter().map(|(c, _)| c.id));
     Ok(ids)
-}
-
-/// Composes and delivers the mail a device sends, inside its operation
-/// and so in the batch's transaction (a principal mirrored from an
-/// upstream with SMTP: queued in the gateway's `outbox`, in the same
-/// transaction). A mail that cannot be composed refuses the operation
-/// (sync.md §6): nothing is sent, and the device is told why.
-struct Sender<'o, B> {
-    outbox: Option<&'o Outbox>,
-    /// Mail was delivered: the watcher must look after the commit.
-    delivered: bool,
-    backend: PhantomData<fn(B)>,
-}
-
-impl<'b, B: Backend> MailTransport<B::Batch<'b>> for Sender<'_, B> {
-    fn send(&mut self, batch: &mut B::Batch<'b>, outgoing: &Outgoing) -> tidings::Result<()> {
-        let store = B::in_batch(batch)?;
-        let report = match self.outbox.filter(|o| o.sends_for(outgoing.principal_id)) {
-            Some(outbox) => crate::compose::outbox::queue(store, outgoing, outbox),
-            None => crate::compose::deliver(store, outgoing),
-        }
-        .inspect_err(|e| tracing::warn!(code = e.code(), error = %e, "mail not sent"))?;
-        tracing::info!(
-            local = report.local,
-            external = report.external,
-            "mail sent"
-        );
-        // The watcher is poked once this batch has committed: it reads
-        // committed state and would not see this yet.
-        self.delivered = true;
-        Ok(())
-    }
 }
 
 /// Acts on a session event; returns a pending wipe to order again.

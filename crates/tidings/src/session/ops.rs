@@ -19,7 +19,7 @@ use search::search;
 
 pub(crate) use sending::{Allowance, reborrow, stored_bytes};
 pub use sending::{MailTransport, Original, Outgoing, Relation};
-use sending::{distinct_recipients, hand_over, send_about};
+use sending::{distinct_recipients, hand_over, prepare_send, send_about};
 
 mod events;
 mod search;
@@ -101,7 +101,7 @@ pub(crate) fn apply<S: Store>(
     (device, principal): (u64, u64),
     op: &Operation,
     allowance: &mut Allowance,
-    transport: Option<&mut dyn MailTransport<S>>,
+    mut transport: Option<&mut dyn MailTransport<S>>,
     now_ms: u64,
 ) -> Result<(OperationResult, Effects)> {
     // Reads change nothing and may be large: only changes are remembered.
@@ -109,6 +109,9 @@ pub(crate) fn apply<S: Store>(
         op.kind,
         Some(Kind::FetchBody(_) | Kind::FetchAttachment(_) | Kind::Search(_) | Kind::FreeBusy(_))
     );
+    if let Some(transport) = reborrow(&mut transport) {
+        prepare_send(store, (device, principal), op, allowance, transport, now_ms)?;
+    }
     if !read_only {
         // What the operation reads (a version, flags, its own id) must
         // still hold when it writes.

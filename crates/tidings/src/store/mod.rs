@@ -188,6 +188,15 @@ pub trait ItemStore {
     fn prepare_write(&mut self) -> Result<()> {
         Ok(())
     }
+    /// Called before costly work that writes nothing (composing and
+    /// reading a mail a device sends): a store that holds a write lock
+    /// from its first write until the end of a batch commits what the
+    /// batch wrote so far and lets the lock go here, so that work holds
+    /// up no other writer. What follows writes in a new transaction.
+    /// Stores without such a lock need nothing.
+    fn settle(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// A fresh item id, for content that must name its own id before it is
     /// stored (a new event's `CalendarItem.id`).
     fn allocate_id(&mut self) -> Result<u64>;

@@ -71,6 +71,18 @@ pub trait MailTransport<S: ?Sized> {
     ///
     /// Why the mail cannot be sent; the operation is answered with it.
     fn send(&mut self, store: &mut S, outgoing: &Outgoing) -> Result<()>;
+
+    /// Called before the operation that sends `outgoing` takes the
+    /// store's write lock (after [`ItemStore::settle`]), with the mail
+    /// as it will be sent unless the store changes meanwhile: a transport
+    /// may compose and read it here, where no other device's write waits
+    /// for it, and use that in [`send`](Self::send) when it is handed the
+    /// same mail. Nothing may be written here; the default does nothing.
+    ///
+    /// [`ItemStore::settle`]: crate::store::ItemStore::settle
+    fn prepare(&mut self, store: &S, outgoing: &Outgoing) {
+        let _ = (store, outgoing);
+    }
 }
 
 /// `transport` again, for one call (an `Option` of a trait object does
@@ -175,6 +187,59 @@ pub(super) fn hand_over<S: Store>(
 ) -> Result<()> {
     for outgoing in core::mem::take(&mut effects.outgoing) {
         transport.send(store, &outgoing)?;
+    }
+    Ok(())
+}
+
+/// Lets `transport` compose and read the mail `op` sends before the
+/// operation takes the write lock ([`MailTransport::prepare`]): what
+/// the batch wrote so far is settled first, so a costly mail (a long
+/// text of pasted files, a reply quoting a large original) holds up no
+/// other device's write. Only for a send that will go as things stand:
+/// not one already applied, refused, or beyond what the device may send.
+pub(super) fn prepare_send<S: Store>(
+    store: &mut S,
+    (device, principal): (u64, u64),
+    op: &proto::Operation,
+    allowance: &Allowance,
+    transport: &mut dyn MailTransport<S>,
+    now_ms: u64,
+) -> Result<()> {
+    use proto::operation::Kind;
+    let sends = matches!(
+        op.kind,
+        Some(Kind::SendMail(_) | Kind::ReplyMail(_) | Kind::ForwardMail(_))
+    );
+    if !sends || op.op_id.len() != 16 || store.applied_operation(device, &op.op_id)?.is_some() {
+        return Ok(());
+    }
+    store.settle()?;
+    // The three kinds only read here; the operation runs again under the
+    // lock, and the transport uses what it prepared only for the same mail.
+    let mut effects = Effects::default();
+    if super::run(
+        store,
+        (device, principal),
+        op.kind.as_ref(),
+        &mut effects,
+        now_ms,
+    )
+    .is_err()
+    {
+        return Ok(());
+    }
+    let cost = effects
+        .outgoing
+        .iter()
+        .map(Outgoing::stored_bytes)
+        .fold(0u64, u64::saturating_add);
+    if cost > super::MAX_SEND_STORED_BYTES
+        || !allowance.admits(cost.saturating_sub(effects.uploaded))
+    {
+        return Ok(());
+    }
+    for outgoing in &effects.outgoing {
+        transport.prepare(store, outgoing);
     }
     Ok(())
 }
