@@ -348,6 +348,52 @@ fn an_edit_of_an_invitation_abridged_for_its_image_keeps_the_image() {
     );
 }
 
+/// A placeholder (ids only, as a device makes of an upsert it cannot
+/// unpack) sent back as an edit of a large event is refused: stored, it
+/// would have emptied the event on the server and every device.
+#[test]
+fn a_placeholder_sent_back_as_an_edit_is_refused() {
+    let mut town = Town::new();
+    let (mut device, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let calendar = town.chief_calendar;
+    let id = town.store.allocate_id().expect("id");
+    let whole = packed(inline_image_invitation(id, calendar));
+    town.store
+        .upsert(calendar, Some(id), whole.clone(), 0)
+        .expect("stored");
+    for (op, reason) in [
+        (0xa1, proto::AbridgedReason::RefusedByDevice),
+        (0xa2, proto::AbridgedReason::Unreadable),
+    ] {
+        let placeholder = CalendarItem {
+            id,
+            calendar_id: calendar,
+            version: 1,
+            abridged: Some(proto::Abridged {
+                reason: reason as i32,
+                ..Default::default()
+            }),
+            ..CalendarItem::default()
+        };
+        let update = UpdateEvent {
+            calendar_id: calendar,
+            item: Some(placeholder),
+            expected_version: 1,
+        };
+        device
+            .submit(3_000, [op; 16], Kind::UpdateEvent(update))
+            .expect("queued");
+        pump(&mut device, &mut server, &mut town.store, 3_000);
+        let outcome = outcomes(&mut device).pop();
+        assert!(
+            matches!(&outcome, Some(Outcome::Error(e)) if e.code == u32::from(ErrorKind::ItemAbridged.code())),
+            "{reason:?}: {outcome:?}"
+        );
+    }
+    let (stored, _) = town.store.item(calendar, id).expect("store").expect("kept");
+    assert_eq!(stored, whole, "the event is as it was");
+}
+
 #[test]
 fn an_event_with_a_400_kb_description() {
     shape(true, long_description);

@@ -4,16 +4,16 @@
 use super::uploads;
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
-    self, Done, ErrorInfo, Operation, OperationResult, ParticipationStatus, operation::Kind,
-    operation_result::Outcome,
+    self, CollectionKind, Done, ErrorInfo, Operation, OperationResult, ParticipationStatus,
+    operation::Kind, operation_result::Outcome,
 };
 use crate::store::{Store, UploadId, hide_missing};
 use crate::sync::Rights;
 use crate::sync::invitation;
 use crate::sync::mail::check_outgoing;
 use events::{
-    current_event, load_event, organizer_copy, pack_event, put_back_dropped, refill_conflict,
-    refuse_abridged, refused_as_conflict, remembered,
+    check_written, current_event, load_event, need_kind, organizer_copy, pack_event,
+    put_back_dropped, refill_conflict, refuse_abridged, refused_as_conflict, remembered, uid_of,
 };
 use search::search;
 
@@ -242,6 +242,7 @@ fn run<S: Store>(
         Kind::SetFlags(op) => {
             let ids = distinct(&op.item_ids, MAX_ITEMS_PER_OPERATION)?;
             need(store, op.collection_id, Rights::WRITE)?;
+            need_kind(store, op.collection_id, CollectionKind::Mail)?;
             let mut changes = Vec::with_capacity(ids.len());
             for id in ids {
                 let (_, flags) = store
@@ -315,8 +316,10 @@ fn run<S: Store>(
         }
         Kind::CreateEvent(op) => {
             need(store, op.calendar_id, Rights::WRITE)?;
+            need_kind(store, op.calendar_id, CollectionKind::Calendar)?;
             let mut event = op.item.clone().ok_or(ErrorKind::ProtoMissingField)?;
             refuse_abridged(&event)?;
+            check_written(&event, None)?;
             event.calendar_id = op.calendar_id;
             event.version = 1;
             let id = store.allocate_id()?;
@@ -327,6 +330,7 @@ fn run<S: Store>(
         }
         Kind::UpdateEvent(op) => {
             need(store, op.calendar_id, Rights::WRITE)?;
+            need_kind(store, op.calendar_id, CollectionKind::Calendar)?;
             let mut event = op.item.clone().ok_or(ErrorKind::ProtoMissingField)?;
             let current = match current_event(store, op.calendar_id, event.id, op.expected_version)?
             {
@@ -334,6 +338,7 @@ fn run<S: Store>(
                 Err(conflict) => return Ok(conflict),
             };
             put_back_dropped(store, op.calendar_id, &mut event)?;
+            check_written(&event, Some(uid_of(&current)))?;
             event.calendar_id = op.calendar_id;
             event.version = current.version.checked_add(1).ok_or(ErrorKind::Conflict)?;
             let id = event.id;
@@ -345,6 +350,7 @@ fn run<S: Store>(
         }
         Kind::DeleteEvent(op) => {
             need(store, op.calendar_id, Rights::WRITE)?;
+            need_kind(store, op.calendar_id, CollectionKind::Calendar)?;
             if let Err(conflict) =
                 current_event(store, op.calendar_id, op.item_id, op.expected_version)?
             {
@@ -366,6 +372,7 @@ fn run<S: Store>(
                     "no right to answer invitations here",
                 ));
             }
+            need_kind(store, op.calendar_id, CollectionKind::Calendar)?;
             let status = ParticipationStatus::try_from(op.status)
                 .map_err(|_| ErrorKind::ProtoInvalidValue)?;
             if op.comment.len() > MAX_RESPONSE_COMMENT_BYTES {

@@ -6,12 +6,13 @@ use super::{MAX_ANSWERED_EVENT_BYTES, Operation, OperationResult, Outcome};
 use crate::compress::unpack;
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
-    self, CalendarItem, Conflict, Item, ParticipationStatus, item, operation::Kind,
+    self, CalendarItem, CollectionKind, Conflict, Item, ParticipationStatus, item, operation::Kind,
 };
 use crate::store::Store;
 use crate::sync::Rights;
 use crate::sync::abridge::STORED_ITEM_LIMITS;
 use crate::sync::attendee_comment;
+use crate::sync::freebusy;
 use crate::sync::invitation::{self, Answered};
 use bytes::Bytes;
 
@@ -24,6 +25,72 @@ pub(super) fn refuse_abridged(event: &CalendarItem) -> Result<()> {
     }
 }
 
+/// `collection` is of `kind`: events are written only into calendars, and
+/// mail operations act only on mail folders (sync.md §6). Checked after
+/// the rights, so only someone who may act there learns its kind.
+pub(super) fn need_kind<S: Store>(store: &S, collection: u64, kind: CollectionKind) -> Result<()> {
+    if store.collection(collection)?.kind == kind {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::InvalidArgument,
+        match kind {
+            CollectionKind::Calendar => "events are written only into a calendar",
+            _ => "this operation is for mail, not a calendar",
+        },
+    ))
+}
+
+/// What an event a device writes must be (sync.md §6): a master or at
+/// least one overridden instance, every one with the same UID (not empty
+/// in a new event; an edit keeps the stored event's, `stored_uid`), the
+/// master without a RECURRENCE-ID and each override with one, and their
+/// times readable ([`freebusy::check_times`]; a DTSTART in each of a new
+/// event's: an edit of one stored without, as a few writers leave an
+/// invitation, need not add it). Whether an override names an instance
+/// of the series is not checked: clients keep overrides a changed rule no
+/// longer generates.
+pub(super) fn check_written(event: &CalendarItem, stored_uid: Option<&str>) -> Result<()> {
+    let refuse = |reason| Err(Error::new(ErrorKind::InvalidArgument, reason));
+    let mut components = event.master.iter().chain(&event.overrides);
+    let Some(uid) = components.clone().next().map(|e| e.uid.as_str()) else {
+        return refuse("an event needs a master or an overridden instance");
+    };
+    if components.any(|e| e.uid != uid) {
+        return refuse("the master and its overrides share one UID");
+    }
+    match stored_uid {
+        Some(stored) if stored != uid => return refuse("an event keeps its UID"),
+        None if uid.trim().is_empty() => return refuse("an event needs a UID"),
+        _ => {}
+    }
+    if event
+        .master
+        .as_ref()
+        .is_some_and(|m| m.recurrence_id.is_some())
+    {
+        return refuse("the master has no RECURRENCE-ID");
+    }
+    if event.overrides.iter().any(|o| o.recurrence_id.is_none()) {
+        return refuse("an overridden instance names its RECURRENCE-ID");
+    }
+    event
+        .master
+        .iter()
+        .chain(&event.overrides)
+        .try_for_each(|e| freebusy::check_times(e, stored_uid.is_none()))
+}
+
+/// The UID of a stored event (its master's, else its first override's).
+pub(super) fn uid_of(event: &CalendarItem) -> &str {
+    event
+        .master
+        .iter()
+        .chain(&event.overrides)
+        .next()
+        .map_or("", |e| e.uid.as_str())
+}
+
 /// An edit of an abridged event keeps what abridging dropped whole from
 /// the stored one, which the device never saw; any other abridged edit is
 /// refused, as it would lose what was cut (sync.md §3 rule 9).
@@ -32,8 +99,13 @@ pub(super) fn put_back_dropped<S: Store>(
     calendar: u64,
     event: &mut CalendarItem,
 ) -> Result<()> {
-    if event.abridged.is_none() {
+    let Some(mark) = &event.abridged else {
         return Ok(());
+    };
+    // A placeholder (ids only: unreadable, or refused by the device) is
+    // no edit of the event: stored, it would empty it everywhere.
+    if mark.reason != proto::AbridgedReason::TooLarge as i32 {
+        return Err(ErrorKind::ItemAbridged.into());
     }
     let (packed, _) = store.item(calendar, event.id)?.ok_or(ErrorKind::NotFound)?;
     match crate::sync::abridge::put_back_dropped(event, &packed) {

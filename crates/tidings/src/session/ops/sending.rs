@@ -256,6 +256,7 @@ pub(super) fn send_about<S: Store>(
     effects: &mut Effects,
 ) -> Result<Outcome> {
     store.require(principal, collection_id, Rights::READ)?;
+    super::events::need_kind(store, collection_id, proto::CollectionKind::Mail)?;
     let (packed, _) = store
         .item(collection_id, item_id)?
         .ok_or(ErrorKind::NotFound)?;

@@ -206,6 +206,43 @@ pub fn instance(item: &CalendarItem, recurrence_id: &CalendarTime) -> Result<Opt
     item::instance(item, recurrence_id)
 }
 
+/// Whether the times of `e`, an event a device writes, can be read as
+/// free/busy reads them: its DTSTART (which it must have when
+/// `start_required`), DTEND, DURATION, RECURRENCE-ID and RRULE, each
+/// when it has it. Zones are not looked up.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`] naming the first that cannot be read.
+pub fn check_times(e: &proto::CalendarEvent, start_required: bool) -> Result<()> {
+    let arg = |reason| move |_| Error::new(ErrorKind::InvalidArgument, reason);
+    match &e.start {
+        Some(start) => {
+            time::parse_time(&start.value).map_err(arg("DTSTART cannot be read"))?;
+        }
+        None if start_required => {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "an event needs a DTSTART",
+            ));
+        }
+        None => {}
+    }
+    if let Some(end) = &e.end {
+        time::parse_time(&end.value).map_err(arg("DTEND cannot be read"))?;
+    }
+    if !e.duration.is_empty() {
+        time::parse_duration(&e.duration).map_err(arg("DURATION cannot be read"))?;
+    }
+    if let Some(rid) = &e.recurrence_id {
+        time::parse_time(&rid.value).map_err(arg("RECURRENCE-ID cannot be read"))?;
+    }
+    if !e.rrule.is_empty() {
+        rrule::Rule::parse(&e.rrule).map_err(arg("RRULE cannot be read"))?;
+    }
+    Ok(())
+}
+
 /// Whether `a` and `b` are the same instant, read in `item`'s zones (equal
 /// text always is); `false` when either cannot be read.
 pub fn same_instant(item: &CalendarItem, a: &CalendarTime, b: &CalendarTime) -> bool {
