@@ -1,7 +1,7 @@
 //! Orders an administrator gives while the server runs (from another
 //! process, as the admin command line does) reach connected devices: a wipe
-//! is requested and its acknowledgement stored; a revoked device's session
-//! ends and it cannot come back.
+//! is requested and its acknowledgement stored (the wiped device revoked in
+//! every session); a revoked device's session ends and it cannot come back.
 
 mod common;
 
@@ -16,6 +16,16 @@ async fn a_wipe_ordered_by_an_admin_reaches_the_device_and_is_acknowledged() {
     let town = Town::new().await;
     let mut phone = town.device(seed::CHIEF, "Sam's phone").await;
     let device = phone.session().state().device_id();
+    // A second session of the same device (a background push socket).
+    let tcp = town.server.tcp_addr().expect("tcp").to_string();
+    let mut background = Connection::resume(&tcp, phone.session().state().clone())
+        .await
+        .expect("resume");
+    common::until(
+        &mut background,
+        tidings::session::ClientSession::is_caught_up,
+    )
+    .await;
 
     let wipe_id = admin::wipe(&mut town.admin(), device).expect("wipe");
     let asked = phone
@@ -37,6 +47,12 @@ async fn a_wipe_ordered_by_an_admin_reaches_the_device_and_is_acknowledged() {
     tokio::time::timeout(LIMIT, acknowledged)
         .await
         .expect("the acknowledgement is stored");
+    // Wiped, the device is revoked: its other session is told so too.
+    background
+        .wait_for(LIMIT, |e| matches!(e, ClientEvent::Revoked).then_some(()))
+        .await
+        .expect("the other session is told it is revoked");
+    assert!(background.session().is_closed());
     town.server.shutdown().await;
 }
 

@@ -671,6 +671,8 @@ async fn handle_event<B: Backend>(
         ServerEvent::CollectionChanged { .. } => shared.hub.poke(),
         ServerEvent::WipeAcknowledged { device_id, wipe_id } => {
             tracing::info!(device_id, wipe_id, "wipe acknowledged");
+            // Wiped, the device is revoked: its other sessions are told.
+            shared.hub.revoked(device_id);
         }
         // Every device of the principal is locked out until its list is
         // shorter: the operator must hear of it, with what to shorten.

@@ -117,6 +117,13 @@ impl Hub {
     pub fn poke(&self) {
         self.poke.notify_one();
     }
+
+    /// Tells every session of `device_id` in this process that it was
+    /// revoked here, by one of its own sessions (a wipe acknowledged): the
+    /// watcher reads device orders only after another process wrote.
+    pub fn revoked(&self, device_id: u64) {
+        let _ = self.changes.send(Change::Revoked { device_id });
+    }
 }
 
 impl Default for Hub {
