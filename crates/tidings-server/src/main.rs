@@ -136,6 +136,12 @@ enum Command {
         /// balancer's).
         #[arg(long)]
         tcp: Option<String>,
+        /// The WebSocket URL web apps reach the server at (`ws://` or
+        /// `wss://`), put in the payload (default: the last `serve`'s,
+        /// unless `--tcp` is given: an address from another serve would
+        /// not match it, so the payload then names none).
+        #[arg(long)]
+        ws: Option<String>,
     },
     /// Revoke a device.
     Revoke { device: u64 },
@@ -457,8 +463,17 @@ fn administer(store: &mut impl ServerStore, db: &str, command: Command) -> Outco
             valid_minutes,
             no_qr,
             tcp,
+            ws,
         } => {
             principal(store, db, &email)?;
+            if let Some(ws) = ws.as_deref()
+                && !is_websocket_url(ws)
+            {
+                return Err(Failure::new(format!(
+                    "--ws {} is not a ws:// or wss:// URL",
+                    printable(ws)
+                )));
+            }
             if let Some(tcp) = tcp.as_deref()
                 && !is_host_port(tcp)
             {
@@ -471,6 +486,10 @@ fn administer(store: &mut impl ServerStore, db: &str, command: Command) -> Outco
             let mut activation = store.transaction(|s| admin::enroll(s, &email, valid_ms))?;
             if tcp.is_some() {
                 activation.tcp = tcp;
+                activation.ws = None;
+            }
+            if ws.is_some() {
+                activation.ws = ws;
             }
             if !no_qr {
                 println!("{}", tidings_server::activation::qr_code(&activation)?);
@@ -564,6 +583,16 @@ fn administer(store: &mut impl ServerStore, db: &str, command: Command) -> Outco
 
 /// Whether `text` is `host:port`: a name or an address (an IPv6 one in
 /// brackets), then a port from 1 to 65535.
+fn is_websocket_url(text: &str) -> bool {
+    let rest = text
+        .strip_prefix("ws://")
+        .or_else(|| text.strip_prefix("wss://"));
+    rest.is_some_and(|rest| {
+        let authority = rest.split('/').next().unwrap_or_default();
+        !authority.is_empty() && rest.bytes().all(|b| b.is_ascii_graphic())
+    })
+}
+
 fn is_host_port(text: &str) -> bool {
     let Some((host, port)) = text.rsplit_once(':') else {
         return false;

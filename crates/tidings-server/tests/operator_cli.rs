@@ -289,8 +289,26 @@ fn import_and_deliver_say_what_went_wrong_and_where() {
         "hall:47650",
     ]);
     assert!(payload.contains("tcp=hall:47650"), "{payload}");
+    assert!(!payload.contains("ws="), "{payload}");
     let told = s.fails(&["enroll", "mayor@town.example", "--tcp", "47650"]);
     assert!(told.contains("not host:port"), "{told}");
+    // The WebSocket URL is named beside it (with `--tcp` alone, none: a
+    // later `serve`'s would not match the address named).
+    let payload = s.ok(&[
+        "enroll",
+        "mayor@town.example",
+        "--no-qr",
+        "--tcp",
+        "hall:47650",
+        "--ws",
+        "wss://hall.example/tidings",
+    ]);
+    assert!(
+        payload.contains("tcp=hall:47650") && payload.contains("ws=wss"),
+        "{payload}"
+    );
+    let told = s.fails(&["enroll", "mayor@town.example", "--ws", "http://hall/"]);
+    assert!(told.contains("not a ws://"), "{told}");
 
     let empty = s.file(
         "empty.ics",
