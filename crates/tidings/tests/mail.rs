@@ -483,6 +483,40 @@ fn at_most_256_pasted_files_are_read_out_of_one_mail() {
     assert_eq!(kept, 1 + 256, "the text and the files read out of it");
 }
 
+/// A To of a hundred thousand addresses over two lines, and a References
+/// of as many ids: the item lists the first 10,000 of each (every reader
+/// of the item pays for each entry again); From stays whole.
+#[test]
+fn at_most_ten_thousand_addresses_or_ids_are_listed_per_field() {
+    use tidings::sync::mail::MAX_LISTED_PER_FIELD;
+    let list = |from: usize, to: usize| {
+        (from..to)
+            .map(|n| format!("u{n}@ex.org"))
+            .collect::<Vec<_>>()
+            .join(",\r\n ")
+    };
+    let ids = (0..100_000)
+        .map(|n| format!("<{n}@ex.org>"))
+        .collect::<Vec<_>>()
+        .join("\r\n ");
+    let raw = format!(
+        "From: a@ex.org\r\nTo: {}\r\nTo: {}\r\nCc: c@ex.org\r\nReferences: {ids}\r\n\r\nhi\r\n",
+        list(0, 6_000),
+        list(6_000, 100_000)
+    );
+    let mail = item(&raw);
+    let headers = mail.headers.expect("headers");
+    assert_eq!(headers.to.len(), MAX_LISTED_PER_FIELD);
+    assert_eq!(headers.to[0].email, "u0@ex.org");
+    assert_eq!(
+        headers.to[9_999].email, "u9999@ex.org",
+        "in order, over both lines"
+    );
+    assert_eq!(headers.cc.len(), 1);
+    assert_eq!(headers.references.len(), MAX_LISTED_PER_FIELD);
+    assert_eq!(headers.references[0], "0@ex.org");
+}
+
 /// Three files uuencoded as `uuencode` writes them: name, then block.
 const FIRST: &str = "begin 644 first.txt\n+9FER<W0@9FEL90H`\n`\nend\n";
 const SECOND: &str = "begin 644 second.txt\n'<V5C;VYD\"@``\n`\nend\n";
