@@ -20,7 +20,7 @@ use tidings::session::{Outgoing, Relation};
 use tidings::store::Principal;
 use tidings::sync::mail::{
     DEFAULT_PREVIEW_BYTES, MailItemOptions, ParsedMail, check_address, check_media_type,
-    header_text, mail_item_from_message, media_type_charset, part_bytes,
+    header_text, mail_item_from_message, media_type_charset, media_type_method, part_bytes,
 };
 use tidings::{Error, ErrorKind, Result};
 
@@ -160,9 +160,17 @@ pub fn compose(
     parts.extend(forwarded);
     for attachment in &mail.attachments {
         let (media_type, charset) = attachment_type(&attachment.content_type, &attachment.data)?;
+        let method = media_type_method(&attachment.content_type);
+        let params: Vec<(&str, &str)> = [
+            ("charset", charset.as_deref()),
+            ("method", method.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(param, value)| Some((param, value?)))
+        .collect();
         parts.push(file_part(
             &media_type,
-            charset.as_deref(),
+            &params,
             &header_text(&attachment.filename),
             &attachment.data,
             Body::Encoded,
@@ -303,16 +311,10 @@ fn forwarded_part(raw: &[u8], name: String) -> MimePart<'static> {
     }
     let carried = !crlf.contains(&0) && crlf.split(|&b| b == b'\n').all(|line| line.len() <= 999);
     if !carried {
-        return file_part(
-            "application/octet-stream",
-            None,
-            &name,
-            &crlf,
-            Body::Encoded,
-        );
+        return file_part("application/octet-stream", &[], &name, &crlf, Body::Encoded);
     }
     let encoding = if crlf.is_ascii() { "7bit" } else { "8bit" };
-    file_part("message/rfc822", None, &name, &crlf, Body::AsIs(encoding))
+    file_part("message/rfc822", &[], &name, &crlf, Body::AsIs(encoding))
 }
 
 /// Composes and delivers `outgoing`. Runs inside the caller's transaction.

@@ -31,18 +31,19 @@ pub(super) enum Body {
     AsIs(&'static str),
 }
 
-/// An attachment part of `media_type` (bare `type/subtype`) with an
-/// optional `charset` token, called `name` (free of control characters).
+/// An attachment part of `media_type` (bare `type/subtype`) with
+/// `params` (each value a token: a `charset`, a calendar's `method`),
+/// called `name` (free of control characters).
 pub(super) fn file_part(
     media_type: &str,
-    charset: Option<&str>,
+    params: &[(&str, &str)],
     name: &str,
     data: &[u8],
     body: Body,
 ) -> MimePart<'static> {
     let mut content_type = vec![media_type.to_owned()];
-    if let Some(charset) = charset {
-        content_type.push(format!("charset=\"{charset}\""));
+    for (param, value) in params {
+        content_type.push(format!("{param}=\"{value}\""));
     }
     content_type.extend(parameter("name", name));
     let mut disposition = vec!["attachment".to_owned()];

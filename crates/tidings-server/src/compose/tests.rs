@@ -471,3 +471,31 @@ fn a_text_body_sent_in_base64_has_crlf_line_breaks() {
         "Привет всем!\r\n\r\nИван\r\nПетров\r\nМэрия"
     );
 }
+
+/// A calendar file sent with its iTIP method keeps it (RFC 6047 §2.4: an
+/// invitation a device sends is an iMIP message only with it); no other
+/// type carries one.
+#[test]
+fn a_calendar_attachment_keeps_its_method() {
+    let (store, id) = store();
+    let sender = store.principal(id).expect("sender");
+    let invitation = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n";
+    for (given, written) in [
+        (
+            "text/calendar; charset=utf-8; method=request",
+            "text/calendar; charset=\"utf-8\"; method=\"REQUEST\"",
+        ),
+        ("text/plain; method=REQUEST", "text/plain; name="),
+    ] {
+        let mut outgoing = plain(id);
+        outgoing.mail.attachments = vec![OutgoingAttachment {
+            filename: "invite.ics".into(),
+            content_type: given.into(),
+            data: invitation.as_bytes().to_vec(),
+            ..Default::default()
+        }];
+        let raw = compose(&store, &sender, &outgoing).expect("composed");
+        let unfolded = String::from_utf8_lossy(&raw).replace(";\r\n ", "; ");
+        assert!(unfolded.contains(written), "{given}: {unfolded}");
+    }
+}

@@ -79,7 +79,7 @@ fn names_are_written_in_rfc2231_and_read_back() {
         .map(|n| {
             file_part(
                 "text/plain",
-                Some("utf-8"),
+                &[("charset", "utf-8")],
                 n,
                 "Grüße\n".as_bytes(),
                 Body::Encoded,
@@ -113,10 +113,10 @@ fn a_binary_file_is_base64_and_a_message_goes_as_it_is() {
     let data: Vec<u8> = (0..=255).collect();
     let message = b"From: a@example.org\r\nSubject: x\r\n\r\nbody\r\n";
     let (raw, item) = written(vec![
-        file_part("application/pdf", None, "Bericht.pdf", &data, Body::Encoded),
+        file_part("application/pdf", &[], "Bericht.pdf", &data, Body::Encoded),
         file_part(
             "message/rfc822",
-            None,
+            &[],
             "Über.eml",
             message,
             Body::AsIs("7bit"),

@@ -65,7 +65,7 @@ pub use guard::{
 pub use headers::MAX_LISTED_PER_FIELD;
 pub use outgoing::{
     MAX_ADDRESS_BYTES, check_address, check_media_type, check_outgoing, header_text,
-    media_type_charset,
+    media_type_charset, media_type_method,
 };
 pub use parsed::ParsedMail;
 pub use parts::MAX_PASTED_FILES;
