@@ -394,6 +394,52 @@ fn a_placeholder_sent_back_as_an_edit_is_refused() {
     assert_eq!(stored, whole, "the event is as it was");
 }
 
+/// Ten large mails in a row: a page carries at most four of them abridged
+/// (each is cut again whenever it is sent), the rest follow in the next
+/// pages, and a device catching up gets every one.
+#[test]
+fn a_page_carries_at_most_four_abridged_items() {
+    use tidings::sync::{Delta, MAX_ABRIDGED_PER_PAGE};
+    let mut town = Town::new();
+    let inbox = town.chief_inbox;
+    let from = tidings::proto::Cursor {
+        collection_id: inbox,
+        epoch: town.store.collection_state(inbox).expect("state").0,
+        modseq: town.store.collection_state(inbox).expect("state").1,
+        ..Default::default()
+    };
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        let id = town.store.allocate_id().expect("id");
+        town.store
+            .upsert(inbox, Some(id), packed(to_5000(id, inbox)), 0)
+            .expect("stored");
+        ids.push(id);
+    }
+    let Delta::Page(page) = town
+        .store
+        .delta(&from, &PageLimits::default())
+        .expect("delta")
+    else {
+        panic!("a page");
+    };
+    assert_eq!(page.upserts.len(), MAX_ABRIDGED_PER_PAGE);
+    assert!(page.more, "the rest follow");
+    assert!(
+        page.upserts
+            .iter()
+            .all(|u| u.packed.len() <= MAX_PACKED_ITEM)
+    );
+
+    let (mut device, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    pump(&mut device, &mut server, &mut town.store, 2_000);
+    let held = device.state().replica().collection(inbox).expect("held");
+    assert!(
+        ids.iter().all(|id| held.items().contains_key(id)),
+        "every one arrives"
+    );
+}
+
 #[test]
 fn an_event_with_a_400_kb_description() {
     shape(true, long_description);

@@ -22,6 +22,8 @@ use town::*;
 struct Counting {
     inner: MemoryStore,
     calls: RefCell<BTreeMap<&'static str, usize>>,
+    /// Every call, in order.
+    order: RefCell<Vec<&'static str>>,
     /// A collection deleted after the list was read: its deltas and rights
     /// are not found.
     gone: Option<u64>,
@@ -40,6 +42,12 @@ impl Counting {
 
     fn count(&self, method: &'static str) {
         *self.calls.borrow_mut().entry(method).or_default() += 1;
+        self.order.borrow_mut().push(method);
+    }
+
+    /// Where `method` was first called, among all calls.
+    fn first(&self, method: &str) -> Option<usize> {
+        self.order.borrow().iter().position(|m| *m == method)
     }
 
     fn calls(&self, method: &str) -> usize {
@@ -80,6 +88,10 @@ impl ItemStore for Counting {
         self.count("delta");
         self.check(cursor.collection_id)?;
         self.inner.delta(cursor, limits)
+    }
+    fn settle(&mut self) -> Result<()> {
+        self.count("settle");
+        self.inner.settle()
     }
     fn deltas(&self, cursors: &[Cursor], limits: &PageLimits) -> Result<Vec<Delta>> {
         // One call, as a database answers it: not counted as `delta`s.
@@ -210,6 +222,7 @@ fn a_caught_up_reconnect_reads_the_list_once_and_each_collection_once() {
     let mut store = Counting {
         inner: town.store.clone(),
         calls: RefCell::default(),
+        order: RefCell::default(),
         gone: None,
     };
     let mut client =
@@ -241,6 +254,18 @@ fn a_caught_up_reconnect_reads_the_list_once_and_each_collection_once() {
         Some(visible),
         "the session follows the Welcome's list"
     );
+    // The replay guard is settled before the first pages are read, so a
+    // costly page does not hold the write lock it took.
+    let (hello, settle, deltas) = (
+        store.first("record_hello"),
+        store.first("settle"),
+        store.first("deltas"),
+    );
+    assert!(
+        hello < settle && settle < deltas,
+        "{:?}",
+        store.order.borrow()
+    );
 }
 
 #[test]
@@ -252,6 +277,7 @@ fn a_collection_deleted_during_a_reconnect_is_skipped_not_fatal() {
     let mut store = Counting {
         inner: town.store.clone(),
         calls: RefCell::default(),
+        order: RefCell::default(),
         gone: Some(town.mayor_calendar),
     };
     let mut client =

@@ -861,6 +861,10 @@ impl ServerSession {
             device_id: device.id,
             principal_id: device.principal,
         });
+        // The first pages may be costly to build (items abridged one by
+        // one): the replay guard written above does not hold the write
+        // lock meanwhile, or every other device's hello and write waited.
+        store.settle()?;
         self.start_following(now_ms, store, &welcome, &request)
     }
 
@@ -971,6 +975,7 @@ impl ServerSession {
                     self.welcome_refused(e, (device, principal), &welcome, bytes)
                 })?;
                 self.phase = Phase::Established { device, principal };
+                store.settle()?;
                 self.start_following(now_ms, store, &welcome, &hello)
             }
             // A device may end the session before its Hello: no error.

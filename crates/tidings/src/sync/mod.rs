@@ -36,7 +36,9 @@ mod rights;
 
 pub use abridge::{MAX_PACKED_ITEM, STORED_ITEM_LIMITS, deliverable_whole, fit_packed};
 pub use changelog::ChangeLog;
-pub use page::{Delta, ItemState, LogEntry, LogHead, PageLimits, StoredPatch, page_after};
+pub use page::{
+    Delta, ItemState, LogEntry, LogHead, MAX_ABRIDGED_PER_PAGE, PageLimits, StoredPatch, page_after,
+};
 pub use replica::{Applied, CollectionReplica, Replica, ReplicaItem};
 pub use rights::Rights;
 

@@ -4,11 +4,17 @@
 //! runs them over memory; a database-backed store runs them over rows, so
 //! every store serves byte-identical deltas.
 
-use super::abridge::fit_packed;
+use super::abridge::{deliverable_whole, fit_packed};
 use crate::proto::{
     Cursor, DeltaPage, FlagChange, ItemPatch, ItemUpsert, ResyncReason, ResyncRequired,
 };
 use bytes::Bytes;
+
+/// Most items one delta page carries abridged (sync.md §3 rule 9): each is
+/// unpacked, cut and packed again whenever it is sent, so a page of a
+/// hundred large mails cost a hundred times one; the rest follow in the
+/// next pages, as acknowledgements free the window.
+pub const MAX_ABRIDGED_PER_PAGE: usize = 4;
 
 /// How much one delta page may carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,7 +164,7 @@ pub fn page_after(
         to_modseq: head.modseq,
         ..DeltaPage::default()
     };
-    let (mut count, mut bytes) = (0usize, 0usize);
+    let (mut count, mut bytes, mut abridged) = (0usize, 0usize, 0usize);
     for entry in entries {
         let send = match &entry.state {
             ItemState::Live {
@@ -173,7 +179,18 @@ pub fn page_after(
                 packed,
                 content_modseq,
                 ..
-            } if in_full(*content_modseq) => Send::Whole(fit_packed(packed)),
+            } if in_full(*content_modseq) => {
+                // Each item abridged is read and cut again: a page holds
+                // a few, so no page costs more than a few items' work.
+                if !deliverable_whole(packed) {
+                    if count > 0 && abridged >= MAX_ABRIDGED_PER_PAGE {
+                        page.more = true;
+                        break;
+                    }
+                    abridged += 1;
+                }
+                Send::Whole(fit_packed(packed))
+            }
             ItemState::Live { .. } => Send::Flags,
             ItemState::Removed => Send::Removal,
         };
