@@ -81,3 +81,38 @@ fn a_device_ordered_wiped_gets_no_data_and_changes_nothing() {
             .is_some()
     );
 }
+
+/// Two sessions of one device get the order; the device acknowledges it in
+/// one, and the other session's order comes after: the wipe stays done
+/// (stored as pending anew, it looked undone for good).
+#[test]
+fn an_order_that_arrives_after_the_acknowledgement_leaves_the_wipe_done() {
+    use tidings::store::{DeviceRegistry, WipeState};
+    let mut town = Town::new();
+    let (mut client, mut server) = enroll(&mut town, CHIEF, 7, 1_000);
+    let device = client.state().device_id();
+    let state = ClientState::from_bytes(&client.state().to_bytes()).expect("copy");
+    let mut second =
+        ClientSession::resume(ClientConfig::default(), state, [9; 32], 1_500).expect("resume");
+    second.confirm_state_saved();
+    let mut second_server = town.server_session(12, 1_500);
+    pump(&mut second, &mut second_server, &mut town.store, 1_500);
+
+    server.order_wipe(2_000, &mut town.store, 77).expect("wipe");
+    pump(&mut client, &mut server, &mut town.store, 2_000);
+    client.acknowledge_wipe(2_000, 77).expect("acknowledge");
+    pump(&mut client, &mut server, &mut town.store, 2_000);
+    assert_eq!(
+        town.store.device(device).expect("device").wipe,
+        WipeState::Done(77)
+    );
+
+    second_server
+        .order_wipe(2_100, &mut town.store, 77)
+        .expect("late order");
+    assert_eq!(
+        town.store.device(device).expect("device").wipe,
+        WipeState::Done(77),
+        "still done"
+    );
+}

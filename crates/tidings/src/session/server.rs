@@ -608,10 +608,16 @@ impl ServerSession {
 
     /// Orders a remote wipe (and stores the order). From then on the
     /// session sends the device no data and applies none of its
-    /// operations (sync.md §5.8).
+    /// operations (sync.md §5.8). An order another session of the device
+    /// has already seen acknowledged is not given again: stored as
+    /// pending anew, a wipe done would look undone, for good.
     pub fn order_wipe<S: Store>(&mut self, now_ms: u64, store: &mut S, wipe_id: u64) -> Result<()> {
         let (device, _) = self.device().ok_or(ErrorKind::InvalidState)?;
-        store.set_wipe(device, WipeState::Pending(wipe_id))?;
+        match store.device(device)?.wipe {
+            WipeState::Done(done) if done == wipe_id => return Ok(()),
+            WipeState::Pending(pending) if pending == wipe_id => {}
+            _ => store.set_wipe(device, WipeState::Pending(wipe_id))?,
+        }
         self.wipe_ordered = true;
         self.channel.send(
             now_ms,
