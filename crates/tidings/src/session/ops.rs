@@ -48,6 +48,26 @@ const MAX_SEARCH_HITS: usize = 200;
 /// (`docs/spec/sync.md` §7); repeats count, and are then applied once.
 pub const MAX_ITEMS_PER_OPERATION: usize = 1000;
 
+/// Most bytes the items one `SetFlags`, `MoveItems` or `DeleteItems` names
+/// may hold, packed (`docs/spec/sync.md` §7): the operation rewrites each
+/// under the store's write lock, and a hundred items of 1.5 MB (a mail
+/// with a 2 MB subject) moved in one held every other device's writes and
+/// reconnects 8 s. Ordinary mail is a few KiB an item: a thousand fit.
+pub const MAX_OPERATION_ITEM_BYTES: usize = 8 << 20;
+
+/// Adds `packed`'s length to `total`, refusing past
+/// [`MAX_OPERATION_ITEM_BYTES`].
+fn count_item_bytes(total: &mut usize, packed: &[u8]) -> Result<()> {
+    *total = total.saturating_add(packed.len());
+    match *total > MAX_OPERATION_ITEM_BYTES {
+        true => Err(Error::new(
+            ErrorKind::LimitExceeded,
+            "the items named hold more than 8 MiB: name fewer in one operation",
+        )),
+        false => Ok(()),
+    }
+}
+
 /// Most collections one `Search` may name; repeats count, then are searched once.
 pub const MAX_SEARCH_COLLECTIONS: usize = 256;
 
@@ -244,10 +264,12 @@ fn run<S: Store>(
             need(store, op.collection_id, Rights::WRITE)?;
             need_kind(store, op.collection_id, CollectionKind::Mail)?;
             let mut changes = Vec::with_capacity(ids.len());
+            let mut bytes = 0;
             for id in ids {
-                let (_, flags) = store
+                let (packed, flags) = store
                     .item(op.collection_id, id)?
                     .ok_or(ErrorKind::NotFound)?;
+                count_item_bytes(&mut bytes, &packed)?;
                 let wanted = (flags | op.set) & !op.clear;
                 if wanted != flags {
                     changes.push((id, wanted));
@@ -280,10 +302,12 @@ fn run<S: Store>(
                 ));
             }
             let mut moving = Vec::with_capacity(ids.len());
+            let mut bytes = 0;
             for id in ids {
                 let (packed, flags) = store
                     .item(op.collection_id, id)?
                     .ok_or(ErrorKind::NotFound)?;
+                count_item_bytes(&mut bytes, &packed)?;
                 moving.push((id, packed, flags));
             }
             if !moving.is_empty() {
@@ -301,10 +325,12 @@ fn run<S: Store>(
         Kind::DeleteItems(op) => {
             let ids = distinct(&op.item_ids, MAX_ITEMS_PER_OPERATION)?;
             need(store, op.collection_id, Rights::WRITE)?;
+            let mut bytes = 0;
             for &id in &ids {
-                store
+                let (packed, _) = store
                     .item(op.collection_id, id)?
                     .ok_or(ErrorKind::NotFound)?;
+                count_item_bytes(&mut bytes, &packed)?;
             }
             if !ids.is_empty() {
                 effects.changed.push(op.collection_id);
