@@ -43,6 +43,13 @@ pub trait Backend: Send + Sync + 'static {
     fn batch_reads<'b>(batch: &'b Self::Batch<'_>) -> Result<&'b Self::Store>;
     /// Commits what `batch` wrote, if anything.
     fn finish(batch: Self::Batch<'_>) -> Result<()>;
+    /// [`finish`](Self::finish), with how long `batch` waited for a lock
+    /// another writer held, as [`waited`](Self::waited) tells it, its end
+    /// included.
+    fn finish_waited(batch: Self::Batch<'_>) -> (Result<()>, std::time::Duration) {
+        let waited = Self::waited(&batch);
+        (Self::finish(batch), waited)
+    }
     /// How long `batch` waited for a lock another writer held, as far as
     /// the store can tell (SQLite's single writer; PostgreSQL's row locks
     /// are waited for inside statements and not told apart).
@@ -85,6 +92,10 @@ impl Backend for SqlitePool {
 
     fn finish(batch: Batch<'_>) -> Result<()> {
         batch.finish()
+    }
+
+    fn finish_waited(batch: Batch<'_>) -> (Result<()>, std::time::Duration) {
+        batch.finish_waited()
     }
 
     fn waited(batch: &Batch<'_>) -> std::time::Duration {

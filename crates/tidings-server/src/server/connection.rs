@@ -435,8 +435,11 @@ fn turn<B: Backend>(
             if online.is_none() {
                 online = online_of(&batch, &events, &session);
             }
-            waited += B::waited(&batch);
-            B::finish(batch)
+            // A batch that only read may still wait at its end, to commit
+            // its acknowledgements: not the device's doing either.
+            let (finished, batch_waited) = B::finish_waited(batch);
+            waited += batch_waited;
+            finished
         });
         // What this batch sent counts once it committed (a rolled-back
         // send sent nothing).
