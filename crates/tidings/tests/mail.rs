@@ -517,26 +517,6 @@ fn at_most_ten_thousand_addresses_or_ids_are_listed_per_field() {
     assert_eq!(headers.references[0], "0@ex.org");
 }
 
-/// A subject of a megabyte is kept as its first 16 KiB, cut between
-/// characters.
-#[test]
-fn a_subject_is_kept_to_16_kib() {
-    use tidings::sync::mail::MAX_SUBJECT_BYTES;
-    let words = "Grüße ".repeat(200_000);
-    let folded = words
-        .as_bytes()
-        .chunks(900)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join("\r\n ");
-    let raw = format!(
-        "From: a@ex.org\r\nSubject: =?utf-8?Q?x?= {folded}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n"
-    );
-    let subject = item(&raw).headers.expect("headers").subject;
-    assert!(subject.len() <= MAX_SUBJECT_BYTES && subject.len() > MAX_SUBJECT_BYTES - 8);
-    assert!(subject.starts_with("x Grüße Grüße"), "{}", &subject[..40]);
-}
-
 /// Three files uuencoded as `uuencode` writes them: name, then block.
 const FIRST: &str = "begin 644 first.txt\n+9FER<W0@9FEL90H`\n`\nend\n";
 const SECOND: &str = "begin 644 second.txt\n'<V5C;VYD\"@``\n`\nend\n";

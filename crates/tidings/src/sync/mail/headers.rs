@@ -252,24 +252,6 @@ fn short_names(value: &[u8]) -> Vec<u8> {
 /// The Subject: encoded words read as mail clients read them (see
 /// [`words`](super::words)), else as mail-parser read it.
 fn subject(fields: &[Header<'_>], raw: &[u8]) -> String {
-    let mut subject = whole_subject(fields, raw);
-    if subject.len() > MAX_SUBJECT_BYTES {
-        let mut end = MAX_SUBJECT_BYTES;
-        while !subject.is_char_boundary(end) {
-            end -= 1;
-        }
-        subject.truncate(end);
-    }
-    subject
-}
-
-/// Most bytes of a subject a mail item keeps, cut on a character
-/// boundary; the whole one stays in the raw message. Real subjects are a
-/// line or two; a 9 MB one made an item that every move, flag change and
-/// page cut again (a quarter of a second each).
-pub const MAX_SUBJECT_BYTES: usize = 16 << 10;
-
-fn whole_subject(fields: &[Header<'_>], raw: &[u8]) -> String {
     let reread = || {
         let field = fields.iter().find(|h| h.name == HeaderName::Subject)?;
         let range =

@@ -62,7 +62,7 @@ pub use guard::{
     BOUNDARY_SEEKS_PER_BYTE, MAX_ATTACHED_MESSAGES, MAX_BOUNDARY_BYTES, MAX_EXTRA_BOUNDARY_SEEK,
     MAX_EXTRA_STRUCTURE, MAX_HEADER_WORK, MAX_MULTIPART_FIELD, STRUCTURE_PER_BYTE,
 };
-pub use headers::{MAX_LISTED_PER_FIELD, MAX_SUBJECT_BYTES};
+pub use headers::MAX_LISTED_PER_FIELD;
 pub use outgoing::{
     MAX_ADDRESS_BYTES, check_address, check_media_type, check_outgoing, header_text,
     media_type_charset, media_type_method,
