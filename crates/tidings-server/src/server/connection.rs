@@ -270,7 +270,7 @@ fn admit_frames<B>(
     for frame in &whole {
         let counted = match frames.opens(frame) {
             Some(Opening::Enrollment) => shared.gate.enroll_attempt(peer),
-            Some(Opening::Reconnect) => shared.gate.hello_attempt(peer),
+            Some(Opening::Reconnect(ephemeral)) => shared.gate.hello_attempt(peer, ephemeral),
             None => Ok(()),
         };
         if let Err(why) = counted {

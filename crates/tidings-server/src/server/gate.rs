@@ -16,7 +16,9 @@
 //! the rate buckets are pruned there, once more than
 //! [`ENROLL_SOURCES_KEPT`] sources' are kept).
 
+use super::handshake::EphemeralPrefix;
 use super::limits::Limits;
+use super::replays::{PER_GENERATION, RecentEphemerals};
 use socket2::SockRef;
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Shutdown};
@@ -138,6 +140,8 @@ struct State {
     hellos_by_source: HashMap<IpAddr, Bucket>,
     /// Strangers of others a source's newcomers closed, kept the same way.
     evictions_by_source: HashMap<IpAddr, Bucket>,
+    /// Reconnects' ephemeral keys, to close a replayed hello.
+    ephemerals: RecentEphemerals,
 }
 
 /// Admission control for every new connection.
@@ -156,7 +160,14 @@ pub(crate) enum Refusal {
     EnrollRateSource,
     HelloRateSource,
     EvictionRateSource,
+    /// A hello whose ephemeral key was seen before: a copy.
+    ReplayedHello,
 }
+
+/// What a reconnect that fails to authenticate (unreadable, unknown
+/// device, stale timestamp, revoked) costs its source, in hellos: a
+/// device's own reconnects rarely fail, and a stranger's keep failing.
+const FAILED_HELLO_COST: f64 = 10.0;
 
 /// The source a per-source limit counts `ip` under: an IPv4 address (or an
 /// IPv4-mapped IPv6 one) as it is, an IPv6 address by its /64, the block
@@ -280,6 +291,7 @@ impl Gate {
                 enroll_by_source: HashMap::new(),
                 hellos_by_source: HashMap::new(),
                 evictions_by_source: HashMap::new(),
+                ephemerals: RecentEphemerals::new(PER_GENERATION),
             }),
             limits,
         }
@@ -368,24 +380,46 @@ impl Gate {
 
 impl Gate {
     /// Counts one reconnect (an IK hello: X25519 work for the server) from
-    /// `ip`; refused over the source's rate. A replayed stale hello costs
-    /// its sender nothing and the server four X25519 operations, so a
-    /// source gets `hellos_per_second_per_source`, with ten seconds' worth
-    /// saved up for devices behind one NAT coming back together.
-    pub(crate) fn hello_attempt(&self, ip: IpAddr) -> Result<(), Refusal> {
+    /// `ip`, whose ephemeral key starts with `ephemeral`; refused over the
+    /// source's rate, or when the key was seen before (a replay: a device
+    /// draws a new one for every handshake). A source gets
+    /// `hellos_per_second_per_source`, with ten seconds' worth saved up
+    /// for devices behind one NAT coming back together.
+    pub(crate) fn hello_attempt(
+        &self,
+        ip: IpAddr,
+        ephemeral: Option<EphemeralPrefix>,
+    ) -> Result<(), Refusal> {
         let now = Instant::now();
-        let rate = f64::from(self.limits.hellos_per_second_per_source);
         let mut state = self.state();
-        let source = bucket_of(
+        if !self.hellos_of(&mut state, ip, now).take(now) {
+            return Err(Refusal::HelloRateSource);
+        }
+        match ephemeral.is_none_or(|key| state.ephemerals.first_sight(key)) {
+            true => Ok(()),
+            false => Err(Refusal::ReplayedHello),
+        }
+    }
+
+    /// A reconnect from `ip` failed to authenticate: its source pays
+    /// [`FAILED_HELLO_COST`] hellos for it, so hellos that cost the server
+    /// X25519 work and authenticate nobody (a replay with a new key, a
+    /// made-up one) get a tenth of the rate a device's own get.
+    pub(crate) fn hello_failed(&self, ip: IpAddr) {
+        let now = Instant::now();
+        let mut state = self.state();
+        self.hellos_of(&mut state, ip, now)
+            .spend(FAILED_HELLO_COST - 1.0, now);
+    }
+
+    fn hellos_of<'s>(&self, state: &'s mut State, ip: IpAddr, now: Instant) -> &'s mut Bucket {
+        let rate = f64::from(self.limits.hellos_per_second_per_source);
+        bucket_of(
             &mut state.hellos_by_source,
             source_of(ip),
             (rate, 10.0 * rate),
             now,
-        );
-        match source.take(now) {
-            true => Ok(()),
-            false => Err(Refusal::HelloRateSource),
-        }
+        )
     }
 }
 
@@ -524,10 +558,45 @@ mod tests {
         let a: IpAddr = [10, 0, 0, 1].into();
         let b: IpAddr = [10, 0, 0, 2].into();
         for _ in 0..10 {
-            assert_eq!(gate.hello_attempt(a), Ok(()), "ten seconds' worth");
+            assert_eq!(gate.hello_attempt(a, None), Ok(()), "ten seconds' worth");
         }
-        assert_eq!(gate.hello_attempt(a), Err(Refusal::HelloRateSource));
-        assert_eq!(gate.hello_attempt(b), Ok(()), "another source has its own");
+        assert_eq!(gate.hello_attempt(a, None), Err(Refusal::HelloRateSource));
+        assert_eq!(
+            gate.hello_attempt(b, None),
+            Ok(()),
+            "another source has its own"
+        );
+    }
+
+    #[test]
+    fn a_hello_seen_before_is_refused_from_any_source() {
+        let gate = Gate::new(limits());
+        let a: IpAddr = [10, 0, 0, 1].into();
+        let b: IpAddr = [10, 0, 0, 2].into();
+        assert_eq!(gate.hello_attempt(a, Some([1; 16])), Ok(()));
+        assert_eq!(
+            gate.hello_attempt(b, Some([1; 16])),
+            Err(Refusal::ReplayedHello),
+            "the same ephemeral key: a copy"
+        );
+        assert_eq!(gate.hello_attempt(b, Some([2; 16])), Ok(()));
+    }
+
+    #[test]
+    fn a_failed_hello_costs_its_source_ten() {
+        let gate = Gate::new(limits());
+        let failing: IpAddr = [10, 0, 0, 1].into();
+        let device: IpAddr = [10, 0, 0, 2].into();
+        assert_eq!(gate.hello_attempt(failing, None), Ok(()));
+        gate.hello_failed(failing);
+        assert_eq!(
+            gate.hello_attempt(failing, None),
+            Err(Refusal::HelloRateSource),
+            "the ten seconds' worth went on one failure"
+        );
+        for _ in 0..10 {
+            assert_eq!(gate.hello_attempt(device, None), Ok(()));
+        }
     }
 
     #[test]

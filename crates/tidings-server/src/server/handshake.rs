@@ -9,13 +9,19 @@
 use tidings::frame::{HEADER_LEN, PROTOCOL_VERSION};
 use tidings::session::{HANDSHAKE_IK, HANDSHAKE_XK};
 
+/// The first bytes of a reconnect's ephemeral key: enough to tell one
+/// hello from another (they are drawn at random), remembered by the gate
+/// to close a replayed hello before any X25519 work.
+pub(crate) type EphemeralPrefix = [u8; 16];
+
 /// What a stranger's first frame opens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Opening {
     /// An enrollment (Noise XK).
     Enrollment,
-    /// A reconnect (Noise IK).
-    Reconnect,
+    /// A reconnect (Noise IK), with the start of its ephemeral key (`None`
+    /// when message 1 is too short to hold one: the session refuses it).
+    Reconnect(Option<EphemeralPrefix>),
 }
 
 /// A frame claimed more than the handshake limit.
@@ -28,6 +34,8 @@ pub(crate) struct HandshakeFrames {
     buf: Vec<u8>,
     max: usize,
     seen_first: bool,
+    /// The first frame opened a reconnect.
+    reconnect: bool,
 }
 
 impl HandshakeFrames {
@@ -36,6 +44,7 @@ impl HandshakeFrames {
             buf: Vec::new(),
             max,
             seen_first: false,
+            reconnect: false,
         }
     }
 
@@ -70,11 +79,25 @@ impl HandshakeFrames {
         if core::mem::replace(&mut self.seen_first, true) {
             return None;
         }
-        match frame.get(HEADER_LEN..HEADER_LEN + 2)? {
+        let message = HEADER_LEN + 2;
+        match frame.get(HEADER_LEN..message)? {
             [PROTOCOL_VERSION, HANDSHAKE_XK] => Some(Opening::Enrollment),
-            [PROTOCOL_VERSION, HANDSHAKE_IK] => Some(Opening::Reconnect),
+            [PROTOCOL_VERSION, HANDSHAKE_IK] => {
+                self.reconnect = true;
+                // Message 1 starts with the ephemeral key, in the clear.
+                let ephemeral = frame
+                    .get(message..message + size_of::<EphemeralPrefix>())
+                    .and_then(|e| EphemeralPrefix::try_from(e).ok());
+                Some(Opening::Reconnect(ephemeral))
+            }
             _ => None,
         }
+    }
+
+    /// Whether the first frame opened a reconnect (IK), whose one turn
+    /// either authenticates the device or fails.
+    pub(crate) fn reconnecting(&self) -> bool {
+        self.reconnect
     }
 
     /// What is left over (part of a frame), once the session authenticated.
@@ -109,9 +132,21 @@ mod tests {
         let xk = frame(&[PROTOCOL_VERSION, HANDSHAKE_XK, 7]);
         assert_eq!(frames.opens(&xk), Some(Opening::Enrollment));
         assert_eq!(frames.opens(&xk), None, "only the first frame");
+        assert!(!frames.reconnecting());
         let mut ik = HandshakeFrames::new(100);
         let hello = frame(&[PROTOCOL_VERSION, HANDSHAKE_IK, 7]);
-        assert_eq!(ik.opens(&hello), Some(Opening::Reconnect));
+        assert_eq!(ik.opens(&hello), Some(Opening::Reconnect(None)));
+        assert!(ik.reconnecting());
+        let mut keyed = HandshakeFrames::new(100);
+        let mut body = vec![PROTOCOL_VERSION, HANDSHAKE_IK];
+        body.extend(1..=40u8);
+        let expected: EphemeralPrefix =
+            core::array::from_fn(|i| u8::try_from(i + 1).expect("small"));
+        assert_eq!(
+            keyed.opens(&frame(&body)),
+            Some(Opening::Reconnect(Some(expected))),
+            "the ephemeral key's first bytes, right after the kind"
+        );
         let mut other = HandshakeFrames::new(100);
         assert_eq!(other.opens(&frame(&[PROTOCOL_VERSION, 9, 7])), None);
         let mut old = HandshakeFrames::new(100);

@@ -25,6 +25,7 @@ mod http;
 pub mod hub;
 pub mod limits;
 mod presence;
+mod replays;
 mod shutdown;
 pub mod stats;
 mod visibility;

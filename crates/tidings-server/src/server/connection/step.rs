@@ -108,6 +108,7 @@ pub(super) async fn handle_step<B: Backend>(
             // A stranger whose handshake the store is working on is not
             // closed to make room for another meanwhile.
             let authenticating = handshake.is_some();
+            let reconnecting = handshake.as_ref().is_some_and(|h| h.reconnecting());
             if authenticating {
                 admission.authenticating(true);
             }
@@ -167,6 +168,11 @@ pub(super) async fn handle_step<B: Backend>(
                     session = back;
                     if device.is_none() && authenticating {
                         admission.authenticating(false);
+                    }
+                    // A reconnect's one turn authenticates the device or
+                    // fails (an enrollment's first turn authenticates no one).
+                    if device.is_none() && reconnecting {
+                        shared.gate.hello_failed(admission.ip());
                     }
                     if let Some(known) = &device {
                         admission.authenticated();
