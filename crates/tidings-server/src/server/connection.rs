@@ -175,7 +175,8 @@ fn serve_inner<'a, B: Backend>(
                 random(),
                 now_ms(),
             )
-            .with_dh_cache(shared.dh_cache.clone()),
+            .with_dh_cache(shared.dh_cache.clone())
+            .with_catch_up_pacing(shared.presences.clone()),
         );
         let handshake = Some(Box::new(HandshakeFrames::new(limits.max_handshake_bytes)));
         let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
@@ -191,9 +192,15 @@ fn serve_inner<'a, B: Backend>(
         };
         tracing::debug!(peer = %admission.ip(), "connected");
         loop {
+            let mut throttle = held.budget.debt_wait(Instant::now());
+            // First pages that wait for the device's debt: built once it
+            // is repaid (`Step::Throttled`), at once if it already is.
+            if held.session.catch_up_deferred() {
+                throttle = throttle.max(Duration::from_millis(1));
+            }
             let (at, fired, reading) = next_wake(
                 held.session.poll_timeout(),
-                held.budget.debt_wait(Instant::now()),
+                throttle,
                 // Until the Hello is answered: an enrolled device that never
                 // sends one is a stranger still.
                 (!held.session.is_established()).then_some(handshake_deadline),
@@ -531,7 +538,10 @@ async fn push<B: Backend>(
             collection_id,
             page,
         }) => {
-            if !device.follows.contains(&collection_id) {
+            // First pages held back for the device's debt: the catch-up
+            // that follows its repayment sends this change too, and a
+            // change must not buy the device its catch-up early.
+            if !device.follows.contains(&collection_id) || session.catch_up_deferred() {
                 return (Ok(()), Some(session));
             }
             // The prepared page when the device stands where it starts and
@@ -593,6 +603,9 @@ async fn push<B: Backend>(
                 }
                 if let WipeState::Pending(wipe_id) = record.wipe {
                     in_batch(pool, |b| session.order_wipe(now, b, wipe_id))?;
+                }
+                if session.catch_up_deferred() {
+                    return Ok(());
                 }
                 pool.read(|s| session.push_changes(now, s))
             })

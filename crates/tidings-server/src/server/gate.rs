@@ -85,6 +85,12 @@ impl Bucket {
         whole
     }
 
+    /// What was taken out of it and not yet refilled.
+    pub(crate) fn spent(&mut self, now: Instant) -> f64 {
+        self.refill(now);
+        (self.burst - self.tokens).max(0.0)
+    }
+
     /// Whether the bucket holds all it can.
     pub(crate) fn full(&mut self, now: Instant) -> bool {
         self.refill(now);

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+use tidings::session::CatchUpPacing;
 use tokio::sync::Notify;
 
 /// Sessions one device may hold at once in one process.
@@ -126,17 +127,27 @@ impl Presences {
         }
     }
 
-    /// Enters a session of `device`, whose budget starts as `fresh` if it
-    /// has no other session; the oldest is displaced if it has too many.
+    /// Enters a session of `device`, whose budget until now was `fresh`:
+    /// it starts the device's share if the device has none, else what it
+    /// spent is charged to the share. The oldest session is displaced if
+    /// the device has too many.
     pub(crate) fn join(self: &Arc<Self>, device: u64, fresh: Bucket) -> Presence {
         let session = self.next_session.fetch_add(1, Ordering::Relaxed);
         // The map stays locked while the session is entered, so a last
         // session leaving at the same time cannot drop this share from it.
         let mut devices = lock(&self.devices);
-        let share = devices
-            .entry(device)
-            .or_insert_with(|| {
-                Arc::new(DeviceShare {
+        let share = match devices.get(&device) {
+            Some(share) => {
+                // What the session spent before the device was known (its
+                // hello's turn, the first pages) is the device's, as it
+                // is when the session starts the share.
+                let mut fresh = fresh;
+                let now = Instant::now();
+                lock(&share.state).budget.spend(fresh.spent(now), now);
+                share.clone()
+            }
+            None => {
+                let share = Arc::new(DeviceShare {
                     state: Mutex::new(ShareState {
                         budget: fresh,
                         sending: None,
@@ -144,9 +155,11 @@ impl Presences {
                     }),
                     turns: Arc::default(),
                     changed: Notify::new(),
-                })
-            })
-            .clone();
+                });
+                devices.insert(device, share.clone());
+                share
+            }
+        };
         let displaced = {
             let mut state = lock(&share.state);
             state.sessions.push(session);
@@ -188,6 +201,21 @@ impl Presences {
     #[cfg(test)]
     fn devices(&self) -> usize {
         lock(&self.devices).len()
+    }
+}
+
+/// A reconnect's first pages wait while its device owes store time: they
+/// are built in the hello's turn, which would otherwise do that work at
+/// every reconnect of a device in a loop, whatever its budget.
+impl CatchUpPacing for Presences {
+    fn defer_first_pages(&self, device_id: u64) -> bool {
+        let share = lock(&self.devices).get(&device_id).cloned();
+        share.is_some_and(|share| {
+            !lock(&share.state)
+                .budget
+                .debt_wait(Instant::now())
+                .is_zero()
+        })
     }
 }
 
@@ -282,11 +310,13 @@ impl Drop for Presence {
             let mut state = lock(&self.share.state);
             state.sessions.remove(self.session);
             let now = Instant::now();
-            state.sessions.len() == 0 && state.sending.as_mut().is_none_or(|b| b.full(now))
+            state.sessions.len() == 0
+                && state.budget.full(now)
+                && state.sending.as_mut().is_none_or(|b| b.full(now))
         };
         // The device's share goes with its last session, unless it owes
-        // sending time (a displaced session may outlive it: it is no longer
-        // listed there).
+        // store or sending time (reconnecting must not refill it; a
+        // displaced session may outlive it: it is no longer listed there).
         if last
             && devices
                 .get(&self.device)
@@ -349,6 +379,30 @@ mod tests {
         first.spend(3_000.0, now);
         assert!(second.debt_wait(now) >= Duration::from_secs(1));
         assert_eq!(stranger.debt_wait(now), Duration::ZERO);
+    }
+
+    #[test]
+    fn store_time_owed_survives_a_reconnect_and_holds_back_first_pages() {
+        let presences = Arc::new(Presences::new(1_000.0));
+        let now = Instant::now();
+        // 1 ms of store time a second, 10 saved up.
+        let fresh = || Bucket::new(1.0, 10.0, now);
+        let first = presences.join(7, fresh());
+        assert!(!presences.defer_first_pages(7));
+        first.spend(20.0, now);
+        assert!(presences.defer_first_pages(7), "10 ms in debt");
+        assert!(!presences.defer_first_pages(8), "another device");
+        drop(first);
+        assert_eq!(presences.devices(), 1, "kept while the device owes");
+        // The next reconnect's hello turn, spent before the device was known.
+        let mut own = fresh();
+        own.spend(5.0, now);
+        let again = presences.join(7, own);
+        assert!(
+            again.debt_wait(now) >= Duration::from_secs(14),
+            "the debt and the hello's cost: {:?}",
+            again.debt_wait(now)
+        );
     }
 
     #[tokio::test]

@@ -37,6 +37,7 @@ mod id_map;
 mod loopback;
 #[deny(clippy::arithmetic_side_effects)]
 mod ops;
+mod pacing;
 mod payload;
 mod preview;
 #[deny(clippy::arithmetic_side_effects)]
@@ -56,6 +57,7 @@ pub use ops::{
     MAX_RECIPIENTS, MAX_RESPONSE_COMMENT_BYTES, MAX_SEARCH_COLLECTIONS, MAX_SEARCH_QUERY_BYTES,
     MAX_SEND_STORED_BYTES, MailTransport, Original, Outgoing, Relation,
 };
+pub use pacing::CatchUpPacing;
 pub use payload::ActivationPayload;
 pub use server::{
     MAX_HELLO_AHEAD_MS, MAX_HELLO_CURSORS, MAX_REFETCH_IDS, SERVER_FEATURES, ServerConfig,

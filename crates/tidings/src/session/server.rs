@@ -9,6 +9,7 @@ use super::dh_cache::SharedDhCache;
 use super::fanout::PreparedPage;
 use super::follow::{Follows, Next};
 use super::ops::{self, MailTransport, Outgoing};
+use super::pacing::CatchUpPacing;
 use super::{HANDSHAKE_IK, HANDSHAKE_XK};
 use crate::compress::{pad, unpad};
 use crate::crypto::{IkResponder, RekeyPolicy, StaticKeypair, XkResponded, XkResponder};
@@ -168,6 +169,10 @@ pub struct ServerSession {
     keys: Arc<StaticKeypair>,
     /// Static-static DH values of known devices, shared with other sessions.
     dh_cache: Option<SharedDhCache>,
+    /// Whether a reconnecting device's first pages wait.
+    pacing: Option<Arc<dyn CatchUpPacing>>,
+    /// The first pages of this session wait for `push_changes`.
+    catch_up_deferred: bool,
     /// The device's static key, once an IK hello proved it.
     device_key: Option<[u8; 32]>,
     channel: Channel,
@@ -217,6 +222,8 @@ impl ServerSession {
             offered_features: config.features & SERVER_FEATURES,
             keys,
             dh_cache: None,
+            pacing: None,
+            catch_up_deferred: false,
             device_key: None,
             channel,
             phase: Phase::AwaitingHandshake(Zeroizing::new(ephemeral)),
@@ -244,6 +251,22 @@ impl ServerSession {
     pub fn with_dh_cache(mut self, cache: SharedDhCache) -> Self {
         self.dh_cache = Some(cache);
         self
+    }
+
+    /// Asks `pacing`, once a reconnect's hello has authenticated the
+    /// device, whether its first pages wait for a later
+    /// [`push_changes`](Self::push_changes) ([`catch_up_deferred`](Self::catch_up_deferred)).
+    #[must_use]
+    pub fn with_catch_up_pacing(mut self, pacing: Arc<dyn CatchUpPacing>) -> Self {
+        self.pacing = Some(pacing);
+        self
+    }
+
+    /// Whether the device's first pages wait for
+    /// [`push_changes`](Self::push_changes): its hello was answered with
+    /// the `Welcome` alone ([`with_catch_up_pacing`](Self::with_catch_up_pacing)).
+    pub fn catch_up_deferred(&self) -> bool {
+        self.catch_up_deferred
     }
 
     fn has(&self, feature: Feature) -> bool {
@@ -393,6 +416,7 @@ impl ServerSession {
     /// A collection the principal may no longer read (a grant withdrawn
     /// since the session began) is sent nothing.
     pub fn push_changes<S: Store>(&mut self, now_ms: u64, store: &S) -> Result<()> {
+        self.catch_up_deferred = false;
         let all = self.follows.collections();
         self.push_in(now_ms, store, all)
     }
@@ -871,6 +895,10 @@ impl ServerSession {
         // one): the replay guard written above does not hold the write
         // lock meanwhile, or every other device's hello and write waited.
         store.settle()?;
+        self.catch_up_deferred = self
+            .pacing
+            .as_ref()
+            .is_some_and(|pacing| pacing.defer_first_pages(device.id));
         self.start_following(now_ms, store, &welcome, &request)
     }
 
@@ -1161,7 +1189,7 @@ impl ServerSession {
         let patches = self.has(Feature::ItemPatches);
         let ids: Vec<u64> = welcome.collections.iter().map(|c| c.id).collect();
         self.follows.start(&ids, hello, patches);
-        if self.withholding() {
+        if self.withholding() || self.catch_up_deferred {
             return Ok(());
         }
         // Every readable collection's first delta in one read.

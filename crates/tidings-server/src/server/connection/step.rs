@@ -195,6 +195,29 @@ pub(super) async fn handle_step<B: Backend>(
             tracing::debug!(peer = %admission.ip(), error = %e, "read failed");
             return (Flow::Stop, None);
         }
+        // The first pages of a reconnect that came while the device owed
+        // store time, now that it does not: built as any catch-up is, and
+        // charged to the device.
+        Step::Throttled
+            if session.catch_up_deferred() && budget.debt_wait(Instant::now()).is_zero() =>
+        {
+            let now = now_ms();
+            let done = shared
+                .access
+                .run(move |pool| {
+                    let started = Instant::now();
+                    let result = pool.read(|s| session.push_changes(now, s));
+                    (result, started.elapsed(), session)
+                })
+                .await;
+            let Some((result, spent, back)) = done else {
+                return (Flow::Stop, None);
+            };
+            session = back;
+            budget.spend(store_ms(spent), Instant::now());
+            crate::server::stats::caught_up_late();
+            result
+        }
         Step::Throttled => Ok(()),
         Step::HandshakeExpired => {
             tracing::debug!(peer = %admission.ip(), "no handshake within the deadline");
