@@ -3,7 +3,7 @@
 
 use super::rrule::{Bounds, Rule};
 use super::time::{DAY, Duration, Form, format_time, parse_duration, parse_time};
-use super::tz::{Zone, horizon, iana_to_utc};
+use super::tz::{IanaZones, Zone, horizon};
 use super::{MAX_INSTANCES, Span};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{CalendarEvent, CalendarItem, CalendarTime, Transparency};
@@ -17,6 +17,8 @@ fn invalid(reason: &'static str) -> Error {
 pub(super) struct Zones<'a> {
     horizon: i64,
     parsed: BTreeMap<&'a str, Result<Zone>>,
+    /// Zones named by TZIDs no VTIMEZONE defines, as they are found.
+    iana: IanaZones,
     /// Expansion units spent parsing, for the query's budget.
     pub(super) spent: usize,
 }
@@ -26,6 +28,7 @@ impl<'a> Zones<'a> {
         Zones {
             horizon: horizon(end),
             parsed: BTreeMap::new(),
+            iana: IanaZones::default(),
             spent: 0,
         }
     }
@@ -99,14 +102,15 @@ impl Clock<'_> {
             // that name knows better; without one, the zone's own rules of
             // its first full year are carried back.
             Some(Ok(zone)) if zone.before_first(local) => {
-                Ok(iana_to_utc(tzid, local).unwrap_or_else(|| zone.to_utc_carried_back(local)))
+                let iana = self.zones.iana.to_utc(tzid, local);
+                Ok(iana.unwrap_or_else(|| zone.to_utc_carried_back(local)))
             }
             Some(Ok(zone)) => Ok(zone.to_utc(local)),
             // A VTIMEZONE that cannot be read (an observance without its
             // offsets, as some old writers left them, or one too costly):
             // the IANA zone of its name, if it names one, else skipped.
-            Some(Err(e)) => iana_to_utc(tzid, local).ok_or_else(|| e.clone()),
-            None => Ok(iana_to_utc(tzid, local).unwrap_or(local)),
+            Some(Err(e)) => self.zones.iana.to_utc(tzid, local).ok_or_else(|| e.clone()),
+            None => Ok(self.zones.iana.to_utc(tzid, local).unwrap_or(local)),
         }
     }
 
@@ -187,7 +191,7 @@ pub(super) fn spans<'a>(
         None => "",
     };
     let excluded = match &item.master {
-        Some(m) => Excluded::of(&clock, m)?,
+        Some(m) => Excluded::of(&clock, m, budget)?,
         None => Excluded::default(),
     };
     let mut replaced = Vec::with_capacity(item.overrides.len());
@@ -234,7 +238,7 @@ pub(super) fn spans<'a>(
     };
     let (from, to) = (start - reach - 2 * DAY, end + 2 * DAY);
     replaced.sort_unstable();
-    for (t, own) in instances(&clock, master, first, from, to, budget)? {
+    for (t, own) in instances(&clock, master, first, (from, to), &excluded, budget)? {
         let utc = clock.at(t)?;
         if replaced.binary_search(&utc).is_err() {
             out.push(Span {
@@ -254,8 +258,8 @@ fn instances<'m>(
     clock: &Clock<'_>,
     master: &'m CalendarEvent,
     first: Time<'m>,
-    from: i64,
-    to: i64,
+    (from, to): (i64, i64),
+    excluded: &Excluded,
     budget: &mut usize,
 ) -> Result<Vec<(Time<'m>, Option<Length>)>> {
     let mut instances: Vec<(Time<'m>, Option<Length>)> = Vec::new();
@@ -307,7 +311,6 @@ fn instances<'m>(
         };
         instances.push((t, own));
     }
-    let excluded = Excluded::of(clock, master)?;
     let mut kept = Vec::with_capacity(instances.len());
     for (t, own) in instances {
         if !excluded.holds(clock, t)? {
@@ -327,11 +330,14 @@ struct Excluded {
 }
 
 impl Excluded {
-    fn of(clock: &Clock<'_>, master: &CalendarEvent) -> Result<Excluded> {
+    /// Reads `master`'s EXDATEs, each a unit of `budget`: a stranger's
+    /// invitation may carry a million, read at every query.
+    fn of(clock: &Clock<'_>, master: &CalendarEvent, budget: &mut usize) -> Result<Excluded> {
         let start = start_of(master)?;
         let timed = parse_time(&start.value)?.1 != Form::Date;
         let mut excluded = Excluded::default();
         for ex in &master.exdates {
+            spend_on(budget, "series excludes more than 10000 instances")?;
             let t = clock.read_beside(ex, &start.tzid)?;
             // A DATE EXDATE on a timed series excludes that local day's instances.
             match t.form == Form::Date && timed {
@@ -376,8 +382,9 @@ pub(super) fn instance(
     let wanted = clock.at(clock.read_beside(recurrence_id, &dtstart.tzid)?)?;
     let first = clock.read(&dtstart.value, &dtstart.tzid)?;
     let mut budget = MAX_INSTANCES;
-    let (from, to) = (wanted - 2 * DAY, wanted + 2 * DAY);
-    let found = instances(&clock, master, first, from, to, &mut budget)?
+    let excluded = Excluded::of(&clock, master, &mut budget)?;
+    let window = (wanted - 2 * DAY, wanted + 2 * DAY);
+    let found = instances(&clock, master, first, window, &excluded, &mut budget)?
         .into_iter()
         .map(|(t, _)| Ok((clock.at(t)?, t)))
         .collect::<Result<Vec<_>>>()?
@@ -436,8 +443,10 @@ pub(super) fn same_instant(
 }
 
 fn spend(budget: &mut usize) -> Result<()> {
-    *budget = budget
-        .checked_sub(1)
-        .ok_or_else(|| invalid("recurrence exceeds 10000 instances"))?;
+    spend_on(budget, "recurrence exceeds 10000 instances")
+}
+
+fn spend_on(budget: &mut usize, reason: &'static str) -> Result<()> {
+    *budget = budget.checked_sub(1).ok_or_else(|| invalid(reason))?;
     Ok(())
 }

@@ -238,19 +238,50 @@ pub(super) const MAX_NAMED_TZID: usize = 256;
 #[cfg(feature = "iana-tz")]
 const MAX_ZONE_NAME: usize = 64;
 
-/// Resolves a TZID no VTIMEZONE defines by [`iana_zone`].
-#[cfg(feature = "iana-tz")]
-pub(super) fn iana_to_utc(tzid: &str, local: i64) -> Option<i64> {
-    let (tz, _) = iana_zone(tzid)?;
-    let naive = jiff::Timestamp::from_second(local).ok()?;
-    let civil = jiff::tz::Offset::UTC.to_datetime(naive);
-    // `compatible` is RFC 5545's rule: the offset before a gap, the first of a fold.
-    let ts = tz.to_ambiguous_timestamp(civil).compatible().ok()?;
-    Some(ts.as_second())
+/// The IANA zones of TZIDs no VTIMEZONE defines ([`iana_zone`]), each
+/// looked up once per query rather than at every time read in it: an
+/// invitation's million EXDATEs in one zone of a prefixed name (each read
+/// trying every suffix of the name) made its owner's free/busy query run
+/// for 4 s.
+#[derive(Default)]
+pub(super) struct IanaZones {
+    #[cfg(feature = "iana-tz")]
+    found: core::cell::RefCell<std::collections::BTreeMap<String, Option<jiff::tz::TimeZone>>>,
 }
 
-/// Without the `iana-tz` feature, an unknown TZID is read as UTC.
-#[cfg(not(feature = "iana-tz"))]
-pub(super) fn iana_to_utc(_tzid: &str, _local: i64) -> Option<i64> {
-    None
+/// TZIDs one query remembers; any past them is looked up at each read
+/// (which the query's budget pays for).
+#[cfg(feature = "iana-tz")]
+const MAX_REMEMBERED_TZIDS: usize = 64;
+
+impl IanaZones {
+    /// `local` (civil seconds) in the IANA zone `tzid` names, in UTC;
+    /// `None` when it names none.
+    #[cfg(feature = "iana-tz")]
+    pub(super) fn to_utc(&self, tzid: &str, local: i64) -> Option<i64> {
+        let tz = {
+            let mut found = self.found.borrow_mut();
+            match found.get(tzid) {
+                Some(tz) => tz.clone(),
+                None => {
+                    let tz = iana_zone(tzid).map(|(tz, _)| tz);
+                    if found.len() < MAX_REMEMBERED_TZIDS {
+                        found.insert(tzid.to_owned(), tz.clone());
+                    }
+                    tz
+                }
+            }
+        }?;
+        let naive = jiff::Timestamp::from_second(local).ok()?;
+        let civil = jiff::tz::Offset::UTC.to_datetime(naive);
+        // `compatible` is RFC 5545's rule: the offset before a gap, the first of a fold.
+        let ts = tz.to_ambiguous_timestamp(civil).compatible().ok()?;
+        Some(ts.as_second())
+    }
+
+    /// Without the `iana-tz` feature, an unknown TZID is read as UTC.
+    #[cfg(not(feature = "iana-tz"))]
+    pub(super) fn to_utc(&self, _tzid: &str, _local: i64) -> Option<i64> {
+        None
+    }
 }

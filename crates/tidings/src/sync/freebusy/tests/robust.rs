@@ -495,3 +495,46 @@ fn a_windows_zone_name_is_resolved_by_its_iana_zone() {
     ];
     assert_eq!(got, Ok(want));
 }
+
+/// A stranger's invitation: a daily series in a zone of a prefixed name
+/// (each read tried every suffix of it) and a million floating EXDATEs,
+/// read at every free/busy query of its owner and not paid for: 4 s a
+/// query. Each EXDATE is now a unit of the item's budget and each TZID is
+/// looked up once per query: past 10,000 the series is refused, and below
+/// that the EXDATEs still apply.
+#[cfg(feature = "iana-tz")]
+#[test]
+fn exdates_are_paid_for_from_the_items_budget() {
+    let tzid = format!("{}Europe/Paris", "x/".repeat(26));
+    let series = |exdates: usize| {
+        let mut daily = event("20270101T100000", "20270101T110000", &tzid);
+        daily.rrule = "FREQ=DAILY;COUNT=300".into();
+        // Floating, as Outlook writes them: read in the series' zone. The
+        // first is 2 January's instance; the rest fall on no instance.
+        daily.exdates = (0..exdates)
+            .map(|n| {
+                let value = match n {
+                    0 => "20270102T100000".to_owned(),
+                    n => format!("2030{:02}{:02}T{:02}0000", 1 + n % 12, 1 + n % 28, n % 24),
+                };
+                ct(&value, "").unwrap_or_default()
+            })
+            .collect();
+        item(daily, vec![], &[])
+    };
+    let too_many = fb(&[series(10_001)], "20270101T000000Z", "20270104T000000Z");
+    assert_eq!(
+        too_many,
+        Err(ErrorKind::InvalidData),
+        "refused, not expanded"
+    );
+    let got = fb(&[series(9_000)], "20270101T000000Z", "20270104T000000Z");
+    assert_eq!(
+        got,
+        Ok(vec![
+            // Paris in winter is UTC+1; 2 January is excluded.
+            busy("20270101T090000Z", "20270101T100000Z"),
+            busy("20270103T090000Z", "20270103T100000Z"),
+        ])
+    );
+}
