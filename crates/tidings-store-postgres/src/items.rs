@@ -316,16 +316,29 @@ impl PostgresStore {
         raw: &[u8],
         mail: &ParsedMail,
     ) -> Result<Vec<u64>> {
-        let (parsed, parts) = (&mail.item, &mail.parts);
+        // Each copy carries its id: the ids are drawn (from a sequence,
+        // outside any transaction) and the copies packed before the
+        // transaction locks the collections' heads, so deflating a
+        // stranger's tens of megabytes of headers holds no lock.
+        let mut ids = Vec::with_capacity(collections.len());
+        for _ in collections {
+            ids.push(fresh_id(&mut self.conn())?);
+        }
+        let packed: Vec<Bytes> = ids
+            .iter()
+            .zip(collections)
+            .map(|(&id, &collection)| {
+                let mut copy = mail.item.clone();
+                (copy.id, copy.folder_id) = (id, collection);
+                pack_item(tidings::proto::item::Kind::Mail(copy))
+            })
+            .collect();
+        let parts = &mail.parts;
         self.conn().atomic(|conn| {
-            let mut ids = Vec::with_capacity(collections.len());
-            for &collection in collections {
+            let first = ids.first().copied();
+            for ((&collection, &id), packed) in collections.iter().zip(&ids).zip(&packed) {
                 let modseq = bump(conn, collection)?;
-                let id = fresh_id(conn)?;
-                let mut mail = parsed.clone();
-                (mail.id, mail.folder_id) = (id, collection);
-                let packed = pack_item(tidings::proto::item::Kind::Mail(mail));
-                match ids.first() {
+                match first.filter(|&holder| holder != id) {
                     None => {
                         conn.execute(
                             "INSERT INTO messages (id, raw) VALUES ($1, $2)",
@@ -334,16 +347,16 @@ impl PostgresStore {
                         crate::parts::store(conn, id, parts)?;
                         1
                     }
-                    Some(&holder) => conn.execute(
+                    Some(holder) => conn.execute(
                         "INSERT INTO message_copies (id, content) VALUES ($1, $2)",
                         &[&to_sql(id), &to_sql(holder)],
                     )?,
                 };
-                write_live(conn, collection, id, modseq, &packed, 0, None)?;
-                ids.push(id);
+                write_live(conn, collection, id, modseq, packed, 0, None)?;
             }
-            Ok(ids)
-        })
+            Ok(())
+        })?;
+        Ok(ids)
     }
 
     /// The raw RFC 5322 bytes of mail `id`, if it was delivered as a message

@@ -232,6 +232,21 @@ impl SqliteStore {
             .map_err(storage)
     }
 
+    /// `n` (at least one) fresh ids, in order.
+    fn fresh_ids(&mut self, n: usize) -> Result<Vec<u64>> {
+        let n = u64::try_from(n.max(1)).unwrap_or(u64::MAX);
+        let last = self
+            .conn
+            .query_row(
+                "UPDATE meta SET value = value + ?1 WHERE key = 'next_id' RETURNING value",
+                [to_sql(n)],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(from_sql)
+            .map_err(storage)?;
+        Ok((last.saturating_sub(n - 1)..=last).collect())
+    }
+
     fn fresh_id(&mut self) -> Result<u64> {
         self.conn
             .query_row(
