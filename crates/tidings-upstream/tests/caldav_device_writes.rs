@@ -497,6 +497,9 @@ enum Stub {
 const NO_ETAG: &str = "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 const PRECONDITION_FAILED: &str =
     "HTTP/1.1 412 Precondition Failed\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+/// The answer to the read of the resource an update merges into: not
+/// there (the update then goes as the core wrote it).
+const NOTHING_FETCHED: &str = "HTTP/1.1 207 Multi-Status\r\ncontent-type: application/xml\r\ncontent-length: 52\r\nconnection: close\r\n\r\n<?xml version=\"1.0\"?><d:multistatus xmlns:d=\"DAV:\"/>";
 const UNAVAILABLE: &str =
     "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
@@ -536,13 +539,14 @@ fn stub(script: Vec<Stub>) -> (String, std::sync::Arc<std::sync::atomic::AtomicU
     (url, asked)
 }
 
-/// A write's requests share one `WRITE_TIMEOUT`: a `412` after 3 s, then a
-/// fetch that never answers, fail the write after 5 s in all, not 3 + 5.
+/// A write's requests share one `WRITE_TIMEOUT`: the resource read, a
+/// `412` after 3 s, then a fetch that never answers, fail the write after 5 s in all, not 3 + 5.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_waits_for_the_upstream_five_seconds_in_all_however_many_requests() {
     use std::time::{Duration, Instant};
     use tidings_upstream::writer::WRITE_TIMEOUT;
     let (url, asked) = stub(vec![
+        Stub::After(Duration::ZERO, NOTHING_FETCHED),
         Stub::After(Duration::from_secs(3), PRECONDITION_FAILED),
         Stub::Stall,
     ]);
@@ -571,8 +575,8 @@ async fn a_write_waits_for_the_upstream_five_seconds_in_all_however_many_request
     );
     assert_eq!(
         asked.load(std::sync::atomic::Ordering::SeqCst),
-        2,
-        "a PUT, then a fetch"
+        3,
+        "a read of the resource to merge into, a PUT, then a fetch"
     );
     let kept = pool.read(|s| s.item(calendar, budget)).expect("read");
     assert_eq!(summary(&decode(&kept.expect("held").0)), "Budget");
@@ -584,6 +588,7 @@ async fn a_write_waits_for_the_upstream_five_seconds_in_all_however_many_request
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_stored_upstream_stands_when_the_fetch_after_it_fails() {
     let (url, asked) = stub(vec![
+        Stub::After(std::time::Duration::ZERO, NOTHING_FETCHED),
         Stub::After(std::time::Duration::ZERO, NO_ETAG),
         Stub::Stall,
     ]);
@@ -604,8 +609,8 @@ async fn a_write_stored_upstream_stands_when_the_fetch_after_it_fails() {
     batch(&pool, job).await;
     assert_eq!(
         asked.load(std::sync::atomic::Ordering::SeqCst),
-        2,
-        "a PUT, then a fetch"
+        3,
+        "a read of the resource to merge into, a PUT, then a fetch"
     );
     let kept = pool.read(|s| s.item(calendar, budget)).expect("read");
     assert_eq!(summary(&decode(&kept.expect("held").0)), "Budget (final)");
@@ -671,4 +676,58 @@ async fn a_scheduling_probe_the_server_failed_is_an_error_not_a_no() {
         .await
         .expect("a 405 is an answer");
     assert!(!schedules);
+}
+
+/// A device's edit replaces the resource's events and nothing else: its
+/// VCALENDAR properties (Apple's private-event flag, which the written
+/// item dropped, making a private event public to everyone sharing the
+/// calendar), a zone no event uses and a task stored beside the event
+/// (Xandikos takes such a resource) stay upstream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_keeps_what_else_the_resource_holds() {
+    let Fixture {
+        cal,
+        desk,
+        _dir,
+        pool,
+        mut mirrored,
+        calendar,
+        held,
+    } = fixture_on(Kind::Xandikos).await;
+    let (budget, _) = held["Budget"].clone();
+    let path = format!("{}budget.ics", cal.calendar_href("mayor"));
+    let extras = "X-CALENDARSERVER-ACCESS:CONFIDENTIAL\r\n\
+        BEGIN:VTIMEZONE\r\nTZID:Unused/Zone\r\nBEGIN:STANDARD\r\n\
+        DTSTART:19701025T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\n\
+        END:STANDARD\r\nEND:VTIMEZONE\r\n";
+    let task = "BEGIN:VTODO\r\nUID:budget-1\r\nDTSTAMP:20261201T090000Z\r\n\
+        SUMMARY:Prepare the slides\r\nEND:VTODO\r\nEND:VCALENDAR";
+    let upstream = event("budget-1", "Budget", 1)
+        .replace(
+            "PRODID:-//Desktop//Test//EN\r\n",
+            &format!("PRODID:-//Desktop//Test//EN\r\n{extras}"),
+        )
+        .replace("END:VCALENDAR", task);
+    let put = desk.put(&path, &upstream, None);
+    assert!(put.status < 300, "{}", put.body);
+    mirrored.sync_all().await.expect("sync");
+    let mirrored_event = pool
+        .read(|s| s.item(calendar, budget))
+        .expect("read")
+        .expect("held");
+    let draft = edit(&decode(&mirrored_event.0), "Budget (draft)");
+    let job: Job = Box::new(move |b| {
+        b.upsert(calendar, Some(budget), draft, 0).expect("written");
+    });
+    batch(&pool, job).await;
+    let on_desk = desk.get(&path).body;
+    assert_eq!(summary_of(&on_desk).as_deref(), Some("Budget (draft)"));
+    for kept in [
+        "X-CALENDARSERVER-ACCESS:CONFIDENTIAL",
+        "PRODID:-//Desktop//Test//EN",
+        "TZID:Unused/Zone",
+        "SUMMARY:Prepare the slides",
+    ] {
+        assert!(on_desk.contains(kept), "{kept} kept upstream: {on_desk}");
+    }
 }

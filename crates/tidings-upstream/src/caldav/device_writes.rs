@@ -158,6 +158,7 @@ impl CalendarWriter {
             return self.settle(store, cal, id, href, etag, stored).await;
         };
         let before = load_event(store, collection, id)?;
+        let text = super::writeback::merged(&self.client, &cal.href, &resource.href, text).await?;
         match self
             .client
             .update(&resource.href, text, &resource.etag)

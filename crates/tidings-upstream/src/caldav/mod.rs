@@ -15,6 +15,8 @@
 //!   protocol's `Conflict` carrying the upstream version.
 //! - [`device_writes`]: the same for a server's devices, inside the
 //!   device's store transaction, with a client of its own.
+//! - `resource_merge`: a write goes into the resource as the upstream
+//!   holds it, so its other components and calendar properties stay.
 //! - [`itip`]: the iTIP REPLY for an organizer who is not local.
 //! - `organizer_copy`: the answer in a local organizer's copy, where the
 //!   server does not schedule.
@@ -33,6 +35,7 @@ pub mod gateway;
 pub mod http;
 pub mod itip;
 pub(crate) mod organizer_copy;
+mod resource_merge;
 pub mod state;
 pub mod sync;
 mod vtimezone;

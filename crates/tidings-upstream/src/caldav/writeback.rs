@@ -154,7 +154,7 @@ impl CalAccount {
             return self.conflict(calendar, item.id);
         }
         item.calendar_id = calendar;
-        let text = to_upstream(&item);
+        let text = merged(&self.client, &cal.href, &resource.href, to_upstream(&item)).await?;
         match self
             .client
             .update(&resource.href, text, &resource.etag)
@@ -234,7 +234,7 @@ impl CalAccount {
             let (cal, resource, mut event) = self.locate(calendar, id)?;
             let before = event.clone();
             answer(&mut event, &owner, status, recurrence_id)?;
-            let text = to_upstream(&event);
+            let text = merged(&self.client, &cal.href, &resource.href, to_upstream(&event)).await?;
             let reply = self.reply_for(&before, &event, &owner, comment)?;
             match self
                 .client
@@ -361,6 +361,26 @@ impl CalAccount {
                 .unwrap_or_default(),
         }))
     }
+}
+
+/// `written` merged into the resource `href` of the calendar `calendar`
+/// as the upstream holds it now ([`resource_merge`](super::resource_merge)),
+/// so what the mirror does not model survives the write; as it is when the
+/// resource is gone or is not one calendar with events. Merging with what
+/// was just read is safe: the `PUT` that follows is conditional on the
+/// ETag mirrored, so a resource changed since is not overwritten either way.
+pub(crate) async fn merged(
+    client: &super::client::Client,
+    calendar: &str,
+    href: &str,
+    written: String,
+) -> Result<String> {
+    let fetched = client.fetch(calendar, &[href.to_owned()]).await?;
+    let merged = match fetched.as_slice() {
+        [upstream] => super::resource_merge::merge(&upstream.data, &written),
+        _ => None,
+    };
+    Ok(merged.unwrap_or(written))
 }
 
 /// `item` as iCalendar for the upstream, every VEVENT stamped: RFC 5545
