@@ -154,6 +154,7 @@ fn event(tag: &str, recurrence: bool) -> CalendarEvent {
         organizer_params: "SENT-BY=\"mailto:clerk@town.example\"".to_string(),
         components: vec!["BEGIN:VLOCATION\r\nUID:l1\r\nEND:VLOCATION\r\n".to_string()],
         organizer_uri: format!("urn:uuid:{tag}-organizer"),
+        rrule_params: "X-EVOLUTION-ENDDATE=20270101T100000Z".to_string(),
     }
 }
 

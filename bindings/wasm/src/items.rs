@@ -164,6 +164,7 @@ fn event(e: &CalendarEvent) -> JsValue {
         .text("organizerParams", &e.organizer_params)
         .set("components", texts(&e.components))
         .text("organizerUri", &e.organizer_uri)
+        .text("rruleParams", &e.rrule_params)
         .done()
 }
 
@@ -280,6 +281,7 @@ fn read_event(value: &JsValue) -> Result<CalendarEvent, Thrown> {
         organizer_params: f.text("organizerParams")?,
         components: f.texts("components")?,
         organizer_uri: f.text("organizerUri")?,
+        rrule_params: f.text("rruleParams")?,
     })
 }
 

@@ -184,6 +184,8 @@ export interface CalendarEvent {
   components: string[];
   /** The organizer as written when not a `mailto:` URI, as `Attendee.uri`. */
   organizerUri: string;
+  /** RRULE parameters, verbatim (Evolution's `X-EVOLUTION-ENDDATE=…`). */
+  rruleParams: string;
 }
 
 /** An event series (or single event) with its overrides. */

@@ -319,6 +319,7 @@ impl Cutter {
             &mut e.description_params,
             &mut e.organizer_params,
             &mut e.organizer_uri,
+            &mut e.rrule_params,
         ] {
             self.text(params);
         }

@@ -192,11 +192,11 @@ fn event() -> impl Strategy<Value = CalendarEvent> {
         vec(time(true), 0..4),
     );
     let recurrence = (
-        prop_oneof![
+        with_params(prop_oneof![
             Just(String::new()),
             Just("FREQ=WEEKLY;BYDAY=MO,WE".to_owned()),
             Just("FREQ=DAILY;COUNT=5".to_owned())
-        ],
+        ]),
         prop_oneof![
             Just(String::new()),
             Just("PT1H".to_owned()),
@@ -242,7 +242,8 @@ fn event() -> impl Strategy<Value = CalendarEvent> {
                 end,
                 exdates,
                 rdates,
-                rrule: recurrence.0,
+                rrule: recurrence.0.0,
+                rrule_params: recurrence.0.1,
                 duration: recurrence.1,
                 organizer,
                 organizer_params,

@@ -69,8 +69,15 @@ fn model(event: &mut CalendarEvent, line: &ContentLine<'_>) -> bool {
         "RECURRENCE-ID" => set_time(&mut event.recurrence_id, line),
         "DURATION" => plain && is_duration(value) && set(&mut event.duration, value),
         // Its parameters are other-param only (Evolution's
-        // X-EVOLUTION-ENDDATE, Lotus Notes' TZID): the rule is what counts.
-        "RRULE" => set(&mut event.rrule, value),
+        // X-EVOLUTION-ENDDATE, Lotus Notes' TZID): the rule is what counts,
+        // and they are kept beside it, to be written back.
+        "RRULE" => {
+            let fits = set(&mut event.rrule, value);
+            if fits {
+                line.params_raw.clone_into(&mut event.rrule_params);
+            }
+            fits
+        }
         "STATUS" => plain && set(&mut event.status, value),
         // `VALUE=DATE-TIME` says what the form says (Radicale's and ical.net's
         // writers add it): modelled, and written without it.

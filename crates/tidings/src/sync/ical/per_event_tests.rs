@@ -181,15 +181,20 @@ fn a_calendar_with_carriage_returns_alone_is_read() {
 }
 
 /// Evolution writes `RRULE;X-EVOLUTION-ENDDATE=…:` on every counted rule:
-/// the event read as a single one, and free/busy expanded nothing.
+/// the event read as a single one, and free/busy expanded nothing. Its
+/// parameters are kept beside the rule and written back: a device's edit
+/// dropped them upstream, and Evolution lost the series' end.
 #[test]
-fn a_rule_with_parameters_is_still_the_events_rule() {
+fn a_rule_with_parameters_is_still_the_events_rule_and_keeps_them() {
     let rule = "RRULE;X-EVOLUTION-ENDDATE=20261211T100000Z:FREQ=WEEKLY;COUNT=3;INTERVAL=2\r\n";
     let text = calendar(&event("evo", rule));
     let read = calendar_items_per_event(&text, 1).expect("calendar");
     let master = read.items[0].master.as_ref().expect("master");
     assert_eq!(master.rrule, "FREQ=WEEKLY;COUNT=3;INTERVAL=2");
+    assert_eq!(master.rrule_params, "X-EVOLUTION-ENDDATE=20261211T100000Z");
     assert!(master.other.is_empty(), "{:?}", master.other);
+    let written = calendar_item_to_ical(&read.items[0]);
+    assert!(written.contains(rule), "{written}");
 }
 
 /// `import` and `deliver` read one event at a time, and so lost the

@@ -90,7 +90,10 @@ impl Writer {
         self.times("DTSTART", event.start.as_slice());
         self.times("DTEND", event.end.as_slice());
         self.plain("DURATION", &event.duration);
-        self.plain("RRULE", &event.rrule);
+        if !event.rrule.is_empty() {
+            let params = [verbatim_params(&event.rrule_params)];
+            self.property("RRULE", &params, &event.rrule);
+        }
         self.times("RDATE", &event.rdates);
         self.times("EXDATE", &event.exdates);
         self.text("SUMMARY", &event.summary_params, &event.summary);
