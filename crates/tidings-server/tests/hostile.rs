@@ -510,17 +510,9 @@ async fn stalled_websockets_and_slow_http_headers_are_bounded_and_dropped() {
 /// per ping without bound (2.4 GB in 10 s). Its unsent output is now
 /// capped: 256 MiB of pings, read by the server, leave its memory where it
 /// was (the server and this client share the process: both are counted).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_websocket_that_pings_without_reading_costs_no_memory() {
-    let _serial = SERIAL.lock().await;
-    let town = Town::with(|o: &mut ServerOptions| {
-        // The handshake deadline must not be what closes it.
-        o.limits = Limits {
-            handshake_timeout_secs: 600,
-            ..Limits::DEFAULT
-        };
-    })
-    .await;
+/// A WebSocket upgraded by hand on a socket with a small receive buffer,
+/// to send frames the server's peers never would.
+async fn raw_websocket(town: &Town) -> TcpStream {
     let url = town.server.ws_url().expect("ws");
     let path = url.splitn(4, '/').nth(3).unwrap_or_default();
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
@@ -547,6 +539,64 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
         "{}",
         String::from_utf8_lossy(&answer)
     );
+    stream
+}
+
+/// A stranger's WebSocket message that never ends: a binary frame without
+/// FIN, then empty continuation frames as fast as it can send them. Each is
+/// within every bound on messages, and the session never sees a byte, so
+/// it was read until the handshake deadline (1.7 cores for 64 of them).
+/// A stranger may send so many bytes before it authenticates, and no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strangers_websocket_message_of_empty_frames_is_cut_off() {
+    let _serial = SERIAL.lock().await;
+    let town = Town::with(|o: &mut ServerOptions| {
+        o.limits = Limits {
+            handshake_timeout_secs: 600,
+            ..Limits::DEFAULT
+        };
+    })
+    .await;
+    let mut stream = raw_websocket(&town).await;
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut frames = vec![0x02, 0x80 | 1];
+    frames.extend_from_slice(&mask);
+    frames.push(mask[0]);
+    let empty = [0x00, 0x80, mask[0], mask[1], mask[2], mask[3]];
+    let burst = empty.repeat(1000);
+    stream.write_all(&frames).await.expect("first frame");
+    const LIMIT_SENT: u64 = 16 * MIB;
+    let mut sent = frames.len() as u64;
+    let cut_off = loop {
+        if sent > LIMIT_SENT {
+            break false;
+        }
+        match tokio::time::timeout(Duration::from_secs(10), stream.write_all(&burst)).await {
+            Ok(Ok(())) => sent += burst.len() as u64,
+            Ok(Err(_)) => break true,
+            // No longer read: the server stopped reading it, which the
+            // end of the connection shows next.
+            Err(_) => break true,
+        }
+    };
+    assert!(cut_off, "{sent} bytes of empty frames taken");
+    let mut rest = Vec::new();
+    let ended = tokio::time::timeout(LIMIT, stream.read_to_end(&mut rest)).await;
+    assert!(ended.is_ok(), "the server ended the connection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_that_pings_without_reading_costs_no_memory() {
+    let _serial = SERIAL.lock().await;
+    let town = Town::with(|o: &mut ServerOptions| {
+        // The handshake deadline must not be what closes it.
+        o.limits = Limits {
+            handshake_timeout_secs: 600,
+            ..Limits::DEFAULT
+        };
+    })
+    .await;
+    let mut stream = raw_websocket(&town).await;
     // Masked pings of 125 bytes (zeros under the mask), a thousand a write.
     let mask = [0x12, 0x34, 0x56, 0x78];
     let mut ping = vec![0x89, 0x80 | 125];

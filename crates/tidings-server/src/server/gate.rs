@@ -23,6 +23,7 @@ use socket2::SockRef;
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Shutdown};
 use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -365,6 +366,7 @@ impl Gate {
             gate: self.clone(),
             stranger: Some(number),
             ip,
+            watched: None,
         })
     }
 
@@ -435,11 +437,25 @@ pub(crate) struct Admission {
     /// Its number among the strangers until it authenticates.
     stranger: Option<NonZeroU64>,
     ip: IpAddr,
+    /// Set when it authenticates, for whoever watches (an HTTP
+    /// connection's socket, which bounds a stranger's bytes).
+    watched: Option<Arc<AtomicBool>>,
 }
 
 impl Admission {
+    /// A flag set once the connection authenticates (at once if it has).
+    pub(crate) fn authentication(&mut self) -> Arc<AtomicBool> {
+        let done = self.stranger.is_none();
+        self.watched
+            .get_or_insert_with(|| Arc::new(AtomicBool::new(done)))
+            .clone()
+    }
+
     /// The connection authenticated: it no longer counts as a stranger.
     pub(crate) fn authenticated(&mut self) {
+        if let Some(flag) = &self.watched {
+            flag.store(true, Ordering::Relaxed);
+        }
         if let Some(number) = self.stranger.take() {
             let gone = self.gate.state().remove_stranger(number);
             // Its duplicate descriptor is closed here, after the lock.

@@ -30,7 +30,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -62,19 +62,37 @@ pub(super) const MIN_DOWNLOAD_PER_PERIOD: u64 = 16 << 10;
 /// [`MIN_DOWNLOAD_PER_PERIOD`].
 pub(super) const MAX_DOWNLOAD_PERIODS: u32 = 10;
 
-/// A socket that counts the bytes written to it.
+/// A socket that counts the bytes written to it, and ends a stranger that
+/// sends more than `stranger_bytes` before it authenticates.
 struct Counted {
     stream: TcpStream,
     sent: Arc<AtomicU64>,
+    received: u64,
+    stranger_bytes: u64,
+    authenticated: Arc<AtomicBool>,
 }
 
 impl AsyncRead for Counted {
+    /// The WebSocket layer reads whole messages, and a message bounded in
+    /// size is not bounded in frames: a stranger's unfinished message of
+    /// empty continuation frames (or its pings) kept a core busy until the
+    /// handshake deadline, and 64 of them from one address 1.7 cores. So a
+    /// stranger's bytes are counted here, below every layer.
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        std::task::ready!(Pin::new(&mut self.stream).poll_read(cx, buf))?;
+        self.received += (buf.filled().len() - before) as u64;
+        if self.received > self.stranger_bytes && !self.authenticated.load(Ordering::Relaxed) {
+            return Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "more bytes than a stranger may send before authenticating",
+            )));
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -162,7 +180,7 @@ pub(super) async fn accept<B: Backend>(shared: Arc<Shared<B>>, listener: TcpList
         };
         match accepted {
             Ok((stream, peer)) => {
-                let admission = match shared
+                let mut admission = match shared
                     .gate
                     .admit(peer.ip(), socket2::SockRef::from(&stream))
                 {
@@ -172,8 +190,10 @@ pub(super) async fn accept<B: Backend>(shared: Arc<Shared<B>>, listener: TcpList
                         continue;
                     }
                 };
+                let authenticated = admission.authentication();
                 let handoff = Handoff(Arc::new(Mutex::new(Some((admission, permit)))));
-                tokio::spawn(serve(shared.clone(), stream, peer, app.clone(), handoff));
+                let watched = (handoff, authenticated);
+                tokio::spawn(serve(shared.clone(), stream, peer, app.clone(), watched));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "HTTP accept failed");
@@ -183,12 +203,25 @@ pub(super) async fn accept<B: Backend>(shared: Arc<Shared<B>>, listener: TcpList
     }
 }
 
+/// What a stranger may send on an HTTP connection before it authenticates:
+/// its request head, and an enrollment's two handshake frames (a reconnect
+/// sends one) four times over, for the WebSocket framing.
+fn stranger_bytes(limits: &super::Limits) -> u64 {
+    let frames = 8 * limits
+        .max_handshake_bytes
+        .saturating_add(HANDSHAKE_FRAME_HEADER);
+    u64::try_from(MAX_HTTP_HEAD.saturating_add(frames)).unwrap_or(u64::MAX)
+}
+
+/// A handshake frame's length header.
+const HANDSHAKE_FRAME_HEADER: usize = 2;
+
 async fn serve<B: Backend>(
     shared: Arc<Shared<B>>,
     stream: TcpStream,
     peer: SocketAddr,
     app: Router,
-    handoff: Handoff,
+    (handoff, authenticated): (Handoff, Arc<AtomicBool>),
 ) {
     if !super::tune_socket(&stream, &shared.config.timers) {
         return;
@@ -198,6 +231,9 @@ async fn serve<B: Backend>(
     let stream = Counted {
         stream,
         sent: sent.clone(),
+        received: 0,
+        stranger_bytes: stranger_bytes(&shared.limits),
+        authenticated,
     };
     let service = hyper::service::service_fn(move |mut request| {
         request.extensions_mut().insert(ConnectInfo(peer));
