@@ -530,6 +530,32 @@ impl ItemStore for PostgresStore {
             .collect()
     }
 
+    fn items_after(
+        &self,
+        collection: u64,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Bytes, u32)>> {
+        let mut conn = self.conn();
+        head(&mut conn, collection)?;
+        let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+        let rows = conn.query(
+            "SELECT id, packed, flags FROM items
+             WHERE collection = $1 AND packed IS NOT NULL AND id > $2
+             ORDER BY id LIMIT $3",
+            &[&to_sql(collection), &to_sql(after), &limit],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    get_u64(row, 0)?,
+                    Bytes::from(get::<Vec<u8>>(row, 1)?),
+                    get_u32(row, 2)?,
+                ))
+            })
+            .collect()
+    }
+
     fn mail_part(&self, collection: u64, id: u64, part_id: u32) -> Result<Option<Bytes>> {
         if self.item(collection, id)?.is_none() {
             return Ok(None);

@@ -640,6 +640,13 @@ fn uploads_keep_the_stores_contract_and_outlive_a_connection() {
         tidings::store::contract::check_uploads(&mut store, device, other),
         Ok(())
     );
+    let inbox = store
+        .add_collection(ada, CollectionKind::Mail, "Inbox")
+        .expect("inbox");
+    assert_eq!(
+        tidings::store::contract::check_items_after(&mut store, inbox),
+        Ok(())
+    );
     // Parts of 48 KiB, read back whole by another connection.
     let file: Vec<u8> = (0..150_000u32).map(|i| (i * 7919 % 251) as u8).collect();
     let id = [9; 16];

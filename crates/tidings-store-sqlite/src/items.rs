@@ -415,6 +415,34 @@ impl ItemStore for SqliteStore {
         rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
+    fn items_after(
+        &self,
+        collection: u64,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Bytes, u32)>> {
+        self.head(collection)?;
+        let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, packed, flags FROM items
+                 WHERE collection = ?1 AND packed IS NOT NULL AND id > ?2
+                 ORDER BY id LIMIT ?3",
+            )
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map(params![to_sql(collection), to_sql(after), limit], |row| {
+                Ok((
+                    from_sql(row.get(0)?),
+                    Bytes::from(row.get::<_, Vec<u8>>(1)?),
+                    row.get(2)?,
+                ))
+            })
+            .map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
     fn mail_part(&self, collection: u64, id: u64, part_id: u32) -> Result<Option<Bytes>> {
         if self.item(collection, id)?.is_none() {
             return Ok(None);

@@ -381,6 +381,14 @@ impl ItemStore for Batch<'_> {
     fn items(&self, collection: u64) -> Result<Vec<(u64, Bytes, u32)>> {
         self.r()?.items(collection)
     }
+    fn items_after(
+        &self,
+        collection: u64,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Bytes, u32)>> {
+        self.r()?.items_after(collection, after, limit)
+    }
     fn mail_part(&self, collection: u64, id: u64, part_id: u32) -> Result<Option<Bytes>> {
         self.r()?.mail_part(collection, id, part_id)
     }

@@ -194,7 +194,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use crate::{Durability, SqliteStore};
-    use tidings::store::{ActivationCode, DeviceRegistry, contract};
+    use tidings::store::{ActivationCode, DeviceRegistry, Directory, contract};
 
     fn devices(store: &mut SqliteStore) -> (u64, u64) {
         let ada = store
@@ -218,6 +218,12 @@ mod tests {
         let mut store = SqliteStore::open_in_memory().expect("open");
         let (device, other) = devices(&mut store);
         assert_eq!(contract::check_uploads(&mut store, device, other), Ok(()));
+        let ada = store.principal_by_email("ada@town.example").expect("read");
+        let ada = ada.expect("ada").id;
+        let inbox = store
+            .add_collection(ada, tidings::proto::CollectionKind::Mail, "Inbox")
+            .expect("inbox");
+        assert_eq!(contract::check_items_after(&mut store, inbox), Ok(()));
         let parts: i64 = store
             .conn
             .query_row("SELECT count(*) FROM upload_parts", [], |row| row.get(0))

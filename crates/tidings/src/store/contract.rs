@@ -2,7 +2,7 @@
 //! checked the same way against each store (`MemoryStore`, SQLite,
 //! PostgreSQL), so the core's upload rules hold whatever the engine.
 
-use super::{Appended, DeviceRegistry, UploadId, UploadState};
+use super::{Appended, DeviceRegistry, ItemStore, UploadId, UploadState};
 
 /// Checks the upload methods of `store` with two enrolled devices that hold
 /// no uploads yet: the bytes come back as appended, uploads are listed
@@ -118,6 +118,53 @@ pub fn check_uploads<S: DeviceRegistry>(
     expect("revoked: discarded", listed(store, device)?, Vec::new())
 }
 
+/// Checks [`ItemStore::items_after`] against [`ItemStore::items`] in
+/// `collection` (a mail folder, which it fills with six mails and removes
+/// one of): every page size walks the same live items in the same order,
+/// a page is at most its size, and a limit of 0 still moves on.
+pub fn check_items_after<S: ItemStore>(store: &mut S, collection: u64) -> Result<(), String> {
+    use crate::proto::{MailHeaders, MailItem, item::Kind};
+    let failed = |what: &str, e: crate::Error| format!("{what}: {e}");
+    let mut ids = Vec::new();
+    for n in 0..6u32 {
+        let mail = MailItem {
+            headers: Some(MailHeaders {
+                subject: format!("mail {n}"),
+                ..MailHeaders::default()
+            }),
+            ..MailItem::default()
+        };
+        let packed = crate::sync::pack_item(Kind::Mail(mail));
+        let (id, _) = store
+            .upsert(collection, None, packed, n)
+            .map_err(|e| failed("upsert", e))?;
+        ids.push(id);
+    }
+    let second = ids.get(1).copied().ok_or("no second mail")?;
+    store
+        .remove(collection, second)
+        .map_err(|e| failed("remove", e))?;
+    let all = store.items(collection).map_err(|e| failed("items", e))?;
+    for limit in [0, 1, 2, 4, 100] {
+        let (mut walked, mut after) = (Vec::new(), 0);
+        loop {
+            let page = store
+                .items_after(collection, after, limit)
+                .map_err(|e| failed("items_after", e))?;
+            if page.len() > limit.max(1) {
+                return Err(format!("a page of {} for a limit of {limit}", page.len()));
+            }
+            let Some(&(last, _, _)) = page.last() else {
+                break;
+            };
+            walked.extend(page);
+            after = last;
+        }
+        expect(&format!("pages of {limit}"), &walked, &all)?;
+    }
+    Ok(())
+}
+
 fn expect<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
     if got == want {
         Ok(())
@@ -147,5 +194,9 @@ mod tests {
             devices.push(device.id);
         }
         assert_eq!(check_uploads(&mut store, devices[0], devices[1]), Ok(()));
+        let inbox = store
+            .add_collection(ada, crate::proto::CollectionKind::Mail, "Inbox")
+            .expect("inbox");
+        assert_eq!(check_items_after(&mut store, inbox), Ok(()));
     }
 }

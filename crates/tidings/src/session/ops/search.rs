@@ -41,21 +41,33 @@ pub(super) fn search<S: Store>(
         store.require(principal, collection, Rights::READ)?;
     }
     for collection in collections {
-        for (id, packed, _) in store.items(collection)? {
-            if decode_item(&packed).is_ok_and(|item| matches(&item, &query)) {
-                if results.hits.len() == limit {
-                    results.truncated = true;
-                    return Ok(results);
+        let mut after = 0;
+        loop {
+            // A page at a time: a search holds a few items, not the mailbox.
+            let page = store.items_after(collection, after, SEARCH_PAGE)?;
+            let Some(&(last, _, _)) = page.last() else {
+                break;
+            };
+            for (id, packed, _) in page {
+                if decode_item(&packed).is_ok_and(|item| matches(&item, &query)) {
+                    if results.hits.len() == limit {
+                        results.truncated = true;
+                        return Ok(results);
+                    }
+                    results.hits.push(SearchHit {
+                        collection_id: collection,
+                        item_id: id,
+                    });
                 }
-                results.hits.push(SearchHit {
-                    collection_id: collection,
-                    item_id: id,
-                });
             }
+            after = last;
         }
     }
     Ok(results)
 }
+
+/// Items a search reads from the store at once.
+const SEARCH_PAGE: usize = 32;
 
 fn matches(item: &Item, query: &str) -> bool {
     let found = |text: &str| text.to_lowercase().contains(query);
