@@ -142,6 +142,15 @@ fn q_word(bytes: &[u8]) -> Option<(usize, usize)> {
     Some((prefix, end))
 }
 
+/// A text part's body that is not UTF-8 although it names no other
+/// charset (none at all, or UTF-8 or ASCII), in the charset that best fits
+/// it, as header fields are read: Outlook 2000 sent Latin-1 with no
+/// Content-Type, Netscape 4.7 Latin-1 labelled UTF-8, and each 8-bit byte
+/// reached the device as U+FFFD.
+pub(super) fn guessed_text(bytes: &[u8]) -> String {
+    Charset::chosen(bytes, None).decode(bytes).into_owned()
+}
+
 /// The charset the fields that are not UTF-8 are read in.
 #[cfg(feature = "full-charsets")]
 struct Charset(&'static encoding_rs::Encoding);

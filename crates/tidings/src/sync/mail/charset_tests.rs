@@ -124,6 +124,33 @@ fn undeclared_latin1_headers_are_not_replacement_characters() {
     assert_eq!(preview, "Bonjour");
 }
 
+/// Outlook 2000 sent Latin-1 bodies with no MIME headers at all, Netscape
+/// 4.7 Latin-1 labelled UTF-8: the subject was read right and the body's
+/// 8-bit bytes reached the device as U+FFFD. Read as the headers are, in
+/// the charset that fits them; a body that is UTF-8 stays as it is, and
+/// one naming its charset is read in it.
+#[test]
+fn an_unlabelled_or_mislabelled_8bit_body_is_not_replacement_characters() {
+    let unlabelled = b"From: a@example.de\r\nSubject: Fr\xf6sche\r\n\r\nFr\xf6sche und Kr\xf6ten sind gr\xfcn.\r\n";
+    let (subject, _, preview) = read(unlabelled);
+    assert_eq!(subject, "Frösche");
+    assert_eq!(preview, "Frösche und Kröten sind grün.");
+    let mislabelled = message(
+        b"From: a@example.de\r\n",
+        "UTF-8",
+        b"Fr\xf6sche und Kr\xf6ten",
+    );
+    assert_eq!(read(&mislabelled).2, "Frösche und Kröten");
+    let utf8 = message(
+        b"From: a@example.de\r\n",
+        "UTF-8",
+        "Frösche \u{FFFD}".as_bytes(),
+    );
+    assert_eq!(read(&utf8).2, "Frösche \u{FFFD}", "the sender's own U+FFFD");
+    let named = message(b"From: a@example.de\r\n", "iso-8859-2", b"\xb1");
+    assert_eq!(read(&named).2, "ą", "the named charset, not a guess");
+}
+
 #[test]
 fn utf8_headers_are_left_as_they_are() {
     let raw = "From: Jörg <j@example.de>\r\nSubject: Grüße\r\n\r\nHallo\r\n";

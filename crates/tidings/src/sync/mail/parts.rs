@@ -492,7 +492,35 @@ pub(super) fn shown_text<'a>(
         Some(bytes) => Cow::Owned(in_charset(part, &bytes).into_owned()),
         None => Cow::Borrowed(text),
     };
+    let text = match unlabelled_8bit(message, part, &text) {
+        Some(guessed) => Cow::Owned(guessed),
+        None => text,
+    };
     as_read(part, text)
+}
+
+/// A text part's bytes in the charset that fits them, when they are not
+/// UTF-8 although the part names no other charset (mail-parser read each
+/// 8-bit byte as U+FFFD): see [`super::charset::guessed_text`]. `None`
+/// when the text holds no U+FFFD, the part names another charset, or its
+/// bytes are UTF-8 (the U+FFFD is the sender's).
+fn unlabelled_8bit(message: &Message<'_>, part: &MessagePart<'_>, text: &str) -> Option<String> {
+    if !text.contains('\u{FFFD}') {
+        return None;
+    }
+    let label = part.content_type().and_then(|ct| ct.attribute("charset"));
+    let names_another = label.is_some_and(|label| {
+        let label = label.trim().to_ascii_lowercase();
+        !matches!(label.as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii")
+    });
+    if names_another {
+        return None;
+    }
+    let bytes = file_bytes(message, part)?;
+    if std::str::from_utf8(&bytes).is_ok() {
+        return None;
+    }
+    Some(super::charset::guessed_text(&bytes))
 }
 
 /// An HTML part's text in the charset its `<meta>` declares, when its
