@@ -7,15 +7,38 @@ use tidings::sync::mail::{MailItemOptions, mail_item_from_message};
 
 /// The file name read from a message whose one attachment has `headers`.
 fn name_of(headers: &str) -> String {
-    let raw = format!(
-        "From: a@example.org\r\nTo: b@example.org\r\nSubject: files\r\n\
+    name_of_bytes(headers.as_bytes())
+}
+
+/// [`name_of`] for headers that are not UTF-8.
+fn name_of_bytes(headers: &[u8]) -> String {
+    let mut raw = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: files\r\n\
          MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
-         --b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
-         --b1\r\n{headers}\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--b1--\r\n"
-    );
-    let item = mail_item_from_message(raw.as_bytes(), &MailItemOptions::default()).expect("parses");
-    assert_eq!(item.attachments.len(), 1, "{headers}");
+         --b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b1\r\n"
+        .to_vec();
+    raw.extend_from_slice(headers);
+    raw.extend_from_slice(b"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--b1--\r\n");
+    let item = mail_item_from_message(&raw, &MailItemOptions::default()).expect("parses");
+    let shown = String::from_utf8_lossy(headers);
+    assert_eq!(item.attachments.len(), 1, "{shown}");
     item.attachments[0].filename.clone()
+}
+
+/// Eudora and other mailers before RFC 2231 wrote a name in raw Latin-1:
+/// each 8-bit byte became U+FFFD, while the same message's raw 8-bit
+/// subject was read right. Read as header fields are.
+#[test]
+fn a_raw_8bit_name_is_read_in_the_charset_that_fits() {
+    let name = name_of_bytes(
+        b"Content-Type: text/plain; name=\"HasenundFr\xf6sche.txt\"\r\n\
+          Content-Disposition: attachment; filename=\"HasenundFr\xf6sche.txt\"",
+    );
+    assert_eq!(name, "HasenundFrösche.txt");
+    assert_eq!(
+        name_of("Content-Disposition: attachment; filename=\"Frösche.txt\""),
+        "Frösche.txt",
+        "a UTF-8 name stays as it is"
+    );
 }
 
 #[test]

@@ -22,26 +22,35 @@ const MAX_HEADER_BYTES: usize = 16 << 10;
 /// be read here): mail-parser's reading stands. `raw` is the message the
 /// part's header offsets point into.
 pub(super) fn encoded_name(part: &MessagePart<'_>, raw: &[u8]) -> Option<String> {
+    // The field's text, and whether its bytes were not UTF-8: a name
+    // written in raw 8-bit (Eudora's Latin-1 `filename="Fr\xF6sche.txt"`)
+    // is read as other header fields are, where mail-parser's reading
+    // made each such byte U+FFFD.
     let value = |name: HeaderName<'_>| {
         let field = part.headers.iter().find(|h| h.name == name)?;
         let start = usize::try_from(field.offset_start).ok()?;
         let end = usize::try_from(field.offset_end).ok()?;
         let bytes = raw.get(start..end)?;
-        (bytes.len() <= MAX_HEADER_BYTES).then(|| String::from_utf8_lossy(bytes).into_owned())
+        (bytes.len() <= MAX_HEADER_BYTES).then(|| match std::str::from_utf8(bytes) {
+            Ok(text) => (text.to_owned(), false),
+            Err(_) => (super::charset::guessed_text(bytes), true),
+        })
     };
     let lookups = [
         (HeaderName::ContentDisposition, "filename"),
         (HeaderName::ContentType, "name"),
     ];
     for (header, key) in lookups {
-        let Some(params) = value(header).map(|v| parameters(&v)) else {
+        let Some((text, raw_8bit)) = value(header) else {
             continue;
         };
+        let params = parameters(&text);
         if params.iter().any(|(k, _)| starred(k, key)) {
             return extended(&params, key);
         }
         if let Some((_, v)) = params.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
-            return super::words::unstructured(v.as_bytes());
+            return super::words::unstructured(v.as_bytes())
+                .or_else(|| raw_8bit.then(|| v.clone()));
         }
     }
     None
